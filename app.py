@@ -1,0 +1,47 @@
+"""Wiring only: routes and event handlers bound to code in chalicelib/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from chalice import Chalice, Rate
+from chalice.app import CloudWatchEvent, SQSEvent
+
+from chalicelib.api import agents, batches, executions
+from chalicelib.resources import CONTROL_QUEUE, DIAL_QUEUE, EVENTS_QUEUE, queue_name
+from chalicelib.services.container import get_services
+from chalicelib.settings import get_settings
+from chalicelib.workers.consume import ControlRecord, DialRecord, EventRecord, consume
+from chalicelib.workers.dialer import handle_dial
+from chalicelib.workers.dispatcher import handle_control
+from chalicelib.workers.outcomes import handle_event
+from chalicelib.workers.sweeper import sweep
+
+settings = get_settings()
+logger = Logger(service="batchcall")
+app = Chalice(app_name="batchcall")
+app.api.binary_types.append("multipart/form-data")  # API Gateway then hands the body over as bytes
+app.register_blueprint(agents.bp)
+app.register_blueprint(batches.bp)
+app.register_blueprint(executions.bp)
+
+
+@app.on_sqs_message(queue=queue_name(settings, CONTROL_QUEUE), batch_size=1, name="dispatcher")
+def dispatcher(event: SQSEvent) -> dict[str, Any]:
+    return consume(event.to_dict(), ControlRecord, lambda msg: handle_control(get_services(), msg))
+
+
+@app.on_sqs_message(queue=queue_name(settings, DIAL_QUEUE), batch_size=10, name="dialer")
+def dialer(event: SQSEvent) -> dict[str, Any]:
+    return consume(event.to_dict(), DialRecord, lambda msg: handle_dial(get_services(), msg))
+
+
+@app.on_sqs_message(queue=queue_name(settings, EVENTS_QUEUE), batch_size=10, name="outcomes")
+def outcomes(event: SQSEvent) -> dict[str, Any]:
+    return consume(event.to_dict(), EventRecord, lambda msg: handle_event(get_services(), msg))
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="sweeper")
+def sweeper(event: CloudWatchEvent) -> None:
+    sweep(get_services())

@@ -1,0 +1,1 @@
+"""The batch-calling service: everything app.py wires to."""

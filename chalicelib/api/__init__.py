@@ -1,0 +1,1 @@
+"""HTTP edge: parse requests into models, call one use case, map typed errors to responses."""

@@ -1,0 +1,42 @@
+"""Agent routes (an addition to Bolna's batch API)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from ..domain.agents import AgentCreate, AgentPatch
+from ..services import agents as agent_service
+from .http import ApiRequest, endpoint, json_response
+
+bp = Blueprint(__name__)
+
+
+@endpoint(bp, "/agents", ["POST"])
+def create_agent(req: ApiRequest) -> Any:
+    agent = agent_service.create_agent(req.svc.agents, req.tenant_id, AgentCreate.model_validate(req.json_object()))
+    return json_response(agent_service.public(agent), 201)
+
+
+@endpoint(bp, "/agents", ["GET"])
+def list_agents(req: ApiRequest) -> Any:
+    return json_response([agent_service.public(a) for a in req.svc.agents.list(req.tenant_id)])
+
+
+@endpoint(bp, "/agents/{agent_id}", ["GET"])
+def get_agent(req: ApiRequest, agent_id: str) -> Any:
+    return json_response(agent_service.public(req.svc.agents.get(req.tenant_id, agent_id)))
+
+
+@endpoint(bp, "/agents/{agent_id}", ["PATCH"])
+def update_agent(req: ApiRequest, agent_id: str) -> Any:
+    patch = AgentPatch.model_validate(req.json_object())
+    agent = agent_service.update_agent(req.svc.agents, req.tenant_id, agent_id, patch)
+    return json_response(agent_service.public(agent))
+
+
+@endpoint(bp, "/agents/{agent_id}", ["DELETE"])
+def delete_agent(req: ApiRequest, agent_id: str) -> Any:
+    req.svc.agents.delete(req.tenant_id, agent_id)
+    return json_response({"message": "success", "state": "deleted"})

@@ -1,0 +1,175 @@
+"""Bolna's /batches routes, wire-compatible, plus the additions marked in API.md."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from .. import clock
+from ..domain.batches import BatchOptions, public_batch, public_execution, spreadsheet_safe
+from ..errors import BadRequest, PayloadTooLarge
+from ..services import lifecycle
+from ..services.ingest import Upload, create_batch, iter_errors
+from .forms import fields_as_json, parse_form
+from .http import ApiRequest, endpoint, json_response
+
+bp = Blueprint(__name__)
+UPLOAD_HINT = "Upload larger files with POST /batches/uploads (a presigned S3 upload) instead."
+MAX_PAGE = 1000
+
+
+def _int_query(req: ApiRequest, name: str, default: int, low: int, high: int) -> int:
+    raw = req.query(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be a whole number", code="invalid_query") from None
+    if not low <= value <= high:
+        raise BadRequest(f"{name} must be between {low} and {high}", code="invalid_query")
+    return value
+
+
+@endpoint(bp, "/batches", ["POST"])
+def create(req: ApiRequest) -> Any:
+    if req.content_type == "application/json":
+        if len(req.body_bytes()) > req.svc.settings.max_sync_upload_bytes:
+            raise PayloadTooLarge(f"the body is too large for this route. {UPLOAD_HINT}")
+        data = req.json_object()
+        contacts = data.pop("contacts", None)
+        if not isinstance(contacts, list):
+            raise BadRequest("send contacts as a JSON array of objects, or the CSV as multipart field 'file'",
+                             code="missing_contacts")
+        if not all(isinstance(c, dict) for c in contacts):
+            raise BadRequest("every item of contacts must be an object", code="invalid_contacts")
+        options = BatchOptions.model_validate(data)
+        upload = Upload(records=contacts, file_name=None)
+    else:
+        form = parse_form(
+            req.request.headers.get("content-type", ""), req.body_bytes(), req.svc.settings.max_sync_upload_bytes,
+            UPLOAD_HINT,
+        )
+        file = form.files.get("file")
+        if file is None:
+            raise BadRequest("the CSV is missing: send it as the multipart file field 'file'", code="missing_file")
+        options = BatchOptions.model_validate(fields_as_json(form, ("from_phone_numbers",)))
+        upload = Upload(csv_chunks=[file.content], file_name=file.name, raw=file.content)
+    return json_response(create_batch(req.svc, req.tenant_id, options, upload), 201)
+
+
+@endpoint(bp, "/batches/{batch_id}", ["GET"])
+def get_batch(req: ApiRequest, batch_id: str) -> Any:
+    return json_response(public_batch(req.svc.batches.get(req.tenant_id, batch_id), clock.now()))
+
+
+@endpoint(bp, "/batches/{batch_id}/all", ["GET"])
+def list_for_agent(req: ApiRequest, batch_id: str) -> Any:
+    """Bolna's GET /batches/{agent_id}/all; API Gateway needs the sibling variable to share one name."""
+    agent_id = batch_id
+    req.svc.agents.get(req.tenant_id, agent_id)
+    now = clock.now()
+    return json_response([public_batch(b, now) for b in req.svc.batches.list_for_agent(req.tenant_id, agent_id)])
+
+
+@endpoint(bp, "/batches/{batch_id}/errors", ["GET"])
+def errors(req: ApiRequest, batch_id: str) -> Any:
+    limit = _int_query(req, "limit", 1000, 1, 10000)
+    offset = _int_query(req, "cursor", 0, 0, 10**9)
+    page: list[dict[str, Any]] = []
+    for index, row in enumerate(iter_errors(req.svc, req.tenant_id, batch_id)):
+        if index < offset:
+            continue
+        if len(page) == limit:
+            return json_response(page, headers={"X-Next-Cursor": str(index)})
+        page.append(row)
+    return json_response(page)
+
+
+@endpoint(bp, "/batches/{batch_id}", ["DELETE"])
+def delete(req: ApiRequest, batch_id: str) -> Any:
+    lifecycle.delete_batch(req.svc, req.tenant_id, batch_id)
+    return json_response({"message": "success", "state": "deleted"})
+
+
+def _scheduled_at(req: ApiRequest) -> tuple[object, bool]:
+    if req.content_type == "application/json":
+        data = req.json_object()
+    else:
+        form = parse_form(req.request.headers.get("content-type", ""), req.body_bytes(), 64 * 1024, "")
+        data = fields_as_json(form, ())
+    bypass = str(data.get("bypass_call_guardrails", "false")).lower() in ("true", "1", "yes")
+    return data.get("scheduled_at"), bypass
+
+
+@endpoint(bp, "/batches/{batch_id}/schedule", ["POST"])
+def schedule(req: ApiRequest, batch_id: str) -> Any:
+    scheduled_at, bypass = _scheduled_at(req)
+    batch = lifecycle.schedule_batch(req.svc, req.tenant_id, batch_id, scheduled_at)
+    if bypass:
+        req.svc.batches.set_fields(batch_id, {"bypass_call_guardrails": True})
+    return json_response({"message": "success", "state": batch["status"], "scheduled_at": batch["scheduled_at"]})
+
+
+@endpoint(bp, "/batches/{batch_id}/run", ["POST"])
+def run(req: ApiRequest, batch_id: str) -> Any:
+    batch = lifecycle.run_batch(req.svc, req.tenant_id, batch_id)
+    return json_response({"message": "success", "state": batch["status"], "scheduled_at": batch["scheduled_at"]})
+
+
+@endpoint(bp, "/batches/{batch_id}/stop", ["POST"])
+def stop(req: ApiRequest, batch_id: str) -> Any:
+    lifecycle.stop_batch(req.svc, req.tenant_id, batch_id)
+    return json_response({"message": "success", "state": "stopped"})
+
+
+@endpoint(bp, "/batches/{batch_id}/pause", ["POST"])
+def pause(req: ApiRequest, batch_id: str) -> Any:
+    lifecycle.pause_batch(req.svc, req.tenant_id, batch_id)
+    return json_response({"message": "success", "state": "paused"})
+
+
+@endpoint(bp, "/batches/{batch_id}/resume", ["POST"])
+def resume(req: ApiRequest, batch_id: str) -> Any:
+    batch = lifecycle.resume_batch(req.svc, req.tenant_id, batch_id)
+    return json_response({"message": "success", "state": batch["status"]})
+
+
+@endpoint(bp, "/batches/{batch_id}/executions", ["GET"])
+def executions(req: ApiRequest, batch_id: str) -> Any:
+    req.svc.batches.get(req.tenant_id, batch_id)
+    limit = _int_query(req, "limit", 500, 1, MAX_PAGE)
+    items, cursor = req.svc.executions.page_for_batch(
+        batch_id, limit=limit, cursor=req.query("cursor"), status=req.query("status")
+    )
+    headers = {"X-Next-Cursor": cursor} if cursor else {}
+    return json_response([public_execution(e) for e in items], headers=headers)
+
+
+OUTCOME_COLUMNS = ("status", "attempt", "conversation_duration", "total_cost", "answered_by_voice_mail",
+                   "hangup_reason", "error_message", "execution_id", "updated_at")
+
+
+@endpoint(bp, "/batches/{batch_id}/executions.csv", ["GET"])
+def executions_csv(req: ApiRequest, batch_id: str) -> Any:
+    batch = req.svc.batches.get(req.tenant_id, batch_id)
+    columns = [c for c in batch.get("columns") or [] if c != batch.get("number_column")]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([spreadsheet_safe(c) for c in ("contact_number", *columns, *OUTCOME_COLUMNS)])
+    for execution in req.svc.executions.iter_batch(batch_id):
+        data = execution.get("recipient_data") or {}
+        row = [execution.get("user_number"), *(data.get(c) for c in columns), *(execution.get(c) for c in OUTCOME_COLUMNS)]
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
+    return Response(
+        body=out.getvalue(),
+        status_code=200,
+        headers={"Content-Type": "text/csv; charset=utf-8",
+                 "Content-Disposition": f'attachment; filename="{batch_id}-executions.csv"'},
+    )
+
+
+

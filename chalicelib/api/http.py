@@ -1,0 +1,93 @@
+"""The one place typed errors become HTTP responses, and where every route authenticates."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from chalice import Blueprint, Response
+from chalice.app import Request
+from pydantic import ValidationError
+
+from ..errors import BadRequest, ServiceError
+from ..services.auth import authenticate
+from ..services.container import Services, get_services
+
+logger = Logger(child=True)
+ANY_CONTENT = ["*/*"]  # we answer unsupported types ourselves, in our error shape
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    request: Request
+    tenant_id: str
+    svc: Services
+
+    @property
+    def content_type(self) -> str:
+        return (self.request.headers.get("content-type") or "").split(";")[0].strip().lower()
+
+    def query(self, name: str) -> str | None:
+        params = self.request.query_params or {}
+        return params.get(name)
+
+    def body_bytes(self) -> bytes:
+        return self.request.raw_body or b""
+
+    def json_object(self) -> dict[str, Any]:
+        raw = self.body_bytes()
+        if not raw.strip():
+            return {}
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest("the body is not valid JSON", code="invalid_json") from None
+        if not isinstance(data, dict):
+            raise BadRequest("the JSON body must be an object", code="invalid_json")
+        return data
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body=json.dumps(body, ensure_ascii=False, default=str),
+        status_code=status,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+
+
+def error_response(error: ServiceError) -> Response:
+    return json_response({"message": error.message, "code": error.code, "details": error.details}, error.status)
+
+
+def validation_error(exc: ValidationError) -> BadRequest:
+    details = [
+        {"field": ".".join(str(part) for part in err["loc"]) or None, "message": err["msg"]} for err in exc.errors()
+    ]
+    fields = ", ".join(d["field"] or "body" for d in details)
+    return BadRequest(f"invalid request: {fields}", code="validation_error", details=details)
+
+
+def endpoint(bp: Blueprint, path: str, methods: list[str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a route that authenticates, then maps ServiceError and ValidationError to 4xx."""
+
+    def register(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def handler(**params: Any) -> Any:
+            try:
+                svc = get_services()
+                request = bp.current_request
+                tenant = authenticate(svc.keys, request.headers.get("authorization"))
+                return view(ApiRequest(request, tenant, svc), **params)
+            except ServiceError as exc:
+                return error_response(exc)
+            except ValidationError as exc:
+                return error_response(validation_error(exc))
+
+        bp.route(path, methods=methods, content_types=ANY_CONTENT)(handler)
+        return view
+
+    return register

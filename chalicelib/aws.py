@@ -1,0 +1,53 @@
+"""Lazy, cached boto3 clients: the one place AWS connections are made.
+
+boto3 honours `AWS_ENDPOINT_URL` itself, so the same code talks to AWS, to the
+local stack's embedded emulator and to moto in tests. Clients are created on
+first use (cold starts only pay for what a function touches) and cached per
+process; `reset()` drops them when tests change the environment.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_s3.client import S3Client
+    from mypy_boto3_scheduler.client import EventBridgeSchedulerClient
+    from mypy_boto3_sqs.client import SQSClient
+
+_lock = threading.Lock()
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32)
+
+
+@lru_cache(maxsize=None)
+def _client(service: str) -> Any:
+    with _lock:  # boto3's default session is not thread-safe while creating clients
+        from .settings import get_settings
+
+        return boto3.session.Session().client(service, region_name=get_settings().aws_region, config=_CONFIG)
+
+
+def dynamodb() -> DynamoDBClient:
+    return _client("dynamodb")  # type: ignore[no-any-return]
+
+
+def s3() -> S3Client:
+    return _client("s3")  # type: ignore[no-any-return]
+
+
+def sqs() -> SQSClient:
+    return _client("sqs")  # type: ignore[no-any-return]
+
+
+def scheduler() -> EventBridgeSchedulerClient:
+    return _client("scheduler")  # type: ignore[no-any-return]
+
+
+def reset() -> None:
+    _client.cache_clear()

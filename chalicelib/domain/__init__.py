@@ -1,0 +1,1 @@
+"""Pure business logic: no AWS, no web framework, so it is cheap to test."""

@@ -1,0 +1,92 @@
+"""What an agent is allowed to be: validated on create and on every patch."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from zoneinfo import available_timezones
+
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .retry import RetryConfig
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+ALL_DAYS: list[Weekday] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def e164(value: str) -> str:
+    try:
+        parsed = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"{value!r} is not a phone number in +E.164 form: {exc}") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError(f"{value!r} is not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+class AgentFields(BaseModel):
+    """Every optional agent field; shared by create and patch so the rules live once."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    provider: Literal["simulator", "twilio", "http"] | None = None
+    provider_config: dict[str, Any] | None = None
+    welcome_message: str | None = Field(None, max_length=4000)
+    prompt: str | None = Field(None, max_length=20000)
+    from_phone_numbers: list[str] | None = Field(None, max_length=50)
+    max_concurrent_calls: int | None = Field(None, ge=1, le=1000)
+    calls_per_second: float | None = Field(None, gt=0, le=100)
+    call_start_hour: int | None = Field(None, ge=0, le=23)
+    call_end_hour: int | None = Field(None, ge=0, le=23)
+    call_days: list[Weekday] | None = Field(None, min_length=1)
+    timezone: str | None = None
+    webhook_url: str | None = Field(None, max_length=2000)
+    retry_config: RetryConfig | None = None
+
+    @field_validator("from_phone_numbers")
+    @classmethod
+    def _numbers(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [e164(number) for number in value]
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None and value not in available_timezones():
+            raise ValueError(f"{value!r} is not an IANA time zone such as Asia/Kolkata")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("webhook_url must be an http(s) URL")
+        return value
+
+    @field_validator("provider_config")
+    @classmethod
+    def _no_secret_echo(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and len(str(value)) > 8000:
+            raise ValueError("provider_config is too large")
+        return value
+
+
+class AgentCreate(AgentFields):
+    name: str = Field(..., min_length=1, max_length=200)
+    provider: Literal["simulator", "twilio", "http"] = "simulator"
+    max_concurrent_calls: int = Field(10, ge=1, le=1000)
+    call_start_hour: int = Field(9, ge=0, le=23)
+    call_end_hour: int = Field(21, ge=0, le=23)
+    call_days: list[Weekday] = Field(default_factory=lambda: list(ALL_DAYS), min_length=1)
+    from_phone_numbers: list[str] = Field(default_factory=list, max_length=50)
+    welcome_message: str = Field("Hello {customer_name}, this is an automated call.", max_length=4000)
+
+    @model_validator(mode="after")
+    def _window(self) -> AgentCreate:
+        if self.call_start_hour == self.call_end_hour:
+            raise ValueError("call_start_hour and call_end_hour must differ (a window may cross midnight)")
+        return self
+
+
+class AgentPatch(AgentFields):
+    pass

@@ -1,0 +1,142 @@
+"""A batch's create-time options and its public (Bolna-compatible) shape."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .agents import e164
+from .retry import RetryConfig
+
+
+class BatchOptions(BaseModel):
+    """Everything POST /batches accepts besides the contacts, whether sent as form fields or JSON."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    agent_id: str = Field(..., min_length=1, max_length=64)
+    from_phone_numbers: list[str] = Field(default_factory=list, max_length=50)
+    webhook_url: str | None = Field(None, max_length=2000)
+    retry_config: RetryConfig | None = None
+    name: str | None = Field(None, max_length=200)
+    default_region: str | None = None
+    status_webhook: str | None = Field(None, max_length=2000)
+    scheduled_at: str | None = None
+    max_concurrent_calls: int | None = Field(None, ge=1, le=1000)
+    bypass_call_guardrails: bool = False
+
+    @field_validator("from_phone_numbers", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        """Accept a repeated field, a JSON list or a comma-separated string."""
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list):
+            out: list[Any] = []
+            for item in value:
+                if not isinstance(item, str):
+                    out.append(item)
+                    continue
+                text = item.strip()
+                if text.startswith("["):
+                    try:
+                        out.extend(json.loads(text))
+                        continue
+                    except ValueError:
+                        pass
+                out.extend(part for part in text.split(",") if part.strip())
+            return out
+        return value
+
+    @field_validator("from_phone_numbers")
+    @classmethod
+    def _numbers(cls, value: list[str]) -> list[str]:
+        return [e164(str(number).strip()) for number in value]
+
+    @field_validator("retry_config", mode="before")
+    @classmethod
+    def _retry_json(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError("retry_config must be a JSON object") from None
+        return value
+
+    @field_validator("default_region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        region = value.upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{value!r} is not an ISO country code phonenumbers knows, e.g. US or IN")
+        return region
+
+    @field_validator("webhook_url", "status_webhook")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value or None
+
+
+def humanize(moment: datetime, now: datetime) -> str:
+    seconds = int((now - moment).total_seconds())
+    if seconds < 45:
+        return "just now"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
+
+
+BATCH_FIELDS = (
+    "batch_id", "agent_id", "name", "status", "created_at", "updated_at", "scheduled_at", "from_phone_numbers",
+    "file_name", "total_contacts", "valid_contacts", "invalid_contacts", "duplicate_contacts", "retry_config",
+    "webhook_url", "status_webhook", "max_concurrent_calls", "default_region", "bypass_call_guardrails",
+    "started_at", "completed_at", "stopped_at",
+)
+
+
+def public_batch(batch: dict[str, Any], now: datetime) -> dict[str, Any]:
+    shown = {name: batch.get(name) for name in BATCH_FIELDS}
+    shown["execution_status"] = {k: v for k, v in sorted((batch.get("execution_status") or {}).items()) if v}
+    shown["humanized_created_at"] = humanize(datetime.fromisoformat(batch["created_at"].replace("Z", "+00:00")), now)
+    return shown
+
+
+EXECUTION_FIELDS = (
+    "batch_id", "agent_id", "status", "user_number", "from_number", "attempt", "retry_count", "retry_history",
+    "conversation_duration", "total_cost", "transcript", "answered_by_voice_mail", "error_message", "created_at",
+    "updated_at", "scheduled_at",
+)
+
+
+def public_execution(execution: dict[str, Any]) -> dict[str, Any]:
+    shown: dict[str, Any] = {"id": execution["execution_id"]}
+    shown.update({name: execution.get(name) for name in EXECUTION_FIELDS})
+    shown["retry_history"] = execution.get("retry_history") or []
+    shown["retry_count"] = execution.get("retry_count") or 0
+    shown["answered_by_voice_mail"] = bool(execution.get("answered_by_voice_mail"))
+    shown["context_details"] = {"recipient_data": execution.get("recipient_data") or {}}
+    shown["telephony_data"] = {
+        "provider": execution.get("provider"),
+        "provider_call_id": execution.get("provider_call_id"),
+        "recording_url": execution.get("recording_url"),
+        "hangup_reason": execution.get("hangup_reason"),
+    }
+    return shown
+
+
+def spreadsheet_safe(cell: Any) -> str:
+    """Neutralise cells a spreadsheet would run as a formula (OWASP CSV injection)."""
+    text = "" if cell is None else str(cell)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

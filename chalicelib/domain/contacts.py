@@ -1,0 +1,552 @@
+"""Contacts ingestion: CSV bytes (or JSON records) in, validated E.164 contacts and per-row errors out.
+
+Pure Python (stdlib + phonenumbers) so the API, the workers and the tests share one set of rules.
+It streams: neither the file nor the contacts are ever held whole; only the dedupe table grows.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import itertools
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat
+
+__all__ = [
+    "NUMBER_COLUMN_ALIASES",
+    "Contact",
+    "ContactReader",
+    "ContactsError",
+    "InvalidNumber",
+    "RecordReader",
+    "RowError",
+    "Summary",
+    "mask_number",
+    "normalize_number",
+    "read_records",
+]
+
+NUMBER_COLUMN_ALIASES: tuple[str, ...] = ("contact_number", "phone_number", "phone")
+
+MAX_FIELD_CHARS = 1 << 20  # one cell; csv's default (128 KiB) is too small for pasted notes
+MAX_RECORD_BYTES = 4 << 20  # one record (a line, or lines joined by quoted newlines): bounds memory
+_SNIFF_BYTES = 512  # enough to spot a BOM or the NUL pattern of BOM-less UTF-16
+_CONTROL_WINDOW = 4096  # control characters are judged per window so a binary tail is still caught
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13)) + b"\x7f"
+_BLANK_LINE_CHARS = " \t\r\n\x0b\x0c\xa0\ufeff,;"
+_DELIMITERS = (",", ";", "\t")
+_ALIAS_RANK = {"".join(filter(str.isalnum, alias)): rank for rank, alias in enumerate(NUMBER_COLUMN_ALIASES)}
+_NO_ALIAS = len(NUMBER_COLUMN_ALIASES)
+_SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+")
+_E164 = PhoneNumberFormat.E164
+
+if csv.field_size_limit() < MAX_FIELD_CHARS:  # process-wide setting: only ever raised, never lowered
+    csv.field_size_limit(MAX_FIELD_CHARS)
+
+
+def _latin1_for_undefined(exc: UnicodeError) -> tuple[str, int]:
+    """cp1252 leaves 5 bytes undefined; keep them as their Latin-1 code points rather than reject the row."""
+    assert isinstance(exc, UnicodeDecodeError)
+    return exc.object[exc.start : exc.end].decode("latin-1"), exc.end
+
+
+codecs.register_error("contacts.latin1", _latin1_for_undefined)
+
+
+class ContactsError(Exception):
+    """The whole input is unusable -> the API answers 400 with this code and message."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+    def __reduce__(self) -> tuple[type[ContactsError], tuple[str, str]]:
+        return type(self), (self.code, self.message)
+
+
+class InvalidNumber(ValueError):
+    """A number cell that cannot be turned into a valid E.164 number; str() is the user-facing reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    row: int
+    number: str
+    variables: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    row: int
+    reason: str  # "blank_row" | "missing_number" | "invalid_number" | "duplicate"
+    value: str
+    message: str
+
+
+@dataclass
+class Summary:
+    total: int
+    valid: int
+    invalid: int
+    duplicate: int
+    blank: int
+    encoding: str
+    delimiter: str
+    number_column: str
+    columns: list[str]
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def normalize_number(raw: str, default_region: str | None) -> str:
+    """E.164 for a number as people type it; raises InvalidNumber with a message fit for the user."""
+    text = raw.strip()
+    if not text:
+        raise InvalidNumber("the number is empty")
+    return _normalize(text, default_region.strip().upper() if default_region else None)
+
+
+def _normalize(text: str, region: str | None) -> str:
+    """Hot path: text is stripped and non-empty, region is upper-case or None."""
+    first = text[0]
+    if first == "'":  # Excel's "store as text" apostrophe
+        text = text[1:].lstrip()
+    elif first == "=" and text[1:2] == '"' and text[-1] == '"' and len(text) > 3:  # ="0123" formula trick
+        text = text[2:-1].strip()
+    if "e" in text or "E" in text:
+        if _SCIENTIFIC.fullmatch(text):
+            raise InvalidNumber(
+                f"{text} is scientific notation: the spreadsheet turned the number into a formula/number "
+                "format and lost digits; format the column as text and enter the numbers again"
+            )
+    elif text[-2:] == ".0" and text[:-2].lstrip("+").isdigit():  # Excel's float rendering of a long number
+        text = text[:-2]
+    if region is None and text[:2] == "00":  # the common international prefix; phonenumbers needs a region
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, region)
+    except NumberParseException as exc:
+        raise InvalidNumber(_parse_failure(exc, text, region)) from None
+    if not phonenumbers.is_valid_number(number):
+        where = phonenumbers.region_code_for_number(number) or phonenumbers.region_code_for_country_code(
+            number.country_code or 0
+        )
+        if where == phonenumbers.UNKNOWN_REGION:
+            raise InvalidNumber(f"not a valid number for country code +{number.country_code}")
+        raise InvalidNumber(f"not a valid number for region {where}")
+    return phonenumbers.format_number(number, _E164)
+
+
+def _parse_failure(exc: NumberParseException, text: str, region: str | None) -> str:
+    kind = exc.error_type
+    if kind == NumberParseException.INVALID_COUNTRY_CODE:
+        if "+" not in text and "\uff0b" not in text and (region is None or region not in _REGIONS):
+            return "number written without +country code and no default_region given"
+        return "unknown country calling code"
+    if kind == NumberParseException.TOO_SHORT_AFTER_IDD:
+        return "too short after the international prefix"
+    if kind == NumberParseException.TOO_SHORT_NSN:
+        return "too short to be a phone number"
+    if kind == NumberParseException.TOO_LONG:
+        return "too long to be a phone number"
+    return "not a phone number"
+
+
+_REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
+
+
+def mask_number(e164: str) -> str:
+    """For logs and support screens: "+919876543210" -> "+91******3210" (country code and last 4 kept)."""
+    if not e164.startswith("+"):
+        return _mask_tail(e164)
+    digits = e164[1:]
+    for size in (1, 2, 3):
+        head = digits[:size]
+        if head.isdigit() and int(head) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            return "+" + head + _mask_tail(digits[size:])
+    return "+" + _mask_tail(digits)
+
+
+def _mask_tail(digits: str) -> str:
+    keep = 4 if len(digits) > 4 else 0
+    return "*" * (len(digits) - keep) + digits[len(digits) - keep :]
+
+
+def _check_region(default_region: str | None) -> str | None:
+    """Fails at construction so a bad form field is a 400, not thousands of invalid rows."""
+    if default_region is None or (isinstance(default_region, str) and not default_region.strip()):
+        return None
+    if isinstance(default_region, str):
+        region = default_region.strip().upper()
+        if len(region) == 2 and region in _REGIONS:
+            return region
+    raise ContactsError(
+        "invalid_region",
+        f"default_region {default_region!r} is not a supported 2-letter region code such as US, IN or GB",
+    )
+
+
+# --------------------------------------------------------------------------- shared validation
+
+
+def _clean_header(name: str) -> str:
+    return name.strip().strip("\ufeff").strip()
+
+
+def _alias_rank(name: str) -> int:
+    return _ALIAS_RANK.get("".join(filter(str.isalnum, name.casefold())), _NO_ALIAS)
+
+
+def _unique(name: str, used: set[str]) -> str:
+    candidate, n = name, 2
+    while candidate in used:
+        candidate, n = f"{name}_{n}", n + 1
+    used.add(candidate)
+    return candidate
+
+
+class _Validator:
+    """Counters, dedupe and the summary rules shared by the CSV and the JSON readers."""
+
+    def __init__(self, default_region: str | None) -> None:
+        self._region = _check_region(default_region)
+        self._seen: dict[int, int] = {}  # E.164 digits as int -> first row; ~110 bytes per unique number
+        self._valid = self._invalid = self._duplicate = self._blank = 0
+        self._started = False
+        self._summary: Summary | None = None
+        self._error: ContactsError | None = None
+
+    def _check(self, row: int, raw: str) -> str | RowError:
+        """E.164 for a valid first occurrence, else the row's error; counts either way."""
+        text = raw.strip()
+        if not text:
+            self._invalid += 1
+            return RowError(row, "missing_number", raw, "the number is empty")
+        try:
+            e164 = _normalize(text, self._region)
+        except InvalidNumber as exc:
+            self._invalid += 1
+            return RowError(row, "invalid_number", raw, str(exc))
+        first = self._seen.setdefault(int(e164[1:]), row)
+        if first != row:
+            self._duplicate += 1
+            return RowError(row, "duplicate", raw, f"duplicate of row {first}")
+        self._valid += 1
+        return e164
+
+    def _blank_row(self, row: int) -> RowError:
+        self._blank += 1
+        return RowError(row, "blank_row", "", "blank row")
+
+    def _start(self) -> None:
+        if self._started:
+            raise RuntimeError(f"a {type(self).__name__} can be iterated only once")
+        self._started = True
+
+    def _finish(self, encoding: str, delimiter: str, number_column: str, columns: list[str]) -> None:
+        total = self._valid + self._invalid + self._duplicate
+        if total == 0:
+            raise ContactsError("no_rows", "there are no data rows: the first row is the header, contacts follow")
+        self._summary = Summary(
+            total, self._valid, self._invalid, self._duplicate, self._blank, encoding, delimiter, number_column, columns
+        )
+        if self._valid == 0:
+            self._error = ContactsError(
+                "no_valid_contacts",
+                f"none of the {total} rows has a usable number: {self._invalid} invalid, "
+                f"{self._duplicate} duplicate, {self._blank} blank",
+            )
+
+    @property
+    def summary(self) -> Summary:
+        if self._error is not None:
+            raise self._error
+        if self._summary is None:
+            raise RuntimeError("the summary is available once iteration has finished")
+        return self._summary
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+class ContactReader(_Validator):
+    """Streams contacts out of CSV bytes with bounded memory."""
+
+    def __init__(self, chunks: Iterable[bytes], default_region: str | None = None):
+        super().__init__(default_region)
+        self._chunks: Iterable[bytes] = [chunks] if isinstance(chunks, (bytes, bytearray)) else chunks
+        self._encoding = "utf-8"
+        self._fell_back = False  # some line was not UTF-8 and was read as cp1252
+        self._record_bytes = 0  # bytes fed to csv since the last record; reset by _run
+
+    def __iter__(self) -> Iterator[Contact | RowError]:
+        self._start()
+        return self._run()
+
+    def _run(self) -> Iterator[Contact | RowError]:
+        try:
+            yield from self._rows()
+        except ContactsError as exc:
+            self._error = exc
+            raise
+
+    def _rows(self) -> Iterator[Contact | RowError]:
+        lines = self._lines()
+        row = 0
+        for line in lines:  # leading blank lines still count as spreadsheet rows
+            row += 1
+            self._record_bytes = 0
+            if line.strip(_BLANK_LINE_CHARS):
+                break
+        else:
+            raise ContactsError("empty_file", "the file is empty")
+        delimiter = _sniff_delimiter(line)
+        reader = csv.reader(itertools.chain((line,), lines), delimiter=delimiter, strict=False)
+        try:
+            written = [_clean_header(cell) for cell in next(reader, [])]
+            num_idx = _number_column(written)
+            used: set[str] = set()
+            names = [_unique(name or f"column_{i}", used) for i, name in enumerate(written, 1)]
+            num_key, width = names[num_idx], len(names)
+            check, blank_row = self._check, self._blank_row
+            for fields in reader:
+                row += 1
+                self._record_bytes = 0
+                n = len(fields)
+                raw = fields[num_idx] if n > num_idx else ""
+                if not raw or raw.isspace():
+                    if not any(map(str.strip, fields)):
+                        yield blank_row(row)
+                        continue
+                result = check(row, raw)
+                if type(result) is not str:
+                    yield result
+                    continue
+                variables = dict(zip(names, fields))
+                if n != width:
+                    if n < width:
+                        variables.update(dict.fromkeys(names[n:], ""))
+                    else:
+                        for i in range(width, n):
+                            variables[_unique(f"column_{i + 1}", set(variables))] = fields[i]
+                del variables[num_key]
+                yield Contact(row, result, variables)
+        except csv.Error as exc:
+            raise ContactsError("not_text", f"cannot read the CSV near row {row + 1}: {exc}") from None
+        encoding = "cp1252" if self._fell_back else self._encoding
+        self._finish(encoding, delimiter, written[num_idx], names)
+
+    # -- bytes -> text lines
+
+    def _lines(self) -> Iterator[str]:
+        """Decoded lines with their endings kept, so csv sees quoted newlines and record ends."""
+        chunks = iter(self._chunks)
+        head = b""
+        for chunk in chunks:
+            head += chunk
+            if len(head) >= _SNIFF_BYTES:
+                break
+        if not head:
+            raise ContactsError("empty_file", "the file is empty")
+        rest = itertools.chain((head,), chunks)
+        if head.startswith(codecs.BOM_UTF8):
+            self._encoding = "utf-8-sig"
+            rest = itertools.chain((head[3:],), chunks)
+        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            self._encoding = "utf-16"
+            rest = _from_utf16(rest, "utf-16")
+        elif b"\x00" in head:
+            codec = _utf16_without_bom(head)
+            if codec is None:
+                raise ContactsError("not_text", "this is a binary file, not a CSV text file")
+            self._encoding = codec
+            rest = _from_utf16(rest, codec)
+        return self._split(rest)
+
+    def _split(self, chunks: Iterator[bytes]) -> Iterator[str]:
+        """Split on \\r\\n, \\n and lone \\r ourselves: a piece may end anywhere, even between \\r and \\n."""
+        pending: list[bytes] = []  # an unfinished line, in pieces (joining per piece would be quadratic)
+        pending_len = 0
+        held_cr = False  # pending ends with \r that may be the first half of \r\n
+        controls = window = total = 0
+        for chunk in chunks:
+            if not chunk:
+                continue
+            if b"\x00" in chunk:
+                raise ContactsError("not_text", "this is a binary file, not a CSV text file (it has NUL bytes)")
+            controls += len(chunk) - len(chunk.translate(None, _CONTROL_BYTES))
+            window += len(chunk)
+            if window >= _CONTROL_WINDOW:
+                _judge_controls(controls, window)
+                total += window
+                controls = window = 0
+            if pending:
+                if not held_cr and b"\n" not in chunk and b"\r" not in chunk:
+                    pending.append(chunk)
+                    pending_len += len(chunk)
+                    if pending_len > MAX_RECORD_BYTES:
+                        raise _too_long()
+                    continue
+                pending.append(chunk)
+                chunk = b"".join(pending)
+            lines = chunk.splitlines(True)
+            last = lines[-1]
+            if last[-1:] == b"\n":
+                pending, held_cr = [], False
+            else:
+                lines.pop()
+                pending, pending_len, held_cr = [last], len(last), last[-1:] == b"\r"
+                if pending_len > MAX_RECORD_BYTES:
+                    raise _too_long()
+            for line in lines:
+                yield self._decode(line)
+        if window and (total == 0 or window >= 256):  # a short tail (e.g. a DOS ^Z) is not judged alone
+            _judge_controls(controls, window)
+        if pending:
+            line = b"".join(pending)
+            if line != b"\x1a":  # DOS end-of-file marker
+                yield self._decode(line)
+
+    def _decode(self, line: bytes) -> str:
+        self._record_bytes += len(line)
+        if self._record_bytes > MAX_RECORD_BYTES:
+            raise _too_long()
+        try:
+            return line.decode("utf-8")
+        except UnicodeDecodeError:
+            self._fell_back = True  # per line, so a file mixing UTF-8 and Excel's cp1252 still reads
+            return line.decode("cp1252", "contacts.latin1")
+
+
+def _too_long() -> ContactsError:
+    return ContactsError(
+        "not_text", f"a row is longer than {MAX_RECORD_BYTES >> 20} MiB: not a contacts CSV, or an unbalanced quote"
+    )
+
+
+def _judge_controls(controls: int, size: int) -> None:
+    if controls * 20 > size:  # > 5%: real text has next to none
+        raise ContactsError("not_text", "this looks like a binary file, not a CSV text file")
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """ASCII-heavy UTF-16 has a NUL in every other byte: the side of the NULs gives the byte order."""
+    sample = head[: len(head) & ~1]
+    half = len(sample) // 2
+    if half < 2:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd * 10 >= half * 4 and even * 20 <= half:
+        return "utf-16-le"
+    if even * 10 >= half * 4 and odd * 20 <= half:
+        return "utf-16-be"
+    return None
+
+
+def _from_utf16(chunks: Iterable[bytes], codec: str) -> Iterator[bytes]:
+    """Re-encode as UTF-8 so one line splitter (which only knows bytes) serves every encoding."""
+    decoder = codecs.getincrementaldecoder(codec)("strict")
+    try:
+        for chunk in chunks:
+            text = decoder.decode(chunk)
+            if text:
+                yield text.encode("utf-8")
+        text = decoder.decode(b"", True)
+    except UnicodeDecodeError:
+        raise ContactsError("not_text", "the file looks like UTF-16 but is not valid UTF-16") from None
+    if text:
+        yield text.encode("utf-8")
+
+
+def _sniff_delimiter(line: str) -> str:
+    """The delimiter whose split shows a number column, else the one giving most columns (csv.Sniffer guesses)."""
+    best, best_score = ",", (False, 0)
+    for delimiter in _DELIMITERS:
+        try:
+            cells = next(csv.reader((line,), delimiter=delimiter, strict=False), [])
+        except csv.Error:
+            continue
+        score = (any(_alias_rank(_clean_header(c)) < _NO_ALIAS for c in cells), len(cells))
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _number_column(headers: list[str]) -> int:
+    ranks = [_alias_rank(h) for h in headers]
+    best = min(ranks, default=_NO_ALIAS)
+    if best == _NO_ALIAS:
+        shown = ", ".join(repr(h) for h in headers[:20]) + (f" and {len(headers) - 20} more" if len(headers) > 20 else "")
+        raise ContactsError(
+            "no_number_column",
+            f"no phone number column: the header (first row) needs one of {', '.join(NUMBER_COLUMN_ALIASES)} "
+            f"(any case; spaces, dashes and underscores ignored); found {shown or 'no columns'}",
+        )
+    return ranks.index(best)
+
+
+# --------------------------------------------------------------------------- JSON records
+
+
+class RecordReader(_Validator):
+    """The JSON API's contacts: same rules as the CSV, the number key found per record by the same aliases."""
+
+    def __init__(self, records: Iterable[Mapping[str, object]], default_region: str | None = None):
+        super().__init__(default_region)
+        self._records = records
+
+    def __iter__(self) -> Iterator[Contact | RowError]:
+        self._start()
+        return self._run()
+
+    def _run(self) -> Iterator[Contact | RowError]:
+        try:
+            yield from self._rows()
+        except ContactsError as exc:
+            self._error = exc
+            raise
+
+    def _rows(self) -> Iterator[Contact | RowError]:
+        columns: dict[str, None] = {}  # ordered set of every key seen
+        number_column: str | None = None
+        row = 0
+        for row, record in enumerate(self._records, 1):
+            if not isinstance(record, Mapping):
+                self._invalid += 1
+                yield RowError(row, "missing_number", "", "the record is not an object")
+                continue
+            used: set[str] = set()
+            cells = {_unique(_clean_header(str(k)), used): "" if v is None else str(v) for k, v in record.items()}
+            columns.update(dict.fromkeys(cells))
+            if not any(map(str.strip, cells.values())):
+                yield self._blank_row(row)
+                continue
+            key = min(cells, key=_alias_rank, default=None)
+            if key is None or _alias_rank(key) == _NO_ALIAS:
+                self._invalid += 1
+                yield RowError(row, "missing_number", "", f"no {' / '.join(NUMBER_COLUMN_ALIASES)} field")
+                continue
+            if number_column is None:
+                number_column = key
+            result = self._check(row, cells.pop(key))
+            if isinstance(result, str):
+                yield Contact(row, result, cells)
+            else:
+                yield result
+        if number_column is None and self._invalid:
+            raise ContactsError(
+                "no_number_column",
+                f"no record has a phone number field: use one of {', '.join(NUMBER_COLUMN_ALIASES)}",
+            )
+        self._finish("json", "", number_column or "", list(columns))
+
+
+def read_records(records: Iterable[Mapping[str, object]], default_region: str | None = None) -> RecordReader:
+    """Validate the JSON API's list of contact objects; row numbers start at 1 for the first record."""
+    return RecordReader(records, default_region)

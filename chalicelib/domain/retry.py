@@ -1,0 +1,25 @@
+"""retry_config, with Bolna's field names and defaults."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+RetryStatus = Literal["no-answer", "busy", "failed", "error"]
+
+
+class RetryConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    max_retries: int = Field(3, ge=1, le=3)
+    retry_on_statuses: list[RetryStatus] = Field(default_factory=lambda: ["no-answer", "busy", "failed"])
+    retry_on_voicemail: bool = False
+    retry_intervals_minutes: list[int] = Field(default_factory=lambda: [30, 60, 120], min_length=1, max_length=3)
+
+    @model_validator(mode="after")
+    def _intervals_positive(self) -> RetryConfig:
+        if any(minutes < 1 or minutes > 7 * 24 * 60 for minutes in self.retry_intervals_minutes):
+            raise ValueError("retry_intervals_minutes must each be between 1 and 10080")
+        return self

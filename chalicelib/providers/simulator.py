@@ -1,0 +1,51 @@
+"""The simulated phone network: reports each call's progress as delayed events, like a real provider would."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from ..domain.simulation import simulate
+from ..resources import EVENTS_QUEUE
+from ..services.queues import Queues
+from .base import CallRequest, provider_event
+
+
+class SimulatorProvider:
+    name = "simulator"
+
+    def __init__(self, queues: Queues, seed: int, speed: float) -> None:
+        self._queues = queues
+        self._seed = seed
+        self._speed = speed
+
+    def _after(self, seconds: float) -> int:
+        return 0 if self._speed <= 0 else round(seconds / self._speed)
+
+    def place_call(self, request: CallRequest, agent: dict[str, Any]) -> str:
+        call_id = "sim-" + hashlib.sha256(request.execution_id.encode()).hexdigest()[:24]
+        rate = float((agent.get("provider_config") or {}).get("cost_per_minute", 0.05))
+        outcome = simulate(self._seed, f"{request.execution_id}", request.welcome_message, rate)
+
+        def event(status: str, **details: Any) -> dict[str, Any]:
+            return provider_event(request.execution_id, self.name, call_id, status, **details)
+
+        events: list[tuple[dict[str, Any], int]] = [(event("ringing"), self._after(1.0))]
+        answered = outcome.talk_seconds > 0
+        if answered:
+            events.append((event("in-progress"), self._after(outcome.ring_seconds)))
+        events.append(
+            (
+                event(
+                    outcome.status,
+                    conversation_duration=outcome.conversation_duration,
+                    total_cost=outcome.total_cost,
+                    transcript=outcome.transcript,
+                    answered_by_voice_mail=outcome.answered_by_voice_mail,
+                    hangup_reason=outcome.hangup_reason,
+                ),
+                self._after(outcome.ring_seconds + outcome.talk_seconds),
+            )
+        )
+        self._queues.send_many(EVENTS_QUEUE, events)
+        return call_id

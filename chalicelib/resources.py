@@ -1,0 +1,85 @@
+"""The one declaration of tables, indexes, queues and the bucket.
+
+`infra/`, the local stack's bootstrap and the test fixtures all build the same
+resources from this module, so a key or an index cannot drift between them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    short: str
+    partition_key: str
+    sort_key: str | None = None
+    indexes: tuple[Index, ...] = ()
+    ttl_attribute: str | None = None
+    attribute_types: dict[str, str] = field(default_factory=dict)  # S unless named here
+
+
+@dataclass(frozen=True)
+class Queue:
+    short: str
+    visibility_timeout: int
+    max_receive_count: int = 5
+    consumer: str = ""  # the Chalice function that consumes it
+
+
+API_KEYS = Table("api-keys", partition_key="key_hash")
+AGENTS = Table("agents", partition_key="tenant_id", sort_key="agent_id")
+BATCHES = Table(
+    "batches",
+    partition_key="batch_id",
+    indexes=(Index("by_agent", partition_key="agent_key", sort_key="created_at"),
+             Index("by_status", partition_key="active", sort_key="batch_id")),
+)
+EXECUTIONS = Table(
+    "executions",
+    partition_key="execution_id",
+    indexes=(Index("by_batch", partition_key="batch_id", sort_key="seq"),
+             Index("by_open", partition_key="open_shard", sort_key="updated_at")),
+)
+TABLES: tuple[Table, ...] = (API_KEYS, AGENTS, BATCHES, EXECUTIONS)
+
+# Visibility timeouts are at least six times each consumer's Lambda timeout, as AWS advises.
+CONTROL_QUEUE = Queue("control", visibility_timeout=360, consumer="dispatcher")
+DIAL_QUEUE = Queue("dial", visibility_timeout=180, consumer="dialer")
+EVENTS_QUEUE = Queue("events", visibility_timeout=180, consumer="outcomes")
+QUEUES: tuple[Queue, ...] = (CONTROL_QUEUE, DIAL_QUEUE, EVENTS_QUEUE)
+
+SCHEDULE_GROUP = "batches"
+
+
+def table_name(settings: Settings, table: Table) -> str:
+    return settings.name(table.short)
+
+
+def queue_name(settings: Settings, queue: Queue) -> str:
+    return settings.name(queue.short)
+
+
+def dlq_name(settings: Settings, queue: Queue) -> str:
+    return settings.name(f"{queue.short}-dlq")
+
+
+def bucket_name(settings: Settings) -> str:
+    return settings.name(f"data-{settings.aws_account_id}")
+
+
+def schedule_group_name(settings: Settings) -> str:
+    return settings.name(SCHEDULE_GROUP)
+
+
+def queue_arn(settings: Settings, queue: Queue) -> str:
+    return f"arn:aws:sqs:{settings.aws_region}:{settings.aws_account_id}:{queue_name(settings, queue)}"

@@ -1,0 +1,1 @@
+"""Use cases: what the API and the workers call. No HTTP, no event shapes here."""

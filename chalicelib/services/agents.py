@@ -1,0 +1,53 @@
+"""Agent use cases and their public shape."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from .. import clock
+from ..domain.agents import AgentCreate, AgentPatch
+from ..errors import BadRequest
+from ..store.agents import AgentStore
+
+PUBLIC_FIELDS = (
+    "agent_id", "name", "provider", "welcome_message", "prompt", "from_phone_numbers", "max_concurrent_calls",
+    "calls_per_second", "call_start_hour", "call_end_hour", "call_days", "timezone", "webhook_url", "retry_config",
+    "created_at", "updated_at",
+)
+
+
+def public(agent: dict[str, Any]) -> dict[str, Any]:
+    """The agent as the API shows it; provider_config may hold secrets, so only its keys are shown."""
+    shown = {name: agent.get(name) for name in PUBLIC_FIELDS}
+    shown["id"] = agent["agent_id"]
+    shown["provider_config_keys"] = sorted((agent.get("provider_config") or {}).keys())
+    return shown
+
+
+def create_agent(store: AgentStore, tenant_id: str, spec: AgentCreate) -> dict[str, Any]:
+    now = clock.now_iso()
+    agent = {
+        **spec.model_dump(mode="json"),
+        "tenant_id": tenant_id,
+        "agent_id": uuid.uuid4().hex,
+        "created_at": now,
+        "updated_at": now,
+    }
+    store.create(agent)
+    return agent
+
+
+def update_agent(store: AgentStore, tenant_id: str, agent_id: str, patch: AgentPatch) -> dict[str, Any]:
+    changes = patch.model_dump(mode="json", exclude_unset=True)
+    if not changes:
+        raise BadRequest("nothing to update: send at least one agent field", code="empty_patch")
+    current = store.get(tenant_id, agent_id)
+    merged = {**current, **changes}
+    for required in ("name", "provider", "max_concurrent_calls", "call_start_hour", "call_end_hour", "call_days"):
+        if merged.get(required) is None:
+            raise BadRequest(f"{required} cannot be removed", code="invalid_agent", details=[{"field": required}])
+    if merged["call_start_hour"] == merged["call_end_hour"]:
+        raise BadRequest("call_start_hour and call_end_hour must differ", code="invalid_agent")
+    changes["updated_at"] = clock.now_iso()
+    return store.update(tenant_id, agent_id, changes)

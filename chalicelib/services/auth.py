@@ -1,0 +1,39 @@
+"""API keys: high-entropy random tokens, so a plain SHA-256 is the right hash (no password stretching)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from ..errors import Unauthorized
+from ..store.keys import KeyStore
+
+PREFIX = "bk_"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(keys: KeyStore, tenant_id: str, label: str = "") -> str:
+    """Make a key for a tenant; the plaintext is returned once and never stored."""
+    key = PREFIX + secrets.token_urlsafe(32)
+    keys.put(hash_key(key), tenant_id, label)
+    return key
+
+
+def authenticate(keys: KeyStore, authorization: str | None) -> str:
+    """Tenant id for an `Authorization: Bearer <key>` header."""
+    if not authorization:
+        raise Unauthorized("missing Authorization header: send 'Authorization: Bearer <api key>'",
+                           code="missing_api_key")
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("Authorization must be 'Bearer <api key>'", code="invalid_api_key")
+    if len(token) > 256:
+        raise Unauthorized("invalid API key", code="invalid_api_key")
+    tenant = keys.tenant_for(hash_key(token))
+    if tenant is None:
+        raise Unauthorized("invalid API key", code="invalid_api_key")
+    return tenant

@@ -1,0 +1,48 @@
+"""Dependencies built once per process and passed to use cases through constructors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from ..providers.base import Provider
+from ..providers.simulator import SimulatorProvider
+from ..settings import Settings, get_settings
+from ..store.agents import AgentStore
+from ..store.batches import BatchStore
+from ..store.blobs import BlobStore
+from ..store.executions import ExecutionStore
+from ..store.keys import KeyStore
+from .queues import Queues
+
+
+@dataclass
+class Services:
+    settings: Settings
+    keys: KeyStore
+    agents: AgentStore
+    batches: BatchStore
+    executions: ExecutionStore
+    blobs: BlobStore
+    queues: Queues
+    providers: dict[str, Provider] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        batches = BatchStore(settings)
+        queues = Queues(settings)
+        return cls(
+            settings=settings,
+            keys=KeyStore(settings),
+            agents=AgentStore(settings),
+            batches=batches,
+            executions=ExecutionStore(settings, batches),
+            blobs=BlobStore(settings),
+            queues=queues,
+            providers={"simulator": SimulatorProvider(queues, settings.simulator_seed, settings.simulator_speed)},
+        )
+
+
+@lru_cache(maxsize=1)
+def get_services() -> Services:
+    return Services.build(get_settings())

@@ -1,0 +1,164 @@
+"""Batch commands (schedule, run, stop, pause, resume, delete) and completion, each a conditional write."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .. import aws, clock
+from ..domain.batch_status import (
+    ACTIVE,
+    PAUSABLE,
+    RESUMABLE,
+    RUNNABLE,
+    SCHEDULABLE,
+    STOPPABLE,
+    BatchStatus,
+)
+from ..domain.scheduling import parse_scheduled_at, plan_start
+from ..resources import CONTROL_QUEUE, queue_arn, schedule_group_name
+from ..errors import Conflict
+from .container import Services
+
+
+def start_message(batch_id: str, token: str, start_at: str) -> dict[str, Any]:
+    return {"kind": "start", "batch_id": batch_id, "token": token, "start_at": start_at}
+
+
+def dispatch_message(batch_id: str, pos: int, waits: int = 0) -> dict[str, Any]:
+    return {"kind": "dispatch", "batch_id": batch_id, "pos": pos, "waits": waits}
+
+
+def schedule_name(batch_id: str) -> str:
+    return f"batch-{batch_id}"
+
+
+def schedule_batch(svc: Services, tenant_id: str, batch_id: str, scheduled_at: object) -> dict[str, Any]:
+    """Schedule (or re-schedule) a start; a new token makes any earlier start message stale."""
+    svc.batches.get(tenant_id, batch_id)
+    now = clock.now()
+    start_at = parse_scheduled_at(scheduled_at, now)
+    token = uuid.uuid4().hex
+    batch = svc.batches.transition(
+        batch_id,
+        SCHEDULABLE,
+        BatchStatus.SCHEDULED,
+        set_fields={"scheduled_at": clock.iso(start_at), "start_token": token},
+    )
+    deliver_start(svc, batch_id, token, start_at, now)
+    return batch
+
+
+def deliver_start(svc: Services, batch_id: str, token: str, start_at: datetime, now: datetime) -> None:
+    """Under 15 minutes: an SQS delay, exact to the second. Later: a one-time Scheduler schedule."""
+    plan = plan_start(start_at, now)
+    message = start_message(batch_id, token, clock.iso(start_at))
+    if plan.delay_seconds is not None:
+        cancel_schedule(svc, batch_id)
+        svc.queues.send(CONTROL_QUEUE, message, plan.delay_seconds)
+        return
+    assert plan.schedule_at is not None
+    fire_at = plan.schedule_at.replace(second=0, microsecond=0)  # minute precision; the dispatcher waits the rest
+    request: dict[str, Any] = {
+        "Name": schedule_name(batch_id),
+        "GroupName": schedule_group_name(svc.settings),
+        "ScheduleExpression": f"at({fire_at.strftime('%Y-%m-%dT%H:%M:%S')})",
+        "ScheduleExpressionTimezone": "UTC",
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "ActionAfterCompletion": "DELETE",
+        "Target": {
+            "Arn": queue_arn(svc.settings, CONTROL_QUEUE),
+            "RoleArn": svc.settings.scheduler_role_arn,
+            "Input": json.dumps(message),
+        },
+    }
+    try:
+        aws.scheduler().create_schedule(**request)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConflictException":
+            raise
+        aws.scheduler().update_schedule(**request)
+
+
+def cancel_schedule(svc: Services, batch_id: str) -> None:
+    try:
+        aws.scheduler().delete_schedule(Name=schedule_name(batch_id), GroupName=schedule_group_name(svc.settings))
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise
+
+
+def run_batch(svc: Services, tenant_id: str, batch_id: str) -> dict[str, Any]:
+    svc.batches.get(tenant_id, batch_id)
+    now = clock.now()
+    token = uuid.uuid4().hex
+    batch = svc.batches.transition(
+        batch_id, RUNNABLE, BatchStatus.SCHEDULED, set_fields={"scheduled_at": clock.iso(now), "start_token": token}
+    )
+    deliver_start(svc, batch_id, token, now, now)
+    return batch
+
+
+def stop_batch(svc: Services, tenant_id: str, batch_id: str) -> dict[str, Any]:
+    """After this returns, no call is claimed: every claim is conditional on the batch running."""
+    svc.batches.get(tenant_id, batch_id)
+    batch = svc.batches.transition(batch_id, STOPPABLE, BatchStatus.STOPPED, set_fields={"stopped_at": clock.now_iso()})
+    cancel_schedule(svc, batch_id)
+    return batch
+
+
+def pause_batch(svc: Services, tenant_id: str, batch_id: str) -> dict[str, Any]:
+    svc.batches.get(tenant_id, batch_id)
+    return svc.batches.transition(batch_id, PAUSABLE, BatchStatus.PAUSED)
+
+
+def resume_batch(svc: Services, tenant_id: str, batch_id: str) -> dict[str, Any]:
+    svc.batches.get(tenant_id, batch_id)
+    batch = svc.batches.transition(batch_id, RESUMABLE, BatchStatus.RUNNING)
+    if batch["next_pos"] < batch["valid_contacts"]:
+        svc.queues.send(CONTROL_QUEUE, dispatch_message(batch_id, batch["next_pos"]))
+    complete_if_done(svc, batch_id)
+    return batch
+
+
+def delete_batch(svc: Services, tenant_id: str, batch_id: str) -> None:
+    batch = svc.batches.get(tenant_id, batch_id)
+    if BatchStatus(batch["status"]) in ACTIVE:
+        stop_batch(svc, tenant_id, batch_id)
+    else:
+        cancel_schedule(svc, batch_id)
+    svc.batches.set_fields(batch_id, {"deleted_at": clock.now_iso()})
+
+
+def complete_if_done(svc: Services, batch_id: str) -> bool:
+    """Exactly one caller wins the conditional write, however many calls end at the same moment."""
+    batch = svc.batches.find(batch_id)
+    if batch is None or batch["status"] not in (BatchStatus.RUNNING, BatchStatus.PAUSED):
+        return False
+    if batch.get("finished", 0) < batch["valid_contacts"]:
+        return False
+    try:
+        svc.batches.transition(
+            batch_id,
+            (BatchStatus.RUNNING, BatchStatus.PAUSED),
+            BatchStatus.COMPLETED,
+            set_fields={"completed_at": clock.now_iso()},
+            extra_condition=("finished >= valid_contacts", {}),
+        )
+    except Conflict:  # someone else completed or stopped it first
+        return False
+    return True
+
+
+def missed_start(batch: dict[str, Any], now: datetime, grace: timedelta = timedelta(minutes=2)) -> bool:
+    scheduled = batch.get("scheduled_at")
+    return (
+        batch["status"] == BatchStatus.SCHEDULED
+        and bool(scheduled)
+        and clock.parse_iso(scheduled) + grace < now
+    )
+

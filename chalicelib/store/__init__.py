@@ -1,0 +1,1 @@
+"""Data access: one module per aggregate, holding every DynamoDB expression for it."""

@@ -1,0 +1,72 @@
+"""Agents, keyed by tenant so one tenant can never read another's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .. import aws
+from ..errors import NotFound
+from ..resources import AGENTS, table_name
+from ..settings import Settings
+from .dynamo import av, condition_failed, from_item, to_item
+
+
+class AgentStore:
+    def __init__(self, settings: Settings) -> None:
+        self._table = table_name(settings, AGENTS)
+
+    def create(self, agent: dict[str, Any]) -> None:
+        aws.dynamodb().put_item(
+            TableName=self._table, Item=to_item(agent), ConditionExpression="attribute_not_exists(agent_id)"
+        )
+
+    def get(self, tenant_id: str, agent_id: str) -> dict[str, Any]:
+        item = aws.dynamodb().get_item(
+            TableName=self._table, Key={"tenant_id": av(tenant_id), "agent_id": av(agent_id)}
+        ).get("Item")
+        if not item:
+            raise NotFound(f"agent {agent_id} not found", code="agent_not_found")
+        return from_item(item)
+
+    def list(self, tenant_id: str) -> list[dict[str, Any]]:
+        paginator = aws.dynamodb().get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self._table,
+            KeyConditionExpression="tenant_id = :t",
+            ExpressionAttributeValues={":t": av(tenant_id)},
+        )
+        return [from_item(item) for page in pages for item in page.get("Items", [])]
+
+    def update(self, tenant_id: str, agent_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        names = {f"#f{i}": field for i, field in enumerate(changes)}
+        vals = {f":v{i}": av(value) for i, value in enumerate(changes.values())}
+        sets = [f"#f{i} = :v{i}" for i in range(len(changes))]
+        try:
+            result = aws.dynamodb().update_item(
+                TableName=self._table,
+                Key={"tenant_id": av(tenant_id), "agent_id": av(agent_id)},
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression="attribute_exists(agent_id)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=vals,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                raise NotFound(f"agent {agent_id} not found", code="agent_not_found") from None
+            raise
+        return from_item(result["Attributes"])
+
+    def delete(self, tenant_id: str, agent_id: str) -> None:
+        try:
+            aws.dynamodb().delete_item(
+                TableName=self._table,
+                Key={"tenant_id": av(tenant_id), "agent_id": av(agent_id)},
+                ConditionExpression="attribute_exists(agent_id)",
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                raise NotFound(f"agent {agent_id} not found", code="agent_not_found") from None
+            raise

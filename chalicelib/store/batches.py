@@ -1,0 +1,181 @@
+"""Batches: one item each, counters kept with atomic ADD so reads stay O(1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .. import aws, clock
+from ..domain.batch_status import ACTIVE, BatchStatus
+from ..errors import Conflict, NotFound
+from ..resources import BATCHES, table_name
+from ..settings import Settings
+from .dynamo import av, condition_failed, from_item, to_item, values
+
+
+class BatchStore:
+    def __init__(self, settings: Settings) -> None:
+        self.table = table_name(settings, BATCHES)
+
+    def key(self, batch_id: str) -> dict[str, Any]:
+        return {"batch_id": av(batch_id)}
+
+    def create(self, batch: dict[str, Any]) -> None:
+        batch = {**batch, "agent_key": f"{batch['tenant_id']}#{batch['agent_id']}"}
+        if BatchStatus(batch["status"]) in ACTIVE:
+            batch["active"] = "1"
+        aws.dynamodb().put_item(
+            TableName=self.table, Item=to_item(batch), ConditionExpression="attribute_not_exists(batch_id)"
+        )
+
+    def find(self, batch_id: str) -> dict[str, Any] | None:
+        item = aws.dynamodb().get_item(TableName=self.table, Key=self.key(batch_id), ConsistentRead=True).get("Item")
+        return from_item(item) if item else None
+
+    def get(self, tenant_id: str, batch_id: str) -> dict[str, Any]:
+        """Another tenant's batch and a deleted one are both simply not found."""
+        batch = self.find(batch_id)
+        if batch is None or batch["tenant_id"] != tenant_id or batch.get("deleted_at"):
+            raise NotFound(f"batch {batch_id} not found", code="batch_not_found")
+        return batch
+
+    def list_for_agent(self, tenant_id: str, agent_id: str) -> list[dict[str, Any]]:
+        pages = aws.dynamodb().get_paginator("query").paginate(
+            TableName=self.table,
+            IndexName="by_agent",
+            KeyConditionExpression="agent_key = :k",
+            FilterExpression="attribute_not_exists(deleted_at)",
+            ExpressionAttributeValues=values(k=f"{tenant_id}#{agent_id}"),
+            ScanIndexForward=False,
+        )
+        return [from_item(item) for page in pages for item in page.get("Items", [])]
+
+    def list_active(self) -> Iterable[dict[str, Any]]:
+        pages = aws.dynamodb().get_paginator("query").paginate(
+            TableName=self.table,
+            IndexName="by_status",
+            KeyConditionExpression="active = :a",
+            ExpressionAttributeValues=values(a="1"),
+        )
+        for page in pages:
+            for item in page.get("Items", []):
+                yield from_item(item)
+
+    def transition(
+        self,
+        batch_id: str,
+        allowed: Iterable[BatchStatus],
+        to: BatchStatus,
+        *,
+        set_fields: dict[str, Any] | None = None,
+        remove_fields: Iterable[str] = (),
+        extra_condition: tuple[str, dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Move a batch between states with a conditional write; Conflict says which state it was in."""
+        fields = {"status": to.value, "updated_at": clock.now_iso(), **(set_fields or {})}
+        remove = set(remove_fields)
+        if to in ACTIVE:
+            fields["active"] = "1"
+        else:
+            remove.add("active")
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        vals = {f":v{i}": av(value) for i, value in enumerate(fields.values())}
+        allowed_list = [s.value for s in allowed]
+        vals.update({f":a{i}": av(state) for i, state in enumerate(allowed_list)})
+        names["#st"] = "status"
+        condition = "#st IN (" + ", ".join(f":a{i}" for i in range(len(allowed_list))) + ")"
+        condition += " AND attribute_not_exists(deleted_at)"
+        if extra_condition:
+            condition += f" AND ({extra_condition[0]})"
+            vals.update(extra_condition[1])
+        update = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
+        if remove:
+            rnames = {f"#r{i}": name for i, name in enumerate(sorted(remove))}
+            names.update(rnames)
+            update += " REMOVE " + ", ".join(rnames)
+        try:
+            result = aws.dynamodb().update_item(
+                TableName=self.table,
+                Key=self.key(batch_id),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=vals,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if not condition_failed(exc):
+                raise
+            old = exc.response.get("Item")
+            state = from_item(old).get("status") if old else None
+            raise Conflict(
+                f"batch {batch_id} is {state or 'missing'}; {to.value} needs one of {', '.join(allowed_list)}",
+                code="invalid_state",
+                details=[{"status": state}],
+            ) from None
+        return from_item(result["Attributes"])
+
+    def set_fields(self, batch_id: str, fields: dict[str, Any], condition: str | None = None,
+                   condition_values: dict[str, Any] | None = None) -> bool:
+        """Plain update; False when the optional condition did not hold."""
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        vals = {f":v{i}": av(value) for i, value in enumerate(fields.values())}
+        vals.update(condition_values or {})
+        kwargs: dict[str, Any] = {}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        try:
+            aws.dynamodb().update_item(
+                TableName=self.table,
+                Key=self.key(batch_id),
+                UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=vals,
+                **kwargs,
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def counter_update(self, batch_id: str, moves: dict[str, int], *, finished: int = 0,
+                       dispatched: int = 0, must_run: bool = False) -> dict[str, Any]:
+        """The Update element that keeps execution_status counters in step with an execution change.
+
+        Returned for use inside a transaction, so the counters move exactly when the execution does.
+        """
+        names: dict[str, str] = {"#es": "execution_status", "#u": "updated_at"}
+        vals: dict[str, Any] = {":now": av(clock.now_iso())}
+        adds = []
+        for i, (status, delta) in enumerate(sorted(moves.items())):
+            if delta:
+                names[f"#s{i}"] = status
+                vals[f":d{i}"] = av(delta)
+                adds.append(f"#es.#s{i} :d{i}")
+        for name, delta in (("finished", finished), ("dispatched", dispatched)):
+            if delta:
+                adds.append(f"{name} :{name}")
+                vals[f":{name}"] = av(delta)
+        update = "SET #u = :now" + (" ADD " + ", ".join(adds) if adds else "")
+        element: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": self.key(batch_id),
+            "UpdateExpression": update,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": vals,
+        }
+        if must_run:  # a stop or pause that lands first makes the whole transaction fail
+            names["#st"] = "status"
+            vals[":running"] = av(BatchStatus.RUNNING.value)
+            element["ConditionExpression"] = "#st = :running"
+        return {"Update": element}
+
+    def require(self, batch_id: str) -> dict[str, Any]:
+        batch = self.find(batch_id)
+        if batch is None:
+            raise NotFound(f"batch {batch_id} not found", code="batch_not_found")
+        return batch

@@ -1,0 +1,208 @@
+"""Executions (one per call attempt): creation, forward-only transitions, listings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .. import aws, clock
+from ..domain.call_status import is_final
+from ..errors import NotFound
+from ..resources import EXECUTIONS, table_name
+from ..settings import Settings
+from .batches import BatchStore
+from .dynamo import av, cancellation_codes, condition_failed, decode_cursor, encode_cursor, from_item, to_item, values
+
+OPEN = "1"  # partition of the sparse by_open index: executions a provider still owes a final status
+
+
+class StaleTransition(Exception):
+    """The execution was no longer in the state the caller read: re-read and decide again."""
+
+
+class ExecutionStore:
+    def __init__(self, settings: Settings, batches: BatchStore) -> None:
+        self.table = table_name(settings, EXECUTIONS)
+        self._batches = batches
+
+    def key(self, execution_id: str) -> dict[str, Any]:
+        return {"execution_id": av(execution_id)}
+
+    def create_many(self, batch_id: str, executions: list[dict[str, Any]]) -> bool:
+        """Write up to 99 new executions and count them on the batch, all or nothing.
+
+        False when they already exist: a redelivered dispatch must not reset calls already made.
+        """
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_item(execution),
+                    "ConditionExpression": "attribute_not_exists(execution_id)",
+                }
+            }
+            for execution in executions
+        ]
+        queued = sum(1 for e in executions if e["status"] == "queued")
+        items.append(self._batches.counter_update(batch_id, {"queued": queued}, dispatched=len(executions)))
+        try:
+            aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as exc:
+            if "ConditionalCheckFailed" in cancellation_codes(exc):
+                return False
+            raise
+        return True
+
+    def find(self, execution_id: str) -> dict[str, Any] | None:
+        item = aws.dynamodb().get_item(
+            TableName=self.table, Key=self.key(execution_id), ConsistentRead=True
+        ).get("Item")
+        return from_item(item) if item else None
+
+    def get(self, tenant_id: str, execution_id: str) -> dict[str, Any]:
+        execution = self.find(execution_id)
+        if execution is None or execution["tenant_id"] != tenant_id:
+            raise NotFound(f"execution {execution_id} not found", code="execution_not_found")
+        return execution
+
+    def move(
+        self,
+        execution: dict[str, Any],
+        to_status: str,
+        fields: dict[str, Any] | None = None,
+        *,
+        batch_must_run: bool = False,
+    ) -> dict[str, Any]:
+        """Compare-and-set the status from the one read, moving the batch counters in the same transaction.
+
+        Raises StaleTransition when the execution changed meanwhile, and BatchNotRunning when
+        `batch_must_run` and the batch was stopped or paused first.
+        """
+        old = execution["status"]
+        now = clock.now_iso()
+        changes = {"status": to_status, "updated_at": now, **(fields or {})}
+        remove: list[str] = []
+        if is_final(to_status):
+            remove.append("open_shard")
+        elif to_status != "queued":
+            changes["open_shard"] = OPEN
+        names = {f"#f{i}": name for i, name in enumerate(changes)}
+        vals = {f":v{i}": av(value) for i, value in enumerate(changes.values())}
+        names["#st"] = "status"
+        vals[":old"] = av(old)
+        update = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(changes)))
+        if remove:
+            update += " REMOVE " + ", ".join(remove)
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": self.key(execution["execution_id"]),
+                    "UpdateExpression": update,
+                    "ConditionExpression": "#st = :old",
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": vals,
+                }
+            }
+        ]
+        became_final = is_final(to_status) and not is_final(old)
+        items.append(
+            self._batches.counter_update(
+                execution["batch_id"],
+                {old: -1, to_status: +1},
+                finished=1 if became_final else 0,
+                must_run=batch_must_run,
+            )
+        )
+        try:
+            aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as exc:
+            codes = cancellation_codes(exc)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise StaleTransition(execution["execution_id"]) from None
+            if batch_must_run and len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                raise BatchNotRunning(execution["batch_id"]) from None
+            raise
+        return {**execution, **changes}
+
+    def set_fields(self, execution_id: str, fields: dict[str, Any], *, only_if_status: Iterable[str] = ()) -> bool:
+        """Record details that do not change the status (e.g. the provider's call id)."""
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        vals = {f":v{i}": av(value) for i, value in enumerate(fields.values())}
+        kwargs: dict[str, Any] = {}
+        allowed = list(only_if_status)
+        if allowed:
+            names["#st"] = "status"
+            vals.update({f":a{i}": av(s) for i, s in enumerate(allowed)})
+            kwargs["ConditionExpression"] = "#st IN (" + ", ".join(f":a{i}" for i in range(len(allowed))) + ")"
+        try:
+            aws.dynamodb().update_item(
+                TableName=self.table,
+                Key=self.key(execution_id),
+                UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=vals,
+                **kwargs,
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def page_for_batch(
+        self, batch_id: str, *, limit: int, cursor: str | None, status: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page in contact order; with a status filter, pages are filled up to `limit`."""
+        start = decode_cursor(cursor)
+        found: list[dict[str, Any]] = []
+        while True:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": "by_batch",
+                "KeyConditionExpression": "batch_id = :b",
+                "ExpressionAttributeValues": values(b=batch_id),
+                "Limit": limit - len(found),
+            }
+            if status:
+                kwargs["FilterExpression"] = "#st = :s"
+                kwargs["ExpressionAttributeNames"] = {"#st": "status"}
+                kwargs["ExpressionAttributeValues"].update(values(s=status))
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            page = aws.dynamodb().query(**kwargs)
+            found.extend(from_item(item) for item in page.get("Items", []))
+            start = page.get("LastEvaluatedKey")
+            if not start or len(found) >= limit:
+                return found, encode_cursor(start)
+
+    def iter_batch(self, batch_id: str) -> Iterator[dict[str, Any]]:
+        pages = aws.dynamodb().get_paginator("query").paginate(
+            TableName=self.table,
+            IndexName="by_batch",
+            KeyConditionExpression="batch_id = :b",
+            ExpressionAttributeValues=values(b=batch_id),
+        )
+        for page in pages:
+            for item in page.get("Items", []):
+                yield from_item(item)
+
+    def open_before(self, cutoff_iso: str) -> Iterator[dict[str, Any]]:
+        """Calls claimed or in flight whose last change is older than the cutoff (for the sweeper)."""
+        pages = aws.dynamodb().get_paginator("query").paginate(
+            TableName=self.table,
+            IndexName="by_open",
+            KeyConditionExpression="open_shard = :o AND updated_at < :c",
+            ExpressionAttributeValues=values(o=OPEN, c=cutoff_iso),
+        )
+        for page in pages:
+            for item in page.get("Items", []):
+                yield from_item(item)
+
+
+class BatchNotRunning(Exception):
+    def __init__(self, batch_id: str) -> None:
+        super().__init__(batch_id)
+        self.batch_id = batch_id

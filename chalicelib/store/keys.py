@@ -1,0 +1,26 @@
+"""API keys: stored as SHA-256 hashes, each bound to one tenant."""
+
+from __future__ import annotations
+
+from .. import aws, clock
+from ..resources import API_KEYS, table_name
+from ..settings import Settings
+from .dynamo import to_item
+
+
+class KeyStore:
+    def __init__(self, settings: Settings) -> None:
+        self._table = table_name(settings, API_KEYS)
+
+    def put(self, key_hash: str, tenant_id: str, label: str) -> None:
+        aws.dynamodb().put_item(
+            TableName=self._table,
+            Item=to_item({"key_hash": key_hash, "tenant_id": tenant_id, "label": label, "created_at": clock.now_iso()}),
+            ConditionExpression="attribute_not_exists(key_hash)",
+        )
+
+    def tenant_for(self, key_hash: str) -> str | None:
+        item = aws.dynamodb().get_item(TableName=self._table, Key={"key_hash": {"S": key_hash}}).get("Item")
+        if not item or item.get("revoked", {}).get("BOOL"):
+            return None
+        return item["tenant_id"]["S"]

@@ -1,0 +1,34 @@
+"""Powertools batch processing for every SQS consumer: one bad record never blocks the others."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from pydantic import BaseModel, Json
+
+from .messages import ControlMessage, DialMessage, ProviderEvent
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ControlRecord(SqsRecordModel):
+    body: Json[ControlMessage]  # type: ignore[assignment]
+
+
+class DialRecord(SqsRecordModel):
+    body: Json[DialMessage]  # type: ignore[assignment]
+
+
+class EventRecord(SqsRecordModel):
+    body: Json[ProviderEvent]  # type: ignore[assignment]
+
+
+def consume(event: dict[str, Any], record_model: type[SqsRecordModel], handle: Callable[[Any], None]) -> dict[str, Any]:
+    """Returns `batchItemFailures`: the failed records are retried, then dead-lettered; the rest are deleted."""
+    processor = BatchProcessor(event_type=EventType.SQS, model=record_model)
+    return process_partial_response(
+        event=event, record_handler=lambda record: handle(record.body), processor=processor
+    )

@@ -1,0 +1,44 @@
+"""The bodies of the service's queue messages, validated on the way in."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ControlMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    kind: Literal["start", "dispatch"]
+    batch_id: str
+    token: str | None = None
+    start_at: str | None = None
+    pos: int = 0
+    waits: int = 0
+
+
+class DialMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    execution_id: str
+    batch_id: str
+    tenant_id: str
+    agent_id: str
+    to: str
+    from_number: str | None = None
+    contact_index: int
+    attempt: int = 1
+    variables: dict[str, str] = Field(default_factory=dict)
+
+
+class ProviderEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    execution_id: str
+    provider: str
+    provider_call_id: str | None = None
+    status: Literal[
+        "initiated", "ringing", "in-progress", "completed", "no-answer", "busy", "failed", "error", "canceled"
+    ]
+    details: dict[str, Any] = Field(default_factory=dict)

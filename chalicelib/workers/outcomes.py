@@ -1,0 +1,50 @@
+"""Events-queue consumer: provider events move executions forward, never back, and finish batches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from .. import clock
+from ..domain.call_status import is_final, rank
+from ..services.container import Services
+from ..services.lifecycle import complete_if_done
+from ..store.executions import StaleTransition
+from .messages import ProviderEvent
+
+logger = Logger(child=True)
+FINAL_DETAILS = ("conversation_duration", "total_cost", "transcript", "answered_by_voice_mail", "hangup_reason",
+                 "recording_url", "error_message")
+MAX_RACE_RETRIES = 5
+
+
+def handle_event(svc: Services, event: ProviderEvent) -> None:
+    for _ in range(MAX_RACE_RETRIES):
+        execution = svc.executions.find(event.execution_id)
+        if execution is None:
+            logger.warning("event for an unknown execution", extra={"execution_id": event.execution_id})
+            return
+        if rank(event.status) <= rank(execution["status"]):
+            break  # late or repeated: a `ringing` after `completed` changes nothing
+        try:
+            svc.executions.move(execution, event.status, _fields(event))
+            break
+        except StaleTransition:
+            continue  # another event moved it first: read again and decide again
+    else:
+        raise RuntimeError(f"execution {event.execution_id} kept changing; retry the event later")
+    if is_final(event.status):
+        complete_if_done(svc, execution["batch_id"])
+
+
+def _fields(event: ProviderEvent) -> dict[str, Any]:
+    fields: dict[str, Any] = {"provider": event.provider}
+    if event.provider_call_id:
+        fields["provider_call_id"] = event.provider_call_id
+    if is_final(event.status):
+        fields["ended_at"] = clock.now_iso()
+        fields.update({k: event.details[k] for k in FINAL_DETAILS if k in event.details})
+    elif event.status == "in-progress":
+        fields["answered_at"] = clock.now_iso()
+    return fields

@@ -1,0 +1,77 @@
+"""Every minute: finish what a crash or a silent provider left behind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from .. import clock
+from ..domain.batch_status import BatchStatus
+from ..services.container import Services
+from ..resources import CONTROL_QUEUE
+from ..services.lifecycle import complete_if_done, deliver_start, dispatch_message, missed_start
+from ..store.executions import StaleTransition
+
+logger = Logger(child=True)
+STALL_AFTER = timedelta(minutes=2)
+
+
+def _dispatch_stalled(batch: dict[str, Any], cutoff: str) -> bool:
+    return (
+        batch["status"] == BatchStatus.RUNNING
+        and batch.get("next_pos", 0) < batch["valid_contacts"]
+        and batch["updated_at"] < cutoff
+    )
+
+
+@dataclass
+class SweepReport:
+    unplaced: int = 0
+    unreported: int = 0
+    completed_batches: int = 0
+    restarted_batches: int = 0
+    resumed_dispatches: int = 0
+
+
+def sweep(svc: Services) -> SweepReport:
+    report = SweepReport()
+    now = clock.now()
+    claim_cutoff = clock.iso(now - timedelta(seconds=svc.settings.claim_timeout_seconds))
+    report_cutoff = clock.iso(now - timedelta(seconds=svc.settings.call_report_timeout_seconds))
+    stall_cutoff = clock.iso(now - STALL_AFTER)
+    touched: set[str] = set()
+    for execution in svc.executions.open_before(claim_cutoff):
+        placed = bool(execution.get("provider_call_id"))
+        if placed and execution["updated_at"] >= report_cutoff:
+            continue  # placed and still within the time a provider may take to report
+        reason = (
+            f"no final status from the provider within {svc.settings.call_report_timeout_seconds} s"
+            if placed
+            else "the call was claimed but its placement was never confirmed"
+        )
+        try:
+            svc.executions.move(execution, "error", {"error_message": reason})
+        except StaleTransition:
+            continue
+        touched.add(execution["batch_id"])
+        if placed:
+            report.unreported += 1
+        else:
+            report.unplaced += 1
+    for batch in svc.batches.list_active():
+        if batch["batch_id"] in touched or batch["status"] == BatchStatus.RUNNING:
+            if complete_if_done(svc, batch["batch_id"]):
+                report.completed_batches += 1
+            elif _dispatch_stalled(batch, stall_cutoff):
+                # The step that advanced next_pos died before sending the next one; duplicates are harmless.
+                svc.queues.send(CONTROL_QUEUE, dispatch_message(batch["batch_id"], batch["next_pos"]))
+                report.resumed_dispatches += 1
+        elif missed_start(batch, now) and batch.get("start_token"):
+            deliver_start(svc, batch["batch_id"], batch["start_token"], now, now)
+            report.restarted_batches += 1
+    if any(vars(report).values()):
+        logger.info("sweep", extra=vars(report))
+    return report
