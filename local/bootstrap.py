@@ -70,7 +70,8 @@ def _create_table(settings: Settings, table: resources.Table) -> None:
         ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
         if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
             ddb.update_time_to_live(
-                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute}
+                TableName=name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
             )
 
 
@@ -79,7 +80,9 @@ def _create_queue(settings: Settings, queue: resources.Queue) -> None:
     # CreateQueue without attributes is idempotent; the attributes are then set, so a changed declaration
     # converges instead of failing with QueueAlreadyExists.
     dlq_url = sqs.create_queue(QueueName=resources.dlq_name(settings, queue))["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     url = sqs.create_queue(QueueName=resources.queue_name(settings, queue))["QueueUrl"]
     sqs.set_queue_attributes(
         QueueUrl=url,

@@ -34,7 +34,9 @@ class Emulator:
 
     def __init__(self, port: int = 0, region: str | None = None) -> None:
         self._requested_port = port
-        self.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        self.region = (
+            region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        )
         self._server: ThreadedMotoServer | None = None
         self._env = EnvPatch()
         self.port = 0

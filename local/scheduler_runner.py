@@ -169,8 +169,14 @@ class SchedulerRunner:
             self.sqs.send_message(QueueUrl=url, **request)
         except Exception as error:
             attempts = self._attempts[key] = self._attempts.get(key, 0) + 1
-            logger.error("schedule %s: delivery to %s failed (%d/%d): %s",
-                         key[0], arn, attempts, MAX_DELIVERY_ATTEMPTS, error)
+            logger.error(
+                "schedule %s: delivery to %s failed (%d/%d): %s",
+                key[0],
+                arn,
+                attempts,
+                MAX_DELIVERY_ATTEMPTS,
+                error,
+            )
             if attempts >= MAX_DELIVERY_ATTEMPTS:
                 self._done.add(key)
             return False

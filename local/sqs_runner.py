@@ -178,12 +178,16 @@ class SqsRunner:
             fn = function_settings(self._app, source.name, self._config, self._region, self._account_id)
             consumer = _Consumer(source, fn, self._app.handler_map[source.name], self.concurrency_for(source))
             if consumer.concurrency <= 0:
-                logger.warning("%s has reserved concurrency 0: Lambda would never run it, nor do we", source.name)
+                logger.warning(
+                    "%s has reserved concurrency 0: Lambda would never run it, nor do we", source.name
+                )
                 continue
             try:
                 consumer.queue_url = self.sqs.get_queue_url(QueueName=consumer.queue_name)["QueueUrl"]
             except self.sqs.exceptions.QueueDoesNotExist:
-                raise RuntimeError(f"queue {consumer.queue_name!r} of {source.name!r} does not exist") from None
+                raise RuntimeError(
+                    f"queue {consumer.queue_name!r} of {source.name!r} does not exist"
+                ) from None
             consumer.queue_arn = self.sqs.get_queue_attributes(
                 QueueUrl=consumer.queue_url, AttributeNames=["QueueArn"]
             )["Attributes"]["QueueArn"]
@@ -199,8 +203,13 @@ class SqsRunner:
             )
             for thread in [*consumer.workers, consumer.poller]:
                 thread.start()
-            logger.info("sqs %s <- %s (batch %d, concurrency %d)", name, consumer.queue_name,
-                        consumer.source.batch_size, consumer.concurrency)
+            logger.info(
+                "sqs %s <- %s (batch %d, concurrency %d)",
+                name,
+                consumer.queue_name,
+                consumer.source.batch_size,
+                consumer.concurrency,
+            )
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -288,13 +297,20 @@ class SqsRunner:
         try:
             result = consumer.handler(event, LambdaContext.for_function(consumer.function))
         except Exception as error:
-            logger.error("sqs %s failed on %d record(s), all kept: %s: %s",
-                         consumer.source.name, len(messages), type(error).__name__, error)
+            logger.error(
+                "sqs %s failed on %d record(s), all kept: %s: %s",
+                consumer.source.name,
+                len(messages),
+                type(error).__name__,
+                error,
+            )
             logger.debug("traceback of the failed %s invocation", consumer.source.name, exc_info=True)
             return
         failed = failed_message_ids(result, ids)
         if failed:
-            logger.info("sqs %s reported %d of %d record(s) failed", consumer.source.name, len(failed), len(ids))
+            logger.info(
+                "sqs %s reported %d of %d record(s) failed", consumer.source.name, len(failed), len(ids)
+            )
         self._delete(consumer, [m for m in messages if m["MessageId"] not in failed])
 
     def _delete(self, consumer: _Consumer, messages: list[MessageTypeDef]) -> None:

@@ -134,13 +134,19 @@ def _normalize(text: str, region: str | None) -> str:
     except NumberParseException as exc:
         raise InvalidNumber(_parse_failure(exc, text, region)) from None
     if not phonenumbers.is_valid_number(number):
-        where = phonenumbers.region_code_for_number(number) or phonenumbers.region_code_for_country_code(
-            number.country_code or 0
-        )
-        if where == phonenumbers.UNKNOWN_REGION:
-            raise InvalidNumber(f"not a valid number for country code +{number.country_code}")
-        raise InvalidNumber(f"not a valid number for region {where}")
+        raise InvalidNumber(_invalid_message(number, region))
     return phonenumbers.format_number(number, _E164)
+
+
+def _invalid_message(number: phonenumbers.PhoneNumber, region: str | None) -> str:
+    # region_code_for_number() would try every region sharing the code (25 for +1): too slow for a message
+    code = number.country_code or 0
+    if region is not None and phonenumbers.country_code_for_region(region) == code:
+        return f"not a valid number for region {region}"
+    where = phonenumbers.region_code_for_country_code(code)
+    if where == phonenumbers.UNKNOWN_REGION:
+        return f"not a valid number for country code +{code}"
+    return f"not a valid number for region {where}"
 
 
 def _parse_failure(exc: NumberParseException, text: str, region: str | None) -> str:

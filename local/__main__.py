@@ -1,0 +1,7 @@
+"""`python -m local` starts the local stack (see `local.stack`)."""
+
+import sys
+
+from .stack import main
+
+sys.exit(main())

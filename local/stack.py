@@ -1,0 +1,225 @@
+"""The whole service on one laptop: emulator, resources, API, event sources, demo data.
+
+`LocalStack` composes the pieces in the order they depend on each other: the
+environment (the Chalice stage's variables, then the caller's own overrides), the
+emulator, the resources, the app (imported only now, because it reads its settings
+at import), the API server and the three runners, then the demo tenant. `main()` is
+`python -m local`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import TYPE_CHECKING
+
+from chalice.cli.factory import CLIFactory
+from chalice.config import Config
+
+from chalicelib import resources
+from chalicelib.settings import get_settings
+
+from . import EnvPatch
+from .api_server import ApiServer
+from .bootstrap import create_resources
+from .emulator import Emulator
+from .rules_runner import RulesRunner
+from .scheduler_runner import SchedulerRunner
+from .sqs_runner import DEFAULT_CONCURRENCY, SqsRunner
+
+if TYPE_CHECKING:
+    from chalice import Chalice
+
+logger = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_DEFAULTS = {
+    "SIMULATOR_SPEED": "30",  # a one-minute call takes two seconds
+    "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
+}
+
+
+class LocalStack:
+    """Start with `start()` or `with LocalStack(...) as stack:`; `stop()` undoes everything, environment included."""
+
+    def __init__(
+        self,
+        *,
+        project_dir: Path | str = PROJECT_ROOT,
+        app: Chalice | None = None,
+        stage: str = "dev",
+        api_port: int = 8000,
+        aws_port: int = 0,
+        seed: bool = True,
+        default_concurrency: int = DEFAULT_CONCURRENCY,
+        rules_interval: float | None = None,
+    ) -> None:
+        self.project_dir = Path(project_dir).resolve()
+        self.app = app
+        self.stage = stage
+        self._api_port = api_port
+        self._seed = seed
+        self._default_concurrency = default_concurrency
+        self._rules_interval = rules_interval
+        self._env = EnvPatch()
+        self.emulator = Emulator(port=aws_port)
+        self.config: Config | None = None
+        self.api: ApiServer | None = None
+        self.sqs: SqsRunner | None = None
+        self.scheduler: SchedulerRunner | None = None
+        self.rules: RulesRunner | None = None
+        self.api_key: str | None = None
+        self.agent_id: str | None = None
+
+    @property
+    def api_url(self) -> str:
+        if self.api is None:
+            raise RuntimeError("the stack is not running")
+        return self.api.url
+
+    @property
+    def aws_url(self) -> str:
+        return self.emulator.endpoint_url
+
+    def start(self) -> LocalStack:
+        """Bring everything up; on any failure, stop what already started and re-raise."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        self.config = self._load_config()
+        for key, value in {**self.config.environment_variables, **LOCAL_DEFAULTS}.items():
+            self._env.setdefault(key, str(value))  # what the caller exported wins
+        get_settings.cache_clear()
+        self.emulator.start()
+        settings = get_settings()
+        create_resources(settings)
+        if self.app is None:
+            self.app = self._import_app()
+        self.api = ApiServer(self.app, self.config, port=self._api_port)
+        self.api.start()
+        self.sqs = SqsRunner(self.app, self.config, default_concurrency=self._default_concurrency).start()
+        self.scheduler = SchedulerRunner(resources.schedule_group_name(settings)).start()
+        self.rules = RulesRunner(self.app, self.config, interval_override=self._rules_interval).start()
+        if self._seed:
+            self._seed_demo()
+
+    def stop(self) -> None:
+        """Stop the API first (no new work), then the runners, then the emulator; restore the environment."""
+        for part in (self.api, self.rules, self.scheduler, self.sqs):
+            if part is not None:
+                try:
+                    part.stop()
+                except Exception:
+                    logger.exception("stopping %s failed", type(part).__name__)
+        self.api = self.rules = self.scheduler = self.sqs = None
+        self.emulator.stop()
+        self._env.restore()
+        get_settings.cache_clear()
+
+    def _load_config(self) -> Config:
+        """The Chalice stage config (per-function settings, environment variables), or an empty one."""
+        if not (self.project_dir / ".chalice" / "config.json").is_file():
+            logger.warning("no .chalice/config.json in %s: Chalice defaults apply", self.project_dir)
+            return Config.create(chalice_stage=self.stage, project_dir=str(self.project_dir))
+        factory = CLIFactory(str(self.project_dir), environ=os.environ)
+        return factory.create_config_obj(chalice_stage_name=self.stage)
+
+    def _import_app(self) -> Chalice:
+        """`app.app` from the project's app.py, imported like `chalice local` does (project dir on sys.path)."""
+        if str(self.project_dir) not in sys.path:
+            sys.path.insert(0, str(self.project_dir))
+        return importlib.import_module("app").app  # type: ignore[no-any-return]
+
+    def _seed_demo(self) -> None:
+        try:
+            from chalicelib.services.admin import seed_demo  # lazily: written by another hand
+        except ImportError as error:
+            logger.warning("no demo data: %s", error)
+            return
+        self.api_key, self.agent_id = seed_demo()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def banner(stack: LocalStack) -> str:
+    """What a person needs to try the service: where it is, a key, and curls to paste."""
+    csv = stack.project_dir / "samples" / "contacts.csv"
+    csv_arg = os.path.relpath(csv) if csv.is_relative_to(Path.cwd()) else str(csv)
+    lines = [
+        "",
+        f"  API          {stack.api_url}",
+        f"  AWS (moto)   {stack.aws_url}",
+        f"  API key      {stack.api_key or '(none: chalicelib.services.admin.seed_demo is missing)'}",
+        f"  Agent id     {stack.agent_id or '(none)'}",
+        "",
+        "Create a batch from the sample CSV (answers with its batch_id):",
+        f"  export URL={stack.api_url} KEY={stack.api_key or '<api key>'} AGENT={stack.agent_id or '<agent id>'}",
+        f'  curl -s -X POST $URL/batches -H "Authorization: Bearer $KEY" -F agent_id=$AGENT -F file=@{csv_arg}',
+        "Start it now and poll it:",
+        "  export BATCH=<batch_id>",
+        '  curl -s -X POST $URL/batches/$BATCH/run -H "Authorization: Bearer $KEY"',
+        '  curl -s $URL/batches/$BATCH -H "Authorization: Bearer $KEY"',
+        "",
+        "Ctrl-C stops everything.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m local`: run until SIGINT or SIGTERM, then stop cleanly and return 0."""
+    parser = argparse.ArgumentParser(
+        prog="python -m local", description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    parser.add_argument("--port", type=int, default=8000, help="API port (0: any free port)")
+    parser.add_argument("--aws-port", type=int, default=0, help="emulator port (default: any free port)")
+    parser.add_argument("--quiet", action="store_true", help="only warnings and errors")
+    parser.add_argument("--stage", default="dev", help="Chalice stage whose config is used (default: dev)")
+    parser.add_argument("--project-dir", default=str(PROJECT_ROOT), help=argparse.SUPPRESS)
+    parser.add_argument("--no-seed", action="store_true", help="do not create the demo tenant")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    logging.getLogger("local").setLevel(logging.WARNING if args.quiet else logging.INFO)
+
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if stopping.is_set():  # a second Ctrl-C: the user does not want to wait
+            raise SystemExit(1)
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    stack = LocalStack(
+        project_dir=args.project_dir,
+        stage=args.stage,
+        api_port=args.port,
+        aws_port=args.aws_port,
+        seed=not args.no_seed,
+    )
+    with stack:
+        if not stopping.is_set():
+            print(banner(stack), flush=True)
+        while not stopping.wait(0.5):
+            pass
+        logger.info("stopping")
+    return 0

@@ -1,0 +1,21 @@
+"""Test environment: moto in-process for integration tests; the unit tier needs no AWS at all."""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports the app: its queue names come from these settings.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "STAGE": "test",
+        "SIMULATOR_SPEED": "0",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)

@@ -1,0 +1,91 @@
+"""POST /batches and the read routes, through chalice.test.Client on moto."""
+
+from __future__ import annotations
+
+import json
+
+from chalice.test import Client
+
+CSV = (
+    "contact_number,customer_name,plan\n"
+    "+12025550123,Asha,gold\n"
+    "+919876543210,Ravi,silver\n"
+    "+12025550123,Asha again,gold\n"
+    "12345,Broken,none\n"
+)
+
+
+def multipart(fields: dict[str, str | list[str]], file: bytes | None = None, filename: str = "batch.csv"):
+    boundary = "----testboundary7"
+    parts: list[bytes] = []
+    for name, value in fields.items():
+        for v in value if isinstance(value, list) else [value]:
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{v}\r\n'.encode())
+    if file is not None:
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+            f"Content-Type: text/csv\r\n\r\n".encode() + file + b"\r\n"
+        )
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def post_csv(client: Client, key: str, fields: dict, file: bytes | None, **kw):  # type: ignore[no-untyped-def]
+    body, ctype = multipart(fields, file, **kw)
+    return client.http.post(
+        "/batches", body=body, headers={"Authorization": f"Bearer {key}", "Content-Type": ctype}
+    )
+
+
+def test_create_from_csv_counts_and_reads_back(client: Client, tenant: tuple[str, str]) -> None:
+    # Given a CSV with two valid numbers, a duplicate and an invalid row
+    key, agent_id = tenant
+    # When it is posted as multipart
+    response = post_csv(client, key, {"agent_id": agent_id, "name": "first"}, CSV.encode())
+    # Then the batch is created with Bolna's counts
+    assert response.status_code == 201, response.body
+    created = json.loads(response.body)
+    assert created["state"] == "created"
+    assert len(created["batch_id"]) == 32
+    assert (created["total_contacts"], created["valid_contacts"]) == (4, 2)
+    assert (created["invalid_contacts"], created["duplicate_contacts"]) == (1, 1)
+    # And GET answers the batch in Bolna's shape
+    got = json.loads(client.http.get(f"/batches/{created['batch_id']}", headers={"Authorization": f"Bearer {key}"}).body)
+    assert got["status"] == "created"
+    assert got["file_name"] == "batch.csv"
+    assert got["valid_contacts"] == 2 and got["agent_id"] == agent_id
+    assert got["from_phone_numbers"] == ["+12025550147"]
+    assert got["execution_status"] == {}
+    # And the skipped rows are listed with row number and reason
+    errors = json.loads(
+        client.http.get(f"/batches/{created['batch_id']}/errors", headers={"Authorization": f"Bearer {key}"}).body
+    )
+    assert [(e["row"], e["reason"]) for e in errors] == [(4, "duplicate"), (5, "invalid_number")]
+
+
+def test_create_from_json_contacts(client: Client, tenant: tuple[str, str]) -> None:
+    key, agent_id = tenant
+    body = {"agent_id": agent_id, "default_region": "IN",
+            "contacts": [{"contact_number": "98765 43210", "customer_name": "Asha"}, {"phone": "+12025550123"}]}
+    response = client.http.post("/batches", body=json.dumps(body),
+                                headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    assert response.status_code == 201, response.body
+    assert json.loads(response.body)["valid_contacts"] == 2
+
+
+def test_list_for_agent_is_newest_first_and_bare(client: Client, tenant: tuple[str, str]) -> None:
+    key, agent_id = tenant
+    ids = [json.loads(post_csv(client, key, {"agent_id": agent_id}, CSV.encode()).body)["batch_id"] for _ in range(2)]
+    listed = json.loads(client.http.get(f"/batches/{agent_id}/all", headers={"Authorization": f"Bearer {key}"}).body)
+    assert isinstance(listed, list)
+    assert [b["batch_id"] for b in listed] == ids[::-1]
+
+
+def test_delete_then_not_found(client: Client, tenant: tuple[str, str]) -> None:
+    key, agent_id = tenant
+    batch_id = json.loads(post_csv(client, key, {"agent_id": agent_id}, CSV.encode()).body)["batch_id"]
+    auth = {"Authorization": f"Bearer {key}"}
+    deleted = client.http.delete(f"/batches/{batch_id}", headers=auth)
+    assert json.loads(deleted.body) == {"message": "success", "state": "deleted"}
+    assert client.http.get(f"/batches/{batch_id}", headers=auth).status_code == 404
+    assert json.loads(client.http.get(f"/batches/{agent_id}/all", headers=auth).body) == []

@@ -1,0 +1,87 @@
+"""Drive the app's SQS handlers synchronously against moto, as Lambda's event source mapping would."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Chalice
+from chalice.app import SQSEventConfig
+
+from chalicelib import aws
+from chalicelib.services.container import Services
+
+
+class FakeContext:
+    function_name = "test"
+    aws_request_id = "req"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+class Pump:
+    def __init__(self, app: Chalice, svc: Services) -> None:
+        self.app = app
+        self.svc = svc
+        self.sources = [s for s in app.event_sources if isinstance(s, SQSEventConfig)]
+        self.invocations: dict[str, int] = {}
+        # Tests set this to (function name, record body) -> bool to deliver a record twice.
+        self.duplicate: Callable[[str, dict[str, Any]], bool] = lambda name, body: False
+
+    def _url(self, queue: str) -> str:
+        return aws.sqs().get_queue_url(QueueName=queue)["QueueUrl"]
+
+    def step(self, name: str) -> int:
+        """Receive one batch for `name`, invoke it, delete what succeeded; returns records handled."""
+        source = next(s for s in self.sources if s.name == name)
+        url = self._url(source.queue)
+        received = aws.sqs().receive_message(
+            QueueUrl=url, MaxNumberOfMessages=min(10, source.batch_size), AttributeNames=["All"]
+        ).get("Messages", [])
+        if not received:
+            return 0
+        records = [self._record(m, source.queue) for m in received]
+        extra = [dict(r, messageId=r["messageId"] + "-dup") for r in records
+                 if self.duplicate(name, json.loads(r["body"]))]
+        result = self.app.handler_map[name]({"Records": records + extra}, FakeContext()) or {}
+        self.invocations[name] = self.invocations.get(name, 0) + 1
+        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        for message, record in zip(received, records, strict=True):
+            if record["messageId"] not in failed:
+                aws.sqs().delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            else:  # make it visible again at once; a real queue would wait out the visibility timeout
+                aws.sqs().change_message_visibility(
+                    QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
+        return len(records)
+
+    def run(self, until: Callable[[], bool] | None = None, max_steps: int = 10_000) -> None:
+        """Round-robin over the consumers until every queue is empty (or `until` holds)."""
+        for _ in range(max_steps):
+            if until is not None and until():
+                return
+            handled = sum(self.step(s.name) for s in self.sources)
+            if handled == 0:
+                if until is None or until():
+                    return
+                raise AssertionError("queues drained but the condition never held")
+        raise AssertionError("pump did not settle")
+
+    @staticmethod
+    def _record(message: dict[str, Any], queue: str) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": {},
+            "md5OfBody": hashlib.md5(message["Body"].encode()).hexdigest(),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
+            "awsRegion": "us-east-1",
+        }
