@@ -12,6 +12,7 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -111,3 +112,17 @@ class EnvPatch:
             else:
                 os.environ[key] = value
         self._saved.clear()
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 5.0, interval: float = 0.02) -> bool:
+    """Poll `predicate` until it is truthy or `timeout` passes; returns whether it held.
+
+    Tests and scripts against the stack wait on a condition, never on a fixed sleep.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)

@@ -301,6 +301,9 @@ class ContactReader(_Validator):
         except ContactsError as exc:
             self._error = exc
             raise
+        except csv.Error as exc:  # e.g. a cell over the field limit: nearly always an unbalanced quote
+            self._error = ContactsError("not_text", f"cannot read the CSV: {exc} (an unbalanced quote?)")
+            raise self._error from None
 
     def _rows(self) -> Iterator[Contact | RowError]:
         lines = self._lines()
@@ -314,37 +317,51 @@ class ContactReader(_Validator):
             raise ContactsError("empty_file", "the file is empty")
         delimiter = _sniff_delimiter(line)
         reader = csv.reader(itertools.chain((line,), lines), delimiter=delimiter, strict=False)
-        try:
-            written = [_clean_header(cell) for cell in next(reader, [])]
-            num_idx = _number_column(written)
-            used: set[str] = set()
-            names = [_unique(name or f"column_{i}", used) for i, name in enumerate(written, 1)]
-            num_key, width = names[num_idx], len(names)
-            check, blank_row = self._check, self._blank_row
-            for fields in reader:
-                row += 1
-                self._record_bytes = 0
-                n = len(fields)
-                raw = fields[num_idx] if n > num_idx else ""
-                if not raw or raw.isspace():
-                    if not any(map(str.strip, fields)):
-                        yield blank_row(row)
-                        continue
-                result = check(row, raw)
-                if type(result) is not str:
-                    yield result
+        written = [_clean_header(cell) for cell in next(reader, [])]
+        num_idx = _number_column(written)
+        used: set[str] = set()
+        names = [_unique(name or f"column_{i}", used) for i, name in enumerate(written, 1)]
+        num_key, width = names[num_idx], len(names)
+        # The loop below is the hot path: _Validator._check inlined, counters kept in locals.
+        region, seen, normalize = self._region, self._seen, _normalize
+        valid = invalid = duplicate = blank = 0
+        for fields in reader:
+            row += 1
+            self._record_bytes = 0
+            n = len(fields)
+            raw = fields[num_idx] if n > num_idx else ""
+            text = raw.strip()
+            if not text:
+                if any(map(str.strip, fields)):
+                    invalid += 1
+                    yield RowError(row, "missing_number", raw, "the number is empty")
+                else:
+                    blank += 1
+                    yield RowError(row, "blank_row", "", "blank row")
+                continue
+            try:
+                e164 = normalize(text, region)
+            except InvalidNumber as exc:
+                invalid += 1
+                error = RowError(row, "invalid_number", raw, str(exc))
+            else:
+                first = seen.setdefault(int(e164[1:]), row)
+                if first == row:
+                    valid += 1
+                    variables = dict(zip(names, fields))
+                    if n != width:
+                        if n < width:
+                            variables.update(dict.fromkeys(names[n:], ""))
+                        else:
+                            for i in range(width, n):
+                                variables[_unique(f"column_{i + 1}", set(variables))] = fields[i]
+                    del variables[num_key]
+                    yield Contact(row, e164, variables)
                     continue
-                variables = dict(zip(names, fields))
-                if n != width:
-                    if n < width:
-                        variables.update(dict.fromkeys(names[n:], ""))
-                    else:
-                        for i in range(width, n):
-                            variables[_unique(f"column_{i + 1}", set(variables))] = fields[i]
-                del variables[num_key]
-                yield Contact(row, result, variables)
-        except csv.Error as exc:
-            raise ContactsError("not_text", f"cannot read the CSV near row {row + 1}: {exc}") from None
+                duplicate += 1
+                error = RowError(row, "duplicate", raw, f"duplicate of row {first}")
+            yield error
+        self._valid, self._invalid, self._duplicate, self._blank = valid, invalid, duplicate, blank
         encoding = "cp1252" if self._fell_back else self._encoding
         self._finish(encoding, delimiter, written[num_idx], names)
 

@@ -53,5 +53,7 @@ def other_tenant(svc: Services) -> tuple[str, str]:
 
 
 @pytest.fixture
-def pump(app, svc: Services) -> Pump:  # type: ignore[no-untyped-def]
-    return Pump(app, svc)
+def pump(app, svc: Services) -> Iterator[Pump]:  # type: ignore[no-untyped-def]
+    pump = Pump(app, svc)
+    yield pump
+    pump.close()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
+import time_machine
 from chalice import Chalice
 from chalice.app import SQSEventConfig
 
@@ -32,6 +34,21 @@ class Pump:
         self.invocations: dict[str, int] = {}
         # Tests set this to (function name, record body) -> bool to deliver a record twice.
         self.duplicate: Callable[[str, dict[str, Any]], bool] = lambda name, body: False
+        self._traveller: Any = None
+        self._coordinates: Any = None
+        self.advanced_seconds = 0.0
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock (ours and moto's) forward, so delayed messages come due without waiting."""
+        if self._coordinates is None:
+            self._traveller = time_machine.travel(datetime.now(UTC), tick=True)
+            self._coordinates = self._traveller.start()
+        self._coordinates.shift(seconds)
+        self.advanced_seconds += seconds
+
+    def close(self) -> None:
+        if self._traveller is not None:
+            self._traveller.stop()
 
     def _url(self, queue: str) -> str:
         return aws.sqs().get_queue_url(QueueName=queue)["QueueUrl"]
@@ -60,16 +77,28 @@ class Pump:
                 )
         return len(records)
 
-    def run(self, until: Callable[[], bool] | None = None, max_steps: int = 10_000) -> None:
-        """Round-robin over the consumers until every queue is empty (or `until` holds)."""
+    def run(
+        self, until: Callable[[], bool] | None = None, max_steps: int = 10_000, advance_seconds: float = 0
+    ) -> None:
+        """Round-robin over the consumers until every queue is empty (or `until` holds).
+
+        With `advance_seconds`, an empty round moves the clock forward instead of giving up, so
+        delayed messages (pauses, backlog waits, retries) are delivered without real waiting.
+        """
+        idle = 0
         for _ in range(max_steps):
             if until is not None and until():
                 return
             handled = sum(self.step(s.name) for s in self.sources)
-            if handled == 0:
-                if until is None or until():
-                    return
+            if handled:
+                idle = 0
+                continue
+            if until is None and not advance_seconds:
+                return
+            if not advance_seconds or idle >= 60:
                 raise AssertionError("queues drained but the condition never held")
+            idle += 1
+            self.advance(advance_seconds)
         raise AssertionError("pump did not settle")
 
     @staticmethod

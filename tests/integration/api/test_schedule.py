@@ -1,0 +1,128 @@
+"""Scheduling: accepted time formats, the start mechanism by distance, replacement and removal."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from chalicelib import aws
+from chalicelib.resources import schedule_group_name
+from chalicelib.services.container import Services
+from tests.integration.api.test_batches_create import CSV, post_csv
+from tests.support.pump import Pump
+
+
+def new_batch(client: Client, tenant: tuple[str, str]) -> tuple[str, dict[str, str]]:
+    key, agent_id = tenant
+    batch_id = json.loads(post_csv(client, key, {"agent_id": agent_id}, CSV.encode()).body)["batch_id"]
+    return batch_id, {"Authorization": f"Bearer {key}"}
+
+
+def schedule(client: Client, batch_id: str, auth: dict[str, str], when: str, form: bool = False) -> Any:
+    if form:
+        return client.http.post(
+            f"/batches/{batch_id}/schedule",
+            body=f"scheduled_at={when.replace('+', '%2B')}",
+            headers={**auth, "Content-Type": "application/x-www-form-urlencoded"},
+        )
+    return client.http.post(
+        f"/batches/{batch_id}/schedule",
+        body=json.dumps({"scheduled_at": when}),
+        headers={**auth, "Content-Type": "application/json"},
+    )
+
+
+def schedules(svc: Services) -> list[dict[str, Any]]:
+    group = schedule_group_name(svc.settings)
+    names = [s["Name"] for s in aws.scheduler().list_schedules(GroupName=group)["Schedules"]]
+    return [aws.scheduler().get_schedule(Name=n, GroupName=group) for n in names]
+
+
+@pytest.mark.parametrize("form", [False, True])
+def test_z_and_offsets_are_accepted_and_not_rounded(client: Client, tenant: tuple[str, str], svc: Services,
+                                                    form: bool) -> None:
+    batch_id, auth = new_batch(client, tenant)
+    when = (datetime.now(UTC) + timedelta(hours=2)).replace(second=37, microsecond=0)
+    local = when.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Kolkata")).isoformat()
+    response = schedule(client, batch_id, auth, local, form)
+    assert response.status_code == 200, response.body
+    body = json.loads(response.body)
+    assert body["message"] == "success" and body["state"] == "scheduled"
+    assert body["scheduled_at"].startswith(when.strftime("%Y-%m-%dT%H:%M:37"))
+    # A start two hours away is a one-time Scheduler schedule that deletes itself, targeting the control queue
+    [sched] = schedules(svc)
+    assert sched["Name"] == f"batch-{batch_id}"
+    assert sched["ActionAfterCompletion"] == "DELETE"
+    assert sched["ScheduleExpression"] == f"at({when.strftime('%Y-%m-%dT%H:%M:00')})"
+    assert sched["Target"]["Arn"].endswith(":batchcall-test-control")
+    assert json.loads(sched["Target"]["Input"])["batch_id"] == batch_id
+
+
+@pytest.mark.parametrize(
+    ("when", "code"),
+    [
+        ("2030-01-01T10:00:00", "invalid_scheduled_at"),
+        ("2001-01-01T10:00:00Z", "scheduled_at_in_past"),
+        ("tomorrow", "invalid_scheduled_at"),
+        ("", "invalid_scheduled_at"),
+    ],
+)
+def test_naive_past_and_junk_times_are_400(client: Client, tenant: tuple[str, str], when: str, code: str) -> None:
+    batch_id, auth = new_batch(client, tenant)
+    response = schedule(client, batch_id, auth, when)
+    assert response.status_code == 400
+    assert json.loads(response.body)["code"] == code
+
+
+def test_rescheduling_replaces_the_schedule_and_stop_removes_it(client: Client, tenant: tuple[str, str],
+                                                                svc: Services) -> None:
+    batch_id, auth = new_batch(client, tenant)
+    first = (datetime.now(UTC) + timedelta(hours=3)).isoformat()
+    second = (datetime.now(UTC) + timedelta(hours=5)).replace(microsecond=0)
+    schedule(client, batch_id, auth, first)
+    schedule(client, batch_id, auth, second.isoformat())
+    [sched] = schedules(svc)
+    assert sched["ScheduleExpression"] == f"at({second.strftime('%Y-%m-%dT%H:%M:00')})"
+    assert client.http.post(f"/batches/{batch_id}/stop", headers=auth).status_code == 200
+    assert schedules(svc) == []
+    assert schedule(client, batch_id, auth, second.isoformat()).status_code == 409
+
+
+def test_near_start_uses_an_sqs_delay_and_the_old_start_goes_stale(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump
+) -> None:
+    # Given a batch scheduled 5 minutes ahead, then re-scheduled 10 minutes ahead
+    batch_id, auth = new_batch(client, tenant)
+    schedule(client, batch_id, auth, (datetime.now(UTC) + timedelta(minutes=5)).isoformat())
+    schedule(client, batch_id, auth, (datetime.now(UTC) + timedelta(minutes=10)).isoformat())
+    assert schedules(svc) == []  # under 15 minutes: no Scheduler schedule
+    status = lambda: json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)["status"]  # noqa: E731
+    # When the clock passes the first start only, the batch has not started (the first start message is stale)
+    pump.advance(6 * 60)
+    pump.run()
+    assert status() == "scheduled"
+    # And past the second start, it runs to completion
+    pump.run(until=lambda: status() == "completed", advance_seconds=60)
+    assert 9 * 60 < pump.advanced_seconds < 12 * 60
+
+
+def test_a_start_fired_early_waits_for_the_exact_second(client: Client, tenant: tuple[str, str], svc: Services,
+                                                        pump: Pump) -> None:
+    from chalicelib.resources import CONTROL_QUEUE
+    from chalicelib.services.lifecycle import start_message
+
+    batch_id, auth = new_batch(client, tenant)
+    start = datetime.now(UTC) + timedelta(hours=1, seconds=42)
+    schedule(client, batch_id, auth, start.isoformat())
+    token = svc.batches.find(batch_id)["start_token"]  # type: ignore[index]
+    # The Scheduler fires on the minute: simulate it delivering the message 42 s early
+    pump.advance(3600)
+    svc.queues.send(CONTROL_QUEUE, start_message(batch_id, token, start.isoformat().replace("+00:00", "Z")))
+    pump.step("dispatcher")
+    assert svc.batches.find(batch_id)["status"] == "scheduled"  # type: ignore[index]
+    pump.run(until=lambda: svc.batches.find(batch_id)["status"] != "scheduled", advance_seconds=5)  # type: ignore[index]
+    assert svc.batches.find(batch_id)["started_at"] >= start.strftime("%Y-%m-%dT%H:%M:%S")  # type: ignore[index]

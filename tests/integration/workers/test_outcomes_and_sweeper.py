@@ -1,0 +1,131 @@
+"""Outcome ordering, exactly-once completion, and what the sweeper repairs."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+
+from chalice.test import Client
+
+from chalicelib.services.container import Services
+from chalicelib.services.lifecycle import complete_if_done
+from chalicelib.workers.messages import ProviderEvent
+from chalicelib.workers.outcomes import handle_event
+from chalicelib.workers.sweeper import sweep
+from tests.integration.workers.test_campaign import contacts_csv, post_csv
+from tests.support.pump import Pump
+
+
+def started_batch(client: Client, tenant: tuple[str, str], pump: Pump, n: int) -> tuple[str, dict[str, str]]:
+    """A running batch whose calls are claimed and placed but whose provider events are not yet processed."""
+    key, agent_id = tenant
+    auth = {"Authorization": f"Bearer {key}"}
+    batch_id = json.loads(post_csv(client, key, {"agent_id": agent_id}, contacts_csv(n)).body)["batch_id"]
+    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    while pump.step("dispatcher"):
+        pass
+    while pump.step("dialer"):
+        pass
+    return batch_id, auth
+
+
+def test_a_late_ringing_never_overwrites_a_final_status(client: Client, tenant: tuple[str, str], pump: Pump,
+                                                        svc: Services) -> None:
+    batch_id, _ = started_batch(client, tenant, pump, 1)
+    [execution] = list(svc.executions.iter_batch(batch_id))
+    handle_event(svc, ProviderEvent(execution_id=execution["execution_id"], provider="simulator", status="completed",
+                                    details={"conversation_duration": 12.5, "total_cost": 0.01}))
+    handle_event(svc, ProviderEvent(execution_id=execution["execution_id"], provider="simulator", status="ringing"))
+    handle_event(svc, ProviderEvent(execution_id=execution["execution_id"], provider="simulator", status="busy"))
+    after = svc.executions.find(execution["execution_id"])
+    assert after is not None
+    assert after["status"] == "completed" and after["conversation_duration"] == 12.5
+    batch = svc.batches.find(batch_id)
+    assert batch is not None and batch["execution_status"]["completed"] == 1
+    assert batch["status"] == "completed" and batch["finished"] == 1
+
+
+def test_completion_is_recorded_once_when_the_last_calls_end_together(client: Client, tenant: tuple[str, str],
+                                                                      pump: Pump, svc: Services) -> None:
+    # Given every call of a batch ended, and eight workers noticing it at the same moment
+    batch_id, _ = started_batch(client, tenant, pump, 3)
+    for execution in svc.executions.iter_batch(batch_id):
+        svc.executions.move(execution, "completed")
+    results: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def finish() -> None:
+        barrier.wait()
+        results.append(complete_if_done(svc, batch_id))
+
+    threads = [threading.Thread(target=finish) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # Then exactly one of them recorded the completion
+    assert results.count(True) == 1
+    assert svc.batches.find(batch_id)["status"] == "completed"  # type: ignore[index]
+
+
+def test_sweeper_errors_calls_that_never_report_and_completes_the_batch(
+    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services
+) -> None:
+    # Given placed calls whose provider never reports back
+    batch_id, auth = started_batch(client, tenant, pump, 4)
+    purge_events(svc)
+    # When less than the report timeout has passed, the sweeper leaves them alone
+    pump.advance(svc.settings.call_report_timeout_seconds / 2)
+    assert sweep(svc).unreported == 0
+    # And after the timeout they become `error`, counted, and the batch completes
+    pump.advance(svc.settings.call_report_timeout_seconds)
+    report = sweep(svc)
+    assert report.unreported == 4 and report.completed_batches == 1
+    batch = json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)
+    assert batch["status"] == "completed" and batch["execution_status"] == {"error": 4}
+
+
+def test_sweeper_errors_claims_never_placed(client: Client, tenant: tuple[str, str], pump: Pump,
+                                            svc: Services) -> None:
+    key, agent_id = tenant
+    auth = {"Authorization": f"Bearer {key}"}
+    batch_id = json.loads(post_csv(client, key, {"agent_id": agent_id}, contacts_csv(2)).body)["batch_id"]
+    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    while pump.step("dispatcher"):
+        pass
+    # Given claims whose dialer died before the provider was called
+    for execution in svc.executions.iter_batch(batch_id):
+        svc.executions.move(execution, "initiated", {"claimed_at": "x"})
+    pump.advance(svc.settings.claim_timeout_seconds + 5)
+    report = sweep(svc)
+    assert report.unplaced == 2 and report.completed_batches == 1
+    messages = {e["error_message"] for e in svc.executions.iter_batch(batch_id)}
+    assert messages == {"the call was claimed but its placement was never confirmed"}
+
+
+def test_sweeper_restarts_a_stalled_dispatch(client: Client, tenant: tuple[str, str], pump: Pump,
+                                             svc: Services) -> None:
+    from chalicelib import aws
+    from chalicelib.domain.batch_status import STARTABLE, BatchStatus
+    from chalicelib.resources import CONTROL_QUEUE
+
+    key, agent_id = tenant
+    auth = {"Authorization": f"Bearer {key}"}
+    batch_id = json.loads(post_csv(client, key, {"agent_id": agent_id}, contacts_csv(3)).body)["batch_id"]
+    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    # Given the batch went running but the message for its first step was lost (a crash between two writes)
+    aws.sqs().purge_queue(QueueUrl=svc.queues.url(CONTROL_QUEUE))
+    svc.batches.transition(batch_id, STARTABLE, BatchStatus.RUNNING)
+    pump.run()
+    assert svc.executions.page_for_batch(batch_id, limit=10, cursor=None, status=None)[0] == []
+    pump.advance(timedelta(minutes=3).total_seconds())
+    assert sweep(svc).resumed_dispatches == 1
+    pump.run(until=lambda: svc.batches.find(batch_id)["status"] == "completed")  # type: ignore[index]
+
+
+def purge_events(svc: Services) -> None:
+    from chalicelib import aws
+    from chalicelib.resources import EVENTS_QUEUE
+
+    aws.sqs().purge_queue(QueueUrl=svc.queues.url(EVENTS_QUEUE))

@@ -1,0 +1,78 @@
+"""create_resources builds every declared resource, twice without harm, on moto's server and in-process."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from moto import mock_aws
+
+from chalicelib import aws, resources
+from chalicelib.settings import Settings, get_settings
+from local.bootstrap import create_resources
+from local.emulator import Emulator
+
+
+@pytest.fixture(scope="module", params=["server", "in-process"])
+def settings(request: pytest.FixtureRequest) -> Iterator[Settings]:
+    """Resources created twice (idempotence), on moto's server and under `mock_aws()` as the suite's fixtures do."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("RESOURCE_PREFIX", f"t{uuid.uuid4().hex[:8]}")
+        if request.param == "server":
+            with Emulator():
+                yield _create_twice()
+        else:
+            env.delenv("AWS_ENDPOINT_URL", raising=False)
+            with mock_aws():
+                yield _create_twice()
+    get_settings.cache_clear()
+    aws.reset()
+
+
+def _create_twice() -> Settings:
+    get_settings.cache_clear()
+    aws.reset()
+    create_resources(get_settings())
+    create_resources(get_settings())
+    return get_settings()
+
+
+def test_creates_every_declared_table_with_its_indexes(settings: Settings) -> None:
+    ddb = aws.dynamodb()
+    for table in resources.TABLES:
+        described = ddb.describe_table(TableName=resources.table_name(settings, table))["Table"]
+        assert described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+        keys = {k["KeyType"]: k["AttributeName"] for k in described["KeySchema"]}
+        assert keys == {"HASH": table.partition_key, **({"RANGE": table.sort_key} if table.sort_key else {})}
+        indexes = {i["IndexName"]: i for i in described.get("GlobalSecondaryIndexes", [])}
+        assert set(indexes) == {i.name for i in table.indexes}
+        for index in table.indexes:
+            assert indexes[index.name]["Projection"]["ProjectionType"] == "ALL"
+            assert indexes[index.name]["KeySchema"][0]["AttributeName"] == index.partition_key
+        types = {a["AttributeName"]: a["AttributeType"] for a in described["AttributeDefinitions"]}
+        assert all(types[name] == table.attribute_types.get(name, "S") for name in types)
+        if table.ttl_attribute:
+            ttl = ddb.describe_time_to_live(TableName=described["TableName"])["TimeToLiveDescription"]
+            assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": table.ttl_attribute}
+
+
+def test_creates_queues_with_dead_letter_queues(settings: Settings) -> None:
+    sqs = aws.sqs()
+    for queue in resources.QUEUES:
+        url = sqs.get_queue_url(QueueName=resources.queue_name(settings, queue))["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert attributes["VisibilityTimeout"] == str(queue.visibility_timeout)
+        assert attributes["QueueArn"] == resources.queue_arn(settings, queue)
+        redrive = json.loads(attributes["RedrivePolicy"])
+        dlq_url = sqs.get_queue_url(QueueName=resources.dlq_name(settings, queue))["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]
+        assert redrive["deadLetterTargetArn"] == dlq_arn["QueueArn"]
+        assert int(redrive["maxReceiveCount"]) == queue.max_receive_count
+
+
+def test_creates_the_bucket_and_the_schedule_group(settings: Settings) -> None:
+    aws.s3().head_bucket(Bucket=resources.bucket_name(settings))
+    group = aws.scheduler().get_schedule_group(Name=resources.schedule_group_name(settings))
+    assert group["State"] == "ACTIVE"
