@@ -9,7 +9,7 @@ process; `reset()` drops them when tests change the environment.
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -25,12 +25,13 @@ _lock = threading.Lock()
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _client(service: str) -> Any:
     with _lock:  # boto3's default session is not thread-safe while creating clients
         from .settings import get_settings
 
-        return boto3.session.Session().client(service, region_name=get_settings().aws_region, config=_CONFIG)
+        session: Any = boto3.session.Session()
+        return session.client(service, region_name=get_settings().aws_region, config=_CONFIG)
 
 
 def dynamodb() -> DynamoDBClient:

@@ -41,14 +41,18 @@ AGENTS = Table("agents", partition_key="tenant_id", sort_key="agent_id")
 BATCHES = Table(
     "batches",
     partition_key="batch_id",
-    indexes=(Index("by_agent", partition_key="agent_key", sort_key="created_at"),
-             Index("by_status", partition_key="active", sort_key="batch_id")),
+    indexes=(
+        Index("by_agent", partition_key="agent_key", sort_key="created_at"),
+        Index("by_status", partition_key="active", sort_key="batch_id"),
+    ),
 )
 EXECUTIONS = Table(
     "executions",
     partition_key="execution_id",
-    indexes=(Index("by_batch", partition_key="batch_id", sort_key="seq"),
-             Index("by_open", partition_key="open_shard", sort_key="updated_at")),
+    indexes=(
+        Index("by_batch", partition_key="batch_id", sort_key="seq"),
+        Index("by_open", partition_key="open_shard", sort_key="updated_at"),
+    ),
 )
 TABLES: tuple[Table, ...] = (API_KEYS, AGENTS, BATCHES, EXECUTIONS)
 

@@ -37,11 +37,10 @@ class Settings(BaseSettings):
         alias="DIAL_BACKLOG_FACTOR",
         description="The dispatcher holds back while queued dials exceed this many times the call capacity.",
     )
-    default_max_concurrent_calls: int = Field(10, alias="DEFAULT_MAX_CONCURRENT_CALLS")
     simulator_speed: float = Field(
         1.0,
         alias="SIMULATOR_SPEED",
-        description="Divides simulated call durations: 1 is real time, 60 turns a minute into a second, 0 makes calls instant.",
+        description="Divides simulated call durations: 1 is real time, 60 makes a minute a second, 0 is instant.",
     )
     simulator_seed: int = Field(7, alias="SIMULATOR_SEED")
     call_report_timeout_seconds: int = Field(

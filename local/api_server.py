@@ -27,7 +27,7 @@ HOST = "127.0.0.1"
 
 
 class _RequestHandler(ChaliceRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+    def log_message(self, format: str, *args: Any) -> None:
         logger.info("%s %s", self.address_string(), format % args)
 
 

@@ -8,10 +8,9 @@ twice, or after a declaration changed, is safe.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import TYPE_CHECKING, Any
-
-from botocore.exceptions import ClientError
 
 from chalicelib import aws, resources
 from chalicelib.settings import Settings
@@ -61,10 +60,8 @@ def _create_table(settings: Settings, table: resources.Table) -> None:
             for index in table.indexes
         ]
     ddb = aws.dynamodb()
-    try:
+    with contextlib.suppress(ddb.exceptions.ResourceInUseException):  # already there
         ddb.create_table(**request)
-    except ddb.exceptions.ResourceInUseException:
-        pass  # already there
     if table.ttl_attribute:
         name = request["TableName"]
         ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
@@ -101,16 +98,11 @@ def _create_bucket(settings: Settings) -> None:
     region = s3.meta.region_name
     if region != "us-east-1":  # the one region that rejects an explicit LocationConstraint
         request["CreateBucketConfiguration"] = {"LocationConstraint": region}
-    try:
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
         s3.create_bucket(**request)
-    except s3.exceptions.BucketAlreadyOwnedByYou:
-        pass
 
 
 def _create_schedule_group(settings: Settings) -> None:
     scheduler = aws.scheduler()
-    try:
+    with contextlib.suppress(scheduler.exceptions.ConflictException):
         scheduler.create_schedule_group(Name=resources.schedule_group_name(settings))
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConflictException":
-            raise

@@ -14,6 +14,7 @@ and target DLQs. DISABLED schedules are skipped until enabled.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -108,9 +109,6 @@ class SchedulerRunner:
         paginator = self.scheduler.get_paginator("list_schedules")
         for page in paginator.paginate(GroupName=self.group_name):
             for summary in page["Schedules"]:
-                # moto matches GroupName as a substring; keep this group's own.
-                if summary.get("GroupName") != self.group_name:
-                    continue
                 key = (summary["Name"], summary.get("LastModificationDate"))
                 listed.add(key)
                 if key in self._done or summary.get("State") == "DISABLED":
@@ -146,10 +144,9 @@ class SchedulerRunner:
             return False
         self._done.add(key)
         if detail.get("ActionAfterCompletion") == "DELETE":
-            try:
+            # The service may have deleted it meanwhile.
+            with contextlib.suppress(self.scheduler.exceptions.ResourceNotFoundException):
                 self.scheduler.delete_schedule(Name=key[0], GroupName=self.group_name)
-            except self.scheduler.exceptions.ResourceNotFoundException:
-                pass  # deleted meanwhile by the service itself
         return True
 
     def _deliver(self, key: tuple[str, Any], detail: GetScheduleOutputTypeDef) -> bool:

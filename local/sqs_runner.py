@@ -154,6 +154,7 @@ class SqsRunner:
         self._account_id = account_id or settings.aws_account_id
         self._sqs = sqs
         self._stopping = threading.Event()
+        self._dispatch_lock = threading.Lock()
         self.consumers: list[_Consumer] = []
 
     @property
@@ -173,7 +174,8 @@ class SqsRunner:
 
     def start(self) -> SqsRunner:
         """Resolve every queue (failing fast if one is missing), then start pollers and workers."""
-        self._stopping.clear()
+        # A fresh event per run: a poller of a past run still inside its long poll stays stopped.
+        self._stopping = stopping = threading.Event()
         for source in self.sources():
             fn = function_settings(self._app, source.name, self._config, self._region, self._account_id)
             consumer = _Consumer(source, fn, self._app.handler_map[source.name], self.concurrency_for(source))
@@ -199,7 +201,7 @@ class SqsRunner:
                 for i in range(consumer.concurrency)
             ]
             consumer.poller = threading.Thread(
-                target=self._poll, args=(consumer,), name=f"sqs-{name}-poller", daemon=True
+                target=self._poll, args=(consumer, stopping), name=f"sqs-{name}-poller", daemon=True
             )
             for thread in [*consumer.workers, consumer.poller]:
                 thread.start()
@@ -213,49 +215,53 @@ class SqsRunner:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop polling (at most one long poll), let running invocations finish (up to `timeout`)."""
-        self._stopping.set()
+        """Stop polling and let running invocations finish (up to `timeout`); no invocation starts after.
+
+        A poller inside a long poll is not waited for: whatever it receives from now on is
+        handed back to the queue at once (the lock makes "still running? then queue the
+        batch" atomic against this), so stopping never costs a whole long poll.
+        """
         deadline = time.monotonic() + timeout
-        pollers = [c.poller for c in self.consumers if c.poller is not None]
-        for thread in pollers:  # first, so no batch is queued behind the workers' stop marks
-            thread.join(max(0.0, deadline - time.monotonic()))
-        for consumer in self.consumers:
-            for _ in consumer.workers:
-                consumer.batches.put(None)
-        for thread in [*pollers, *(w for c in self.consumers for w in c.workers)]:
+        with self._dispatch_lock:
+            self._stopping.set()
+            for consumer in self.consumers:
+                for _ in consumer.workers:
+                    consumer.batches.put(None)
+        for thread in (w for c in self.consumers for w in c.workers):
             thread.join(max(0.0, deadline - time.monotonic()))
             if thread.is_alive():
                 logger.warning("%s still running after %.1f s; left behind", thread.name, timeout)
         self.consumers = []
 
-    def _poll(self, consumer: _Consumer) -> None:
-        while not self._stopping.is_set():
+    def _poll(self, consumer: _Consumer, stopping: threading.Event) -> None:
+        while not stopping.is_set():
             if not consumer.slots.acquire(timeout=_SLOT_WAIT_S):
                 continue  # every worker busy: receive nothing we could not start on
             try:
-                messages = self._receive(consumer)
+                messages = self._receive(consumer, stopping)
             except Exception as error:  # the emulator going away, mostly
                 consumer.slots.release()
-                if not self._stopping.is_set():
+                if not stopping.is_set():
                     logger.warning("receive from %s failed: %s", consumer.queue_name, error)
-                    self._stopping.wait(1.0)
+                    stopping.wait(1.0)
                 continue
-            if not messages:
-                consumer.slots.release()
-            elif self._stopping.is_set():
+            if messages:
+                with self._dispatch_lock:
+                    if not stopping.is_set():
+                        consumer.batches.put(messages)
+                        continue
+            consumer.slots.release()
+            if messages:
                 self._hand_back(consumer, messages)
-                consumer.slots.release()
-            else:
-                consumer.batches.put(messages)
 
-    def _receive(self, consumer: _Consumer) -> list[MessageTypeDef]:
+    def _receive(self, consumer: _Consumer, stopping: threading.Event) -> list[MessageTypeDef]:
         """One batch: a long poll, then more receives while the source's batching window allows."""
         wanted = consumer.source.batch_size
         window = consumer.source.maximum_batching_window_in_seconds or 0
         deadline = time.monotonic() + window
         messages: list[MessageTypeDef] = []
         wait = self._wait_time_seconds
-        while len(messages) < wanted and not self._stopping.is_set():
+        while len(messages) < wanted and not stopping.is_set():
             received = self.sqs.receive_message(
                 QueueUrl=consumer.queue_url,
                 MaxNumberOfMessages=min(SQS_MAX_BATCH, wanted - len(messages)),
@@ -272,6 +278,12 @@ class SqsRunner:
 
     def _hand_back(self, consumer: _Consumer, messages: list[MessageTypeDef]) -> None:
         """Messages received while stopping become visible again at once rather than after the timeout."""
+        try:
+            self._change_visibility(consumer, messages)
+        except Exception as error:  # the emulator may be stopping too: they reappear after the timeout
+            logger.debug("could not hand back %d message(s): %s", len(messages), error)
+
+    def _change_visibility(self, consumer: _Consumer, messages: list[MessageTypeDef]) -> None:
         for start in range(0, len(messages), SQS_MAX_BATCH):
             chunk = messages[start : start + SQS_MAX_BATCH]
             self.sqs.change_message_visibility_batch(

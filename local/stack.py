@@ -47,7 +47,7 @@ LOCAL_DEFAULTS = {
 
 
 class LocalStack:
-    """Start with `start()` or `with LocalStack(...) as stack:`; `stop()` undoes everything, environment included."""
+    """`start()` or `with LocalStack(...) as stack:`; `stop()` undoes everything, the environment included."""
 
     def __init__(
         self,
@@ -137,7 +137,7 @@ class LocalStack:
         return factory.create_config_obj(chalice_stage_name=self.stage)
 
     def _import_app(self) -> Chalice:
-        """`app.app` from the project's app.py, imported like `chalice local` does (project dir on sys.path)."""
+        """`app` from the project's app.py, imported as `chalice local` does (project dir on sys.path)."""
         if str(self.project_dir) not in sys.path:
             sys.path.insert(0, str(self.project_dir))
         return importlib.import_module("app").app  # type: ignore[no-any-return]
@@ -163,6 +163,8 @@ def banner(stack: LocalStack) -> str:
     """What a person needs to try the service: where it is, a key, and curls to paste."""
     csv = stack.project_dir / "samples" / "contacts.csv"
     csv_arg = os.path.relpath(csv) if csv.is_relative_to(Path.cwd()) else str(csv)
+    key = stack.api_key or "<api key>"
+    agent = stack.agent_id or "<agent id>"
     lines = [
         "",
         f"  API          {stack.api_url}",
@@ -171,8 +173,9 @@ def banner(stack: LocalStack) -> str:
         f"  Agent id     {stack.agent_id or '(none)'}",
         "",
         "Create a batch from the sample CSV (answers with its batch_id):",
-        f"  export URL={stack.api_url} KEY={stack.api_key or '<api key>'} AGENT={stack.agent_id or '<agent id>'}",
-        f'  curl -s -X POST $URL/batches -H "Authorization: Bearer $KEY" -F agent_id=$AGENT -F file=@{csv_arg}',
+        f"  export URL={stack.api_url} KEY={key} AGENT={agent}",
+        '  curl -s -X POST $URL/batches -H "Authorization: Bearer $KEY" -F agent_id=$AGENT'
+        f" -F file=@{csv_arg}",
         "Start it now and poll it:",
         "  export BATCH=<batch_id>",
         '  curl -s -X POST $URL/batches/$BATCH/run -H "Authorization: Bearer $KEY"',

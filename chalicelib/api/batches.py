@@ -42,15 +42,19 @@ def create(req: ApiRequest) -> Any:
         data = req.json_object()
         contacts = data.pop("contacts", None)
         if not isinstance(contacts, list):
-            raise BadRequest("send contacts as a JSON array of objects, or the CSV as multipart field 'file'",
-                             code="missing_contacts")
+            raise BadRequest(
+                "send contacts as a JSON array of objects, or the CSV as multipart field 'file'",
+                code="missing_contacts",
+            )
         if not all(isinstance(c, dict) for c in contacts):
             raise BadRequest("every item of contacts must be an object", code="invalid_contacts")
         options = BatchOptions.model_validate(data)
         upload = Upload(records=contacts, file_name=None)
     else:
         form = parse_form(
-            req.request.headers.get("content-type", ""), req.body_bytes(), req.svc.settings.max_sync_upload_bytes,
+            req.request.headers.get("content-type", ""),
+            req.body_bytes(),
+            req.svc.settings.max_sync_upload_bytes,
             UPLOAD_HINT,
         )
         file = form.files.get("file")
@@ -149,8 +153,17 @@ def executions(req: ApiRequest, batch_id: str) -> Any:
     return json_response([public_execution(e) for e in items], headers=headers)
 
 
-OUTCOME_COLUMNS = ("status", "attempt", "conversation_duration", "total_cost", "answered_by_voice_mail",
-                   "hangup_reason", "error_message", "execution_id", "updated_at")
+OUTCOME_COLUMNS = (
+    "status",
+    "attempt",
+    "conversation_duration",
+    "total_cost",
+    "answered_by_voice_mail",
+    "hangup_reason",
+    "error_message",
+    "execution_id",
+    "updated_at",
+)
 
 
 @endpoint(bp, "/batches/{batch_id}/executions.csv", ["GET"])
@@ -162,14 +175,17 @@ def executions_csv(req: ApiRequest, batch_id: str) -> Any:
     writer.writerow([spreadsheet_safe(c) for c in ("contact_number", *columns, *OUTCOME_COLUMNS)])
     for execution in req.svc.executions.iter_batch(batch_id):
         data = execution.get("recipient_data") or {}
-        row = [execution.get("user_number"), *(data.get(c) for c in columns), *(execution.get(c) for c in OUTCOME_COLUMNS)]
+        row = [
+            execution.get("user_number"),
+            *(data.get(c) for c in columns),
+            *(execution.get(c) for c in OUTCOME_COLUMNS),
+        ]
         writer.writerow([spreadsheet_safe(cell) for cell in row])
     return Response(
         body=out.getvalue(),
         status_code=200,
-        headers={"Content-Type": "text/csv; charset=utf-8",
-                 "Content-Disposition": f'attachment; filename="{batch_id}-executions.csv"'},
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{batch_id}-executions.csv"',
+        },
     )
-
-
-

@@ -53,8 +53,13 @@ def _multipart(body: bytes, boundary: str, max_bytes: int) -> Form:
     form = Form()
     try:
         parser = multipart.MultipartParser(
-            io.BytesIO(body), boundary, content_length=len(body), part_limit=200,
-            memory_limit=max_bytes + 1024, spool_limit=max_bytes + 1024, disk_limit=max_bytes + 1024,
+            io.BytesIO(body),
+            boundary,
+            content_length=len(body),
+            part_limit=200,
+            memory_limit=max_bytes + 1024,
+            spool_limit=max_bytes + 1024,
+            disk_limit=max_bytes + 1024,
         )
         for part in parser:
             if part.filename is not None:
@@ -72,5 +77,3 @@ def fields_as_json(form: Form, repeatable: tuple[str, ...]) -> dict[str, object]
     for name, values in form.fields.items():
         out[name] = values if name in repeatable else values[-1]
     return out
-
-

@@ -32,11 +32,12 @@ class ApiRequest:
         return (self.request.headers.get("content-type") or "").split(";")[0].strip().lower()
 
     def query(self, name: str) -> str | None:
-        params = self.request.query_params or {}
+        params: dict[str, str] = self.request.query_params or {}
         return params.get(name)
 
     def body_bytes(self) -> bytes:
-        return self.request.raw_body or b""
+        raw = self.request.raw_body or b""
+        return raw.encode() if isinstance(raw, str) else raw
 
     def json_object(self) -> dict[str, Any]:
         raw = self.body_bytes()

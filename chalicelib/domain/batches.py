@@ -99,10 +99,28 @@ def humanize(moment: datetime, now: datetime) -> str:
 
 
 BATCH_FIELDS = (
-    "batch_id", "agent_id", "name", "status", "created_at", "updated_at", "scheduled_at", "from_phone_numbers",
-    "file_name", "total_contacts", "valid_contacts", "invalid_contacts", "duplicate_contacts", "retry_config",
-    "webhook_url", "status_webhook", "max_concurrent_calls", "default_region", "bypass_call_guardrails",
-    "started_at", "completed_at", "stopped_at",
+    "batch_id",
+    "agent_id",
+    "name",
+    "status",
+    "created_at",
+    "updated_at",
+    "scheduled_at",
+    "from_phone_numbers",
+    "file_name",
+    "total_contacts",
+    "valid_contacts",
+    "invalid_contacts",
+    "duplicate_contacts",
+    "retry_config",
+    "webhook_url",
+    "status_webhook",
+    "max_concurrent_calls",
+    "default_region",
+    "bypass_call_guardrails",
+    "started_at",
+    "completed_at",
+    "stopped_at",
 )
 
 
@@ -114,9 +132,22 @@ def public_batch(batch: dict[str, Any], now: datetime) -> dict[str, Any]:
 
 
 EXECUTION_FIELDS = (
-    "batch_id", "agent_id", "status", "user_number", "from_number", "attempt", "retry_count", "retry_history",
-    "conversation_duration", "total_cost", "transcript", "answered_by_voice_mail", "error_message", "created_at",
-    "updated_at", "scheduled_at",
+    "batch_id",
+    "agent_id",
+    "status",
+    "user_number",
+    "from_number",
+    "attempt",
+    "retry_count",
+    "retry_history",
+    "conversation_duration",
+    "total_cost",
+    "transcript",
+    "answered_by_voice_mail",
+    "error_message",
+    "created_at",
+    "updated_at",
+    "scheduled_at",
 )
 
 

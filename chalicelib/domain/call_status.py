@@ -20,7 +20,14 @@ class CallStatus(StrEnum):
 
 
 FINAL: frozenset[CallStatus] = frozenset(
-    {CallStatus.COMPLETED, CallStatus.NO_ANSWER, CallStatus.BUSY, CallStatus.FAILED, CallStatus.ERROR, CallStatus.CANCELED}
+    {
+        CallStatus.COMPLETED,
+        CallStatus.NO_ANSWER,
+        CallStatus.BUSY,
+        CallStatus.FAILED,
+        CallStatus.ERROR,
+        CallStatus.CANCELED,
+    }
 )
 
 _RANK: dict[CallStatus, int] = {

@@ -9,12 +9,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 RetryStatus = Literal["no-answer", "busy", "failed", "error"]
 
 
+def _default_statuses() -> list[RetryStatus]:
+    return ["no-answer", "busy", "failed"]
+
+
 class RetryConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = False
     max_retries: int = Field(3, ge=1, le=3)
-    retry_on_statuses: list[RetryStatus] = Field(default_factory=lambda: ["no-answer", "busy", "failed"])
+    retry_on_statuses: list[RetryStatus] = Field(default_factory=_default_statuses)
     retry_on_voicemail: bool = False
     retry_intervals_minutes: list[int] = Field(default_factory=lambda: [30, 60, 120], min_length=1, max_length=3)
 

@@ -13,16 +13,19 @@ SQS_MAX_DELAY = timedelta(seconds=900)
 def parse_scheduled_at(value: object, now: datetime) -> datetime:
     """ISO 8601 with an offset or Z; naive and past times are refused (Bolna 500s on Z; we accept it)."""
     if not isinstance(value, str) or not value.strip():
-        raise BadRequest("scheduled_at is required: an ISO 8601 time with an offset, e.g. 2026-12-01T10:00:00+05:30",
-                         code="invalid_scheduled_at")
+        raise BadRequest(
+            "scheduled_at is required: an ISO 8601 time with an offset, e.g. 2026-12-01T10:00:00+05:30",
+            code="invalid_scheduled_at",
+        )
     text = value.strip()
     try:
         moment = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "zZ" else text)
     except ValueError:
         raise BadRequest(f"scheduled_at {text!r} is not an ISO 8601 time", code="invalid_scheduled_at") from None
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise BadRequest(f"scheduled_at {text!r} has no UTC offset: add Z or an offset such as +05:30",
-                         code="invalid_scheduled_at")
+        raise BadRequest(
+            f"scheduled_at {text!r} has no UTC offset: add Z or an offset such as +05:30", code="invalid_scheduled_at"
+        )
     if moment <= now:
         raise BadRequest(f"scheduled_at {text!r} is in the past", code="scheduled_at_in_past")
     return moment.astimezone(UTC)

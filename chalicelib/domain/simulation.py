@@ -56,8 +56,9 @@ def simulate(seed: int, call_key: str, welcome: str, cost_per_minute: float = 0.
         return _call(CallStatus.COMPLETED, False, ring, talk, "call ended by user", cost_per_minute, "\n".join(turns))
     if kind == "voicemail":
         ring, talk = rng.uniform(15, 30), rng.uniform(15, 35)
-        return _call(CallStatus.COMPLETED, True, ring, talk, "voicemail detected", cost_per_minute,
-                     f"assistant: {welcome}")
+        return _call(
+            CallStatus.COMPLETED, True, ring, talk, "voicemail detected", cost_per_minute, f"assistant: {welcome}"
+        )
     if kind == "no-answer":
         return _call(CallStatus.NO_ANSWER, False, rng.uniform(25, 40), 0.0, "no answer", cost_per_minute, None)
     if kind == "busy":
@@ -65,7 +66,8 @@ def simulate(seed: int, call_key: str, welcome: str, cost_per_minute: float = 0.
     return _call(CallStatus.FAILED, False, rng.uniform(0.5, 3), 0.0, "carrier rejected the call", cost_per_minute, None)
 
 
-def _call(status: CallStatus, voicemail: bool, ring: float, talk: float, reason: str, rate: float,
-          transcript: str | None) -> SimulatedCall:
+def _call(
+    status: CallStatus, voicemail: bool, ring: float, talk: float, reason: str, rate: float, transcript: str | None
+) -> SimulatedCall:
     cost = round((talk / 60.0) * rate, 4) if talk else 0.0
     return SimulatedCall(status.value, voicemail, round(ring, 1), round(talk, 1), reason, cost, transcript)

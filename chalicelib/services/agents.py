@@ -11,9 +11,22 @@ from ..errors import BadRequest
 from ..store.agents import AgentStore
 
 PUBLIC_FIELDS = (
-    "agent_id", "name", "provider", "welcome_message", "prompt", "from_phone_numbers", "max_concurrent_calls",
-    "calls_per_second", "call_start_hour", "call_end_hour", "call_days", "timezone", "webhook_url", "retry_config",
-    "created_at", "updated_at",
+    "agent_id",
+    "name",
+    "provider",
+    "welcome_message",
+    "prompt",
+    "from_phone_numbers",
+    "max_concurrent_calls",
+    "calls_per_second",
+    "call_start_hour",
+    "call_end_hour",
+    "call_days",
+    "timezone",
+    "webhook_url",
+    "retry_config",
+    "created_at",
+    "updated_at",
 )
 
 

@@ -25,8 +25,9 @@ def create_api_key(keys: KeyStore, tenant_id: str, label: str = "") -> str:
 def authenticate(keys: KeyStore, authorization: str | None) -> str:
     """Tenant id for an `Authorization: Bearer <key>` header."""
     if not authorization:
-        raise Unauthorized("missing Authorization header: send 'Authorization: Bearer <api key>'",
-                           code="missing_api_key")
+        raise Unauthorized(
+            "missing Authorization header: send 'Authorization: Bearer <api key>'", code="missing_api_key"
+        )
     scheme, _, token = authorization.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:

@@ -20,8 +20,8 @@ from ..domain.batch_status import (
     BatchStatus,
 )
 from ..domain.scheduling import parse_scheduled_at, plan_start
-from ..resources import CONTROL_QUEUE, queue_arn, schedule_group_name
 from ..errors import Conflict
+from ..resources import CONTROL_QUEUE, queue_arn, schedule_group_name
 from .container import Services
 
 
@@ -156,9 +156,6 @@ def complete_if_done(svc: Services, batch_id: str) -> bool:
 
 def missed_start(batch: dict[str, Any], now: datetime, grace: timedelta = timedelta(minutes=2)) -> bool:
     scheduled = batch.get("scheduled_at")
-    return (
-        batch["status"] == BatchStatus.SCHEDULED
-        and bool(scheduled)
-        and clock.parse_iso(scheduled) + grace < now
-    )
-
+    if batch["status"] != BatchStatus.SCHEDULED or not scheduled:
+        return False
+    return clock.parse_iso(str(scheduled)) + grace < now

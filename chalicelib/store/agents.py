@@ -23,9 +23,11 @@ class AgentStore:
         )
 
     def get(self, tenant_id: str, agent_id: str) -> dict[str, Any]:
-        item = aws.dynamodb().get_item(
-            TableName=self._table, Key={"tenant_id": av(tenant_id), "agent_id": av(agent_id)}
-        ).get("Item")
+        item = (
+            aws.dynamodb()
+            .get_item(TableName=self._table, Key={"tenant_id": av(tenant_id), "agent_id": av(agent_id)})
+            .get("Item")
+        )
         if not item:
             raise NotFound(f"agent {agent_id} not found", code="agent_not_found")
         return from_item(item)

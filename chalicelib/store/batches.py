@@ -42,22 +42,30 @@ class BatchStore:
         return batch
 
     def list_for_agent(self, tenant_id: str, agent_id: str) -> list[dict[str, Any]]:
-        pages = aws.dynamodb().get_paginator("query").paginate(
-            TableName=self.table,
-            IndexName="by_agent",
-            KeyConditionExpression="agent_key = :k",
-            FilterExpression="attribute_not_exists(deleted_at)",
-            ExpressionAttributeValues=values(k=f"{tenant_id}#{agent_id}"),
-            ScanIndexForward=False,
+        pages = (
+            aws.dynamodb()
+            .get_paginator("query")
+            .paginate(
+                TableName=self.table,
+                IndexName="by_agent",
+                KeyConditionExpression="agent_key = :k",
+                FilterExpression="attribute_not_exists(deleted_at)",
+                ExpressionAttributeValues=values(k=f"{tenant_id}#{agent_id}"),
+                ScanIndexForward=False,
+            )
         )
         return [from_item(item) for page in pages for item in page.get("Items", [])]
 
     def list_active(self) -> Iterable[dict[str, Any]]:
-        pages = aws.dynamodb().get_paginator("query").paginate(
-            TableName=self.table,
-            IndexName="by_status",
-            KeyConditionExpression="active = :a",
-            ExpressionAttributeValues=values(a="1"),
+        pages = (
+            aws.dynamodb()
+            .get_paginator("query")
+            .paginate(
+                TableName=self.table,
+                IndexName="by_status",
+                KeyConditionExpression="active = :a",
+                ExpressionAttributeValues=values(a="1"),
+            )
         )
         for page in pages:
             for item in page.get("Items", []):
@@ -109,7 +117,7 @@ class BatchStore:
         except ClientError as exc:
             if not condition_failed(exc):
                 raise
-            old = exc.response.get("Item")
+            old: Any = exc.response.get("Item")  # type: ignore[attr-defined]
             state = from_item(old).get("status") if old else None
             raise Conflict(
                 f"batch {batch_id} is {state or 'missing'}; {to.value} needs one of {', '.join(allowed_list)}",
@@ -118,8 +126,13 @@ class BatchStore:
             ) from None
         return from_item(result["Attributes"])
 
-    def set_fields(self, batch_id: str, fields: dict[str, Any], condition: str | None = None,
-                   condition_values: dict[str, Any] | None = None) -> bool:
+    def set_fields(
+        self,
+        batch_id: str,
+        fields: dict[str, Any],
+        condition: str | None = None,
+        condition_values: dict[str, Any] | None = None,
+    ) -> bool:
         """Plain update; False when the optional condition did not hold."""
         names = {f"#f{i}": name for i, name in enumerate(fields)}
         vals = {f":v{i}": av(value) for i, value in enumerate(fields.values())}
@@ -142,8 +155,9 @@ class BatchStore:
             raise
         return True
 
-    def counter_update(self, batch_id: str, moves: dict[str, int], *, finished: int = 0,
-                       dispatched: int = 0, must_run: bool = False) -> dict[str, Any]:
+    def counter_update(
+        self, batch_id: str, moves: dict[str, int], *, finished: int = 0, dispatched: int = 0, must_run: bool = False
+    ) -> dict[str, Any]:
         """The Update element that keeps execution_status counters in step with an execution change.
 
         Returned for use inside a transaction, so the counters move exactly when the execution does.

@@ -39,7 +39,7 @@ def _from_dynamo(value: Any) -> Any:
 
 def av(value: Any) -> dict[str, Any]:
     """One attribute value in DynamoDB's wire form."""
-    return _ser.serialize(_to_dynamo(value))  # type: ignore[no-any-return]
+    return dict(_ser.serialize(_to_dynamo(value)))
 
 
 def to_item(data: dict[str, Any]) -> dict[str, Any]:

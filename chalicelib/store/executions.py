@@ -56,9 +56,9 @@ class ExecutionStore:
         return True
 
     def find(self, execution_id: str) -> dict[str, Any] | None:
-        item = aws.dynamodb().get_item(
-            TableName=self.table, Key=self.key(execution_id), ConsistentRead=True
-        ).get("Item")
+        item = (
+            aws.dynamodb().get_item(TableName=self.table, Key=self.key(execution_id), ConsistentRead=True).get("Item")
+        )
         return from_item(item) if item else None
 
     def get(self, tenant_id: str, execution_id: str) -> dict[str, Any]:
@@ -179,11 +179,15 @@ class ExecutionStore:
                 return found, encode_cursor(start)
 
     def iter_batch(self, batch_id: str) -> Iterator[dict[str, Any]]:
-        pages = aws.dynamodb().get_paginator("query").paginate(
-            TableName=self.table,
-            IndexName="by_batch",
-            KeyConditionExpression="batch_id = :b",
-            ExpressionAttributeValues=values(b=batch_id),
+        pages = (
+            aws.dynamodb()
+            .get_paginator("query")
+            .paginate(
+                TableName=self.table,
+                IndexName="by_batch",
+                KeyConditionExpression="batch_id = :b",
+                ExpressionAttributeValues=values(b=batch_id),
+            )
         )
         for page in pages:
             for item in page.get("Items", []):
@@ -191,11 +195,15 @@ class ExecutionStore:
 
     def open_before(self, cutoff_iso: str) -> Iterator[dict[str, Any]]:
         """Calls claimed or in flight whose last change is older than the cutoff (for the sweeper)."""
-        pages = aws.dynamodb().get_paginator("query").paginate(
-            TableName=self.table,
-            IndexName="by_open",
-            KeyConditionExpression="open_shard = :o AND updated_at < :c",
-            ExpressionAttributeValues=values(o=OPEN, c=cutoff_iso),
+        pages = (
+            aws.dynamodb()
+            .get_paginator("query")
+            .paginate(
+                TableName=self.table,
+                IndexName="by_open",
+                KeyConditionExpression="open_shard = :o AND updated_at < :c",
+                ExpressionAttributeValues=values(o=OPEN, c=cutoff_iso),
+            )
         )
         for page in pages:
             for item in page.get("Items", []):

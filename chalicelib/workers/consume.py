@@ -29,6 +29,7 @@ class EventRecord(SqsRecordModel):
 def consume(event: dict[str, Any], record_model: type[SqsRecordModel], handle: Callable[[Any], None]) -> dict[str, Any]:
     """Returns `batchItemFailures`: the failed records are retried, then dead-lettered; the rest are deleted."""
     processor = BatchProcessor(event_type=EventType.SQS, model=record_model)
-    return process_partial_response(
+    response = process_partial_response(
         event=event, record_handler=lambda record: handle(record.body), processor=processor
     )
+    return dict(response)

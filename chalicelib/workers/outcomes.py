@@ -14,8 +14,15 @@ from ..store.executions import StaleTransition
 from .messages import ProviderEvent
 
 logger = Logger(child=True)
-FINAL_DETAILS = ("conversation_duration", "total_cost", "transcript", "answered_by_voice_mail", "hangup_reason",
-                 "recording_url", "error_message")
+FINAL_DETAILS = (
+    "conversation_duration",
+    "total_cost",
+    "transcript",
+    "answered_by_voice_mail",
+    "hangup_reason",
+    "recording_url",
+    "error_message",
+)
 MAX_RACE_RETRIES = 5
 
 

@@ -10,8 +10,8 @@ from aws_lambda_powertools import Logger
 
 from .. import clock
 from ..domain.batch_status import BatchStatus
-from ..services.container import Services
 from ..resources import CONTROL_QUEUE
+from ..services.container import Services
 from ..services.lifecycle import complete_if_done, deliver_start, dispatch_message, missed_start
 from ..store.executions import StaleTransition
 

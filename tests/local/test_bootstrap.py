@@ -17,7 +17,7 @@ from local.emulator import Emulator
 
 @pytest.fixture(scope="module", params=["server", "in-process"])
 def settings(request: pytest.FixtureRequest) -> Iterator[Settings]:
-    """Resources created twice (idempotence), on moto's server and under `mock_aws()` as the suite's fixtures do."""
+    """Resources created twice (idempotence), on the moto server and under `mock_aws()` (the suite's way)."""
     with pytest.MonkeyPatch.context() as env:
         env.setenv("RESOURCE_PREFIX", f"t{uuid.uuid4().hex[:8]}")
         if request.param == "server":

@@ -36,7 +36,7 @@ def emulator() -> Iterator[Emulator]:
 
 
 @dataclass
-class TestQueue:
+class QueueUnderTest:
     name: str
     url: str
     arn: str
@@ -52,18 +52,20 @@ class TestQueue:
 
 
 @pytest.fixture
-def test_queue(emulator: Emulator) -> TestQueue:
+def test_queue(emulator: Emulator) -> QueueUnderTest:
     """A queue with a one-second visibility timeout and a DLQ after two receives."""
     sqs = aws.sqs()
     name = f"q{uuid.uuid4().hex[:10]}"
     dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
     url = sqs.create_queue(
         QueueName=name, Attributes={"VisibilityTimeout": "1", "RedrivePolicy": json.dumps(redrive)}
     )["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    return TestQueue(name, url, arn, dlq_url)
+    return QueueUnderTest(name, url, arn, dlq_url)
 
 
 @dataclass
@@ -97,15 +99,17 @@ def make_app(
     return app
 
 
-def send(queue: TestQueue, body: str, **attributes: Any) -> str:
-    return aws.sqs().send_message(QueueUrl=queue.url, MessageBody=body, MessageAttributes=attributes)["MessageId"]
+def send(queue: QueueUnderTest, body: str, **attributes: Any) -> str:
+    return aws.sqs().send_message(QueueUrl=queue.url, MessageBody=body, MessageAttributes=attributes)[
+        "MessageId"
+    ]
 
 
 def config_with(functions: dict[str, dict[str, Any]]) -> Config:
     return Config(chalice_stage="dev", config_from_disk={"stages": {"dev": {"lambda_functions": functions}}})
 
 
-def test_delivers_lambda_shaped_events_and_deletes_successes(test_queue: TestQueue) -> None:
+def test_delivers_lambda_shaped_events_and_deletes_successes(test_queue: QueueUnderTest) -> None:
     recorder = Recorder()
     app = make_app(test_queue.name, 10, lambda event: None, recorder)
     ids = [
@@ -150,7 +154,7 @@ def test_delivers_lambda_shaped_events_and_deletes_successes(test_queue: TestQue
     assert context.aws_request_id
 
 
-def test_reported_failures_are_redelivered_then_dead_lettered(test_queue: TestQueue) -> None:
+def test_reported_failures_are_redelivered_then_dead_lettered(test_queue: QueueUnderTest) -> None:
     def handle(event: dict[str, Any]) -> dict[str, Any]:
         return {
             "batchItemFailures": [
@@ -175,7 +179,9 @@ def test_reported_failures_are_redelivered_then_dead_lettered(test_queue: TestQu
     assert [m["MessageId"] for m in dead] == [bad_id]
 
 
-def test_a_raising_handler_deletes_nothing(test_queue: TestQueue, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_raising_handler_deletes_nothing(
+    test_queue: QueueUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
     def handle(event: dict[str, Any]) -> None:
         raise RuntimeError("provider down")
 
@@ -192,7 +198,7 @@ def test_a_raising_handler_deletes_nothing(test_queue: TestQueue, caplog: pytest
     assert failures and all("worker failed" in m and "RuntimeError: provider down" in m for m in failures)
 
 
-def test_never_runs_more_invocations_than_reserved_concurrency(test_queue: TestQueue) -> None:
+def test_never_runs_more_invocations_than_reserved_concurrency(test_queue: QueueUnderTest) -> None:
     gate = threading.Event()
     recorder = Recorder()
 

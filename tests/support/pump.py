@@ -57,14 +57,17 @@ class Pump:
         """Receive one batch for `name`, invoke it, delete what succeeded; returns records handled."""
         source = next(s for s in self.sources if s.name == name)
         url = self._url(source.queue)
-        received = aws.sqs().receive_message(
-            QueueUrl=url, MaxNumberOfMessages=min(10, source.batch_size), AttributeNames=["All"]
-        ).get("Messages", [])
+        received = (
+            aws.sqs()
+            .receive_message(QueueUrl=url, MaxNumberOfMessages=min(10, source.batch_size), AttributeNames=["All"])
+            .get("Messages", [])
+        )
         if not received:
             return 0
         records = [self._record(m, source.queue) for m in received]
-        extra = [dict(r, messageId=r["messageId"] + "-dup") for r in records
-                 if self.duplicate(name, json.loads(r["body"]))]
+        extra = [
+            dict(r, messageId=r["messageId"] + "-dup") for r in records if self.duplicate(name, json.loads(r["body"]))
+        ]
         result = self.app.handler_map[name]({"Records": records + extra}, FakeContext()) or {}
         self.invocations[name] = self.invocations.get(name, 0) + 1
         failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
@@ -77,9 +80,7 @@ class Pump:
                 )
         return len(records)
 
-    def run(
-        self, until: Callable[[], bool] | None = None, max_steps: int = 10_000, advance_seconds: float = 0
-    ) -> None:
+    def run(self, until: Callable[[], bool] | None = None, max_steps: int = 10_000, advance_seconds: float = 0) -> None:
         """Round-robin over the consumers until every queue is empty (or `until` holds).
 
         With `advance_seconds`, an empty round moves the clock forward instead of giving up, so

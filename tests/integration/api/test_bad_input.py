@@ -26,7 +26,9 @@ def error_of(response) -> dict:  # type: ignore[no-untyped-def]
         (bytes(range(256)) * 20, "not_text"),
     ],
 )
-def test_unusable_files_are_400_with_a_reason(client: Client, tenant: tuple[str, str], content: bytes, code: str) -> None:
+def test_unusable_files_are_400_with_a_reason(
+    client: Client, tenant: tuple[str, str], content: bytes, code: str
+) -> None:
     key, agent_id = tenant
     response = post_csv(client, key, {"agent_id": agent_id}, content)
     assert response.status_code == 400
@@ -50,7 +52,7 @@ def test_malformed_multipart(client: Client, tenant: tuple[str, str]) -> None:
     key, _ = tenant
     response = client.http.post(
         "/batches",
-        body=b"--xyz\r\nContent-Disposition: form-data; name=\"agent_id\"\r\n\r\nabc",
+        body=b'--xyz\r\nContent-Disposition: form-data; name="agent_id"\r\n\r\nabc',
         headers={"Authorization": f"Bearer {key}", "Content-Type": "multipart/form-data; boundary=xyz"},
     )
     assert response.status_code == 400 and error_of(response)["code"] == "invalid_multipart"
@@ -66,7 +68,9 @@ def test_no_boundary(client: Client, tenant: tuple[str, str]) -> None:
 
 def test_unsupported_content_type_is_415(client: Client, tenant: tuple[str, str]) -> None:
     key, _ = tenant
-    response = client.http.post("/batches", body=b"x", headers={"Authorization": f"Bearer {key}", "Content-Type": "text/plain"})
+    response = client.http.post(
+        "/batches", body=b"x", headers={"Authorization": f"Bearer {key}", "Content-Type": "text/plain"}
+    )
     assert response.status_code == 415 and error_of(response)["code"] == "unsupported_media_type"
 
 
@@ -89,7 +93,9 @@ def test_another_tenants_batch_is_404(client: Client, tenant: tuple[str, str], o
     batch_id = json.loads(post_csv(client, key, {"agent_id": agent_id}, CSV.encode()).body)["batch_id"]
     for path in (f"/batches/{batch_id}", f"/batches/{batch_id}/errors", f"/batches/{batch_id}/executions"):
         assert client.http.get(path, headers={"Authorization": f"Bearer {their_key}"}).status_code == 404
-    assert client.http.delete(f"/batches/{batch_id}", headers={"Authorization": f"Bearer {their_key}"}).status_code == 404
+    assert (
+        client.http.delete(f"/batches/{batch_id}", headers={"Authorization": f"Bearer {their_key}"}).status_code == 404
+    )
     assert client.http.get(f"/batches/{batch_id}", headers={"Authorization": f"Bearer {key}"}).status_code == 200
 
 
@@ -130,16 +136,28 @@ def test_bad_fields_are_400(client: Client, tenant: tuple[str, str], fields: dic
     assert error_of(response)["message"]
 
 
-@pytest.mark.parametrize("body", [b"{", b"[]", b'{"agent_id": "x"}', b'{"agent_id": "x", "contacts": [1]}', b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "body", [b"{", b"[]", b'{"agent_id": "x"}', b'{"agent_id": "x", "contacts": [1]}', b"\xff\xfe"]
+)
 def test_bad_json_bodies_are_4xx(client: Client, tenant: tuple[str, str], body: bytes) -> None:
     key, _ = tenant
-    response = client.http.post("/batches", body=body, headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    response = client.http.post(
+        "/batches", body=body, headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    )
     assert 400 <= response.status_code < 500, response.body
 
 
 def test_multipart_helper_is_parsed_as_sent(client: Client, tenant: tuple[str, str]) -> None:
     key, agent_id = tenant
-    body, ctype = multipart({"agent_id": agent_id, "from_phone_numbers": ["+12025550147", "+12025550148"]}, CSV.encode())
-    response = client.http.post("/batches", body=body, headers={"Authorization": f"Bearer {key}", "Content-Type": ctype})
-    batch = json.loads(client.http.get(f"/batches/{json.loads(response.body)['batch_id']}", headers={"Authorization": f"Bearer {key}"}).body)
+    body, ctype = multipart(
+        {"agent_id": agent_id, "from_phone_numbers": ["+12025550147", "+12025550148"]}, CSV.encode()
+    )
+    response = client.http.post(
+        "/batches", body=body, headers={"Authorization": f"Bearer {key}", "Content-Type": ctype}
+    )
+    batch = json.loads(
+        client.http.get(
+            f"/batches/{json.loads(response.body)['batch_id']}", headers={"Authorization": f"Bearer {key}"}
+        ).body
+    )
     assert batch["from_phone_numbers"] == ["+12025550147", "+12025550148"]

@@ -24,7 +24,9 @@ def multipart(fields: dict[str, str | list[str]], file: bytes | None = None, fil
     if file is not None:
         parts.append(
             f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-            f"Content-Type: text/csv\r\n\r\n".encode() + file + b"\r\n"
+            f"Content-Type: text/csv\r\n\r\n".encode()
+            + file
+            + b"\r\n"
         )
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
     return body, f"multipart/form-data; boundary={boundary}"
@@ -32,9 +34,7 @@ def multipart(fields: dict[str, str | list[str]], file: bytes | None = None, fil
 
 def post_csv(client: Client, key: str, fields: dict, file: bytes | None, **kw):  # type: ignore[no-untyped-def]
     body, ctype = multipart(fields, file, **kw)
-    return client.http.post(
-        "/batches", body=body, headers={"Authorization": f"Bearer {key}", "Content-Type": ctype}
-    )
+    return client.http.post("/batches", body=body, headers={"Authorization": f"Bearer {key}", "Content-Type": ctype})
 
 
 def test_create_from_csv_counts_and_reads_back(client: Client, tenant: tuple[str, str]) -> None:
@@ -50,7 +50,9 @@ def test_create_from_csv_counts_and_reads_back(client: Client, tenant: tuple[str
     assert (created["total_contacts"], created["valid_contacts"]) == (4, 2)
     assert (created["invalid_contacts"], created["duplicate_contacts"]) == (1, 1)
     # And GET answers the batch in Bolna's shape
-    got = json.loads(client.http.get(f"/batches/{created['batch_id']}", headers={"Authorization": f"Bearer {key}"}).body)
+    got = json.loads(
+        client.http.get(f"/batches/{created['batch_id']}", headers={"Authorization": f"Bearer {key}"}).body
+    )
     assert got["status"] == "created"
     assert got["file_name"] == "batch.csv"
     assert got["valid_contacts"] == 2 and got["agent_id"] == agent_id
@@ -65,10 +67,16 @@ def test_create_from_csv_counts_and_reads_back(client: Client, tenant: tuple[str
 
 def test_create_from_json_contacts(client: Client, tenant: tuple[str, str]) -> None:
     key, agent_id = tenant
-    body = {"agent_id": agent_id, "default_region": "IN",
-            "contacts": [{"contact_number": "98765 43210", "customer_name": "Asha"}, {"phone": "+12025550123"}]}
-    response = client.http.post("/batches", body=json.dumps(body),
-                                headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    body = {
+        "agent_id": agent_id,
+        "default_region": "IN",
+        "contacts": [{"contact_number": "98765 43210", "customer_name": "Asha"}, {"phone": "+12025550123"}],
+    }
+    response = client.http.post(
+        "/batches",
+        body=json.dumps(body),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
     assert response.status_code == 201, response.body
     assert json.loads(response.body)["valid_contacts"] == 2
 

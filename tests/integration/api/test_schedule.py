@@ -43,8 +43,9 @@ def schedules(svc: Services) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("form", [False, True])
-def test_z_and_offsets_are_accepted_and_not_rounded(client: Client, tenant: tuple[str, str], svc: Services,
-                                                    form: bool) -> None:
+def test_z_and_offsets_are_accepted_and_not_rounded(
+    client: Client, tenant: tuple[str, str], svc: Services, form: bool
+) -> None:
     batch_id, auth = new_batch(client, tenant)
     when = (datetime.now(UTC) + timedelta(hours=2)).replace(second=37, microsecond=0)
     local = when.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Kolkata")).isoformat()
@@ -78,8 +79,9 @@ def test_naive_past_and_junk_times_are_400(client: Client, tenant: tuple[str, st
     assert json.loads(response.body)["code"] == code
 
 
-def test_rescheduling_replaces_the_schedule_and_stop_removes_it(client: Client, tenant: tuple[str, str],
-                                                                svc: Services) -> None:
+def test_rescheduling_replaces_the_schedule_and_stop_removes_it(
+    client: Client, tenant: tuple[str, str], svc: Services
+) -> None:
     batch_id, auth = new_batch(client, tenant)
     first = (datetime.now(UTC) + timedelta(hours=3)).isoformat()
     second = (datetime.now(UTC) + timedelta(hours=5)).replace(microsecond=0)
@@ -110,8 +112,9 @@ def test_near_start_uses_an_sqs_delay_and_the_old_start_goes_stale(
     assert 9 * 60 < pump.advanced_seconds < 12 * 60
 
 
-def test_a_start_fired_early_waits_for_the_exact_second(client: Client, tenant: tuple[str, str], svc: Services,
-                                                        pump: Pump) -> None:
+def test_a_start_fired_early_waits_for_the_exact_second(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump
+) -> None:
     from chalicelib.resources import CONTROL_QUEUE
     from chalicelib.services.lifecycle import start_message
 

@@ -30,12 +30,20 @@ def started_batch(client: Client, tenant: tuple[str, str], pump: Pump, n: int) -
     return batch_id, auth
 
 
-def test_a_late_ringing_never_overwrites_a_final_status(client: Client, tenant: tuple[str, str], pump: Pump,
-                                                        svc: Services) -> None:
+def test_a_late_ringing_never_overwrites_a_final_status(
+    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services
+) -> None:
     batch_id, _ = started_batch(client, tenant, pump, 1)
     [execution] = list(svc.executions.iter_batch(batch_id))
-    handle_event(svc, ProviderEvent(execution_id=execution["execution_id"], provider="simulator", status="completed",
-                                    details={"conversation_duration": 12.5, "total_cost": 0.01}))
+    handle_event(
+        svc,
+        ProviderEvent(
+            execution_id=execution["execution_id"],
+            provider="simulator",
+            status="completed",
+            details={"conversation_duration": 12.5, "total_cost": 0.01},
+        ),
+    )
     handle_event(svc, ProviderEvent(execution_id=execution["execution_id"], provider="simulator", status="ringing"))
     handle_event(svc, ProviderEvent(execution_id=execution["execution_id"], provider="simulator", status="busy"))
     after = svc.executions.find(execution["execution_id"])
@@ -46,8 +54,9 @@ def test_a_late_ringing_never_overwrites_a_final_status(client: Client, tenant: 
     assert batch["status"] == "completed" and batch["finished"] == 1
 
 
-def test_completion_is_recorded_once_when_the_last_calls_end_together(client: Client, tenant: tuple[str, str],
-                                                                      pump: Pump, svc: Services) -> None:
+def test_completion_is_recorded_once_when_the_last_calls_end_together(
+    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services
+) -> None:
     # Given every call of a batch ended, and eight workers noticing it at the same moment
     batch_id, _ = started_batch(client, tenant, pump, 3)
     for execution in svc.executions.iter_batch(batch_id):
@@ -86,8 +95,7 @@ def test_sweeper_errors_calls_that_never_report_and_completes_the_batch(
     assert batch["status"] == "completed" and batch["execution_status"] == {"error": 4}
 
 
-def test_sweeper_errors_claims_never_placed(client: Client, tenant: tuple[str, str], pump: Pump,
-                                            svc: Services) -> None:
+def test_sweeper_errors_claims_never_placed(client: Client, tenant: tuple[str, str], pump: Pump, svc: Services) -> None:
     key, agent_id = tenant
     auth = {"Authorization": f"Bearer {key}"}
     batch_id = json.loads(post_csv(client, key, {"agent_id": agent_id}, contacts_csv(2)).body)["batch_id"]
@@ -104,8 +112,9 @@ def test_sweeper_errors_claims_never_placed(client: Client, tenant: tuple[str, s
     assert messages == {"the call was claimed but its placement was never confirmed"}
 
 
-def test_sweeper_restarts_a_stalled_dispatch(client: Client, tenant: tuple[str, str], pump: Pump,
-                                             svc: Services) -> None:
+def test_sweeper_restarts_a_stalled_dispatch(
+    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services
+) -> None:
     from chalicelib import aws
     from chalicelib.domain.batch_status import STARTABLE, BatchStatus
     from chalicelib.resources import CONTROL_QUEUE

@@ -1,0 +1,704 @@
+"""Contacts ingestion: encodings, CSV shapes, number rules, dedupe, whole-file errors, JSON records."""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import phonenumbers
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chalicelib.domain.contacts import (
+    MAX_FIELD_CHARS,
+    NUMBER_COLUMN_ALIASES,
+    Contact,
+    ContactReader,
+    ContactsError,
+    InvalidNumber,
+    RowError,
+    Summary,
+    mask_number,
+    normalize_number,
+    read_records,
+)
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "csv"
+PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def pieces(data: bytes, size: int | None) -> list[bytes]:
+    """Cut the bytes like a network read would: anywhere, mid-character and mid-line."""
+    if size is None:
+        return [data]
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def read(
+    data: bytes | Iterable[bytes], region: str | None = None, size: int | None = None
+) -> tuple[list[Contact | RowError], Summary]:
+    chunks = pieces(data, size) if isinstance(data, bytes) else data
+    reader = ContactReader(chunks, region)
+    items = list(reader)
+    return items, reader.summary
+
+
+def contacts(items: list[Contact | RowError]) -> list[Contact]:
+    return [item for item in items if isinstance(item, Contact)]
+
+
+def errors(items: list[Contact | RowError]) -> list[RowError]:
+    return [item for item in items if isinstance(item, RowError)]
+
+
+def code_of(data: bytes | Iterable[bytes], region: str | None = None) -> str:
+    with pytest.raises(ContactsError) as caught:
+        read(data, region)
+    return caught.value.code
+
+
+# --------------------------------------------------------------------------- encodings
+
+
+@pytest.mark.parametrize("size", [None, 1, 2, 3, 5, 64])
+def test_utf8_without_bom_any_chunking(size: int | None) -> None:
+    # Given a UTF-8 file with multi-byte names, delivered in pieces that cut characters
+    data = "phone,name\n+919876543210,प्रिया\n+14155552671,José\n".encode()
+    # When it is read
+    items, summary = read(data, size=size)
+    # Then the names survive intact and the encoding is reported
+    assert [c.variables["name"] for c in contacts(items)] == ["प्रिया", "José"]
+    assert summary.encoding == "utf-8"
+
+
+def test_utf8_bom_is_not_part_of_the_first_header() -> None:
+    # Given Excel's "CSV UTF-8" (a BOM before the number column's name)
+    data = codecs.BOM_UTF8 + b"contact_number,name\n+14155552671,Asha\n"
+    # When it is read
+    items, summary = read(data, size=2)
+    # Then the header matches without the BOM and the encoding says utf-8-sig
+    assert summary.number_column == "contact_number"
+    assert summary.encoding == "utf-8-sig"
+    assert contacts(items)[0].number == "+14155552671"
+
+
+def test_utf8_bom_fixture_with_multiline_cell_blank_row_and_duplicate() -> None:
+    # Given a UTF-8 BOM file with a quoted multi-line address, an escaped quote, a blank row and a duplicate
+    data = (FIXTURES / "utf8_bom_multiline.csv").read_bytes()
+    # When it is read with no default region
+    items, summary = read(data, size=7)
+    # Then rows are counted as records (the 2-line cell is one row) and each outcome lands on its row
+    first = contacts(items)[0]
+    assert (first.row, first.number) == (2, "+442079460958")
+    assert first.variables == {"customer_name": 'Ólafur "Óli" Arnalds', "address": "1 High St\r\nLondon"}
+    assert [(e.row, e.reason) for e in errors(items)] == [(3, "blank_row"), (5, "duplicate")]
+    assert errors(items)[1].message == "duplicate of row 2"
+    assert (summary.total, summary.valid, summary.duplicate, summary.blank) == (3, 2, 1, 1)
+    assert summary.number_column == "Contact Number"
+
+
+@pytest.mark.parametrize("size", [None, 1, 3, 16])
+def test_utf16_le_bom_tab_separated_excel_unicode_text(size: int | None) -> None:
+    # Given Excel's "Unicode Text" export: UTF-16 LE with BOM, tab separated, CRLF
+    data = (FIXTURES / "excel_unicode_text_utf16.csv").read_bytes()
+    # When it is read in odd-sized pieces (cutting code units in half)
+    items, summary = read(data, size=size)
+    # Then the tab delimiter, the numbers and the Devanagari names all come through
+    assert summary.delimiter == "\t"
+    assert summary.encoding == "utf-16"
+    assert [c.number for c in contacts(items)] == ["+919876543210", "+14155552671"]
+    assert contacts(items)[0].variables == {"customer_name": "प्रिया", "city": "पुणे"}
+
+
+@pytest.mark.parametrize(("codec", "bom"), [("utf-16-le", codecs.BOM_UTF16_LE), ("utf-16-be", codecs.BOM_UTF16_BE)])
+def test_utf16_with_bom_both_byte_orders(codec: str, bom: bytes) -> None:
+    # Given the same CSV in UTF-16 of either byte order, with a BOM
+    data = bom + "phone;name\r\n+44 20 7946 0958;Zoë\r\n".encode(codec)
+    # When it is read
+    items, summary = read(data, size=3)
+    # Then it decodes, the delimiter is found, and the BOM is not in the header
+    assert contacts(items) == [Contact(2, "+442079460958", {"name": "Zoë"})]
+    assert summary.columns == ["phone", "name"]
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_recognised_from_nul_pattern(codec: str) -> None:
+    # Given UTF-16 without a BOM (every other byte NUL for ASCII text)
+    data = "phone,name\n+14155552671,Ann\n".encode(codec)
+    # When it is read
+    items, summary = read(data, size=5)
+    # Then the byte order is inferred instead of rejecting the NUL bytes as binary
+    assert summary.encoding == codec
+    assert [c.number for c in contacts(items)] == ["+14155552671"]
+
+
+def test_cp1252_excel_semicolon_fixture() -> None:
+    # Given a European Excel export: Windows-1252, semicolons, an apostrophe-prefixed number, a euro sign
+    data = (FIXTURES / "excel_cp1252_semicolon.csv").read_bytes()
+    # When it is read
+    items, summary = read(data, size=4)
+    # Then accents and the euro sign decode, and the decimal commas stay inside their cells
+    assert summary.encoding == "cp1252"
+    assert summary.delimiter == ";"
+    names = [(c.number, c.variables["Name"], c.variables["Amount"]) for c in contacts(items)]
+    assert names == [("+34612345678", "José", "12,50"), ("+4915123456789", "Müller", "7,00"), ("+33612345678", "Zoë", "0,99 €")]
+
+
+def test_mixed_utf8_and_cp1252_lines_each_decode() -> None:
+    # Given a file stitched together from a UTF-8 and a cp1252 source
+    data = b"phone,name\n+14155552671," + "José".encode() + b"\n+14155552672," + "Renée".encode("cp1252") + b"\n"
+    # When it is read
+    items, summary = read(data, size=3)
+    # Then each line decodes on its own and the file is reported as cp1252
+    assert [c.variables["name"] for c in contacts(items)] == ["José", "Renée"]
+    assert summary.encoding == "cp1252"
+
+
+def test_bytes_undefined_in_cp1252_are_kept_as_latin1() -> None:
+    # Given a non-UTF-8 line holding one of the 5 bytes cp1252 leaves undefined
+    data = b"phone,name\n+14155552671,Ab\x81c\xe9\n"
+    # When it is read
+    items, _ = read(data)
+    # Then the row survives, the odd byte becomes its Latin-1 code point
+    assert contacts(items)[0].variables["name"] == "Ab\x81cé"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"PK\x03\x04\x14\x00\x06\x00phone,name\n",  # an .xlsx (zip) uploaded as CSV
+        b"phone,name\n+14155552671,a\x00b\n",  # NUL in a later line
+        b"phone\n" + bytes(range(1, 9)) * 200,  # mostly control characters
+        b"phone,name\n" + b"+14155552671,ok\n" * 300 + b"\x01\x02\x03\x04\x05\x06" * 800,  # binary tail
+        codecs.BOM_UTF16_LE + b"p\x00h\x00o\x00n\x00e\x00\n\x00\x00\xd8\n\x00",  # lone surrogate
+        codecs.BOM_UTF16_LE + b"p\x00h\x00o",  # odd byte count
+    ],
+)
+def test_binary_or_broken_input_is_not_text(data: bytes) -> None:
+    # Given bytes that are not a text file
+    # When they are read
+    # Then the whole upload is rejected as not_text
+    assert code_of(pieces(data, 7)) == "not_text"
+
+
+def test_not_text_is_raised_before_the_rest_is_read() -> None:
+    # Given a binary upload behind a stream that must not be read past the first piece
+    def stream() -> Iterator[bytes]:
+        yield b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 64
+        raise AssertionError("read past the first piece")
+
+    # When iteration starts
+    # Then not_text comes from the first piece alone
+    with pytest.raises(ContactsError, match="binary") as caught:
+        next(iter(ContactReader(stream())))
+    assert caught.value.code == "not_text"
+
+
+def test_dos_end_of_file_marker_is_ignored() -> None:
+    # Given an old DOS-style file ending in ^Z
+    items, summary = read(b"phone\r\n+14155552671\r\n\x1a")
+    # Then the marker is neither an error nor a row
+    assert summary.total == 1 and errors(items) == []
+
+
+# --------------------------------------------------------------------------- whole-file errors
+
+
+@pytest.mark.parametrize("data", [b"", b" \r\n\t\n", codecs.BOM_UTF8, codecs.BOM_UTF8 + b"\n\n", b",,,\n;;\n"])
+def test_empty_file(data: bytes) -> None:
+    # Given no bytes, or only whitespace/separators
+    # Then the upload is empty_file
+    assert code_of(data) == "empty_file"
+    assert code_of([]) == "empty_file"
+
+
+@pytest.mark.parametrize("data", [b"phone,name", b"phone,name\n", b"phone,name\r\n,\r\n\r\n"])
+def test_header_only_is_no_rows(data: bytes) -> None:
+    # Given a header and no data records (blank ones do not count)
+    # Then the upload is no_rows
+    assert code_of(data) == "no_rows"
+
+
+def test_missing_number_column_lists_accepted_names_and_found_headers() -> None:
+    # Given a header without any number alias
+    with pytest.raises(ContactsError) as caught:
+        read(b"name;mobile;city\nAsha;+14155552671;Pune\n")
+    # Then the message names the aliases and the headers found (split by the delimiter with most columns)
+    error = caught.value
+    assert error.code == "no_number_column"
+    assert all(alias in error.message for alias in NUMBER_COLUMN_ALIASES)
+    assert "'name', 'mobile', 'city'" in error.message
+
+
+def test_no_number_column_is_raised_before_any_row() -> None:
+    # Given a bad header followed by a stream that must not be read further
+    def stream() -> Iterator[bytes]:
+        yield b"name,email\n" + b"Ann,ann@example.com\n" * 30  # > the 512 bytes looked at for BOM/UTF-16
+        raise AssertionError("read past the first piece")
+
+    # Then no_number_column comes straight from the header
+    with pytest.raises(ContactsError, match="no phone number column"):
+        next(iter(ContactReader(stream())))
+
+
+@pytest.mark.parametrize("region", ["xx", "USA", "U", "001", 91])
+def test_invalid_region_fails_at_construction(region: object) -> None:
+    # Given a default_region that is not a 2-letter region phonenumbers knows
+    # When a reader is built
+    # Then it fails at once with invalid_region, for both CSV and JSON
+    with pytest.raises(ContactsError) as caught:
+        ContactReader([b"phone\n1\n"], region)  # type: ignore[arg-type]
+    assert caught.value.code == "invalid_region"
+    with pytest.raises(ContactsError):
+        read_records([], region)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("region", [None, "", "in", " IN "])
+def test_region_is_case_insensitive_and_empty_means_none(region: str | None) -> None:
+    # Given a lower-case/padded region, or none at all
+    items, _ = read(b"phone\n+91 98765 43210\n", region)
+    # Then +-written numbers validate either way
+    assert contacts(items)[0].number == "+919876543210"
+
+
+def test_no_valid_contacts_is_raised_by_summary_with_counts() -> None:
+    # Given rows that are all unusable
+    reader = ContactReader([b"phone,name\n12,a\n,b\n\n+14155552671x,c\n"], "US")
+    # When iteration finishes, it yields the row errors normally
+    items = list(reader)
+    assert {e.reason for e in errors(items)} == {"invalid_number", "missing_number", "blank_row"}
+    # Then the summary refuses, saying how many rows were what
+    with pytest.raises(ContactsError) as caught:
+        reader.summary
+    assert caught.value.code == "no_valid_contacts"
+    assert "3 rows" in caught.value.message and "3 invalid" in caught.value.message
+    assert "1 blank" in caught.value.message
+
+
+def test_summary_before_iteration_and_second_iteration_are_programming_errors() -> None:
+    reader = ContactReader([b"phone\n+14155552671\n"])
+    with pytest.raises(RuntimeError):
+        reader.summary
+    list(reader)
+    with pytest.raises(RuntimeError):
+        iter(reader)
+
+
+def test_summary_repeats_the_error_that_stopped_iteration() -> None:
+    # Given an iteration that failed on a whole-file problem
+    reader = ContactReader([b"name\nx\n"])
+    with pytest.raises(ContactsError):
+        list(reader)
+    # Then the summary raises the same problem rather than a confusing RuntimeError
+    with pytest.raises(ContactsError, match="no_number_column"):
+        reader.summary
+
+
+def test_contacts_error_carries_code_and_message() -> None:
+    error = ContactsError("no_rows", "nothing here")
+    assert (error.code, error.message) == ("no_rows", "nothing here")
+    assert "nothing here" in str(error)
+
+
+# --------------------------------------------------------------------------- delimiters and headers
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_delimiter_detected_from_header(delimiter: str) -> None:
+    # Given the same file with each supported delimiter
+    data = delimiter.join(["name", "phone", "city"]) + "\n" + delimiter.join(["Asha", "+14155552671", "Pune"]) + "\n"
+    # When it is read
+    items, summary = read(data.encode())
+    # Then the delimiter is detected and cells split on it
+    assert summary.delimiter == delimiter
+    assert contacts(items) == [Contact(2, "+14155552671", {"name": "Asha", "city": "Pune"})]
+
+
+def test_delimiter_that_reveals_the_number_column_wins_over_more_columns() -> None:
+    # Given a semicolon file whose header cells contain commas (which would give more columns)
+    data = b'phone;"name, full";"a,b,c"\n+14155552671;"Doe, Jane";x\n'
+    # When it is read
+    items, summary = read(data)
+    # Then ";" is chosen because only that split shows a number column
+    assert summary.delimiter == ";"
+    assert contacts(items)[0].variables == {"name, full": "Doe, Jane", "a,b,c": "x"}
+
+
+def test_single_column_file_defaults_to_comma() -> None:
+    items, summary = read(b"phone\n+14155552671\n")
+    assert summary.delimiter == "," and contacts(items)[0].variables == {}
+
+
+@pytest.mark.parametrize("header", ["Contact Number", " PHONE ", "phone-number", "Phone_Number", "CONTACT_NUMBER", "Phone"])
+def test_number_header_aliases_ignore_case_spaces_and_separators(header: str) -> None:
+    # Given a number column named loosely
+    data = f"{header},name\n+14155552671,Ann\n".encode()
+    # When it is read
+    items, summary = read(data)
+    # Then it is recognised, and reported as written (trimmed)
+    assert summary.number_column == header.strip()
+    assert contacts(items)[0].number == "+14155552671"
+
+
+def test_alias_order_decides_between_several_number_columns() -> None:
+    # Given both a "phone" and a "contact_number" column
+    data = b"phone,Contact Number\n+14155552671,+919876543210\n"
+    # When it is read
+    items, summary = read(data)
+    # Then contact_number wins (alias order), and phone stays a variable
+    assert summary.number_column == "Contact Number"
+    assert contacts(items) == [Contact(2, "+919876543210", {"phone": "+14155552671"})]
+
+
+def test_duplicate_and_empty_header_names_are_made_unique() -> None:
+    # Given repeated and empty header names
+    data = b"name,phone,name,,name_2\nA,+14155552671,B,C,D\n"
+    # When it is read
+    items, summary = read(data)
+    # Then every column keeps its value under a unique name
+    assert summary.columns == ["name", "phone", "name_2", "column_4", "name_2_2"]
+    assert contacts(items)[0].variables == {"name": "A", "name_2": "B", "column_4": "C", "name_2_2": "D"}
+
+
+# --------------------------------------------------------------------------- CSV shapes
+
+
+def test_quotes_escaped_quotes_and_quoted_newlines() -> None:
+    # Given quoted cells with delimiters, doubled quotes and newlines
+    data = b'phone,note\n"+1 415 555 2671","say ""hi"", then\nhang up"\n+14155552672,"a,b"\n'
+    # When it is read
+    items, _ = read(data, size=3)
+    # Then cells are whole and row numbers count records, not physical lines
+    assert contacts(items) == [
+        Contact(2, "+14155552671", {"note": 'say "hi", then\nhang up'}),
+        Contact(3, "+14155552672", {"note": "a,b"}),
+    ]
+
+
+@pytest.mark.parametrize("newline", [b"\r\n", b"\n", b"\r"])
+@pytest.mark.parametrize("size", [None, 1, 2, 5])
+def test_line_endings_crlf_lf_and_lone_cr(newline: bytes, size: int | None) -> None:
+    # Given the same rows with each line ending, cut anywhere (including between \r and \n)
+    data = newline.join([b"phone,name", b"+14155552671,A", b"+14155552672,B", b""])
+    # When it is read
+    items, _ = read(data, size=size)
+    # Then every record is found, with no stray \r in the last cell
+    assert [(c.row, c.variables["name"]) for c in contacts(items)] == [(2, "A"), (3, "B")]
+
+
+def test_ragged_rows_pad_missing_cells_and_name_extra_ones() -> None:
+    # Given rows shorter and longer than the header
+    data = b"phone,name,city\n+14155552671\n+14155552672,B,C,extra,more\n"
+    # When it is read
+    items, _ = read(data)
+    # Then missing cells are "" and extra cells get positional names
+    assert [c.variables for c in contacts(items)] == [
+        {"name": "", "city": ""},
+        {"name": "B", "city": "C", "column_4": "extra", "column_5": "more"},
+    ]
+
+
+def test_number_column_missing_from_a_short_row_is_missing_number() -> None:
+    items, _ = read(b"name,phone\nAnn\n+1 nope,+14155552671\n")
+    assert [(e.row, e.reason) for e in errors(items)] == [(2, "missing_number")]
+
+
+def test_variables_are_passed_through_untouched() -> None:
+    # Given cells with surrounding spaces and odd content
+    data = b'phone,name,code\n +14155552671 ,"  Ann  ",007\n'
+    # When it is read
+    items, _ = read(data)
+    # Then only the number cell is cleaned
+    assert contacts(items) == [Contact(2, "+14155552671", {"name": "  Ann  ", "code": "007"})]
+
+
+def test_blank_rows_are_reported_but_not_counted_and_empty_number_is_missing() -> None:
+    # Given blank records of several kinds and one with data but no number
+    data = b"phone,name\n\n,\n \t, \n,Ann\n+14155552671,Bob\n"
+    # When it is read
+    items, summary = read(data)
+    # Then blanks are blank_row (not in total) and the named row is missing_number
+    assert [(e.row, e.reason, e.value) for e in errors(items)] == [
+        (2, "blank_row", ""),
+        (3, "blank_row", ""),
+        (4, "blank_row", ""),
+        (5, "missing_number", ""),
+    ]
+    assert (summary.total, summary.valid, summary.invalid, summary.blank) == (2, 1, 1, 3)
+
+
+def test_leading_blank_lines_before_header_still_count_as_rows() -> None:
+    # Given two empty lines above the header (rows 1-2), so the header is row 3
+    items, _ = read(b"\n,,\nphone\n+14155552671\n")
+    # Then the first contact is on spreadsheet row 4
+    assert contacts(items)[0].row == 4
+
+
+def test_oversized_cell_from_unbalanced_quote_is_not_text() -> None:
+    # Given an opening quote that is never closed, swallowing more than the cell limit
+    data = b'phone,note\n+14155552671,"oops\n' + (b"x" * 1000 + b"\n") * (MAX_FIELD_CHARS // 1000 + 2)
+    # When it is read in S3-sized pieces
+    # Then it is a whole-file error, never a csv.Error escaping
+    with pytest.raises(ContactsError) as caught:
+        read(pieces(data, 1024))
+    assert caught.value.code == "not_text" and "quote" in caught.value.message
+
+
+def test_one_endless_line_is_not_text_without_holding_it_all() -> None:
+    # Given a "line" that never ends (no newline at all)
+    def stream() -> Iterator[bytes]:
+        yield b"phone,name\n+14155552671,"
+        for _ in range(10_000):
+            yield b"x" * 1024
+
+    # Then reading stops with not_text once the row passes the row limit
+    assert code_of(stream()) == "not_text"
+
+
+def test_endless_record_of_quoted_newlines_is_not_text() -> None:
+    # Given a record that keeps going with short quoted multi-line cells
+    def stream() -> Iterator[bytes]:
+        yield b'phone,a\n+14155552671,"x\n'
+        for _ in range(200_000):
+            yield b'",b,"c\n'
+
+    # Then it is cut off as not_text rather than growing without bound
+    assert code_of(stream()) == "not_text"
+
+
+def test_reader_is_lazy() -> None:
+    # Given a stream that tracks how far it was read
+    consumed: list[int] = []
+
+    def stream() -> Iterator[bytes]:
+        yield b"phone\n"
+        for i in range(1000):
+            consumed.append(i)
+            yield b"+1415555%04d\n" % (2000 + i)
+
+    # When only the first contact is taken
+    first = next(iter(ContactReader(stream())))
+    # Then only the start of the stream was read
+    assert isinstance(first, Contact) and len(consumed) < 5
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+@pytest.mark.parametrize(
+    ("cell", "region"),
+    [
+        ("'+91 98765 43210", None),  # Excel's keep-as-text apostrophe
+        ("  +91 98765 43210  ", None),
+        ("+91.98765.43210", None),
+        ("+91-98765-43210", None),
+        ("+91 (98765) 43210", None),
+        ("0091 98765 43210", None),  # 00 international prefix with no region
+        ("0091 98765 43210", "IN"),
+        ("+91\xa098765\xa043210", None),  # non-breaking spaces
+        ("98765 43210", "IN"),
+        ("098765 43210", "IN"),
+        ("919876543210.0", "IN"),  # Excel's float rendering
+        ('="+919876543210"', None),  # the ="..." formula trick
+    ],
+)
+def test_number_cell_tolerance(cell: str, region: str | None) -> None:
+    # Given a number written the ways spreadsheets and people write it
+    # When it is normalized, alone and inside a CSV
+    # Then it is the E.164 number
+    assert normalize_number(cell, region) == "+919876543210"
+    items, _ = read(f'phone\n"{cell.replace(chr(34), chr(34) * 2)}"\n'.encode(), region)
+    assert contacts(items)[0].number == "+919876543210"
+
+
+@pytest.mark.parametrize("cell", ["9.19876543210E+11", "9,19877E+11", "4.15555E+09"])
+def test_scientific_notation_is_invalid_with_an_explanation(cell: str) -> None:
+    # Given a number Excel turned into scientific notation (digits already lost)
+    items, _ = read(f'phone,n\n"{cell}",x\n+14155552671,y\n'.encode(), "IN")
+    # Then it is invalid_number, telling the user what happened
+    error = errors(items)[0]
+    assert (error.reason, error.value) == ("invalid_number", cell)
+    assert "formula/number format" in error.message
+
+
+def test_number_without_country_code_needs_a_region() -> None:
+    items, _ = read(b"phone\n98765 43210\n+14155552671\n")
+    error = errors(items)[0]
+    assert (error.row, error.reason) == (2, "invalid_number")
+    assert error.message == "number written without +country code and no default_region given"
+
+
+def test_invalid_number_message_names_the_region() -> None:
+    items, _ = read(b"phone\n12345\n+44 20 1234\n+14155552671\n", "IN")
+    assert [e.message for e in errors(items)] == [
+        "not a valid number for region IN",
+        "not a valid number for region GB",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [("", "empty"), ("abc", "not a phone number"), ("+999 1234567", "country calling code"), ("+1 " + "5" * 30, "too long")],
+)
+def test_normalize_number_raises_invalid_number(raw: str, message: str) -> None:
+    with pytest.raises(InvalidNumber, match=message) as caught:
+        normalize_number(raw, None)
+    assert isinstance(caught.value, ValueError)
+
+
+def test_dedupe_on_e164_across_spellings() -> None:
+    # Given the same number written three ways
+    data = b"phone,n\n+91 98765 43210,a\n098765-43210,b\n+14155552671,c\n919876543210,d\n"
+    # When it is read with region IN
+    items, summary = read(data, "IN")
+    # Then later occurrences are duplicates pointing at the first row
+    assert [(e.row, e.reason, e.value, e.message) for e in errors(items)] == [
+        (3, "duplicate", "098765-43210", "duplicate of row 2"),
+        (5, "duplicate", "919876543210", "duplicate of row 2"),
+    ]
+    assert (summary.total, summary.valid, summary.duplicate) == (4, 2, 2)
+
+
+@pytest.mark.parametrize(
+    ("e164", "masked"),
+    [
+        ("+919876543210", "+91******3210"),
+        ("+14155552671", "+1******2671"),
+        ("+442079460958", "+44******0958"),
+        ("+3531234", "+353****"),
+        ("5551234567", "******4567"),
+    ],
+)
+def test_mask_number_keeps_country_code_and_last_four(e164: str, masked: str) -> None:
+    assert mask_number(e164) == masked
+
+
+# --------------------------------------------------------------------------- JSON records
+
+
+def test_read_records_validates_like_the_csv() -> None:
+    # Given JSON records with different alias keys, non-string values and None
+    records = [
+        {"contact_number": "+14155552671", "customer_name": "Asha", "age": 31},
+        {"Phone Number": 919876543210, "customer_name": None},
+        {"phone": "+1 415 555 2671"},
+        {"customer_name": "no number"},
+        {"phone": "  ", "customer_name": ""},
+    ]
+    # When they are validated with region IN
+    reader = read_records(records, "IN")
+    items = list(reader)
+    # Then rows count from 1, values are strings, and errors match the CSV rules
+    assert contacts(items) == [
+        Contact(1, "+14155552671", {"customer_name": "Asha", "age": "31"}),
+        Contact(2, "+919876543210", {"customer_name": ""}),
+    ]
+    assert [(e.row, e.reason) for e in errors(items)] == [(3, "duplicate"), (4, "missing_number"), (5, "blank_row")]
+    summary = reader.summary
+    assert (summary.total, summary.valid, summary.invalid, summary.duplicate, summary.blank) == (4, 2, 1, 1, 1)
+    assert (summary.encoding, summary.delimiter, summary.number_column) == ("json", "", "contact_number")
+    assert summary.columns == ["contact_number", "customer_name", "age", "Phone Number", "phone"]
+
+
+@pytest.mark.parametrize(
+    ("records", "code"),
+    [([], "no_rows"), ([{}, {"a": None}], "no_rows"), ([{"name": "x"}], "no_number_column")],
+)
+def test_read_records_whole_input_errors(records: list[dict[str, object]], code: str) -> None:
+    with pytest.raises(ContactsError) as caught:
+        list(read_records(records))
+    assert caught.value.code == code
+
+
+def test_read_records_non_object_record_is_a_row_error() -> None:
+    items = list(read_records([{"phone": "+14155552671"}, "oops"]))  # type: ignore[list-item]
+    assert errors(items) == [RowError(2, "missing_number", "", "the record is not an object")]
+
+
+def test_read_records_no_valid_contacts() -> None:
+    reader = read_records([{"phone": "12"}])
+    list(reader)
+    with pytest.raises(ContactsError, match="no_valid_contacts"):
+        reader.summary
+
+
+# --------------------------------------------------------------------------- properties
+
+REGIONS = st.sampled_from([None, "US", "IN", "xx"])
+CSV_ALPHABET = st.sampled_from(
+    [b",", b";", b"\t", b'"', b"\n", b"\r", b"\r\n", b" ", b"+", b"'", b"0", b"1", b"4", b"9", b"5", b".", b"-", b"E",
+     b"phone", b"contact_number", b"name", b"\xe9", b"\xc3\xa9", b"\xef\xbb\xbf", b"\x00", b"\x1a", b"\xff\xfe"]
+)  # fmt: skip
+ANY_BYTES = st.one_of(st.binary(max_size=600), st.lists(CSV_ALPHABET, max_size=120).map(b"".join))
+
+
+@PROPERTY
+@given(data=ANY_BYTES, region=REGIONS, size=st.integers(1, 64))
+def test_property_any_bytes_complete_or_contacts_error(data: bytes, region: str | None, size: int) -> None:
+    # Given any bytes at all, cut anywhere, and any region option
+    # When they are read to the end and summarised
+    # Then the only exception that can escape is ContactsError
+    try:
+        reader = ContactReader(pieces(data, size), region)
+        items = list(reader)
+        summary = reader.summary
+    except ContactsError:
+        return
+    assert summary.valid + summary.invalid + summary.duplicate == summary.total
+    assert len(items) == summary.total + summary.blank
+
+
+NUMBER_CELLS = st.one_of(
+    st.sampled_from(["+14155552671", "+1 (415) 555-2672", "'+91 98765 43210", "098765 43210", "0044 20 7946 0958",
+                     "9.19876543210E+11", "12345", "", " ", "n/a", "+91-98765-43210", "+999 1"]),
+    st.text(alphabet="0123456789+-() .", max_size=18),
+)  # fmt: skip
+CELLS = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=12)
+
+
+@PROPERTY
+@given(
+    rows=st.lists(st.tuples(NUMBER_CELLS, CELLS, CELLS), max_size=25),
+    region=st.sampled_from([None, "US", "IN"]),
+    size=st.integers(1, 50),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+)
+def test_property_counts_add_up_and_contacts_are_e164(
+    rows: list[tuple[str, str, str]], region: str | None, size: int, delimiter: str
+) -> None:
+    # Given a well-formed CSV of arbitrary cells (quoted by csv rules), cut into pieces
+    def quote(cell: str) -> str:
+        return '"' + cell.replace('"', '""') + '"'
+
+    body = "".join(delimiter.join(map(quote, row)) + "\r\n" for row in rows)
+    data = (delimiter.join(["phone", "name", "note"]) + "\r\n" + body).encode()
+    try:
+        reader = ContactReader(pieces(data, size), region)
+        items = list(reader)
+        summary = reader.summary
+    except ContactsError as exc:
+        assert exc.code in {"no_rows", "no_valid_contacts"}
+        return
+    # Then counts add up, every contact is a valid, unique E.164 number, and cells are untouched
+    assert summary.valid + summary.invalid + summary.duplicate == summary.total
+    found = contacts(items)
+    assert len(found) == summary.valid
+    assert len({c.number for c in found}) == len(found)
+    for contact in found:
+        assert contact.number.startswith("+") and contact.number[1:].isdigit()
+        assert phonenumbers.is_valid_number(phonenumbers.parse(contact.number, None))
+        assert contact.variables == {"name": rows[contact.row - 2][1], "note": rows[contact.row - 2][2]}
+    # And the same bytes in one piece give the same answer
+    assert list(ContactReader([data], region)) == items
+
+
+@PROPERTY
+@given(raw=st.text(max_size=40), region=st.sampled_from([None, "US", "IN", "GB", "xx"]))
+def test_property_normalize_number_returns_e164_or_invalid_number(raw: str, region: str | None) -> None:
+    try:
+        number = normalize_number(raw, region)
+    except InvalidNumber:
+        return
+    assert number == phonenumbers.format_number(phonenumbers.parse(number), phonenumbers.PhoneNumberFormat.E164)
