@@ -163,14 +163,14 @@ def banner(stack: LocalStack) -> str:
     """What a person needs to try the service: where it is, a key, and curls to paste."""
     csv = stack.project_dir / "samples" / "contacts.csv"
     csv_arg = os.path.relpath(csv) if csv.is_relative_to(Path.cwd()) else str(csv)
-    key = stack.api_key or "<api key>"
+    key = stack.api_key or "<api key>"  # none when not seeded: `python manage.py create-key` makes one
     agent = stack.agent_id or "<agent id>"
     lines = [
         "",
         f"  API          {stack.api_url}",
         f"  AWS (moto)   {stack.aws_url}",
-        f"  API key      {stack.api_key or '(none: chalicelib.services.admin.seed_demo is missing)'}",
-        f"  Agent id     {stack.agent_id or '(none)'}",
+        f"  API key      {key}",
+        f"  Agent id     {agent}",
         "",
         "Create a batch from the sample CSV (answers with its batch_id):",
         f"  export URL={stack.api_url} KEY={key} AGENT={agent}",
@@ -209,20 +209,22 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(1)
         stopping.set()
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-
-    stack = LocalStack(
-        project_dir=args.project_dir,
-        stage=args.stage,
-        api_port=args.port,
-        aws_port=args.aws_port,
-        seed=not args.no_seed,
-    )
-    with stack:
-        if not stopping.is_set():
-            print(banner(stack), flush=True)
-        while not stopping.wait(0.5):
-            pass
-        logger.info("stopping")
+    previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        stack = LocalStack(
+            project_dir=args.project_dir,
+            stage=args.stage,
+            api_port=args.port,
+            aws_port=args.aws_port,
+            seed=not args.no_seed,
+        )
+        with stack:
+            if not stopping.is_set():
+                print(banner(stack), flush=True)
+            while not stopping.wait(0.5):
+                pass
+            logger.info("stopping")
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return 0

@@ -32,7 +32,7 @@ class ApiRequest:
         return (self.request.headers.get("content-type") or "").split(";")[0].strip().lower()
 
     def query(self, name: str) -> str | None:
-        params: dict[str, str] = self.request.query_params or {}
+        params: Any = self.request.query_params or {}
         return params.get(name)
 
     def body_bytes(self) -> bytes:

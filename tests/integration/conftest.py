@@ -13,11 +13,13 @@ from chalicelib.services.admin import seed_demo
 from chalicelib.services.container import Services, get_services
 from chalicelib.settings import get_settings
 from local.bootstrap import create_resources
+from local.fidelity import serialize_dynamodb_writes
 from tests.support.pump import Pump
 
 
 @pytest.fixture
 def svc() -> Iterator[Services]:
+    serialize_dynamodb_writes()
     with mock_aws():
         aws.reset()
         get_settings.cache_clear()
