@@ -33,7 +33,8 @@ __all__ = [
 NUMBER_COLUMN_ALIASES: tuple[str, ...] = ("contact_number", "phone_number", "phone")
 
 MAX_FIELD_CHARS = 1 << 20  # one cell; csv's default (128 KiB) is too small for pasted notes
-MAX_RECORD_BYTES = 4 << 20  # one record (a line, or lines joined by quoted newlines): bounds memory
+MAX_RECORD_BYTES = 2 << 20  # one record (a line, or lines joined by quoted newlines): bounds memory
+MAX_COLUMNS = 1024  # cells per record: a 2 MiB line of commas must not become a million-key dict
 _SNIFF_BYTES = 512  # enough to spot a BOM or the NUL pattern of BOM-less UTF-16
 _CONTROL_WINDOW = 4096  # control characters are judged per window so a binary tail is still caught
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13)) + b"\x7f"
@@ -318,6 +319,8 @@ class ContactReader(_Validator):
         delimiter = _sniff_delimiter(line)
         reader = csv.reader(itertools.chain((line,), lines), delimiter=delimiter, strict=False)
         written = [_clean_header(cell) for cell in next(reader, [])]
+        if len(written) > MAX_COLUMNS:
+            raise _too_many_columns(row)
         num_idx = _number_column(written)
         used: set[str] = set()
         names = [_unique(name or f"column_{i}", used) for i, name in enumerate(written, 1)]
@@ -348,13 +351,16 @@ class ContactReader(_Validator):
                 first = seen.setdefault(int(e164[1:]), row)
                 if first == row:
                     valid += 1
-                    variables = dict(zip(names, fields))
+                    variables = dict(zip(names, fields, strict=False))  # ragged rows fixed below
                     if n != width:
                         if n < width:
                             variables.update(dict.fromkeys(names[n:], ""))
+                        elif n > MAX_COLUMNS:
+                            raise _too_many_columns(row)
                         else:
+                            taken = set(variables)
                             for i in range(width, n):
-                                variables[_unique(f"column_{i + 1}", set(variables))] = fields[i]
+                                variables[_unique(f"column_{i + 1}", taken)] = fields[i]
                     del variables[num_key]
                     yield Contact(row, e164, variables)
                     continue
@@ -377,7 +383,7 @@ class ContactReader(_Validator):
                 break
         if not head:
             raise ContactsError("empty_file", "the file is empty")
-        rest = itertools.chain((head,), chunks)
+        rest: Iterator[bytes] = itertools.chain((head,), chunks)
         if head.startswith(codecs.BOM_UTF8):
             self._encoding = "utf-8-sig"
             rest = itertools.chain((head[3:],), chunks)
@@ -447,6 +453,10 @@ class ContactReader(_Validator):
             return line.decode("cp1252", "contacts.latin1")
 
 
+def _too_many_columns(row: int) -> ContactsError:
+    return ContactsError("not_text", f"row {row} has more than {MAX_COLUMNS} cells: not a contacts CSV")
+
+
 def _too_long() -> ContactsError:
     return ContactsError(
         "not_text", f"a row is longer than {MAX_RECORD_BYTES >> 20} MiB: not a contacts CSV, or an unbalanced quote"
@@ -505,7 +515,9 @@ def _number_column(headers: list[str]) -> int:
     ranks = [_alias_rank(h) for h in headers]
     best = min(ranks, default=_NO_ALIAS)
     if best == _NO_ALIAS:
-        shown = ", ".join(repr(h) for h in headers[:20]) + (f" and {len(headers) - 20} more" if len(headers) > 20 else "")
+        shown = ", ".join(repr(h) for h in headers[:20]) + (
+            f" and {len(headers) - 20} more" if len(headers) > 20 else ""
+        )
         raise ContactsError(
             "no_number_column",
             f"no phone number column: the header (first row) needs one of {', '.join(NUMBER_COLUMN_ALIASES)} "
@@ -545,7 +557,10 @@ class RecordReader(_Validator):
                 yield RowError(row, "missing_number", "", "the record is not an object")
                 continue
             used: set[str] = set()
-            cells = {_unique(_clean_header(str(k)), used): "" if v is None else str(v) for k, v in record.items()}
+            cells = {
+                _unique(_clean_header(str(k)) or f"column_{i}", used): "" if v is None else str(v)
+                for i, (k, v) in enumerate(record.items(), 1)
+            }
             columns.update(dict.fromkeys(cells))
             if not any(map(str.strip, cells.values())):
                 yield self._blank_row(row)
