@@ -54,7 +54,14 @@ EXECUTIONS = Table(
         Index("by_open", partition_key="open_shard", sort_key="updated_at"),
     ),
 )
-TABLES: tuple[Table, ...] = (API_KEYS, AGENTS, BATCHES, EXECUTIONS)
+# One counter item per agent (lease_id "live") plus one item per live call; expired leases are reclaimed.
+LEASES = Table(
+    "leases",
+    partition_key="agent_key",
+    sort_key="lease_id",
+    indexes=(Index("by_expiry", partition_key="lease_shard", sort_key="expires_at"),),
+)
+TABLES: tuple[Table, ...] = (API_KEYS, AGENTS, BATCHES, EXECUTIONS, LEASES)
 
 # Visibility timeouts are at least six times each consumer's Lambda timeout, as AWS advises.
 CONTROL_QUEUE = Queue("control", visibility_timeout=360, consumer="dispatcher")

@@ -27,3 +27,18 @@ class RetryConfig(BaseModel):
         if any(minutes < 1 or minutes > 7 * 24 * 60 for minutes in self.retry_intervals_minutes):
             raise ValueError("retry_intervals_minutes must each be between 1 and 10080")
         return self
+
+
+def retry_delay_minutes(config: RetryConfig | None, status: str, voicemail: bool, attempt: int) -> int | None:
+    """Minutes until the next attempt, or None when this attempt is the contact's last.
+
+    `attempt` is the one that just ended (1 = first call); retries follow
+    retry_intervals_minutes in order, the last interval repeating if the list is short.
+    """
+    if config is None or not config.enabled or attempt > config.max_retries:
+        return None
+    retryable = status in config.retry_on_statuses or (voicemail and config.retry_on_voicemail)
+    if not retryable:
+        return None
+    intervals = config.retry_intervals_minutes
+    return intervals[min(attempt - 1, len(intervals) - 1)]

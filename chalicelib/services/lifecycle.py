@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from .. import aws, clock
+from .. import clock
 from ..domain.batch_status import (
     ACTIVE,
     PAUSABLE,
@@ -19,10 +16,11 @@ from ..domain.batch_status import (
     STOPPABLE,
     BatchStatus,
 )
-from ..domain.scheduling import parse_scheduled_at, plan_start
+from ..domain.scheduling import parse_scheduled_at
 from ..errors import Conflict
-from ..resources import CONTROL_QUEUE, queue_arn, schedule_group_name
+from ..resources import CONTROL_QUEUE
 from .container import Services
+from .delivery import cancel, deliver_at
 
 
 def start_message(batch_id: str, token: str, start_at: str) -> dict[str, Any]:
@@ -49,47 +47,18 @@ def schedule_batch(svc: Services, tenant_id: str, batch_id: str, scheduled_at: o
         BatchStatus.SCHEDULED,
         set_fields={"scheduled_at": clock.iso(start_at), "start_token": token},
     )
-    deliver_start(svc, batch_id, token, start_at, now)
+    deliver_start(svc, batch_id, token, start_at)
     return batch
 
 
-def deliver_start(svc: Services, batch_id: str, token: str, start_at: datetime, now: datetime) -> None:
+def deliver_start(svc: Services, batch_id: str, token: str, start_at: datetime) -> None:
     """Under 15 minutes: an SQS delay, exact to the second. Later: a one-time Scheduler schedule."""
-    plan = plan_start(start_at, now)
     message = start_message(batch_id, token, clock.iso(start_at))
-    if plan.delay_seconds is not None:
-        cancel_schedule(svc, batch_id)
-        svc.queues.send(CONTROL_QUEUE, message, plan.delay_seconds)
-        return
-    assert plan.schedule_at is not None
-    fire_at = plan.schedule_at.replace(second=0, microsecond=0)  # minute precision; the dispatcher waits the rest
-    request: dict[str, Any] = {
-        "Name": schedule_name(batch_id),
-        "GroupName": schedule_group_name(svc.settings),
-        "ScheduleExpression": f"at({fire_at.strftime('%Y-%m-%dT%H:%M:%S')})",
-        "ScheduleExpressionTimezone": "UTC",
-        "FlexibleTimeWindow": {"Mode": "OFF"},
-        "ActionAfterCompletion": "DELETE",
-        "Target": {
-            "Arn": queue_arn(svc.settings, CONTROL_QUEUE),
-            "RoleArn": svc.settings.scheduler_role_arn,
-            "Input": json.dumps(message),
-        },
-    }
-    try:
-        aws.scheduler().create_schedule(**request)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ConflictException":
-            raise
-        aws.scheduler().update_schedule(**request)
+    deliver_at(svc, CONTROL_QUEUE, message, start_at, schedule_name(batch_id))
 
 
 def cancel_schedule(svc: Services, batch_id: str) -> None:
-    try:
-        aws.scheduler().delete_schedule(Name=schedule_name(batch_id), GroupName=schedule_group_name(svc.settings))
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-            raise
+    cancel(svc, schedule_name(batch_id))
 
 
 def run_batch(svc: Services, tenant_id: str, batch_id: str) -> dict[str, Any]:
@@ -99,7 +68,7 @@ def run_batch(svc: Services, tenant_id: str, batch_id: str) -> dict[str, Any]:
     batch = svc.batches.transition(
         batch_id, RUNNABLE, BatchStatus.SCHEDULED, set_fields={"scheduled_at": clock.iso(now), "start_token": token}
     )
-    deliver_start(svc, batch_id, token, now, now)
+    deliver_start(svc, batch_id, token, now)
     return batch
 
 

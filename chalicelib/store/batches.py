@@ -156,7 +156,14 @@ class BatchStore:
         return True
 
     def counter_update(
-        self, batch_id: str, moves: dict[str, int], *, finished: int = 0, dispatched: int = 0, must_run: bool = False
+        self,
+        batch_id: str,
+        moves: dict[str, int],
+        *,
+        finished: int = 0,
+        dispatched: int = 0,
+        must_run: bool = False,
+        live_cap: int | None = None,
     ) -> dict[str, Any]:
         """The Update element that keeps execution_status counters in step with an execution change.
 
@@ -170,7 +177,8 @@ class BatchStore:
                 names[f"#s{i}"] = status
                 vals[f":d{i}"] = av(delta)
                 adds.append(f"#es.#s{i} :d{i}")
-        for name, delta in (("finished", finished), ("dispatched", dispatched)):
+        live = 1 if live_cap is not None else 0
+        for name, delta in (("finished", finished), ("dispatched", dispatched), ("live", live)):
             if delta:
                 adds.append(f"{name} :{name}")
                 vals[f":{name}"] = av(delta)
@@ -182,11 +190,27 @@ class BatchStore:
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": vals,
         }
+        conditions = []
         if must_run:  # a stop or pause that lands first makes the whole transaction fail
             names["#st"] = "status"
             vals[":running"] = av(BatchStatus.RUNNING.value)
-            element["ConditionExpression"] = "#st = :running"
+            conditions.append("#st = :running")
+        if live_cap is not None:  # the batch's own cap on live calls, below the agent's
+            vals[":cap"] = av(live_cap)
+            conditions.append("(attribute_not_exists(live) OR live < :cap)")
+        if conditions:
+            element["ConditionExpression"] = " AND ".join(conditions)
         return {"Update": element}
+
+    def live_update(self, batch_id: str, delta: int) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": self.key(batch_id),
+                "UpdateExpression": "ADD live :d",
+                "ExpressionAttributeValues": values(d=delta),
+            }
+        }
 
     def require(self, batch_id: str) -> dict[str, Any]:
         batch = self.find(batch_id)

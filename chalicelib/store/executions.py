@@ -74,11 +74,15 @@ class ExecutionStore:
         fields: dict[str, Any] | None = None,
         *,
         batch_must_run: bool = False,
+        batch_live_cap: int | None = None,
+        extra: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """Compare-and-set the status from the one read, moving the batch counters in the same transaction.
 
-        Raises StaleTransition when the execution changed meanwhile, and BatchNotRunning when
-        `batch_must_run` and the batch was stopped or paused first.
+        Raises StaleTransition when the execution changed meanwhile; BatchNotRunning when
+        `batch_must_run` and the batch was stopped or paused first (or its live-call cap is
+        reached, with `batch_live_cap`); NoFreeSlot when an `extra` element's condition failed
+        (the agent's live-call counter).
         """
         old = execution["status"]
         now = clock.now_iso()
@@ -114,16 +118,20 @@ class ExecutionStore:
                 {old: -1, to_status: +1},
                 finished=1 if became_final else 0,
                 must_run=batch_must_run,
+                live_cap=batch_live_cap,
             )
         )
+        items.extend(extra or [])
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except ClientError as exc:
             codes = cancellation_codes(exc)
             if codes and codes[0] == "ConditionalCheckFailed":
                 raise StaleTransition(execution["execution_id"]) from None
-            if batch_must_run and len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
                 raise BatchNotRunning(execution["batch_id"]) from None
+            if "ConditionalCheckFailed" in codes[2:]:
+                raise NoFreeSlot(execution["batch_id"]) from None
             raise
         return {**execution, **changes}
 
@@ -208,6 +216,10 @@ class ExecutionStore:
         for page in pages:
             for item in page.get("Items", []):
                 yield from_item(item)
+
+
+class NoFreeSlot(Exception):
+    """Every live-call slot of the agent is taken."""
 
 
 class BatchNotRunning(Exception):

@@ -70,7 +70,7 @@ def sweep(svc: Services) -> SweepReport:
                 svc.queues.send(CONTROL_QUEUE, dispatch_message(batch["batch_id"], batch["next_pos"]))
                 report.resumed_dispatches += 1
         elif missed_start(batch, now) and batch.get("start_token"):
-            deliver_start(svc, batch["batch_id"], batch["start_token"], now, now)
+            deliver_start(svc, batch["batch_id"], batch["start_token"], now)
             report.restarted_batches += 1
     if any(vars(report).values()):
         logger.info("sweep", extra=vars(report))

@@ -1,0 +1,106 @@
+"""Live-call leases: a slot per live call, counted per agent, so no agent ever exceeds its limit.
+
+Taking a slot is two elements of the dialer's claim transaction (the agent's counter,
+conditional on room, and the lease item), so a slot is held exactly when a call is claimed.
+Releasing deletes the lease and decrements the counters only if the lease still exists,
+which makes a repeated release harmless. A lease carries an expiry; the sweeper reclaims
+leases whose call never reported back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .. import aws
+from ..resources import LEASES, table_name
+from ..settings import Settings
+from .batches import BatchStore
+from .dynamo import av, cancellation_codes, from_item, values
+
+COUNTER = "live"
+SHARD = "1"
+
+
+def agent_key(tenant_id: str, agent_id: str) -> str:
+    return f"{tenant_id}#{agent_id}"
+
+
+class LeaseStore:
+    def __init__(self, settings: Settings, batches: BatchStore) -> None:
+        self.table = table_name(settings, LEASES)
+        self._batches = batches
+
+    def take_elements(self, key: str, execution_id: str, batch_id: str, limit: int, expires_at: str) -> list[Any]:
+        """Transaction elements: count one more live call if under `limit`, and record the lease."""
+        return [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": {"agent_key": av(key), "lease_id": av(COUNTER)},
+                    "UpdateExpression": "ADD live :one",
+                    "ConditionExpression": "attribute_not_exists(live) OR live < :limit",
+                    "ExpressionAttributeValues": values(one=1, limit=limit),
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {
+                        "agent_key": av(key),
+                        "lease_id": av(execution_id),
+                        "batch_id": av(batch_id),
+                        "expires_at": av(expires_at),
+                        "lease_shard": av(SHARD),
+                    },
+                    "ConditionExpression": "attribute_not_exists(lease_id)",
+                }
+            },
+        ]
+
+    def release(self, key: str, execution_id: str, batch_id: str) -> bool:
+        """Free the slot; False when it was already freed (a repeated event, or the sweeper got there first)."""
+        items: list[Any] = [
+            {
+                "Delete": {
+                    "TableName": self.table,
+                    "Key": {"agent_key": av(key), "lease_id": av(execution_id)},
+                    "ConditionExpression": "attribute_exists(lease_id)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": {"agent_key": av(key), "lease_id": av(COUNTER)},
+                    "UpdateExpression": "ADD live :minus",
+                    "ExpressionAttributeValues": values(minus=-1),
+                }
+            },
+            self._batches.live_update(batch_id, -1),
+        ]
+        try:
+            aws.dynamodb().transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+                return False
+            raise
+        return True
+
+    def live(self, key: str) -> int:
+        item = aws.dynamodb().get_item(
+            TableName=self.table, Key={"agent_key": av(key), "lease_id": av(COUNTER)}, ConsistentRead=True
+        ).get("Item")
+        return int(from_item(item).get("live", 0)) if item else 0
+
+    def expired(self, now_iso: str) -> Iterator[dict[str, Any]]:
+        pages = aws.dynamodb().get_paginator("query").paginate(
+            TableName=self.table,
+            IndexName="by_expiry",
+            KeyConditionExpression="lease_shard = :s AND expires_at < :now",
+            ExpressionAttributeValues=values(s=SHARD, now=now_iso),
+        )
+        for page in pages:
+            for item in page.get("Items", []):
+                yield from_item(item)
