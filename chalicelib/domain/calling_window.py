@@ -79,10 +79,6 @@ class CallingWindow:
             raise ValueError(f"unknown day names {sorted(unknown)}; use {list(DAY_NAMES)}")
         object.__setattr__(self, "days", days)  # accept any iterable but keep the dataclass hashable
 
-    @property
-    def crosses_midnight(self) -> bool:
-        return self.start_hour > self.end_hour
-
     @classmethod
     def from_agent(cls, agent: Mapping[str, Any]) -> CallingWindow:
         """Build from a stored agent; missing or None keys take the agent defaults (9, 21, every day).
@@ -173,12 +169,12 @@ def _open_at(window: CallingWindow, zone: tzinfo, ts: int) -> bool:
     return _open_local(window, datetime.fromtimestamp(ts, zone))
 
 
-def _zones(zones: Sequence[str]) -> list[ZoneInfo]:
+def _names(zones: Sequence[str]) -> list[str]:
     if isinstance(zones, str):
         raise ValueError("zones must be a list of zone names, not a string")
     if not zones:
         raise ValueError("zones must not be empty; use recipient_zones() to get at least one")
-    return [_zone(name) for name in dict.fromkeys(zones)]
+    return list(dict.fromkeys(zones))
 
 
 def _aware(moment: datetime, name: str) -> None:
@@ -189,7 +185,7 @@ def _aware(moment: datetime, name: str) -> None:
 def is_open(window: CallingWindow, zones: Sequence[str], at: datetime) -> bool:
     """True when ``at`` (aware) falls inside the window on the wall clock of every zone."""
     _aware(at, "at")
-    return all(_open_local(window, at.astimezone(zone)) for zone in _zones(zones))
+    return all(_open_local(window, at.astimezone(_zone(name))) for name in _names(zones))
 
 
 # --- searching for the next opening ---------------------------------------------------------------------
@@ -222,13 +218,14 @@ def _boundary(zone_name: str, day: int, hour: int) -> tuple[int, ...]:
     return tuple(sorted({first, second, hi}))
 
 
-def _candidates(window: CallingWindow, zone_name: str, first_day: date, last_day: date) -> list[int]:
+@lru_cache(maxsize=4096)
+def _candidates(window: CallingWindow, zone_name: str, first_day: date, last_day: date) -> tuple[int, ...]:
     """Every instant at which the zone's status can turn to open, in order.
 
     The status is a function of the wall clock, so it can only become open where the clock reaches
     ``start_hour`` on an allowed day, or where a tz transition makes it jump over a boundary (both
     covered by ``_boundary``; ``end_hour`` contributes only its transition instants, since a clock
-    falling back across it reopens the window).
+    falling back across it reopens the window). Cached per day range, so warm calls skip the work.
     """
     found: list[int] = []
     day = first_day.toordinal()
@@ -239,8 +236,7 @@ def _candidates(window: CallingWindow, zone_name: str, first_day: date, last_day
         end = _boundary(zone_name, ordinal, window.end_hour)
         if len(end) > 1:
             found.extend(end)
-    found.sort()
-    return found
+    return tuple(sorted(found))
 
 
 def next_open(window: CallingWindow, zones: Sequence[str], after: datetime) -> datetime | None:
@@ -252,12 +248,12 @@ def next_open(window: CallingWindow, zones: Sequence[str], after: datetime) -> d
     own boundary list forward, so the cost is linear in the number of boundaries, not in seconds.
     """
     _aware(after, "after")
-    names = list(dict.fromkeys(zones))
-    loaded = _zones(names)
+    names = _names(zones)
+    loaded = [_zone(name) for name in names]
     if all(_open_local(window, after.astimezone(zone)) for zone in loaded):
         return after
     limit = int((after + HORIZON).timestamp())  # whole second: every candidate is one
-    lists: list[list[int]] = []
+    lists: list[tuple[int, ...]] = []
     for name, zone in zip(names, loaded, strict=True):
         first_day = after.astimezone(zone).date() - timedelta(days=1)
         last_day = (after + HORIZON).astimezone(zone).date() + timedelta(days=1)

@@ -13,6 +13,7 @@ from ..store.batches import BatchStore
 from ..store.blobs import BlobStore
 from ..store.executions import ExecutionStore
 from ..store.keys import KeyStore
+from ..store.leases import LeaseStore
 from .queues import Queues
 
 
@@ -25,6 +26,7 @@ class Services:
     executions: ExecutionStore
     blobs: BlobStore
     queues: Queues
+    leases: LeaseStore
     providers: dict[str, Provider] = field(default_factory=dict)
 
     @classmethod
@@ -39,6 +41,7 @@ class Services:
             executions=ExecutionStore(settings, batches),
             blobs=BlobStore(settings),
             queues=queues,
+            leases=LeaseStore(settings, batches),
             providers={"simulator": SimulatorProvider(queues, settings.simulator_seed, settings.simulator_speed)},
         )
 

@@ -135,6 +135,50 @@ class ExecutionStore:
             raise
         return {**execution, **changes}
 
+    def replace_with_retry(
+        self, old: dict[str, Any], final_status: str, fields: dict[str, Any], new: dict[str, Any]
+    ) -> None:
+        """End an attempt and create the next one in one transaction.
+
+        The contact stays unfinished: the counters move from the old attempt's status to the
+        new attempt's, so the batch counts each contact by its last attempt.
+        """
+        changes = {"status": final_status, "updated_at": clock.now_iso(), **fields}
+        names = {f"#f{i}": name for i, name in enumerate(changes)}
+        vals = {f":v{i}": av(value) for i, value in enumerate(changes.values())}
+        names["#st"] = "status"
+        vals[":old"] = av(old["status"])
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": self.key(old["execution_id"]),
+                    "UpdateExpression": "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(changes)))
+                    + " REMOVE open_shard",
+                    "ConditionExpression": "#st = :old",
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": vals,
+                }
+            },
+            self._batches.counter_update(old["batch_id"], {old["status"]: -1, new["status"]: +1}, must_run=True),
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_item(new),
+                    "ConditionExpression": "attribute_not_exists(execution_id)",
+                }
+            },
+        ]
+        try:
+            aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as exc:
+            codes = cancellation_codes(exc)
+            if codes[:1] == ["ConditionalCheckFailed"] or codes[2:3] == ["ConditionalCheckFailed"]:
+                raise StaleTransition(old["execution_id"]) from None
+            if codes[1:2] == ["ConditionalCheckFailed"]:
+                raise BatchNotRunning(old["batch_id"]) from None
+            raise
+
     def set_fields(self, execution_id: str, fields: dict[str, Any], *, only_if_status: Iterable[str] = ()) -> bool:
         """Record details that do not change the status (e.g. the provider's call id)."""
         names = {f"#f{i}": name for i, name in enumerate(fields)}

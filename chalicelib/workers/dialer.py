@@ -1,31 +1,40 @@
-"""Dial-queue consumer: claim each execution exactly once, then place the call.
+"""Dial-queue consumer: inside the recipient's calling hours, with a free live-call slot,
+claim each execution exactly once, then place the call.
 
-The claim is a transaction that moves the execution from `queued` and requires the batch
-to be running, so a redelivered message finds the claim taken and a stop that returned
-first wins. The provider is called only after the claim is durable.
+The claim is one transaction: the execution leaves `queued` (or `rescheduled`), the batch
+must be running and under its own cap, the agent's live-call counter must be under its
+limit, and a lease records the slot. A redelivered message finds the claim taken; a stop
+that returned first makes the claim fail; no slot means the message waits (re-sent with a
+growing delay, never failed, never lost). The provider is called only after the claim.
 """
 
 from __future__ import annotations
 
 import time
+from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from .. import clock
 from ..domain.batch_status import BatchStatus
+from ..domain.calling_window import CallingWindow, is_open, next_open, recipient_zones
 from ..domain.templates import fill
 from ..errors import NotFound
 from ..providers.base import CallRequest
 from ..resources import DIAL_QUEUE
+from ..services.calls import finish_call
 from ..services.container import Services
-from ..services.lifecycle import complete_if_done
-from ..store.executions import BatchNotRunning, StaleTransition
+from ..services.delivery import deliver_at
+from ..store.executions import BatchNotRunning, NoFreeSlot, StaleTransition
+from ..store.leases import agent_key
 from .messages import DialMessage
 
 logger = Logger(child=True)
 PAUSED_RECHECK_SECONDS = 15
 AGENT_CACHE_SECONDS = 30.0
+NO_BATCH_CAP = 1_000_000
 
 _agents: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
 
@@ -41,26 +50,64 @@ def _agent(svc: Services, tenant_id: str, agent_id: str) -> dict[str, Any]:
     return agent
 
 
+@lru_cache(maxsize=8192)
+def _zones(number: str, default_timezone: str | None) -> tuple[str, ...]:
+    return tuple(recipient_zones(number, default_timezone))
+
+
+def slot_wait_seconds(waits: int) -> int:
+    """1 s at first, growing slowly to 10 s: a freed slot is taken quickly, and a long wait costs little."""
+    return min(10, 1 + waits // 3)
+
+
 def handle_dial(svc: Services, message: DialMessage) -> None:
-    queued = {"execution_id": message.execution_id, "batch_id": message.batch_id, "status": "queued"}
+    now = clock.now()
+    if message.not_before and clock.parse_iso(message.not_before) > now + timedelta(seconds=1):
+        _later(svc, message, clock.parse_iso(message.not_before))  # a Scheduler delivery a few seconds early
+        return
+    expected = {
+        "execution_id": message.execution_id,
+        "batch_id": message.batch_id,
+        "tenant_id": message.tenant_id,
+        "agent_id": message.agent_id,
+        "status": message.expect_status,
+        "contact_index": message.contact_index,
+        "attempt": message.attempt,
+        "user_number": message.to,
+        "from_number": message.from_number,
+        "recipient_data": message.variables,
+    }
     try:
         agent = _agent(svc, message.tenant_id, message.agent_id)
     except NotFound:
-        _finish_unplaced(svc, queued, "error", "the agent was deleted before the call was placed")
+        _unplaced(svc, expected, "error", "the agent was deleted before the call was placed")
         return
+    if not message.bypass_window and not _in_window(svc, message, expected, agent, now):
+        return
+    lease_until = clock.iso(now + timedelta(seconds=svc.settings.call_report_timeout_seconds))
     try:
         svc.executions.move(
-            queued,
+            expected,
             "initiated",
-            {"claimed_at": clock.now_iso(), "provider": agent["provider"]},
+            {"claimed_at": clock.iso(now), "provider": agent["provider"], "from_number": message.from_number},
             batch_must_run=True,
+            batch_live_cap=message.batch_cap or NO_BATCH_CAP,
+            extra=svc.leases.take_elements(
+                agent_key(message.tenant_id, message.agent_id),
+                message.execution_id,
+                message.batch_id,
+                int(agent.get("max_concurrent_calls") or 1),
+                lease_until,
+            ),
         )
     except StaleTransition:
-        return  # already claimed (a redelivery) or already canceled
-    except BatchNotRunning:
-        _not_running(svc, message, queued)
+        return  # already claimed (a redelivery), canceled, or never created (a retry that lost its race)
+    except NoFreeSlot:
+        _wait_for_slot(svc, message)
         return
-    provider = svc.providers[agent["provider"]]
+    except BatchNotRunning:
+        _not_running(svc, message, expected)
+        return
     request = CallRequest(
         execution_id=message.execution_id,
         batch_id=message.batch_id,
@@ -70,23 +117,58 @@ def handle_dial(svc: Services, message: DialMessage) -> None:
         variables=message.variables,
         attempt=message.attempt,
     )
-    call_id = provider.place_call(request, agent)
+    call_id = svc.providers[agent["provider"]].place_call(request, agent)
     svc.executions.set_fields(message.execution_id, {"provider_call_id": call_id, "placed_at": clock.now_iso()})
     logger.info("call placed", extra={"execution_id": message.execution_id, "batch_id": message.batch_id})
 
 
-def _not_running(svc: Services, message: DialMessage, queued: dict[str, Any]) -> None:
+def _in_window(svc: Services, message: DialMessage, expected: dict[str, Any], agent: dict[str, Any],
+               now: Any) -> bool:
+    """Inside the recipient's calling hours; otherwise reschedule to the next open slot."""
+    window = CallingWindow.from_agent(agent)
+    zones = _zones(message.to, agent.get("timezone"))
+    if is_open(window, zones, now):
+        return True
+    when = next_open(window, zones, now)
+    if when is None:
+        _unplaced(svc, expected, "error", "no time is inside the calling hours in every time zone of this number")
+        return False
+    if expected["status"] != "rescheduled":
+        try:
+            svc.executions.move(expected, "rescheduled", {"scheduled_at": clock.iso(when)})
+        except StaleTransition:
+            return False
+    else:
+        svc.executions.set_fields(message.execution_id, {"scheduled_at": clock.iso(when)})
+    _later(svc, message.model_copy(update={"expect_status": "rescheduled"}), when)
+    return False
+
+
+def _later(svc: Services, message: DialMessage, when: Any) -> None:
+    body = message.model_copy(update={"not_before": clock.iso(when)}).model_dump()
+    deliver_at(svc, DIAL_QUEUE, body, when, f"dial-{message.execution_id}")
+
+
+def _wait_for_slot(svc: Services, message: DialMessage) -> None:
+    # Hand the message back with a delay; the original is acknowledged only after this send succeeds.
+    svc.queues.send(DIAL_QUEUE, message.model_copy(update={"waits": message.waits + 1}).model_dump(),
+                    slot_wait_seconds(message.waits))
+
+
+def _not_running(svc: Services, message: DialMessage, expected: dict[str, Any]) -> None:
     batch = svc.batches.find(message.batch_id)
-    if batch is not None and batch["status"] == BatchStatus.PAUSED and not batch.get("deleted_at"):
-        # Hand the message back with a delay; the original is acknowledged only after this send succeeds.
-        svc.queues.send(DIAL_QUEUE, message.model_dump(), PAUSED_RECHECK_SECONDS)
-        return
-    _finish_unplaced(svc, queued, "canceled", "the batch was stopped before this call was placed")
+    if batch is not None and not batch.get("deleted_at"):
+        if batch["status"] == BatchStatus.RUNNING:  # running, so its own live-call cap was the limit
+            _wait_for_slot(svc, message)
+            return
+        if batch["status"] == BatchStatus.PAUSED:
+            svc.queues.send(DIAL_QUEUE, message.model_dump(), PAUSED_RECHECK_SECONDS)
+            return
+    _unplaced(svc, expected, "canceled", "the batch was stopped before this call was placed")
 
 
-def _finish_unplaced(svc: Services, queued: dict[str, Any], status: str, reason: str) -> None:
+def _unplaced(svc: Services, expected: dict[str, Any], status: str, reason: str) -> None:
     try:
-        svc.executions.move(queued, status, {"error_message": reason})
+        finish_call(svc, expected, status, {"error_message": reason})
     except StaleTransition:
         return
-    complete_if_done(svc, queued["batch_id"])

@@ -13,12 +13,14 @@ from typing import Any
 
 from .. import clock
 from ..domain.batch_status import STARTABLE, BatchStatus
+from ..domain.caller_id import pick_caller_id
 from ..errors import Conflict
 from ..resources import CONTROL_QUEUE, DIAL_QUEUE
+from ..services.calls import dial_message
 from ..services.container import Services
 from ..services.ingest import execution_id
 from ..services.lifecycle import complete_if_done, dispatch_message
-from .messages import ControlMessage, DialMessage
+from .messages import ControlMessage
 
 TRANSACTION_ITEMS = 99  # DynamoDB's 100 per transaction, less the batch counter update
 MAX_WAIT_SECONDS = 30
@@ -112,26 +114,7 @@ def _dispatch(svc: Services, batch: dict[str, Any], contacts: list[dict[str, Any
         part = contacts[start : start + TRANSACTION_ITEMS]
         executions = [_execution(batch, contact, numbers, now) for contact in part]
         svc.executions.create_many(batch_id, executions)  # False on redelivery: the dials below are deduped
-        svc.queues.send_many(
-            DIAL_QUEUE,
-            [
-                (
-                    DialMessage(
-                        execution_id=e["execution_id"],
-                        batch_id=batch_id,
-                        tenant_id=batch["tenant_id"],
-                        agent_id=batch["agent_id"],
-                        to=e["user_number"],
-                        from_number=e.get("from_number"),
-                        contact_index=e["contact_index"],
-                        attempt=1,
-                        variables=e["recipient_data"],
-                    ).model_dump(),
-                    0,
-                )
-                for e in executions
-            ],
-        )
+        svc.queues.send_many(DIAL_QUEUE, [(dial_message(e, batch), 0) for e in executions])
 
 
 def _execution(batch: dict[str, Any], contact: dict[str, Any], numbers: list[str], now: str) -> dict[str, Any]:
@@ -146,7 +129,7 @@ def _execution(batch: dict[str, Any], contact: dict[str, Any], numbers: list[str
         "row": contact.get("row"),
         "status": "queued",
         "user_number": contact["n"],
-        "from_number": numbers[index % len(numbers)] if numbers else None,
+        "from_number": pick_caller_id(numbers, contact["n"], index),
         "attempt": 1,
         "retry_count": 0,
         "recipient_data": contact.get("v") or {},

@@ -30,6 +30,11 @@ class DialMessage(BaseModel):
     contact_index: int
     attempt: int = 1
     variables: dict[str, str] = Field(default_factory=dict)
+    bypass_window: bool = False
+    batch_cap: int | None = None
+    not_before: str | None = None  # a retry or a rescheduled call: not to be dialled before this
+    expect_status: Literal["queued", "rescheduled"] = "queued"
+    waits: int = 0  # how many times it has waited for a free live-call slot
 
 
 class ProviderEvent(BaseModel):

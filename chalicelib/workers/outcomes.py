@@ -8,8 +8,8 @@ from aws_lambda_powertools import Logger
 
 from .. import clock
 from ..domain.call_status import is_final, rank
+from ..services.calls import finish_call
 from ..services.container import Services
-from ..services.lifecycle import complete_if_done
 from ..store.executions import StaleTransition
 from .messages import ProviderEvent
 
@@ -33,16 +33,16 @@ def handle_event(svc: Services, event: ProviderEvent) -> None:
             logger.warning("event for an unknown execution", extra={"execution_id": event.execution_id})
             return
         if rank(event.status) <= rank(execution["status"]):
-            break  # late or repeated: a `ringing` after `completed` changes nothing
+            return  # late or repeated: a `ringing` after `completed` changes nothing
         try:
-            svc.executions.move(execution, event.status, _fields(event))
-            break
+            if is_final(event.status):
+                finish_call(svc, execution, event.status, _fields(event))
+            else:
+                svc.executions.move(execution, event.status, _fields(event))
+            return
         except StaleTransition:
             continue  # another event moved it first: read again and decide again
-    else:
-        raise RuntimeError(f"execution {event.execution_id} kept changing; retry the event later")
-    if is_final(event.status):
-        complete_if_done(svc, execution["batch_id"])
+    raise RuntimeError(f"execution {event.execution_id} kept changing; retry the event later")
 
 
 def _fields(event: ProviderEvent) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from aws_lambda_powertools import Logger
 from .. import clock
 from ..domain.batch_status import BatchStatus
 from ..resources import CONTROL_QUEUE
+from ..services.calls import finish_call
 from ..services.container import Services
 from ..services.lifecycle import complete_if_done, deliver_start, dispatch_message, missed_start
 from ..store.executions import StaleTransition
@@ -53,7 +54,7 @@ def sweep(svc: Services) -> SweepReport:
             else "the call was claimed but its placement was never confirmed"
         )
         try:
-            svc.executions.move(execution, "error", {"error_message": reason})
+            finish_call(svc, execution, "error", {"error_message": reason})
         except StaleTransition:
             continue
         touched.add(execution["batch_id"])

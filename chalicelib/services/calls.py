@@ -1,0 +1,96 @@
+"""The end of a call attempt, wherever it is decided (provider event, sweeper, dialer):
+retry per the batch's retry_config, free the live-call slot, and complete the batch."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from .. import clock
+from ..domain.call_status import CallStatus, rank
+from ..domain.retry import RetryConfig, retry_delay_minutes
+from ..resources import DIAL_QUEUE
+from ..store.executions import BatchNotRunning
+from ..store.leases import agent_key
+from .container import Services
+from .delivery import deliver_at
+from .ingest import execution_id
+from .lifecycle import complete_if_done
+
+
+def dial_message(execution: dict[str, Any], batch: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """The dial queue's message for an execution: everything the dialer needs without reading it."""
+    return {
+        "execution_id": execution["execution_id"],
+        "batch_id": execution["batch_id"],
+        "tenant_id": execution["tenant_id"],
+        "agent_id": execution["agent_id"],
+        "to": execution["user_number"],
+        "from_number": execution.get("from_number"),
+        "contact_index": execution["contact_index"],
+        "attempt": execution.get("attempt", 1),
+        "variables": execution.get("recipient_data") or {},
+        "bypass_window": bool(batch.get("bypass_call_guardrails")),
+        "batch_cap": batch.get("max_concurrent_calls"),
+        **extra,
+    }
+
+
+def finish_call(svc: Services, execution: dict[str, Any], status: str, fields: dict[str, Any]) -> None:
+    """Move an attempt to a final status; a retry, when due, replaces it as the contact's live attempt.
+
+    The retry's dial message is sent before the transaction that creates its execution: if
+    we die in between, the redelivered event sends it again (the dialer dedupes), and a message
+    whose execution was never written is dropped by the dialer's claim.
+    """
+    batch = svc.batches.find(execution["batch_id"])
+    retried = False
+    if batch is not None and status != CallStatus.CANCELED:
+        config = RetryConfig.model_validate(batch["retry_config"]) if batch.get("retry_config") else None
+        attempt = int(execution.get("attempt", 1))
+        minutes = retry_delay_minutes(config, status, bool(fields.get("answered_by_voice_mail")), attempt)
+        if minutes is not None and batch["status"] == "running":
+            retried = _retry(svc, batch, execution, status, fields, minutes)
+    if not retried:
+        svc.executions.move(execution, status, fields)
+    if rank(execution["status"]) >= rank(CallStatus.INITIATED):
+        svc.leases.release(agent_key(execution["tenant_id"], execution["agent_id"]), execution["execution_id"],
+                           execution["batch_id"])
+    if not retried:
+        complete_if_done(svc, execution["batch_id"])
+
+
+def _retry(svc: Services, batch: dict[str, Any], old: dict[str, Any], status: str, fields: dict[str, Any],
+           minutes: int) -> bool:
+    attempt = int(old.get("attempt", 1)) + 1
+    when = clock.now() + timedelta(minutes=minutes)
+    now = clock.now_iso()
+    history = [*(old.get("retry_history") or []), {
+        "attempt": attempt - 1,
+        "execution_id": old["execution_id"],
+        "status": status,
+        "answered_by_voice_mail": bool(fields.get("answered_by_voice_mail")),
+        "ended_at": now,
+    }]
+    new = {
+        **{k: old[k] for k in ("batch_id", "tenant_id", "agent_id", "contact_index", "user_number") if k in old},
+        "execution_id": execution_id(old["batch_id"], old["contact_index"], attempt),
+        "seq": f"{old['contact_index']:09d}#{attempt:02d}",
+        "row": old.get("row"),
+        "status": CallStatus.QUEUED.value,
+        "from_number": old.get("from_number"),
+        "attempt": attempt,
+        "retry_count": attempt - 1,
+        "retry_history": history,
+        "recipient_data": old.get("recipient_data") or {},
+        "scheduled_at": clock.iso(when),
+        "created_at": now,
+        "updated_at": now,
+    }
+    message = dial_message(new, batch, not_before=clock.iso(when))
+    deliver_at(svc, DIAL_QUEUE, message, when, f"dial-{new['execution_id']}")
+    try:
+        svc.executions.replace_with_retry(old, status, {**fields, "superseded_by": new["execution_id"]}, new)
+    except BatchNotRunning:
+        return False  # stopped meanwhile: a stopped batch never retries
+    return True
