@@ -38,7 +38,7 @@ class AgentFields(BaseModel):
     max_concurrent_calls: int | None = Field(None, ge=1, le=1000)
     calls_per_second: float | None = Field(None, gt=0, le=100)
     call_start_hour: int | None = Field(None, ge=0, le=23)
-    call_end_hour: int | None = Field(None, ge=0, le=23)
+    call_end_hour: int | None = Field(None, ge=0, le=24, description="exclusive; 24 means until midnight")
     call_days: list[Weekday] | None = Field(None, min_length=1)
     timezone: str | None = None
     webhook_url: str | None = Field(None, max_length=2000)
@@ -76,7 +76,7 @@ class AgentCreate(AgentFields):
     provider: Literal["simulator", "twilio", "http"] = "simulator"
     max_concurrent_calls: int = Field(10, ge=1, le=1000)
     call_start_hour: int = Field(9, ge=0, le=23)
-    call_end_hour: int = Field(21, ge=0, le=23)
+    call_end_hour: int = Field(21, ge=0, le=24)
     call_days: list[Weekday] = Field(default_factory=lambda: list(ALL_DAYS), min_length=1)
     from_phone_numbers: list[str] = Field(default_factory=list, max_length=50)
     welcome_message: str = Field("Hello {customer_name}, this is an automated call.", max_length=4000)

@@ -63,10 +63,10 @@ class CallingWindow:
     days: frozenset[str]  # subset of {"mon","tue","wed","thu","fri","sat","sun"}; must be non-empty
 
     def __post_init__(self) -> None:
-        for name in ("start_hour", "end_hour"):
+        for name, highest in (("start_hour", 23), ("end_hour", 24)):  # end 24: until midnight, so 0-24 is all day
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 23:
-                raise ValueError(f"{name} must be an int 0-23, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= highest:
+                raise ValueError(f"{name} must be an int 0-{highest}, got {value!r}")
         if self.start_hour == self.end_hour:
             raise ValueError("start_hour and end_hour must differ (a window may cross midnight)")
         if isinstance(self.days, str):  # "mon" would otherwise become {"m", "o", "n"}
@@ -233,7 +233,11 @@ def _candidates(window: CallingWindow, zone_name: str, first_day: date, last_day
     for ordinal in range(day, last_day.toordinal() + 1):
         if DAY_NAMES[(weekday + ordinal - day) % 7] in window.days:
             found.extend(_boundary(zone_name, ordinal, window.start_hour))
-        end = _boundary(zone_name, ordinal, window.end_hour)
+        end = (
+            _boundary(zone_name, ordinal + 1, 0)
+            if window.end_hour == 24
+            else _boundary(zone_name, ordinal, window.end_hour)
+        )
         if len(end) > 1:
             found.extend(end)
     return tuple(sorted(found))

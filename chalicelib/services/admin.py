@@ -22,7 +22,7 @@ def seed_demo(tenant_id: str = "local", svc: Services | None = None) -> tuple[st
             from_phone_numbers=["+12025550147"],
             max_concurrent_calls=10,
             call_start_hour=0,
-            call_end_hour=23,
+            call_end_hour=24,  # the demo calls at any hour; real agents keep the 9-21 default
         ),
     )
     return key, agent["agent_id"]

@@ -34,6 +34,10 @@ class Pump:
         self.invocations: dict[str, int] = {}
         # Tests set this to (function name, record body) -> bool to deliver a record twice.
         self.duplicate: Callable[[str, dict[str, Any]], bool] = lambda name, body: False
+        from chalicelib.resources import schedule_group_name
+        from local.scheduler_runner import SchedulerRunner
+
+        self.scheduler = SchedulerRunner(schedule_group_name(svc.settings))
         self._traveller: Any = None
         self._coordinates: Any = None
         self.advanced_seconds = 0.0
@@ -90,13 +94,13 @@ class Pump:
         for _ in range(max_steps):
             if until is not None and until():
                 return
-            handled = sum(self.step(s.name) for s in self.sources)
+            handled = len(self.scheduler.tick()) + sum(self.step(s.name) for s in self.sources)
             if handled:
                 idle = 0
                 continue
             if until is None and not advance_seconds:
                 return
-            if not advance_seconds or idle >= 60:
+            if not advance_seconds or idle * advance_seconds >= 3 * 3600:
                 raise AssertionError("queues drained but the condition never held")
             idle += 1
             self.advance(advance_seconds)
