@@ -148,6 +148,9 @@ EXECUTION_FIELDS = (
     "created_at",
     "updated_at",
     "scheduled_at",
+    "claimed_at",  # + when the call took its live-call slot
+    "answered_at",  # +
+    "ended_at",  # +
 )
 
 

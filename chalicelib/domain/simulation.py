@@ -44,7 +44,13 @@ class SimulatedCall:
         return round(self.talk_seconds, 1)
 
 
-def simulate(seed: int, call_key: str, welcome: str, cost_per_minute: float = 0.05) -> SimulatedCall:
+def simulate(
+    seed: int, call_key: str, welcome: str, cost_per_minute: float = 0.05, fixed_talk_seconds: float | None = None
+) -> SimulatedCall:
+    """`fixed_talk_seconds` makes every call answered at once and that long (for load tests and demos)."""
+    if fixed_talk_seconds is not None:
+        return _call(CallStatus.COMPLETED, False, 0.0, fixed_talk_seconds, "call ended by user", cost_per_minute,
+                     f"assistant: {welcome}")
     rng = random.Random(int.from_bytes(hashlib.sha256(f"{seed}:{call_key}".encode()).digest()[:8], "big"))
     kind = rng.choices([k for k, _ in OUTCOME_WEIGHTS], weights=[w for _, w in OUTCOME_WEIGHTS])[0]
     if kind == "completed":

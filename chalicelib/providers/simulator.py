@@ -24,15 +24,21 @@ class SimulatorProvider:
 
     def place_call(self, request: CallRequest, agent: dict[str, Any]) -> str:
         call_id = "sim-" + hashlib.sha256(request.execution_id.encode()).hexdigest()[:24]
-        rate = float((agent.get("provider_config") or {}).get("cost_per_minute", 0.05))
-        outcome = simulate(self._seed, f"{request.execution_id}", request.welcome_message, rate)
+        config = agent.get("provider_config") or {}
+        fixed = config.get("fixed_talk_seconds")
+        outcome = simulate(
+            self._seed,
+            request.execution_id,
+            request.welcome_message,
+            float(config.get("cost_per_minute", 0.05)),
+            float(fixed) if fixed is not None else None,
+        )
 
         def event(status: str, **details: Any) -> dict[str, Any]:
             return provider_event(request.execution_id, self.name, call_id, status, **details)
 
         events: list[tuple[dict[str, Any], int]] = [(event("ringing"), self._after(1.0))]
-        answered = outcome.talk_seconds > 0
-        if answered:
+        if outcome.talk_seconds > 0:
             events.append((event("in-progress"), self._after(outcome.ring_seconds)))
         events.append(
             (

@@ -56,8 +56,9 @@ def _zones(number: str, default_timezone: str | None) -> tuple[str, ...]:
 
 
 def slot_wait_seconds(waits: int) -> int:
-    """1 s at first, growing slowly to 10 s: a freed slot is taken quickly, and a long wait costs little."""
-    return min(10, 1 + waits // 3)
+    """1 s at first, growing slowly to 5 s: with the backlog bounded at twice the limit, a freed
+    slot is taken within about a second, and a long wait costs a request every few seconds."""
+    return min(5, 1 + waits // 5)
 
 
 def handle_dial(svc: Services, message: DialMessage) -> None:
