@@ -28,8 +28,11 @@ def main() -> None:
             created = api.post_csv(stack.agent_id, csv)
             timings.append(time.perf_counter() - t0)
             assert created["valid_contacts"] == args.rows, created
-        print(f"POST /batches {args.rows} rows: " + ", ".join(f"{t:.2f}" for t in timings)
-              + f" s; median {statistics.median(timings):.2f} s (goal <= 8 s)")
+        print(
+            f"POST /batches {args.rows} rows: "
+            + ", ".join(f"{t:.2f}" for t in timings)
+            + f" s; median {statistics.median(timings):.2f} s (goal <= 8 s)"
+        )
     finally:
         stack.stop()
 

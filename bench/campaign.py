@@ -20,8 +20,14 @@ from typing import Any
 
 from stackutil import Api, RequestCounter, numbers_csv, start_stack, wait_for
 
-EVENT_SOURCE_OPS = {"sqs.ReceiveMessage", "sqs.DeleteMessageBatch", "sqs.DeleteMessage", "sqs.ChangeMessageVisibility",
-                    "sqs.ChangeMessageVisibilityBatch", "sqs.GetQueueAttributes"}
+EVENT_SOURCE_OPS = {
+    "sqs.ReceiveMessage",
+    "sqs.DeleteMessageBatch",
+    "sqs.DeleteMessage",
+    "sqs.ChangeMessageVisibility",
+    "sqs.ChangeMessageVisibilityBatch",
+    "sqs.GetQueueAttributes",
+}
 
 
 class DialClock:
@@ -67,8 +73,10 @@ def main() -> None:
             wait_for(lambda: dials.first is not None, 30, 0.01)
             lateness.append(dials.first - at.timestamp())  # type: ignore[operator]
             wait_for(lambda b=batch: api.get(f"/batches/{b}")["status"] == "completed", 60)
-        print(f"start lateness (scheduled_at -> first dial), s: {', '.join(f'{x:.2f}' for x in lateness)}"
-              f"  max {max(lateness):.2f}  (goal <= 2 s)")
+        print(
+            f"start lateness (scheduled_at -> first dial), s: {', '.join(f'{x:.2f}' for x in lateness)}"
+            f"  max {max(lateness):.2f}  (goal <= 2 s)"
+        )
 
         # 2+3. whole run: requests per contact, contacts/s
         counter = RequestCounter()
@@ -83,8 +91,10 @@ def main() -> None:
         elapsed = time.monotonic() - started
         counter.enabled = False
         status = api.get(f"/batches/{batch}")
-        print(f"run: {args.contacts} contacts, {dials.count} dials, completed in {elapsed:.1f} s: "
-              f"{args.contacts / elapsed:.1f} contacts/s end to end  counts={status['execution_status']}")
+        print(
+            f"run: {args.contacts} contacts, {dials.count} dials, completed in {elapsed:.1f} s: "
+            f"{args.contacts / elapsed:.1f} contacts/s end to end  counts={status['execution_status']}"
+        )
         service = {k: v for k, v in counter.counts.items() if k not in EVENT_SOURCE_OPS}
         source = {k: v for k, v in counter.counts.items() if k in EVENT_SOURCE_OPS}
         print("AWS requests per contact made by the service code, by operation:")
@@ -107,8 +117,10 @@ def main() -> None:
                 samples.append(time.perf_counter() - t0)
             timings[name] = statistics.median(samples)
         ratio = timings["10000"] / timings["100"]
-        print(f"GET /batches/{{id}} median: 100 contacts {timings['100'] * 1000:.2f} ms, "
-              f"10,000 contacts {timings['10000'] * 1000:.2f} ms, ratio {ratio:.2f} (goal <= 1.5)")
+        print(
+            f"GET /batches/{{id}} median: 100 contacts {timings['100'] * 1000:.2f} ms, "
+            f"10,000 contacts {timings['10000'] * 1000:.2f} ms, ratio {ratio:.2f} (goal <= 1.5)"
+        )
     finally:
         stack.stop()
 

@@ -43,10 +43,16 @@ def main() -> None:
     try:
         api = Api(stack.api_url, stack.api_key)
         for n in (5, 20):
-            agent = api.post("/agents", json={
-                "name": f"load {n}", "max_concurrent_calls": n, "call_start_hour": 0, "call_end_hour": 24,
-                "provider_config": {"fixed_talk_seconds": args.talk},
-            })["agent_id"]
+            agent = api.post(
+                "/agents",
+                json={
+                    "name": f"load {n}",
+                    "max_concurrent_calls": n,
+                    "call_start_hour": 0,
+                    "call_end_hour": 24,
+                    "provider_config": {"fixed_talk_seconds": args.talk},
+                },
+            )["agent_id"]
             contacts = n * args.rounds
             batch = api.post_csv(agent, numbers_csv(contacts, start=n * 100_000))["batch_id"]
             api.post(f"/batches/{batch}/run")
@@ -63,8 +69,10 @@ def main() -> None:
             mean, peak = live_profile(intervals)
             span = max(e for _, e in intervals) - min(s for s, _ in intervals)
             ideal = args.rounds * args.talk
-            print(f"N={n}: {contacts} calls of {args.talk:.0f} s in {span:.1f} s (ideal {ideal:.0f} s); "
-                  f"mean live / N = {mean / n:.3f} (goal >= 0.95); max live = {peak} (must be <= {n})")
+            print(
+                f"N={n}: {contacts} calls of {args.talk:.0f} s in {span:.1f} s (ideal {ideal:.0f} s); "
+                f"mean live / N = {mean / n:.3f} (goal >= 0.95); max live = {peak} (must be <= {n})"
+            )
     finally:
         stack.stop()
 

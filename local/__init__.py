@@ -1,9 +1,10 @@
 """The local stack: the whole service on one laptop, on moto's server, without Docker.
 
-`python -m local` starts it (see `local.stack`). This module holds the two small
-pieces every runner shares, so the SQS, rule and API runners describe a Lambda
-function the same way: its per-function settings read from the Chalice stage
-config, and the fake Lambda context handed to the handlers.
+`python -m local` starts it (see `local.stack`). This module holds what the parts
+share: a Lambda function's settings read from the Chalice stage config and the fake
+Lambda context handed to its handlers (so the SQS and rule runners describe a
+function the same way), undoable environment changes, and `wait_until` for tests
+and scripts that drive the stack.
 """
 
 from __future__ import annotations
@@ -41,7 +42,11 @@ class FunctionSettings:
 
 
 def function_settings(
-    app: Chalice, name: str, config: Config | None, region: str, account_id: str
+    app: Chalice,
+    name: str,
+    config: Config | None,
+    region: str,
+    account_id: str,
 ) -> FunctionSettings:
     """Per-function settings from `stages.<stage>.lambda_functions.<name>` (Chalice's own lookup chain)."""
     stage = config.chalice_stage if config is not None else "dev"

@@ -45,7 +45,11 @@ class ApiServer:
     """The Chalice app on http://127.0.0.1:<port>; port 0 picks a free one (see `url`)."""
 
     def __init__(
-        self, app: Chalice, config: Config | None = None, host: str = HOST, port: int = 8000
+        self,
+        app: Chalice,
+        config: Config | None = None,
+        host: str = HOST,
+        port: int = 8000,
     ) -> None:
         self._app = app
         self._config = config or Config.create(app_name=app.app_name)

@@ -77,9 +77,8 @@ def _create_queue(settings: Settings, queue: resources.Queue) -> None:
     # CreateQueue without attributes is idempotent; the attributes are then set, so a changed declaration
     # converges instead of failing with QueueAlreadyExists.
     dlq_url = sqs.create_queue(QueueName=resources.dlq_name(settings, queue))["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    dlq_attributes = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]
+    dlq_arn = dlq_attributes["QueueArn"]
     url = sqs.create_queue(QueueName=resources.queue_name(settings, queue))["QueueUrl"]
     sqs.set_queue_attributes(
         QueueUrl=url,

@@ -17,6 +17,7 @@ from moto.server import ThreadedMotoServer
 from chalicelib import aws
 
 from . import EnvPatch
+from .fidelity import serialize_dynamodb_writes
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +35,8 @@ class Emulator:
 
     def __init__(self, port: int = 0, region: str | None = None) -> None:
         self._requested_port = port
-        self.region = (
-            region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-        )
+        env_region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        self.region = region or env_region or "us-east-1"
         self._server: ThreadedMotoServer | None = None
         self._env = EnvPatch()
         self.port = 0
@@ -50,6 +50,7 @@ class Emulator:
     def start(self) -> str:
         """Start the server, point the environment at it and drop cached clients; returns the endpoint."""
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+        serialize_dynamodb_writes()  # the server is threaded: conditional writes must not race
         server = ThreadedMotoServer(ip_address=HOST, port=self._requested_port, verbose=False)
         server.start()
         self._server = server

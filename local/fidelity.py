@@ -27,11 +27,14 @@ def serialize_dynamodb_writes() -> None:
     from moto.dynamodb.models import DynamoDBBackend
 
     for name in _WRITES:
-        original: Callable[..., Any] = getattr(DynamoDBBackend, name)
-
-        def locked(*args: Any, __original: Callable[..., Any] = original, **kwargs: Any) -> Any:
-            with _LOCK:
-                return __original(*args, **kwargs)
-
-        setattr(DynamoDBBackend, name, functools.wraps(original)(locked))
+        setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
     _applied = True
+
+
+def _locked(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _LOCK:
+            return original(*args, **kwargs)
+
+    return locked

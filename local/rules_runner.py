@@ -106,9 +106,7 @@ class RulesRunner:
             expression = rule.schedule_expression
             text = expression if isinstance(expression, str) else expression.to_string()
             if interval is None:
-                logger.warning(
-                    "rule %s: %s is not emulated (only rate() is); it will not run", rule.name, text
-                )
+                logger.warning("rule %s: %s is not emulated (only rate() is): not run", rule.name, text)
                 continue
             thread = threading.Thread(
                 target=self._run, args=(rule.name, interval), name=f"rule-{rule.name}", daemon=True

@@ -125,9 +125,8 @@ class SchedulerRunner:
     def _consider(self, key: tuple[str, Any], summary: ScheduleSummaryTypeDef, now: datetime) -> bool:
         detail = self._details.get(key)
         if detail is None:
-            detail = self._details[key] = self.scheduler.get_schedule(
-                Name=summary["Name"], GroupName=self.group_name
-            )
+            detail = self.scheduler.get_schedule(Name=summary["Name"], GroupName=self.group_name)
+            self._details[key] = detail
         try:
             due = due_at(detail["ScheduleExpression"], detail.get("ScheduleExpressionTimezone"))
         except (ValueError, ZoneInfoNotFoundError) as error:

@@ -180,16 +180,13 @@ class SqsRunner:
             fn = function_settings(self._app, source.name, self._config, self._region, self._account_id)
             consumer = _Consumer(source, fn, self._app.handler_map[source.name], self.concurrency_for(source))
             if consumer.concurrency <= 0:
-                logger.warning(
-                    "%s has reserved concurrency 0: Lambda would never run it, nor do we", source.name
-                )
+                logger.warning("%s has reserved concurrency 0: Lambda never runs it, nor do we", source.name)
                 continue
             try:
                 consumer.queue_url = self.sqs.get_queue_url(QueueName=consumer.queue_name)["QueueUrl"]
             except self.sqs.exceptions.QueueDoesNotExist:
-                raise RuntimeError(
-                    f"queue {consumer.queue_name!r} of {source.name!r} does not exist"
-                ) from None
+                missing = f"queue {consumer.queue_name!r} of {source.name!r} does not exist"
+                raise RuntimeError(missing) from None
             consumer.queue_arn = self.sqs.get_queue_attributes(
                 QueueUrl=consumer.queue_url, AttributeNames=["QueueArn"]
             )["Attributes"]["QueueArn"]
@@ -320,9 +317,7 @@ class SqsRunner:
             return
         failed = failed_message_ids(result, ids)
         if failed:
-            logger.info(
-                "sqs %s reported %d of %d record(s) failed", consumer.source.name, len(failed), len(ids)
-            )
+            logger.info("sqs %s: %d of %d record(s) failed", consumer.source.name, len(failed), len(ids))
         self._delete(consumer, [m for m in messages if m["MessageId"] not in failed])
 
     def _delete(self, consumer: _Consumer, messages: list[MessageTypeDef]) -> None:

@@ -1,10 +1,10 @@
 """The whole service on one laptop: emulator, resources, API, event sources, demo data.
 
 `LocalStack` composes the pieces in the order they depend on each other: the
-environment (the Chalice stage's variables, then the caller's own overrides), the
-emulator, the resources, the app (imported only now, because it reads its settings
-at import), the API server and the three runners, then the demo tenant. `main()` is
-`python -m local`.
+environment (the Chalice stage's variables, overridden by `LOCAL_DEFAULTS`, both
+overridden by whatever the caller exported), the emulator, the resources, the app
+(imported only now, because it reads its settings at import), the API server and
+the three runners, then the demo tenant. `main()` is `python -m local`.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ LOCAL_DEFAULTS = {
 
 
 class LocalStack:
-    """`start()` or `with LocalStack(...) as stack:`; `stop()` undoes everything, the environment included."""
+    """`start()` or `with LocalStack(...) as stack:`; `stop()` stops every part, restores the environment."""
 
     def __init__(
         self,
@@ -140,6 +140,8 @@ class LocalStack:
         """`app` from the project's app.py, imported as `chalice local` does (project dir on sys.path)."""
         if str(self.project_dir) not in sys.path:
             sys.path.insert(0, str(self.project_dir))
+        # Cached for the process, like any module: it keeps the queue names it read at import, and
+        # cannot be imported twice (Chalice blueprints register their routes only once).
         return importlib.import_module("app").app  # type: ignore[no-any-return]
 
     def _seed_demo(self) -> None:
@@ -165,6 +167,7 @@ def banner(stack: LocalStack) -> str:
     csv_arg = os.path.relpath(csv) if csv.is_relative_to(Path.cwd()) else str(csv)
     key = stack.api_key or "<api key>"  # none when not seeded: `python manage.py create-key` makes one
     agent = stack.agent_id or "<agent id>"
+    auth = '-H "Authorization: Bearer $KEY"'
     lines = [
         "",
         f"  API          {stack.api_url}",
@@ -174,12 +177,11 @@ def banner(stack: LocalStack) -> str:
         "",
         "Create a batch from the sample CSV (answers with its batch_id):",
         f"  export URL={stack.api_url} KEY={key} AGENT={agent}",
-        '  curl -s -X POST $URL/batches -H "Authorization: Bearer $KEY" -F agent_id=$AGENT'
-        f" -F file=@{csv_arg}",
+        f"  curl -s -X POST $URL/batches {auth} -F agent_id=$AGENT -F file=@{csv_arg}",
         "Start it now and poll it:",
         "  export BATCH=<batch_id>",
-        '  curl -s -X POST $URL/batches/$BATCH/run -H "Authorization: Bearer $KEY"',
-        '  curl -s $URL/batches/$BATCH -H "Authorization: Bearer $KEY"',
+        f"  curl -s -X POST $URL/batches/$BATCH/run {auth}",
+        f"  curl -s $URL/batches/$BATCH {auth}",
         "",
         "Ctrl-C stops everything.",
     ]
@@ -188,9 +190,7 @@ def banner(stack: LocalStack) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m local`: run until SIGINT or SIGTERM, then stop cleanly and return 0."""
-    parser = argparse.ArgumentParser(
-        prog="python -m local", description=__doc__.splitlines()[0] if __doc__ else None
-    )
+    parser = argparse.ArgumentParser(prog="python -m local", description="Run the service locally.")
     parser.add_argument("--port", type=int, default=8000, help="API port (0: any free port)")
     parser.add_argument("--aws-port", type=int, default=0, help="emulator port (default: any free port)")
     parser.add_argument("--quiet", action="store_true", help="only warnings and errors")

@@ -49,8 +49,15 @@ def simulate(
 ) -> SimulatedCall:
     """`fixed_talk_seconds` makes every call answered at once and that long (for load tests and demos)."""
     if fixed_talk_seconds is not None:
-        return _call(CallStatus.COMPLETED, False, 0.0, fixed_talk_seconds, "call ended by user", cost_per_minute,
-                     f"assistant: {welcome}")
+        return _call(
+            CallStatus.COMPLETED,
+            False,
+            0.0,
+            fixed_talk_seconds,
+            "call ended by user",
+            cost_per_minute,
+            f"assistant: {welcome}",
+        )
     rng = random.Random(int.from_bytes(hashlib.sha256(f"{seed}:{call_key}".encode()).digest()[:8], "big"))
     kind = rng.choices([k for k, _ in OUTCOME_WEIGHTS], weights=[w for _, w in OUTCOME_WEIGHTS])[0]
     if kind == "completed":

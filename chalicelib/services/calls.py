@@ -54,24 +54,29 @@ def finish_call(svc: Services, execution: dict[str, Any], status: str, fields: d
     if not retried:
         svc.executions.move(execution, status, fields)
     if rank(execution["status"]) >= rank(CallStatus.INITIATED):
-        svc.leases.release(agent_key(execution["tenant_id"], execution["agent_id"]), execution["execution_id"],
-                           execution["batch_id"])
+        svc.leases.release(
+            agent_key(execution["tenant_id"], execution["agent_id"]), execution["execution_id"], execution["batch_id"]
+        )
     if not retried:
         complete_if_done(svc, execution["batch_id"])
 
 
-def _retry(svc: Services, batch: dict[str, Any], old: dict[str, Any], status: str, fields: dict[str, Any],
-           minutes: int) -> bool:
+def _retry(
+    svc: Services, batch: dict[str, Any], old: dict[str, Any], status: str, fields: dict[str, Any], minutes: int
+) -> bool:
     attempt = int(old.get("attempt", 1)) + 1
     when = clock.now() + timedelta(minutes=minutes)
     now = clock.now_iso()
-    history = [*(old.get("retry_history") or []), {
-        "attempt": attempt - 1,
-        "execution_id": old["execution_id"],
-        "status": status,
-        "answered_by_voice_mail": bool(fields.get("answered_by_voice_mail")),
-        "ended_at": now,
-    }]
+    history = [
+        *(old.get("retry_history") or []),
+        {
+            "attempt": attempt - 1,
+            "execution_id": old["execution_id"],
+            "status": status,
+            "answered_by_voice_mail": bool(fields.get("answered_by_voice_mail")),
+            "ended_at": now,
+        },
+    ]
     new = {
         **{k: old[k] for k in ("batch_id", "tenant_id", "agent_id", "contact_index", "user_number") if k in old},
         "execution_id": execution_id(old["batch_id"], old["contact_index"], attempt),

@@ -153,7 +153,8 @@ class ExecutionStore:
                 "Update": {
                     "TableName": self.table,
                     "Key": self.key(old["execution_id"]),
-                    "UpdateExpression": "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(changes)))
+                    "UpdateExpression": "SET "
+                    + ", ".join(f"#f{i} = :v{i}" for i in range(len(changes)))
                     + " REMOVE open_shard",
                     "ConditionExpression": "#st = :old",
                     "ExpressionAttributeNames": names,

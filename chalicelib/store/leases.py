@@ -89,17 +89,23 @@ class LeaseStore:
         return True
 
     def live(self, key: str) -> int:
-        item = aws.dynamodb().get_item(
-            TableName=self.table, Key={"agent_key": av(key), "lease_id": av(COUNTER)}, ConsistentRead=True
-        ).get("Item")
+        item = (
+            aws.dynamodb()
+            .get_item(TableName=self.table, Key={"agent_key": av(key), "lease_id": av(COUNTER)}, ConsistentRead=True)
+            .get("Item")
+        )
         return int(from_item(item).get("live", 0)) if item else 0
 
     def expired(self, now_iso: str) -> Iterator[dict[str, Any]]:
-        pages = aws.dynamodb().get_paginator("query").paginate(
-            TableName=self.table,
-            IndexName="by_expiry",
-            KeyConditionExpression="lease_shard = :s AND expires_at < :now",
-            ExpressionAttributeValues=values(s=SHARD, now=now_iso),
+        pages = (
+            aws.dynamodb()
+            .get_paginator("query")
+            .paginate(
+                TableName=self.table,
+                IndexName="by_expiry",
+                KeyConditionExpression="lease_shard = :s AND expires_at < :now",
+                ExpressionAttributeValues=values(s=SHARD, now=now_iso),
+            )
         )
         for page in pages:
             for item in page.get("Items", []):

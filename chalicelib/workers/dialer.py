@@ -123,8 +123,7 @@ def handle_dial(svc: Services, message: DialMessage) -> None:
     logger.info("call placed", extra={"execution_id": message.execution_id, "batch_id": message.batch_id})
 
 
-def _in_window(svc: Services, message: DialMessage, expected: dict[str, Any], agent: dict[str, Any],
-               now: Any) -> bool:
+def _in_window(svc: Services, message: DialMessage, expected: dict[str, Any], agent: dict[str, Any], now: Any) -> bool:
     """Inside the recipient's calling hours; otherwise reschedule to the next open slot."""
     window = CallingWindow.from_agent(agent)
     zones = _zones(message.to, agent.get("timezone"))
@@ -152,8 +151,11 @@ def _later(svc: Services, message: DialMessage, when: Any) -> None:
 
 def _wait_for_slot(svc: Services, message: DialMessage) -> None:
     # Hand the message back with a delay; the original is acknowledged only after this send succeeds.
-    svc.queues.send(DIAL_QUEUE, message.model_copy(update={"waits": message.waits + 1}).model_dump(),
-                    slot_wait_seconds(message.waits))
+    svc.queues.send(
+        DIAL_QUEUE,
+        message.model_copy(update={"waits": message.waits + 1}).model_dump(),
+        slot_wait_seconds(message.waits),
+    )
 
 
 def _not_running(svc: Services, message: DialMessage, expected: dict[str, Any]) -> None:

@@ -32,7 +32,6 @@ def stack() -> Iterator[Any]:
 
     saved = dict(os.environ)
     os.environ["SIMULATOR_SPEED"] = "120"  # a two-minute call takes a second
-    os.environ["STAGE"] = "dev"
     try:
         with LocalStack(project_dir=ROOT, api_port=0, aws_port=0) as running:
             yield running
@@ -52,12 +51,20 @@ def test_quickstart_create_schedule_poll_list(stack: Any, http: requests.Session
     url = stack.api_url
     # Create from the sample CSV shipped in the repo
     with open(ROOT / "samples" / "contacts.csv", "rb") as sample:
-        created = http.post(f"{url}/batches", data={"agent_id": stack.agent_id},
-                            files={"file": ("contacts.csv", sample, "text/csv")}, timeout=30)
+        created = http.post(
+            f"{url}/batches",
+            data={"agent_id": stack.agent_id},
+            files={"file": ("contacts.csv", sample, "text/csv")},
+            timeout=30,
+        )
     assert created.status_code == 201, created.text
     batch = created.json()
-    assert (batch["total_contacts"], batch["valid_contacts"], batch["invalid_contacts"],
-            batch["duplicate_contacts"]) == (9, 7, 1, 1)
+    assert (
+        batch["total_contacts"],
+        batch["valid_contacts"],
+        batch["invalid_contacts"],
+        batch["duplicate_contacts"],
+    ) == (9, 7, 1, 1)
     batch_id = batch["batch_id"]
     # Schedule one minute ahead, with an offset as Bolna's docs show
     at = (datetime.now(UTC) + timedelta(minutes=1)).astimezone().replace(microsecond=0)

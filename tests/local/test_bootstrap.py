@@ -76,3 +76,25 @@ def test_creates_the_bucket_and_the_schedule_group(settings: Settings) -> None:
     aws.s3().head_bucket(Bucket=resources.bucket_name(settings))
     group = aws.scheduler().get_schedule_group(Name=resources.schedule_group_name(settings))
     assert group["State"] == "ACTIVE"
+
+
+def test_ttl_and_declared_key_types(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No table declares them yet; the paths must work the day one does."""
+    probe = resources.Table(
+        "probe",
+        partition_key="pk",
+        sort_key="seq",
+        indexes=(resources.Index("by_owner", partition_key="owner", sort_key="seq"),),
+        ttl_attribute="expires_at",
+        attribute_types={"seq": "N"},
+    )
+    monkeypatch.setattr(resources, "TABLES", (probe,))
+    create_resources(settings)
+    create_resources(settings)
+
+    name = resources.table_name(settings, probe)
+    described = aws.dynamodb().describe_table(TableName=name)["Table"]
+    types = {a["AttributeName"]: a["AttributeType"] for a in described["AttributeDefinitions"]}
+    assert types == {"pk": "S", "seq": "N", "owner": "S"}
+    ttl = aws.dynamodb().describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}

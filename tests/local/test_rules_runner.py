@@ -51,7 +51,8 @@ def make_app(events: list[Any], fail: bool = False) -> Chalice:
 
 def test_invokes_a_rate_rule_every_interval(caplog: pytest.LogCaptureFixture) -> None:
     events: list[Any] = []
-    runner = RulesRunner(make_app(events), interval_override=0.05, region="eu-west-1", account_id="111122223333")
+    app = make_app(events)
+    runner = RulesRunner(app, interval_override=0.05, region="eu-west-1", account_id="111122223333")
     assert [r.name for r in runner.rules()] == ["sweeper", "nightly"]
 
     with caplog.at_level(logging.WARNING, logger="local.rules_runner"), runner:
@@ -65,14 +66,16 @@ def test_invokes_a_rate_rule_every_interval(caplog: pytest.LogCaptureFixture) ->
     assert event.account == "111122223333"
     assert event.region == "eu-west-1"
     assert event.resources == ["arn:aws:events:eu-west-1:111122223333:rule/tiny-dev-sweeper"]
-    assert event.context.function_name == "tiny-dev-sweeper"
+    context: Any = event.context
+    assert context.function_name == "tiny-dev-sweeper"
     assert len({e.event_id for e in events}) == len(events)
 
 
 def test_a_failing_rule_is_logged_and_runs_again(caplog: pytest.LogCaptureFixture) -> None:
     events: list[Any] = []
-    with caplog.at_level(logging.ERROR, logger="local.rules_runner"), RulesRunner(
-        make_app(events, fail=True), interval_override=0.05
+    with (
+        caplog.at_level(logging.ERROR, logger="local.rules_runner"),
+        RulesRunner(make_app(events, fail=True), interval_override=0.05),
     ):
         assert wait_until(lambda: len(events) >= 2)
     assert any("sweeper failed: RuntimeError: sweep failed" in r.getMessage() for r in caplog.records)

@@ -6,6 +6,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -52,8 +53,8 @@ def create_schedule(
     expression: str,
     *,
     timezone: str = "UTC",
-    after: str = "NONE",
-    state: str = "ENABLED",
+    after: Literal["NONE", "DELETE"] = "NONE",
+    state: Literal["ENABLED", "DISABLED"] = "ENABLED",
     group: str | None = None,
 ) -> None:
     aws.scheduler().create_schedule(
@@ -79,9 +80,8 @@ def control_messages(settings: Settings) -> list[dict[str, object]]:
     bodies: list[dict[str, object]] = []
     while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
         bodies += [json.loads(m["Body"]) for m in messages]
-        sqs.delete_message_batch(
-            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
-        )
+        entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+        sqs.delete_message_batch(QueueUrl=url, Entries=entries)  # type: ignore[arg-type]
     return bodies
 
 
@@ -163,13 +163,13 @@ def test_the_running_thread_delivers_a_due_schedule_on_time(settings: Settings) 
     received = []
 
     with SchedulerRunner(resources.schedule_group_name(settings), poll_interval=0.1):
-        assert wait_until(
-            lambda: received.extend(
-                sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["SentTimestamp"]).get("Messages", [])
-            )
-            or received,
-            timeout=5,
-        )
+
+        def receive() -> bool:
+            answer = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["SentTimestamp"])
+            received.extend(answer.get("Messages", []))
+            return bool(received)
+
+        assert wait_until(receive, timeout=5)
         assert not wait_until(lambda: sqs.receive_message(QueueUrl=url).get("Messages"), timeout=0.3)
 
     assert [json.loads(m["Body"]) for m in received] == [{"schedule": "soon"}]

@@ -10,7 +10,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
@@ -23,6 +23,9 @@ from chalicelib.settings import get_settings
 from local import wait_until
 from local.emulator import Emulator
 from local.sqs_runner import SqsRunner, failed_message_ids
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
 
 MAX_RECEIVE_COUNT = 2
 
@@ -57,13 +60,11 @@ def test_queue(emulator: Emulator) -> QueueUnderTest:
     sqs = aws.sqs()
     name = f"q{uuid.uuid4().hex[:10]}"
     dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
-    url = sqs.create_queue(
-        QueueName=name, Attributes={"VisibilityTimeout": "1", "RedrivePolicy": json.dumps(redrive)}
-    )["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]
+    redrive = {"deadLetterTargetArn": dlq_arn["QueueArn"], "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
+    attributes: dict[QueueAttributeNameType, str] = {"VisibilityTimeout": "1"}
+    attributes["RedrivePolicy"] = json.dumps(redrive)
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     return QueueUnderTest(name, url, arn, dlq_url)
 
@@ -84,7 +85,10 @@ class Recorder:
 
 
 def make_app(
-    queue: str, batch_size: int, handle: Callable[[dict[str, Any]], Any], recorder: Recorder
+    queue: str,
+    batch_size: int,
+    handle: Callable[[dict[str, Any]], Any],
+    recorder: Recorder,
 ) -> Chalice:
     app = Chalice(app_name="tiny")
 
@@ -100,9 +104,8 @@ def make_app(
 
 
 def send(queue: QueueUnderTest, body: str, **attributes: Any) -> str:
-    return aws.sqs().send_message(QueueUrl=queue.url, MessageBody=body, MessageAttributes=attributes)[
-        "MessageId"
-    ]
+    sent = aws.sqs().send_message(QueueUrl=queue.url, MessageBody=body, MessageAttributes=attributes)
+    return sent["MessageId"]
 
 
 def config_with(functions: dict[str, dict[str, Any]]) -> Config:
@@ -156,11 +159,8 @@ def test_delivers_lambda_shaped_events_and_deletes_successes(test_queue: QueueUn
 
 def test_reported_failures_are_redelivered_then_dead_lettered(test_queue: QueueUnderTest) -> None:
     def handle(event: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "batchItemFailures": [
-                {"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] == "bad"
-            ]
-        }
+        bad = [r["messageId"] for r in event["Records"] if r["body"] == "bad"]
+        return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in bad]}
 
     recorder = Recorder()
     app = make_app(test_queue.name, 10, handle, recorder)
@@ -180,7 +180,8 @@ def test_reported_failures_are_redelivered_then_dead_lettered(test_queue: QueueU
 
 
 def test_a_raising_handler_deletes_nothing(
-    test_queue: QueueUnderTest, caplog: pytest.LogCaptureFixture
+    test_queue: QueueUnderTest,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     def handle(event: dict[str, Any]) -> None:
         raise RuntimeError("provider down")

@@ -76,7 +76,8 @@ def test_runs_api_queues_schedules_and_rules_then_restores_the_environment(
     seen: list[str] = []
     app = make_app(seen)
     before = dict(os.environ)  # after Chalice(), which sets AWS_EXECUTION_ENV itself
-    stack = LocalStack(project_dir=write_project(tmp_path), app=app, api_port=0, seed=False, rules_interval=0.1)
+    project = write_project(tmp_path)
+    stack = LocalStack(project_dir=project, app=app, api_port=0, seed=False, rules_interval=0.1)
 
     with stack:
         assert os.environ["AWS_ENDPOINT_URL"] == stack.aws_url
@@ -123,11 +124,18 @@ def index():
 
 def test_python_m_local_serves_then_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     project = write_project(tmp_path, TINY_APP)
-    command = [sys.executable, "-m", "local", "--port", "0", "--no-seed", "--quiet", "--project-dir", str(project)]
-    proc = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    command = [sys.executable, "-m", "local", "--port", "0", "--no-seed", "--quiet"]
+    command += ["--project-dir", str(project)]
+    out = subprocess.PIPE
+    proc = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT, text=True)
     lines: queue.SimpleQueue[str] = queue.SimpleQueue()
     output: list[str] = []
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout or []], daemon=True).start()
+
+    def read() -> None:
+        for line in proc.stdout or []:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
 
     def api_url() -> str | None:
         while not lines.empty():
@@ -155,10 +163,10 @@ def test_python_m_local_serves_then_stops_cleanly_on_ctrl_c(tmp_path: Path) -> N
 def test_main_stops_on_sigterm_and_restores_the_signal_handlers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """In-process (so `app` is imported from the project dir, not a cached one): SIGTERM ends `main()` with 0."""
+    """In-process, `app` imported from the project dir (not a cached one): SIGTERM ends `main()` with 0."""
     project = write_project(tmp_path, TINY_APP)
-    monkeypatch.delitem(sys.modules, "app", raising=False)
     monkeypatch.syspath_prepend(str(project))
+    cached_app = sys.modules.pop("app", None)  # the project's own, if a test imported it: put back after
     started: list[LocalStack] = []
 
     def record(stack: LocalStack) -> str:
@@ -175,6 +183,11 @@ def test_main_stops_on_sigterm_and_restores_the_signal_handlers(
 
     handlers = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
     threading.Thread(target=client, daemon=True).start()
-    assert stack_module.main(["--port", "0", "--no-seed", "--quiet", "--project-dir", str(project)]) == 0
+    try:
+        assert stack_module.main(["--port", "0", "--no-seed", "--quiet", "--project-dir", str(project)]) == 0
+    finally:
+        sys.modules.pop("app", None)
+        if cached_app is not None:
+            sys.modules["app"] = cached_app
     assert answers == [{"ok": True}]
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers

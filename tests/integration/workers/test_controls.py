@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import threading
@@ -91,7 +92,9 @@ def test_racing_dialers_never_exceed_the_agents_limit(
     while pump.step("dispatcher"):
         pass
     # When several dialers race over every dial message (and the waiting re-sends) at once
-    threads = [threading.Thread(target=lambda: [pump.step("dialer") for _ in range(6)]) for _ in range(rng.randint(3, 6))]
+    threads = [
+        threading.Thread(target=lambda: [pump.step("dialer") for _ in range(6)]) for _ in range(rng.randint(3, 6))
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -143,8 +146,12 @@ def test_leases_are_released_on_final_status_and_reclaimed_when_calls_never_repo
     assert len(scripted.dials) == 10
 
 
-RETRY = {"enabled": True, "max_retries": 2, "retry_on_statuses": ["no-answer", "busy"],
-         "retry_intervals_minutes": [5, 30]}
+RETRY = {
+    "enabled": True,
+    "max_retries": 2,
+    "retry_on_statuses": ["no-answer", "busy"],
+    "retry_intervals_minutes": [5, 30],
+}
 
 
 def test_retries_follow_the_interval_list_exactly_and_the_last_attempt_counts(
@@ -162,14 +169,14 @@ def test_retries_follow_the_interval_list_exactly_and_the_last_attempt_counts(
     first, busy, answered = (by_number[f"+1202555{100 + i:04d}"] for i in range(3))
     assert [a for a, _ in first] == [1, 2, 3] and [a for a, _ in busy] == [1, 2, 3] and len(answered) == 1
     for attempts in (first, busy):
-        gaps = [(b[1] - a[1]).total_seconds() / 60 for a, b in zip(attempts, attempts[1:], strict=False)]
+        gaps = [(b[1] - a[1]).total_seconds() / 60 for a, b in itertools.pairwise(attempts)]
         assert 5 <= gaps[0] < 5.5 and 30 <= gaps[1] < 31.5, gaps
     # And the batch counts each contact once, by its last attempt
     batch = json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)
     assert batch["execution_status"] == {"completed": 2, "busy": 1}
     executions = json.loads(client.http.get(f"/batches/{batch_id}/executions", headers=auth).body)
     assert len(executions) == 7
-    last = [e for e in executions if e["user_number"] == "+12025550100" and e["attempt"] == 3][0]
+    last = next(e for e in executions if e["user_number"] == "+12025550100" and e["attempt"] == 3)
     assert last["retry_count"] == 2 and [h["status"] for h in last["retry_history"]] == ["no-answer", "no-answer"]
 
 
@@ -228,8 +235,9 @@ def test_bypass_call_guardrails_skips_the_window(
 
 def test_retry_config_errors_name_the_field(client: Client, tenant: tuple[str, str]) -> None:
     key, agent_id = tenant
-    response = post_csv(client, key, {"agent_id": agent_id, "retry_config": json.dumps({"max_retries": 5})},
-                        contacts_csv(1))
+    response = post_csv(
+        client, key, {"agent_id": agent_id, "retry_config": json.dumps({"max_retries": 5})}, contacts_csv(1)
+    )
     assert response.status_code == 400
     assert json.loads(response.body)["details"][0]["field"] == "retry_config.max_retries"
 

@@ -446,4 +446,6 @@ def test_end_hour_24_means_until_midnight_so_0_24_is_all_day() -> None:
         assert is_open(all_day, zones, datetime(2026, 11, 22, hour, 30, tzinfo=UTC))
     assert is_open(evening, zones, datetime(2026, 11, 23, 4, 59, 59, tzinfo=UTC))  # 23:59:59 EST
     assert not is_open(evening, zones, datetime(2026, 11, 23, 5, 0, 0, tzinfo=UTC))  # 00:00 EST
-    assert next_open(evening, zones, datetime(2026, 11, 23, 5, 0, tzinfo=UTC)) == datetime(2026, 11, 23, 23, 0, tzinfo=UTC)
+    assert next_open(evening, zones, datetime(2026, 11, 23, 5, 0, tzinfo=UTC)) == datetime(
+        2026, 11, 23, 23, 0, tzinfo=UTC
+    )
