@@ -35,6 +35,7 @@ class SweepReport:
     completed_batches: int = 0
     restarted_batches: int = 0
     resumed_dispatches: int = 0
+    reclaimed_leases: int = 0
 
 
 def sweep(svc: Services) -> SweepReport:
@@ -62,6 +63,10 @@ def sweep(svc: Services) -> SweepReport:
             report.unreported += 1
         else:
             report.unplaced += 1
+    for lease in svc.leases.expired(clock.iso(now)):
+        # Its call was finished above (or earlier) but the release was lost: free the slot.
+        if svc.leases.release(lease["agent_key"], lease["lease_id"], lease["batch_id"]):
+            report.reclaimed_leases += 1
     for batch in svc.batches.list_active():
         if batch["batch_id"] in touched or batch["status"] == BatchStatus.RUNNING:
             if complete_if_done(svc, batch["batch_id"]):

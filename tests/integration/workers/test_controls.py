@@ -247,3 +247,23 @@ def test_agent_retry_config_is_the_default(client: Client, tenant: tuple[str, st
     batch_id, auth = make_batch(client, tenant, 1)
     batch = json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)
     assert batch["retry_config"]["retry_intervals_minutes"] == [5, 30]
+
+
+def test_an_expired_lease_whose_release_was_lost_is_reclaimed(
+    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+) -> None:
+    # Given a slot taken by a call, and the release lost (the outcome handler died after recording the status)
+    key = agent_key("tenant-a", tenant[1])
+    scripted.report = False
+    batch_id, auth = make_batch(client, tenant, 1)
+    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    pump.step("dispatcher")
+    pump.step("dialer")
+    [execution] = list(svc.executions.iter_batch(batch_id))
+    svc.executions.move(execution, "completed")
+    assert svc.leases.live(key) == 1
+    # When the lease has expired, the sweeper frees the slot, once
+    pump.advance(svc.settings.call_report_timeout_seconds + 1)
+    assert sweep(svc).reclaimed_leases == 1
+    assert sweep(svc).reclaimed_leases == 0
+    assert svc.leases.live(key) == 0
