@@ -9,12 +9,13 @@ from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib.api import agents, batches, executions
-from chalicelib.resources import CONTROL_QUEUE, DIAL_QUEUE, EVENTS_QUEUE, queue_name
+from chalicelib.resources import CONTROL_QUEUE, DIAL_QUEUE, EVENTS_QUEUE, INGEST_QUEUE, queue_name
 from chalicelib.services.container import get_services
 from chalicelib.settings import get_settings
-from chalicelib.workers.consume import ControlRecord, DialRecord, EventRecord, consume
+from chalicelib.workers.consume import ControlRecord, DialRecord, EventRecord, RawRecord, consume
 from chalicelib.workers.dialer import handle_dial
 from chalicelib.workers.dispatcher import handle_control
+from chalicelib.workers.ingest import handle_notification
 from chalicelib.workers.outcomes import handle_event
 from chalicelib.workers.sweeper import sweep
 
@@ -40,6 +41,11 @@ def dialer(event: SQSEvent) -> dict[str, Any]:
 @app.on_sqs_message(queue=queue_name(settings, EVENTS_QUEUE), batch_size=10, name="outcomes")
 def outcomes(event: SQSEvent) -> dict[str, Any]:
     return consume(event.to_dict(), EventRecord, lambda msg: handle_event(get_services(), msg))
+
+
+@app.on_sqs_message(queue=queue_name(settings, INGEST_QUEUE), batch_size=1, name="ingest")
+def ingest(event: SQSEvent) -> dict[str, Any]:
+    return consume(event.to_dict(), RawRecord, lambda body: handle_notification(get_services(), body))
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="sweeper")

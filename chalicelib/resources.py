@@ -37,7 +37,12 @@ class Queue:
 
 
 API_KEYS = Table("api-keys", partition_key="key_hash")
-AGENTS = Table("agents", partition_key="tenant_id", sort_key="agent_id")
+AGENTS = Table(
+    "agents",
+    partition_key="tenant_id",
+    sort_key="agent_id",
+    indexes=(Index("by_id", partition_key="agent_id"),),  # the drop folder knows the agent, not the tenant
+)
 BATCHES = Table(
     "batches",
     partition_key="batch_id",
@@ -67,7 +72,15 @@ TABLES: tuple[Table, ...] = (API_KEYS, AGENTS, BATCHES, EXECUTIONS, LEASES)
 CONTROL_QUEUE = Queue("control", visibility_timeout=360, consumer="dispatcher")
 DIAL_QUEUE = Queue("dial", visibility_timeout=180, consumer="dialer")
 EVENTS_QUEUE = Queue("events", visibility_timeout=180, consumer="outcomes")
-QUEUES: tuple[Queue, ...] = (CONTROL_QUEUE, DIAL_QUEUE, EVENTS_QUEUE)
+# The ingest function may run up to Lambda's 15 minutes on a million-row file.
+INGEST_QUEUE = Queue("ingest", visibility_timeout=5400, max_receive_count=3, consumer="ingest")
+QUEUES: tuple[Queue, ...] = (CONTROL_QUEUE, DIAL_QUEUE, EVENTS_QUEUE, INGEST_QUEUE)
+
+UPLOADS_PREFIX = "uploads/"  # presigned uploads: uploads/<tenant>/<batch_id>.csv
+INBOX_PREFIX = "inbox/"  # the drop folder: inbox/<agent_id>/<name>.csv (+ optional <name>.json)
+QUARANTINE_PREFIX = "quarantine/"
+# S3 -> SQS notifications: (key prefix, queue). infra/ and the local bootstrap both apply these.
+BUCKET_NOTIFICATIONS: tuple[tuple[str, Queue], ...] = ((UPLOADS_PREFIX, INGEST_QUEUE), (INBOX_PREFIX, INGEST_QUEUE))
 
 SCHEDULE_GROUP = "batches"
 

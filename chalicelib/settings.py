@@ -29,6 +29,10 @@ class Settings(BaseSettings):
         alias="MAX_SYNC_UPLOAD_BYTES",
         description="Largest CSV accepted by POST /batches; larger files go through /batches/uploads.",
     )
+    max_upload_bytes: int = Field(
+        200 * 1024 * 1024, alias="MAX_UPLOAD_BYTES", description="Largest file POST /batches/uploads accepts."
+    )
+    max_rows: int = Field(2_000_000, alias="MAX_ROWS", description="Most data rows one file may hold.")
     contacts_chunk_size: int = Field(
         500, alias="CONTACTS_CHUNK_SIZE", description="Contacts per normalized S3 chunk and per dispatcher step."
     )

@@ -99,6 +99,20 @@ def _create_bucket(settings: Settings) -> None:
         request["CreateBucketConfiguration"] = {"LocationConstraint": region}
     with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
         s3.create_bucket(**request)
+    s3.put_bucket_notification_configuration(
+        Bucket=resources.bucket_name(settings),
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "Id": f"{prefix.strip('/')}-to-{queue.short}",
+                    "QueueArn": resources.queue_arn(settings, queue),
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
+                }
+                for prefix, queue in resources.BUCKET_NOTIFICATIONS
+            ]
+        },
+    )
 
 
 def _create_schedule_group(settings: Settings) -> None:

@@ -12,7 +12,7 @@ from .. import clock
 from ..domain.batches import BatchOptions, public_batch, public_execution, spreadsheet_safe
 from ..errors import BadRequest, PayloadTooLarge
 from ..services import lifecycle
-from ..services.ingest import Upload, create_batch, iter_errors
+from ..services.ingest import Upload, create_batch, iter_errors, presign_upload
 from .forms import fields_as_json, parse_form
 from .http import ApiRequest, endpoint, json_response
 
@@ -63,6 +63,21 @@ def create(req: ApiRequest) -> Any:
         options = BatchOptions.model_validate(fields_as_json(form, ("from_phone_numbers",)))
         upload = Upload(csv_chunks=[file.content], file_name=file.name, raw=file.content)
     return json_response(create_batch(req.svc, req.tenant_id, options, upload), 201)
+
+
+@endpoint(bp, "/batches/uploads", ["POST"])
+def create_upload(req: ApiRequest) -> Any:
+    """Large files: a presigned S3 POST; the batch is `validating` until the file has been read."""
+    if req.content_type == "application/json":
+        data = req.json_object()
+    else:
+        data = fields_as_json(
+            parse_form(req.request.headers.get("content-type", ""), req.body_bytes(), 64 * 1024, ""),
+            ("from_phone_numbers",),
+        )
+    file_name = data.pop("file_name", None)
+    options = BatchOptions.model_validate(data)
+    return json_response(presign_upload(req.svc, req.tenant_id, options, str(file_name) if file_name else None), 201)
 
 
 @endpoint(bp, "/batches/{batch_id}", ["GET"])

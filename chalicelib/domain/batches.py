@@ -121,6 +121,7 @@ BATCH_FIELDS = (
     "started_at",
     "completed_at",
     "stopped_at",
+    "failure_reason",  # + why a batch is failed (uploads)
 )
 
 

@@ -1,4 +1,10 @@
-"""Turning an upload into a batch: validate contacts while streaming, store them in chunks, record counts."""
+"""Turning an upload into a batch: validate contacts while streaming, store them in chunks, record counts.
+
+Three doors, one path: `POST /batches` (the body is in hand), `POST /batches/uploads` (a presigned
+S3 POST; the object's arrival finishes the batch) and the drop folder (`inbox/<agent_id>/x.csv`,
+with an optional `x.json` of batch options). All stream the contacts through `ContactReader`, so
+memory does not grow with the file, and write them as fixed-size chunks the dispatcher reads.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +14,25 @@ import tempfile
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from .. import clock
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+from pydantic import ValidationError
+
+from .. import aws, clock
 from ..domain.batch_status import BatchStatus
 from ..domain.batches import BatchOptions
-from ..domain.contacts import Contact, ContactReader, ContactsError, RowError, read_records
-from ..errors import BadRequest
+from ..domain.contacts import Contact, ContactReader, ContactsError, RowError, Summary, read_records
+from ..domain.scheduling import parse_scheduled_at
+from ..errors import BadRequest, Conflict
+from ..resources import INBOX_PREFIX, QUARANTINE_PREFIX, UPLOADS_PREFIX
 from .container import Services
-from .lifecycle import schedule_batch
+from .lifecycle import run_batch, schedule_batch
+
+logger = Logger(child=True)
+PRESIGN_SECONDS = 900
 
 
 @dataclass(frozen=True)
@@ -29,35 +45,24 @@ class Upload:
     raw: bytes | None = None  # kept as uploaded, for audit and re-processing
 
 
-def create_batch(svc: Services, tenant_id: str, options: BatchOptions, upload: Upload) -> dict[str, Any]:
-    agent = svc.agents.get(tenant_id, options.agent_id)
-    now = clock.now()
-    if options.scheduled_at is not None:  # fail fast, before any work, on a bad start time
-        from ..domain.scheduling import parse_scheduled_at
-
-        parse_scheduled_at(options.scheduled_at, now)
-    batch_id = uuid.uuid4().hex
-    reader = (
-        ContactReader(upload.csv_chunks, options.default_region)
-        if upload.csv_chunks is not None
-        else read_records(upload.records or [], options.default_region)
-    )
-    try:
-        stored = _store_contacts(svc, batch_id, reader)
-        summary = reader.summary
-    except ContactsError as exc:
-        raise BadRequest(exc.message, code=exc.code) from None
-    if upload.raw is not None:
-        svc.blobs.put_raw(batch_id, upload.raw, upload.file_name)
-    batch = {
+def _batch_item(
+    batch_id: str,
+    tenant_id: str,
+    options: BatchOptions,
+    agent: dict[str, Any],
+    file_name: str | None,
+    status: BatchStatus,
+) -> dict[str, Any]:
+    now = clock.now_iso()
+    return {
         "batch_id": batch_id,
         "tenant_id": tenant_id,
         "agent_id": options.agent_id,
         "name": options.name,
-        "status": BatchStatus.CREATED.value,
-        "created_at": clock.iso(now),
-        "updated_at": clock.iso(now),
-        "file_name": upload.file_name,
+        "status": status.value,
+        "created_at": now,
+        "updated_at": now,
+        "file_name": file_name,
         "from_phone_numbers": options.from_phone_numbers or agent.get("from_phone_numbers") or [],
         "webhook_url": options.webhook_url or agent.get("webhook_url"),
         "status_webhook": options.status_webhook,
@@ -65,6 +70,20 @@ def create_batch(svc: Services, tenant_id: str, options: BatchOptions, upload: U
         "max_concurrent_calls": options.max_concurrent_calls,
         "default_region": options.default_region,
         "bypass_call_guardrails": options.bypass_call_guardrails,
+        "requested_start": options.scheduled_at,
+        "next_pos": 0,
+        "dispatched": 0,
+        "finished": 0,
+        "execution_status": {},
+        "total_contacts": 0,
+        "valid_contacts": 0,
+        "invalid_contacts": 0,
+        "duplicate_contacts": 0,
+    }
+
+
+def _counts(summary: Summary, chunks: int, chunk_size: int) -> dict[str, Any]:
+    return {
         "total_contacts": summary.total,
         "valid_contacts": summary.valid,
         "invalid_contacts": summary.invalid,
@@ -73,34 +92,198 @@ def create_batch(svc: Services, tenant_id: str, options: BatchOptions, upload: U
         "columns": summary.columns,
         "number_column": summary.number_column,
         "encoding": summary.encoding,
-        "chunk_size": svc.settings.contacts_chunk_size,
-        "chunk_count": stored,
-        "next_pos": 0,
-        "dispatched": 0,
-        "finished": 0,
-        "execution_status": {},
+        "chunk_size": chunk_size,
+        "chunk_count": chunks,
+    }
+
+
+def _response(batch: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "batch_id": batch["batch_id"],
+        "state": batch["status"],
+        **{k: batch[k] for k in ("total_contacts", "valid_contacts", "invalid_contacts", "duplicate_contacts")},
+    }
+
+
+def _check_start(options: BatchOptions) -> None:
+    if options.scheduled_at is not None:  # fail fast, before any work, on a bad start time
+        parse_scheduled_at(options.scheduled_at, clock.now())
+
+
+def create_batch(svc: Services, tenant_id: str, options: BatchOptions, upload: Upload) -> dict[str, Any]:
+    agent = svc.agents.get(tenant_id, options.agent_id)
+    _check_start(options)
+    batch_id = uuid.uuid4().hex
+    reader = (
+        ContactReader(upload.csv_chunks, options.default_region)
+        if upload.csv_chunks is not None
+        else read_records(upload.records or [], options.default_region)
+    )
+    try:
+        chunks = _store_contacts(svc, batch_id, reader)
+        summary = reader.summary
+    except ContactsError as exc:
+        raise BadRequest(exc.message, code=exc.code) from None
+    if upload.raw is not None:
+        svc.blobs.put_raw(batch_id, upload.raw, upload.file_name)
+    batch = {
+        **_batch_item(batch_id, tenant_id, options, agent, upload.file_name, BatchStatus.CREATED),
+        **_counts(summary, chunks, svc.settings.contacts_chunk_size),
     }
     svc.batches.create(batch)
     if options.scheduled_at is not None:
         batch = schedule_batch(svc, tenant_id, batch_id, options.scheduled_at)
+    return _response(batch)
+
+
+def presign_upload(svc: Services, tenant_id: str, options: BatchOptions, file_name: str | None) -> dict[str, Any]:
+    """A batch in `validating` and a presigned POST for its file; the object's arrival finishes it."""
+    agent = svc.agents.get(tenant_id, options.agent_id)
+    _check_start(options)
+    batch_id = uuid.uuid4().hex
+    key = f"{UPLOADS_PREFIX}{tenant_id}/{batch_id}.csv"
+    batch = _batch_item(batch_id, tenant_id, options, agent, file_name, BatchStatus.VALIDATING)
+    svc.batches.create({**batch, "raw_key": key})
+    limit = svc.settings.max_upload_bytes
+    post = aws.s3().generate_presigned_post(
+        Bucket=svc.blobs.bucket,
+        Key=key,
+        Fields={"Content-Type": "text/csv"},
+        Conditions=[{"Content-Type": "text/csv"}, ["content-length-range", 1, limit]],
+        ExpiresIn=PRESIGN_SECONDS,
+    )
     return {
         "batch_id": batch_id,
-        "state": batch["status"],
-        "total_contacts": summary.total,
-        "valid_contacts": summary.valid,
-        "invalid_contacts": summary.invalid,
-        "duplicate_contacts": summary.duplicate,
+        "state": BatchStatus.VALIDATING.value,
+        "upload": {"url": post["url"], "fields": post["fields"]},
+        "max_bytes": limit,
+        "expires_at": clock.iso(clock.now() + timedelta(seconds=PRESIGN_SECONDS)),
     }
 
 
-def _store_contacts(svc: Services, batch_id: str, items: Iterable[Contact | RowError]) -> int:
+def ingest_object(svc: Services, key: str, etag: str | None) -> None:
+    """The ingest queue's work: an object arrived under uploads/ or inbox/."""
+    if key.startswith(UPLOADS_PREFIX):
+        _ingest_upload(svc, key)
+    elif key.startswith(INBOX_PREFIX) and key.lower().endswith(".csv"):
+        _ingest_inbox(svc, key, etag or "")
+    elif key.startswith(INBOX_PREFIX) and not key.lower().endswith(".json"):  # sidecars wait for their CSV
+        _quarantine(svc, key, "only .csv files (and a .json sidecar of batch options) are read from inbox/")
+
+
+def _ingest_upload(svc: Services, key: str) -> None:
+    parts = key[len(UPLOADS_PREFIX) :].split("/")
+    batch_id = parts[-1].removesuffix(".csv") if len(parts) == 2 else ""
+    batch = svc.batches.find(batch_id) if batch_id else None
+    if batch is None or batch.get("raw_key") != key:
+        logger.warning("upload for no batch", extra={"key": key})
+        return
+    if batch["status"] != BatchStatus.VALIDATING:
+        return  # a redelivered notification: the batch is already finished
+    _finish(svc, batch, key)
+
+
+def _ingest_inbox(svc: Services, key: str, etag: str) -> None:
+    agent_id = key[len(INBOX_PREFIX) :].split("/", 1)[0]
+    agent = svc.agents.find_by_id(agent_id)
+    if agent is None:
+        _quarantine(svc, key, f"no agent {agent_id!r}: drop files into inbox/<agent_id>/")
+        return
+    try:
+        options = BatchOptions.model_validate({**_sidecar(svc, key), "agent_id": agent_id})
+        _check_start(options)
+    except (ValueError, ValidationError, BadRequest) as exc:
+        _quarantine(svc, key, f"bad sidecar {key[:-4]}.json: {exc}")
+        return
+    batch_id = hashlib.sha256(f"{key}:{etag}".encode()).hexdigest()[:32]  # the same drop is the same batch
+    batch = svc.batches.find(batch_id)
+    if batch is None:
+        batch = _batch_item(
+            batch_id, agent["tenant_id"], options, agent, key.rsplit("/", 1)[-1], BatchStatus.VALIDATING
+        )
+        batch["raw_key"] = key
+        try:
+            svc.batches.create(batch)
+        except ClientError:
+            batch = svc.batches.require(batch_id)
+    if batch["status"] == BatchStatus.VALIDATING:
+        _finish(svc, batch, key, quarantine_on_failure=True)
+
+
+def _sidecar(svc: Services, key: str) -> dict[str, Any]:
+    try:
+        body = aws.s3().get_object(Bucket=svc.blobs.bucket, Key=key[:-4] + ".json")["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return {}
+        raise
+    data = json.loads(body)
+    if not isinstance(data, dict):
+        raise ValueError("the sidecar must be a JSON object of batch options")
+    return data
+
+
+def _finish(svc: Services, batch: dict[str, Any], key: str, quarantine_on_failure: bool = False) -> None:
+    """Stream the object into contact chunks; `validating` becomes `created` (and scheduled if asked) or `failed`."""
+    batch_id = batch["batch_id"]
+    body = aws.s3().get_object(Bucket=svc.blobs.bucket, Key=key)["Body"]
+    reader = ContactReader(body.iter_chunks(1 << 20), batch.get("default_region"))
+    try:
+        chunks = _store_contacts(svc, batch_id, reader, max_rows=svc.settings.max_rows)
+        summary = reader.summary
+    except ContactsError as exc:
+        svc.batches.transition(
+            batch_id,
+            (BatchStatus.VALIDATING,),
+            BatchStatus.FAILED,
+            set_fields={"failure_reason": {"code": exc.code, "message": exc.message}},
+        )
+        if quarantine_on_failure:
+            _quarantine(svc, key, f"{exc.code}: {exc.message}")
+        return
+    svc.batches.transition(
+        batch_id,
+        (BatchStatus.VALIDATING,),
+        BatchStatus.CREATED,
+        set_fields=_counts(summary, chunks, svc.settings.contacts_chunk_size),
+    )
+    start = batch.get("requested_start")
+    if start:
+        try:
+            schedule_batch(svc, batch["tenant_id"], batch_id, start)
+        except BadRequest:  # the start passed while the file was on its way: start now
+            run_batch(svc, batch["tenant_id"], batch_id)
+        except Conflict:
+            pass
+
+
+def _quarantine(svc: Services, key: str, reason: str) -> None:
+    """Never drop a file silently: move it aside with a reason beside it."""
+    bucket = svc.blobs.bucket
+    target = QUARANTINE_PREFIX + key
+    aws.s3().copy_object(Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": key})
+    aws.s3().put_object(
+        Bucket=bucket,
+        Key=target + ".reason.json",
+        Body=json.dumps({"key": key, "reason": reason, "at": clock.now_iso()}).encode(),
+        ContentType="application/json",
+    )
+    aws.s3().delete_object(Bucket=bucket, Key=key)
+    logger.warning("quarantined", extra={"key": key, "reason": reason})
+
+
+def _store_contacts(svc: Services, batch_id: str, items: Iterable[Contact | RowError], max_rows: int = 0) -> int:
     """Write valid contacts in fixed-size chunks and row errors to a spooled report; returns the chunk count."""
     size = svc.settings.contacts_chunk_size
     chunk: list[dict[str, Any]] = []
     chunks = 0
     index = 0
+    rows = 0
     with tempfile.SpooledTemporaryFile(max_size=1 << 20) as errors:
         for item in items:
+            rows += 1
+            if max_rows and rows > max_rows:
+                raise ContactsError("too_many_rows", f"the file has more than {max_rows} rows (MAX_ROWS)")
             if isinstance(item, Contact):
                 chunk.append({"i": index, "row": item.row, "n": item.number, "v": item.variables})
                 index += 1

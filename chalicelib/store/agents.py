@@ -32,6 +32,20 @@ class AgentStore:
             raise NotFound(f"agent {agent_id} not found", code="agent_not_found")
         return from_item(item)
 
+    def find_by_id(self, agent_id: str) -> dict[str, Any] | None:
+        """The agent whatever its tenant: only for the drop folder, whose path names the agent."""
+        items = (
+            aws.dynamodb()
+            .query(
+                TableName=self._table,
+                IndexName="by_id",
+                KeyConditionExpression="agent_id = :a",
+                ExpressionAttributeValues={":a": av(agent_id)},
+            )
+            .get("Items", [])
+        )
+        return from_item(items[0]) if items else None
+
     def list(self, tenant_id: str) -> list[dict[str, Any]]:
         paginator = aws.dynamodb().get_paginator("query")
         pages = paginator.paginate(

@@ -22,6 +22,10 @@ class DialRecord(SqsRecordModel):
     body: Json[DialMessage]  # type: ignore[assignment]
 
 
+class RawRecord(SqsRecordModel):
+    """S3 notifications: parsed by the worker, which knows their odd shapes (test events, encoded keys)."""
+
+
 class EventRecord(SqsRecordModel):
     body: Json[ProviderEvent]  # type: ignore[assignment]
 
