@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     )
     max_rows: int = Field(2_000_000, alias="MAX_ROWS", description="Most data rows one file may hold.")
     contacts_chunk_size: int = Field(
-        500, alias="CONTACTS_CHUNK_SIZE", description="Contacts per normalized S3 chunk and per dispatcher step."
+        2000, alias="CONTACTS_CHUNK_SIZE", description="Contacts per normalized S3 chunk and per dispatcher step."
     )
     dial_backlog_factor: int = Field(
         2,

@@ -26,27 +26,6 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
         time.sleep(0.25)
 
 
-@pytest.fixture(scope="module")
-def stack() -> Iterator[Any]:
-    from local.stack import LocalStack
-
-    saved = dict(os.environ)
-    os.environ["SIMULATOR_SPEED"] = "120"  # a two-minute call takes a second
-    try:
-        with LocalStack(project_dir=ROOT, api_port=0, aws_port=0) as running:
-            yield running
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-@pytest.fixture
-def http(stack: Any) -> requests.Session:
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {stack.api_key}"
-    return session
-
-
 def test_quickstart_create_schedule_poll_list(stack: Any, http: requests.Session) -> None:
     url = stack.api_url
     # Create from the sample CSV shipped in the repo
