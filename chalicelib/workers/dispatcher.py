@@ -23,6 +23,7 @@ from ..services.lifecycle import complete_if_done, dispatch_message
 from .messages import ControlMessage
 
 TRANSACTION_ITEMS = 99  # DynamoDB's 100 per transaction, less the batch counter update
+MAX_STEP = 2 * TRANSACTION_ITEMS  # contacts per step: a step's time and memory never grow with the batch
 MAX_WAIT_SECONDS = 30
 
 
@@ -81,7 +82,7 @@ def dispatch_step(svc: Services, batch_id: str, pos: int, waits: int) -> None:
         delay = min(MAX_WAIT_SECONDS, 2 ** min(waits, 5))
         svc.queues.send(CONTROL_QUEUE, dispatch_message(batch_id, pos, waits + 1), delay)
         return
-    contacts = _slice(svc, batch, pos, min(room, total - pos))
+    contacts = _slice(svc, batch, pos, min(room, total - pos, MAX_STEP))
     _dispatch(svc, batch, contacts)
     advanced = svc.batches.set_fields(
         batch_id,
