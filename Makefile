@@ -17,6 +17,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed lint
 	$(PY) -m pytest
+	$(MAKE) synth test-infra
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -33,3 +34,29 @@ bench: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# Deployment (infra/, see infra/README.md): its own venv, since aws-cdk-lib makes a ~700 MB environment.
+# `make synth` synthesizes the CDK app offline into cdk.out and lints it; `make test-infra` runs tests/infra.
+INFRA_VENV ?= .venv-infra
+INFRA_PY := $(INFRA_VENV)/bin/python
+CDK_OUT ?= cdk.out
+
+.PHONY: synth test-infra clean-infra
+
+$(INFRA_VENV)/.installed: requirements.txt requirements-infra.txt
+	$(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_PY) -m pip install --quiet --upgrade pip
+	$(INFRA_PY) -m pip install --quiet -r requirements-infra.txt
+	touch $@
+
+synth: $(INFRA_VENV)/.installed
+	rm -rf $(CDK_OUT)
+	$(INFRA_PY) infra/app.py --outdir $(CDK_OUT)
+	$(INFRA_PY) infra/expand.py $(CDK_OUT)
+	$(INFRA_VENV)/bin/cfn-lint $(CDK_OUT)/*.template.json $(CDK_OUT)/*.expanded.json
+
+test-infra: $(INFRA_VENV)/.installed
+	$(INFRA_PY) -m pytest tests/infra
+
+clean-infra:
+	rm -rf $(INFRA_VENV) $(CDK_OUT)

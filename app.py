@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, SQSEvent
 
-from chalicelib.api import agents, batches, executions
-from chalicelib.resources import CONTROL_QUEUE, DIAL_QUEUE, EVENTS_QUEUE, INGEST_QUEUE, queue_name
+from chalicelib import observability
+from chalicelib.api import agents, batches, executions, webhooks
+from chalicelib.resources import CONTROL_QUEUE, DIAL_QUEUE, EVENTS_QUEUE, INGEST_QUEUE, WEBHOOK_QUEUE, queue_name
 from chalicelib.services.container import get_services
 from chalicelib.settings import get_settings
 from chalicelib.workers.consume import ControlRecord, DialRecord, EventRecord, RawRecord, consume
@@ -18,14 +18,26 @@ from chalicelib.workers.dispatcher import handle_control
 from chalicelib.workers.ingest import handle_notification
 from chalicelib.workers.outcomes import handle_event
 from chalicelib.workers.sweeper import sweep
+from chalicelib.workers.webhook_sender import WebhookRecord, handle_webhook
 
 settings = get_settings()
-logger = Logger(service="batchcall")
 app = Chalice(app_name="batchcall")
 app.api.binary_types.append("multipart/form-data")  # API Gateway then hands the body over as bytes
+
+
+@app.middleware("all")
+def flush_metrics(event: Any, get_response: Any) -> Any:
+    """Every function, API or worker, publishes its metrics when its invocation ends."""
+    try:
+        return get_response(event)
+    finally:
+        observability.flush()
+
+
 app.register_blueprint(agents.bp)
 app.register_blueprint(batches.bp)
 app.register_blueprint(executions.bp)
+app.register_blueprint(webhooks.bp)
 
 
 @app.on_sqs_message(queue=queue_name(settings, CONTROL_QUEUE), batch_size=1, name="dispatcher")
@@ -46,6 +58,11 @@ def outcomes(event: SQSEvent) -> dict[str, Any]:
 @app.on_sqs_message(queue=queue_name(settings, INGEST_QUEUE), batch_size=1, name="ingest")
 def ingest(event: SQSEvent) -> dict[str, Any]:
     return consume(event.to_dict(), RawRecord, lambda body: handle_notification(get_services(), body))
+
+
+@app.on_sqs_message(queue=queue_name(settings, WEBHOOK_QUEUE), batch_size=10, name="webhook_sender")
+def webhook_sender(event: SQSEvent) -> dict[str, Any]:
+    return consume(event.to_dict(), WebhookRecord, lambda msg: handle_webhook(get_services(), msg))
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="sweeper")

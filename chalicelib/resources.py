@@ -66,7 +66,12 @@ LEASES = Table(
     sort_key="lease_id",
     indexes=(Index("by_expiry", partition_key="lease_shard", sort_key="expires_at"),),
 )
-TABLES: tuple[Table, ...] = (API_KEYS, AGENTS, BATCHES, EXECUTIONS, LEASES)
+# Per batch: one row per webhook attempt (sort key `<attempted_at>#<event id>#<attempt>`, so the log reads in
+# time order) and one `event#<event id>` item per event that dedupes and sequences its attempts.
+WEBHOOK_DELIVERIES = Table("webhook-deliveries", partition_key="batch_id", sort_key="delivery_key")
+# One item per tenant: its webhook signing secrets and the endpoints a 410 disabled.
+TENANTS = Table("tenants", partition_key="tenant_id")
+TABLES: tuple[Table, ...] = (API_KEYS, AGENTS, BATCHES, EXECUTIONS, LEASES, WEBHOOK_DELIVERIES, TENANTS)
 
 # Visibility timeouts are at least six times each consumer's Lambda timeout, as AWS advises.
 CONTROL_QUEUE = Queue("control", visibility_timeout=360, consumer="dispatcher")
@@ -74,7 +79,11 @@ DIAL_QUEUE = Queue("dial", visibility_timeout=180, consumer="dialer")
 EVENTS_QUEUE = Queue("events", visibility_timeout=180, consumer="outcomes")
 # The ingest function may run up to Lambda's 15 minutes on a million-row file.
 INGEST_QUEUE = Queue("ingest", visibility_timeout=5400, max_receive_count=3, consumer="ingest")
-QUEUES: tuple[Queue, ...] = (CONTROL_QUEUE, DIAL_QUEUE, EVENTS_QUEUE, INGEST_QUEUE)
+# The sender takes up to 10 records per invocation, each up to WEBHOOK_TIMEOUT_SECONDS (10 s): a 120 s Lambda
+# timeout, hence 720 s. A failed POST is not a failed record (its retry is a new delayed message), so
+# max_receive_count only counts crashes.
+WEBHOOK_QUEUE = Queue("webhooks", visibility_timeout=720, max_receive_count=3, consumer="webhook_sender")
+QUEUES: tuple[Queue, ...] = (CONTROL_QUEUE, DIAL_QUEUE, EVENTS_QUEUE, INGEST_QUEUE, WEBHOOK_QUEUE)
 
 UPLOADS_PREFIX = "uploads/"  # presigned uploads: uploads/<tenant>/<batch_id>.csv
 INBOX_PREFIX = "inbox/"  # the drop folder: inbox/<agent_id>/<name>.csv (+ optional <name>.json)

@@ -8,9 +8,10 @@ every module receives the values through `get_settings()` rather than reading
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -62,6 +63,42 @@ class Settings(BaseSettings):
         alias="SCHEDULER_ROLE_ARN",
         description="Role EventBridge Scheduler assumes to send the start message.",
     )
+    webhook_allow_private: bool = Field(
+        False,
+        alias="WEBHOOK_ALLOW_PRIVATE",
+        description="Let webhooks reach private and loopback addresses over http too (local stack, tests only).",
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, alias="WEBHOOK_TIMEOUT_SECONDS", description="Whole-request deadline of one webhook POST."
+    )
+    webhook_retry_schedule: Annotated[tuple[int, ...], NoDecode] = Field(
+        (5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200, 43200),
+        alias="WEBHOOK_RETRY_SCHEDULE",
+        description="Seconds before each retry of a failed webhook, comma-separated; the last one repeats.",
+    )
+    webhook_max_attempts: int = Field(
+        11, ge=1, le=50, alias="WEBHOOK_MAX_ATTEMPTS", description="Attempts per webhook before it is dead-lettered."
+    )
+    webhook_secret_overlap_hours: float = Field(
+        24.0,
+        ge=0,
+        alias="WEBHOOK_SECRET_OVERLAP_HOURS",
+        description="After a rotation, webhooks are signed with the old secret too for this long.",
+    )
+
+    @field_validator("webhook_retry_schedule", mode="before")
+    @classmethod
+    def _seconds_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part for part in value.replace(" ", "").split(",") if part]
+        return value
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _positive(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or any(seconds < 1 for seconds in value):
+            raise ValueError("WEBHOOK_RETRY_SCHEDULE needs at least one delay, each at least 1 second")
+        return value
 
     def name(self, short: str) -> str:
         """Physical name of a declared resource for this stage."""

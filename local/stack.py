@@ -43,6 +43,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DEFAULTS = {
     "SIMULATOR_SPEED": "30",  # a one-minute call takes two seconds
     "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
+    "POWERTOOLS_METRICS_DISABLED": "true",  # EMF lines are for CloudWatch; locally they are noise
 }
 
 

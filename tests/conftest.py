@@ -15,6 +15,7 @@ os.environ.update(
         "STAGE": "test",
         "SIMULATOR_SPEED": "0",
         "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
 )

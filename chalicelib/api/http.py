@@ -8,16 +8,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from chalice import Blueprint, Response
 from chalice.app import Request
 from pydantic import ValidationError
 
+from .. import observability
 from ..errors import BadRequest, ServiceError
 from ..services.auth import authenticate
 from ..services.container import Services, get_services
 
-logger = Logger(child=True)
 ANY_CONTENT = ["*/*"]  # we answer unsupported types ourselves, in our error shape
 
 
@@ -82,6 +81,7 @@ def endpoint(bp: Blueprint, path: str, methods: list[str]) -> Callable[[Callable
                 svc = get_services()
                 request = bp.current_request
                 tenant = authenticate(svc.keys, request.headers.get("authorization"))
+                observability.logger.thread_safe_append_keys(tenant=tenant, batch_id=params.get("batch_id"))
                 return view(ApiRequest(request, tenant, svc), **params)
             except ServiceError as exc:
                 return error_response(exc)

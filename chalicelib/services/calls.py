@@ -9,6 +9,7 @@ from typing import Any
 from .. import clock
 from ..domain.call_status import CallStatus, rank
 from ..domain.retry import RetryConfig, retry_delay_minutes
+from ..observability import count
 from ..resources import DIAL_QUEUE
 from ..store.executions import BatchNotRunning
 from ..store.leases import agent_key
@@ -53,6 +54,7 @@ def finish_call(svc: Services, execution: dict[str, Any], status: str, fields: d
             retried = _retry(svc, batch, execution, status, fields, minutes)
     if not retried:
         svc.executions.move(execution, status, fields)
+    count(f"Outcome_{status}")
     if rank(execution["status"]) >= rank(CallStatus.INITIATED):
         svc.leases.release(
             agent_key(execution["tenant_id"], execution["agent_id"]), execution["execution_id"], execution["batch_id"]

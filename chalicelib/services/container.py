@@ -14,6 +14,8 @@ from ..store.blobs import BlobStore
 from ..store.executions import ExecutionStore
 from ..store.keys import KeyStore
 from ..store.leases import LeaseStore
+from ..store.tenants import TenantStore
+from ..store.webhook_deliveries import DeliveryStore
 from .queues import Queues
 
 
@@ -27,6 +29,8 @@ class Services:
     blobs: BlobStore
     queues: Queues
     leases: LeaseStore
+    deliveries: DeliveryStore
+    tenants: TenantStore
     providers: dict[str, Provider] = field(default_factory=dict)
 
     @classmethod
@@ -42,6 +46,8 @@ class Services:
             blobs=BlobStore(settings),
             queues=queues,
             leases=LeaseStore(settings, batches),
+            deliveries=DeliveryStore(settings),
+            tenants=TenantStore(settings),
             providers={"simulator": SimulatorProvider(queues, settings.simulator_seed, settings.simulator_speed)},
         )
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
@@ -27,11 +26,11 @@ from ..domain.batches import BatchOptions
 from ..domain.contacts import Contact, ContactReader, ContactsError, RowError, Summary, read_records
 from ..domain.scheduling import parse_scheduled_at
 from ..errors import BadRequest, Conflict
+from ..observability import count, logger
 from ..resources import INBOX_PREFIX, QUARANTINE_PREFIX, UPLOADS_PREFIX
 from .container import Services
 from .lifecycle import run_batch, schedule_batch
 
-logger = Logger(child=True)
 PRESIGN_SECONDS = 900
 
 
@@ -298,6 +297,7 @@ def _store_contacts(svc: Services, batch_id: str, items: Iterable[Contact | RowE
             chunks += 1
         if errors.tell():
             svc.blobs.put_errors(batch_id, errors)  # type: ignore[arg-type]
+    count("IngestRows", rows)
     return chunks
 
 

@@ -10,7 +10,7 @@ from .. import aws
 from ..errors import NotFound
 from ..resources import AGENTS, table_name
 from ..settings import Settings
-from .dynamo import av, condition_failed, from_item, to_item
+from .dynamo import av, condition_failed, from_item, set_clause, to_item
 
 
 class AgentStore:
@@ -56,14 +56,12 @@ class AgentStore:
         return [from_item(item) for page in pages for item in page.get("Items", [])]
 
     def update(self, tenant_id: str, agent_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-        names = {f"#f{i}": field for i, field in enumerate(changes)}
-        vals = {f":v{i}": av(value) for i, value in enumerate(changes.values())}
-        sets = [f"#f{i} = :v{i}" for i in range(len(changes))]
+        update, names, vals = set_clause(changes)
         try:
             result = aws.dynamodb().update_item(
                 TableName=self._table,
                 Key={"tenant_id": av(tenant_id), "agent_id": av(agent_id)},
-                UpdateExpression="SET " + ", ".join(sets),
+                UpdateExpression=update,
                 ConditionExpression="attribute_exists(agent_id)",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=vals,

@@ -12,7 +12,7 @@ from ..domain.batch_status import ACTIVE, BatchStatus
 from ..errors import Conflict, NotFound
 from ..resources import BATCHES, table_name
 from ..settings import Settings
-from .dynamo import av, condition_failed, from_item, to_item, values
+from .dynamo import av, condition_failed, from_item, set_clause, to_item, update_if, values
 
 
 class BatchStore:
@@ -88,8 +88,7 @@ class BatchStore:
             fields["active"] = "1"
         else:
             remove.add("active")
-        names = {f"#f{i}": name for i, name in enumerate(fields)}
-        vals = {f":v{i}": av(value) for i, value in enumerate(fields.values())}
+        update, names, vals = set_clause(fields)
         allowed_list = [s.value for s in allowed]
         vals.update({f":a{i}": av(state) for i, state in enumerate(allowed_list)})
         names["#st"] = "status"
@@ -98,7 +97,6 @@ class BatchStore:
         if extra_condition:
             condition += f" AND ({extra_condition[0]})"
             vals.update(extra_condition[1])
-        update = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
         if remove:
             rnames = {f"#r{i}": name for i, name in enumerate(sorted(remove))}
             names.update(rnames)
@@ -134,26 +132,7 @@ class BatchStore:
         condition_values: dict[str, Any] | None = None,
     ) -> bool:
         """Plain update; False when the optional condition did not hold."""
-        names = {f"#f{i}": name for i, name in enumerate(fields)}
-        vals = {f":v{i}": av(value) for i, value in enumerate(fields.values())}
-        vals.update(condition_values or {})
-        kwargs: dict[str, Any] = {}
-        if condition:
-            kwargs["ConditionExpression"] = condition
-        try:
-            aws.dynamodb().update_item(
-                TableName=self.table,
-                Key=self.key(batch_id),
-                UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=vals,
-                **kwargs,
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
-        return True
+        return update_if(self.table, self.key(batch_id), fields, condition, condition_values=condition_values)
 
     def counter_update(
         self,

@@ -35,6 +35,7 @@ class BlobStore:
             Key=self.raw_key(batch_id),
             Body=body,
             Metadata={"file-name": (file_name or "")[:200].encode("ascii", "replace").decode()},
+            Tagging="kind=raw",  # the bucket's lifecycle rule expires raw uploads by this tag
         )
 
     def put_chunk(self, batch_id: str, index: int, records: list[dict[str, Any]]) -> None:

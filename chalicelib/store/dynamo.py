@@ -11,6 +11,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from .. import aws
 from ..errors import BadRequest
 
 _ser = TypeSerializer()
@@ -53,6 +54,42 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
 def values(**kwargs: Any) -> dict[str, Any]:
     """ExpressionAttributeValues from keyword arguments: values(a=1) -> {':a': {'N': '1'}}."""
     return {f":{k}": av(v) for k, v in kwargs.items()}
+
+
+def set_clause(fields: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """`SET #f0 = :v0, ...` with its names and values, so no attribute name can clash with a reserved word."""
+    names = {f"#f{i}": name for i, name in enumerate(fields)}
+    vals = {f":v{i}": av(value) for i, value in enumerate(fields.values())}
+    return "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))), names, vals
+
+
+def update_if(
+    table: str,
+    key: dict[str, Any],
+    fields: dict[str, Any],
+    condition: str | None = None,
+    names: dict[str, str] | None = None,
+    condition_values: dict[str, Any] | None = None,
+) -> bool:
+    """Set fields, under an optional condition; False when the condition did not hold."""
+    update, all_names, vals = set_clause(fields)
+    all_names.update(names or {})
+    vals.update(condition_values or {})
+    kwargs: dict[str, Any] = {"ConditionExpression": condition} if condition else {}
+    try:
+        aws.dynamodb().update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression=update,
+            ExpressionAttributeNames=all_names,
+            ExpressionAttributeValues=vals,
+            **kwargs,
+        )
+    except ClientError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
 
 
 def encode_cursor(last_key: dict[str, Any] | None) -> str | None:

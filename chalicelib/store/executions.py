@@ -13,7 +13,17 @@ from ..errors import NotFound
 from ..resources import EXECUTIONS, table_name
 from ..settings import Settings
 from .batches import BatchStore
-from .dynamo import av, cancellation_codes, condition_failed, decode_cursor, encode_cursor, from_item, to_item, values
+from .dynamo import (
+    av,
+    cancellation_codes,
+    decode_cursor,
+    encode_cursor,
+    from_item,
+    set_clause,
+    to_item,
+    update_if,
+    values,
+)
 
 OPEN = "1"  # partition of the sparse by_open index: executions a provider still owes a final status
 
@@ -92,11 +102,9 @@ class ExecutionStore:
             remove.append("open_shard")
         elif to_status != "queued":
             changes["open_shard"] = OPEN
-        names = {f"#f{i}": name for i, name in enumerate(changes)}
-        vals = {f":v{i}": av(value) for i, value in enumerate(changes.values())}
+        update, names, vals = set_clause(changes)
         names["#st"] = "status"
         vals[":old"] = av(old)
-        update = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(changes)))
         if remove:
             update += " REMOVE " + ", ".join(remove)
         items: list[dict[str, Any]] = [
@@ -144,8 +152,7 @@ class ExecutionStore:
         new attempt's, so the batch counts each contact by its last attempt.
         """
         changes = {"status": final_status, "updated_at": clock.now_iso(), **fields}
-        names = {f"#f{i}": name for i, name in enumerate(changes)}
-        vals = {f":v{i}": av(value) for i, value in enumerate(changes.values())}
+        update, names, vals = set_clause(changes)
         names["#st"] = "status"
         vals[":old"] = av(old["status"])
         items: list[dict[str, Any]] = [
@@ -153,9 +160,7 @@ class ExecutionStore:
                 "Update": {
                     "TableName": self.table,
                     "Key": self.key(old["execution_id"]),
-                    "UpdateExpression": "SET "
-                    + ", ".join(f"#f{i} = :v{i}" for i in range(len(changes)))
-                    + " REMOVE open_shard",
+                    "UpdateExpression": update + " REMOVE open_shard",
                     "ConditionExpression": "#st = :old",
                     "ExpressionAttributeNames": names,
                     "ExpressionAttributeValues": vals,
@@ -182,28 +187,17 @@ class ExecutionStore:
 
     def set_fields(self, execution_id: str, fields: dict[str, Any], *, only_if_status: Iterable[str] = ()) -> bool:
         """Record details that do not change the status (e.g. the provider's call id)."""
-        names = {f"#f{i}": name for i, name in enumerate(fields)}
-        vals = {f":v{i}": av(value) for i, value in enumerate(fields.values())}
-        kwargs: dict[str, Any] = {}
         allowed = list(only_if_status)
-        if allowed:
-            names["#st"] = "status"
-            vals.update({f":a{i}": av(s) for i, s in enumerate(allowed)})
-            kwargs["ConditionExpression"] = "#st IN (" + ", ".join(f":a{i}" for i in range(len(allowed))) + ")"
-        try:
-            aws.dynamodb().update_item(
-                TableName=self.table,
-                Key=self.key(execution_id),
-                UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=vals,
-                **kwargs,
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
-        return True
+        if not allowed:
+            return update_if(self.table, self.key(execution_id), fields)
+        return update_if(
+            self.table,
+            self.key(execution_id),
+            fields,
+            "#st IN (" + ", ".join(f":a{i}" for i in range(len(allowed))) + ")",
+            {"#st": "status"},
+            {f":a{i}": av(s) for i, s in enumerate(allowed)},
+        )
 
     def page_for_batch(
         self, batch_id: str, *, limit: int, cursor: str | None, status: str | None

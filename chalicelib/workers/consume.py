@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import BaseModel, Json
 
+from ..observability import logger
 from .messages import ControlMessage, DialMessage, ProviderEvent
 
 M = TypeVar("M", bound=BaseModel)
@@ -34,6 +35,19 @@ def consume(event: dict[str, Any], record_model: type[SqsRecordModel], handle: C
     """Returns `batchItemFailures`: the failed records are retried, then dead-lettered; the rest are deleted."""
     processor = BatchProcessor(event_type=EventType.SQS, model=record_model)
     response = process_partial_response(
-        event=event, record_handler=lambda record: handle(record.body), processor=processor
+        event=event, record_handler=lambda record: _correlated(handle, record.body), processor=processor
     )
     return dict(response)
+
+
+CORRELATION = {"batch_id": "batch_id", "execution_id": "execution_id", "tenant": "tenant_id"}
+
+
+def _correlated(handle: Callable[[Any], None], body: Any) -> None:
+    """Every log line written while handling a record carries its batch, execution and tenant."""
+    keys = {key: getattr(body, attr, None) for key, attr in CORRELATION.items()}
+    logger.thread_safe_append_keys(**{k: v for k, v in keys.items() if v})
+    try:
+        handle(body)
+    finally:
+        logger.thread_safe_remove_keys(list(keys))

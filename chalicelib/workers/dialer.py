@@ -15,13 +15,14 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit
 
 from .. import clock
 from ..domain.batch_status import BatchStatus
 from ..domain.calling_window import CallingWindow, is_open, next_open, recipient_zones
 from ..domain.templates import fill
 from ..errors import NotFound
+from ..observability import count, logger
 from ..providers.base import CallRequest
 from ..resources import DIAL_QUEUE
 from ..services.calls import finish_call
@@ -31,7 +32,6 @@ from ..store.executions import BatchNotRunning, NoFreeSlot, StaleTransition
 from ..store.leases import agent_key
 from .messages import DialMessage
 
-logger = Logger(child=True)
 PAUSED_RECHECK_SECONDS = 15
 AGENT_CACHE_SECONDS = 30.0
 NO_BATCH_CAP = 1_000_000
@@ -118,9 +118,12 @@ def handle_dial(svc: Services, message: DialMessage) -> None:
         variables=message.variables,
         attempt=message.attempt,
     )
+    started = time.perf_counter()
     call_id = svc.providers[agent["provider"]].place_call(request, agent)
+    count("DialLatency", (time.perf_counter() - started) * 1000, MetricUnit.Milliseconds)
+    count("CallsPlaced")
     svc.executions.set_fields(message.execution_id, {"provider_call_id": call_id, "placed_at": clock.now_iso()})
-    logger.info("call placed", extra={"execution_id": message.execution_id, "batch_id": message.batch_id})
+    logger.info("call placed", extra={"to": message.to, "attempt": message.attempt})
 
 
 def _in_window(svc: Services, message: DialMessage, expected: dict[str, Any], agent: dict[str, Any], now: Any) -> bool:

@@ -6,12 +6,8 @@ import json
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools import Logger
-
 from ..services.container import Services
 from ..services.ingest import ingest_object
-
-logger = Logger(child=True)
 
 
 def handle_notification(svc: Services, body: str) -> None:

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from .. import clock
 from ..domain.call_status import is_final, rank
+from ..observability import logger
 from ..services.calls import finish_call
 from ..services.container import Services
 from ..store.executions import StaleTransition
 from .messages import ProviderEvent
 
-logger = Logger(child=True)
 FINAL_DETAILS = (
     "conversation_duration",
     "total_cost",

@@ -6,17 +6,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from .. import clock
 from ..domain.batch_status import BatchStatus
+from ..observability import logger
 from ..resources import CONTROL_QUEUE
 from ..services.calls import finish_call
 from ..services.container import Services
 from ..services.lifecycle import complete_if_done, deliver_start, dispatch_message, missed_start
 from ..store.executions import StaleTransition
 
-logger = Logger(child=True)
 STALL_AFTER = timedelta(minutes=2)
 
 

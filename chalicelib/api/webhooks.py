@@ -1,0 +1,32 @@
+"""The tenant's webhook signing secret, and a batch's webhook delivery log (additions to Bolna's API)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from ..services import webhooks
+from .batches import MAX_PAGE, _int_query
+from .http import ApiRequest, endpoint, json_response
+
+bp = Blueprint(__name__)
+
+
+@endpoint(bp, "/webhooks/secret", ["GET"])
+def get_secret(req: ApiRequest) -> Any:
+    return json_response(webhooks.public_secret(webhooks.current_secret(req.svc, req.tenant_id)))
+
+
+@endpoint(bp, "/webhooks/secret/rotate", ["POST"])
+def rotate_secret(req: ApiRequest) -> Any:
+    return json_response(webhooks.public_secret(webhooks.rotate_secret(req.svc, req.tenant_id)))
+
+
+@endpoint(bp, "/batches/{batch_id}/webhooks", ["GET"])
+def deliveries(req: ApiRequest, batch_id: str) -> Any:
+    req.svc.batches.get(req.tenant_id, batch_id)
+    limit = _int_query(req, "limit", 500, 1, MAX_PAGE)
+    rows, cursor = req.svc.deliveries.page(batch_id, limit=limit, cursor=req.query("cursor"))
+    headers = {"X-Next-Cursor": cursor} if cursor else {}
+    return json_response([webhooks.public_delivery(row) for row in rows], headers=headers)

@@ -1,0 +1,42 @@
+"""Logs, metrics and traces for every function, configured once.
+
+Logs are JSON with correlation keys (batch_id, execution_id, tenant); every serialized log
+line passes through `mask_phone_numbers`, so a phone number cannot reach the logs in full
+whatever a developer passes to the logger (exception messages and payload dumps included).
+Metrics are CloudWatch EMF lines; `POWERTOOLS_METRICS_DISABLED` silences them locally.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+# E.164 (+ and 8-15 digits), and bare runs of 10-15 digits that are not part of a longer token.
+_PHONE = re.compile(r"\+\d{8,15}|(?<![\w.:-])\d{10,15}(?![\w.:-])")
+
+
+def mask_phone_numbers(text: str) -> str:
+    """Keep the last four digits: enough to tell calls apart in a log, not enough to call anyone."""
+    return _PHONE.sub(lambda m: ("+" if m.group().startswith("+") else "") + "*" * 6 + m.group()[-4:], text)
+
+
+def _masked_json(record: dict[str, Any]) -> str:
+    return mask_phone_numbers(json.dumps(record, default=str, ensure_ascii=False, separators=(",", ":")))
+
+
+logger = Logger(service="batchcall", json_serializer=_masked_json)
+metrics = Metrics(namespace="BatchCall", service="batchcall")
+tracer = Tracer(service="batchcall")
+
+
+def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
+    metrics.add_metric(name=name, unit=unit, value=value)
+
+
+def flush() -> None:
+    """Called at the end of every invocation (Chalice handlers are not Lambda-shaped for the decorator)."""
+    metrics.flush_metrics(raise_on_empty_metrics=False)

@@ -1,0 +1,162 @@
+"""Webhooks: announcing events (one queue message each), the tenant's signing secret, and URL safety checks.
+
+The senders are `workers/webhook_sender.py`; the rules are `domain/webhooks.py` and `domain/ssrf.py`.
+"""
+
+from __future__ import annotations
+
+import socket
+from datetime import timedelta
+from typing import Any
+
+from .. import clock
+from ..domain import ssrf
+from ..domain.batches import public_execution
+from ..domain.webhooks import (
+    FINAL_BATCH_STATUSES,
+    batch_counts,
+    batch_event_id,
+    batch_payload,
+    call_event_id,
+    new_secret,
+)
+from ..errors import BadRequest
+from ..resources import WEBHOOK_QUEUE
+from ..settings import Settings
+from .container import Services
+
+
+def emit_call_event(svc: Services, execution: dict[str, Any], batch: dict[str, Any], event: str) -> None:
+    """Queue `call.ended` / `call.retry_scheduled` for the batch's webhook_url; nothing when it has none."""
+    url = batch.get("webhook_url")
+    if not url:
+        return
+    _enqueue(
+        svc,
+        event_id=call_event_id(execution["execution_id"], event),
+        event=event,
+        batch=batch,
+        url=url,
+        payload=public_execution(execution),
+    )
+
+
+def emit_batch_event(svc: Services, batch: dict[str, Any], status: str, counts: dict[str, Any] | None = None) -> None:
+    """Queue a lifecycle step for the batch's status_webhook; final steps carry call counts (the batch's if none)."""
+    url = batch.get("status_webhook")
+    event_id = batch_event_id(batch["batch_id"], status)  # validates the status even when there is no URL
+    if not url:
+        return
+    if counts is None and status in FINAL_BATCH_STATUSES:
+        counts = batch_counts(batch)
+    payload = batch_payload(batch["batch_id"], status, clock.now_iso(), counts)
+    _enqueue(svc, event_id=event_id, event=f"batch.{status}", batch=batch, url=url, payload=payload)
+
+
+def _enqueue(
+    svc: Services, *, event_id: str, event: str, batch: dict[str, Any], url: str, payload: dict[str, Any]
+) -> None:
+    svc.queues.send(
+        WEBHOOK_QUEUE,
+        {
+            "event_id": event_id,
+            "event": event,
+            "tenant_id": batch["tenant_id"],
+            "batch_id": batch["batch_id"],
+            "url": url,
+            "payload": payload,
+            "created_at": clock.now_iso(),
+            "attempt": 1,
+        },
+    )
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """Every address the host resolves to (socket.gaierror when it does not)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def delivery_target(url: str, settings: Settings) -> tuple[ssrf.Target, list[str]]:
+    """Where to connect for a webhook, checked just before connecting (UnsafeUrl, or gaierror when unresolvable).
+
+    The sender connects to exactly these addresses, so a DNS answer that changes after the
+    check (rebinding) is never used.
+    """
+    target = ssrf.parse_target(url, allow_private=settings.webhook_allow_private)
+    literal = ssrf.literal_address(target.host)
+    addresses = [str(literal)] if literal else resolve(target.host, target.port)
+    return target, ssrf.check_addresses(addresses, allow_private=settings.webhook_allow_private)
+
+
+def validate_webhook_url(url: str, settings: Settings, field: str = "webhook_url") -> str:
+    """For the API, where webhook_url / status_webhook are set: refuse what delivery would refuse.
+
+    A host that does not resolve now is accepted (DNS may not be set up yet, or be briefly
+    down); delivery checks again before every attempt.
+    """
+    text = url.strip()
+    try:
+        target = ssrf.parse_target(text, allow_private=settings.webhook_allow_private)
+        literal = ssrf.literal_address(target.host)
+        try:
+            addresses = [str(literal)] if literal else resolve(target.host, target.port)
+        except OSError:
+            return text
+        ssrf.check_addresses(addresses, allow_private=settings.webhook_allow_private)
+    except ssrf.UnsafeUrl as exc:
+        raise BadRequest(
+            f"{field} {exc}", code="invalid_webhook_url", details=[{"field": field, "message": str(exc)}]
+        ) from None
+    return text
+
+
+def current_secret(svc: Services, tenant_id: str) -> dict[str, Any]:
+    """The tenant's signing secrets, made on first use."""
+    tenant = svc.tenants.find(tenant_id)
+    if tenant and tenant.get("webhook_secret"):
+        return tenant
+    return svc.tenants.set_secret_if_missing(tenant_id, new_secret(), clock.now_iso())
+
+
+def rotate_secret(svc: Services, tenant_id: str) -> dict[str, Any]:
+    """A new secret; webhooks carry a signature with the old one too until the overlap ends."""
+    current_secret(svc, tenant_id)
+    now = clock.now()
+    until = now + timedelta(hours=svc.settings.webhook_secret_overlap_hours)
+    return svc.tenants.rotate_secret(tenant_id, new_secret(), clock.iso(now), clock.iso(until))
+
+
+def signing_secrets(tenant: dict[str, Any], now_iso: str) -> list[str]:
+    """Current secret first, then the previous one while its overlap lasts."""
+    found = [tenant["webhook_secret"]]
+    previous, until = tenant.get("previous_webhook_secret"), tenant.get("previous_secret_expires_at")
+    if previous and until and now_iso < until:
+        found.append(previous)
+    return found
+
+
+def public_secret(tenant: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "secret": tenant["webhook_secret"],
+        "created_at": tenant.get("webhook_secret_created_at"),
+        "previous_secret_expires_at": tenant.get("previous_secret_expires_at"),
+    }
+
+
+DELIVERY_FIELDS = (
+    "event_id",
+    "event",
+    "attempt",
+    "url_host",
+    "outcome",
+    "status_code",
+    "error",
+    "latency_ms",
+    "attempted_at",
+    "next_try_at",
+)
+
+
+def public_delivery(row: dict[str, Any]) -> dict[str, Any]:
+    return {name: row.get(name) for name in DELIVERY_FIELDS}

@@ -1,0 +1,66 @@
+"""Tenants: the webhook signing secrets (current, and the previous one during a rotation) and disabled endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .. import aws
+from ..resources import TENANTS, table_name
+from ..settings import Settings
+from .dynamo import av, condition_failed, from_item, values
+
+
+class TenantStore:
+    def __init__(self, settings: Settings) -> None:
+        self._table = table_name(settings, TENANTS)
+
+    def _key(self, tenant_id: str) -> dict[str, Any]:
+        return {"tenant_id": av(tenant_id)}
+
+    def find(self, tenant_id: str) -> dict[str, Any] | None:
+        item = aws.dynamodb().get_item(TableName=self._table, Key=self._key(tenant_id), ConsistentRead=True).get("Item")
+        return from_item(item) if item else None
+
+    def set_secret_if_missing(self, tenant_id: str, secret: str, now: str) -> dict[str, Any]:
+        """The tenant with a secret: this one, or the one a concurrent first use stored first."""
+        try:
+            result = aws.dynamodb().update_item(
+                TableName=self._table,
+                Key=self._key(tenant_id),
+                UpdateExpression="SET webhook_secret = :s, webhook_secret_created_at = :now",
+                ConditionExpression="attribute_not_exists(webhook_secret)",
+                ExpressionAttributeValues=values(s=secret, now=now),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if not condition_failed(exc):
+                raise
+            tenant = self.find(tenant_id)
+            assert tenant is not None
+            return tenant
+        return from_item(result["Attributes"])
+
+    def rotate_secret(self, tenant_id: str, secret: str, now: str, previous_until: str) -> dict[str, Any]:
+        """New current secret; the old one stays valid until `previous_until` (one write, so rotations never race)."""
+        result = aws.dynamodb().update_item(
+            TableName=self._table,
+            Key=self._key(tenant_id),
+            UpdateExpression=(
+                "SET previous_webhook_secret = webhook_secret, previous_secret_expires_at = :until, "
+                "webhook_secret = :s, webhook_secret_created_at = :now"
+            ),
+            ConditionExpression="attribute_exists(webhook_secret)",
+            ExpressionAttributeValues=values(s=secret, now=now, until=previous_until),
+            ReturnValues="ALL_NEW",
+        )
+        return from_item(result["Attributes"])
+
+    def disable_endpoint(self, tenant_id: str, key: str) -> None:
+        aws.dynamodb().update_item(
+            TableName=self._table,
+            Key=self._key(tenant_id),
+            UpdateExpression="ADD disabled_endpoints :k",
+            ExpressionAttributeValues={":k": {"SS": [key]}},
+        )

@@ -1,0 +1,116 @@
+"""Webhook deliveries, per batch: the attempt log, and one state item per event that sequences its attempts.
+
+The state item (`event#<event id>`) is what makes an at-least-once queue send each attempt
+once: an attempt is claimed with a conditional write (a lease, in case the worker dies),
+settled with another, and a message for an attempt already claimed or settled is a duplicate.
+Log rows sort before state items (their keys start with a year), so the log is one key range.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .. import aws
+from ..resources import WEBHOOK_DELIVERIES, table_name
+from ..settings import Settings
+from .dynamo import av, condition_failed, decode_cursor, encode_cursor, from_item, to_item, values
+
+STATE_PREFIX = "event#"
+SENDING = "sending"
+PENDING = "pending"  # an attempt failed and the next one is scheduled
+DEAD = "dead"
+
+
+class DeliveryStore:
+    def __init__(self, settings: Settings) -> None:
+        self._table = table_name(settings, WEBHOOK_DELIVERIES)
+
+    def _state_key(self, batch_id: str, event_id: str) -> dict[str, Any]:
+        return {"batch_id": av(batch_id), "delivery_key": av(STATE_PREFIX + event_id)}
+
+    def claim(
+        self, batch_id: str, event_id: str, attempt: int, *, now: float, lease_until: float, replay: bool = False
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """Take attempt `attempt` of an event; (False, the state as it was) when it is not this message's to make.
+
+        Claimable: a new event; a pending one whose last attempt was earlier; an attempt whose worker
+        died (lease run out); a dead event that an operator replays from the dead-letter queue.
+        """
+        condition = (
+            "attribute_not_exists(#st) OR (#st = :pending AND attempts < :n)"
+            " OR (#st = :sending AND attempts <= :n AND lease_until < :now)"
+        )
+        vals = values(pending=PENDING, sending=SENDING, n=attempt, now=now, lease=lease_until)
+        if replay:
+            condition += " OR #st = :dead"
+            vals.update(values(dead=DEAD))
+        try:
+            aws.dynamodb().update_item(
+                TableName=self._table,
+                Key=self._state_key(batch_id, event_id),
+                UpdateExpression="SET #st = :sending, attempts = :n, lease_until = :lease",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#st": "state"},
+                ExpressionAttributeValues=vals,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if not condition_failed(exc):
+                raise
+            old: Any = exc.response.get("Item")  # type: ignore[attr-defined]
+            return False, from_item(old) if old else None
+        return True, None
+
+    def settle(
+        self, batch_id: str, event_id: str, attempt: int, state: str, *, updated_at: str, next_try_at: str | None = None
+    ) -> bool:
+        """Record how attempt `attempt` ended; False when a later attempt already took over (do nothing more)."""
+        fields = {"state": state, "updated_at": updated_at, "next_try_at": next_try_at}
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        vals = {f":v{i}": av(value) for i, value in enumerate(fields.values())}
+        vals[":n"] = av(attempt)
+        try:
+            aws.dynamodb().update_item(
+                TableName=self._table,
+                Key=self._state_key(batch_id, event_id),
+                UpdateExpression="SET "
+                + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
+                + " REMOVE lease_until",
+                ConditionExpression="attempts = :n",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=vals,
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def state(self, batch_id: str, event_id: str) -> dict[str, Any] | None:
+        item = (
+            aws.dynamodb()
+            .get_item(TableName=self._table, Key=self._state_key(batch_id, event_id), ConsistentRead=True)
+            .get("Item")
+        )
+        return from_item(item) if item else None
+
+    def log(self, row: dict[str, Any]) -> None:
+        """One attempt; the key is unique per attempt made, so a repeated attempt adds a row rather than hiding one."""
+        key = f"{row['attempted_at']}#{row['event_id']}#{row['attempt']:02d}"
+        aws.dynamodb().put_item(TableName=self._table, Item=to_item({**row, "delivery_key": key}))
+
+    def page(self, batch_id: str, *, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """The attempt log of a batch, oldest first."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "batch_id = :b AND delivery_key < :state",
+            "ExpressionAttributeValues": values(b=batch_id, state=STATE_PREFIX),
+            "Limit": limit,
+        }
+        start = decode_cursor(cursor)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        page = aws.dynamodb().query(**kwargs)
+        return [from_item(item) for item in page.get("Items", [])], encode_cursor(page.get("LastEvaluatedKey"))

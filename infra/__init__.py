@@ -1,0 +1,1 @@
+"""The CDK app that deploys batchcall: resources from chalicelib/resources.py, the Chalice app on top."""

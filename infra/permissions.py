@@ -1,0 +1,154 @@
+"""What each Chalice function may touch: least privilege, read off the code each one runs.
+
+Every entry follows the calls in the modules a function reaches (`chalicelib/store/`, `services/`,
+`workers/`, `providers/simulator.py`); when the code starts calling something new, change it here
+and the template tests show the difference. Queue *consumption* is not listed: it follows from
+`resources.QUEUES` (each queue names its consumer). The stack refuses to synthesize a function
+that has no entry.
+
+DynamoDB transactions need no action of their own: each element is authorised as the matching
+item action (Put -> PutItem, Update -> UpdateItem, Delete -> DeleteItem). `SendMessageBatch` is
+authorised as `sqs:SendMessage`; multipart uploads and CopyObject's write as `s3:PutObject`
+(CopyObject also reads its source with `s3:GetObject`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.resources import (
+    AGENTS,
+    API_KEYS,
+    BATCHES,
+    CONTROL_QUEUE,
+    DIAL_QUEUE,
+    EVENTS_QUEUE,
+    EXECUTIONS,
+    INBOX_PREFIX,
+    LEASES,
+    QUARANTINE_PREFIX,
+    TENANTS,
+    UPLOADS_PREFIX,
+    WEBHOOK_DELIVERIES,
+    WEBHOOK_QUEUE,
+    Queue,
+    Table,
+)
+
+GET, PUT, UPDATE, DELETE, QUERY = (f"dynamodb:{a}" for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"))
+READ, WRITE, REMOVE = "s3:GetObject", "s3:PutObject", "s3:DeleteObject"
+ABORT = "s3:AbortMultipartUpload"  # upload_fileobj (the row-error report) goes multipart above 8 MB
+TAG = "s3:PutObjectTagging"  # put_raw tags raw files kind=raw for the lifecycle rule
+
+# Key patterns of the bucket's layout (chalicelib/store/blobs.py, services/ingest.py).
+RAW = "batches/*/raw"
+CONTACTS = "batches/*/contacts/*"
+ERRORS = "batches/*/errors.jsonl"
+UPLOADS = f"{UPLOADS_PREFIX}*"
+INBOX = f"{INBOX_PREFIX}*"
+QUARANTINE = f"{QUARANTINE_PREFIX}*"
+
+# The queues `services/delivery.deliver_at` hands to EventBridge Scheduler beyond SQS's 15-minute delay:
+# batch starts (lifecycle.deliver_start), late dials and call retries (dialer, calls), webhook retries.
+SCHEDULER_TARGETS: tuple[Queue, ...] = (CONTROL_QUEUE, DIAL_QUEUE, WEBHOOK_QUEUE)
+
+
+@dataclass(frozen=True)
+class Access:
+    """One function's needs, naming declared resources (never ARNs)."""
+
+    items: tuple[tuple[Table, tuple[str, ...]], ...] = ()  # actions on each table itself
+    indexes: tuple[tuple[Table, str], ...] = ()  # (table, GSI) the function queries
+    objects: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (key pattern, S3 actions)
+    # s3:ListBucket, only so that reading a missing key answers NoSuchKey (404), which the code expects,
+    # rather than AccessDenied (403).
+    list_bucket: bool = False
+    sends: tuple[Queue, ...] = ()  # GetQueueUrl + SendMessage
+    dead_letters: tuple[Queue, ...] = ()  # GetQueueUrl + SendMessage on these queues' DLQs
+    # deliver_at: a schedule in the group (create, or update on a conflict; deleted when an SQS delay
+    # replaces it), passing the Scheduler role. Under 15 minutes it is an SQS delay: list the queue in `sends`.
+    schedules: bool = False
+
+
+ACCESS: dict[str, Access] = {
+    # api/: auth (keys); agents CRUD; batches: create from the body (chunks, row errors, raw file), presigned
+    # upload (the POST is authorised by this role's credentials), reads, lifecycle commands; executions
+    # reads; webhooks: the tenant's secret, a batch's delivery log.
+    "api_handler": Access(
+        items=(
+            (API_KEYS, (GET,)),
+            (AGENTS, (GET, PUT, UPDATE, DELETE, QUERY)),  # AgentStore.list queries the table's own key
+            (BATCHES, (GET, PUT, UPDATE)),
+            (EXECUTIONS, (GET,)),
+            (TENANTS, (GET, UPDATE)),
+            (WEBHOOK_DELIVERIES, (QUERY,)),
+        ),
+        indexes=((BATCHES, "by_agent"), (EXECUTIONS, "by_batch")),
+        objects=(
+            (RAW, (WRITE, TAG)),
+            (CONTACTS, (WRITE,)),
+            (ERRORS, (WRITE, ABORT, READ)),
+            (UPLOADS, (WRITE,)),
+        ),
+        list_bucket=True,  # iter_errors: no errors.jsonl means no row errors
+        sends=(CONTROL_QUEUE,),  # run/schedule within 15 minutes, resume
+        schedules=True,  # schedule/run create or update the start schedule; stop/delete delete it
+    ),
+    # workers/dispatcher.py: start a batch, read contact chunks, write executions, feed the dial queue.
+    "dispatcher": Access(
+        items=((BATCHES, (GET, UPDATE)), (AGENTS, (GET,)), (EXECUTIONS, (PUT,))),
+        objects=((CONTACTS, (READ,)),),
+        sends=(CONTROL_QUEUE, DIAL_QUEUE),
+    ),
+    # workers/dialer.py: claim (execution + batch + the agent's lease counter + the lease), place the call,
+    # reschedule or wait for a slot; finish_call for calls never placed (retry, release, complete).
+    "dialer": Access(
+        items=(
+            (AGENTS, (GET,)),
+            (BATCHES, (GET, UPDATE)),
+            (EXECUTIONS, (PUT, UPDATE)),
+            (LEASES, (PUT, UPDATE, DELETE)),
+        ),
+        sends=(DIAL_QUEUE, EVENTS_QUEUE),  # the simulator reports through the events queue
+        schedules=True,
+    ),
+    # workers/outcomes.py: read the execution, move it forward; finish_call (retry, release, complete).
+    "outcomes": Access(
+        items=((EXECUTIONS, (GET, PUT, UPDATE)), (BATCHES, (GET, UPDATE)), (LEASES, (UPDATE, DELETE))),
+        sends=(DIAL_QUEUE,),
+        schedules=True,
+    ),
+    # workers/ingest.py -> services/ingest.py: an object arrived under uploads/ or inbox/: read it (and an
+    # inbox sidecar, often absent), write chunks and row errors, finish the batch (and schedule its start);
+    # quarantine bad drops (copy, reason, delete).
+    "ingest": Access(
+        items=((BATCHES, (GET, PUT, UPDATE)),),
+        indexes=((AGENTS, "by_id"),),
+        objects=(
+            (UPLOADS, (READ,)),
+            (INBOX, (READ, REMOVE)),
+            (QUARANTINE, (WRITE,)),
+            (CONTACTS, (WRITE,)),
+            (ERRORS, (WRITE, ABORT)),
+        ),
+        list_bucket=True,  # _sidecar: a missing x.json means no options
+        sends=(CONTROL_QUEUE,),
+        schedules=True,
+    ),
+    # workers/webhook_sender.py: claim/settle/log each attempt, the tenant's secrets (made on first use) and
+    # disabled endpoints; the next attempt as a delayed message or a schedule; the last one dead-lettered.
+    "webhook_sender": Access(
+        items=((TENANTS, (GET, UPDATE)), (WEBHOOK_DELIVERIES, (PUT, UPDATE))),
+        sends=(WEBHOOK_QUEUE,),
+        dead_letters=(WEBHOOK_QUEUE,),
+        schedules=True,
+    ),
+    # workers/sweeper.py: the open-executions, expired-leases and active-batches indexes; finish_call;
+    # re-send stalled dispatch steps; re-deliver missed starts.
+    "sweeper": Access(
+        items=((EXECUTIONS, (PUT, UPDATE)), (BATCHES, (GET, UPDATE)), (LEASES, (UPDATE, DELETE))),
+        indexes=((EXECUTIONS, "by_open"), (LEASES, "by_expiry"), (BATCHES, "by_status")),
+        sends=(CONTROL_QUEUE, DIAL_QUEUE),
+        schedules=True,
+    ),
+}

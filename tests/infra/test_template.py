@@ -1,0 +1,489 @@
+"""The deployment as CloudFormation will see it: synthesized once (offline), then read as JSON.
+
+Runs from .venv-infra (`make test-infra`); the dev venv has no aws_cdk and skips this module.
+Assertions are made on the synthesized template and on its SAM expansion (`infra/expand.py`),
+where Chalice's functions and SQS events are real Lambda resources and event source mappings.
+The expected access per function is written out here on purpose, apart from
+infra/permissions.py: widening a function's reach means changing both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("aws_cdk", reason="infra tests run from .venv-infra: make test-infra")
+
+from chalicelib.resources import (
+    API_KEYS,
+    BUCKET_NOTIFICATIONS,
+    QUEUES,
+    TABLES,
+    dlq_name,
+    queue_name,
+    schedule_group_name,
+    table_name,
+)
+from chalicelib.settings import Settings
+from infra.expand import expand  # samtranslator: .venv-infra only, hence after the skip
+
+pytestmark = pytest.mark.timeout(600)  # the module's one synthesis takes 20-40 s on two cores
+
+ROOT = Path(__file__).resolve().parents[2]
+STAGE = "dev"
+SETTINGS = Settings(STAGE=STAGE, RESOURCE_PREFIX="batchcall", AWS_REGION="us-east-1")  # type: ignore[call-arg]
+CHALICE_FUNCTIONS = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"][STAGE]["lambda_functions"]
+
+# Which tables, queues (sent to) and bucket keys each function may reach: a reviewed copy of
+# infra/permissions.py at the granularity a reviewer reasons in.
+TABLES_OF = {
+    "api_handler": {"api-keys", "agents", "batches", "executions", "tenants", "webhook-deliveries"},
+    "dispatcher": {"agents", "batches", "executions"},
+    "dialer": {"agents", "batches", "executions", "leases"},
+    "outcomes": {"batches", "executions", "leases"},
+    "ingest": {"agents", "batches"},
+    "webhook_sender": {"tenants", "webhook-deliveries"},
+    "sweeper": {"batches", "executions", "leases"},
+}
+SENDS_TO = {
+    "api_handler": {"control"},
+    "dispatcher": {"control", "dial"},
+    "dialer": {"dial", "events"},
+    "outcomes": {"dial"},
+    "ingest": {"control"},
+    "webhook_sender": {"webhooks", "webhooks-dlq"},
+    "sweeper": {"control", "dial"},
+}
+SCHEDULES = {"api_handler", "dialer", "outcomes", "ingest", "webhook_sender", "sweeper"}
+BUCKET_USERS = {"api_handler", "dispatcher", "ingest"}
+SCHEDULER_TARGETS = {"control", "dial", "webhooks"}
+# Actions that have no resource-level permissions at all: the only ones allowed on "*".
+NO_RESOURCE_LEVEL = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
+@dataclass(frozen=True)
+class Statement:
+    effect: str
+    actions: frozenset[str]
+    resources: tuple[str, ...]  # rendered: "<AWS::SQS::Queue batchcall-dev-dial>", ".../index/by_open", ...
+    condition: dict[str, Any]
+
+
+@dataclass
+class Synth:
+    template: dict[str, Any]  # as synthesized: what CloudFormation receives
+    expanded: dict[str, Any]  # after the SAM transform
+
+    def of_type(self, kind: str, expanded: bool = True) -> dict[str, dict[str, Any]]:
+        resources = (self.expanded if expanded else self.template)["Resources"]
+        return {k: v for k, v in resources.items() if v["Type"] == kind}
+
+    def name_of(self, logical_id: str) -> str:
+        resource = self.expanded["Resources"][logical_id]
+        props = resource.get("Properties", {})
+        for key in ("QueueName", "TableName", "Name", "FunctionName", "LogGroupName", "BucketName"):
+            if key in props:
+                return self.render(props[key])
+        return logical_id
+
+    def render(self, expr: Any) -> str:
+        """An ARN expression as readable text, each referenced resource shown by type and name."""
+        if isinstance(expr, str):
+            return expr
+        if isinstance(expr, dict) and "Ref" in expr:
+            ref = expr["Ref"]
+            pseudo = {"AWS::AccountId": "ACCOUNT", "AWS::Partition": "aws", "AWS::Region": "REGION"}
+            return pseudo.get(ref) or self.name_of(ref)
+        if isinstance(expr, dict) and "Fn::GetAtt" in expr:
+            logical_id = expr["Fn::GetAtt"][0]
+            return f"<{self.expanded['Resources'][logical_id]['Type']} {self.name_of(logical_id)}>"
+        if isinstance(expr, dict) and "Fn::Join" in expr:
+            separator, parts = expr["Fn::Join"]
+            return str(separator).join(self.render(part) for part in parts)
+        return json.dumps(expr, sort_keys=True)
+
+    def statements(self, document: dict[str, Any]) -> list[Statement]:
+        found = []
+        for raw in document["Statement"]:
+            actions = raw.get("Action", [])
+            resources = raw.get("Resource", [])
+            found.append(
+                Statement(
+                    raw["Effect"],
+                    frozenset([actions] if isinstance(actions, str) else actions),
+                    tuple(self.render(r) for r in (resources if isinstance(resources, list) else [resources])),
+                    raw.get("Condition", {}),
+                )
+            )
+        return found
+
+    def all_policy_documents(self) -> list[dict[str, Any]]:
+        """Every permission document in the expanded template (identity and resource policies)."""
+        documents = []
+        for resource in self.expanded["Resources"].values():
+            props = resource.get("Properties", {})
+            documents += [p["PolicyDocument"] for p in props.get("Policies", [])]
+            if "PolicyDocument" in props:
+                documents.append(props["PolicyDocument"])
+        return documents
+
+    def function_ids(self) -> dict[str, str]:
+        """Chalice function name by logical id (the handler names it; the REST API's is app.app)."""
+        found = {}
+        for logical_id, resource in self.of_type("AWS::Lambda::Function").items():
+            handler = resource["Properties"]["Handler"].split(".", 1)[1]
+            found[logical_id] = "api_handler" if handler == "app" else handler
+        return found
+
+    def functions(self) -> dict[str, dict[str, Any]]:
+        return {name: self.expanded["Resources"][logical_id] for logical_id, name in self.function_ids().items()}
+
+    def function_statements(self, name: str) -> list[Statement]:
+        role_id = self.functions()[name]["Properties"]["Role"]["Fn::GetAtt"][0]
+        role = self.expanded["Resources"][role_id]
+        statements = [s for p in role["Properties"].get("Policies", []) for s in self.statements(p["PolicyDocument"])]
+        for policy in self.of_type("AWS::IAM::Policy").values():  # attached separately, if any
+            if {"Ref": role_id} in policy["Properties"].get("Roles", []):
+                statements += self.statements(policy["Properties"]["PolicyDocument"])
+        return statements
+
+    def queue_id(self, name: str) -> str:
+        return next(k for k, v in self.of_type("AWS::SQS::Queue").items() if v["Properties"]["QueueName"] == name)
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    env = {k: v for k, v in os.environ.items() if k not in ("CDK_DEFAULT_ACCOUNT", "AWS_ACCOUNT_ID", "ALARM_EMAIL")}
+    env.update({"STAGE": STAGE, "RESOURCE_PREFIX": "batchcall", "AWS_REGION": "us-east-1"})
+    proc = subprocess.run(  # a process of its own: packaging imports app.py and rewrites os.environ
+        [sys.executable, str(ROOT / "infra" / "app.py"), "--outdir", str(outdir)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode:
+        pytest.fail(f"synth failed:\n{proc.stderr[-4000:]}")
+    template = json.loads((outdir / f"{STAGE}.template.json").read_text())
+    return Synth(template, expand(template, "us-east-1"))
+
+
+def short_names(rendered: tuple[str, ...], kind: str, suffix: str = "") -> set[str]:
+    """Declared short names (`batches`, `dial`) of the resources of one type a statement names."""
+    prefix = SETTINGS.name("")
+    return {m.group(1) for r in rendered for m in re.finditer(rf"<{re.escape(kind)} {prefix}([\w-]+)>{suffix}", r)}
+
+
+# --- queues ----------------------------------------------------------------------------------------------
+
+
+def test_every_queue_has_its_dlq_redrive_visibility_and_encryption(synth: Synth) -> None:
+    queues = synth.of_type("AWS::SQS::Queue")
+    for queue in QUEUES:
+        props = queues[synth.queue_id(queue_name(SETTINGS, queue))]["Properties"]
+        dlq_id = synth.queue_id(dlq_name(SETTINGS, queue))
+        assert props["RedrivePolicy"] == {
+            "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+            "maxReceiveCount": queue.max_receive_count,
+        }
+        assert props["VisibilityTimeout"] == queue.visibility_timeout
+        assert props["SqsManagedSseEnabled"] is True
+        assert queues[dlq_id]["Properties"]["SqsManagedSseEnabled"] is True
+        assert queues[dlq_id]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+
+
+def test_every_dlq_alarms_on_its_first_message(synth: Synth) -> None:
+    alarmed = {
+        a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for a in synth.of_type("AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        and a["Properties"]["Threshold"] == 0
+        and a["Properties"]["ComparisonOperator"] == "GreaterThanThreshold"
+        and a["Properties"]["AlarmActions"]
+    }
+    assert alarmed == {synth.queue_id(dlq_name(SETTINGS, q)) for q in QUEUES}
+
+
+def test_every_sqs_event_source_reports_batch_item_failures_from_this_stacks_queue(synth: Synth) -> None:
+    mappings = list(synth.of_type("AWS::Lambda::EventSourceMapping").values())
+    functions = synth.function_ids()
+    consumed = {}
+    for mapping in mappings:
+        props = mapping["Properties"]
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        queue_id = props["EventSourceArn"]["Fn::GetAtt"][0]  # a reference, so the queue exists first
+        consumed[synth.name_of(queue_id)] = functions[props["FunctionName"]["Ref"]]
+    assert consumed == {queue_name(SETTINGS, q): q.consumer for q in QUEUES if q.consumer}
+    for event in (
+        e
+        for f in synth.of_type("AWS::Serverless::Function", expanded=False).values()
+        for e in f["Properties"].get("Events", {}).values()
+        if e["Type"] == "SQS"
+    ):
+        assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_consumers_with_reserved_concurrency_poll_no_faster(synth: Synth) -> None:
+    for mapping in synth.of_type("AWS::Lambda::EventSourceMapping").values():
+        function = synth.expanded["Resources"][mapping["Properties"]["FunctionName"]["Ref"]]
+        reserved = function["Properties"].get("ReservedConcurrentExecutions")
+        if reserved is not None:
+            assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": max(2, reserved)}
+
+
+# --- functions -------------------------------------------------------------------------------------------
+
+
+def test_reserved_concurrency_comes_from_chalice_config(synth: Synth) -> None:
+    functions = synth.functions()
+    assert set(functions) == set(CHALICE_FUNCTIONS)
+    assert "reserved_concurrency" in CHALICE_FUNCTIONS["dialer"]
+    for name, config in CHALICE_FUNCTIONS.items():
+        assert functions[name]["Properties"].get("ReservedConcurrentExecutions") == config.get("reserved_concurrency")
+        assert functions[name]["Properties"]["Timeout"] == config["lambda_timeout"]
+        assert functions[name]["Properties"]["MemorySize"] == config["lambda_memory_size"]
+
+
+def test_functions_get_the_stage_settings_and_scheduler_role(synth: Synth) -> None:
+    scheduler_role = next(
+        k
+        for k, v in synth.of_type("AWS::IAM::Role").items()
+        if v["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"].get("Service")
+        == "scheduler.amazonaws.com"
+    )
+    for name, function in synth.functions().items():
+        env = function["Properties"]["Environment"]["Variables"]
+        assert env["STAGE"] == STAGE and env["RESOURCE_PREFIX"] == "batchcall"
+        assert env["AWS_ACCOUNT_ID"] == {"Ref": "AWS::AccountId"}
+        assert env["SCHEDULER_ROLE_ARN"] == {"Fn::GetAtt": [scheduler_role, "Arn"]}
+        assert function["Properties"]["FunctionName"] == SETTINGS.name(name.replace("_", "-"))
+
+
+def test_every_function_alarms_on_errors_and_logs_with_retention(synth: Synth) -> None:
+    alarms = {
+        a["Properties"]["Dimensions"][0]["Value"]: a["Properties"]
+        for a in synth.of_type("AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["MetricName"] == "Errors"
+    }
+    groups = {g["Properties"]["LogGroupName"]: g for g in synth.of_type("AWS::Logs::LogGroup").values()}
+    for function in synth.functions().values():
+        name = function["Properties"]["FunctionName"]
+        alarm = alarms[name]
+        assert (alarm["Namespace"], alarm["Statistic"], alarm["Period"]) == ("AWS/Lambda", "Sum", 300)
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+        assert alarm["AlarmActions"]
+        assert groups[f"/aws/lambda/{name}"]["Properties"]["RetentionInDays"] > 0
+
+
+def test_the_api_is_named_per_stage_and_alarms_on_5xx(synth: Synth) -> None:
+    ((_, api),) = synth.of_type("AWS::ApiGateway::RestApi").items()
+    name = api["Properties"]["Name"]
+    assert name == SETTINGS.name("api")
+    alarms = [
+        a["Properties"]
+        for a in synth.of_type("AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["Namespace"] == "AWS/ApiGateway" and a["Properties"]["MetricName"] == "5XXError"
+    ]
+    assert [{d["Name"]: d["Value"] for d in a["Dimensions"]}["ApiName"] for a in alarms] == [name]
+
+
+# --- IAM -------------------------------------------------------------------------------------------------
+
+
+def test_no_allow_statement_uses_wildcard_actions_or_resources(synth: Synth) -> None:
+    for document in synth.all_policy_documents():
+        for statement in synth.statements(document):
+            if statement.effect != "Allow":
+                continue  # the enforce-SSL denies are meant to cover everything
+            for action in statement.actions:
+                assert action != "*" and not action.endswith(":*"), statement
+            if "*" in statement.resources:
+                assert statement.actions <= NO_RESOURCE_LEVEL, statement
+            # Chalice's shared policy (.chalice/policy-<stage>.json) must be gone: it names resources by pattern.
+            assert not any(f"{SETTINGS.resource_prefix}-{STAGE}-*" in r for r in statement.resources), statement
+
+
+def test_pass_role_is_only_the_scheduler_role_to_the_scheduler(synth: Synth) -> None:
+    for document in synth.all_policy_documents():
+        for statement in synth.statements(document):
+            if "iam:PassRole" in statement.actions:
+                assert statement.actions == {"iam:PassRole"}
+                assert len(statement.resources) == 1 and statement.resources[0].startswith("<AWS::IAM::Role ")
+                assert statement.condition == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
+
+
+def test_each_function_reaches_only_its_tables(synth: Synth) -> None:
+    dynamo_actions = {f"dynamodb:{a}" for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query")}
+    assert set(synth.functions()) == set(TABLES_OF)
+    for name, expected in TABLES_OF.items():
+        statements = [s for s in synth.function_statements(name) if any(a.startswith("dynamodb:") for a in s.actions)]
+        reached = set().union(*(short_names(s.resources, "AWS::DynamoDB::Table") for s in statements))
+        assert reached == expected, name
+        for statement in statements:
+            assert statement.actions <= dynamo_actions, (name, statement)  # never Scan, batch or table operations
+
+
+def test_the_dialer_cannot_touch_the_api_keys_or_the_bucket(synth: Synth) -> None:
+    rendered = [r for s in synth.function_statements("dialer") for r in s.resources]
+    assert not any(table_name(SETTINGS, API_KEYS) in r for r in rendered)
+    assert not any("AWS::S3::Bucket" in r for r in rendered)
+
+
+def test_indexes_are_queried_only_where_the_code_queries_them(synth: Synth) -> None:
+    queried = {
+        name: {
+            (m.group(1), m.group(2))
+            for s in synth.function_statements(name)
+            for r in s.resources
+            for m in re.finditer(rf"<AWS::DynamoDB::Table {SETTINGS.name('')}([\w-]+)>/index/(\w+)", r)
+        }
+        for name in synth.functions()
+    }
+    assert queried["sweeper"] == {("executions", "by_open"), ("leases", "by_expiry"), ("batches", "by_status")}
+    assert queried["api_handler"] == {("batches", "by_agent"), ("executions", "by_batch")}
+    assert queried["ingest"] == {("agents", "by_id")}
+    assert not queried["dialer"] and not queried["outcomes"] and not queried["dispatcher"]
+
+
+def test_each_function_sends_only_to_its_queues_and_consumes_only_its_own(synth: Synth) -> None:
+    consumers = {q.short: q.consumer for q in QUEUES}
+    for name in synth.functions():
+        statements = synth.function_statements(name)
+        sends = [s for s in statements if "sqs:SendMessage" in s.actions]
+        assert set().union(*(short_names(s.resources, "AWS::SQS::Queue") for s in sends)) == SENDS_TO[name], name
+        receives = [s for s in statements if "sqs:ReceiveMessage" in s.actions]
+        own = {short for short, consumer in consumers.items() if consumer == name}
+        assert set().union(*(short_names(s.resources, "AWS::SQS::Queue") for s in receives)) == own, name
+
+
+def test_bucket_access_is_per_prefix_and_only_ingest_deletes_and_only_from_the_inbox(synth: Synth) -> None:
+    for name in synth.functions():
+        s3 = [s for s in synth.function_statements(name) if any(a.startswith("s3:") for a in s.actions)]
+        assert bool(s3) == (name in BUCKET_USERS), name
+        for statement in s3:
+            for resource in statement.resources:
+                assert resource.startswith("<AWS::S3::Bucket "), resource
+                if statement.actions != {"s3:ListBucket"}:
+                    assert re.search(r">/[a-z]+/", resource), resource  # objects under a prefix, never the bucket
+            if "s3:DeleteObject" in statement.actions:
+                assert name == "ingest" and all(r.endswith(">/inbox/*") for r in statement.resources)
+
+
+def test_scheduler_access(synth: Synth) -> None:
+    group = schedule_group_name(SETTINGS)
+    for name in synth.functions():
+        statements = [s for s in synth.function_statements(name) if any(a.startswith("scheduler:") for a in s.actions)]
+        assert bool(statements) == (name in SCHEDULES), name
+        for statement in statements:
+            assert statement.actions == {
+                "scheduler:CreateSchedule",
+                "scheduler:UpdateSchedule",
+                "scheduler:DeleteSchedule",
+            }
+            assert statement.resources == (f"arn:aws:scheduler:us-east-1:ACCOUNT:schedule/{group}/*",)
+        assert any("iam:PassRole" in s.actions for s in synth.function_statements(name)) == (name in SCHEDULES)
+
+
+def test_the_scheduler_role_is_assumed_by_the_scheduler_of_this_account_and_only_sends(synth: Synth) -> None:
+    role = next(
+        v
+        for v in synth.of_type("AWS::IAM::Role").values()
+        if v["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"].get("Service")
+        == "scheduler.amazonaws.com"
+    )
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    (statement,) = [s for p in role["Properties"]["Policies"] for s in synth.statements(p["PolicyDocument"])]
+    assert statement.actions == {"sqs:SendMessage"}
+    assert short_names(statement.resources, "AWS::SQS::Queue") == SCHEDULER_TARGETS
+    groups = synth.of_type("AWS::Scheduler::ScheduleGroup")
+    assert [g["Properties"]["Name"] for g in groups.values()] == [schedule_group_name(SETTINGS)]
+
+
+# --- storage ---------------------------------------------------------------------------------------------
+
+
+def test_the_bucket_blocks_public_access_is_encrypted_and_requires_tls(synth: Synth) -> None:
+    ((bucket_id, bucket),) = synth.of_type("AWS::S3::Bucket").items()
+    props = bucket["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
+    )
+    (encryption,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    (policy,) = [
+        p for p in synth.of_type("AWS::S3::BucketPolicy").values() if p["Properties"]["Bucket"]["Ref"] == bucket_id
+    ]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    )
+    assert bucket["DeletionPolicy"] == "Retain"
+
+
+def test_raw_uploads_expire_after_30_days(synth: Synth) -> None:
+    ((_, bucket),) = synth.of_type("AWS::S3::Bucket").items()
+    rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    expiring = {
+        (r.get("Prefix"), tuple(t["Key"] for t in r.get("TagFilters", [])))
+        for r in rules
+        if r.get("ExpirationInDays") == 30
+    }
+    assert expiring == {("batches/", ("kind",)), ("uploads/", ()), ("inbox/", ())}
+    assert all("*" not in (r.get("Prefix") or "") for r in rules)  # lifecycle prefixes are literal
+
+
+def test_bucket_notifications_reach_their_queues_after_the_queue_policy_allows_s3(synth: Synth) -> None:
+    ((_, bucket),) = synth.of_type("AWS::S3::Bucket").items()
+    configured = {
+        (c["Filter"]["S3Key"]["Rules"][0]["Value"], synth.name_of(c["Queue"]["Fn::GetAtt"][0]))
+        for c in bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    }
+    assert configured == {(prefix, queue_name(SETTINGS, q)) for prefix, q in BUCKET_NOTIFICATIONS}
+    for prefix, queue in BUCKET_NOTIFICATIONS:
+        queue_id = synth.queue_id(queue_name(SETTINGS, queue))
+        policy_id, policy = next(
+            (k, p)
+            for k, p in synth.of_type("AWS::SQS::QueuePolicy").items()
+            if {"Ref": queue_id} in p["Properties"]["Queues"]
+        )
+        assert policy_id in bucket["DependsOn"], prefix
+        allow = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+        assert [s["Principal"] for s in allow] == [{"Service": "s3.amazonaws.com"}]
+
+
+def test_tables_match_their_declaration(synth: Synth) -> None:
+    tables = {t["Properties"]["TableName"]: t for t in synth.of_type("AWS::DynamoDB::Table").values()}
+    assert set(tables) == {table_name(SETTINGS, t) for t in TABLES}
+    for table in TABLES:
+        resource = tables[table_name(SETTINGS, table)]
+        props = resource["Properties"]
+        keys = [{"AttributeName": table.partition_key, "KeyType": "HASH"}]
+        if table.sort_key:
+            keys.append({"AttributeName": table.sort_key, "KeyType": "RANGE"})
+        assert props["KeySchema"] == keys
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["SSESpecification"] == {"SSEEnabled": True}
+        assert resource["DeletionPolicy"] == "Retain"
+        if table.ttl_attribute:
+            assert props["TimeToLiveSpecification"] == {"AttributeName": table.ttl_attribute, "Enabled": True}
+        else:
+            assert "TimeToLiveSpecification" not in props
+        indexes = {i["IndexName"]: i for i in props.get("GlobalSecondaryIndexes", [])}
+        assert set(indexes) == {i.name for i in table.indexes}
+        for index in table.indexes:
+            assert indexes[index.name]["Projection"] == {"ProjectionType": "ALL"}
+            assert indexes[index.name]["KeySchema"][0] == {"AttributeName": index.partition_key, "KeyType": "HASH"}
+        types = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
+        assert all(types[name] == table.attribute_types.get(name, "S") for name in types)
