@@ -14,6 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 # E.164 (+ and 8-15 digits), and bare runs of 10-15 digits that are not part of a longer token.
 _PHONE = re.compile(r"\+\d{8,15}|(?<![\w.:-])\d{10,15}(?![\w.:-])")
@@ -38,5 +39,11 @@ def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> N
 
 
 def flush() -> None:
-    """Called at the end of every invocation (Chalice handlers are not Lambda-shaped for the decorator)."""
-    metrics.flush_metrics(raise_on_empty_metrics=False)
+    """Called at the end of every invocation (Chalice handlers are not Lambda-shaped for the decorator).
+
+    Powertools keeps metrics it does not publish (disabled, locally): clear them either way, or a
+    long-running local stack would hold every metric it ever counted.
+    """
+    if metrics.provider.metric_set and not is_metrics_disabled():
+        metrics.flush_metrics(raise_on_empty_metrics=False)
+    metrics.clear_metrics()

@@ -55,8 +55,9 @@ def assert_schedule_followed(rows: list[dict[str, Any]], timeout: float) -> None
         delay = SCHEDULE[earlier["attempt"] - 1]
         started = clock.parse_iso(earlier["attempted_at"])
         due = clock.parse_iso(earlier["next_try_at"])
-        assert timedelta(seconds=delay) <= due - started <= timedelta(seconds=delay + timeout + 1), earlier
-        assert due <= clock.parse_iso(later["attempted_at"]) <= due + timedelta(seconds=3), (earlier, later)
+        # slack for a loaded machine; neighbouring steps of the schedule differ by 25 s at least
+        assert timedelta(seconds=delay) <= due - started <= timedelta(seconds=delay + timeout + 4), earlier
+        assert due <= clock.parse_iso(later["attempted_at"]) <= due + timedelta(seconds=5), (earlier, later)
         assert later["attempt"] == earlier["attempt"] + 1
 
 
@@ -105,7 +106,7 @@ def test_flaky_receiver_gets_every_event_signed_on_schedule(
         assert all(r["outcome"] == "retrying" for r in mine[:-1])
         assert_schedule_followed(mine, timeout=1.0)
     stalled = [r for r in rows if r["error"] and "timed out" in r["error"]]
-    assert len(stalled) == 4 and all(r["status_code"] is None and 900 <= r["latency_ms"] < 2500 for r in stalled)
+    assert len(stalled) == 4 and all(r["status_code"] is None and 900 <= r["latency_ms"] < 4000 for r in stalled)
     assert {r["status_code"] for r in rows} == {200, 500, None}
     assert {r["url_host"] for r in rows} == {receiver.url.removeprefix("http://")}
 
@@ -202,7 +203,7 @@ def test_429_waits_as_long_as_retry_after_asks(
         (clock.parse_iso(b["attempted_at"]) - clock.parse_iso(a["attempted_at"])).total_seconds()
         for a, b in itertools.pairwise(rows)
     ]
-    assert 90 <= waits[0] <= 93 and 599 <= waits[1] <= 603, waits
+    assert 90 <= waits[0] <= 96 and 599 <= waits[1] <= 606, waits
     assert [r["status_code"] for r in rows] == [429, 429, 200]
 
 
