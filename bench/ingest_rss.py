@@ -53,7 +53,7 @@ def child(role: str, arg: str) -> None:
 
         batch_id, pos = arg.split(":")
         svc.batches.set_fields(batch_id, {"next_pos": int(pos), "status": "running"})
-        for step in range(3):
+        for _ in range(3):
             batch = svc.batches.require(batch_id)
             svc.batches.set_fields(batch_id, {"execution_status": {}})  # keep the backlog check from waiting
             dispatch_step(svc, batch_id, batch["next_pos"], 0)
@@ -98,19 +98,35 @@ def main() -> None:
                 size = path.stat().st_size
             # The notification the upload caused is consumed here by the child instead of the ingest queue.
             aws.sqs().purge_queue(QueueUrl=svc.queues.url(__import__("chalicelib.resources").resources.INGEST_QUEUE))
-            out = subprocess.run([sys.executable, __file__, "--child", "ingest", key], env=env, check=True,
-                                 capture_output=True, text=True).stdout
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", "ingest", key],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
             ingest = json.loads(out.strip().splitlines()[-1])
-            [batch] = [b for b in svc.batches.list_for_agent("bench", agent_id) if b["file_name"] == f"bench-{rows}.csv"]
-            print(f"ingest {rows:>9,} rows ({size / 1e6:.1f} MB): {ingest['seconds']:.1f} s "
-                  f"({rows / ingest['seconds']:,.0f} rows/s), peak RSS {ingest['peak_rss_mb']:.0f} MB, "
-                  f"status {batch['status']}, valid {batch['valid_contacts']:,}")
+            [batch] = [
+                b for b in svc.batches.list_for_agent("bench", agent_id) if b["file_name"] == f"bench-{rows}.csv"
+            ]
+            print(
+                f"ingest {rows:>9,} rows ({size / 1e6:.1f} MB): {ingest['seconds']:.1f} s "
+                f"({rows / ingest['seconds']:,.0f} rows/s), peak RSS {ingest['peak_rss_mb']:.0f} MB, "
+                f"status {batch['status']}, valid {batch['valid_contacts']:,}"
+            )
             for pos in (0, batch["valid_contacts"] - 3 * 2000):
-                out = subprocess.run([sys.executable, __file__, "--child", "dispatch", f"{batch['batch_id']}:{pos}"],
-                                     env=env, check=True, capture_output=True, text=True).stdout
+                out = subprocess.run(
+                    [sys.executable, __file__, "--child", "dispatch", f"{batch['batch_id']}:{pos}"],
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
                 dispatch = json.loads(out.strip().splitlines()[-1])
-                print(f"  dispatcher 3 steps from contact {pos:>9,}: {dispatch['seconds']:.1f} s, "
-                      f"peak RSS {dispatch['peak_rss_mb']:.0f} MB")
+                print(
+                    f"  dispatcher 3 steps from contact {pos:>9,}: {dispatch['seconds']:.1f} s, "
+                    f"peak RSS {dispatch['peak_rss_mb']:.0f} MB"
+                )
             aws.sqs().purge_queue(QueueUrl=svc.queues.url(__import__("chalicelib.resources").resources.DIAL_QUEUE))
 
 

@@ -44,6 +44,7 @@ LOCAL_DEFAULTS = {
     "SIMULATOR_SPEED": "30",  # a one-minute call takes two seconds
     "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
     "POWERTOOLS_METRICS_DISABLED": "true",  # EMF lines are for CloudWatch; locally they are noise
+    "WEBHOOK_ALLOW_PRIVATE": "true",  # local receivers live on 127.0.0.1
 }
 
 

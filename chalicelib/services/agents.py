@@ -8,7 +8,9 @@ from typing import Any
 from .. import clock
 from ..domain.agents import AgentCreate, AgentPatch
 from ..errors import BadRequest
+from ..settings import Settings
 from ..store.agents import AgentStore
+from .webhooks import validate_webhook_url
 
 PUBLIC_FIELDS = (
     "agent_id",
@@ -36,6 +38,12 @@ def public(agent: dict[str, Any]) -> dict[str, Any]:
     shown["id"] = agent["agent_id"]
     shown["provider_config_keys"] = sorted((agent.get("provider_config") or {}).keys())
     return shown
+
+
+def check_webhook(settings: Settings, url: str | None) -> None:
+    """An agent's webhook_url passes the same SSRF checks as a batch's, when it is set."""
+    if url:
+        validate_webhook_url(url, settings, "webhook_url")
 
 
 def create_agent(store: AgentStore, tenant_id: str, spec: AgentCreate) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from .container import Services
 from .delivery import deliver_at
 from .ingest import execution_id
 from .lifecycle import complete_if_done
+from .webhooks import emit_call_event
 
 
 def dial_message(execution: dict[str, Any], batch: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -45,27 +46,59 @@ def finish_call(svc: Services, execution: dict[str, Any], status: str, fields: d
     whose execution was never written is dropped by the dialer's claim.
     """
     batch = svc.batches.find(execution["batch_id"])
-    retried = False
+    retry: dict[str, Any] | None = None
     if batch is not None and status != CallStatus.CANCELED:
         config = RetryConfig.model_validate(batch["retry_config"]) if batch.get("retry_config") else None
         attempt = int(execution.get("attempt", 1))
         minutes = retry_delay_minutes(config, status, bool(fields.get("answered_by_voice_mail")), attempt)
         if minutes is not None and batch["status"] == "running":
-            retried = _retry(svc, batch, execution, status, fields, minutes)
-    if not retried:
+            retry = _retry(svc, batch, execution, status, fields, minutes)
+    if retry is None:
         svc.executions.move(execution, status, fields)
     count(f"Outcome_{status}")
     if rank(execution["status"]) >= rank(CallStatus.INITIATED):
         svc.leases.release(
             agent_key(execution["tenant_id"], execution["agent_id"]), execution["execution_id"], execution["batch_id"]
         )
-    if not retried:
+    if batch is not None:
+        announce_call(svc, batch, execution["execution_id"], retry)
+    if retry is None:
         complete_if_done(svc, execution["batch_id"])
+
+
+def finish_again(svc: Services, execution: dict[str, Any]) -> None:
+    """Redo the idempotent tail of finish_call for an attempt already final: free its slot, announce
+    it (and its retry), complete the batch. Each step is harmless when it was done before."""
+    svc.leases.release(
+        agent_key(execution["tenant_id"], execution["agent_id"]), execution["execution_id"], execution["batch_id"]
+    )
+    batch = svc.batches.find(execution["batch_id"])
+    if batch is None:
+        return
+    retry = svc.executions.find(execution["superseded_by"]) if execution.get("superseded_by") else None
+    announce_call(svc, batch, execution["execution_id"], retry)
+    if retry is None:
+        complete_if_done(svc, execution["batch_id"])
+
+
+def announce_call(svc: Services, batch: dict[str, Any], execution_id: str, retry: dict[str, Any] | None) -> None:
+    """The per-call webhook: the attempt that ended and, when one is due, the retry it scheduled.
+
+    Event ids are deterministic, so announcing again (a redelivered provider event) sends nothing twice.
+    """
+    if not batch.get("webhook_url"):
+        return
+    ended = svc.executions.find(execution_id)
+    if ended is not None:
+        emit_call_event(svc, ended, batch, "call.ended")
+    if retry is not None:
+        emit_call_event(svc, retry, batch, "call.retry_scheduled")
 
 
 def _retry(
     svc: Services, batch: dict[str, Any], old: dict[str, Any], status: str, fields: dict[str, Any], minutes: int
-) -> bool:
+) -> dict[str, Any] | None:
+    """The next attempt, created; None when the batch stopped meanwhile (a stopped batch never retries)."""
     attempt = int(old.get("attempt", 1)) + 1
     when = clock.now() + timedelta(minutes=minutes)
     now = clock.now_iso()
@@ -99,5 +132,5 @@ def _retry(
     try:
         svc.executions.replace_with_retry(old, status, {**fields, "superseded_by": new["execution_id"]}, new)
     except BatchNotRunning:
-        return False  # stopped meanwhile: a stopped batch never retries
-    return True
+        return None
+    return new

@@ -30,6 +30,7 @@ from ..observability import count, logger
 from ..resources import INBOX_PREFIX, QUARANTINE_PREFIX, UPLOADS_PREFIX
 from .container import Services
 from .lifecycle import run_batch, schedule_batch
+from .webhooks import emit_batch_event, validate_webhook_url
 
 PRESIGN_SECONDS = 900
 
@@ -104,14 +105,19 @@ def _response(batch: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _check_start(options: BatchOptions) -> None:
-    if options.scheduled_at is not None:  # fail fast, before any work, on a bad start time
+def _check_options(svc: Services, options: BatchOptions) -> None:
+    """Fail fast, before any work, on a bad start time or a webhook target we would refuse to call."""
+    if options.scheduled_at is not None:
         parse_scheduled_at(options.scheduled_at, clock.now())
+    for field in ("webhook_url", "status_webhook"):
+        url = getattr(options, field)
+        if url:
+            validate_webhook_url(url, svc.settings, field)
 
 
 def create_batch(svc: Services, tenant_id: str, options: BatchOptions, upload: Upload) -> dict[str, Any]:
     agent = svc.agents.get(tenant_id, options.agent_id)
-    _check_start(options)
+    _check_options(svc, options)
     batch_id = uuid.uuid4().hex
     reader = (
         ContactReader(upload.csv_chunks, options.default_region)
@@ -138,11 +144,12 @@ def create_batch(svc: Services, tenant_id: str, options: BatchOptions, upload: U
 def presign_upload(svc: Services, tenant_id: str, options: BatchOptions, file_name: str | None) -> dict[str, Any]:
     """A batch in `validating` and a presigned POST for its file; the object's arrival finishes it."""
     agent = svc.agents.get(tenant_id, options.agent_id)
-    _check_start(options)
+    _check_options(svc, options)
     batch_id = uuid.uuid4().hex
     key = f"{UPLOADS_PREFIX}{tenant_id}/{batch_id}.csv"
     batch = _batch_item(batch_id, tenant_id, options, agent, file_name, BatchStatus.VALIDATING)
     svc.batches.create({**batch, "raw_key": key})
+    emit_batch_event(svc, batch, "validating")
     limit = svc.settings.max_upload_bytes
     post = aws.s3().generate_presigned_post(
         Bucket=svc.blobs.bucket,
@@ -190,7 +197,7 @@ def _ingest_inbox(svc: Services, key: str, etag: str) -> None:
         return
     try:
         options = BatchOptions.model_validate({**_sidecar(svc, key), "agent_id": agent_id})
-        _check_start(options)
+        _check_options(svc, options)
     except (ValueError, ValidationError, BadRequest) as exc:
         _quarantine(svc, key, f"bad sidecar {key[:-4]}.json: {exc}")
         return
@@ -205,6 +212,7 @@ def _ingest_inbox(svc: Services, key: str, etag: str) -> None:
             svc.batches.create(batch)
         except ClientError:
             batch = svc.batches.require(batch_id)
+        emit_batch_event(svc, batch, "validating")
     if batch["status"] == BatchStatus.VALIDATING:
         _finish(svc, batch, key, quarantine_on_failure=True)
 
@@ -231,12 +239,13 @@ def _finish(svc: Services, batch: dict[str, Any], key: str, quarantine_on_failur
         chunks = _store_contacts(svc, batch_id, reader, max_rows=svc.settings.max_rows)
         summary = reader.summary
     except ContactsError as exc:
-        svc.batches.transition(
+        failed = svc.batches.transition(
             batch_id,
             (BatchStatus.VALIDATING,),
             BatchStatus.FAILED,
             set_fields={"failure_reason": {"code": exc.code, "message": exc.message}},
         )
+        emit_batch_event(svc, failed, "failed", {"reason": exc.code, "message": exc.message})
         if quarantine_on_failure:
             _quarantine(svc, key, f"{exc.code}: {exc.message}")
         return

@@ -21,6 +21,7 @@ from ..errors import Conflict
 from ..resources import CONTROL_QUEUE
 from .container import Services
 from .delivery import cancel, deliver_at
+from .webhooks import emit_batch_event
 
 
 def start_message(batch_id: str, token: str, start_at: str) -> dict[str, Any]:
@@ -106,12 +107,15 @@ def delete_batch(svc: Services, tenant_id: str, batch_id: str) -> None:
 def complete_if_done(svc: Services, batch_id: str) -> bool:
     """Exactly one caller wins the conditional write, however many calls end at the same moment."""
     batch = svc.batches.find(batch_id)
+    if batch is not None and batch["status"] == BatchStatus.COMPLETED:
+        announce_completion(svc, batch)  # the winner may have died before announcing; ids dedupe
+        return False
     if batch is None or batch["status"] not in (BatchStatus.RUNNING, BatchStatus.PAUSED):
         return False
     if batch.get("finished", 0) < batch["valid_contacts"]:
         return False
     try:
-        svc.batches.transition(
+        batch = svc.batches.transition(
             batch_id,
             (BatchStatus.RUNNING, BatchStatus.PAUSED),
             BatchStatus.COMPLETED,
@@ -120,7 +124,16 @@ def complete_if_done(svc: Services, batch_id: str) -> bool:
         )
     except Conflict:  # someone else completed or stopped it first
         return False
+    announce_completion(svc, batch)
     return True
+
+
+def announce_completion(svc: Services, batch: dict[str, Any]) -> None:
+    """`completed` when every contact's last attempt reached the phone network; `completed_partial`
+    when some ended in `error` (never placed, or never reported) or were `canceled`."""
+    counts = batch.get("execution_status") or {}
+    partial = any(counts.get(status, 0) for status in ("error", "canceled"))
+    emit_batch_event(svc, batch, "completed_partial" if partial else "completed")
 
 
 def missed_start(batch: dict[str, Any], now: datetime, grace: timedelta = timedelta(minutes=2)) -> bool:

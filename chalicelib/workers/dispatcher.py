@@ -20,6 +20,7 @@ from ..services.calls import dial_message
 from ..services.container import Services
 from ..services.ingest import execution_id
 from ..services.lifecycle import complete_if_done, dispatch_message
+from ..services.webhooks import emit_batch_event
 from .messages import ControlMessage
 
 TRANSACTION_ITEMS = 99  # DynamoDB's 100 per transaction, less the batch counter update
@@ -56,6 +57,7 @@ def _start(svc: Services, message: ControlMessage) -> None:
             return
     elif batch["status"] != BatchStatus.RUNNING:
         return
+    emit_batch_event(svc, batch, "dispatching")  # deduped by id when a start is redelivered
     dispatch_step(svc, message.batch_id, batch.get("next_pos", 0), 0)
 
 
@@ -92,6 +94,8 @@ def dispatch_step(svc: Services, batch_id: str, pos: int, waits: int) -> None:
     )
     if advanced and pos + len(contacts) < total:
         svc.queues.send(CONTROL_QUEUE, dispatch_message(batch_id, pos + len(contacts)))
+    elif advanced:
+        emit_batch_event(svc, batch, "in_progress")  # every contact handed to the dialer
 
 
 def _slice(svc: Services, batch: dict[str, Any], pos: int, count: int) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from typing import Any
 from .. import clock
 from ..domain.call_status import is_final, rank
 from ..observability import logger
-from ..services.calls import finish_call
+from ..services.calls import finish_again, finish_call
 from ..services.container import Services
 from ..store.executions import StaleTransition
 from .messages import ProviderEvent
@@ -29,6 +29,9 @@ def handle_event(svc: Services, event: ProviderEvent) -> None:
         execution = svc.executions.find(event.execution_id)
         if execution is None:
             logger.warning("event for an unknown execution", extra={"execution_id": event.execution_id})
+            return
+        if event.status == execution["status"] and is_final(event.status):
+            finish_again(svc, execution)  # a redelivery: the first delivery may have died before the end
             return
         if rank(event.status) <= rank(execution["status"]):
             return  # late or repeated: a `ringing` after `completed` changes nothing

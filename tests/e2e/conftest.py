@@ -32,5 +32,3 @@ def http(stack: Any) -> requests.Session:
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {stack.api_key}"
     return session
-
-

@@ -28,13 +28,12 @@ def logs() -> Iterator[io.StringIO]:
     observability.logger.removeHandler(handler)
 
 
-def test_a_running_batch_logs_no_full_phone_number(
-    stack: Any, http: requests.Session, logs: io.StringIO
-) -> None:
+def test_a_running_batch_logs_no_full_phone_number(stack: Any, http: requests.Session, logs: io.StringIO) -> None:
     url = stack.api_url
     with open(ROOT / "samples" / "contacts.csv", "rb") as sample:
-        batch_id = http.post(f"{url}/batches", data={"agent_id": stack.agent_id},
-                             files={"file": ("contacts.csv", sample)}, timeout=30).json()["batch_id"]
+        batch_id = http.post(
+            f"{url}/batches", data={"agent_id": stack.agent_id}, files={"file": ("contacts.csv", sample)}, timeout=30
+        ).json()["batch_id"]
     http.post(f"{url}/batches/{batch_id}/run", timeout=30).raise_for_status()
     wait_until(lambda: http.get(f"{url}/batches/{batch_id}", timeout=30).json()["status"] == "completed", 120, "run")
     numbers = {e["user_number"] for e in http.get(f"{url}/batches/{batch_id}/executions", timeout=30).json()}

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]

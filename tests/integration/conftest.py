@@ -15,6 +15,7 @@ from chalicelib.settings import get_settings
 from local.bootstrap import create_resources
 from local.fidelity import serialize_dynamodb_writes
 from tests.support.pump import Pump
+from tests.support.scripted import ScriptedProvider
 
 
 @pytest.fixture
@@ -59,3 +60,10 @@ def pump(app, svc: Services) -> Iterator[Pump]:  # type: ignore[no-untyped-def]
     pump = Pump(app, svc)
     yield pump
     pump.close()
+
+
+@pytest.fixture
+def scripted(svc: Services) -> ScriptedProvider:
+    provider = ScriptedProvider(svc)
+    svc.providers["simulator"] = provider  # type: ignore[assignment]
+    return provider

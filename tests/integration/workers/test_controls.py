@@ -14,46 +14,14 @@ import pytest
 import time_machine
 from chalice.test import Client
 
-from chalicelib.providers.base import CallRequest, provider_event
-from chalicelib.resources import EVENTS_QUEUE
 from chalicelib.services.container import Services
 from chalicelib.store.leases import agent_key
 from chalicelib.workers.sweeper import sweep
 from tests.integration.workers.test_campaign import contacts_csv, post_csv
 from tests.support.pump import Pump
+from tests.support.scripted import ScriptedProvider
 
 FINAL = {"completed", "no-answer", "busy", "failed", "error", "canceled"}
-
-
-class ScriptedProvider:
-    """Answers each attempt with a scripted status (default completed); events go through the real path."""
-
-    name = "simulator"
-
-    def __init__(self, svc: Services) -> None:
-        self.svc = svc
-        self.script: dict[tuple[int, int], str] = {}  # (contact index, attempt) -> status
-        self.report = True
-        self.dials: list[tuple[str, int, datetime]] = []
-        self.lock = threading.Lock()
-
-    def place_call(self, request: CallRequest, agent: dict[str, Any]) -> str:
-        index = int(request.variables["customer_name"].removeprefix("Name"))
-        with self.lock:
-            self.dials.append((request.to_number, request.attempt, datetime.now(UTC)))
-        if self.report:
-            status = self.script.get((index, request.attempt), "completed")
-            self.svc.queues.send(
-                EVENTS_QUEUE, provider_event(request.execution_id, "simulator", f"c-{request.execution_id}", status)
-            )
-        return f"c-{request.execution_id}"
-
-
-@pytest.fixture
-def scripted(svc: Services) -> ScriptedProvider:
-    provider = ScriptedProvider(svc)
-    svc.providers["simulator"] = provider  # type: ignore[assignment]
-    return provider
 
 
 def make_batch(client: Client, tenant: tuple[str, str], n: int, **fields: str) -> tuple[str, dict[str, str]]:

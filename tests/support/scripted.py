@@ -1,0 +1,35 @@
+"""A phone provider whose outcomes a test scripts; its events travel the real path (the events queue)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.providers.base import CallRequest, provider_event
+from chalicelib.resources import EVENTS_QUEUE
+from chalicelib.services.container import Services
+
+
+class ScriptedProvider:
+    """Answers each attempt with a scripted status (default completed); events go through the real path."""
+
+    name = "simulator"
+
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+        self.script: dict[tuple[int, int], str] = {}  # (contact index, attempt) -> status
+        self.report = True
+        self.dials: list[tuple[str, int, datetime]] = []
+        self.lock = threading.Lock()
+
+    def place_call(self, request: CallRequest, agent: dict[str, Any]) -> str:
+        index = int(request.variables["customer_name"].removeprefix("Name"))
+        with self.lock:
+            self.dials.append((request.to_number, request.attempt, datetime.now(UTC)))
+        if self.report:
+            status = self.script.get((index, request.attempt), "completed")
+            self.svc.queues.send(
+                EVENTS_QUEUE, provider_event(request.execution_id, "simulator", f"c-{request.execution_id}", status)
+            )
+        return f"c-{request.execution_id}"
