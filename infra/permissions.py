@@ -91,14 +91,14 @@ ACCESS: dict[str, Access] = {
             (UPLOADS, (WRITE,)),
         ),
         list_bucket=True,  # iter_errors: no errors.jsonl means no row errors
-        sends=(CONTROL_QUEUE,),  # run/schedule within 15 minutes, resume
+        sends=(CONTROL_QUEUE, WEBHOOK_QUEUE),  # run/schedule within 15 minutes, resume; batch webhooks
         schedules=True,  # schedule/run create or update the start schedule; stop/delete delete it
     ),
     # workers/dispatcher.py: start a batch, read contact chunks, write executions, feed the dial queue.
     "dispatcher": Access(
         items=((BATCHES, (GET, UPDATE)), (AGENTS, (GET,)), (EXECUTIONS, (PUT,))),
         objects=((CONTACTS, (READ,)),),
-        sends=(CONTROL_QUEUE, DIAL_QUEUE),
+        sends=(CONTROL_QUEUE, DIAL_QUEUE, WEBHOOK_QUEUE),  # + dispatching / in_progress / completed webhooks
     ),
     # workers/dialer.py: claim (execution + batch + the agent's lease counter + the lease), place the call,
     # reschedule or wait for a slot; finish_call for calls never placed (retry, release, complete).
@@ -106,16 +106,16 @@ ACCESS: dict[str, Access] = {
         items=(
             (AGENTS, (GET,)),
             (BATCHES, (GET, UPDATE)),
-            (EXECUTIONS, (PUT, UPDATE)),
+            (EXECUTIONS, (GET, PUT, UPDATE)),  # GET: the ended call for its webhook
             (LEASES, (PUT, UPDATE, DELETE)),
         ),
-        sends=(DIAL_QUEUE, EVENTS_QUEUE),  # the simulator reports through the events queue
+        sends=(DIAL_QUEUE, EVENTS_QUEUE, WEBHOOK_QUEUE),  # simulator events; webhooks of calls never placed
         schedules=True,
     ),
     # workers/outcomes.py: read the execution, move it forward; finish_call (retry, release, complete).
     "outcomes": Access(
         items=((EXECUTIONS, (GET, PUT, UPDATE)), (BATCHES, (GET, UPDATE)), (LEASES, (UPDATE, DELETE))),
-        sends=(DIAL_QUEUE,),
+        sends=(DIAL_QUEUE, WEBHOOK_QUEUE),  # retries; call and completion webhooks
         schedules=True,
     ),
     # workers/ingest.py -> services/ingest.py: an object arrived under uploads/ or inbox/: read it (and an
@@ -132,7 +132,7 @@ ACCESS: dict[str, Access] = {
             (ERRORS, (WRITE, ABORT)),
         ),
         list_bucket=True,  # _sidecar: a missing x.json means no options
-        sends=(CONTROL_QUEUE,),
+        sends=(CONTROL_QUEUE, WEBHOOK_QUEUE),  # scheduling a dropped batch; validating / failed webhooks
         schedules=True,
     ),
     # workers/webhook_sender.py: claim/settle/log each attempt, the tenant's secrets (made on first use) and
@@ -146,9 +146,9 @@ ACCESS: dict[str, Access] = {
     # workers/sweeper.py: the open-executions, expired-leases and active-batches indexes; finish_call;
     # re-send stalled dispatch steps; re-deliver missed starts.
     "sweeper": Access(
-        items=((EXECUTIONS, (PUT, UPDATE)), (BATCHES, (GET, UPDATE)), (LEASES, (UPDATE, DELETE))),
+        items=((EXECUTIONS, (GET, PUT, UPDATE)), (BATCHES, (GET, UPDATE)), (LEASES, (UPDATE, DELETE))),
         indexes=((EXECUTIONS, "by_open"), (LEASES, "by_expiry"), (BATCHES, "by_status")),
-        sends=(CONTROL_QUEUE, DIAL_QUEUE),
+        sends=(CONTROL_QUEUE, DIAL_QUEUE, WEBHOOK_QUEUE),  # restarts; webhooks of calls it ends
         schedules=True,
     ),
 }

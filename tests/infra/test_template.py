@@ -53,14 +53,14 @@ TABLES_OF = {
     "webhook_sender": {"tenants", "webhook-deliveries"},
     "sweeper": {"batches", "executions", "leases"},
 }
-SENDS_TO = {
-    "api_handler": {"control"},
-    "dispatcher": {"control", "dial"},
-    "dialer": {"dial", "events"},
-    "outcomes": {"dial"},
-    "ingest": {"control"},
+SENDS_TO = {  # every function that can end a call or change a batch's state also queues its webhooks
+    "api_handler": {"control", "webhooks"},
+    "dispatcher": {"control", "dial", "webhooks"},
+    "dialer": {"dial", "events", "webhooks"},
+    "outcomes": {"dial", "webhooks"},
+    "ingest": {"control", "webhooks"},
     "webhook_sender": {"webhooks", "webhooks-dlq"},
-    "sweeper": {"control", "dial"},
+    "sweeper": {"control", "dial", "webhooks"},
 }
 SCHEDULES = {"api_handler", "dialer", "outcomes", "ingest", "webhook_sender", "sweeper"}
 BUCKET_USERS = {"api_handler", "dispatcher", "ingest"}
