@@ -28,6 +28,7 @@ from ..resources import DIAL_QUEUE
 from ..services.calls import finish_call
 from ..services.container import Services
 from ..services.delivery import deliver_at
+from ..services.webhooks import emit_batch_event
 from ..store.executions import BatchNotRunning, NoFreeSlot, StaleTransition
 from ..store.leases import agent_key
 from .messages import DialMessage
@@ -35,6 +36,7 @@ from .messages import DialMessage
 PAUSED_RECHECK_SECONDS = 15
 AGENT_CACHE_SECONDS = 30.0
 NO_BATCH_CAP = 1_000_000
+LIVE = ("initiated", "ringing", "in-progress")
 
 _agents: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
 
@@ -141,10 +143,21 @@ def _in_window(svc: Services, message: DialMessage, expected: dict[str, Any], ag
             svc.executions.move(expected, "rescheduled", {"scheduled_at": clock.iso(when)})
         except StaleTransition:
             return False
+        _announce_waiting(svc, message.batch_id)
     else:
         svc.executions.set_fields(message.execution_id, {"scheduled_at": clock.iso(when)})
     _later(svc, message.model_copy(update={"expect_status": "rescheduled"}), when)
     return False
+
+
+def _announce_waiting(svc: Services, batch_id: str) -> None:
+    """`waiting_for_scheduled_calls`: every contact left to call waits for its calling hours."""
+    batch = svc.batches.find(batch_id)
+    if batch is None or batch.get("next_pos", 0) < batch["valid_contacts"]:
+        return  # contacts not yet dispatched may still be callable now
+    counts = batch.get("execution_status") or {}
+    if counts.get("rescheduled", 0) and not any(counts.get(s, 0) for s in ("queued", *LIVE)):
+        emit_batch_event(svc, batch, "waiting_for_scheduled_calls")
 
 
 def _later(svc: Services, message: DialMessage, when: Any) -> None:

@@ -33,7 +33,7 @@ from .. import aws, clock
 from ..domain import ssrf
 from ..domain.webhooks import Outcome, classify, endpoint_key, message_id, next_delay, retry_after_seconds
 from ..domain.webhooks import signature_header as sign
-from ..observability import logger
+from ..observability import count, logger
 from ..resources import WEBHOOK_QUEUE, dlq_name
 from ..services import webhooks
 from ..services.container import Services
@@ -184,6 +184,7 @@ def _settle(svc: Services, message: WebhookMessage, started: datetime, attempt: 
         _dead_letter(svc, message, attempt)
     elif outcome is Outcome.DISABLED:
         svc.tenants.disable_endpoint(message.tenant_id, endpoint_key(message.url))
+    count("WebhooksDelivered" if outcome is Outcome.DELIVERED else "WebhookFailures")
     next_try_at = clock.iso(next_at) if next_at else None
     row = {
         "batch_id": message.batch_id,

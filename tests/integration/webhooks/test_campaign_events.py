@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import UTC, datetime
 
+import time_machine
 from chalice.test import Client
 
 from chalicelib.services.container import Services
@@ -61,3 +63,25 @@ def test_a_batch_run_sends_call_and_lifecycle_webhooks(
     # And each webhook-id was delivered exactly once even though every message came twice, signed
     assert all(r.nth == 1 for r in receiver.received)
     assert all(r.verified_by == [0] for r in receiver.received)
+
+
+def test_a_batch_waiting_for_calling_hours_says_so(
+    client: Client, tenant: tuple[str, str], hooks: Services, pump: Pump, receiver: Receiver, scripted: ScriptedProvider
+) -> None:
+    # Given weekday calling hours and a batch run on a Saturday, with a status webhook
+    key, agent_id = tenant
+    auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    client.http.patch(
+        f"/agents/{agent_id}",
+        headers=auth,
+        body=json.dumps({"call_start_hour": 9, "call_end_hour": 17, "call_days": ["mon", "tue"]}),
+    )
+    with time_machine.travel(datetime(2026, 11, 28, 17, 0, tzinfo=UTC), tick=True):
+        fields = {"agent_id": agent_id, "status_webhook": f"{receiver.url}/status"}
+        batch_id = json.loads(post_csv(client, key, fields, contacts_csv(3)).body)["batch_id"]
+        client.http.post(f"/batches/{batch_id}/run", headers=auth)
+        pump.run()
+        # Then, every call rescheduled, the batch reports it is waiting for scheduled calls
+        statuses = [r.payload["status"] for r in receiver.received if r.nth == 1]
+        assert statuses == ["dispatching", "in_progress", "waiting_for_scheduled_calls"]
+        assert scripted.dials == []
