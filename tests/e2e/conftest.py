@@ -13,7 +13,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped before the other tiers run: they must not see its env
 def stack() -> Iterator[Any]:
     from local.stack import LocalStack
 
