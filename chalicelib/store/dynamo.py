@@ -70,9 +70,12 @@ def update_if(
     condition: str | None = None,
     names: dict[str, str] | None = None,
     condition_values: dict[str, Any] | None = None,
+    remove: tuple[str, ...] = (),
 ) -> bool:
-    """Set fields, under an optional condition; False when the condition did not hold."""
+    """Set fields (and remove some), under an optional condition; False when the condition did not hold."""
     update, all_names, vals = set_clause(fields)
+    if remove:
+        update += " REMOVE " + ", ".join(remove)
     all_names.update(names or {})
     vals.update(condition_values or {})
     kwargs: dict[str, Any] = {"ConditionExpression": condition} if condition else {}

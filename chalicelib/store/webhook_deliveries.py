@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from .. import aws
 from ..resources import WEBHOOK_DELIVERIES, table_name
 from ..settings import Settings
-from .dynamo import av, condition_failed, decode_cursor, encode_cursor, from_item, to_item, values
+from .dynamo import av, condition_failed, decode_cursor, encode_cursor, from_item, to_item, update_if, values
 
 STATE_PREFIX = "event#"
 SENDING = "sending"
@@ -68,25 +68,14 @@ class DeliveryStore:
     ) -> bool:
         """Record how attempt `attempt` ended; False when a later attempt already took over (do nothing more)."""
         fields = {"state": state, "updated_at": updated_at, "next_try_at": next_try_at}
-        names = {f"#f{i}": name for i, name in enumerate(fields)}
-        vals = {f":v{i}": av(value) for i, value in enumerate(fields.values())}
-        vals[":n"] = av(attempt)
-        try:
-            aws.dynamodb().update_item(
-                TableName=self._table,
-                Key=self._state_key(batch_id, event_id),
-                UpdateExpression="SET "
-                + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
-                + " REMOVE lease_until",
-                ConditionExpression="attempts = :n",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=vals,
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
-        return True
+        return update_if(
+            self._table,
+            self._state_key(batch_id, event_id),
+            fields,
+            "attempts = :n",
+            condition_values={":n": av(attempt)},
+            remove=("lease_until",),
+        )
 
     def state(self, batch_id: str, event_id: str) -> dict[str, Any] | None:
         item = (
