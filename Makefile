@@ -30,7 +30,11 @@ format: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/csv_validation.py
+	$(PY) bench/api_ingest.py
 	$(PY) bench/campaign.py
+	$(PY) bench/live_calls.py
+	$(PY) bench/ingest_rss.py
+	$(PY) bench/webhooks.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
