@@ -10,7 +10,7 @@ from .. import aws
 from ..errors import NotFound
 from ..resources import AGENTS, table_name
 from ..settings import Settings
-from .dynamo import av, condition_failed, from_item, set_clause, to_item
+from .dynamo import av, condition_failed, from_item, query_all, set_clause, to_item
 
 
 class AgentStore:
@@ -47,13 +47,12 @@ class AgentStore:
         return from_item(items[0]) if items else None
 
     def list(self, tenant_id: str) -> list[dict[str, Any]]:
-        paginator = aws.dynamodb().get_paginator("query")
-        pages = paginator.paginate(
+        items = query_all(
             TableName=self._table,
             KeyConditionExpression="tenant_id = :t",
             ExpressionAttributeValues={":t": av(tenant_id)},
         )
-        return [from_item(item) for page in pages for item in page.get("Items", [])]
+        return list(items)
 
     def update(self, tenant_id: str, agent_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         update, names, vals = set_clause(changes)

@@ -12,7 +12,7 @@ from ..domain.batch_status import ACTIVE, BatchStatus
 from ..errors import Conflict, NotFound
 from ..resources import BATCHES, table_name
 from ..settings import Settings
-from .dynamo import av, condition_failed, from_item, set_clause, to_item, update_if, values
+from .dynamo import av, condition_failed, from_item, query_all, set_clause, to_item, update_if, values
 
 
 class BatchStore:
@@ -42,34 +42,23 @@ class BatchStore:
         return batch
 
     def list_for_agent(self, tenant_id: str, agent_id: str) -> list[dict[str, Any]]:
-        pages = (
-            aws.dynamodb()
-            .get_paginator("query")
-            .paginate(
-                TableName=self.table,
-                IndexName="by_agent",
-                KeyConditionExpression="agent_key = :k",
-                FilterExpression="attribute_not_exists(deleted_at)",
-                ExpressionAttributeValues=values(k=f"{tenant_id}#{agent_id}"),
-                ScanIndexForward=False,
-            )
+        items = query_all(
+            TableName=self.table,
+            IndexName="by_agent",
+            KeyConditionExpression="agent_key = :k",
+            FilterExpression="attribute_not_exists(deleted_at)",
+            ExpressionAttributeValues=values(k=f"{tenant_id}#{agent_id}"),
+            ScanIndexForward=False,
         )
-        return [from_item(item) for page in pages for item in page.get("Items", [])]
+        return list(items)
 
     def list_active(self) -> Iterable[dict[str, Any]]:
-        pages = (
-            aws.dynamodb()
-            .get_paginator("query")
-            .paginate(
-                TableName=self.table,
-                IndexName="by_status",
-                KeyConditionExpression="active = :a",
-                ExpressionAttributeValues=values(a="1"),
-            )
+        return query_all(
+            TableName=self.table,
+            IndexName="by_status",
+            KeyConditionExpression="active = :a",
+            ExpressionAttributeValues=values(a="1"),
         )
-        for page in pages:
-            for item in page.get("Items", []):
-                yield from_item(item)
 
     def transition(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -93,6 +94,13 @@ def update_if(
             return False
         raise
     return True
+
+
+def query_all(**request: Any) -> Iterator[dict[str, Any]]:
+    """Every item a Query matches, page after page, deserialised."""
+    for page in aws.dynamodb().get_paginator("query").paginate(**request):
+        for item in page.get("Items", []):
+            yield from_item(item)
 
 
 def encode_cursor(last_key: dict[str, Any] | None) -> str | None:

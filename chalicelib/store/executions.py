@@ -19,6 +19,7 @@ from .dynamo import (
     decode_cursor,
     encode_cursor,
     from_item,
+    query_all,
     set_clause,
     to_item,
     update_if,
@@ -226,35 +227,21 @@ class ExecutionStore:
                 return found, encode_cursor(start)
 
     def iter_batch(self, batch_id: str) -> Iterator[dict[str, Any]]:
-        pages = (
-            aws.dynamodb()
-            .get_paginator("query")
-            .paginate(
-                TableName=self.table,
-                IndexName="by_batch",
-                KeyConditionExpression="batch_id = :b",
-                ExpressionAttributeValues=values(b=batch_id),
-            )
+        return query_all(
+            TableName=self.table,
+            IndexName="by_batch",
+            KeyConditionExpression="batch_id = :b",
+            ExpressionAttributeValues=values(b=batch_id),
         )
-        for page in pages:
-            for item in page.get("Items", []):
-                yield from_item(item)
 
     def open_before(self, cutoff_iso: str) -> Iterator[dict[str, Any]]:
         """Calls claimed or in flight whose last change is older than the cutoff (for the sweeper)."""
-        pages = (
-            aws.dynamodb()
-            .get_paginator("query")
-            .paginate(
-                TableName=self.table,
-                IndexName="by_open",
-                KeyConditionExpression="open_shard = :o AND updated_at < :c",
-                ExpressionAttributeValues=values(o=OPEN, c=cutoff_iso),
-            )
+        return query_all(
+            TableName=self.table,
+            IndexName="by_open",
+            KeyConditionExpression="open_shard = :o AND updated_at < :c",
+            ExpressionAttributeValues=values(o=OPEN, c=cutoff_iso),
         )
-        for page in pages:
-            for item in page.get("Items", []):
-                yield from_item(item)
 
 
 class NoFreeSlot(Exception):

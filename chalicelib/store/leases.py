@@ -18,7 +18,7 @@ from .. import aws
 from ..resources import LEASES, table_name
 from ..settings import Settings
 from .batches import BatchStore
-from .dynamo import av, cancellation_codes, from_item, values
+from .dynamo import av, cancellation_codes, from_item, query_all, values
 
 COUNTER = "live"
 SHARD = "1"
@@ -97,16 +97,9 @@ class LeaseStore:
         return int(from_item(item).get("live", 0)) if item else 0
 
     def expired(self, now_iso: str) -> Iterator[dict[str, Any]]:
-        pages = (
-            aws.dynamodb()
-            .get_paginator("query")
-            .paginate(
-                TableName=self.table,
-                IndexName="by_expiry",
-                KeyConditionExpression="lease_shard = :s AND expires_at < :now",
-                ExpressionAttributeValues=values(s=SHARD, now=now_iso),
-            )
+        return query_all(
+            TableName=self.table,
+            IndexName="by_expiry",
+            KeyConditionExpression="lease_shard = :s AND expires_at < :now",
+            ExpressionAttributeValues=values(s=SHARD, now=now_iso),
         )
-        for page in pages:
-            for item in page.get("Items", []):
-                yield from_item(item)
