@@ -122,6 +122,7 @@ BATCH_FIELDS = (
     "completed_at",
     "stopped_at",
     "failure_reason",  # + why a batch is failed (uploads)
+    "warnings",  # + template placeholders with no column, or blank on some rows
 )
 
 

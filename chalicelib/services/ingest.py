@@ -25,7 +25,8 @@ from ..domain.batch_status import BatchStatus
 from ..domain.batches import BatchOptions
 from ..domain.contacts import Contact, ContactReader, ContactsError, RowError, Summary, read_records
 from ..domain.scheduling import parse_scheduled_at
-from ..errors import BadRequest, Conflict
+from ..domain.templates import TemplateCheck
+from ..errors import BadRequest, Conflict, NotFound
 from ..observability import count, logger
 from ..resources import INBOX_PREFIX, QUARANTINE_PREFIX, UPLOADS_PREFIX
 from .container import Services
@@ -102,6 +103,7 @@ def _response(batch: dict[str, Any]) -> dict[str, Any]:
         "batch_id": batch["batch_id"],
         "state": batch["status"],
         **{k: batch[k] for k in ("total_contacts", "valid_contacts", "invalid_contacts", "duplicate_contacts")},
+        "warnings": batch.get("warnings") or [],
     }
 
 
@@ -124,8 +126,9 @@ def create_batch(svc: Services, tenant_id: str, options: BatchOptions, upload: U
         if upload.csv_chunks is not None
         else read_records(upload.records or [], options.default_region)
     )
+    check = TemplateCheck.for_agent(agent)
     try:
-        chunks = _store_contacts(svc, batch_id, reader)
+        chunks = _store_contacts(svc, batch_id, check.watch(reader))
         summary = reader.summary
     except ContactsError as exc:
         raise BadRequest(exc.message, code=exc.code) from None
@@ -134,6 +137,7 @@ def create_batch(svc: Services, tenant_id: str, options: BatchOptions, upload: U
     batch = {
         **_batch_item(batch_id, tenant_id, options, agent, upload.file_name, BatchStatus.CREATED),
         **_counts(summary, chunks, svc.settings.contacts_chunk_size),
+        "warnings": check.warnings(summary.columns),
     }
     svc.batches.create(batch)
     if options.scheduled_at is not None:
@@ -236,7 +240,11 @@ def _finish(svc: Services, batch: dict[str, Any], key: str, quarantine_on_failur
     body = aws.s3().get_object(Bucket=svc.blobs.bucket, Key=key)["Body"]
     reader = ContactReader(body.iter_chunks(1 << 20), batch.get("default_region"))
     try:
-        chunks = _store_contacts(svc, batch_id, reader, max_rows=svc.settings.max_rows)
+        check = TemplateCheck.for_agent(svc.agents.get(batch["tenant_id"], batch["agent_id"]))
+    except NotFound:
+        check = TemplateCheck({})
+    try:
+        chunks = _store_contacts(svc, batch_id, check.watch(reader), max_rows=svc.settings.max_rows)
         summary = reader.summary
     except ContactsError as exc:
         failed = svc.batches.transition(
@@ -253,7 +261,10 @@ def _finish(svc: Services, batch: dict[str, Any], key: str, quarantine_on_failur
         batch_id,
         (BatchStatus.VALIDATING,),
         BatchStatus.CREATED,
-        set_fields=_counts(summary, chunks, svc.settings.contacts_chunk_size),
+        set_fields={
+            **_counts(summary, chunks, svc.settings.contacts_chunk_size),
+            "warnings": check.warnings(summary.columns),
+        },
     )
     start = batch.get("requested_start")
     if start:

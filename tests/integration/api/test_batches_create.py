@@ -97,3 +97,24 @@ def test_delete_then_not_found(client: Client, tenant: tuple[str, str]) -> None:
     assert json.loads(deleted.body) == {"message": "success", "state": "deleted"}
     assert client.http.get(f"/batches/{batch_id}", headers=auth).status_code == 404
     assert json.loads(client.http.get(f"/batches/{agent_id}/all", headers=auth).body) == []
+
+
+def test_placeholders_without_values_are_warned_about_at_creation(client: Client, tenant: tuple[str, str]) -> None:
+    # Given an agent whose messages use {customer_name} (a column) and {{due_date}} (no such column)
+    key, agent_id = tenant
+    auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    patch = {"welcome_message": "Hi {customer_name}", "prompt": "Remind them of {{due_date}}"}
+    assert client.http.patch(f"/agents/{agent_id}", body=json.dumps(patch), headers=auth).status_code == 200
+    csv_text = "contact_number,customer_name\n+12025550123,Asha\n+919876543210,\n"
+    # When a batch is created
+    response = post_csv(client, key, {"agent_id": agent_id}, csv_text.encode())
+    # Then it is created, with a warning per placeholder naming the rows
+    assert response.status_code == 201, response.body
+    warnings = {w["placeholder"]: w for w in json.loads(response.body)["warnings"]}
+    assert warnings["due_date"]["code"] == "placeholder_without_column"
+    assert warnings["due_date"]["in"] == ["prompt"] and warnings["due_date"]["rows"] == [2, 3]
+    assert warnings["customer_name"]["code"] == "placeholder_blank" and warnings["customer_name"]["rows"] == [3]
+    # And the batch keeps them
+    batch_id = json.loads(response.body)["batch_id"]
+    got = json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)
+    assert [w["placeholder"] for w in got["warnings"]] == ["customer_name", "due_date"]
