@@ -107,9 +107,10 @@ def run(events: int, receiver_ms: float) -> None:
     from chalicelib import aws
     from chalicelib.domain import webhooks as rules
     from chalicelib.services.container import Services
-    from chalicelib.services.webhooks import current_secret, delivery_target, signing_secrets
+    from chalicelib.services.outbound import delivery_target, post
+    from chalicelib.services.webhooks import current_secret, signing_secrets
     from chalicelib.settings import get_settings
-    from chalicelib.workers.webhook_sender import WebhookMessage, handle_webhook, post
+    from chalicelib.workers.webhook_sender import WebhookMessage, handle_webhook
     from local.bootstrap import create_resources
     from local.fidelity import serialize_dynamodb_writes
 

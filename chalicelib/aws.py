@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_scheduler.client import EventBridgeSchedulerClient
     from mypy_boto3_sqs.client import SQSClient
+    from mypy_boto3_ssm.client import SSMClient
 
 _lock = threading.Lock()
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32)
@@ -53,6 +54,10 @@ def sqs() -> SQSClient:
 
 def scheduler() -> EventBridgeSchedulerClient:
     return _client("scheduler")  # type: ignore[no-any-return]
+
+
+def ssm() -> SSMClient:
+    return _client("ssm")  # type: ignore[no-any-return]
 
 
 def reset() -> None:

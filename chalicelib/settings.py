@@ -8,7 +8,7 @@ every module receives the values through `get_settings()` rather than reading
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -86,6 +86,44 @@ class Settings(BaseSettings):
         description="After a rotation, webhooks are signed with the old secret too for this long.",
     )
 
+    public_base_url: str = Field(
+        "",
+        alias="PUBLIC_BASE_URL",
+        description="The API's public URL including the stage path (e.g. https://x.execute-api.eu-west-1"
+        ".amazonaws.com/api): providers' status callbacks are sent to, and signed against, URLs under it.",
+    )
+    secrets_backend: Literal["env", "ssm"] = Field(
+        "env",
+        alias="SECRETS_BACKEND",
+        description="Where provider credentials live: `ssm` (SecureString JSON per tenant, in AWS) or `env`.",
+    )
+    secrets_path: str = Field(
+        "",
+        alias="SECRETS_PATH",
+        description="SSM path holding `<tenant_id>/<name>` parameters; default /<RESOURCE_PREFIX>/<STAGE>/secrets.",
+    )
+    twilio_api_base_url: str = Field(
+        "",
+        alias="TWILIO_API_BASE_URL",
+        description="Send Twilio API requests here instead of https://api.twilio.com (tests, a proxy).",
+    )
+    provider_timeout_seconds: float = Field(
+        10.0, gt=0, alias="PROVIDER_TIMEOUT_SECONDS", description="Deadline of one request placing a call."
+    )
+    provider_max_attempts: int = Field(
+        4,
+        ge=1,
+        le=10,
+        alias="PROVIDER_MAX_ATTEMPTS",
+        description="Tries to place a call when the provider fails (5xx, timeout) before the call is `error`.",
+    )
+    pacing_max_sleep_seconds: float = Field(
+        1.0,
+        ge=0,
+        alias="PACING_MAX_SLEEP_SECONDS",
+        description="A paced call waits in the dialer up to this long; a longer wait goes back to the queue.",
+    )
+
     @field_validator("webhook_retry_schedule", mode="before")
     @classmethod
     def _seconds_list(cls, value: Any) -> Any:
@@ -99,6 +137,14 @@ class Settings(BaseSettings):
         if not value or any(seconds < 1 for seconds in value):
             raise ValueError("WEBHOOK_RETRY_SCHEDULE needs at least one delay, each at least 1 second")
         return value
+
+    def secret_path(self, tenant_id: str, name: str) -> str:
+        base = self.secrets_path or f"/{self.resource_prefix}/{self.stage}/secrets"
+        return f"{base.rstrip('/')}/{tenant_id}/{name}"
+
+    def callback_url(self, provider: str, execution_id: str) -> str:
+        """Where a provider reports one call; the execution id rides in the signed URL."""
+        return f"{self.public_base_url.rstrip('/')}/providers/{provider}/events?execution_id={execution_id}"
 
     def name(self, short: str) -> str:
         """Physical name of a declared resource for this stage."""

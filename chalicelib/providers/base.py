@@ -1,9 +1,18 @@
-"""What the dialer needs from a phone provider, and the event shape every provider reports in."""
+"""What the dialer and the callback route need from a phone provider, and the event shape all report in.
+
+A provider places a call (`place_call`) and, for providers that call us back, verifies and
+reads one status callback (`read_callback`). Every call is tagged with our execution id (in
+the signed callback URL, and in the request where the provider keeps metadata), so an event
+finds its execution even when the provider's call id was never recorded.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
+from urllib.parse import parse_qsl
 
 
 @dataclass(frozen=True)
@@ -13,15 +22,61 @@ class CallRequest:
     to_number: str
     from_number: str | None
     welcome_message: str
+    tenant_id: str = ""
+    agent_id: str = ""
+    prompt: str = ""
     variables: dict[str, str] = field(default_factory=dict)
     attempt: int = 1
+    callback_url: str = ""
+
+
+class Failure(StrEnum):
+    REJECTED = "rejected"  # the provider refused this call (4xx): the call is `failed`
+    TRANSIENT = "transient"  # 5xx, timeout, connection: try again with backoff, then `error`
+    RATE_LIMITED = "rate_limited"  # too many calls: slow the agent down, never fail the call
+
+
+class ProviderError(Exception):
+    def __init__(self, kind: Failure, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message[:500]
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Callback:
+    """A status callback as received: the public URL it was sent to, headers (lower-case), raw body."""
+
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+
+    def form(self) -> dict[str, str]:
+        return dict(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+class ForgedCallback(Exception):
+    """Not signed by the provider with this tenant's credentials (or tampered with): answered 403."""
+
+
+@dataclass(frozen=True)
+class ReadCallback:
+    replay_key: str  # the same for a replay of the same callback, different for every genuine one
+    events: list[dict[str, Any]]
 
 
 class Provider(Protocol):
     name: str
 
     def place_call(self, request: CallRequest, agent: dict[str, Any]) -> str:
-        """Place the call and return the provider's call id. Must not be called twice for one execution."""
+        """Place the call and return the provider's call id; raise ProviderError when it was not placed."""
+        ...
+
+    def read_callback(
+        self, callback: Callback, execution_id: str, tenant_id: str, agent: dict[str, Any]
+    ) -> ReadCallback:
+        """Verify a status callback's signature and read it; ForgedCallback when it is not genuine."""
         ...
 
 

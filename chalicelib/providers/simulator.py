@@ -8,7 +8,7 @@ from typing import Any
 from ..domain.simulation import simulate
 from ..resources import EVENTS_QUEUE
 from ..services.queues import Queues
-from .base import CallRequest, provider_event
+from .base import Callback, CallRequest, ForgedCallback, ReadCallback, provider_event
 
 
 class SimulatorProvider:
@@ -55,3 +55,8 @@ class SimulatorProvider:
         )
         self._queues.send_many(EVENTS_QUEUE, events)
         return call_id
+
+    def read_callback(
+        self, callback: Callback, execution_id: str, tenant_id: str, agent: dict[str, Any]
+    ) -> ReadCallback:
+        raise ForgedCallback("the simulator reports through the events queue, never over HTTP")

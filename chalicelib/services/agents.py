@@ -5,8 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from pydantic import ValidationError
+
 from .. import clock
 from ..domain.agents import AgentCreate, AgentPatch
+from ..domain.provider_config import HttpAgentConfig, parse_config
 from ..errors import BadRequest
 from ..settings import Settings
 from ..store.agents import AgentStore
@@ -46,6 +49,22 @@ def check_webhook(settings: Settings, url: str | None) -> None:
         validate_webhook_url(url, settings, "webhook_url")
 
 
+def check_provider(settings: Settings, provider: str, config: dict[str, Any] | None) -> None:
+    """`provider_config` must suit the provider; an HTTP agent's endpoint passes the webhook SSRF checks."""
+    try:
+        parsed = parse_config(provider, config)
+    except ValidationError as exc:
+        details = [
+            {"field": ".".join(("provider_config", *(str(p) for p in err["loc"]))), "message": err["msg"]}
+            for err in exc.errors()
+        ]
+        raise BadRequest(
+            f"provider_config does not suit provider {provider!r}", code="invalid_provider_config", details=details
+        ) from None
+    if isinstance(parsed, HttpAgentConfig):
+        validate_webhook_url(parsed.endpoint, settings, "provider_config.endpoint")
+
+
 def create_agent(store: AgentStore, tenant_id: str, spec: AgentCreate) -> dict[str, Any]:
     now = clock.now_iso()
     agent = {
@@ -59,7 +78,9 @@ def create_agent(store: AgentStore, tenant_id: str, spec: AgentCreate) -> dict[s
     return agent
 
 
-def update_agent(store: AgentStore, tenant_id: str, agent_id: str, patch: AgentPatch) -> dict[str, Any]:
+def update_agent(
+    store: AgentStore, tenant_id: str, agent_id: str, patch: AgentPatch, settings: Settings
+) -> dict[str, Any]:
     changes = patch.model_dump(mode="json", exclude_unset=True)
     if not changes:
         raise BadRequest("nothing to update: send at least one agent field", code="empty_patch")
@@ -70,5 +91,7 @@ def update_agent(store: AgentStore, tenant_id: str, agent_id: str, patch: AgentP
             raise BadRequest(f"{required} cannot be removed", code="invalid_agent", details=[{"field": required}])
     if merged["call_start_hour"] == merged["call_end_hour"]:
         raise BadRequest("call_start_hour and call_end_hour must differ", code="invalid_agent")
+    if "provider" in changes or "provider_config" in changes:
+        check_provider(settings, merged["provider"], merged.get("provider_config"))
     changes["updated_at"] = clock.now_iso()
     return store.update(tenant_id, agent_id, changes)

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ..providers.base import Provider
+from ..providers.http_agent import HttpAgentProvider
 from ..providers.simulator import SimulatorProvider
+from ..providers.twilio import TwilioProvider
 from ..settings import Settings, get_settings
 from ..store.agents import AgentStore
 from ..store.batches import BatchStore
@@ -14,9 +16,11 @@ from ..store.blobs import BlobStore
 from ..store.executions import ExecutionStore
 from ..store.keys import KeyStore
 from ..store.leases import LeaseStore
+from ..store.pacing import Pacer
 from ..store.tenants import TenantStore
 from ..store.webhook_deliveries import DeliveryStore
 from .queues import Queues
+from .secrets import Secrets
 
 
 @dataclass
@@ -31,12 +35,19 @@ class Services:
     leases: LeaseStore
     deliveries: DeliveryStore
     tenants: TenantStore
+    pacer: Pacer
     providers: dict[str, Provider] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
         batches = BatchStore(settings)
         queues = Queues(settings)
+        secrets = Secrets(settings)
+        providers: dict[str, Provider] = {
+            "simulator": SimulatorProvider(queues, settings.simulator_seed, settings.simulator_speed),
+            "twilio": TwilioProvider(secrets, settings),
+            "http": HttpAgentProvider(secrets, settings),
+        }
         return cls(
             settings=settings,
             keys=KeyStore(settings),
@@ -48,7 +59,8 @@ class Services:
             leases=LeaseStore(settings, batches),
             deliveries=DeliveryStore(settings),
             tenants=TenantStore(settings),
-            providers={"simulator": SimulatorProvider(queues, settings.simulator_seed, settings.simulator_speed)},
+            pacer=Pacer(settings),
+            providers=providers,
         )
 
 

@@ -5,7 +5,6 @@ The senders are `workers/webhook_sender.py`; the rules are `domain/webhooks.py` 
 
 from __future__ import annotations
 
-import socket
 from datetime import timedelta
 from typing import Any
 
@@ -24,6 +23,7 @@ from ..errors import BadRequest
 from ..resources import WEBHOOK_QUEUE
 from ..settings import Settings
 from .container import Services
+from .outbound import resolve
 
 
 def emit_call_event(svc: Services, execution: dict[str, Any], batch: dict[str, Any], event: str) -> None:
@@ -69,24 +69,6 @@ def _enqueue(
             "attempt": 1,
         },
     )
-
-
-def resolve(host: str, port: int) -> list[str]:
-    """Every address the host resolves to (socket.gaierror when it does not)."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-def delivery_target(url: str, settings: Settings) -> tuple[ssrf.Target, list[str]]:
-    """Where to connect for a webhook, checked just before connecting (UnsafeUrl, or gaierror when unresolvable).
-
-    The sender connects to exactly these addresses, so a DNS answer that changes after the
-    check (rebinding) is never used.
-    """
-    target = ssrf.parse_target(url, allow_private=settings.webhook_allow_private)
-    literal = ssrf.literal_address(target.host)
-    addresses = [str(literal)] if literal else resolve(target.host, target.port)
-    return target, ssrf.check_addresses(addresses, allow_private=settings.webhook_allow_private)
 
 
 def validate_webhook_url(url: str, settings: Settings, field: str = "webhook_url") -> str:

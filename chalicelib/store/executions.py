@@ -200,6 +200,16 @@ class ExecutionStore:
             {f":a{i}": av(s) for i, s in enumerate(allowed)},
         )
 
+    def remember_callback(self, execution_id: str, replay_key: str) -> None:
+        """Note a provider callback as received, so a replay of it is refused."""
+        aws.dynamodb().update_item(
+            TableName=self.table,
+            Key=self.key(execution_id),
+            UpdateExpression="ADD callbacks :k",
+            ConditionExpression="attribute_exists(execution_id)",
+            ExpressionAttributeValues={":k": {"SS": [replay_key]}},
+        )
+
     def page_for_batch(
         self, batch_id: str, *, limit: int, cursor: str | None, status: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:

@@ -10,6 +10,7 @@ growing delay, never failed, never lost). The provider is called only after the 
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import timedelta
 from functools import lru_cache
@@ -23,17 +24,22 @@ from ..domain.calling_window import CallingWindow, is_open, next_open, recipient
 from ..domain.templates import fill
 from ..errors import NotFound
 from ..observability import count, logger
-from ..providers.base import CallRequest
+from ..providers.base import CallRequest, Failure, ProviderError
 from ..resources import DIAL_QUEUE
 from ..services.calls import finish_call
 from ..services.container import Services
 from ..services.delivery import deliver_at
+from ..services.secrets import MissingSecret
 from ..services.webhooks import emit_batch_event
 from ..store.executions import BatchNotRunning, NoFreeSlot, StaleTransition
 from ..store.leases import agent_key
 from .messages import DialMessage
 
 PAUSED_RECHECK_SECONDS = 15
+DEFAULT_CALLS_PER_SECOND = {"twilio": 1.0}  # a Twilio account's default; set the agent's calls_per_second
+MAX_RATE_LIMITED = 20
+RATE_LIMIT_PAUSE_SECONDS = 5.0  # when a rate-limit answer has no Retry-After
+MAX_BACKOFF_SECONDS = 60
 AGENT_CACHE_SECONDS = 30.0
 NO_BATCH_CAP = 1_000_000
 LIVE = ("initiated", "ringing", "in-progress")
@@ -87,9 +93,23 @@ def handle_dial(svc: Services, message: DialMessage) -> None:
         return
     if not message.bypass_window and not _in_window(svc, message, expected, agent, now):
         return
+    if message.expect_status == "initiated":
+        claimed = _still_to_place(svc, message)
+        if claimed is None:
+            return
+    else:
+        claimed = _claim(svc, message, expected, agent, now)
+        if claimed is None:
+            return
+    _place(svc, message, agent, claimed)
+
+
+def _claim(
+    svc: Services, message: DialMessage, expected: dict[str, Any], agent: dict[str, Any], now: Any
+) -> dict[str, Any] | None:
     lease_until = clock.iso(now + timedelta(seconds=svc.settings.call_report_timeout_seconds))
     try:
-        svc.executions.move(
+        return svc.executions.move(
             expected,
             "initiated",
             {"claimed_at": clock.iso(now), "provider": agent["provider"], "from_number": message.from_number},
@@ -104,28 +124,111 @@ def handle_dial(svc: Services, message: DialMessage) -> None:
             ),
         )
     except StaleTransition:
-        return  # already claimed (a redelivery), canceled, or never created (a retry that lost its race)
+        return None  # already claimed (a redelivery), canceled, or never created (a retry that lost its race)
     except NoFreeSlot:
         _wait_for_slot(svc, message)
-        return
     except BatchNotRunning:
         _not_running(svc, message, expected)
+    return None
+
+
+def _still_to_place(svc: Services, message: DialMessage) -> dict[str, Any] | None:
+    """A claimed call coming back to be placed: only if nothing placed, finished or stopped it meanwhile."""
+    execution = svc.executions.find(message.execution_id)
+    if execution is None or execution["status"] != "initiated" or execution.get("provider_call_id"):
+        return None
+    batch = svc.batches.find(message.batch_id)
+    if batch is not None and batch["status"] == BatchStatus.PAUSED:
+        _again(svc, message, PAUSED_RECHECK_SECONDS)
+        return None
+    if batch is None or batch["status"] != BatchStatus.RUNNING:
+        _unplaced(svc, execution, "canceled", "the batch was stopped before this call was placed")
+        return None
+    return execution
+
+
+def _place(svc: Services, message: DialMessage, agent: dict[str, Any], claimed: dict[str, Any]) -> None:
+    """Place the claimed call, paced to the account's calls per second; a failure is mapped, never raised."""
+    if not _paced(svc, message, agent):
         return
     request = CallRequest(
         execution_id=message.execution_id,
         batch_id=message.batch_id,
+        tenant_id=message.tenant_id,
+        agent_id=message.agent_id,
         to_number=message.to,
         from_number=message.from_number,
         welcome_message=fill(agent.get("welcome_message") or "", message.variables),
+        prompt=fill(agent.get("prompt") or "", message.variables),
         variables=message.variables,
         attempt=message.attempt,
+        callback_url=svc.settings.callback_url(agent["provider"], message.execution_id),
     )
     started = time.perf_counter()
-    call_id = svc.providers[agent["provider"]].place_call(request, agent)
+    try:
+        call_id = svc.providers[agent["provider"]].place_call(request, agent)
+    except ProviderError as exc:
+        _placement_failed(svc, message, agent, claimed, exc)
+        return
+    except MissingSecret as exc:
+        _unplaced(svc, claimed, "error", f"provider credentials missing: {exc}")
+        return
     count("DialLatency", (time.perf_counter() - started) * 1000, MetricUnit.Milliseconds)
     count("CallsPlaced")
     svc.executions.set_fields(message.execution_id, {"provider_call_id": call_id, "placed_at": clock.now_iso()})
     logger.info("call placed", extra={"to": message.to, "attempt": message.attempt})
+
+
+def pace_key(agent: dict[str, Any]) -> str:
+    """Calls-per-second limits belong to the provider account: agents sharing credentials share the pace."""
+    credentials = (agent.get("provider_config") or {}).get("credentials") or agent["provider"]
+    return f"{agent['tenant_id']}#pace#{agent['provider']}#{credentials}"
+
+
+def _paced(svc: Services, message: DialMessage, agent: dict[str, Any]) -> bool:
+    cps = agent.get("calls_per_second") or DEFAULT_CALLS_PER_SECOND.get(agent["provider"])
+    if not cps:
+        return True
+    now_ms = int(clock.now().timestamp() * 1000)
+    max_wait = int(svc.settings.pacing_max_sleep_seconds * 1000)
+    wait = svc.pacer.reserve(pace_key(agent), max(1, round(1000 / float(cps))), now_ms, max_wait)
+    if wait >= 0:
+        if wait:
+            time.sleep(wait / 1000)  # pacing within a second: cheaper than a queue round trip
+        return True
+    count("CallsPaced")
+    _again(svc, message, math.ceil(-wait / 1000))
+    return False
+
+
+def _placement_failed(
+    svc: Services, message: DialMessage, agent: dict[str, Any], claimed: dict[str, Any], exc: ProviderError
+) -> None:
+    """4xx: the call failed. 5xx/timeouts: again with backoff, then error. Rate limits: slow down, never fail."""
+    logger.warning("placing the call failed", extra={"kind": exc.kind.value, "reason": exc.message})
+    count(f"ProviderFailure_{exc.kind.value}")
+    if exc.kind == Failure.REJECTED:
+        _unplaced(svc, claimed, "failed", exc.message)
+    elif exc.kind == Failure.RATE_LIMITED:
+        if message.throttled + 1 >= MAX_RATE_LIMITED:
+            _unplaced(svc, claimed, "error", f"{exc.message} (rate limited {MAX_RATE_LIMITED} times)")
+            return
+        delay = exc.retry_after or RATE_LIMIT_PAUSE_SECONDS
+        svc.pacer.hold_until(pace_key(agent), int((clock.now().timestamp() + delay) * 1000))
+        _again(svc, message, math.ceil(delay), throttled=message.throttled + 1)
+    else:
+        tries = message.place_tries + 1
+        if tries >= svc.settings.provider_max_attempts:
+            _unplaced(svc, claimed, "error", f"{exc.message} (after {tries} attempts)")
+            return
+        _again(svc, message, min(MAX_BACKOFF_SECONDS, 2**tries), place_tries=tries)
+
+
+def _again(svc: Services, message: DialMessage, delay: int, **update: Any) -> None:
+    """Back to the queue, still claimed (its slot held); touching it keeps the sweeper from declaring it lost."""
+    svc.executions.set_fields(message.execution_id, {"updated_at": clock.now_iso()}, only_if_status=["initiated"])
+    body = message.model_copy(update={"expect_status": "initiated", **update}).model_dump()
+    svc.queues.send(DIAL_QUEUE, body, min(delay, 900))
 
 
 def _in_window(svc: Services, message: DialMessage, expected: dict[str, Any], agent: dict[str, Any], now: Any) -> bool:

@@ -33,8 +33,11 @@ class DialMessage(BaseModel):
     bypass_window: bool = False
     batch_cap: int | None = None
     not_before: str | None = None  # a retry or a rescheduled call: not to be dialled before this
-    expect_status: Literal["queued", "rescheduled"] = "queued"
+    # "initiated": the call was claimed and its placement failed or was paced; place it without claiming again
+    expect_status: Literal["queued", "rescheduled", "initiated"] = "queued"
     waits: int = 0  # how many times it has waited for a free live-call slot
+    place_tries: int = 0  # placements the provider failed (5xx, timeout)
+    throttled: int = 0  # times the provider's rate limit or our pacing sent it back
 
 
 class ProviderEvent(BaseModel):

@@ -6,23 +6,16 @@ failure schedules the next attempt as a new delayed message (SQS up to 15 minute
 one-time Scheduler schedule beyond), and the last one goes to the dead-letter queue.
 A record only fails (and is redelivered by SQS) when the service itself could not finish.
 
-The POST connects to the addresses the SSRF check just accepted (never to a second DNS
-answer), never follows a redirect, and is cut off at WEBHOOK_TIMEOUT_SECONDS in total.
+The POST itself (`services/outbound.py`) connects only to addresses the SSRF check accepted,
+never follows a redirect, and is cut off at WEBHOOK_TIMEOUT_SECONDS in total.
 """
 
 from __future__ import annotations
 
-import contextlib
-import http.client
 import json
 import math
-import socket
-import ssl
-import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,6 +31,7 @@ from ..resources import WEBHOOK_QUEUE, dlq_name
 from ..services import webhooks
 from ..services.container import Services
 from ..services.delivery import deliver_at
+from ..services.outbound import delivery_target, post
 from ..services.queues import MAX_DELAY
 from ..store.webhook_deliveries import PENDING, SENDING
 
@@ -62,15 +56,6 @@ class WebhookMessage(BaseModel):
 
 class WebhookRecord(SqsRecordModel):
     body: Json[WebhookMessage]  # type: ignore[assignment]
-
-
-@dataclass(frozen=True)
-class HttpResult:
-    status: int | None  # None: no answer (timeout, refused, reset, TLS)
-    error: str | None = None
-    retry_after: str | None = None
-    location: str | None = None
-    latency_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -140,7 +125,7 @@ def _attempt(svc: Services, message: WebhookMessage) -> Attempt:
     if endpoint_key(message.url) in (tenant.get("disabled_endpoints") or set()):
         return Attempt(Outcome.SKIPPED, host, error="endpoint disabled after it answered 410 Gone")
     try:
-        target, addresses = webhooks.delivery_target(message.url, settings)
+        target, addresses = delivery_target(message.url, settings)
     except ssrf.UnsafeUrl as exc:
         return Attempt(Outcome.REFUSED, host, error=f"refused: {exc}")
     except OSError as exc:
@@ -247,90 +232,3 @@ def _host(url: str) -> str:
         return urlsplit(url).netloc.rpartition("@")[2][:255]
     except ValueError:
         return ""
-
-
-# --- the HTTP POST -----------------------------------------------------------------------------------------
-
-
-@cache
-def _tls() -> ssl.SSLContext:
-    return ssl.create_default_context()
-
-
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """Talks to `host` (Host header) at an address already checked, instead of resolving it again."""
-
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
-        self.address = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """As above, with TLS verified against the hostname (SNI and certificate), not the address."""
-
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=_tls())
-        self.address = address
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self.address, self.port), self.timeout)
-        try:
-            self.sock = _tls().wrap_socket(sock, server_hostname=self.host)
-        except BaseException:
-            sock.close()
-            raise
-
-
-def post(target: ssrf.Target, addresses: list[str], headers: dict[str, str], body: bytes, timeout: float) -> HttpResult:
-    """One POST, no redirects, within `timeout` seconds in all (a watchdog cuts a receiver that drips its answer)."""
-    started = time.monotonic()
-    deadline = started + timeout
-    error = "no address to connect to"
-    kind = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
-    for address in addresses:  # the next address only when connecting failed: nothing was sent yet
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        conn = kind(target.host, target.port, address, remaining)
-        try:
-            conn.connect()
-        except OSError as exc:
-            error = _describe(exc, started, timeout)
-            conn.close()
-            continue
-        watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _cut, (conn.sock,))
-        watchdog.start()
-        try:
-            conn.request("POST", target.path, body=body, headers=headers)
-            response = conn.getresponse()
-            return HttpResult(
-                response.status,
-                retry_after=response.getheader("Retry-After"),
-                location=response.getheader("Location"),
-                latency_ms=_ms(started),
-            )
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            return HttpResult(None, _describe(exc, started, timeout), latency_ms=_ms(started))
-        finally:
-            watchdog.cancel()
-            conn.close()
-    return HttpResult(None, error, latency_ms=_ms(started))
-
-
-def _cut(sock: socket.socket | None) -> None:
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-
-
-def _describe(exc: BaseException, started: float, timeout: float) -> str:
-    if isinstance(exc, TimeoutError) or time.monotonic() - started >= timeout:
-        return f"timed out after {timeout:g} s"
-    return f"{type(exc).__name__}: {exc}"[:300]
-
-
-def _ms(started: float) -> int:
-    return int((time.monotonic() - started) * 1000)

@@ -1,0 +1,196 @@
+"""Each provider's `provider_config` on an agent, and how its statuses map to ours.
+
+Configs hold references to credentials (`credentials`: a name), never the credentials.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .call_status import CallStatus
+
+CREDENTIALS_NAME = r"^[a-z][a-z0-9_-]{0,63}$"
+
+
+def _url(value: str | None) -> str | None:
+    if value is not None and not value.startswith(("https://", "http://")):
+        raise ValueError("must be an http(s) URL")
+    return value
+
+
+class SimulatorConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cost_per_minute: float = Field(0.05, ge=0, le=100)
+    fixed_talk_seconds: float | None = Field(None, ge=0, le=3600)
+
+
+class TwilioConfig(BaseModel):
+    """How a Twilio call is made. With neither `twiml_url` nor `stream_url`, Twilio says the welcome message."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    credentials: str = Field("twilio", pattern=CREDENTIALS_NAME)
+    twiml_url: str | None = Field(None, max_length=2000, description="Twilio fetches the call's TwiML here.")
+    stream_url: str | None = Field(
+        None, max_length=2000, description="wss:// URL of a voice agent: the call is connected to it as a media stream."
+    )
+    machine_detection: bool = True
+    ring_timeout_seconds: int = Field(30, ge=5, le=600)
+    record: bool = False
+
+    @field_validator("twiml_url")
+    @classmethod
+    def _twiml(cls, value: str | None) -> str | None:
+        return _url(value)
+
+    @field_validator("stream_url")
+    @classmethod
+    def _wss(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("wss://"):
+            raise ValueError("must be a wss:// URL")
+        return value
+
+
+# Bolna-style names by default; each can be renamed (a dotted path nests it) or dropped with "".
+DEFAULT_REQUEST_FIELDS: dict[str, str] = {
+    "to": "recipient_phone_number",
+    "from": "from_phone_number",
+    "agent": "agent_id",
+    "variables": "user_data",
+    "reference": "metadata.execution_id",
+    "callback_url": "webhook_url",
+    "welcome_message": "agent_welcome_message",
+    "prompt": "agent_prompt",
+}
+DEFAULT_EVENT_FIELDS: dict[str, str] = {
+    "status": "status",
+    "call_id": "call_id",
+    "duration": "conversation_duration",
+    "cost": "total_cost",
+    "transcript": "transcript",
+    "recording_url": "recording_url",
+    "voicemail": "answered_by_voice_mail",
+    "error": "error_message",
+}
+DEFAULT_STATUS_MAP: dict[str, str] = {
+    "queued": "initiated",
+    "initiated": "initiated",
+    "ringing": "ringing",
+    "answered": "in-progress",
+    "in-progress": "in-progress",
+    "completed": "completed",
+    "call-disconnected": "completed",
+    "busy": "busy",
+    "no-answer": "no-answer",
+    "failed": "failed",
+    "balance-low": "failed",
+    "error": "error",
+    "canceled": "canceled",
+    "cancelled": "canceled",
+}
+STATUSES = {status.value for status in CallStatus} - {"queued", "rescheduled"}
+
+
+class HttpAgentConfig(BaseModel):
+    """A single-call HTTP API (Bolna's `POST /call`, Bland's `POST /v1/calls`, your own)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: str = Field(..., max_length=2000)
+    agent_ref: str | None = Field(None, max_length=200, description="The remote agent's id, sent as `agent`.")
+    credentials: str = Field("http_agent", pattern=CREDENTIALS_NAME)
+    request_fields: dict[str, str] = Field(default_factory=dict)
+    call_id_field: str = Field("call_id", max_length=200)
+    event_fields: dict[str, str] = Field(default_factory=dict)
+    status_map: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        return _url(value) or value
+
+    @field_validator("request_fields")
+    @classmethod
+    def _request_names(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = set(value) - set(DEFAULT_REQUEST_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown request fields {sorted(unknown)}; known: {sorted(DEFAULT_REQUEST_FIELDS)}")
+        return value
+
+    @field_validator("event_fields")
+    @classmethod
+    def _event_names(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = set(value) - set(DEFAULT_EVENT_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown event fields {sorted(unknown)}; known: {sorted(DEFAULT_EVENT_FIELDS)}")
+        return value
+
+    @field_validator("status_map")
+    @classmethod
+    def _statuses(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = {theirs: ours for theirs, ours in value.items() if ours not in STATUSES}
+        if bad:
+            raise ValueError(f"status_map values must be among {sorted(STATUSES)}: {bad}")
+        return value
+
+    def request_field(self, name: str) -> str:
+        return self.request_fields.get(name, DEFAULT_REQUEST_FIELDS[name])
+
+    def event_field(self, name: str) -> str:
+        return self.event_fields.get(name, DEFAULT_EVENT_FIELDS[name])
+
+    def status(self, theirs: Any) -> str | None:
+        text = str(theirs or "").strip().lower()
+        return {**DEFAULT_STATUS_MAP, **{k.lower(): v for k, v in self.status_map.items()}}.get(text)
+
+
+CONFIGS: dict[str, type[BaseModel]] = {
+    "simulator": SimulatorConfig,
+    "twilio": TwilioConfig,
+    "http": HttpAgentConfig,
+}
+ProviderName = Literal["simulator", "twilio", "http"]
+
+
+def parse_config(provider: str, config: dict[str, Any] | None) -> Any:
+    return CONFIGS[provider].model_validate(config or {})
+
+
+# Twilio's CallStatus values (status callbacks) -> ours.
+TWILIO_STATUS: dict[str, str] = {
+    "queued": "initiated",
+    "initiated": "initiated",
+    "ringing": "ringing",
+    "in-progress": "in-progress",
+    "answered": "in-progress",
+    "completed": "completed",
+    "busy": "busy",
+    "no-answer": "no-answer",
+    "failed": "failed",
+    "canceled": "canceled",
+}
+
+
+def twilio_voicemail(answered_by: str | None) -> bool:
+    """AnsweredBy from answering-machine detection: machine_start, machine_end_beep, fax... mean no human."""
+    return bool(answered_by) and (answered_by or "").startswith(("machine", "fax"))
+
+
+def dig(data: Any, path: str) -> Any:
+    """A value at a dotted path in nested dicts, or None."""
+    for part in path.split(".") if path else []:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+def put(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set a value at a dotted path, creating the nested dicts on the way."""
+    parts = path.split(".")
+    for part in parts[:-1]:
+        data = data.setdefault(part, {})
+    data[parts[-1]] = value

@@ -1,0 +1,155 @@
+"""A voice agent behind a single-call HTTP API (Bolna-, Bland- or home-made).
+
+Placing a call is one JSON POST to the agent's endpoint with a bearer token, through the same
+SSRF-safe client as webhooks, with `Idempotency-Key: <execution id>` so a retried request
+cannot dial twice at a provider that honours it. The voice agent reports back to
+`POST /providers/http/events?execution_id=...`, signed per the Standard Webhooks spec
+(HMAC-SHA256 over id, timestamp and body; a stale timestamp is refused) with the
+`signing_secret` of the agent's credentials; its fields are read through the agent's mapping.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+from standardwebhooks import Webhook, WebhookVerificationError
+
+from ..domain import ssrf
+from ..domain.provider_config import HttpAgentConfig, dig, put
+from ..services.outbound import delivery_target, post
+from ..services.secrets import Secrets
+from ..settings import Settings
+from .base import Callback, CallRequest, Failure, ForgedCallback, ProviderError, ReadCallback, provider_event
+
+KEYS_PLACE = ("token",)
+KEYS_VERIFY = ("signing_secret",)
+USER_AGENT = "batchcall-dialer/1"
+MAX_ANSWER_BYTES = 64 * 1024
+
+
+class HttpAgentProvider:
+    name = "http"
+
+    def __init__(self, secrets: Secrets, settings: Settings) -> None:
+        self._secrets = secrets
+        self._settings = settings
+
+    def payload(self, request: CallRequest, config: HttpAgentConfig) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "to": request.to_number,
+            "from": request.from_number,
+            "agent": config.agent_ref,
+            "variables": request.variables,
+            "reference": request.execution_id,
+            "callback_url": request.callback_url,
+            "welcome_message": request.welcome_message,
+            "prompt": request.prompt,
+        }
+        body: dict[str, Any] = {}
+        for name, value in values.items():
+            path = config.request_field(name)
+            if path and value not in (None, ""):
+                put(body, path, value)
+        return body
+
+    def place_call(self, request: CallRequest, agent: dict[str, Any]) -> str:
+        config = HttpAgentConfig.model_validate(agent.get("provider_config") or {})
+        token = self._secrets.get(request.tenant_id, config.credentials, KEYS_PLACE)["token"]
+        try:
+            target, addresses = delivery_target(config.endpoint, self._settings)
+        except ssrf.UnsafeUrl as exc:
+            raise ProviderError(Failure.REJECTED, f"endpoint refused: {exc}") from None
+        except (OSError, socket.gaierror) as exc:
+            raise ProviderError(Failure.TRANSIENT, f"endpoint does not resolve: {exc}") from None
+        headers = {
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {token}",
+            "Idempotency-Key": request.execution_id,
+            "User-Agent": USER_AGENT,
+        }
+        body = json.dumps(self.payload(request, config), ensure_ascii=False).encode()
+        result = post(
+            target, addresses, headers, body, self._settings.provider_timeout_seconds, read_limit=MAX_ANSWER_BYTES
+        )
+        if result.status is None:
+            raise ProviderError(Failure.TRANSIENT, f"voice agent unreachable: {result.error}")
+        answer = _json(result.body)
+        if result.status == 429:
+            raise ProviderError(Failure.RATE_LIMITED, "voice agent: too many requests", _seconds(result.retry_after))
+        if result.status >= 500:
+            raise ProviderError(Failure.TRANSIENT, f"voice agent answered {result.status}")
+        if not 200 <= result.status < 300:
+            reason = _message(answer) or f"voice agent answered {result.status}"
+            raise ProviderError(Failure.REJECTED, f"{result.status}: {reason}")
+        call_id = dig(answer, config.call_id_field) or answer.get("execution_id") or answer.get("id")
+        return str(call_id or request.execution_id)
+
+    def read_callback(
+        self, callback: Callback, execution_id: str, tenant_id: str, agent: dict[str, Any]
+    ) -> ReadCallback:
+        config = HttpAgentConfig.model_validate(agent.get("provider_config") or {})
+        secret = self._secrets.get(tenant_id, config.credentials, KEYS_VERIFY)["signing_secret"]
+        try:
+            data = Webhook(secret).verify(callback.body, dict(callback.headers))
+        except (WebhookVerificationError, ValueError) as exc:  # ValueError: a body that is not UTF-8 JSON
+            raise ForgedCallback(str(exc)[:200]) from None
+        if not isinstance(data, dict):
+            raise ForgedCallback("the body is not a JSON object")
+        key = "http:" + callback.headers.get("webhook-id", "")
+        status = config.status(dig(data, config.event_field("status")))
+        if status is None:
+            return ReadCallback(key, [])
+
+        def field(name: str) -> Any:
+            return dig(data, config.event_field(name))
+
+        event = provider_event(
+            execution_id,
+            self.name,
+            str(field("call_id") or ""),
+            status,
+            conversation_duration=_number(field("duration")),
+            total_cost=_number(field("cost")),
+            transcript=_text(field("transcript")),
+            recording_url=_text(field("recording_url")),
+            answered_by_voice_mail=bool(field("voicemail")) if field("voicemail") is not None else None,
+            error_message=_text(field("error")),
+        )
+        return ReadCallback(key, [event])
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _message(answer: dict[str, Any]) -> str:
+    for name in ("message", "error", "detail", "errors"):
+        if answer.get(name):
+            return str(answer[name])[:300]
+    return ""
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return None if value is None or value == "" else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,62 @@
+"""Providers' status callbacks: accepted only when genuine, new and for a call the provider was given.
+
+The execution id rides in the callback URL we gave the provider (and which it signs), so the
+callback finds its execution and tenant, hence the credentials to verify it with. A forged,
+tampered or replayed callback is refused with 403 and changes nothing. A genuine one becomes
+events on the events queue, where the outcomes worker applies them forward-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import Forbidden, NotFound
+from ..observability import count, logger
+from ..providers.base import Callback, ForgedCallback
+from ..resources import EVENTS_QUEUE
+from .container import Services
+from .secrets import MissingSecret
+
+REFUSED = "the callback is not signed by the provider for this call"
+
+
+def receive(
+    svc: Services, provider_name: str, query: Mapping[str, str], headers: Mapping[str, str], body: bytes
+) -> int:
+    """Verify and enqueue one callback; returns how many events it carried."""
+    provider = svc.providers.get(provider_name)
+    if provider is None or provider_name == "simulator":
+        raise NotFound(f"no provider {provider_name!r} takes callbacks", code="unknown_provider")
+    execution_id = query.get("execution_id") or ""
+    if set(query) != {"execution_id"}:
+        raise Forbidden(REFUSED)  # we never give a provider any other query parameter
+    execution = svc.executions.find(execution_id)
+    if execution is None or execution.get("provider") != provider_name:
+        raise Forbidden(REFUSED)
+    try:
+        agent = svc.agents.get(execution["tenant_id"], execution["agent_id"])
+    except NotFound:
+        agent = {}  # deleted since: verify with the default credentials name
+    callback = Callback(svc.settings.callback_url(provider_name, execution_id), headers, body)
+    try:
+        read = provider.read_callback(callback, execution_id, execution["tenant_id"], agent)
+    except ForgedCallback as exc:
+        count("CallbacksRefused")
+        logger.warning("callback refused", extra={"provider": provider_name, "reason": str(exc)})
+        raise Forbidden(REFUSED) from None
+    except MissingSecret as exc:
+        logger.error("cannot verify a callback", extra={"provider": provider_name, "reason": str(exc)})
+        raise Forbidden(REFUSED) from None
+    if read.replay_key in (execution.get("callbacks") or ()):
+        count("CallbacksReplayed")
+        raise Forbidden("this callback was already received")
+    for event in read.events:
+        svc.queues.send(EVENTS_QUEUE, event)
+    # Remembered only once its events are queued: a crash in between lets the provider's retry through.
+    svc.executions.remember_callback(execution_id, read.replay_key)
+    return len(read.events)
+
+
+def lower_headers(headers: Mapping[str, Any]) -> dict[str, str]:
+    return {str(k).lower(): str(v) for k, v in headers.items()}
