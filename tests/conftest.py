@@ -17,6 +17,9 @@ os.environ.update(
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "PUBLIC_BASE_URL": "https://calls.example.test/api",
+        "PACING_MAX_SLEEP_SECONDS": "0",
+        "SECRETS_BACKEND": "env",
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)

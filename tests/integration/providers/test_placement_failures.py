@@ -1,0 +1,90 @@
+"""What a provider's refusal, outage or rate limit does to a call: failed, retried, or slowed — never lost."""
+
+from __future__ import annotations
+
+from chalice.test import Client
+
+from chalicelib.services.container import Services
+from chalicelib.workers.dialer import pace_key
+from tests.integration.providers.conftest import executions, start_batch, use_provider
+from tests.support.fake_twilio import FakeTwilio
+from tests.support.pump import Pump
+
+
+def settle(svc: Services, pump: Pump, batch_id: str) -> list[dict]:  # type: ignore[type-arg]
+    """Run (moving the clock through backoffs) until no call of the batch is still waiting to be placed."""
+
+    def done() -> bool:
+        rows = executions(svc, batch_id)
+        return bool(rows) and all(e.get("provider_call_id") or e["status"] in ("failed", "error") for e in rows)
+
+    pump.run(until=done, advance_seconds=1)
+    return executions(svc, batch_id)
+
+
+def test_a_4xx_fails_the_call_with_twilios_message(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, twilio: FakeTwilio
+) -> None:
+    use_provider(client, tenant, "twilio")
+    twilio.fail_next(400, 21211, "The 'To' number +12025550100 is not a valid phone number.")
+    batch_id = start_batch(client, tenant, 1)
+    [execution] = settle(svc, pump, batch_id)
+    assert execution["status"] == "failed"
+    assert execution["error_message"].startswith("Twilio 21211:")
+    assert "is not a valid phone number" in execution["error_message"]
+    assert twilio.requests == 1 and twilio.calls == []
+    # And its live-call slot is free again, and the batch completes
+    assert svc.leases.live(f"tenant-a#{execution['agent_id']}") == 0
+    assert svc.batches.find(batch_id)["status"] == "completed"  # type: ignore[index]
+
+
+def test_5xx_answers_are_retried_with_backoff_and_the_call_is_placed_once(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, twilio: FakeTwilio
+) -> None:
+    use_provider(client, tenant, "twilio")
+    twilio.fail_next(503, 20503, "Service Unavailable", times=2)
+    batch_id = start_batch(client, tenant, 1)
+    [execution] = settle(svc, pump, batch_id)
+    assert execution["status"] == "initiated" and execution["provider_call_id"].startswith("CA")
+    assert twilio.requests == 3 and len(twilio.calls) == 1
+    assert pump.advanced_seconds >= 2 + 4  # waited out the backoff (2 s, then 4 s)
+
+
+def test_a_provider_that_keeps_failing_ends_the_call_in_error(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, twilio: FakeTwilio
+) -> None:
+    use_provider(client, tenant, "twilio")
+    twilio.fail_next(500, 20500, "Internal Server Error", times=10)
+    [execution] = settle(svc, pump, start_batch(client, tenant, 1))
+    assert execution["status"] == "error"
+    assert "after 4 attempts" in execution["error_message"]
+    assert twilio.requests == svc.settings.provider_max_attempts == 4
+
+
+def test_a_rate_limit_slows_the_account_and_does_not_fail_the_call(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, twilio: FakeTwilio
+) -> None:
+    use_provider(client, tenant, "twilio", calls_per_second=50)
+    twilio.fail_next(429, 20429, "Too Many Requests", times=3, Retry_After="7")
+    batch_id = start_batch(client, tenant, 2)
+    rows = settle(svc, pump, batch_id)
+    assert [e["status"] for e in rows] == ["initiated", "initiated"]
+    assert len(twilio.calls) == 2 and twilio.requests == 5
+    # Then no call was placed within Retry-After (7 s) of the first rate-limit answer
+    first_refusal = min(twilio.requested_at)
+    assert all((t - first_refusal).total_seconds() >= 7 for t in twilio.accepted_at)
+
+
+def test_calls_are_paced_to_the_accounts_calls_per_second(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, twilio: FakeTwilio
+) -> None:
+    # Given a Twilio agent allowed 10 live calls but 1 call per second (Twilio's default)
+    agent = svc.agents.get("tenant-a", tenant[1])
+    use_provider(client, tenant, "twilio")
+    batch_id = start_batch(client, tenant, 4)
+    settle(svc, pump, batch_id)
+    # Then the four calls were created at least a second apart
+    times = sorted(twilio.accepted_at)
+    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+    assert len(times) == 4 and min(gaps) >= 0.99, gaps
+    assert pace_key({**agent, "provider": "twilio"}) == "tenant-a#pace#twilio#twilio"
