@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from chalice.test import Client
 
 from chalicelib.services.container import Services
@@ -85,6 +87,6 @@ def test_calls_are_paced_to_the_accounts_calls_per_second(
     settle(svc, pump, batch_id)
     # Then the four calls were created at least a second apart
     times = sorted(twilio.accepted_at)
-    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
     assert len(times) == 4 and min(gaps) >= 0.99, gaps
     assert pace_key({**agent, "provider": "twilio"}) == "tenant-a#pace#twilio#twilio"
