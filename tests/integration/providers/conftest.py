@@ -12,6 +12,7 @@ from chalice.test import Client
 from chalicelib.services.container import Services
 from tests.integration.workers.test_campaign import contacts_csv, post_csv
 from tests.support.fake_twilio import FakeTwilio
+from tests.support.voice_agent import SIGNING_SECRET, TOKEN, VoiceAgent
 
 
 @pytest.fixture
@@ -49,3 +50,13 @@ def executions(svc: Services, batch_id: str) -> list[dict[str, Any]]:
 def post_callback(client: Client, provider: str, execution_id: str, headers: dict[str, str], body: str | bytes) -> int:
     response = client.http.post(f"/providers/{provider}/events?execution_id={execution_id}", headers=headers, body=body)
     return int(response.status_code)
+
+
+@pytest.fixture
+def voice_agent(svc: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[VoiceAgent]:
+    agent = VoiceAgent()
+    with agent.running():
+        monkeypatch.setenv("HTTP_AGENT_TOKEN", TOKEN)
+        monkeypatch.setenv("HTTP_AGENT_SIGNING_SECRET", SIGNING_SECRET)
+        monkeypatch.setattr(svc.settings, "webhook_allow_private", True)  # the agent listens on 127.0.0.1
+        yield agent

@@ -1,0 +1,139 @@
+"""An HTTP voice agent (Bolna/Bland-style single-call API) on 127.0.0.1, with HMAC-signed status webhooks."""
+
+from __future__ import annotations
+
+import json
+
+from chalice.test import Client
+
+from chalicelib.services.container import Services
+from tests.integration.providers.conftest import post_callback, start_batch, use_provider
+from tests.integration.providers.test_placement_failures import settle
+from tests.support.pump import Pump
+from tests.support.voice_agent import VoiceAgent
+
+PUBLIC = "https://calls.example.test/api"
+BLAND_STYLE = {
+    "request_fields": {"to": "phone_number", "from": "from", "agent": "pathway_id", "variables": "request_data"},
+    "call_id_field": "call_id",
+    "event_fields": {
+        "duration": "call_length",
+        "cost": "price",
+        "transcript": "concatenated_transcript",
+        "recording_url": "recording_url",
+        "voicemail": "answered_by_machine",
+    },
+    "status_map": {"success": "completed", "voicemail": "completed"},
+}
+
+
+def test_the_call_request_carries_recipient_caller_id_agent_variables_and_our_reference(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, voice_agent: VoiceAgent
+) -> None:
+    # Given an agent on an HTTP voice agent with Bolna-style default fields and a prompt template
+    use_provider(
+        client,
+        tenant,
+        "http",
+        provider_config={"endpoint": voice_agent.url, "agent_ref": "remote-agent-7"},
+        prompt="You are calling {{customer_name}} about {plan}.",
+    )
+    # When a one-contact batch runs
+    batch_id = start_batch(client, tenant, 1)
+    [execution] = settle(svc, pump, batch_id)
+    # Then one POST was made with the bearer token, an idempotency key and the contact's data
+    [(headers, body)] = voice_agent.received
+    assert headers["authorization"] == "Bearer va-token-123"
+    assert headers["idempotency-key"] == execution["execution_id"]
+    assert body["recipient_phone_number"] == "+12025550100" and body["from_phone_number"] == "+12025550147"
+    assert body["agent_id"] == "remote-agent-7"
+    assert body["user_data"] == {"customer_name": "Name0", "plan": "plan0"}
+    assert body["metadata"] == {"execution_id": execution["execution_id"]}
+    assert body["webhook_url"] == f"{PUBLIC}/providers/http/events?execution_id={execution['execution_id']}"
+    assert body["agent_prompt"] == "You are calling Name0 about plan0."
+    # And the provider's call id is kept
+    assert execution["provider_call_id"].startswith("va-")
+
+
+def test_signed_status_webhooks_are_mapped_through_the_agents_field_mapping(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, voice_agent: VoiceAgent
+) -> None:
+    # Given a Bland-style mapping
+    use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url, **BLAND_STYLE})
+    [execution] = settle(svc, pump, start_batch(client, tenant, 1))
+    eid = execution["execution_id"]
+    assert voice_agent.received[0][1]["phone_number"] == "+12025550100"
+    assert voice_agent.received[0][1]["request_data"]["customer_name"] == "Name0"
+    # When the agent reports the call's end
+    headers, body = VoiceAgent.signed(
+        {
+            "call_id": execution["provider_call_id"],
+            "status": "success",
+            "call_length": 1.5,
+            "price": 0.135,
+            "concatenated_transcript": "user: hi",
+            "recording_url": "https://rec.example/1.mp3",
+            "answered_by_machine": False,
+        }
+    )
+    assert post_callback(client, "http", eid, headers, body) == 204
+    pump.run()
+    # Then the execution ends with the mapped fields
+    final = svc.executions.find(eid)
+    assert final is not None and final["status"] == "completed"
+    assert (final["conversation_duration"], final["total_cost"]) == (1.5, 0.135)
+    assert final["transcript"] == "user: hi" and final["recording_url"] == "https://rec.example/1.mp3"
+    assert final["answered_by_voice_mail"] is False
+
+
+def test_forged_tampered_stale_and_replayed_webhooks_are_403_and_change_nothing(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, voice_agent: VoiceAgent
+) -> None:
+    use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url})
+    [execution] = settle(svc, pump, start_batch(client, tenant, 1))
+    eid = execution["execution_id"]
+    payload = {"status": "completed", "conversation_duration": 30}
+    headers, body = VoiceAgent.signed(payload)
+    forged, _ = VoiceAgent.signed(payload, secret="whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY")
+    assert post_callback(client, "http", eid, {**forged, "webhook-id": headers["webhook-id"]}, body) == 403
+    assert post_callback(client, "http", eid, headers, body.replace("30", "3000")) == 403
+    stale = {**headers, "webhook-timestamp": str(int(headers["webhook-timestamp"]) - 3600)}
+    assert post_callback(client, "http", eid, stale, body) == 403
+    assert post_callback(client, "http", eid, {"Content-Type": "application/json"}, body) == 403
+    assert post_callback(client, "http", eid, headers, b"\xff\xfe not json") == 403
+    pump.run()
+    assert svc.executions.find(eid)["status"] == "initiated"  # type: ignore[index]
+    assert post_callback(client, "http", eid, headers, body) == 204
+    assert post_callback(client, "http", eid, headers, body) == 403  # the same webhook-id again
+    pump.run()
+    assert svc.executions.find(eid)["conversation_duration"] == 30  # type: ignore[index]
+
+
+def test_refusals_fail_the_call_and_outages_are_retried(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, voice_agent: VoiceAgent
+) -> None:
+    use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url})
+    voice_agent.answer_next(422, {"message": "recipient_phone_number is on the do-not-call list"})
+    voice_agent.answer_next(502, {}, times=1)
+    voice_agent.answer_next(429, {"message": "slow down"}, Retry_After="3")
+    rows = settle(svc, pump, start_batch(client, tenant, 2))
+    by_status = {e["status"]: e for e in rows}
+    assert by_status["failed"]["error_message"] == "422: recipient_phone_number is on the do-not-call list"
+    assert by_status["initiated"]["provider_call_id"].startswith("va-")
+    assert len(voice_agent.received) == 4  # one refusal, then 502 and 429 before the other call went through
+    keys = [h["idempotency-key"] for h, _ in voice_agent.received]
+    assert keys.count(by_status["initiated"]["execution_id"]) == 3  # every retry carries the same key
+
+
+def test_an_endpoint_on_a_private_address_is_refused_when_the_agent_is_saved(
+    client: Client, tenant: tuple[str, str], svc: Services
+) -> None:
+    key, agent_id = tenant
+    auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    body = {"provider": "http", "provider_config": {"endpoint": "http://169.254.169.254/latest/meta-data"}}
+    response = client.http.patch(f"/agents/{agent_id}", body=json.dumps(body), headers=auth)
+    assert response.status_code == 400, response.body
+    assert json.loads(response.body)["code"] == "invalid_webhook_url"
+    missing = client.http.patch(f"/agents/{agent_id}", body=json.dumps({"provider": "http"}), headers=auth)
+    assert missing.status_code == 400
+    assert json.loads(missing.body)["details"][0]["field"] == "provider_config.endpoint"
