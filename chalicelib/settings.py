@@ -142,9 +142,10 @@ class Settings(BaseSettings):
         base = self.secrets_path or f"/{self.resource_prefix}/{self.stage}/secrets"
         return f"{base.rstrip('/')}/{tenant_id}/{name}"
 
-    def callback_url(self, provider: str, execution_id: str) -> str:
+    def callback_url(self, provider: str, execution_id: str, base_url: str | None = None) -> str:
         """Where a provider reports one call; the execution id rides in the signed URL."""
-        return f"{self.public_base_url.rstrip('/')}/providers/{provider}/events?execution_id={execution_id}"
+        base = (base_url or self.public_base_url).rstrip("/")
+        return f"{base}/providers/{provider}/events?execution_id={execution_id}"
 
     def name(self, short: str) -> str:
         """Physical name of a declared resource for this stage."""

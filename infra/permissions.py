@@ -1,7 +1,7 @@
 """What each Chalice function may touch: least privilege, read off the code each one runs.
 
 Every entry follows the calls in the modules a function reaches (`chalicelib/store/`, `services/`,
-`workers/`, `providers/simulator.py`); when the code starts calling something new, change it here
+`workers/`, `providers/`); when the code starts calling something new, change it here
 and the template tests show the difference. Queue *consumption* is not listed: it follows from
 `resources.QUEUES` (each queue names its consumer). The stack refuses to synthesize a function
 that has no entry.
@@ -68,18 +68,22 @@ class Access:
     # deliver_at: a schedule in the group (create, or update on a conflict; deleted when an SQS delay
     # replaces it), passing the Scheduler role. Under 15 minutes it is an SQS delay: list the queue in `sends`.
     schedules: bool = False
+    # ssm:GetParameter on the tenants' provider credentials (`<SECRETS_PATH>/<tenant>/<name>`, SecureString
+    # under the aws/ssm key, whose key policy lets callers authorised for SSM decrypt: no KMS grant needed).
+    secrets: bool = False
 
 
 ACCESS: dict[str, Access] = {
     # api/: auth (keys); agents CRUD; batches: create from the body (chunks, row errors, raw file), presigned
     # upload (the POST is authorised by this role's credentials), reads, lifecycle commands; executions
-    # reads; webhooks: the tenant's secret, a batch's delivery log.
+    # reads; webhooks: the tenant's secret, a batch's delivery log; providers' callbacks (verify with the
+    # tenant's credentials, remember the callback, queue its events).
     "api_handler": Access(
         items=(
             (API_KEYS, (GET,)),
             (AGENTS, (GET, PUT, UPDATE, DELETE, QUERY)),  # AgentStore.list queries the table's own key
             (BATCHES, (GET, PUT, UPDATE)),
-            (EXECUTIONS, (GET,)),
+            (EXECUTIONS, (GET, UPDATE)),
             (TENANTS, (GET, UPDATE)),
             (WEBHOOK_DELIVERIES, (QUERY,)),
         ),
@@ -91,8 +95,9 @@ ACCESS: dict[str, Access] = {
             (UPLOADS, (WRITE,)),
         ),
         list_bucket=True,  # iter_errors: no errors.jsonl means no row errors
-        sends=(CONTROL_QUEUE, WEBHOOK_QUEUE),  # run/schedule within 15 minutes, resume; batch webhooks
+        sends=(CONTROL_QUEUE, WEBHOOK_QUEUE, EVENTS_QUEUE),  # run/schedule, resume; batch webhooks; callbacks
         schedules=True,  # schedule/run create or update the start schedule; stop/delete delete it
+        secrets=True,
     ),
     # workers/dispatcher.py: start a batch, read contact chunks, write executions, feed the dial queue.
     "dispatcher": Access(
@@ -100,17 +105,19 @@ ACCESS: dict[str, Access] = {
         objects=((CONTACTS, (READ,)),),
         sends=(CONTROL_QUEUE, DIAL_QUEUE, WEBHOOK_QUEUE),  # + dispatching / in_progress / completed webhooks
     ),
-    # workers/dialer.py: claim (execution + batch + the agent's lease counter + the lease), place the call,
+    # workers/dialer.py: claim (execution + batch + the agent's lease counter + the lease), pace (the
+    # account's pace item in the leases table), place the call with the tenant's provider credentials,
     # reschedule or wait for a slot; finish_call for calls never placed (retry, release, complete).
     "dialer": Access(
         items=(
             (AGENTS, (GET,)),
             (BATCHES, (GET, UPDATE)),
             (EXECUTIONS, (GET, PUT, UPDATE)),  # GET: the ended call for its webhook
-            (LEASES, (PUT, UPDATE, DELETE)),
+            (LEASES, (GET, PUT, UPDATE, DELETE)),  # GET: the pace item
         ),
         sends=(DIAL_QUEUE, EVENTS_QUEUE, WEBHOOK_QUEUE),  # simulator events; webhooks of calls never placed
         schedules=True,
+        secrets=True,
     ),
     # workers/outcomes.py: read the execution, move it forward; finish_call (retry, release, complete).
     "outcomes": Access(

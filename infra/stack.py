@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, CfnResource, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
@@ -302,7 +302,11 @@ class BatchCallStack(Stack):
         The construct writes `chalice.out/` into the working directory; its files are read (and the
         deployment zip staged into the cloud assembly) during construction, so a scratch directory does.
         """
-        env = {"STAGE": self.settings.stage, "RESOURCE_PREFIX": self.settings.resource_prefix}
+        env = {
+            "STAGE": self.settings.stage,
+            "RESOURCE_PREFIX": self.settings.resource_prefix,
+            "SECRETS_BACKEND": "ssm",
+        }
         with tempfile.TemporaryDirectory(prefix="chalice-") as scratch, contextlib.chdir(scratch):
             app = Chalice(
                 self,
@@ -312,6 +316,10 @@ class BatchCallStack(Stack):
             )
             sam = json.loads((Path(app._sam_package_dir) / "sam.json").read_text())  # chalice==1.34's layout
         return app, sam
+
+    def _default_api_url(self) -> str:
+        api_id = self.chalice.get_resource("RestAPI").ref
+        return Fn.sub("https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api", {"Api": api_id})
 
     def _function_name(self, function: ChaliceFunction) -> str:
         return self.settings.name(function.name.replace("_", "-"))
@@ -338,6 +346,11 @@ class BatchCallStack(Stack):
 
         self.chalice.add_environment_variable("AWS_ACCOUNT_ID", self.account, function.logical_id)
         self.chalice.add_environment_variable("SCHEDULER_ROLE_ARN", self.scheduler_role.role_arn, function.logical_id)
+        public_url = self.node.try_get_context("public_base_url")
+        if public_url:  # a custom domain: every function builds and checks callback URLs with it
+            self.chalice.add_environment_variable("PUBLIC_BASE_URL", public_url, function.logical_id)
+        elif function.name != "api_handler":  # the API reads its URL off each request (no dependency cycle)
+            self.chalice.add_environment_variable("PUBLIC_BASE_URL", self._default_api_url(), function.logical_id)
 
         # Replaces Chalice's role policy (the shared .chalice/policy-<stage>.json) with this function's own.
         statements = [
@@ -434,6 +447,14 @@ class BatchCallStack(Stack):
         sends += [self.dlqs[q.short].queue_arn for q in access.dead_letters]
         if sends:
             statements.append(iam.PolicyStatement(actions=["sqs:GetQueueUrl", "sqs:SendMessage"], resources=sends))
+        if access.secrets:
+            path = self.settings.secret_path("*", "*").removeprefix("/")
+            statements.append(
+                iam.PolicyStatement(
+                    actions=["ssm:GetParameter"],
+                    resources=[self.format_arn(service="ssm", resource="parameter", resource_name=path)],
+                )
+            )
         if access.schedules:
             statements.append(
                 iam.PolicyStatement(

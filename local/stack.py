@@ -111,6 +111,9 @@ class LocalStack:
             self.app = self._import_app()
         self.api = ApiServer(self.app, self.config, port=self._api_port)
         self.api.start()
+        if not settings.public_base_url:  # providers' callbacks (and their signatures) use the bound port
+            settings.public_base_url = self.api.url
+            self._env.setdefault("PUBLIC_BASE_URL", self.api.url)
         self.sqs = SqsRunner(self.app, self.config, default_concurrency=self._default_concurrency).start()
         self.scheduler = SchedulerRunner(resources.schedule_group_name(settings)).start()
         self.rules = RulesRunner(self.app, self.config, interval_override=self._rules_interval).start()

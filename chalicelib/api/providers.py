@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from ..errors import ServiceError
-from ..services.callbacks import lower_headers, receive
+from ..services.callbacks import lower_headers, public_base, receive
 from ..services.container import get_services
 from .http import ANY_CONTENT, error_response
 
@@ -18,13 +18,16 @@ bp = Blueprint(__name__)
 def provider_events(name: str) -> Any:
     request = bp.current_request
     raw = request.raw_body or b""
+    headers = lower_headers(request.headers)
+    svc = get_services()
     try:
         receive(
-            get_services(),
+            svc,
             name,
             dict(request.query_params or {}),
-            lower_headers(request.headers),
+            headers,
             raw.encode() if isinstance(raw, str) else raw,
+            public_base(svc.settings.public_base_url, headers, (request.context or {}).get("stage")),
         )
     except ServiceError as exc:
         return error_response(exc)

@@ -38,7 +38,7 @@ def receive(
         agent = svc.agents.get(execution["tenant_id"], execution["agent_id"])
     except NotFound:
         agent = {}  # deleted since: verify with the default credentials name
-    callback = Callback(svc.settings.callback_url(provider_name, execution_id), headers, body)
+    callback = Callback(svc.settings.callback_url(provider_name, execution_id, base_url), headers, body)
     try:
         read = provider.read_callback(callback, execution_id, execution["tenant_id"], agent)
     except ForgedCallback as exc:
@@ -60,3 +60,14 @@ def receive(
 
 def lower_headers(headers: Mapping[str, Any]) -> dict[str, str]:
     return {str(k).lower(): str(v) for k, v in headers.items()}
+
+
+def public_base(configured: str, headers: Mapping[str, str], stage: str | None) -> str | None:
+    """The URL a provider called: PUBLIC_BASE_URL, else API Gateway's host and stage (no custom domain)."""
+    if configured:
+        return None  # the settings' value is used
+    host = headers.get("host")
+    if not host:
+        return None
+    scheme = headers.get("x-forwarded-proto", "https").split(",")[0].strip()
+    return f"{scheme}://{host}" + (f"/{stage}" if stage else "")

@@ -54,7 +54,7 @@ TABLES_OF = {
     "sweeper": {"batches", "executions", "leases"},
 }
 SENDS_TO = {  # every function that can end a call or change a batch's state also queues its webhooks
-    "api_handler": {"control", "webhooks"},
+    "api_handler": {"control", "webhooks", "events"},  # + providers' status callbacks
     "dispatcher": {"control", "dial", "webhooks"},
     "dialer": {"dial", "events", "webhooks"},
     "outcomes": {"dial", "webhooks"},
@@ -267,6 +267,25 @@ def test_functions_get_the_stage_settings_and_scheduler_role(synth: Synth) -> No
         assert env["AWS_ACCOUNT_ID"] == {"Ref": "AWS::AccountId"}
         assert env["SCHEDULER_ROLE_ARN"] == {"Fn::GetAtt": [scheduler_role, "Arn"]}
         assert function["Properties"]["FunctionName"] == SETTINGS.name(name.replace("_", "-"))
+        assert env["SECRETS_BACKEND"] == "ssm"
+        # Callback URLs: the API's own URL for the functions that place calls; the API reads it off requests
+        if name == "api_handler":
+            assert "PUBLIC_BASE_URL" not in env
+        else:
+            url = env["PUBLIC_BASE_URL"]["Fn::Sub"]
+            assert url[0] == "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api", url
+
+
+def test_only_the_dialer_and_the_api_read_provider_credentials_and_only_under_the_secrets_path(synth: Synth) -> None:
+    for name in synth.functions():
+        ssm = [s for s in synth.function_statements(name) if any(a.startswith("ssm:") for a in s.actions)]
+        if name not in ("dialer", "api_handler"):
+            assert ssm == [], name
+            continue
+        [statement] = ssm
+        assert statement.actions == {"ssm:GetParameter"}
+        [resource] = statement.resources
+        assert resource.endswith(f":parameter/batchcall/{STAGE}/secrets/*/*"), resource
 
 
 def test_every_function_alarms_on_errors_and_logs_with_retention(synth: Synth) -> None:
