@@ -22,9 +22,17 @@ REFUSED = "the callback is not signed by the provider for this call"
 
 
 def receive(
-    svc: Services, provider_name: str, query: Mapping[str, str], headers: Mapping[str, str], body: bytes
+    svc: Services,
+    provider_name: str,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    body: bytes,
+    base_url: str | None = None,
 ) -> int:
-    """Verify and enqueue one callback; returns how many events it carried."""
+    """Verify and enqueue one callback; returns how many events it carried.
+
+    `base_url` is the API's public URL as this request reached it, used when PUBLIC_BASE_URL is unset.
+    """
     provider = svc.providers.get(provider_name)
     if provider is None or provider_name == "simulator":
         raise NotFound(f"no provider {provider_name!r} takes callbacks", code="unknown_provider")

@@ -125,3 +125,23 @@ def test_callbacks_for_unknown_executions_or_providers_are_refused(
     assert post_callback(client, "simulator", "nope", headers, body) == 404
     assert post_callback(client, "carrier-pigeon", "nope", headers, body) == 404
     assert post_callback(client, "twilio", "nope", headers, urlencode({"\x00": "\xff"})) == 403
+
+
+def test_without_public_base_url_the_signature_is_checked_against_the_url_the_request_reached(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, twilio: FakeTwilio, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    use_provider(client, tenant, "twilio")
+    execution = placed(svc, pump, start_batch(client, tenant, 1))
+    eid, sid = execution["execution_id"], execution["provider_call_id"]
+    # Given no PUBLIC_BASE_URL (the API function behind API Gateway's own domain)
+    monkeypatch.setattr(svc.settings, "public_base_url", "")
+    host = {"Host": "abc123.execute-api.eu-west-1.amazonaws.com"}
+    genuine_headers, body = twilio.callback(
+        f"https://{host['Host']}/providers/twilio/events?execution_id={eid}", sid, "ringing"
+    )
+    elsewhere_headers, _ = twilio.callback(
+        f"https://evil.example/providers/twilio/events?execution_id={eid}", sid, "ringing"
+    )
+    # Then a signature for another host is refused and one for the host reached is accepted
+    assert post_callback(client, "twilio", eid, {**elsewhere_headers, **host}, body) == 403
+    assert post_callback(client, "twilio", eid, {**genuine_headers, **host}, body) == 204
