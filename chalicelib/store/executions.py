@@ -200,6 +200,18 @@ class ExecutionStore:
             {f":a{i}": av(s) for i, s in enumerate(allowed)},
         )
 
+    def take_place_token(self, execution_id: str, token: str) -> bool:
+        """One delivery of a re-queued placement wins the token; a duplicate of that message finds it gone."""
+        return update_if(
+            self.table,
+            self.key(execution_id),
+            {"updated_at": clock.now_iso()},
+            "place_token = :t AND #st = :s",
+            {"#st": "status"},
+            values(t=token, s="initiated"),
+            remove=("place_token",),
+        )
+
     def remember_callback(self, execution_id: str, replay_key: str) -> None:
         """Note a provider callback as received, so a replay of it is refused."""
         aws.dynamodb().update_item(

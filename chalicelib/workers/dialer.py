@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+import uuid
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
@@ -134,6 +135,8 @@ def _claim(
 
 def _still_to_place(svc: Services, message: DialMessage) -> dict[str, Any] | None:
     """A claimed call coming back to be placed: only if nothing placed, finished or stopped it meanwhile."""
+    if not message.place_token or not svc.executions.take_place_token(message.execution_id, message.place_token):
+        return None  # a duplicate delivery, or placed, finished or swept meanwhile
     execution = svc.executions.find(message.execution_id)
     if execution is None or execution["status"] != "initiated" or execution.get("provider_call_id"):
         return None
@@ -225,9 +228,15 @@ def _placement_failed(
 
 
 def _again(svc: Services, message: DialMessage, delay: int, **update: Any) -> None:
-    """Back to the queue, still claimed (its slot held); touching it keeps the sweeper from declaring it lost."""
-    svc.executions.set_fields(message.execution_id, {"updated_at": clock.now_iso()}, only_if_status=["initiated"])
-    body = message.model_copy(update={"expect_status": "initiated", **update}).model_dump()
+    """Back to the queue, still claimed (its slot held), with a fresh token only one delivery can take.
+
+    Touching the execution also keeps the sweeper from declaring the claim lost meanwhile.
+    """
+    token = uuid.uuid4().hex
+    fields = {"updated_at": clock.now_iso(), "place_token": token}
+    if not svc.executions.set_fields(message.execution_id, fields, only_if_status=["initiated"]):
+        return  # finished meanwhile (stopped, swept)
+    body = message.model_copy(update={"expect_status": "initiated", "place_token": token, **update}).model_dump()
     svc.queues.send(DIAL_QUEUE, body, min(delay, 900))
 
 

@@ -37,7 +37,8 @@ class DialMessage(BaseModel):
     expect_status: Literal["queued", "rescheduled", "initiated"] = "queued"
     waits: int = 0  # how many times it has waited for a free live-call slot
     place_tries: int = 0  # placements the provider failed (5xx, timeout)
-    throttled: int = 0  # times the provider's rate limit or our pacing sent it back
+    throttled: int = 0  # times the provider's rate limit sent it back
+    place_token: str | None = None  # with expect_status "initiated": the token this delivery must win
 
 
 class ProviderEvent(BaseModel):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from chalice.test import Client
 
+from chalicelib.resources import DIAL_QUEUE
 from chalicelib.services.container import Services
 from chalicelib.workers.dialer import pace_key
 from tests.integration.providers.conftest import executions, start_batch, use_provider
@@ -90,3 +93,46 @@ def test_calls_are_paced_to_the_accounts_calls_per_second(
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
     assert len(times) == 4 and min(gaps) >= 0.99, gaps
     assert pace_key({**agent, "provider": "twilio"}) == "tenant-a#pace#twilio#twilio"
+
+
+def test_duplicate_deliveries_of_a_retried_placement_dial_once(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, twilio: FakeTwilio
+) -> None:
+    # Given a provider that fails twice, and a queue that delivers every dial message twice
+    use_provider(client, tenant, "twilio")
+    twilio.fail_next(503, 20503, "Service Unavailable", times=2)
+    pump.duplicate = lambda name, body: name == "dialer"
+    # When the batch runs
+    [execution] = settle(svc, pump, start_batch(client, tenant, 1))
+    # Then Twilio created exactly one call, after exactly two failed tries
+    assert len(twilio.calls) == 1 and twilio.requests == 3
+    assert execution["provider_call_id"].startswith("CA")
+
+
+def test_a_crash_after_a_retried_placement_does_not_dial_again(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, twilio: FakeTwilio, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    # Given a first try answered 503, and a dialer that dies right after the second try placed the call
+    use_provider(client, tenant, "twilio")
+    twilio.fail_next(503, 20503, "Service Unavailable")
+    real = svc.executions.set_fields
+    crashes = []
+
+    def set_fields(execution_id: str, fields: dict, **kw):  # type: ignore[no-untyped-def,type-arg]
+        if "provider_call_id" in fields and not crashes:
+            crashes.append(execution_id)
+            raise RuntimeError("Lambda timed out")
+        return real(execution_id, fields, **kw)
+
+    monkeypatch.setattr(svc.executions, "set_fields", set_fields)
+    batch_id = start_batch(client, tenant, 1)
+    with pytest.raises(BatchProcessingError):
+        pump.run(advance_seconds=1)
+    assert crashes
+    # When SQS hands back the message the crashed dialer never acknowledged
+    pump.advance(DIAL_QUEUE.visibility_timeout + 1)
+    pump.run()
+    # Then Twilio was asked for one call only, and Twilio's callbacks still find the execution
+    assert len(twilio.calls) == 1 and twilio.requests == 2
+    [execution] = executions(svc, batch_id)
+    assert execution["status"] == "initiated"
