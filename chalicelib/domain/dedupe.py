@@ -1,4 +1,4 @@
-"""A compact set of phone numbers for deduplication: ~12-24 bytes per number instead of a dict's ~105.
+"""A compact set of phone numbers for deduplication: 24-48 bytes per number instead of a dict's ~105.
 
 Ingesting a million-row file must not hold a million Python ints in a dict. An E.164 number has at
 most 15 digits, so its digits *as an integer* (< 10**15 < 2**50) are themselves a 64-bit key: the
