@@ -34,6 +34,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/campaign.py
 	$(PY) bench/live_calls.py
 	$(PY) bench/ingest_rss.py
+	$(PY) bench/export_rss.py
 	$(PY) bench/webhooks.py
 
 clean:

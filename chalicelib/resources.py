@@ -88,6 +88,7 @@ QUEUES: tuple[Queue, ...] = (CONTROL_QUEUE, DIAL_QUEUE, EVENTS_QUEUE, INGEST_QUE
 UPLOADS_PREFIX = "uploads/"  # presigned uploads: uploads/<tenant>/<batch_id>.csv
 INBOX_PREFIX = "inbox/"  # the drop folder: inbox/<agent_id>/<name>.csv (+ optional <name>.json)
 QUARANTINE_PREFIX = "quarantine/"
+EXPORTS_PREFIX = "exports/"  # large CSV exports: exports/<tenant>/<batch_id>/<stamp>.csv, fetched by presigned GET
 # S3 -> SQS notifications: (key prefix, queue). infra/ and the local bootstrap both apply these.
 BUCKET_NOTIFICATIONS: tuple[tuple[str, Queue], ...] = ((UPLOADS_PREFIX, INGEST_QUEUE), (INBOX_PREFIX, INGEST_QUEUE))
 

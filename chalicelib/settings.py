@@ -34,6 +34,12 @@ class Settings(BaseSettings):
         200 * 1024 * 1024, alias="MAX_UPLOAD_BYTES", description="Largest file POST /batches/uploads accepts."
     )
     max_rows: int = Field(2_000_000, alias="MAX_ROWS", description="Most data rows one file may hold.")
+    export_inline_max_rows: int = Field(
+        5000,
+        ge=0,
+        alias="EXPORT_INLINE_MAX_ROWS",
+        description="Larger executions.csv exports are written to S3 and answered with a 303 to a presigned URL.",
+    )
     contacts_chunk_size: int = Field(
         2000, alias="CONTACTS_CHUNK_SIZE", description="Contacts per normalized S3 chunk and per dispatcher step."
     )

@@ -24,6 +24,7 @@ from chalicelib.resources import (
     DIAL_QUEUE,
     EVENTS_QUEUE,
     EXECUTIONS,
+    EXPORTS_PREFIX,
     INBOX_PREFIX,
     LEASES,
     QUARANTINE_PREFIX,
@@ -47,6 +48,7 @@ ERRORS = "batches/*/errors.jsonl"
 UPLOADS = f"{UPLOADS_PREFIX}*"
 INBOX = f"{INBOX_PREFIX}*"
 QUARANTINE = f"{QUARANTINE_PREFIX}*"
+EXPORTS = f"{EXPORTS_PREFIX}*"
 
 # The queues `services/delivery.deliver_at` hands to EventBridge Scheduler beyond SQS's 15-minute delay:
 # batch starts (lifecycle.deliver_start), late dials and call retries (dialer, calls), webhook retries.
@@ -76,7 +78,8 @@ class Access:
 ACCESS: dict[str, Access] = {
     # api/: auth (keys); agents CRUD; batches: create from the body (chunks, row errors, raw file), presigned
     # upload (the POST is authorised by this role's credentials), reads, lifecycle commands; executions
-    # reads; webhooks: the tenant's secret, a batch's delivery log; providers' callbacks (verify with the
+    # reads; large CSV exports (written, multipart or not, then fetched through a URL this role presigns);
+    # webhooks: the tenant's secret, a batch's delivery log; providers' callbacks (verify with the
     # tenant's credentials, remember the callback, queue its events).
     "api_handler": Access(
         items=(
@@ -93,6 +96,7 @@ ACCESS: dict[str, Access] = {
             (CONTACTS, (WRITE,)),
             (ERRORS, (WRITE, ABORT, READ)),
             (UPLOADS, (WRITE,)),
+            (EXPORTS, (WRITE, ABORT, READ)),
         ),
         list_bucket=True,  # iter_errors: no errors.jsonl means no row errors
         sends=(CONTROL_QUEUE, WEBHOOK_QUEUE, EVENTS_QUEUE),  # run/schedule, resume; batch webhooks; callbacks

@@ -31,6 +31,7 @@ from constructs import Construct
 
 from chalicelib.resources import (
     BUCKET_NOTIFICATIONS,
+    EXPORTS_PREFIX,
     INBOX_PREFIX,
     QUEUES,
     TABLES,
@@ -52,6 +53,7 @@ from .permissions import ACCESS, SCHEDULER_TARGETS, Access
 # never wildcards.
 RAW_UPLOAD_TAG = ("kind", "raw")
 RAW_UPLOAD_DAYS = 30
+EXPORT_DAYS = 1  # a large CSV export is fetched through a 5-minute URL; asking again makes a fresh one
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,
@@ -216,6 +218,7 @@ class BatchCallStack(Stack):
                     )
                     for prefix in (UPLOADS_PREFIX, INBOX_PREFIX)
                 ),
+                s3.LifecycleRule(id="expire-exports", prefix=EXPORTS_PREFIX, expiration=Duration.days(EXPORT_DAYS)),
                 s3.LifecycleRule(
                     id="abort-incomplete-multipart-uploads",
                     abort_incomplete_multipart_upload_after=Duration.days(7),

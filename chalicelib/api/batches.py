@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from chalice import Blueprint, Response
 
 from .. import clock
-from ..domain.batches import BatchOptions, public_batch, public_execution, spreadsheet_safe
+from ..domain.batches import BatchOptions, public_batch, public_execution
 from ..errors import BadRequest, PayloadTooLarge
-from ..services import lifecycle
+from ..services import exports, lifecycle
 from ..services.ingest import Upload, create_batch, iter_errors, presign_upload
 from .forms import fields_as_json, parse_form
 from .http import ApiRequest, endpoint, json_response
@@ -168,39 +166,21 @@ def executions(req: ApiRequest, batch_id: str) -> Any:
     return json_response([public_execution(e) for e in items], headers=headers)
 
 
-OUTCOME_COLUMNS = (
-    "status",
-    "attempt",
-    "conversation_duration",
-    "total_cost",
-    "answered_by_voice_mail",
-    "hangup_reason",
-    "error_message",
-    "execution_id",
-    "updated_at",
-)
-
-
 @endpoint(bp, "/batches/{batch_id}/executions.csv", ["GET"])
 def executions_csv(req: ApiRequest, batch_id: str) -> Any:
-    batch = req.svc.batches.get(req.tenant_id, batch_id)
-    columns = [c for c in batch.get("columns") or [] if c != batch.get("number_column")]
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([spreadsheet_safe(c) for c in ("contact_number", *columns, *OUTCOME_COLUMNS)])
-    for execution in req.svc.executions.iter_batch(batch_id):
-        data = execution.get("recipient_data") or {}
-        row = [
-            execution.get("user_number"),
-            *(data.get(c) for c in columns),
-            *(execution.get(c) for c in OUTCOME_COLUMNS),
-        ]
-        writer.writerow([spreadsheet_safe(cell) for cell in row])
+    """Small exports inline; large ones 303 See Other to a short-lived presigned S3 URL (`curl -L` follows)."""
+    export = exports.executions_csv(req.svc, req.tenant_id, batch_id)
+    if export.url is not None:
+        return json_response(
+            {"url": export.url, "expires_at": export.expires_at},
+            303,
+            headers={"Location": export.url, "Cache-Control": "no-store"},
+        )
     return Response(
-        body=out.getvalue(),
+        body=export.body or "",
         status_code=200,
         headers={
             "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{batch_id}-executions.csv"',
+            "Content-Disposition": f'attachment; filename="{export.file_name}"',
         },
     )

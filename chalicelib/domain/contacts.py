@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
+from .dedupe import NumberTable
+
 __all__ = [
     "NUMBER_COLUMN_ALIASES",
     "Contact",
@@ -35,6 +37,14 @@ NUMBER_COLUMN_ALIASES: tuple[str, ...] = ("contact_number", "phone_number", "pho
 MAX_FIELD_CHARS = 1 << 20  # one cell; csv's default (128 KiB) is too small for pasted notes
 MAX_RECORD_BYTES = 2 << 20  # one record (a line, or lines joined by quoted newlines): bounds memory
 MAX_COLUMNS = 1024  # cells per record: a 2 MiB line of commas must not become a million-key dict
+# What one contact may carry into its execution item: DynamoDB takes 400 KB per item and 4 MB per
+# transaction, and the dispatcher writes 99 executions per transaction, so ~40 KB each at most.
+MAX_CELL_CHARS = 8192  # one variable's value; longer: the row is skipped as `cell_too_long`
+MAX_CONTACT_BYTES = 32 * 1024  # a contact's variable names + values (UTF-8); more: `row_too_large`
+MAX_NAME_CHARS = 128  # one column name (a variable name)
+MAX_HEADER_BYTES = 16 * 1024  # every column name together (UTF-8)
+_EXTRA_NAME_BYTES = 12  # `column_1024`: the name given to a cell beyond the header
+_NAME_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SNIFF_BYTES = 512  # enough to spot a BOM or the NUL pattern of BOM-less UTF-16
 _CONTROL_WINDOW = 4096  # control characters are judged per window so a binary tail is still caught
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13)) + b"\x7f"
@@ -84,7 +94,7 @@ class Contact:
 @dataclass(frozen=True, slots=True)
 class RowError:
     row: int
-    reason: str  # "blank_row" | "missing_number" | "invalid_number" | "duplicate"
+    reason: str  # "blank_row" | "missing_number" | "invalid_number" | "duplicate" | "cell_too_long" | "row_too_large"
     value: str
     message: str
 
@@ -223,7 +233,7 @@ class _Validator:
 
     def __init__(self, default_region: str | None) -> None:
         self._region = _check_region(default_region)
-        self._seen: dict[int, int] = {}  # E.164 digits as int -> first row; ~110 bytes per unique number
+        self._seen = NumberTable()  # E.164 digits as int -> first row; ~24-48 bytes per unique number
         self._valid = self._invalid = self._duplicate = self._blank = 0
         self._started = False
         self._summary: Summary | None = None
@@ -324,13 +334,14 @@ class ContactReader(_Validator):
         num_idx = _number_column(written)
         used: set[str] = set()
         names = [_unique(name or f"column_{i}", used) for i, name in enumerate(written, 1)]
+        header_bytes = _check_names(names, num_idx)
         num_key, width = names[num_idx], len(names)
         # The loop below is the hot path: _Validator._check inlined, counters kept in locals.
         region, seen, normalize = self._region, self._seen, _normalize
         valid = invalid = duplicate = blank = 0
         for fields in reader:
             row += 1
-            self._record_bytes = 0
+            size, self._record_bytes = self._record_bytes, 0  # this record's bytes (UTF-8): >= its values'
             n = len(fields)
             raw = fields[num_idx] if n > num_idx else ""
             text = raw.strip()
@@ -348,6 +359,15 @@ class ContactReader(_Validator):
                 invalid += 1
                 error = RowError(row, "invalid_number", raw, str(exc))
             else:
+                if size > MAX_CELL_CHARS or n > width:  # cheap test first: short rows cannot break a limit
+                    if n > MAX_COLUMNS:
+                        raise _too_many_columns(row)
+                    values = fields[:num_idx] + fields[num_idx + 1 :]
+                    problem = _oversized(row, raw, values, header_bytes + _EXTRA_NAME_BYTES * max(0, n - width))
+                    if problem is not None:
+                        invalid += 1
+                        yield problem
+                        continue
                 first = seen.setdefault(int(e164[1:]), row)
                 if first == row:
                     valid += 1
@@ -355,8 +375,6 @@ class ContactReader(_Validator):
                     if n != width:
                         if n < width:
                             variables.update(dict.fromkeys(names[n:], ""))
-                        elif n > MAX_COLUMNS:
-                            raise _too_many_columns(row)
                         else:
                             taken = set(variables)
                             for i in range(width, n):
@@ -454,7 +472,44 @@ class ContactReader(_Validator):
 
 
 def _too_many_columns(row: int) -> ContactsError:
-    return ContactsError("not_text", f"row {row} has more than {MAX_COLUMNS} cells: not a contacts CSV")
+    return ContactsError("too_many_columns", f"row {row} has more than {MAX_COLUMNS} cells (the limit)")
+
+
+def _check_names(names: list[str], number_index: int) -> int:
+    """Column names become variable names: bounded in length, no control characters. Returns their bytes."""
+    total = 0
+    for index, name in enumerate(names):
+        if len(name) > MAX_NAME_CHARS:
+            raise ContactsError(
+                "invalid_header",
+                f"column {index + 1}'s name is {len(name)} characters long; the limit is {MAX_NAME_CHARS} "
+                "(is the first row a header?)",
+            )
+        if _NAME_CONTROLS.search(name):
+            raise ContactsError("invalid_header", f"column {index + 1}'s name {name!r} has control characters")
+        if index != number_index:
+            total += len(name.encode("utf-8", "surrogatepass"))
+    if total > MAX_HEADER_BYTES:
+        raise ContactsError(
+            "invalid_header", f"the column names take {total} bytes together; the limit is {MAX_HEADER_BYTES}"
+        )
+    return total
+
+
+def _oversized(row: int, raw: str, values: Iterable[str], names_bytes: int) -> RowError | None:
+    """The row's error if a value or the whole contact is too large to carry into its execution."""
+    total = names_bytes
+    for value in values:
+        if len(value) > MAX_CELL_CHARS:
+            return RowError(
+                row, "cell_too_long", raw, f"a cell has {len(value)} characters; the limit is {MAX_CELL_CHARS}"
+            )
+        total += len(value.encode("utf-8", "surrogatepass"))
+    if total > MAX_CONTACT_BYTES:
+        return RowError(
+            row, "row_too_large", raw, f"the row's columns take {total} bytes; the limit is {MAX_CONTACT_BYTES}"
+        )
+    return None
 
 
 def _too_long() -> ContactsError:
@@ -556,12 +611,17 @@ class RecordReader(_Validator):
                 self._invalid += 1
                 yield RowError(row, "missing_number", "", "the record is not an object")
                 continue
+            if len(record) > MAX_COLUMNS + 1:  # the number field and up to MAX_COLUMNS variables
+                raise ContactsError("too_many_columns", f"record {row} has more than {MAX_COLUMNS} fields (the limit)")
             used: set[str] = set()
             cells = {
                 _unique(_clean_header(str(k)) or f"column_{i}", used): "" if v is None else str(v)
                 for i, (k, v) in enumerate(record.items(), 1)
             }
-            columns.update(dict.fromkeys(cells))
+            new = [name for name in cells if name not in columns]
+            if new:
+                _check_names(new, -1)
+                columns.update(dict.fromkeys(new))
             if not any(map(str.strip, cells.values())):
                 yield self._blank_row(row)
                 continue
@@ -572,7 +632,14 @@ class RecordReader(_Validator):
                 continue
             if number_column is None:
                 number_column = key
-            result = self._check(row, cells.pop(key))
+            number = cells.pop(key)
+            names_bytes = sum(len(name.encode("utf-8", "surrogatepass")) for name in cells)
+            problem = _oversized(row, number, cells.values(), names_bytes)
+            if problem is not None:
+                self._invalid += 1
+                yield problem
+                continue
+            result = self._check(row, number)
             if isinstance(result, str):
                 yield Contact(row, result, cells)
             else:

@@ -26,6 +26,7 @@ from ..domain.batches import BatchOptions
 from ..domain.contacts import Contact, ContactReader, ContactsError, RowError, Summary, read_records
 from ..domain.scheduling import parse_scheduled_at
 from ..domain.templates import TemplateCheck
+from ..domain.uploads import check_object
 from ..errors import BadRequest, Conflict, NotFound
 from ..observability import count, logger
 from ..resources import INBOX_PREFIX, QUARANTINE_PREFIX, UPLOADS_PREFIX
@@ -237,16 +238,19 @@ def _sidecar(svc: Services, key: str) -> dict[str, Any]:
 def _finish(svc: Services, batch: dict[str, Any], key: str, quarantine_on_failure: bool = False) -> None:
     """Stream the object into contact chunks; `validating` becomes `created` (and scheduled if asked) or `failed`."""
     batch_id = batch["batch_id"]
-    body = aws.s3().get_object(Bucket=svc.blobs.bucket, Key=key)["Body"]
-    reader = ContactReader(body.iter_chunks(1 << 20), batch.get("default_region"))
     try:
         check = TemplateCheck.for_agent(svc.agents.get(batch["tenant_id"], batch["agent_id"]))
     except NotFound:
         check = TemplateCheck({})
+    found = aws.s3().get_object(Bucket=svc.blobs.bucket, Key=key)
+    body = found["Body"]
     try:
+        check_object(found.get("ContentLength", 0), found.get("ContentType"), svc.settings.max_upload_bytes)
+        reader = ContactReader(body.iter_chunks(1 << 20), batch.get("default_region"))
         chunks = _store_contacts(svc, batch_id, check.watch(reader), max_rows=svc.settings.max_rows)
         summary = reader.summary
     except ContactsError as exc:
+        body.close()  # refused on its metadata: the bytes are never read
         failed = svc.batches.transition(
             batch_id,
             (BatchStatus.VALIDATING,),

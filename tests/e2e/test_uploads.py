@@ -34,6 +34,14 @@ def test_presigned_upload_runs_to_completion(stack: Any, http: requests.Session)
     http.post(f"{url}/batches/{batch_id}/run", timeout=30).raise_for_status()
     wait_until(lambda: http.get(f"{url}/batches/{batch_id}", timeout=30).json()["status"] == "completed", 120, "run")
     assert len(http.get(f"{url}/batches/{batch_id}/executions", timeout=30).json()) == 12
+    # And its CSV export, over the inline limit, is a 303 to a presigned S3 URL that a plain client follows
+    redirect = http.get(f"{url}/batches/{batch_id}/executions.csv", timeout=30, allow_redirects=False)
+    assert redirect.status_code == 303 and redirect.headers["Location"] == redirect.json()["url"]
+    fetched = requests.get(redirect.headers["Location"], timeout=30)
+    assert fetched.status_code == 200, fetched.text
+    lines = fetched.text.splitlines()
+    assert lines[0].startswith("contact_number,customer_name,status") and len(lines) == 13
+    assert http.get(f"{url}/batches/{batch_id}/executions.csv", timeout=30).content == fetched.content  # followed
 
 
 def test_a_file_dropped_in_the_inbox_becomes_a_batch(stack: Any, http: requests.Session) -> None:

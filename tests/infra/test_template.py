@@ -398,6 +398,25 @@ def test_bucket_access_is_per_prefix_and_only_ingest_deletes_and_only_from_the_i
                 assert name == "ingest" and all(r.endswith(">/inbox/*") for r in statement.resources)
 
 
+def test_only_the_api_reaches_exports_and_only_to_write_abort_and_read(synth: Synth) -> None:
+    for name in synth.functions():
+        actions = {
+            action
+            for statement in synth.function_statements(name)
+            for resource in statement.resources
+            if resource.endswith(">/exports/*")
+            for action in statement.actions
+        }
+        expected = {"s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject"} if name == "api_handler" else set()
+        assert actions == expected, name
+
+
+def test_exports_expire_after_a_day(synth: Synth) -> None:
+    ((_, bucket),) = synth.of_type("AWS::S3::Bucket").items()
+    rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert [r["ExpirationInDays"] for r in rules if r.get("Prefix") == "exports/"] == [1]
+
+
 def test_scheduler_access(synth: Synth) -> None:
     group = schedule_group_name(SETTINGS)
     for name in synth.functions():

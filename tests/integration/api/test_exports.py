@@ -1,0 +1,127 @@
+"""GET /batches/{id}/executions.csv: inline when small; large exports are streamed to S3 and redirected to."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlparse
+
+import pytest
+import requests
+from chalice.test import Client
+
+from chalicelib import aws
+from chalicelib.services import exports
+from chalicelib.services.container import Services
+from tests.integration.api.test_batches_create import post_csv
+from tests.integration.workers.test_campaign import is_completed
+from tests.support.pump import Pump
+
+ROWS = 12
+CSV = (
+    "contact_number,customer_name,note\n" + "".join(f"+1202555{100 + i:04d},Name{i},=1+2\n" for i in range(ROWS))
+).encode()
+
+
+@pytest.fixture
+def finished(client: Client, tenant: tuple[str, str], svc: Services, pump: Pump) -> tuple[str, dict[str, str]]:
+    """A batch of 12 contacts (with a formula in every row) that ran to completion."""
+    key, agent_id = tenant
+    auth = {"Authorization": f"Bearer {key}"}
+    batch_id = json.loads(post_csv(client, key, {"agent_id": agent_id}, CSV).body)["batch_id"]
+    assert client.http.post(f"/batches/{batch_id}/run", headers=auth).status_code == 200
+    pump.run(until=lambda: is_completed(svc, batch_id), advance_seconds=2)
+    return batch_id, auth
+
+
+def inline_export(client: Client, batch_id: str, auth: dict[str, str]) -> bytes:
+    response = client.http.get(f"/batches/{batch_id}/executions.csv", headers=auth)
+    assert response.status_code == 200, response.body
+    assert response.headers["Content-Type"].startswith("text/csv")
+    return bytes(response.body)
+
+
+def exported_objects(svc: Services) -> list[str]:
+    listed = aws.s3().list_objects_v2(Bucket=svc.blobs.bucket, Prefix="exports/")
+    return [o["Key"] for o in listed.get("Contents", [])]
+
+
+def test_a_small_export_is_inline_and_escapes_formulas(
+    client: Client, svc: Services, finished: tuple[str, dict[str, str]]
+) -> None:
+    # Given a finished batch under the inline limit
+    batch_id, auth = finished
+    # When its CSV is asked for
+    lines = inline_export(client, batch_id, auth).decode().splitlines()
+    # Then it comes in the body, one row per execution, formulas neutralised, and nothing went to S3
+    assert len(lines) == ROWS + 1
+    assert all(",'=1+2" in line for line in lines[1:])
+    assert exported_objects(svc) == []
+
+
+@pytest.mark.parametrize("part_bytes", [exports.PART_BYTES, 512], ids=["one-put", "multipart"])
+def test_a_large_export_redirects_to_a_presigned_url_with_the_same_csv(
+    client: Client,
+    svc: Services,
+    finished: tuple[str, dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+    part_bytes: int,
+) -> None:
+    # Given the same batch's inline CSV, and then an inline limit below its size (and, for multipart, tiny parts)
+    batch_id, auth = finished
+    inline = inline_export(client, batch_id, auth)
+    svc.settings = svc.settings.model_copy(update={"export_inline_max_rows": ROWS - 1})
+    monkeypatch.setattr(exports, "PART_BYTES", part_bytes)
+    monkeypatch.setattr("moto.s3.models.S3_UPLOAD_PART_MIN_SIZE", 256)
+    # When the CSV is asked for
+    response = client.http.get(f"/batches/{batch_id}/executions.csv", headers=auth)
+    # Then the answer is 303 See Other to a presigned GET of an object under exports/<tenant>/<batch>/
+    assert response.status_code == 303, response.body
+    location = response.headers["Location"]
+    assert json.loads(response.body)["url"] == location
+    [stored] = exported_objects(svc)
+    assert stored.startswith(f"exports/tenant-a/{batch_id}/") and stored.endswith(".csv")
+    assert urlparse(location).path.endswith("/" + stored)
+    assert "X-Amz-Signature" in location or "Signature=" in location
+    # And following it (no API key, as `curl -L` would) gives exactly the inline CSV
+    fetched = requests.get(location, timeout=10)
+    assert fetched.status_code == 200
+    assert fetched.content == inline
+    head = aws.s3().head_object(Bucket=svc.blobs.bucket, Key=stored)
+    assert head["ContentType"].startswith("text/csv") and batch_id in head["ContentDisposition"]
+
+
+def test_another_tenant_gets_404_and_nothing_is_written(
+    client: Client, svc: Services, finished: tuple[str, dict[str, str]], other_tenant: tuple[str, str]
+) -> None:
+    # Given a large-export setting and another tenant's key
+    batch_id, _ = finished
+    svc.settings = svc.settings.model_copy(update={"export_inline_max_rows": 0})
+    other_key, _ = other_tenant
+    # When the other tenant asks for the batch's CSV
+    response = client.http.get(f"/batches/{batch_id}/executions.csv", headers={"Authorization": f"Bearer {other_key}"})
+    # Then it is a 404 as for any unknown batch, and no export was made
+    assert response.status_code == 404
+    assert exported_objects(svc) == []
+
+
+def test_a_failure_mid_export_aborts_the_multipart_upload(
+    client: Client, svc: Services, finished: tuple[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given tiny parts and an execution store that breaks after a few rows
+    batch_id, _ = finished
+    monkeypatch.setattr(exports, "PART_BYTES", 256)
+    real = svc.executions.iter_batch
+
+    def breaking(batch: str):  # type: ignore[no-untyped-def]
+        for index, item in enumerate(real(batch)):
+            if index == 8:
+                raise RuntimeError("DynamoDB went away")
+            yield item
+
+    monkeypatch.setattr(svc.executions, "iter_batch", breaking)
+    # When the export is asked for
+    with pytest.raises(RuntimeError):
+        exports.executions_csv(svc, "tenant-a", batch_id)
+    # Then no multipart upload is left open and no object exists
+    assert aws.s3().list_multipart_uploads(Bucket=svc.blobs.bucket).get("Uploads", []) == []
+    assert exported_objects(svc) == []
