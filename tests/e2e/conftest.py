@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,3 +36,18 @@ def http(stack: Any) -> requests.Session:
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {stack.api_key}"
     return session
+
+
+@pytest.fixture
+def logs() -> Iterator[io.StringIO]:
+    """Every line the service logs during the test, formatted exactly as in Lambda (JSON, masked)."""
+    from chalicelib import observability
+
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(observability.logger.registered_formatter)
+    observability.logger.addHandler(handler)
+    observability.logger.setLevel("INFO")
+    yield buffer
+    observability.logger.setLevel("WARNING")
+    observability.logger.removeHandler(handler)

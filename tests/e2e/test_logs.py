@@ -4,28 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import requests
 
-from chalicelib import observability
 from tests.e2e.test_quickstart import ROOT, wait_until
-
-
-@pytest.fixture
-def logs() -> Iterator[io.StringIO]:
-    """Every line the service logs during the test, formatted exactly as in Lambda (JSON, masked)."""
-    buffer = io.StringIO()
-    handler = logging.StreamHandler(buffer)
-    handler.setFormatter(observability.logger.registered_formatter)
-    observability.logger.addHandler(handler)
-    observability.logger.setLevel("INFO")
-    yield buffer
-    observability.logger.setLevel("WARNING")
-    observability.logger.removeHandler(handler)
 
 
 def test_a_running_batch_logs_no_full_phone_number(stack: Any, http: requests.Session, logs: io.StringIO) -> None:

@@ -3,6 +3,8 @@ and signed status callbacks come back to the stack's own URL, as Twilio would se
 
 from __future__ import annotations
 
+import io
+import logging
 from typing import Any
 
 import pytest
@@ -13,8 +15,15 @@ from tests.support.fake_twilio import FakeTwilio
 
 
 def test_a_twilio_batch_runs_to_completion_on_signed_callbacks(
-    stack: Any, http: requests.Session, monkeypatch: pytest.MonkeyPatch
+    stack: Any,
+    http: requests.Session,
+    monkeypatch: pytest.MonkeyPatch,
+    logs: io.StringIO,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(
+        logging.INFO
+    )  # every library's records at the deployed level (the Twilio SDK logs requests at INFO)
     from chalicelib.settings import get_settings
 
     url = stack.api_url
@@ -67,3 +76,8 @@ def test_a_twilio_batch_runs_to_completion_on_signed_callbacks(
         rows = http.get(f"{url}/batches/{batch_id}/executions", timeout=10).json()
         assert sorted(r["status"] for r in rows) == ["completed", "completed"]
         assert {r["conversation_duration"] for r in rows} == {31}
+    # And neither the service's logs nor any library's hold the auth token or a full phone number
+    text = logs.getvalue() + "\n".join(r.getMessage() for r in caplog.records)
+    assert "call placed" in text
+    for secret in (fake.auth_token, "+12025550101", "2025550101", "+12025550102"):
+        assert secret not in text, secret
