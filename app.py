@@ -48,7 +48,9 @@ def dispatcher(event: SQSEvent) -> dict[str, Any]:
 
 @app.on_sqs_message(queue=queue_name(settings, DIAL_QUEUE), batch_size=10, name="dialer")
 def dialer(event: SQSEvent) -> dict[str, Any]:
-    return consume(event.to_dict(), DialRecord, lambda msg: handle_dial(get_services(), msg))
+    context: Any = event.context  # the Lambda context object (Chalice types it loosely)
+    remaining = context.get_remaining_time_in_millis if context is not None else None
+    return consume(event.to_dict(), DialRecord, lambda msg: handle_dial(get_services(), msg, remaining))
 
 
 @app.on_sqs_message(queue=queue_name(settings, EVENTS_QUEUE), batch_size=10, name="outcomes")

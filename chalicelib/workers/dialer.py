@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
@@ -41,6 +42,7 @@ DEFAULT_CALLS_PER_SECOND = {"twilio": 1.0}  # a Twilio account's default; set th
 MAX_RATE_LIMITED = 20
 RATE_LIMIT_PAUSE_SECONDS = 5.0  # when a rate-limit answer has no Retry-After
 MAX_BACKOFF_SECONDS = 60
+DEADLINE_MARGIN_MS = 3000  # claiming, pacing and recording the call around the provider request
 AGENT_CACHE_SECONDS = 30.0
 NO_BATCH_CAP = 1_000_000
 LIVE = ("initiated", "ringing", "in-progress")
@@ -70,7 +72,13 @@ def slot_wait_seconds(waits: int) -> int:
     return min(2, 1 + waits // 10)
 
 
-def handle_dial(svc: Services, message: DialMessage) -> None:
+def handle_dial(svc: Services, message: DialMessage, remaining_ms: Callable[[], int] | None = None) -> None:
+    """`remaining_ms`: the invocation's time left; a call that might not be placed before the Lambda
+    timeout is handed back to the queue untouched (acknowledged, so it does not count toward the DLQ)."""
+    if remaining_ms is not None and remaining_ms() < svc.settings.provider_timeout_seconds * 1000 + DEADLINE_MARGIN_MS:
+        svc.queues.send(DIAL_QUEUE, message.model_dump(), 0)
+        count("DialsHandedBack")
+        return
     now = clock.now()
     if message.not_before and clock.parse_iso(message.not_before) > now + timedelta(seconds=1):
         _later(svc, message, clock.parse_iso(message.not_before))  # a Scheduler delivery a few seconds early

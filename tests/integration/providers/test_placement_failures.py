@@ -13,7 +13,7 @@ from chalicelib.services.container import Services
 from chalicelib.workers.dialer import pace_key
 from tests.integration.providers.conftest import executions, start_batch, use_provider
 from tests.support.fake_twilio import FakeTwilio
-from tests.support.pump import Pump
+from tests.support.pump import FakeContext, Pump
 
 
 def settle(svc: Services, pump: Pump, batch_id: str) -> list[dict]:  # type: ignore[type-arg]
@@ -136,3 +136,22 @@ def test_a_crash_after_a_retried_placement_does_not_dial_again(
     assert len(twilio.calls) == 1 and twilio.requests == 2
     [execution] = executions(svc, batch_id)
     assert execution["status"] == "initiated"
+
+
+def test_a_dial_that_might_outlive_the_lambda_is_handed_back_untouched(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, twilio: FakeTwilio, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    # Given an invocation with less time left than one provider request may take
+    use_provider(client, tenant, "twilio")
+    monkeypatch.setattr(FakeContext, "get_remaining_time_in_millis", lambda self: 5_000)
+    batch_id = start_batch(client, tenant, 1)
+    for _ in range(5):
+        pump.step("dispatcher")
+        pump.step("dialer")
+    # Then nothing was claimed or placed, and the message is back on the queue, not failed
+    assert twilio.requests == 0
+    assert [e["status"] for e in executions(svc, batch_id)] == ["queued"]
+    # And with time enough, the call is placed
+    monkeypatch.setattr(FakeContext, "get_remaining_time_in_millis", lambda self: 30_000)
+    [execution] = settle(svc, pump, batch_id)
+    assert execution["provider_call_id"].startswith("CA") and twilio.requests == 1
