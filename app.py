@@ -9,12 +9,21 @@ from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib import observability
 from chalicelib.api import agents, batches, executions, providers, webhooks
-from chalicelib.resources import CONTROL_QUEUE, DIAL_QUEUE, EVENTS_QUEUE, INGEST_QUEUE, WEBHOOK_QUEUE, queue_name
+from chalicelib.resources import (
+    CONTROL_QUEUE,
+    DIAL_QUEUE,
+    EVENTS_QUEUE,
+    EXPORTS_QUEUE,
+    INGEST_QUEUE,
+    WEBHOOK_QUEUE,
+    queue_name,
+)
 from chalicelib.services.container import get_services
 from chalicelib.settings import get_settings
-from chalicelib.workers.consume import ControlRecord, DialRecord, EventRecord, RawRecord, consume
+from chalicelib.workers.consume import ControlRecord, DialRecord, EventRecord, ExportRecord, RawRecord, consume
 from chalicelib.workers.dialer import handle_dial
 from chalicelib.workers.dispatcher import handle_control
+from chalicelib.workers.exporter import handle_export
 from chalicelib.workers.ingest import handle_notification
 from chalicelib.workers.outcomes import handle_event
 from chalicelib.workers.sweeper import sweep
@@ -66,6 +75,11 @@ def ingest(event: SQSEvent) -> dict[str, Any]:
 @app.on_sqs_message(queue=queue_name(settings, WEBHOOK_QUEUE), batch_size=10, name="webhook_sender")
 def webhook_sender(event: SQSEvent) -> dict[str, Any]:
     return consume(event.to_dict(), WebhookRecord, lambda msg: handle_webhook(get_services(), msg))
+
+
+@app.on_sqs_message(queue=queue_name(settings, EXPORTS_QUEUE), batch_size=1, name="exporter")
+def exporter(event: SQSEvent) -> dict[str, Any]:
+    return consume(event.to_dict(), ExportRecord, lambda msg: handle_export(get_services(), msg))
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="sweeper")

@@ -83,7 +83,9 @@ INGEST_QUEUE = Queue("ingest", visibility_timeout=5400, max_receive_count=3, con
 # timeout, hence 720 s. A failed POST is not a failed record (its retry is a new delayed message), so
 # max_receive_count only counts crashes.
 WEBHOOK_QUEUE = Queue("webhooks", visibility_timeout=720, max_receive_count=3, consumer="webhook_sender")
-QUEUES: tuple[Queue, ...] = (CONTROL_QUEUE, DIAL_QUEUE, EVENTS_QUEUE, INGEST_QUEUE, WEBHOOK_QUEUE)
+# A background CSV export may run up to Lambda's 15 minutes (a million executions).
+EXPORTS_QUEUE = Queue("exports", visibility_timeout=5400, max_receive_count=3, consumer="exporter")
+QUEUES: tuple[Queue, ...] = (CONTROL_QUEUE, DIAL_QUEUE, EVENTS_QUEUE, INGEST_QUEUE, WEBHOOK_QUEUE, EXPORTS_QUEUE)
 
 UPLOADS_PREFIX = "uploads/"  # presigned uploads: uploads/<tenant>/<batch_id>.csv
 INBOX_PREFIX = "inbox/"  # the drop folder: inbox/<agent_id>/<name>.csv (+ optional <name>.json)

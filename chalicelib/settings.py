@@ -40,6 +40,13 @@ class Settings(BaseSettings):
         alias="EXPORT_INLINE_MAX_ROWS",
         description="Larger executions.csv exports are written to S3 and answered with a 303 to a presigned URL.",
     )
+    export_sync_max_rows: int = Field(
+        50_000,
+        ge=0,
+        alias="EXPORT_SYNC_MAX_ROWS",
+        description="Batches with more contacts dispatched are exported in the background: GET executions.csv "
+        "answers 202 until the file is ready, then 303 to it (API Gateway cuts requests off at 29 s).",
+    )
     contacts_chunk_size: int = Field(
         2000, alias="CONTACTS_CHUNK_SIZE", description="Contacts per normalized S3 chunk and per dispatcher step."
     )

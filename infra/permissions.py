@@ -25,6 +25,7 @@ from chalicelib.resources import (
     EVENTS_QUEUE,
     EXECUTIONS,
     EXPORTS_PREFIX,
+    EXPORTS_QUEUE,
     INBOX_PREFIX,
     LEASES,
     QUARANTINE_PREFIX,
@@ -99,7 +100,8 @@ ACCESS: dict[str, Access] = {
             (EXPORTS, (WRITE, ABORT, READ)),
         ),
         list_bucket=True,  # iter_errors: no errors.jsonl means no row errors
-        sends=(CONTROL_QUEUE, WEBHOOK_QUEUE, EVENTS_QUEUE),  # run/schedule, resume; batch webhooks; callbacks
+        # run/schedule, resume; batch webhooks; callbacks' events; background exports
+        sends=(CONTROL_QUEUE, WEBHOOK_QUEUE, EVENTS_QUEUE, EXPORTS_QUEUE),
         schedules=True,  # schedule/run create or update the start schedule; stop/delete delete it
         secrets=True,
     ),
@@ -161,5 +163,12 @@ ACCESS: dict[str, Access] = {
         indexes=((EXECUTIONS, "by_open"), (LEASES, "by_expiry"), (BATCHES, "by_status")),
         sends=(CONTROL_QUEUE, DIAL_QUEUE, WEBHOOK_QUEUE),  # restarts; webhooks of calls it ends
         schedules=True,
+    ),
+    # workers/exporter.py -> services/exports.py: a large batch's executions, read in contact order and
+    # written to S3 (multipart), then recorded on the batch for the API to presign.
+    "exporter": Access(
+        items=((BATCHES, (GET, UPDATE)),),
+        indexes=((EXECUTIONS, "by_batch"),),
+        objects=((EXPORTS, (WRITE, ABORT)),),
     ),
 }

@@ -166,10 +166,24 @@ def executions(req: ApiRequest, batch_id: str) -> Any:
     return json_response([public_execution(e) for e in items], headers=headers)
 
 
+EXPORT_POLL_SECONDS = 5
+
+
 @endpoint(bp, "/batches/{batch_id}/executions.csv", ["GET"])
 def executions_csv(req: ApiRequest, batch_id: str) -> Any:
-    """Small exports inline; large ones 303 See Other to a short-lived presigned S3 URL (`curl -L` follows)."""
+    """Small exports inline; large ones 303 See Other to a short-lived presigned S3 URL (`curl -L` follows);
+    very large ones 202 (preparing, poll again) while the exporter writes them."""
     export = exports.executions_csv(req.svc, req.tenant_id, batch_id)
+    if export.preparing:
+        return json_response(
+            {"state": "preparing", "since": export.since, "retry_after": EXPORT_POLL_SECONDS},
+            202,
+            headers={
+                "Retry-After": str(EXPORT_POLL_SECONDS),
+                "Location": req.request.path,
+                "Cache-Control": "no-store",
+            },
+        )
     if export.url is not None:
         return json_response(
             {"url": export.url, "expires_at": export.expires_at},

@@ -3,7 +3,9 @@
 API Gateway takes at most 10 MB and Lambda returns at most 6 MB, and a million executions is far
 more; so the rows are written as they are read, in parts of a multipart upload once the export is
 too large to answer inline. Memory holds one part (8 MiB) and one page of the query, whatever the
-batch size.
+batch size. API Gateway also cuts a request off at 29 s, so batches above EXPORT_SYNC_MAX_ROWS are
+exported by the `exporter` function in the background: the request answers 202 (preparing) until
+the file is ready, then 303 to it. One export runs per batch at a time (a token on the batch).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from .. import aws, clock
 from ..domain.batches import spreadsheet_safe
-from ..resources import EXPORTS_PREFIX
+from ..resources import EXPORTS_PREFIX, EXPORTS_QUEUE
+from ..store.dynamo import av
 from .container import Services
 
 if TYPE_CHECKING:
@@ -39,21 +42,38 @@ PART_BYTES = 8 * 1024 * 1024  # S3 parts are 5 MiB at least (but the last)
 URL_SECONDS = 300
 
 
+STALE_AFTER = timedelta(minutes=20)  # a background export not done by then is started again
+FRESH_FOR = timedelta(seconds=60)  # a running batch's finished export is served this long before a new one
+
+
 @dataclass(frozen=True)
 class Export:
-    """Either the CSV itself (`body`) or where to fetch it (`url`, until `expires_at`)."""
+    """The CSV itself (`body`), where to fetch it (`url`, until `expires_at`), or still `preparing` since `since`."""
 
     file_name: str
     body: str | None = None
     url: str | None = None
     expires_at: str | None = None
+    preparing: bool = False
+    since: str | None = None
+    key: str | None = None  # the S3 object, when written there
 
 
 def executions_csv(svc: Services, tenant_id: str, batch_id: str) -> Export:
     batch = svc.batches.get(tenant_id, batch_id)  # another tenant's batch is a 404, before any work
-    file_name = f"{batch_id}-executions.csv"
+    if int(batch.get("dispatched") or 0) <= svc.settings.export_sync_max_rows:
+        return _write(svc, batch, svc.settings.export_inline_max_rows)
+    return _in_background(svc, batch)
+
+
+def _file_name(batch_id: str) -> str:
+    return f"{batch_id}-executions.csv"
+
+
+def _write(svc: Services, batch: dict[str, Any], inline_max_rows: int) -> Export:
+    batch_id, tenant_id = batch["batch_id"], batch["tenant_id"]
     key = f"{EXPORTS_PREFIX}{tenant_id}/{batch_id}/{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}.csv"
-    sink = _Sink(svc.blobs.bucket, key, file_name, svc.settings.export_inline_max_rows)
+    sink = _Sink(svc.blobs.bucket, key, _file_name(batch_id), inline_max_rows)
     try:
         for row in _rows(batch, svc.executions.iter_batch(batch_id)):
             sink.row(row)
@@ -61,6 +81,46 @@ def executions_csv(svc: Services, tenant_id: str, batch_id: str) -> Export:
     except BaseException:
         sink.abort()
         raise
+
+
+def _presigned(bucket: str, key: str, file_name: str) -> Export:
+    url = aws.s3().generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=URL_SECONDS)
+    return Export(file_name, url=url, expires_at=clock.iso(clock.now() + timedelta(seconds=URL_SECONDS)), key=key)
+
+
+def _in_background(svc: Services, batch: dict[str, Any]) -> Export:
+    """Serve the last export if it is current, else start one (unless one is under way) and say so."""
+    now = clock.now()
+    done = batch.get("csv_export") or {}
+    if done.get("key") and (
+        done["started_at"] >= batch["updated_at"] or clock.parse_iso(done["finished_at"]) > now - FRESH_FOR
+    ):
+        return _presigned(svc.blobs.bucket, done["key"], _file_name(batch["batch_id"]))
+    started = batch.get("csv_export_started_at")
+    if started and clock.parse_iso(started) > now - STALE_AFTER and started > done.get("started_at", ""):
+        return Export(_file_name(batch["batch_id"]), preparing=True, since=started)
+    token, since = uuid.uuid4().hex, clock.iso(now)
+    old = batch.get("csv_export_token")
+    took = svc.batches.set_fields(
+        batch["batch_id"],
+        {"csv_export_token": token, "csv_export_started_at": since},
+        "csv_export_token = :old" if old else "attribute_not_exists(csv_export_token)",
+        {":old": av(old)} if old else None,
+    )
+    if took:
+        svc.queues.send(EXPORTS_QUEUE, {"batch_id": batch["batch_id"], "token": token})
+    return Export(_file_name(batch["batch_id"]), preparing=True, since=since)
+
+
+def export_in_background(svc: Services, batch_id: str, token: str) -> None:
+    """The exporter's job: write the whole CSV to S3 and record it on the batch, if still the current request."""
+    batch = svc.batches.find(batch_id)
+    if batch is None or batch.get("csv_export_token") != token:
+        return  # superseded by a newer request, or the batch is gone
+    started = batch["csv_export_started_at"]
+    written = _write(svc, batch, inline_max_rows=-1)
+    record = {"key": written.key, "started_at": started, "finished_at": clock.now_iso()}
+    svc.batches.set_fields(batch_id, {"csv_export": record}, "csv_export_token = :t", {":t": av(token)})
 
 
 def _rows(batch: dict[str, Any], executions: Iterable[dict[str, Any]]) -> Iterable[list[str]]:
@@ -145,10 +205,7 @@ class _Sink:
                 Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}
             )
             self.upload_id = None
-        url = aws.s3().generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": self.key}, ExpiresIn=URL_SECONDS
-        )
-        return Export(self.file_name, url=url, expires_at=clock.iso(clock.now() + timedelta(seconds=URL_SECONDS)))
+        return _presigned(self.bucket, self.key, self.file_name)
 
     def abort(self) -> None:
         if self.upload_id is not None:

@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import BaseModel, Json
 
 from ..observability import logger
+from .exporter import ExportMessage
 from .messages import ControlMessage, DialMessage, ProviderEvent
 
 M = TypeVar("M", bound=BaseModel)
@@ -25,6 +26,10 @@ class DialRecord(SqsRecordModel):
 
 class RawRecord(SqsRecordModel):
     """S3 notifications: parsed by the worker, which knows their odd shapes (test events, encoded keys)."""
+
+
+class ExportRecord(SqsRecordModel):
+    body: Json[ExportMessage]  # type: ignore[assignment]
 
 
 class EventRecord(SqsRecordModel):

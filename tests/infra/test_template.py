@@ -52,18 +52,20 @@ TABLES_OF = {
     "ingest": {"agents", "batches"},
     "webhook_sender": {"tenants", "webhook-deliveries"},
     "sweeper": {"batches", "executions", "leases"},
+    "exporter": {"batches", "executions"},
 }
 SENDS_TO = {  # every function that can end a call or change a batch's state also queues its webhooks
-    "api_handler": {"control", "webhooks", "events"},  # + providers' status callbacks
+    "api_handler": {"control", "webhooks", "events", "exports"},  # + providers' callbacks, background exports
     "dispatcher": {"control", "dial", "webhooks"},
     "dialer": {"dial", "events", "webhooks"},
     "outcomes": {"dial", "webhooks"},
     "ingest": {"control", "webhooks"},
     "webhook_sender": {"webhooks", "webhooks-dlq"},
     "sweeper": {"control", "dial", "webhooks"},
+    "exporter": set(),
 }
 SCHEDULES = {"api_handler", "dialer", "outcomes", "ingest", "webhook_sender", "sweeper"}
-BUCKET_USERS = {"api_handler", "dispatcher", "ingest"}
+BUCKET_USERS = {"api_handler", "dispatcher", "ingest", "exporter"}
 SCHEDULER_TARGETS = {"control", "dial", "webhooks"}
 # Actions that have no resource-level permissions at all: the only ones allowed on "*".
 NO_RESOURCE_LEVEL = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}

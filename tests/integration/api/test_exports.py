@@ -125,3 +125,28 @@ def test_a_failure_mid_export_aborts_the_multipart_upload(
     # Then no multipart upload is left open and no object exists
     assert aws.s3().list_multipart_uploads(Bucket=svc.blobs.bucket).get("Uploads", []) == []
     assert exported_objects(svc) == []
+
+
+def test_a_very_large_batch_is_exported_in_the_background_then_redirected_to(
+    client: Client, svc: Services, pump: Pump, finished: tuple[str, dict[str, str]]
+) -> None:
+    # Given a batch above the size API Gateway's 29 s allow to export within the request
+    batch_id, auth = finished
+    inline = inline_export(client, batch_id, auth)
+    svc.settings = svc.settings.model_copy(update={"export_sync_max_rows": ROWS - 1})
+    # When its CSV is asked for, twice
+    first = client.http.get(f"/batches/{batch_id}/executions.csv", headers=auth)
+    again = client.http.get(f"/batches/{batch_id}/executions.csv", headers=auth)
+    # Then both answer 202 preparing (poll again), and one export job was queued, not two
+    assert (first.status_code, again.status_code) == (202, 202), first.body
+    assert json.loads(first.body)["state"] == "preparing" and first.headers["Retry-After"] == "5"
+    assert json.loads(again.body)["since"] == json.loads(first.body)["since"]
+    pump.duplicate = lambda name, body: name == "exporter"  # and SQS delivers it twice
+    pump.run()
+    assert pump.invocations["exporter"] == 1
+    # And once the exporter ran, the answer is 303 to a presigned URL of exactly the CSV
+    done = client.http.get(f"/batches/{batch_id}/executions.csv", headers=auth)
+    assert done.status_code == 303, done.body
+    assert requests.get(done.headers["Location"], timeout=10).content == inline
+    # And it stays served (the batch is finished: nothing newer to export)
+    assert client.http.get(f"/batches/{batch_id}/executions.csv", headers=auth).status_code == 303
