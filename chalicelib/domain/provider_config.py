@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from .call_status import CallStatus
 
@@ -112,20 +112,13 @@ class HttpAgentConfig(BaseModel):
     def _endpoint(cls, value: str) -> str:
         return _url(value) or value
 
-    @field_validator("request_fields")
+    @field_validator("request_fields", "event_fields")
     @classmethod
-    def _request_names(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = set(value) - set(DEFAULT_REQUEST_FIELDS)
+    def _known_names(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        known = DEFAULT_REQUEST_FIELDS if info.field_name == "request_fields" else DEFAULT_EVENT_FIELDS
+        unknown = set(value) - set(known)
         if unknown:
-            raise ValueError(f"unknown request fields {sorted(unknown)}; known: {sorted(DEFAULT_REQUEST_FIELDS)}")
-        return value
-
-    @field_validator("event_fields")
-    @classmethod
-    def _event_names(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = set(value) - set(DEFAULT_EVENT_FIELDS)
-        if unknown:
-            raise ValueError(f"unknown event fields {sorted(unknown)}; known: {sorted(DEFAULT_EVENT_FIELDS)}")
+            raise ValueError(f"unknown names {sorted(unknown)}; known: {sorted(known)}")
         return value
 
     @field_validator("status_map")

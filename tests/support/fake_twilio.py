@@ -10,18 +10,16 @@ own RequestValidator, for the tests to deliver to the service.
 from __future__ import annotations
 
 import base64
-import json
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from twilio.request_validator import RequestValidator
+
+from tests.support.json_server import JsonServer
 
 ACCOUNT_SID = "AC" + "a1" * 16
 AUTH_TOKEN = "f" * 32
@@ -35,8 +33,9 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class FakeTwilio:
+class FakeTwilio(JsonServer):
     def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
+        super().__init__()
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.calls: list[dict[str, list[str]]] = []  # form parameters of each accepted Calls.create
@@ -44,13 +43,6 @@ class FakeTwilio:
         self.requested_at: list[datetime] = []  # every Calls.create, accepted or not
         self.requests = 0
         self.failures: list[Scripted] = []
-        self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def fail_next(self, status: int, code: int, message: str, times: int = 1, **headers: str) -> None:
         self.failures.extend(Scripted(status, code, message, headers) for _ in range(times))
@@ -76,7 +68,7 @@ class FakeTwilio:
         headers = {"X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"}
         return headers, urlencode(params)
 
-    def _answer(self, handler: BaseHTTPRequestHandler) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def answer(self, handler: BaseHTTPRequestHandler) -> tuple[int, dict[str, Any], dict[str, str]]:
         expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         if handler.headers.get("Authorization") != expected:
             return 401, _error(401, 20003, "Authentication Error - invalid username"), {}
@@ -123,35 +115,6 @@ class FakeTwilio:
             "queue_time": "0",
         }
         return 201, body, {}
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                status, body, headers = fake._answer(self)
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in headers.items():
-                    self.send_header(name.replace("_", "-"), value)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        return Handler
-
-    @contextmanager
-    def running(self) -> Iterator[FakeTwilio]:
-        self.thread.start()
-        try:
-            yield self
-        finally:
-            self.server.shutdown()
-            self.server.server_close()
 
 
 def _error(status: int, code: int, message: str) -> dict[str, Any]:
