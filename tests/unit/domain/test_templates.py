@@ -53,3 +53,4 @@ def test_blank_values_are_reported_with_their_rows_and_the_list_is_capped() -> N
 def test_no_warning_when_every_row_has_every_value() -> None:
     check = TemplateCheck({"welcome_message": "Hi {name}", "prompt": None})
     list(check.watch([Row(2, {"name": "A"})]))
+    assert check.warnings(["name"]) == []
