@@ -106,6 +106,11 @@ class HttpAgentConfig(BaseModel):
     call_id_field: str = Field("call_id", max_length=200)
     event_fields: dict[str, str] = Field(default_factory=dict)
     status_map: dict[str, str] = Field(default_factory=dict)
+    idempotent: bool = Field(
+        False,
+        description="The endpoint honours Idempotency-Key: a call whose dialer died after claiming it is placed "
+        "again (with the same key) instead of ending in error.",
+    )
 
     @field_validator("endpoint")
     @classmethod

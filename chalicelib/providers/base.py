@@ -73,6 +73,11 @@ class Provider(Protocol):
         """Place the call and return the provider's call id; raise ProviderError when it was not placed."""
         ...
 
+    def idempotent(self, agent: dict[str, Any]) -> bool:
+        """Placing the same execution twice makes one call (an idempotency key the provider honours):
+        then a call claimed by a dialer that died before recording it can safely be placed again."""
+        ...
+
     def read_callback(
         self, callback: Callback, execution_id: str, tenant_id: str, agent: dict[str, Any]
     ) -> ReadCallback:

@@ -86,6 +86,9 @@ class HttpAgentProvider:
         call_id = dig(answer, config.call_id_field) or answer.get("execution_id") or answer.get("id")
         return str(call_id or request.execution_id)
 
+    def idempotent(self, agent: dict[str, Any]) -> bool:
+        return HttpAgentConfig.model_validate(agent.get("provider_config") or {}).idempotent
+
     def read_callback(
         self, callback: Callback, execution_id: str, tenant_id: str, agent: dict[str, Any]
     ) -> ReadCallback:

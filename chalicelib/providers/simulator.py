@@ -56,6 +56,9 @@ class SimulatorProvider:
         self._queues.send_many(EVENTS_QUEUE, events)
         return call_id
 
+    def idempotent(self, agent: dict[str, Any]) -> bool:
+        return True  # the call id and every event are derived from the execution id
+
     def read_callback(
         self, callback: Callback, execution_id: str, tenant_id: str, agent: dict[str, Any]
     ) -> ReadCallback:

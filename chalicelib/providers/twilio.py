@@ -111,6 +111,9 @@ class TwilioProvider:
             raise ProviderError(Failure.TRANSIENT, f"Twilio unreachable: {type(exc).__name__}") from None
         return str(call.sid)
 
+    def idempotent(self, agent: dict[str, Any]) -> bool:
+        return False  # Twilio's Calls API takes no idempotency key: a lost placement is never re-placed
+
     def read_callback(
         self, callback: Callback, execution_id: str, tenant_id: str, agent: dict[str, Any]
     ) -> ReadCallback:

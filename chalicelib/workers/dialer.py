@@ -133,12 +133,30 @@ def _claim(
             ),
         )
     except StaleTransition:
-        return None  # already claimed (a redelivery), canceled, or never created (a retry that lost its race)
+        # Already claimed (a redelivery), canceled, or never created (a retry that lost its race).
+        if svc.providers[agent["provider"]].idempotent(agent):
+            return _claimed_never_placed(svc, message)
+        return None
     except NoFreeSlot:
         _wait_for_slot(svc, message)
     except BatchNotRunning:
         _not_running(svc, message, expected)
     return None
+
+
+def _claimed_never_placed(svc: Services, message: DialMessage) -> dict[str, Any] | None:
+    """A redelivered message whose claim stands but whose call was never recorded as placed: the dialer
+    died in between. With an idempotent provider, placing it again makes no second call."""
+    execution = svc.executions.find(message.execution_id)
+    if (
+        execution is None
+        or execution["status"] != "initiated"
+        or execution.get("provider_call_id")
+        or execution.get("place_token")  # a placement retry owns it
+    ):
+        return None
+    count("ClaimsResumed")
+    return execution
 
 
 def _still_to_place(svc: Services, message: DialMessage) -> dict[str, Any] | None:

@@ -16,6 +16,9 @@ class ScriptedProvider:
 
     name = "simulator"
 
+    def idempotent(self, agent: dict[str, Any]) -> bool:
+        return False  # it counts dials: a re-placed call would be a second dial
+
     def __init__(self, svc: Services) -> None:
         self.svc = svc
         self.script: dict[tuple[int, int], str] = {}  # (contact index, attempt) -> status

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from chalice.test import Client
 
+from chalicelib.resources import DIAL_QUEUE
 from chalicelib.services.container import Services
-from tests.integration.providers.conftest import post_callback, start_batch, use_provider
+from tests.integration.providers.conftest import executions, post_callback, start_batch, use_provider
 from tests.integration.providers.test_placement_failures import settle
 from tests.support.pump import Pump
 from tests.support.voice_agent import VoiceAgent
@@ -137,3 +141,43 @@ def test_an_endpoint_on_a_private_address_is_refused_when_the_agent_is_saved(
     missing = client.http.patch(f"/agents/{agent_id}", body=json.dumps({"provider": "http"}), headers=auth)
     assert missing.status_code == 400
     assert json.loads(missing.body)["details"][0]["field"] == "provider_config.endpoint"
+
+
+@pytest.mark.parametrize("idempotent", [True, False], ids=["idempotency-key-honoured", "no-idempotency"])
+def test_a_dialer_crash_after_the_request_re_places_only_where_the_key_makes_it_safe(
+    client: Client,
+    tenant: tuple[str, str],
+    svc: Services,
+    pump: Pump,
+    voice_agent: VoiceAgent,
+    monkeypatch: pytest.MonkeyPatch,
+    idempotent: bool,
+) -> None:
+    # Given a dialer that dies after the voice agent accepted the call, before recording it
+    use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url, "idempotent": idempotent})
+    real = svc.executions.set_fields
+    crashes: list[str] = []
+
+    def set_fields(execution_id: str, fields: dict[str, Any], **kw: Any) -> bool:
+        if "provider_call_id" in fields and not crashes:
+            crashes.append(execution_id)
+            raise RuntimeError("Lambda timed out")
+        return real(execution_id, fields, **kw)
+
+    monkeypatch.setattr(svc.executions, "set_fields", set_fields)
+    batch_id = start_batch(client, tenant, 1)
+    with pytest.raises(BatchProcessingError):
+        pump.run(advance_seconds=1)
+    # When SQS hands the message back
+    pump.advance(DIAL_QUEUE.visibility_timeout + 1)
+    pump.run()
+    [execution] = executions(svc, batch_id)
+    keys = [h["idempotency-key"] for h, _ in voice_agent.received]
+    if idempotent:
+        # Then it is placed again with the same key (the agent dedupes), and recorded
+        assert keys == [execution["execution_id"]] * 2
+        assert execution["provider_call_id"].startswith("va-")
+    else:
+        # Then it is never placed again: the sweeper will end it unless the agent reports on it
+        assert keys == [execution["execution_id"]]
+        assert "provider_call_id" not in execution

@@ -24,6 +24,9 @@ class CountingProvider:
         self.dials: Counter[str] = Counter()
         self.crash_after_accept: set[str] = set()
 
+    def idempotent(self, agent: dict[str, Any]) -> bool:
+        return False  # counting requests, it stands for a provider without idempotency keys
+
     def place_call(self, request: CallRequest, agent: dict[str, Any]) -> str:
         self.dials[request.execution_id] += 1
         call_id = self.inner.place_call(request, agent)
