@@ -36,6 +36,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/ingest_rss.py
 	$(PY) bench/export_rss.py
 	$(PY) bench/webhooks.py
+	$(PY) bench/pacing.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
