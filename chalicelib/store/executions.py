@@ -27,6 +27,7 @@ from .dynamo import (
 )
 
 OPEN = "1"  # partition of the sparse by_open index: executions a provider still owes a final status
+WAITING = ("queued", "rescheduled")  # not claimed: waiting for the dialer, or for the calling hours
 
 
 class StaleTransition(Exception):
@@ -99,9 +100,9 @@ class ExecutionStore:
         now = clock.now_iso()
         changes = {"status": to_status, "updated_at": now, **(fields or {})}
         remove: list[str] = []
-        if is_final(to_status):
-            remove.append("open_shard")
-        elif to_status != "queued":
+        if is_final(to_status) or to_status in WAITING:
+            remove.append("open_shard")  # nothing is owed by a provider: the sweeper leaves it alone
+        else:
             changes["open_shard"] = OPEN
         update, names, vals = set_clause(changes)
         names["#st"] = "status"

@@ -100,13 +100,13 @@ def handle_dial(svc: Services, message: DialMessage, remaining_ms: Callable[[], 
     except NotFound:
         _unplaced(svc, expected, "error", "the agent was deleted before the call was placed")
         return
-    if not message.bypass_window and not _in_window(svc, message, expected, agent, now):
-        return
-    if message.expect_status == "initiated":
+    if message.expect_status == "initiated":  # claimed before; its placement was retried or paced
         claimed = _still_to_place(svc, message)
-        if claimed is None:
+        if claimed is None or (not message.bypass_window and not _in_window(svc, message, claimed, agent, now)):
             return
     else:
+        if not message.bypass_window and not _in_window(svc, message, expected, agent, now):
+            return
         claimed = _claim(svc, message, expected, agent, now)
         if claimed is None:
             return
@@ -281,10 +281,12 @@ def _in_window(svc: Services, message: DialMessage, expected: dict[str, Any], ag
             svc.executions.move(expected, "rescheduled", {"scheduled_at": clock.iso(when)})
         except StaleTransition:
             return False
+        if expected["status"] == "initiated":  # the window closed while its placement was retried: free the slot
+            svc.leases.release(agent_key(message.tenant_id, message.agent_id), message.execution_id, message.batch_id)
         _announce_waiting(svc, message.batch_id)
     else:
         svc.executions.set_fields(message.execution_id, {"scheduled_at": clock.iso(when)})
-    _later(svc, message.model_copy(update={"expect_status": "rescheduled"}), when)
+    _later(svc, message.model_copy(update={"expect_status": "rescheduled", "place_token": None}), when)
     return False
 
 

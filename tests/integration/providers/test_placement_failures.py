@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
@@ -155,3 +156,31 @@ def test_a_dial_that_might_outlive_the_lambda_is_handed_back_untouched(
     monkeypatch.setattr(FakeContext, "get_remaining_time_in_millis", lambda self: 30_000)
     [execution] = settle(svc, pump, batch_id)
     assert execution["provider_call_id"].startswith("CA") and twilio.requests == 1
+
+
+def test_a_placement_retry_past_the_end_of_calling_hours_waits_for_the_next_window(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, twilio: FakeTwilio
+) -> None:
+    # Given calling hours 9-17 on weekdays, a call claimed at 16:59:58 in Washington, and Twilio down once
+    use_provider(
+        client, tenant, "twilio", call_start_hour=9, call_end_hour=17, call_days=["mon", "tue", "wed", "thu", "fri"]
+    )
+    twilio.fail_next(503, 20503, "Service Unavailable")
+    monday_close = datetime(2026, 11, 30, 21, 59, 58, tzinfo=UTC)
+    pump.advance((monday_close - datetime.now(UTC)).total_seconds())
+    batch_id = start_batch(client, tenant, 1)
+    # When the retry comes due after 17:00
+    pump.run(
+        until=lambda: [e["status"] for e in executions(svc, batch_id)] == ["rescheduled"], advance_seconds=1
+    )
+    # Then it is not placed: it waits for Tuesday 09:00, and its live-call slot is free meanwhile
+    [execution] = executions(svc, batch_id)
+    assert execution["scheduled_at"] == "2026-12-01T14:00:00.000Z"
+    assert svc.leases.live(f"tenant-a#{execution['agent_id']}") == 0
+    assert twilio.requests == 1
+    # And on Tuesday morning it is placed, once
+    pump.advance((datetime(2026, 12, 1, 13, 59, tzinfo=UTC) - datetime.now(UTC)).total_seconds())
+    pump.run()
+    assert twilio.calls == []
+    settle(svc, pump, batch_id)
+    assert len(twilio.calls) == 1 and twilio.accepted_at[0] >= datetime(2026, 12, 1, 14, 0, tzinfo=UTC)

@@ -190,6 +190,24 @@ def test_calls_outside_calling_hours_are_rescheduled_to_the_next_window(
     assert len(scripted.dials) == 2
 
 
+def test_calls_waiting_for_their_calling_hours_are_left_alone_by_the_sweeper(
+    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+) -> None:
+    # Given calls rescheduled on a Saturday to Monday's window
+    patch_agent(client, tenant, call_start_hour=9, call_end_hour=17, call_days=["mon", "tue", "wed", "thu", "fri"])
+    with time_machine.travel(datetime(2026, 11, 28, 17, 0, tzinfo=UTC), tick=True) as traveller:
+        batch_id, auth = make_batch(client, tenant, 2)
+        client.http.post(f"/batches/{batch_id}/run", headers=auth)
+        pump.step("dispatcher")
+        pump.step("dialer")
+        # When the sweeper runs an hour later (well past CLAIM_TIMEOUT_SECONDS)
+        traveller.shift(3600)
+        report = sweep(svc)
+    # Then it ends none of them: they were never claimed, no provider owes a status
+    assert report.unplaced == 0
+    assert {e["status"] for e in svc.executions.iter_batch(batch_id)} == {"rescheduled"}
+
+
 def test_bypass_call_guardrails_skips_the_window(
     client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
 ) -> None:
