@@ -170,9 +170,7 @@ def test_a_placement_retry_past_the_end_of_calling_hours_waits_for_the_next_wind
     pump.advance((monday_close - datetime.now(UTC)).total_seconds())
     batch_id = start_batch(client, tenant, 1)
     # When the retry comes due after 17:00
-    pump.run(
-        until=lambda: [e["status"] for e in executions(svc, batch_id)] == ["rescheduled"], advance_seconds=1
-    )
+    pump.run(until=lambda: [e["status"] for e in executions(svc, batch_id)] == ["rescheduled"], advance_seconds=1)
     # Then it is not placed: it waits for Tuesday 09:00, and its live-call slot is free meanwhile
     [execution] = executions(svc, batch_id)
     assert execution["scheduled_at"] == "2026-12-01T14:00:00.000Z"
