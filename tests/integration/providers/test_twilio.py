@@ -62,11 +62,14 @@ def test_a_callback_sequence_moves_the_execution_to_its_end(
     assert svc.batches.find(batch_id)["status"] == "completed"  # type: ignore[index]
 
 
-def test_answering_machine_detection_marks_voicemail(
+def test_answering_machine_detection_marks_voicemail_and_the_voicemail_retry_follows(
     client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, twilio: FakeTwilio
 ) -> None:
-    use_provider(client, tenant, "twilio")
-    execution = placed(svc, pump, start_batch(client, tenant, 1))
+    # Given a Twilio agent that retries voicemails once, a minute later
+    retry = {"enabled": True, "max_retries": 1, "retry_on_voicemail": True, "retry_intervals_minutes": [1]}
+    use_provider(client, tenant, "twilio", retry_config=retry)
+    batch_id = start_batch(client, tenant, 1)
+    execution = placed(svc, pump, batch_id)
     eid = execution["execution_id"]
     url = f"{PUBLIC}/providers/twilio/events?execution_id={eid}"
     headers, body = twilio.callback(
@@ -76,6 +79,11 @@ def test_answering_machine_detection_marks_voicemail(
     pump.run()
     final = svc.executions.find(eid)
     assert final is not None and final["status"] == "completed" and final["answered_by_voice_mail"] is True
+    # Then a second attempt is placed with Twilio a minute later
+    pump.run(until=lambda: len(twilio.calls) == 2, advance_seconds=10)
+    assert (twilio.accepted_at[1] - twilio.accepted_at[0]).total_seconds() >= 60
+    attempts = sorted(e["attempt"] for e in svc.executions.iter_batch(batch_id))
+    assert attempts == [1, 2]
 
 
 def test_forged_tampered_replayed_and_foreign_callbacks_are_403_and_change_nothing(
