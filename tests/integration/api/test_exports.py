@@ -150,3 +150,19 @@ def test_a_very_large_batch_is_exported_in_the_background_then_redirected_to(
     assert requests.get(done.headers["Location"], timeout=10).content == inline
     # And it stays served (the batch is finished: nothing newer to export)
     assert client.http.get(f"/batches/{batch_id}/executions.csv", headers=auth).status_code == 303
+
+
+def test_two_requests_racing_to_start_a_background_export_queue_one_job(
+    svc: Services, pump: Pump, finished: tuple[str, dict[str, str]]
+) -> None:
+    # Given two API requests that both read the batch before either started an export
+    batch_id, _ = finished
+    svc.settings = svc.settings.model_copy(update={"export_sync_max_rows": ROWS - 1})
+    seen_by_both = svc.batches.get("tenant-a", batch_id)
+    # When both try to start one
+    first = exports._in_background(svc, seen_by_both)
+    second = exports._in_background(svc, seen_by_both)
+    # Then both answer preparing, and only the first queued a job
+    assert first.preparing and second.preparing
+    pump.run()
+    assert pump.invocations["exporter"] == 1
