@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from .. import aws, clock
 from ..domain.batches import spreadsheet_safe
 from ..resources import EXPORTS_PREFIX, EXPORTS_QUEUE
-from ..store.dynamo import av
 from .container import Services
 
 if TYPE_CHECKING:
@@ -40,8 +39,6 @@ OUTCOME_COLUMNS = (
 INLINE_MAX_BYTES = 4 * 1024 * 1024  # below Lambda's 6 MB response, with room for the proxy envelope
 PART_BYTES = 8 * 1024 * 1024  # S3 parts are 5 MiB at least (but the last)
 URL_SECONDS = 300
-
-
 STALE_AFTER = timedelta(minutes=20)  # a background export not done by then is started again
 FRESH_FOR = timedelta(seconds=60)  # a running batch's finished export is served this long before a new one
 
@@ -56,13 +53,14 @@ class Export:
     expires_at: str | None = None
     preparing: bool = False
     since: str | None = None
-    key: str | None = None  # the S3 object, when written there
+    key: str | None = None  # the S3 object, when written there (`url` presigns it)
 
 
 def executions_csv(svc: Services, tenant_id: str, batch_id: str) -> Export:
     batch = svc.batches.get(tenant_id, batch_id)  # another tenant's batch is a 404, before any work
     if int(batch.get("dispatched") or 0) <= svc.settings.export_sync_max_rows:
-        return _write(svc, batch, svc.settings.export_inline_max_rows)
+        written = _write(svc, batch, svc.settings.export_inline_max_rows)
+        return written if written.key is None else _presigned(svc.blobs.bucket, written.key, written.file_name)
     return _in_background(svc, batch)
 
 
@@ -100,14 +98,7 @@ def _in_background(svc: Services, batch: dict[str, Any]) -> Export:
     if started and clock.parse_iso(started) > now - STALE_AFTER and started > done.get("started_at", ""):
         return Export(_file_name(batch["batch_id"]), preparing=True, since=started)
     token, since = uuid.uuid4().hex, clock.iso(now)
-    old = batch.get("csv_export_token")
-    took = svc.batches.set_fields(
-        batch["batch_id"],
-        {"csv_export_token": token, "csv_export_started_at": since},
-        "csv_export_token = :old" if old else "attribute_not_exists(csv_export_token)",
-        {":old": av(old)} if old else None,
-    )
-    if took:
+    if svc.batches.start_export(batch["batch_id"], batch.get("csv_export_token"), token, since):
         svc.queues.send(EXPORTS_QUEUE, {"batch_id": batch["batch_id"], "token": token})
     return Export(_file_name(batch["batch_id"]), preparing=True, since=since)
 
@@ -119,8 +110,9 @@ def export_in_background(svc: Services, batch_id: str, token: str) -> None:
         return  # superseded by a newer request, or the batch is gone
     started = batch["csv_export_started_at"]
     written = _write(svc, batch, inline_max_rows=-1)
-    record = {"key": written.key, "started_at": started, "finished_at": clock.now_iso()}
-    svc.batches.set_fields(batch_id, {"csv_export": record}, "csv_export_token = :t", {":t": av(token)})
+    svc.batches.finish_export(
+        batch_id, token, {"key": written.key, "started_at": started, "finished_at": clock.now_iso()}
+    )
 
 
 def _rows(batch: dict[str, Any], executions: Iterable[dict[str, Any]]) -> Iterable[list[str]]:
@@ -205,7 +197,7 @@ class _Sink:
                 Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}
             )
             self.upload_id = None
-        return _presigned(self.bucket, self.key, self.file_name)
+        return Export(self.file_name, key=self.key)
 
     def abort(self) -> None:
         if self.upload_id is not None:

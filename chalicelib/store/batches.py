@@ -123,6 +123,20 @@ class BatchStore:
         """Plain update; False when the optional condition did not hold."""
         return update_if(self.table, self.key(batch_id), fields, condition, condition_values=condition_values)
 
+    def start_export(self, batch_id: str, seen_token: str | None, token: str, started_at: str) -> bool:
+        """Take the batch's one background-export slot, if no other request took it since `seen_token`."""
+        condition = "csv_export_token = :old" if seen_token else "attribute_not_exists(csv_export_token)"
+        return self.set_fields(
+            batch_id,
+            {"csv_export_token": token, "csv_export_started_at": started_at},
+            condition,
+            {":old": av(seen_token)} if seen_token else None,
+        )
+
+    def finish_export(self, batch_id: str, token: str, record: dict[str, Any]) -> bool:
+        """Record a finished export, unless a newer request has replaced it."""
+        return self.set_fields(batch_id, {"csv_export": record}, "csv_export_token = :t", {":t": av(token)})
+
     def counter_update(
         self,
         batch_id: str,
