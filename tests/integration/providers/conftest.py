@@ -7,11 +7,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from chalice.test import Client
 
+from chalicelib.resources import DIAL_QUEUE
 from chalicelib.services.container import Services
 from tests.integration.workers.test_campaign import contacts_csv, post_csv
 from tests.support.fake_twilio import FakeTwilio
+from tests.support.pump import Pump
 from tests.support.voice_agent import SIGNING_SECRET, TOKEN, VoiceAgent
 
 
@@ -60,3 +63,29 @@ def voice_agent(svc: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[Voic
         monkeypatch.setenv("HTTP_AGENT_SIGNING_SECRET", SIGNING_SECRET)
         monkeypatch.setattr(svc.settings, "webhook_allow_private", True)  # the agent listens on 127.0.0.1
         yield agent
+
+
+def crash_once_after_placement(svc: Services, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The dialer dies (once) right after the provider accepted a call, before recording it.
+
+    Returns the list that receives the crashed execution's id.
+    """
+    real = svc.executions.set_fields
+    crashes: list[str] = []
+
+    def set_fields(execution_id: str, fields: dict[str, Any], **kw: Any) -> bool:
+        if "provider_call_id" in fields and not crashes:
+            crashes.append(execution_id)
+            raise RuntimeError("Lambda timed out")
+        return real(execution_id, fields, **kw)
+
+    monkeypatch.setattr(svc.executions, "set_fields", set_fields)
+    return crashes
+
+
+def crash_then_redeliver(pump: Pump) -> None:
+    """Run until the crash (the invocation fails), then let SQS hand the message back after its visibility."""
+    with pytest.raises(BatchProcessingError):
+        pump.run(advance_seconds=1)
+    pump.advance(DIAL_QUEUE.visibility_timeout + 1)
+    pump.run()

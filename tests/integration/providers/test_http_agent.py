@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from chalice.test import Client
 
-from chalicelib.resources import DIAL_QUEUE
 from chalicelib.services.container import Services
-from tests.integration.providers.conftest import executions, post_callback, start_batch, use_provider
+from tests.integration.providers.conftest import (
+    crash_once_after_placement,
+    crash_then_redeliver,
+    executions,
+    post_callback,
+    start_batch,
+    use_provider,
+)
 from tests.integration.providers.test_placement_failures import settle
 from tests.support.pump import Pump
 from tests.support.voice_agent import VoiceAgent
@@ -155,22 +159,10 @@ def test_a_dialer_crash_after_the_request_re_places_only_where_the_key_makes_it_
 ) -> None:
     # Given a dialer that dies after the voice agent accepted the call, before recording it
     use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url, "idempotent": idempotent})
-    real = svc.executions.set_fields
-    crashes: list[str] = []
-
-    def set_fields(execution_id: str, fields: dict[str, Any], **kw: Any) -> bool:
-        if "provider_call_id" in fields and not crashes:
-            crashes.append(execution_id)
-            raise RuntimeError("Lambda timed out")
-        return real(execution_id, fields, **kw)
-
-    monkeypatch.setattr(svc.executions, "set_fields", set_fields)
+    crash_once_after_placement(svc, monkeypatch)
     batch_id = start_batch(client, tenant, 1)
-    with pytest.raises(BatchProcessingError):
-        pump.run(advance_seconds=1)
     # When SQS hands the message back
-    pump.advance(DIAL_QUEUE.visibility_timeout + 1)
-    pump.run()
+    crash_then_redeliver(pump)
     [execution] = executions(svc, batch_id)
     keys = [h["idempotency-key"] for h, _ in voice_agent.received]
     if idempotent:

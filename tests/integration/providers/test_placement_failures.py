@@ -5,14 +5,17 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
-import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from chalice.test import Client
 
-from chalicelib.resources import DIAL_QUEUE
 from chalicelib.services.container import Services
 from chalicelib.workers.dialer import pace_key
-from tests.integration.providers.conftest import executions, start_batch, use_provider
+from tests.integration.providers.conftest import (
+    crash_once_after_placement,
+    crash_then_redeliver,
+    executions,
+    start_batch,
+    use_provider,
+)
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.pump import FakeContext, Pump
 
@@ -116,23 +119,11 @@ def test_a_crash_after_a_retried_placement_does_not_dial_again(
     # Given a first try answered 503, and a dialer that dies right after the second try placed the call
     use_provider(client, tenant, "twilio")
     twilio.fail_next(503, 20503, "Service Unavailable")
-    real = svc.executions.set_fields
-    crashes = []
-
-    def set_fields(execution_id: str, fields: dict, **kw):  # type: ignore[no-untyped-def,type-arg]
-        if "provider_call_id" in fields and not crashes:
-            crashes.append(execution_id)
-            raise RuntimeError("Lambda timed out")
-        return real(execution_id, fields, **kw)
-
-    monkeypatch.setattr(svc.executions, "set_fields", set_fields)
+    crashes = crash_once_after_placement(svc, monkeypatch)
     batch_id = start_batch(client, tenant, 1)
-    with pytest.raises(BatchProcessingError):
-        pump.run(advance_seconds=1)
-    assert crashes
     # When SQS hands back the message the crashed dialer never acknowledged
-    pump.advance(DIAL_QUEUE.visibility_timeout + 1)
-    pump.run()
+    crash_then_redeliver(pump)
+    assert crashes
     # Then Twilio was asked for one call only, and Twilio's callbacks still find the execution
     assert len(twilio.calls) == 1 and twilio.requests == 2
     [execution] = executions(svc, batch_id)
