@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -62,6 +63,15 @@ def child(role: str, arg: str) -> None:
     print(json.dumps(result))
 
 
+def run_child(kind: str, arg: str, env: dict[str, str]) -> dict[str, Any]:
+    """One function's work in a fresh process (its peak RSS is its own); returns the JSON it printed."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, arg], env=env, check=True, capture_output=True, text=True
+    ).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -71,6 +81,7 @@ def main() -> None:
         child(*args.child)
         return
     from chalicelib import aws
+    from chalicelib.resources import DIAL_QUEUE, INGEST_QUEUE
     from chalicelib.services.admin import seed_demo
     from chalicelib.services.container import get_services
     from chalicelib.settings import get_settings
@@ -97,15 +108,8 @@ def main() -> None:
                 aws.s3().upload_file(str(path), svc.blobs.bucket, key)
                 size = path.stat().st_size
             # The notification the upload caused is consumed here by the child instead of the ingest queue.
-            aws.sqs().purge_queue(QueueUrl=svc.queues.url(__import__("chalicelib.resources").resources.INGEST_QUEUE))
-            out = subprocess.run(
-                [sys.executable, __file__, "--child", "ingest", key],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-            ingest = json.loads(out.strip().splitlines()[-1])
+            aws.sqs().purge_queue(QueueUrl=svc.queues.url(INGEST_QUEUE))
+            ingest = run_child("ingest", key, env)
             [batch] = [
                 b for b in svc.batches.list_for_agent("bench", agent_id) if b["file_name"] == f"bench-{rows}.csv"
             ]
@@ -115,19 +119,12 @@ def main() -> None:
                 f"status {batch['status']}, valid {batch['valid_contacts']:,}"
             )
             for pos in (0, batch["valid_contacts"] - 3 * 2000):
-                out = subprocess.run(
-                    [sys.executable, __file__, "--child", "dispatch", f"{batch['batch_id']}:{pos}"],
-                    env=env,
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                ).stdout
-                dispatch = json.loads(out.strip().splitlines()[-1])
+                dispatch = run_child("dispatch", f"{batch['batch_id']}:{pos}", env)
                 print(
                     f"  dispatcher 3 steps from contact {pos:>9,}: {dispatch['seconds']:.1f} s, "
                     f"peak RSS {dispatch['peak_rss_mb']:.0f} MB"
                 )
-            aws.sqs().purge_queue(QueueUrl=svc.queues.url(__import__("chalicelib.resources").resources.DIAL_QUEUE))
+            aws.sqs().purge_queue(QueueUrl=svc.queues.url(DIAL_QUEUE))
 
 
 if __name__ == "__main__":
