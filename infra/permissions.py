@@ -20,6 +20,7 @@ from chalicelib.resources import (
     AGENTS,
     API_KEYS,
     BATCHES,
+    CALLBACK_RECEIPTS,
     CONTROL_QUEUE,
     DIAL_QUEUE,
     EVENTS_QUEUE,
@@ -90,6 +91,7 @@ ACCESS: dict[str, Access] = {
             (EXECUTIONS, (GET, UPDATE)),
             (TENANTS, (GET, UPDATE)),
             (WEBHOOK_DELIVERIES, (QUERY,)),
+            (CALLBACK_RECEIPTS, (GET, PUT)),  # HTTP voice agents' webhook-ids, per signing account
         ),
         indexes=((BATCHES, "by_agent"), (EXECUTIONS, "by_batch")),
         objects=(

@@ -45,7 +45,15 @@ CHALICE_FUNCTIONS = json.loads((ROOT / ".chalice" / "config.json").read_text())[
 # Which tables, queues (sent to) and bucket keys each function may reach: a reviewed copy of
 # infra/permissions.py at the granularity a reviewer reasons in.
 TABLES_OF = {
-    "api_handler": {"api-keys", "agents", "batches", "executions", "tenants", "webhook-deliveries"},
+    "api_handler": {
+        "api-keys",
+        "agents",
+        "batches",
+        "executions",
+        "tenants",
+        "webhook-deliveries",
+        "callback-receipts",
+    },
     "dispatcher": {"agents", "batches", "executions"},
     "dialer": {"agents", "batches", "executions", "leases"},
     "outcomes": {"batches", "executions", "leases"},
