@@ -112,7 +112,7 @@ class HttpAgentProvider:
             return dig(data, path) if path else None  # "" drops the field
 
         call_id = _identifier(field("call_id"))
-        _bind(execution, _identifier(field("reference")), call_id)
+        require_same_call(execution, _identifier(field("reference")), call_id)
         key = "http:" + callback.headers.get("webhook-id", "")
         signer = f"{tenant_id}#{self.name}#{config.credentials}"
         status = config.status(field("status"))
@@ -133,7 +133,7 @@ class HttpAgentProvider:
         return ReadCallback(key, [event], signer)
 
 
-def _bind(execution: Mapping[str, Any], reference: str | None, call_id: str | None) -> None:
+def require_same_call(execution: Mapping[str, Any], reference: str | None, call_id: str | None) -> None:
     """Refuse a signed body that is not about this execution's call (it may be another call's, re-posted here)."""
     recorded = execution.get("provider_call_id") or None
     if reference is not None and reference != execution["execution_id"]:
