@@ -40,7 +40,7 @@ def schedule_batch(svc: Services, tenant_id: str, batch_id: str, scheduled_at: o
     """Schedule (or re-schedule) a start; a new token makes any earlier start message stale."""
     svc.batches.get(tenant_id, batch_id)
     now = clock.now()
-    start_at = parse_scheduled_at(scheduled_at, now)
+    start_at = parse_scheduled_at(scheduled_at, now, svc.settings.max_schedule_lead)
     token = uuid.uuid4().hex
     batch = svc.batches.transition(
         batch_id,

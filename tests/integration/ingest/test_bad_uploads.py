@@ -100,6 +100,12 @@ def test_a_bad_drop_is_quarantined_with_the_reason(
         pytest.param(json.dumps({"retry_config": {"max_retries": 9}}).encode(), "max_retries", id="invalid-option"),
         pytest.param(json.dumps({"scheduled_at": "2020-01-01T00:00:00"}).encode(), "bad sidecar", id="naive-time"),
         pytest.param(json.dumps({"status_webhook": "http://169.254.169.254/"}).encode(), "status_webhook", id="ssrf"),
+        pytest.param(
+            json.dumps({"scheduled_at": "9999-12-31T23:59:59Z"}).encode(), "MAX_SCHEDULE_LEAD_DAYS", id="far-future"
+        ),
+        pytest.param(
+            json.dumps({"scheduled_at": "9999-12-31T23:59:59-05:00"}).encode(), "scheduled_at", id="unrepresentable"
+        ),
     ],
 )
 def test_a_drop_with_an_unusable_sidecar_is_quarantined_with_the_reason(
