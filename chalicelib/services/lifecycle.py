@@ -137,7 +137,13 @@ def announce_completion(svc: Services, batch: dict[str, Any]) -> None:
 
 
 def missed_start(batch: dict[str, Any], now: datetime, grace: timedelta = timedelta(minutes=2)) -> bool:
+    """A scheduled start more than `grace` ago. Arithmetic is on `now`, never on the stored start, so a
+    start stored before starts were bounded (year 9999) cannot overflow; an unreadable one is not missed."""
     scheduled = batch.get("scheduled_at")
     if batch["status"] != BatchStatus.SCHEDULED or not scheduled:
         return False
-    return clock.parse_iso(str(scheduled)) + grace < now
+    try:
+        start = clock.parse_iso(str(scheduled))
+    except ValueError:
+        return False
+    return start < now - grace

@@ -169,7 +169,9 @@ def test_a_start_beyond_the_maximum_lead_is_400_on_create(
         response = post_csv(client, key, fields, CSV.encode())
     else:
         response = client.http.post(
-            route, body=json.dumps(fields), headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+            route,
+            body=json.dumps(fields),
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
         )
     # Then it is a 400 naming the field, and no batch was made
     assert_refused_naming_the_field(response, ("scheduled_at_too_far", "invalid_scheduled_at"))
