@@ -79,58 +79,6 @@ def test_naive_past_and_junk_times_are_400(client: Client, tenant: tuple[str, st
     assert json.loads(response.body)["code"] == code
 
 
-def test_rescheduling_replaces_the_schedule_and_stop_removes_it(
-    client: Client, tenant: tuple[str, str], svc: Services
-) -> None:
-    batch_id, auth = new_batch(client, tenant)
-    first = (datetime.now(UTC) + timedelta(hours=3)).isoformat()
-    second = (datetime.now(UTC) + timedelta(hours=5)).replace(microsecond=0)
-    schedule(client, batch_id, auth, first)
-    schedule(client, batch_id, auth, second.isoformat())
-    [sched] = schedules(svc)
-    assert sched["ScheduleExpression"] == f"at({second.strftime('%Y-%m-%dT%H:%M:00')})"
-    assert client.http.post(f"/batches/{batch_id}/stop", headers=auth).status_code == 200
-    assert schedules(svc) == []
-    assert schedule(client, batch_id, auth, second.isoformat()).status_code == 409
-
-
-def test_near_start_uses_an_sqs_delay_and_the_old_start_goes_stale(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump
-) -> None:
-    # Given a batch scheduled 5 minutes ahead, then re-scheduled 10 minutes ahead
-    batch_id, auth = new_batch(client, tenant)
-    schedule(client, batch_id, auth, (datetime.now(UTC) + timedelta(minutes=5)).isoformat())
-    schedule(client, batch_id, auth, (datetime.now(UTC) + timedelta(minutes=10)).isoformat())
-    assert schedules(svc) == []  # under 15 minutes: no Scheduler schedule
-    status = lambda: json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)["status"]  # noqa: E731
-    # When the clock passes the first start only, the batch has not started (the first start message is stale)
-    pump.advance(6 * 60)
-    pump.run()
-    assert status() == "scheduled"
-    # And past the second start, it runs to completion
-    pump.run(until=lambda: status() == "completed", advance_seconds=60)
-    assert 9 * 60 < pump.advanced_seconds < 12 * 60
-
-
-def test_a_start_fired_early_waits_for_the_exact_second(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump
-) -> None:
-    from chalicelib.resources import CONTROL_QUEUE
-    from chalicelib.services.lifecycle import start_message
-
-    batch_id, auth = new_batch(client, tenant)
-    start = datetime.now(UTC) + timedelta(hours=1, seconds=42)
-    schedule(client, batch_id, auth, start.isoformat())
-    token = svc.batches.find(batch_id)["start_token"]  # type: ignore[index]
-    # The Scheduler fires on the minute: simulate it delivering the message 42 s early
-    pump.advance(3600)
-    svc.queues.send(CONTROL_QUEUE, start_message(batch_id, token, start.isoformat().replace("+00:00", "Z")))
-    pump.step("dispatcher")
-    assert svc.batches.find(batch_id)["status"] == "scheduled"  # type: ignore[index]
-    pump.run(until=lambda: svc.batches.find(batch_id)["status"] != "scheduled", advance_seconds=5)  # type: ignore[index]
-    assert svc.batches.find(batch_id)["started_at"] >= start.strftime("%Y-%m-%dT%H:%M:%S")  # type: ignore[index]
-
-
 FAR_FUTURE = ["9999-12-31T23:59:59Z", "9999-12-31T23:59:59-05:00"]
 
 
@@ -191,3 +139,55 @@ def test_the_maximum_lead_is_a_setting_and_a_start_within_it_is_accepted(
     assert body["code"] == "scheduled_at_too_far" and "30 days" in body["message"]
     assert body["details"][0]["field"] == "scheduled_at"
     assert schedule(client, batch_id, auth, (datetime.now(UTC) + timedelta(days=29)).isoformat()).status_code == 200
+
+
+def test_rescheduling_replaces_the_schedule_and_stop_removes_it(
+    client: Client, tenant: tuple[str, str], svc: Services
+) -> None:
+    batch_id, auth = new_batch(client, tenant)
+    first = (datetime.now(UTC) + timedelta(hours=3)).isoformat()
+    second = (datetime.now(UTC) + timedelta(hours=5)).replace(microsecond=0)
+    schedule(client, batch_id, auth, first)
+    schedule(client, batch_id, auth, second.isoformat())
+    [sched] = schedules(svc)
+    assert sched["ScheduleExpression"] == f"at({second.strftime('%Y-%m-%dT%H:%M:00')})"
+    assert client.http.post(f"/batches/{batch_id}/stop", headers=auth).status_code == 200
+    assert schedules(svc) == []
+    assert schedule(client, batch_id, auth, second.isoformat()).status_code == 409
+
+
+def test_near_start_uses_an_sqs_delay_and_the_old_start_goes_stale(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump
+) -> None:
+    # Given a batch scheduled 5 minutes ahead, then re-scheduled 10 minutes ahead
+    batch_id, auth = new_batch(client, tenant)
+    schedule(client, batch_id, auth, (datetime.now(UTC) + timedelta(minutes=5)).isoformat())
+    schedule(client, batch_id, auth, (datetime.now(UTC) + timedelta(minutes=10)).isoformat())
+    assert schedules(svc) == []  # under 15 minutes: no Scheduler schedule
+    status = lambda: json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)["status"]  # noqa: E731
+    # When the clock passes the first start only, the batch has not started (the first start message is stale)
+    pump.advance(6 * 60)
+    pump.run()
+    assert status() == "scheduled"
+    # And past the second start, it runs to completion
+    pump.run(until=lambda: status() == "completed", advance_seconds=60)
+    assert 9 * 60 < pump.advanced_seconds < 12 * 60
+
+
+def test_a_start_fired_early_waits_for_the_exact_second(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump
+) -> None:
+    from chalicelib.resources import CONTROL_QUEUE
+    from chalicelib.services.lifecycle import start_message
+
+    batch_id, auth = new_batch(client, tenant)
+    start = datetime.now(UTC) + timedelta(hours=1, seconds=42)
+    schedule(client, batch_id, auth, start.isoformat())
+    token = svc.batches.find(batch_id)["start_token"]  # type: ignore[index]
+    # The Scheduler fires on the minute: simulate it delivering the message 42 s early
+    pump.advance(3600)
+    svc.queues.send(CONTROL_QUEUE, start_message(batch_id, token, start.isoformat().replace("+00:00", "Z")))
+    pump.step("dispatcher")
+    assert svc.batches.find(batch_id)["status"] == "scheduled"  # type: ignore[index]
+    pump.run(until=lambda: svc.batches.find(batch_id)["status"] != "scheduled", advance_seconds=5)  # type: ignore[index]
+    assert svc.batches.find(batch_id)["started_at"] >= start.strftime("%Y-%m-%dT%H:%M:%S")  # type: ignore[index]

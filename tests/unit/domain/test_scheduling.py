@@ -39,17 +39,6 @@ def test_past_and_present_are_refused() -> None:
         assert err.value.code == "scheduled_at_in_past"
 
 
-def test_under_fifteen_minutes_is_an_exact_sqs_delay() -> None:
-    plan = plan_start(NOW + timedelta(minutes=14, seconds=59), NOW)
-    assert plan.delay_seconds == 899 and plan.schedule_at is None
-    assert plan_start(NOW, NOW).delay_seconds == 0
-
-
-def test_fifteen_minutes_and_more_is_a_schedule() -> None:
-    plan = plan_start(NOW + timedelta(minutes=15), NOW)
-    assert plan.delay_seconds is None and plan.schedule_at == NOW + timedelta(minutes=15)
-
-
 def test_a_start_beyond_the_maximum_lead_is_refused_naming_the_limit() -> None:
     assert parse_scheduled_at("2027-11-22T10:00:00Z", NOW) == NOW + timedelta(days=365)
     for text in ("2027-11-22T10:00:01Z", "9999-12-31T23:59:59Z"):
@@ -68,3 +57,14 @@ def test_a_time_that_cannot_be_represented_in_utc_is_refused_not_raised(text: st
     with pytest.raises(BadRequest) as err:
         parse_scheduled_at(text, NOW)
     assert err.value.code == "invalid_scheduled_at" and "scheduled_at" in err.value.message
+
+
+def test_under_fifteen_minutes_is_an_exact_sqs_delay() -> None:
+    plan = plan_start(NOW + timedelta(minutes=14, seconds=59), NOW)
+    assert plan.delay_seconds == 899 and plan.schedule_at is None
+    assert plan_start(NOW, NOW).delay_seconds == 0
+
+
+def test_fifteen_minutes_and_more_is_a_schedule() -> None:
+    plan = plan_start(NOW + timedelta(minutes=15), NOW)
+    assert plan.delay_seconds is None and plan.schedule_at == NOW + timedelta(minutes=15)
