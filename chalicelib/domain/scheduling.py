@@ -8,10 +8,15 @@ from datetime import UTC, datetime, timedelta
 from ..errors import BadRequest
 
 SQS_MAX_DELAY = timedelta(seconds=900)
+DEFAULT_MAX_LEAD = timedelta(days=365)  # MAX_SCHEDULE_LEAD_DAYS
 
 
-def parse_scheduled_at(value: object, now: datetime) -> datetime:
-    """ISO 8601 with an offset or Z; naive and past times are refused (Bolna 500s on Z; we accept it)."""
+def parse_scheduled_at(value: object, now: datetime, max_lead: timedelta = DEFAULT_MAX_LEAD) -> datetime:
+    """ISO 8601 with an offset or Z, after `now` and at most `max_lead` ahead (Bolna 500s on Z; we accept it).
+
+    The bound keeps every stored start far from datetime's limits, so date arithmetic on it
+    (the sweeper's missed-start check, the Scheduler's at()) can never overflow.
+    """
     if not isinstance(value, str) or not value.strip():
         raise BadRequest(
             "scheduled_at is required: an ISO 8601 time with an offset, e.g. 2026-12-01T10:00:00+05:30",
@@ -26,9 +31,29 @@ def parse_scheduled_at(value: object, now: datetime) -> datetime:
         raise BadRequest(
             f"scheduled_at {text!r} has no UTC offset: add Z or an offset such as +05:30", code="invalid_scheduled_at"
         )
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-05:00 is in the year 10000 in UTC
+        raise BadRequest(
+            f"scheduled_at {text!r} cannot be represented in UTC",
+            code="invalid_scheduled_at",
+            details=[{"field": "scheduled_at"}],
+        ) from None
     if moment <= now:
         raise BadRequest(f"scheduled_at {text!r} is in the past", code="scheduled_at_in_past")
-    return moment.astimezone(UTC)
+    if moment - now > max_lead:
+        days = max_lead.days
+        raise BadRequest(
+            f"scheduled_at {text!r} is more than {days} days ahead: starts may be at most {days} days away "
+            "(MAX_SCHEDULE_LEAD_DAYS)",
+            code="scheduled_at_too_far",
+            details=[{"field": "scheduled_at", "max_lead_days": days, "latest": _iso(now + max_lead)}],
+        )
+    return moment
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,7 @@ def _response(batch: dict[str, Any]) -> dict[str, Any]:
 def _check_options(svc: Services, options: BatchOptions) -> None:
     """Fail fast, before any work, on a bad start time or a webhook target we would refuse to call."""
     if options.scheduled_at is not None:
-        parse_scheduled_at(options.scheduled_at, clock.now())
+        parse_scheduled_at(options.scheduled_at, clock.now(), svc.settings.max_schedule_lead)
     for field in ("webhook_url", "status_webhook"):
         url = getattr(options, field)
         if url:
@@ -274,8 +274,11 @@ def _finish(svc: Services, batch: dict[str, Any], key: str, quarantine_on_failur
     if start:
         try:
             schedule_batch(svc, batch["tenant_id"], batch_id, start)
-        except BadRequest:  # the start passed while the file was on its way: start now
-            run_batch(svc, batch["tenant_id"], batch_id)
+        except BadRequest as exc:
+            if exc.code == "scheduled_at_in_past":  # the start passed while the file was on its way: start now
+                run_batch(svc, batch["tenant_id"], batch_id)
+            else:  # checked when it was asked for; only a lowered limit gets here: leave it `created`
+                logger.warning("requested start refused", extra={"batch_id": batch_id, "code": exc.code})
         except Conflict:
             pass
 

@@ -40,7 +40,7 @@ def schedule_batch(svc: Services, tenant_id: str, batch_id: str, scheduled_at: o
     """Schedule (or re-schedule) a start; a new token makes any earlier start message stale."""
     svc.batches.get(tenant_id, batch_id)
     now = clock.now()
-    start_at = parse_scheduled_at(scheduled_at, now)
+    start_at = parse_scheduled_at(scheduled_at, now, svc.settings.max_schedule_lead)
     token = uuid.uuid4().hex
     batch = svc.batches.transition(
         batch_id,
@@ -137,7 +137,13 @@ def announce_completion(svc: Services, batch: dict[str, Any]) -> None:
 
 
 def missed_start(batch: dict[str, Any], now: datetime, grace: timedelta = timedelta(minutes=2)) -> bool:
+    """A scheduled start more than `grace` ago. Arithmetic is on `now`, never on the stored start, so a
+    start stored before starts were bounded (year 9999) cannot overflow; an unreadable one is not missed."""
     scheduled = batch.get("scheduled_at")
     if batch["status"] != BatchStatus.SCHEDULED or not scheduled:
         return False
-    return clock.parse_iso(str(scheduled)) + grace < now
+    try:
+        start = clock.parse_iso(str(scheduled))
+    except ValueError:
+        return False
+    return start < now - grace

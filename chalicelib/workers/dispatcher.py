@@ -14,12 +14,13 @@ from typing import Any
 from .. import clock
 from ..domain.batch_status import STARTABLE, BatchStatus
 from ..domain.caller_id import pick_caller_id
-from ..errors import Conflict
+from ..errors import Conflict, NotFound
+from ..observability import logger
 from ..resources import CONTROL_QUEUE, DIAL_QUEUE
 from ..services.calls import dial_message
 from ..services.container import Services
 from ..services.ingest import execution_id
-from ..services.lifecycle import complete_if_done, dispatch_message
+from ..services.lifecycle import complete_if_done, dispatch_message, stop_batch
 from ..services.webhooks import emit_batch_event
 from .messages import ControlMessage
 
@@ -76,7 +77,11 @@ def dispatch_step(svc: Services, batch_id: str, pos: int, waits: int) -> None:
     if pos >= total:
         complete_if_done(svc, batch_id)
         return
-    agent = svc.agents.get(batch["tenant_id"], batch["agent_id"])
+    try:
+        agent = svc.agents.get(batch["tenant_id"], batch["agent_id"])
+    except NotFound:
+        _agent_gone(svc, batch)
+        return
     limit = max(20, capacity(batch, agent) * svc.settings.dial_backlog_factor)
     queued = int((batch.get("execution_status") or {}).get("queued", 0))
     room = limit - queued
@@ -96,6 +101,19 @@ def dispatch_step(svc: Services, batch_id: str, pos: int, waits: int) -> None:
         svc.queues.send(CONTROL_QUEUE, dispatch_message(batch_id, pos + len(contacts)))
     elif advanced:
         emit_batch_event(svc, batch, "in_progress")  # every contact handed to the dialer
+
+
+def _agent_gone(svc: Services, batch: dict[str, Any]) -> None:
+    """The batch's agent was deleted (before deletes were refused, or racing one): stop the batch the way
+    a user's stop does, with the reason, instead of failing every step forever. Calls already queued
+    end as `error` in the dialer ("the agent was deleted before the call was placed")."""
+    reason = f"agent {batch['agent_id']} was deleted while the batch ran: the batch was stopped"
+    svc.batches.set_fields(batch["batch_id"], {"failure_reason": {"code": "agent_deleted", "message": reason}})
+    try:
+        stop_batch(svc, batch["tenant_id"], batch["batch_id"])
+    except (Conflict, NotFound):
+        return  # stopped, completed or deleted meanwhile
+    logger.warning("agent deleted: batch stopped", extra={"batch_id": batch["batch_id"]})
 
 
 def _slice(svc: Services, batch: dict[str, Any], pos: int, count: int) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalice.test import Client
@@ -79,16 +80,17 @@ def test_inbox_drop_with_a_sidecar_creates_and_schedules_a_batch_for_the_agents_
     client: Client, tenant: tuple[str, str], svc: Services, pump: Pump
 ) -> None:
     key, agent_id = tenant
+    start = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT10:00:00")
     aws.s3().put_object(
         Bucket=svc.blobs.bucket,
         Key=f"inbox/{agent_id}/spring.json",
-        Body=json.dumps({"name": "spring", "scheduled_at": "2099-01-01T10:00:00Z"}).encode(),
+        Body=json.dumps({"name": "spring", "scheduled_at": start + "Z"}).encode(),
     )
     aws.s3().put_object(Bucket=svc.blobs.bucket, Key=f"inbox/{agent_id}/spring.csv", Body=contacts_csv(3))
     pump.run()
     [batch] = json.loads(client.http.get(f"/batches/{agent_id}/all", headers={"Authorization": f"Bearer {key}"}).body)
     assert batch["name"] == "spring" and batch["valid_contacts"] == 3
-    assert batch["status"] == "scheduled" and batch["scheduled_at"].startswith("2099-01-01T10:00:00")
+    assert batch["status"] == "scheduled" and batch["scheduled_at"].startswith(start)
     assert batch["file_name"] == "spring.csv"
 
 
