@@ -17,7 +17,6 @@ import boto3
 from chalicelib.services.auth import create_api_key
 from chalicelib.services.container import get_services
 
-
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 

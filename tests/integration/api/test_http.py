@@ -16,7 +16,11 @@ def test_a_method_the_path_does_not_take_is_a_405_in_our_shape(client: Client, t
     answer = client.http.get("/batches", headers={"Authorization": f"Bearer {key}"})
     # Then it is our error shape, naming the method allowed
     assert answer.status_code == 405
-    assert json.loads(answer.body) == {"message": "Unsupported method: GET", "code": "method_not_allowed", "details": []}
+    assert json.loads(answer.body) == {
+        "message": "Unsupported method: GET",
+        "code": "method_not_allowed",
+        "details": [],
+    }
     assert answer.headers["Allow"] == "POST"
     assert key not in answer.body.decode()
 

@@ -52,7 +52,12 @@ def test_fifteen_minutes_and_more_is_a_schedule() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["2026-11-22T15:35:30 05:30", "2026-11-22T15:35:30 0530", "2026-11-22 15:35:30 05:30", "2026-11-22T15:35:30.0 05:30"],
+    [
+        "2026-11-22T15:35:30 05:30",
+        "2026-11-22T15:35:30 0530",
+        "2026-11-22 15:35:30 05:30",
+        "2026-11-22T15:35:30.0 05:30",
+    ],
 )
 def test_a_plus_sign_lost_to_form_encoding_is_read_back(text: str) -> None:
     # Given "+05:30" sent in a url-encoded form without %2B, so that it arrives as " 05:30"
