@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -22,7 +23,7 @@ def parse_scheduled_at(value: object, now: datetime, max_lead: timedelta = DEFAU
             "scheduled_at is required: an ISO 8601 time with an offset, e.g. 2026-12-01T10:00:00+05:30",
             code="invalid_scheduled_at",
         )
-    text = value.strip()
+    text = restore_offset_sign(value.strip())
     try:
         moment = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "zZ" else text)
     except ValueError:
@@ -69,3 +70,14 @@ def plan_start(start_at: datetime, now: datetime) -> StartPlan:
     if wait < SQS_MAX_DELAY:
         return StartPlan(delay_seconds=max(0, int(wait.total_seconds() + 0.999)), schedule_at=None)
     return StartPlan(delay_seconds=None, schedule_at=start_at)
+
+
+# A time whose "+hh:mm" offset lost its "+": form url-encoding (curl -d, an HTML form) reads "+" as a space.
+_SIGN_LOST = re.compile(r"(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?) (\d{2}(?::?\d{2})?)")
+
+
+def restore_offset_sign(text: str) -> str:
+    """`2026-12-01T10:00:00 05:30` -> `2026-12-01T10:00:00+05:30`: a space where the offset's sign
+    belongs can only be a url-decoded "+" (a "-" survives form encoding), so it is read as one."""
+    lost = _SIGN_LOST.fullmatch(text)
+    return f"{lost[1]}+{lost[2]}" if lost else text

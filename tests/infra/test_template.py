@@ -326,6 +326,23 @@ def test_the_api_is_named_per_stage_and_alarms_on_5xx(synth: Synth) -> None:
     assert [{d["Name"]: d["Value"] for d in a["Dimensions"]}["ApiName"] for a in alarms] == [name]
 
 
+def test_api_gateways_own_answers_are_our_json_and_never_quote_the_request(synth: Synth) -> None:
+    """Unknown paths and methods never reach Lambda: API Gateway answers them (403 MISSING_AUTHENTICATION_TOKEN)."""
+    ((_, api),) = synth.of_type("AWS::ApiGateway::RestApi").items()
+    responses = api["Properties"]["Body"]["x-amazon-apigateway-gateway-responses"]  # part of every deployment
+    assert {"MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED"} <= set(responses)
+    missing = responses["MISSING_AUTHENTICATION_TOKEN"]
+    assert missing["statusCode"] == "404"
+    assert json.loads(missing["responseTemplates"]["application/json"])["code"] == "not_found"
+    for response_type, response in responses.items():
+        template = response["responseTemplates"]["application/json"]
+        body = json.loads(template)  # fixed text: valid JSON as written
+        assert set(body) == {"message", "code", "details"}, response_type
+        assert "$" not in template, response_type  # no $context.error.message: it can echo the Authorization header
+        assert response["responseParameters"]["gatewayresponse.header.Content-Type"] == "'application/json'"
+    assert "statusCode" not in responses["DEFAULT_4XX"] and "statusCode" not in responses["DEFAULT_5XX"]
+
+
 # --- IAM -------------------------------------------------------------------------------------------------
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -191,3 +191,21 @@ def test_a_start_fired_early_waits_for_the_exact_second(
     assert svc.batches.find(batch_id)["status"] == "scheduled"  # type: ignore[index]
     pump.run(until=lambda: svc.batches.find(batch_id)["status"] != "scheduled", advance_seconds=5)  # type: ignore[index]
     assert svc.batches.find(batch_id)["started_at"] >= start.strftime("%Y-%m-%dT%H:%M:%S")  # type: ignore[index]
+
+
+def test_a_form_body_whose_plus_was_not_escaped_still_schedules_at_the_offset(
+    client: Client, tenant: tuple[str, str]
+) -> None:
+    # Given `curl -d scheduled_at=...+05:30`: curl sends the "+" as is, and form decoding makes it a space
+    batch_id, auth = new_batch(client, tenant)
+    when = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+    local = when.astimezone(timezone(timedelta(hours=5, minutes=30))).isoformat()
+    assert "+05:30" in local
+    response = client.http.post(
+        f"/batches/{batch_id}/schedule",
+        body=f"scheduled_at={local}",
+        headers={**auth, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    # Then it is scheduled at that moment, as if the "+" had been sent as %2B
+    assert response.status_code == 200, response.body
+    assert json.loads(response.body)["scheduled_at"].startswith(when.strftime("%Y-%m-%dT%H:%M:%S"))

@@ -68,3 +68,25 @@ def test_under_fifteen_minutes_is_an_exact_sqs_delay() -> None:
 def test_fifteen_minutes_and_more_is_a_schedule() -> None:
     plan = plan_start(NOW + timedelta(minutes=15), NOW)
     assert plan.delay_seconds is None and plan.schedule_at == NOW + timedelta(minutes=15)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-22T15:35:30 05:30",
+        "2026-11-22T15:35:30 0530",
+        "2026-11-22 15:35:30 05:30",
+        "2026-11-22T15:35:30.0 05:30",
+    ],
+)
+def test_a_plus_sign_lost_to_form_encoding_is_read_back(text: str) -> None:
+    # Given "+05:30" sent in a url-encoded form without %2B, so that it arrives as " 05:30"
+    # Then it is the same moment as with the "+"
+    assert parse_scheduled_at(text, NOW) == datetime(2026, 11, 22, 10, 5, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("text", ["2026-11-22T15:35:30  05:30", "2026-11-22T15:35:30 5:30", "2026-11-22 05:30"])
+def test_only_a_lone_space_where_the_sign_belongs_is_read_as_plus(text: str) -> None:
+    with pytest.raises(BadRequest) as err:
+        parse_scheduled_at(text, NOW)
+    assert err.value.code == "invalid_scheduled_at"
