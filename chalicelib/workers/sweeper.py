@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .. import clock
-from ..domain.batch_status import BatchStatus
+from ..domain.batch_status import ENDED_EARLY, BatchStatus
 from ..observability import logger
 from ..resources import CONTROL_QUEUE
 from ..services.calls import finish_call
 from ..services.container import Services
-from ..services.lifecycle import complete_if_done, deliver_start, dispatch_message, missed_start
+from ..services.lifecycle import complete_if_done, deliver_start, dispatch_message, missed_start, resume_settling
 from ..store.executions import StaleTransition
 
 STALL_AFTER = timedelta(minutes=2)
@@ -40,6 +40,7 @@ class SweepReport:
     restarted_batches: int = 0
     resumed_dispatches: int = 0
     reclaimed_leases: int = 0
+    resumed_cancels: int = 0
     failures: int = 0  # items that raised and were skipped; they are tried again next sweep
 
 
@@ -118,3 +119,5 @@ def _sweep_batch(
     elif missed_start(batch, now) and batch.get("start_token"):
         deliver_start(svc, batch["batch_id"], batch["start_token"], now)
         report.restarted_batches += 1
+    elif batch["status"] in ENDED_EARLY:  # stopped: its cancel walk stalled, or its closing was lost
+        report.resumed_cancels += resume_settling(svc, batch, stall_cutoff)
