@@ -42,10 +42,10 @@ MAX_COLUMNS = 1024  # cells per record: a 2 MiB line of commas must not become a
 MAX_CELL_CHARS = 8192  # one variable's value; longer: the row is skipped as `cell_too_long`
 MAX_CONTACT_BYTES = 32 * 1024  # a contact's variable names + values (UTF-8); more: `row_too_large`
 MAX_NAME_CHARS = 128  # one column name (a variable name)
+MAX_HEADER_BYTES = 16 * 1024  # every column name together (UTF-8)
 MAX_DETAILS = 10  # rows listed in `no_valid_contacts`' details (all of them are in the errors report)
 MAX_VALUE_CHARS = 100  # a row error's `value` (the number cell as written) is cut to this
 MAX_WARNING_ROWS = 100  # row numbers listed in a warning (the warning's row_count has them all)
-MAX_HEADER_BYTES = 16 * 1024  # every column name together (UTF-8)
 _EXTRA_NAME_BYTES = 12  # `column_1024`: the name given to a cell beyond the header
 _NAME_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SNIFF_BYTES = 512  # enough to spot a BOM or the NUL pattern of BOM-less UTF-16
@@ -305,7 +305,7 @@ class _Validator:
             return self._skip(RowError(row, "invalid_number", _shown(raw), str(exc)))
         first = self._seen.setdefault(int(e164[1:]), row)
         if first != row:
-            return self._skip(RowError(row, "duplicate", raw, f"duplicate of row {first}"))
+            return self._skip(RowError(row, "duplicate", _shown(raw), f"duplicate of row {first}"))
         self._valid += 1
         if extension:
             self._extension_dropped(row)
@@ -346,10 +346,10 @@ class _Validator:
             _counted(self._reasons[reason], words) for reason, words in _REASON_WORDS.items() if self._reasons[reason]
         ]
         blank = f"; {_counted(self._blank, ('blank row', 'blank rows'))} ignored" if self._blank else ""
+        listed = "each row" if total <= MAX_DETAILS else f"the first {MAX_DETAILS} rows"
         return ContactsError(
             "no_valid_contacts",
-            f"none of the {total} rows can be called: {', '.join(parts)}{blank} "
-            f"(details lists the first {MAX_DETAILS} rows and why)",
+            f"none of the {total} rows can be called: {', '.join(parts)}{blank} (details gives {listed} and why)",
             [error.as_dict() for error in self._firsts],
         )
 
@@ -471,7 +471,7 @@ class ContactReader(_Validator):
                     del variables[num_key]
                     yield Contact(row, e164, variables)
                     continue
-                error = RowError(row, "duplicate", raw, f"duplicate of row {first}")
+                error = RowError(row, "duplicate", _shown(raw), f"duplicate of row {first}")
             yield skip(error)
         self._valid, self._blank = valid, blank
         encoding = "cp1252" if self._fell_back else self._encoding
@@ -590,12 +590,12 @@ def _oversized(row: int, raw: str, values: Iterable[str], names_bytes: int) -> R
     for value in values:
         if len(value) > MAX_CELL_CHARS:
             return RowError(
-                row, "cell_too_long", raw, f"a cell has {len(value)} characters; the limit is {MAX_CELL_CHARS}"
+                row, "cell_too_long", _shown(raw), f"a cell has {len(value)} characters; the limit is {MAX_CELL_CHARS}"
             )
         total += len(value.encode("utf-8", "surrogatepass"))
     if total > MAX_CONTACT_BYTES:
         return RowError(
-            row, "row_too_large", raw, f"the row's columns take {total} bytes; the limit is {MAX_CONTACT_BYTES}"
+            row, "row_too_large", _shown(raw), f"the row's columns take {total} bytes; the limit is {MAX_CONTACT_BYTES}"
         )
     return None
 
