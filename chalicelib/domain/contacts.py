@@ -414,8 +414,8 @@ class ContactReader(_Validator):
                 break
         else:
             raise ContactsError("empty_file", "the file is empty")
-        delimiter = _sniff_delimiter(line)
         _allow_fields_up_to_the_record_limit()
+        delimiter = _sniff_delimiter(line)
         reader = csv.reader(itertools.chain((line,), lines), delimiter=delimiter, strict=False)
         written = [_clean_header(cell) for cell in next(reader, [])]
         if len(written) > MAX_COLUMNS:
