@@ -122,3 +122,20 @@ def test_inbox_files_that_cannot_become_batches_are_quarantined_with_a_reason(
     assert "sidecar" in reasons[f"quarantine/inbox/{agent_id}/b.csv.reason.json"]
     assert "empty_file" in reasons[f"quarantine/inbox/{agent_id}/c.csv.reason.json"]
     assert [k for k in keys(svc, "inbox/") if k.endswith((".csv", ".xlsx"))] == []
+
+
+def test_an_upload_warns_about_a_number_whose_extension_is_dropped(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump
+) -> None:
+    # Given a presigned upload with a number written with an extension
+    key, agent_id = tenant
+    upload = presign(client, key, {"agent_id": agent_id})
+    body = b"phone\n+12025550123\n+12025550124 ext. 23\n"
+    aws.s3().put_object(Bucket=svc.blobs.bucket, Key=upload["upload"]["fields"]["key"], Body=body)
+    # When it is ingested
+    pump.run()
+    # Then both contacts are kept and the batch warns about row 3
+    batch = batch_of(client, key, upload["batch_id"])
+    assert batch["status"] == "created" and batch["valid_contacts"] == 2
+    [warning] = [w for w in batch["warnings"] if w["code"] == "number_extension_dropped"]
+    assert warning["rows"] == [3]
