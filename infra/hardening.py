@@ -184,9 +184,9 @@ def _api_gateway_account(stack: Stack) -> CfnResource:
         stack,
         "ApiGatewayLogsRole",
         description="Lets API Gateway write its access and execution logs in this account and region.",
-        assumed_by=iam.ServicePrincipal(
-            "apigateway.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
-        ),
+        # No aws:SourceAccount condition: AWS's documented trust for this role has none, and a condition
+        # API Gateway does not send would make the account setting fail at deploy.
+        assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
         inline_policies={
             "logs": iam.PolicyDocument(
                 statements=[
