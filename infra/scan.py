@@ -40,8 +40,8 @@ def run_checkov(files: list[Path]) -> list[dict[str, Any]]:
 def main() -> int:
     dirs = [Path(d) for d in sys.argv[1:]] or [Path("cdk.out")]
     files = [f for d in dirs for pattern in ("*.template.json", "*.expanded.json") for f in sorted(d.glob(pattern))]
-    if not files:
-        sys.exit(f"no templates in {', '.join(map(str, dirs))}: run `make synth` first")
+    if missing := [str(d) for d in dirs if not any(f.parent == d for f in files)]:
+        sys.exit(f"no templates in {', '.join(missing)}: run `make synth` first")
     started = time.monotonic()
     reports = run_checkov(files)
     failed: list[str] = []
