@@ -20,7 +20,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed lint
 	$(PY) -m pytest
-	$(MAKE) synth test-infra
+	$(MAKE) synth checkov test-infra
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -45,12 +45,15 @@ clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 # Deployment (infra/, see infra/README.md): its own venv, since aws-cdk-lib makes a ~700 MB environment.
-# `make synth` synthesizes the CDK app offline into cdk.out and lints it; `make test-infra` runs tests/infra.
+# `make synth` synthesizes the CDK app offline into cdk.out (and, with a customer-managed KMS key, into
+# cdk.out.kms) and lints both; `make checkov` scans them (its own venv); `make test-infra` runs tests/infra.
 INFRA_VENV ?= .venv-infra
 INFRA_PY := $(INFRA_VENV)/bin/python
 CDK_OUT ?= cdk.out
+CDK_OUT_KMS ?= cdk.out.kms
+CHECKOV_VENV ?= .venv-checkov
 
-.PHONY: synth test-infra clean-infra
+.PHONY: synth checkov test-infra clean-infra
 
 $(INFRA_VENV)/.installed: requirements.txt requirements-infra.txt
 	$(PYTHON) -m venv $(INFRA_VENV)
@@ -58,14 +61,27 @@ $(INFRA_VENV)/.installed: requirements.txt requirements-infra.txt
 	$(INFRA_PY) -m pip install --quiet -r requirements-infra.txt
 	touch $@
 
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
 synth: $(INFRA_VENV)/.installed
-	rm -rf $(CDK_OUT)
+	rm -rf $(CDK_OUT) $(CDK_OUT_KMS)
 	$(INFRA_PY) infra/app.py --outdir $(CDK_OUT)
+	$(INFRA_PY) infra/app.py --outdir $(CDK_OUT_KMS) -c kms=customer
 	$(INFRA_PY) infra/expand.py $(CDK_OUT)
-	$(INFRA_VENV)/bin/cfn-lint $(CDK_OUT)/*.template.json $(CDK_OUT)/*.expanded.json
+	$(INFRA_PY) infra/expand.py $(CDK_OUT_KMS)
+	$(INFRA_VENV)/bin/cfn-lint $(CDK_OUT)/*.template.json $(CDK_OUT)/*.expanded.json \
+		$(CDK_OUT_KMS)/*.template.json $(CDK_OUT_KMS)/*.expanded.json
+
+# Scans what `make synth` wrote, offline; fails on any failed check and prints every skip with its reason.
+checkov: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/python infra/scan.py $(CDK_OUT) $(CDK_OUT_KMS)
 
 test-infra: $(INFRA_VENV)/.installed
 	$(INFRA_PY) -m pytest tests/infra
 
 clean-infra:
-	rm -rf $(INFRA_VENV) $(CDK_OUT)
+	rm -rf $(INFRA_VENV) $(CHECKOV_VENV) $(CDK_OUT) $(CDK_OUT_KMS)

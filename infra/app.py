@@ -3,8 +3,9 @@
 Settings come from the environment, as for the service itself: STAGE (default dev, and it must be a
 stage of .chalice/config.json), RESOURCE_PREFIX (batchcall), the region from CDK_DEFAULT_REGION,
 AWS_REGION or AWS_DEFAULT_REGION (us-east-1), the account from CDK_DEFAULT_ACCOUNT or AWS_ACCOUNT_ID
-(unset: an account-agnostic template that resolves it at deploy time). ALARM_EMAIL subscribes an
-address to the alarm topic. `cdk deploy` (cdk.json) runs this same file.
+(unset: an account-agnostic template that resolves it at deploy time). ALARM_EMAIL is the default
+of the `AlarmEmail` deploy parameter. `-c key=value` sets CDK context offline, as the CDK CLI's `-c`
+does (`kms=customer`, `retain_data=false`: infra/README.md). `cdk deploy` (cdk.json) runs this same file.
 """
 
 from __future__ import annotations
@@ -41,9 +42,9 @@ def settings_from_env(account: str) -> Settings:
     )
 
 
-def build(outdir: str) -> cdk.App:
+def build(outdir: str, context: dict[str, str] | None = None) -> cdk.App:
     account = os.environ.get("CDK_DEFAULT_ACCOUNT") or os.environ.get("AWS_ACCOUNT_ID")
-    app = cdk.App(outdir=outdir)
+    app = cdk.App(outdir=outdir, context=context or None)
     settings = settings_from_env(account or cdk.Aws.ACCOUNT_ID)
     os.environ["AWS_DEFAULT_REGION"] = settings.aws_region  # `chalice package` needs a region, not credentials
     BatchCallStack(
@@ -62,9 +63,11 @@ def build(outdir: str) -> cdk.App:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--outdir", default=os.environ.get("CDK_OUTDIR") or str(ROOT / "cdk.out"))
+    parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE", help="CDK context")
     args = parser.parse_args()
+    context = dict(pair.split("=", 1) for pair in args.context)
     started = time.monotonic()
-    build(args.outdir).synth()
+    build(args.outdir, context).synth()
     print(f"synthesized into {args.outdir} in {time.monotonic() - started:.1f} s", file=sys.stderr)
 
 

@@ -32,7 +32,21 @@ def expand(template: dict[str, Any], region: str) -> dict[str, Any]:
         parameter_values={},
         get_managed_policy_map=lambda: {},  # only SAM policy templates need it; Chalice's roles are explicit
     )
+    _carry_checkov_skips_to_stages(expanded)
     return expanded
+
+
+def _carry_checkov_skips_to_stages(expanded: dict[str, Any]) -> None:
+    """SAM keeps an `AWS::Serverless::Api`'s Metadata on the RestApi only; a skip declared there covers its stage too.
+
+    Metadata changes nothing deployed; it lets the scan of the expanded template see the declared reasons.
+    """
+    resources = expanded["Resources"]
+    for stage in (r for r in resources.values() if r["Type"] == "AWS::ApiGateway::Stage"):
+        api = resources.get(stage["Properties"].get("RestApiId", {}).get("Ref", ""), {})
+        declared = api.get("Metadata", {}).get("checkov")
+        if declared and "checkov" not in stage.get("Metadata", {}):
+            stage.setdefault("Metadata", {})["checkov"] = copy.deepcopy(declared)
 
 
 def region_of(assembly: Path, stack_template: Path) -> str:

@@ -24,7 +24,6 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from chalice.cdk import Chalice
 from constructs import Construct
@@ -46,7 +45,9 @@ from chalicelib.resources import (
 )
 from chalicelib.settings import Settings
 
+from . import monitoring, operations
 from .permissions import ACCESS, SCHEDULER_TARGETS, Access
+from .protection import DataProtection
 
 # Raw uploads expire after RAW_UPLOAD_DAYS: those under uploads/ and inbox/ by prefix; `batches/<id>/raw`
 # by tag (`BlobStore.put_raw` sets kind=raw), since lifecycle filters match literal prefixes and tags,
@@ -142,9 +143,11 @@ class BatchCallStack(Stack):
         self.settings = settings
         self.function_config: dict[str, dict[str, Any]] = chalice_stages[settings.stage].get("lambda_functions", {})
 
-        self.alarm_topic = sns.Topic(self, "AlarmTopic", display_name=settings.name("alarms"), enforce_ssl=True)
-        if alarm_email:
-            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+        self.protection = DataProtection(self, name=settings.name("data"))  # context: kms, retain_data
+        self.alarm_topic = sns.Topic(
+            self, "AlarmTopic", display_name=settings.name("alarms"), enforce_ssl=True, **self.protection.topic()
+        )
+        monitoring.alarm_email(self, self.alarm_topic, alarm_email)
         self.tables = {table.short: self._table(table) for table in TABLES}
         self.bucket = self._bucket()
         self.dlqs: dict[str, sqs.Queue] = {}
@@ -169,6 +172,7 @@ class BatchCallStack(Stack):
                 )
             },
         )
+        self.protection.grant_send(self.scheduler_role)
         self.chalice, sam = self._chalice_app(project_dir)
         functions = ChaliceFunction.all_in(sam)
         if {f.name for f in functions} != set(ACCESS):
@@ -180,6 +184,7 @@ class BatchCallStack(Stack):
             self._wire(function)
         self._api_alarm(sam)
         self._gateway_responses(sam)
+        operations.finish(self, sam, functions)  # API access log and throttle, checkov skips, dashboard
 
         CfnOutput(self, "BucketName", value=self.bucket.bucket_name)
         CfnOutput(self, "SchedulerRoleArn", value=self.scheduler_role.role_arn)
@@ -201,9 +206,8 @@ class BatchCallStack(Stack):
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
             time_to_live_attribute=table.ttl_attribute,
-            removal_policy=RemovalPolicy.RETAIN,
+            **self.protection.table(),  # key and removal policy
         )
         for index in table.indexes:
             construct.add_global_secondary_index(
@@ -220,9 +224,8 @@ class BatchCallStack(Stack):
             "DataBucket",
             bucket_name=bucket_name(self.settings),
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
-            removal_policy=RemovalPolicy.RETAIN,
+            **self.protection.bucket(),  # key and removal policy
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-raw-batch-files",
@@ -250,8 +253,8 @@ class BatchCallStack(Stack):
             f"{pascal(queue.short)}Dlq",
             queue_name=dlq_name(self.settings, queue),
             retention_period=Duration.days(14),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
+            **self.protection.queue(),
         )
         construct = sqs.Queue(
             self,
@@ -259,8 +262,8 @@ class BatchCallStack(Stack):
             queue_name=queue_name(self.settings, queue),
             visibility_timeout=Duration.seconds(queue.visibility_timeout),
             dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=queue.max_receive_count),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
+            **self.protection.queue(),
         )
         self.dlqs[queue.short] = dlq
         self._alarm(
@@ -356,6 +359,7 @@ class BatchCallStack(Stack):
             log_group_name=f"/aws/lambda/{name}",
             retention=LOG_RETENTION,
             removal_policy=RemovalPolicy.DESTROY,
+            **self.protection.log_group(),
         )
         cfn_function.node.add_dependency(log_group)
 
@@ -381,6 +385,7 @@ class BatchCallStack(Stack):
         ]
         statements += self._consume_statements(function)
         statements += self._access_statements(ACCESS[function.name])
+        statements += self.protection.function_statements()  # the customer-managed key, if any
         if function.traced:  # X-Ray has no resource-level permissions: "*" is the only resource there is
             statements.append(
                 iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"])

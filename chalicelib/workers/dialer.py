@@ -307,6 +307,7 @@ def _later(svc: Services, message: DialMessage, when: Any) -> None:
 
 def _wait_for_slot(svc: Services, message: DialMessage) -> None:
     # Hand the message back with a delay; the original is acknowledged only after this send succeeds.
+    count("CallsWaitingForSlot")  # the operator's sign that an agent's or batch's live-call cap binds
     svc.queues.send(
         DIAL_QUEUE,
         message.model_copy(update={"waits": message.waits + 1}).model_dump(),

@@ -10,10 +10,8 @@ infra/permissions.py: widening a function's reach means changing both.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +31,6 @@ from chalicelib.resources import (
     table_name,
 )
 from chalicelib.settings import Settings
-from infra.expand import expand  # samtranslator: .venv-infra only, hence after the skip
 
 pytestmark = pytest.mark.timeout(600)  # the module's one synthesis takes 20-40 s on two cores
 
@@ -170,22 +167,8 @@ class Synth:
 
 
 @pytest.fixture(scope="module")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    env = {k: v for k, v in os.environ.items() if k not in ("CDK_DEFAULT_ACCOUNT", "AWS_ACCOUNT_ID", "ALARM_EMAIL")}
-    env.update({"STAGE": STAGE, "RESOURCE_PREFIX": "batchcall", "AWS_REGION": "us-east-1"})
-    proc = subprocess.run(  # a process of its own: packaging imports app.py and rewrites os.environ
-        [sys.executable, str(ROOT / "infra" / "app.py"), "--outdir", str(outdir)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode:
-        pytest.fail(f"synth failed:\n{proc.stderr[-4000:]}")
-    template = json.loads((outdir / f"{STAGE}.template.json").read_text())
-    return Synth(template, expand(template, "us-east-1"))
+def synth(synthesize: Callable[..., tuple[dict[str, Any], dict[str, Any]]]) -> Synth:
+    return Synth(*synthesize())  # tests/infra/conftest.py: one synthesis per session
 
 
 def short_names(rendered: tuple[str, ...], kind: str, suffix: str = "") -> set[str]:

@@ -1,0 +1,33 @@
+"""Metrics the operator's dashboard (infra/monitoring.py) reads, counted where the work happens."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from chalice.test import Client
+
+from chalicelib.workers import dialer
+from tests.integration.workers.test_controls import make_batch, patch_agent
+from tests.support.pump import Pump
+from tests.support.scripted import ScriptedProvider
+
+
+def test_dials_handed_back_at_the_live_call_cap_are_counted(
+    client: Client, tenant: tuple[str, str], pump: Pump, scripted: ScriptedProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counted: Counter[str] = Counter()
+    monkeypatch.setattr(dialer, "count", lambda name, value=1, *_: counted.update({name: value}))
+    # Given an agent allowed one live call, and calls that never report back (so its one slot stays taken)
+    patch_agent(client, tenant, max_concurrent_calls=1)
+    scripted.report = False
+    batch_id, auth = make_batch(client, tenant, 3)
+    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    # When the dialer goes through every dial message
+    while pump.step("dispatcher"):
+        pass
+    for _ in range(3):
+        pump.step("dialer")
+    # Then one call was placed and the other two, handed back to wait for the slot, were counted as such
+    assert counted["CallsPlaced"] == 1
+    assert counted["CallsWaitingForSlot"] >= 2
