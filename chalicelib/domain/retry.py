@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .bounds import Int
+
 RetryStatus = Literal["no-answer", "busy", "failed", "error"]
 
 
@@ -17,10 +19,10 @@ class RetryConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = False
-    max_retries: int = Field(3, ge=1, le=3)
-    retry_on_statuses: list[RetryStatus] = Field(default_factory=_default_statuses)
+    max_retries: Int = Field(3, ge=1, le=3)
+    retry_on_statuses: list[RetryStatus] = Field(default_factory=_default_statuses, max_length=4)
     retry_on_voicemail: bool = False
-    retry_intervals_minutes: list[int] = Field(default_factory=lambda: [30, 60, 120], min_length=1, max_length=3)
+    retry_intervals_minutes: list[Int] = Field(default_factory=lambda: [30, 60, 120], min_length=1, max_length=3)
 
     @model_validator(mode="after")
     def _intervals_positive(self) -> RetryConfig:
