@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .bounds import Int, Name, Number, PhoneNumber, Text, http_url, unique
+from .bounds import NOT_BOOL, NOT_TINY, Name, PhoneNumber, Text, http_url, unique
 from .retry import RetryConfig
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ALL_DAYS: list[Weekday] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+CallLimit = Annotated[int, Field(ge=1, le=1000), NOT_BOOL]
+StartHour = Annotated[int, Field(ge=0, le=23), NOT_BOOL]
+EndHour = Annotated[int, Field(ge=0, le=24), NOT_BOOL]
+CallsPerSecond = Annotated[float, Field(ge=0.01, le=100, allow_inf_nan=False), NOT_BOOL, NOT_TINY]
 
 
 def e164(value: str) -> str:
@@ -36,10 +40,10 @@ class AgentFields(BaseModel):
     welcome_message: Text | None = Field(None, max_length=4000)
     prompt: Text | None = Field(None, max_length=20000)
     from_phone_numbers: list[PhoneNumber] | None = Field(None, max_length=50)
-    max_concurrent_calls: Int | None = Field(None, ge=1, le=1000)
-    calls_per_second: Number | None = Field(None, ge=0.01, le=100)
-    call_start_hour: Int | None = Field(None, ge=0, le=23)
-    call_end_hour: Int | None = Field(None, ge=0, le=24, description="exclusive; 24 means until midnight")
+    max_concurrent_calls: CallLimit | None = None
+    calls_per_second: CallsPerSecond | None = None
+    call_start_hour: StartHour | None = None
+    call_end_hour: EndHour | None = Field(None, description="exclusive; 24 means until midnight")
     call_days: list[Weekday] | None = Field(None, min_length=1, max_length=7)
     timezone: str | None = Field(None, max_length=64)
     webhook_url: str | None = Field(None, max_length=2000)
@@ -78,9 +82,9 @@ class AgentFields(BaseModel):
 class AgentCreate(AgentFields):
     name: Name = Field(..., min_length=1, max_length=200)
     provider: Literal["simulator", "twilio", "http"] = "simulator"
-    max_concurrent_calls: Int = Field(10, ge=1, le=1000)
-    call_start_hour: Int = Field(9, ge=0, le=23)
-    call_end_hour: Int = Field(21, ge=0, le=24)
+    max_concurrent_calls: CallLimit = 10
+    call_start_hour: StartHour = 9
+    call_end_hour: EndHour = 21
     call_days: list[Weekday] = Field(default_factory=lambda: list(ALL_DAYS), min_length=1, max_length=7)
     from_phone_numbers: list[PhoneNumber] = Field(default_factory=list, max_length=50)
     welcome_message: Text = Field("Hello {customer_name}, this is an automated call.", max_length=4000)

@@ -9,8 +9,8 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from . import json_input
-from .agents import e164
-from .bounds import Int, Name, PhoneNumber, http_url, no_controls
+from .agents import CallLimit, e164
+from .bounds import Name, PhoneNumber, http_url, no_controls
 from .json_input import JsonInputError
 from .retry import RetryConfig
 
@@ -28,7 +28,7 @@ class BatchOptions(BaseModel):
     default_region: str | None = Field(None, max_length=8)
     status_webhook: str | None = Field(None, max_length=2000)
     scheduled_at: str | None = Field(None, max_length=64)
-    max_concurrent_calls: Int | None = Field(None, ge=1, le=1000)
+    max_concurrent_calls: CallLimit | None = None
     bypass_call_guardrails: bool = False
 
     @field_validator("from_phone_numbers", mode="before")

@@ -44,9 +44,11 @@ def _not_tiny(value: float) -> float:
 
 Name = Annotated[str, AfterValidator(no_controls)]
 Text = Annotated[str, AfterValidator(_text)]
-Int = Annotated[int, BeforeValidator(_not_bool)]
-Number = Annotated[float, BeforeValidator(_not_bool), Field(allow_inf_nan=False), AfterValidator(_not_tiny)]
 PhoneNumber = Annotated[str, Field(max_length=32)]
+# For numbers, after the range: `Annotated[int, Field(ge=1, le=9), NOT_BOOL]`. The range must come first (and
+# inside Annotated, not on an optional field's Field) for the JSON schema to show it as minimum/maximum.
+NOT_BOOL = BeforeValidator(_not_bool)
+NOT_TINY = AfterValidator(_not_tiny)
 
 
 def has_scheme(value: str, *schemes: str) -> bool:

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from .bounds import Int, Name, Number, has_scheme, http_url
+from .bounds import NOT_BOOL, NOT_TINY, Name, has_scheme, http_url
 from .call_status import CallStatus
 
 CREDENTIALS_NAME = r"^[a-z][a-z0-9_-]{0,63}$"
@@ -25,8 +25,8 @@ FieldName = Annotated[str, Field(min_length=1, max_length=200)]  # a (dotted) JS
 class SimulatorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    cost_per_minute: Number = Field(0.05, ge=0, le=100)
-    fixed_talk_seconds: Number | None = Field(None, ge=0, le=3600)
+    cost_per_minute: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False), NOT_BOOL, NOT_TINY] = 0.05
+    fixed_talk_seconds: Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False), NOT_BOOL, NOT_TINY] | None = None
 
 
 class TwilioConfig(BaseModel):
@@ -40,7 +40,7 @@ class TwilioConfig(BaseModel):
         None, max_length=2000, description="wss:// URL of a voice agent: the call is connected to it as a media stream."
     )
     machine_detection: bool = True
-    ring_timeout_seconds: Int = Field(30, ge=5, le=600)
+    ring_timeout_seconds: Annotated[int, Field(ge=5, le=600), NOT_BOOL] = 30
     record: bool = False
 
     @field_validator("twiml_url")
@@ -107,7 +107,7 @@ class HttpAgentConfig(BaseModel):
     request_fields: dict[str, Annotated[str, Field(max_length=200)]] = Field(default_factory=dict, max_length=20)
     call_id_field: FieldName = "call_id"
     event_fields: dict[str, FieldName] = Field(default_factory=dict, max_length=20)
-    status_map: dict[FieldName, str] = Field(default_factory=dict, max_length=100)
+    status_map: dict[FieldName, FieldName] = Field(default_factory=dict, max_length=100)
     idempotent: bool = Field(
         False,
         description="The endpoint honours Idempotency-Key: a call whose dialer died after claiming it is placed "

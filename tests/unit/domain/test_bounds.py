@@ -117,3 +117,41 @@ def test_zero_stays_a_valid_amount_and_schemes_ignore_case() -> None:
     assert SimulatorConfig.model_validate({"cost_per_minute": 0, "fixed_talk_seconds": 0}).cost_per_minute == 0
     assert TwilioConfig.model_validate({"stream_url": "WSS://agent.example.com/m"}).stream_url
     assert HttpAgentConfig.model_validate({"endpoint": "HTTPS://api.example.com/call"}).endpoint
+
+
+REQUEST_MODELS = [AgentCreate, AgentPatch, BatchOptions, UploadOptions, SimulatorConfig, TwilioConfig, HttpAgentConfig]
+
+
+def unbounded(schema: dict[str, Any], defs: dict[str, Any], path: str) -> list[str]:
+    """Paths of strings without a length, numbers without a range, arrays and maps without a size."""
+    if "$ref" in schema:
+        return unbounded(defs[schema["$ref"].split("/")[-1]], defs, path)
+    found: list[str] = []
+    for option in schema.get("anyOf", []):
+        found += unbounded(option, defs, path)
+    kind = schema.get("type")
+    if kind == "string" and not ({"maxLength", "enum", "const", "pattern"} & set(schema)):
+        found.append(path)
+    if kind in ("integer", "number") and not {"minimum", "maximum"} <= set(schema):
+        found.append(path)
+    if kind == "array":
+        if "maxItems" not in schema:
+            found.append(path)
+        found += unbounded(schema.get("items", {}), defs, path + "[]")
+    if kind == "object":
+        if isinstance(schema.get("additionalProperties"), dict):
+            if "maxProperties" not in schema:
+                found.append(path)
+            found += unbounded(schema["additionalProperties"], defs, path + "{}")
+        for name, sub in schema.get("properties", {}).items():
+            found += unbounded(sub, defs, f"{path}.{name}" if path else name)
+    return found
+
+
+@pytest.mark.parametrize("model", REQUEST_MODELS, ids=lambda m: m.__name__)
+def test_every_string_number_and_list_of_every_request_model_is_bounded_in_its_schema(model: type[BaseModel]) -> None:
+    # The OpenAPI document is generated from these schemas: each bound must show there, in JSON Schema's words
+    schema = model.model_json_schema()
+    assert unbounded(schema, schema.get("$defs", {}), "") == []
+    text = str(schema)
+    assert not any(f"'{raw}':" in text for raw in ("ge", "le", "gt", "lt", "max_length", "min_length")), text
