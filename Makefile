@@ -3,6 +3,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# `make run PORT=8100 AWS_PORT=4566`: the API's port, and the emulator's (0: any free one).
+PORT ?= 8000
+AWS_PORT ?= 0
 
 .PHONY: run test lint format bench clean
 
@@ -13,7 +16,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 run: $(VENV)/.installed
-	$(PY) -m local
+	$(PY) -m local --port $(PORT) --aws-port $(AWS_PORT)
 
 test: $(VENV)/.installed lint
 	$(PY) -m pytest

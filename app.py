@@ -9,6 +9,7 @@ from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib import observability
 from chalicelib.api import agents, batches, executions, providers, webhooks
+from chalicelib.api.http import in_our_error_shape
 from chalicelib.resources import (
     CONTROL_QUEUE,
     DIAL_QUEUE,
@@ -41,6 +42,9 @@ def flush_metrics(event: Any, get_response: Any) -> Any:
         return get_response(event)
     finally:
         observability.flush()
+
+
+app.register_middleware(in_our_error_shape, "http")  # Chalice's own error answers, in our JSON shape
 
 
 app.register_blueprint(agents.bp)

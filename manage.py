@@ -2,15 +2,41 @@
 
 Uses the same settings as the service (STAGE, RESOURCE_PREFIX, AWS_REGION, AWS_ENDPOINT_URL for
 the local stack), so it issues keys against whichever deployment the environment points at.
+Against the local stack's emulator it needs no AWS credentials (see `emulator_credentials`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from urllib.parse import urlsplit
+
+import boto3
 
 from chalicelib.services.auth import create_api_key
 from chalicelib.services.container import get_services
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+
+
+def emulator_credentials() -> bool:
+    """Fake credentials when AWS_ENDPOINT_URL is this machine's emulator and none are configured.
+
+    The emulator accepts any; boto3 still wants some and would fail with NoCredentialsError. Never
+    for any other endpoint: real AWS must be reached with the credentials the operator configured.
+    Returns whether it set them.
+    """
+    environ = os.environ  # boto3 reads it too
+    endpoint = environ.get("AWS_ENDPOINT_URL", "")
+    if not endpoint or urlsplit(endpoint).hostname not in LOOPBACK_HOSTS:
+        return False
+    environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")  # no instance-role lookup for a local target
+    if boto3.session.Session().get_credentials() is not None:
+        return False
+    environ.update(EMULATOR_CREDENTIALS)
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     key.add_argument("--tenant", required=True, help="tenant id the key acts for")
     key.add_argument("--label", default="", help="a note to recognise the key by")
     args = parser.parse_args(argv)
+    emulator_credentials()
     if args.command == "create-key":
         print(create_api_key(get_services().keys, args.tenant, args.label))
     return 0

@@ -37,6 +37,13 @@ class NotFound(ServiceError):
     code = "not_found"
 
 
+class MethodNotAllowed(ServiceError):
+    """A known path asked with a method it does not take (the local gateway and Chalice's own answer)."""
+
+    status = 405
+    code = "method_not_allowed"
+
+
 class Conflict(ServiceError):
     status = 409
     code = "conflict"

@@ -71,7 +71,20 @@ LEASES = Table(
 WEBHOOK_DELIVERIES = Table("webhook-deliveries", partition_key="batch_id", sort_key="delivery_key")
 # One item per tenant: its webhook signing secrets and the endpoints a 410 disabled.
 TENANTS = Table("tenants", partition_key="tenant_id")
-TABLES: tuple[Table, ...] = (API_KEYS, AGENTS, BATCHES, EXECUTIONS, LEASES, WEBHOOK_DELIVERIES, TENANTS)
+# Providers' callbacks already received, per signing account (`<tenant>#<provider>#<credentials name>`), for
+# signatures that do not cover the URL (HTTP voice agents): a webhook-id seen once is refused on every call.
+# Kept (TTL) well past the signature's 5-minute freshness, after which a replay is refused as stale anyway.
+CALLBACK_RECEIPTS = Table("callback-receipts", partition_key="receipt_key", ttl_attribute="expires_at")
+TABLES: tuple[Table, ...] = (
+    API_KEYS,
+    AGENTS,
+    BATCHES,
+    EXECUTIONS,
+    LEASES,
+    WEBHOOK_DELIVERIES,
+    TENANTS,
+    CALLBACK_RECEIPTS,
+)
 
 # Visibility timeouts are at least six times each consumer's Lambda timeout, as AWS advises.
 CONTROL_QUEUE = Queue("control", visibility_timeout=360, consumer="dispatcher")

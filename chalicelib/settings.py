@@ -7,6 +7,7 @@ every module receives the values through `get_settings()` rather than reading
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -70,6 +71,13 @@ class Settings(BaseSettings):
         300,
         alias="CLAIM_TIMEOUT_SECONDS",
         description="A call claimed but never confirmed placed after this long is marked error by the sweeper.",
+    )
+    max_schedule_lead_days: int = Field(
+        365,
+        ge=1,
+        le=3650,
+        alias="MAX_SCHEDULE_LEAD_DAYS",
+        description="Latest start a batch may be scheduled for, in days from now; later is a 400 scheduled_at_too_far.",
     )
     scheduler_role_arn: str = Field(
         "arn:aws:iam::123456789012:role/batchcall-scheduler",
@@ -157,6 +165,10 @@ class Settings(BaseSettings):
         if not value or any(seconds < 1 for seconds in value):
             raise ValueError("WEBHOOK_RETRY_SCHEDULE needs at least one delay, each at least 1 second")
         return value
+
+    @property
+    def max_schedule_lead(self) -> timedelta:
+        return timedelta(days=self.max_schedule_lead_days)
 
     def secret_path(self, tenant_id: str, name: str) -> str:
         base = self.secrets_path or f"/{self.resource_prefix}/{self.stage}/secrets"

@@ -20,6 +20,7 @@ from chalicelib.resources import (
     AGENTS,
     API_KEYS,
     BATCHES,
+    CALLBACK_RECEIPTS,
     CONTROL_QUEUE,
     DIAL_QUEUE,
     EVENTS_QUEUE,
@@ -90,6 +91,7 @@ ACCESS: dict[str, Access] = {
             (EXECUTIONS, (GET, UPDATE)),
             (TENANTS, (GET, UPDATE)),
             (WEBHOOK_DELIVERIES, (QUERY,)),
+            (CALLBACK_RECEIPTS, (GET, PUT)),  # HTTP voice agents' webhook-ids, per signing account
         ),
         indexes=((BATCHES, "by_agent"), (EXECUTIONS, "by_batch")),
         objects=(
@@ -105,9 +107,12 @@ ACCESS: dict[str, Access] = {
         schedules=True,  # schedule/run create or update the start schedule; stop/delete delete it
         secrets=True,
     ),
-    # workers/dispatcher.py: start a batch, read contact chunks, write executions, feed the dial queue.
+    # workers/dispatcher.py: start a batch, read contact chunks, write executions, feed the dial queue;
+    # the cancel walk of an ended batch: canceled executions for the contacts never dispatched, then
+    # the waiting ones canceled (read in contact order, finish_call: GET for the call.ended webhook).
     "dispatcher": Access(
-        items=((BATCHES, (GET, UPDATE)), (AGENTS, (GET,)), (EXECUTIONS, (PUT,))),
+        items=((BATCHES, (GET, UPDATE)), (AGENTS, (GET,)), (EXECUTIONS, (GET, PUT, UPDATE))),
+        indexes=((EXECUTIONS, "by_batch"),),
         objects=((CONTACTS, (READ,)),),
         sends=(CONTROL_QUEUE, DIAL_QUEUE, WEBHOOK_QUEUE),  # + dispatching / in_progress / completed webhooks
     ),

@@ -56,6 +56,23 @@ RAW_UPLOAD_TAG = ("kind", "raw")
 RAW_UPLOAD_DAYS = 30
 EXPORT_DAYS = 1  # a large CSV export is fetched through a 5-minute URL; asking again makes a fresh one
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+# API Gateway's own answers -> (status, or None to keep its own; code; message). Its default 4xx/5xx
+# cover the other types (their status is kept); the named ones get our codes.
+GATEWAY_RESPONSES: dict[str, tuple[int | None, str, str]] = {
+    "MISSING_AUTHENTICATION_TOKEN": (404, "not_found", "no route matches this path and method"),
+    "RESOURCE_NOT_FOUND": (404, "not_found", "no route matches this path and method"),
+    "UNAUTHORIZED": (None, "unauthorized", "missing or invalid API key"),
+    "ACCESS_DENIED": (None, "forbidden", "the request was refused"),
+    "BAD_REQUEST_BODY": (None, "bad_request", "the request body was refused"),
+    "BAD_REQUEST_PARAMETERS": (None, "bad_request", "the request parameters were refused"),
+    "REQUEST_TOO_LARGE": (None, "payload_too_large", "the request is larger than API Gateway accepts (10 MB)"),
+    "UNSUPPORTED_MEDIA_TYPE": (None, "unsupported_media_type", "unsupported content type"),
+    "THROTTLED": (None, "too_many_requests", "too many requests: retry later"),
+    "QUOTA_EXCEEDED": (None, "too_many_requests", "request quota exceeded: retry later"),
+    "INTEGRATION_TIMEOUT": (None, "timeout", "the request took longer than API Gateway's 29 s"),
+    "DEFAULT_4XX": (None, "bad_request", "the request was refused before it reached the service"),
+    "DEFAULT_5XX": (None, "internal_error", "the service failed to answer: retry later"),
+}
 ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,
     "N": dynamodb.AttributeType.NUMBER,
@@ -172,6 +189,7 @@ class BatchCallStack(Stack):
         for function in functions:
             self._wire(function)
         self._api_alarm(sam)
+        self._gateway_responses(sam)
 
         CfnOutput(self, "BucketName", value=self.bucket.bucket_name)
         CfnOutput(self, "SchedulerRoleArn", value=self.scheduler_role.role_arn)
@@ -508,6 +526,29 @@ class BatchCallStack(Stack):
             period=Duration.minutes(5),
         )
         self._alarm("Api5xx", errors, f"{name} answered 5xx in the last 5 minutes; see the api-handler's log group.")
+
+    def _gateway_responses(self, sam: dict[str, Any]) -> None:
+        """API Gateway's own answers (an unknown path or method, throttling, a Lambda failure) in our JSON shape.
+
+        A REST API answers a path or method it has no route for itself, before Lambda, with 403
+        MISSING_AUTHENTICATION_TOKEN (unknown paths and unknown methods alike: it cannot answer 405):
+        that becomes 404 `not_found`. Templates are fixed text: `$context.error.message` can quote the
+        Authorization header. Set through SAM's `GatewayResponses`, which writes them into the API's
+        definition, so every deployment of the stage carries them (a separate
+        AWS::ApiGateway::GatewayResponse needs a redeployment to take effect).
+        """
+        ((api_id, _),) = ((k, v) for k, v in sam["Resources"].items() if v["Type"] == "AWS::Serverless::Api")
+        responses = {
+            response_type: {
+                **({"StatusCode": str(status)} if status else {}),
+                "ResponseTemplates": {
+                    "application/json": json.dumps({"message": message, "code": code, "details": []})
+                },
+                "ResponseParameters": {"Headers": {"Content-Type": "'application/json'"}},
+            }
+            for response_type, (status, code, message) in GATEWAY_RESPONSES.items()
+        }
+        self.chalice.get_resource(api_id).add_property_override("GatewayResponses", responses)
 
     def _alarm(self, construct_id: str, metric: cloudwatch.Metric, description: str) -> None:
         alarm = metric.create_alarm(

@@ -6,17 +6,29 @@
 here. As `chalice local` does, the app's class is swapped for one whose
 `current_request` is thread-local, otherwise two concurrent requests would read each
 other's request. Request lines go to the `local.api_server` logger, not to stderr.
+
+Answers outside the routes are ours, not `chalice local`'s imitation of API Gateway (a 403 whose
+body echoes the Authorization header, API key included): an unknown path is a 404 `not_found`, a
+known path with a method it does not take a 405 `method_not_allowed` (with `Allow`), both in the
+`{"message", "code", "details"}` shape, as the deployed API's gateway responses (infra/stack.py) are.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from chalice.config import Config
-from chalice.local import ChaliceRequestHandler, LocalChalice, LocalDevServer
+from chalice.local import ChaliceRequestHandler, LocalChalice, LocalDevServer, LocalGateway, RouteMatcher
+
+from chalicelib.api.http import error_response
+from chalicelib.errors import MethodNotAllowed, NotFound, ServiceError
 
 if TYPE_CHECKING:
     from chalice import Chalice
@@ -26,9 +38,63 @@ logger = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 
 
+def _answer(error: ServiceError, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """A gateway answer (the Lambda proxy response form) carrying one of our errors."""
+    response = error_response(error)
+    response.headers.update(headers or {})
+    return response.to_dict()
+
+
+class _Gateway(LocalGateway):
+    """Chalice's local API Gateway, with our answers for requests no route takes."""
+
+    def __init__(self, app_object: Chalice, config: Config) -> None:
+        super().__init__(app_object, config)
+        self._routes = RouteMatcher(list(app_object.routes))
+
+    def handle_request(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
+        shown = urlsplit(path).path[:200]  # never the query string
+        try:
+            route = self._routes.match_route(path).route
+        except ValueError:
+            return _answer(NotFound(f"no route matches {shown}"))
+        methods = self._app_object.routes[route]
+        if method not in methods and method != "OPTIONS":  # OPTIONS: Chalice's CORS preflight answer
+            allowed = ", ".join(methods)
+            return _answer(MethodNotAllowed(f"{shown} takes {allowed}, not {method}"), {"Allow": allowed})
+        return super().handle_request(method, path, headers, body)
+
+
 class _RequestHandler(ChaliceRequestHandler):
+    def __init__(
+        self, request: Any, client_address: tuple[str, int], server: HTTPServer, app_object: Chalice, config: Config
+    ) -> None:
+        self.local_gateway = _Gateway(app_object, config)
+        BaseHTTPRequestHandler.__init__(self, request, client_address, server)  # handles the request
+
     def log_message(self, format: str, *args: Any) -> None:
         logger.info("%s %s", self.address_string(), format % args)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a method it has no handler for, a malformed request) in our shape.
+
+        Its HTML page would quote the request line; ours names only the status.
+        """
+        if code == HTTPStatus.NOT_IMPLEMENTED:  # "Unsupported method": no route takes it
+            code = HTTPStatus.METHOD_NOT_ALLOWED
+        status = HTTPStatus(code)
+        body = {"message": status.phrase.lower(), "code": status.phrase.lower().replace(" ", "_"), "details": []}
+        if code == HTTPStatus.METHOD_NOT_ALLOWED:
+            body["message"] = f"no route takes the method {self.command}"
+        self.log_error("code %d, %s", code, status.phrase)
+        self.send_response(code)
+        self.send_header("Connection", "close")
+        payload = json.dumps(body).encode()
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(payload)
 
 
 def _thread_local_requests(app: Chalice) -> None:

@@ -166,27 +166,47 @@ class LocalStack:
         self.stop()
 
 
+# A start one minute ahead, with BSD date (macOS) or else GNU date (Linux).
+ONE_MINUTE_AHEAD = "$(date -u -v+1M +%FT%TZ 2>/dev/null || date -u -d '+1 minute' +%FT%TZ)"
+
+
 def banner(stack: LocalStack) -> str:
-    """What a person needs to try the service: where it is, a key, and curls to paste."""
+    """What a person needs to try the service: where it is, a key, and the README's walk-through to paste.
+
+    Every command of README.md's walk-through is here with the values filled in (a test holds them equal).
+    """
     csv = stack.project_dir / "samples" / "contacts.csv"
     csv_arg = os.path.relpath(csv) if csv.is_relative_to(Path.cwd()) else str(csv)
     key = stack.api_key or "<api key>"  # none when not seeded: `python manage.py create-key` makes one
     agent = stack.agent_id or "<agent id>"
+    settings = get_settings()
+    bucket = resources.bucket_name(settings)
     auth = '-H "Authorization: Bearer $KEY"'
     lines = [
         "",
         f"  API          {stack.api_url}",
-        f"  AWS (moto)   {stack.aws_url}",
+        f"  AWS (moto)   {stack.aws_url}   bucket {bucket}",
         f"  API key      {key}",
         f"  Agent id     {agent}",
         "",
-        "Create a batch from the sample CSV (answers with its batch_id):",
+        "The README's walk-through, values filled in:",
         f"  export URL={stack.api_url} KEY={key} AGENT={agent}",
+        f"  export AWS_ENDPOINT_URL={stack.aws_url} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test"
+        f" AWS_REGION={settings.aws_region}",
+        "  # 1. create a batch from the sample CSV; 2. see why rows were skipped",
         f"  curl -s -X POST $URL/batches {auth} -F agent_id=$AGENT -F file=@{csv_arg}",
-        "Start it now and poll it:",
         "  export BATCH=<batch_id>",
+        f"  curl -s $URL/batches/$BATCH/errors {auth}",
+        "  # 3. schedule it one minute ahead, or start it now",
+        f"  curl -s -X POST $URL/batches/$BATCH/schedule {auth} -F scheduled_at={ONE_MINUTE_AHEAD}",
         f"  curl -s -X POST $URL/batches/$BATCH/run {auth}",
+        "  # 4. poll until completed; 5. the results, JSON and CSV",
         f"  curl -s $URL/batches/$BATCH {auth}",
+        f'  curl -s "$URL/batches/$BATCH/executions?limit=100" {auth}',
+        f"  curl -sL $URL/batches/$BATCH/executions.csv {auth}",
+        "  # the drop folder; another API key",
+        f"  aws --endpoint-url $AWS_ENDPOINT_URL s3 cp {csv_arg} s3://{bucket}/inbox/$AGENT/contacts.csv",
+        '  .venv/bin/python manage.py create-key --tenant acme --label "ci"',
         "",
         "Ctrl-C stops everything.",
     ]

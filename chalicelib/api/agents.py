@@ -42,5 +42,5 @@ def update_agent(req: ApiRequest, agent_id: str) -> Any:
 
 @endpoint(bp, "/agents/{agent_id}", ["DELETE"])
 def delete_agent(req: ApiRequest, agent_id: str) -> Any:
-    req.svc.agents.delete(req.tenant_id, agent_id)
+    agent_service.delete_agent(req.svc.agents, req.svc.batches, req.tenant_id, agent_id)
     return json_response({"message": "success", "state": "deleted"})

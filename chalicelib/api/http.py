@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from .. import observability
 from ..domain import json_input
 from ..domain.json_input import JsonInputError
-from ..errors import BadRequest, ServiceError
+from ..errors import BadRequest, MethodNotAllowed, NotFound, ServiceError, UnsupportedMediaType
 from ..services.auth import authenticate
 from ..services.container import Services, get_services
 
@@ -64,6 +64,38 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def error_response(error: ServiceError) -> Response:
     return json_response({"message": error.message, "code": error.code, "details": error.details}, error.status)
+
+
+# Chalice answers a few errors itself, as {"Code", "Message"}: each becomes one of ours.
+_CHALICE_ERRORS: dict[str, type[ServiceError]] = {
+    "MethodNotAllowedError": MethodNotAllowed,
+    "UnsupportedMediaType": UnsupportedMediaType,
+    "NotFoundError": NotFound,
+    "BadRequest": BadRequest,
+    "BadRequestError": BadRequest,
+}
+
+
+def in_our_error_shape(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """HTTP middleware: an error Chalice itself answered (405, 415, its 500) leaves in our JSON shape.
+
+    Our routes never answer `{"Code", "Message"}`; only Chalice's own handler does, for a method the
+    path does not take, a content type a route refuses, or an exception that escaped a view (a bug:
+    it stays a 500, with no detail of the exception).
+    """
+    response = get_response(event)
+    body = response.body
+    if not (isinstance(body, dict) and set(body) == {"Code", "Message"}):
+        return response
+    kind = _CHALICE_ERRORS.get(str(body["Code"]))
+    if kind is not None and response.status_code == kind.status:
+        shaped = error_response(kind(str(body["Message"])))
+    else:
+        message = "internal error" if response.status_code >= 500 else str(body["Message"])
+        code = "internal_error" if response.status_code >= 500 else "bad_request"
+        shaped = json_response({"message": message, "code": code, "details": []}, response.status_code)
+    shaped.headers = {**response.headers, **shaped.headers}
+    return shaped
 
 
 def validation_error(exc: ValidationError) -> BadRequest:

@@ -18,6 +18,8 @@ class BatchStatus(StrEnum):
 
 TERMINAL = frozenset({BatchStatus.STOPPED, BatchStatus.COMPLETED, BatchStatus.FAILED})
 ACTIVE = frozenset({BatchStatus.SCHEDULED, BatchStatus.RUNNING, BatchStatus.PAUSED})
+# Ended before every contact was called: the contacts never reached are canceled (lifecycle.settle).
+ENDED_EARLY = frozenset({BatchStatus.STOPPED, BatchStatus.FAILED})
 
 # command -> states it may be applied in (Bolna: stop answers 409 unless scheduled or running).
 SCHEDULABLE = frozenset({BatchStatus.CREATED, BatchStatus.SCHEDULED})

@@ -11,7 +11,8 @@ import csv
 import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
@@ -34,7 +35,6 @@ __all__ = [
 
 NUMBER_COLUMN_ALIASES: tuple[str, ...] = ("contact_number", "phone_number", "phone")
 
-MAX_FIELD_CHARS = 1 << 20  # one cell; csv's default (128 KiB) is too small for pasted notes
 MAX_RECORD_BYTES = 2 << 20  # one record (a line, or lines joined by quoted newlines): bounds memory
 MAX_COLUMNS = 1024  # cells per record: a 2 MiB line of commas must not become a million-key dict
 # What one contact may carry into its execution item: DynamoDB takes 400 KB per item and 4 MB per
@@ -43,6 +43,9 @@ MAX_CELL_CHARS = 8192  # one variable's value; longer: the row is skipped as `ce
 MAX_CONTACT_BYTES = 32 * 1024  # a contact's variable names + values (UTF-8); more: `row_too_large`
 MAX_NAME_CHARS = 128  # one column name (a variable name)
 MAX_HEADER_BYTES = 16 * 1024  # every column name together (UTF-8)
+MAX_DETAILS = 10  # rows listed in `no_valid_contacts`' details (all of them are in the errors report)
+MAX_VALUE_CHARS = 100  # a row error's `value` (the number cell as written) is cut to this
+MAX_WARNING_ROWS = 100  # row numbers listed in a warning (the warning's row_count has them all)
 _EXTRA_NAME_BYTES = 12  # `column_1024`: the name given to a cell beyond the header
 _NAME_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SNIFF_BYTES = 512  # enough to spot a BOM or the NUL pattern of BOM-less UTF-16
@@ -55,8 +58,19 @@ _NO_ALIAS = len(NUMBER_COLUMN_ALIASES)
 _SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+")
 _E164 = PhoneNumberFormat.E164
 
-if csv.field_size_limit() < MAX_FIELD_CHARS:  # process-wide setting: only ever raised, never lowered
-    csv.field_size_limit(MAX_FIELD_CHARS)
+
+def _allow_fields_up_to_the_record_limit() -> None:
+    """csv's field limit (1 MiB by default here, 128 KiB in CPython) would fail the whole file on one long
+    cell; our own record limit comes first, so a long cell can skip only its row (`cell_too_long`).
+
+    The limit is process-wide: it is only ever raised (concurrent readers all set the same value, so
+    threads cannot undo each other), and checked per reader in case other code lowered it since import.
+    """
+    if csv.field_size_limit() < MAX_RECORD_BYTES:
+        csv.field_size_limit(MAX_RECORD_BYTES)
+
+
+_allow_fields_up_to_the_record_limit()
 
 
 def _latin1_for_undefined(exc: UnicodeError) -> tuple[str, int]:
@@ -71,13 +85,14 @@ codecs.register_error("contacts.latin1", _latin1_for_undefined)
 class ContactsError(Exception):
     """The whole input is unusable -> the API answers 400 with this code and message."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, details: list[dict[str, Any]] | None = None):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+        self.details = details or []  # `no_valid_contacts`: the first rows' errors, as in the errors report
 
-    def __reduce__(self) -> tuple[type[ContactsError], tuple[str, str]]:
-        return type(self), (self.code, self.message)
+    def __reduce__(self) -> tuple[type[ContactsError], tuple[str, str, list[dict[str, Any]]]]:
+        return type(self), (self.code, self.message, self.details)
 
 
 class InvalidNumber(ValueError):
@@ -95,8 +110,12 @@ class Contact:
 class RowError:
     row: int
     reason: str  # "blank_row" | "missing_number" | "invalid_number" | "duplicate" | "cell_too_long" | "row_too_large"
-    value: str
+    value: str  # the number cell as written, cut to MAX_VALUE_CHARS
     message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The errors report's line (and a `no_valid_contacts` detail)."""
+        return {"row": self.row, "reason": self.reason, "value": self.value, "message": self.message}
 
 
 @dataclass
@@ -110,6 +129,7 @@ class Summary:
     delimiter: str
     number_column: str
     columns: list[str]
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # rows kept with a change: like template warnings
 
 
 # --------------------------------------------------------------------------- numbers
@@ -120,11 +140,12 @@ def normalize_number(raw: str, default_region: str | None) -> str:
     text = raw.strip()
     if not text:
         raise InvalidNumber("the number is empty")
-    return _normalize(text, default_region.strip().upper() if default_region else None)
+    return _normalize(text, default_region.strip().upper() if default_region else None)[0]
 
 
-def _normalize(text: str, region: str | None) -> str:
-    """Hot path: text is stripped and non-empty, region is upper-case or None."""
+def _normalize(text: str, region: str | None) -> tuple[str, str]:
+    """Hot path: text is stripped and non-empty, region is upper-case or None. E.164 and the extension
+    written after it ("" if none): we dial E.164, so an extension is dropped and the caller warns."""
     first = text[0]
     if first == "'":  # Excel's "store as text" apostrophe
         text = text[1:].lstrip()
@@ -146,7 +167,7 @@ def _normalize(text: str, region: str | None) -> str:
         raise InvalidNumber(_parse_failure(exc, text, region)) from None
     if not phonenumbers.is_valid_number(number):
         raise InvalidNumber(_invalid_message(number, region))
-    return phonenumbers.format_number(number, _E164)
+    return phonenumbers.format_number(number, _E164), number.extension or ""
 
 
 def _invalid_message(number: phonenumbers.PhoneNumber, region: str | None) -> str:
@@ -228,33 +249,66 @@ def _unique(name: str, used: set[str]) -> str:
     return candidate
 
 
+_REASON_WORDS = {  # the order the no_valid_contacts message lists them in
+    "invalid_number": ("invalid number", "invalid numbers"),
+    "missing_number": ("missing number", "missing numbers"),
+    "duplicate": ("duplicate", "duplicates"),
+    "cell_too_long": ("row with a cell too long", "rows with a cell too long"),
+    "row_too_large": ("row too large", "rows too large"),
+}
+
+
+def _counted(n: int, words: tuple[str, str]) -> str:
+    return f"{n} {words[n != 1]}"
+
+
+def _shown(raw: str) -> str:
+    """A row error's value: the number cell as written, cut short (it may be a megabyte of anything)."""
+    return raw if len(raw) <= MAX_VALUE_CHARS else raw[:MAX_VALUE_CHARS] + "\u2026"
+
+
 class _Validator:
     """Counters, dedupe and the summary rules shared by the CSV and the JSON readers."""
 
     def __init__(self, default_region: str | None) -> None:
         self._region = _check_region(default_region)
         self._seen = NumberTable()  # E.164 digits as int -> first row; ~24-48 bytes per unique number
-        self._valid = self._invalid = self._duplicate = self._blank = 0
+        self._valid = self._blank = 0
+        self._reasons = dict.fromkeys(_REASON_WORDS, 0)  # skipped rows (blank rows aside) by reason
+        self._firsts: list[RowError] = []  # the first MAX_DETAILS of them, for no_valid_contacts' details
+        self._extension_rows: list[int] = []
+        self._extensions = 0
         self._started = False
         self._summary: Summary | None = None
         self._error: ContactsError | None = None
+
+    def _skip(self, error: RowError) -> RowError:
+        """Count a skipped (non-blank) row by its reason; off the hot path: valid rows never come here."""
+        self._reasons[error.reason] += 1
+        if len(self._firsts) < MAX_DETAILS:
+            self._firsts.append(error)
+        return error
+
+    def _extension_dropped(self, row: int) -> None:
+        self._extensions += 1
+        if len(self._extension_rows) < MAX_WARNING_ROWS:
+            self._extension_rows.append(row)
 
     def _check(self, row: int, raw: str) -> str | RowError:
         """E.164 for a valid first occurrence, else the row's error; counts either way."""
         text = raw.strip()
         if not text:
-            self._invalid += 1
-            return RowError(row, "missing_number", raw, "the number is empty")
+            return self._skip(RowError(row, "missing_number", _shown(raw), "the number is empty"))
         try:
-            e164 = _normalize(text, self._region)
+            e164, extension = _normalize(text, self._region)
         except InvalidNumber as exc:
-            self._invalid += 1
-            return RowError(row, "invalid_number", raw, str(exc))
+            return self._skip(RowError(row, "invalid_number", _shown(raw), str(exc)))
         first = self._seen.setdefault(int(e164[1:]), row)
         if first != row:
-            self._duplicate += 1
-            return RowError(row, "duplicate", raw, f"duplicate of row {first}")
+            return self._skip(RowError(row, "duplicate", _shown(raw), f"duplicate of row {first}"))
         self._valid += 1
+        if extension:
+            self._extension_dropped(row)
         return e164
 
     def _blank_row(self, row: int) -> RowError:
@@ -267,18 +321,52 @@ class _Validator:
         self._started = True
 
     def _finish(self, encoding: str, delimiter: str, number_column: str, columns: list[str]) -> None:
-        total = self._valid + self._invalid + self._duplicate
+        duplicate = self._reasons["duplicate"]
+        invalid = sum(self._reasons.values()) - duplicate  # every other skipped row, missing numbers included
+        total = self._valid + invalid + duplicate
         if total == 0:
             raise ContactsError("no_rows", "there are no data rows: the first row is the header, contacts follow")
         self._summary = Summary(
-            total, self._valid, self._invalid, self._duplicate, self._blank, encoding, delimiter, number_column, columns
+            total,
+            self._valid,
+            invalid,
+            duplicate,
+            self._blank,
+            encoding,
+            delimiter,
+            number_column,
+            columns,
+            self._warnings(),
         )
         if self._valid == 0:
-            self._error = ContactsError(
-                "no_valid_contacts",
-                f"none of the {total} rows has a usable number: {self._invalid} invalid, "
-                f"{self._duplicate} duplicate, {self._blank} blank",
-            )
+            self._error = self._no_valid_contacts(total)
+
+    def _no_valid_contacts(self, total: int) -> ContactsError:
+        parts = [
+            _counted(self._reasons[reason], words) for reason, words in _REASON_WORDS.items() if self._reasons[reason]
+        ]
+        blank = f"; {_counted(self._blank, ('blank row', 'blank rows'))} ignored" if self._blank else ""
+        listed = "each row" if total <= MAX_DETAILS else f"the first {MAX_DETAILS} rows"
+        return ContactsError(
+            "no_valid_contacts",
+            f"none of the {total} rows can be called: {', '.join(parts)}{blank} (details gives {listed} and why)",
+            [error.as_dict() for error in self._firsts],
+        )
+
+    def _warnings(self) -> list[dict[str, Any]]:
+        """Rows kept with a change the user should know of, shaped like the template warnings."""
+        if not self._extensions:
+            return []
+        n = self._extensions
+        return [
+            {
+                "code": "number_extension_dropped",
+                "message": f"{_counted(n, ('number has', 'numbers have'))} an extension (such as 'ext. 23'); "
+                "extensions cannot be dialled, so those contacts are called at the main number",
+                "rows": self._extension_rows,
+                "row_count": n,
+            }
+        ]
 
     @property
     def summary(self) -> Summary:
@@ -312,8 +400,8 @@ class ContactReader(_Validator):
         except ContactsError as exc:
             self._error = exc
             raise
-        except csv.Error as exc:  # e.g. a cell over the field limit: nearly always an unbalanced quote
-            self._error = ContactsError("not_text", f"cannot read the CSV: {exc} (an unbalanced quote?)")
+        except csv.Error as exc:  # not expected: csv's field limit is the record limit, checked first
+            self._error = ContactsError("not_text", f"cannot read the CSV: {exc}")
             raise self._error from None
 
     def _rows(self) -> Iterator[Contact | RowError]:
@@ -326,6 +414,7 @@ class ContactReader(_Validator):
                 break
         else:
             raise ContactsError("empty_file", "the file is empty")
+        _allow_fields_up_to_the_record_limit()
         delimiter = _sniff_delimiter(line)
         reader = csv.reader(itertools.chain((line,), lines), delimiter=delimiter, strict=False)
         written = [_clean_header(cell) for cell in next(reader, [])]
@@ -336,9 +425,10 @@ class ContactReader(_Validator):
         names = [_unique(name or f"column_{i}", used) for i, name in enumerate(written, 1)]
         header_bytes = _check_names(names, num_idx)
         num_key, width = names[num_idx], len(names)
-        # The loop below is the hot path: _Validator._check inlined, counters kept in locals.
-        region, seen, normalize = self._region, self._seen, _normalize
-        valid = invalid = duplicate = blank = 0
+        # The loop below is the hot path: _Validator._check inlined, the valid count kept in a local;
+        # a skipped row is counted by _skip (off the hot path).
+        region, seen, normalize, skip = self._region, self._seen, _normalize, self._skip
+        valid = blank = 0
         for fields in reader:
             row += 1
             size, self._record_bytes = self._record_bytes, 0  # this record's bytes (UTF-8): >= its values'
@@ -347,17 +437,15 @@ class ContactReader(_Validator):
             text = raw.strip()
             if not text:
                 if any(map(str.strip, fields)):
-                    invalid += 1
-                    yield RowError(row, "missing_number", raw, "the number is empty")
+                    yield skip(RowError(row, "missing_number", _shown(raw), "the number is empty"))
                 else:
                     blank += 1
                     yield RowError(row, "blank_row", "", "blank row")
                 continue
             try:
-                e164 = normalize(text, region)
+                e164, extension = normalize(text, region)
             except InvalidNumber as exc:
-                invalid += 1
-                error = RowError(row, "invalid_number", raw, str(exc))
+                error = RowError(row, "invalid_number", _shown(raw), str(exc))
             else:
                 if size > MAX_CELL_CHARS or n > width:  # cheap test first: short rows cannot break a limit
                     if n > MAX_COLUMNS:
@@ -365,12 +453,13 @@ class ContactReader(_Validator):
                     values = fields[:num_idx] + fields[num_idx + 1 :]
                     problem = _oversized(row, raw, values, header_bytes + _EXTRA_NAME_BYTES * max(0, n - width))
                     if problem is not None:
-                        invalid += 1
-                        yield problem
+                        yield skip(problem)
                         continue
                 first = seen.setdefault(int(e164[1:]), row)
                 if first == row:
                     valid += 1
+                    if extension:
+                        self._extension_dropped(row)
                     variables = dict(zip(names, fields, strict=False))  # ragged rows fixed below
                     if n != width:
                         if n < width:
@@ -382,10 +471,9 @@ class ContactReader(_Validator):
                     del variables[num_key]
                     yield Contact(row, e164, variables)
                     continue
-                duplicate += 1
-                error = RowError(row, "duplicate", raw, f"duplicate of row {first}")
-            yield error
-        self._valid, self._invalid, self._duplicate, self._blank = valid, invalid, duplicate, blank
+                error = RowError(row, "duplicate", _shown(raw), f"duplicate of row {first}")
+            yield skip(error)
+        self._valid, self._blank = valid, blank
         encoding = "cp1252" if self._fell_back else self._encoding
         self._finish(encoding, delimiter, written[num_idx], names)
 
@@ -502,19 +590,21 @@ def _oversized(row: int, raw: str, values: Iterable[str], names_bytes: int) -> R
     for value in values:
         if len(value) > MAX_CELL_CHARS:
             return RowError(
-                row, "cell_too_long", raw, f"a cell has {len(value)} characters; the limit is {MAX_CELL_CHARS}"
+                row, "cell_too_long", _shown(raw), f"a cell has {len(value)} characters; the limit is {MAX_CELL_CHARS}"
             )
         total += len(value.encode("utf-8", "surrogatepass"))
     if total > MAX_CONTACT_BYTES:
         return RowError(
-            row, "row_too_large", raw, f"the row's columns take {total} bytes; the limit is {MAX_CONTACT_BYTES}"
+            row, "row_too_large", _shown(raw), f"the row's columns take {total} bytes; the limit is {MAX_CONTACT_BYTES}"
         )
     return None
 
 
 def _too_long() -> ContactsError:
     return ContactsError(
-        "not_text", f"a row is longer than {MAX_RECORD_BYTES >> 20} MiB: not a contacts CSV, or an unbalanced quote"
+        "not_text",
+        f"a record (a line, or lines joined by a quoted newline) is longer than {MAX_RECORD_BYTES >> 20} MiB, "
+        "the limit: not a contacts CSV, or a quote that is never closed",
     )
 
 
@@ -608,8 +698,7 @@ class RecordReader(_Validator):
         row = 0
         for row, record in enumerate(self._records, 1):
             if not isinstance(record, Mapping):
-                self._invalid += 1
-                yield RowError(row, "missing_number", "", "the record is not an object")
+                yield self._skip(RowError(row, "missing_number", "", "the record is not an object"))
                 continue
             if len(record) > MAX_COLUMNS + 1:  # the number field and up to MAX_COLUMNS variables
                 raise ContactsError("too_many_columns", f"record {row} has more than {MAX_COLUMNS} fields (the limit)")
@@ -627,8 +716,7 @@ class RecordReader(_Validator):
                 continue
             key = min(cells, key=_alias_rank, default=None)
             if key is None or _alias_rank(key) == _NO_ALIAS:
-                self._invalid += 1
-                yield RowError(row, "missing_number", "", f"no {' / '.join(NUMBER_COLUMN_ALIASES)} field")
+                yield self._skip(RowError(row, "missing_number", "", f"no {' / '.join(NUMBER_COLUMN_ALIASES)} field"))
                 continue
             if number_column is None:
                 number_column = key
@@ -636,15 +724,14 @@ class RecordReader(_Validator):
             names_bytes = sum(len(name.encode("utf-8", "surrogatepass")) for name in cells)
             problem = _oversized(row, number, cells.values(), names_bytes)
             if problem is not None:
-                self._invalid += 1
-                yield problem
+                yield self._skip(problem)
                 continue
             result = self._check(row, number)
             if isinstance(result, str):
                 yield Contact(row, result, cells)
             else:
                 yield result
-        if number_column is None and self._invalid:
+        if number_column is None and any(self._reasons.values()):
             raise ContactsError(
                 "no_number_column",
                 f"no record has a phone number field: use one of {', '.join(NUMBER_COLUMN_ALIASES)}",

@@ -67,9 +67,12 @@ DEFAULT_REQUEST_FIELDS: dict[str, str] = {
     "welcome_message": "agent_welcome_message",
     "prompt": "agent_prompt",
 }
+# `call_id` and `reference` (our execution id, echoed; by default where the request put it) bind a
+# callback to its call: see providers/http_agent.py.
 DEFAULT_EVENT_FIELDS: dict[str, str] = {
     "status": "status",
     "call_id": "call_id",
+    "reference": "metadata.execution_id",
     "duration": "conversation_duration",
     "cost": "total_cost",
     "transcript": "transcript",
@@ -140,6 +143,8 @@ class HttpAgentConfig(BaseModel):
         return self.request_fields.get(name, DEFAULT_REQUEST_FIELDS[name])
 
     def event_field(self, name: str) -> str:
+        if name == "reference" and name not in self.event_fields:
+            return self.request_field("reference")  # echoed where we sent it
         return self.event_fields.get(name, DEFAULT_EVENT_FIELDS[name])
 
     def status(self, theirs: Any) -> str | None:

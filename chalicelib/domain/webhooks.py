@@ -22,8 +22,9 @@ BATCH_STATUSES = (
     "completed",
     "completed_partial",
     "failed",
+    "stopped",  # sent once every contact of the stopped batch is accounted for
 )
-FINAL_BATCH_STATUSES = frozenset({"completed", "completed_partial", "failed"})
+FINAL_BATCH_STATUSES = frozenset({"completed", "completed_partial", "failed", "stopped"})
 SECRET_PREFIX = "whsec_"
 MAX_RETRY_AFTER_SECONDS = 24 * 3600  # a receiver cannot park an event for longer than a day per attempt
 

@@ -2,8 +2,11 @@
 
 A provider places a call (`place_call`) and, for providers that call us back, verifies and
 reads one status callback (`read_callback`). Every call is tagged with our execution id (in
-the signed callback URL, and in the request where the provider keeps metadata), so an event
-finds its execution even when the provider's call id was never recorded.
+the callback URL, and in the request where the provider keeps metadata), so an event finds its
+execution even when the provider's call id was never recorded. A callback only ever changes the
+call it was issued for: its signature covers the URL (Twilio), or its signed body names the call
+(our execution id, or the provider's call id we recorded) and its id is never accepted twice from
+the same signer (HTTP voice agents).
 """
 
 from __future__ import annotations
@@ -57,13 +60,16 @@ class Callback:
 
 
 class ForgedCallback(Exception):
-    """Not signed by the provider with this tenant's credentials (or tampered with): answered 403."""
+    """Not signed by the provider with this tenant's credentials, tampered with, or for another call: 403."""
 
 
 @dataclass(frozen=True)
 class ReadCallback:
     replay_key: str  # the same for a replay of the same callback, different for every genuine one
     events: list[dict[str, Any]]
+    # "": the signature covers the URL, so the replay key is remembered on the execution. Otherwise the
+    # signing account (`<tenant>#<provider>#<credentials>`): the key is refused on every call it signs.
+    signer: str = ""
 
 
 class Provider(Protocol):
@@ -78,10 +84,11 @@ class Provider(Protocol):
         then a call claimed by a dialer that died before recording it can safely be placed again."""
         ...
 
-    def read_callback(
-        self, callback: Callback, execution_id: str, tenant_id: str, agent: dict[str, Any]
-    ) -> ReadCallback:
-        """Verify a status callback's signature and read it; ForgedCallback when it is not genuine."""
+    def read_callback(self, callback: Callback, execution: Mapping[str, Any], agent: dict[str, Any]) -> ReadCallback:
+        """Verify a status callback for `execution` (the one its URL names) and read it.
+
+        ForgedCallback when it is not genuine, or not for this execution's call.
+        """
         ...
 
 

@@ -6,12 +6,19 @@ cannot dial twice at a provider that honours it. The voice agent reports back to
 `POST /providers/http/events?execution_id=...`, signed per the Standard Webhooks spec
 (HMAC-SHA256 over id, timestamp and body; a stale timestamp is refused) with the
 `signing_secret` of the agent's credentials; its fields are read through the agent's mapping.
+
+The signature does not cover the URL, so the signed body must say which call it is about: our
+execution id echoed (`reference`) or the provider's call id (`call_id`) we recorded at placement.
+Every identifier the body carries must be this call's, and at least one must be there to check;
+a callback for a call whose id was never recorded (the dialer died after placing it) is bound by
+our execution id alone. Its webhook-id is remembered per signing account, not per execution.
 """
 
 from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Mapping
 from typing import Any
 
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -89,9 +96,8 @@ class HttpAgentProvider:
     def idempotent(self, agent: dict[str, Any]) -> bool:
         return HttpAgentConfig.model_validate(agent.get("provider_config") or {}).idempotent
 
-    def read_callback(
-        self, callback: Callback, execution_id: str, tenant_id: str, agent: dict[str, Any]
-    ) -> ReadCallback:
+    def read_callback(self, callback: Callback, execution: Mapping[str, Any], agent: dict[str, Any]) -> ReadCallback:
+        execution_id, tenant_id = execution["execution_id"], execution["tenant_id"]
         config = HttpAgentConfig.model_validate(agent.get("provider_config") or {})
         secret = self._secrets.get(tenant_id, config.credentials, KEYS_VERIFY)["signing_secret"]
         try:
@@ -100,18 +106,22 @@ class HttpAgentProvider:
             raise ForgedCallback(str(exc)[:200]) from None
         if not isinstance(data, dict):
             raise ForgedCallback("the body is not a JSON object")
-        key = "http:" + callback.headers.get("webhook-id", "")
-        status = config.status(dig(data, config.event_field("status")))
-        if status is None:
-            return ReadCallback(key, [])
 
         def field(name: str) -> Any:
-            return dig(data, config.event_field(name))
+            path = config.event_field(name)
+            return dig(data, path) if path else None  # "" drops the field
 
+        call_id = _identifier(field("call_id"))
+        require_same_call(execution, _identifier(field("reference")), call_id)
+        key = "http:" + callback.headers.get("webhook-id", "")
+        signer = f"{tenant_id}#{self.name}#{config.credentials}"
+        status = config.status(field("status"))
+        if status is None:
+            return ReadCallback(key, [], signer)
         event = provider_event(
             execution_id,
             self.name,
-            str(field("call_id") or ""),
+            call_id or "",
             status,
             conversation_duration=_number(field("duration")),
             total_cost=_number(field("cost")),
@@ -120,7 +130,24 @@ class HttpAgentProvider:
             answered_by_voice_mail=bool(field("voicemail")) if field("voicemail") is not None else None,
             error_message=_text(field("error")),
         )
-        return ReadCallback(key, [event])
+        return ReadCallback(key, [event], signer)
+
+
+def require_same_call(execution: Mapping[str, Any], reference: str | None, call_id: str | None) -> None:
+    """Refuse a signed body that is not about this execution's call (it may be another call's, re-posted here)."""
+    recorded = execution.get("provider_call_id") or None
+    if reference is not None and reference != execution["execution_id"]:
+        raise ForgedCallback("the callback names another execution")
+    if call_id is not None and recorded is not None and call_id != recorded:
+        raise ForgedCallback("the callback names another call")
+    if reference is None and (call_id is None or recorded is None):
+        raise ForgedCallback("the callback names neither this execution nor its recorded call id")
+
+
+def _identifier(value: Any) -> str | None:
+    if value is None or value == "" or isinstance(value, (dict, list, bool)):
+        return None
+    return str(value)
 
 
 def _json(body: bytes) -> dict[str, Any]:

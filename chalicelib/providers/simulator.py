@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from ..domain.simulation import simulate
@@ -59,7 +60,5 @@ class SimulatorProvider:
     def idempotent(self, agent: dict[str, Any]) -> bool:
         return True  # the call id and every event are derived from the execution id
 
-    def read_callback(
-        self, callback: Callback, execution_id: str, tenant_id: str, agent: dict[str, Any]
-    ) -> ReadCallback:
+    def read_callback(self, callback: Callback, execution: Mapping[str, Any], agent: dict[str, Any]) -> ReadCallback:
         raise ForgedCallback("the simulator reports through the events queue, never over HTTP")

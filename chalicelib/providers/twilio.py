@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -114,11 +115,11 @@ class TwilioProvider:
     def idempotent(self, agent: dict[str, Any]) -> bool:
         return False  # Twilio's Calls API takes no idempotency key: a lost placement is never re-placed
 
-    def read_callback(
-        self, callback: Callback, execution_id: str, tenant_id: str, agent: dict[str, Any]
-    ) -> ReadCallback:
+    def read_callback(self, callback: Callback, execution: Mapping[str, Any], agent: dict[str, Any]) -> ReadCallback:
+        # The signature covers the URL, hence our execution id: a callback cannot be moved to another call.
+        execution_id = execution["execution_id"]
         config = TwilioConfig.model_validate(agent.get("provider_config") or {})
-        creds = self._credentials(tenant_id, config)
+        creds = self._credentials(execution["tenant_id"], config)
         params = callback.form()
         signature = callback.headers.get("x-twilio-signature", "")
         if not signature or not RequestValidator(creds["auth_token"]).validate(callback.url, params, signature):

@@ -9,10 +9,12 @@ from pydantic import ValidationError
 
 from .. import clock
 from ..domain.agents import AgentCreate, AgentPatch
+from ..domain.batch_status import TERMINAL, BatchStatus
 from ..domain.provider_config import HttpAgentConfig, parse_config
-from ..errors import BadRequest
+from ..errors import BadRequest, Conflict
 from ..settings import Settings
 from ..store.agents import AgentStore
+from ..store.batches import BatchStore
 from .webhooks import validate_webhook_url
 
 PUBLIC_FIELDS = (
@@ -95,3 +97,24 @@ def update_agent(
         check_provider(settings, merged["provider"], merged.get("provider_config"))
     changes["updated_at"] = clock.now_iso()
     return store.update(tenant_id, agent_id, changes)
+
+
+NAMED_IN_MESSAGE = 5
+
+
+def delete_agent(agents: AgentStore, batches: BatchStore, tenant_id: str, agent_id: str) -> None:
+    """Refused while any of the agent's batches may still dial: without its agent a batch could never
+    place its calls nor finish. A batch is free of its agent once stopped, completed, failed or deleted."""
+    agents.get(tenant_id, agent_id)
+    busy = [b for b in batches.list_for_agent(tenant_id, agent_id) if BatchStatus(b["status"]) not in TERMINAL]
+    if busy:
+        named = ", ".join(f"{b['batch_id']} ({b['status']})" for b in busy[:NAMED_IN_MESSAGE])
+        more = f" and {len(busy) - NAMED_IN_MESSAGE} more" if len(busy) > NAMED_IN_MESSAGE else ""
+        raise Conflict(
+            f"agent {agent_id} is used by {len(busy)} batch(es) not yet finished: {named}{more}; "
+            "stop them (POST /batches/{id}/stop) or delete them (DELETE /batches/{id}) first, "
+            "or wait until they complete",
+            code="agent_in_use",
+            details=[{"batch_id": b["batch_id"], "status": b["status"]} for b in busy],
+        )
+    agents.delete(tenant_id, agent_id)

@@ -1,9 +1,10 @@
 """Providers' status callbacks: accepted only when genuine, new and for a call the provider was given.
 
-The execution id rides in the callback URL we gave the provider (and which it signs), so the
-callback finds its execution and tenant, hence the credentials to verify it with. A forged,
-tampered or replayed callback is refused with 403 and changes nothing. A genuine one becomes
-events on the events queue, where the outcomes worker applies them forward-only.
+The execution id rides in the callback URL we gave the provider, so the callback finds its
+execution and tenant, hence the credentials to verify it with; the provider then checks that the
+signed callback is about that execution's call. A forged, tampered, replayed or misdirected
+callback is refused with 403 and changes nothing. A genuine one becomes events on the events
+queue, where the outcomes worker applies them forward-only.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from ..errors import Forbidden, NotFound
 from ..observability import count, logger
-from ..providers.base import Callback, ForgedCallback
+from ..providers.base import Callback, ForgedCallback, ReadCallback
 from ..resources import EVENTS_QUEUE
 from .container import Services
 from .secrets import MissingSecret
@@ -48,7 +49,7 @@ def receive(
         agent = {}  # deleted since: verify with the default credentials name
     callback = Callback(svc.settings.callback_url(provider_name, execution_id, base_url), headers, body)
     try:
-        read = provider.read_callback(callback, execution_id, execution["tenant_id"], agent)
+        read = provider.read_callback(callback, execution, agent)
     except ForgedCallback as exc:
         count("CallbacksRefused")
         logger.warning("callback refused", extra={"provider": provider_name, "reason": str(exc)})
@@ -56,14 +57,24 @@ def receive(
     except MissingSecret as exc:
         logger.error("cannot verify a callback", extra={"provider": provider_name, "reason": str(exc)})
         raise Forbidden(REFUSED) from None
-    if read.replay_key in (execution.get("callbacks") or ()):
+    if _seen(svc, read, execution):
         count("CallbacksReplayed")
         raise Forbidden("this callback was already received")
     for event in read.events:
         svc.queues.send(EVENTS_QUEUE, event)
     # Remembered only once its events are queued: a crash in between lets the provider's retry through.
-    svc.executions.remember_callback(execution_id, read.replay_key)
+    if read.signer:
+        svc.callback_receipts.remember(read.signer, read.replay_key)
+    else:
+        svc.executions.remember_callback(execution_id, read.replay_key)
     return len(read.events)
+
+
+def _seen(svc: Services, read: ReadCallback, execution: Mapping[str, Any]) -> bool:
+    """Per signer when the signature does not name the execution (the same id on any call is a replay)."""
+    if read.signer:
+        return svc.callback_receipts.seen(read.signer, read.replay_key)
+    return read.replay_key in (execution.get("callbacks") or ())
 
 
 def lower_headers(headers: Mapping[str, Any]) -> dict[str, str]:

@@ -13,6 +13,7 @@ from ..settings import Settings, get_settings
 from ..store.agents import AgentStore
 from ..store.batches import BatchStore
 from ..store.blobs import BlobStore
+from ..store.callback_receipts import CallbackReceiptStore
 from ..store.executions import ExecutionStore
 from ..store.keys import KeyStore
 from ..store.leases import LeaseStore
@@ -36,6 +37,7 @@ class Services:
     deliveries: DeliveryStore
     tenants: TenantStore
     pacer: Pacer
+    callback_receipts: CallbackReceiptStore
     providers: dict[str, Provider] = field(default_factory=dict)
 
     @classmethod
@@ -60,6 +62,7 @@ class Services:
             deliveries=DeliveryStore(settings),
             tenants=TenantStore(settings),
             pacer=Pacer(settings),
+            callback_receipts=CallbackReceiptStore(settings),
             providers=providers,
         )
 

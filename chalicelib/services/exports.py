@@ -58,7 +58,8 @@ class Export:
 
 def executions_csv(svc: Services, tenant_id: str, batch_id: str) -> Export:
     batch = svc.batches.get(tenant_id, batch_id)  # another tenant's batch is a 404, before any work
-    if int(batch.get("dispatched") or 0) <= svc.settings.export_sync_max_rows:
+    rows = int(batch.get("dispatched") or 0) + int(batch.get("unreached") or 0)  # + canceled, never dialled
+    if rows <= svc.settings.export_sync_max_rows:
         written = _write(svc, batch, svc.settings.export_inline_max_rows)
         return written if written.key is None else _presigned(svc.blobs.bucket, written.key, written.file_name)
     return _in_background(svc, batch)

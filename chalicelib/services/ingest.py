@@ -112,7 +112,7 @@ def _response(batch: dict[str, Any]) -> dict[str, Any]:
 def _check_options(svc: Services, options: BatchOptions) -> None:
     """Fail fast, before any work, on a bad start time or a webhook target we would refuse to call."""
     if options.scheduled_at is not None:
-        parse_scheduled_at(options.scheduled_at, clock.now())
+        parse_scheduled_at(options.scheduled_at, clock.now(), svc.settings.max_schedule_lead)
     for field in ("webhook_url", "status_webhook"):
         url = getattr(options, field)
         if url:
@@ -133,13 +133,13 @@ def create_batch(svc: Services, tenant_id: str, options: BatchOptions, upload: U
         chunks = _store_contacts(svc, batch_id, check.watch(reader))
         summary = reader.summary
     except ContactsError as exc:
-        raise BadRequest(exc.message, code=exc.code) from None
+        raise BadRequest(exc.message, code=exc.code, details=exc.details) from None
     if upload.raw is not None:
         svc.blobs.put_raw(batch_id, upload.raw, upload.file_name)
     batch = {
         **_batch_item(batch_id, tenant_id, options, agent, upload.file_name, BatchStatus.CREATED),
         **_counts(summary, chunks, svc.settings.contacts_chunk_size),
-        "warnings": check.warnings(summary.columns),
+        "warnings": summary.warnings + check.warnings(summary.columns),
     }
     svc.batches.create(batch)
     if options.scheduled_at is not None:
@@ -256,11 +256,11 @@ def _finish(svc: Services, batch: dict[str, Any], key: str, quarantine_on_failur
             batch_id,
             (BatchStatus.VALIDATING,),
             BatchStatus.FAILED,
-            set_fields={"failure_reason": {"code": exc.code, "message": exc.message}},
+            set_fields={"failure_reason": {"code": exc.code, "message": exc.message, "details": exc.details}},
         )
         emit_batch_event(svc, failed, "failed", {"reason": exc.code, "message": exc.message})
         if quarantine_on_failure:
-            _quarantine(svc, key, f"{exc.code}: {exc.message}")
+            _quarantine(svc, key, f"{exc.code}: {exc.message}", exc.details)
         return
     svc.batches.transition(
         batch_id,
@@ -268,28 +268,31 @@ def _finish(svc: Services, batch: dict[str, Any], key: str, quarantine_on_failur
         BatchStatus.CREATED,
         set_fields={
             **_counts(summary, chunks, svc.settings.contacts_chunk_size),
-            "warnings": check.warnings(summary.columns),
+            "warnings": summary.warnings + check.warnings(summary.columns),
         },
     )
     start = batch.get("requested_start")
     if start:
         try:
             schedule_batch(svc, batch["tenant_id"], batch_id, start)
-        except BadRequest:  # the start passed while the file was on its way: start now
-            run_batch(svc, batch["tenant_id"], batch_id)
+        except BadRequest as exc:
+            if exc.code == "scheduled_at_in_past":  # the start passed while the file was on its way: start now
+                run_batch(svc, batch["tenant_id"], batch_id)
+            else:  # checked when it was asked for; only a lowered limit gets here: leave it `created`
+                logger.warning("requested start refused", extra={"batch_id": batch_id, "code": exc.code})
         except Conflict:
             pass
 
 
-def _quarantine(svc: Services, key: str, reason: str) -> None:
-    """Never drop a file silently: move it aside with a reason beside it."""
+def _quarantine(svc: Services, key: str, reason: str, details: list[dict[str, Any]] | None = None) -> None:
+    """Never drop a file silently: move it aside with a reason (and its details: rows, never logged) beside it."""
     bucket = svc.blobs.bucket
     target = QUARANTINE_PREFIX + key
     aws.s3().copy_object(Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": key})
     aws.s3().put_object(
         Bucket=bucket,
         Key=target + ".reason.json",
-        Body=json.dumps({"key": key, "reason": reason, "at": clock.now_iso()}).encode(),
+        Body=json.dumps({"key": key, "reason": reason, "details": details or [], "at": clock.now_iso()}).encode(),
         ContentType="application/json",
     )
     aws.s3().delete_object(Bucket=bucket, Key=key)
@@ -315,8 +318,7 @@ def _store_contacts(svc: Services, batch_id: str, items: Iterable[Contact | RowE
                     svc.blobs.put_chunk(batch_id, chunks, chunk)
                     chunks, chunk = chunks + 1, []
             else:
-                line = {"row": item.row, "reason": item.reason, "value": item.value, "message": item.message}
-                errors.write(json.dumps(line, ensure_ascii=False).encode() + b"\n")
+                errors.write(json.dumps(item.as_dict(), ensure_ascii=False).encode() + b"\n")
         if chunk:
             svc.blobs.put_chunk(batch_id, chunks, chunk)
             chunks += 1

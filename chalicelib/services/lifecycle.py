@@ -9,6 +9,7 @@ from typing import Any
 from .. import clock
 from ..domain.batch_status import (
     ACTIVE,
+    ENDED_EARLY,
     PAUSABLE,
     RESUMABLE,
     RUNNABLE,
@@ -32,6 +33,11 @@ def dispatch_message(batch_id: str, pos: int, waits: int = 0) -> dict[str, Any]:
     return {"kind": "dispatch", "batch_id": batch_id, "pos": pos, "waits": waits}
 
 
+def cancel_message(batch_id: str, pos: int, after: str | None = None) -> dict[str, Any]:
+    """A step of an ended batch's cancel walk: contacts from `pos`, then executions after seq `after`."""
+    return {"kind": "cancel", "batch_id": batch_id, "pos": pos, "after": after}
+
+
 def schedule_name(batch_id: str) -> str:
     return f"batch-{batch_id}"
 
@@ -40,7 +46,7 @@ def schedule_batch(svc: Services, tenant_id: str, batch_id: str, scheduled_at: o
     """Schedule (or re-schedule) a start; a new token makes any earlier start message stale."""
     svc.batches.get(tenant_id, batch_id)
     now = clock.now()
-    start_at = parse_scheduled_at(scheduled_at, now)
+    start_at = parse_scheduled_at(scheduled_at, now, svc.settings.max_schedule_lead)
     token = uuid.uuid4().hex
     batch = svc.batches.transition(
         batch_id,
@@ -74,11 +80,40 @@ def run_batch(svc: Services, tenant_id: str, batch_id: str) -> dict[str, Any]:
 
 
 def stop_batch(svc: Services, tenant_id: str, batch_id: str) -> dict[str, Any]:
-    """After this returns, no call is claimed: every claim is conditional on the batch running."""
+    """After this returns, no call is claimed: every claim is conditional on the batch running.
+
+    The batch stays in the sweeper's index (`active`) until every contact is accounted for: the
+    cancel walk queued here writes a `canceled` execution for each contact never dispatched and
+    cancels those still waiting for the dialer.
+    """
     svc.batches.get(tenant_id, batch_id)
-    batch = svc.batches.transition(batch_id, STOPPABLE, BatchStatus.STOPPED, set_fields={"stopped_at": clock.now_iso()})
+    batch = svc.batches.transition(
+        batch_id, STOPPABLE, BatchStatus.STOPPED, set_fields={"stopped_at": clock.now_iso(), "active": "1"}
+    )
     cancel_schedule(svc, batch_id)
+    settle(svc, batch)
     return batch
+
+
+def settle(svc: Services, batch: dict[str, Any]) -> None:
+    """Start the cancel walk of a batch that ended early (stopped, or failed with contacts left).
+
+    Whoever ends a batch early keeps `active` on it (see stop_batch) and calls this.
+    """
+    svc.queues.send(CONTROL_QUEUE, cancel_message(batch["batch_id"], int(batch.get("next_pos") or 0)))
+
+
+def resume_settling(svc: Services, batch: dict[str, Any], stall_cutoff: str) -> bool:
+    """For the sweeper: re-send a cancel walk whose step died before sending the next one (duplicates
+    are harmless), or close a settled batch whose closing was lost. True when a walk was resumed."""
+    if batch.get("settled_at"):
+        complete_if_done(svc, batch["batch_id"])
+        return False
+    if batch["updated_at"] >= stall_cutoff:
+        return False
+    pos = int(batch.get("next_pos") or 0)
+    svc.queues.send(CONTROL_QUEUE, cancel_message(batch["batch_id"], pos, batch.get("settle_after")))
+    return True
 
 
 def pause_batch(svc: Services, tenant_id: str, batch_id: str) -> dict[str, Any]:
@@ -110,6 +145,8 @@ def complete_if_done(svc: Services, batch_id: str) -> bool:
     if batch is not None and batch["status"] == BatchStatus.COMPLETED:
         announce_completion(svc, batch)  # the winner may have died before announcing; ids dedupe
         return False
+    if batch is not None and batch["status"] in ENDED_EARLY:
+        return _close_if_accounted(svc, batch)
     if batch is None or batch["status"] not in (BatchStatus.RUNNING, BatchStatus.PAUSED):
         return False
     if batch.get("finished", 0) < batch["valid_contacts"]:
@@ -128,6 +165,17 @@ def complete_if_done(svc: Services, batch_id: str) -> bool:
     return True
 
 
+def _close_if_accounted(svc: Services, batch: dict[str, Any]) -> bool:
+    """A stopped (or failed) batch is over once its cancel walk is done and its last live call ended:
+    then every contact's last attempt is final and `execution_status` sums to `valid_contacts`."""
+    if not batch.get("settled_at") or batch.get("finished", 0) < batch["valid_contacts"]:
+        return False
+    closed = svc.batches.close_ended(batch["batch_id"])
+    if (closed or not batch.get("active")) and batch["status"] == BatchStatus.STOPPED and not batch.get("deleted_at"):
+        emit_batch_event(svc, batch, "stopped")  # again when the closer died before announcing; ids dedupe
+    return closed
+
+
 def announce_completion(svc: Services, batch: dict[str, Any]) -> None:
     """`completed` when every contact's last attempt reached the phone network; `completed_partial`
     when some ended in `error` (never placed, or never reported) or were `canceled`."""
@@ -137,7 +185,13 @@ def announce_completion(svc: Services, batch: dict[str, Any]) -> None:
 
 
 def missed_start(batch: dict[str, Any], now: datetime, grace: timedelta = timedelta(minutes=2)) -> bool:
+    """A scheduled start more than `grace` ago. Arithmetic is on `now`, never on the stored start, so a
+    start stored before starts were bounded (year 9999) cannot overflow; an unreadable one is not missed."""
     scheduled = batch.get("scheduled_at")
     if batch["status"] != BatchStatus.SCHEDULED or not scheduled:
         return False
-    return clock.parse_iso(str(scheduled)) + grace < now
+    try:
+        start = clock.parse_iso(str(scheduled))
+    except ValueError:
+        return False
+    return start < now - grace

@@ -75,7 +75,7 @@ class BatchStore:
         remove = set(remove_fields)
         if to in ACTIVE:
             fields["active"] = "1"
-        else:
+        elif "active" not in fields:  # a caller may keep an ended batch in the sweeper's index (stop_batch)
             remove.add("active")
         update, names, vals = set_clause(fields)
         allowed_list = [s.value for s in allowed]
@@ -123,6 +123,54 @@ class BatchStore:
         """Plain update; False when the optional condition did not hold."""
         return update_if(self.table, self.key(batch_id), fields, condition, condition_values=condition_values)
 
+    def advance(self, batch_id: str, pos: int, to_pos: int, status: BatchStatus) -> bool:
+        """Move next_pos on from `pos`, only while the batch is in `status`: one step wins each position,
+        and a dispatch step that a stop overtook cannot claim contacts the stop's cancel walk now owns."""
+        return update_if(
+            self.table,
+            self.key(batch_id),
+            {"next_pos": to_pos, "updated_at": clock.now_iso()},
+            "next_pos = :pos AND #st = :st",
+            {"#st": "status"},
+            values(pos=pos, st=status.value),
+        )
+
+    def advance_settling(self, batch_id: str, after: str | None, to_after: str) -> bool:
+        """Record how far the cancel walk over a batch's executions got; one step wins each page."""
+        condition = "settle_after = :after" if after else "attribute_not_exists(settle_after)"
+        return update_if(
+            self.table,
+            self.key(batch_id),
+            {"settle_after": to_after, "updated_at": clock.now_iso()},
+            condition,
+            condition_values=values(after=after) if after else None,
+        )
+
+    def mark_settled(self, batch_id: str) -> bool:
+        """Every contact of an ended batch has an execution and none waits to be dialled."""
+        return update_if(
+            self.table,
+            self.key(batch_id),
+            {"settled_at": clock.now_iso(), "updated_at": clock.now_iso()},
+            "attribute_not_exists(settled_at)",
+        )
+
+    def close_ended(self, batch_id: str, *, require_finished: bool = True) -> bool:
+        """Take a settled, ended batch out of the sweeper's index; True for the one caller that did."""
+        names = {"#st": "status", "#act": "active"}
+        condition = "attribute_exists(#act) AND attribute_exists(settled_at) AND #st IN (:stopped, :failed)"
+        if require_finished:
+            condition += " AND finished >= valid_contacts"
+        return update_if(
+            self.table,
+            self.key(batch_id),
+            {"updated_at": clock.now_iso()},
+            condition,
+            names,
+            values(stopped=BatchStatus.STOPPED.value, failed=BatchStatus.FAILED.value),
+            remove=("#act",),
+        )
+
     def start_export(self, batch_id: str, seen_token: str | None, token: str, started_at: str) -> bool:
         """Take the batch's one background-export slot, if no other request took it since `seen_token`."""
         condition = "csv_export_token = :old" if seen_token else "attribute_not_exists(csv_export_token)"
@@ -144,6 +192,7 @@ class BatchStore:
         *,
         finished: int = 0,
         dispatched: int = 0,
+        unreached: int = 0,
         must_run: bool = False,
         live_cap: int | None = None,
     ) -> dict[str, Any]:
@@ -160,7 +209,8 @@ class BatchStore:
                 vals[f":d{i}"] = av(delta)
                 adds.append(f"#es.#s{i} :d{i}")
         live = 1 if live_cap is not None else 0
-        for name, delta in (("finished", finished), ("dispatched", dispatched), ("live", live)):
+        counters = (("finished", finished), ("dispatched", dispatched), ("unreached", unreached), ("live", live))
+        for name, delta in counters:
             if delta:
                 adds.append(f"{name} :{name}")
                 vals[f":{name}"] = av(delta)

@@ -44,10 +44,14 @@ class ExecutionStore:
     def key(self, execution_id: str) -> dict[str, Any]:
         return {"execution_id": av(execution_id)}
 
-    def create_many(self, batch_id: str, executions: list[dict[str, Any]]) -> bool:
+    def create_many(
+        self, batch_id: str, executions: list[dict[str, Any]], *, must_run: bool = False, unreached: bool = False
+    ) -> bool:
         """Write up to 99 new executions and count them on the batch, all or nothing.
 
         False when they already exist: a redelivered dispatch must not reset calls already made.
+        `must_run`: raise BatchNotRunning (writing nothing) when a stop or pause landed first.
+        `unreached`: contacts an ended batch never dialled, counted apart from the dispatched.
         """
         items: list[dict[str, Any]] = [
             {
@@ -59,15 +63,35 @@ class ExecutionStore:
             }
             for execution in executions
         ]
-        queued = sum(1 for e in executions if e["status"] == "queued")
-        items.append(self._batches.counter_update(batch_id, {"queued": queued}, dispatched=len(executions)))
+        moves: dict[str, int] = {}
+        for execution in executions:
+            moves[execution["status"]] = moves.get(execution["status"], 0) + 1
+        items.append(
+            self._batches.counter_update(
+                batch_id,
+                moves,
+                finished=sum(1 for e in executions if is_final(e["status"])),
+                dispatched=0 if unreached else len(executions),
+                unreached=len(executions) if unreached else 0,
+                must_run=must_run,
+            )
+        )
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except ClientError as exc:
-            if "ConditionalCheckFailed" in cancellation_codes(exc):
+            codes = cancellation_codes(exc)
+            if must_run and codes[-1:] == ["ConditionalCheckFailed"]:
+                raise BatchNotRunning(batch_id) from None
+            if "ConditionalCheckFailed" in codes:
                 return False
             raise
         return True
+
+    def create_absent(self, batch_id: str, executions: list[dict[str, Any]], *, unreached: bool = False) -> int:
+        """Like create_many, but skipping those that exist (a racing step wrote them); how many were written."""
+        if self.create_many(batch_id, executions, unreached=unreached):
+            return len(executions)
+        return sum(1 for e in executions if self.create_many(batch_id, [e], unreached=unreached))
 
     def find(self, execution_id: str) -> dict[str, Any] | None:
         item = (
@@ -259,6 +283,23 @@ class ExecutionStore:
             KeyConditionExpression="batch_id = :b",
             ExpressionAttributeValues=values(b=batch_id),
         )
+
+    def waiting_page(self, batch_id: str, after: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+        """Executions not yet claimed (queued, rescheduled) past `after` (a seq), reading at most `limit`;
+        the seq to go on after, or None at the end."""
+        condition = "batch_id = :b" + (" AND seq > :after" if after else "")
+        vals = values(b=batch_id, q="queued", r="rescheduled", **({"after": after} if after else {}))
+        page = aws.dynamodb().query(
+            TableName=self.table,
+            IndexName="by_batch",
+            KeyConditionExpression=condition,
+            FilterExpression="#st IN (:q, :r)",
+            ExpressionAttributeNames={"#st": "status"},
+            ExpressionAttributeValues=vals,
+            Limit=limit,
+        )
+        last = page.get("LastEvaluatedKey")
+        return [from_item(item) for item in page.get("Items", [])], (last["seq"]["S"] if last else None)
 
     def open_before(self, cutoff_iso: str) -> Iterator[dict[str, Any]]:
         """Calls claimed or in flight whose last change is older than the cutoff (for the sweeper)."""

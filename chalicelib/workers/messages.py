@@ -10,12 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 class ControlMessage(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    kind: Literal["start", "dispatch"]
+    kind: Literal["start", "dispatch", "cancel"]
     batch_id: str
     token: str | None = None
     start_at: str | None = None
     pos: int = 0
     waits: int = 0
+    after: str | None = None  # "cancel": the last execution (seq) whose waiting was settled
 
 
 class DialMessage(BaseModel):

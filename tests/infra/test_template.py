@@ -45,7 +45,15 @@ CHALICE_FUNCTIONS = json.loads((ROOT / ".chalice" / "config.json").read_text())[
 # Which tables, queues (sent to) and bucket keys each function may reach: a reviewed copy of
 # infra/permissions.py at the granularity a reviewer reasons in.
 TABLES_OF = {
-    "api_handler": {"api-keys", "agents", "batches", "executions", "tenants", "webhook-deliveries"},
+    "api_handler": {
+        "api-keys",
+        "agents",
+        "batches",
+        "executions",
+        "tenants",
+        "webhook-deliveries",
+        "callback-receipts",
+    },
     "dispatcher": {"agents", "batches", "executions"},
     "dialer": {"agents", "batches", "executions", "leases"},
     "outcomes": {"batches", "executions", "leases"},
@@ -329,6 +337,23 @@ def test_the_api_is_named_per_stage_and_alarms_on_5xx(synth: Synth) -> None:
     assert [{d["Name"]: d["Value"] for d in a["Dimensions"]}["ApiName"] for a in alarms] == [name]
 
 
+def test_api_gateways_own_answers_are_our_json_and_never_quote_the_request(synth: Synth) -> None:
+    """Unknown paths and methods never reach Lambda: API Gateway answers them (403 MISSING_AUTHENTICATION_TOKEN)."""
+    ((_, api),) = synth.of_type("AWS::ApiGateway::RestApi").items()
+    responses = api["Properties"]["Body"]["x-amazon-apigateway-gateway-responses"]  # part of every deployment
+    assert {"MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED"} <= set(responses)
+    missing = responses["MISSING_AUTHENTICATION_TOKEN"]
+    assert missing["statusCode"] == "404"
+    assert json.loads(missing["responseTemplates"]["application/json"])["code"] == "not_found"
+    for response_type, response in responses.items():
+        template = response["responseTemplates"]["application/json"]
+        body = json.loads(template)  # fixed text: valid JSON as written
+        assert set(body) == {"message", "code", "details"}, response_type
+        assert "$" not in template, response_type  # no $context.error.message: it can echo the Authorization header
+        assert response["responseParameters"]["gatewayresponse.header.Content-Type"] == "'application/json'"
+    assert "statusCode" not in responses["DEFAULT_4XX"] and "statusCode" not in responses["DEFAULT_5XX"]
+
+
 # --- IAM -------------------------------------------------------------------------------------------------
 
 
@@ -384,7 +409,8 @@ def test_indexes_are_queried_only_where_the_code_queries_them(synth: Synth) -> N
     assert queried["sweeper"] == {("executions", "by_open"), ("leases", "by_expiry"), ("batches", "by_status")}
     assert queried["api_handler"] == {("batches", "by_agent"), ("executions", "by_batch")}
     assert queried["ingest"] == {("agents", "by_id")}
-    assert not queried["dialer"] and not queried["outcomes"] and not queried["dispatcher"]
+    assert queried["dispatcher"] == {("executions", "by_batch")}  # the cancel walk of a stopped batch
+    assert not queried["dialer"] and not queried["outcomes"]
 
 
 def test_each_function_sends_only_to_its_queues_and_consumes_only_its_own(synth: Synth) -> None:

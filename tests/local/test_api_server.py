@@ -57,3 +57,52 @@ def test_stops_and_serves_the_same_app_again() -> None:
 
     with ApiServer(app, port=0) as again:  # chalice's own create_local_server fails here
         assert requests.get(f"{again.url}/hello/y", timeout=5).json()["hello"] == "y"
+
+
+def make_routed_app() -> Chalice:
+    app = Chalice(app_name="routed")
+
+    @app.route("/batches", methods=["POST"])
+    def create() -> dict[str, str]:
+        return {"created": "yes"}
+
+    @app.route("/boom")
+    def boom() -> dict[str, str]:
+        raise RuntimeError("a bug")
+
+    return app
+
+
+SECRET = "bk_live_secret_that_must_never_be_echoed"
+
+
+def test_an_unknown_path_is_a_404_in_our_shape_that_never_echoes_the_key() -> None:
+    # Given a request with an API key, to a path no route matches
+    with ApiServer(make_routed_app(), port=0) as server:
+        answer = requests.get(f"{server.url}/nowhere/at/all", headers={"Authorization": f"Bearer {SECRET}"}, timeout=5)
+    # Then it is our not_found error, and the key appears nowhere in the answer
+    assert answer.status_code == 404
+    assert answer.headers["Content-Type"] == "application/json"
+    body = answer.json()
+    assert set(body) == {"message", "code", "details"} and body["code"] == "not_found"
+    assert SECRET not in answer.text and "Authorization" not in answer.text
+    assert all(SECRET not in value for value in answer.headers.values())
+
+
+def test_a_known_path_with_an_unknown_method_is_a_405_naming_the_allowed_ones() -> None:
+    with ApiServer(make_routed_app(), port=0) as server:
+        answer = requests.get(f"{server.url}/batches", headers={"Authorization": f"Bearer {SECRET}"}, timeout=5)
+        posted = requests.post(f"{server.url}/batches", timeout=5)
+    assert answer.status_code == 405
+    body = answer.json()
+    assert set(body) == {"message", "code", "details"} and body["code"] == "method_not_allowed"
+    assert answer.headers["Allow"] == "POST"
+    assert SECRET not in answer.text
+    assert posted.json() == {"created": "yes"}  # the route itself still answers
+
+
+def test_a_method_http_server_does_not_know_is_json_too() -> None:
+    with ApiServer(make_routed_app(), port=0) as server:
+        answer = requests.request("BREW", f"{server.url}/batches", timeout=5)
+    assert answer.status_code == 405
+    assert answer.json()["code"] == "method_not_allowed"

@@ -118,3 +118,57 @@ def test_placeholders_without_values_are_warned_about_at_creation(client: Client
     batch_id = json.loads(response.body)["batch_id"]
     got = json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)
     assert [w["placeholder"] for w in got["warnings"]] == ["customer_name", "due_date"]
+
+
+def test_a_file_with_no_callable_row_says_which_rows_and_why(client: Client, tenant: tuple[str, str]) -> None:
+    # Given a CSV whose 4 rows all have a blank or an invalid number
+    key, agent_id = tenant
+    csv_text = "contact_number,name\n,Ann\n12345,Bob\n,Cy\nabc,Di\n"
+    # When it is posted
+    response = post_csv(client, key, {"agent_id": agent_id}, csv_text.encode())
+    # Then the 400 names missing numbers as such and lists the rows with their reasons, as the errors report does
+    assert response.status_code == 400, response.body
+    body = json.loads(response.body)
+    assert body["code"] == "no_valid_contacts"
+    assert "2 invalid numbers, 2 missing numbers" in body["message"]
+    assert [(d["row"], d["reason"], d["value"]) for d in body["details"]] == [
+        (2, "missing_number", ""),
+        (3, "invalid_number", "12345"),
+        (4, "missing_number", ""),
+        (5, "invalid_number", "abc"),
+    ]
+
+
+def test_a_number_with_an_extension_is_called_without_it_and_warned_about(
+    client: Client, tenant: tuple[str, str]
+) -> None:
+    # Given a CSV with a number written with an extension
+    key, agent_id = tenant
+    csv_text = "contact_number,name\n+12025550123 ext. 23,Asha\n+919876543210,Ravi\n"
+    # When it is posted
+    response = post_csv(client, key, {"agent_id": agent_id}, csv_text.encode())
+    # Then the contact is kept (the extension dropped) and the batch warns about that row
+    assert response.status_code == 201, response.body
+    created = json.loads(response.body)
+    assert (created["valid_contacts"], created["invalid_contacts"]) == (2, 0)
+    [warning] = [w for w in created["warnings"] if w["code"] == "number_extension_dropped"]
+    assert (warning["rows"], warning["row_count"]) == ([2], 1) and "extension" in warning["message"]
+    # And the batch keeps the warning
+    auth = {"Authorization": f"Bearer {key}"}
+    got = json.loads(client.http.get(f"/batches/{created['batch_id']}", headers=auth).body)
+    assert warning in got["warnings"]
+
+
+def test_a_megabyte_cell_skips_only_its_row(client: Client, tenant: tuple[str, str]) -> None:
+    # Given a 1.1 MB note (the limits table: a cell over 8,192 characters skips its row)
+    key, agent_id = tenant
+    csv_bytes = b"contact_number,note\n+12025550123," + b"x" * 1_100_000 + b"\n+919876543210,short\n"
+    # When it is posted
+    response = post_csv(client, key, {"agent_id": agent_id}, csv_bytes)
+    # Then the batch is created with the other row, and the long one is in the errors report
+    assert response.status_code == 201, response.body
+    created = json.loads(response.body)
+    assert (created["valid_contacts"], created["invalid_contacts"]) == (1, 1)
+    auth = {"Authorization": f"Bearer {key}"}
+    errors = json.loads(client.http.get(f"/batches/{created['batch_id']}/errors", headers=auth).body)
+    assert [(e["row"], e["reason"]) for e in errors] == [(2, "cell_too_long")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -79,6 +79,68 @@ def test_naive_past_and_junk_times_are_400(client: Client, tenant: tuple[str, st
     assert json.loads(response.body)["code"] == code
 
 
+FAR_FUTURE = ["9999-12-31T23:59:59Z", "9999-12-31T23:59:59-05:00"]
+
+
+def assert_refused_naming_the_field(response: Any, codes: tuple[str, ...]) -> None:
+    assert response.status_code == 400, response.body
+    body = json.loads(response.body)
+    assert body["code"] in codes and "scheduled_at" in body["message"]
+    if body["code"] == "scheduled_at_too_far":
+        assert "365 days" in body["message"] and "MAX_SCHEDULE_LEAD_DAYS" in body["message"]
+
+
+@pytest.mark.parametrize("when", FAR_FUTURE)
+@pytest.mark.parametrize("form", [False, True])
+def test_a_start_beyond_the_maximum_lead_is_400_on_schedule(
+    client: Client, tenant: tuple[str, str], svc: Services, when: str, form: bool
+) -> None:
+    # Given a created batch
+    batch_id, auth = new_batch(client, tenant)
+    # When it is scheduled for the year 9999 (in UTC, or with an offset that would make it the year 10000)
+    response = schedule(client, batch_id, auth, when, form)
+    # Then it is a 400 naming the field (and the limit), and nothing was scheduled
+    assert_refused_naming_the_field(response, ("scheduled_at_too_far", "invalid_scheduled_at"))
+    assert svc.batches.find(batch_id)["status"] == "created"  # type: ignore[index]
+    assert schedules(svc) == []
+
+
+@pytest.mark.parametrize("when", FAR_FUTURE)
+@pytest.mark.parametrize("route", ["/batches", "/batches/uploads"])
+def test_a_start_beyond_the_maximum_lead_is_400_on_create(
+    client: Client, tenant: tuple[str, str], svc: Services, when: str, route: str
+) -> None:
+    key, agent_id = tenant
+    # When a batch is created with a start in the year 9999
+    fields = {"agent_id": agent_id, "scheduled_at": when}
+    if route == "/batches":
+        response = post_csv(client, key, fields, CSV.encode())
+    else:
+        response = client.http.post(
+            route,
+            body=json.dumps(fields),
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        )
+    # Then it is a 400 naming the field, and no batch was made
+    assert_refused_naming_the_field(response, ("scheduled_at_too_far", "invalid_scheduled_at"))
+    assert svc.batches.list_for_agent("tenant-a", agent_id) == []
+
+
+def test_the_maximum_lead_is_a_setting_and_a_start_within_it_is_accepted(
+    client: Client, tenant: tuple[str, str], svc: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given MAX_SCHEDULE_LEAD_DAYS=30
+    monkeypatch.setattr(svc.settings, "max_schedule_lead_days", 30)
+    batch_id, auth = new_batch(client, tenant)
+    # Then 31 days ahead is refused with the limit named, and 29 days ahead is accepted
+    response = schedule(client, batch_id, auth, (datetime.now(UTC) + timedelta(days=31)).isoformat())
+    assert response.status_code == 400
+    body = json.loads(response.body)
+    assert body["code"] == "scheduled_at_too_far" and "30 days" in body["message"]
+    assert body["details"][0]["field"] == "scheduled_at"
+    assert schedule(client, batch_id, auth, (datetime.now(UTC) + timedelta(days=29)).isoformat()).status_code == 200
+
+
 def test_rescheduling_replaces_the_schedule_and_stop_removes_it(
     client: Client, tenant: tuple[str, str], svc: Services
 ) -> None:
@@ -129,3 +191,21 @@ def test_a_start_fired_early_waits_for_the_exact_second(
     assert svc.batches.find(batch_id)["status"] == "scheduled"  # type: ignore[index]
     pump.run(until=lambda: svc.batches.find(batch_id)["status"] != "scheduled", advance_seconds=5)  # type: ignore[index]
     assert svc.batches.find(batch_id)["started_at"] >= start.strftime("%Y-%m-%dT%H:%M:%S")  # type: ignore[index]
+
+
+def test_a_form_body_whose_plus_was_not_escaped_still_schedules_at_the_offset(
+    client: Client, tenant: tuple[str, str]
+) -> None:
+    # Given `curl -d scheduled_at=...+05:30`: curl sends the "+" as is, and form decoding makes it a space
+    batch_id, auth = new_batch(client, tenant)
+    when = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+    local = when.astimezone(timezone(timedelta(hours=5, minutes=30))).isoformat()
+    assert "+05:30" in local
+    response = client.http.post(
+        f"/batches/{batch_id}/schedule",
+        body=f"scheduled_at={local}",
+        headers={**auth, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    # Then it is scheduled at that moment, as if the "+" had been sent as %2B
+    assert response.status_code == 200, response.body
+    assert json.loads(response.body)["scheduled_at"].startswith(when.strftime("%Y-%m-%dT%H:%M:%S"))

@@ -100,6 +100,12 @@ def test_a_bad_drop_is_quarantined_with_the_reason(
         pytest.param(json.dumps({"retry_config": {"max_retries": 9}}).encode(), "max_retries", id="invalid-option"),
         pytest.param(json.dumps({"scheduled_at": "2020-01-01T00:00:00"}).encode(), "bad sidecar", id="naive-time"),
         pytest.param(json.dumps({"status_webhook": "http://169.254.169.254/"}).encode(), "status_webhook", id="ssrf"),
+        pytest.param(
+            json.dumps({"scheduled_at": "9999-12-31T23:59:59Z"}).encode(), "MAX_SCHEDULE_LEAD_DAYS", id="far-future"
+        ),
+        pytest.param(
+            json.dumps({"scheduled_at": "9999-12-31T23:59:59-05:00"}).encode(), "scheduled_at", id="unrepresentable"
+        ),
     ],
 )
 def test_a_drop_with_an_unusable_sidecar_is_quarantined_with_the_reason(
@@ -123,10 +129,12 @@ def test_a_drop_with_an_unusable_sidecar_is_quarantined_with_the_reason(
 def test_an_upload_for_an_agent_deleted_after_presigning_still_ends_as_a_batch_or_failure(
     client: Client, tenant: tuple[str, str], svc: Services, pump: Pump
 ) -> None:
-    # Given a presigned upload whose agent is then deleted
+    # Given a presigned upload whose agent is then deleted (the API refuses it while the batch is
+    # validating, so straight from the store: a race, or data from before deletes were refused)
     key, agent_id = tenant
     upload = presign(client, key, {"agent_id": agent_id})
-    client.http.delete(f"/agents/{agent_id}", headers={"Authorization": f"Bearer {key}"})
+    assert client.http.delete(f"/agents/{agent_id}", headers={"Authorization": f"Bearer {key}"}).status_code == 409
+    svc.agents.delete("tenant-a", agent_id)
     # When the file arrives
     aws.s3().put_object(
         Bucket=svc.blobs.bucket, Key=upload["upload"]["fields"]["key"], Body=contacts_csv(3), ContentType="text/csv"
@@ -134,3 +142,42 @@ def test_an_upload_for_an_agent_deleted_after_presigning_still_ends_as_a_batch_o
     pump.run()
     # Then the batch left `validating`: it never waits for ever
     assert batch_of(client, key, upload["batch_id"])["status"] in ("created", "failed")
+
+
+NO_CALLABLE_ROW = b"phone,name\n,Ann\n12345,Bob\n"
+
+
+def test_an_upload_with_no_callable_row_fails_with_the_rows_and_why(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump
+) -> None:
+    # Given a presigned upload whose rows have a blank and an invalid number
+    key, agent_id = tenant
+    upload = presign(client, key, {"agent_id": agent_id})
+    aws.s3().put_object(Bucket=svc.blobs.bucket, Key=upload["upload"]["fields"]["key"], Body=NO_CALLABLE_ROW)
+    # When it is ingested
+    pump.run()
+    # Then failure_reason says "missing number" and lists the rows with their reasons
+    reason = batch_of(client, key, upload["batch_id"])["failure_reason"]
+    assert reason["code"] == "no_valid_contacts" and "1 invalid number, 1 missing number" in reason["message"]
+    assert [(d["row"], d["reason"], d["value"]) for d in reason["details"]] == [
+        (2, "missing_number", ""),
+        (3, "invalid_number", "12345"),
+    ]
+    # And the errors report of the failed batch has the same rows
+    auth = {"Authorization": f"Bearer {key}"}
+    errors = json.loads(client.http.get(f"/batches/{upload['batch_id']}/errors", headers=auth).body)
+    assert errors == reason["details"]
+
+
+def test_a_drop_with_no_callable_row_is_quarantined_with_the_rows_and_why(
+    tenant: tuple[str, str], svc: Services, pump: Pump
+) -> None:
+    _, agent_id = tenant
+    bucket = svc.blobs.bucket
+    aws.s3().put_object(Bucket=bucket, Key=f"inbox/{agent_id}/none.csv", Body=NO_CALLABLE_ROW)
+    pump.run()
+    reason = json.loads(
+        aws.s3().get_object(Bucket=bucket, Key=f"quarantine/inbox/{agent_id}/none.csv.reason.json")["Body"].read()
+    )
+    assert reason["reason"].startswith("no_valid_contacts: ")
+    assert [(d["row"], d["reason"]) for d in reason["details"]] == [(2, "missing_number"), (3, "invalid_number")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalice.test import Client
@@ -79,16 +80,17 @@ def test_inbox_drop_with_a_sidecar_creates_and_schedules_a_batch_for_the_agents_
     client: Client, tenant: tuple[str, str], svc: Services, pump: Pump
 ) -> None:
     key, agent_id = tenant
+    start = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT10:00:00")
     aws.s3().put_object(
         Bucket=svc.blobs.bucket,
         Key=f"inbox/{agent_id}/spring.json",
-        Body=json.dumps({"name": "spring", "scheduled_at": "2099-01-01T10:00:00Z"}).encode(),
+        Body=json.dumps({"name": "spring", "scheduled_at": start + "Z"}).encode(),
     )
     aws.s3().put_object(Bucket=svc.blobs.bucket, Key=f"inbox/{agent_id}/spring.csv", Body=contacts_csv(3))
     pump.run()
     [batch] = json.loads(client.http.get(f"/batches/{agent_id}/all", headers={"Authorization": f"Bearer {key}"}).body)
     assert batch["name"] == "spring" and batch["valid_contacts"] == 3
-    assert batch["status"] == "scheduled" and batch["scheduled_at"].startswith("2099-01-01T10:00:00")
+    assert batch["status"] == "scheduled" and batch["scheduled_at"].startswith(start)
     assert batch["file_name"] == "spring.csv"
 
 
@@ -120,3 +122,20 @@ def test_inbox_files_that_cannot_become_batches_are_quarantined_with_a_reason(
     assert "sidecar" in reasons[f"quarantine/inbox/{agent_id}/b.csv.reason.json"]
     assert "empty_file" in reasons[f"quarantine/inbox/{agent_id}/c.csv.reason.json"]
     assert [k for k in keys(svc, "inbox/") if k.endswith((".csv", ".xlsx"))] == []
+
+
+def test_an_upload_warns_about_a_number_whose_extension_is_dropped(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump
+) -> None:
+    # Given a presigned upload with a number written with an extension
+    key, agent_id = tenant
+    upload = presign(client, key, {"agent_id": agent_id})
+    body = b"phone\n+12025550123\n+12025550124 ext. 23\n"
+    aws.s3().put_object(Bucket=svc.blobs.bucket, Key=upload["upload"]["fields"]["key"], Body=body)
+    # When it is ingested
+    pump.run()
+    # Then both contacts are kept and the batch warns about row 3
+    batch = batch_of(client, key, upload["batch_id"])
+    assert batch["status"] == "created" and batch["valid_contacts"] == 2
+    [warning] = [w for w in batch["warnings"] if w["code"] == "number_extension_dropped"]
+    assert warning["rows"] == [3]

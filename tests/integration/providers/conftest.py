@@ -10,8 +10,10 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from chalice.test import Client
 
-from chalicelib.resources import DIAL_QUEUE
+from chalicelib import aws
+from chalicelib.resources import DIAL_QUEUE, LEASES, table_name
 from chalicelib.services.container import Services
+from chalicelib.store.leases import agent_key
 from tests.integration.workers.test_campaign import contacts_csv, post_csv
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.pump import Pump
@@ -53,6 +55,22 @@ def executions(svc: Services, batch_id: str) -> list[dict[str, Any]]:
 def post_callback(client: Client, provider: str, execution_id: str, headers: dict[str, str], body: str | bytes) -> int:
     response = client.http.post(f"/providers/{provider}/events?execution_id={execution_id}", headers=headers, body=body)
     return int(response.status_code)
+
+
+def call_state(svc: Services, execution: dict[str, Any]) -> dict[str, Any]:
+    """Everything a callback could move for one call: the execution, its batch's counters, its live-call slot."""
+    key = agent_key(execution["tenant_id"], execution["agent_id"])
+    lease = aws.dynamodb().get_item(
+        TableName=table_name(svc.settings, LEASES),
+        Key={"agent_key": {"S": key}, "lease_id": {"S": execution["execution_id"]}},
+        ConsistentRead=True,
+    )
+    return {
+        "execution": svc.executions.find(execution["execution_id"]),
+        "batch": svc.batches.find(execution["batch_id"]),
+        "live_calls": svc.leases.live(key),
+        "lease": lease.get("Item"),
+    }
 
 
 @pytest.fixture

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from chalice.test import Client
 
 from chalicelib.services.container import Services
 from tests.integration.providers.conftest import (
+    call_state,
     crash_once_after_placement,
     crash_then_redeliver,
     executions,
@@ -100,7 +102,7 @@ def test_forged_tampered_stale_and_replayed_webhooks_are_403_and_change_nothing(
     use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url})
     [execution] = settle(svc, pump, start_batch(client, tenant, 1))
     eid = execution["execution_id"]
-    payload = {"status": "completed", "conversation_duration": 30}
+    payload = {"status": "completed", "call_id": execution["provider_call_id"], "conversation_duration": 30}
     headers, body = VoiceAgent.signed(payload)
     forged, _ = VoiceAgent.signed(payload, secret="whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY")
     assert post_callback(client, "http", eid, {**forged, "webhook-id": headers["webhook-id"]}, body) == 403
@@ -173,3 +175,142 @@ def test_a_dialer_crash_after_the_request_re_places_only_where_the_key_makes_it_
         # Then it is never placed again: the sweeper will end it unless the agent reports on it
         assert keys == [execution["execution_id"]]
         assert "provider_call_id" not in execution
+
+
+def ended(execution: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """What a Bolna-style agent sends at the end of this call: its call id and our reference echoed."""
+    return {
+        "status": "completed",
+        "call_id": execution["provider_call_id"],
+        "metadata": {"execution_id": execution["execution_id"]},
+        "conversation_duration": 61,
+        "total_cost": 0.5,
+        **extra,
+    }
+
+
+def test_a_genuine_callback_for_one_call_posted_to_another_calls_url_is_403_and_changes_nothing(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, voice_agent: VoiceAgent
+) -> None:
+    # Given two live calls X and Y of one agent
+    use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url})
+    x, y = settle(svc, pump, start_batch(client, tenant, 2))
+    before = call_state(svc, y)
+    assert before["lease"] is not None and before["live_calls"] == 2
+    # When X's genuine, correctly signed callback is re-posted unchanged to Y's URL
+    headers, body = VoiceAgent.signed(ended(x))
+    # Then it is refused, and Y's status, counters and live-call slot are untouched
+    assert post_callback(client, "http", y["execution_id"], headers, body) == 403
+    pump.run()
+    assert call_state(svc, y) == before
+    # And so is a body naming only X's call id, or only X's execution id
+    for only in ({"call_id": x["provider_call_id"]}, {"metadata": {"execution_id": x["execution_id"]}}):
+        headers_only, body_only = VoiceAgent.signed({"status": "completed", **only})
+        assert post_callback(client, "http", y["execution_id"], headers_only, body_only) == 403
+    pump.run()
+    assert call_state(svc, y) == before
+    # And the same callback still completes X, the call it was issued for
+    assert post_callback(client, "http", x["execution_id"], headers, body) == 204
+    pump.run()
+    done = svc.executions.find(x["execution_id"])
+    assert done is not None and (done["status"], done["conversation_duration"]) == ("completed", 61)
+    assert call_state(svc, y)["execution"] == before["execution"]
+
+
+def test_a_callback_for_another_tenants_call_is_403_and_changes_nothing(
+    client: Client,
+    tenant: tuple[str, str],
+    other_tenant: tuple[str, str],
+    svc: Services,
+    pump: Pump,
+    voice_agent: VoiceAgent,
+) -> None:
+    # Given two tenants whose agents use the same voice agent (and, locally, the same signing secret)
+    use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url})
+    use_provider(client, other_tenant, "http", provider_config={"endpoint": voice_agent.url})
+    [mine] = settle(svc, pump, start_batch(client, tenant, 1))
+    [theirs] = settle(svc, pump, start_batch(client, other_tenant, 1))
+    before = call_state(svc, theirs)
+    # When a genuine callback for my call is posted to the other tenant's call
+    headers, body = VoiceAgent.signed(ended(mine))
+    assert post_callback(client, "http", theirs["execution_id"], headers, body) == 403
+    pump.run()
+    # Then their call, counters and live-call slot are unchanged
+    assert call_state(svc, theirs) == before
+    # And it still completes mine
+    assert post_callback(client, "http", mine["execution_id"], headers, body) == 204
+    pump.run()
+    assert svc.executions.find(mine["execution_id"])["status"] == "completed"  # type: ignore[index]
+
+
+def test_a_webhook_id_seen_once_is_refused_on_every_execution(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, voice_agent: VoiceAgent
+) -> None:
+    use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url})
+    x, y = settle(svc, pump, start_batch(client, tenant, 2))
+    # Given X's callback was received
+    headers, body = VoiceAgent.signed(ended(x), msg_id="msg_once")
+    assert post_callback(client, "http", x["execution_id"], headers, body) == 204
+    pump.run()
+    before = call_state(svc, y)
+    # When a body for Y arrives signed under the same webhook-id
+    replayed, body_y = VoiceAgent.signed(ended(y), msg_id="msg_once")
+    # Then it is refused as a replay and Y is unchanged
+    assert post_callback(client, "http", y["execution_id"], replayed, body_y) == 403
+    pump.run()
+    assert call_state(svc, y) == before
+    # And a fresh webhook-id for Y is accepted
+    fresh, body_y = VoiceAgent.signed(ended(y))
+    assert post_callback(client, "http", y["execution_id"], fresh, body_y) == 204
+
+
+def test_a_callback_echoing_our_execution_id_finds_a_call_whose_provider_id_was_never_recorded(
+    client: Client,
+    tenant: tuple[str, str],
+    svc: Services,
+    pump: Pump,
+    voice_agent: VoiceAgent,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a call the voice agent placed but the dialer died before recording its call id
+    use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url})
+    crash_once_after_placement(svc, monkeypatch)
+    batch_id = start_batch(client, tenant, 1)
+    crash_then_redeliver(pump)
+    [execution] = executions(svc, batch_id)
+    eid = execution["execution_id"]
+    assert "provider_call_id" not in execution
+    # When the agent reports with only its call id, nothing binds the callback to this call: refused
+    headers, body = VoiceAgent.signed({"status": "completed", "call_id": "va-unrecorded"})
+    assert post_callback(client, "http", eid, headers, body) == 403
+    pump.run()
+    assert svc.executions.find(eid)["status"] == "initiated"  # type: ignore[index]
+    # When it echoes our execution id (as we sent it, in metadata.execution_id)
+    headers, body = VoiceAgent.signed(ended({**execution, "provider_call_id": "va-unrecorded"}))
+    assert post_callback(client, "http", eid, headers, body) == 204
+    pump.run()
+    # Then the call completes and its call id is now known
+    final = svc.executions.find(eid)
+    assert final is not None and final["status"] == "completed" and final["provider_call_id"] == "va-unrecorded"
+
+
+def test_the_binding_fields_follow_the_agents_event_field_mapping(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, voice_agent: VoiceAgent
+) -> None:
+    # Given an agent whose callbacks carry the call id as `id` and our reference as `context.ref`
+    use_provider(
+        client,
+        tenant,
+        "http",
+        provider_config={"endpoint": voice_agent.url, "event_fields": {"call_id": "id", "reference": "context.ref"}},
+    )
+    x, y = settle(svc, pump, start_batch(client, tenant, 2))
+    # Then a callback naming X either way completes X, and is refused on Y
+    by_id = VoiceAgent.signed({"status": "completed", "id": x["provider_call_id"]})
+    by_ref = VoiceAgent.signed({"status": "in-progress", "context": {"ref": x["execution_id"]}})
+    for headers, body in (by_ref, by_id):
+        assert post_callback(client, "http", y["execution_id"], headers, body) == 403
+        assert post_callback(client, "http", x["execution_id"], headers, body) == 204
+    pump.run()
+    assert svc.executions.find(x["execution_id"])["status"] == "completed"  # type: ignore[index]
+    assert svc.executions.find(y["execution_id"])["status"] == "initiated"  # type: ignore[index]

@@ -7,7 +7,8 @@ from urllib.parse import urlencode
 from chalice.test import Client
 
 from chalicelib.services.container import Services
-from tests.integration.providers.conftest import executions, post_callback, start_batch, use_provider
+from tests.integration.providers.conftest import call_state, executions, post_callback, start_batch, use_provider
+from tests.integration.providers.test_placement_failures import settle
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.pump import Pump
 
@@ -122,6 +123,26 @@ def test_forged_tampered_replayed_and_foreign_callbacks_are_403_and_change_nothi
     pump.run()
     final = svc.executions.find(eid)
     assert final is not None and final["status"] == "completed" and final["conversation_duration"] == 42
+
+
+def test_a_genuine_callback_for_one_call_posted_to_another_calls_url_is_403_and_changes_nothing(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, twilio: FakeTwilio
+) -> None:
+    # Given two live Twilio calls X and Y
+    use_provider(client, tenant, "twilio")
+    x, y = settle(svc, pump, start_batch(client, tenant, 2))
+    before = call_state(svc, y)
+    # When X's genuine callback is re-posted unchanged to Y's URL
+    x_url = f"{PUBLIC}/providers/twilio/events?execution_id={x['execution_id']}"
+    headers, body = twilio.callback(x_url, x["provider_call_id"], "completed", CallDuration="42")
+    # Then it is refused (Twilio's signature covers the URL) and Y is unchanged
+    assert post_callback(client, "twilio", y["execution_id"], headers, body) == 403
+    pump.run()
+    assert call_state(svc, y) == before
+    # And it still completes X
+    assert post_callback(client, "twilio", x["execution_id"], headers, body) == 204
+    pump.run()
+    assert svc.executions.find(x["execution_id"])["status"] == "completed"  # type: ignore[index]
 
 
 def test_callbacks_for_unknown_executions_or_providers_are_refused(

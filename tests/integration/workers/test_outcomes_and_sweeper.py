@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from datetime import timedelta
+from typing import Any
 
 from chalice.test import Client
 
@@ -139,3 +140,80 @@ def purge_events(svc: Services) -> None:
     from chalicelib.resources import EVENTS_QUEUE
 
     aws.sqs().purge_queue(QueueUrl=svc.queues.url(EVENTS_QUEUE))
+
+
+def batch_with_a_lost_start(client: Client, tenant: tuple[str, str], svc: Services, pump: Pump) -> str:
+    """A batch scheduled 5 minutes ahead whose start message was lost, with the clock moved past its start."""
+    from datetime import UTC, datetime
+
+    from chalicelib import aws
+    from chalicelib.resources import CONTROL_QUEUE
+
+    key, agent_id = tenant
+    auth = {"Authorization": f"Bearer {key}"}
+    batch_id = json.loads(post_csv(client, key, {"agent_id": agent_id}, contacts_csv(2)).body)["batch_id"]
+    start = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+    response = client.http.post(
+        f"/batches/{batch_id}/schedule",
+        body=json.dumps({"scheduled_at": start}),
+        headers={**auth, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.body
+    aws.sqs().purge_queue(QueueUrl=svc.queues.url(CONTROL_QUEUE))
+    pump.advance(timedelta(minutes=8).total_seconds())
+    return batch_id
+
+
+def test_a_start_stored_in_the_year_9999_cannot_stop_other_batches_from_being_recovered(
+    client: Client, tenant: tuple[str, str], other_tenant: tuple[str, str], pump: Pump, svc: Services
+) -> None:
+    from chalicelib.domain.batch_status import SCHEDULABLE, BatchStatus
+
+    # Given another tenant's batch whose start lies in the year 9999 (stored before starts were bounded)
+    other_key, other_agent = other_tenant
+    poisoned = json.loads(post_csv(client, other_key, {"agent_id": other_agent}, contacts_csv(1)).body)["batch_id"]
+    svc.batches.transition(
+        poisoned,
+        SCHEDULABLE,
+        BatchStatus.SCHEDULED,
+        set_fields={"scheduled_at": "9999-12-31T23:59:59.000Z", "start_token": "t"},
+    )
+    # And a batch whose start message was lost
+    batch_id = batch_with_a_lost_start(client, tenant, svc, pump)
+    # When the sweeper runs
+    report = sweep(svc)
+    # Then the lost start is recovered and the batch runs to completion; the far-future one just waits
+    assert report.restarted_batches == 1 and report.failures == 0
+    pump.run(until=lambda: svc.batches.find(batch_id)["status"] == "completed", advance_seconds=30)  # type: ignore[index]
+    assert svc.batches.find(poisoned)["status"] == "scheduled"  # type: ignore[index]
+
+
+def test_one_batch_that_fails_to_sweep_is_logged_and_skipped_and_the_others_are_recovered(
+    client: Client,
+    tenant: tuple[str, str],
+    other_tenant: tuple[str, str],
+    pump: Pump,
+    svc: Services,
+    monkeypatch: Any,
+    caplog: Any,
+) -> None:
+    from chalicelib.workers import sweeper
+
+    # Given a running batch whose sweep raises (any bug or bad item), and another batch whose start was lost
+    poisoned, _ = started_batch(client, other_tenant, pump, 1)
+    batch_id = batch_with_a_lost_start(client, tenant, svc, pump)
+    real = sweeper.complete_if_done
+
+    def complete_if_done(svc: Services, swept: str) -> bool:
+        if swept == poisoned:
+            raise OverflowError("date value out of range")
+        return real(svc, swept)
+
+    monkeypatch.setattr(sweeper, "complete_if_done", complete_if_done)
+    # When the sweeper runs
+    report = sweep(svc)
+    # Then the failure is counted and logged with its batch id, and the other batch's start is recovered
+    assert report.failures == 1 and report.restarted_batches == 1
+    [failed] = [r for r in caplog.records if r.getMessage().startswith("sweep step failed")]
+    assert failed.batch_id == poisoned and failed.exc_info is not None
+    pump.run(until=lambda: svc.batches.find(batch_id)["status"] == "completed", advance_seconds=30)  # type: ignore[index]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import pickle
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from chalicelib.domain.contacts import (
     MAX_COLUMNS,
-    MAX_FIELD_CHARS,
+    MAX_RECORD_BYTES,
     NUMBER_COLUMN_ALIASES,
     Contact,
     ContactReader,
@@ -279,8 +280,83 @@ def test_no_valid_contacts_is_raised_by_summary_with_counts() -> None:
     with pytest.raises(ContactsError) as caught:
         _ = reader.summary
     assert caught.value.code == "no_valid_contacts"
-    assert "3 rows" in caught.value.message and "3 invalid" in caught.value.message
-    assert "1 blank" in caught.value.message
+    assert "3 rows" in caught.value.message and "2 invalid numbers" in caught.value.message
+    assert "1 missing number" in caught.value.message and "1 blank row" in caught.value.message
+
+
+def test_no_valid_contacts_lists_the_first_rows_and_why_in_details() -> None:
+    # Given a file whose rows all have a blank or an unusable number (the issue's 4-row file)
+    data = b"phone,name\n,Ann\n12,Bob\n ,Cy\n+1 415 555,Di\n"
+    reader = ContactReader([data], "US")
+    list(reader)
+    # When the summary is asked for
+    with pytest.raises(ContactsError) as caught:
+        _ = reader.summary
+    # Then blank numbers are called missing (not "invalid"), and details say which row failed why
+    error = caught.value
+    assert error.message.startswith("none of the 4 rows can be called: 2 invalid numbers, 2 missing numbers")
+    assert "0 blank" not in error.message and "duplicate" not in error.message
+    assert [(d["row"], d["reason"], d["value"]) for d in error.details] == [
+        (2, "missing_number", ""),
+        (3, "invalid_number", "12"),
+        (4, "missing_number", " "),
+        (5, "invalid_number", "+1 415 555"),
+    ]
+    assert all(d["message"] for d in error.details)
+
+
+def test_no_valid_contacts_details_are_the_first_ten_rows_and_skip_blank_rows() -> None:
+    # Given blank rows (not counted) and 25 rows with invalid numbers
+    data = b"phone\n\n\n" + b"".join(b"%d\n" % i for i in range(25))
+    reader = ContactReader([data])
+    list(reader)
+    with pytest.raises(ContactsError) as caught:
+        _ = reader.summary
+    # Then details holds the first 10 counted rows only, and the message counts the blank rows apart
+    assert [d["row"] for d in caught.value.details] == list(range(4, 14))
+    assert "25 invalid numbers" in caught.value.message and "2 blank rows" in caught.value.message
+
+
+def test_json_records_with_no_valid_contact_give_details_too() -> None:
+    reader = read_records([{"phone": "12"}, {"phone": "", "name": "a"}, {"name": "x"}])
+    list(reader)
+    with pytest.raises(ContactsError) as caught:
+        _ = reader.summary
+    assert [(d["row"], d["reason"]) for d in caught.value.details] == [
+        (1, "invalid_number"),
+        (2, "missing_number"),
+        (3, "missing_number"),
+    ]
+    assert "1 invalid number, 2 missing numbers" in caught.value.message
+
+
+def test_a_long_unusable_number_cell_is_shown_cut_short() -> None:
+    # Given a number cell of 5,000 characters
+    items, _ = read(b"phone\n" + b"9" * 5000 + b"\n+14155552671\n")
+    # Then its row error shows the start of it, not all of it
+    [error] = errors(items)
+    assert error.reason == "invalid_number" and len(error.value) <= 101 and error.value.startswith("999")
+
+
+@pytest.mark.parametrize("written", ["+14155552671 ext. 23", "+1 415 555 2671 x23", "(415) 555-2671;ext=23"])
+def test_a_number_with_an_extension_is_kept_without_it_and_warned_about(written: str) -> None:
+    # Given a number written with an extension, and one without
+    items, summary = read(f"phone\n+14155552672\n{written}\n".encode(), "US")
+    # Then the contact is kept and called at the main number (we cannot dial extensions)
+    assert [(c.row, c.number) for c in contacts(items)] == [(2, "+14155552672"), (3, "+14155552671")]
+    # And the summary warns, naming the row
+    [warning] = summary.warnings
+    assert warning["code"] == "number_extension_dropped"
+    assert (warning["rows"], warning["row_count"]) == ([3], 1)
+    assert "extension" in warning["message"]
+
+
+def test_no_extension_no_warning_and_json_records_warn_too() -> None:
+    _, summary = read(b"phone\n+14155552672\n")
+    assert summary.warnings == []
+    reader = read_records([{"phone": "+14155552671 ext. 9"}, {"phone": "+14155552672"}])
+    list(reader)
+    assert [(w["code"], w["rows"]) for w in reader.summary.warnings] == [("number_extension_dropped", [1])]
 
 
 def test_summary_before_iteration_and_second_iteration_are_programming_errors() -> None:
@@ -304,8 +380,15 @@ def test_summary_repeats_the_error_that_stopped_iteration() -> None:
 
 def test_contacts_error_carries_code_and_message() -> None:
     error = ContactsError("no_rows", "nothing here")
-    assert (error.code, error.message) == ("no_rows", "nothing here")
+    assert (error.code, error.message, error.details) == ("no_rows", "nothing here", [])
     assert "nothing here" in str(error)
+
+
+def test_contacts_error_survives_pickling_with_its_details() -> None:
+    # Process pools (the bench, workers) send errors across processes
+    error = ContactsError("no_valid_contacts", "none", [{"row": 2, "reason": "invalid_number"}])
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.code, copy.message, copy.details) == (error.code, error.message, error.details)
 
 
 # --------------------------------------------------------------------------- delimiters and headers
@@ -446,7 +529,7 @@ def test_leading_blank_lines_before_header_still_count_as_rows() -> None:
 
 def test_oversized_cell_from_unbalanced_quote_is_not_text() -> None:
     # Given an opening quote that is never closed, swallowing more than the cell limit
-    data = b'phone,note\n+14155552671,"oops\n' + (b"x" * 1000 + b"\n") * (MAX_FIELD_CHARS // 1000 + 2)
+    data = b'phone,note\n+14155552671,"oops\n' + (b"x" * 1000 + b"\n") * (MAX_RECORD_BYTES // 1000 + 2)
     # When it is read in S3-sized pieces
     # Then it is a whole-file error, never a csv.Error escaping
     with pytest.raises(ContactsError) as caught:

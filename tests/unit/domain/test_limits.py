@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterator
+
 import pytest
 
 from chalicelib.domain.contacts import (
@@ -10,6 +13,7 @@ from chalicelib.domain.contacts import (
     MAX_CONTACT_BYTES,
     MAX_HEADER_BYTES,
     MAX_NAME_CHARS,
+    MAX_RECORD_BYTES,
     ContactReader,
     ContactsError,
     read_records,
@@ -32,6 +36,58 @@ def test_a_cell_over_the_limit_skips_only_its_row_and_frees_its_number() -> None
     assert (error.row, error.reason) == (2, "cell_too_long")
     assert [(c.row, c.number) for c in contacts(items)] == [(3, "+14155552671"), (4, "+14155552672")]
     assert (summary.valid, summary.invalid, summary.duplicate) == (2, 1, 0)
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+@pytest.mark.parametrize("size", [1_100_000, MAX_RECORD_BYTES - 100])
+def test_a_cell_of_any_length_up_to_the_record_limit_skips_only_its_row(quoted: bool, size: int) -> None:
+    # Given a 1.1 MB cell (over the 1 MiB csv field limit of old), or one just under the 2 MiB record limit
+    cell = "x" * size
+    written = '"' + cell + '"' if quoted else cell
+    data = f"phone,note\n+14155552671,{written}\n+14155552672,short\n".encode()
+    # When it is read in S3-sized pieces
+    items, summary = read(data, size=1 << 16)
+    # Then only that row is skipped, as the limits table says, and the file is read to the end
+    assert [(e.row, e.reason) for e in errors(items)] == [(2, "cell_too_long")]
+    assert [c.row for c in contacts(items)] == [3]
+    assert (summary.valid, summary.invalid) == (1, 1)
+
+
+def test_a_long_cell_spanning_quoted_lines_skips_only_its_row() -> None:
+    # Given a quoted note of 1.5 MB written over many lines
+    note = "line of notes\n" * 100_000
+    data = f'phone,note\n+14155552671,"{note}"\n+14155552672,short\n'.encode()
+    items, _ = read(data, size=1 << 16)
+    assert [(e.row, e.reason) for e in errors(items)] == [(2, "cell_too_long")]
+    assert [c.row for c in contacts(items)] == [3]
+
+
+def test_a_record_over_the_limit_says_so_truthfully() -> None:
+    # Given a quoted cell over many lines that makes the record larger than 2 MiB
+    def stream() -> Iterator[bytes]:
+        yield b'phone,note\n+14155552671,"start\n'
+        for _ in range(MAX_RECORD_BYTES // 1000 + 10):
+            yield b"x" * 999 + b"\n"
+        yield b'end"\n'
+
+    # Then the file fails naming the record limit, not csv's internal field limit
+    with pytest.raises(ContactsError) as caught:
+        read(stream())
+    assert caught.value.code == "not_text"
+    assert "2 MiB" in caught.value.message and "field limit" not in caught.value.message
+
+
+def test_a_reader_works_even_if_other_code_lowered_the_process_wide_csv_limit() -> None:
+    # Given some other code in the process that set csv's (process-wide) field limit back to its default
+    saved = csv.field_size_limit()
+    csv.field_size_limit(128 * 1024)
+    try:
+        # When a file with a 200 KB cell is read
+        items, _ = read(b"phone,note\n+14155552671," + b"x" * 200_000 + b"\n+14155552672,ok\n")
+    finally:
+        csv.field_size_limit(max(saved, csv.field_size_limit()))
+    # Then the long cell still skips only its row
+    assert [e.reason for e in errors(items)] == ["cell_too_long"]
 
 
 def test_a_row_whose_cells_together_are_too_large_is_skipped() -> None:

@@ -42,3 +42,12 @@ def test_answering_machine_results_mean_voicemail() -> None:
     assert twilio_voicemail("machine_end_beep") and twilio_voicemail("fax")
     assert not twilio_voicemail("human") and not twilio_voicemail("unknown") and not twilio_voicemail(None)
     assert TwilioConfig().machine_detection and TwilioConfig().credentials == "twilio"
+
+
+def test_our_reference_is_looked_for_in_callbacks_where_the_request_put_it_unless_mapped() -> None:
+    base = "https://a.example/call"
+    assert HttpAgentConfig(endpoint=base).event_field("reference") == "metadata.execution_id"
+    renamed = HttpAgentConfig(endpoint=base, request_fields={"reference": "meta.ref"})
+    assert renamed.event_field("reference") == "meta.ref"
+    mapped = HttpAgentConfig(endpoint=base, request_fields={"reference": "meta.ref"}, event_fields={"reference": "x"})
+    assert mapped.event_field("reference") == "x"

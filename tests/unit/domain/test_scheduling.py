@@ -39,6 +39,26 @@ def test_past_and_present_are_refused() -> None:
         assert err.value.code == "scheduled_at_in_past"
 
 
+def test_a_start_beyond_the_maximum_lead_is_refused_naming_the_limit() -> None:
+    assert parse_scheduled_at("2027-11-22T10:00:00Z", NOW) == NOW + timedelta(days=365)
+    for text in ("2027-11-22T10:00:01Z", "9999-12-31T23:59:59Z"):
+        with pytest.raises(BadRequest) as err:
+            parse_scheduled_at(text, NOW)
+        assert err.value.code == "scheduled_at_too_far"
+        assert "365 days" in err.value.message and "MAX_SCHEDULE_LEAD_DAYS" in err.value.message
+        assert err.value.details == [{"field": "scheduled_at", "max_lead_days": 365, "latest": "2027-11-22T10:00:00Z"}]
+    with pytest.raises(BadRequest) as err:
+        parse_scheduled_at("2026-11-30T10:00:00Z", NOW, max_lead=timedelta(days=7))
+    assert err.value.code == "scheduled_at_too_far" and "7 days" in err.value.message
+
+
+@pytest.mark.parametrize("text", ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00"])
+def test_a_time_that_cannot_be_represented_in_utc_is_refused_not_raised(text: str) -> None:
+    with pytest.raises(BadRequest) as err:
+        parse_scheduled_at(text, NOW)
+    assert err.value.code == "invalid_scheduled_at" and "scheduled_at" in err.value.message
+
+
 def test_under_fifteen_minutes_is_an_exact_sqs_delay() -> None:
     plan = plan_start(NOW + timedelta(minutes=14, seconds=59), NOW)
     assert plan.delay_seconds == 899 and plan.schedule_at is None
@@ -48,3 +68,25 @@ def test_under_fifteen_minutes_is_an_exact_sqs_delay() -> None:
 def test_fifteen_minutes_and_more_is_a_schedule() -> None:
     plan = plan_start(NOW + timedelta(minutes=15), NOW)
     assert plan.delay_seconds is None and plan.schedule_at == NOW + timedelta(minutes=15)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-22T15:35:30 05:30",
+        "2026-11-22T15:35:30 0530",
+        "2026-11-22 15:35:30 05:30",
+        "2026-11-22T15:35:30.0 05:30",
+    ],
+)
+def test_a_plus_sign_lost_to_form_encoding_is_read_back(text: str) -> None:
+    # Given "+05:30" sent in a url-encoded form without %2B, so that it arrives as " 05:30"
+    # Then it is the same moment as with the "+"
+    assert parse_scheduled_at(text, NOW) == datetime(2026, 11, 22, 10, 5, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("text", ["2026-11-22T15:35:30  05:30", "2026-11-22T15:35:30 5:30", "2026-11-22 05:30"])
+def test_only_a_lone_space_where_the_sign_belongs_is_read_as_plus(text: str) -> None:
+    with pytest.raises(BadRequest) as err:
+        parse_scheduled_at(text, NOW)
+    assert err.value.code == "invalid_scheduled_at"
