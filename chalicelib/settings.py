@@ -107,6 +107,13 @@ class Settings(BaseSettings):
         description="After a rotation, webhooks are signed with the old secret too for this long.",
     )
 
+    cursor_secret: str = Field(
+        "",
+        alias="CURSOR_SECRET",
+        description="Key that signs pagination cursors; unset, one is derived from RESOURCE_PREFIX, STAGE and "
+        "AWS_ACCOUNT_ID (stable, but not secret).",
+    )
+
     public_base_url: str = Field(
         "",
         alias="PUBLIC_BASE_URL",

@@ -56,6 +56,10 @@ NOT_WITHOUT_KEY = {  # check -> reason, on every resource of the type, only when
         "CKV_AWS_158",
         f"CloudWatch Logs encrypts every log group at rest with its own keys; {KMS_SWITCH}.",
     ),
+    "AWS::SecretsManager::Secret": (
+        "CKV_AWS_149",
+        f"Encrypted at rest with the AWS-managed aws/secretsmanager key; {KMS_SWITCH}.",
+    ),
     "AWS::SNS::Topic": (
         "CKV_AWS_26",
         "Carries alarm notifications only (alarm names and states, no customer data), and CloudWatch cannot publish "
@@ -89,6 +93,10 @@ CONCURRENCY_API = (
 )
 CONCURRENCY_SCHEDULE = (
     "Started only by its one-minute schedule (60 s timeout: at most two at once); it cannot run away."
+)
+CURSOR_SECRET_ROTATION = (
+    "Signs short-lived pagination cursors only (no credential to anything): replacing it ends open cursors and "
+    "nothing else, so it is replaced by redeploying, not by a rotation function."
 )
 API_CACHE = "Answers are per API key and change with every call: a cache would serve stale or another tenant's data."
 

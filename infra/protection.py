@@ -132,6 +132,9 @@ class DataProtection:
     def log_group(self) -> dict[str, Any]:
         return {} if self.key is None else {"encryption_key": self.key}
 
+    def secret(self) -> dict[str, Any]:
+        return {} if self.key is None else {"encryption_key": self.key}
+
     def topic(self) -> dict[str, Any]:
         return {} if self.key is None else {"master_key": self.key}
 

@@ -13,7 +13,7 @@ import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from aws_cdk import CfnOutput, CfnResource, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -23,6 +23,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from chalice.cdk import Chalice
@@ -45,7 +46,7 @@ from chalicelib.resources import (
 )
 from chalicelib.settings import Settings
 
-from . import monitoring, operations
+from . import hardening, monitoring, operations
 from .permissions import ACCESS, SCHEDULER_TARGETS, Access
 from .protection import DataProtection
 
@@ -173,6 +174,18 @@ class BatchCallStack(Stack):
             },
         )
         self.protection.grant_send(self.scheduler_role)
+        # CURSOR_SECRET: generated once and kept across deploys, so pagination cursors cannot be forged.
+        self.cursor_secret = secretsmanager.Secret(
+            self,
+            "CursorSecret",
+            secret_name=settings.name("cursor-secret"),
+            description="Signs the API's pagination cursors (CURSOR_SECRET); replacing it only ends open cursors.",
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
+            removal_policy=RemovalPolicy.DESTROY,
+            **self.protection.secret(),
+        )
+        secret_resource = cast(CfnResource, self.cursor_secret.node.default_child)
+        hardening.skip(secret_resource, "CKV2_AWS_57", hardening.CURSOR_SECRET_ROTATION)
         self.chalice, sam = self._chalice_app(project_dir)
         functions = ChaliceFunction.all_in(sam)
         if {f.name for f in functions} != set(ACCESS):
@@ -376,6 +389,10 @@ class BatchCallStack(Stack):
             self.chalice.add_environment_variable("PUBLIC_BASE_URL", public_url, function.logical_id)
         elif function.name != "api_handler":  # the API reads its URL off each request (no dependency cycle)
             self.chalice.add_environment_variable("PUBLIC_BASE_URL", self._default_api_url(), function.logical_id)
+        if function.name == "api_handler":  # the only function that pages: a dynamic reference, resolved at deploy
+            self.chalice.add_environment_variable(
+                "CURSOR_SECRET", self.cursor_secret.secret_value.unsafe_unwrap(), function.logical_id
+            )
 
         # Replaces Chalice's role policy (the shared .chalice/policy-<stage>.json) with this function's own.
         statements = [

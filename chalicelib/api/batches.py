@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from .. import clock
-from ..domain.batches import BatchOptions, public_batch, public_execution
+from ..domain.batches import BatchOptions, UploadOptions, check_file_name, public_batch, public_execution
 from ..errors import BadRequest, PayloadTooLarge
 from ..services import exports, lifecycle
 from ..services.ingest import Upload, create_batch, iter_errors, presign_upload
@@ -59,6 +59,10 @@ def create(req: ApiRequest) -> Any:
         if file is None:
             raise BadRequest("the CSV is missing: send it as the multipart file field 'file'", code="missing_file")
         options = BatchOptions.model_validate(fields_as_json(form, ("from_phone_numbers",)))
+        try:
+            check_file_name(file.name)
+        except ValueError as exc:
+            raise BadRequest(f"file: {exc}", details=[{"field": "file", "message": str(exc)}]) from None
         upload = Upload(csv_chunks=[file.content], file_name=file.name, raw=file.content)
     return json_response(create_batch(req.svc, req.tenant_id, options, upload), 201)
 
@@ -73,9 +77,8 @@ def create_upload(req: ApiRequest) -> Any:
             parse_form(req.request.headers.get("content-type", ""), req.body_bytes(), 64 * 1024, ""),
             ("from_phone_numbers",),
         )
-    file_name = data.pop("file_name", None)
-    options = BatchOptions.model_validate(data)
-    return json_response(presign_upload(req.svc, req.tenant_id, options, str(file_name) if file_name else None), 201)
+    options = UploadOptions.model_validate(data)
+    return json_response(presign_upload(req.svc, req.tenant_id, options, options.file_name or None), 201)
 
 
 @endpoint(bp, "/batches/{batch_id}", ["GET"])

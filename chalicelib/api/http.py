@@ -13,6 +13,8 @@ from chalice.app import Request
 from pydantic import ValidationError
 
 from .. import observability
+from ..domain import json_input
+from ..domain.json_input import JsonInputError
 from ..errors import BadRequest, MethodNotAllowed, NotFound, ServiceError, UnsupportedMediaType
 from ..services.auth import authenticate
 from ..services.container import Services, get_services
@@ -43,9 +45,10 @@ class ApiRequest:
         if not raw.strip():
             return {}
         try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise BadRequest("the body is not valid JSON", code="invalid_json") from None
+            data = json_input.loads(raw)
+        except JsonInputError as exc:
+            details = [{"field": exc.field, "message": exc.message}] if exc.field else []
+            raise BadRequest(exc.message, code="invalid_json", details=details) from None
         if not isinstance(data, dict):
             raise BadRequest("the JSON body must be an object", code="invalid_json")
         return data

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .bounds import NOT_BOOL, NOT_TINY, Name, PhoneNumber, Text, http_url, unique
 from .retry import RetryConfig
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ALL_DAYS: list[Weekday] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+CallLimit = Annotated[int, Field(ge=1, le=1000), NOT_BOOL]
+StartHour = Annotated[int, Field(ge=0, le=23), NOT_BOOL]
+EndHour = Annotated[int, Field(ge=0, le=24), NOT_BOOL]
+CallsPerSecond = Annotated[float, Field(ge=0.01, le=100, allow_inf_nan=False), NOT_BOOL, NOT_TINY]
 
 
 def e164(value: str) -> str:
@@ -29,18 +34,18 @@ class AgentFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: Name | None = Field(None, min_length=1, max_length=200)
     provider: Literal["simulator", "twilio", "http"] | None = None
-    provider_config: dict[str, Any] | None = None
-    welcome_message: str | None = Field(None, max_length=4000)
-    prompt: str | None = Field(None, max_length=20000)
-    from_phone_numbers: list[str] | None = Field(None, max_length=50)
-    max_concurrent_calls: int | None = Field(None, ge=1, le=1000)
-    calls_per_second: float | None = Field(None, gt=0, le=100)
-    call_start_hour: int | None = Field(None, ge=0, le=23)
-    call_end_hour: int | None = Field(None, ge=0, le=24, description="exclusive; 24 means until midnight")
-    call_days: list[Weekday] | None = Field(None, min_length=1)
-    timezone: str | None = None
+    provider_config: dict[str, Any] | None = Field(None, max_length=50)
+    welcome_message: Text | None = Field(None, max_length=4000)
+    prompt: Text | None = Field(None, max_length=20000)
+    from_phone_numbers: list[PhoneNumber] | None = Field(None, max_length=50)
+    max_concurrent_calls: CallLimit | None = None
+    calls_per_second: CallsPerSecond | None = None
+    call_start_hour: StartHour | None = None
+    call_end_hour: EndHour | None = Field(None, description="exclusive; 24 means until midnight")
+    call_days: list[Weekday] | None = Field(None, min_length=1, max_length=7)
+    timezone: str | None = Field(None, max_length=64)
     webhook_url: str | None = Field(None, max_length=2000)
     retry_config: RetryConfig | None = None
 
@@ -48,6 +53,11 @@ class AgentFields(BaseModel):
     @classmethod
     def _numbers(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else [e164(number) for number in value]
+
+    @field_validator("call_days")
+    @classmethod
+    def _days(cls, value: list[Weekday] | None) -> list[Weekday] | None:
+        return unique(value)
 
     @field_validator("timezone")
     @classmethod
@@ -59,9 +69,7 @@ class AgentFields(BaseModel):
     @field_validator("webhook_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("https://", "http://")):
-            raise ValueError("webhook_url must be an http(s) URL")
-        return value
+        return http_url(value)
 
     @field_validator("provider_config")
     @classmethod
@@ -72,14 +80,14 @@ class AgentFields(BaseModel):
 
 
 class AgentCreate(AgentFields):
-    name: str = Field(..., min_length=1, max_length=200)
+    name: Name = Field(..., min_length=1, max_length=200)
     provider: Literal["simulator", "twilio", "http"] = "simulator"
-    max_concurrent_calls: int = Field(10, ge=1, le=1000)
-    call_start_hour: int = Field(9, ge=0, le=23)
-    call_end_hour: int = Field(21, ge=0, le=24)
-    call_days: list[Weekday] = Field(default_factory=lambda: list(ALL_DAYS), min_length=1)
-    from_phone_numbers: list[str] = Field(default_factory=list, max_length=50)
-    welcome_message: str = Field("Hello {customer_name}, this is an automated call.", max_length=4000)
+    max_concurrent_calls: CallLimit = 10
+    call_start_hour: StartHour = 9
+    call_end_hour: EndHour = 21
+    call_days: list[Weekday] = Field(default_factory=lambda: list(ALL_DAYS), min_length=1, max_length=7)
+    from_phone_numbers: list[PhoneNumber] = Field(default_factory=list, max_length=50)
+    welcome_message: Text = Field("Hello {customer_name}, this is an automated call.", max_length=4000)
 
     @model_validator(mode="after")
     def _window(self) -> AgentCreate:

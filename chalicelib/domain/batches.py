@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .agents import e164
+from . import json_input
+from .agents import CallLimit, e164
+from .bounds import Name, PhoneNumber, http_url, no_controls
+from .json_input import JsonInputError
 from .retry import RetryConfig
 
 
@@ -18,15 +20,15 @@ class BatchOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    agent_id: str = Field(..., min_length=1, max_length=64)
-    from_phone_numbers: list[str] = Field(default_factory=list, max_length=50)
+    agent_id: Name = Field(..., min_length=1, max_length=64)
+    from_phone_numbers: list[PhoneNumber] = Field(default_factory=list, max_length=50)
     webhook_url: str | None = Field(None, max_length=2000)
     retry_config: RetryConfig | None = None
-    name: str | None = Field(None, max_length=200)
-    default_region: str | None = None
+    name: Name | None = Field(None, max_length=200)
+    default_region: str | None = Field(None, max_length=8)
     status_webhook: str | None = Field(None, max_length=2000)
-    scheduled_at: str | None = None
-    max_concurrent_calls: int | None = Field(None, ge=1, le=1000)
+    scheduled_at: str | None = Field(None, max_length=64)
+    max_concurrent_calls: CallLimit | None = None
     bypass_call_guardrails: bool = False
 
     @field_validator("from_phone_numbers", mode="before")
@@ -44,7 +46,7 @@ class BatchOptions(BaseModel):
                 text = item.strip()
                 if text.startswith("["):
                     try:
-                        out.extend(json.loads(text))
+                        out.extend(json_input.loads(text, field="from_phone_numbers"))
                         continue
                     except ValueError:
                         pass
@@ -64,9 +66,9 @@ class BatchOptions(BaseModel):
             if not value.strip():
                 return None
             try:
-                return json.loads(value)
-            except ValueError:
-                raise ValueError("retry_config must be a JSON object") from None
+                return json_input.loads(value)
+            except JsonInputError as exc:
+                raise ValueError(f"retry_config must be a JSON object: {exc.message}") from None
         return value
 
     @field_validator("default_region")
@@ -82,9 +84,24 @@ class BatchOptions(BaseModel):
     @field_validator("webhook_url", "status_webhook")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value and not value.startswith(("https://", "http://")):
-            raise ValueError("must be an http(s) URL")
-        return value or None
+        return http_url(value or None)
+
+
+FILE_NAME_MAX = 255
+
+
+class UploadOptions(BatchOptions):
+    """POST /batches/uploads: the batch's options and the name of the file that will be uploaded."""
+
+    file_name: Name | None = Field(None, max_length=FILE_NAME_MAX)
+
+
+def check_file_name(name: str | None) -> None:
+    """A multipart upload's file name obeys the same bounds as `file_name` on POST /batches/uploads."""
+    if name is not None:
+        if len(name) > FILE_NAME_MAX:
+            raise ValueError(f"the file name must be at most {FILE_NAME_MAX} characters")
+        no_controls(name)
 
 
 def humanize(moment: datetime, now: datetime) -> str:

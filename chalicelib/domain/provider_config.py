@@ -5,26 +5,28 @@ Configs hold references to credentials (`credentials`: a name), never the creden
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from .bounds import NOT_BOOL, NOT_TINY, Name, has_scheme, http_url
 from .call_status import CallStatus
 
 CREDENTIALS_NAME = r"^[a-z][a-z0-9_-]{0,63}$"
 
 
 def _url(value: str | None) -> str | None:
-    if value is not None and not value.startswith(("https://", "http://")):
-        raise ValueError("must be an http(s) URL")
-    return value
+    return http_url(value)
+
+
+FieldName = Annotated[str, Field(min_length=1, max_length=200)]  # a (dotted) JSON field name or a status value
 
 
 class SimulatorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    cost_per_minute: float = Field(0.05, ge=0, le=100)
-    fixed_talk_seconds: float | None = Field(None, ge=0, le=3600)
+    cost_per_minute: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False), NOT_BOOL, NOT_TINY] = 0.05
+    fixed_talk_seconds: Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False), NOT_BOOL, NOT_TINY] | None = None
 
 
 class TwilioConfig(BaseModel):
@@ -38,7 +40,7 @@ class TwilioConfig(BaseModel):
         None, max_length=2000, description="wss:// URL of a voice agent: the call is connected to it as a media stream."
     )
     machine_detection: bool = True
-    ring_timeout_seconds: int = Field(30, ge=5, le=600)
+    ring_timeout_seconds: Annotated[int, Field(ge=5, le=600), NOT_BOOL] = 30
     record: bool = False
 
     @field_validator("twiml_url")
@@ -49,7 +51,7 @@ class TwilioConfig(BaseModel):
     @field_validator("stream_url")
     @classmethod
     def _wss(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("wss://"):
+        if value is not None and not has_scheme(value, "wss"):
             raise ValueError("must be a wss:// URL")
         return value
 
@@ -103,12 +105,12 @@ class HttpAgentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     endpoint: str = Field(..., max_length=2000)
-    agent_ref: str | None = Field(None, max_length=200, description="The remote agent's id, sent as `agent`.")
+    agent_ref: Name | None = Field(None, max_length=200, description="The remote agent's id, sent as `agent`.")
     credentials: str = Field("http_agent", pattern=CREDENTIALS_NAME)
-    request_fields: dict[str, str] = Field(default_factory=dict)
-    call_id_field: str = Field("call_id", max_length=200)
-    event_fields: dict[str, str] = Field(default_factory=dict)
-    status_map: dict[str, str] = Field(default_factory=dict)
+    request_fields: dict[str, Annotated[str, Field(max_length=200)]] = Field(default_factory=dict, max_length=20)
+    call_id_field: FieldName = "call_id"
+    event_fields: dict[str, FieldName] = Field(default_factory=dict, max_length=20)
+    status_map: dict[FieldName, FieldName] = Field(default_factory=dict, max_length=100)
     idempotent: bool = Field(
         False,
         description="The endpoint honours Idempotency-Key: a call whose dialer died after claiming it is placed "

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from .bounds import NOT_BOOL
 
 RetryStatus = Literal["no-answer", "busy", "failed", "error"]
 
@@ -17,16 +19,12 @@ class RetryConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = False
-    max_retries: int = Field(3, ge=1, le=3)
-    retry_on_statuses: list[RetryStatus] = Field(default_factory=_default_statuses)
+    max_retries: Annotated[int, Field(ge=1, le=3), NOT_BOOL] = 3
+    retry_on_statuses: list[RetryStatus] = Field(default_factory=_default_statuses, max_length=4)
     retry_on_voicemail: bool = False
-    retry_intervals_minutes: list[int] = Field(default_factory=lambda: [30, 60, 120], min_length=1, max_length=3)
-
-    @model_validator(mode="after")
-    def _intervals_positive(self) -> RetryConfig:
-        if any(minutes < 1 or minutes > 7 * 24 * 60 for minutes in self.retry_intervals_minutes):
-            raise ValueError("retry_intervals_minutes must each be between 1 and 10080")
-        return self
+    retry_intervals_minutes: list[Annotated[int, Field(ge=1, le=7 * 24 * 60), NOT_BOOL]] = Field(  # each a week at most
+        default_factory=lambda: [30, 60, 120], min_length=1, max_length=3
+    )
 
 
 def retry_delay_minutes(config: RetryConfig | None, status: str, voicemail: bool, attempt: int) -> int | None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from ..domain import ssrf
+from ..domain import json_input, ssrf
 from ..domain.provider_config import HttpAgentConfig, dig, put
 from ..services.outbound import delivery_target, post
 from ..services.secrets import Secrets
@@ -152,7 +152,7 @@ def _identifier(value: Any) -> str | None:
 
 def _json(body: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(body or b"{}")
+        data = json_input.loads(body or b"{}")
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}

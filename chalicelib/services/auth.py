@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from ..domain.bounds import no_controls
 from ..errors import Unauthorized
 from ..store.keys import KeyStore
 
@@ -16,7 +17,17 @@ def hash_key(key: str) -> str:
 
 
 def create_api_key(keys: KeyStore, tenant_id: str, label: str = "") -> str:
-    """Make a key for a tenant; the plaintext is returned once and never stored."""
+    """Make a key for a tenant; the plaintext is returned once and never stored.
+
+    ValueError for a tenant id (1-128 characters) or label (up to 200) that is too long or holds control characters.
+    """
+    for what, value, low, high in (("tenant", tenant_id, 1, 128), ("label", label, 0, 200)):
+        if not low <= len(value) <= high:
+            raise ValueError(f"{what} must be {low}-{high} characters")
+        try:
+            no_controls(value)
+        except ValueError as exc:
+            raise ValueError(f"{what} {exc}") from None
     key = PREFIX + secrets.token_urlsafe(32)
     keys.put(hash_key(key), tenant_id, label)
     return key

@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from .. import aws, clock
+from ..domain import json_input
 from ..domain.batch_status import BatchStatus
 from ..domain.batches import BatchOptions
 from ..domain.contacts import Contact, ContactReader, ContactsError, RowError, Summary, read_records
@@ -229,7 +230,7 @@ def _sidecar(svc: Services, key: str) -> dict[str, Any]:
         if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
             return {}
         raise
-    data = json.loads(body)
+    data = json_input.loads(body)
     if not isinstance(data, dict):
         raise ValueError("the sidecar must be a JSON object of batch options")
     return data

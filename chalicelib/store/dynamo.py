@@ -1,10 +1,7 @@
-"""Shared DynamoDB plumbing: typed (de)serialisation, opaque cursors, condition failures."""
+"""Shared DynamoDB plumbing: typed (de)serialisation, condition failures (cursors: cursors.py)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -13,7 +10,6 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from .. import aws
-from ..errors import BadRequest
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
@@ -101,25 +97,6 @@ def query_all(**request: Any) -> Iterator[dict[str, Any]]:
     for page in aws.dynamodb().get_paginator("query").paginate(**request):
         for item in page.get("Items", []):
             yield from_item(item)
-
-
-def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
-    if not last_key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(last_key, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise BadRequest("cursor is not one this API returned", code="invalid_cursor") from None
-    if not isinstance(key, dict) or not all(isinstance(v, dict) and len(v) == 1 for v in key.values()):
-        raise BadRequest("cursor is not one this API returned", code="invalid_cursor")
-    return key
 
 
 def condition_failed(exc: ClientError) -> bool:

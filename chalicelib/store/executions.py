@@ -13,11 +13,10 @@ from ..errors import NotFound
 from ..resources import EXECUTIONS, table_name
 from ..settings import Settings
 from .batches import BatchStore
+from .cursors import Cursors, KeyShape, cursor_key
 from .dynamo import (
     av,
     cancellation_codes,
-    decode_cursor,
-    encode_cursor,
     from_item,
     query_all,
     set_clause,
@@ -28,6 +27,8 @@ from .dynamo import (
 
 OPEN = "1"  # partition of the sparse by_open index: executions a provider still owes a final status
 WAITING = ("queued", "rescheduled")  # not claimed: waiting for the dialer, or for the calling hours
+# Where a page of GET /batches/{id}/executions stops: the by_batch index's key plus the table's.
+PAGE_KEY = KeyShape("executions", {"batch_id": "S", "seq": "S", "execution_id": "S"})
 
 
 class StaleTransition(Exception):
@@ -38,6 +39,7 @@ class ExecutionStore:
     def __init__(self, settings: Settings, batches: BatchStore) -> None:
         self.table = table_name(settings, EXECUTIONS)
         self._batches = batches
+        self._cursors = Cursors(cursor_key(settings))
 
     def key(self, execution_id: str) -> dict[str, Any]:
         return {"execution_id": av(execution_id)}
@@ -251,7 +253,8 @@ class ExecutionStore:
         self, batch_id: str, *, limit: int, cursor: str | None, status: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page in contact order; with a status filter, pages are filled up to `limit`."""
-        start = decode_cursor(cursor)
+        scope = {"batch_id": batch_id, "status": status or ""}
+        start = self._cursors.decode(PAGE_KEY, scope, cursor)
         found: list[dict[str, Any]] = []
         while True:
             kwargs: dict[str, Any] = {
@@ -271,7 +274,7 @@ class ExecutionStore:
             found.extend(from_item(item) for item in page.get("Items", []))
             start = page.get("LastEvaluatedKey")
             if not start or len(found) >= limit:
-                return found, encode_cursor(start)
+                return found, self._cursors.encode(PAGE_KEY, scope, start)
 
     def iter_batch(self, batch_id: str) -> Iterator[dict[str, Any]]:
         return query_all(

@@ -15,17 +15,20 @@ from botocore.exceptions import ClientError
 from .. import aws
 from ..resources import WEBHOOK_DELIVERIES, table_name
 from ..settings import Settings
-from .dynamo import av, condition_failed, decode_cursor, encode_cursor, from_item, to_item, update_if, values
+from .cursors import Cursors, InvalidCursor, KeyShape, cursor_key
+from .dynamo import av, condition_failed, from_item, to_item, update_if, values
 
 STATE_PREFIX = "event#"
 SENDING = "sending"
 PENDING = "pending"  # an attempt failed and the next one is scheduled
 DEAD = "dead"
+PAGE_KEY = KeyShape("webhook_deliveries", {"batch_id": "S", "delivery_key": "S"})
 
 
 class DeliveryStore:
     def __init__(self, settings: Settings) -> None:
         self._table = table_name(settings, WEBHOOK_DELIVERIES)
+        self._cursors = Cursors(cursor_key(settings))
 
     def _state_key(self, batch_id: str, event_id: str) -> dict[str, Any]:
         return {"batch_id": av(batch_id), "delivery_key": av(STATE_PREFIX + event_id)}
@@ -98,8 +101,12 @@ class DeliveryStore:
             "ExpressionAttributeValues": values(b=batch_id, state=STATE_PREFIX),
             "Limit": limit,
         }
-        start = decode_cursor(cursor)
+        scope = {"batch_id": batch_id}
+        start = self._cursors.decode(PAGE_KEY, scope, cursor)
         if start:
+            if start["delivery_key"]["S"] >= STATE_PREFIX:  # outside the key condition: DynamoDB would refuse it
+                raise InvalidCursor()
             kwargs["ExclusiveStartKey"] = start
         page = aws.dynamodb().query(**kwargs)
-        return [from_item(item) for item in page.get("Items", [])], encode_cursor(page.get("LastEvaluatedKey"))
+        rows = [from_item(item) for item in page.get("Items", [])]
+        return rows, self._cursors.encode(PAGE_KEY, scope, page.get("LastEvaluatedKey"))

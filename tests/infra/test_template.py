@@ -269,6 +269,17 @@ def test_functions_get_the_stage_settings_and_scheduler_role(synth: Synth) -> No
             assert url[0] == "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api", url
 
 
+def test_only_the_api_gets_the_generated_cursor_secret(synth: Synth) -> None:
+    [secret] = synth.of_type("AWS::SecretsManager::Secret")
+    for name, function in synth.functions().items():
+        env = function["Properties"]["Environment"]["Variables"]
+        if name != "api_handler":
+            assert "CURSOR_SECRET" not in env, name
+            continue
+        reference = json.dumps(env["CURSOR_SECRET"])
+        assert "resolve:secretsmanager:" in reference and secret in reference, reference
+
+
 def test_only_the_dialer_and_the_api_read_provider_credentials_and_only_under_the_secrets_path(synth: Synth) -> None:
     for name in synth.functions():
         ssm = [s for s in synth.function_statements(name) if any(a.startswith("ssm:") for a in s.actions)]

@@ -161,3 +161,176 @@ def test_multipart_helper_is_parsed_as_sent(client: Client, tenant: tuple[str, s
         ).body
     )
     assert batch["from_phone_numbers"] == ["+12025550147", "+12025550148"]
+
+
+# --- bounds on every field (issue 12, bug 6): each of these was a 500 or was accepted ---------------------
+
+DEEP = b"[" * 100_000
+
+
+def send_json(client: Client, key: str, method: str, path: str, body: bytes | dict):  # type: ignore[no-untyped-def,type-arg]
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()  # ensure_ascii: "\ud800" travels escaped
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    return getattr(client.http, method)(path, body=raw, headers=headers)
+
+
+def field_of(response) -> str | None:  # type: ignore[no-untyped-def]
+    """The field the first detail names, after checking the answer is a 4xx in the error shape."""
+    assert 400 <= response.status_code < 500, (response.status_code, response.body)
+    details = error_of(response)["details"]
+    return details[0]["field"] if details else None
+
+
+def a_batch(client: Client, tenant: tuple[str, str]) -> str:
+    key, agent_id = tenant
+    response = post_csv(client, key, {"agent_id": agent_id}, CSV.encode())
+    batch_id: str = json.loads(response.body)["batch_id"]
+    return batch_id
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/agents"),
+        ("patch", "/agents/{agent}"),
+        ("post", "/batches"),
+        ("post", "/batches/uploads"),
+        ("post", "/batches/{batch}/schedule"),
+    ],
+)
+def test_deeply_nested_json_is_400_on_every_json_route(
+    client: Client, tenant: tuple[str, str], method: str, path: str
+) -> None:
+    key, agent_id = tenant
+    url = path.format(agent=agent_id, batch=a_batch(client, tenant) if "{batch}" in path else "")
+    response = send_json(client, key, method, url, DEEP)
+    assert response.status_code == 400, response.body
+    assert error_of(response)["code"] == "invalid_json"
+
+
+def test_json_nested_beyond_32_levels_is_400_even_when_well_formed(client: Client, tenant: tuple[str, str]) -> None:
+    key, _ = tenant
+    body = b'{"name": "x", "provider_config": ' + b'{"a": ' * 40 + b"1" + b"}" * 40 + b"}"
+    response = send_json(client, key, "post", "/agents", body)
+    assert response.status_code == 400 and error_of(response)["code"] == "invalid_json"
+
+
+def test_deeply_nested_provider_callback_is_400(client: Client) -> None:
+    response = client.http.post(
+        "/providers/http/events?execution_id=x", body=b"{" + DEEP, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400 and error_of(response)["code"] == "invalid_json"
+
+
+@pytest.mark.parametrize("field", ["retry_config", "from_phone_numbers"])
+def test_deeply_nested_json_in_a_form_field_is_400_naming_it(
+    client: Client, tenant: tuple[str, str], field: str
+) -> None:
+    key, agent_id = tenant
+    response = post_csv(client, key, {"agent_id": agent_id, field: "[" * 100_000}, CSV.encode())
+    assert (field_of(response) or "").startswith(field)
+
+
+@pytest.mark.parametrize(
+    ("contact", "field"),
+    [
+        ({"contact_number": "+12025550123", "name": "\ud800"}, "contacts.0.name"),
+        ({"contact_number": "+12025550123", "\ud800": "x"}, "contacts.0"),
+    ],
+)
+def test_a_lone_surrogate_in_a_json_contact_is_400_naming_it(
+    client: Client, tenant: tuple[str, str], contact: dict[str, str], field: str
+) -> None:
+    key, agent_id = tenant
+    response = send_json(client, key, "post", "/batches", {"agent_id": agent_id, "contacts": [contact]})
+    assert field_of(response) == field
+
+
+def test_a_lone_surrogate_in_any_string_field_is_400_naming_it(client: Client, tenant: tuple[str, str]) -> None:
+    key, agent_id = tenant
+    assert field_of(send_json(client, key, "post", "/agents", {"name": "A\ud800"})) == "name"
+    assert field_of(send_json(client, key, "patch", f"/agents/{agent_id}", {"prompt": "\udfff"})) == "prompt"
+    assert field_of(send_json(client, key, "post", "/batches/uploads", {"agent_id": agent_id, "name": "\ud800"})) == (
+        "name"
+    )
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"calls_per_second": 1e-300}, "calls_per_second"),
+        ({"provider_config": {"cost_per_minute": 1e-300}}, "provider_config.cost_per_minute"),
+        ({"provider_config": {"fixed_talk_seconds": 1e-300}}, "provider_config.fixed_talk_seconds"),
+        ({"max_concurrent_calls": True}, "max_concurrent_calls"),
+        ({"call_start_hour": False}, "call_start_hour"),
+        ({"call_days": ["mon"] * 1000}, "call_days"),
+        ({"call_days": ["mon", "mon"]}, "call_days"),
+        ({"name": "bad\x00name"}, "name"),
+        ({"name": "two\nlines"}, "name"),
+        ({"timezone": "x" * 100_000}, "timezone"),
+        ({"from_phone_numbers": ["1" * 100_000]}, "from_phone_numbers.0"),
+        (
+            {"retry_config": {"enabled": True, "retry_intervals_minutes": [True]}},
+            "retry_config.retry_intervals_minutes.0",
+        ),
+    ],
+)
+def test_out_of_range_agent_fields_are_400_naming_them(
+    client: Client, tenant: tuple[str, str], patch: dict[str, object], field: str
+) -> None:
+    key, agent_id = tenant
+    # Given an agent patched, and one created, with the same out-of-range field
+    patched = send_json(client, key, "patch", f"/agents/{agent_id}", patch)
+    created = send_json(client, key, "post", "/agents", {"name": "new", **patch} if "name" not in patch else patch)
+    # Then both are a 4xx naming the field, and the agent is unchanged
+    assert field_of(patched) == field
+    assert field_of(created) == field
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"file_name": "x" * 500_000}, "file_name"),
+        ({"file_name": "a\x00.csv"}, "file_name"),
+        ({"name": "tab\there"}, "name"),
+        ({"max_concurrent_calls": True}, "max_concurrent_calls"),
+        ({"scheduled_at": "2030-01-01T10:00:00Z" + " " * 100_000 + "x"}, "scheduled_at"),
+        ({"default_region": "U" * 100_000}, "default_region"),
+        ({"retry_config": {"enabled": True, "max_retries": True}}, "retry_config.max_retries"),
+    ],
+)
+def test_out_of_range_upload_fields_are_400_naming_them(
+    client: Client, tenant: tuple[str, str], fields: dict[str, object], field: str
+) -> None:
+    key, agent_id = tenant
+    response = send_json(client, key, "post", "/batches/uploads", {"agent_id": agent_id, **fields})
+    assert field_of(response) == field
+
+
+def test_a_form_number_still_parses_from_text(client: Client, tenant: tuple[str, str]) -> None:
+    key, agent_id = tenant
+    response = post_csv(client, key, {"agent_id": agent_id, "max_concurrent_calls": "3"}, CSV.encode())
+    assert response.status_code == 201, response.body
+    assert json.loads(response.body)["batch_id"]
+
+
+def test_a_very_long_multipart_file_name_is_400_naming_the_file(client: Client, tenant: tuple[str, str]) -> None:
+    key, agent_id = tenant
+    response = post_csv(client, key, {"agent_id": agent_id}, CSV.encode(), filename="x" * 300 + ".csv")
+    assert field_of(response) == "file"
+
+
+def test_url_schemes_are_case_insensitive(client: Client, tenant: tuple[str, str]) -> None:
+    key, agent_id = tenant
+    # Given an https URL written in capitals, on an agent and on a batch
+    agent = send_json(client, key, "patch", f"/agents/{agent_id}", {"webhook_url": "HTTPS://hooks.example.com/a"})
+    batch = send_json(
+        client, key, "post", "/batches/uploads", {"agent_id": agent_id, "status_webhook": "Https://hooks.example.com/b"}
+    )
+    # Then both are accepted
+    assert agent.status_code == 200, agent.body
+    assert batch.status_code == 201, batch.body
+    # While HTTP:// is refused for what it is, plain http (https only), not for its case
+    refused = send_json(client, key, "patch", f"/agents/{agent_id}", {"webhook_url": "HTTP://hooks.example.com/a"})
+    assert field_of(refused) == "webhook_url"
+    assert "https://" in error_of(refused)["message"] + json.dumps(error_of(refused)["details"])
