@@ -23,8 +23,10 @@ def _url(value: str | None) -> str | None:
 class SimulatorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    cost_per_minute: float = Field(0.05, ge=0, le=100)
-    fixed_talk_seconds: float | None = Field(None, ge=0, le=3600)
+    cost_per_minute: float = Field(0.05, ge=0, le=100, description="Simulated price per minute, shown as `total_cost`.")
+    fixed_talk_seconds: float | None = Field(
+        None, ge=0, le=3600, description="Every answered call lasts this long; unset: a random length."
+    )
 
 
 class TwilioConfig(BaseModel):
@@ -32,14 +34,20 @@ class TwilioConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    credentials: str = Field("twilio", pattern=CREDENTIALS_NAME)
+    credentials: str = Field(
+        "twilio",
+        pattern=CREDENTIALS_NAME,
+        description="Name of the Twilio credentials in the tenant's secret, never the secret itself.",
+    )
     twiml_url: str | None = Field(None, max_length=2000, description="Twilio fetches the call's TwiML here.")
     stream_url: str | None = Field(
         None, max_length=2000, description="wss:// URL of a voice agent: the call is connected to it as a media stream."
     )
-    machine_detection: bool = True
-    ring_timeout_seconds: int = Field(30, ge=5, le=600)
-    record: bool = False
+    machine_detection: bool = Field(
+        True, description="Answering-machine detection: a machine is `answered_by_voice_mail`."
+    )
+    ring_timeout_seconds: int = Field(30, ge=5, le=600, description="Seconds to ring before `no-answer`.")
+    record: bool = Field(False, description="Record the call; its URL becomes `telephony_data.recording_url`.")
 
     @field_validator("twiml_url")
     @classmethod
@@ -99,13 +107,24 @@ class HttpAgentConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    endpoint: str = Field(..., max_length=2000)
+    endpoint: str = Field(..., max_length=2000, description="The URL each call is POSTed to (SSRF-checked).")
     agent_ref: str | None = Field(None, max_length=200, description="The remote agent's id, sent as `agent`.")
-    credentials: str = Field("http_agent", pattern=CREDENTIALS_NAME)
-    request_fields: dict[str, str] = Field(default_factory=dict)
-    call_id_field: str = Field("call_id", max_length=200)
-    event_fields: dict[str, str] = Field(default_factory=dict)
-    status_map: dict[str, str] = Field(default_factory=dict)
+    credentials: str = Field(
+        "http_agent", pattern=CREDENTIALS_NAME, description="Name of the stored API key and callback signing secret."
+    )
+    request_fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="Renames (dotted paths nest, \"\" drops) of the request's fields; Bolna's names by default.",
+    )
+    call_id_field: str = Field(
+        "call_id", max_length=200, description="Where the answer to the call request holds the remote call id."
+    )
+    event_fields: dict[str, str] = Field(
+        default_factory=dict, description="Renames of the callback's fields (status, call_id, duration, ...)."
+    )
+    status_map: dict[str, str] = Field(
+        default_factory=dict, description="Their call statuses -> ours, on top of the built-in map."
+    )
     idempotent: bool = Field(
         False,
         description="The endpoint honours Idempotency-Key: a call whose dialer died after claiming it is placed "

@@ -16,11 +16,18 @@ def _default_statuses() -> list[RetryStatus]:
 class RetryConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool = False
-    max_retries: int = Field(3, ge=1, le=3)
-    retry_on_statuses: list[RetryStatus] = Field(default_factory=_default_statuses)
-    retry_on_voicemail: bool = False
-    retry_intervals_minutes: list[int] = Field(default_factory=lambda: [30, 60, 120], min_length=1, max_length=3)
+    enabled: bool = Field(False, description="Retry at all; off by default, as in Bolna.")
+    max_retries: int = Field(3, ge=1, le=3, description="Retries per contact after the first call (1-3).")
+    retry_on_statuses: list[RetryStatus] = Field(
+        default_factory=_default_statuses, description="Call statuses that are retried."
+    )
+    retry_on_voicemail: bool = Field(False, description="Retry a call that reached voicemail.")
+    retry_intervals_minutes: list[int] = Field(
+        default_factory=lambda: [30, 60, 120],
+        min_length=1,
+        max_length=3,
+        description="Minutes before retry 1, 2, 3 (1-10080 each); the last repeats if the list is short.",
+    )
 
     @model_validator(mode="after")
     def _intervals_positive(self) -> RetryConfig:
