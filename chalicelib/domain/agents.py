@@ -38,7 +38,7 @@ DOCS: dict[str, str] = {
     "max_concurrent_calls": "Live calls at once, across all of the agent's batches (a batch may set a lower cap).",
     "calls_per_second": "Call starts per second; unset: unpaced (Twilio agents: 1, a Twilio account's default).",
     "call_start_hour": "First hour (0-23) of the calling window, on the recipient's local clock (the zone of the "
-    "number). A new agent calls only 09:00-21:00 unless you set both hours.",
+    "number). A new agent calls only 09:00-21:00 unless you set them.",
     "call_end_hour": "End of the calling window, exclusive (1-24; 24 means until midnight), on the recipient's "
     "clock. A window may cross midnight (22 to 6).",
     "call_days": "Weekdays on which the window opens (`mon` ... `sun`), on the recipient's clock.",

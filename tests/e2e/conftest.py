@@ -51,3 +51,14 @@ def logs() -> Iterator[io.StringIO]:
     yield buffer
     observability.logger.setLevel("WARNING")
     observability.logger.removeHandler(handler)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say how much the schemathesis run did (tests/e2e/test_openapi_fuzz.py), when it ran."""
+    from tests.e2e.test_openapi_fuzz import Tally
+
+    if Tally.requests:
+        modes = ", ".join(f"{count} {mode}" for mode, count in sorted(Tally.modes.items()))
+        terminalreporter.write_line(
+            f"schemathesis: {Tally.requests} requests ({modes}) in {Tally.seconds:.1f} s against the local stack"
+        )
