@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
+from pydantic_core import core_schema
 
 from ..domain.agents import AgentCreate, AgentPatch
 from ..domain.batches import BatchOptions
@@ -31,6 +32,13 @@ API_VERSION = "1.0.0"
 
 
 @dataclass(frozen=True)
+class Link:
+    operation_id: str
+    parameter: str
+    expression: str  # a runtime expression, e.g. $response.body#/batch_id
+
+
+@dataclass(frozen=True)
 class Reply:
     """One success answer: a model, a list of a model (`many`), CSV text, or no body."""
 
@@ -40,6 +48,7 @@ class Reply:
     many: bool = False
     csv: bool = False
     headers: tuple[str, ...] = ()
+    links: tuple[Link, ...] = ()  # operations that can take a value from this answer (schemathesis' stateful phase)
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,15 @@ CURSOR = Query("cursor", "Opaque: the `X-Next-Cursor` header of the previous pag
 BATCH = {"batch_id": "The batch's id (`batch_id` of POST /batches)."}
 AGENT = {"agent_id": "The agent's id."}
 LIFECYCLE = (401, 404, 409)
+BATCH_OPERATIONS = (
+    "getBatch", "listRowErrors", "scheduleBatch", "runBatch", "stopBatch", "pauseBatch", "resumeBatch",
+    "listExecutions", "exportExecutions", "listWebhookDeliveries", "deleteBatch",
+)  # fmt: skip
+TO_BATCH = tuple(Link(op, "batch_id", "$response.body#/batch_id") for op in BATCH_OPERATIONS)
+TO_AGENT = (
+    *(Link(op, "agent_id", "$response.body#/id") for op in ("getAgent", "updateAgent", "deleteAgent")),
+    Link("listAgentBatches", "batch_id", "$response.body#/id"),
+)
 STATE_CHANGED = (Reply(200, "The batch's new state.", bodies.StateChanged),)
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -85,7 +103,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "POST", "/agents", "createAgent", "agents", "Create an agent",
-        (Reply(201, "The agent.", bodies.Agent),), (400, 401), json_body=AgentCreate,
+        (Reply(201, "The agent.", bodies.Agent, links=TO_AGENT),), (400, 401), json_body=AgentCreate,
         description="A new agent calls only between `call_start_hour` (9) and `call_end_hour` (21) in the "
         "recipient's local time unless you set them; see docs/agents.md.",
     ),
@@ -99,14 +117,15 @@ OPERATIONS: tuple[Operation, ...] = (
               (Reply(200, "Deleted.", bodies.Deleted),), (401, 404), params=AGENT),
     Operation(
         "POST", "/batches", "createBatch", "batches", "Create a batch from a CSV (or JSON contacts)",
-        (Reply(201, "The batch, with its contact counts.", bodies.BatchCreated),), (400, 401, 404, 413, 415),
+        (Reply(201, "The batch, with its contact counts.", bodies.BatchCreated, links=TO_BATCH),),
+        (400, 401, 404, 413, 415),
         json_body=bodies.BatchCreateJson, form_body="batch",
         description="Bolna's `POST /batches`: multipart `file` plus the options, or JSON `contacts`. Bodies "
         "over MAX_SYNC_UPLOAD_BYTES (4 MiB) are a 413: use POST /batches/uploads.",
     ),
     Operation(
         "POST", "/batches/uploads", "createUpload", "batches", "Create a batch from a large file (presigned upload)",
-        (Reply(201, "A batch in `validating` and where to POST its file.", bodies.UploadTicket),),
+        (Reply(201, "A batch in `validating` and where to POST its file.", bodies.UploadTicket, links=TO_BATCH),),
         (400, 401, 404, 413, 415), json_body=bodies.UploadRequest, form_body="upload",
     ),
     Operation("GET", "/batches/{batch_id}", "getBatch", "batches", "Read a batch",
@@ -146,7 +165,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET", "/batches/{batch_id}/executions", "listExecutions", "executions", "A batch's executions (paged)",
         (Reply(200, "A bare array of executions, as Bolna answers.", bodies.Execution, many=True,
-               headers=("X-Next-Cursor",)),),
+               headers=("X-Next-Cursor",), links=(Link("getExecution", "execution_id", "$response.body#/0/id"),)),),
         (400, 401, 404), params=BATCH,
         query=(LIMIT, CURSOR, Query("status", "Only executions in this call status.",
                                     {"type": "string", "enum": [s.value for s in CallStatus]})),
@@ -254,6 +273,11 @@ def _reply(reply: Reply) -> dict[str, Any]:
         out["content"] = {"text/csv": {"schema": {"type": "string"}}}
     if reply.headers:
         out["headers"] = {name: {"$ref": f"#/components/headers/{name}"} for name in reply.headers}
+    if reply.links:
+        out["links"] = {
+            link.operation_id: {"operationId": link.operation_id, "parameters": {link.parameter: link.expression}}
+            for link in reply.links
+        }
     return out
 
 
@@ -299,6 +323,17 @@ REQUEST_MODELS: tuple[type[BaseModel], ...] = (
 )
 
 
+class FactoryDefaults(GenerateJsonSchema):
+    """Show a `default_factory`'s value as the default too (`call_days`: every day), as users need it."""
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        factory = schema.get("default_factory")
+        if factory is not None and not schema.get("default_factory_takes_data"):
+            schema = {**schema, "default": factory()}  # type: ignore[call-arg, typeddict-item]
+            schema.pop("default_factory", None)
+        return super().default_schema(schema)
+
+
 @functools.cache
 def document() -> dict[str, Any]:
     """The whole document; built once per process (it depends only on the code)."""
@@ -306,7 +341,7 @@ def document() -> dict[str, Any]:
     answers.update(reply.body for op in OPERATIONS for reply in op.replies if reply.body is not None)
     models: list[tuple[type[BaseModel], Any]] = [(m, "validation") for m in REQUEST_MODELS]
     models += [(m, "serialization") for m in sorted(answers, key=lambda m: m.__name__)]
-    _, schemas = models_json_schema(models, ref_template=REF)
+    _, schemas = models_json_schema(models, ref_template=REF, schema_generator=FactoryDefaults)
     defs: dict[str, Any] = schemas.get("$defs", {})
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:

@@ -60,5 +60,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if Tally.requests:
         modes = ", ".join(f"{count} {mode}" for mode, count in sorted(Tally.modes.items()))
         terminalreporter.write_line(
-            f"schemathesis: {Tally.requests} requests ({modes}) in {Tally.seconds:.1f} s against the local stack"
+            f"schemathesis: {Tally.requests} requests ({modes}) in {Tally.seconds:.1f} s against the local stack; "
+            f"statuses {dict(sorted(Tally.statuses.items()))}"
         )

@@ -129,3 +129,23 @@ def test_every_agent_field_is_described(model: type[BaseModel]) -> None:
     # So that each field's meaning reaches the OpenAPI document and /docs
     undocumented = [name for name, info in model.model_fields.items() if not info.description]
     assert not undocumented, f"{model.__name__}: {undocumented}"
+
+
+def test_agent_fields_reach_the_document_with_their_defaults() -> None:
+    # Given the document's AgentCreate; Then every field but the required name shows its default and meaning
+    properties = document()["components"]["schemas"]["AgentCreate"]["properties"]
+    assert set(properties) == set(AgentCreate.model_fields)
+    assert all(prop.get("description") for prop in properties.values())
+    assert {name for name, prop in properties.items() if "default" not in prop} == {"name"}
+    assert (properties["call_start_hour"]["default"], properties["call_end_hour"]["default"]) == (9, 21)
+    assert properties["call_days"]["default"] == ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def test_every_link_names_an_operation_and_one_of_its_parameters() -> None:
+    operations = {op["operationId"]: op for item in document()["paths"].values() for op in item.values()}
+    for op in operations.values():
+        for reply in op["responses"].values():
+            for link in reply.get("links", {}).values():
+                target = operations[link["operationId"]]
+                names = {p["name"] for p in target.get("parameters", [])}
+                assert set(link["parameters"]) <= names, link
