@@ -196,7 +196,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "POST", "/providers/{name}/events", "providerCallback", "providers", "A phone provider's status callback",
-        (Reply(204, "Accepted: the events are queued."),), (400, 403, 404),
+        (Reply(204, "Accepted: the events are queued."),), (403, 404),
         description="Called by Twilio (`X-Twilio-Signature`) or an HTTP voice agent (Standard Webhooks "
         "signature), never by API clients: no API key, the provider's signature is the credential. "
         "Anything not signed for this call is a 403.",

@@ -124,6 +124,7 @@ def counted() -> Iterator[requests.Session]:
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+@pytest.mark.timeout(300)  # one test for every operation: ~40 s here, more on a loaded machine
 @schema.parametrize()
 def test_the_api_keeps_its_contract(case: Any, counted: requests.Session) -> None:
     Tally.modes[case.meta.generation.mode.value if case.meta else "explicit"] += 1
@@ -134,6 +135,7 @@ def test_the_api_keeps_its_contract(case: Any, counted: requests.Session) -> Non
         Tally.seconds += time.monotonic() - started
 
 
+@pytest.mark.timeout(300)
 def test_linked_workflows_keep_the_contract(stack: Any, fuzz_tenant: dict[str, Any], counted: requests.Session) -> None:
     """The document's links (create an agent or a batch, then use its id) driven as a state machine."""
     schema = load_schema(stack, fuzz_tenant)
