@@ -73,11 +73,11 @@ def fuzz_tenant(stack: Any) -> dict[str, Any]:
     }
 
 
-def load_schema(stack: Any, fuzz_tenant: dict[str, Any]) -> Any:
+def load_schema(stack: Any, fuzz_tenant: dict[str, Any], modes: list[GenerationMode]) -> Any:
     schema = schemathesis.openapi.from_url(f"{stack.api_url}/openapi.json", timeout=30)
     schema.config.update(headers={"Authorization": f"Bearer {fuzz_tenant['key']}"})
     schema.config.generation.update(
-        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+        modes=modes,
         max_examples=MAX_EXAMPLES,
         no_shrink=True,
         deterministic=True,
@@ -90,7 +90,7 @@ def load_schema(stack: Any, fuzz_tenant: dict[str, Any]) -> Any:
 
 @pytest.fixture(scope="module")
 def api_schema(stack: Any, fuzz_tenant: dict[str, Any]) -> Any:
-    schema = load_schema(stack, fuzz_tenant)
+    schema = load_schema(stack, fuzz_tenant, [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 
     @schema.hook("map_case")
     def real_ids(context: Any, case: Any) -> Any:
@@ -101,6 +101,8 @@ def api_schema(stack: Any, fuzz_tenant: dict[str, Any]) -> Any:
         for name in ("agent_id", "batch_id"):
             if name in (case.path_parameters or {}):
                 case.path_parameters[name] = ids[name]
+        if case.path.endswith("/all"):  # Bolna's GET /batches/{agent_id}/all
+            case.path_parameters["batch_id"] = ids["agent_id"]
         if isinstance(case.body, dict) and "agent_id" in case.body:
             case.body["agent_id"] = ids["agent_id"]
         return case
@@ -137,8 +139,11 @@ def test_the_api_keeps_its_contract(case: Any, counted: requests.Session) -> Non
 
 @pytest.mark.timeout(300)
 def test_linked_workflows_keep_the_contract(stack: Any, fuzz_tenant: dict[str, Any], counted: requests.Session) -> None:
-    """The document's links (create an agent or a batch, then use its id) driven as a state machine."""
-    schema = load_schema(stack, fuzz_tenant)
+    """The document's links (create an agent or a batch, then use its id) driven as a state machine.
+
+    Valid data only: negative data is the other test's, and schemathesis' stateful negative cases can
+    trip hypothesis' FlakyStrategyDefinition (schemathesis/schemathesis#4132)."""
+    schema = load_schema(stack, fuzz_tenant, [GenerationMode.POSITIVE])
 
     class Workflow(schema.as_state_machine()):  # type: ignore[misc]
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
