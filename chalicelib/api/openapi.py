@@ -94,14 +94,6 @@ STATE_CHANGED = (Reply(200, "The batch's new state.", bodies.StateChanged),)
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
-        "GET", "/openapi.json", "openapi", "reference", "This document (OpenAPI 3.1)",
-        (Reply(200, "The OpenAPI document."),), (), public=True,
-    ),
-    Operation(
-        "GET", "/docs", "docs", "reference", "This document for people (HTML)",
-        (Reply(200, "An HTML page rendering /openapi.json (no external resources)."),), (), public=True,
-    ),
-    Operation(
         "POST", "/agents", "createAgent", "agents", "Create an agent",
         (Reply(201, "The agent.", bodies.Agent, links=TO_AGENT),), (400, 401), json_body=AgentCreate,
         description="A new agent calls only between `call_start_hour` (9) and `call_end_hour` (21) in the "
@@ -204,6 +196,14 @@ OPERATIONS: tuple[Operation, ...] = (
         params={"name": "`twilio` or `http`."},
         query=(Query("execution_id", "The call this callback is for (we put it in the callback URL).",
                      {"type": "string"}),),
+    ),
+    Operation(
+        "GET", "/openapi.json", "openapi", "reference", "This document (OpenAPI 3.1)",
+        (Reply(200, "The OpenAPI document."),), (), public=True,
+    ),
+    Operation(
+        "GET", "/docs", "docs", "reference", "This document for people (HTML)",
+        (Reply(200, "An HTML page rendering /openapi.json (no external resources)."),), (), public=True,
     ),
 )  # fmt: skip
 

@@ -37,7 +37,7 @@ def page() -> tuple[str, str]:
     html = html.replace("/*STYLE*/", style).replace("/*SCRIPT*/", script)
     policy = (
         f"default-src 'none'; script-src {_sha256(script)}; style-src {_sha256(style)}; connect-src 'self'; "
-        "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
     return html, policy
 
