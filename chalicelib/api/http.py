@@ -18,6 +18,7 @@ from ..domain.json_input import JsonInputError
 from ..errors import BadRequest, MethodNotAllowed, NotFound, ServiceError, UnsupportedMediaType
 from ..services.auth import authenticate
 from ..services.container import Services, get_services
+from .bodies import ErrorBody
 
 ANY_CONTENT = ["*/*"]  # we answer unsupported types ourselves, in our error shape
 
@@ -63,7 +64,9 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def error_response(error: ServiceError) -> Response:
-    return json_response({"message": error.message, "code": error.code, "details": error.details}, error.status)
+    return json_response(
+        ErrorBody(message=error.message, code=error.code, details=error.details).model_dump(), error.status
+    )
 
 
 # Chalice answers a few errors itself, as {"Code", "Message"}: each becomes one of ours.
@@ -122,6 +125,23 @@ def endpoint(bp: Blueprint, path: str, methods: list[str]) -> Callable[[Callable
                 return error_response(exc)
             except ValidationError as exc:
                 return error_response(validation_error(exc))
+
+        bp.route(path, methods=methods, content_types=ANY_CONTENT)(handler)
+        return view
+
+    return register
+
+
+def public_endpoint(bp: Blueprint, path: str, methods: list[str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a route that needs no API key (the API reference); errors are mapped as everywhere else."""
+
+    def register(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def handler(**params: Any) -> Any:
+            try:
+                return view(bp.current_request, **params)
+            except ServiceError as exc:
+                return error_response(exc)
 
         bp.route(path, methods=methods, content_types=ANY_CONTENT)(handler)
         return view

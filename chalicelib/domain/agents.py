@@ -29,25 +29,50 @@ def e164(value: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Each field's meaning, shared by create and patch (the OpenAPI document, /docs and docs/agents.md show it).
+DOCS: dict[str, str] = {
+    "name": "A label for people, shown in listings.",
+    "provider": "Who places the calls: `simulator` (a simulated phone network, no real calls), `twilio`, or "
+    "`http` (a voice-agent HTTP API such as Bolna's `POST /call`).",
+    "provider_config": "The provider's settings (docs/agents.md lists them): names of credentials, never "
+    "secrets. Answers show only its keys (`provider_config_keys`).",
+    "welcome_message": "What the agent says first. `{customer_name}` (or `{{customer_name}}`) placeholders are "
+    "filled from the contact's columns.",
+    "prompt": "The voice agent's instructions, sent to an `http` provider; placeholders as in welcome_message.",
+    "from_phone_numbers": "Caller IDs in E.164 (`+14155552671`), used in rotation; a batch's own list wins.",
+    "max_concurrent_calls": "Live calls at once, across all of the agent's batches (a batch may set a lower cap).",
+    "calls_per_second": "Call starts per second; unset: unpaced (Twilio agents: 1, a Twilio account's default).",
+    "call_start_hour": "First hour (0-23) of the calling window, on the recipient's local clock (the zone of the "
+    "number). A new agent calls only 09:00-21:00 unless you set them.",
+    "call_end_hour": "End of the calling window, exclusive (1-24; 24 means until midnight), on the recipient's "
+    "clock. A window may cross midnight (22 to 6).",
+    "call_days": "Weekdays on which the window opens (`mon` ... `sun`), on the recipient's clock.",
+    "timezone": "IANA zone (e.g. `Asia/Kolkata`) used only for numbers whose own zone is unknown.",
+    "webhook_url": "Receives each call's execution object when it ends (a batch's webhook_url wins); must pass "
+    "the SSRF checks (no private or loopback addresses unless the deployment allows them).",
+    "retry_config": "Retries of unanswered calls, used by the agent's batches that set none.",
+}
+
+
 class AgentFields(BaseModel):
     """Every optional agent field; shared by create and patch so the rules live once."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: Name | None = Field(None, min_length=1, max_length=200)
-    provider: Literal["simulator", "twilio", "http"] | None = None
-    provider_config: dict[str, Any] | None = Field(None, max_length=50)
-    welcome_message: Text | None = Field(None, max_length=4000)
-    prompt: Text | None = Field(None, max_length=20000)
-    from_phone_numbers: list[PhoneNumber] | None = Field(None, max_length=50)
-    max_concurrent_calls: CallLimit | None = None
-    calls_per_second: CallsPerSecond | None = None
-    call_start_hour: StartHour | None = None
-    call_end_hour: EndHour | None = Field(None, description="exclusive; 24 means until midnight")
-    call_days: list[Weekday] | None = Field(None, min_length=1, max_length=7)
-    timezone: str | None = Field(None, max_length=64)
-    webhook_url: str | None = Field(None, max_length=2000)
-    retry_config: RetryConfig | None = None
+    name: Name | None = Field(None, min_length=1, max_length=200, description=DOCS["name"])
+    provider: Literal["simulator", "twilio", "http"] | None = Field(None, description=DOCS["provider"])
+    provider_config: dict[str, Any] | None = Field(None, max_length=50, description=DOCS["provider_config"])
+    welcome_message: Text | None = Field(None, max_length=4000, description=DOCS["welcome_message"])
+    prompt: Text | None = Field(None, max_length=20000, description=DOCS["prompt"])
+    from_phone_numbers: list[PhoneNumber] | None = Field(None, max_length=50, description=DOCS["from_phone_numbers"])
+    max_concurrent_calls: CallLimit | None = Field(None, description=DOCS["max_concurrent_calls"])
+    calls_per_second: CallsPerSecond | None = Field(None, description=DOCS["calls_per_second"])
+    call_start_hour: StartHour | None = Field(None, description=DOCS["call_start_hour"])
+    call_end_hour: EndHour | None = Field(None, description=DOCS["call_end_hour"])
+    call_days: list[Weekday] | None = Field(None, min_length=1, max_length=7, description=DOCS["call_days"])
+    timezone: str | None = Field(None, max_length=64, description=DOCS["timezone"])
+    webhook_url: str | None = Field(None, max_length=2000, description=DOCS["webhook_url"])
+    retry_config: RetryConfig | None = Field(None, description=DOCS["retry_config"])
 
     @field_validator("from_phone_numbers")
     @classmethod
@@ -80,14 +105,20 @@ class AgentFields(BaseModel):
 
 
 class AgentCreate(AgentFields):
-    name: Name = Field(..., min_length=1, max_length=200)
-    provider: Literal["simulator", "twilio", "http"] = "simulator"
-    max_concurrent_calls: CallLimit = 10
-    call_start_hour: StartHour = 9
-    call_end_hour: EndHour = 21
-    call_days: list[Weekday] = Field(default_factory=lambda: list(ALL_DAYS), min_length=1, max_length=7)
-    from_phone_numbers: list[PhoneNumber] = Field(default_factory=list, max_length=50)
-    welcome_message: Text = Field("Hello {customer_name}, this is an automated call.", max_length=4000)
+    name: Name = Field(..., min_length=1, max_length=200, description=DOCS["name"])
+    provider: Literal["simulator", "twilio", "http"] = Field("simulator", description=DOCS["provider"])
+    max_concurrent_calls: CallLimit = Field(10, description=DOCS["max_concurrent_calls"])
+    call_start_hour: StartHour = Field(9, description=DOCS["call_start_hour"])
+    call_end_hour: EndHour = Field(21, description=DOCS["call_end_hour"])
+    call_days: list[Weekday] = Field(
+        default_factory=lambda: list(ALL_DAYS), min_length=1, max_length=7, description=DOCS["call_days"]
+    )
+    from_phone_numbers: list[PhoneNumber] = Field(
+        default_factory=list, max_length=50, description=DOCS["from_phone_numbers"]
+    )
+    welcome_message: Text = Field(
+        "Hello {customer_name}, this is an automated call.", max_length=4000, description=DOCS["welcome_message"]
+    )
 
     @model_validator(mode="after")
     def _window(self) -> AgentCreate:

@@ -25,8 +25,12 @@ FieldName = Annotated[str, Field(min_length=1, max_length=200)]  # a (dotted) JS
 class SimulatorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    cost_per_minute: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False), NOT_BOOL, NOT_TINY] = 0.05
-    fixed_talk_seconds: Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False), NOT_BOOL, NOT_TINY] | None = None
+    cost_per_minute: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False), NOT_BOOL, NOT_TINY] = Field(
+        0.05, description="Simulated price per minute, shown as `total_cost`."
+    )
+    fixed_talk_seconds: Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False), NOT_BOOL, NOT_TINY] | None = Field(
+        None, description="Every answered call lasts this long; unset: a random length."
+    )
 
 
 class TwilioConfig(BaseModel):
@@ -34,14 +38,22 @@ class TwilioConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    credentials: str = Field("twilio", pattern=CREDENTIALS_NAME)
+    credentials: str = Field(
+        "twilio",
+        pattern=CREDENTIALS_NAME,
+        description="Name of the Twilio credentials in the tenant's secret, never the secret itself.",
+    )
     twiml_url: str | None = Field(None, max_length=2000, description="Twilio fetches the call's TwiML here.")
     stream_url: str | None = Field(
         None, max_length=2000, description="wss:// URL of a voice agent: the call is connected to it as a media stream."
     )
-    machine_detection: bool = True
-    ring_timeout_seconds: Annotated[int, Field(ge=5, le=600), NOT_BOOL] = 30
-    record: bool = False
+    machine_detection: bool = Field(
+        True, description="Answering-machine detection: a machine is `answered_by_voice_mail`."
+    )
+    ring_timeout_seconds: Annotated[int, Field(ge=5, le=600), NOT_BOOL] = Field(
+        30, description="Seconds to ring before `no-answer`."
+    )
+    record: bool = Field(False, description="Record the call; its URL becomes `telephony_data.recording_url`.")
 
     @field_validator("twiml_url")
     @classmethod
@@ -104,13 +116,27 @@ class HttpAgentConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    endpoint: str = Field(..., max_length=2000)
+    endpoint: str = Field(..., max_length=2000, description="The URL each call is POSTed to (SSRF-checked).")
     agent_ref: Name | None = Field(None, max_length=200, description="The remote agent's id, sent as `agent`.")
-    credentials: str = Field("http_agent", pattern=CREDENTIALS_NAME)
-    request_fields: dict[str, Annotated[str, Field(max_length=200)]] = Field(default_factory=dict, max_length=20)
-    call_id_field: FieldName = "call_id"
-    event_fields: dict[str, FieldName] = Field(default_factory=dict, max_length=20)
-    status_map: dict[FieldName, FieldName] = Field(default_factory=dict, max_length=100)
+    credentials: str = Field(
+        "http_agent", pattern=CREDENTIALS_NAME, description="Name of the stored API key and callback signing secret."
+    )
+    request_fields: dict[str, Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="Renames (dotted paths nest, \"\" drops) of the request's fields; Bolna's names by default.",
+    )
+    call_id_field: FieldName = Field(
+        "call_id", description="Where the answer to the call request holds the remote call id."
+    )
+    event_fields: dict[str, FieldName] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="Renames of the callback's fields (status, call_id, reference, duration, ...).",
+    )
+    status_map: dict[FieldName, FieldName] = Field(
+        default_factory=dict, max_length=100, description="Their call statuses -> ours, on top of the built-in map."
+    )
     idempotent: bool = Field(
         False,
         description="The endpoint honours Idempotency-Key: a call whose dialer died after claiming it is placed "

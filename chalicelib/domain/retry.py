@@ -18,12 +18,19 @@ def _default_statuses() -> list[RetryStatus]:
 class RetryConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool = False
-    max_retries: Annotated[int, Field(ge=1, le=3), NOT_BOOL] = 3
-    retry_on_statuses: list[RetryStatus] = Field(default_factory=_default_statuses, max_length=4)
-    retry_on_voicemail: bool = False
+    enabled: bool = Field(False, description="Retry at all; off by default, as in Bolna.")
+    max_retries: Annotated[int, Field(ge=1, le=3), NOT_BOOL] = Field(
+        3, description="Retries per contact after the first call (1-3)."
+    )
+    retry_on_statuses: list[RetryStatus] = Field(
+        default_factory=_default_statuses, max_length=4, description="Call statuses that are retried."
+    )
+    retry_on_voicemail: bool = Field(False, description="Retry a call that reached voicemail.")
     retry_intervals_minutes: list[Annotated[int, Field(ge=1, le=7 * 24 * 60), NOT_BOOL]] = Field(  # each a week at most
-        default_factory=lambda: [30, 60, 120], min_length=1, max_length=3
+        default_factory=lambda: [30, 60, 120],
+        min_length=1,
+        max_length=3,
+        description="Minutes before retry 1, 2, 3 (1-10080 each); the last repeats if the list is short.",
     )
 
 

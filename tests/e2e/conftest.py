@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,3 +52,15 @@ def logs() -> Iterator[io.StringIO]:
     yield buffer
     observability.logger.setLevel("WARNING")
     observability.logger.removeHandler(handler)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say how much the schemathesis run did (tests/e2e/test_openapi_fuzz.py), when it ran."""
+    fuzz = sys.modules.get("tests.e2e.test_openapi_fuzz")
+    tally = getattr(fuzz, "Tally", None)
+    if tally is not None and tally.requests:
+        modes = ", ".join(f"{count} {mode}" for mode, count in sorted(tally.modes.items()))
+        terminalreporter.write_line(
+            f"schemathesis: {tally.requests} requests ({modes}) in {tally.seconds:.1f} s against the local stack; "
+            f"statuses {dict(sorted(tally.statuses.items()))}"
+        )

@@ -1,0 +1,270 @@
+"""Request and response bodies as the wire shows them: the source of the OpenAPI document.
+
+Request bodies the handlers validate live in chalicelib/domain (AgentCreate, AgentPatch,
+BatchOptions); the ones here describe what a route reads by hand (the JSON contacts, the
+upload's file name, the schedule form) and every answer's shape. Response models forbid
+extra keys, so the document (and schemathesis' response check) notice a field that the
+public_* functions add without saying so.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..domain.agents import Weekday
+from ..domain.batch_status import BatchStatus
+from ..domain.batches import BatchOptions
+from ..domain.call_status import CallStatus
+from ..domain.provider_config import ProviderName
+from ..domain.retry import RetryConfig
+
+Timestamp = str  # ISO 8601 with an offset, e.g. 2026-11-30T10:00:00Z
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- requests ------------------------------------------------------------------------------
+
+
+class BatchCreateJson(BatchOptions):
+    """`POST /batches` as JSON: the options and the contacts themselves instead of a CSV."""
+
+    contacts: list[dict[str, Any]] = Field(
+        ...,
+        description="One object per contact: `contact_number` (or `phone_number`, `phone`) and any "
+        "variables, as the columns of a CSV would be.",
+        examples=[[{"contact_number": "+14155552671", "customer_name": "Asha"}]],
+    )
+
+
+class UploadRequest(BatchOptions):
+    """`POST /batches/uploads`: the batch options, and the name the file is listed under."""
+
+    file_name: str | None = Field(None, description="Shown as the batch's `file_name`.")
+
+
+class ScheduleRequest(BaseModel):
+    """`POST /batches/{batch_id}/schedule`, as JSON or as form fields."""
+
+    scheduled_at: str = Field(
+        ...,
+        description="ISO 8601 with `Z` or an offset (`+05:30`, written `%2B05:30` in a form body); "
+        "naive or past times are a 400.",
+        examples=["2026-12-01T09:30:00+05:30"],
+    )
+    bypass_call_guardrails: bool = Field(False, description="Call outside the agent's calling window.")
+
+
+# --- answers -------------------------------------------------------------------------------
+
+
+class ErrorBody(Answer):
+    """Every error, whatever the route: a 4xx with this body (a 5xx is a bug)."""
+
+    message: str = Field(..., description="What went wrong, for a person.")
+    code: str = Field(..., description="What went wrong, for a program (e.g. `validation_error`, `not_found`).")
+    details: list[Any] = Field(
+        default_factory=list,
+        description="Per-field or per-row specifics; for `validation_error` `{field, message}` objects.",
+    )
+
+
+class Agent(Answer):
+    id: str = Field(..., description="The agent's id (also `agent_id`).")
+    agent_id: str
+    name: str | None
+    provider: ProviderName | None
+    provider_config_keys: list[str] = Field(..., description="provider_config may hold secrets: only its keys.")
+    welcome_message: str | None
+    prompt: str | None
+    from_phone_numbers: list[str] | None
+    max_concurrent_calls: int | None
+    calls_per_second: float | None
+    call_start_hour: int | None
+    call_end_hour: int | None
+    call_days: list[Weekday] | None
+    timezone: str | None
+    webhook_url: str | None
+    retry_config: RetryConfig | None
+    created_at: Timestamp | None
+    updated_at: Timestamp | None
+
+
+class Deleted(Answer):
+    message: Literal["success"]
+    state: Literal["deleted"]
+
+
+class TemplateWarning(Answer):
+    """A problem that does not stop the batch: a template placeholder, or a number's dropped extension."""
+
+    code: str = Field(
+        ..., description="`placeholder_without_column`, `placeholder_blank` or `number_extension_dropped`."
+    )
+    placeholder: str | None = Field(None, description="The placeholder (template warnings only).")
+    in_: list[str] | None = Field(
+        None, alias="in", description="Where the placeholder is: `welcome_message`, `prompt` (template warnings only)."
+    )
+    message: str
+    rows: list[int] = Field(..., description="The first rows concerned.")
+    row_count: int
+
+
+class BatchCreated(Answer):
+    batch_id: str
+    state: BatchStatus
+    total_contacts: int
+    valid_contacts: int
+    invalid_contacts: int
+    duplicate_contacts: int
+    warnings: list[TemplateWarning]
+
+
+class PresignedPost(Answer):
+    url: str = Field(..., description="POST the file here as multipart/form-data.")
+    fields: dict[str, str] = Field(..., description="Send every one of these form fields, then the file last.")
+
+
+class UploadTicket(Answer):
+    batch_id: str
+    state: Literal["validating"]
+    upload: PresignedPost
+    max_bytes: int
+    expires_at: Timestamp
+
+
+class FailureReason(Answer):
+    code: str
+    message: str
+    details: list[dict[str, Any]] | None = Field(
+        None, description="For `no_valid_contacts`: the first refused rows (`row`, `reason`, `value`, `message`)."
+    )
+
+
+class Batch(Answer):
+    batch_id: str
+    agent_id: str
+    name: str | None
+    status: BatchStatus
+    created_at: Timestamp
+    updated_at: Timestamp | None
+    humanized_created_at: str = Field(..., description="e.g. `5 minutes ago`.")
+    scheduled_at: Timestamp | None
+    from_phone_numbers: list[str] | None
+    file_name: str | None
+    total_contacts: int | None
+    valid_contacts: int | None
+    invalid_contacts: int | None
+    duplicate_contacts: int | None
+    execution_status: dict[str, int] = Field(..., description="Executions per call status (zero counts omitted).")
+    retry_config: RetryConfig | None
+    webhook_url: str | None
+    status_webhook: str | None
+    max_concurrent_calls: int | None
+    default_region: str | None
+    bypass_call_guardrails: bool | None
+    started_at: Timestamp | None
+    completed_at: Timestamp | None
+    stopped_at: Timestamp | None
+    failure_reason: FailureReason | None = Field(..., description="Why a batch is `failed`.")
+    warnings: list[TemplateWarning] | None
+
+
+class RowError(Answer):
+    row: int = Field(..., description="1-based line of the data row (the header is row 1).")
+    reason: str = Field(..., description="e.g. `invalid_number`, `missing_number`, `duplicate`, `blank_row`.")
+    value: str
+    message: str
+
+
+class Scheduled(Answer):
+    message: Literal["success"]
+    state: BatchStatus
+    scheduled_at: Timestamp | None
+
+
+class StateChanged(Answer):
+    message: Literal["success"]
+    state: BatchStatus
+
+
+class RetryAttempt(Answer):
+    attempt: int
+    execution_id: str
+    status: str
+    answered_by_voice_mail: bool
+    ended_at: Timestamp
+
+
+class ContextDetails(Answer):
+    recipient_data: dict[str, Any] = Field(..., description="The contact's columns (variables), as uploaded.")
+
+
+class TelephonyData(Answer):
+    provider: str | None
+    provider_call_id: str | None
+    recording_url: str | None
+    hangup_reason: str | None
+
+
+class Execution(Answer):
+    """One call attempt (Bolna's execution object, with the additions marked in docs/api.md)."""
+
+    id: str
+    batch_id: str
+    agent_id: str | None
+    status: CallStatus
+    user_number: str | None
+    from_number: str | None
+    attempt: int | None
+    retry_count: int
+    retry_history: list[RetryAttempt]
+    conversation_duration: float | None
+    total_cost: float | None
+    transcript: str | None
+    answered_by_voice_mail: bool
+    error_message: str | None
+    created_at: Timestamp | None
+    updated_at: Timestamp | None
+    scheduled_at: Timestamp | None
+    claimed_at: Timestamp | None = Field(..., description="When the call took its live-call slot.")
+    answered_at: Timestamp | None
+    ended_at: Timestamp | None
+    context_details: ContextDetails
+    telephony_data: TelephonyData
+
+
+class ExportRedirect(Answer):
+    url: str = Field(..., description="A presigned S3 GET, also in `Location`; no API key needed there.")
+    expires_at: Timestamp
+
+
+class ExportPreparing(Answer):
+    state: Literal["preparing"]
+    since: Timestamp | None
+    retry_after: int = Field(..., description="Seconds to wait before asking again (also `Retry-After`).")
+
+
+class WebhookSecret(Answer):
+    secret: str = Field(..., description="`whsec_...`: verifies the Standard Webhooks signature.")
+    created_at: Timestamp | None
+    previous_secret_expires_at: Timestamp | None = Field(
+        ..., description="After a rotation, the old secret still signs until then."
+    )
+
+
+class WebhookDelivery(Answer):
+    event_id: str | None
+    event: str | None
+    attempt: int | None
+    url_host: str | None
+    outcome: str | None
+    status_code: int | None
+    error: str | None
+    latency_ms: float | None
+    attempted_at: Timestamp | None
+    next_try_at: Timestamp | None

@@ -1,0 +1,378 @@
+"""The API's OpenAPI 3.1 document, built from the operation table below and the pydantic body models.
+
+The table names every route with its answers; tests/unit/api/test_openapi.py fails when a
+Chalice route is missing here, when an operation here has no route, or when a success status
+is not one its handler answers. Schemas come from the same models the handlers validate with
+(chalicelib/domain) and from chalicelib/api/bodies.py for the answers.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
+from pydantic_core import core_schema
+
+from ..domain.agents import AgentCreate, AgentPatch
+from ..domain.batches import BatchOptions
+from ..domain.call_status import CallStatus
+from ..errors import ServiceError
+from . import bodies
+
+REF = "#/components/schemas/{model}"
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
+API_VERSION = "1.0.0"
+
+
+@dataclass(frozen=True)
+class Link:
+    operation_id: str
+    parameter: str
+    expression: str  # a runtime expression, e.g. $response.body#/batch_id
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One success answer: a model, a list of a model (`many`), CSV text, or no body."""
+
+    status: int
+    description: str
+    body: type[BaseModel] | None = None
+    many: bool = False
+    csv: bool = False
+    headers: tuple[str, ...] = ()
+    links: tuple[Link, ...] = ()  # operations that can take a value from this answer (schemathesis' stateful phase)
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    description: str
+    schema: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    operation_id: str
+    tag: str
+    summary: str
+    replies: tuple[Reply, ...]
+    errors: tuple[int, ...]
+    description: str = ""
+    json_body: type[BaseModel] | None = None
+    form_body: str | None = None  # a key of FORMS: the same route also reads form fields
+    free_body: tuple[str, ...] = ()  # content types of a body we document as a free-form object
+    query: tuple[Query, ...] = ()
+    public: bool = False
+    params: dict[str, str] = field(default_factory=dict)  # path parameter -> description
+
+
+LIMIT = Query("limit", "Page size.", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 500})
+CURSOR = Query("cursor", "Opaque: the `X-Next-Cursor` header of the previous page.", {"type": "string"})
+BATCH = {"batch_id": "The batch's id (`batch_id` of POST /batches)."}
+AGENT = {"agent_id": "The agent's id."}
+LIFECYCLE = (401, 404, 409)
+BATCH_OPERATIONS = (
+    "getBatch", "listRowErrors", "scheduleBatch", "runBatch", "stopBatch", "pauseBatch", "resumeBatch",
+    "listExecutions", "exportExecutions", "listWebhookDeliveries", "deleteBatch",
+)  # fmt: skip
+TO_BATCH = tuple(Link(op, "batch_id", "$response.body#/batch_id") for op in BATCH_OPERATIONS)
+TO_AGENT = (
+    *(Link(op, "agent_id", "$response.body#/id") for op in ("getAgent", "updateAgent", "deleteAgent")),
+    Link("listAgentBatches", "batch_id", "$response.body#/id"),
+)
+STATE_CHANGED = (Reply(200, "The batch's new state.", bodies.StateChanged),)
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "POST", "/agents", "createAgent", "agents", "Create an agent",
+        (Reply(201, "The agent.", bodies.Agent, links=TO_AGENT),), (400, 401), json_body=AgentCreate,
+        description="A new agent calls only between `call_start_hour` (9) and `call_end_hour` (21) in the "
+        "recipient's local time unless you set them; see docs/agents.md.",
+    ),
+    Operation("GET", "/agents", "listAgents", "agents", "List the tenant's agents",
+              (Reply(200, "Every agent of the tenant.", bodies.Agent, many=True),), (401,)),
+    Operation("GET", "/agents/{agent_id}", "getAgent", "agents", "Read an agent",
+              (Reply(200, "The agent.", bodies.Agent),), (401, 404), params=AGENT),
+    Operation("PATCH", "/agents/{agent_id}", "updateAgent", "agents", "Change some of an agent's fields",
+              (Reply(200, "The agent.", bodies.Agent),), (400, 401, 404), json_body=AgentPatch, params=AGENT),
+    Operation("DELETE", "/agents/{agent_id}", "deleteAgent", "agents", "Delete an agent",
+              (Reply(200, "Deleted.", bodies.Deleted),), (401, 404, 409), params=AGENT,
+              description="409 `agent_in_use` while any of the agent's batches is not stopped, completed or failed."),
+    Operation(
+        "POST", "/batches", "createBatch", "batches", "Create a batch from a CSV (or JSON contacts)",
+        (Reply(201, "The batch, with its contact counts.", bodies.BatchCreated, links=TO_BATCH),),
+        (400, 401, 404, 413, 415),
+        json_body=bodies.BatchCreateJson, form_body="batch",
+        description="Bolna's `POST /batches`: multipart `file` plus the options, or JSON `contacts`. Bodies "
+        "over MAX_SYNC_UPLOAD_BYTES (4 MiB) are a 413: use POST /batches/uploads.",
+    ),
+    Operation(
+        "POST", "/batches/uploads", "createUpload", "batches", "Create a batch from a large file (presigned upload)",
+        (Reply(201, "A batch in `validating` and where to POST its file.", bodies.UploadTicket, links=TO_BATCH),),
+        (400, 401, 404, 413, 415), json_body=bodies.UploadRequest, form_body="upload",
+    ),
+    Operation("GET", "/batches/{batch_id}", "getBatch", "batches", "Read a batch",
+              (Reply(200, "The batch.", bodies.Batch),), (401, 404), params=BATCH),
+    Operation("DELETE", "/batches/{batch_id}", "deleteBatch", "batches", "Delete a batch (stops it first)",
+              (Reply(200, "Deleted.", bodies.Deleted),), (401, 404, 409), params=BATCH),
+    Operation(
+        "GET", "/batches/{batch_id}/all", "listAgentBatches", "batches", "List an agent's batches, newest first",
+        (Reply(200, "The agent's batches.", bodies.Batch, many=True),), (401, 404),
+        description="Bolna's `GET /batches/{agent_id}/all`: the path parameter is an **agent** id (API Gateway "
+        "needs sibling path variables to share one name).",
+        params={"batch_id": "The **agent's** id."},
+    ),
+    Operation(
+        "GET", "/batches/{batch_id}/errors", "listRowErrors", "batches", "The rows that were skipped, and why",
+        (Reply(200, "One entry per skipped row, in file order.", bodies.RowError, many=True,
+               headers=("X-Next-Cursor",)),),
+        (400, 401, 404), params=BATCH,
+        query=(
+            Query("limit", "Page size.", {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000}),
+            CURSOR,
+        ),
+    ),
+    Operation(
+        "POST", "/batches/{batch_id}/schedule", "scheduleBatch", "batches", "Schedule a batch",
+        (Reply(200, "Scheduled.", bodies.Scheduled),), (400, *LIFECYCLE, 413, 415),
+        json_body=bodies.ScheduleRequest, form_body="schedule", params=BATCH,
+    ),
+    Operation("POST", "/batches/{batch_id}/run", "runBatch", "batches", "Start a batch now",
+              (Reply(200, "Started.", bodies.Scheduled),), LIFECYCLE, params=BATCH),
+    Operation("POST", "/batches/{batch_id}/stop", "stopBatch", "batches", "Stop a batch for good",
+              STATE_CHANGED, LIFECYCLE, params=BATCH),
+    Operation("POST", "/batches/{batch_id}/pause", "pauseBatch", "batches", "Pause a running batch",
+              STATE_CHANGED, LIFECYCLE, params=BATCH),
+    Operation("POST", "/batches/{batch_id}/resume", "resumeBatch", "batches", "Resume a paused batch",
+              STATE_CHANGED, LIFECYCLE, params=BATCH),
+    Operation(
+        "GET", "/batches/{batch_id}/executions", "listExecutions", "executions", "A batch's executions (paged)",
+        (Reply(200, "A bare array of executions, as Bolna answers.", bodies.Execution, many=True,
+               headers=("X-Next-Cursor",), links=(Link("getExecution", "execution_id", "$response.body#/0/id"),)),),
+        (400, 401, 404), params=BATCH,
+        query=(LIMIT, CURSOR, Query("status", "Only executions in this call status.",
+                                    {"type": "string", "enum": [s.value for s in CallStatus]})),
+    ),
+    Operation(
+        "GET", "/batches/{batch_id}/executions.csv", "exportExecutions", "executions", "A batch's results as CSV",
+        (
+            Reply(200, "The CSV (small batches), one row per contact.", csv=True, headers=("Content-Disposition",)),
+            Reply(202, "A large export is being written: ask again after `Retry-After` seconds.",
+                  bodies.ExportPreparing, headers=("Retry-After", "Location")),
+            Reply(303, "The CSV is at `Location`, a presigned S3 URL (`curl -L` follows it).",
+                  bodies.ExportRedirect, headers=("Location",)),
+        ),
+        (401, 404), params=BATCH,
+    ),
+    Operation("GET", "/executions/{execution_id}", "getExecution", "executions", "Read one execution",
+              (Reply(200, "The execution.", bodies.Execution),), (401, 404),
+              params={"execution_id": "The execution's `id`."}),
+    Operation("GET", "/webhooks/secret", "getWebhookSecret", "webhooks", "The tenant's webhook signing secret",
+              (Reply(200, "The secret.", bodies.WebhookSecret),), (401,)),
+    Operation("POST", "/webhooks/secret/rotate", "rotateWebhookSecret", "webhooks", "Rotate the signing secret",
+              (Reply(200, "The new secret; the old one still signs for a while.", bodies.WebhookSecret),), (401,)),
+    Operation(
+        "GET", "/batches/{batch_id}/webhooks", "listWebhookDeliveries", "webhooks", "A batch's webhook attempts",
+        (Reply(200, "Every delivery attempt, oldest first.", bodies.WebhookDelivery, many=True,
+               headers=("X-Next-Cursor",)),),
+        (400, 401, 404), params=BATCH, query=(LIMIT, CURSOR),
+    ),
+    Operation(
+        "POST", "/providers/{name}/events", "providerCallback", "providers", "A phone provider's status callback",
+        (Reply(204, "Accepted: the events are queued."),), (403, 404),
+        description="Called by Twilio (`X-Twilio-Signature`) or an HTTP voice agent (Standard Webhooks "
+        "signature), never by API clients: no API key, the provider's signature is the credential. "
+        "Anything not signed for this call is a 403.",
+        free_body=(FORM, JSON), public=True,
+        params={"name": "`twilio` or `http`."},
+        query=(Query("execution_id", "The call this callback is for (we put it in the callback URL).",
+                     {"type": "string"}),),
+    ),
+    Operation(
+        "GET", "/openapi.json", "openapi", "reference", "This document (OpenAPI 3.1)",
+        (Reply(200, "The OpenAPI document."),), (), public=True,
+    ),
+    Operation(
+        "GET", "/docs", "docs", "reference", "This document for people (HTML)",
+        (Reply(200, "An HTML page rendering /openapi.json (no external resources)."),), (), public=True,
+    ),
+)  # fmt: skip
+
+HEADERS: dict[str, dict[str, Any]] = {
+    "X-Next-Cursor": {
+        "description": "Present when there is a next page: pass it as `?cursor=`.",
+        "schema": {"type": "string"},
+    },
+    "Retry-After": {"description": "Seconds to wait before asking again.", "schema": {"type": "string"}},
+    "Location": {"description": "Where to go next.", "schema": {"type": "string"}},
+    "Content-Disposition": {"description": "`attachment; filename=...`.", "schema": {"type": "string"}},
+}
+
+ERRORS: dict[int, str] = {
+    400: "Invalid input: `details` names each field (`validation_error`) or the problem.",
+    401: "No or an invalid API key (`Authorization: Bearer <key>`).",
+    403: "Refused (e.g. a callback not signed for this call).",
+    404: "No such resource for this tenant (another tenant's is a 404 too).",
+    409: "Not possible in the batch's current state.",
+    413: "The body is too large for this route.",
+    415: "Unsupported Content-Type.",
+}
+
+PATH_PARAM = re.compile(r"{(\w+)}")
+
+
+def error_statuses() -> set[int]:
+    """Every status a ServiceError maps to: the only error statuses an operation may document."""
+    found: set[int] = set()
+    pending: list[type[ServiceError]] = [ServiceError]
+    while pending:
+        cls = pending.pop()
+        found.add(cls.status)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def _form_schema(kind: str, defs: dict[str, Any]) -> dict[str, Any]:
+    """Form fields carry the same options as JSON, except that nested objects are JSON text."""
+    if kind == "schedule":
+        return {"$ref": REF.format(model="ScheduleRequest")}
+    options = copy.deepcopy(defs["BatchOptions"])
+    properties = options["properties"]
+    properties["retry_config"] = {"type": "string", "description": "A retry_config object as JSON text."}
+    properties["from_phone_numbers"]["description"] = "Repeat the field, or send a JSON array or a comma list."
+    if kind == "batch":
+        properties["file"] = {"type": "string", "format": "binary", "contentMediaType": "text/csv"}
+        options["required"] = [*options.get("required", []), "file"]
+        options["description"] = "The batch options as form fields, and the CSV as `file`."
+    else:
+        properties["file_name"] = defs["UploadRequest"]["properties"]["file_name"]
+        options["description"] = "The batch options as form fields."
+    options.pop("title", None)
+    return options
+
+
+def _content(schema: dict[str, Any]) -> dict[str, Any]:
+    return {JSON: {"schema": schema}}
+
+
+def _reply(reply: Reply) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": reply.description}
+    if reply.body is not None:
+        ref = {"$ref": REF.format(model=reply.body.__name__)}
+        out["content"] = _content({"type": "array", "items": ref} if reply.many else ref)
+    elif reply.csv:
+        out["content"] = {"text/csv": {"schema": {"type": "string"}}}
+    if reply.headers:
+        out["headers"] = {name: {"$ref": f"#/components/headers/{name}"} for name in reply.headers}
+    if reply.links:
+        out["links"] = {
+            link.operation_id: {"operationId": link.operation_id, "parameters": {link.parameter: link.expression}}
+            for link in reply.links
+        }
+    return out
+
+
+def _operation(op: Operation, defs: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"operationId": op.operation_id, "tags": [op.tag], "summary": op.summary}
+    if op.description:
+        out["description"] = op.description
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "description": op.params.get(name, ""),
+         "schema": {"type": "string", "minLength": 1}}
+        for name in PATH_PARAM.findall(op.path)
+    ]  # fmt: skip
+    parameters += [{"name": q.name, "in": "query", "description": q.description, "schema": q.schema} for q in op.query]
+    if parameters:
+        out["parameters"] = parameters
+    content: dict[str, Any] = {}
+    if op.json_body is not None:
+        content[JSON] = {"schema": {"$ref": REF.format(model=op.json_body.__name__)}}
+    if op.form_body is not None:
+        schema = _form_schema(op.form_body, defs)
+        content[MULTIPART] = {"schema": schema}
+        if op.form_body != "batch":
+            content[FORM] = {"schema": schema}
+    for media in op.free_body:
+        content[media] = {"schema": {"type": "object", "additionalProperties": True}}
+    if content:
+        out["requestBody"] = {"required": op.json_body is not None or op.form_body == "batch", "content": content}
+    responses = {str(reply.status): _reply(reply) for reply in op.replies}
+    responses.update({str(status): {"$ref": f"#/components/responses/{status}"} for status in op.errors})
+    out["responses"] = responses
+    if op.public:
+        out["security"] = []
+    return out
+
+
+REQUEST_MODELS: tuple[type[BaseModel], ...] = (
+    AgentCreate,
+    AgentPatch,
+    BatchOptions,
+    bodies.BatchCreateJson,
+    bodies.UploadRequest,
+    bodies.ScheduleRequest,
+)
+
+
+class FactoryDefaults(GenerateJsonSchema):
+    """Show a `default_factory`'s value as the default too (`call_days`: every day), as users need it."""
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        factory = schema.get("default_factory")
+        if factory is not None and not schema.get("default_factory_takes_data"):
+            schema = {**schema, "default": factory()}  # type: ignore[call-arg, typeddict-item]
+            schema.pop("default_factory", None)
+        return super().default_schema(schema)
+
+
+@functools.cache
+def document() -> dict[str, Any]:
+    """The whole document; built once per process (it depends only on the code)."""
+    answers: set[type[BaseModel]] = {bodies.ErrorBody}
+    answers.update(reply.body for op in OPERATIONS for reply in op.replies if reply.body is not None)
+    models: list[tuple[type[BaseModel], Any]] = [(m, "validation") for m in REQUEST_MODELS]
+    models += [(m, "serialization") for m in sorted(answers, key=lambda m: m.__name__)]
+    _, schemas = models_json_schema(models, ref_template=REF, schema_generator=FactoryDefaults)
+    defs: dict[str, Any] = schemas.get("$defs", {})
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, defs)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "batchcall",
+            "version": API_VERSION,
+            "description": "Batch calling, wire-compatible with Bolna's batch API (docs.bolna.ai/api-reference/"
+            "batches) plus additions. Errors are always JSON `{message, code, details}` with a 4xx. "
+            "Guides: docs/api.md and docs/agents.md in the repository.",
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        },
+        "tags": [{"name": name} for name in dict.fromkeys(op.tag for op in OPERATIONS)],
+        "security": [{"bearerAuth": []}],
+        "paths": paths,
+        "components": {
+            "schemas": defs,
+            "responses": {
+                str(status): {"description": text, "content": _content({"$ref": REF.format(model="ErrorBody")})}
+                for status, text in ERRORS.items()
+            },
+            "headers": HEADERS,
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key (`python manage.py create-key`; `make run` prints one).",
+                }
+            },
+        },
+    }
