@@ -12,6 +12,7 @@ import functools
 import hashlib
 import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from chalice import Blueprint, Response
@@ -70,7 +71,7 @@ def _read(name: str) -> tuple[str, str]:
 
 def _serve(name: str) -> Response:
     text, etag = _read(name)
-    headers = {
+    headers: dict[str, str | list[str]] = {
         "Content-Type": CONTENT_TYPES[Path(name).suffix],
         "Content-Security-Policy": content_security_policy(),
         "X-Content-Type-Options": "nosniff",
@@ -79,7 +80,8 @@ def _serve(name: str) -> Response:
         "Cache-Control": "no-cache",  # revalidate with the ETag: a deploy is seen at once
         "ETag": etag,
     }
-    if (bp.current_request.headers or {}).get("if-none-match") == etag:
+    request_headers: Any = bp.current_request.headers or {}
+    if request_headers.get("if-none-match") == etag:
         return Response(body="", status_code=304, headers=headers)
     return Response(body=text, status_code=200, headers=headers)
 
