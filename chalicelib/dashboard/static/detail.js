@@ -35,7 +35,7 @@ export function detailView(root, batchId) {
     message, meta,
     h("div", { class: "cards" },
       h("section", { class: "card" }, h("h2", {}, "Progress"), progressSlot),
-      h("section", { class: "card" }, h("h2", {}, "Live calls"), live),
+      h("section", { class: "card" }, h("h2", {}, "Now"), live, h("p", { class: "muted" }, "Calls live at once, against the live-call limit.")),
       h("section", { class: "card" }, h("h2", {}, "Waiting for calling hours"), waiting)),
     h("div", { class: "cards two" },
       h("section", { class: "card" }, h("h2", {}, "Outcomes"), outcome, legend),
