@@ -239,6 +239,18 @@ class BatchCallStack(Stack):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             **self.protection.bucket(),  # key and removal policy
+            # The dashboard's browser POSTs large files to presigned upload URLs and reads large exports
+            # from presigned GET URLs: other origins than the API's. The signature is the credential
+            # (no cookies), so any origin may send them; nothing else is allowed.
+            cors=[
+                s3.CorsRule(
+                    allowed_methods=[s3.HttpMethods.POST, s3.HttpMethods.GET],
+                    allowed_origins=["*"],
+                    allowed_headers=["*"],
+                    exposed_headers=["Content-Disposition", "ETag"],
+                    max_age=3600,
+                )
+            ],
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-raw-batch-files",

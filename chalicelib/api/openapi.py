@@ -206,6 +206,20 @@ OPERATIONS: tuple[Operation, ...] = (
         "GET", "/docs", "docs", "reference", "This document for people (HTML)",
         (Reply(200, "An HTML page rendering /openapi.json (no external resources)."),), (), public=True,
     ),
+    Operation(
+        "GET", "/", "root", "dashboard", "Redirects to the dashboard",
+        (Reply(302, "`Location: dashboard`.", headers=("Location",)),), (), public=True,
+    ),
+    Operation(
+        "GET", "/dashboard", "dashboard", "dashboard", "The web dashboard (HTML; its data calls need the key)",
+        (Reply(200, "The dashboard page, under a strict Content-Security-Policy."),
+         Reply(304, "Unchanged since the `If-None-Match` ETag.")), (), public=True,
+    ),
+    Operation(
+        "GET", "/dashboard/{file}", "dashboardAsset", "dashboard", "One of the dashboard's scripts, styles or icons",
+        (Reply(200, "The file (JavaScript, CSS or SVG)."), Reply(304, "Unchanged since the `If-None-Match` ETag.")),
+        (404,), public=True, params={"file": "A file name such as `app.js`."},
+    ),
 )  # fmt: skip
 
 HEADERS: dict[str, dict[str, Any]] = {
