@@ -1,0 +1,91 @@
+"""`batches export` against a scripted API: 202 polling, then a 303 to storage that never sees the API key."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from batchcall_cli.main import app
+
+CSV = "contact_number,customer_name,status\n+12025550123,Alice,completed\n"
+
+
+class Recorder(BaseHTTPRequestHandler):
+    answers: list[tuple[int, dict[str, str], str]]  # popped per request, the last one repeats
+    seen: list[tuple[str, dict[str, str]]]
+
+    def do_GET(self) -> None:
+        self.seen.append((self.path, dict(self.headers)))
+        status, headers, body = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        data = body.encode()
+        self.send_response(status)
+        for name, value in {**headers, "Content-Length": str(len(data))}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+def serve(answers: list[tuple[int, dict[str, str], str]]) -> tuple[ThreadingHTTPServer, list[Any]]:
+    seen: list[Any] = []
+    handler = type("Handler", (Recorder,), {"answers": answers, "seen": seen})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, seen
+
+
+@pytest.fixture
+def servers() -> Iterator[list[ThreadingHTTPServer]]:
+    started: list[ThreadingHTTPServer] = []
+    yield started
+    for server in started:
+        server.shutdown()
+        server.server_close()
+
+
+def test_export_waits_for_202_then_follows_303_without_the_key(
+    servers: list[ThreadingHTTPServer], tmp_path: Path
+) -> None:
+    # Given storage serving the CSV, and an API that answers 202 (preparing) once, then 303 to storage
+    storage, storage_seen = serve([(200, {"Content-Type": "text/csv"}, CSV)])
+    location = f"http://localhost:{storage.server_address[1]}/exports/b1.csv?X-Amz-Signature=abc"
+    api, api_seen = serve(
+        [
+            (202, {"Retry-After": "1", "Content-Type": "application/json"}, '{"state": "preparing"}'),
+            (303, {"Location": location, "Content-Type": "application/json"}, "{}"),
+        ]
+    )
+    servers += [storage, api]
+    target = tmp_path / "out.csv"
+    # When the export is asked for
+    api_url = f"http://127.0.0.1:{api.server_address[1]}"
+    args = ["--url", api_url, "--api-key", "bk_secret", "batches", "export", "b1", "-o", str(target)]
+    result = CliRunner().invoke(app, args)
+    # Then it polled the API until the redirect, and fetched the file from storage
+    assert result.exit_code == 0, result.output + result.stderr
+    assert target.read_text() == CSV and "Wrote 1 rows" in result.stderr
+    assert [path for path, _ in api_seen] == ["/batches/b1/executions.csv"] * 2
+    assert all(headers["Authorization"] == "Bearer bk_secret" for _, headers in api_seen)
+    # And the API key never went to storage
+    assert [path for path, _ in storage_seen] == ["/exports/b1.csv?X-Amz-Signature=abc"]
+    assert not any(name.lower() == "authorization" for name in storage_seen[0][1])
+
+
+def test_an_export_storage_refuses_is_one_line(servers: list[ThreadingHTTPServer], tmp_path: Path) -> None:
+    storage, _ = serve([(403, {"Content-Type": "application/xml"}, "<Error><Code>AccessDenied</Code></Error>")])
+    api, _ = serve([(303, {"Location": f"http://127.0.0.1:{storage.server_address[1]}/x.csv"}, "{}")])
+    servers += [storage, api]
+    api_url = f"http://127.0.0.1:{api.server_address[1]}"
+    args = ["--url", api_url, "--api-key", "k", "batches", "export", "b1", "-o", str(tmp_path / "out.csv")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    assert result.stderr == "error: the export URL answered HTTP 403\n"
+    assert not (tmp_path / "out.csv").exists()
