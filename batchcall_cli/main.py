@@ -67,8 +67,14 @@ def handled(command: F) -> F:
             fail(exc.message, exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", EXIT_INTERRUPTED)
+        except (typer.Exit, typer.Abort, typer.exceptions.TyperException):
+            raise  # typer's own exits and usage errors
         except OSError as exc:  # a file we could not read or write
             fail(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}", EXIT_ERROR)
+        except Exception as exc:  # a bug or an answer we did not expect: still one line, unless debugging
+            if os.environ.get("BATCHCALL_DEBUG"):
+                raise
+            fail(f"unexpected {type(exc).__name__}: {exc} (set BATCHCALL_DEBUG=1 for the traceback)", EXIT_ERROR)
 
     return run  # type: ignore[return-value]
 
@@ -352,7 +358,7 @@ def batches_create(
     else:
         show_created(created, rows, more, created.get("scheduled_at") or options.get("scheduled_at"), run)
     if watch:
-        raise typer.Exit(watch_batch(client, batch_id, 2.0, None))
+        raise typer.Exit(watch_batch(client, batch_id, 2.0, None, err if as_json else out))
 
 
 def show_created(
@@ -387,7 +393,9 @@ def show_created(
 POLL_FAILURES_TOLERATED = 5
 
 
-def watch_batch(client: Client, batch_id: str, interval: float, max_wait: float | None) -> int:
+def watch_batch(
+    client: Client, batch_id: str, interval: float, max_wait: float | None, summary_to: Console = out
+) -> int:
     """Poll the batch (one O(1) read) until it is final; returns the exit code for its final status.
 
     On a terminal: a live progress bar. Otherwise (CI logs, pipes): one line each time the counts change."""
@@ -405,7 +413,7 @@ def watch_batch(client: Client, batch_id: str, interval: float, max_wait: float 
 
     with live or contextlib.nullcontext():
         batch = poll_until_final(client, batch_id, interval, max_wait, show)
-    say(escape(render.summary_line(batch)))
+    say(escape(render.summary_line(batch)), summary_to)
     if batch.get("failure_reason"):
         reason = batch["failure_reason"]
         sys.stderr.write(f"failure: {reason.get('message')} ({reason.get('code')})\n")

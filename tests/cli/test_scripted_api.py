@@ -1,4 +1,4 @@
-"""`batches export` against a scripted API: 202 polling, then a 303 to storage that never sees the API key."""
+"""The CLI against a scripted API: export (202 polling, a 303 to storage that never sees the API key), odd answers."""
 
 from __future__ import annotations
 
@@ -89,3 +89,27 @@ def test_an_export_storage_refuses_is_one_line(servers: list[ThreadingHTTPServer
     assert result.exit_code == 1
     assert result.stderr == "error: the export URL answered HTTP 403\n"
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_an_answer_the_cli_does_not_expect_is_one_line_too(servers: list[ThreadingHTTPServer]) -> None:
+    # Given an API (or a proxy in front of it) answering 200 with something that is not the agents list
+    api, _ = serve([(200, {"Content-Type": "application/json"}, '{"unexpected": true}')])
+    servers.append(api)
+    # When the agents are listed, Then it is one line on stderr and exit 1, not a traceback
+    result = list_agents(api)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: unexpected ") and result.stderr.count("\n") == 1, result.stderr
+    assert "BATCHCALL_DEBUG=1" in result.stderr
+
+
+def test_a_proxy_error_page_is_one_line(servers: list[ThreadingHTTPServer]) -> None:
+    api, _ = serve([(502, {"Content-Type": "text/html"}, "<html>\n<body>Bad gateway</body>\n</html>")])
+    servers.append(api)
+    result = list_agents(api)
+    assert result.exit_code == 1
+    assert result.stderr == "error: <html> <body>Bad gateway</body> </html> (error, HTTP 502)\n"
+
+
+def list_agents(api: ThreadingHTTPServer) -> Any:
+    url = f"http://127.0.0.1:{api.server_address[1]}"
+    return CliRunner().invoke(app, ["--url", url, "--api-key", "k", "agents", "list"])
