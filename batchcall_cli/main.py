@@ -240,13 +240,18 @@ def create_presigned(client: Client, path: Path, options: dict[str, Any], max_wa
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task(f"uploading {path.name}", total=size)
-        post_to_storage(
-            upload["upload"]["url"],
-            upload["upload"]["fields"],
-            path,
-            lambda n: progress.advance(task, n),
-            max(client.timeout, 300.0),
-        )
+        try:
+            post_to_storage(
+                upload["upload"]["url"],
+                upload["upload"]["fields"],
+                path,
+                lambda n: progress.advance(task, n),
+                max(client.timeout, 300.0),
+            )
+        except CliError:
+            with contextlib.suppress(CliError):  # best effort: no batch left `validating` for a file never sent
+                client.request("DELETE", f"/batches/{batch_id}")
+            raise
     deadline = time.monotonic() + max_wait
     with spinner(f"the service is reading {path.name}…"):
         while True:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,7 +22,17 @@ class Recorder(BaseHTTPRequestHandler):
     seen: list[tuple[str, dict[str, str]]]
 
     def do_GET(self) -> None:
-        self.seen.append((self.path, dict(self.headers)))
+        self.answer()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.answer()
+
+    def do_DELETE(self) -> None:
+        self.answer()
+
+    def answer(self) -> None:
+        self.seen.append((f"{self.command} {self.path}" if self.command != "GET" else self.path, dict(self.headers)))
         status, headers, body = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
         data = body.encode()
         self.send_response(status)
@@ -113,3 +124,31 @@ def test_a_proxy_error_page_is_one_line(servers: list[ThreadingHTTPServer]) -> N
 def list_agents(api: ThreadingHTTPServer) -> Any:
     url = f"http://127.0.0.1:{api.server_address[1]}"
     return CliRunner().invoke(app, ["--url", url, "--api-key", "k", "agents", "list"])
+
+
+def test_a_presigned_upload_storage_refuses_is_one_line_and_leaves_no_batch(
+    servers: list[ThreadingHTTPServer], tmp_path: Path
+) -> None:
+    # Given storage that refuses the POST (an expired policy), behind a presigned upload
+    storage, storage_seen = serve([(403, {"Content-Type": "application/xml"}, S3_REFUSAL)])
+    upload = {"batch_id": "b2", "state": "validating", "max_bytes": 10**6}
+    upload["upload"] = {"url": f"http://127.0.0.1:{storage.server_address[1]}/", "fields": {"key": "uploads/b2.csv"}}
+    api, api_seen = serve(
+        [(201, {"Content-Type": "application/json"}, json.dumps(upload)), (200, {}, '{"state": "deleted"}')]
+    )
+    servers += [storage, api]
+    contacts = tmp_path / "c.csv"
+    contacts.write_text("contact_number\n+12025550123\n")
+    # When a batch is created through it
+    url = f"http://127.0.0.1:{api.server_address[1]}"
+    result = CliRunner().invoke(
+        app, ["--url", url, "--api-key", "k", "batches", "create", str(contacts), "-a", "a1", "--presigned"]
+    )
+    # Then storage's own message is one line, and the batch left validating is deleted
+    assert result.exit_code == 1
+    assert result.stderr == "error: the storage service refused the upload: Policy expired. (HTTP 403)\n"
+    assert [path for path, _ in storage_seen] == ["POST /"]
+    assert [path for path, _ in api_seen] == ["POST /batches/uploads", "DELETE /batches/b2"]
+
+
+S3_REFUSAL = "<Error><Code>AccessDenied</Code><Message>Policy expired.</Message></Error>"
