@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from batchcall_cli.client import CliError
-from batchcall_cli.main import parse_schedule, retry_config
+from batchcall_cli.uploads import parse_schedule, retry_config
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
