@@ -89,6 +89,8 @@ def batches_create(
     """Create a batch from a CSV: shows valid, invalid and duplicate counts and the skipped rows."""
     if run and schedule:
         raise CliError("--run and --schedule exclude each other", exit_code=2)
+    if watch and not (run or schedule):
+        raise CliError("--watch needs --run or --schedule (a batch only created would never end)", exit_code=2)
     size = readable_csv(file)
     client = client_of(ctx)
     options: dict[str, Any] = {"agent_id": agent}
@@ -120,7 +122,10 @@ def batches_create(
     if (created.get("invalid_contacts") or 0) + (created.get("duplicate_contacts") or 0):
         rows, more = first_errors(client, batch_id)
     if run:
-        started = client.json("POST", f"/batches/{batch_id}/run")
+        try:
+            started = client.json("POST", f"/batches/{batch_id}/run")
+        except CliError as exc:
+            raise CliError(f"batch {batch_id} was created but not started: {exc.message}", exc.exit_code) from None
         created.update(state=started.get("state"), scheduled_at=started.get("scheduled_at"))
     if as_json:
         print_json({**created, "errors": rows})
