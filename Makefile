@@ -1,5 +1,6 @@
 # One entry point. `make run` starts the local stack, `make test` runs every test tier.
-# Both create .venv and install requirements-dev.txt on first use (and again when it changes).
+# Both create .venv and install requirements-dev.txt on first use (and again when it changes), then the
+# `batchcall` CLI (pyproject.toml: the batchcall_cli package only) as .venv/bin/batchcall.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -9,10 +10,11 @@ AWS_PORT ?= 0
 
 .PHONY: run test lint format bench clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 run: $(VENV)/.installed

@@ -1,0 +1,51 @@
+"""The CLI's own rules, without a server: start times and retry options."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from batchcall_cli.client import CliError
+from batchcall_cli.uploads import parse_schedule, retry_config
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [
+        ("+10m", "2026-12-01T09:10:00Z"),
+        ("+1h", "2026-12-01T10:00:00Z"),
+        ("+2d", "2026-12-03T09:00:00Z"),
+        ("2026-12-01T10:00:00+05:30", "2026-12-01T10:00:00+05:30"),
+        ("2026-12-01T10:00Z", "2026-12-01T10:00:00+00:00"),
+    ],
+)
+def test_schedule_times(given: str, sent: str) -> None:
+    assert parse_schedule(given, NOW) == sent
+
+
+def test_a_time_without_offset_is_local_and_sent_with_its_offset() -> None:
+    sent = datetime.fromisoformat(parse_schedule("2026-12-01T10:00", NOW))
+    assert sent.tzinfo is not None  # the API refuses naive times: the CLI states the terminal's zone
+    assert sent == datetime(2026, 12, 1, 10, 0).astimezone()
+
+
+def test_an_unreadable_time_is_a_usage_error() -> None:
+    with pytest.raises(CliError) as caught:
+        parse_schedule("tomorrow", NOW)
+    assert caught.value.exit_code == 2
+
+
+def test_retry_options() -> None:
+    assert retry_config(None, None, None, False, None) is None  # the agent's retry defaults apply
+    assert retry_config(True, None, None, False, None) == {"enabled": True}
+    assert retry_config(None, 2, ["busy"], True, [5, 10]) == {
+        "enabled": True,
+        "max_retries": 2,
+        "retry_on_statuses": ["busy"],
+        "retry_on_voicemail": True,
+        "retry_intervals_minutes": [5, 10],
+    }
+    assert retry_config(False, None, None, False, None) == {"enabled": False}
