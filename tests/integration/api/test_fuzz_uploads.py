@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib import aws
-from chalicelib.domain.contacts import MAX_CELL_CHARS
+from chalicelib.domain.contact_reader import MAX_CELL_CHARS
 from chalicelib.services.container import Services
 from tests.integration.api.test_batches_create import post_csv
 from tests.integration.ingest.test_uploads import batch_of, presign

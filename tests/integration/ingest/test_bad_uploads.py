@@ -13,7 +13,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import aws
-from chalicelib.domain.contacts import MAX_COLUMNS
+from chalicelib.domain.contact_reader import MAX_COLUMNS
 from chalicelib.services.container import Services
 from tests.integration.ingest.test_uploads import batch_of, keys, presign
 from tests.integration.webhooks.conftest import Receiver
