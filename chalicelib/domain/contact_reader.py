@@ -169,10 +169,25 @@ class _Validator:
         self._blank += 1
         return RowError(row, "blank_row", "", "blank row")
 
-    def _start(self) -> None:
+    def __iter__(self) -> Iterator[Contact | RowError]:
         if self._started:
             raise RuntimeError(f"a {type(self).__name__} can be iterated only once")
         self._started = True
+        return self._run()
+
+    def _run(self) -> Iterator[Contact | RowError]:
+        """The rows, keeping the error that stopped them for `summary` to raise again."""
+        try:
+            yield from self._rows()
+        except ContactsError as exc:
+            self._error = exc
+            raise
+        except csv.Error as exc:  # not expected: csv's field limit is the record limit, checked first
+            self._error = ContactsError("not_text", f"cannot read the CSV: {exc}")
+            raise self._error from None
+
+    def _rows(self) -> Iterator[Contact | RowError]:
+        raise NotImplementedError
 
     def _finish(self, encoding: str, delimiter: str, number_column: str, columns: list[str]) -> None:
         duplicate = self._reasons["duplicate"]
@@ -240,20 +255,6 @@ class ContactReader(_Validator):
     def __init__(self, chunks: Iterable[bytes], default_region: str | None = None):
         super().__init__(default_region)
         self._text = CsvText([chunks] if isinstance(chunks, (bytes, bytearray)) else chunks)
-
-    def __iter__(self) -> Iterator[Contact | RowError]:
-        self._start()
-        return self._run()
-
-    def _run(self) -> Iterator[Contact | RowError]:
-        try:
-            yield from self._rows()
-        except ContactsError as exc:
-            self._error = exc
-            raise
-        except csv.Error as exc:  # not expected: csv's field limit is the record limit, checked first
-            self._error = ContactsError("not_text", f"cannot read the CSV: {exc}")
-            raise self._error from None
 
     def _rows(self) -> Iterator[Contact | RowError]:
         text = self._text
@@ -393,17 +394,6 @@ class RecordReader(_Validator):
     def __init__(self, records: Iterable[Mapping[str, object]], default_region: str | None = None):
         super().__init__(default_region)
         self._records = records
-
-    def __iter__(self) -> Iterator[Contact | RowError]:
-        self._start()
-        return self._run()
-
-    def _run(self) -> Iterator[Contact | RowError]:
-        try:
-            yield from self._rows()
-        except ContactsError as exc:
-            self._error = exc
-            raise
 
     def _rows(self) -> Iterator[Contact | RowError]:
         columns: dict[str, None] = {}  # ordered set of every key seen
