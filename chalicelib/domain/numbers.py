@@ -16,6 +16,7 @@ from .contacts_error import ContactsError
 __all__ = [
     "EmptyNumber",
     "InvalidNumber",
+    "NotValid",
     "check_region",
     "e164",
     "mask_number",
