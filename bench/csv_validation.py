@@ -1,4 +1,4 @@
-"""Benchmark for chalicelib.domain.contacts: validation speed against bare phonenumbers, and peak memory.
+"""Benchmark for chalicelib.domain.contact_reader: validation speed against bare phonenumbers, and peak memory.
 
     .venv/bin/python bench/csv_validation.py [--rows 100000] [--rss-rows 1000000] [--repeat 3]
 
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import phonenumbers
 
-from chalicelib.domain.contacts import Contact, ContactReader
+from chalicelib.domain.contact_reader import Contact, ContactReader
 
 REGION = "IN"  # the batch's default_region: Indian numbers may be written nationally
 HEADER = "contact_number,customer_name,city,amount_due\r\n"

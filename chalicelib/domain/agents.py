@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
-import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .bounds import NOT_BOOL, NOT_TINY, Name, PhoneNumber, Text, http_url, unique
+from .numbers import e164
 from .retry import RetryConfig
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -17,16 +17,6 @@ CallLimit = Annotated[int, Field(ge=1, le=1000), NOT_BOOL]
 StartHour = Annotated[int, Field(ge=0, le=23), NOT_BOOL]
 EndHour = Annotated[int, Field(ge=0, le=24), NOT_BOOL]
 CallsPerSecond = Annotated[float, Field(ge=0.01, le=100, allow_inf_nan=False), NOT_BOOL, NOT_TINY]
-
-
-def e164(value: str) -> str:
-    try:
-        parsed = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"{value!r} is not a phone number in +E.164 form: {exc}") from None
-    if not phonenumbers.is_valid_number(parsed):
-        raise ValueError(f"{value!r} is not a valid phone number")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 # Each field's meaning, shared by create and patch (the OpenAPI document, /docs and docs/agents.md show it).

@@ -9,9 +9,10 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from . import json_input
-from .agents import CallLimit, e164
+from .agents import CallLimit
 from .bounds import Name, PhoneNumber, http_url, no_controls
 from .json_input import JsonInputError
+from .numbers import e164
 from .retry import RetryConfig
 
 

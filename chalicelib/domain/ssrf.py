@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
@@ -178,8 +178,17 @@ def check_addresses(addresses: Iterable[str], *, allow_private: bool) -> list[st
     return unique
 
 
+def addresses_to_connect(
+    target: Target, resolve: Callable[[str, int], Iterable[str]], *, allow_private: bool
+) -> list[str]:
+    """Where to connect for a parsed target: its literal address, else what `resolve(host, port)` answers
+    (DNS, asked only for a name; its OSError passes through); every address checked (UnsafeUrl)."""
+    literal = literal_address(target.host)
+    addresses = [str(literal)] if literal else resolve(target.host, target.port)
+    return check_addresses(addresses, allow_private=allow_private)
+
+
 def check(url: str, resolved: Iterable[str], *, allow_private: bool) -> tuple[Target, list[str]]:
     """The whole rule: a URL and the addresses its host resolved to -> where to connect, or UnsafeUrl."""
     target = parse_target(url, allow_private=allow_private)
-    literal = literal_address(target.host)
-    return target, check_addresses([str(literal)] if literal else resolved, allow_private=allow_private)
+    return target, addresses_to_connect(target, lambda host, port: resolved, allow_private=allow_private)

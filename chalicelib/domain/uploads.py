@@ -6,7 +6,7 @@ emulator ignores policies, so the ingest handler checks them itself, from the ob
 
 from __future__ import annotations
 
-from .contacts import ContactsError
+from .contacts_error import ContactsError
 
 # Declared types a CSV arrives with: browsers and `aws s3 cp` guess text/csv, text/plain or (Windows, for
 # .csv) application/vnd.ms-excel; tools that do not guess send an octet-stream or nothing. The bytes

@@ -24,7 +24,8 @@ from .. import aws, clock
 from ..domain import json_input
 from ..domain.batch_status import BatchStatus
 from ..domain.batches import BatchOptions
-from ..domain.contacts import Contact, ContactReader, ContactsError, RowError, Summary, read_records
+from ..domain.contact_reader import Contact, ContactReader, RowError, Summary, read_records
+from ..domain.contacts_error import ContactsError
 from ..domain.scheduling import parse_scheduled_at
 from ..domain.templates import TemplateCheck
 from ..domain.uploads import check_object

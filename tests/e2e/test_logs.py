@@ -8,7 +8,7 @@ from typing import Any
 
 import requests
 
-from tests.e2e.test_quickstart import ROOT, wait_until
+from tests.support.e2e import ROOT, wait_until
 
 
 def test_a_running_batch_logs_no_full_phone_number(stack: Any, http: requests.Session, logs: io.StringIO) -> None:

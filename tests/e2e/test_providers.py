@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.test_quickstart import wait_until
+from tests.support.e2e import wait_until
 from tests.support.fake_twilio import FakeTwilio
 
 

@@ -4,24 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.25)
+from tests.support.e2e import ROOT, wait_until
 
 
 def test_quickstart_create_schedule_poll_list(stack: Any, http: requests.Session) -> None:

@@ -9,7 +9,7 @@ import requests
 from chalicelib import aws
 from chalicelib.resources import bucket_name
 from chalicelib.settings import get_settings
-from tests.e2e.test_quickstart import wait_until
+from tests.support.e2e import wait_until
 
 
 def csv_rows(n: int) -> bytes:

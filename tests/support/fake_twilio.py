@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlencode
 
 from twilio.request_validator import RequestValidator
 
-from tests.support.json_server import JsonServer
+from tests.support.http_server import JsonServer
 
 ACCOUNT_SID = "AC" + "a1" * 16
 AUTH_TOKEN = "f" * 32

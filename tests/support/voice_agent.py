@@ -9,7 +9,7 @@ from typing import Any
 
 from standardwebhooks import Webhook
 
-from tests.support.json_server import JsonServer
+from tests.support.http_server import JsonServer
 
 TOKEN = "va-token-123"
 SIGNING_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

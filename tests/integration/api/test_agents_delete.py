@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from chalice.test import Client
 
 from chalicelib.services.container import Services
-from tests.integration.workers.test_campaign import contacts_csv, create_and_run, post_csv
+from tests.support.api import post_csv
+from tests.support.batches import contacts_csv, create_and_run
 from tests.support.pump import Pump
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from chalice.test import Client
 
-from tests.integration.api.test_batches_create import CSV, multipart, post_csv
+from tests.support.api import CSV, multipart, post_csv
 
 
 def error_of(response) -> dict:  # type: ignore[no-untyped-def]

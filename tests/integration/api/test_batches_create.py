@@ -6,35 +6,7 @@ import json
 
 from chalice.test import Client
 
-CSV = (
-    "contact_number,customer_name,plan\n"
-    "+12025550123,Asha,gold\n"
-    "+919876543210,Ravi,silver\n"
-    "+12025550123,Asha again,gold\n"
-    "12345,Broken,none\n"
-)
-
-
-def multipart(fields: dict[str, str | list[str]], file: bytes | None = None, filename: str = "batch.csv"):
-    boundary = "----testboundary7"
-    parts: list[bytes] = []
-    for name, value in fields.items():
-        for v in value if isinstance(value, list) else [value]:
-            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{v}\r\n'.encode())
-    if file is not None:
-        parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-            f"Content-Type: text/csv\r\n\r\n".encode()
-            + file
-            + b"\r\n"
-        )
-    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    return body, f"multipart/form-data; boundary={boundary}"
-
-
-def post_csv(client: Client, key: str, fields: dict, file: bytes | None, **kw):  # type: ignore[no-untyped-def]
-    body, ctype = multipart(fields, file, **kw)
-    return client.http.post("/batches", body=body, headers={"Authorization": f"Bearer {key}", "Content-Type": ctype})
+from tests.support.api import CSV, post_csv
 
 
 def test_create_from_csv_counts_and_reads_back(client: Client, tenant: tuple[str, str]) -> None:

@@ -12,7 +12,7 @@ from chalice.test import Client
 from chalicelib import aws, clock
 from chalicelib.services.container import Services
 from chalicelib.store.dynamo import to_item
-from tests.integration.api.test_batches_create import CSV, post_csv
+from tests.support.api import CSV, post_csv
 
 STATUSES = ["completed", "busy", "completed", "no-answer", "completed"]
 

@@ -12,8 +12,8 @@ from chalice.test import Client
 from chalicelib import aws
 from chalicelib.services import exports
 from chalicelib.services.container import Services
-from tests.integration.api.test_batches_create import post_csv
-from tests.integration.workers.test_campaign import is_completed
+from tests.support.api import post_csv
+from tests.support.batches import is_completed
 from tests.support.pump import Pump
 
 ROWS = 12

@@ -9,11 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib import aws
-from chalicelib.domain.contacts import MAX_CELL_CHARS
+from chalicelib.domain.contact_reader import MAX_CELL_CHARS
 from chalicelib.services.container import Services
-from tests.integration.api.test_batches_create import post_csv
-from tests.integration.ingest.test_uploads import batch_of, presign
+from tests.support.api import post_csv
 from tests.support.pump import Pump
+from tests.support.uploads import batch_of, presign
 
 FUZZ = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]

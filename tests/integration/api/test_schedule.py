@@ -12,7 +12,7 @@ from chalice.test import Client
 from chalicelib import aws
 from chalicelib.resources import schedule_group_name
 from chalicelib.services.container import Services
-from tests.integration.api.test_batches_create import CSV, post_csv
+from tests.support.api import CSV, post_csv
 from tests.support.pump import Pump
 
 

@@ -1,5 +1,5 @@
 """The webhook receiver fixtures, so bad uploads can be shown to announce their failure."""
 
-from tests.integration.webhooks.conftest import hooks, receiver
+from tests.support.webhooks import hooks, receiver
 
 __all__ = ["hooks", "receiver"]

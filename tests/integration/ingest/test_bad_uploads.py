@@ -13,12 +13,12 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import aws
-from chalicelib.domain.contacts import MAX_COLUMNS
+from chalicelib.domain.contact_reader import MAX_COLUMNS
 from chalicelib.services.container import Services
-from tests.integration.ingest.test_uploads import batch_of, keys, presign
-from tests.integration.webhooks.conftest import Receiver
-from tests.integration.workers.test_campaign import contacts_csv
+from tests.support.batches import contacts_csv
 from tests.support.pump import Pump
+from tests.support.uploads import batch_of, keys, presign
+from tests.support.webhooks import Receiver
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BAD_FILES = [

@@ -4,33 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from chalice.test import Client
 
 from chalicelib import aws
 from chalicelib.services.container import Services
-from tests.integration.workers.test_campaign import contacts_csv
+from tests.support.batches import contacts_csv
 from tests.support.pump import Pump
-
-
-def presign(client: Client, key: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = client.http.post(
-        "/batches/uploads",
-        body=json.dumps(body),
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-    )
-    assert response.status_code == 201, response.body
-    return dict(json.loads(response.body))
-
-
-def batch_of(client: Client, key: str, batch_id: str) -> dict[str, Any]:
-    return dict(json.loads(client.http.get(f"/batches/{batch_id}", headers={"Authorization": f"Bearer {key}"}).body))
-
-
-def keys(svc: Services, prefix: str) -> list[str]:
-    listed = aws.s3().list_objects_v2(Bucket=svc.blobs.bucket, Prefix=prefix)
-    return sorted(o["Key"] for o in listed.get("Contents", []))
+from tests.support.uploads import batch_of, keys, presign
 
 
 def test_presigned_upload_becomes_a_batch_once(

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from chalice.test import Client
 
-from chalicelib import aws
-from chalicelib.resources import DIAL_QUEUE, LEASES, table_name
 from chalicelib.services.container import Services
-from chalicelib.store.leases import agent_key
-from tests.integration.workers.test_campaign import contacts_csv, post_csv
 from tests.support.fake_twilio import FakeTwilio
-from tests.support.pump import Pump
 from tests.support.voice_agent import SIGNING_SECRET, TOKEN, VoiceAgent
 
 
@@ -30,49 +21,6 @@ def twilio(svc: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTwili
         yield fake
 
 
-def use_provider(client: Client, tenant: tuple[str, str], provider: str, **fields: Any) -> dict[str, str]:
-    key, agent_id = tenant
-    auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    response = client.http.patch(f"/agents/{agent_id}", body=json.dumps({"provider": provider, **fields}), headers=auth)
-    assert response.status_code == 200, response.body
-    return auth
-
-
-def start_batch(client: Client, tenant: tuple[str, str], n: int) -> str:
-    key, agent_id = tenant
-    response = post_csv(client, key, {"agent_id": agent_id}, contacts_csv(n))
-    assert response.status_code == 201, response.body
-    batch_id: str = json.loads(response.body)["batch_id"]
-    ran = client.http.post(f"/batches/{batch_id}/run", headers={"Authorization": f"Bearer {key}"})
-    assert ran.status_code == 200, ran.body
-    return batch_id
-
-
-def executions(svc: Services, batch_id: str) -> list[dict[str, Any]]:
-    return list(svc.executions.iter_batch(batch_id))
-
-
-def post_callback(client: Client, provider: str, execution_id: str, headers: dict[str, str], body: str | bytes) -> int:
-    response = client.http.post(f"/providers/{provider}/events?execution_id={execution_id}", headers=headers, body=body)
-    return int(response.status_code)
-
-
-def call_state(svc: Services, execution: dict[str, Any]) -> dict[str, Any]:
-    """Everything a callback could move for one call: the execution, its batch's counters, its live-call slot."""
-    key = agent_key(execution["tenant_id"], execution["agent_id"])
-    lease = aws.dynamodb().get_item(
-        TableName=table_name(svc.settings, LEASES),
-        Key={"agent_key": {"S": key}, "lease_id": {"S": execution["execution_id"]}},
-        ConsistentRead=True,
-    )
-    return {
-        "execution": svc.executions.find(execution["execution_id"]),
-        "batch": svc.batches.find(execution["batch_id"]),
-        "live_calls": svc.leases.live(key),
-        "lease": lease.get("Item"),
-    }
-
-
 @pytest.fixture
 def voice_agent(svc: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[VoiceAgent]:
     agent = VoiceAgent()
@@ -81,29 +29,3 @@ def voice_agent(svc: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[Voic
         monkeypatch.setenv("HTTP_AGENT_SIGNING_SECRET", SIGNING_SECRET)
         monkeypatch.setattr(svc.settings, "webhook_allow_private", True)  # the agent listens on 127.0.0.1
         yield agent
-
-
-def crash_once_after_placement(svc: Services, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The dialer dies (once) right after the provider accepted a call, before recording it.
-
-    Returns the list that receives the crashed execution's id.
-    """
-    real = svc.executions.set_fields
-    crashes: list[str] = []
-
-    def set_fields(execution_id: str, fields: dict[str, Any], **kw: Any) -> bool:
-        if "provider_call_id" in fields and not crashes:
-            crashes.append(execution_id)
-            raise RuntimeError("Lambda timed out")
-        return real(execution_id, fields, **kw)
-
-    monkeypatch.setattr(svc.executions, "set_fields", set_fields)
-    return crashes
-
-
-def crash_then_redeliver(pump: Pump) -> None:
-    """Run until the crash (the invocation fails), then let SQS hand the message back after its visibility."""
-    with pytest.raises(BatchProcessingError):
-        pump.run(advance_seconds=1)
-    pump.advance(DIAL_QUEUE.visibility_timeout + 1)
-    pump.run()

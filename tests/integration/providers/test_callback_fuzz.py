@@ -10,9 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.services.container import Services
-from tests.integration.providers.conftest import start_batch, use_provider
-from tests.integration.providers.test_twilio import placed
 from tests.support.fake_twilio import FakeTwilio
+from tests.support.providers import placed, start_batch, use_provider
 from tests.support.pump import Pump
 
 HEADER_NAMES = st.sampled_from(

@@ -9,16 +9,16 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.services.container import Services
-from tests.integration.providers.conftest import (
+from tests.support.providers import (
     call_state,
     crash_once_after_placement,
     crash_then_redeliver,
     executions,
     post_callback,
+    settle,
     start_batch,
     use_provider,
 )
-from tests.integration.providers.test_placement_failures import settle
 from tests.support.pump import Pump
 from tests.support.voice_agent import VoiceAgent
 

@@ -9,26 +9,16 @@ from chalice.test import Client
 
 from chalicelib.services.container import Services
 from chalicelib.workers.dialer import pace_key
-from tests.integration.providers.conftest import (
+from tests.support.fake_twilio import FakeTwilio
+from tests.support.providers import (
     crash_once_after_placement,
     crash_then_redeliver,
     executions,
+    settle,
     start_batch,
     use_provider,
 )
-from tests.support.fake_twilio import FakeTwilio
 from tests.support.pump import FakeContext, Pump
-
-
-def settle(svc: Services, pump: Pump, batch_id: str) -> list[dict]:  # type: ignore[type-arg]
-    """Run (moving the clock through backoffs) until no call of the batch is still waiting to be placed."""
-
-    def done() -> bool:
-        rows = executions(svc, batch_id)
-        return bool(rows) and all(e.get("provider_call_id") or e["status"] in ("failed", "error") for e in rows)
-
-    pump.run(until=done, advance_seconds=1)
-    return executions(svc, batch_id)
 
 
 def test_a_4xx_fails_the_call_with_twilios_message(

@@ -63,8 +63,7 @@ def test_a_call_whose_credentials_are_missing_ends_in_error_with_the_reason(
     pump,
     monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
-    from tests.integration.providers.conftest import executions, start_batch, use_provider
-    from tests.integration.providers.test_placement_failures import settle
+    from tests.support.providers import executions, settle, start_batch, use_provider
 
     monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)
     use_provider(client, tenant, "twilio", provider_config={"credentials": "twilio-missing"})

@@ -7,18 +7,11 @@ from urllib.parse import urlencode
 from chalice.test import Client
 
 from chalicelib.services.container import Services
-from tests.integration.providers.conftest import call_state, executions, post_callback, start_batch, use_provider
-from tests.integration.providers.test_placement_failures import settle
 from tests.support.fake_twilio import FakeTwilio
+from tests.support.providers import call_state, placed, post_callback, settle, start_batch, use_provider
 from tests.support.pump import Pump
 
 PUBLIC = "https://calls.example.test/api"
-
-
-def placed(svc: Services, pump: Pump, batch_id: str) -> dict:  # type: ignore[type-arg]
-    pump.run(until=lambda: any(e.get("provider_call_id") for e in executions(svc, batch_id)), advance_seconds=1)
-    [execution] = executions(svc, batch_id)
-    return execution
 
 
 def test_the_call_is_created_with_callbacks_detection_and_the_filled_message(

@@ -10,8 +10,8 @@ from chalice.test import Client
 from chalicelib import clock
 from chalicelib.services.container import Services
 from chalicelib.services.webhooks import emit_call_event
-from tests.integration.webhooks.conftest import Receiver, create_batch, execution
 from tests.support.pump import Pump
+from tests.support.webhooks import Receiver, create_batch, execution
 
 
 def auth(key: str) -> dict[str, str]:

@@ -11,10 +11,11 @@ from chalice.test import Client
 
 from chalicelib.services.container import Services
 from chalicelib.services.webhooks import current_secret
-from tests.integration.webhooks.conftest import Receiver
-from tests.integration.workers.test_campaign import contacts_csv, post_csv
+from tests.support.api import post_csv
+from tests.support.batches import contacts_csv
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
+from tests.support.webhooks import Receiver
 
 
 def test_a_batch_run_sends_call_and_lifecycle_webhooks(

@@ -18,7 +18,8 @@ from chalicelib.domain.webhooks import batch_event_id, call_event_id, message_id
 from chalicelib.resources import WEBHOOK_QUEUE, dlq_name, queue_name
 from chalicelib.services.container import Services
 from chalicelib.services.webhooks import current_secret, emit_batch_event, emit_call_event
-from tests.integration.webhooks.conftest import (
+from tests.support.pump import Pump
+from tests.support.webhooks import (
     STALL,
     Received,
     Receiver,
@@ -28,7 +29,6 @@ from tests.integration.webhooks.conftest import (
     execution,
     log,
 )
-from tests.support.pump import Pump
 
 SCHEDULE = (5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200, 43200)
 # Per event, the receiver's answers in order: half of all requests fail, some by stalling past the timeout.

@@ -12,8 +12,8 @@ from chalicelib.domain.webhooks import call_event_id
 from chalicelib.errors import BadRequest
 from chalicelib.services.container import Services
 from chalicelib.services.webhooks import emit_call_event, validate_webhook_url
-from tests.integration.webhooks.conftest import Receiver, create_batch, execution, log
 from tests.support.pump import Pump
+from tests.support.webhooks import Receiver, create_batch, execution, log
 
 REAL_GETADDRINFO = socket.getaddrinfo
 

@@ -8,7 +8,7 @@ from chalice.test import Client
 
 from chalicelib.domain.batch_status import TERMINAL
 from chalicelib.services.container import Services
-from tests.integration.workers.test_campaign import create_and_run
+from tests.support.batches import create_and_run
 from tests.support.pump import Pump
 
 OPEN = ("queued", "rescheduled", "initiated", "ringing", "in-progress")

@@ -11,7 +11,8 @@ from chalice.test import Client
 
 from chalicelib.providers.base import CallRequest
 from chalicelib.services.container import Services
-from tests.integration.api.test_batches_create import post_csv
+from tests.support.api import post_csv
+from tests.support.batches import contacts_csv, create_and_run, executions_of, is_completed
 from tests.support.pump import Pump
 
 
@@ -43,44 +44,12 @@ def provider(svc: Services) -> CountingProvider:
     return counting
 
 
-def contacts_csv(n: int) -> bytes:
-    rows = "".join(f"+1202555{100 + i:04d},Name{i},plan{i % 3}\n" for i in range(n))
-    return ("contact_number,customer_name,plan\n" + rows).encode()
-
-
-def create_and_run(client: Client, tenant: tuple[str, str], n: int) -> tuple[str, dict[str, str]]:
-    key, agent_id = tenant
-    auth = {"Authorization": f"Bearer {key}"}
-    batch_id = json.loads(post_csv(client, key, {"agent_id": agent_id}, contacts_csv(n)).body)["batch_id"]
-    response = client.http.post(f"/batches/{batch_id}/run", headers=auth)
-    assert response.status_code == 200, response.body
-    return batch_id, auth
-
-
 def svc_of(pump: Pump) -> Services:
     return pump.svc
 
 
-def is_completed(svc: Services, batch_id: str) -> bool:
-    """Dials waiting for a free slot come back after a delay: run (moving the clock) until the batch is done."""
-    batch = svc.batches.find(batch_id)
-    return batch is not None and batch["status"] == "completed"
-
-
 def batch_of(client: Client, batch_id: str, auth: dict[str, str]) -> dict[str, Any]:
     return json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)
-
-
-def executions_of(client: Client, batch_id: str, auth: dict[str, str]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    cursor = ""
-    while True:
-        response = client.http.get(f"/batches/{batch_id}/executions?limit=7{cursor}", headers=auth)
-        out.extend(json.loads(response.body))
-        nxt = response.headers.get("X-Next-Cursor")
-        if not nxt:
-            return out
-        cursor = f"&cursor={nxt}"
 
 
 def test_batch_runs_to_completion_with_one_final_execution_per_contact(

@@ -8,7 +8,6 @@ import random
 import threading
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 import time_machine
@@ -17,29 +16,12 @@ from chalice.test import Client
 from chalicelib.services.container import Services
 from chalicelib.store.leases import agent_key
 from chalicelib.workers.sweeper import sweep
-from tests.integration.workers.test_campaign import contacts_csv, post_csv
+from tests.support.api import post_csv
+from tests.support.batches import contacts_csv, make_batch, patch_agent
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
 
 FINAL = {"completed", "no-answer", "busy", "failed", "error", "canceled"}
-
-
-def make_batch(client: Client, tenant: tuple[str, str], n: int, **fields: str) -> tuple[str, dict[str, str]]:
-    key, agent_id = tenant
-    auth = {"Authorization": f"Bearer {key}"}
-    response = post_csv(client, key, {"agent_id": agent_id, **fields}, contacts_csv(n))
-    assert response.status_code == 201, response.body
-    return json.loads(response.body)["batch_id"], auth
-
-
-def patch_agent(client: Client, tenant: tuple[str, str], **fields: Any) -> None:
-    key, agent_id = tenant
-    response = client.http.patch(
-        f"/agents/{agent_id}",
-        body=json.dumps(fields),
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-    )
-    assert response.status_code == 200, response.body
 
 
 def live_calls(svc: Services, batch_id: str) -> int:

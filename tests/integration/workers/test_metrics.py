@@ -8,7 +8,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.workers import dialer
-from tests.integration.workers.test_controls import make_batch, patch_agent
+from tests.support.batches import make_batch, patch_agent
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
 

@@ -14,7 +14,8 @@ from chalicelib.services.lifecycle import complete_if_done
 from chalicelib.workers.messages import ProviderEvent
 from chalicelib.workers.outcomes import handle_event
 from chalicelib.workers.sweeper import sweep
-from tests.integration.workers.test_campaign import contacts_csv, post_csv
+from tests.support.api import post_csv
+from tests.support.batches import contacts_csv
 from tests.support.pump import Pump
 
 

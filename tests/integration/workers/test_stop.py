@@ -19,8 +19,7 @@ from chalicelib.resources import CONTROL_QUEUE, DIAL_QUEUE, EVENTS_QUEUE, WEBHOO
 from chalicelib.services import lifecycle
 from chalicelib.services.container import Services
 from chalicelib.workers.sweeper import sweep
-from tests.integration.workers.test_campaign import executions_of
-from tests.integration.workers.test_controls import make_batch, patch_agent
+from tests.support.batches import executions_of, make_batch, patch_agent
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
 

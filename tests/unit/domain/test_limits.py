@@ -7,18 +7,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from chalicelib.domain.contacts import (
+from chalicelib.domain.contact_reader import (
     MAX_CELL_CHARS,
     MAX_COLUMNS,
     MAX_CONTACT_BYTES,
     MAX_HEADER_BYTES,
     MAX_NAME_CHARS,
-    MAX_RECORD_BYTES,
     ContactReader,
-    ContactsError,
     read_records,
 )
-from tests.unit.domain.test_contacts import code_of, contacts, errors, read
+from chalicelib.domain.contacts_error import ContactsError
+from chalicelib.domain.csv_text import MAX_RECORD_BYTES
+from tests.support.contacts import code_of, contacts, errors, read
 
 
 def test_a_cell_over_the_limit_skips_only_its_row_and_frees_its_number() -> None:

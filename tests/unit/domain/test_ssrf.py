@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.domain.ssrf import Target, UnsafeUrl, check, check_addresses, parse_target, refusal
+from chalicelib.domain.ssrf import (
+    Target,
+    UnsafeUrl,
+    addresses_to_connect,
+    check,
+    check_addresses,
+    parse_target,
+    refusal,
+)
 
 REFUSED_ALWAYS = [
     # cloud metadata, in every form
@@ -167,3 +175,22 @@ def test_hosts_and_paths_are_put_in_their_wire_form() -> None:
 def test_spaces_control_characters_and_bad_host_names_are_refused(url: str) -> None:
     with pytest.raises(UnsafeUrl):
         parse_target(url, allow_private=False)
+
+
+def test_addresses_to_connect_asks_dns_only_for_a_name_and_checks_every_answer() -> None:
+    # Given a resolver that records what it is asked
+    asked: list[tuple[str, int]] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        asked.append((host, port))
+        return ["93.184.216.34", "10.0.0.5"]
+
+    # When the target is a literal address, DNS is not asked
+    literal = parse_target("https://93.184.216.34/hook", allow_private=False)
+    assert addresses_to_connect(literal, resolve, allow_private=False) == ["93.184.216.34"]
+    assert asked == []
+    # When it is a name, DNS is asked once and a private answer among the public ones refuses the URL
+    named = parse_target("https://hooks.example.com:8443/x", allow_private=False)
+    with pytest.raises(UnsafeUrl, match=r"10\.0\.0\.5"):
+        addresses_to_connect(named, resolve, allow_private=False)
+    assert asked == [("hooks.example.com", 8443)]

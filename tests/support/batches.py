@@ -1,0 +1,61 @@
+"""Helpers for tests that create, run and read batches through chalice.test.Client."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice.test import Client
+
+from chalicelib.services.container import Services
+from tests.support.api import post_csv
+
+
+def contacts_csv(n: int) -> bytes:
+    rows = "".join(f"+1202555{100 + i:04d},Name{i},plan{i % 3}\n" for i in range(n))
+    return ("contact_number,customer_name,plan\n" + rows).encode()
+
+
+def create_and_run(client: Client, tenant: tuple[str, str], n: int) -> tuple[str, dict[str, str]]:
+    key, agent_id = tenant
+    auth = {"Authorization": f"Bearer {key}"}
+    batch_id = json.loads(post_csv(client, key, {"agent_id": agent_id}, contacts_csv(n)).body)["batch_id"]
+    response = client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    assert response.status_code == 200, response.body
+    return batch_id, auth
+
+
+def is_completed(svc: Services, batch_id: str) -> bool:
+    """Dials waiting for a free slot come back after a delay: run (moving the clock) until the batch is done."""
+    batch = svc.batches.find(batch_id)
+    return batch is not None and batch["status"] == "completed"
+
+
+def executions_of(client: Client, batch_id: str, auth: dict[str, str]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    cursor = ""
+    while True:
+        response = client.http.get(f"/batches/{batch_id}/executions?limit=7{cursor}", headers=auth)
+        out.extend(json.loads(response.body))
+        nxt = response.headers.get("X-Next-Cursor")
+        if not nxt:
+            return out
+        cursor = f"&cursor={nxt}"
+
+
+def make_batch(client: Client, tenant: tuple[str, str], n: int, **fields: str) -> tuple[str, dict[str, str]]:
+    key, agent_id = tenant
+    auth = {"Authorization": f"Bearer {key}"}
+    response = post_csv(client, key, {"agent_id": agent_id, **fields}, contacts_csv(n))
+    assert response.status_code == 201, response.body
+    return json.loads(response.body)["batch_id"], auth
+
+
+def patch_agent(client: Client, tenant: tuple[str, str], **fields: Any) -> None:
+    key, agent_id = tenant
+    response = client.http.patch(
+        f"/agents/{agent_id}",
+        body=json.dumps(fields),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.body
