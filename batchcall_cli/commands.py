@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from . import render
 from .cli import EXIT_ERROR, agents_app, batches_app, client_of, err, handled, out, print_json, say
-from .client import ApiError, CliError, write_stream
+from .client import ApiError, Client, CliError, write_stream
 from .exporting import check_target, fetch_export, save_export
 from .uploads import (
     SYNC_UPLOAD_LIMIT,
@@ -41,6 +41,19 @@ def agents_list(
         say("No agents yet: create one with POST /agents (see the README).", err)
     else:
         out.print(render.agents_table(agents))
+
+
+def _upload(client: Client, file: Path, options: dict[str, Any], *, presigned: bool, max_wait: float) -> dict[str, Any]:
+    """POST /batches, or the presigned upload for a large file (or when the API answers 413)."""
+    if presigned:
+        return create_presigned(client, file, options, max_wait)
+    try:
+        return create_direct(client, file, options)
+    except ApiError as exc:
+        if exc.status != 413:
+            raise
+        say("The file is over the API's limit for a direct upload: using the presigned upload.", err)
+        return create_presigned(client, file, options, max_wait)
 
 
 @batches_app.command("create")
@@ -106,16 +119,7 @@ def batches_create(
         "scheduled_at": parse_schedule(schedule) if schedule else None,
     }
     options.update({k: v for k, v in optional.items() if v is not None})
-    if presigned or size > SYNC_UPLOAD_LIMIT:
-        created = create_presigned(client, file, options, max_wait)
-    else:
-        try:
-            created = create_direct(client, file, options)
-        except ApiError as exc:
-            if exc.status != 413:
-                raise
-            say("The file is over the API's limit for a direct upload: using the presigned upload.", err)
-            created = create_presigned(client, file, options, max_wait)
+    created = _upload(client, file, options, presigned=presigned or size > SYNC_UPLOAD_LIMIT, max_wait=max_wait)
     batch_id = created["batch_id"]
     rows: list[dict[str, Any]] = []
     more = False

@@ -91,7 +91,7 @@ class CsvText:
             rest = _from_utf16(rest, codec)
         return self._split(rest)
 
-    def _split(self, chunks: Iterator[bytes]) -> Iterator[str]:
+    def _split(self, chunks: Iterator[bytes]) -> Iterator[str]:  # noqa: C901 - one pass per line of the file, inlined for speed
         """Split on \\r\\n, \\n and lone \\r ourselves: a piece may end anywhere, even between \\r and \\n."""
         pending: list[bytes] = []  # an unfinished line, in pieces (joining per piece would be quadratic)
         pending_len = 0

@@ -134,23 +134,27 @@ def refusal(address: str | IPAddress, *, allow_private: bool) -> str | None:
                 return f"an IPv6 form of {embedded}, {reason}"
             if ip.ipv4_mapped is not None or ip in NAT64:
                 return None  # that IPv4 address itself (directly, or through a NAT64 gateway)
-    if ip in METADATA:
-        return "a cloud metadata address"
-    if ip.is_unspecified:
-        return "an unspecified address"
-    if ip.is_loopback:
-        return None if allow_private else "a loopback address"
-    if ip.is_link_local:
-        return "a link-local address"
-    if ip.is_multicast:
-        return "a multicast address"
-    if ip in SHARED:
-        return "a shared (carrier-grade NAT) address"
-    if any(ip in network for network in PRIVATE):
-        return None if allow_private else "a private address"
-    if any(ip in network for network in RESERVED) or ip.is_reserved or ip.is_private or not ip.is_global:
-        return "a reserved address"
+    for applies, reason, private in _RULES:
+        if applies(ip):
+            return None if private and allow_private else reason
     return None
+
+
+# In order: the first rule that applies decides. `private` rules are waived by allow_private.
+_RULES: tuple[tuple[Callable[[IPAddress], bool], str, bool], ...] = (
+    (lambda ip: ip in METADATA, "a cloud metadata address", False),
+    (lambda ip: ip.is_unspecified, "an unspecified address", False),
+    (lambda ip: ip.is_loopback, "a loopback address", True),
+    (lambda ip: ip.is_link_local, "a link-local address", False),
+    (lambda ip: ip.is_multicast, "a multicast address", False),
+    (lambda ip: ip in SHARED, "a shared (carrier-grade NAT) address", False),
+    (lambda ip: any(ip in network for network in PRIVATE), "a private address", True),
+    (
+        lambda ip: any(ip in network for network in RESERVED) or ip.is_reserved or ip.is_private or not ip.is_global,
+        "a reserved address",
+        False,
+    ),
+)
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:

@@ -145,7 +145,7 @@ def test_cancel_steps_delivered_twice_count_every_contact_once(
 
 
 @pytest.mark.parametrize("moment", ["before_the_step_writes", "after_the_step_wrote"])
-def test_a_stop_racing_a_dispatch_step_dials_nothing_after_it_and_loses_no_contact(
+def test_a_stop_racing_a_dispatch_step_dials_nothing_after_it_and_loses_no_contact(  # noqa: C901 - a race scripted step by step
     client: Client,
     tenant: tuple[str, str],
     pump: Pump,

@@ -135,16 +135,25 @@ def unbounded(schema: dict[str, Any], defs: dict[str, Any], path: str) -> list[s
     if kind in ("integer", "number") and not {"minimum", "maximum"} <= set(schema):
         found.append(path)
     if kind == "array":
-        if "maxItems" not in schema:
-            found.append(path)
-        found += unbounded(schema.get("items", {}), defs, path + "[]")
+        found += _unbounded_items(schema, defs, path)
     if kind == "object":
-        if isinstance(schema.get("additionalProperties"), dict):
-            if "maxProperties" not in schema:
-                found.append(path)
-            found += unbounded(schema["additionalProperties"], defs, path + "{}")
-        for name, sub in schema.get("properties", {}).items():
-            found += unbounded(sub, defs, f"{path}.{name}" if path else name)
+        found += _unbounded_members(schema, defs, path)
+    return found
+
+
+def _unbounded_items(schema: dict[str, Any], defs: dict[str, Any], path: str) -> list[str]:
+    found = [] if "maxItems" in schema else [path]
+    return found + unbounded(schema.get("items", {}), defs, path + "[]")
+
+
+def _unbounded_members(schema: dict[str, Any], defs: dict[str, Any], path: str) -> list[str]:
+    found: list[str] = []
+    if isinstance(schema.get("additionalProperties"), dict):
+        if "maxProperties" not in schema:
+            found.append(path)
+        found += unbounded(schema["additionalProperties"], defs, path + "{}")
+    for name, sub in schema.get("properties", {}).items():
+        found += unbounded(sub, defs, f"{path}.{name}" if path else name)
     return found
 
 
