@@ -41,23 +41,23 @@ def _client(service: str) -> Any:
 
 
 def dynamodb() -> DynamoDBClient:
-    return _client("dynamodb")  # type: ignore[no-any-return]
+    return _client("dynamodb")
 
 
 def s3() -> S3Client:
-    return _client("s3")  # type: ignore[no-any-return]
+    return _client("s3")
 
 
 def sqs() -> SQSClient:
-    return _client("sqs")  # type: ignore[no-any-return]
+    return _client("sqs")
 
 
 def scheduler() -> EventBridgeSchedulerClient:
-    return _client("scheduler")  # type: ignore[no-any-return]
+    return _client("scheduler")
 
 
 def ssm() -> SSMClient:
-    return _client("ssm")  # type: ignore[no-any-return]
+    return _client("ssm")
 
 
 def reset() -> None:

@@ -147,7 +147,7 @@ class LocalStack:
             sys.path.insert(0, str(self.project_dir))
         # Cached for the process, like any module: it keeps the queue names it read at import, and
         # cannot be imported twice (Chalice blueprints register their routes only once).
-        return importlib.import_module("app").app  # type: ignore[no-any-return]
+        return importlib.import_module("app").app
 
     def _seed_demo(self) -> None:
         try:

@@ -344,7 +344,7 @@ class FactoryDefaults(GenerateJsonSchema):
     def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
         factory = schema.get("default_factory")
         if factory is not None and not schema.get("default_factory_takes_data"):
-            schema = {**schema, "default": factory()}  # type: ignore[call-arg, typeddict-item]
+            schema = {**schema, "default": factory()}  # type: ignore[call-arg]
             schema.pop("default_factory", None)
         return super().default_schema(schema)
 

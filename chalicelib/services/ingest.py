@@ -324,7 +324,7 @@ def _store_contacts(svc: Services, batch_id: str, items: Iterable[Contact | RowE
             svc.blobs.put_chunk(batch_id, chunks, chunk)
             chunks += 1
         if errors.tell():
-            svc.blobs.put_errors(batch_id, errors)  # type: ignore[arg-type]
+            svc.blobs.put_errors(batch_id, errors)
     count("IngestRows", rows)
     return chunks
 

@@ -104,7 +104,7 @@ class BatchStore:
         except ClientError as exc:
             if not condition_failed(exc):
                 raise
-            old: Any = exc.response.get("Item")  # type: ignore[attr-defined]
+            old: Any = exc.response.get("Item")
             state = from_item(old).get("status") if old else None
             raise Conflict(
                 f"batch {batch_id} is {state or 'missing'}; {to.value} needs one of {', '.join(allowed_list)}",

@@ -62,7 +62,7 @@ class DeliveryStore:
         except ClientError as exc:
             if not condition_failed(exc):
                 raise
-            old: Any = exc.response.get("Item")  # type: ignore[attr-defined]
+            old: Any = exc.response.get("Item")
             return False, from_item(old) if old else None
         return True, None
 

@@ -17,11 +17,11 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class ControlRecord(SqsRecordModel):
-    body: Json[ControlMessage]  # type: ignore[assignment]
+    body: Json[ControlMessage]
 
 
 class DialRecord(SqsRecordModel):
-    body: Json[DialMessage]  # type: ignore[assignment]
+    body: Json[DialMessage]
 
 
 class RawRecord(SqsRecordModel):
@@ -29,11 +29,11 @@ class RawRecord(SqsRecordModel):
 
 
 class ExportRecord(SqsRecordModel):
-    body: Json[ExportMessage]  # type: ignore[assignment]
+    body: Json[ExportMessage]
 
 
 class EventRecord(SqsRecordModel):
-    body: Json[ProviderEvent]  # type: ignore[assignment]
+    body: Json[ProviderEvent]
 
 
 def consume(event: dict[str, Any], record_model: type[SqsRecordModel], handle: Callable[[Any], None]) -> dict[str, Any]:

@@ -55,7 +55,7 @@ class WebhookMessage(BaseModel):
 
 
 class WebhookRecord(SqsRecordModel):
-    body: Json[WebhookMessage]  # type: ignore[assignment]
+    body: Json[WebhookMessage]
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ def logs() -> Iterator[io.StringIO]:
     observability.logger.setLevel("INFO")
     yield buffer
     observability.logger.setLevel("WARNING")
-    observability.logger.removeHandler(handler)
+    logging.getLogger(observability.logger.name).removeHandler(handler)  # the std logger Powertools wraps
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -23,7 +23,7 @@ from chalicelib.settings import Settings
 pytestmark = pytest.mark.timeout(600)
 
 ROOT = Path(__file__).resolve().parents[2]
-SETTINGS = Settings(STAGE="dev", RESOURCE_PREFIX="batchcall", AWS_REGION="us-east-1")  # type: ignore[call-arg]
+SETTINGS = Settings(STAGE="dev", RESOURCE_PREFIX="batchcall", AWS_REGION="us-east-1")
 FUNCTIONS = set(json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["dev"]["lambda_functions"])
 # Storage whose encryption checks want a customer-managed key (the bucket's pass with SSE-S3)
 KEYED_STORAGE = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Logs::LogGroup", "AWS::SNS::Topic")

@@ -36,7 +36,7 @@ pytestmark = pytest.mark.timeout(600)  # the module's one synthesis takes 20-40 
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGE = "dev"
-SETTINGS = Settings(STAGE=STAGE, RESOURCE_PREFIX="batchcall", AWS_REGION="us-east-1")  # type: ignore[call-arg]
+SETTINGS = Settings(STAGE=STAGE, RESOURCE_PREFIX="batchcall", AWS_REGION="us-east-1")
 CHALICE_FUNCTIONS = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"][STAGE]["lambda_functions"]
 
 # Which tables, queues (sent to) and bucket keys each function may reach: a reviewed copy of

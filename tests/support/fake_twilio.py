@@ -85,7 +85,7 @@ class FakeTwilio(JsonServer):
             self.calls.append(form)
             self.accepted_at.append(datetime.now(UTC))
         sid = "CA" + uuid.uuid4().hex
-        body = {
+        body: dict[str, Any] = {
             "account_sid": self.account_sid,
             "annotation": None,
             "answered_by": None,

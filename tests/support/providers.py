@@ -88,7 +88,7 @@ def crash_then_redeliver(pump: Pump) -> None:
     pump.run()
 
 
-def settle(svc: Services, pump: Pump, batch_id: str) -> list[dict]:  # type: ignore[type-arg]
+def settle(svc: Services, pump: Pump, batch_id: str) -> list[dict]:
     """Run (moving the clock through backoffs) until no call of the batch is still waiting to be placed."""
 
     def done() -> bool:
@@ -99,7 +99,7 @@ def settle(svc: Services, pump: Pump, batch_id: str) -> list[dict]:  # type: ign
     return executions(svc, batch_id)
 
 
-def placed(svc: Services, pump: Pump, batch_id: str) -> dict:  # type: ignore[type-arg]
+def placed(svc: Services, pump: Pump, batch_id: str) -> dict:
     pump.run(until=lambda: any(e.get("provider_call_id") for e in executions(svc, batch_id)), advance_seconds=1)
     [execution] = executions(svc, batch_id)
     return execution

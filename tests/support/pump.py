@@ -54,7 +54,8 @@ class Pump:
         if self._traveller is not None:
             self._traveller.stop()
 
-    def _url(self, queue: str) -> str:
+    def _url(self, queue: str | None) -> str:
+        assert queue, "an SQS event source names its queue"
         return aws.sqs().get_queue_url(QueueName=queue)["QueueUrl"]
 
     def step(self, name: str) -> int:
@@ -68,7 +69,7 @@ class Pump:
         )
         if not received:
             return 0
-        records = [self._record(m, source.queue) for m in received]
+        records = [self._record(dict(m), source.queue) for m in received]
         extra = [
             dict(r, messageId=r["messageId"] + "-dup") for r in records if self.duplicate(name, json.loads(r["body"]))
         ]
@@ -107,7 +108,7 @@ class Pump:
         raise AssertionError("pump did not settle")
 
     @staticmethod
-    def _record(message: dict[str, Any], queue: str) -> dict[str, Any]:
+    def _record(message: dict[str, Any], queue: str | None) -> dict[str, Any]:
         return {
             "messageId": message["MessageId"],
             "receiptHandle": message["ReceiptHandle"],

@@ -27,7 +27,7 @@ class VoiceAgent(JsonServer):
         self.answers.extend((status, body, headers) for _ in range(times))
 
     @staticmethod
-    def signed(payload: dict[str, Any], secret: str = SIGNING_SECRET, msg_id: str | None = None) -> tuple[dict, str]:  # type: ignore[type-arg]
+    def signed(payload: dict[str, Any], secret: str = SIGNING_SECRET, msg_id: str | None = None) -> tuple[dict, str]:
         from datetime import UTC, datetime
 
         body = json.dumps(payload)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from chalice.test import Client
@@ -168,7 +169,7 @@ def test_multipart_helper_is_parsed_as_sent(client: Client, tenant: tuple[str, s
 DEEP = b"[" * 100_000
 
 
-def send_json(client: Client, key: str, method: str, path: str, body: bytes | dict):  # type: ignore[no-untyped-def,type-arg]
+def send_json(client: Client, key: str, method: str, path: str, body: bytes | dict[str, Any]) -> Any:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()  # ensure_ascii: "\ud800" travels escaped
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     return getattr(client.http, method)(path, body=raw, headers=headers)

@@ -39,7 +39,7 @@ def schedule(client: Client, batch_id: str, auth: dict[str, str], when: str, for
 def schedules(svc: Services) -> list[dict[str, Any]]:
     group = schedule_group_name(svc.settings)
     names = [s["Name"] for s in aws.scheduler().list_schedules(GroupName=group)["Schedules"]]
-    return [aws.scheduler().get_schedule(Name=n, GroupName=group) for n in names]
+    return [dict(aws.scheduler().get_schedule(Name=n, GroupName=group)) for n in names]
 
 
 @pytest.mark.parametrize("form", [False, True])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
+import pytest
 from chalice.test import Client
 
 from chalicelib.services.container import Services
@@ -104,8 +105,13 @@ def test_duplicate_deliveries_of_a_retried_placement_dial_once(
 
 
 def test_a_crash_after_a_retried_placement_does_not_dial_again(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, twilio: FakeTwilio, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    client: Client,
+    tenant: tuple[str, str],
+    svc: Services,
+    pump: Pump,
+    twilio: FakeTwilio,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # Given a first try answered 503, and a dialer that dies right after the second try placed the call
     use_provider(client, tenant, "twilio")
     twilio.fail_next(503, 20503, "Service Unavailable")
@@ -121,8 +127,13 @@ def test_a_crash_after_a_retried_placement_does_not_dial_again(
 
 
 def test_a_dial_that_might_outlive_the_lambda_is_handed_back_untouched(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, twilio: FakeTwilio, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    client: Client,
+    tenant: tuple[str, str],
+    svc: Services,
+    pump: Pump,
+    twilio: FakeTwilio,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # Given an invocation with less time left than one provider request may take
     use_provider(client, tenant, "twilio")
     monkeypatch.setattr(FakeContext, "get_remaining_time_in_millis", lambda self: 5_000)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from chalice.test import Client
 
 from chalicelib import aws
 from chalicelib.services.container import Services
 from chalicelib.services.secrets import MissingSecret, Secrets
+from tests.support.pump import Pump
 
 KEYS = ("account_sid", "auth_token")
 
@@ -57,11 +59,11 @@ def test_env_credentials_and_names(svc: Services, monkeypatch: pytest.MonkeyPatc
 
 
 def test_a_call_whose_credentials_are_missing_ends_in_error_with_the_reason(
-    client,
-    tenant,
+    client: Client,
+    tenant: tuple[str, str],
     svc: Services,
-    pump,
-    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    pump: Pump,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from tests.support.providers import executions, settle, start_batch, use_provider
 

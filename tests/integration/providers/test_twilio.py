@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+import pytest
 from chalice.test import Client
 
 from chalicelib.services.container import Services
@@ -150,8 +151,13 @@ def test_callbacks_for_unknown_executions_or_providers_are_refused(
 
 
 def test_without_public_base_url_the_signature_is_checked_against_the_url_the_request_reached(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, twilio: FakeTwilio, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    client: Client,
+    tenant: tuple[str, str],
+    svc: Services,
+    pump: Pump,
+    twilio: FakeTwilio,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     use_provider(client, tenant, "twilio")
     execution = placed(svc, pump, start_batch(client, tenant, 1))
     eid, sid = execution["execution_id"], execution["provider_call_id"]

@@ -14,7 +14,7 @@ E164_DIGITS = st.integers(1, 10**15 - 1)
 @given(st.lists(st.tuples(st.one_of(E164_DIGITS, st.integers(14155550000, 14155550100)), st.integers(1, 2**32 - 1))))
 def test_property_setdefault_matches_a_dict(pairs: list[tuple[int, int]]) -> None:
     # Given any sequence of numbers (many repeated) with rows
-    table, reference = NumberTable(capacity_bits=2), {}
+    table, reference = NumberTable(capacity_bits=2), dict[int, int]()
     # When each is stored, Then the table answers as dict.setdefault would, and holds as many numbers
     for number, row in pairs:
         assert table.setdefault(number, row) == reference.setdefault(number, row)

@@ -30,7 +30,7 @@ def test_statuses_map_case_insensitively_with_overrides_on_top_of_the_defaults()
 
 
 def test_dotted_paths_nest_and_read_back() -> None:
-    body: dict = {}  # type: ignore[type-arg]
+    body: dict = {}
     put(body, "metadata.execution_id", "e1")
     put(body, "to", "+1")
     assert body == {"metadata": {"execution_id": "e1"}, "to": "+1"}
