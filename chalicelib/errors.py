@@ -57,3 +57,16 @@ class PayloadTooLarge(ServiceError):
 class UnsupportedMediaType(ServiceError):
     status = 415
     code = "unsupported_media_type"
+
+
+class AlreadyExists(Conflict):
+    """A create found the item there already (a store's conditional put lost)."""
+
+    code = "already_exists"
+
+
+class Throttled(ServiceError):
+    """AWS refused a request for its rate, after the client's own retries: worth trying again later."""
+
+    status = 503
+    code = "throttled"

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from chalicelib import aws
+from chalicelib.adapters.secrets import MissingSecret, Secrets
 from chalicelib.services.container import Services
-from chalicelib.services.secrets import MissingSecret, Secrets
 
 KEYS = ("account_sid", "auth_token")
 
