@@ -65,8 +65,9 @@ class AlreadyExists(Conflict):
     code = "already_exists"
 
 
-class Throttled(ServiceError):
-    """AWS refused a request for its rate, after the client's own retries: worth trying again later."""
+class Throttled(Exception):
+    """AWS refused a request for its rate, after the client's own retries: worth trying again later.
 
-    status = 503
-    code = "throttled"
+    Not the client's fault, so no ServiceError: the API answers it as any internal failure (as before),
+    and a queue record that meets it fails and is redelivered.
+    """
