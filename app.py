@@ -21,14 +21,22 @@ from chalicelib.resources import (
 )
 from chalicelib.services.container import get_services
 from chalicelib.settings import get_settings
-from chalicelib.workers.consume import ControlRecord, DialRecord, EventRecord, ExportRecord, RawRecord, consume
+from chalicelib.workers.consume import (
+    ControlRecord,
+    DialRecord,
+    EventRecord,
+    ExportRecord,
+    RawRecord,
+    WebhookRecord,
+    consume,
+)
 from chalicelib.workers.dialer import handle_dial
 from chalicelib.workers.dispatcher import handle_control
 from chalicelib.workers.exporter import handle_export
 from chalicelib.workers.ingest import handle_notification
 from chalicelib.workers.outcomes import handle_event
 from chalicelib.workers.sweeper import sweep
-from chalicelib.workers.webhook_sender import WebhookRecord, handle_webhook
+from chalicelib.workers.webhook_sender import handle_webhook
 
 settings = get_settings()
 app = Chalice(app_name="batchcall")

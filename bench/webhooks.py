@@ -105,12 +105,13 @@ def run(events: int, receiver_ms: float) -> None:
     from standardwebhooks import Webhook
 
     from chalicelib import aws
+    from chalicelib.adapters.pinned_http import delivery_target, post
     from chalicelib.domain import webhooks as rules
+    from chalicelib.domain.messages import WebhookMessage
     from chalicelib.services.container import Services
-    from chalicelib.services.outbound import delivery_target, post
     from chalicelib.services.webhooks import current_secret, signing_secrets
     from chalicelib.settings import get_settings
-    from chalicelib.workers.webhook_sender import WebhookMessage, handle_webhook
+    from chalicelib.workers.webhook_sender import handle_webhook
     from local.bootstrap import create_resources
     from local.fidelity import serialize_dynamodb_writes
 

@@ -57,3 +57,17 @@ class PayloadTooLarge(ServiceError):
 class UnsupportedMediaType(ServiceError):
     status = 415
     code = "unsupported_media_type"
+
+
+class AlreadyExists(Conflict):
+    """A create found the item there already (a store's conditional put lost)."""
+
+    code = "already_exists"
+
+
+class Throttled(Exception):
+    """AWS refused a request for its rate, after the client's own retries: worth trying again later.
+
+    Not the client's fault, so no ServiceError: the API answers it as any internal failure (as before),
+    and a queue record that meets it fails and is redelivered.
+    """

@@ -13,11 +13,9 @@ import hashlib
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from chalice import Blueprint, Response
 
-from .. import aws
 from ..errors import NotFound
 from ..services.container import get_services
 from .http import error_response
@@ -35,23 +33,8 @@ ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\.(js|css|svg)$")
 
 @functools.cache
 def _s3_origins() -> tuple[str, ...]:
-    """Origins the browser talks to directly: presigned POST (uploads) and GET (exports); signing needs no network."""
-    svc = get_services()
-    try:
-        client = aws.s3()
-        urls = [
-            client.generate_presigned_post(Bucket=svc.blobs.bucket, Key="uploads/probe.csv")["url"],
-            client.generate_presigned_url("get_object", Params={"Bucket": svc.blobs.bucket, "Key": "probe"}),
-        ]
-    except Exception:  # no region or credentials configured: fall back to AWS's S3 hosts
-        return ("https://*.amazonaws.com",)
-    origins = []
-    for url in urls:
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        if origin not in origins:
-            origins.append(origin)
-    return tuple(origins)
+    """Origins the browser talks to directly: presigned POST (uploads) and GET (exports)."""
+    return get_services().blobs.browser_origins()
 
 
 def content_security_policy() -> str:

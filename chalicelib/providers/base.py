@@ -17,6 +17,8 @@ from enum import StrEnum
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
+from ..domain.messages import ProviderEvent
+
 
 @dataclass(frozen=True)
 class CallRequest:
@@ -66,7 +68,7 @@ class ForgedCallback(Exception):
 @dataclass(frozen=True)
 class ReadCallback:
     replay_key: str  # the same for a replay of the same callback, different for every genuine one
-    events: list[dict[str, Any]]
+    events: list[ProviderEvent]
     # "": the signature covers the URL, so the replay key is remembered on the execution. Otherwise the
     # signing account (`<tenant>#<provider>#<credentials>`): the key is refused on every call it signs.
     signer: str = ""
@@ -90,16 +92,3 @@ class Provider(Protocol):
         ForgedCallback when it is not genuine, or not for this execution's call.
         """
         ...
-
-
-def provider_event(
-    execution_id: str, provider: str, provider_call_id: str, status: str, **details: Any
-) -> dict[str, Any]:
-    """The normalized message a provider's status callback becomes on the events queue."""
-    return {
-        "execution_id": execution_id,
-        "provider": provider,
-        "provider_call_id": provider_call_id,
-        "status": status,
-        "details": {k: v for k, v in details.items() if v is not None},
-    }

@@ -23,12 +23,13 @@ from typing import Any
 
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from ..adapters.pinned_http import delivery_target, post
+from ..adapters.secrets import Secrets
 from ..domain import json_input, ssrf
+from ..domain.messages import ProviderEvent
 from ..domain.provider_config import HttpAgentConfig, dig, put
-from ..services.outbound import delivery_target, post
-from ..services.secrets import Secrets
 from ..settings import Settings
-from .base import Callback, CallRequest, Failure, ForgedCallback, ProviderError, ReadCallback, provider_event
+from .base import Callback, CallRequest, Failure, ForgedCallback, ProviderError, ReadCallback
 
 KEYS_PLACE = ("token",)
 KEYS_VERIFY = ("signing_secret",)
@@ -118,7 +119,7 @@ class HttpAgentProvider:
         status = config.status(field("status"))
         if status is None:
             return ReadCallback(key, [], signer)
-        event = provider_event(
+        event = ProviderEvent.of(
             execution_id,
             self.name,
             call_id or "",

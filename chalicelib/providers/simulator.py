@@ -6,10 +6,11 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from ..adapters.queues import Queues
+from ..domain.messages import ProviderEvent
 from ..domain.simulation import simulate
 from ..resources import EVENTS_QUEUE
-from ..services.queues import Queues
-from .base import Callback, CallRequest, ForgedCallback, ReadCallback, provider_event
+from .base import Callback, CallRequest, ForgedCallback, ReadCallback
 
 
 class SimulatorProvider:
@@ -35,10 +36,10 @@ class SimulatorProvider:
             float(fixed) if fixed is not None else None,
         )
 
-        def event(status: str, **details: Any) -> dict[str, Any]:
-            return provider_event(request.execution_id, self.name, call_id, status, **details)
+        def event(status: str, **details: Any) -> ProviderEvent:
+            return ProviderEvent.of(request.execution_id, self.name, call_id, status, **details)
 
-        events: list[tuple[dict[str, Any], int]] = [(event("ringing"), self._after(1.0))]
+        events: list[tuple[ProviderEvent, int]] = [(event("ringing"), self._after(1.0))]
         if outcome.talk_seconds > 0:
             events.append((event("in-progress"), self._after(outcome.ring_seconds)))
         events.append(

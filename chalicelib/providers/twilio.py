@@ -24,10 +24,11 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
+from ..adapters.secrets import Secrets
+from ..domain.messages import ProviderEvent
 from ..domain.provider_config import TWILIO_STATUS, TwilioConfig, twilio_voicemail
-from ..services.secrets import Secrets
 from ..settings import Settings
-from .base import Callback, CallRequest, Failure, ForgedCallback, ProviderError, ReadCallback, provider_event
+from .base import Callback, CallRequest, Failure, ForgedCallback, ProviderError, ReadCallback
 
 TWILIO_API = "https://api.twilio.com"
 KEYS = ("account_sid", "auth_token")
@@ -130,7 +131,7 @@ class TwilioProvider:
         if status is None:
             return ReadCallback(_replay_key(signature), [])
         duration = params.get("CallDuration")
-        event = provider_event(
+        event = ProviderEvent.of(
             execution_id,
             self.name,
             params.get("CallSid", ""),

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..adapters.secrets import MissingSecret
 from ..errors import Forbidden, NotFound
 from ..observability import count, logger
 from ..providers.base import Callback, ForgedCallback, ReadCallback
 from ..resources import EVENTS_QUEUE
 from .container import Services
-from .secrets import MissingSecret
 
 REFUSED = "the callback is not signed by the provider for this call"
 

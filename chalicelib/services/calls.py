@@ -8,34 +8,16 @@ from typing import Any
 
 from .. import clock
 from ..domain.call_status import CallStatus, rank
+from ..domain.messages import DialMessage
 from ..domain.retry import RetryConfig, retry_delay_minutes
 from ..observability import count
 from ..resources import DIAL_QUEUE
 from ..store.executions import BatchNotRunning
 from ..store.leases import agent_key
 from .container import Services
-from .delivery import deliver_at
 from .ingest import execution_id
 from .lifecycle import complete_if_done
 from .webhooks import emit_call_event
-
-
-def dial_message(execution: dict[str, Any], batch: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    """The dial queue's message for an execution: everything the dialer needs without reading it."""
-    return {
-        "execution_id": execution["execution_id"],
-        "batch_id": execution["batch_id"],
-        "tenant_id": execution["tenant_id"],
-        "agent_id": execution["agent_id"],
-        "to": execution["user_number"],
-        "from_number": execution.get("from_number"),
-        "contact_index": execution["contact_index"],
-        "attempt": execution.get("attempt", 1),
-        "variables": execution.get("recipient_data") or {},
-        "bypass_window": bool(batch.get("bypass_call_guardrails")),
-        "batch_cap": batch.get("max_concurrent_calls"),
-        **extra,
-    }
 
 
 def finish_call(svc: Services, execution: dict[str, Any], status: str, fields: dict[str, Any]) -> None:
@@ -127,8 +109,8 @@ def _retry(
         "created_at": now,
         "updated_at": now,
     }
-    message = dial_message(new, batch, not_before=clock.iso(when))
-    deliver_at(svc, DIAL_QUEUE, message, when, f"dial-{new['execution_id']}")
+    message = DialMessage.for_execution(new, batch, not_before=clock.iso(when))
+    svc.scheduler.send_at(DIAL_QUEUE, message, when, f"dial-{new['execution_id']}")
     try:
         svc.executions.replace_with_retry(old, status, {**fields, "superseded_by": new["execution_id"]}, new)
     except BatchNotRunning:

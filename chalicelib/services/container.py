@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from ..adapters.queues import Queues
+from ..adapters.scheduler import Scheduler
+from ..adapters.secrets import Secrets
 from ..providers.base import Provider
 from ..providers.http_agent import HttpAgentProvider
 from ..providers.simulator import SimulatorProvider
@@ -20,8 +23,6 @@ from ..store.leases import LeaseStore
 from ..store.pacing import Pacer
 from ..store.tenants import TenantStore
 from ..store.webhook_deliveries import DeliveryStore
-from .queues import Queues
-from .secrets import Secrets
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Services:
     executions: ExecutionStore
     blobs: BlobStore
     queues: Queues
+    scheduler: Scheduler
     leases: LeaseStore
     deliveries: DeliveryStore
     tenants: TenantStore
@@ -58,6 +60,7 @@ class Services:
             executions=ExecutionStore(settings, batches),
             blobs=BlobStore(settings),
             queues=queues,
+            scheduler=Scheduler(settings, queues),
             leases=LeaseStore(settings, batches),
             deliveries=DeliveryStore(settings),
             tenants=TenantStore(settings),

@@ -15,15 +15,14 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .. import aws, clock
+from .. import clock
 from ..domain.batches import spreadsheet_safe
+from ..domain.messages import ExportMessage
 from ..resources import EXPORTS_PREFIX, EXPORTS_QUEUE
+from ..store.blobs import BlobStore, MultipartFile
 from .container import Services
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
 OUTCOME_COLUMNS = (
     "status",
@@ -61,7 +60,7 @@ def executions_csv(svc: Services, tenant_id: str, batch_id: str) -> Export:
     rows = int(batch.get("dispatched") or 0) + int(batch.get("unreached") or 0)  # + canceled, never dialled
     if rows <= svc.settings.export_sync_max_rows:
         written = _write(svc, batch, svc.settings.export_inline_max_rows)
-        return written if written.key is None else _presigned(svc.blobs.bucket, written.key, written.file_name)
+        return written if written.key is None else _presigned(svc.blobs, written.key, written.file_name)
     return _in_background(svc, batch)
 
 
@@ -72,7 +71,7 @@ def _file_name(batch_id: str) -> str:
 def _write(svc: Services, batch: dict[str, Any], inline_max_rows: int) -> Export:
     batch_id, tenant_id = batch["batch_id"], batch["tenant_id"]
     key = f"{EXPORTS_PREFIX}{tenant_id}/{batch_id}/{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}.csv"
-    sink = _Sink(svc.blobs.bucket, key, _file_name(batch_id), inline_max_rows)
+    sink = _Sink(svc.blobs, key, _file_name(batch_id), inline_max_rows)
     try:
         for row in _rows(batch, svc.executions.iter_batch(batch_id)):
             sink.row(row)
@@ -82,8 +81,8 @@ def _write(svc: Services, batch: dict[str, Any], inline_max_rows: int) -> Export
         raise
 
 
-def _presigned(bucket: str, key: str, file_name: str) -> Export:
-    url = aws.s3().generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=URL_SECONDS)
+def _presigned(blobs: BlobStore, key: str, file_name: str) -> Export:
+    url = blobs.presigned_get(key, URL_SECONDS)
     return Export(file_name, url=url, expires_at=clock.iso(clock.now() + timedelta(seconds=URL_SECONDS)), key=key)
 
 
@@ -94,13 +93,13 @@ def _in_background(svc: Services, batch: dict[str, Any]) -> Export:
     if done.get("key") and (
         done["started_at"] >= batch["updated_at"] or clock.parse_iso(done["finished_at"]) > now - FRESH_FOR
     ):
-        return _presigned(svc.blobs.bucket, done["key"], _file_name(batch["batch_id"]))
+        return _presigned(svc.blobs, done["key"], _file_name(batch["batch_id"]))
     started = batch.get("csv_export_started_at")
     if started and clock.parse_iso(started) > now - STALE_AFTER and started > done.get("started_at", ""):
         return Export(_file_name(batch["batch_id"]), preparing=True, since=started)
     token, since = uuid.uuid4().hex, clock.iso(now)
     if svc.batches.start_export(batch["batch_id"], batch.get("csv_export_token"), token, since):
-        svc.queues.send(EXPORTS_QUEUE, {"batch_id": batch["batch_id"], "token": token})
+        svc.queues.send(EXPORTS_QUEUE, ExportMessage.of(batch["batch_id"], token))
     return Export(_file_name(batch["batch_id"]), preparing=True, since=since)
 
 
@@ -144,19 +143,23 @@ class _Buffer:
 class _Sink:
     """Rows in; inline bytes out while small, else a multipart upload to S3 fed part by part."""
 
-    def __init__(self, bucket: str, key: str, file_name: str, inline_max_rows: int) -> None:
-        self.bucket, self.key, self.file_name = bucket, key, file_name
+    CONTENT_TYPE = "text/csv; charset=utf-8"
+
+    def __init__(self, blobs: BlobStore, key: str, file_name: str, inline_max_rows: int) -> None:
+        self.blobs, self.key, self.file_name = blobs, key, file_name
+        self.disposition = f'attachment; filename="{file_name}"'
         self.inline_max_rows = inline_max_rows
         self.buffer = _Buffer()
         self.writer = csv.writer(self.buffer)
         self.rows = -1  # the header is not an execution
-        self.upload_id: str | None = None
-        self.parts: list[CompletedPartTypeDef] = []
+        self.upload: MultipartFile = blobs.multipart(key, self.CONTENT_TYPE, self.disposition)
 
     @property
     def inline(self) -> bool:
         return (
-            self.upload_id is None and self.rows <= self.inline_max_rows and len(self.buffer.data) <= INLINE_MAX_BYTES
+            self.upload.upload_id is None
+            and self.rows <= self.inline_max_rows
+            and len(self.buffer.data) <= INLINE_MAX_BYTES
         )
 
     def row(self, cells: list[str]) -> None:
@@ -166,41 +169,19 @@ class _Sink:
             self._flush()
 
     def _flush(self) -> None:
-        if self.upload_id is None:
-            self.upload_id = aws.s3().create_multipart_upload(
-                Bucket=self.bucket,
-                Key=self.key,
-                ContentType="text/csv; charset=utf-8",
-                ContentDisposition=f'attachment; filename="{self.file_name}"',
-            )["UploadId"]
-        number = len(self.parts) + 1
-        etag = aws.s3().upload_part(
-            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=bytes(self.buffer.data)
-        )["ETag"]
-        self.parts.append({"PartNumber": number, "ETag": etag})
+        self.upload.put_part(bytes(self.buffer.data))
         self.buffer.data = bytearray()
 
     def finish(self) -> Export:
         if self.inline:
             return Export(self.file_name, body=self.buffer.data.decode("utf-8"))
-        if self.upload_id is None:  # large by rows, small in bytes: one request
-            aws.s3().put_object(
-                Bucket=self.bucket,
-                Key=self.key,
-                Body=bytes(self.buffer.data),
-                ContentType="text/csv; charset=utf-8",
-                ContentDisposition=f'attachment; filename="{self.file_name}"',
-            )
+        if self.upload.upload_id is None:  # large by rows, small in bytes: one request
+            self.blobs.put_file(self.key, bytes(self.buffer.data), self.CONTENT_TYPE, self.disposition)
         else:
             if self.buffer.data:
                 self._flush()
-            aws.s3().complete_multipart_upload(
-                Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}
-            )
-            self.upload_id = None
+            self.upload.complete()
         return Export(self.file_name, key=self.key)
 
     def abort(self) -> None:
-        if self.upload_id is not None:
-            aws.s3().abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
-            self.upload_id = None
+        self.upload.abort()

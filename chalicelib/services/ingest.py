@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from .. import aws, clock
+from .. import clock
 from ..domain import json_input
 from ..domain.batch_status import BatchStatus
 from ..domain.batches import BatchOptions
@@ -29,9 +28,9 @@ from ..domain.contacts_error import ContactsError
 from ..domain.scheduling import parse_scheduled_at
 from ..domain.templates import TemplateCheck
 from ..domain.uploads import check_object
-from ..errors import BadRequest, Conflict, NotFound
+from ..errors import AlreadyExists, BadRequest, Conflict, NotFound
 from ..observability import count, logger
-from ..resources import INBOX_PREFIX, QUARANTINE_PREFIX, UPLOADS_PREFIX
+from ..resources import INBOX_PREFIX, UPLOADS_PREFIX
 from .container import Services
 from .lifecycle import run_batch, schedule_batch
 from .webhooks import emit_batch_event, validate_webhook_url
@@ -158,17 +157,11 @@ def presign_upload(svc: Services, tenant_id: str, options: BatchOptions, file_na
     svc.batches.create({**batch, "raw_key": key})
     emit_batch_event(svc, batch, "validating")
     limit = svc.settings.max_upload_bytes
-    post = aws.s3().generate_presigned_post(
-        Bucket=svc.blobs.bucket,
-        Key=key,
-        Fields={"Content-Type": "text/csv"},
-        Conditions=[{"Content-Type": "text/csv"}, ["content-length-range", 1, limit]],
-        ExpiresIn=PRESIGN_SECONDS,
-    )
+    upload = svc.blobs.presigned_upload(key, "text/csv", limit, PRESIGN_SECONDS)
     return {
         "batch_id": batch_id,
         "state": BatchStatus.VALIDATING.value,
-        "upload": {"url": post["url"], "fields": post["fields"]},
+        "upload": upload,
         "max_bytes": limit,
         "expires_at": clock.iso(clock.now() + timedelta(seconds=PRESIGN_SECONDS)),
     }
@@ -217,7 +210,7 @@ def _ingest_inbox(svc: Services, key: str, etag: str) -> None:
         batch["raw_key"] = key
         try:
             svc.batches.create(batch)
-        except ClientError:
+        except AlreadyExists:  # a redelivered notification for the same drop
             batch = svc.batches.require(batch_id)
         emit_batch_event(svc, batch, "validating")
     if batch["status"] == BatchStatus.VALIDATING:
@@ -225,12 +218,9 @@ def _ingest_inbox(svc: Services, key: str, etag: str) -> None:
 
 
 def _sidecar(svc: Services, key: str) -> dict[str, Any]:
-    try:
-        body = aws.s3().get_object(Bucket=svc.blobs.bucket, Key=key[:-4] + ".json")["Body"].read()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            return {}
-        raise
+    body = svc.blobs.read_if_exists(key[:-4] + ".json")
+    if body is None:
+        return {}
     data = json_input.loads(body)
     if not isinstance(data, dict):
         raise ValueError("the sidecar must be a JSON object of batch options")
@@ -244,15 +234,14 @@ def _finish(svc: Services, batch: dict[str, Any], key: str, quarantine_on_failur
         check = TemplateCheck.for_agent(svc.agents.get(batch["tenant_id"], batch["agent_id"]))
     except NotFound:
         check = TemplateCheck({})
-    found = aws.s3().get_object(Bucket=svc.blobs.bucket, Key=key)
-    body = found["Body"]
+    found = svc.blobs.open(key)
     try:
-        check_object(found.get("ContentLength", 0), found.get("ContentType"), svc.settings.max_upload_bytes)
-        reader = ContactReader(body.iter_chunks(1 << 20), batch.get("default_region"))
+        check_object(found.length, found.content_type, svc.settings.max_upload_bytes)
+        reader = ContactReader(found.chunks(1 << 20), batch.get("default_region"))
         chunks = _store_contacts(svc, batch_id, check.watch(reader), max_rows=svc.settings.max_rows)
         summary = reader.summary
     except ContactsError as exc:
-        body.close()  # refused on its metadata: the bytes are never read
+        found.close()  # refused on its metadata: the bytes are never read
         failed = svc.batches.transition(
             batch_id,
             (BatchStatus.VALIDATING,),
@@ -287,16 +276,7 @@ def _finish(svc: Services, batch: dict[str, Any], key: str, quarantine_on_failur
 
 def _quarantine(svc: Services, key: str, reason: str, details: list[dict[str, Any]] | None = None) -> None:
     """Never drop a file silently: move it aside with a reason (and its details: rows, never logged) beside it."""
-    bucket = svc.blobs.bucket
-    target = QUARANTINE_PREFIX + key
-    aws.s3().copy_object(Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": key})
-    aws.s3().put_object(
-        Bucket=bucket,
-        Key=target + ".reason.json",
-        Body=json.dumps({"key": key, "reason": reason, "details": details or [], "at": clock.now_iso()}).encode(),
-        ContentType="application/json",
-    )
-    aws.s3().delete_object(Bucket=bucket, Key=key)
+    svc.blobs.quarantine(key, {"key": key, "reason": reason, "details": details or [], "at": clock.now_iso()})
     logger.warning("quarantined", extra={"key": key, "reason": reason})
 
 

@@ -17,25 +17,12 @@ from ..domain.batch_status import (
     STOPPABLE,
     BatchStatus,
 )
+from ..domain.messages import ControlMessage
 from ..domain.scheduling import parse_scheduled_at
 from ..errors import Conflict
 from ..resources import CONTROL_QUEUE
 from .container import Services
-from .delivery import cancel, deliver_at
 from .webhooks import emit_batch_event
-
-
-def start_message(batch_id: str, token: str, start_at: str) -> dict[str, Any]:
-    return {"kind": "start", "batch_id": batch_id, "token": token, "start_at": start_at}
-
-
-def dispatch_message(batch_id: str, pos: int, waits: int = 0) -> dict[str, Any]:
-    return {"kind": "dispatch", "batch_id": batch_id, "pos": pos, "waits": waits}
-
-
-def cancel_message(batch_id: str, pos: int, after: str | None = None) -> dict[str, Any]:
-    """A step of an ended batch's cancel walk: contacts from `pos`, then executions after seq `after`."""
-    return {"kind": "cancel", "batch_id": batch_id, "pos": pos, "after": after}
 
 
 def schedule_name(batch_id: str) -> str:
@@ -60,12 +47,12 @@ def schedule_batch(svc: Services, tenant_id: str, batch_id: str, scheduled_at: o
 
 def deliver_start(svc: Services, batch_id: str, token: str, start_at: datetime) -> None:
     """Under 15 minutes: an SQS delay, exact to the second. Later: a one-time Scheduler schedule."""
-    message = start_message(batch_id, token, clock.iso(start_at))
-    deliver_at(svc, CONTROL_QUEUE, message, start_at, schedule_name(batch_id))
+    message = ControlMessage.start(batch_id, token, clock.iso(start_at))
+    svc.scheduler.send_at(CONTROL_QUEUE, message, start_at, schedule_name(batch_id))
 
 
 def cancel_schedule(svc: Services, batch_id: str) -> None:
-    cancel(svc, schedule_name(batch_id))
+    svc.scheduler.cancel(schedule_name(batch_id))
 
 
 def run_batch(svc: Services, tenant_id: str, batch_id: str) -> dict[str, Any]:
@@ -100,7 +87,7 @@ def settle(svc: Services, batch: dict[str, Any]) -> None:
 
     Whoever ends a batch early keeps `active` on it (see stop_batch) and calls this.
     """
-    svc.queues.send(CONTROL_QUEUE, cancel_message(batch["batch_id"], int(batch.get("next_pos") or 0)))
+    svc.queues.send(CONTROL_QUEUE, ControlMessage.cancel(batch["batch_id"], int(batch.get("next_pos") or 0)))
 
 
 def resume_settling(svc: Services, batch: dict[str, Any], stall_cutoff: str) -> bool:
@@ -112,7 +99,7 @@ def resume_settling(svc: Services, batch: dict[str, Any], stall_cutoff: str) -> 
     if batch["updated_at"] >= stall_cutoff:
         return False
     pos = int(batch.get("next_pos") or 0)
-    svc.queues.send(CONTROL_QUEUE, cancel_message(batch["batch_id"], pos, batch.get("settle_after")))
+    svc.queues.send(CONTROL_QUEUE, ControlMessage.cancel(batch["batch_id"], pos, batch.get("settle_after")))
     return True
 
 
@@ -125,7 +112,7 @@ def resume_batch(svc: Services, tenant_id: str, batch_id: str) -> dict[str, Any]
     svc.batches.get(tenant_id, batch_id)
     batch = svc.batches.transition(batch_id, RESUMABLE, BatchStatus.RUNNING)
     if batch["next_pos"] < batch["valid_contacts"]:
-        svc.queues.send(CONTROL_QUEUE, dispatch_message(batch_id, batch["next_pos"]))
+        svc.queues.send(CONTROL_QUEUE, ControlMessage.dispatch(batch_id, batch["next_pos"]))
     complete_if_done(svc, batch_id)
     return batch
 
@@ -157,7 +144,7 @@ def complete_if_done(svc: Services, batch_id: str) -> bool:
             (BatchStatus.RUNNING, BatchStatus.PAUSED),
             BatchStatus.COMPLETED,
             set_fields={"completed_at": clock.now_iso()},
-            extra_condition=("finished >= valid_contacts", {}),
+            require_finished=True,
         )
     except Conflict:  # someone else completed or stopped it first
         return False

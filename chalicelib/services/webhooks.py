@@ -9,8 +9,10 @@ from datetime import timedelta
 from typing import Any
 
 from .. import clock
+from ..adapters.pinned_http import resolve
 from ..domain import ssrf
 from ..domain.batches import public_execution
+from ..domain.messages import WebhookMessage
 from ..domain.webhooks import (
     FINAL_BATCH_STATUSES,
     batch_counts,
@@ -23,7 +25,6 @@ from ..errors import BadRequest
 from ..resources import WEBHOOK_QUEUE
 from ..settings import Settings
 from .container import Services
-from .outbound import resolve
 
 
 def emit_call_event(svc: Services, execution: dict[str, Any], batch: dict[str, Any], event: str) -> None:
@@ -56,19 +57,16 @@ def emit_batch_event(svc: Services, batch: dict[str, Any], status: str, counts: 
 def _enqueue(
     svc: Services, *, event_id: str, event: str, batch: dict[str, Any], url: str, payload: dict[str, Any]
 ) -> None:
-    svc.queues.send(
-        WEBHOOK_QUEUE,
-        {
-            "event_id": event_id,
-            "event": event,
-            "tenant_id": batch["tenant_id"],
-            "batch_id": batch["batch_id"],
-            "url": url,
-            "payload": payload,
-            "created_at": clock.now_iso(),
-            "attempt": 1,
-        },
+    message = WebhookMessage.new(
+        event_id=event_id,
+        event=event,
+        tenant_id=batch["tenant_id"],
+        batch_id=batch["batch_id"],
+        url=url,
+        payload=payload,
+        now=clock.now_iso(),
     )
+    svc.queues.send(WEBHOOK_QUEUE, message)
 
 
 def validate_webhook_url(url: str, settings: Settings, field: str = "webhook_url") -> str:

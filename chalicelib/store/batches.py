@@ -12,7 +12,7 @@ from ..domain.batch_status import ACTIVE, BatchStatus
 from ..errors import Conflict, NotFound
 from ..resources import BATCHES, table_name
 from ..settings import Settings
-from .dynamo import av, condition_failed, from_item, query_all, set_clause, to_item, update_if, values
+from .dynamo import av, condition_failed, from_item, put_new, query_all, set_clause, update_if, values
 
 
 class BatchStore:
@@ -23,12 +23,11 @@ class BatchStore:
         return {"batch_id": av(batch_id)}
 
     def create(self, batch: dict[str, Any]) -> None:
+        """AlreadyExists when the batch id is taken (the inbox's retry of the same drop), Throttled on a throttle."""
         batch = {**batch, "agent_key": f"{batch['tenant_id']}#{batch['agent_id']}"}
         if BatchStatus(batch["status"]) in ACTIVE:
             batch["active"] = "1"
-        aws.dynamodb().put_item(
-            TableName=self.table, Item=to_item(batch), ConditionExpression="attribute_not_exists(batch_id)"
-        )
+        put_new(self.table, batch, "batch_id", f"batch {batch['batch_id']}")
 
     def find(self, batch_id: str) -> dict[str, Any] | None:
         item = aws.dynamodb().get_item(TableName=self.table, Key=self.key(batch_id), ConsistentRead=True).get("Item")
@@ -68,9 +67,14 @@ class BatchStore:
         *,
         set_fields: dict[str, Any] | None = None,
         remove_fields: Iterable[str] = (),
-        extra_condition: tuple[str, dict[str, Any]] | None = None,
+        start_token: str | None = None,
+        require_finished: bool = False,
     ) -> dict[str, Any]:
-        """Move a batch between states with a conditional write; Conflict says which state it was in."""
+        """Move a batch between states with a conditional write; Conflict says which state it was in.
+
+        `start_token`: only if the batch still holds this start (a re-schedule makes older starts stale);
+        `require_finished`: only once every valid contact's last attempt is final (completion).
+        """
         fields = {"status": to.value, "updated_at": clock.now_iso(), **(set_fields or {})}
         remove = set(remove_fields)
         if to in ACTIVE:
@@ -83,9 +87,11 @@ class BatchStore:
         names["#st"] = "status"
         condition = "#st IN (" + ", ".join(f":a{i}" for i in range(len(allowed_list))) + ")"
         condition += " AND attribute_not_exists(deleted_at)"
-        if extra_condition:
-            condition += f" AND ({extra_condition[0]})"
-            vals.update(extra_condition[1])
+        if start_token is not None:
+            condition += " AND (start_token = :tok)"
+            vals[":tok"] = av(start_token)
+        if require_finished:
+            condition += " AND (finished >= valid_contacts)"
         if remove:
             rnames = {f"#r{i}": name for i, name in enumerate(sorted(remove))}
             names.update(rnames)

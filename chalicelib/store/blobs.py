@@ -1,16 +1,74 @@
-"""The bucket's layout for a batch: raw upload, normalized contact chunks, the row-error report."""
+"""The bucket: a batch's raw upload, normalized contact chunks and row-error report; uploads and the
+inbox (presigned posts, sidecars, quarantine); exported CSVs (whole, or part by part). Every S3 call."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import IO, Any
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
 from .. import aws
-from ..resources import bucket_name
+from ..resources import QUARANTINE_PREFIX, bucket_name
 from ..settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import CompletedPartTypeDef
+
+
+def _missing(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404")
+
+
+@dataclass
+class StoredObject:
+    """An object opened for streaming: its metadata now, its bytes as they are read (`close` if never read)."""
+
+    length: int
+    content_type: str | None
+    _body: Any
+
+    def chunks(self, size: int) -> Iterator[bytes]:
+        return self._body.iter_chunks(size)
+
+    def close(self) -> None:
+        self._body.close()
+
+
+class MultipartFile:
+    """One object written part by part (each part 5 MiB at least, but the last); started on the first part."""
+
+    def __init__(self, bucket: str, key: str, content_type: str, disposition: str) -> None:
+        self.bucket, self.key = bucket, key
+        self._content_type, self._disposition = content_type, disposition
+        self.upload_id: str | None = None
+        self.parts: list[CompletedPartTypeDef] = []
+
+    def put_part(self, data: bytes) -> None:
+        if self.upload_id is None:
+            self.upload_id = aws.s3().create_multipart_upload(
+                Bucket=self.bucket, Key=self.key, ContentType=self._content_type, ContentDisposition=self._disposition
+            )["UploadId"]
+        number = len(self.parts) + 1
+        etag = aws.s3().upload_part(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=data
+        )["ETag"]
+        self.parts.append({"PartNumber": number, "ETag": etag})
+
+    def complete(self) -> None:
+        assert self.upload_id is not None
+        aws.s3().complete_multipart_upload(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}
+        )
+        self.upload_id = None
+
+    def abort(self) -> None:
+        if self.upload_id is not None:
+            aws.s3().abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
+            self.upload_id = None
 
 
 class BlobStore:
@@ -54,9 +112,80 @@ class BlobStore:
         try:
             body = aws.s3().get_object(Bucket=self.bucket, Key=self.errors_key(batch_id))["Body"]
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            if _missing(exc):
                 return
             raise
         for line in body.iter_lines():
             if line:
                 yield json.loads(line)
+
+    # Uploads and the inbox
+
+    def presigned_upload(self, key: str, content_type: str, max_bytes: int, seconds: int) -> dict[str, Any]:
+        """A presigned POST for one object of this type and at most this size: {"url", "fields"}."""
+        post = aws.s3().generate_presigned_post(
+            Bucket=self.bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+            ExpiresIn=seconds,
+        )
+        return {"url": post["url"], "fields": post["fields"]}
+
+    def read_if_exists(self, key: str) -> bytes | None:
+        try:
+            return aws.s3().get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if _missing(exc):
+                return None
+            raise
+
+    def open(self, key: str) -> StoredObject:
+        found = aws.s3().get_object(Bucket=self.bucket, Key=key)
+        return StoredObject(found.get("ContentLength", 0), found.get("ContentType"), found["Body"])
+
+    def quarantine(self, key: str, reason: dict[str, Any]) -> None:
+        """Move an object aside under quarantine/, with the reason beside it as JSON."""
+        target = QUARANTINE_PREFIX + key
+        s3 = aws.s3()
+        s3.copy_object(Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": key})
+        s3.put_object(
+            Bucket=self.bucket,
+            Key=target + ".reason.json",
+            Body=json.dumps(reason).encode(),
+            ContentType="application/json",
+        )
+        s3.delete_object(Bucket=self.bucket, Key=key)
+
+    def browser_origins(self) -> tuple[str, ...]:
+        """The origins of presigned upload (POST) and export (GET) URLs, for a page's CSP; signing needs no network."""
+        client = aws.s3()
+        try:
+            urls = [
+                client.generate_presigned_post(Bucket=self.bucket, Key="uploads/probe.csv")["url"],
+                client.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": "probe"}),
+            ]
+        except Exception:  # no region or credentials configured: fall back to AWS's S3 hosts
+            return ("https://*.amazonaws.com",)
+        origins: list[str] = []
+        for url in urls:
+            parts = urlsplit(url)
+            origin = f"{parts.scheme}://{parts.netloc}"
+            if origin not in origins:
+                origins.append(origin)
+        return tuple(origins)
+
+    # Exports
+
+    def presigned_get(self, key: str, seconds: int) -> str:
+        return aws.s3().generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=seconds
+        )
+
+    def put_file(self, key: str, body: bytes, content_type: str, disposition: str) -> None:
+        aws.s3().put_object(
+            Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, ContentDisposition=disposition
+        )
+
+    def multipart(self, key: str, content_type: str, disposition: str) -> MultipartFile:
+        return MultipartFile(self.bucket, key, content_type, disposition)

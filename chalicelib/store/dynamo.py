@@ -10,6 +10,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from .. import aws
+from ..errors import AlreadyExists, Throttled
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
@@ -101,6 +102,39 @@ def query_all(**request: Any) -> Iterator[dict[str, Any]]:
 
 def condition_failed(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+THROTTLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "SlowDown",
+    }
+)
+
+
+def throttled(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in THROTTLE_CODES
+
+
+def put_new(table: str, item: dict[str, Any], key_attribute: str, what: str) -> None:
+    """Put an item that must not exist yet: AlreadyExists when it does, Throttled when AWS refused the rate.
+
+    Any other failure is raised as it came, so it is never mistaken for a duplicate.
+    """
+    try:
+        aws.dynamodb().put_item(
+            TableName=table, Item=to_item(item), ConditionExpression=f"attribute_not_exists({key_attribute})"
+        )
+    except ClientError as exc:
+        if condition_failed(exc):
+            raise AlreadyExists(f"{what} already exists") from None
+        if throttled(exc):
+            raise Throttled(f"DynamoDB throttled a write to {what}") from exc
+        raise
 
 
 def cancellation_codes(exc: ClientError) -> list[str]:

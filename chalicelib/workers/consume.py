@@ -9,9 +9,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import BaseModel, Json
 
+from ..domain.messages import ControlMessage, DialMessage, ExportMessage, ProviderEvent, WebhookMessage
 from ..observability import logger
-from .exporter import ExportMessage
-from .messages import ControlMessage, DialMessage, ProviderEvent
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -34,6 +33,10 @@ class ExportRecord(SqsRecordModel):
 
 class EventRecord(SqsRecordModel):
     body: Json[ProviderEvent]
+
+
+class WebhookRecord(SqsRecordModel):
+    body: Json[WebhookMessage]
 
 
 def consume(event: dict[str, Any], record_model: type[SqsRecordModel], handle: Callable[[Any], None]) -> dict[str, Any]:

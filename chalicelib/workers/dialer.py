@@ -21,8 +21,10 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from .. import clock
+from ..adapters.secrets import MissingSecret
 from ..domain.batch_status import BatchStatus
 from ..domain.calling_window import CallingWindow, is_open, next_open, recipient_zones
+from ..domain.messages import DialMessage
 from ..domain.templates import fill
 from ..errors import NotFound
 from ..observability import count, logger
@@ -30,12 +32,9 @@ from ..providers.base import CallRequest, Failure, ProviderError
 from ..resources import DIAL_QUEUE
 from ..services.calls import finish_call
 from ..services.container import Services
-from ..services.delivery import deliver_at
-from ..services.secrets import MissingSecret
 from ..services.webhooks import emit_batch_event
 from ..store.executions import BatchNotRunning, NoFreeSlot, StaleTransition
 from ..store.leases import agent_key
-from .messages import DialMessage
 
 PAUSED_RECHECK_SECONDS = 15
 DEFAULT_CALLS_PER_SECOND = {"twilio": 1.0}  # a Twilio account's default; set the agent's calls_per_second
@@ -76,7 +75,7 @@ def handle_dial(svc: Services, message: DialMessage, remaining_ms: Callable[[], 
     """`remaining_ms`: the invocation's time left; a call that might not be placed before the Lambda
     timeout is handed back to the queue untouched (acknowledged, so it does not count toward the DLQ)."""
     if remaining_ms is not None and remaining_ms() < svc.settings.provider_timeout_seconds * 1000 + DEADLINE_MARGIN_MS:
-        svc.queues.send(DIAL_QUEUE, message.model_dump(), 0)
+        svc.queues.send(DIAL_QUEUE, message.again(), 0)
         count("DialsHandedBack")
         return
     now = clock.now()
@@ -262,8 +261,7 @@ def _again(svc: Services, message: DialMessage, delay: int, **update: Any) -> No
     fields = {"updated_at": clock.now_iso(), "place_token": token}
     if not svc.executions.set_fields(message.execution_id, fields, only_if_status=["initiated"]):
         return  # finished meanwhile (stopped, swept)
-    body = message.model_copy(update={"expect_status": "initiated", "place_token": token, **update}).model_dump()
-    svc.queues.send(DIAL_QUEUE, body, min(delay, 900))
+    svc.queues.send(DIAL_QUEUE, message.again(expect_status="initiated", place_token=token, **update), min(delay, 900))
 
 
 def _in_window(svc: Services, message: DialMessage, expected: dict[str, Any], agent: dict[str, Any], now: Any) -> bool:
@@ -286,7 +284,7 @@ def _in_window(svc: Services, message: DialMessage, expected: dict[str, Any], ag
         _announce_waiting(svc, message.batch_id)
     else:
         svc.executions.set_fields(message.execution_id, {"scheduled_at": clock.iso(when)})
-    _later(svc, message.model_copy(update={"expect_status": "rescheduled", "place_token": None}), when)
+    _later(svc, message.again(expect_status="rescheduled", place_token=None), when)
     return False
 
 
@@ -301,8 +299,7 @@ def _announce_waiting(svc: Services, batch_id: str) -> None:
 
 
 def _later(svc: Services, message: DialMessage, when: Any) -> None:
-    body = message.model_copy(update={"not_before": clock.iso(when)}).model_dump()
-    deliver_at(svc, DIAL_QUEUE, body, when, f"dial-{message.execution_id}")
+    svc.scheduler.send_at(DIAL_QUEUE, message.again(not_before=clock.iso(when)), when, f"dial-{message.execution_id}")
 
 
 def _wait_for_slot(svc: Services, message: DialMessage) -> None:
@@ -310,7 +307,7 @@ def _wait_for_slot(svc: Services, message: DialMessage) -> None:
     count("CallsWaitingForSlot")  # the operator's sign that an agent's or batch's live-call cap binds
     svc.queues.send(
         DIAL_QUEUE,
-        message.model_copy(update={"waits": message.waits + 1}).model_dump(),
+        message.again(waits=message.waits + 1),
         slot_wait_seconds(message.waits),
     )
 
@@ -322,7 +319,7 @@ def _not_running(svc: Services, message: DialMessage, expected: dict[str, Any]) 
             _wait_for_slot(svc, message)
             return
         if batch["status"] == BatchStatus.PAUSED:
-            svc.queues.send(DIAL_QUEUE, message.model_dump(), PAUSED_RECHECK_SECONDS)
+            svc.queues.send(DIAL_QUEUE, message.again(), PAUSED_RECHECK_SECONDS)
             return
     _unplaced(svc, expected, "canceled", "the batch was stopped before this call was placed")
 

@@ -19,16 +19,16 @@ from typing import Any
 from .. import clock
 from ..domain.batch_status import ENDED_EARLY, STARTABLE, BatchStatus
 from ..domain.caller_id import pick_caller_id
+from ..domain.messages import ControlMessage, DialMessage
 from ..errors import Conflict, NotFound
 from ..observability import logger
 from ..resources import CONTROL_QUEUE, DIAL_QUEUE
-from ..services.calls import dial_message, finish_call
+from ..services.calls import finish_call
 from ..services.container import Services
 from ..services.ingest import execution_id
-from ..services.lifecycle import cancel_message, complete_if_done, dispatch_message, stop_batch
+from ..services.lifecycle import complete_if_done, stop_batch
 from ..services.webhooks import emit_batch_event
 from ..store.executions import WAITING, BatchNotRunning, StaleTransition
-from .messages import ControlMessage
 
 TRANSACTION_ITEMS = 99  # DynamoDB's 100 per transaction, less the batch counter update
 MAX_STEP = 2 * TRANSACTION_ITEMS  # contacts per step: a step's time and memory never grow with the batch
@@ -60,7 +60,7 @@ def _start(svc: Services, message: ControlMessage) -> None:
     if message.start_at:
         early = (clock.parse_iso(message.start_at) - clock.now()).total_seconds()
         if early > 0.5:  # the Scheduler fires on the minute; wait out the seconds exactly
-            svc.queues.send(CONTROL_QUEUE, message.model_dump(), int(early + 0.999))
+            svc.queues.send(CONTROL_QUEUE, message.again(), int(early + 0.999))
             return
     if batch["status"] in STARTABLE:
         try:
@@ -69,7 +69,7 @@ def _start(svc: Services, message: ControlMessage) -> None:
                 STARTABLE,
                 BatchStatus.RUNNING,
                 set_fields={"started_at": clock.now_iso()},
-                extra_condition=("start_token = :tok", {":tok": {"S": message.token}}),
+                start_token=message.token,
             )
         except Conflict:
             return
@@ -104,14 +104,14 @@ def dispatch_step(svc: Services, batch_id: str, pos: int, waits: int) -> None:
     room = limit - queued
     if room < min(10, limit // 2):
         delay = min(MAX_WAIT_SECONDS, 2 ** min(waits, 5))
-        svc.queues.send(CONTROL_QUEUE, dispatch_message(batch_id, pos, waits + 1), delay)
+        svc.queues.send(CONTROL_QUEUE, ControlMessage.dispatch(batch_id, pos, waits + 1), delay)
         return
     contacts = _slice(svc, batch, pos, min(room, total - pos, MAX_STEP))
     if not _dispatch(svc, batch, contacts):
         return  # stopped or paused meanwhile: these contacts are the cancel walk's, or resume's
     advanced = svc.batches.advance(batch_id, pos, pos + len(contacts), BatchStatus.RUNNING)
     if advanced and pos + len(contacts) < total:
-        svc.queues.send(CONTROL_QUEUE, dispatch_message(batch_id, pos + len(contacts)))
+        svc.queues.send(CONTROL_QUEUE, ControlMessage.dispatch(batch_id, pos + len(contacts)))
     elif advanced:
         emit_batch_event(svc, batch, "in_progress")  # every contact handed to the dialer
 
@@ -155,7 +155,7 @@ def _dispatch(svc: Services, batch: dict[str, Any], contacts: list[dict[str, Any
             svc.executions.create_many(batch_id, executions, must_run=True)
         except BatchNotRunning:
             return False
-        svc.queues.send_many(DIAL_QUEUE, [(dial_message(e, batch), 0) for e in executions])
+        svc.queues.send_many(DIAL_QUEUE, [(DialMessage.for_execution(e, batch), 0) for e in executions])
     return True
 
 
@@ -176,7 +176,7 @@ def cancel_step(svc: Services, batch_id: str, pos: int, after: str | None) -> No
         _write_unreached(svc, batch, contacts)
         to_pos = pos + len(contacts) if contacts else total
         if svc.batches.advance(batch_id, pos, to_pos, BatchStatus(batch["status"])):
-            svc.queues.send(CONTROL_QUEUE, cancel_message(batch_id, to_pos))
+            svc.queues.send(CONTROL_QUEUE, ControlMessage.cancel(batch_id, to_pos))
         return
     if batch.get("settle_after") != after:
         return  # a duplicate step
@@ -185,7 +185,7 @@ def cancel_step(svc: Services, batch_id: str, pos: int, after: str | None) -> No
         _cancel_waiting(svc, execution, WAITING_REASON[batch["status"]])
     if last is not None:
         if svc.batches.advance_settling(batch_id, after, last):
-            svc.queues.send(CONTROL_QUEUE, cancel_message(batch_id, total, last))
+            svc.queues.send(CONTROL_QUEUE, ControlMessage.cancel(batch_id, total, last))
         return
     svc.batches.mark_settled(batch_id)
     complete_if_done(svc, batch_id)

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-
+from ..domain.messages import ExportMessage
 from ..services.container import Services
 from ..services.exports import export_in_background
-
-
-class ExportMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    batch_id: str
-    token: str
 
 
 def handle_export(svc: Services, message: ExportMessage) -> None:

@@ -6,11 +6,11 @@ from typing import Any
 
 from .. import clock
 from ..domain.call_status import is_final, rank
+from ..domain.messages import ProviderEvent
 from ..observability import logger
 from ..services.calls import finish_again, finish_call
 from ..services.container import Services
 from ..store.executions import StaleTransition
-from .messages import ProviderEvent
 
 FINAL_DETAILS = (
     "conversation_duration",

@@ -14,11 +14,12 @@ from typing import Any
 
 from .. import clock
 from ..domain.batch_status import ENDED_EARLY, BatchStatus
+from ..domain.messages import ControlMessage
 from ..observability import logger
 from ..resources import CONTROL_QUEUE
 from ..services.calls import finish_call
 from ..services.container import Services
-from ..services.lifecycle import complete_if_done, deliver_start, dispatch_message, missed_start, resume_settling
+from ..services.lifecycle import complete_if_done, deliver_start, missed_start, resume_settling
 from ..store.executions import StaleTransition
 
 STALL_AFTER = timedelta(minutes=2)
@@ -114,7 +115,7 @@ def _sweep_batch(
             report.completed_batches += 1
         elif _dispatch_stalled(batch, stall_cutoff):
             # The step that advanced next_pos died before sending the next one; duplicates are harmless.
-            svc.queues.send(CONTROL_QUEUE, dispatch_message(batch["batch_id"], batch["next_pos"]))
+            svc.queues.send(CONTROL_QUEUE, ControlMessage.dispatch(batch["batch_id"], batch["next_pos"]))
             report.resumed_dispatches += 1
     elif missed_start(batch, now) and batch.get("start_token"):
         deliver_start(svc, batch["batch_id"], batch["start_token"], now)

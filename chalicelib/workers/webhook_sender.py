@@ -6,7 +6,7 @@ failure schedules the next attempt as a new delayed message (SQS up to 15 minute
 one-time Scheduler schedule beyond), and the last one goes to the dead-letter queue.
 A record only fails (and is redelivered by SQS) when the service itself could not finish.
 
-The POST itself (`services/outbound.py`) connects only to addresses the SSRF check accepted,
+The POST itself (`adapters/pinned_http.py`) connects only to addresses the SSRF check accepted,
 never follows a redirect, and is cut off at WEBHOOK_TIMEOUT_SECONDS in total.
 """
 
@@ -19,43 +19,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from pydantic import BaseModel, ConfigDict, Field, Json
-
-from .. import aws, clock
+from .. import clock
+from ..adapters.pinned_http import delivery_target, post
+from ..adapters.queues import MAX_DELAY
 from ..domain import ssrf
+from ..domain.messages import DeadWebhook, WebhookMessage
 from ..domain.webhooks import Outcome, classify, endpoint_key, message_id, next_delay, retry_after_seconds
 from ..domain.webhooks import signature_header as sign
 from ..observability import count, logger
-from ..resources import WEBHOOK_QUEUE, dlq_name
+from ..resources import WEBHOOK_QUEUE
 from ..services import webhooks
 from ..services.container import Services
-from ..services.delivery import deliver_at
-from ..services.outbound import delivery_target, post
-from ..services.queues import MAX_DELAY
 from ..store.webhook_deliveries import PENDING, SENDING
 
 USER_AGENT = "batchcall-webhooks/1"
 EARLY_TOLERANCE = timedelta(seconds=1)
-
-
-class WebhookMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    event_id: str
-    event: str
-    tenant_id: str
-    batch_id: str
-    url: str
-    payload: dict[str, Any]
-    created_at: str
-    attempt: int = Field(1, ge=1)
-    not_before: str | None = None  # a retry: not to be tried before this (a Scheduler delivery comes early)
-    replay: bool = False  # redriven from the dead-letter queue by an operator: start the schedule again
-
-
-class WebhookRecord(SqsRecordModel):
-    body: Json[WebhookMessage]
 
 
 @dataclass(frozen=True)
@@ -201,29 +179,17 @@ def _settle(svc: Services, message: WebhookMessage, started: datetime, attempt: 
 
 
 def _send(svc: Services, message: WebhookMessage, attempt: int, when: datetime) -> None:
-    body = {**message.model_dump(), "attempt": attempt, "not_before": clock.iso(when), "replay": False}
+    body = message.retry(attempt, clock.iso(when))
     wait = (when - clock.now()).total_seconds()
     if wait < MAX_DELAY:
         svc.queues.send(WEBHOOK_QUEUE, body, math.ceil(max(0.0, wait)))
     else:
-        deliver_at(svc, WEBHOOK_QUEUE, body, when, f"webhook-{message.event_id}-{attempt}")
+        svc.scheduler.send_at(WEBHOOK_QUEUE, body, when, f"webhook-{message.event_id}-{attempt}")
 
 
 def _dead_letter(svc: Services, message: WebhookMessage, attempt: Attempt) -> None:
     """Explicitly, since a failed POST never fails the record: redriving it to the queue replays the event."""
-    body = {
-        **message.model_dump(),
-        "attempt": 1,
-        "not_before": None,
-        "replay": True,
-        "dead_lettered_at": clock.now_iso(),
-        "attempts_made": message.attempt,
-        "last_status_code": attempt.status,
-        "last_error": attempt.error,
-    }
-    sqs = aws.sqs()
-    url = sqs.get_queue_url(QueueName=dlq_name(svc.settings, WEBHOOK_QUEUE))["QueueUrl"]
-    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body, separators=(",", ":")))
+    svc.queues.dead_letter(WEBHOOK_QUEUE, DeadWebhook.of(message, clock.now_iso(), attempt.status, attempt.error))
 
 
 def _host(url: str) -> str:

@@ -6,7 +6,8 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.providers.base import CallRequest, provider_event
+from chalicelib.domain.messages import ProviderEvent
+from chalicelib.providers.base import CallRequest
 from chalicelib.resources import EVENTS_QUEUE
 from chalicelib.services.container import Services
 
@@ -33,6 +34,6 @@ class ScriptedProvider:
         if self.report:
             status = self.script.get((index, request.attempt), "completed")
             self.svc.queues.send(
-                EVENTS_QUEUE, provider_event(request.execution_id, "simulator", f"c-{request.execution_id}", status)
+                EVENTS_QUEUE, ProviderEvent.of(request.execution_id, "simulator", f"c-{request.execution_id}", status)
             )
         return f"c-{request.execution_id}"

@@ -177,8 +177,8 @@ def test_near_start_uses_an_sqs_delay_and_the_old_start_goes_stale(
 def test_a_start_fired_early_waits_for_the_exact_second(
     client: Client, tenant: tuple[str, str], svc: Services, pump: Pump
 ) -> None:
+    from chalicelib.domain.messages import ControlMessage
     from chalicelib.resources import CONTROL_QUEUE
-    from chalicelib.services.lifecycle import start_message
 
     batch_id, auth = new_batch(client, tenant)
     start = datetime.now(UTC) + timedelta(hours=1, seconds=42)
@@ -186,7 +186,7 @@ def test_a_start_fired_early_waits_for_the_exact_second(
     token = svc.batches.find(batch_id)["start_token"]  # type: ignore[index]
     # The Scheduler fires on the minute: simulate it delivering the message 42 s early
     pump.advance(3600)
-    svc.queues.send(CONTROL_QUEUE, start_message(batch_id, token, start.isoformat().replace("+00:00", "Z")))
+    svc.queues.send(CONTROL_QUEUE, ControlMessage.start(batch_id, token, start.isoformat().replace("+00:00", "Z")))
     pump.step("dispatcher")
     assert svc.batches.find(batch_id)["status"] == "scheduled"  # type: ignore[index]
     pump.run(until=lambda: svc.batches.find(batch_id)["status"] != "scheduled", advance_seconds=5)  # type: ignore[index]

@@ -8,8 +8,8 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import aws
+from chalicelib.adapters.secrets import MissingSecret, Secrets
 from chalicelib.services.container import Services
-from chalicelib.services.secrets import MissingSecret, Secrets
 from tests.support.pump import Pump
 
 KEYS = ("account_sid", "auth_token")

@@ -14,6 +14,7 @@ from chalice.test import Client
 
 from chalicelib import aws, clock
 from chalicelib.domain.batches import public_execution
+from chalicelib.domain.messages import DeadWebhook
 from chalicelib.domain.webhooks import batch_event_id, call_event_id, message_id
 from chalicelib.resources import WEBHOOK_QUEUE, dlq_name, queue_name
 from chalicelib.services.container import Services
@@ -165,7 +166,7 @@ def test_a_receiver_that_always_fails_ends_in_the_dead_letter_queue_after_a_day(
 
     # When an operator redrives it to the queue once the receiver is fixed
     receiver.script = lambda request: Reply(204)
-    hooks.queues.send(WEBHOOK_QUEUE, dead)
+    hooks.queues.send(WEBHOOK_QUEUE, DeadWebhook.model_validate(dead))
     pump.run()
     # Then it is delivered, as a replay starting from attempt 1, and signed as before
     assert receiver.received[-1].nth == 12

@@ -9,9 +9,9 @@ from typing import Any
 
 from chalice.test import Client
 
+from chalicelib.domain.messages import ProviderEvent
 from chalicelib.services.container import Services
 from chalicelib.services.lifecycle import complete_if_done
-from chalicelib.workers.messages import ProviderEvent
 from chalicelib.workers.outcomes import handle_event
 from chalicelib.workers.sweeper import sweep
 from tests.support.api import post_csv

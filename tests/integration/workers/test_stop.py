@@ -14,7 +14,7 @@ import requests
 from chalice.test import Client
 
 from chalicelib import aws
-from chalicelib.providers.base import provider_event
+from chalicelib.domain.messages import ProviderEvent, QueueMessage
 from chalicelib.resources import CONTROL_QUEUE, DIAL_QUEUE, EVENTS_QUEUE, WEBHOOK_QUEUE
 from chalicelib.services import lifecycle
 from chalicelib.services.container import Services
@@ -118,7 +118,7 @@ def test_cancellations_appear_by_draining_the_control_queue_alone(
     # And once the two live calls report, the batch is over
     for execution in svc.executions.iter_batch(batch_id):
         if execution["status"] == "initiated":
-            event = provider_event(execution["execution_id"], "simulator", execution["provider_call_id"], "completed")
+            event = ProviderEvent.of(execution["execution_id"], "simulator", execution["provider_call_id"], "completed")
             svc.queues.send(EVENTS_QUEUE, event)
     pump.run()
     assert_every_contact_accounted_for(client, batch_id, auth)
@@ -233,9 +233,9 @@ def test_a_stopped_batch_announces_stopped_with_counts_once_every_contact_is_acc
     sent: list[dict[str, Any]] = []
     send = svc.queues.send
 
-    def spy(queue: Any, body: dict[str, Any], delay_seconds: int = 0) -> None:
+    def spy(queue: Any, body: QueueMessage, delay_seconds: int = 0) -> None:
         if queue == WEBHOOK_QUEUE:
-            sent.append(body)
+            sent.append(json.loads(body.wire()))
         else:
             send(queue, body, delay_seconds)
 
