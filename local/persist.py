@@ -342,6 +342,13 @@ def capture() -> dict[str, Any]:
     }
 
 
+def reset() -> None:
+    """Empty every persisted backend: the state is the data directory's, not what this process held."""
+    for service in SERVICES:
+        for account in _backend_dict(service).values():
+            account.reset()
+
+
 def install(state: dict[str, Any]) -> None:
     for service, backends in state.items():
         accounts = _backend_dict(service)
@@ -535,6 +542,7 @@ class Store:
         hint = fresh_hint(self.data_dir)
         generation = 0
         restored = False
+        reset()
         if self.snapshot_path.exists():
             try:
                 generation, payload = read_snapshot(self.snapshot_path)
