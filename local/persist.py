@@ -347,6 +347,7 @@ def reset() -> None:
     for service in SERVICES:
         for account in _backend_dict(service).values():
             account.reset()
+    _backend_dict("s3").bucket_accounts.clear()
 
 
 def install(state: dict[str, Any]) -> None:
@@ -354,6 +355,11 @@ def install(state: dict[str, Any]) -> None:
         accounts = _backend_dict(service)
         for (account, region), backend in backends.items():
             dict.__setitem__(accounts[account], region, backend)
+    # S3 finds a bucket's owner in an index beside the backends, which must name the restored ones.
+    index = _backend_dict("s3").bucket_accounts
+    for (account, _), backend in state.get("s3", {}).items():
+        for name, bucket in backend.buckets.items():
+            index[name] = (bucket.partition, account)
 
 
 @dataclass
@@ -364,6 +370,7 @@ class Summary:
     messages: int = 0  # queued SQS messages, in flight or delayed included
     records: int = 0  # log records replayed
     restored: bool = False
+    released: int = 0  # messages in flight at the stop, visible again at once
 
 
 def summarize(records: int, restored: bool) -> Summary:
@@ -376,6 +383,29 @@ def summarize(records: int, restored: bool) -> Summary:
         for backend in regions.values():
             summary.messages += sum(len(queue._messages) for queue in backend.queues.values())
     return summary
+
+
+def release_in_flight() -> int:
+    """Make the messages that were in flight at the stop visible now; returns how many.
+
+    In AWS a visibility timeout keeps a message from other consumers while a live one works on
+    it. Every consumer of the local stack lived in the stopped process, so none still works on
+    one: waiting out the timeout (6 minutes for the control queue, 90 for ingest) would only
+    stall the campaign. Delivery stays at least once: the message comes back with its receive
+    count (so maxReceiveCount still moves a poison message to its DLQ); a delay that
+    `DelaySeconds` set is kept.
+    """
+    now = time.time() * 1000
+    released = 0
+    for regions in _backend_dict("sqs").values():
+        for backend in regions.values():
+            for queue in backend.queues.values():
+                for message in queue._messages:
+                    if message.visible_at > now:
+                        message.visible_at = 0.0
+                        released += 1
+                queue.pending_messages.clear()
+    return released
 
 
 # -- replay ---------------------------------------------------------------------------------------
@@ -509,6 +539,7 @@ class Store:
             if self.log is None:
                 self.log = WriteAheadLog.create(self.log_path, generation + 1)
             self.summary = summarize(replayed, restored)
+            self.summary.released = release_in_flight()
         except BaseException:
             self._unlock()
             raise

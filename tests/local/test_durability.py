@@ -55,7 +55,7 @@ class CountingAgent(VoiceAgent):
 
     def numbers(self) -> Counter[str]:
         with self.lock:
-            return Counter(body["to_phone_number"] for _, body in self.received)
+            return Counter(body["recipient_phone_number"] for _, body in self.received)
 
     def _report(self, call: dict[str, Any], call_id: str) -> None:
         payload = {
@@ -90,8 +90,10 @@ class Stack:
         self.status: dict[str, Any] = {}
 
     def start(self, *extra: str) -> subprocess.Popen[str]:
-        env = {**os.environ, **STACK_ENV, "RESOURCE_PREFIX": "dur"}
-        command = [sys.executable, "-m", "local", "--quiet", "--port", str(self.port), "--data", str(self.data_dir)]
+        # As `make run` would: not the test tier's settings (a public URL that is not the stack's, stage "test").
+        inherited = {k: v for k, v in os.environ.items() if k not in ("PUBLIC_BASE_URL", "STAGE", "AWS_ENDPOINT_URL")}
+        env = {**inherited, **STACK_ENV}
+        command = [sys.executable, "-m", "local", "--port", str(self.port), "--data", str(self.data_dir)]
         self.process = subprocess.Popen(
             [*command, *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
@@ -202,7 +204,8 @@ def test_a_restart_resumes_the_campaign_and_dials_no_one_twice(
         assert answer.status_code == 200, answer.text
         return answer.json()  # type: ignore[no-any-return]
 
-    assert wait_until(lambda: batch()["status"] == "completed", timeout=60, interval=0.5), batch()
+    done = wait_until(lambda: batch()["status"] == "completed", timeout=60, interval=0.5)
+    assert done, f"{batch()['execution_status']} {stack.kill(signal.SIGINT)} {stack.output()[-3000:]}"
     final = batch()
     assert final["valid_contacts"] == CONTACTS
     assert sum(final["execution_status"].values()) == CONTACTS, final["execution_status"]
