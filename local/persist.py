@@ -295,11 +295,14 @@ def _install_sqs_hooks() -> None:
             if _store is not None:
                 _store.append(("sqs_purge", *_queue_key(backend.get_queue(queue_name))))
 
-    Queue.add_message = add  # type: ignore[method-assign]
-    Queue.delete_message = delete  # type: ignore[method-assign]
-    SQSBackend.receive_message = receive  # type: ignore[method-assign]
-    SQSBackend.change_message_visibility = change  # type: ignore[method-assign]
-    SQSBackend.purge_queue = purge  # type: ignore[method-assign]
+    for owner, name, hook in (
+        (Queue, "add_message", add),
+        (Queue, "delete_message", delete),
+        (SQSBackend, "receive_message", receive),
+        (SQSBackend, "change_message_visibility", change),
+        (SQSBackend, "purge_queue", purge),
+    ):
+        setattr(owner, name, hook)
     Queue._batchcall_hooked = True  # type: ignore[attr-defined]
 
 
@@ -470,7 +473,9 @@ class _Replay:
 
         if self.upload_ids and "uploadId=" in query:
             parsed = urllib.parse.parse_qsl(query, keep_blank_values=True)
-            query = urllib.parse.urlencode([(k, self.upload_ids.get(v, v) if k == "uploadId" else v) for k, v in parsed])
+            query = urllib.parse.urlencode(
+                [(k, self.upload_ids.get(v, v) if k == "uploadId" else v) for k, v in parsed]
+            )
         environ = EnvironBuilder(path=path, method=method, query_string=query, headers=headers, data=body).get_environ()
         status, _, chunks = _call(self.app, environ)
         if status[:1] != "2":
@@ -691,4 +696,3 @@ def write_json(path: Path, value: dict[str, Any]) -> None:
     temporary.write_text(json.dumps(value, indent=2) + "\n")
     os.chmod(temporary, 0o600)
     os.replace(temporary, path)
-

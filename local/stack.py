@@ -28,7 +28,6 @@ from chalicelib import resources
 from chalicelib.settings import get_settings
 
 from . import EnvPatch
-from .wal import DataError
 from .api_server import ApiServer
 from .bootstrap import create_resources
 from .emulator import Emulator
@@ -36,6 +35,7 @@ from .persist import Summary, status_path, write_json
 from .rules_runner import RulesRunner
 from .scheduler_runner import SchedulerRunner
 from .sqs_runner import DEFAULT_CONCURRENCY, SqsRunner
+from .wal import DataError
 
 if TYPE_CHECKING:
     from chalice import Chalice
@@ -190,7 +190,9 @@ class LocalStack:
         demo = json.loads((self.data_dir / DEMO_FILE).read_text())
         svc = get_services()
         key, agent_id = demo.get("api_key"), demo.get("agent_id")
-        if not key or not agent_id or svc.keys.tenant_for(hash_key(key)) is None or svc.agents.find_by_id(agent_id) is None:
+        if not key or not agent_id or svc.keys.tenant_for(hash_key(key)) is None:
+            return False
+        if svc.agents.find_by_id(agent_id) is None:
             return False
         self.api_key, self.agent_id = key, agent_id
         return True

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
@@ -40,7 +39,7 @@ STACK_ENV = {
 
 
 class CountingAgent(VoiceAgent):
-    """Answers each call at once, then reports it completed after `report_after` s, retrying until the stack takes it."""
+    """Answers each call at once, reports it completed `report_after` s later, retrying until the stack takes it."""
 
     def __init__(self, report_after: float = 0.4) -> None:
         super().__init__()
@@ -198,6 +197,7 @@ def test_a_restart_resumes_the_campaign_and_dials_no_one_twice(
 
     # Then the demo key and agent are the same, and the key still works
     assert (second["api_key"], second["agent_id"]) == (first["api_key"], first["agent_id"])
+
     # And the batch completes with every valid contact accounted for
     def batch() -> dict[str, Any]:
         answer = requests.get(f"{url}/batches/{batch_id}", headers=auth, timeout=10)
