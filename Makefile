@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 AWS_PORT ?= 0
 # `make run DATA=path`: where the local stack keeps its data (default .data); `make run FRESH=1` deletes it first.
-DATA ?= .data
+DATA ?=
 FRESH ?=
 
 .PHONY: run test lint format bench clean
@@ -19,7 +19,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 run: $(VENV)/.installed
-	$(PY) -m local --data $(DATA) $(if $(filter 1 yes true,$(FRESH)),--fresh) --port $(PORT) --aws-port $(AWS_PORT)
+	$(PY) -m local $(if $(DATA),--data $(DATA) )$(if $(filter 1 yes true,$(FRESH)),--fresh )--port $(PORT) --aws-port $(AWS_PORT)
 
 test: $(VENV)/.installed lint
 	$(PY) -m pytest

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA_DIR = PROJECT_ROOT / ".data"
+DATA_DIR_NAME = ".data"  # in the project directory, ignored by git
 DEMO_FILE = "demo.json"  # the demo key (its plaintext: only its hash is in the tables) and agent, reused
 LOCAL_DEFAULTS = {
     "SIMULATOR_SPEED": "30",  # a one-minute call takes two seconds
@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage", default="dev", help="Chalice stage whose config is used (default: dev)")
     parser.add_argument("--project-dir", default=str(PROJECT_ROOT), help=argparse.SUPPRESS)
     parser.add_argument("--no-seed", action="store_true", help="do not create the demo tenant")
-    parser.add_argument("--data", default=str(DEFAULT_DATA_DIR), help="data directory (default: .data)")
+    parser.add_argument("--data", help="data directory (default: .data in the project)")
     parser.add_argument("--fresh", action="store_true", help="delete what the data directory holds first")
     parser.add_argument("--no-data", action="store_true", help="keep everything in memory only")
     args = parser.parse_args(argv)
@@ -315,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
             api_port=args.port,
             aws_port=args.aws_port,
             seed=not args.no_seed,
-            data_dir=None if args.no_data else args.data,
+            data_dir=None if args.no_data else (args.data or Path(args.project_dir) / DATA_DIR_NAME),
             fresh=args.fresh,
         )
         try:
