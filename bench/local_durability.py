@@ -160,7 +160,8 @@ def main() -> None:
         killed = run_child("--part", "restart", "--data", crash)
         print(f"a data directory holding {executions:,} executions (items of ~{filled['item_json_bytes']} B JSON):")
         print(f"  written in {filled['write_seconds']:.1f} s (batch_write_item of 25, through the emulator)")
-        print(f"  after a clean stop: {mb(filled['snapshot_bytes'])} (snapshot), the stop took {filled['stop_seconds']:.1f} s")
+        snapshot, stop = mb(filled["snapshot_bytes"]), filled["stop_seconds"]
+        print(f"  after a clean stop: {snapshot} (snapshot), the stop took {stop:.1f} s")
         print(f"  restart after a clean stop: {clean['seconds']:.1f} s ({clean['items']:,} items)")
         print(
             f"  as kill -9 leaves it: {mb(filled['crash_bytes'])} (log {mb(filled['crash_log_bytes'])});"
