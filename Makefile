@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # `make run PORT=8100 AWS_PORT=4566`: the API's port, and the emulator's (0: any free one).
 PORT ?= 8000
 AWS_PORT ?= 0
-# `make run DATA=path`: where the local stack keeps its data (default .data); `make run FRESH=1` deletes it first.
+# `make run DATA=path`: where the local stack keeps its data (default: .data); `make run FRESH=1` deletes it first.
 DATA ?=
 FRESH ?=
 
@@ -43,6 +43,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/export_rss.py
 	$(PY) bench/webhooks.py
 	$(PY) bench/pacing.py
+	$(PY) bench/local_durability.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
