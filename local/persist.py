@@ -11,8 +11,8 @@ SSM, stay in memory). How, in two kinds of log record (see `local.wal` for the f
 - Effects. An SQS message is not deterministic (random ids and receipt handles, receive
   counts and visibility moved by ReceiveMessage), so the message itself is recorded each
   time it changes (sent, received, made visible, moved to its DLQ) and when it is deleted;
-  replaying is setting it. A received message keeps its `visible_at`, so after a restart
-  an in-flight message comes back when its visibility timeout ends, as in SQS.
+  replaying is setting it. At start, messages that were in flight are made visible at once
+  (`release_in_flight`: their consumers died with the process).
 
 An answer leaves only after every record appended so far is fsynced (group commit in
 `WriteAheadLog.sync`): an acknowledged write, and anything a reader was shown, is on disk.

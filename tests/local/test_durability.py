@@ -271,3 +271,57 @@ def test_a_write_cut_short_at_the_end_of_the_log_is_dropped_and_the_rest_restore
         assert sorted(url.rsplit("/", 1)[-1] for url in urls) == ["after", "before"]
         url = aws.sqs().get_queue_url(QueueName="after")["QueueUrl"]
         assert aws.sqs().receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages", []) == []
+
+
+def test_an_acknowledged_write_is_in_the_log_on_disk_before_the_answer(tmp_path: Path) -> None:
+    from chalicelib import aws
+    from local.emulator import Emulator
+    from local.wal import read_log
+
+    with Emulator(data_dir=tmp_path) as emulator:
+        assert emulator.store is not None
+        ddb = aws.dynamodb()
+        ddb.create_table(
+            TableName="t",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        )
+        for n in range(3):
+            # When a write is answered
+            ddb.put_item(TableName="t", Item={"pk": {"S": f"item-{n}"}})
+            # Then the log file, read from disk by another reader, already holds it
+            records = read_log(tmp_path / "wal.log").records
+            assert any(f"item-{n}".encode() in record for record in records)
+
+
+def test_sqs_messages_keep_their_delays_receive_counts_and_deletions_across_a_crash(tmp_path: Path) -> None:
+    from chalicelib import aws
+    from local.emulator import Emulator
+
+    data_dir, crashed = tmp_path / "data", tmp_path / "crashed"
+    with Emulator(data_dir=data_dir):
+        sqs = aws.sqs()
+        url = sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "600"})["QueueUrl"]
+        for body in ("received", "deleted"):
+            sqs.send_message(QueueUrl=url, MessageBody=body)
+        received = {m["Body"]: m for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]}
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=received["deleted"]["ReceiptHandle"])
+        sqs.send_message(QueueUrl=url, MessageBody="delayed", DelaySeconds=600)
+        crashed.mkdir()
+        for name in ("snapshot.bin", "wal.log"):  # what kill -9 would leave now (there is no snapshot yet)
+            if (data_dir / name).exists():
+                shutil.copy(data_dir / name, crashed / name)
+
+    with Emulator(data_dir=crashed) as emulator:
+        assert emulator.store is not None
+        summary = emulator.store.summary
+        assert (summary.messages, summary.released) == (2, 1)  # "received" and "delayed"; one was in flight
+        sqs = aws.sqs()
+        url = sqs.get_queue_url(QueueName="q")["QueueUrl"]
+        answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"])
+        # The in-flight message is back at once with its receive count; the deleted one stays deleted;
+        # the delayed one is still delayed
+        assert [(m["Body"], m["Attributes"]["ApproximateReceiveCount"]) for m in answer["Messages"]] == [
+            ("received", "2")
+        ]
