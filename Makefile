@@ -7,6 +7,9 @@ PY := $(VENV)/bin/python
 # `make run PORT=8100 AWS_PORT=4566`: the API's port, and the emulator's (0: any free one).
 PORT ?= 8000
 AWS_PORT ?= 0
+# `make run DATA=path`: where the local stack keeps its data (default: .data); `make run FRESH=1` deletes it first.
+DATA ?=
+FRESH ?=
 
 .PHONY: run test lint format bench clean
 
@@ -18,7 +21,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	touch $@
 
 run: $(VENV)/.installed
-	$(PY) -m local --port $(PORT) --aws-port $(AWS_PORT)
+	$(PY) -m local $(if $(DATA),--data $(DATA) )$(if $(filter 1 yes true,$(FRESH)),--fresh )--port $(PORT) --aws-port $(AWS_PORT)
 
 test: $(VENV)/.installed lint
 	$(PY) -m pytest
@@ -43,6 +46,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/export_rss.py
 	$(PY) bench/webhooks.py
 	$(PY) bench/pacing.py
+	$(PY) bench/local_durability.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

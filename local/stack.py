@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import logging
 import os
 import signal
@@ -30,9 +31,11 @@ from . import EnvPatch
 from .api_server import ApiServer
 from .bootstrap import create_resources
 from .emulator import Emulator
+from .persist import Summary, status_path, write_json
 from .rules_runner import RulesRunner
 from .scheduler_runner import SchedulerRunner
 from .sqs_runner import DEFAULT_CONCURRENCY, SqsRunner
+from .wal import DataError
 
 if TYPE_CHECKING:
     from chalice import Chalice
@@ -40,6 +43,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR_NAME = ".data"  # in the project directory, ignored by git
+DEMO_FILE = "demo.json"  # the demo key (its plaintext: only its hash is in the tables) and agent, reused
 LOCAL_DEFAULTS = {
     "SIMULATOR_SPEED": "30",  # a one-minute call takes two seconds
     "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
@@ -62,6 +67,8 @@ class LocalStack:
         seed: bool = True,
         default_concurrency: int = DEFAULT_CONCURRENCY,
         rules_interval: float | None = None,
+        data_dir: Path | str | None = None,
+        fresh: bool = False,
     ) -> None:
         self.project_dir = Path(project_dir).resolve()
         self.app = app
@@ -71,7 +78,7 @@ class LocalStack:
         self._default_concurrency = default_concurrency
         self._rules_interval = rules_interval
         self._env = EnvPatch()
-        self.emulator = Emulator(port=aws_port)
+        self.emulator = Emulator(port=aws_port, data_dir=data_dir, fresh=fresh)
         self.config: Config | None = None
         self.api: ApiServer | None = None
         self.sqs: SqsRunner | None = None
@@ -79,6 +86,10 @@ class LocalStack:
         self.rules: RulesRunner | None = None
         self.api_key: str | None = None
         self.agent_id: str | None = None
+
+    @property
+    def data_dir(self) -> Path | None:
+        return self.emulator.data_dir
 
     @property
     def api_url(self) -> str:
@@ -119,6 +130,12 @@ class LocalStack:
         self.rules = RulesRunner(self.app, self.config, interval_override=self._rules_interval).start()
         if self._seed:
             self._seed_demo()
+        if self.data_dir is not None:  # for scripts and tests: where the stack is, machine-readable
+            write_json(
+                status_path(self.data_dir),
+                {"pid": os.getpid(), "api_url": self.api_url, "aws_url": self.aws_url}
+                | {"api_key": self.api_key, "agent_id": self.agent_id},
+            )
 
     def stop(self) -> None:
         """Stop the API first (no new work), then the runners, then the emulator; restore the environment."""
@@ -129,6 +146,8 @@ class LocalStack:
                 except Exception:
                     logger.exception("stopping %s failed", type(part).__name__)
         self.api = self.rules = self.scheduler = self.sqs = None
+        if self.data_dir is not None and self.emulator.store is not None:
+            status_path(self.data_dir).unlink(missing_ok=True)
         self.emulator.stop()
         self._env.restore()
         get_settings.cache_clear()
@@ -155,7 +174,34 @@ class LocalStack:
         except ImportError as error:
             logger.warning("no demo data: %s", error)
             return
+        if self._reuse_demo():
+            return
         self.api_key, self.agent_id = seed_demo()
+        if self.data_dir is not None:
+            write_json(self.data_dir / DEMO_FILE, {"api_key": self.api_key, "agent_id": self.agent_id})
+
+    def _reuse_demo(self) -> bool:
+        """On a restored data directory: the demo key and agent of the first start, when both still exist."""
+        if self.data_dir is None or not (self.data_dir / DEMO_FILE).is_file():
+            return False
+        from chalicelib.services.auth import hash_key
+        from chalicelib.services.container import get_services
+
+        demo = json.loads((self.data_dir / DEMO_FILE).read_text())
+        svc = get_services()
+        key, agent_id = demo.get("api_key"), demo.get("agent_id")
+        if not key or not agent_id or svc.keys.tenant_for(hash_key(key)) is None:
+            return False
+        if svc.agents.find_by_id(agent_id) is None:
+            return False
+        self.api_key, self.agent_id = key, agent_id
+        return True
+
+    @property
+    def restored(self) -> Summary | None:
+        """What the data directory held at start (None without one)."""
+        store = self.emulator.store
+        return store.summary if store is not None else None
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -189,6 +235,7 @@ def banner(stack: LocalStack) -> str:
         f"  AWS (moto)   {stack.aws_url}   bucket {bucket}",
         f"  API key      {key}",
         f"  Agent id     {agent}",
+        *data_lines(stack),
         "",
         "The README's walk-through, values filled in:",
         f"  export URL={stack.api_url} KEY={key} AGENT={agent}",
@@ -214,6 +261,29 @@ def banner(stack: LocalStack) -> str:
     return "\n".join(lines)
 
 
+def data_lines(stack: object) -> list[str]:
+    """Where the data lives and what was restored: one banner line (none without a data directory)."""
+    data_dir: Path | None = getattr(stack, "data_dir", None)
+    summary: Summary | None = getattr(stack, "restored", None)
+    if data_dir is None or summary is None:
+        return ["  Data         in memory only: gone at stop"]
+    shown = os.path.relpath(data_dir) if data_dir.is_relative_to(Path.cwd()) else str(data_dir)
+    if not summary.restored:
+        return [f"  Data         {shown} (new)"]
+    settings = get_settings()
+    counts = [
+        (summary.items.get(resources.table_name(settings, table), 0), label)
+        for table, label in (
+            (resources.TENANTS, "tenants"),
+            (resources.AGENTS, "agents"),
+            (resources.BATCHES, "batches"),
+            (resources.EXECUTIONS, "executions"),
+        )
+    ]
+    restored = ", ".join(f"{count} {label}" for count, label in [*counts, (summary.messages, "queued messages")])
+    return [f"  Data         {shown} (restored: {restored})"]
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m local`: run until SIGINT or SIGTERM, then stop cleanly and return 0."""
     parser = argparse.ArgumentParser(prog="python -m local", description="Run the service locally.")
@@ -223,6 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage", default="dev", help="Chalice stage whose config is used (default: dev)")
     parser.add_argument("--project-dir", default=str(PROJECT_ROOT), help=argparse.SUPPRESS)
     parser.add_argument("--no-seed", action="store_true", help="do not create the demo tenant")
+    parser.add_argument("--data", help="data directory (default: .data in the project)")
+    parser.add_argument("--fresh", action="store_true", help="delete what the data directory holds first")
+    parser.add_argument("--no-data", action="store_true", help="keep everything in memory only")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
@@ -243,13 +316,22 @@ def main(argv: list[str] | None = None) -> int:
             api_port=args.port,
             aws_port=args.aws_port,
             seed=not args.no_seed,
+            data_dir=None if args.no_data else (args.data or Path(args.project_dir) / DATA_DIR_NAME),
+            fresh=args.fresh,
         )
-        with stack:
+        try:
+            stack.start()
+        except DataError as error:
+            print(f"cannot start: {error}", file=sys.stderr, flush=True)
+            return 2
+        try:
             if not stopping.is_set():
                 print(banner(stack), flush=True)
             while not stopping.wait(0.5):
                 pass
             logger.info("stopping")
+        finally:
+            stack.stop()
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

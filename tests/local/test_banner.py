@@ -78,11 +78,19 @@ def test_the_banner_prints_every_readme_walk_through_command_with_the_values_fil
         assert command in printed, f"the banner lacks: {command}"
 
 
+def make_run(*variables: str) -> str:
+    """The command `make run` would run with these variables."""
+    dry_run = subprocess.run(["make", "-n", "run", *variables], cwd=ROOT, capture_output=True, text=True, check=True)
+    return " ".join(dry_run.stdout.strip().splitlines()[-1].split())
+
+
 def test_make_run_takes_the_api_and_emulator_ports() -> None:
-    dry_run = subprocess.run(
-        ["make", "-n", "run", "PORT=8100", "AWS_PORT=4566"], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert dry_run.stdout.strip().splitlines()[-1].endswith("-m local --port 8100 --aws-port 4566")
+    assert make_run("PORT=8100", "AWS_PORT=4566").endswith("-m local --port 8100 --aws-port 4566")
+
+
+def test_make_run_keeps_data_in_dot_data_unless_told_where_or_to_start_fresh() -> None:
+    assert "--data" not in make_run() and "--fresh" not in make_run()
+    assert "-m local --data /tmp/campaign --fresh --port" in make_run("DATA=/tmp/campaign", "FRESH=1")
 
 
 def test_the_banner_prints_the_dashboard_url(dev_stage: Any) -> None:
