@@ -50,7 +50,7 @@ def child(role: str, arg: str) -> None:
         ingest_object(svc, arg, "bench")
         result = {"seconds": time.perf_counter() - started}
     else:
-        from chalicelib.workers.dispatcher import dispatch_step
+        from chalicelib.services.dispatch import dispatch_step
 
         batch_id, pos = arg.split(":")
         svc.batches.set_fields(batch_id, {"next_pos": int(pos), "status": "running"})

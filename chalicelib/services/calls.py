@@ -8,6 +8,7 @@ from typing import Any
 
 from .. import clock
 from ..domain.call_status import CallStatus, rank
+from ..domain.executions import new_execution
 from ..domain.messages import DialMessage
 from ..domain.retry import RetryConfig, retry_delay_minutes
 from ..observability import count
@@ -15,7 +16,6 @@ from ..resources import DIAL_QUEUE
 from ..store.executions import BatchNotRunning
 from ..store.leases import agent_key
 from .container import Services
-from .ingest import execution_id
 from .lifecycle import complete_if_done
 from .webhooks import emit_call_event
 
@@ -39,9 +39,7 @@ def finish_call(svc: Services, execution: dict[str, Any], status: str, fields: d
         svc.executions.move(execution, status, fields)
     count(f"Outcome_{status}")
     if rank(execution["status"]) >= rank(CallStatus.INITIATED):
-        svc.leases.release(
-            agent_key(execution["tenant_id"], execution["agent_id"]), execution["execution_id"], execution["batch_id"]
-        )
+        release_slot(svc, execution)
     if batch is not None:
         announce_call(svc, batch, execution["execution_id"], retry)
     if retry is None:
@@ -51,9 +49,7 @@ def finish_call(svc: Services, execution: dict[str, Any], status: str, fields: d
 def finish_again(svc: Services, execution: dict[str, Any]) -> None:
     """Redo the idempotent tail of finish_call for an attempt already final: free its slot, announce
     it (and its retry), complete the batch. Each step is harmless when it was done before."""
-    svc.leases.release(
-        agent_key(execution["tenant_id"], execution["agent_id"]), execution["execution_id"], execution["batch_id"]
-    )
+    release_slot(svc, execution)
     batch = svc.batches.find(execution["batch_id"])
     if batch is None:
         return
@@ -61,6 +57,13 @@ def finish_again(svc: Services, execution: dict[str, Any]) -> None:
     announce_call(svc, batch, execution["execution_id"], retry)
     if retry is None:
         complete_if_done(svc, execution["batch_id"])
+
+
+def release_slot(svc: Services, execution: dict[str, Any]) -> None:
+    """Free the live-call slot an attempt holds on its agent (nothing when it holds none, or already freed)."""
+    svc.leases.release(
+        agent_key(execution["tenant_id"], execution["agent_id"]), execution["execution_id"], execution["batch_id"]
+    )
 
 
 def announce_call(svc: Services, batch: dict[str, Any], execution_id: str, retry: dict[str, Any] | None) -> None:
@@ -94,21 +97,17 @@ def _retry(
             "ended_at": now,
         },
     ]
-    new = {
-        **{k: old[k] for k in ("batch_id", "tenant_id", "agent_id", "contact_index", "user_number") if k in old},
-        "execution_id": execution_id(old["batch_id"], old["contact_index"], attempt),
-        "seq": f"{old['contact_index']:09d}#{attempt:02d}",
-        "row": old.get("row"),
-        "status": CallStatus.QUEUED.value,
-        "from_number": old.get("from_number"),
-        "attempt": attempt,
-        "retry_count": attempt - 1,
-        "retry_history": history,
-        "recipient_data": old.get("recipient_data") or {},
-        "scheduled_at": clock.iso(when),
-        "created_at": now,
-        "updated_at": now,
-    }
+    new = new_execution(
+        old,
+        contact_index=old["contact_index"],
+        row=old.get("row"),
+        user_number=old["user_number"],
+        from_number=old.get("from_number"),
+        recipient_data=old.get("recipient_data") or {},
+        attempt=attempt,
+        now=now,
+    )
+    new.update(retry_history=history, scheduled_at=clock.iso(when))
     message = DialMessage.for_execution(new, batch, not_before=clock.iso(when))
     svc.scheduler.send_at(DIAL_QUEUE, message, when, f"dial-{new['execution_id']}")
     try:

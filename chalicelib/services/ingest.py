@@ -309,11 +309,6 @@ def _store_contacts(svc: Services, batch_id: str, items: Iterable[Contact | RowE
     return chunks
 
 
-def execution_id(batch_id: str, contact_index: int, attempt: int) -> str:
-    """Deterministic, so a redelivered dispatch step names the same executions and cannot duplicate them."""
-    return hashlib.sha256(f"{batch_id}:{contact_index}:{attempt}".encode()).hexdigest()[:32]
-
-
 def iter_errors(svc: Services, tenant_id: str, batch_id: str) -> Iterator[dict[str, Any]]:
     svc.batches.get(tenant_id, batch_id)
     return svc.blobs.iter_errors(batch_id)

@@ -100,7 +100,7 @@ def test_every_dial_message_delivered_twice_still_dials_once(
 def test_crash_after_provider_accepted_never_redials(
     client: Client, tenant: tuple[str, str], pump: Pump, provider: CountingProvider, svc: Services
 ) -> None:
-    from chalicelib.services.ingest import execution_id
+    from chalicelib.domain.executions import execution_id
 
     # Given the dialer dies right after the provider accepted three of the calls
     key, agent_id = tenant

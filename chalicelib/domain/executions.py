@@ -1,0 +1,42 @@
+"""An execution record, built in one place: the first attempt (dispatch) and every retry."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+
+def execution_id(batch_id: str, contact_index: int, attempt: int) -> str:
+    """Deterministic, so a redelivered dispatch step names the same executions and cannot duplicate them."""
+    return hashlib.sha256(f"{batch_id}:{contact_index}:{attempt}".encode()).hexdigest()[:32]
+
+
+def new_execution(
+    ids: dict[str, Any],
+    *,
+    contact_index: int,
+    row: Any,
+    user_number: str,
+    from_number: str | None,
+    recipient_data: dict[str, Any],
+    attempt: int,
+    now: str,
+) -> dict[str, Any]:
+    """A `queued` attempt of one contact. `ids`: its batch_id, tenant_id and agent_id."""
+    return {
+        "execution_id": execution_id(ids["batch_id"], contact_index, attempt),
+        "batch_id": ids["batch_id"],
+        "tenant_id": ids["tenant_id"],
+        "agent_id": ids["agent_id"],
+        "seq": f"{contact_index:09d}#{attempt:02d}",
+        "contact_index": contact_index,
+        "row": row,
+        "status": "queued",
+        "user_number": user_number,
+        "from_number": from_number,
+        "attempt": attempt,
+        "retry_count": attempt - 1,
+        "recipient_data": recipient_data,
+        "created_at": now,
+        "updated_at": now,
+    }
