@@ -9,7 +9,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.services.container import Services
-from chalicelib.workers.dialer import pace_key
+from chalicelib.services.placing import pace_key
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.providers import (
     crash_once_after_placement,

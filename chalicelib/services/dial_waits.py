@@ -1,0 +1,89 @@
+"""A dial that cannot be placed now: it waits (calling hours, pacing, a placement retry) or ends unplaced.
+
+Every wait is a message handed back to the dial queue (or scheduled, beyond 15 minutes); none fails
+the record, so none counts toward the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from .. import clock
+from ..domain.calling_window import CallingWindow, is_open, next_open, recipient_zones
+from ..domain.messages import DialMessage
+from ..resources import DIAL_QUEUE
+from ..store.executions import StaleTransition
+from .calls import finish_call, release_slot
+from .container import Services
+from .webhooks import emit_batch_event
+
+LIVE = ("initiated", "ringing", "in-progress")
+
+
+@lru_cache(maxsize=8192)
+def _zones(number: str, default_timezone: str | None) -> tuple[str, ...]:
+    return tuple(recipient_zones(number, default_timezone))
+
+
+def again(svc: Services, message: DialMessage, delay: int, **update: Any) -> None:
+    """Back to the queue, still claimed (its slot held), with a fresh token only one delivery can take.
+
+    Touching the execution also keeps the sweeper from declaring the claim lost meanwhile.
+    """
+    token = uuid.uuid4().hex
+    fields = {"updated_at": clock.now_iso(), "place_token": token}
+    if not svc.executions.set_fields(message.execution_id, fields, only_if_status=["initiated"]):
+        return  # finished meanwhile (stopped, swept)
+    svc.queues.send(DIAL_QUEUE, message.again(expect_status="initiated", place_token=token, **update), min(delay, 900))
+
+
+def later(svc: Services, message: DialMessage, when: datetime) -> None:
+    """The message again at `when` (an SQS delay, or a Scheduler schedule beyond 15 minutes)."""
+    svc.scheduler.send_at(DIAL_QUEUE, message.again(not_before=clock.iso(when)), when, f"dial-{message.execution_id}")
+
+
+def unplaced(svc: Services, expected: dict[str, Any], status: str, reason: str) -> None:
+    """End the attempt without a call (a retry may follow); nothing when it moved meanwhile."""
+    try:
+        finish_call(svc, expected, status, {"error_message": reason})
+    except StaleTransition:
+        return
+
+
+def in_window(
+    svc: Services, message: DialMessage, expected: dict[str, Any], agent: dict[str, Any], now: datetime
+) -> bool:
+    """Inside the recipient's calling hours; otherwise reschedule to the next open slot."""
+    window = CallingWindow.from_agent(agent)
+    zones = _zones(message.to, agent.get("timezone"))
+    if is_open(window, zones, now):
+        return True
+    when = next_open(window, zones, now)
+    if when is None:
+        unplaced(svc, expected, "error", "no time is inside the calling hours in every time zone of this number")
+        return False
+    if expected["status"] != "rescheduled":
+        try:
+            svc.executions.move(expected, "rescheduled", {"scheduled_at": clock.iso(when)})
+        except StaleTransition:
+            return False
+        if expected["status"] == "initiated":  # the window closed while its placement was retried: free the slot
+            release_slot(svc, expected)
+        _announce_waiting(svc, message.batch_id)
+    else:
+        svc.executions.set_fields(message.execution_id, {"scheduled_at": clock.iso(when)})
+    later(svc, message.again(expect_status="rescheduled", place_token=None), when)
+    return False
+
+
+def _announce_waiting(svc: Services, batch_id: str) -> None:
+    """`waiting_for_scheduled_calls`: every contact left to call waits for its calling hours."""
+    batch = svc.batches.find(batch_id)
+    if batch is None or batch.get("next_pos", 0) < batch["valid_contacts"]:
+        return  # contacts not yet dispatched may still be callable now
+    counts = batch.get("execution_status") or {}
+    if counts.get("rescheduled", 0) and not any(counts.get(s, 0) for s in ("queued", *LIVE)):
+        emit_batch_event(svc, batch, "waiting_for_scheduled_calls")

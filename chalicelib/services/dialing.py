@@ -1,0 +1,182 @@
+"""Place one call: inside the recipient's calling hours, with a free live-call slot, claim the
+execution exactly once, then place the call (`placing.py`).
+
+The claim is one transaction: the execution leaves `queued` (or `rescheduled`), the batch
+must be running and under its own cap, the agent's live-call counter must be under its
+limit, and a lease records the slot. A redelivered message finds the claim taken; a stop
+that returned first makes the claim fail; no slot means the message waits (re-sent with a
+growing delay, never failed, never lost). The provider is called only after the claim.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from .. import clock
+from ..domain.arrival import early_until
+from ..domain.batch_status import BatchStatus
+from ..domain.messages import DialMessage
+from ..errors import NotFound
+from ..observability import count
+from ..resources import DIAL_QUEUE
+from ..store.executions import BatchNotRunning, NoFreeSlot, StaleTransition
+from ..store.leases import agent_key
+from .container import Services
+from .dial_waits import again, in_window, later, unplaced
+from .placing import place
+
+PAUSED_RECHECK_SECONDS = 15
+DEADLINE_MARGIN_MS = 3000  # claiming, pacing and recording the call around the provider request
+AGENT_CACHE_SECONDS = 30.0
+NO_BATCH_CAP = 1_000_000
+EARLY_TOLERANCE = timedelta(seconds=1)
+
+_agents: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+
+
+def _agent(svc: Services, tenant_id: str, agent_id: str) -> dict[str, Any]:
+    """Agents change rarely and every call needs one: cache them briefly per warm container."""
+    key = (tenant_id, agent_id)
+    hit = _agents.get(key)
+    if hit and time.monotonic() - hit[0] < AGENT_CACHE_SECONDS:
+        return hit[1]
+    agent = svc.agents.get(tenant_id, agent_id)
+    _agents[key] = (time.monotonic(), agent)
+    return agent
+
+
+def slot_wait_seconds(waits: int) -> int:
+    """1 s, then 2 s after ten waits: with the backlog bounded at twice the limit, a freed slot is
+    taken within a second or so, and a waiting call costs one conditional write every 2 s."""
+    return min(2, 1 + waits // 10)
+
+
+def place_one_call(svc: Services, message: DialMessage, remaining_ms: Callable[[], int] | None = None) -> None:
+    """`remaining_ms`: the invocation's time left; a call that might not be placed before the Lambda
+    timeout is handed back to the queue untouched (acknowledged, so it does not count toward the DLQ)."""
+    if remaining_ms is not None and remaining_ms() < svc.settings.provider_timeout_seconds * 1000 + DEADLINE_MARGIN_MS:
+        svc.queues.send(DIAL_QUEUE, message.again(), 0)
+        count("DialsHandedBack")
+        return
+    now = clock.now()
+    due = early_until(message.not_before, now, EARLY_TOLERANCE)
+    if due is not None:
+        later(svc, message, due)  # a Scheduler delivery a few seconds early
+        return
+    expected = _expected(message)
+    try:
+        agent = _agent(svc, message.tenant_id, message.agent_id)
+    except NotFound:
+        unplaced(svc, expected, "error", "the agent was deleted before the call was placed")
+        return
+    if message.expect_status == "initiated":  # claimed before; its placement was retried or paced
+        claimed = _still_to_place(svc, message)
+        if claimed is None or (not message.bypass_window and not in_window(svc, message, claimed, agent, now)):
+            return
+    else:
+        if not message.bypass_window and not in_window(svc, message, expected, agent, now):
+            return
+        claimed = _claim(svc, message, expected, agent, now)
+        if claimed is None:
+            return
+    place(svc, message, agent, claimed)
+
+
+def _expected(message: DialMessage) -> dict[str, Any]:
+    """The execution as the message describes it: what the claim's conditional write expects to find."""
+    return {
+        "execution_id": message.execution_id,
+        "batch_id": message.batch_id,
+        "tenant_id": message.tenant_id,
+        "agent_id": message.agent_id,
+        "status": message.expect_status,
+        "contact_index": message.contact_index,
+        "attempt": message.attempt,
+        "user_number": message.to,
+        "from_number": message.from_number,
+        "recipient_data": message.variables,
+    }
+
+
+def _claim(
+    svc: Services, message: DialMessage, expected: dict[str, Any], agent: dict[str, Any], now: datetime
+) -> dict[str, Any] | None:
+    lease_until = clock.iso(now + timedelta(seconds=svc.settings.call_report_timeout_seconds))
+    try:
+        return svc.executions.move(
+            expected,
+            "initiated",
+            {"claimed_at": clock.iso(now), "provider": agent["provider"], "from_number": message.from_number},
+            batch_must_run=True,
+            batch_live_cap=message.batch_cap or NO_BATCH_CAP,
+            extra=svc.leases.take_elements(
+                agent_key(message.tenant_id, message.agent_id),
+                message.execution_id,
+                message.batch_id,
+                int(agent.get("max_concurrent_calls") or 1),
+                lease_until,
+            ),
+        )
+    except StaleTransition:
+        # Already claimed (a redelivery), canceled, or never created (a retry that lost its race).
+        if svc.providers[agent["provider"]].idempotent(agent):
+            return _claimed_never_placed(svc, message)
+        return None
+    except NoFreeSlot:
+        _wait_for_slot(svc, message)
+    except BatchNotRunning:
+        _not_running(svc, message, expected)
+    return None
+
+
+def _claimed_never_placed(svc: Services, message: DialMessage) -> dict[str, Any] | None:
+    """A redelivered message whose claim stands but whose call was never recorded as placed: the dialer
+    died in between. With an idempotent provider, placing it again makes no second call."""
+    execution = svc.executions.find(message.execution_id)
+    if (
+        execution is None
+        or execution["status"] != "initiated"
+        or execution.get("provider_call_id")
+        or execution.get("place_token")  # a placement retry owns it
+    ):
+        return None
+    count("ClaimsResumed")
+    return execution
+
+
+def _still_to_place(svc: Services, message: DialMessage) -> dict[str, Any] | None:
+    """A claimed call coming back to be placed: only if nothing placed, finished or stopped it meanwhile."""
+    if not message.place_token or not svc.executions.take_place_token(message.execution_id, message.place_token):
+        return None  # a duplicate delivery, or placed, finished or swept meanwhile
+    execution = svc.executions.find(message.execution_id)
+    if execution is None or execution["status"] != "initiated" or execution.get("provider_call_id"):
+        return None
+    batch = svc.batches.find(message.batch_id)
+    if batch is not None and batch["status"] == BatchStatus.PAUSED:
+        again(svc, message, PAUSED_RECHECK_SECONDS)
+        return None
+    if batch is None or batch["status"] != BatchStatus.RUNNING:
+        unplaced(svc, execution, "canceled", "the batch was stopped before this call was placed")
+        return None
+    return execution
+
+
+def _wait_for_slot(svc: Services, message: DialMessage) -> None:
+    # Hand the message back with a delay; the original is acknowledged only after this send succeeds.
+    count("CallsWaitingForSlot")  # the operator's sign that an agent's or batch's live-call cap binds
+    svc.queues.send(DIAL_QUEUE, message.again(waits=message.waits + 1), slot_wait_seconds(message.waits))
+
+
+def _not_running(svc: Services, message: DialMessage, expected: dict[str, Any]) -> None:
+    batch = svc.batches.find(message.batch_id)
+    if batch is not None and not batch.get("deleted_at"):
+        if batch["status"] == BatchStatus.RUNNING:  # running, so its own live-call cap was the limit
+            _wait_for_slot(svc, message)
+            return
+        if batch["status"] == BatchStatus.PAUSED:
+            svc.queues.send(DIAL_QUEUE, message.again(), PAUSED_RECHECK_SECONDS)
+            return
+    unplaced(svc, expected, "canceled", "the batch was stopped before this call was placed")

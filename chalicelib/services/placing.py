@@ -1,0 +1,108 @@
+"""The provider request of a claimed call: paced to the account's calls per second, its failure mapped.
+
+A rejection fails the call; a 5xx or a timeout tries again with backoff, then ends it in `error`;
+a rate limit slows the account down and never fails the call (up to MAX_RATE_LIMITED times).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from .. import clock
+from ..adapters.secrets import MissingSecret
+from ..domain.messages import DialMessage
+from ..domain.templates import fill
+from ..observability import count, logger
+from ..providers.base import CallRequest, Failure, ProviderError
+from .container import Services
+from .dial_waits import again, unplaced
+
+DEFAULT_CALLS_PER_SECOND = {"twilio": 1.0}  # a Twilio account's default; set the agent's calls_per_second
+MAX_RATE_LIMITED = 20
+RATE_LIMIT_PAUSE_SECONDS = 5.0  # when a rate-limit answer has no Retry-After
+MAX_BACKOFF_SECONDS = 60
+
+
+def place(svc: Services, message: DialMessage, agent: dict[str, Any], claimed: dict[str, Any]) -> None:
+    """Place the claimed call, paced to the account's calls per second; a failure is mapped, never raised."""
+    if not _paced(svc, message, agent):
+        return
+    request = _request(svc, message, agent)
+    started = time.perf_counter()
+    try:
+        call_id = svc.providers[agent["provider"]].place_call(request, agent)
+    except ProviderError as exc:
+        _placement_failed(svc, message, agent, claimed, exc)
+        return
+    except MissingSecret as exc:
+        unplaced(svc, claimed, "error", f"provider credentials missing: {exc}")
+        return
+    count("DialLatency", (time.perf_counter() - started) * 1000, MetricUnit.Milliseconds)
+    count("CallsPlaced")
+    svc.executions.set_fields(message.execution_id, {"provider_call_id": call_id, "placed_at": clock.now_iso()})
+    logger.info("call placed", extra={"to": message.to, "attempt": message.attempt})
+
+
+def _request(svc: Services, message: DialMessage, agent: dict[str, Any]) -> CallRequest:
+    return CallRequest(
+        execution_id=message.execution_id,
+        batch_id=message.batch_id,
+        tenant_id=message.tenant_id,
+        agent_id=message.agent_id,
+        to_number=message.to,
+        from_number=message.from_number,
+        welcome_message=fill(agent.get("welcome_message") or "", message.variables),
+        prompt=fill(agent.get("prompt") or "", message.variables),
+        variables=message.variables,
+        attempt=message.attempt,
+        callback_url=svc.settings.callback_url(agent["provider"], message.execution_id),
+    )
+
+
+def pace_key(agent: dict[str, Any]) -> str:
+    """Calls-per-second limits belong to the provider account: agents sharing credentials share the pace."""
+    credentials = (agent.get("provider_config") or {}).get("credentials") or agent["provider"]
+    return f"{agent['tenant_id']}#pace#{agent['provider']}#{credentials}"
+
+
+def _paced(svc: Services, message: DialMessage, agent: dict[str, Any]) -> bool:
+    cps = agent.get("calls_per_second") or DEFAULT_CALLS_PER_SECOND.get(agent["provider"])
+    if not cps:
+        return True
+    now_ms = int(clock.now().timestamp() * 1000)
+    max_wait = int(svc.settings.pacing_max_sleep_seconds * 1000)
+    wait = svc.pacer.reserve(pace_key(agent), max(1, round(1000 / float(cps))), now_ms, max_wait)
+    if wait >= 0:
+        if wait:
+            time.sleep(wait / 1000)  # pacing within a second: cheaper than a queue round trip
+        return True
+    count("CallsPaced")
+    again(svc, message, math.ceil(-wait / 1000))
+    return False
+
+
+def _placement_failed(
+    svc: Services, message: DialMessage, agent: dict[str, Any], claimed: dict[str, Any], exc: ProviderError
+) -> None:
+    """4xx: the call failed. 5xx/timeouts: again with backoff, then error. Rate limits: slow down, never fail."""
+    logger.warning("placing the call failed", extra={"kind": exc.kind.value, "reason": exc.message})
+    count(f"ProviderFailure_{exc.kind.value}")
+    if exc.kind == Failure.REJECTED:
+        unplaced(svc, claimed, "failed", exc.message)
+    elif exc.kind == Failure.RATE_LIMITED:
+        if message.throttled + 1 >= MAX_RATE_LIMITED:
+            unplaced(svc, claimed, "error", f"{exc.message} (rate limited {MAX_RATE_LIMITED} times)")
+            return
+        delay = exc.retry_after or RATE_LIMIT_PAUSE_SECONDS
+        svc.pacer.hold_until(pace_key(agent), int((clock.now().timestamp() + delay) * 1000))
+        again(svc, message, math.ceil(delay), throttled=message.throttled + 1)
+    else:
+        tries = message.place_tries + 1
+        if tries >= svc.settings.provider_max_attempts:
+            unplaced(svc, claimed, "error", f"{exc.message} (after {tries} attempts)")
+            return
+        again(svc, message, min(MAX_BACKOFF_SECONDS, 2**tries), place_tries=tries)
