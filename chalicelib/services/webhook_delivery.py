@@ -1,0 +1,143 @@
+"""Deliver one webhook attempt: claim it, POST it (`webhook_post.py`), settle it, take the event's next step.
+
+Each message is one attempt of one event. The attempt is claimed in the delivery store
+first (a duplicate message finds it taken), made, logged, and settled; a retryable
+failure schedules the next attempt as a new delayed message (SQS up to 15 minutes, a
+one-time Scheduler schedule beyond), and the last one goes to the dead-letter queue.
+A record only fails (and is redelivered by SQS) when the service itself could not finish.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .. import clock
+from ..adapters.queues import MAX_DELAY
+from ..domain.arrival import early_until
+from ..domain.messages import DeadWebhook, WebhookMessage
+from ..domain.webhooks import Outcome, endpoint_key, next_delay
+from ..observability import count, logger
+from ..resources import WEBHOOK_QUEUE
+from ..store.webhook_deliveries import PENDING, SENDING
+from .container import Services
+from .webhook_post import Attempt, post_attempt
+
+EARLY_TOLERANCE = timedelta(seconds=1)
+
+
+def deliver_attempt(svc: Services, message: WebhookMessage) -> None:
+    now = clock.now()
+    due = early_until(message.not_before, now, EARLY_TOLERANCE)
+    if due is not None:
+        _send(svc, message, message.attempt, due)
+        return
+    claimed, state = svc.deliveries.claim(
+        message.batch_id,
+        message.event_id,
+        message.attempt,
+        now=now.timestamp(),
+        lease_until=now.timestamp() + _claim_seconds(svc),
+        replay=message.replay,
+    )
+    if not claimed:
+        _not_claimed(svc, message, state, now)
+        return
+    _settle(svc, message, now, post_attempt(svc, message))
+
+
+def _claim_seconds(svc: Services) -> float:
+    """Longer than one attempt takes, shorter than the queue's visibility timeout (a dead worker's redelivery)."""
+    return 2 * svc.settings.webhook_timeout_seconds + 30
+
+
+def _not_claimed(svc: Services, message: WebhookMessage, state: dict[str, Any] | None, now: datetime) -> None:
+    """A duplicate, usually: dropped. Two cases are not, and must not lose the event:
+
+    - the attempt is held by a worker that may yet die (lease running): look again when the lease ends;
+    - this attempt failed long enough ago that its worker should have sent the next one, and may have
+      died first: send it (a second copy is harmless, its claim dedupes it).
+    """
+    state = state or {}
+    attempts = int(state.get("attempts", 0))
+    if state.get("state") == SENDING and attempts <= message.attempt and state.get("lease_until", 0) > now.timestamp():
+        _send(svc, message, message.attempt, datetime.fromtimestamp(float(state["lease_until"]) + 1, UTC))
+        return
+    if (
+        state.get("state") == PENDING
+        and attempts == message.attempt
+        and state.get("next_try_at")
+        and clock.parse_iso(state["updated_at"]) + timedelta(seconds=_claim_seconds(svc)) < now
+    ):
+        _send(svc, message, message.attempt + 1, clock.parse_iso(state["next_try_at"]))
+        return
+    logger.info(
+        "webhook attempt already taken",
+        extra={"event_id": message.event_id, "attempt": message.attempt, "state": state.get("state")},
+    )
+
+
+def _settle(svc: Services, message: WebhookMessage, started: datetime, attempt: Attempt) -> None:
+    """Log the attempt, then record it on the event; the next step only if no later attempt took over."""
+    outcome, next_at = _next_step(svc, message, attempt)
+    if outcome is Outcome.DEAD:
+        _dead_letter(svc, message, attempt)
+    elif outcome is Outcome.DISABLED:
+        svc.tenants.disable_endpoint(message.tenant_id, endpoint_key(message.url))
+    count("WebhooksDelivered" if outcome is Outcome.DELIVERED else "WebhookFailures")
+    next_try_at = clock.iso(next_at) if next_at else None
+    row = {
+        "batch_id": message.batch_id,
+        "tenant_id": message.tenant_id,
+        "event_id": message.event_id,
+        "event": message.event,
+        "attempt": message.attempt,
+        "url_host": attempt.url_host,
+        "outcome": outcome.value,
+        "status_code": attempt.status,
+        "error": attempt.error,
+        "latency_ms": attempt.latency_ms,
+        "attempted_at": clock.iso(started),
+        "next_try_at": next_try_at,
+    }
+    svc.deliveries.log(row)
+    logger.info("webhook attempt", extra={k: v for k, v in row.items() if v is not None})
+    state = PENDING if next_at else outcome.value
+    settled = svc.deliveries.settle(
+        message.batch_id,
+        message.event_id,
+        message.attempt,
+        state,
+        updated_at=clock.now_iso(),
+        next_try_at=next_try_at,
+    )
+    if settled and next_at:
+        _send(svc, message, message.attempt + 1, next_at)
+
+
+def _next_step(svc: Services, message: WebhookMessage, attempt: Attempt) -> tuple[Outcome, datetime | None]:
+    """A retryable failure gets the next attempt's time, or is dead when the schedule is used up."""
+    if attempt.outcome is not Outcome.RETRYING:
+        return attempt.outcome, None
+    settings = svc.settings
+    delay = next_delay(
+        message.attempt, settings.webhook_retry_schedule, settings.webhook_max_attempts, attempt.retry_after
+    )
+    if delay is None:
+        return Outcome.DEAD, None
+    return Outcome.RETRYING, clock.now() + timedelta(seconds=delay)
+
+
+def _send(svc: Services, message: WebhookMessage, attempt: int, when: datetime) -> None:
+    body = message.retry(attempt, clock.iso(when))
+    wait = (when - clock.now()).total_seconds()
+    if wait < MAX_DELAY:
+        svc.queues.send(WEBHOOK_QUEUE, body, math.ceil(max(0.0, wait)))
+    else:
+        svc.scheduler.send_at(WEBHOOK_QUEUE, body, when, f"webhook-{message.event_id}-{attempt}")
+
+
+def _dead_letter(svc: Services, message: WebhookMessage, attempt: Attempt) -> None:
+    """Explicitly, since a failed POST never fails the record: redriving it to the queue replays the event."""
+    svc.queues.dead_letter(WEBHOOK_QUEUE, DeadWebhook.of(message, clock.now_iso(), attempt.status, attempt.error))
