@@ -198,19 +198,19 @@ def test_one_batch_that_fails_to_sweep_is_logged_and_skipped_and_the_others_are_
     monkeypatch: Any,
     caplog: Any,
 ) -> None:
-    from chalicelib.workers import sweeper
+    from chalicelib.services import sweeping
 
     # Given a running batch whose sweep raises (any bug or bad item), and another batch whose start was lost
     poisoned, _ = started_batch(client, other_tenant, pump, 1)
     batch_id = batch_with_a_lost_start(client, tenant, svc, pump)
-    real = sweeper.complete_if_done
+    real = sweeping.complete_if_done
 
     def complete_if_done(svc: Services, swept: str) -> bool:
         if swept == poisoned:
             raise OverflowError("date value out of range")
         return real(svc, swept)
 
-    monkeypatch.setattr(sweeper, "complete_if_done", complete_if_done)
+    monkeypatch.setattr(sweeping, "complete_if_done", complete_if_done)
     # When the sweeper runs
     report = sweep(svc)
     # Then the failure is counted and logged with its batch id, and the other batch's start is recovered

@@ -1,0 +1,123 @@
+"""Sweep once: finish what a crash or a silent provider left behind.
+
+Each execution, lease and batch is swept on its own: one that raises (bad data, a bug, a throttled
+write) is logged and skipped, so it can never stop the recovery of every other tenant's batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from .. import clock
+from ..domain.batch_status import ENDED_EARLY, BatchStatus
+from ..domain.messages import ControlMessage
+from ..observability import logger
+from ..resources import CONTROL_QUEUE
+from ..store.executions import StaleTransition
+from .calls import finish_call
+from .container import Services
+from .lifecycle import complete_if_done, deliver_start, missed_start, resume_settling
+
+STALL_AFTER = timedelta(minutes=2)
+
+
+def _dispatch_stalled(batch: dict[str, Any], cutoff: str) -> bool:
+    return (
+        batch["status"] == BatchStatus.RUNNING
+        and batch.get("next_pos", 0) < batch["valid_contacts"]
+        and batch["updated_at"] < cutoff
+    )
+
+
+@dataclass
+class SweepReport:
+    unplaced: int = 0
+    unreported: int = 0
+    completed_batches: int = 0
+    restarted_batches: int = 0
+    resumed_dispatches: int = 0
+    reclaimed_leases: int = 0
+    resumed_cancels: int = 0
+    failures: int = 0  # items that raised and were skipped; they are tried again next sweep
+
+
+@contextmanager
+def _isolated(report: SweepReport, step: str, **ids: str) -> Iterator[None]:
+    """Log and count whatever one item raises, and go on with the next."""
+    try:
+        yield
+    except Exception:
+        report.failures += 1
+        logger.exception("sweep step failed; skipped until the next sweep", extra={"step": step, **ids})
+
+
+def sweep_once(svc: Services) -> SweepReport:
+    """Every open execution, expired lease and active batch, each on its own; what was done, counted."""
+    report = SweepReport()
+    now = clock.now()
+    claim_cutoff = clock.iso(now - timedelta(seconds=svc.settings.claim_timeout_seconds))
+    report_cutoff = clock.iso(now - timedelta(seconds=svc.settings.call_report_timeout_seconds))
+    stall_cutoff = clock.iso(now - STALL_AFTER)
+    touched: set[str] = set()
+    for execution in svc.executions.open_before(claim_cutoff):
+        with _isolated(
+            report,
+            "open_execution",
+            execution_id=str(execution.get("execution_id")),
+            batch_id=str(execution.get("batch_id")),
+        ):
+            _sweep_execution(svc, report, execution, report_cutoff, touched)
+    for lease in svc.leases.expired(clock.iso(now)):
+        # Its call was finished above (or earlier) but the release was lost: free the slot.
+        with _isolated(
+            report, "expired_lease", execution_id=str(lease.get("lease_id")), batch_id=str(lease.get("batch_id"))
+        ):
+            if svc.leases.release(lease["agent_key"], lease["lease_id"], lease["batch_id"]):
+                report.reclaimed_leases += 1
+    for batch in svc.batches.list_active():
+        with _isolated(report, "active_batch", batch_id=str(batch.get("batch_id"))):
+            _sweep_batch(svc, report, batch, now, stall_cutoff, touched)
+    return report
+
+
+def _sweep_execution(
+    svc: Services, report: SweepReport, execution: dict[str, Any], report_cutoff: str, touched: set[str]
+) -> None:
+    placed = bool(execution.get("provider_call_id"))
+    if placed and execution["updated_at"] >= report_cutoff:
+        return  # placed and still within the time a provider may take to report
+    reason = (
+        f"no final status from the provider within {svc.settings.call_report_timeout_seconds} s"
+        if placed
+        else "the call was claimed but its placement was never confirmed"
+    )
+    try:
+        finish_call(svc, execution, "error", {"error_message": reason})
+    except StaleTransition:
+        return
+    touched.add(execution["batch_id"])
+    if placed:
+        report.unreported += 1
+    else:
+        report.unplaced += 1
+
+
+def _sweep_batch(
+    svc: Services, report: SweepReport, batch: dict[str, Any], now: datetime, stall_cutoff: str, touched: set[str]
+) -> None:
+    if batch["batch_id"] in touched or batch["status"] == BatchStatus.RUNNING:
+        if complete_if_done(svc, batch["batch_id"]):
+            report.completed_batches += 1
+        elif _dispatch_stalled(batch, stall_cutoff):
+            # The step that advanced next_pos died before sending the next one; duplicates are harmless.
+            svc.queues.send(CONTROL_QUEUE, ControlMessage.dispatch(batch["batch_id"], batch["next_pos"]))
+            report.resumed_dispatches += 1
+    elif missed_start(batch, now) and batch.get("start_token"):
+        deliver_start(svc, batch["batch_id"], batch["start_token"], now)
+        report.restarted_batches += 1
+    elif batch["status"] in ENDED_EARLY:  # stopped: its cancel walk stalled, or its closing was lost
+        report.resumed_cancels += resume_settling(svc, batch, stall_cutoff)
