@@ -24,14 +24,14 @@ WIDTH = 8  # three widgets a row (the grid is 24 wide)
 HEIGHT = 6
 
 # Custom metrics the dashboard reads, by the code that counts them.
-PLACED = "CallsPlaced"  # workers/dialer.py, once per call the provider accepted
-DIAL_LATENCY = "DialLatency"  # workers/dialer.py, ms the provider took to accept a call
+PLACED = "CallsPlaced"  # services/placing.py, once per call the provider accepted
+DIAL_LATENCY = "DialLatency"  # services/placing.py, ms the provider took to accept a call
 OUTCOMES = {status.value: f"Outcome_{status.value}" for status in FINAL}  # services/calls.py, per finished attempt
-WAITING_FOR_SLOT = "CallsWaitingForSlot"  # workers/dialer.py, a dial handed back: its agent or batch is at its cap
-PACED = "CallsPaced"  # workers/dialer.py, a dial handed back: its provider account's calls per second
-PROVIDER_FAILURES = {kind.value: f"ProviderFailure_{kind.value}" for kind in Failure}  # workers/dialer.py
-WEBHOOKS_DELIVERED = "WebhooksDelivered"  # workers/webhook_sender.py
-WEBHOOK_FAILURES = "WebhookFailures"  # workers/webhook_sender.py, an attempt that failed (retried or dead-lettered)
+WAITING_FOR_SLOT = "CallsWaitingForSlot"  # services/dialing.py, a dial handed back: its agent or batch is at its cap
+PACED = "CallsPaced"  # services/placing.py, a dial handed back: its provider account's calls per second
+PROVIDER_FAILURES = {kind.value: f"ProviderFailure_{kind.value}" for kind in Failure}  # services/placing.py
+WEBHOOKS_DELIVERED = "WebhooksDelivered"  # services/webhook_delivery.py
+WEBHOOK_FAILURES = "WebhookFailures"  # services/webhook_delivery.py, an attempt that failed (retried or dead-lettered)
 CALLBACKS_REFUSED = "CallbacksRefused"  # services/callbacks.py, a provider callback with a bad signature
 CUSTOM_METRICS = (
     PLACED,

@@ -107,7 +107,7 @@ ACCESS: dict[str, Access] = {
         schedules=True,  # schedule/run create or update the start schedule; stop/delete delete it
         secrets=True,
     ),
-    # workers/dispatcher.py: start a batch, read contact chunks, write executions, feed the dial queue;
+    # services/dispatch.py, cancel_walk.py: start a batch, read contact chunks, write executions, feed the dial queue;
     # the cancel walk of an ended batch: canceled executions for the contacts never dispatched, then
     # the waiting ones canceled (read in contact order, finish_call: GET for the call.ended webhook).
     "dispatcher": Access(
@@ -116,7 +116,7 @@ ACCESS: dict[str, Access] = {
         objects=((CONTACTS, (READ,)),),
         sends=(CONTROL_QUEUE, DIAL_QUEUE, WEBHOOK_QUEUE),  # + dispatching / in_progress / completed webhooks
     ),
-    # workers/dialer.py: claim (execution + batch + the agent's lease counter + the lease), pace (the
+    # services/dialing.py: claim (execution + batch + the agent's lease counter + the lease), pace (the
     # account's pace item in the leases table), place the call with the tenant's provider credentials,
     # reschedule or wait for a slot; finish_call for calls never placed (retry, release, complete).
     "dialer": Access(
@@ -130,7 +130,7 @@ ACCESS: dict[str, Access] = {
         schedules=True,
         secrets=True,
     ),
-    # workers/outcomes.py: read the execution, move it forward; finish_call (retry, release, complete).
+    # services/provider_events.py: read the execution, move it forward; finish_call (retry, release, complete).
     "outcomes": Access(
         items=((EXECUTIONS, (GET, PUT, UPDATE)), (BATCHES, (GET, UPDATE)), (LEASES, (UPDATE, DELETE))),
         sends=(DIAL_QUEUE, WEBHOOK_QUEUE),  # retries; call and completion webhooks
@@ -153,7 +153,7 @@ ACCESS: dict[str, Access] = {
         sends=(CONTROL_QUEUE, WEBHOOK_QUEUE),  # scheduling a dropped batch; validating / failed webhooks
         schedules=True,
     ),
-    # workers/webhook_sender.py: claim/settle/log each attempt, the tenant's secrets (made on first use) and
+    # services/webhook_delivery.py: claim/settle/log each attempt, the tenant's secrets (made on first use) and
     # disabled endpoints; the next attempt as a delayed message or a schedule; the last one dead-lettered.
     "webhook_sender": Access(
         items=((TENANTS, (GET, UPDATE)), (WEBHOOK_DELIVERIES, (PUT, UPDATE))),
@@ -161,7 +161,7 @@ ACCESS: dict[str, Access] = {
         dead_letters=(WEBHOOK_QUEUE,),
         schedules=True,
     ),
-    # workers/sweeper.py: the open-executions, expired-leases and active-batches indexes; finish_call;
+    # services/sweeping.py: the open-executions, expired-leases and active-batches indexes; finish_call;
     # re-send stalled dispatch steps; re-deliver missed starts.
     "sweeper": Access(
         items=((EXECUTIONS, (GET, PUT, UPDATE)), (BATCHES, (GET, UPDATE)), (LEASES, (UPDATE, DELETE))),
