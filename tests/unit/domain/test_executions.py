@@ -16,7 +16,12 @@ def test_execution_ids_are_deterministic_per_contact_and_attempt() -> None:
 
 def test_a_retry_is_the_next_attempt_of_the_same_contact_queued_and_ordered_after_the_first() -> None:
     # Given the first and second attempts of contact 7
-    fields: dict[str, Any] = {"row": 9, "user_number": "+14155550123", "from_number": None, "recipient_data": {"name": "Ada"}}
+    fields: dict[str, Any] = {
+        "row": 9,
+        "user_number": "+14155550123",
+        "from_number": None,
+        "recipient_data": {"name": "Ada"},
+    }
     first = new_execution(BATCH, contact_index=7, attempt=1, now="2026-03-02T09:00:00.000Z", **fields)
     second = new_execution(BATCH, contact_index=7, attempt=2, now="2026-03-02T09:05:00.000Z", **fields)
     # Then both are queued, counted as retries from the second on, and sort in attempt order
