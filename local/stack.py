@@ -47,7 +47,6 @@ DATA_DIR_NAME = ".data"  # in the project directory, ignored by git
 DEMO_FILE = "demo.json"  # the demo key (its plaintext: only its hash is in the tables) and agent, reused
 LOCAL_DEFAULTS = {
     "SIMULATOR_SPEED": "30",  # a one-minute call takes two seconds
-    "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
     "POWERTOOLS_METRICS_DISABLED": "true",  # EMF lines are for CloudWatch; locally they are noise
     "WEBHOOK_ALLOW_PRIVATE": "true",  # local receivers live on 127.0.0.1
 }
