@@ -130,23 +130,7 @@ class ExecutionStore:
             remove.append("open_shard")  # nothing is owed by a provider: the sweeper leaves it alone
         else:
             changes["open_shard"] = OPEN
-        update, names, vals = set_clause(changes)
-        names["#st"] = "status"
-        vals[":old"] = av(old)
-        if remove:
-            update += " REMOVE " + ", ".join(remove)
-        items: list[dict[str, Any]] = [
-            {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": self.key(execution["execution_id"]),
-                    "UpdateExpression": update,
-                    "ConditionExpression": "#st = :old",
-                    "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": vals,
-                }
-            }
-        ]
+        items = [self._status_update(execution["execution_id"], old, changes, remove)]
         became_final = is_final(to_status) and not is_final(old)
         items.append(
             self._batches.counter_update(
@@ -180,20 +164,8 @@ class ExecutionStore:
         new attempt's, so the batch counts each contact by its last attempt.
         """
         changes = {"status": final_status, "updated_at": clock.now_iso(), **fields}
-        update, names, vals = set_clause(changes)
-        names["#st"] = "status"
-        vals[":old"] = av(old["status"])
-        items: list[dict[str, Any]] = [
-            {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": self.key(old["execution_id"]),
-                    "UpdateExpression": update + " REMOVE open_shard",
-                    "ConditionExpression": "#st = :old",
-                    "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": vals,
-                }
-            },
+        items = [
+            self._status_update(old["execution_id"], old["status"], changes, ["open_shard"]),
             self._batches.counter_update(old["batch_id"], {old["status"]: -1, new["status"]: +1}, must_run=True),
             {
                 "Put": {
@@ -212,6 +184,26 @@ class ExecutionStore:
             if codes[1:2] == ["ConditionalCheckFailed"]:
                 raise BatchNotRunning(old["batch_id"]) from None
             raise
+
+    def _status_update(
+        self, execution_id: str, old_status: str, changes: dict[str, Any], remove: list[str]
+    ) -> dict[str, Any]:
+        """The transaction element that compare-and-sets an execution's status from the one read."""
+        update, names, vals = set_clause(changes)
+        names["#st"] = "status"
+        vals[":old"] = av(old_status)
+        if remove:
+            update += " REMOVE " + ", ".join(remove)
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": self.key(execution_id),
+                "UpdateExpression": update,
+                "ConditionExpression": "#st = :old",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": vals,
+            }
+        }
 
     def set_fields(self, execution_id: str, fields: dict[str, Any], *, only_if_status: Iterable[str] = ()) -> bool:
         """Record details that do not change the status (e.g. the provider's call id)."""
