@@ -37,7 +37,11 @@ def _with_details(message: str, details: Any) -> str:
     """Validation errors name fields in the message and say what is wrong in `details`: show both."""
     if not isinstance(details, list):
         return message
-    parts = [f"{d['field']}: {d['message']}" for d in details[:5] if isinstance(d, dict) and d.get("field")]
+    parts = [
+        f"{d['field']}: {d['message']}"
+        for d in details[:5]
+        if isinstance(d, dict) and d.get("field") and isinstance(d.get("message"), str)  # some carry facts, not text
+    ]
     if not parts:
         return message
     if message.startswith("invalid request:"):  # the API's validation message only lists the fields again

@@ -121,6 +121,22 @@ def test_a_proxy_error_page_is_one_line(servers: list[ThreadingHTTPServer]) -> N
     assert result.stderr == "error: <html> <body>Bad gateway</body> </html> (error, HTTP 502)\n"
 
 
+def test_an_error_detail_without_a_message_still_prints_the_apis_message(servers: list[ThreadingHTTPServer]) -> None:
+    # Given an API error whose details name a field but carry facts rather than a message (as the
+    # schedule-lead limit does)
+    body = {
+        "message": "scheduled_at '9999-12-31T23:59:59Z' is more than 365 days ahead",
+        "code": "scheduled_at_too_far",
+        "details": [{"field": "scheduled_at", "max_lead_days": 365, "latest": "2027-11-30T11:03:48Z"}],
+    }
+    api, _ = serve([(400, {"Content-Type": "application/json"}, json.dumps(body))])
+    servers.append(api)
+    # When a command meets it, Then the API's message and code are printed as one line, not "unexpected KeyError"
+    result = list_agents(api)
+    assert result.exit_code == 1
+    assert result.stderr == f"error: {body['message']} (scheduled_at_too_far, HTTP 400)\n", result.stderr
+
+
 def list_agents(api: ThreadingHTTPServer) -> Any:
     url = f"http://127.0.0.1:{api.server_address[1]}"
     return CliRunner().invoke(app, ["--url", url, "--api-key", "k", "agents", "list"])
