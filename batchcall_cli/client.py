@@ -72,6 +72,9 @@ class Client:
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """One request to the API; raises `ApiError` on a 4xx/5xx, `CliError` when the API cannot be reached."""
+        if "?" in path or "#" in path or any(part in (".", "..") for part in path.split("/")):
+            # an id with these would reach another route (`/batches/../agents/x`): query goes in `params`
+            raise CliError(f"not an id: {path!r} would leave the route it names")
         kwargs.setdefault("timeout", self.timeout)
         kwargs.setdefault("allow_redirects", False)  # a redirect may leave the API's host: never send the key there
         response = guarded(lambda: self.session.request(method, f"{self.url}{path}", **kwargs), self.url)

@@ -137,6 +137,21 @@ def test_an_error_detail_without_a_message_still_prints_the_apis_message(servers
     assert result.stderr == f"error: {body['message']} (scheduled_at_too_far, HTTP 400)\n", result.stderr
 
 
+@pytest.mark.parametrize("batch_id", ["../agents/a1", "b1/../../agents/a1", "b1?x=1", "b1#frag", "."])
+def test_an_id_that_would_reach_another_route_is_refused_before_any_request(
+    servers: list[ThreadingHTTPServer], batch_id: str
+) -> None:
+    # Given an id taken from somewhere untrusted (a webhook, a file) that would leave /batches/{id}
+    api, seen = serve([(200, {"Content-Type": "application/json"}, '{"message": "success"}')])
+    servers.append(api)
+    url = f"http://127.0.0.1:{api.server_address[1]}"
+    # When a batch is deleted by that id
+    result = CliRunner().invoke(app, ["--url", url, "--api-key", "k", "batches", "delete", batch_id, "--yes"])
+    # Then nothing was sent (`DELETE /agents/a1` would delete an agent) and the error is one line
+    assert seen == []
+    assert result.exit_code == 1 and result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+
+
 def list_agents(api: ThreadingHTTPServer) -> Any:
     url = f"http://127.0.0.1:{api.server_address[1]}"
     return CliRunner().invoke(app, ["--url", url, "--api-key", "k", "agents", "list"])
