@@ -40,7 +40,7 @@ def receive(
     execution_id = query.get("execution_id") or ""
     if set(query) != {"execution_id"}:
         raise Forbidden(REFUSED)  # we never give a provider any other query parameter
-    execution = svc.executions.find(execution_id) if execution_id else None  # DynamoDB refuses an empty key
+    execution = svc.executions.find(execution_id)
     if execution is None or execution.get("provider") != provider_name:
         raise Forbidden(REFUSED)
     try:
