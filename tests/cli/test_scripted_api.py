@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -88,6 +89,25 @@ def test_export_waits_for_202_then_follows_303_without_the_key(
     # And the API key never went to storage
     assert [path for path, _ in storage_seen] == ["/exports/b1.csv?X-Amz-Signature=abc"]
     assert not any(name.lower() == "authorization" for name in storage_seen[0][1])
+
+
+@pytest.mark.parametrize("retry_after", ["60", "NaN"])
+def test_export_gives_up_at_max_wait_whatever_retry_after_says(
+    servers: list[ThreadingHTTPServer], tmp_path: Path, retry_after: str
+) -> None:
+    # Given an API that keeps answering 202 with a long (or unreadable) Retry-After
+    api, _ = serve([(202, {"Retry-After": retry_after, "Content-Type": "application/json"}, "{}")])
+    servers.append(api)
+    api_url = f"http://127.0.0.1:{api.server_address[1]}"
+    target = str(tmp_path / "out.csv")
+    args = ["--url", api_url, "--api-key", "k", "batches", "export", "b1", "-o", target, "--max-wait", "1"]
+    # When the export waits at most 1 s
+    started = time.monotonic()
+    result = CliRunner().invoke(app, args)
+    # Then it gives up about then with exit 5, not after the server's 60 s, and not with a crash
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 5, result.stderr
+    assert result.stderr == "error: the export of batch b1 is not ready after 1 s\n"
 
 
 def test_an_export_storage_refuses_is_one_line(servers: list[ThreadingHTTPServer], tmp_path: Path) -> None:
