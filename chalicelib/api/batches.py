@@ -8,6 +8,7 @@ from chalice import Blueprint, Response
 
 from .. import clock
 from ..domain.batches import BatchOptions, UploadOptions, check_file_name, public_batch, public_execution
+from ..domain.call_status import CallStatus
 from ..errors import BadRequest, PayloadTooLarge
 from ..services import exports, lifecycle
 from ..services.ingest import Upload, create_batch, iter_errors, presign_upload
@@ -128,11 +129,17 @@ def resume(req: ApiRequest, batch_id: str) -> Any:
     return success(batch["status"])
 
 
+CALL_STATUSES = tuple(s.value for s in CallStatus)
+
+
 @endpoint(bp, "/batches/{batch_id}/executions", ["GET"])
 def executions(req: ApiRequest, batch_id: str) -> Any:
     req.svc.batches.get(req.tenant_id, batch_id)
+    status = req.query("status")
+    if status and status not in CALL_STATUSES:  # a typo would read as "no call has this status"
+        raise BadRequest(f"status must be one of {', '.join(CALL_STATUSES)}", code="invalid_query")
     items, cursor = req.svc.executions.page_for_batch(
-        batch_id, limit=req.page_limit(), cursor=req.query("cursor"), status=req.query("status")
+        batch_id, limit=req.page_limit(), cursor=req.query("cursor"), status=status
     )
     return page_response([public_execution(e) for e in items], cursor)
 

@@ -76,6 +76,9 @@ def root() -> Response:
 
 @bp.route("/dashboard", methods=["GET"])
 def page() -> Response:
+    path = (bp.current_request.context or {}).get("path") or ""
+    if path.endswith("/"):  # `/dashboard/` would resolve the page's relative file links under /dashboard/dashboard/
+        return Response(body="", status_code=302, headers={"Location": "../dashboard", "Cache-Control": "no-cache"})
     return _serve("index.html")
 
 

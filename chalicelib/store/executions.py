@@ -20,6 +20,7 @@ from .dynamo import (
     from_item,
     query_all,
     set_clause,
+    storable_key,
     to_item,
     update_if,
     values,
@@ -94,6 +95,8 @@ class ExecutionStore:
         return sum(1 for e in executions if self.create_many(batch_id, [e], unreached=unreached))
 
     def find(self, execution_id: str) -> dict[str, Any] | None:
+        if not storable_key(execution_id):
+            return None
         item = (
             aws.dynamodb().get_item(TableName=self.table, Key=self.key(execution_id), ConsistentRead=True).get("Item")
         )
