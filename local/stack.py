@@ -25,6 +25,7 @@ from chalice.cli.factory import CLIFactory
 from chalice.config import Config
 
 from chalicelib import resources
+from chalicelib.services.container import get_services
 from chalicelib.settings import get_settings
 
 from . import EnvPatch
@@ -114,6 +115,7 @@ class LocalStack:
         for key, value in {**self.config.environment_variables, **LOCAL_DEFAULTS}.items():
             self._env.setdefault(key, str(value))  # what the caller exported wins
         get_settings.cache_clear()
+        get_services.cache_clear()  # services hold the settings: a second stack in one process gets its own
         self.emulator.start()
         settings = get_settings()
         create_resources(settings)
@@ -150,6 +152,7 @@ class LocalStack:
         self.emulator.stop()
         self._env.restore()
         get_settings.cache_clear()
+        get_services.cache_clear()  # services hold the settings: a second stack in one process gets its own
 
     def _load_config(self) -> Config:
         """The Chalice stage config (per-function settings, environment variables), or an empty one."""

@@ -31,7 +31,6 @@ CONTENT_TYPES = {
 ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\.(js|css|svg)$")
 
 
-@functools.cache
 def _s3_origins() -> tuple[str, ...]:
     """Origins the browser talks to directly: presigned POST (uploads) and GET (exports)."""
     return get_services().blobs.browser_origins()
