@@ -1,0 +1,105 @@
+"""The web dashboard: one HTML page and its flat static files, served without an API key.
+
+The page is a client of the public JSON API only (the key is typed in the browser, kept in
+sessionStorage and sent as `Authorization: Bearer`), so these routes serve files and nothing else.
+Every answer carries a strict Content-Security-Policy: scripts and styles from this origin only,
+no inline code, no eval; `connect-src` adds the S3 origin that presigned uploads and large exports use.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from chalice import Blueprint, Response
+
+from .. import aws
+from ..errors import NotFound
+from ..services.container import get_services
+from .http import error_response
+
+bp = Blueprint(__name__)
+STATIC = Path(__file__).resolve().parent.parent / "dashboard" / "static"
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
+ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\.(js|css|svg)$")
+
+
+@functools.cache
+def _s3_origins() -> tuple[str, ...]:
+    """Origins the browser talks to directly: presigned POST (uploads) and GET (exports); signing needs no network."""
+    svc = get_services()
+    try:
+        client = aws.s3()
+        urls = [
+            client.generate_presigned_post(Bucket=svc.blobs.bucket, Key="uploads/probe.csv")["url"],
+            client.generate_presigned_url("get_object", Params={"Bucket": svc.blobs.bucket, "Key": "probe"}),
+        ]
+    except Exception:  # no region or credentials configured: fall back to AWS's S3 hosts
+        return ("https://*.amazonaws.com",)
+    origins = []
+    for url in urls:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in origins:
+            origins.append(origin)
+    return tuple(origins)
+
+
+def content_security_policy() -> str:
+    connect = " ".join(("'self'", *_s3_origins()))
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src {connect}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+
+
+@functools.cache
+def _read(name: str) -> tuple[str, str]:
+    """A static file's text and its ETag (files only change with a deploy)."""
+    text = (STATIC / name).read_text(encoding="utf-8")
+    return text, '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+
+
+def _serve(name: str) -> Response:
+    text, etag = _read(name)
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": CONTENT_TYPES[Path(name).suffix],
+        "Content-Security-Policy": content_security_policy(),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+        "Cache-Control": "no-cache",  # revalidate with the ETag: a deploy is seen at once
+        "ETag": etag,
+    }
+    request_headers: Any = bp.current_request.headers or {}
+    if request_headers.get("if-none-match") == etag:
+        return Response(body="", status_code=304, headers=headers)
+    return Response(body=text, status_code=200, headers=headers)
+
+
+@bp.route("/", methods=["GET"])
+def root() -> Response:
+    return Response(body="", status_code=302, headers={"Location": "dashboard", "Cache-Control": "no-cache"})
+
+
+@bp.route("/dashboard", methods=["GET"])
+def page() -> Response:
+    return _serve("index.html")
+
+
+@bp.route("/dashboard/{file}", methods=["GET"])
+def asset(file: str) -> Response:
+    if not ASSET_NAME.match(file) or not (STATIC / file).is_file():
+        response = error_response(NotFound(f"no dashboard file named {file[:100]}"))
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+    return _serve(file)

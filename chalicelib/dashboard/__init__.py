@@ -1,0 +1,1 @@
+"""The web dashboard's static files (served by chalicelib/api/dashboard.py; a client of the public API only)."""
