@@ -95,7 +95,9 @@ def dashboard_url(stack: Any) -> str:
 
 
 def new_page(browser: Any, width: int = 1280, timezone_id: str | None = None) -> Any:
-    """A fresh context (empty sessionStorage) and page at that width; downloads accepted."""
+    """A fresh context (empty sessionStorage) and page at that width; downloads accepted.
+
+    Uncaught script errors are kept in `page.script_errors` (see `close_page`)."""
     context = browser.new_context(
         viewport={"width": width, "height": HEIGHT.get(width, 800)},
         accept_downloads=True,
@@ -103,14 +105,24 @@ def new_page(browser: Any, width: int = 1280, timezone_id: str | None = None) ->
         locale="en-US",
     )
     context.set_default_timeout(15_000)
-    return context.new_page()
+    opened = context.new_page()
+    opened.script_errors = []
+    opened.on("pageerror", lambda error: opened.script_errors.append(str(error)))
+    return opened
+
+
+def close_page(page: Any) -> None:
+    """Close the page's context; a script error thrown while the user worked is a failure of its own."""
+    errors = list(page.script_errors)
+    page.context.close()
+    assert not errors, f"uncaught script errors in the dashboard: {errors}"
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     opened = new_page(browser)
     yield opened
-    opened.context.close()
+    close_page(opened)
 
 
 def screenshot(page: Any, name: str) -> Path:

@@ -9,7 +9,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from .conftest import ROOT, WIDTHS, assert_no_horizontal_scroll, new_page, screenshot
+from .conftest import ROOT, WIDTHS, assert_no_horizontal_scroll, close_page, new_page, screenshot
 from .dashboard import LONG, action, batch_row, choose_file, open_agent, sign_in, status_word
 
 SAMPLE = ROOT / "samples" / "contacts.csv"
@@ -66,4 +66,4 @@ def test_every_page_fits_the_width(
         expect(page.get_by_test_id("webhook-secret")).to_be_visible()
         look(page, "settings")
     finally:
-        page.context.close()
+        close_page(page)
