@@ -65,7 +65,7 @@ export function batchesView(root, agentId) {
     const counts = Object.entries(b.execution_status || {});
     return h("tr", { "data-testid": "batch-row", "data-batch-id": b.batch_id },
       h("th", { scope: "row" }, h("a", { href: `#/batches/${encodeURIComponent(b.batch_id)}` }, b.name || b.file_name || b.batch_id),
-        b.name && b.file_name ? h("div", { class: "muted small" }, b.file_name) : null),
+        b.name && b.file_name && b.name !== b.file_name ? h("div", { class: "muted small" }, b.file_name) : null),
       h("td", { "data-label": "Created" }, timeEl(b.created_at)),
       h("td", { "data-label": "Scheduled" }, timeEl(b.scheduled_at)),
       h("td", { "data-label": "Status" }, statusBadge(b.status, { "data-testid": "batch-status" })),

@@ -43,15 +43,17 @@ export function timelineChart(executions) {
     return root;
   }
   const minute = 60000;
-  const start = Math.floor(times[0] / minute) * minute;
-  const end = Math.max(start + minute, Math.floor(times[times.length - 1] / minute) * minute + minute);
-  let width = minute;
-  while ((end - start) / width > 60) width *= 5; // at most ~60 columns
+  const span = Math.max(times[times.length - 1] - times[0], 1000);
+  // columns of 10 s up to a day, so that a run shows 10 to 60 of them
+  const width = [10e3, 30e3, 60e3, 300e3, 900e3, 3600e3, 4 * 3600e3, 86400e3].find((w) => span / w <= 40) || 86400e3;
+  const start = Math.floor(times[0] / width) * width;
+  const end = Math.max(start + width * 10, Math.floor(times[times.length - 1] / width) * width + width);
+  const unit = width < minute ? `${width / 1000} s` : width < 3600e3 ? `${width / minute} min` : `${width / 3600e3} h`;
   const buckets = new Array(Math.ceil((end - start) / width)).fill(0);
   for (const t of times) buckets[Math.min(buckets.length - 1, Math.floor((t - start) / width))] += 1;
   const max = Math.max(...buckets);
   const colW = 380 / buckets.length;
-  root.setAttribute("aria-label", `Calls over time: ${times.length} calls ended between ${new Date(start).toLocaleTimeString()} and ${new Date(end).toLocaleTimeString()}, at most ${max} per ${width / minute} minute(s)`);
+  root.setAttribute("aria-label", `Calls over time: ${times.length} calls ended between ${new Date(start).toLocaleTimeString()} and ${new Date(end).toLocaleTimeString()}, at most ${max} per ${unit}`);
   root.append(svg("line", { x1: 10, y1: 100, x2: 390, y2: 100, stroke: "#90a4ae" }));
   buckets.forEach((n, i) => {
     const hgt = max ? (n / max) * 86 : 0;
@@ -61,6 +63,6 @@ export function timelineChart(executions) {
   });
   root.append(svg("text", { x: 10, y: 116, class: "chart-note" }, new Date(start).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })));
   root.append(svg("text", { x: 390, y: 116, "text-anchor": "end", class: "chart-note" }, new Date(end).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })));
-  root.append(svg("text", { x: 12, y: 12, class: "chart-note" }, `max ${max} / ${width / minute} min`));
+  root.append(svg("text", { x: 12, y: 12, class: "chart-note" }, `max ${max} per ${unit}`));
   return root;
 }

@@ -35,7 +35,7 @@ export function detailView(root, batchId) {
     message, meta,
     h("div", { class: "cards" },
       h("section", { class: "card" }, h("h2", {}, "Progress"), progressSlot),
-      h("section", { class: "card" }, h("h2", {}, "Live calls"), live),
+      h("section", { class: "card" }, h("h2", {}, "Now"), live, h("p", { class: "muted" }, "Calls live at once, against the live-call limit.")),
       h("section", { class: "card" }, h("h2", {}, "Waiting for calling hours"), waiting)),
     h("div", { class: "cards two" },
       h("section", { class: "card" }, h("h2", {}, "Outcomes"), outcome, legend),
@@ -161,7 +161,7 @@ export function detailView(root, batchId) {
         h("td", { "data-label": "Duration" }, e.conversation_duration != null ? `${Math.round(e.conversation_duration)} s` : "—"),
         h("td", { "data-label": "Cost" }, e.total_cost != null ? Number(e.total_cost).toFixed(3) : "—"),
         h("td", { "data-label": "Ended" }, timeEl(e.ended_at)),
-        h("td", {}, h("button", { type: "button", "aria-label": "Open", title: `Open the call to ${e.user_number}`, onclick: () => openExecution(e.id) }, "Open"))))))))
+        h("td", {}, h("button", { type: "button", "aria-label": "Open", title: `Open the call to ${e.user_number}`, onclick: () => openExecution(e.id) }, "Open")))))))
       : h("p", { class: "muted" }, filter.value ? `No call is ${filter.value}.` : "No calls yet."));
     if (focusedId) {
       const again = execTable.querySelector(`[data-execution-id="${CSS.escape(focusedId.dataset.executionId)}"] button`);
