@@ -223,6 +223,18 @@ class BatchCallStack(Stack):
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             removal_policy=RemovalPolicy.RETAIN,
+            # The dashboard's browser POSTs large files to presigned upload URLs and reads large exports
+            # from presigned GET URLs: other origins than the API's. The signature is the credential
+            # (no cookies), so any origin may send them; nothing else is allowed.
+            cors=[
+                s3.CorsRule(
+                    allowed_methods=[s3.HttpMethods.POST, s3.HttpMethods.GET],
+                    allowed_origins=["*"],
+                    allowed_headers=["*"],
+                    exposed_headers=["Content-Disposition", "ETag"],
+                    max_age=3600,
+                )
+            ],
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-raw-batch-files",

@@ -194,7 +194,7 @@ def banner(stack: LocalStack) -> str:
     lines = [
         "",
         f"  API          {stack.api_url}",
-        f"  Dashboard    {stack.api_url}/dashboard   (sign in with the API key below)",
+        f"  Dashboard    {stack.api_url}/dashboard   (sign in with the key below)",
         f"  AWS (moto)   {stack.aws_url}   bucket {bucket}",
         f"  API key      {key}",
         f"  Agent id     {agent}",

@@ -498,6 +498,14 @@ def test_the_bucket_blocks_public_access_is_encrypted_and_requires_tls(synth: Sy
     assert bucket["DeletionPolicy"] == "Retain"
 
 
+def test_browsers_may_post_presigned_uploads_and_get_presigned_exports_and_nothing_else(synth: Synth) -> None:
+    # The dashboard uploads large files to a presigned POST URL and follows a large export's 303 to S3
+    ((_, bucket),) = synth.of_type("AWS::S3::Bucket").items()
+    (rule,) = bucket["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert sorted(rule["AllowedMethods"]) == ["GET", "POST"]
+    assert "Content-Disposition" in rule["ExposedHeaders"]
+
+
 def test_raw_uploads_expire_after_30_days(synth: Synth) -> None:
     ((_, bucket),) = synth.of_type("AWS::S3::Bucket").items()
     rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]

@@ -83,3 +83,9 @@ def test_make_run_takes_the_api_and_emulator_ports() -> None:
         ["make", "-n", "run", "PORT=8100", "AWS_PORT=4566"], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert dry_run.stdout.strip().splitlines()[-1].endswith("-m local --port 8100 --aws-port 4566")
+
+
+def test_the_banner_prints_the_dashboard_url(dev_stage: Any) -> None:
+    stack = RunningStack(ROOT, "http://127.0.0.1:8100", "http://127.0.0.1:4566", "bk_x", "agent-1")
+    text = banner(cast(Any, stack))
+    assert "  Dashboard    http://127.0.0.1:8100/dashboard" in text

@@ -103,7 +103,7 @@ export async function downloadCsv(batch, report) {
 }
 
 // The row of action buttons; `refresh` reloads the view, `report` shows a message (or an error).
-export function actionButtons(batch, refresh, report) {
+export function actionButtons(batch, refresh, report, onDeleted) {
   const id = encodeURIComponent(batch.batch_id);
   const label = batch.name || batch.file_name || batch.batch_id;
   const can = (cmd) => ALLOWED[cmd].includes(batch.status);
@@ -134,6 +134,7 @@ export function actionButtons(batch, refresh, report) {
       if (await confirmAction("Delete batch", `Delete ${label}?${running ? " It is stopped first." : ""} It disappears from the list; this cannot be undone.`)) {
         await del(`batches/${id}`);
         report("");
+        if (onDeleted) onDeleted();
       }
     }), "danger"));
 }

@@ -36,8 +36,8 @@ function setNetwork(down) {
 export function url(path) { return new URL(path.replace(/^\//, ""), base).toString(); }
 
 // fetch with the key; returns the Response (any status) or throws NetworkError. A 401 signs out.
-export async function raw(path, { method = "GET", body, headers = {}, signal, redirect } = {}) {
-  const init = { method, headers: { ...headers }, signal, redirect, cache: "no-store", referrerPolicy: "no-referrer" };
+export async function raw(path, { method = "GET", body, headers = {}, signal, redirect, keepalive } = {}) {
+  const init = { method, headers: { ...headers }, signal, redirect, keepalive, cache: "no-store", referrerPolicy: "no-referrer" };
   const key = auth.key;
   if (key) init.headers.Authorization = "Bearer " + key;
   if (body instanceof FormData || typeof body === "string") init.body = body;

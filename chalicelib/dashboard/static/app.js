@@ -1,6 +1,6 @@
 // Entry point: sign-in, the hash router, and the views' lifecycle (each view may return a stop function).
 import { auth, get, whenUnauthorized } from "./api.js";
-import { h, replace, alertBox, describe } from "./ui.js";
+import { h, replace, alertBox, describe, modal } from "./ui.js";
 import { agentsView } from "./agents.js";
 import { batchesView } from "./batches.js";
 import { detailView } from "./detail.js";
@@ -11,10 +11,25 @@ const nav = document.getElementById("nav");
 let stopView = null;
 let signInMessage = "";
 
+let signInDialog = null;
+let signingIn = false;
+
+// A refused key: with a view open, sign in again in a dialog over it (nothing typed there is lost);
+// otherwise the sign-in page. Either way with the API's message.
 whenUnauthorized((error) => {
+  if (signingIn) return; // the sign-in form reports its own refusal
   auth.clear();
-  signInMessage = `Your API key was refused (${error.message}). It may have been revoked or mistyped: sign in again.`;
-  render();
+  const message = `Your API key was refused (${error.message}). It may have been revoked or mistyped: sign in again.`;
+  if (!main.querySelector(".view")) { signInMessage = message; render(); return; }
+  if (signInDialog) return;
+  const dialog = modal("Sign in again", signInForm(message, () => {
+    dialog.close();
+    window.dispatchEvent(new Event("batchcall:signed-in")); // pollers resume at once
+  }), { testid: "signin-dialog", onClose: () => {
+    signInDialog = null;
+    if (!auth.key) { signInMessage = message; render(); } // dismissed without a key
+  } });
+  signInDialog = dialog;
 });
 
 document.getElementById("sign-out").addEventListener("click", () => {
@@ -24,42 +39,48 @@ document.getElementById("sign-out").addEventListener("click", () => {
   render();
 });
 
-function signIn() {
-  nav.hidden = true;
-  const input = h("input", { id: "api-key", type: "password", autocomplete: "off", spellcheck: "false",
-    required: true, placeholder: "bk_…" });
+function signInForm(message, onSuccess) {
+  const input = h("input", { type: "password", autocomplete: "off", spellcheck: "false",
+    required: true, placeholder: "bk_…", id: "api-key-" + Math.random().toString(36).slice(2) });
   const error = alertBox("signin-error");
   const button = h("button", { type: "submit", class: "primary" }, "Sign in");
-  const form = h("form", { class: "card signin", novalidate: true },
-    h("h1", {}, "Sign in"),
+  const form = h("form", { novalidate: true },
     h("p", {}, "Paste an API key (made with ", h("code", {}, "manage.py create-key"),
       "; the local stack prints one). It stays in this tab only and is sent as a Bearer token."),
-    h("div", { class: "field" }, h("label", { for: "api-key" }, "API key"), input),
+    h("div", { class: "field" }, h("label", { for: input.id }, "API key"), input),
     error, button);
-  if (signInMessage) { error.hidden = false; error.textContent = signInMessage; }
+  if (message) { error.hidden = false; error.textContent = message; }
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const key = input.value.trim();
     if (!key) { error.hidden = false; error.textContent = "Enter an API key."; input.focus(); return; }
     button.disabled = true;
+    signingIn = true;
     auth.set(key);
     try {
       await get("agents"); // checks the key
       signInMessage = "";
-      if (!location.hash || location.hash === "#/") location.hash = "#/agents";
-      render();
+      onSuccess();
     } catch (err) {
-      if (err.status !== 401) {
-        auth.clear();
-        error.hidden = false;
-        error.textContent = describe(err);
-      }
+      auth.clear();
+      error.hidden = false;
+      error.textContent = err.status === 401 ? `That key was refused (${err.message}).` : describe(err);
+      input.focus();
     } finally {
+      signingIn = false;
       button.disabled = false;
     }
   });
-  replace(main, form);
-  input.focus();
+  setTimeout(() => input.focus());
+  return form;
+}
+
+function signIn() {
+  nav.hidden = true;
+  replace(main, h("div", { class: "card signin" }, h("h1", {}, "Sign in"), signInForm(signInMessage, () => {
+    if (!location.hash || location.hash === "#/") location.hash = "#/agents";
+    render();
+  })));
 }
 
 function render() {

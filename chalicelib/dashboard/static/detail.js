@@ -110,7 +110,7 @@ export function detailView(root, batchId) {
     ];
     if (batch.failure_reason) entries.push(["Failure", `${batch.failure_reason.code}: ${batch.failure_reason.message}`]);
     replace(meta, entries.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v))));
-    replace(actions, actionButtons(batch, () => stop.now(), report));
+    replace(actions, actionButtons(batch, () => stop.now(), report, () => { location.hash = `#/agents/${encodeURIComponent(batch.agent_id)}`; }));
     const done = finalCount(batch);
     replace(progressSlot, progressBar(done, batch.valid_contacts || 0, "Batch progress"),
       h("p", { class: "muted" }, `${done} of ${batch.valid_contacts ?? 0} calls final`));

@@ -13,8 +13,7 @@ export function poll(tick, { every = 2000, hidden = 10000 } = {}) {
       await tick();
       failures = 0;
     } catch (err) {
-      if (err && err.status === 401) { stopped = true; return; }
-      failures += 1;
+      failures += 1; // a refused key too: the sign-in dialog's success resumes polling at once
     } finally {
       running = false;
     }
@@ -27,12 +26,14 @@ export function poll(tick, { every = 2000, hidden = 10000 } = {}) {
   const onOnline = () => run();
   document.addEventListener("visibilitychange", onVisible);
   window.addEventListener("online", onOnline);
+  window.addEventListener("batchcall:signed-in", onOnline);
   run();
   const stop = () => {
     stopped = true;
     clearTimeout(timer);
     document.removeEventListener("visibilitychange", onVisible);
     window.removeEventListener("online", onOnline);
+    window.removeEventListener("batchcall:signed-in", onOnline);
   };
   stop.now = run;
   return stop;

@@ -2,7 +2,7 @@
 // so the API itself reports parsed / valid / invalid / duplicate rows, row errors and template warnings.
 // `Upload this batch` then runs or schedules it; Cancel deletes it. Options only exist at creation, so
 // if they change after the file was read, the batch is created again with them (the old one deleted).
-import { api, get, post, del, ApiError, auth } from "./api.js";
+import { api, get, post, del, raw, ApiError, auth } from "./api.js";
 import { h, replace, alertBox, showError, clearErrors, field, modal, describe, uid } from "./ui.js";
 import { schedulePicker } from "./actions.js";
 
@@ -11,7 +11,8 @@ const RETRY_STATUSES = ["no-answer", "busy", "failed", "error"];
 
 export function uploadDialog(agent, onDone) {
   let file = null;
-  let draft = null; // {batch, optionsJson}
+  let draft = null; // the batch created from the file: {batch, optionsJson}
+  let pending = null; // id of a batch being created (a presigned upload in flight): Cancel deletes it too
   let confirmed = false;
   let busy = false;
 
@@ -70,7 +71,8 @@ export function uploadDialog(agent, onDone) {
   const form = h("form", { class: "upload", novalidate: true }, drop, progress, summary, options, alert,
     h("div", { class: "actions" }, confirm, cancel));
   const dialog = modal("Upload batch", form, { testid: "upload-dialog", onClose: () => {
-    if (draft && !confirmed) del(`batches/${encodeURIComponent(draft.batch.batch_id)}`).catch(() => {});
+    window.removeEventListener("pagehide", leaving);
+    if (!confirmed) for (const stale of [draft && draft.batch.batch_id, pending]) if (stale) discard(stale);
     onDone();
   } });
 
@@ -106,10 +108,22 @@ export function uploadDialog(agent, onDone) {
     if (busy) return;
     file = chosen;
     clearErrors(form);
-    if (draft) { const old = draft; draft = null; del(`batches/${encodeURIComponent(old.batch.batch_id)}`).catch(() => {}); }
+    if (draft) { discard(draft.batch.batch_id); draft = null; }
     await makeDraft();
   }
 
+  // The tab closing with the dialog open: the created batch is deleted too (keepalive outlives the page).
+  function leaving() {
+    if (confirmed) return;
+    for (const stale of [draft && draft.batch.batch_id, pending]) {
+      if (stale) raw(`batches/${encodeURIComponent(stale)}`, { method: "DELETE", keepalive: true }).catch(() => {});
+    }
+  }
+  window.addEventListener("pagehide", leaving);
+
+  function discard(batchId) { del(`batches/${encodeURIComponent(batchId)}`).catch(() => {}); }
+
+  // Creates the batch from the file with the options as they are now; on success it becomes the draft.
   async function makeDraft() {
     busy = true;
     confirm.disabled = true;
@@ -128,11 +142,15 @@ export function uploadDialog(agent, onDone) {
         batch = await createPresigned(opts);
       }
       draft = { batch, optionsJson: JSON.stringify(opts) };
+      pending = null;
       await showSummary(batch);
       confirm.disabled = batch.status !== "created";
+      return true;
     } catch (err) {
-      replace(summary);
+      if (pending) { discard(pending); pending = null; }
+      if (!draft) replace(summary);
       if (err.status !== 401) showError(form, err, alert);
+      return false;
     } finally {
       busy = false;
     }
@@ -152,7 +170,7 @@ export function uploadDialog(agent, onDone) {
 
   async function createPresigned(opts) {
     const ticket = await post("batches/uploads", { ...opts, file_name: file.name });
-    draft = { batch: { batch_id: ticket.batch_id, status: "validating" }, optionsJson: "" }; // Cancel deletes it
+    pending = ticket.batch_id;
     await sendToS3(ticket.upload);
     replace(progress, h("span", {}, "Uploaded; the service is reading the file…"));
     for (;;) {
@@ -231,12 +249,11 @@ export function uploadDialog(agent, onDone) {
     try {
       if (JSON.stringify(createOptions()) !== draft.optionsJson) { // options changed after the file was read
         const old = draft;
-        draft = null;
         busy = false;
-        await makeDraft();
+        const made = await makeDraft(); // the old batch stays the draft if the new options are refused
         busy = true;
-        if (!draft) return;
-        await del(`batches/${encodeURIComponent(old.batch.batch_id)}`).catch(() => {});
+        if (!made) return;
+        discard(old.batch.batch_id);
       }
       const id = encodeURIComponent(draft.batch.batch_id);
       if (schedule) await post(`batches/${id}/schedule`, { scheduled_at: when.toISOString().replace(/\.\d{3}Z$/, "Z") });
