@@ -26,6 +26,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    "--disable-dev-shm-usage",  # containers often give /dev/shm 64 MB, too little for Chromium
 ]
 WIDTHS = (1280, 390)  # a laptop and a phone
 HEIGHT = {1280: 800, 390: 844}

@@ -125,4 +125,20 @@ def test_a_campaign_from_sign_in_to_delete(page: Any, stack: Any, http: requests
     # Then the API has forgotten it
     assert deleted.value.status == 200
     assert http.get(f"{api}/batches/{batch_id}", timeout=30).status_code == 404
+    # And the user is back on the agent's batches, where it is no longer listed
+    expect(page.get_by_role("button", name="Upload batch", exact=True)).to_be_visible()
+    expect(batch_row(page, batch_id)).to_have_count(0)
     assert page.evaluate("window.__sameDocument === true"), "the page was reloaded"
+
+
+def test_a_wrong_key_stays_on_sign_in_with_the_apis_message(page: Any, stack: Any, dashboard_url: str) -> None:
+    refused = requests.get(f"{stack.api_url}/agents", headers={"Authorization": "Bearer nope"}, timeout=30)
+    assert refused.status_code == 401
+    page.goto(dashboard_url)
+    page.get_by_label("API key", exact=True).fill("nope")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    alert = page.get_by_test_id("signin-error")
+    expect(alert).to_contain_text(refused.json()["message"])
+    expect(alert).to_have_attribute("role", "alert")
+    expect(page.get_by_role("button", name="New agent", exact=True)).to_have_count(0)
+    assert "nope" not in page.url  # the key is never put in a URL
