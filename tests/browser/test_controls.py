@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -16,6 +17,7 @@ SAMPLE = ROOT / "samples" / "contacts.csv"
 # checked where the batch is final. Anything not enabled here must be disabled.
 ENABLED = {
     "created": {"Run now", "Schedule", "Delete"},
+    "scheduled": {"Run now", "Schedule", "Stop", "Delete"},
     "running": {"Pause", "Stop", "Delete"},
     "paused": {"Resume", "Stop", "Delete"},
     "stopped": {"Download", "Delete"},
@@ -38,7 +40,9 @@ def create_batch(http: requests.Session, api: str, agent_id: str) -> str:
 def check(row: Any, state: str) -> None:
     expect(row.get_by_test_id("batch-status")).to_have_text(status_word(state), timeout=LONG)
     enabled = ENABLED[state]
-    disabled = set(ACTIONS) - enabled - ({"Download"} if state in ("created", "running", "paused") else set())
+    disabled = (
+        set(ACTIONS) - enabled - ({"Download"} if state in ("created", "scheduled", "running", "paused") else set())
+    )
     expect_actions(row, enabled=enabled, disabled=disabled, state=state)
 
 
@@ -64,7 +68,17 @@ def test_actions_follow_the_batch_state(page: Any, stack: Any, http: requests.Se
     row = batch_row(page, batch_id)
     # Then a created batch can be run or scheduled, not paused, resumed or stopped
     check(row, "created")
-    # When the user runs it: it can be paused or stopped, not run again
+    # When the user schedules it an hour ahead: it can still be run now, rescheduled or stopped
+    action(row, "Schedule").click()
+    picker = page.get_by_test_id("schedule-dialog")
+    before = datetime.now(UTC)
+    action(picker, "+1 h").click()
+    action(picker, "Confirm").click()
+    expect(picker).to_be_hidden()
+    check(row, "scheduled")
+    scheduled_at = datetime.fromisoformat(http.get(f"{api}/batches/{batch_id}", timeout=30).json()["scheduled_at"])
+    assert before + timedelta(minutes=59) <= scheduled_at <= datetime.now(UTC) + timedelta(minutes=61)
+    # When the user runs it now: it can be paused or stopped, not run again
     action(row, "Run now").click()
     check(row, "running")
     # When they pause it (confirmed): only Resume and Stop remain
