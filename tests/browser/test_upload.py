@@ -125,3 +125,24 @@ def test_an_invalid_file_shows_the_apis_message(
     expect(alert).to_have_attribute("role", "alert")
     # And there is nothing to confirm: `Upload this batch` is disabled or absent
     expect(action(dialog, "Upload this batch").and_(dialog.locator(":enabled"))).to_have_count(0)
+
+
+def test_cancel_deletes_the_batch_the_dialog_created(
+    page: Any, stack: Any, http: requests.Session, dashboard_url: str
+) -> None:
+    listing = f"{stack.api_url}/batches/{stack.agent_id}/all"
+    before = {b["batch_id"] for b in http.get(listing, timeout=30).json()}
+    sign_in(page, dashboard_url, stack.api_key)
+    open_agent(page, dashboard_url, stack.agent_id)
+    # Given a file read by the dialog (which created a batch, nothing called)
+    dialog = choose_file(page, SAMPLE)
+    expect(dialog.get_by_text("Valid 7", exact=True)).to_be_visible()
+    created = {b["batch_id"] for b in http.get(listing, timeout=30).json()} - before
+    assert len(created) == 1
+    # When the user cancels
+    with page.expect_response(lambda r: r.request.method == "DELETE" and "/batches/" in r.url) as deleted:
+        action(dialog, "Cancel").click()
+    # Then the batch it created is gone
+    assert deleted.value.status == 200
+    expect(dialog).to_be_hidden()
+    assert http.get(f"{stack.api_url}/batches/{created.pop()}", timeout=30).status_code == 404
