@@ -25,7 +25,6 @@ from chalice.cli.factory import CLIFactory
 from chalice.config import Config
 
 from chalicelib import resources
-from chalicelib.services.container import get_services
 from chalicelib.settings import get_settings
 
 from . import EnvPatch
@@ -114,8 +113,7 @@ class LocalStack:
         self.config = self._load_config()
         for key, value in {**self.config.environment_variables, **LOCAL_DEFAULTS}.items():
             self._env.setdefault(key, str(value))  # what the caller exported wins
-        get_settings.cache_clear()
-        get_services.cache_clear()  # services hold the settings: a second stack in one process gets its own
+        _forget_settings()
         self.emulator.start()
         settings = get_settings()
         create_resources(settings)
@@ -151,8 +149,7 @@ class LocalStack:
             status_path(self.data_dir).unlink(missing_ok=True)
         self.emulator.stop()
         self._env.restore()
-        get_settings.cache_clear()
-        get_services.cache_clear()  # services hold the settings: a second stack in one process gets its own
+        _forget_settings()
 
     def _load_config(self) -> Config:
         """The Chalice stage config (per-function settings, environment variables), or an empty one."""
@@ -212,6 +209,15 @@ class LocalStack:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def _forget_settings() -> None:
+    """Settings, and the services built on them, are read anew: a stack started after another one in the
+    same process (test tiers) must not serve with the stopped one's settings (its URL, its limits)."""
+    from chalicelib.services.container import get_services  # lazily: the app's import order stays the app's
+
+    get_settings.cache_clear()
+    get_services.cache_clear()
 
 
 # A start one minute ahead, with BSD date (macOS) or else GNU date (Linux).
