@@ -13,6 +13,7 @@ import sys
 from urllib.parse import urlsplit
 
 import boto3
+from botocore.exceptions import NoCredentialsError
 
 from chalicelib.services.auth import create_api_key
 from chalicelib.services.container import get_services
@@ -47,8 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     key.add_argument("--label", default="", help="a note to recognise the key by")
     args = parser.parse_args(argv)
     emulator_credentials()
-    if args.command == "create-key":
-        print(create_api_key(get_services().keys, args.tenant, args.label))
+    try:
+        if args.command == "create-key":
+            print(create_api_key(get_services().keys, args.tenant, args.label))
+    except NoCredentialsError:
+        print(
+            "error: no AWS credentials. For the local stack, export the AWS_ENDPOINT_URL=... line `make run` "
+            "prints; for a deployment, configure credentials for its account",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

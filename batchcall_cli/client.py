@@ -37,7 +37,11 @@ def _with_details(message: str, details: Any) -> str:
     """Validation errors name fields in the message and say what is wrong in `details`: show both."""
     if not isinstance(details, list):
         return message
-    parts = [f"{d['field']}: {d['message']}" for d in details[:5] if isinstance(d, dict) and d.get("field")]
+    parts = [
+        f"{d['field']}: {d['message']}"
+        for d in details[:5]
+        if isinstance(d, dict) and d.get("field") and isinstance(d.get("message"), str)  # some carry facts, not text
+    ]
     if not parts:
         return message
     if message.startswith("invalid request:"):  # the API's validation message only lists the fields again
@@ -68,6 +72,9 @@ class Client:
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """One request to the API; raises `ApiError` on a 4xx/5xx, `CliError` when the API cannot be reached."""
+        if "?" in path or "#" in path or any(part in (".", "..") for part in path.split("/")):
+            # an id with these would reach another route (`/batches/../agents/x`): query goes in `params`
+            raise CliError(f"not an id: {path!r} would leave the route it names")
         kwargs.setdefault("timeout", self.timeout)
         kwargs.setdefault("allow_redirects", False)  # a redirect may leave the API's host: never send the key there
         response = guarded(lambda: self.session.request(method, f"{self.url}{path}", **kwargs), self.url)

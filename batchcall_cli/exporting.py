@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import math
 import os
 import tempfile
 import time
@@ -27,7 +28,7 @@ def fetch_export(client: Client, batch_id: str, max_wait: float) -> requests.Res
                 response.close()
                 if time.monotonic() > deadline:
                     raise CliError(f"the export of batch {batch_id} is not ready after {max_wait:.0f} s", EXIT_TIMEOUT)
-                wait = retry_after(response.headers.get("Retry-After"))
+                wait = min(retry_after(response.headers.get("Retry-After")), max(deadline - time.monotonic(), 0) + 0.1)
                 status.update(f"the service is preparing the export; asking again in {wait:.0f} s…")
                 time.sleep(wait)
                 continue
@@ -47,9 +48,10 @@ def fetch_export(client: Client, batch_id: str, max_wait: float) -> requests.Res
 
 def retry_after(value: str | None) -> float:
     try:
-        return min(max(float(value or 5), 1.0), 60.0)
+        seconds = float(value or 5)
     except ValueError:
         return 5.0
+    return min(max(seconds, 1.0), 60.0) if math.isfinite(seconds) else 5.0  # NaN would crash time.sleep
 
 
 def save_export(response: requests.Response, target: Path) -> tuple[int, int]:

@@ -29,7 +29,10 @@ def parse_schedule(value: str, now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
     relative = RELATIVE.match(value.strip())
     if relative:
-        at = now + timedelta(**{UNITS[relative.group(2)]: int(relative.group(1))})
+        try:
+            at = now + timedelta(**{UNITS[relative.group(2)]: int(relative.group(1))})
+        except OverflowError:  # past the year 9999
+            raise CliError(f"--schedule {value!r}: too far ahead", exit_code=2) from None
         return at.replace(microsecond=0).isoformat().replace("+00:00", "Z")
     try:
         at = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))

@@ -35,7 +35,6 @@ os.environ.update(
         "WEBHOOK_ALLOW_PRIVATE": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "POWERTOOLS_METRICS_DISABLED": "true",
-        "POWERTOOLS_TRACE_DISABLED": "true",
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)

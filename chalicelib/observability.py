@@ -1,9 +1,10 @@
-"""Logs, metrics and traces for every function, configured once.
+"""Logs and metrics for every function, configured once.
 
 Logs are JSON with correlation keys (batch_id, execution_id, tenant); every serialized log
 line passes through `mask_phone_numbers`, so a phone number cannot reach the logs in full
 whatever a developer passes to the logger (exception messages and payload dumps included).
 Metrics are CloudWatch EMF lines; `POWERTOOLS_METRICS_DISABLED` silences them locally.
+No X-Ray tracer: why, and how to turn Lambda's own tracing on, is in docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import re
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
@@ -31,7 +32,6 @@ def _masked_json(record: dict[str, Any]) -> str:
 
 logger = Logger(service="batchcall", json_serializer=_masked_json)
 metrics = Metrics(namespace="BatchCall", service="batchcall")
-tracer = Tracer(service="batchcall")
 
 
 def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:

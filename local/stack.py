@@ -47,7 +47,6 @@ DATA_DIR_NAME = ".data"  # in the project directory, ignored by git
 DEMO_FILE = "demo.json"  # the demo key (its plaintext: only its hash is in the tables) and agent, reused
 LOCAL_DEFAULTS = {
     "SIMULATOR_SPEED": "30",  # a one-minute call takes two seconds
-    "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
     "POWERTOOLS_METRICS_DISABLED": "true",  # EMF lines are for CloudWatch; locally they are noise
     "WEBHOOK_ALLOW_PRIVATE": "true",  # local receivers live on 127.0.0.1
 }
@@ -114,7 +113,7 @@ class LocalStack:
         self.config = self._load_config()
         for key, value in {**self.config.environment_variables, **LOCAL_DEFAULTS}.items():
             self._env.setdefault(key, str(value))  # what the caller exported wins
-        get_settings.cache_clear()
+        _forget_settings()
         self.emulator.start()
         settings = get_settings()
         create_resources(settings)
@@ -150,7 +149,7 @@ class LocalStack:
             status_path(self.data_dir).unlink(missing_ok=True)
         self.emulator.stop()
         self._env.restore()
-        get_settings.cache_clear()
+        _forget_settings()
 
     def _load_config(self) -> Config:
         """The Chalice stage config (per-function settings, environment variables), or an empty one."""
@@ -210,6 +209,15 @@ class LocalStack:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def _forget_settings() -> None:
+    """Settings, and the services built on them, are read anew: a stack started after another one in the
+    same process (test tiers) must not serve with the stopped one's settings (its URL, its limits)."""
+    from chalicelib.services.container import get_services  # lazily: the app's import order stays the app's
+
+    get_settings.cache_clear()
+    get_services.cache_clear()
 
 
 # A start one minute ahead, with BSD date (macOS) or else GNU date (Linux).

@@ -14,7 +14,6 @@ os.environ.update(
         "AWS_REGION": "us-east-1",
         "STAGE": "test",
         "SIMULATOR_SPEED": "0",
-        "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "PUBLIC_BASE_URL": "https://calls.example.test/api",

@@ -136,6 +136,4 @@ def delivery_target(url: str, settings: Settings) -> tuple[ssrf.Target, list[str
     check (rebinding) is never used.
     """
     target = ssrf.parse_target(url, allow_private=settings.webhook_allow_private)
-    literal = ssrf.literal_address(target.host)
-    addresses = [str(literal)] if literal else resolve(target.host, target.port)
-    return target, ssrf.check_addresses(addresses, allow_private=settings.webhook_allow_private)
+    return target, ssrf.addresses_to_connect(target, resolve, allow_private=settings.webhook_allow_private)

@@ -8,7 +8,7 @@ from chalice import Blueprint
 
 from ..domain.agents import AgentCreate, AgentPatch
 from ..services import agents as agent_service
-from .http import ApiRequest, endpoint, json_response
+from .http import ApiRequest, endpoint, json_response, success
 
 bp = Blueprint(__name__)
 
@@ -43,4 +43,4 @@ def update_agent(req: ApiRequest, agent_id: str) -> Any:
 @endpoint(bp, "/agents/{agent_id}", ["DELETE"])
 def delete_agent(req: ApiRequest, agent_id: str) -> Any:
     agent_service.delete_agent(req.svc.agents, req.svc.batches, req.tenant_id, agent_id)
-    return json_response({"message": "success", "state": "deleted"})
+    return success("deleted")

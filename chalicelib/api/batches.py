@@ -8,28 +8,15 @@ from chalice import Blueprint, Response
 
 from .. import clock
 from ..domain.batches import BatchOptions, UploadOptions, check_file_name, public_batch, public_execution
+from ..domain.call_status import CallStatus
 from ..errors import BadRequest, PayloadTooLarge
 from ..services import exports, lifecycle
 from ..services.ingest import Upload, create_batch, iter_errors, presign_upload
-from .forms import fields_as_json, parse_form
-from .http import ApiRequest, endpoint, json_response
+from .forms import fields_as_json
+from .http import ApiRequest, endpoint, json_response, page_response, success
 
 bp = Blueprint(__name__)
 UPLOAD_HINT = "Upload larger files with POST /batches/uploads (a presigned S3 upload) instead."
-MAX_PAGE = 1000
-
-
-def _int_query(req: ApiRequest, name: str, default: int, low: int, high: int) -> int:
-    raw = req.query(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be a whole number", code="invalid_query") from None
-    if not low <= value <= high:
-        raise BadRequest(f"{name} must be between {low} and {high}", code="invalid_query")
-    return value
 
 
 @endpoint(bp, "/batches", ["POST"])
@@ -49,12 +36,7 @@ def create(req: ApiRequest) -> Any:
         options = BatchOptions.model_validate(data)
         upload = Upload(records=contacts, file_name=None)
     else:
-        form = parse_form(
-            req.request.headers.get("content-type", ""),
-            req.body_bytes(),
-            req.svc.settings.max_sync_upload_bytes,
-            UPLOAD_HINT,
-        )
+        form = req.form(req.svc.settings.max_sync_upload_bytes, UPLOAD_HINT)
         file = form.files.get("file")
         if file is None:
             raise BadRequest("the CSV is missing: send it as the multipart file field 'file'", code="missing_file")
@@ -70,14 +52,7 @@ def create(req: ApiRequest) -> Any:
 @endpoint(bp, "/batches/uploads", ["POST"])
 def create_upload(req: ApiRequest) -> Any:
     """Large files: a presigned S3 POST; the batch is `validating` until the file has been read."""
-    if req.content_type == "application/json":
-        data = req.json_object()
-    else:
-        data = fields_as_json(
-            parse_form(req.request.headers.get("content-type", ""), req.body_bytes(), 64 * 1024, ""),
-            ("from_phone_numbers",),
-        )
-    options = UploadOptions.model_validate(data)
+    options = UploadOptions.model_validate(req.fields(("from_phone_numbers",)))
     return json_response(presign_upload(req.svc, req.tenant_id, options, options.file_name or None), 201)
 
 
@@ -97,30 +72,26 @@ def list_for_agent(req: ApiRequest, batch_id: str) -> Any:
 
 @endpoint(bp, "/batches/{batch_id}/errors", ["GET"])
 def errors(req: ApiRequest, batch_id: str) -> Any:
-    limit = _int_query(req, "limit", 1000, 1, 10000)
-    offset = _int_query(req, "cursor", 0, 0, 10**9)
+    limit = req.int_query("limit", 1000, 1, 10000)
+    offset = req.int_query("cursor", 0, 0, 10**9)
     page: list[dict[str, Any]] = []
     for index, row in enumerate(iter_errors(req.svc, req.tenant_id, batch_id)):
         if index < offset:
             continue
         if len(page) == limit:
-            return json_response(page, headers={"X-Next-Cursor": str(index)})
+            return page_response(page, str(index))
         page.append(row)
-    return json_response(page)
+    return page_response(page, None)
 
 
 @endpoint(bp, "/batches/{batch_id}", ["DELETE"])
 def delete(req: ApiRequest, batch_id: str) -> Any:
     lifecycle.delete_batch(req.svc, req.tenant_id, batch_id)
-    return json_response({"message": "success", "state": "deleted"})
+    return success("deleted")
 
 
 def _scheduled_at(req: ApiRequest) -> tuple[object, bool]:
-    if req.content_type == "application/json":
-        data = req.json_object()
-    else:
-        form = parse_form(req.request.headers.get("content-type", ""), req.body_bytes(), 64 * 1024, "")
-        data = fields_as_json(form, ())
+    data = req.fields()
     bypass = str(data.get("bypass_call_guardrails", "false")).lower() in ("true", "1", "yes")
     return data.get("scheduled_at"), bypass
 
@@ -131,42 +102,46 @@ def schedule(req: ApiRequest, batch_id: str) -> Any:
     batch = lifecycle.schedule_batch(req.svc, req.tenant_id, batch_id, scheduled_at)
     if bypass:
         req.svc.batches.set_fields(batch_id, {"bypass_call_guardrails": True})
-    return json_response({"message": "success", "state": batch["status"], "scheduled_at": batch["scheduled_at"]})
+    return success(batch["status"], scheduled_at=batch["scheduled_at"])
 
 
 @endpoint(bp, "/batches/{batch_id}/run", ["POST"])
 def run(req: ApiRequest, batch_id: str) -> Any:
     batch = lifecycle.run_batch(req.svc, req.tenant_id, batch_id)
-    return json_response({"message": "success", "state": batch["status"], "scheduled_at": batch["scheduled_at"]})
+    return success(batch["status"], scheduled_at=batch["scheduled_at"])
 
 
 @endpoint(bp, "/batches/{batch_id}/stop", ["POST"])
 def stop(req: ApiRequest, batch_id: str) -> Any:
     lifecycle.stop_batch(req.svc, req.tenant_id, batch_id)
-    return json_response({"message": "success", "state": "stopped"})
+    return success("stopped")
 
 
 @endpoint(bp, "/batches/{batch_id}/pause", ["POST"])
 def pause(req: ApiRequest, batch_id: str) -> Any:
     lifecycle.pause_batch(req.svc, req.tenant_id, batch_id)
-    return json_response({"message": "success", "state": "paused"})
+    return success("paused")
 
 
 @endpoint(bp, "/batches/{batch_id}/resume", ["POST"])
 def resume(req: ApiRequest, batch_id: str) -> Any:
     batch = lifecycle.resume_batch(req.svc, req.tenant_id, batch_id)
-    return json_response({"message": "success", "state": batch["status"]})
+    return success(batch["status"])
+
+
+CALL_STATUSES = tuple(s.value for s in CallStatus)
 
 
 @endpoint(bp, "/batches/{batch_id}/executions", ["GET"])
 def executions(req: ApiRequest, batch_id: str) -> Any:
     req.svc.batches.get(req.tenant_id, batch_id)
-    limit = _int_query(req, "limit", 500, 1, MAX_PAGE)
+    status = req.query("status")
+    if status and status not in CALL_STATUSES:  # a typo would read as "no call has this status"
+        raise BadRequest(f"status must be one of {', '.join(CALL_STATUSES)}", code="invalid_query")
     items, cursor = req.svc.executions.page_for_batch(
-        batch_id, limit=limit, cursor=req.query("cursor"), status=req.query("status")
+        batch_id, limit=req.page_limit(), cursor=req.query("cursor"), status=status
     )
-    headers = {"X-Next-Cursor": cursor} if cursor else {}
-    return json_response([public_execution(e) for e in items], headers=headers)
+    return page_response([public_execution(e) for e in items], cursor)
 
 
 EXPORT_POLL_SECONDS = 5

@@ -31,7 +31,6 @@ CONTENT_TYPES = {
 ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\.(js|css|svg)$")
 
 
-@functools.cache
 def _s3_origins() -> tuple[str, ...]:
     """Origins the browser talks to directly: presigned POST (uploads) and GET (exports)."""
     return get_services().blobs.browser_origins()
@@ -76,6 +75,9 @@ def root() -> Response:
 
 @bp.route("/dashboard", methods=["GET"])
 def page() -> Response:
+    path = (bp.current_request.context or {}).get("path") or ""
+    if path.endswith("/"):  # `/dashboard/` would resolve the page's relative file links under /dashboard/dashboard/
+        return Response(body="", status_code=302, headers={"Location": "../dashboard", "Cache-Control": "no-cache"})
     return _serve("index.html")
 
 

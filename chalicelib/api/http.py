@@ -19,8 +19,12 @@ from ..errors import BadRequest, MethodNotAllowed, NotFound, ServiceError, Unsup
 from ..services.auth import authenticate
 from ..services.container import Services, get_services
 from .bodies import ErrorBody
+from .forms import Form, fields_as_json, parse_form
 
 ANY_CONTENT = ["*/*"]  # we answer unsupported types ourselves, in our error shape
+SMALL_FORM = 64 * 1024  # a form of options only (no file): more is not a form a person wrote
+PAGE_SIZE = 500
+MAX_PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,23 @@ class ApiRequest:
     def query(self, name: str) -> str | None:
         params: Any = self.request.query_params or {}
         return params.get(name)
+
+    def int_query(self, name: str, default: int, low: int, high: int) -> int:
+        """A whole-number query parameter within [low, high] (400 otherwise), or the default when absent."""
+        raw = self.query(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise BadRequest(f"{name} must be a whole number", code="invalid_query") from None
+        if not low <= value <= high:
+            raise BadRequest(f"{name} must be between {low} and {high}", code="invalid_query")
+        return value
+
+    def page_limit(self) -> int:
+        """`?limit=` of a paged listing (with `?cursor=` and an `X-Next-Cursor` answer)."""
+        return self.int_query("limit", PAGE_SIZE, 1, MAX_PAGE)
 
     def body_bytes(self) -> bytes:
         raw = self.request.raw_body or b""
@@ -54,6 +75,16 @@ class ApiRequest:
             raise BadRequest("the JSON body must be an object", code="invalid_json")
         return data
 
+    def form(self, max_bytes: int = SMALL_FORM, upload_hint: str = "") -> Form:
+        """The body as form fields and files (multipart or url-encoded), at most `max_bytes`."""
+        return parse_form(self.request.headers.get("content-type", ""), self.body_bytes(), max_bytes, upload_hint)
+
+    def fields(self, repeatable: tuple[str, ...] = ()) -> dict[str, Any]:
+        """The body as the JSON object a route takes, sent as JSON or as form fields (`repeatable` stay lists)."""
+        if self.content_type == "application/json":
+            return self.json_object()
+        return fields_as_json(self.form(), repeatable)
+
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
@@ -61,6 +92,16 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
         status_code=status,
         headers={"Content-Type": "application/json", **(headers or {})},
     )
+
+
+def success(state: str, **more: Any) -> Response:
+    """Bolna's answer to an action: `{"message": "success", "state": ...}` and what else the action reports."""
+    return json_response({"message": "success", "state": state, **more})
+
+
+def page_response(rows: list[Any], cursor: str | None) -> Response:
+    """One page of a listing; `X-Next-Cursor` (absent on the last page) is what `?cursor=` takes for the next."""
+    return json_response(rows, headers={"X-Next-Cursor": cursor} if cursor else {})
 
 
 def error_response(error: ServiceError) -> Response:

@@ -7,8 +7,7 @@ from typing import Any
 from chalice import Blueprint
 
 from ..services import webhooks
-from .batches import MAX_PAGE, _int_query
-from .http import ApiRequest, endpoint, json_response
+from .http import ApiRequest, endpoint, json_response, page_response
 
 bp = Blueprint(__name__)
 
@@ -26,7 +25,5 @@ def rotate_secret(req: ApiRequest) -> Any:
 @endpoint(bp, "/batches/{batch_id}/webhooks", ["GET"])
 def deliveries(req: ApiRequest, batch_id: str) -> Any:
     req.svc.batches.get(req.tenant_id, batch_id)
-    limit = _int_query(req, "limit", 500, 1, MAX_PAGE)
-    rows, cursor = req.svc.deliveries.page(batch_id, limit=limit, cursor=req.query("cursor"))
-    headers = {"X-Next-Cursor": cursor} if cursor else {}
-    return json_response([webhooks.public_delivery(row) for row in rows], headers=headers)
+    rows, cursor = req.svc.deliveries.page(batch_id, limit=req.page_limit(), cursor=req.query("cursor"))
+    return page_response([webhooks.public_delivery(row) for row in rows], cursor)

@@ -78,12 +78,10 @@ def validate_webhook_url(url: str, settings: Settings, field: str = "webhook_url
     text = url.strip()
     try:
         target = ssrf.parse_target(text, allow_private=settings.webhook_allow_private)
-        literal = ssrf.literal_address(target.host)
         try:
-            addresses = [str(literal)] if literal else resolve(target.host, target.port)
+            ssrf.addresses_to_connect(target, resolve, allow_private=settings.webhook_allow_private)
         except OSError:
             return text
-        ssrf.check_addresses(addresses, allow_private=settings.webhook_allow_private)
     except ssrf.UnsafeUrl as exc:
         raise BadRequest(
             f"{field} {exc}", code="invalid_webhook_url", details=[{"field": field, "message": str(exc)}]

@@ -10,7 +10,7 @@ from .. import aws
 from ..errors import NotFound
 from ..resources import AGENTS, table_name
 from ..settings import Settings
-from .dynamo import av, condition_failed, from_item, query_all, set_clause, to_item
+from .dynamo import av, condition_failed, from_item, query_all, set_clause, storable_key, to_item
 
 
 class AgentStore:
@@ -27,6 +27,8 @@ class AgentStore:
             aws.dynamodb()
             .get_item(TableName=self._table, Key={"tenant_id": av(tenant_id), "agent_id": av(agent_id)})
             .get("Item")
+            if storable_key(agent_id)
+            else None
         )
         if not item:
             raise NotFound(f"agent {agent_id} not found", code="agent_not_found")

@@ -12,7 +12,7 @@ from ..domain.batch_status import ACTIVE, BatchStatus
 from ..errors import Conflict, NotFound
 from ..resources import BATCHES, table_name
 from ..settings import Settings
-from .dynamo import av, condition_failed, from_item, put_new, query_all, set_clause, update_if, values
+from .dynamo import av, condition_failed, from_item, put_new, query_all, set_clause, storable_key, update_if, values
 
 
 class BatchStore:
@@ -30,6 +30,8 @@ class BatchStore:
         put_new(self.table, batch, "batch_id", f"batch {batch['batch_id']}")
 
     def find(self, batch_id: str) -> dict[str, Any] | None:
+        if not storable_key(batch_id):
+            return None
         item = aws.dynamodb().get_item(TableName=self.table, Key=self.key(batch_id), ConsistentRead=True).get("Item")
         return from_item(item) if item else None
 

@@ -74,6 +74,7 @@ class MultipartFile:
 class BlobStore:
     def __init__(self, settings: Settings) -> None:
         self.bucket = bucket_name(settings)
+        self._browser_origins: tuple[str, ...] | None = None
 
     @staticmethod
     def raw_key(batch_id: str) -> str:
@@ -158,7 +159,14 @@ class BlobStore:
         s3.delete_object(Bucket=self.bucket, Key=key)
 
     def browser_origins(self) -> tuple[str, ...]:
-        """The origins of presigned upload (POST) and export (GET) URLs, for a page's CSP; signing needs no network."""
+        """The origins of presigned upload (POST) and export (GET) URLs, for a page's CSP; signing needs no network.
+
+        Worked out once per store (the services are built once per process, or per stack or test)."""
+        if self._browser_origins is None:
+            self._browser_origins = self._sign_origins()
+        return self._browser_origins
+
+    def _sign_origins(self) -> tuple[str, ...]:
         client = aws.s3()
         try:
             urls = [

@@ -41,6 +41,15 @@ def av(value: Any) -> dict[str, Any]:
     return dict(_ser.serialize(_to_dynamo(value)))
 
 
+MAX_KEY_BYTES = 2048  # DynamoDB's limit for a partition key
+
+
+def storable_key(value: str) -> bool:
+    """Whether DynamoDB takes `value` as a key: it refuses an empty one, or one over 2 KiB, with an error
+    (a 500), so an id from a URL that is neither names nothing and is simply not found."""
+    return 0 < len(value.encode("utf-8", "surrogatepass")) <= MAX_KEY_BYTES
+
+
 def to_item(data: dict[str, Any]) -> dict[str, Any]:
     return {k: av(v) for k, v in data.items() if v is not None}
 

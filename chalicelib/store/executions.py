@@ -20,6 +20,7 @@ from .dynamo import (
     from_item,
     query_all,
     set_clause,
+    storable_key,
     to_item,
     update_if,
     values,
@@ -94,6 +95,8 @@ class ExecutionStore:
         return sum(1 for e in executions if self.create_many(batch_id, [e], unreached=unreached))
 
     def find(self, execution_id: str) -> dict[str, Any] | None:
+        if not storable_key(execution_id):
+            return None
         item = (
             aws.dynamodb().get_item(TableName=self.table, Key=self.key(execution_id), ConsistentRead=True).get("Item")
         )
@@ -130,23 +133,7 @@ class ExecutionStore:
             remove.append("open_shard")  # nothing is owed by a provider: the sweeper leaves it alone
         else:
             changes["open_shard"] = OPEN
-        update, names, vals = set_clause(changes)
-        names["#st"] = "status"
-        vals[":old"] = av(old)
-        if remove:
-            update += " REMOVE " + ", ".join(remove)
-        items: list[dict[str, Any]] = [
-            {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": self.key(execution["execution_id"]),
-                    "UpdateExpression": update,
-                    "ConditionExpression": "#st = :old",
-                    "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": vals,
-                }
-            }
-        ]
+        items = [self._status_update(execution["execution_id"], old, changes, remove)]
         became_final = is_final(to_status) and not is_final(old)
         items.append(
             self._batches.counter_update(
@@ -180,20 +167,8 @@ class ExecutionStore:
         new attempt's, so the batch counts each contact by its last attempt.
         """
         changes = {"status": final_status, "updated_at": clock.now_iso(), **fields}
-        update, names, vals = set_clause(changes)
-        names["#st"] = "status"
-        vals[":old"] = av(old["status"])
-        items: list[dict[str, Any]] = [
-            {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": self.key(old["execution_id"]),
-                    "UpdateExpression": update + " REMOVE open_shard",
-                    "ConditionExpression": "#st = :old",
-                    "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": vals,
-                }
-            },
+        items = [
+            self._status_update(old["execution_id"], old["status"], changes, ["open_shard"]),
             self._batches.counter_update(old["batch_id"], {old["status"]: -1, new["status"]: +1}, must_run=True),
             {
                 "Put": {
@@ -212,6 +187,26 @@ class ExecutionStore:
             if codes[1:2] == ["ConditionalCheckFailed"]:
                 raise BatchNotRunning(old["batch_id"]) from None
             raise
+
+    def _status_update(
+        self, execution_id: str, old_status: str, changes: dict[str, Any], remove: list[str]
+    ) -> dict[str, Any]:
+        """The transaction element that compare-and-sets an execution's status from the one read."""
+        update, names, vals = set_clause(changes)
+        names["#st"] = "status"
+        vals[":old"] = av(old_status)
+        if remove:
+            update += " REMOVE " + ", ".join(remove)
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": self.key(execution_id),
+                "UpdateExpression": update,
+                "ConditionExpression": "#st = :old",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": vals,
+            }
+        }
 
     def set_fields(self, execution_id: str, fields: dict[str, Any], *, only_if_status: Iterable[str] = ()) -> bool:
         """Record details that do not change the status (e.g. the provider's call id)."""

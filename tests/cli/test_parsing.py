@@ -38,6 +38,16 @@ def test_an_unreadable_time_is_a_usage_error() -> None:
     assert caught.value.exit_code == 2
 
 
+@pytest.mark.parametrize("given", ["+999999999d", "+99999999999999999999s", "+9000000d"])
+def test_a_start_beyond_the_calendar_is_a_usage_error_not_a_crash(given: str) -> None:
+    # Given a relative start that no date can hold (Python's dates end in the year 9999)
+    with pytest.raises(CliError) as caught:
+        parse_schedule(given, NOW)
+    # Then it is refused as bad usage, naming the option, rather than an "unexpected OverflowError"
+    assert caught.value.exit_code == 2
+    assert "--schedule" in caught.value.message
+
+
 def test_retry_options() -> None:
     assert retry_config(None, None, None, False, None) is None  # the agent's retry defaults apply
     assert retry_config(True, None, None, False, None) == {"enabled": True}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -90,6 +91,25 @@ def test_export_waits_for_202_then_follows_303_without_the_key(
     assert not any(name.lower() == "authorization" for name in storage_seen[0][1])
 
 
+@pytest.mark.parametrize("retry_after", ["60", "NaN"])
+def test_export_gives_up_at_max_wait_whatever_retry_after_says(
+    servers: list[ThreadingHTTPServer], tmp_path: Path, retry_after: str
+) -> None:
+    # Given an API that keeps answering 202 with a long (or unreadable) Retry-After
+    api, _ = serve([(202, {"Retry-After": retry_after, "Content-Type": "application/json"}, "{}")])
+    servers.append(api)
+    api_url = f"http://127.0.0.1:{api.server_address[1]}"
+    target = str(tmp_path / "out.csv")
+    args = ["--url", api_url, "--api-key", "k", "batches", "export", "b1", "-o", target, "--max-wait", "1"]
+    # When the export waits at most 1 s
+    started = time.monotonic()
+    result = CliRunner().invoke(app, args)
+    # Then it gives up about then with exit 5, not after the server's 60 s, and not with a crash
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 5, result.stderr
+    assert result.stderr == "error: the export of batch b1 is not ready after 1 s\n"
+
+
 def test_an_export_storage_refuses_is_one_line(servers: list[ThreadingHTTPServer], tmp_path: Path) -> None:
     storage, _ = serve([(403, {"Content-Type": "application/xml"}, "<Error><Code>AccessDenied</Code></Error>")])
     api, _ = serve([(303, {"Location": f"http://127.0.0.1:{storage.server_address[1]}/x.csv"}, "{}")])
@@ -119,6 +139,37 @@ def test_a_proxy_error_page_is_one_line(servers: list[ThreadingHTTPServer]) -> N
     result = list_agents(api)
     assert result.exit_code == 1
     assert result.stderr == "error: <html> <body>Bad gateway</body> </html> (error, HTTP 502)\n"
+
+
+def test_an_error_detail_without_a_message_still_prints_the_apis_message(servers: list[ThreadingHTTPServer]) -> None:
+    # Given an API error whose details name a field but carry facts rather than a message (as the
+    # schedule-lead limit does)
+    body = {
+        "message": "scheduled_at '9999-12-31T23:59:59Z' is more than 365 days ahead",
+        "code": "scheduled_at_too_far",
+        "details": [{"field": "scheduled_at", "max_lead_days": 365, "latest": "2027-11-30T11:03:48Z"}],
+    }
+    api, _ = serve([(400, {"Content-Type": "application/json"}, json.dumps(body))])
+    servers.append(api)
+    # When a command meets it, Then the API's message and code are printed as one line, not "unexpected KeyError"
+    result = list_agents(api)
+    assert result.exit_code == 1
+    assert result.stderr == f"error: {body['message']} (scheduled_at_too_far, HTTP 400)\n", result.stderr
+
+
+@pytest.mark.parametrize("batch_id", ["../agents/a1", "b1/../../agents/a1", "b1?x=1", "b1#frag", "."])
+def test_an_id_that_would_reach_another_route_is_refused_before_any_request(
+    servers: list[ThreadingHTTPServer], batch_id: str
+) -> None:
+    # Given an id taken from somewhere untrusted (a webhook, a file) that would leave /batches/{id}
+    api, seen = serve([(200, {"Content-Type": "application/json"}, '{"message": "success"}')])
+    servers.append(api)
+    url = f"http://127.0.0.1:{api.server_address[1]}"
+    # When a batch is deleted by that id
+    result = CliRunner().invoke(app, ["--url", url, "--api-key", "k", "batches", "delete", batch_id, "--yes"])
+    # Then nothing was sent (`DELETE /agents/a1` would delete an agent) and the error is one line
+    assert seen == []
+    assert result.exit_code == 1 and result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
 
 
 def list_agents(api: ThreadingHTTPServer) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -80,7 +81,15 @@ def test_the_banner_prints_every_readme_walk_through_command_with_the_values_fil
 
 def make_run(*variables: str) -> str:
     """The command `make run` would run with these variables."""
-    dry_run = subprocess.run(["make", "-n", "run", *variables], cwd=ROOT, capture_output=True, text=True, check=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}  # under `make test`
+    dry_run = subprocess.run(
+        ["make", "--no-print-directory", "-n", "run", *variables],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
     return " ".join(dry_run.stdout.strip().splitlines()[-1].split())
 
 

@@ -84,3 +84,23 @@ def test_configured_credentials_are_kept_for_the_emulator(monkeypatch: pytest.Mo
     monkeypatch.delenv("AWS_EC2_METADATA_DISABLED", raising=False)
     assert manage.emulator_credentials() is False
     assert os.environ["AWS_ACCESS_KEY_ID"] == "mine"
+
+
+def test_without_credentials_or_the_emulator_it_says_what_to_export(tmp_path: Path) -> None:
+    # Given a shell with no AWS configuration and no AWS_ENDPOINT_URL (the export line `make run` prints skipped)
+    env = {k: v for k, v in os.environ.items() if k not in AWS_CONFIGURATION and k != "AWS_ENDPOINT_URL"}
+    env.update(HOME=str(tmp_path), AWS_EC2_METADATA_DISABLED="true")
+    # When the README's command runs
+    done = subprocess.run(
+        [sys.executable, "manage.py", "create-key", "--tenant", "acme"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    # Then it fails with one line naming the export, not a botocore traceback
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1, done.stderr[-2000:]
+    assert "AWS_ENDPOINT_URL" in done.stderr

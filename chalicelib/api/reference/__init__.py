@@ -53,6 +53,8 @@ def openapi_json(request: Request) -> Any:
 
 @public_endpoint(bp, "/docs", ["GET"])
 def docs(request: Request) -> Any:
+    if ((request.context or {}).get("path") or "").endswith("/"):  # `/docs/` would fetch /docs/openapi.json
+        return Response(body="", status_code=302, headers={"Location": "../docs", "Cache-Control": "no-cache"})
     html, policy = page()
     return Response(
         body=html,

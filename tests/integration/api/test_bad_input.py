@@ -335,3 +335,43 @@ def test_url_schemes_are_case_insensitive(client: Client, tenant: tuple[str, str
     refused = send_json(client, key, "patch", f"/agents/{agent_id}", {"webhook_url": "HTTP://hooks.example.com/a"})
     assert field_of(refused) == "webhook_url"
     assert "https://" in error_of(refused)["message"] + json.dumps(error_of(refused)["details"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/batches//executions"),
+        ("GET", "/batches//executions.csv"),
+        ("GET", "/batches//webhooks"),
+        ("GET", "/batches//errors"),
+        ("GET", "/batches//all"),
+        ("POST", "/batches//run"),
+        ("POST", "/batches//stop"),
+    ],
+)
+def test_an_empty_id_in_the_path_is_a_404(client: Client, tenant: tuple[str, str], method: str, path: str) -> None:
+    # Given a URL whose id segment is empty (a script's unset variable: /batches/$BATCH/executions)
+    key, _ = tenant
+    # When it is requested, Then it is a 404 in our shape, not a 500 (DynamoDB refuses an empty key)
+    response = client.http.request(method, path, headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 404, (path, response.body)
+    assert error_of(response)["code"] in ("batch_not_found", "agent_not_found", "not_found")
+
+
+@pytest.mark.parametrize("status", ["zzz", "COMPLETED", "no_answer"])
+def test_an_unknown_status_filter_is_400_not_an_empty_page(
+    client: Client, tenant: tuple[str, str], status: str
+) -> None:
+    # Given a batch, and a status filter that no call can have (a typo)
+    key, agent_id = tenant
+    batch_id = json.loads(post_csv(client, key, {"agent_id": agent_id}, CSV.encode()).body)["batch_id"]
+    # When the executions are listed with it
+    response = client.http.get(
+        f"/batches/{batch_id}/executions?status={status}", headers={"Authorization": f"Bearer {key}"}
+    )
+    # Then it is a 400 naming the field and the statuses it takes (as the API reference's enum says),
+    # not a 200 with no calls that reads as "none with this status"
+    assert response.status_code == 400, response.body
+    body = error_of(response)
+    assert body["code"] == "invalid_query"
+    assert "status" in body["message"] and "no-answer" in body["message"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from chalice.test import Client
@@ -94,6 +95,21 @@ def test_the_root_redirects_to_the_dashboard(client: Client) -> None:
     answer = client.http.get("/")
     assert answer.status_code == 302
     assert answer.headers["Location"] == "dashboard"
+
+
+def test_the_page_opened_with_a_trailing_slash_still_finds_its_files(client: Client) -> None:
+    # Given a user who types /dashboard/ (the page links its files relative to itself)
+    page_url = "http://127.0.0.1:8000/dashboard/"
+    answer = client.http.get(urlsplit(page_url).path)
+    if answer.status_code in (301, 302, 307, 308):
+        page_url = urljoin(page_url, answer.headers["Location"])
+        answer = client.http.get(urlsplit(page_url).path)
+    # Then the page they end on loads its script, style and icon (not a blank page of 404s)
+    assert answer.status_code == 200
+    links = re.findall(r'(?:src|href)="(dashboard/[^"]+)"', answer.body.decode())
+    assert len(links) == 3
+    for link in links:
+        assert client.http.get(urlsplit(urljoin(page_url, link)).path).status_code == 200, urljoin(page_url, link)
 
 
 def test_no_file_holds_inline_script_style_or_eval() -> None:

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import re
+from urllib.parse import urljoin, urlsplit
 
 from chalice.test import Client
 
@@ -42,3 +43,18 @@ def test_other_routes_still_need_the_key(client: Client) -> None:
     response = client.http.get("/agents")
     assert response.status_code == 401
     assert json.loads(response.body)["code"]
+
+
+def test_docs_opened_with_a_trailing_slash_still_finds_the_document(client: Client) -> None:
+    # Given a reader who types /docs/ (the page fetches the document relative to itself)
+    page_url = "http://127.0.0.1:8000/docs/"
+    response = client.http.get(urlsplit(page_url).path)
+    if response.status_code in (301, 302, 307, 308):
+        page_url = urljoin(page_url, response.headers["Location"])
+        response = client.http.get(urlsplit(page_url).path)
+    # Then the page they end on can fetch the document it renders
+    assert response.status_code == 200
+    fetched = re.findall(r'fetch\("([^"]+)"', response.body.decode())
+    assert fetched == ["openapi.json"]
+    document_url = urljoin(page_url, fetched[0])
+    assert client.http.get(urlsplit(document_url).path).status_code == 200, document_url

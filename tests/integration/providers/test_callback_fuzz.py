@@ -45,3 +45,11 @@ def test_fuzzed_callbacks_are_refused_with_4xx_and_change_nothing(
     post()
     pump.run()
     assert svc.executions.find(eid)["status"] == "initiated"  # type: ignore[index]
+
+
+def test_a_callback_with_an_empty_execution_id_is_refused_with_403(client: Client) -> None:
+    # Given a callback URL whose execution_id is present but empty (DynamoDB refuses an empty key)
+    for provider in ("http", "twilio"):
+        # When it is posted, Then it is refused like any other callback for no call of ours, not a 500
+        response = client.http.post(f"/providers/{provider}/events?execution_id=", body=b"{}")
+        assert response.status_code == 403, (provider, response.body)
