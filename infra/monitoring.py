@@ -24,7 +24,7 @@ WIDTH = 8  # three widgets a row (the grid is 24 wide)
 HEIGHT = 6
 
 # Custom metrics the dashboard reads, by the code that counts them.
-PLACED = "CallsPlaced"  # services/placing.py, once per call the provider accepted
+PLACED = "CallsPlaced"  # services/dialing.py, once per call the provider accepted
 DIAL_LATENCY = "DialLatency"  # services/placing.py, ms the provider took to accept a call
 OUTCOMES = {status.value: f"Outcome_{status.value}" for status in FINAL}  # services/calls.py, per finished attempt
 WAITING_FOR_SLOT = "CallsWaitingForSlot"  # services/dialing.py, a dial handed back: its agent or batch is at its cap

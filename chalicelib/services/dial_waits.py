@@ -28,6 +28,13 @@ def _zones(number: str, default_timezone: str | None) -> tuple[str, ...]:
     return tuple(recipient_zones(number, default_timezone))
 
 
+def window_open(message: DialMessage, agent: dict[str, Any], now: datetime) -> bool:
+    """Inside the recipient's calling hours (in every time zone the number may be in), or not bound by them."""
+    return message.bypass_window or is_open(
+        CallingWindow.from_agent(agent), _zones(message.to, agent.get("timezone")), now
+    )
+
+
 def again(svc: Services, message: DialMessage, delay: int, **update: Any) -> None:
     """Back to the queue, still claimed (its slot held), with a fresh token only one delivery can take.
 
@@ -53,30 +60,25 @@ def unplaced(svc: Services, expected: dict[str, Any], status: str, reason: str) 
         return
 
 
-def in_window(
+def wait_for_window(
     svc: Services, message: DialMessage, expected: dict[str, Any], agent: dict[str, Any], now: datetime
-) -> bool:
-    """Inside the recipient's calling hours; otherwise reschedule to the next open slot."""
-    window = CallingWindow.from_agent(agent)
-    zones = _zones(message.to, agent.get("timezone"))
-    if is_open(window, zones, now):
-        return True
-    when = next_open(window, zones, now)
+) -> None:
+    """Outside the recipient's calling hours: reschedule to the next open slot (or end it, when none is)."""
+    when = next_open(CallingWindow.from_agent(agent), _zones(message.to, agent.get("timezone")), now)
     if when is None:
         unplaced(svc, expected, "error", "no time is inside the calling hours in every time zone of this number")
-        return False
+        return
     if expected["status"] != "rescheduled":
         try:
             svc.executions.move(expected, "rescheduled", {"scheduled_at": clock.iso(when)})
         except StaleTransition:
-            return False
+            return
         if expected["status"] == "initiated":  # the window closed while its placement was retried: free the slot
             release_slot(svc, expected)
         _announce_waiting(svc, message.batch_id)
     else:
         svc.executions.set_fields(message.execution_id, {"scheduled_at": clock.iso(when)})
     later(svc, message.again(expect_status="rescheduled", place_token=None), when)
-    return False
 
 
 def _announce_waiting(svc: Services, batch_id: str) -> None:

@@ -20,12 +20,12 @@ from ..domain.arrival import early_until
 from ..domain.batch_status import BatchStatus
 from ..domain.messages import DialMessage
 from ..errors import NotFound
-from ..observability import count
+from ..observability import count, logger
 from ..resources import DIAL_QUEUE
 from ..store.executions import BatchNotRunning, NoFreeSlot, StaleTransition
 from ..store.leases import agent_key
 from .container import Services
-from .dial_waits import again, in_window, later, unplaced
+from .dial_waits import again, later, unplaced, wait_for_window, window_open
 from .placing import place
 
 PAUSED_RECHECK_SECONDS = 15
@@ -74,15 +74,25 @@ def place_one_call(svc: Services, message: DialMessage, remaining_ms: Callable[[
         return
     if message.expect_status == "initiated":  # claimed before; its placement was retried or paced
         claimed = _still_to_place(svc, message)
-        if claimed is None or (not message.bypass_window and not in_window(svc, message, claimed, agent, now)):
+        if claimed is not None and not window_open(message, agent, now):
+            wait_for_window(svc, message, claimed, agent, now)
             return
-    else:
-        if not message.bypass_window and not in_window(svc, message, expected, agent, now):
-            return
+    elif window_open(message, agent, now):
         claimed = _claim(svc, message, expected, agent, now)
-        if claimed is None:
-            return
-    place(svc, message, agent, claimed)
+    else:
+        wait_for_window(svc, message, expected, agent, now)
+        return
+    if claimed is not None:
+        _placed(svc, message, place(svc, message, agent, claimed))
+
+
+def _placed(svc: Services, message: DialMessage, call_id: str | None) -> None:
+    """Record the provider's call id (None: the call was paced or failed, and that was handled)."""
+    if call_id is None:
+        return
+    count("CallsPlaced")
+    svc.executions.set_fields(message.execution_id, {"provider_call_id": call_id, "placed_at": clock.now_iso()})
+    logger.info("call placed", extra={"to": message.to, "attempt": message.attempt})
 
 
 def _expected(message: DialMessage) -> dict[str, Any]:

@@ -27,24 +27,23 @@ RATE_LIMIT_PAUSE_SECONDS = 5.0  # when a rate-limit answer has no Retry-After
 MAX_BACKOFF_SECONDS = 60
 
 
-def place(svc: Services, message: DialMessage, agent: dict[str, Any], claimed: dict[str, Any]) -> None:
-    """Place the claimed call, paced to the account's calls per second; a failure is mapped, never raised."""
+def place(svc: Services, message: DialMessage, agent: dict[str, Any], claimed: dict[str, Any]) -> str | None:
+    """Place the claimed call, paced to the account's calls per second: the provider's call id, or None
+    when it was paced or failed (handled here: handed back, or ended; never raised)."""
     if not _paced(svc, message, agent):
-        return
+        return None
     request = _request(svc, message, agent)
     started = time.perf_counter()
     try:
         call_id = svc.providers[agent["provider"]].place_call(request, agent)
     except ProviderError as exc:
         _placement_failed(svc, message, agent, claimed, exc)
-        return
+        return None
     except MissingSecret as exc:
         unplaced(svc, claimed, "error", f"provider credentials missing: {exc}")
-        return
+        return None
     count("DialLatency", (time.perf_counter() - started) * 1000, MetricUnit.Milliseconds)
-    count("CallsPlaced")
-    svc.executions.set_fields(message.execution_id, {"provider_call_id": call_id, "placed_at": clock.now_iso()})
-    logger.info("call placed", extra={"to": message.to, "attempt": message.attempt})
+    return call_id
 
 
 def _request(svc: Services, message: DialMessage, agent: dict[str, Any]) -> CallRequest:

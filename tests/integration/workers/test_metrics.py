@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from chalice.test import Client
 
-from chalicelib.services import dialing, placing
+from chalicelib.services import dialing
 from tests.support.batches import make_batch, patch_agent
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
@@ -17,8 +17,7 @@ def test_dials_handed_back_at_the_live_call_cap_are_counted(
     client: Client, tenant: tuple[str, str], pump: Pump, scripted: ScriptedProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     counted: Counter[str] = Counter()
-    for module in (dialing, placing):
-        monkeypatch.setattr(module, "count", lambda name, value=1, *_: counted.update({name: value}))
+    monkeypatch.setattr(dialing, "count", lambda name, value=1, *_: counted.update({name: value}))
     # Given an agent allowed one live call, and calls that never report back (so its one slot stays taken)
     patch_agent(client, tenant, max_concurrent_calls=1)
     scripted.report = False
