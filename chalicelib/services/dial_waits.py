@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from .. import clock
-from ..domain.calling_window import CallingWindow, is_open, next_open, recipient_zones
+from ..domain.calling_window import CallingWindow, next_open
 from ..domain.messages import DialMessage
 from ..resources import DIAL_QUEUE
 from ..store.executions import StaleTransition
@@ -21,18 +20,6 @@ from .container import Services
 from .webhooks import emit_batch_event
 
 LIVE = ("initiated", "ringing", "in-progress")
-
-
-@lru_cache(maxsize=8192)
-def _zones(number: str, default_timezone: str | None) -> tuple[str, ...]:
-    return tuple(recipient_zones(number, default_timezone))
-
-
-def window_open(message: DialMessage, agent: dict[str, Any], now: datetime) -> bool:
-    """Inside the recipient's calling hours (in every time zone the number may be in), or not bound by them."""
-    return message.bypass_window or is_open(
-        CallingWindow.from_agent(agent), _zones(message.to, agent.get("timezone")), now
-    )
 
 
 def again(svc: Services, message: DialMessage, delay: int, **update: Any) -> None:
@@ -61,10 +48,15 @@ def unplaced(svc: Services, expected: dict[str, Any], status: str, reason: str) 
 
 
 def wait_for_window(
-    svc: Services, message: DialMessage, expected: dict[str, Any], agent: dict[str, Any], now: datetime
+    svc: Services,
+    message: DialMessage,
+    expected: dict[str, Any],
+    hours: tuple[CallingWindow, tuple[str, ...]],
+    now: datetime,
 ) -> None:
-    """Outside the recipient's calling hours: reschedule to the next open slot (or end it, when none is)."""
-    when = next_open(CallingWindow.from_agent(agent), _zones(message.to, agent.get("timezone")), now)
+    """Outside the recipient's calling hours (`hours`: the window and the number's time zones):
+    reschedule to the next open slot, or end it when no time is open in every zone."""
+    when = next_open(*hours, now)
     if when is None:
         unplaced(svc, expected, "error", "no time is inside the calling hours in every time zone of this number")
         return

@@ -13,11 +13,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from .. import clock
 from ..domain.arrival import early_until
 from ..domain.batch_status import BatchStatus
+from ..domain.calling_window import CallingWindow, is_open, recipient_zones
 from ..domain.messages import DialMessage
 from ..errors import NotFound
 from ..observability import count, logger
@@ -25,7 +27,7 @@ from ..resources import DIAL_QUEUE
 from ..store.executions import BatchNotRunning, NoFreeSlot, StaleTransition
 from ..store.leases import agent_key
 from .container import Services
-from .dial_waits import again, later, unplaced, wait_for_window, window_open
+from .dial_waits import again, later, unplaced, wait_for_window
 from .placing import place
 
 PAUSED_RECHECK_SECONDS = 15
@@ -46,6 +48,18 @@ def _agent(svc: Services, tenant_id: str, agent_id: str) -> dict[str, Any]:
     agent = svc.agents.get(tenant_id, agent_id)
     _agents[key] = (time.monotonic(), agent)
     return agent
+
+
+@lru_cache(maxsize=8192)
+def _zones(number: str, default_timezone: str | None) -> tuple[str, ...]:
+    return tuple(recipient_zones(number, default_timezone))
+
+
+def _calling_hours(message: DialMessage, agent: dict[str, Any]) -> tuple[CallingWindow, tuple[str, ...]] | None:
+    """The agent's calling window and the time zones the number may be in; None when the batch bypasses them."""
+    if message.bypass_window:
+        return None
+    return CallingWindow.from_agent(agent), _zones(message.to, agent.get("timezone"))
 
 
 def slot_wait_seconds(waits: int) -> int:
@@ -74,14 +88,16 @@ def place_one_call(svc: Services, message: DialMessage, remaining_ms: Callable[[
         return
     if message.expect_status == "initiated":  # claimed before; its placement was retried or paced
         claimed = _still_to_place(svc, message)
-        if claimed is not None and not window_open(message, agent, now):
-            wait_for_window(svc, message, claimed, agent, now)
+        hours = _calling_hours(message, agent) if claimed is not None else None
+        if claimed is not None and hours is not None and not is_open(*hours, now):
+            wait_for_window(svc, message, claimed, hours, now)
             return
-    elif window_open(message, agent, now):
-        claimed = _claim(svc, message, expected, agent, now)
     else:
-        wait_for_window(svc, message, expected, agent, now)
-        return
+        hours = _calling_hours(message, agent)
+        if hours is not None and not is_open(*hours, now):
+            wait_for_window(svc, message, expected, hours, now)
+            return
+        claimed = _claim(svc, message, expected, agent, now)
     if claimed is not None:
         _placed(svc, message, place(svc, message, agent, claimed))
 
