@@ -142,9 +142,20 @@ def in_our_error_shape(event: Any, get_response: Callable[[Any], Response]) -> R
     return shaped
 
 
+def _message(err: Any) -> str:
+    """pydantic's message, except that a length bound on an optional string says "characters", not "items"
+    (the bound then sits on the union, which pydantic measures as a sized value)."""
+    ctx = err.get("ctx") or {}
+    if err["type"] in ("too_long", "too_short") and isinstance(err.get("input"), str):
+        bound = "most" if err["type"] == "too_long" else "least"
+        limit = ctx.get("max_length" if bound == "most" else "min_length")
+        return f"String should have at {bound} {limit} characters, not {len(err['input'])}"
+    return str(err["msg"])
+
+
 def validation_error(exc: ValidationError) -> BadRequest:
     details = [
-        {"field": ".".join(str(part) for part in err["loc"]) or None, "message": err["msg"]} for err in exc.errors()
+        {"field": ".".join(str(part) for part in err["loc"]) or None, "message": _message(err)} for err in exc.errors()
     ]
     fields = ", ".join(d["field"] or "body" for d in details)
     return BadRequest(f"invalid request: {fields}", code="validation_error", details=details)

@@ -375,3 +375,13 @@ def test_an_unknown_status_filter_is_400_not_an_empty_page(
     body = error_of(response)
     assert body["code"] == "invalid_query"
     assert "status" in body["message"] and "no-answer" in body["message"]
+
+
+def test_a_too_long_optional_text_is_counted_in_characters(client: Client, tenant: tuple[str, str]) -> None:
+    # Given an agent, When a patch sends a 300-character name (the bound sits on an optional field)
+    key, agent_id = tenant
+    response = send_json(client, key, "patch", f"/agents/{agent_id}", {"name": "x" * 300})
+    # Then the 400 names the field and speaks of characters, as for any string
+    assert response.status_code == 400
+    [detail] = error_of(response)["details"]
+    assert detail == {"field": "name", "message": "String should have at most 200 characters, not 300"}
