@@ -27,6 +27,7 @@ HEIGHT = 6
 PLACED = "CallsPlaced"  # services/dialing.py, once per call the provider accepted
 DIAL_LATENCY = "DialLatency"  # services/placing.py, ms the provider took to accept a call
 OUTCOMES = {status.value: f"Outcome_{status.value}" for status in FINAL}  # services/calls.py, per finished attempt
+LIVE_CALLS = "LiveCalls"  # services/sweeping.py, leases held (live calls, all agents), once a minute
 WAITING_FOR_SLOT = "CallsWaitingForSlot"  # services/dialing.py, a dial handed back: its agent or batch is at its cap
 PACED = "CallsPaced"  # services/placing.py, a dial handed back: its provider account's calls per second
 PROVIDER_FAILURES = {kind.value: f"ProviderFailure_{kind.value}" for kind in Failure}  # services/placing.py
@@ -37,6 +38,7 @@ CUSTOM_METRICS = (
     PLACED,
     DIAL_LATENCY,
     *OUTCOMES.values(),
+    LIVE_CALLS,
     WAITING_FOR_SLOT,
     PACED,
     *PROVIDER_FAILURES.values(),
@@ -173,11 +175,8 @@ def _lambda(metric: str, functions: Mapping[str, str], statistic: str = "Sum") -
 
 
 def _live_calls(functions: Mapping[str, str], reserved: Mapping[str, int]) -> cloudwatch.GraphWidget:
-    """Live calls against the limits: dials handed back at a cap, and the dialers running against theirs.
-
-    The code emits no gauge of live calls (they are counters per agent in the leases table); a dial
-    handed back because its agent or batch is at its live-call cap is the signal that a limit binds.
-    """
+    """Live calls against the limits: live calls (the sweeper's gauge, all agents), dials handed back at a
+    cap (the signal that an agent's or batch's limit binds), and the dialers running against theirs."""
     dialer = cloudwatch.Metric(
         namespace="AWS/Lambda",
         metric_name="ConcurrentExecutions",
@@ -192,8 +191,12 @@ def _live_calls(functions: Mapping[str, str], reserved: Mapping[str, int]) -> cl
             cloudwatch.HorizontalAnnotation(value=reserved["dialer"], label="dialer reserved concurrency")
         )
     return cloudwatch.GraphWidget(
-        title="Live-call limits: dials handed back at a cap (per minute), dialers running",
-        left=[custom(WAITING_FOR_SLOT, "at live-call cap (agent or batch)"), custom(PACED, "at calls-per-second")],
+        title="Live-call limits: live calls, dials handed back at a cap (per minute), dialers running",
+        left=[
+            custom(LIVE_CALLS, "live calls (all agents)", statistic="Maximum"),
+            custom(WAITING_FOR_SLOT, "at live-call cap (agent or batch)"),
+            custom(PACED, "at calls-per-second"),
+        ],
         right=[dialer],
         right_annotations=annotations,
         width=WIDTH,

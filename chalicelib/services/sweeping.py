@@ -15,7 +15,7 @@ from typing import Any
 from .. import clock
 from ..domain.batch_status import ENDED_EARLY, BatchStatus
 from ..domain.messages import ControlMessage
-from ..observability import logger
+from ..observability import count, logger
 from ..resources import CONTROL_QUEUE
 from ..store.executions import StaleTransition
 from .calls import finish_call
@@ -43,6 +43,7 @@ class SweepReport:
     reclaimed_leases: int = 0
     resumed_cancels: int = 0
     failures: int = 0  # items that raised and were skipped; they are tried again next sweep
+    live_calls: int = 0  # leases held at the end of the sweep (published as the LiveCalls metric)
 
 
 @contextmanager
@@ -81,6 +82,9 @@ def sweep_once(svc: Services) -> SweepReport:
     for batch in svc.batches.list_active():
         with _isolated(report, "active_batch", batch_id=str(batch.get("batch_id"))):
             _sweep_batch(svc, report, batch, now, stall_cutoff, touched)
+    with _isolated(report, "live_calls"):
+        report.live_calls = svc.leases.count_live()
+        count("LiveCalls", report.live_calls)  # a gauge, once a minute: the dashboard draws its maximum
     return report
 
 

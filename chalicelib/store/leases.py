@@ -96,6 +96,23 @@ class LeaseStore:
         )
         return int(from_item(item).get("live", 0)) if item else 0
 
+    def count_live(self) -> int:
+        """Leases held now, across every agent: one per live call (a lease past its expiry counts until swept)."""
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "by_expiry",
+            "KeyConditionExpression": "lease_shard = :s",
+            "ExpressionAttributeValues": values(s=SHARD),
+            "Select": "COUNT",
+        }
+        total = 0
+        while True:
+            page = aws.dynamodb().query(**request)
+            total += int(page.get("Count", 0))
+            if "LastEvaluatedKey" not in page:
+                return total
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def expired(self, now_iso: str) -> Iterator[dict[str, Any]]:
         return query_all(
             TableName=self.table,

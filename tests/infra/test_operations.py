@@ -91,9 +91,11 @@ def test_the_dashboard_shows_calls_by_outcome_latency_limits_and_webhooks(defaul
     latency = widget(widgets, "Dial latency")
     assert {m[-1]["stat"] for m in latency["properties"]["metrics"]} >= {"p50", "p90", "p99"}
     limits = widget(widgets, "Live-call limits")
-    assert {("BatchCall", "CallsWaitingForSlot", "batchcall"), ("BatchCall", "CallsPaced", "batchcall")} <= series(
-        limits
-    )
+    assert {
+        ("BatchCall", "LiveCalls", "batchcall"),
+        ("BatchCall", "CallsWaitingForSlot", "batchcall"),
+        ("BatchCall", "CallsPaced", "batchcall"),
+    } <= series(limits)
     assert ("AWS/Lambda", "ConcurrentExecutions", SETTINGS.name("dialer")) in series(limits)
     assert limits["properties"]["annotations"]["horizontal"][0]["value"] == 4  # the dialer's reserved concurrency
     assert series(widget(widgets, "Webhook deliveries")) == {

@@ -7,7 +7,8 @@ from collections import Counter
 import pytest
 from chalice.test import Client
 
-from chalicelib.services import dialing
+from chalicelib.services import dialing, sweeping
+from chalicelib.services.container import Services
 from tests.support.batches import make_batch, patch_agent
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
@@ -31,3 +32,27 @@ def test_dials_handed_back_at_the_live_call_cap_are_counted(
     # Then one call was placed and the other two, handed back to wait for the slot, were counted as such
     assert counted["CallsPlaced"] == 1
     assert counted["CallsWaitingForSlot"] >= 2
+
+
+def test_the_sweeper_publishes_how_many_calls_are_live(
+    client: Client,
+    tenant: tuple[str, str],
+    pump: Pump,
+    svc: Services,
+    scripted: ScriptedProvider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    published: list[tuple[str, float]] = []
+    monkeypatch.setattr(sweeping, "count", lambda name, value=1, *_: published.append((name, value)))
+    # Given two calls placed that have not reported back (each holds a live-call slot)
+    patch_agent(client, tenant, max_concurrent_calls=5)
+    scripted.report = False
+    batch_id, auth = make_batch(client, tenant, 2)
+    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    while pump.step("dispatcher"):
+        pass
+    while pump.step("dialer"):
+        pass
+    # When the sweeper runs, Then it publishes the live calls as a gauge
+    assert sweeping.sweep_once(svc).live_calls == 2
+    assert ("LiveCalls", 2) in published
