@@ -3,7 +3,7 @@
     .venv/bin/python bench/csv_validation.py [--rows 100000] [--rss-rows 1000000] [--repeat 3]
     .venv/bin/python bench/csv_validation.py --smoke     # tiny sizes, seconds
 
-Goals: ContactReader rows/s >= 0.8 x a bare parse + is_valid_number + format_number loop on the same
+Goals: ContactReader rows/s >= 1.3 x a bare parse + is_valid_number + format_number loop on the same
 number strings, and peak RSS <= 200 MB, growing only with the dedupe table as rows grow.
 """
 
@@ -143,7 +143,7 @@ def throughput(rows: int, repeat: int, block: int = 5000) -> None:
     print(f"csv_validation input: {rows} rows, {size / 1e6:.1f} MB, {valid} valid, {errors} row errors")
     print(f"csv_validation rows/s: {rows / reader_s:,.0f}")
     print(f"phonenumbers bare rows/s: {rows / bare_s:,.0f}")
-    print(f"csv_validation ratio (goal >= 0.8): {bare_s / reader_s:.3f}")
+    print(f"csv_validation ratio (goal >= 1.3): {bare_s / reader_s:.3f}")
 
 
 def _peak_mb() -> float:
