@@ -89,7 +89,7 @@ def _cases(count: int, seed: int = 20261130) -> Iterator[tuple[str, str | None]]
 def _reference(text: str, region: str | None) -> str | None:
     """phonenumbers' own loop: parse, is_valid_number, format as E.164 (None: not a valid number)."""
     try:  # first numbers.parse_number's documented spreadsheet rules (older than the fast path)
-        text = _unwrapped(text, region)
+        text = _unwrapped(text.strip(), region)
     except InvalidNumber:
         return None
     try:
