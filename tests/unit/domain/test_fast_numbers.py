@@ -106,7 +106,7 @@ def _ours(text: str, region: str | None) -> str | None:
         return None
 
 
-def test_a_million_numbers_get_phonenumbers_own_answer() -> None:
+def test_numbers_of_every_region_get_phonenumbers_own_answer() -> None:
     # Given numbers of every region, valid and nearly valid, and every default region
     differences = []
     valid = fast = 0
