@@ -77,11 +77,11 @@ def _cases(count: int, seed: int = 20261130) -> Iterator[tuple[str, str | None]]
             yield prefix + digits, rng.choice(DEFAULT_REGIONS)
         else:  # a valid number's digits with separators (and stray characters) anywhere
             text, home = rng.choice(examples)
-            digits = [c for c in text if c.isdigit()]
+            chars = [c for c in text if c.isdigit()]
             for _ in range(rng.randrange(1, 5)):
-                digits.insert(rng.randrange(len(digits) + 1), rng.choice(" ().-- +x#/~,;"))
+                chars.insert(rng.randrange(len(chars) + 1), rng.choice(" ().-- +x#/~,;"))
             yield (
-                ("+" if text[0] == "+" and rng.random() < 0.7 else "") + "".join(digits),
+                ("+" if text[0] == "+" and rng.random() < 0.7 else "") + "".join(chars),
                 rng.choice((home if home != "001" else None, rng.choice(DEFAULT_REGIONS))),
             )
 
