@@ -11,7 +11,7 @@ AWS_PORT ?= 0
 DATA ?=
 FRESH ?=
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench bench-smoke clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed lint
 	$(PY) -m pytest
+	$(MAKE) bench-smoke
 	$(MAKE) synth checkov test-infra
 
 lint: $(VENV)/.installed
@@ -37,16 +38,20 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# `make bench`: every script in bench/ at full size (figures for bench/RESULTS.md; tens of minutes).
+# `make bench-smoke` (part of `make test`): each at a tiny size with --smoke, so a broken benchmark fails
+# the build; it asserts no figures. Every bench/*.py but the shared helper is a script (a new one needs --smoke).
+BENCH_SCRIPTS := $(filter-out stackutil,$(basename $(notdir $(sort $(wildcard bench/*.py)))))
+
 bench: $(VENV)/.installed
-	$(PY) bench/csv_validation.py
-	$(PY) bench/api_ingest.py
-	$(PY) bench/campaign.py
-	$(PY) bench/live_calls.py
-	$(PY) bench/ingest_rss.py
-	$(PY) bench/export_rss.py
-	$(PY) bench/webhooks.py
-	$(PY) bench/pacing.py
-	$(PY) bench/local_durability.py
+	@set -e; for script in $(BENCH_SCRIPTS); do echo "== bench/$$script.py"; $(PY) bench/$$script.py; done
+
+bench-smoke: $(VENV)/.installed
+	@set -e; for script in $(BENCH_SCRIPTS); do \
+		start=$$(date +%s); $(PY) bench/$$script.py --smoke > /dev/null \
+			|| { echo "bench-smoke: bench/$$script.py --smoke failed (its errors are above)"; exit 1; }; \
+		echo "bench-smoke: bench/$$script.py ok in $$(( $$(date +%s) - start )) s"; \
+	done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,6 +1,7 @@
 """POST /batches latency for a 100,000-row CSV through the API on the local stack (goal <= 8 s).
 
 Run: .venv/bin/python bench/api_ingest.py [--rows 100000] [--repeat 3]
+     .venv/bin/python bench/api_ingest.py --smoke     # tiny sizes, seconds
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the script, measures nothing")
     args = parser.parse_args()
+    if args.smoke:
+        args.rows, args.repeat = 200, 1
     stack = start_stack(POWERTOOLS_LOG_LEVEL="WARNING")
     try:
         api = Api(stack.api_url, stack.api_key)

@@ -1,8 +1,9 @@
 """Benchmark for chalicelib.domain.contact_reader: validation speed against bare phonenumbers, and peak memory.
 
     .venv/bin/python bench/csv_validation.py [--rows 100000] [--rss-rows 1000000] [--repeat 3]
+    .venv/bin/python bench/csv_validation.py --smoke     # tiny sizes, seconds
 
-Goals: ContactReader rows/s >= 0.8 x a bare parse + is_valid_number + format_number loop on the same
+Goals: ContactReader rows/s >= 1.3 x a bare parse + is_valid_number + format_number loop on the same
 number strings, and peak RSS <= 200 MB, growing only with the dedupe table as rows grow.
 """
 
@@ -142,7 +143,7 @@ def throughput(rows: int, repeat: int, block: int = 5000) -> None:
     print(f"csv_validation input: {rows} rows, {size / 1e6:.1f} MB, {valid} valid, {errors} row errors")
     print(f"csv_validation rows/s: {rows / reader_s:,.0f}")
     print(f"phonenumbers bare rows/s: {rows / bare_s:,.0f}")
-    print(f"csv_validation ratio (goal >= 0.8): {bare_s / reader_s:.3f}")
+    print(f"csv_validation ratio (goal >= 1.3): {bare_s / reader_s:.3f}")
 
 
 def _peak_mb() -> float:
@@ -195,12 +196,16 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000, help="rows for the speed comparison")
     parser.add_argument("--rss-rows", type=int, default=1_000_000, help="largest file for the memory check")
     parser.add_argument("--repeat", type=int, default=3, help="timing passes; the best one counts")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the script, measures nothing")
     parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child is not None:
         rss_child(args.rss_child)
         return
-    rss(sorted({n for n in (100_000, 300_000, args.rss_rows) if n <= args.rss_rows}))  # first: parent still small
+    if args.smoke:
+        args.rows, args.rss_rows, args.repeat = 2000, 2000, 1
+    sizes = (100_000, 300_000, args.rss_rows)
+    rss(sorted({n for n in sizes if n <= args.rss_rows}))  # first: parent still small
     throughput(args.rows, args.repeat)
 
 

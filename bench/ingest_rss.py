@@ -5,6 +5,7 @@ process pointed at it, so the child's peak RSS (VmHWM) is the function's own, no
 Goals: ingest handler <= 256 MB (fits a 512 MB Lambda) and flat as rows grow; dispatcher flat.
 
 Run: .venv/bin/python bench/ingest_rss.py [--sizes 100000 1000000]
+     .venv/bin/python bench/ingest_rss.py --smoke     # tiny sizes, seconds
 """
 
 from __future__ import annotations
@@ -75,11 +76,14 @@ def run_child(kind: str, arg: str, env: dict[str, str]) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the script, measures nothing")
     parser.add_argument("--child", nargs=2)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
+    if args.smoke:
+        args.sizes = [500]
     from chalicelib import aws
     from chalicelib.resources import DIAL_QUEUE, INGEST_QUEUE
     from chalicelib.services.admin import seed_demo
@@ -118,7 +122,7 @@ def main() -> None:
                 f"({rows / ingest['seconds']:,.0f} rows/s), peak RSS {ingest['peak_rss_mb']:.0f} MB, "
                 f"status {batch['status']}, valid {batch['valid_contacts']:,}"
             )
-            for pos in (0, batch["valid_contacts"] - 3 * 2000):
+            for pos in sorted({0, max(0, batch["valid_contacts"] - 3 * 2000)}):
                 dispatch = run_child("dispatch", f"{batch['batch_id']}:{pos}", env)
                 print(
                     f"  dispatcher 3 steps from contact {pos:>9,}: {dispatch['seconds']:.1f} s, "

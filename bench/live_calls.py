@@ -5,6 +5,7 @@ calls of a fixed length. From the executions' claim and end times it computes th
 live calls over the run divided by N (goal >= 0.95) and the maximum ever live (must be <= N).
 
 Run: .venv/bin/python bench/live_calls.py [--talk 20] [--rounds 10]
+     .venv/bin/python bench/live_calls.py --smoke     # tiny sizes, seconds
 """
 
 from __future__ import annotations
@@ -38,11 +39,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--talk", type=float, default=20.0, help="seconds per simulated call")
     parser.add_argument("--rounds", type=int, default=10, help="backlog = rounds x N contacts")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the script, measures nothing")
     args = parser.parse_args()
+    limits = (2,) if args.smoke else (5, 20)
+    if args.smoke:
+        args.talk, args.rounds = 0.5, 2
     stack = start_stack(SIMULATOR_SPEED="1", POWERTOOLS_LOG_LEVEL="WARNING")
     try:
         api = Api(stack.api_url, stack.api_key)
-        for n in (5, 20):
+        for n in limits:
             agent = api.post(
                 "/agents",
                 json={

@@ -144,7 +144,7 @@ def main() -> None:
         restart(args.data)
         return
 
-    contacts, executions = (20, 500) if args.smoke else (args.contacts, args.executions)
+    contacts, executions = (5, 100) if args.smoke else (args.contacts, args.executions)
     with tempfile.TemporaryDirectory() as tmp:
         memory = run_child("--part", "campaign", "--contacts", str(contacts))
         durable = run_child("--part", "campaign", "--contacts", str(contacts), "--data", f"{tmp}/campaign")

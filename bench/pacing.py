@@ -6,10 +6,12 @@ accepted each Calls.create it prints the achieved rate over the run, the most ca
 second (the burst; must be <= R), and the shortest gap between two calls (ideally 1/R).
 
 Run: .venv/bin/python bench/pacing.py
+     .venv/bin/python bench/pacing.py --smoke     # one rate, a few calls, seconds
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import os
 import time
@@ -20,6 +22,9 @@ from tests.support.fake_twilio import FakeTwilio
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the script, measures nothing")
+    smoke = parser.parse_args().smoke
     fake = FakeTwilio()
     with fake.running():
         stack = start_stack(
@@ -30,7 +35,7 @@ def main() -> None:
         )
         try:
             api = Api(stack.api_url, stack.api_key)
-            for rate in (1, 5, 20):
+            for rate in (5,) if smoke else (1, 5, 20):
                 agent = api.post(
                     "/agents",
                     json={
@@ -47,7 +52,7 @@ def main() -> None:
                 # Every agent's credentials name resolves to the same fake account through the env.
                 os.environ[f"TWILIO_{rate}_ACCOUNT_SID"] = fake.account_sid
                 os.environ[f"TWILIO_{rate}_AUTH_TOKEN"] = fake.auth_token
-                n = max(10, 4 * rate)
+                n = 3 if smoke else max(10, 4 * rate)
                 before = len(fake.accepted_at)
                 batch = api.post_csv(agent["id"], numbers_csv(n, start=rate * 1000))
                 api.post(f"/batches/{batch['batch_id']}/run")

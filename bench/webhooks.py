@@ -7,6 +7,7 @@ is moto in-process (serialised writes, as in the tests), so a second figure give
 of signing + POST alone, and the AWS requests per delivery are counted.
 
 Run: .venv/bin/python bench/webhooks.py [--events 2000] [--receiver-ms 0]
+     .venv/bin/python bench/webhooks.py --smoke     # tiny sizes, seconds
 """
 
 from __future__ import annotations
@@ -181,8 +182,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--receiver-ms", type=float, default=0, help="time the receiver takes per request")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the script, measures nothing")
     args = parser.parse_args()
-    run(args.events, args.receiver_ms)
+    run(50 if args.smoke else args.events, args.receiver_ms)
 
 
 if __name__ == "__main__":

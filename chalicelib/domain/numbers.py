@@ -12,6 +12,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
 from .contacts_error import ContactsError
+from .fast_numbers import fast_e164
 
 __all__ = [
     "EmptyNumber",
@@ -76,7 +77,21 @@ def parse_number(raw: str, region: str | None) -> tuple[str, str]:
     We dial E.164, so an extension is dropped and the caller warns. Raises EmptyNumber for an empty cell
     and InvalidNumber, with a message fit for the user, for anything else that is not a valid number.
     """
-    text = raw.strip()
+    text = _unwrapped(raw.strip(), region)
+    fast = fast_e164(text, region)  # plainly written and valid: phonenumbers' answer, faster
+    if fast is not None:
+        return fast, ""
+    try:
+        number = valid_number(text, region)
+    except NumberParseException as exc:
+        raise InvalidNumber(_parse_failure(exc, text, region)) from None
+    except NotValid as exc:
+        raise InvalidNumber(_invalid_message(exc.number, region)) from None
+    return phonenumbers.format_number(number, _E164), number.extension or ""
+
+
+def _unwrapped(text: str, region: str | None) -> str:
+    """The number cell without what spreadsheets add to it; EmptyNumber, or InvalidNumber for lost digits."""
     if not text:
         raise EmptyNumber("the number is empty")
     first = text[0]
@@ -94,13 +109,7 @@ def parse_number(raw: str, region: str | None) -> tuple[str, str]:
         text = text[:-2]
     if region is None and text[:2] == "00":  # the common international prefix; phonenumbers needs a region
         text = "+" + text[2:]
-    try:
-        number = valid_number(text, region)
-    except NumberParseException as exc:
-        raise InvalidNumber(_parse_failure(exc, text, region)) from None
-    except NotValid as exc:
-        raise InvalidNumber(_invalid_message(exc.number, region)) from None
-    return phonenumbers.format_number(number, _E164), number.extension or ""
+    return text
 
 
 def _invalid_message(number: phonenumbers.PhoneNumber, region: str | None) -> str:
