@@ -32,9 +32,10 @@ class QueueMessage(BaseModel):
 
 
 class ControlMessage(QueueMessage):
-    """The control queue: start a batch, dispatch its next step, or take a step of its cancel walk."""
+    """The control queue: start a batch, dispatch its next step, take a step of its cancel walk, or check
+    that a presigned upload's file arrived (`upload_check`, due at `start_at`)."""
 
-    kind: Literal["start", "dispatch", "cancel"]
+    kind: Literal["start", "dispatch", "cancel", "upload_check"]
     batch_id: str
     token: str | None = None
     start_at: str | None = None
@@ -54,6 +55,11 @@ class ControlMessage(QueueMessage):
     def cancel(cls, batch_id: str, pos: int, after: str | None = None) -> ControlMessage:
         """A step of an ended batch's cancel walk: contacts from `pos`, then executions after seq `after`."""
         return cls(kind="cancel", batch_id=batch_id, pos=pos, after=after)
+
+    @classmethod
+    def upload_check(cls, batch_id: str, due_at: str) -> ControlMessage:
+        """After a presigned upload's URL expired (and a grace period): fail its batch if no file arrived."""
+        return cls(kind="upload_check", batch_id=batch_id, start_at=due_at)
 
 
 class DialMessage(QueueMessage):

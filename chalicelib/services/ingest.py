@@ -33,6 +33,7 @@ from ..observability import count, logger
 from ..resources import INBOX_PREFIX, UPLOADS_PREFIX
 from .container import Services
 from .lifecycle import run_batch, schedule_batch
+from .upload_expiry import schedule_upload_check
 from .webhooks import emit_batch_event, validate_webhook_url
 
 PRESIGN_SECONDS = 900
@@ -158,12 +159,14 @@ def presign_upload(svc: Services, tenant_id: str, options: BatchOptions, file_na
     emit_batch_event(svc, batch, "validating")
     limit = svc.settings.max_upload_bytes
     upload = svc.blobs.presigned_upload(key, "text/csv", limit, PRESIGN_SECONDS)
+    expires_at = clock.now() + timedelta(seconds=PRESIGN_SECONDS)
+    schedule_upload_check(svc, batch_id, expires_at)  # no file by then: the batch fails, never hangs
     return {
         "batch_id": batch_id,
         "state": BatchStatus.VALIDATING.value,
         "upload": upload,
         "max_bytes": limit,
-        "expires_at": clock.iso(clock.now() + timedelta(seconds=PRESIGN_SECONDS)),
+        "expires_at": clock.iso(expires_at),
     }
 
 

@@ -141,6 +141,15 @@ class BlobStore:
                 return None
             raise
 
+    def exists(self, key: str) -> bool:
+        try:
+            aws.s3().head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _missing(exc):
+                return False
+            raise
+        return True
+
     def open(self, key: str) -> StoredObject:
         found = aws.s3().get_object(Bucket=self.bucket, Key=key)
         return StoredObject(found.get("ContentLength", 0), found.get("ContentType"), found["Body"])

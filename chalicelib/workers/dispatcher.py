@@ -1,4 +1,4 @@
-"""Control-queue consumer: a batch's start, a step of its dispatch walk, or a step of its cancel walk."""
+"""Control-queue consumer: a batch's start, a step of its dispatch or cancel walk, or an upload's expiry check."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from ..domain.messages import ControlMessage
 from ..services.cancel_walk import cancel_step
 from ..services.container import Services
 from ..services.dispatch import dispatch_step, start_batch
+from ..services.upload_expiry import check_upload
 
 
 def handle_control(svc: Services, message: ControlMessage) -> None:
@@ -13,5 +14,7 @@ def handle_control(svc: Services, message: ControlMessage) -> None:
         start_batch(svc, message)
     elif message.kind == "cancel":
         cancel_step(svc, message.batch_id, message.pos, message.after)
+    elif message.kind == "upload_check":
+        check_upload(svc, message)
     else:
         dispatch_step(svc, message.batch_id, message.pos, message.waits)
