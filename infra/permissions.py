@@ -109,11 +109,13 @@ ACCESS: dict[str, Access] = {
     ),
     # services/dispatch.py, cancel_walk.py: start a batch, read contact chunks, write executions, feed the dial queue;
     # the cancel walk of an ended batch: canceled executions for the contacts never dispatched, then
-    # the waiting ones canceled (read in contact order, finish_call: GET for the call.ended webhook).
+    # the waiting ones canceled (read in contact order, finish_call: GET for the call.ended webhook);
+    # upload_expiry.py: is a presigned upload's file in the bucket (HeadObject), else fail its batch.
     "dispatcher": Access(
         items=((BATCHES, (GET, UPDATE)), (AGENTS, (GET,)), (EXECUTIONS, (GET, PUT, UPDATE))),
         indexes=((EXECUTIONS, "by_batch"),),
-        objects=((CONTACTS, (READ,)),),
+        objects=((CONTACTS, (READ,)), (UPLOADS, (READ,))),
+        list_bucket=True,  # check_upload: a file not uploaded answers 404, not 403
         sends=(CONTROL_QUEUE, DIAL_QUEUE, WEBHOOK_QUEUE),  # + dispatching / in_progress / completed webhooks
     ),
     # services/dialing.py: claim (execution + batch + the agent's lease counter + the lease), pace (the
