@@ -16,9 +16,7 @@ bp = Blueprint(__name__)
 @endpoint(bp, "/agents", ["POST"])
 def create_agent(req: ApiRequest) -> Any:
     spec = AgentCreate.model_validate(req.json_object())
-    agent_service.check_webhook(req.svc.settings, spec.webhook_url)
-    agent_service.check_provider(req.svc.settings, spec.provider, spec.provider_config)
-    agent = agent_service.create_agent(req.svc.agents, req.tenant_id, spec)
+    agent = agent_service.create_agent(req.svc.agents, req.tenant_id, spec, req.svc.settings)
     return json_response(agent_service.public(agent), 201)
 
 
@@ -35,7 +33,6 @@ def get_agent(req: ApiRequest, agent_id: str) -> Any:
 @endpoint(bp, "/agents/{agent_id}", ["PATCH"])
 def update_agent(req: ApiRequest, agent_id: str) -> Any:
     patch = AgentPatch.model_validate(req.json_object())
-    agent_service.check_webhook(req.svc.settings, patch.webhook_url)
     agent = agent_service.update_agent(req.svc.agents, req.tenant_id, agent_id, patch, req.svc.settings)
     return json_response(agent_service.public(agent))
 

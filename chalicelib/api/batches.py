@@ -11,7 +11,7 @@ from ..domain.batches import BatchOptions, UploadOptions, check_file_name, publi
 from ..domain.call_status import CallStatus
 from ..errors import BadRequest, PayloadTooLarge
 from ..services import exports, lifecycle
-from ..services.ingest import Upload, create_batch, iter_errors, presign_upload
+from ..services.ingest import Upload, create_batch, errors_page, presign_upload
 from .forms import fields_as_json
 from .http import ApiRequest, endpoint, json_response, page_response, success
 
@@ -74,14 +74,7 @@ def list_for_agent(req: ApiRequest, batch_id: str) -> Any:
 def errors(req: ApiRequest, batch_id: str) -> Any:
     limit = req.int_query("limit", 1000, 1, 10000)
     offset = req.int_query("cursor", 0, 0, 10**9)
-    page: list[dict[str, Any]] = []
-    for index, row in enumerate(iter_errors(req.svc, req.tenant_id, batch_id)):
-        if index < offset:
-            continue
-        if len(page) == limit:
-            return page_response(page, str(index))
-        page.append(row)
-    return page_response(page, None)
+    return page_response(*errors_page(req.svc, req.tenant_id, batch_id, offset, limit))
 
 
 @endpoint(bp, "/batches/{batch_id}", ["DELETE"])
@@ -99,9 +92,7 @@ def _scheduled_at(req: ApiRequest) -> tuple[object, bool]:
 @endpoint(bp, "/batches/{batch_id}/schedule", ["POST"])
 def schedule(req: ApiRequest, batch_id: str) -> Any:
     scheduled_at, bypass = _scheduled_at(req)
-    batch = lifecycle.schedule_batch(req.svc, req.tenant_id, batch_id, scheduled_at)
-    if bypass:
-        req.svc.batches.set_fields(batch_id, {"bypass_call_guardrails": True})
+    batch = lifecycle.schedule_batch(req.svc, req.tenant_id, batch_id, scheduled_at, bypass=bypass)
     return success(batch["status"], scheduled_at=batch["scheduled_at"])
 
 

@@ -24,5 +24,6 @@ def seed_demo(tenant_id: str = "local", svc: Services | None = None) -> tuple[st
             call_start_hour=0,
             call_end_hour=24,  # the demo calls at any hour; real agents keep the 9-21 default
         ),
+        svc.settings,
     )
     return key, agent["agent_id"]

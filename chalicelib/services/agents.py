@@ -67,7 +67,10 @@ def check_provider(settings: Settings, provider: str, config: dict[str, Any] | N
         validate_webhook_url(parsed.endpoint, settings, "provider_config.endpoint")
 
 
-def create_agent(store: AgentStore, tenant_id: str, spec: AgentCreate) -> dict[str, Any]:
+def create_agent(store: AgentStore, tenant_id: str, spec: AgentCreate, settings: Settings) -> dict[str, Any]:
+    """Every caller (the API, the demo seeding) goes through the webhook and provider checks."""
+    check_webhook(settings, spec.webhook_url)
+    check_provider(settings, spec.provider, spec.provider_config)
     now = clock.now_iso()
     agent = {
         **spec.model_dump(mode="json"),
@@ -83,6 +86,7 @@ def create_agent(store: AgentStore, tenant_id: str, spec: AgentCreate) -> dict[s
 def update_agent(
     store: AgentStore, tenant_id: str, agent_id: str, patch: AgentPatch, settings: Settings
 ) -> dict[str, Any]:
+    check_webhook(settings, patch.webhook_url)
     changes = patch.model_dump(mode="json", exclude_unset=True)
     if not changes:
         raise BadRequest("nothing to update: send at least one agent field", code="empty_patch")

@@ -9,10 +9,11 @@ memory does not grow with the file, and write them as fixed-size chunks the disp
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -312,6 +313,10 @@ def _store_contacts(svc: Services, batch_id: str, items: Iterable[Contact | RowE
     return chunks
 
 
-def iter_errors(svc: Services, tenant_id: str, batch_id: str) -> Iterator[dict[str, Any]]:
+def errors_page(
+    svc: Services, tenant_id: str, batch_id: str, offset: int, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The rejected rows from `offset`, at most `limit`; the cursor is the next offset, None at the end."""
     svc.batches.get(tenant_id, batch_id)
-    return svc.blobs.iter_errors(batch_id)
+    rows = list(itertools.islice(svc.blobs.iter_errors(batch_id), offset, offset + limit + 1))
+    return rows[:limit], (str(offset + limit) if len(rows) > limit else None)

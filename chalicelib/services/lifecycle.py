@@ -29,19 +29,20 @@ def schedule_name(batch_id: str) -> str:
     return f"batch-{batch_id}"
 
 
-def schedule_batch(svc: Services, tenant_id: str, batch_id: str, scheduled_at: object) -> dict[str, Any]:
-    """Schedule (or re-schedule) a start; a new token makes any earlier start message stale."""
+def schedule_batch(
+    svc: Services, tenant_id: str, batch_id: str, scheduled_at: object, *, bypass: bool = False
+) -> dict[str, Any]:
+    """Schedule (or re-schedule) a start; a new token makes any earlier start message stale.
+
+    `bypass` turns on `bypass_call_guardrails` in the same write (it is never turned off here)."""
     svc.batches.get(tenant_id, batch_id)
     now = clock.now()
     start_at = parse_scheduled_at(scheduled_at, now, svc.settings.max_schedule_lead)
-    token = uuid.uuid4().hex
-    batch = svc.batches.transition(
-        batch_id,
-        SCHEDULABLE,
-        BatchStatus.SCHEDULED,
-        set_fields={"scheduled_at": clock.iso(start_at), "start_token": token},
-    )
-    deliver_start(svc, batch_id, token, start_at)
+    fields: dict[str, Any] = {"scheduled_at": clock.iso(start_at), "start_token": uuid.uuid4().hex}
+    if bypass:
+        fields["bypass_call_guardrails"] = True
+    batch = svc.batches.transition(batch_id, SCHEDULABLE, BatchStatus.SCHEDULED, set_fields=fields)
+    deliver_start(svc, batch_id, fields["start_token"], start_at)
     return batch
 
 
