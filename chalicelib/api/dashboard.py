@@ -31,13 +31,9 @@ CONTENT_TYPES = {
 ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\.(js|css|svg)$")
 
 
-def _s3_origins() -> tuple[str, ...]:
-    """Origins the browser talks to directly: presigned POST (uploads) and GET (exports)."""
-    return get_services().blobs.browser_origins()
-
-
 def content_security_policy() -> str:
-    connect = " ".join(("'self'", *_s3_origins()))
+    # the S3 origins of presigned uploads (POST) and exports (GET), which the browser reaches directly
+    connect = " ".join(("'self'", *get_services().blobs.browser_origins()))
     return (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         f"connect-src {connect}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"

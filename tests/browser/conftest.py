@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import requests
 
+from tests.support.e2e import api_session, local_stack
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -69,25 +71,14 @@ def stack(browser: Any) -> Iterator[Any]:
 
     Depends on `browser` so that a machine without Chromium skips before paying for a stack.
     """
-    from local.stack import LocalStack
-
-    saved = dict(os.environ)
-    os.environ["SIMULATOR_SPEED"] = "240"  # a two-minute call takes half a second
-    os.environ.pop("PUBLIC_BASE_URL", None)  # as a user runs it: the stack's own URL
-    try:
-        with LocalStack(project_dir=ROOT, api_port=0, aws_port=0) as running:
-            yield running
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    with local_stack(SIMULATOR_SPEED="240") as running:  # a two-minute call takes half a second
+        yield running
 
 
 @pytest.fixture
 def http(stack: Any) -> requests.Session:
     """The public API with the seeded key, to check what the dashboard did."""
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {stack.api_key}"
-    return session
+    return api_session(stack)
 
 
 @pytest.fixture
