@@ -20,7 +20,7 @@ known-but-ambiguous number always keeps its own zones, and if their intersection
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -30,6 +30,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
+
+from .records import Agent
 
 DAY_NAMES: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ALL_DAYS: frozenset[str] = frozenset(DAY_NAMES)
@@ -80,15 +82,12 @@ class CallingWindow:
         object.__setattr__(self, "days", days)  # accept any iterable but keep the dataclass hashable
 
     @classmethod
-    def from_agent(cls, agent: Mapping[str, Any]) -> CallingWindow:
-        """Build from a stored agent; missing or None keys take the agent defaults (9, 21, every day).
-
-        Accepts DynamoDB's Decimal numbers and string sets, since agents come straight from the table.
-        """
-        days = agent.get("call_days")
+    def from_agent(cls, agent: Agent) -> CallingWindow:
+        """Build from a stored agent; missing fields take the agent defaults (9, 21, every day)."""
+        days = agent.call_days
         return cls(
-            start_hour=_hour(agent.get("call_start_hour"), 9, "call_start_hour"),
-            end_hour=_hour(agent.get("call_end_hour"), 21, "call_end_hour"),
+            start_hour=_hour(agent.call_start_hour, 9, "call_start_hour"),
+            end_hour=_hour(agent.call_end_hour, 21, "call_end_hour"),
             days=ALL_DAYS if days is None else _day_names(days),
         )
 
