@@ -14,6 +14,7 @@ from chalicelib.providers.base import CallRequest
 from chalicelib.services.container import Services
 from tests.support.api import post_csv
 from tests.support.batches import contacts_csv, create_and_run, executions_of, is_completed
+from tests.support.invariants import check_campaign
 from tests.support.pump import Pump
 
 
@@ -47,6 +48,12 @@ def provider(svc: Services) -> CountingProvider:
 
 def svc_of(pump: Pump) -> Services:
     return pump.svc
+
+
+def assert_invariants(pump: Pump, batch_id: str, provider: CountingProvider) -> None:
+    """Issue 18's whole-campaign invariants, once every queue has drained."""
+    pump.run()
+    assert check_campaign(pump.svc, [batch_id], provider.dials) == []
 
 
 def batch_of(client: Client, batch_id: str, auth: dict[str, str]) -> dict[str, Any]:
@@ -84,6 +91,7 @@ def test_batch_runs_to_completion_with_one_final_execution_per_contact(
     lines = csv_text.strip().splitlines()
     assert lines[0].startswith("contact_number,customer_name,plan,status")
     assert len(lines) == 31 and lines[1].startswith("'+1202555")
+    assert_invariants(pump, batch_id, provider)
 
 
 def test_every_dial_message_delivered_twice_still_dials_once(
@@ -96,6 +104,7 @@ def test_every_dial_message_delivered_twice_still_dials_once(
     assert len(provider.dials) == 25 and set(provider.dials.values()) == {1}
     batch = batch_of(client, batch_id, auth)
     assert sum(batch["execution_status"].values()) == 25
+    assert_invariants(pump, batch_id, provider)
 
 
 def test_crash_after_provider_accepted_never_redials(
@@ -116,6 +125,7 @@ def test_crash_after_provider_accepted_never_redials(
     assert batch_of(client, batch_id, auth)["status"] == "completed"
     executions = executions_of(client, batch_id, auth)
     assert all(e["status"] in {"completed", "no-answer", "busy", "failed"} for e in executions)
+    assert_invariants(pump, batch_id, provider)
 
 
 def test_stop_means_no_dial_after_it_returns(
@@ -141,6 +151,7 @@ def test_stop_means_no_dial_after_it_returns(
     assert batch["status"] == "stopped"
     again = client.http.post(f"/batches/{batch_id}/stop", headers=auth)
     assert again.status_code == 409
+    assert_invariants(pump, batch_id, provider)
 
 
 def test_pause_holds_dials_and_resume_finishes(
@@ -157,3 +168,4 @@ def test_pause_holds_dials_and_resume_finishes(
     assert client.http.post(f"/batches/{batch_id}/resume", headers=auth).status_code == 200
     pump.run(until=lambda: batch_of(client, batch_id, auth)["status"] == "completed", advance_seconds=5)
     assert len(provider.dials) == 15 and set(provider.dials.values()) == {1}
+    assert_invariants(pump, batch_id, provider)
