@@ -8,7 +8,9 @@ process; `reset()` drops them when tests change the environment.
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,9 @@ if TYPE_CHECKING:
 
 _lock = threading.Lock()
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32)
+# Issue 18's fault injection: a local-only object (local/faults.py) that registers botocore event hooks on each
+# new client. Nothing in chalicelib installs one, and a Lambda refuses it, so a deployed stage cannot inject.
+_client_hook: Callable[[str, Any], None] | None = None
 
 
 @cache
@@ -37,7 +42,21 @@ def _client(service: str) -> Any:
     with _lock:  # a session is not thread-safe while creating clients
         from .settings import get_settings
 
-        return _session().client(service, region_name=get_settings().aws_region, config=_CONFIG)
+        client = _session().client(service, region_name=get_settings().aws_region, config=_CONFIG)
+        if _client_hook is not None:
+            _client_hook(service, client)
+        return client
+
+
+def install_client_hook(hook: Callable[[str, Any], None] | None) -> None:
+    """Local stack and tests only: call `hook(service, client)` on every client made from now on (None: stop).
+
+    Refused inside Lambda (AWS_LAMBDA_FUNCTION_NAME is set there), so no deployed function can inject faults."""
+    global _client_hook
+    if hook is not None and os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        raise RuntimeError("fault injection is for the local stack and tests; refused inside Lambda")
+    _client_hook = hook
+    reset()
 
 
 def dynamodb() -> DynamoDBClient:

@@ -34,8 +34,9 @@ class DialLedger:
         return bool(self.inner.idempotent(agent))
 
     def place_call(self, request: CallRequest, agent: Agent) -> str:
-        with self._lock:
-            self.dials[request.execution_id] += 1
+        with self._lock:  # counted once asked (it may fail after dialling); an idempotent provider dials once
+            if not (self.inner.idempotent(agent) and self.dials[request.execution_id]):
+                self.dials[request.execution_id] += 1
         return str(self.inner.place_call(request, agent))
 
     def __getattr__(self, name: str) -> Any:  # anything else the service asks of the provider
@@ -114,7 +115,7 @@ def check_batch(svc: Services, batch_id: str, dials: Counter[str] | None) -> lis
     if stale:
         problems.append(f"{batch_id}: superseded attempts not final: {stale[:5]}")
     said = {status: n for status, n in (batch.execution_status or {}).items() if n}
-    counted = dict(Counter(str(e.status) for e in executions))
+    counted = dict(Counter(str(e.status) for e in current))  # each contact by its last attempt
     if said != counted:
         problems.append(f"{batch_id}: counters {said} but executions say {counted}")
     if batch.live:

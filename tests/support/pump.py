@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable
@@ -13,7 +14,11 @@ from chalice import Chalice
 from chalice.app import SQSEventConfig
 
 from chalicelib import aws
+from chalicelib.resources import QUEUES
 from chalicelib.services.container import Services
+from local.faults import FaultInjector, FaultyProvider, FaultyScheduler
+
+SWEEP_EVERY_SECONDS = 60  # the sweeper's rate (app.py), run by the pump once faults are installed
 
 
 class FakeContext:
@@ -41,6 +46,20 @@ class Pump:
         self._traveller: Any = None
         self._coordinates: Any = None
         self.advanced_seconds = 0.0
+        self.faults: FaultInjector | None = None
+        self._swept_at = 0.0
+        self._max_receives = {q.short: q.max_receive_count for q in QUEUES}
+
+    def install_faults(self, injector: FaultInjector) -> None:
+        """Inject `injector`'s seeded faults into every handler run from now on (AWS calls, providers,
+        deliveries, the Scheduler), and run the sweeper on the clock, as a deployed stage would."""
+        self.faults = injector
+        injector.install()
+        for name, provider in list(self.svc.providers.items()):
+            self.svc.providers[name] = FaultyProvider(provider, injector)
+        faulty = FaultyScheduler(self.scheduler.group_name, injector)
+        faulty.adopt(self.scheduler)
+        self.scheduler = faulty
 
     def advance(self, seconds: float) -> None:
         """Move the clock (ours and moto's) forward, so delayed messages come due without waiting."""
@@ -51,6 +70,8 @@ class Pump:
         self.advanced_seconds += seconds
 
     def close(self) -> None:
+        if self.faults is not None:
+            self.faults.uninstall()
         if self._traveller is not None:
             self._traveller.stop()
 
@@ -69,11 +90,13 @@ class Pump:
         )
         if not received:
             return 0
+        if self.faults is not None:
+            received = self._disturb(name, url, received, self._receive_budget(source.queue))
+            if not received:
+                return 1
         records = [self._record(dict(m), source.queue) for m in received]
-        extra = [
-            dict(r, messageId=r["messageId"] + "-dup") for r in records if self.duplicate(name, json.loads(r["body"]))
-        ]
-        result = self.app.handler_map[name]({"Records": records + extra}, FakeContext()) or {}
+        extra = [dict(r, messageId=r["messageId"] + "-dup") for r in records if self._duplicate(name, r)]
+        result = self._invoke(name, records + extra, self._receive_budget(source.queue))
         self.invocations[name] = self.invocations.get(name, 0) + 1
         failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
         for message, record in zip(received, records, strict=True):
@@ -84,6 +107,60 @@ class Pump:
                     QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
                 )
         return len(records)
+
+    def _duplicate(self, name: str, record: dict[str, Any]) -> bool:
+        if self.duplicate(name, json.loads(record["body"])):
+            return True
+        return self.faults is not None and self.faults.roll(f"{name}.deliver", ("duplicate",)) is not None
+
+    def _receive_budget(self, queue: str | None) -> int:
+        """Receives a message may spend on faults: all but the last two before its DLQ, which stays for real
+        bugs (a message that fails on its own)."""
+        short = (queue or "").removeprefix(self.svc.settings.name(""))
+        return self._max_receives.get(short, 5) - 2
+
+    @staticmethod
+    def _receives(message: dict[str, Any]) -> int:
+        return int(message.get("Attributes", message.get("attributes", {})).get("ApproximateReceiveCount", 1))
+
+    def _disturb(self, name: str, url: str, received: list[Any], budget: int) -> list[Any]:
+        """Faults in delivery: a batch reordered, a message held back (delivered later, after others)."""
+        assert self.faults is not None
+        if self.faults.roll(f"{name}.deliver", ("reorder",)):
+            self.faults.rng.shuffle(received)
+        kept = []
+        for message in received:
+            if self._receives(message) <= budget and self.faults.roll(f"{name}.deliver", ("delay",)):
+                delay = self.faults.rng.randint(1, 30)
+                aws.sqs().change_message_visibility(
+                    QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=delay
+                )
+            else:
+                kept.append(message)
+        return kept
+
+    def _invoke(self, name: str, records: list[dict[str, Any]], budget: int) -> dict[str, Any]:
+        """The handler's answer; under faults a crash fails the whole batch, as a dead Lambda would."""
+        handler = self.app.handler_map[name]
+        if self.faults is None:
+            return handler({"Records": records}, FakeContext()) or {}
+        with self.faults.armed(max(self._receives(r) for r in records) <= budget):
+            try:
+                if self.faults.is_armed and self.faults.roll(f"{name}.invoke", ("handler_crash",)):
+                    raise RuntimeError("handler crashed (injected)")
+                return handler({"Records": records}, FakeContext()) or {}
+            except Exception:
+                return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records]}
+
+    def sweep_if_due(self) -> None:
+        """Run the sweeper once per minute of (moved) clock, under faults like any handler."""
+        if self.faults is None or self.advanced_seconds - self._swept_at < SWEEP_EVERY_SECONDS:
+            return
+        from chalicelib.workers.sweeper import sweep
+
+        self._swept_at = self.advanced_seconds
+        with self.faults.armed(), contextlib.suppress(Exception):  # a crashed sweep runs again in a minute
+            sweep(self.svc)
 
     def run(self, until: Callable[[], bool] | None = None, max_steps: int = 10_000, advance_seconds: float = 0) -> None:
         """Round-robin over the consumers until every queue is empty (or `until` holds).
@@ -105,6 +182,7 @@ class Pump:
                 raise AssertionError("queues drained but the condition never held")
             idle += 1
             self.advance(advance_seconds)
+            self.sweep_if_due()
         raise AssertionError("pump did not settle")
 
     @staticmethod

@@ -1,0 +1,115 @@
+"""One short seeded campaign under seeded faults, then the invariants (issue 18's simulation test).
+
+The seed picks the scenario (batch sizes, caps, retries, pause/resume/stop mid-run, when) and, separately,
+the faults, so a failing seed replays exactly: `CHAOS_SEED=<seed> make chaos` (see `replay_command`).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+
+from chalice.test import Client
+
+from chalicelib import aws
+from chalicelib.domain.batch_status import TERMINAL
+from chalicelib.resources import QUEUES, dlq_name, queue_name
+from chalicelib.services.container import Services
+from local.faults import FaultConfig, FaultInjector
+from tests.support.api import post_csv
+from tests.support.batches import patch_agent
+from tests.support.invariants import DialLedger, check_campaign
+from tests.support.pump import Pump
+
+RATE = 0.03  # faults per opportunity (AWS call, provider request, delivery, schedule firing)
+SETTLE_SECONDS = 3700  # past every timeout (call report 3600 s, claim 300 s), so nothing may stay in flight
+
+
+@dataclass
+class SeedResult:
+    seed: int
+    violations: list[str]
+    injected: Counter[str] = field(default_factory=Counter)
+    trail: list[str] = field(default_factory=list)
+
+
+def replay_command(seed: int) -> str:
+    return f"CHAOS_SEED={seed} .venv/bin/python -m pytest tests/integration/workers/test_chaos.py -q -s"
+
+
+def _contacts(first: int, n: int) -> bytes:
+    rows = "".join(f"+1202555{first + i:04d},Name{i},plan{i % 3}\n" for i in range(n))
+    return ("contact_number,customer_name,plan\n" + rows).encode()
+
+
+def _upload(client: Client, tenant: tuple[str, str], rng: random.Random, first: int) -> tuple[str, dict[str, str]]:
+    key, agent_id = tenant
+    fields: dict[str, str | list[str]] = {"agent_id": agent_id}
+    if rng.random() < 0.4:
+        fields["retry_config"] = json.dumps(
+            {"enabled": True, "max_retries": rng.randint(1, 2), "retry_intervals_minutes": [1]}
+        )
+    if rng.random() < 0.3:
+        fields["max_concurrent_calls"] = str(rng.randint(1, 2))
+    response = post_csv(client, key, fields, _contacts(first, rng.randint(1, 4)))
+    assert response.status_code == 201, response.body
+    return json.loads(response.body)["batch_id"], {"Authorization": f"Bearer {key}"}
+
+
+def _ended(svc: Services, batch_ids: list[str]) -> bool:
+    return all((b := svc.batches.find(i)) is not None and b.status in TERMINAL for i in batch_ids)
+
+
+def _purge(svc: Services) -> None:
+    """After a failed seed, empty the queues so the next seed starts clean."""
+    for queue in QUEUES:
+        for name in (queue_name(svc.settings, queue), dlq_name(svc.settings, queue)):
+            aws.sqs().purge_queue(QueueUrl=aws.sqs().get_queue_url(QueueName=name)["QueueUrl"])
+
+
+def run_seed(pump: Pump, client: Client, tenant: tuple[str, str], seed: int) -> SeedResult:
+    """A campaign of 1-2 batches on one agent (sharing its cap) under faults from `seed`; its violations.
+
+    One pump (and its moved clock) serves every seed, so time only goes forward across seeds."""
+    svc = pump.svc
+    rng = random.Random(seed)
+    injector = FaultInjector(FaultConfig(seed=seed, rate=RATE))
+    base = dict(svc.providers)
+    ledger = DialLedger(base["simulator"])
+    svc.providers["simulator"] = ledger
+    try:
+        patch_agent(client, tenant, max_concurrent_calls=rng.randint(1, 3))
+        batches = [_upload(client, tenant, rng, 100 + 10 * i) for i in range(rng.randint(1, 2))]
+        pump.install_faults(injector)
+        for batch_id, auth in batches:
+            assert client.http.post(f"/batches/{batch_id}/run", headers=auth).status_code == 200
+        for _ in range(rng.randint(0, 8)):  # some progress before an operator steps in
+            pump.step(rng.choice(["dispatcher", "dialer", "outcomes"]))
+        action = rng.choice(["none", "none", "pause", "stop"])
+        batch_id, auth = rng.choice(batches)
+        if action == "pause" and client.http.post(f"/batches/{batch_id}/pause", headers=auth).status_code == 200:
+            for _ in range(rng.randint(0, 4)):
+                pump.step(rng.choice(["dispatcher", "dialer", "outcomes"]))
+            pump.advance(rng.randint(0, 120))
+            client.http.post(f"/batches/{batch_id}/resume", headers=auth)
+        elif action == "stop":
+            client.http.post(f"/batches/{batch_id}/stop", headers=auth)
+        ids = [b for b, _ in batches]
+        pump.run(until=lambda: _ended(svc, ids), advance_seconds=15, max_steps=20_000)
+        target = pump.advanced_seconds + SETTLE_SECONDS
+        pump.run(until=lambda: pump.advanced_seconds >= target, advance_seconds=600)
+        pump.run()  # drain what the last sweep sent
+        injector.uninstall()
+        violations = check_campaign(svc, ids, ledger.dials)
+    except AssertionError as error:
+        violations = [f"campaign did not end: {error}"]
+    finally:
+        injector.uninstall()
+        pump.faults = None
+        svc.providers.clear()
+        svc.providers.update(base)
+    if violations:
+        _purge(svc)
+    return SeedResult(seed, violations, injector.injected, injector.trail)
