@@ -4,6 +4,7 @@ cannot store an agent the API would refuse."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from chalice.test import Client
@@ -59,7 +60,7 @@ def test_update_agent_refuses_a_private_webhook(svc: Services, tenant: tuple[str
 HOURS = {"mon": [["09:00", "12:00"], ["13:00", "20:00"]], "sat": [["22:00", "02:00"]]}
 
 
-def _agent_call(client: Client, key: str, method: str, path: str, body: dict[str, object]) -> tuple[int, dict]:  # type: ignore[type-arg]
+def _agent_call(client: Client, key: str, method: str, path: str, body: dict[str, object]) -> tuple[int, Any]:
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     response = getattr(client.http, method)(path, body=json.dumps(body), headers=headers)
     return response.status_code, json.loads(response.body)

@@ -22,8 +22,8 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 US, UK, AU = "+12025550100", "+442071234567", "+61412345678"
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def iso(moment: datetime) -> str:
