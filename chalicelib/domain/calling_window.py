@@ -104,7 +104,7 @@ class CallingWindow:
         object.__setattr__(self, "intervals", intervals)
         object.__setattr__(self, "blocked", _checked_blocked(self.blocked))
         if self.holiday_calendar is not None:
-            _holiday_dates(self.holiday_calendar, 2026)  # fails loudly for a calendar the package lacks
+            _calendar(self.holiday_calendar)  # fails loudly for a calendar the package lacks
 
     def _shorthand_days(self) -> frozenset[str]:
         for name, highest in (("start_hour", 23), ("end_hour", 24)):  # end 24: until midnight, so 0-24 is all day
@@ -369,14 +369,21 @@ def _supported_countries() -> frozenset[str]:
     return frozenset(holidays.list_supported_countries())
 
 
-@lru_cache(maxsize=2048)
-def _holiday_dates(calendar: str, year: int) -> frozenset[date]:
-    """A calendar's public holidays in a year (observed days included), e.g. ``"US"`` or ``"US-CA"``."""
+@lru_cache(maxsize=256)
+def _calendar(calendar: str) -> holidays.HolidayBase:
+    """The holidays package's calendar for ``"US"`` or ``"US-CA"`` (country, then subdivision)."""
     country, _, subdivision = calendar.partition("-")
     try:
-        found = holidays.country_holidays(country, subdiv=subdivision or None, years=year)
+        return holidays.country_holidays(country, subdiv=subdivision or None)
     except NotImplementedError:
         raise ValueError(f"no public-holiday calendar {calendar!r} in the holidays package") from None
+
+
+@lru_cache(maxsize=2048)
+def _holiday_dates(calendar: str, year: int) -> frozenset[date]:
+    """A calendar's public holidays in a year (observed days included)."""
+    country, _, subdivision = calendar.partition("-")
+    found = holidays.country_holidays(country, subdiv=subdivision or None, years=year)
     return frozenset(found.keys())
 
 

@@ -254,3 +254,11 @@ def test_the_calling_code_shortcut_agrees_with_parsing_for_every_region() -> Non
         parsed_region = phonenumbers.region_code_for_number(phonenumbers.parse(number, None))
         # Then the calendar is the parsed region's, when the holidays package has it
         assert holiday_calendar_for(number) == (parsed_region if parsed_region in supported else None), number
+
+
+def test_a_calendar_the_holidays_package_lacks_is_refused() -> None:
+    assert CallingWindow(holiday_calendar="US-CA").closed_on(date(2026, 3, 31))  # César Chávez Day, California
+    assert not CallingWindow(holiday_calendar="US").closed_on(date(2026, 3, 31))
+    for calendar in ("XX", "US-ZZ"):
+        with pytest.raises(ValueError):
+            CallingWindow(holiday_calendar=calendar)
