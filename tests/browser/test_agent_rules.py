@@ -12,7 +12,7 @@ import requests
 from playwright.sync_api import expect
 
 from .conftest import ROOT
-from .dashboard import action, batch_id_of_row_named, choose_file, open_agent, set_field, sign_in
+from .dashboard import action, batch_id_of_row_named, batch_row, choose_file, open_agent, set_field, sign_in
 
 WEEKLY = {"mon": [["09:00", "12:00"], ["13:00", "20:00"]], "sat": [["22:00", "02:00"]]}
 BLOCKED = [{"start": "2026-12-24", "end": "2026-12-26"}]
@@ -72,3 +72,7 @@ def test_a_batchs_own_calling_rules_from_the_upload_dialog(
     batch_id = batch_id_of_row_named(page, name)
     batch = http.get(f"{stack.api_url}/batches/{batch_id}", timeout=30).json()
     assert (batch["calling_hours"], batch["blocked_dates"], batch["skip_public_holidays"]) == (WEEKLY, BLOCKED, True)
+    # And the batch's page states them
+    batch_row(page, batch_id).get_by_role("link", name=name).click()
+    stated = "weekly hours: mon sat; blocked 2026-12-24..2026-12-26; skips public holidays"
+    expect(page.get_by_text(stated)).to_be_visible()
