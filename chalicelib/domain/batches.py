@@ -12,7 +12,7 @@ from . import json_input
 from .agents import CallLimit
 from .bounds import Name, PhoneNumber, http_url, no_controls
 from .calling_rules import DOCS as RULE_DOCS
-from .calling_rules import RULE_FIELDS, BlockedDates, CallingHours, json_field
+from .calling_rules import BlockedDates, CallingHours, json_field
 from .json_input import JsonInputError
 from .numbers import e164
 from .retry import RetryConfig
@@ -44,10 +44,6 @@ class BatchOptions(BaseModel):
     def _rules_json(cls, value: Any, info: ValidationInfo) -> Any:
         """As form fields these arrive as JSON text."""
         return json_field(value, str(info.field_name))
-
-    def calling_rules(self) -> dict[str, Any]:
-        """The rules this batch sets for itself, as stored on the batch (those left null are the agent's)."""
-        return {k: v for k, v in self.model_dump(mode="json", include=set(RULE_FIELDS)).items() if v is not None}
 
     @field_validator("from_phone_numbers", mode="before")
     @classmethod

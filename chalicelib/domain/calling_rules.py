@@ -46,7 +46,7 @@ DOCS: dict[str, str] = {
 }
 
 
-def _hours(value: dict[str, Any]) -> dict[str, Any]:
+def _hours(value: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
     parse_weekly(value)
     return value
 
@@ -121,9 +121,17 @@ class CallingRules(BaseModel):
         values = {
             name: record.get(name) if isinstance(record, dict) else getattr(record, name, None) for name in RULE_FIELDS
         }
+        if isinstance(record, BaseModel):  # options as validated: their JSON shapes
+            values = record.model_dump(mode="json", include=set(RULE_FIELDS))
         set_ = {name: value for name, value in values.items() if value is not None}
         return cls.model_validate(set_) if set_ else None
 
-    def stored(self) -> dict[str, Any]:
+    def stored(self) -> dict[str, object]:
         """The fields to write on the batch (JSON shapes; nulls left out)."""
         return self.model_dump(mode="json", exclude_none=True)
+
+    @classmethod
+    def stored_of(cls, options: Any) -> dict[str, object]:
+        """The rules a batch's options set for it, as stored on the batch (none set: nothing, the agent's)."""
+        rules = cls.of(options)
+        return {} if rules is None else rules.stored()

@@ -114,7 +114,7 @@ def update_agent(
     return store.update(tenant_id, agent_id, changes)
 
 
-SHORTHAND_DEFAULTS: dict[str, Any] = {"call_start_hour": 9, "call_end_hour": 21, "call_days": list(ALL_DAYS)}
+SHORTHAND_DEFAULTS: dict[str, object] = {"call_start_hour": 9, "call_end_hour": 21, "call_days": list(ALL_DAYS)}
 
 
 def _one_hours_rule(current: dict[str, Any], changes: dict[str, Any]) -> None:

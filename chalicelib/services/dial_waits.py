@@ -47,7 +47,7 @@ def unplaced(svc: Services, expected: dict[str, Any], status: str, reason: str) 
         return
 
 
-def rule_fields(hours: tuple[CallingWindow, tuple[str, ...]] | None) -> dict[str, Any]:
+def rule_fields(hours: tuple[CallingWindow, tuple[str, ...]] | None) -> dict[str, str | None]:
     """What the execution records of the rules it was held to: the holiday calendar, when they skip holidays."""
     if hours is None or not hours[0].public_holidays:
         return {}

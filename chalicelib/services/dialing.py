@@ -135,7 +135,7 @@ def _claim(
     expected: dict[str, Any],
     agent: dict[str, Any],
     now: datetime,
-    recorded: dict[str, Any],
+    recorded: dict[str, str | None],
 ) -> dict[str, Any] | None:
     """`recorded`: what the execution keeps of the rules it was held to (`rule_fields`)."""
     lease_until = clock.iso(now + timedelta(seconds=svc.settings.call_report_timeout_seconds))

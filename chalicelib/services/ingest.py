@@ -24,6 +24,7 @@ from .. import clock
 from ..domain import json_input
 from ..domain.batch_status import BatchStatus
 from ..domain.batches import BatchOptions
+from ..domain.calling_rules import CallingRules
 from ..domain.contact_reader import Contact, ContactReader, RowError, Summary, read_records
 from ..domain.contacts_error import ContactsError
 from ..domain.scheduling import parse_scheduled_at
@@ -75,7 +76,7 @@ def _batch_item(
         "max_concurrent_calls": options.max_concurrent_calls,
         "default_region": options.default_region,
         "bypass_call_guardrails": options.bypass_call_guardrails,
-        **options.calling_rules(),
+        **CallingRules.stored_of(options),
         "requested_start": options.scheduled_at,
         "next_pos": 0,
         "dispatched": 0,
