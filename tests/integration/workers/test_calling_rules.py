@@ -181,7 +181,7 @@ def test_schedule_sets_the_batch_rules(
         body = {"scheduled_at": "2026-12-24T15:00:05Z", "blocked_dates": [{"start": "2026-12-24"}]}
         answer = client.http.post(f"/batches/{batch_id}/schedule", headers=auth, body=json.dumps(body))
         assert answer.status_code == 200, answer.body
-        assert svc.batches.get("tenant-a", batch_id)["blocked_dates"] == [{"start": "2026-12-24"}]
+        assert svc.batches.get("tenant-a", batch_id).blocked_dates == [{"start": "2026-12-24"}]
         # Then Christmas Eve is closed for it: the call waits for Christmas Day 09:00 EST
         dialled_at_the_first_second(pump, scripted, US, utc(2026, 12, 25, 14))
 
