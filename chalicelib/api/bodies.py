@@ -90,6 +90,8 @@ class Agent(Answer):
     timezone: str | None
     webhook_url: str | None
     retry_config: RetryConfig | None
+    max_attempts_per_number: int | None = Field(None, description="Contact limit: attempts per number ...")
+    attempt_window_days: int | None = Field(None, description="... within this many days (sliding window).")
     created_at: Timestamp | None
     updated_at: Timestamp | None
 
@@ -268,3 +270,22 @@ class WebhookDelivery(Answer):
     latency_ms: float | None
     attempted_at: Timestamp | None
     next_try_at: Timestamp | None
+
+
+class Suppression(Answer):
+    """A do-not-call entry: the number is never dialled while it is in force."""
+
+    number: str = Field(..., description="E.164, normalised as batch contacts are.")
+    reason: str | None
+    source: Literal["api", "csv", "call_opt_out", "provider"]
+    added_by: str | None = Field(..., description="The label of the API key that added it (none for opt-outs).")
+    created_at: Timestamp
+    expires_at: Timestamp | None = Field(..., description="After this the entry no longer suppresses (then: 404).")
+    execution_id: str | None = Field(..., description="For `call_opt_out`: the call in which the person opted out.")
+
+
+class SuppressionsAdded(Answer):
+    added: int = Field(..., description="Numbers added (or renewed: adding again replaces reason and expiry).")
+    invalid_numbers: int
+    duplicate_numbers: int
+    errors: list[RowError] = Field(..., description="The first 100 refused rows, as a batch's `/errors` lists them.")
