@@ -123,6 +123,7 @@ class BatchCreated(Answer):
     valid_contacts: int
     invalid_contacts: int
     duplicate_contacts: int
+    suppressed_contacts: int = Field(..., description="Valid numbers skipped: on the do-not-call list (suppressions).")
     warnings: list[TemplateWarning]
 
 
@@ -162,6 +163,7 @@ class Batch(Answer):
     valid_contacts: int | None
     invalid_contacts: int | None
     duplicate_contacts: int | None
+    suppressed_contacts: int | None = Field(..., description="Valid numbers skipped: on the do-not-call list.")
     execution_status: dict[str, int] = Field(..., description="Executions per call status (zero counts omitted).")
     retry_config: RetryConfig | None
     webhook_url: str | None

@@ -91,6 +91,7 @@ DEFAULT_EVENT_FIELDS: dict[str, str] = {
     "recording_url": "recording_url",
     "voicemail": "answered_by_voice_mail",
     "error": "error_message",
+    "opt_out": "opt_out",  # true: the person asked not to be called again (the number is suppressed)
 }
 DEFAULT_STATUS_MAP: dict[str, str] = {
     "queued": "initiated",

@@ -34,6 +34,7 @@ from ..observability import count, logger
 from ..resources import INBOX_PREFIX, UPLOADS_PREFIX
 from .container import Services
 from .lifecycle import run_batch, schedule_batch
+from .suppressed_contacts import SkipSuppressed
 from .upload_expiry import schedule_upload_check
 from .webhooks import emit_batch_event, validate_webhook_url
 
@@ -87,10 +88,11 @@ def _batch_item(
     }
 
 
-def _counts(summary: Summary, chunks: int, chunk_size: int) -> dict[str, Any]:
+def _counts(summary: Summary, chunks: int, chunk_size: int, suppressed: int) -> dict[str, Any]:
     return {
         "total_contacts": summary.total,
-        "valid_contacts": summary.valid,
+        "valid_contacts": summary.valid - suppressed,
+        "suppressed_contacts": suppressed,
         "invalid_contacts": summary.invalid,
         "duplicate_contacts": summary.duplicate,
         "blank_rows": summary.blank,
@@ -107,6 +109,7 @@ def _response(batch: dict[str, Any]) -> dict[str, Any]:
         "batch_id": batch["batch_id"],
         "state": batch["status"],
         **{k: batch[k] for k in ("total_contacts", "valid_contacts", "invalid_contacts", "duplicate_contacts")},
+        "suppressed_contacts": batch.get("suppressed_contacts", 0),
         "warnings": batch.get("warnings") or [],
     }
 
@@ -131,8 +134,9 @@ def create_batch(svc: Services, tenant_id: str, options: BatchOptions, upload: U
         else read_records(upload.records or [], options.default_region)
     )
     check = TemplateCheck.for_agent(agent)
+    skipped = SkipSuppressed(svc.numbers, tenant_id, check.watch(reader))
     try:
-        chunks = _store_contacts(svc, batch_id, check.watch(reader))
+        chunks = _store_contacts(svc, batch_id, skipped)
         summary = reader.summary
     except ContactsError as exc:
         raise BadRequest(exc.message, code=exc.code, details=exc.details) from None
@@ -140,7 +144,7 @@ def create_batch(svc: Services, tenant_id: str, options: BatchOptions, upload: U
         svc.blobs.put_raw(batch_id, upload.raw, upload.file_name)
     batch = {
         **_batch_item(batch_id, tenant_id, options, agent, upload.file_name, BatchStatus.CREATED),
-        **_counts(summary, chunks, svc.settings.contacts_chunk_size),
+        **_counts(summary, chunks, svc.settings.contacts_chunk_size, skipped.count),
         "warnings": summary.warnings + check.warnings(summary.columns),
     }
     svc.batches.create(batch)
@@ -242,7 +246,8 @@ def _finish(svc: Services, batch: dict[str, Any], key: str, quarantine_on_failur
     try:
         check_object(found.length, found.content_type, svc.settings.max_upload_bytes)
         reader = ContactReader(found.chunks(1 << 20), batch.get("default_region"))
-        chunks = _store_contacts(svc, batch_id, check.watch(reader), max_rows=svc.settings.max_rows)
+        skipped = SkipSuppressed(svc.numbers, batch["tenant_id"], check.watch(reader))
+        chunks = _store_contacts(svc, batch_id, skipped, max_rows=svc.settings.max_rows)
         summary = reader.summary
     except ContactsError as exc:
         found.close()  # refused on its metadata: the bytes are never read
@@ -261,7 +266,7 @@ def _finish(svc: Services, batch: dict[str, Any], key: str, quarantine_on_failur
         (BatchStatus.VALIDATING,),
         BatchStatus.CREATED,
         set_fields={
-            **_counts(summary, chunks, svc.settings.contacts_chunk_size),
+            **_counts(summary, chunks, svc.settings.contacts_chunk_size, skipped.count),
             "warnings": summary.warnings + check.warnings(summary.columns),
         },
     )

@@ -8,6 +8,7 @@ atomically (services/number_guard.py).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from ..domain.suppressions import (
 )
 from ..errors import BadRequest, NotFound
 from ..observability import count
+from ..store.executions import WAITING, StaleTransition
+from .calls import finish_call
 from .container import Services
 
 MAX_ROW_ERRORS = 100  # row errors listed in the answer (all are counted)
@@ -143,3 +146,28 @@ def list_suppressions(
         known = ", ".join(s.value for s in SuppressionSource)
         raise BadRequest(f"source must be one of {known}", code="invalid_query")
     return svc.numbers.page(tenant_id, source=source, limit=limit, cursor=cursor)
+
+
+OPT_OUT_REASON = "the person asked not to be called again, during a call"
+
+
+def record_opt_out(svc: Services, execution: dict[str, Any]) -> None:
+    """A call's opt-out: suppress the number (source call_opt_out, this execution), end its pending retry.
+
+    Idempotent (a redelivered event suppresses again, finds the retry ended). A retry created after
+    this, or one this misses, still meets the suppression in its own claim and ends `suppressed`.
+    """
+    svc.numbers.suppress(
+        execution["tenant_id"],
+        execution["user_number"],
+        SuppressionSource.CALL_OPT_OUT,
+        reason=OPT_OUT_REASON,
+        execution_id=execution["execution_id"],
+    )
+    svc.executions.set_fields(execution["execution_id"], {"opted_out": True})
+    count("CallOptOuts")
+    retry_id = execution.get("superseded_by")
+    retry = svc.executions.find(retry_id) if retry_id else None
+    if retry is not None and retry["status"] in WAITING:
+        with contextlib.suppress(StaleTransition):  # its claim or a stop got there first
+            finish_call(svc, retry, "suppressed", {"error_message": OPT_OUT_REASON})
