@@ -7,7 +7,7 @@ suppresses: it is as if it were not there (reads answer 404, the claim and inges
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from urllib.parse import unquote
 
@@ -18,6 +18,7 @@ from .numbers import InvalidNumber, parse_number
 
 MAX_NUMBERS_PER_REQUEST = 10_000  # one synchronous request; a bigger list is several requests (or CSV files)
 MAX_REASON_CHARS = 500
+MAX_EXPIRY = timedelta(days=3660)  # keeps date arithmetic on it (the item's TTL) far from datetime's limits
 
 
 class SuppressionSource(StrEnum):
@@ -89,6 +90,8 @@ def parse_expiry(value: str | None, now: datetime) -> datetime | None:
         raise ValueError(f"expires_at {value!r} has no UTC offset: add Z or an offset such as +05:30")
     if moment <= now:
         raise ValueError(f"expires_at {value!r} is in the past")
+    if moment - now > MAX_EXPIRY:
+        raise ValueError(f"expires_at {value!r} is more than 10 years ahead: leave it out to suppress for good")
     return moment
 
 

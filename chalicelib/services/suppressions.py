@@ -58,7 +58,10 @@ def add_json(svc: Services, tenant_id: str, added_by: str | None, request: Suppr
     if (request.number is None) == (request.numbers is None):
         raise BadRequest("send one `number` or a list of `numbers`", code="validation_error")
     numbers = [request.number] if request.number is not None else request.numbers or []
-    reader = read_records([{"phone_number": n} for n in numbers], request.default_region)
+    try:
+        reader = read_records([{"phone_number": n} for n in numbers], request.default_region)
+    except ContactsError as exc:  # a default_region no numbering plan has
+        raise BadRequest(exc.message, code=exc.code, details=exc.details) from None
     return _add(svc, tenant_id, added_by, reader, request.source, request.reason, request.expires_at)
 
 
@@ -70,7 +73,10 @@ def add_csv(
     options: SuppressionOptions,
 ) -> Added:
     """A CSV with a number column (same header aliases, encodings and limits as a batch file)."""
-    reader = ContactReader([content], options.default_region)
+    try:
+        reader = ContactReader([content], options.default_region)
+    except ContactsError as exc:
+        raise BadRequest(exc.message, code=exc.code, details=exc.details) from None
     return _add(svc, tenant_id, added_by, reader, SuppressionSource.CSV, options.reason, options.expires_at)
 
 

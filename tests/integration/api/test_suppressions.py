@@ -116,3 +116,21 @@ def test_a_path_that_is_not_a_number_is_a_400(client: Client, tenant: tuple[str,
     response = client.http.get("/suppressions/hello", headers=auth_of(tenant))
     assert response.status_code == 400
     assert json.loads(response.body)["code"] == "invalid_number"
+
+
+def test_bad_options_are_400s_never_500s(client: Client, tenant: tuple[str, str]) -> None:
+    for body in (
+        {"number": "2025550101", "default_region": "ZZ"},
+        {"number": "+12025550101", "expires_at": "9999-12-31T23:59:59-05:00"},
+        {"number": "+12025550101", "numbers": ["+12025550102"]},
+        {},
+        {"numbers": []},
+    ):
+        response = add(client, tenant, **body)
+        assert response.status_code == 400, (body, response.body)
+    form = client.http.post(
+        "/suppressions",
+        headers={"Authorization": f"Bearer {tenant[0]}", "Content-Type": "application/x-www-form-urlencoded"},
+        body="reason=x",
+    )
+    assert form.status_code == 400 and json.loads(form.body)["code"] == "missing_file"

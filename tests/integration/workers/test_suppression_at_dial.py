@@ -222,3 +222,22 @@ def test_a_final_event_with_an_opt_out_is_never_retried(
     # Then no retry was made, and the number is suppressed
     assert [e["status"] for e in svc.executions.iter_batch(batch_id)] == ["no-answer"]
     assert svc.numbers.get("tenant-a", number(0)) is not None
+
+
+def test_another_tenants_suppression_does_not_touch_this_tenants_calls(
+    client: Client,
+    tenant: tuple[str, str],
+    other_tenant: tuple[str, str],
+    pump: Pump,
+    svc: Services,
+    scripted: ScriptedProvider,
+) -> None:
+    # Given the other tenant suppressed a number this tenant's batch calls
+    suppress(client, other_tenant, number(0))
+    batch_id, auth = make_batch(client, tenant, 2)
+    assert json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)["suppressed_contacts"] == 0
+    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    pump.run(until=lambda: completed(svc, batch_id), advance_seconds=2)
+    # Then this tenant's call is placed, and its list stays empty
+    assert dialled(scripted)[number(0)] == 1
+    assert client.http.get("/suppressions/%2B12025550100", headers=auth).status_code == 404
