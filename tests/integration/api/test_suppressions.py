@@ -119,13 +119,14 @@ def test_a_path_that_is_not_a_number_is_a_400(client: Client, tenant: tuple[str,
 
 
 def test_bad_options_are_400s_never_500s(client: Client, tenant: tuple[str, str]) -> None:
-    for body in (
+    bodies: list[dict[str, Any]] = [
         {"number": "2025550101", "default_region": "ZZ"},
         {"number": "+12025550101", "expires_at": "9999-12-31T23:59:59-05:00"},
         {"number": "+12025550101", "numbers": ["+12025550102"]},
         {},
         {"numbers": []},
-    ):
+    ]
+    for body in bodies:
         response = add(client, tenant, **body)
         assert response.status_code == 400, (body, response.body)
     form = client.http.post(
