@@ -241,3 +241,15 @@ def test_another_tenants_suppression_does_not_touch_this_tenants_calls(
     # Then this tenant's call is placed, and its list stays empty
     assert dialled(scripted)[number(0)] == 1
     assert client.http.get("/suppressions/%2B12025550100", headers=auth).status_code == 404
+
+
+def test_a_batch_whose_every_contact_is_suppressed_still_runs_to_completion(
+    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+) -> None:
+    suppress(client, tenant, number(0), number(1))
+    batch_id, auth = make_batch(client, tenant, 2)
+    batch = json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)
+    assert (batch["valid_contacts"], batch["suppressed_contacts"]) == (0, 2)
+    assert client.http.post(f"/batches/{batch_id}/run", headers=auth).status_code == 200
+    pump.run(until=lambda: completed(svc, batch_id), advance_seconds=2)
+    assert scripted.dials == []
