@@ -180,7 +180,9 @@ class Batch(Answer):
 
 class RowError(Answer):
     row: int = Field(..., description="1-based line of the data row (the header is row 1).")
-    reason: str = Field(..., description="e.g. `invalid_number`, `missing_number`, `duplicate`, `blank_row`.")
+    reason: str = Field(
+        ..., description="e.g. `invalid_number`, `missing_number`, `duplicate`, `blank_row`, `suppressed`."
+    )
     value: str
     message: str
 
