@@ -144,10 +144,10 @@ def test_a_suppression_racing_the_claims_never_lets_a_dial_through(
 
     def suppressor() -> None:
         for to in targets:
-            time.sleep(rng.random() * 0.01)  # spread the suppressions over the dialers' work
             svc.numbers.suppress("tenant-a", to, SuppressionSource.API)
             with lock:
                 suppressed_at[to] = next(order)
+            time.sleep(rng.random() * 0.01)  # spread the suppressions over the dialers' work
 
     # When dialers and the suppressions run at once
     threads = [threading.Thread(target=suppressor)]
