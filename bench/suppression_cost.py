@@ -107,7 +107,9 @@ def run(contacts: int, guarded: bool) -> Counting:
             key, agent_id = tenant
             batch_id = post_csv(client, key, {"agent_id": agent_id}, contacts_csv(contacts)).json_body["batch_id"]
             client.http.post(f"/batches/{batch_id}/run", headers={"Authorization": f"Bearer {key}"})
-            pump.run(until=lambda: (svc.batches.find(batch_id) or {}).get("status") == "completed", advance_seconds=2)
+            pump.run(
+                until=lambda: getattr(svc.batches.find(batch_id), "status", None) == "completed", advance_seconds=2
+            )
             pump.close()
         dialing.guard_element = original
         for make in (aws.dynamodb, aws.s3, aws.sqs, aws.scheduler):

@@ -14,6 +14,7 @@ from typing import Any
 from .. import clock
 from ..domain.contact_limits import ContactLimit, limit_of
 from ..domain.messages import DialMessage
+from ..domain.records import Agent, Execution
 from ..observability import count
 from ..store.executions import GuardRefused, StaleTransition
 from .container import Services
@@ -24,17 +25,16 @@ LIMITED_REASON = "the number reached its contact limit ({attempts} attempts in {
 NO_SLOT_INFO_WAIT = timedelta(minutes=1)
 
 
-def agent_limit(agent: Any) -> ContactLimit | None:
-    get = agent.get if isinstance(agent, dict) else lambda name: getattr(agent, name, None)
-    return limit_of(get("max_attempts_per_number"), get("attempt_window_days"))
+def agent_limit(agent: Agent) -> ContactLimit | None:
+    return limit_of(agent.max_attempts_per_number, agent.attempt_window_days)
 
 
-def guard_element(svc: Services, message: DialMessage, agent: Any, now: datetime) -> dict[str, Any]:
+def guard_element(svc: Services, message: DialMessage, agent: Agent, now: datetime) -> dict[str, Any]:
     return svc.numbers.claim_element(message.tenant_id, message.to, now, agent_limit(agent))
 
 
 def refused(
-    svc: Services, message: DialMessage, expected: dict[str, Any], agent: Any, refusal: GuardRefused, now: datetime
+    svc: Services, message: DialMessage, expected: Execution, agent: Agent, refusal: GuardRefused, now: datetime
 ) -> None:
     """Act on a refused claim: the execution ends (suppressed, contact_limited) or waits for the window."""
     limit = agent_limit(agent)
@@ -48,7 +48,7 @@ def refused(
     if when - now > timedelta(hours=svc.settings.contact_limit_max_wait_hours) and limit is not None:
         unplaced(svc, expected, "contact_limited", LIMITED_REASON.format(attempts=limit.attempts, days=limit.days))
         return
-    if expected["status"] != "rescheduled":
+    if expected.status != "rescheduled":
         try:
             svc.executions.move(expected, "rescheduled", {"scheduled_at": clock.iso(when)})
         except StaleTransition:

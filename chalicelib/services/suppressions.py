@@ -17,6 +17,7 @@ from typing import Any
 from .. import clock
 from ..domain.contact_reader import Contact, ContactReader, RowError, read_records
 from ..domain.contacts_error import ContactsError
+from ..domain.records import Execution
 from ..domain.suppressions import (
     MAX_NUMBERS_PER_REQUEST,
     Suppression,
@@ -157,23 +158,22 @@ def list_suppressions(
 OPT_OUT_REASON = "the person asked not to be called again, during a call"
 
 
-def record_opt_out(svc: Services, execution: dict[str, Any]) -> None:
+def record_opt_out(svc: Services, execution: Execution) -> None:
     """A call's opt-out: suppress the number (source call_opt_out, this execution), end its pending retry.
 
     Idempotent (a redelivered event suppresses again, finds the retry ended). A retry created after
     this, or one this misses, still meets the suppression in its own claim and ends `suppressed`.
     """
     svc.numbers.suppress(
-        execution["tenant_id"],
-        execution["user_number"],
+        execution.tenant_id,
+        execution.user_number,
         SuppressionSource.CALL_OPT_OUT,
         reason=OPT_OUT_REASON,
-        execution_id=execution["execution_id"],
+        execution_id=execution.execution_id,
     )
-    svc.executions.set_fields(execution["execution_id"], {"opted_out": True})
+    svc.executions.set_fields(execution.execution_id, {"opted_out": True})
     count("CallOptOuts")
-    retry_id = execution.get("superseded_by")
-    retry = svc.executions.find(retry_id) if retry_id else None
-    if retry is not None and retry["status"] in WAITING:
+    retry = svc.executions.find(execution.superseded_by) if execution.superseded_by else None
+    if retry is not None and retry.status in WAITING:
         with contextlib.suppress(StaleTransition):  # its claim or a stop got there first
             finish_call(svc, retry, "suppressed", {"error_message": OPT_OUT_REASON})

@@ -22,7 +22,7 @@ def number(i: int) -> str:
 
 
 def completed(svc: Services, *batch_ids: str) -> bool:
-    return all((svc.batches.find(b) or {}).get("status") == "completed" for b in batch_ids)
+    return all(getattr(svc.batches.find(b), "status", None) == "completed" for b in batch_ids)
 
 
 def race_two_batches(client: Client, tenant: tuple[str, str], pump: Pump, n: int) -> tuple[str, str]:
@@ -54,7 +54,7 @@ def test_the_limit_holds_across_two_batches_racing_for_the_same_numbers(
     pump.run(until=lambda: completed(svc, first, second), advance_seconds=2)
     # Then every number was dialled exactly once, and its other execution ended contact_limited
     assert Counter(to for to, _, _ in scripted.dials) == {number(i): 1 for i in range(12)}
-    ends = Counter(e["status"] for b in (first, second) for e in svc.executions.iter_batch(b))
+    ends = Counter(e.status for b in (first, second) for e in svc.executions.iter_batch(b))
     assert ends == {"completed": 12, "contact_limited": 12}
     assert all(len(svc.numbers.history("tenant-a", number(i))) == 1 for i in range(12))
 
@@ -72,12 +72,12 @@ def test_a_contact_over_its_limit_waits_for_the_window_when_it_frees_soon(
     # When a third batch reaches it
     batch_id, auth = make_batch(client, tenant, 1)
     client.http.post(f"/batches/{batch_id}/run", headers=auth)
-    pump.run(until=lambda: any(e["status"] == "rescheduled" for e in svc.executions.iter_batch(batch_id)))
+    pump.run(until=lambda: any(e.status == "rescheduled" for e in svc.executions.iter_batch(batch_id)))
     # Then it waits, rescheduled to when the older of the two attempts leaves the window
     waiting = next(iter(svc.executions.iter_batch(batch_id)))
     history = svc.numbers.history("tenant-a", number(0))
     assert len(scripted.dials) == 2 and len(history) == 2
-    assert waiting["scheduled_at"].startswith(_iso_seconds(history[1] + 86400))
+    assert (waiting.scheduled_at or "").startswith(_iso_seconds(history[1] + 86400))
     # And it is dialled once that moment has passed
     pump.advance(timedelta(days=1, minutes=1).total_seconds())
     pump.run(until=lambda: completed(svc, batch_id), advance_seconds=60)

@@ -15,6 +15,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.domain.messages import ProviderEvent
+from chalicelib.domain.records import Execution
 from chalicelib.domain.suppressions import SuppressionSource
 from chalicelib.services import calls
 from chalicelib.services.container import Services
@@ -46,21 +47,21 @@ def dialled(scripted: ScriptedProvider) -> Counter[str]:
 
 def statuses(svc: Services, batch_id: str) -> dict[str, str]:
     """Each contact's last attempt's status, by number."""
-    last: dict[str, dict[str, Any]] = {}
+    last: dict[str, Execution] = {}
     for e in svc.executions.iter_batch(batch_id):
-        if e["user_number"] not in last or e["attempt"] > last[e["user_number"]]["attempt"]:
-            last[e["user_number"]] = e
-    return {n: e["status"] for n, e in last.items()}
+        if e.user_number not in last or e.attempt > last[e.user_number].attempt:
+            last[e.user_number] = e
+    return {n: e.status for n, e in last.items()}
 
 
 def retry_waits(svc: Services, batch_id: str) -> bool:
     """Contact 0's first attempt ended and its retry (attempt 2) waits for its time."""
-    return any(e["attempt"] == 2 and e["status"] == "queued" for e in svc.executions.iter_batch(batch_id))
+    return any(e.attempt == 2 and e.status == "queued" for e in svc.executions.iter_batch(batch_id))
 
 
 def completed(svc: Services, batch_id: str) -> bool:
     batch = svc.batches.find(batch_id)
-    return batch is not None and batch["status"] == "completed"
+    return batch is not None and batch.status == "completed"
 
 
 def test_a_number_suppressed_after_upload_but_before_its_call_is_never_dialled(
@@ -72,7 +73,7 @@ def test_a_number_suppressed_after_upload_but_before_its_call_is_never_dialled(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     announced: list[tuple[str, str]] = []
-    monkeypatch.setattr(calls, "emit_call_event", lambda _svc, e, _b, event: announced.append((e["status"], event)))
+    monkeypatch.setattr(calls, "emit_call_event", lambda _svc, e, _b, event: announced.append((e.status, event)))
     # Given a batch of 5 created while nobody was suppressed
     batch_id, auth = make_batch(client, tenant, 5, webhook_url="https://hooks.example.test/calls")
     # When one of its numbers is suppressed before the batch runs
@@ -183,9 +184,7 @@ def test_the_retry_of_a_number_suppressed_meanwhile_is_never_dialled(
     pump.run(until=lambda: completed(svc, batch_id), advance_seconds=60)
     # Then the retry ends `suppressed` without a dial, and is not retried again
     assert dialled(scripted)[number(0)] == 1
-    attempts = sorted(
-        (e["attempt"], e["status"]) for e in svc.executions.iter_batch(batch_id) if e["user_number"] == number(0)
-    )
+    attempts = sorted((e.attempt, e.status) for e in svc.executions.iter_batch(batch_id) if e.user_number == number(0))
     assert attempts == [(1, "no-answer"), (2, "suppressed")]
 
 
@@ -197,12 +196,12 @@ def test_an_opt_out_suppresses_the_number_and_ends_its_pending_retry(
     batch_id, auth = make_batch(client, tenant, 1, retry_config=json.dumps(RETRY))
     client.http.post(f"/batches/{batch_id}/run", headers=auth)
     pump.run(until=lambda: retry_waits(svc, batch_id))
-    first = next(e for e in svc.executions.iter_batch(batch_id) if e["attempt"] == 1)
+    first = next(e for e in svc.executions.iter_batch(batch_id) if e.attempt == 1)
     # When a (late) event of that call says the person opted out
-    apply_provider_event(svc, ProviderEvent.of(first["execution_id"], "simulator", None, "no-answer", opt_out=True))
+    apply_provider_event(svc, ProviderEvent.of(first.execution_id, "simulator", None, "no-answer", opt_out=True))
     # Then the number is suppressed, from the call, and the retry ended without a dial; the batch completes
     entry = svc.numbers.get("tenant-a", number(0))
-    assert entry is not None and entry.source == "call_opt_out" and entry.execution_id == first["execution_id"]
+    assert entry is not None and entry.source == "call_opt_out" and entry.execution_id == first.execution_id
     pump.run(until=lambda: completed(svc, batch_id), advance_seconds=60)
     assert dialled(scripted)[number(0)] == 1
     assert statuses(svc, batch_id)[number(0)] == "suppressed"
@@ -217,10 +216,10 @@ def test_a_final_event_with_an_opt_out_is_never_retried(
     client.http.post(f"/batches/{batch_id}/run", headers=auth)
     pump.run(until=lambda: len(scripted.dials) == 1)
     execution = next(iter(svc.executions.iter_batch(batch_id)))
-    apply_provider_event(svc, ProviderEvent.of(execution["execution_id"], "simulator", None, "no-answer", opt_out=True))
+    apply_provider_event(svc, ProviderEvent.of(execution.execution_id, "simulator", None, "no-answer", opt_out=True))
     pump.run(until=lambda: completed(svc, batch_id), advance_seconds=60)
     # Then no retry was made, and the number is suppressed
-    assert [e["status"] for e in svc.executions.iter_batch(batch_id)] == ["no-answer"]
+    assert [e.status for e in svc.executions.iter_batch(batch_id)] == ["no-answer"]
     assert svc.numbers.get("tenant-a", number(0)) is not None
 
 
