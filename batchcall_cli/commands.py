@@ -135,7 +135,8 @@ def batches_create(
     batch_id = created["batch_id"]
     rows: list[dict[str, Any]] = []
     more = False
-    if (created.get("invalid_contacts") or 0) + (created.get("duplicate_contacts") or 0):
+    skipped = ("invalid_contacts", "duplicate_contacts", "suppressed_contacts")
+    if sum(created.get(k) or 0 for k in skipped):
         rows, more = first_errors(client, batch_id)
     if run:
         try:

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 # The API's call statuses that end a call, and the batch statuses that end a batch (with this CLI's exit codes).
-FINAL_CALL_STATUSES = ("completed", "no-answer", "busy", "failed", "error", "canceled")
+FINAL_CALL_STATUSES = ("completed", "no-answer", "busy", "failed", "error", "canceled", "suppressed", "contact_limited")
 OPEN_CALL_STATUSES = ("queued", "rescheduled", "initiated", "ringing", "in-progress")
 EXIT_CODES = {"completed": 0, "failed": 3, "stopped": 4}
 STATUS_STYLES = {
@@ -23,6 +23,8 @@ STATUS_STYLES = {
     "failed": "red",
     "error": "red",
     "canceled": "magenta",
+    "suppressed": "magenta",
+    "contact_limited": "magenta",
     "stopped": "magenta",
     "paused": "yellow",
     "running": "cyan",

@@ -156,6 +156,7 @@ def create_presigned(client: Client, path: Path, options: dict[str, Any], max_wa
         "batch_id": batch_id,
         "state": batch.get("status"),
         **{k: batch.get(k) for k in ("total_contacts", "valid_contacts", "invalid_contacts", "duplicate_contacts")},
+        "suppressed_contacts": batch.get("suppressed_contacts") or 0,
         "warnings": batch.get("warnings") or [],
     }
 
@@ -172,7 +173,8 @@ def show_created(
     say(
         f"Batch [bold]{batch_id}[/] created: {created.get('total_contacts')} rows, "
         f"[green]{created.get('valid_contacts')} valid[/], [red]{created.get('invalid_contacts')} invalid[/], "
-        f"[yellow]{created.get('duplicate_contacts')} duplicate[/]",
+        f"[yellow]{created.get('duplicate_contacts')} duplicate[/]"
+        + (f", {created['suppressed_contacts']} suppressed" if created.get("suppressed_contacts") else ""),
     )
     if rows:
         out.print(render.errors_table(rows, more))

@@ -104,6 +104,8 @@ class Agent(Answer):
     timezone: str | None
     webhook_url: str | None
     retry_config: RetryConfig | None
+    max_attempts_per_number: int | None = Field(None, description="Contact limit: attempts per number ...")
+    attempt_window_days: int | None = Field(None, description="... within this many days (sliding window).")
     created_at: Timestamp | None
     updated_at: Timestamp | None
 
@@ -135,6 +137,7 @@ class BatchCreated(Answer):
     valid_contacts: int
     invalid_contacts: int
     duplicate_contacts: int
+    suppressed_contacts: int = Field(..., description="Valid numbers skipped: on the do-not-call list (suppressions).")
     warnings: list[TemplateWarning]
 
 
@@ -174,6 +177,7 @@ class Batch(Answer):
     valid_contacts: int | None
     invalid_contacts: int | None
     duplicate_contacts: int | None
+    suppressed_contacts: int | None = Field(..., description="Valid numbers skipped: on the do-not-call list.")
     execution_status: dict[str, int] = Field(..., description="Executions per call status (zero counts omitted).")
     retry_config: RetryConfig | None
     webhook_url: str | None
@@ -195,7 +199,9 @@ class Batch(Answer):
 
 class RowError(Answer):
     row: int = Field(..., description="1-based line of the data row (the header is row 1).")
-    reason: str = Field(..., description="e.g. `invalid_number`, `missing_number`, `duplicate`, `blank_row`.")
+    reason: str = Field(
+        ..., description="e.g. `invalid_number`, `missing_number`, `duplicate`, `blank_row`, `suppressed`."
+    )
     value: str
     message: str
 
@@ -292,3 +298,22 @@ class WebhookDelivery(Answer):
     latency_ms: float | None
     attempted_at: Timestamp | None
     next_try_at: Timestamp | None
+
+
+class Suppression(Answer):
+    """A do-not-call entry: the number is never dialled while it is in force."""
+
+    number: str = Field(..., description="E.164, normalised as batch contacts are.")
+    reason: str | None
+    source: Literal["api", "csv", "call_opt_out", "provider"]
+    added_by: str | None = Field(..., description="The label of the API key that added it (none for opt-outs).")
+    created_at: Timestamp
+    expires_at: Timestamp | None = Field(..., description="After this the entry no longer suppresses (then: 404).")
+    execution_id: str | None = Field(..., description="For `call_opt_out`: the call in which the person opted out.")
+
+
+class SuppressionsAdded(Answer):
+    added: int = Field(..., description="Numbers added (or renewed: adding again replaces reason and expiry).")
+    invalid_numbers: int
+    duplicate_numbers: int
+    errors: list[RowError] = Field(..., description="The first 100 refused rows, as a batch's `/errors` lists them.")

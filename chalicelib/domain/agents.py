@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from .bounds import NOT_BOOL, NOT_TINY, Name, PhoneNumber, Text, http_url, unique
 from .calling_rules import DOCS as RULE_DOCS
 from .calling_rules import BlockedDates, CallingHours, Weekday, refuse_mix
+from .contact_limits import MAX_ATTEMPTS, MAX_DAYS
 from .numbers import e164
 from .retry import RetryConfig
 
@@ -43,6 +44,9 @@ DOCS: dict[str, str] = {
     "webhook_url": "Receives each call's execution object when it ends (a batch's webhook_url wins); must pass "
     "the SSRF checks (no private or loopback addresses unless the deployment allows them).",
     "retry_config": "Retries of unanswered calls, used by the agent's batches that set none.",
+    "max_attempts_per_number": "Contact limit: at most this many call attempts per number within "
+    "`attempt_window_days`, counted across every batch of the tenant (set both; unset: no limit).",
+    "attempt_window_days": "Contact limit: the sliding window, in days, that `max_attempts_per_number` counts in.",
 }
 
 
@@ -68,6 +72,12 @@ class AgentFields(BaseModel):
     timezone: str | None = Field(None, max_length=64, description=DOCS["timezone"])
     webhook_url: str | None = Field(None, max_length=2000, description=DOCS["webhook_url"])
     retry_config: RetryConfig | None = Field(None, description=DOCS["retry_config"])
+    max_attempts_per_number: Annotated[int, Field(ge=1, le=MAX_ATTEMPTS), NOT_BOOL] | None = Field(
+        None, description=DOCS["max_attempts_per_number"]
+    )
+    attempt_window_days: Annotated[int, Field(ge=1, le=MAX_DAYS), NOT_BOOL] | None = Field(
+        None, description=DOCS["attempt_window_days"]
+    )
 
     @field_validator("from_phone_numbers")
     @classmethod

@@ -144,6 +144,7 @@ BATCH_FIELDS = (
     "valid_contacts",
     "invalid_contacts",
     "duplicate_contacts",
+    "suppressed_contacts",  # + valid numbers skipped: on the tenant's do-not-call list
     "retry_config",
     "webhook_url",
     "status_webhook",

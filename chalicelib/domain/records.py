@@ -46,6 +46,8 @@ class Agent(Record):
     timezone: str | None = None
     webhook_url: str | None = None
     retry_config: RetryConfig | None = None
+    max_attempts_per_number: int | None = None  # the per-number contact limit (domain/contact_limits.py)
+    attempt_window_days: int | None = None
     created_at: str | None = None
     updated_at: str | None = None
 
@@ -94,6 +96,7 @@ class Batch(Record):
     valid_contacts: int = 0
     invalid_contacts: int = 0
     duplicate_contacts: int = 0
+    suppressed_contacts: int = 0  # valid numbers skipped: on the tenant's do-not-call list
     # what the file held
     blank_rows: int | None = None
     columns: list[str] | None = None
@@ -155,6 +158,7 @@ class Execution(Record):
     recording_url: str | None = None
     error_message: str | None = None
     holiday_calendar: str | None = None  # with skip_public_holidays: the calendar the call was held to
+    opted_out: bool | None = None  # the person asked not to be called again (never retried)
     # bookkeeping
     superseded_by: str | None = None  # the retry that replaced this attempt
     open_shard: str | None = None  # set while a provider owes a final status (the by_open index)

@@ -37,6 +37,8 @@ PUBLIC_FIELDS = (
     "timezone",
     "webhook_url",
     "retry_config",
+    "max_attempts_per_number",
+    "attempt_window_days",
     "created_at",
     "updated_at",
 )

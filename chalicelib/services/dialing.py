@@ -2,7 +2,8 @@
 execution exactly once, then place the call (`placing.py`).
 
 The claim is one transaction: the execution leaves `queued` (or `rescheduled`), the batch
-must be running and under its own cap, the agent's live-call counter must be under its
+must be running and under its own cap, the number must not be suppressed nor over its contact
+limit (one element, `number_guard.py`), the agent's live-call counter must be under its
 limit, and a lease records the slot. A redelivered message finds the claim taken; a stop
 that returned first makes the claim fail; no slot means the message waits (re-sent with a
 growing delay, never failed, never lost). The provider is called only after the claim.
@@ -25,10 +26,12 @@ from ..domain.records import Agent, Execution
 from ..errors import NotFound
 from ..observability import count, logger
 from ..resources import DIAL_QUEUE
-from ..store.executions import BatchNotRunning, NoFreeSlot, StaleTransition
+from ..store.executions import BatchNotRunning, GuardRefused, NoFreeSlot, StaleTransition
 from ..store.leases import agent_key
 from .container import Services
 from .dial_waits import again, later, rule_fields, unplaced, wait_for_window
+from .number_guard import guard_element
+from .number_guard import refused as number_refused
 from .placing import place
 
 PAUSED_RECHECK_SECONDS = 15
@@ -152,6 +155,7 @@ def _claim(
             },
             batch_must_run=True,
             batch_live_cap=message.batch_cap or NO_BATCH_CAP,
+            guard=guard_element(svc, message, agent, now),  # the number: not suppressed, under its contact limit
             extra=svc.leases.take_elements(
                 agent_key(message.tenant_id, message.agent_id),
                 message.execution_id,
@@ -165,10 +169,12 @@ def _claim(
         if svc.providers[agent.provider].idempotent(agent):
             return _claimed_never_placed(svc, message)
         return None
-    except NoFreeSlot:
-        _wait_for_slot(svc, message)
     except BatchNotRunning:
         _not_running(svc, message, expected)
+    except GuardRefused as refusal:
+        number_refused(svc, message, expected, agent, refusal, now)
+    except NoFreeSlot:
+        _wait_for_slot(svc, message)
     return None
 
 
