@@ -11,6 +11,7 @@ seed and its point, and the same seed with the same run replays the same faults.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from collections import Counter
@@ -135,10 +136,8 @@ class FaultInjector:
         if kind == "crash_before":
             raise InjectedCrash(f"crashed before {service}.{operation}")
         if kind == "conflict":
-            reasons = [
-                {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}
-                for _ in params.get("TransactItems", [])
-            ]
+            items = json.loads(params.get("body") or "{}").get("TransactItems", [])  # the serialized request
+            reasons = [{"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"} for _ in items]
             body = {
                 "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled (injected)"},
                 "CancellationReasons": reasons,

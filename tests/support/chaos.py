@@ -16,6 +16,7 @@ from chalice.test import Client
 from chalicelib import aws
 from chalicelib.domain.batch_status import TERMINAL
 from chalicelib.resources import QUEUES, dlq_name, queue_name
+from chalicelib.services import dialing
 from chalicelib.services.container import Services
 from local.faults import FaultConfig, FaultInjector
 from tests.support.api import post_csv
@@ -81,6 +82,9 @@ def run_seed(pump: Pump, client: Client, tenant: tuple[str, str], seed: int) -> 
     svc.providers["simulator"] = ledger
     try:
         patch_agent(client, tenant, max_concurrent_calls=rng.randint(1, 3))
+        # A warm dialer keeps an agent for AGENT_CACHE_SECONDS of real time (not the moved clock): start each
+        # seed as a cold one, so the cap just set is the cap the claims use.
+        dialing._agents.clear()
         batches = [_upload(client, tenant, rng, 100 + 10 * i) for i in range(rng.randint(1, 2))]
         pump.install_faults(injector)
         for batch_id, auth in batches:

@@ -145,7 +145,7 @@ def check_live_limits(svc: Services, batch_ids: Iterable[str], limits: Limits) -
     per_agent: dict[str, list[tuple[str, str]]] = {}
     for batch_id in batch_ids:
         intervals = [
-            (e.claimed_at, e.ended_at or "9999")
+            (e.claimed_at, e.ended_at or f"never ended ({e.status}, {e.execution_id})")
             for e in svc.executions.iter_batch(batch_id)
             if e.claimed_at  # claimed: a slot was taken
         ]
@@ -159,7 +159,7 @@ def check_live_limits(svc: Services, batch_ids: Iterable[str], limits: Limits) -
     for key, intervals in per_agent.items():
         cap = limits.agent.get(key)
         if cap is not None and (peak := _max_overlap(intervals)) > cap:
-            problems.append(f"agent {key}: {peak} live calls at once, cap {cap}")
+            problems.append(f"agent {key}: {peak} live calls at once, cap {cap}: {sorted(intervals)}")
     return problems
 
 

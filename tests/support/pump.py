@@ -47,6 +47,7 @@ class Pump:
         self._coordinates: Any = None
         self.advanced_seconds = 0.0
         self.faults: FaultInjector | None = None
+        self._urls: dict[str, str] = {}
         self._swept_at = 0.0
         self._max_receives = {q.short: q.max_receive_count for q in QUEUES}
 
@@ -77,7 +78,9 @@ class Pump:
 
     def _url(self, queue: str | None) -> str:
         assert queue, "an SQS event source names its queue"
-        return aws.sqs().get_queue_url(QueueName=queue)["QueueUrl"]
+        if queue not in self._urls:  # one lookup per queue: a step is a receive, not two calls
+            self._urls[queue] = aws.sqs().get_queue_url(QueueName=queue)["QueueUrl"]
+        return self._urls[queue]
 
     def step(self, name: str) -> int:
         """Receive one batch for `name`, invoke it, delete what succeeded; returns records handled."""

@@ -19,7 +19,7 @@ def _seeds() -> list[int]:
     if os.environ.get("CHAOS_SEED"):
         return [int(os.environ["CHAOS_SEED"])]
     first = int(os.environ.get("CHAOS_FIRST_SEED", "1"))
-    return list(range(first, first + int(os.environ.get("CHAOS_SEEDS", "25"))))
+    return list(range(first, first + int(os.environ.get("CHAOS_SEEDS", "15"))))
 
 
 def test_campaigns_under_seeded_faults_keep_every_invariant(
