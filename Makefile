@@ -53,6 +53,13 @@ bench-smoke: $(VENV)/.installed
 		echo "bench-smoke: bench/$$script.py ok in $$(( $$(date +%s) - start )) s"; \
 	done
 
+# `make chaos SEEDS=10000 FIRST=1`: the chaos test (issue 18) over more seeds; `make test` runs 15 of them.
+SEEDS ?= 1000
+FIRST ?= 1
+.PHONY: chaos
+chaos: $(VENV)/.installed
+	CHAOS_SEEDS=$(SEEDS) CHAOS_FIRST_SEED=$(FIRST) $(PY) -m pytest tests/integration/workers/test_chaos.py -q -p no:logging
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
 

@@ -1,7 +1,7 @@
 """One short seeded campaign under seeded faults, then the invariants (issue 18's simulation test).
 
 The seed picks the scenario (batch sizes, caps, retries, pause/resume/stop mid-run, when) and, separately,
-the faults, so a failing seed replays exactly: `CHAOS_SEED=<seed> make chaos` (see `replay_command`).
+the faults, so a failing seed replays: `make chaos FIRST=<first> SEEDS=<n>` (see `replay_command`).
 """
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ class SeedResult:
     trail: list[str] = field(default_factory=list)
 
 
-def replay_command(seed: int) -> str:
-    return f"CHAOS_SEED={seed} .venv/bin/python -m pytest tests/integration/workers/test_chaos.py -q -s"
+def replay_command(seed: int, first: int) -> str:
+    """The run as it was (seeds share one stack and clock, so earlier seeds shape later ones), and the seed alone."""
+    return f"make chaos FIRST={first} SEEDS={seed - first + 1}   (alone: make chaos FIRST={seed} SEEDS=1)"
 
 
 def _contacts(first: int, n: int) -> bytes:
