@@ -11,6 +11,11 @@ def execution_id(batch_id: str, contact_index: int, attempt: int) -> str:
     return hashlib.sha256(f"{batch_id}:{contact_index}:{attempt}".encode()).hexdigest()[:32]
 
 
+def number_key(tenant_id: str, user_number: str) -> str:
+    """The by_number index's key: one tenant's number, hashed so the index names no number in clear."""
+    return hashlib.sha256(f"{tenant_id}#{user_number}".encode()).hexdigest()[:40]
+
+
 def new_execution(
     ids: dict[str, Any],
     *,
@@ -33,6 +38,7 @@ def new_execution(
         "row": row,
         "status": "queued",
         "user_number": user_number,
+        "number_key": number_key(ids["tenant_id"], user_number),
         "from_number": from_number,
         "attempt": attempt,
         "retry_count": attempt - 1,

@@ -33,15 +33,19 @@ class QueueMessage(BaseModel):
 
 class ControlMessage(QueueMessage):
     """The control queue: start a batch, dispatch its next step, take a step of its cancel walk, or check
-    that a presigned upload's file arrived (`upload_check`, due at `start_at`)."""
+    that a presigned upload's file arrived (`upload_check`, due at `start_at`); take a step of a deleted
+    batch's purge (`purge`) or of a number's erasure (`erase`, no batch)."""
 
-    kind: Literal["start", "dispatch", "cancel", "upload_check"]
-    batch_id: str
+    kind: Literal["start", "dispatch", "cancel", "upload_check", "purge", "erase"]
+    batch_id: str = ""
     token: str | None = None
     start_at: str | None = None
     pos: int = 0
     waits: int = 0
-    after: str | None = None  # "cancel": the last execution (seq) whose waiting was settled
+    after: str | None = None  # "cancel": the last execution (seq) whose waiting was settled; "purge", "erase": likewise
+    phase: str | None = None  # "purge": which of a deleted batch's data this step removes
+    tenant_id: str | None = None  # "erase"
+    erasure_id: str | None = None  # "erase"
 
     @classmethod
     def start(cls, batch_id: str, token: str, start_at: str) -> ControlMessage:
@@ -55,6 +59,16 @@ class ControlMessage(QueueMessage):
     def cancel(cls, batch_id: str, pos: int, after: str | None = None) -> ControlMessage:
         """A step of an ended batch's cancel walk: contacts from `pos`, then executions after seq `after`."""
         return cls(kind="cancel", batch_id=batch_id, pos=pos, after=after)
+
+    @classmethod
+    def purge(cls, batch_id: str, phase: str, after: str | None = None) -> ControlMessage:
+        """A step of a deleted batch's purge: `phase` executions (after seq `after`), deliveries, objects."""
+        return cls(kind="purge", batch_id=batch_id, phase=phase, after=after)
+
+    @classmethod
+    def erase(cls, tenant_id: str, erasure_id: str, after: str | None = None) -> ControlMessage:
+        """A step of an erasure: the number's executions after execution id `after`."""
+        return cls(kind="erase", tenant_id=tenant_id, erasure_id=erasure_id, after=after)
 
     @classmethod
     def upload_check(cls, batch_id: str, due_at: str) -> ControlMessage:

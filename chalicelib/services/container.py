@@ -14,9 +14,11 @@ from ..providers.simulator import SimulatorProvider
 from ..providers.twilio import TwilioProvider
 from ..settings import Settings, get_settings
 from ..store.agents import AgentStore
+from ..store.audit import AuditStore
 from ..store.batches import BatchStore
 from ..store.blobs import BlobStore
 from ..store.callback_receipts import CallbackReceiptStore
+from ..store.erasures import ErasureStore
 from ..store.executions import ExecutionStore
 from ..store.keys import KeyStore
 from ..store.leases import LeaseStore
@@ -40,6 +42,8 @@ class Services:
     tenants: TenantStore
     pacer: Pacer
     callback_receipts: CallbackReceiptStore
+    audit: AuditStore
+    erasures: ErasureStore
     providers: dict[str, Provider] = field(default_factory=dict)
 
     @classmethod
@@ -66,6 +70,8 @@ class Services:
             tenants=TenantStore(settings),
             pacer=Pacer(settings),
             callback_receipts=CallbackReceiptStore(settings),
+            audit=AuditStore(settings),
+            erasures=ErasureStore(settings),
             providers=providers,
         )
 

@@ -22,6 +22,7 @@ from ..domain.scheduling import parse_scheduled_at
 from ..errors import Conflict
 from ..resources import CONTROL_QUEUE
 from .container import Services
+from .purge_walk import start_purge
 from .webhooks import emit_batch_event
 
 
@@ -119,12 +120,14 @@ def resume_batch(svc: Services, tenant_id: str, batch_id: str) -> dict[str, Any]
 
 
 def delete_batch(svc: Services, tenant_id: str, batch_id: str) -> None:
+    """Stop it (if active), hide it (404 from now on), and purge its data in the background (purge_walk.py)."""
     batch = svc.batches.get(tenant_id, batch_id)
     if BatchStatus(batch["status"]) in ACTIVE:
         stop_batch(svc, tenant_id, batch_id)
     else:
         cancel_schedule(svc, batch_id)
-    svc.batches.set_fields(batch_id, {"deleted_at": clock.now_iso()})
+    if svc.batches.set_fields(batch_id, {"deleted_at": clock.now_iso()}, "attribute_not_exists(deleted_at)"):
+        start_purge(svc, batch_id)
 
 
 def complete_if_done(svc: Services, batch_id: str) -> bool:

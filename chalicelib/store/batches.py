@@ -179,6 +179,19 @@ class BatchStore:
             remove=("#act",),
         )
 
+    def mark_purged(self, batch_id: str) -> bool:
+        """The tombstone of a deleted batch whose data is gone: `purged_at`, and no field that could name a
+        person (names, file name, row errors in failure_reason, warnings, the export's key). True once."""
+        now = clock.now_iso()
+        return update_if(
+            self.table,
+            self.key(batch_id),
+            {"purged_at": now, "updated_at": now},
+            "attribute_exists(deleted_at) AND attribute_not_exists(purged_at)",
+            {"#n": "name"},
+            remove=("#n", "file_name", "raw_key", "failure_reason", "warnings", "csv_export"),
+        )
+
     def start_export(self, batch_id: str, seen_token: str | None, token: str, started_at: str) -> bool:
         """Take the batch's one background-export slot, if no other request took it since `seen_token`."""
         condition = "csv_export_token = :old" if seen_token else "attribute_not_exists(csv_export_token)"

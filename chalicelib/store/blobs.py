@@ -120,6 +120,21 @@ class BlobStore:
             if line:
                 yield json.loads(line)
 
+    def delete_prefix(self, prefix: str) -> bool:
+        """Delete up to 1,000 objects under `prefix` (a purge); True when more may remain."""
+        listed = aws.s3().list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1000)
+        keys = [obj["Key"] for obj in listed.get("Contents", [])]
+        self.delete_keys(keys)
+        return bool(listed.get("IsTruncated"))
+
+    def delete_keys(self, keys: list[str]) -> None:
+        """Delete these objects (absent ones are fine), up to 1,000 per request."""
+        for start in range(0, len(keys), 1000):
+            objects: Any = [{"Key": key} for key in keys[start : start + 1000]]
+            result = aws.s3().delete_objects(Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True})
+            if result.get("Errors"):
+                raise RuntimeError(f"S3 refused to delete {len(result['Errors'])} objects")
+
     # Uploads and the inbox
 
     def presigned_upload(self, key: str, content_type: str, max_bytes: int, seconds: int) -> dict[str, Any]:

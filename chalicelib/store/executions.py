@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .. import aws, clock
-from ..domain.call_status import is_final
+from ..domain.call_status import CallStatus, is_final
 from ..errors import NotFound
 from ..resources import EXECUTIONS, table_name
 from ..settings import Settings
@@ -304,6 +304,49 @@ class ExecutionStore:
             KeyConditionExpression="open_shard = :o AND updated_at < :c",
             ExpressionAttributeValues=values(o=OPEN, c=cutoff_iso),
         )
+
+    # Erasure and purge (services/erasures.py, services/purge_walk.py)
+
+    def page_after(
+        self, index: str, key_name: str, key: str, sort_name: str, after: str | None, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Up to `limit` executions of one index partition whose sort key is past `after`, in key order;
+        the sort key to go on after, or None at the end. by_batch (seq) or by_number (execution_id)."""
+        condition = "#p = :p" + (" AND #s > :after" if after else "")
+        page = aws.dynamodb().query(
+            TableName=self.table,
+            IndexName=index,
+            KeyConditionExpression=condition,
+            ExpressionAttributeNames={"#p": key_name, "#s": sort_name} if after else {"#p": key_name},
+            ExpressionAttributeValues=values(p=key, **({"after": after} if after else {})),
+            Limit=limit,
+        )
+        last = page.get("LastEvaluatedKey")
+        return [from_item(item) for item in page.get("Items", [])], (last[sort_name]["S"] if last else None)
+
+    def erase(self, execution_id: str, fields: dict[str, Any]) -> bool:
+        """Remove a final execution's personal data and set `fields` (the masked number, `erased_at`); it
+        leaves the by_number index. False when it was erased already or is not final (a live call still
+        owes its outcome)."""
+        final = [s.value for s in CallStatus if is_final(s)]
+        return update_if(
+            self.table,
+            self.key(execution_id),
+            fields,
+            "attribute_exists(number_key) AND #st IN (" + ", ".join(f":f{i}" for i in range(len(final))) + ")",
+            {"#st": "status"},
+            {f":f{i}": av(s) for i, s in enumerate(final)},
+            remove=("number_key", "recipient_data", "transcript", "recording_url"),
+        )
+
+    def delete_many(self, execution_ids: list[str]) -> None:
+        """Delete executions (absent ones are fine), 25 per request, until DynamoDB took every one."""
+        for start in range(0, len(execution_ids), 25):
+            requests: Any = {
+                self.table: [{"DeleteRequest": {"Key": self.key(i)}} for i in execution_ids[start : start + 25]]
+            }
+            while requests:
+                requests = aws.dynamodb().batch_write_item(RequestItems=requests).get("UnprocessedItems") or None
 
 
 class NoFreeSlot(Exception):

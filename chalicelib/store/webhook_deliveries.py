@@ -110,3 +110,19 @@ class DeliveryStore:
         page = aws.dynamodb().query(**kwargs)
         rows = [from_item(item) for item in page.get("Items", [])]
         return rows, self._cursors.encode(PAGE_KEY, scope, page.get("LastEvaluatedKey"))
+
+    def delete_some(self, batch_id: str, limit: int) -> bool:
+        """Delete up to `limit` of a batch's log rows and event states (a purge); True when some may remain."""
+        page = aws.dynamodb().query(
+            TableName=self._table,
+            KeyConditionExpression="batch_id = :b",
+            ExpressionAttributeValues=values(b=batch_id),
+            ProjectionExpression="batch_id, delivery_key",
+            Limit=limit,
+        )
+        items = page.get("Items", [])
+        for start in range(0, len(items), 25):
+            requests: Any = {self._table: [{"DeleteRequest": {"Key": key}} for key in items[start : start + 25]]}
+            while requests:
+                requests = aws.dynamodb().batch_write_item(RequestItems=requests).get("UnprocessedItems") or None
+        return "LastEvaluatedKey" in page

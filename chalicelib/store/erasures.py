@@ -1,0 +1,66 @@
+"""Erasure requests, one item each per tenant: what was asked and how far the walk got.
+
+The item never holds the full number: a masked form for people, and the by_number index's key
+(a hash) only while the walk needs it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import aws, clock
+from ..errors import NotFound
+from ..resources import ERASURES, table_name
+from ..settings import Settings
+from .dynamo import av, from_item, put_new, storable_key, update_if, values
+
+
+class ErasureStore:
+    def __init__(self, settings: Settings) -> None:
+        self._table = table_name(settings, ERASURES)
+
+    def _key(self, tenant_id: str, erasure_id: str) -> dict[str, Any]:
+        return {"tenant_id": av(tenant_id), "erasure_id": av(erasure_id)}
+
+    def create(self, erasure: dict[str, Any]) -> None:
+        put_new(self._table, erasure, "erasure_id", f"erasure {erasure['erasure_id']}")
+
+    def find(self, tenant_id: str, erasure_id: str) -> dict[str, Any] | None:
+        if not storable_key(erasure_id):
+            return None
+        item = (
+            aws.dynamodb()
+            .get_item(TableName=self._table, Key=self._key(tenant_id, erasure_id), ConsistentRead=True)
+            .get("Item")
+        )
+        return from_item(item) if item else None
+
+    def get(self, tenant_id: str, erasure_id: str) -> dict[str, Any]:
+        """Another tenant's erasure is simply not found (its key includes the tenant)."""
+        erasure = self.find(tenant_id, erasure_id)
+        if erasure is None:
+            raise NotFound(f"erasure {erasure_id} not found", code="erasure_not_found")
+        return erasure
+
+    def progress(self, tenant_id: str, erasure_id: str, *, erased: int, canceled: int, live: int) -> None:
+        """Count what one step did (ADD, so a repeated step may count an execution twice: it says so in docs)."""
+        aws.dynamodb().update_item(
+            TableName=self._table,
+            Key=self._key(tenant_id, erasure_id),
+            UpdateExpression="SET updated_at = :now, live_calls = :live ADD executions_erased :e, calls_canceled :c",
+            ConditionExpression="attribute_exists(erasure_id)",
+            ExpressionAttributeValues=values(now=clock.now_iso(), live=live, e=erased, c=canceled),
+        )
+
+    def finish(self, tenant_id: str, erasure_id: str) -> bool:
+        """Done: the hash of the number is dropped too. True for the one step that finished it."""
+        now = clock.now_iso()
+        return update_if(
+            self._table,
+            self._key(tenant_id, erasure_id),
+            {"status": "completed", "completed_at": now, "updated_at": now, "live_calls": 0},
+            "#st = :running",
+            {"#st": "status"},
+            values(running="running"),
+            remove=("number_key",),
+        )
