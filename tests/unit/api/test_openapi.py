@@ -15,10 +15,12 @@ from chalicelib.api import bodies
 from chalicelib.api.openapi import OPERATIONS, document, error_statuses
 from chalicelib.domain.agents import AgentCreate, AgentFields
 from chalicelib.domain.batches import public_batch, public_execution
+from chalicelib.domain.erasures import public_erasure
 from chalicelib.domain.provider_config import HttpAgentConfig, SimulatorConfig, TwilioConfig
 from chalicelib.domain.retry import RetryConfig
 from chalicelib.services import agents as agent_service
 from chalicelib.services import webhooks as webhook_service
+from chalicelib.services.audit import public_entry
 
 
 def app_routes() -> dict[tuple[str, str], Any]:
@@ -108,6 +110,7 @@ def fields(model: type[BaseModel]) -> set[str]:
 
 BATCH = {"batch_id": "b", "agent_id": "a", "status": "created", "created_at": "2026-11-30T10:00:00Z"}
 EXECUTION = {"execution_id": "e", "batch_id": "b", "status": "queued"}
+ERASURE = {"erasure_id": "x", "status": "running", "number_masked": "+1******0100", "requested_at": "2026-11-30"}
 
 
 @pytest.mark.parametrize(
@@ -118,6 +121,11 @@ EXECUTION = {"execution_id": "e", "batch_id": "b", "status": "queued"}
         (bodies.Agent, lambda: agent_service.public({"agent_id": "a"})),
         (bodies.WebhookDelivery, lambda: webhook_service.public_delivery({})),
         (bodies.WebhookSecret, lambda: webhook_service.public_secret({"webhook_secret": "whsec_x"})),
+        (bodies.Erasure, lambda: public_erasure(ERASURE)),
+        (
+            bodies.AuditEntry,
+            lambda: public_entry({"entry_id": "e", "action": "batch.run", "target": "batch:b", "at": "2026-11-30"}),
+        ),
     ],
 )
 def test_the_public_shapes_are_the_documented_models(model: type[BaseModel], shown: Any) -> None:
