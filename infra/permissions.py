@@ -166,7 +166,7 @@ ACCESS: dict[str, Access] = {
         items=((BATCHES, (GET, PUT, UPDATE)),),
         indexes=((AGENTS, "by_id"),),
         objects=(
-            (UPLOADS, (READ,)),
+            (UPLOADS, (READ, REMOVE)),  # REMOVE: a file uploaded for a batch deleted meanwhile
             (INBOX, (READ, REMOVE)),
             (QUARANTINE, (WRITE,)),
             (CONTACTS, (WRITE,)),

@@ -23,7 +23,8 @@ def list_audit(req: ApiRequest) -> Any:
             if len(target) > MAX_TARGET:
                 raise ValueError(f"must be at most {MAX_TARGET} characters")
             no_controls(target)
-        except ValueError as exc:
+            target.encode("utf-8")  # a lone surrogate cannot be stored, so it can name no target
+        except (ValueError, UnicodeEncodeError) as exc:
             raise BadRequest(f"target {exc}", code="invalid_query") from None
     rows, cursor = req.svc.audit.page(req.tenant_id, target=target, limit=req.page_limit(), cursor=req.query("cursor"))
     return page_response([public_entry(row) for row in rows], cursor)

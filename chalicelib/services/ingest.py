@@ -185,6 +185,9 @@ def _ingest_upload(svc: Services, key: str) -> None:
     parts = key[len(UPLOADS_PREFIX) :].split("/")
     batch_id = parts[-1].removesuffix(".csv") if len(parts) == 2 else ""
     batch = svc.batches.find(batch_id) if batch_id else None
+    if batch is not None and batch.get("deleted_at") and key == f"{UPLOADS_PREFIX}{batch['tenant_id']}/{batch_id}.csv":
+        svc.blobs.delete_keys([key])  # deleted while its file was on its way (purged, maybe): keep none of it
+        return
     if batch is None or batch.get("raw_key") != key:
         logger.warning("upload for no batch", extra={"key": key})
         return

@@ -14,6 +14,8 @@ from ..resources import ERASURES, table_name
 from ..settings import Settings
 from .dynamo import av, from_item, put_new, storable_key, update_if, values
 
+MAX_SORT_KEY_BYTES = 1024  # DynamoDB refuses a longer sort key with an error: such an id names nothing
+
 
 class ErasureStore:
     def __init__(self, settings: Settings) -> None:
@@ -26,7 +28,7 @@ class ErasureStore:
         put_new(self._table, erasure, "erasure_id", f"erasure {erasure['erasure_id']}")
 
     def find(self, tenant_id: str, erasure_id: str) -> dict[str, Any] | None:
-        if not storable_key(erasure_id):
+        if not storable_key(erasure_id) or len(erasure_id.encode("utf-8", "surrogatepass")) > MAX_SORT_KEY_BYTES:
             return None
         item = (
             aws.dynamodb()

@@ -113,3 +113,9 @@ def test_a_cursor_only_works_on_the_listing_it_came_from(client: Client, tenant:
     for query in (f"target=agent:{agent_id}&cursor={cursor}", f"cursor={cursor}x"):
         response = call(client, "get", f"/audit?{query}", key)
         assert response.status_code == 400 and json.loads(response.body)["code"] == "invalid_cursor"
+
+
+def test_a_target_filter_that_names_nothing_storable_is_a_400(client: Client, tenant: tuple[str, str]) -> None:
+    for target in ("b" * 301, "batch:\x01"):
+        response = call(client, "get", f"/audit?target={target}", tenant[0])
+        assert response.status_code == 400 and json.loads(response.body)["code"] == "invalid_query"

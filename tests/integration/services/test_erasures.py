@@ -201,3 +201,9 @@ def test_an_erasure_refuses_what_is_not_a_number(client: Client, tenant: tuple[s
         )
         assert response.status_code == 400, body
         assert json.loads(response.body)["code"] == "validation_error"
+
+
+def test_an_unknown_or_unstorable_erasure_id_is_a_404(client: Client, tenant: tuple[str, str]) -> None:
+    for erasure_id in ("nope", "x" * 1500):
+        response = read(client, tenant[0], erasure_id)
+        assert response.status_code == 404 and json.loads(response.body)["code"] == "erasure_not_found"

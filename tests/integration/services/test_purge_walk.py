@@ -16,6 +16,7 @@ from tests.support.api import post_csv
 from tests.support.batches import contacts_csv, patch_agent
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
+from tests.support.uploads import presign
 from tests.support.webhooks import Receiver
 
 
@@ -132,3 +133,20 @@ def test_a_deleted_batch_sends_no_more_webhooks(
     # Then nothing was sent or logged for it
     assert receiver.received == []
     assert mentions(scan(hooks, WEBHOOK_DELIVERIES), batch_id) == []
+
+
+def test_a_file_uploaded_for_a_batch_deleted_meanwhile_is_kept_nowhere(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump
+) -> None:
+    # Given a presigned upload whose batch is deleted (and purged) before the file arrives
+    key, agent_id = tenant
+    upload = presign(client, key, {"agent_id": agent_id})
+    batch_id = upload["batch_id"]
+    assert client.http.delete(f"/batches/{batch_id}", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    pump.run()
+    # When the file arrives
+    aws.s3().put_object(Bucket=svc.blobs.bucket, Key=upload["upload"]["fields"]["key"], Body=contacts_csv(3))
+    pump.run()
+    # Then neither it nor any contact chunk of it is kept
+    assert [k for k in bucket_keys(svc) if batch_id in k] == []
+    assert svc.batches.find(batch_id)["purged_at"]  # type: ignore[index]
