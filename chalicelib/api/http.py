@@ -189,7 +189,9 @@ def endpoint(
             try:
                 svc = get_services()
                 caller = identify(svc.keys, request.headers.get("authorization"))
-                observability.logger.thread_safe_append_keys(tenant=caller.tenant_id, batch_id=params.get("batch_id"))
+                observability.logger.thread_safe_append_keys(
+                    tenant=caller.tenant_id, batch_id=params.get("batch_id"), request_id=req_id
+                )
                 response = view(ApiRequest(request, caller.tenant_id, svc, caller.key_label, req_id), **params)
                 if audit_as is not None and 200 <= response.status_code < 300:
                     _record(svc, caller.tenant_id, caller.key_label, req_id, audit_as, params, response)
