@@ -2,10 +2,11 @@
 
 The number's executions are found through the by_number index (a hash of tenant and number), never
 a scan. Each step reads a page: a call still waiting for the dialer is canceled first (it must not
-ring after the person asked to be forgotten), a final one is erased (recipient data, transcript and
-recording URL removed, the number masked, `erased_at` set) and leaves the index; a live call is left
-until it ends. A pass that ends with live calls left starts again a minute later. Erasing what is
-erased already does nothing, so a repeated step, or a repeated request, is harmless.
+ring after the person asked to be forgotten); a final one is erased (recipient data, transcript and
+recording URL removed, the number masked, `erased_at` set) and leaves the index, and the CSV exports
+its batch had are deleted; a live call is left until it ends. A pass that ends with live calls left
+starts again a minute later. Erasing what is erased already does nothing, so a repeated step, or a
+repeated request, is harmless.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ..domain.executions import number_key
 from ..domain.messages import ControlMessage
 from ..domain.numbers import mask_number
 from ..observability import mask_phone_numbers
-from ..resources import CONTROL_QUEUE
+from ..resources import CONTROL_QUEUE, EXPORTS_PREFIX
 from ..store.executions import WAITING, StaleTransition
 from .calls import finish_call
 from .container import Services
@@ -66,14 +67,18 @@ def erase_step(svc: Services, tenant_id: str, erasure_id: str, after: str | None
     key = erasure["number_key"]
     page, last = svc.executions.page_after("by_number", "number_key", key, "execution_id", after, ERASE_PAGE)
     erased = canceled = 0
+    changed: set[str] = set()
     for execution in page:
         if execution["tenant_id"] != tenant_id:  # the key is per tenant: never, but never touch another's
             continue
         if execution["status"] in WAITING:
             canceled += _cancel(svc, execution)
             execution = svc.executions.find(execution["execution_id"]) or execution
-        if is_final(execution["status"]):
-            erased += _erase(svc, execution)
+        if is_final(execution["status"]) and _erase(svc, execution):
+            erased += 1
+            changed.add(execution["batch_id"])
+    for batch_id in sorted(changed):
+        _forget_exports(svc, tenant_id, batch_id)
     if last is not None:
         svc.erasures.progress(tenant_id, erasure_id, erased=erased, canceled=canceled, live=0)
         svc.queues.send(CONTROL_QUEUE, ControlMessage.erase(tenant_id, erasure_id, last))
@@ -95,7 +100,14 @@ def _cancel(svc: Services, execution: dict[str, Any]) -> int:
     return 1
 
 
-def _erase(svc: Services, execution: dict[str, Any]) -> int:
+def _forget_exports(svc: Services, tenant_id: str, batch_id: str) -> None:
+    """CSV exports written before the erasure still hold the number: delete them, and never serve the record."""
+    svc.batches.forget_export(batch_id)
+    while svc.blobs.delete_prefix(f"{EXPORTS_PREFIX}{tenant_id}/{batch_id}/"):
+        pass
+
+
+def _erase(svc: Services, execution: dict[str, Any]) -> bool:
     fields: dict[str, Any] = {
         "user_number": mask_number(execution["user_number"]),
         "erased_at": clock.now_iso(),
@@ -103,4 +115,4 @@ def _erase(svc: Services, execution: dict[str, Any]) -> int:
     }
     if execution.get("error_message"):  # a provider's message may quote the number
         fields["error_message"] = mask_phone_numbers(str(execution["error_message"]))
-    return 1 if svc.executions.erase(execution["execution_id"], fields) else 0
+    return svc.executions.erase(execution["execution_id"], fields)

@@ -192,6 +192,10 @@ class BatchStore:
             remove=("#n", "file_name", "raw_key", "failure_reason", "warnings", "csv_export"),
         )
 
+    def forget_export(self, batch_id: str) -> None:
+        """Its last background export is out of date (an erasure changed its executions): never serve it again."""
+        update_if(self.table, self.key(batch_id), {"updated_at": clock.now_iso()}, remove=("csv_export",))
+
     def start_export(self, batch_id: str, seen_token: str | None, token: str, started_at: str) -> bool:
         """Take the batch's one background-export slot, if no other request took it since `seen_token`."""
         condition = "csv_export_token = :old" if seen_token else "attribute_not_exists(csv_export_token)"

@@ -66,6 +66,11 @@ def items_of(svc: Services, tenant_id: str) -> list[dict[str, Any]]:
     return items
 
 
+def exports_of(svc: Services, batch_id: str) -> list[str]:
+    listed = aws.s3().list_objects_v2(Bucket=svc.blobs.bucket, Prefix=f"exports/tenant-a/{batch_id}/")
+    return [obj["Key"] for obj in listed.get("Contents", [])]
+
+
 def erase(client: Client, key: str, number: str = "+1 (202) 555-0100") -> dict[str, Any]:
     response = client.http.post(
         "/erasures",
@@ -91,6 +96,15 @@ def test_an_erasure_removes_the_number_everywhere_cancels_its_waiting_calls_and_
     key = tenant[0]
     # Given a finished batch that called the number (a transcript that quotes it, a recording)
     finished = completed_batch(client, svc, pump, scripted, tenant)
+    # and a CSV export of it written to S3
+    inline = svc.settings.export_inline_max_rows
+    svc.settings = svc.settings.model_copy(update={"export_inline_max_rows": 1})
+    assert (
+        client.http.get(f"/batches/{finished}/executions.csv", headers={"Authorization": f"Bearer {key}"}).status_code
+        == 303
+    )
+    svc.settings = svc.settings.model_copy(update={"export_inline_max_rows": inline})
+    assert exports_of(svc, finished)
     # and another tenant's finished batch with the same number
     theirs = completed_batch(client, svc, pump, scripted, other_tenant)
     # and a running batch in which the number waits for a live-call slot (the batch's only one, held by Name1)
@@ -126,6 +140,10 @@ def test_an_erasure_removes_the_number_everywhere_cancels_its_waiting_calls_and_
         ]
         == "canceled"
     )
+    # And the export written before is gone, and a new one does not hold the number or its data
+    assert exports_of(svc, finished) == []
+    csv_text = client.http.get(f"/batches/{finished}/executions.csv", headers={"Authorization": f"Bearer {key}"}).body
+    assert b"2025550100" not in csv_text and b"Name0" not in csv_text and b"Name1" in csv_text
     # And the other contacts keep theirs
     assert any("Name1" in json.dumps(i) and "recordings.example" in json.dumps(i) for i in items_of(svc, "tenant-a"))
     # And its progress says what it did
