@@ -117,7 +117,8 @@ ACCESS: dict[str, Access] = {
     # the waiting ones canceled (read in contact order, finish_call: GET for the call.ended webhook);
     # upload_expiry.py: is a presigned upload's file in the bucket (HeadObject), else fail its batch.
     # purge_walk.py: a deleted batch's executions, delivery log and objects deleted (BatchWriteItem, DeleteObjects
-    # after listing its prefixes); erasures.py: the number's executions (by_number) erased or canceled.
+    # after listing its prefixes); erasures.py: the number's executions (by_number) erased or canceled, then
+    # (erasure_files.py) its batches' chunks and row errors masked, raw files and exports deleted.
     "dispatcher": Access(
         items=(
             (BATCHES, (GET, UPDATE)),
@@ -128,10 +129,10 @@ ACCESS: dict[str, Access] = {
         ),
         indexes=((EXECUTIONS, "by_batch"), (EXECUTIONS, "by_number")),
         objects=(
-            (CONTACTS, (READ, REMOVE)),
+            (CONTACTS, (READ, WRITE, REMOVE)),  # WRITE: an erasure masks the number in a chunk
             (UPLOADS, (READ, REMOVE)),
             (RAW, (REMOVE,)),
-            (ERRORS, (REMOVE,)),
+            (ERRORS, (READ, WRITE, ABORT, REMOVE)),  # an erasure masks the number in the row-error report
             (EXPORTS, (REMOVE,)),
             (INBOX, (REMOVE,)),
             (QUARANTINE, (REMOVE,)),

@@ -71,6 +71,11 @@ class ControlMessage(QueueMessage):
         return cls(kind="erase", tenant_id=tenant_id, erasure_id=erasure_id, after=after)
 
     @classmethod
+    def erase_files(cls, tenant_id: str, erasure_id: str, batch_id: str, pos: int) -> ControlMessage:
+        """A step of an erasure: the files of a batch it erased executions of, from contact chunk `pos`."""
+        return cls(kind="erase", tenant_id=tenant_id, erasure_id=erasure_id, phase="files", batch_id=batch_id, pos=pos)
+
+    @classmethod
     def upload_check(cls, batch_id: str, due_at: str) -> ControlMessage:
         """After a presigned upload's URL expired (and a grace period): fail its batch if no file arrived."""
         return cls(kind="upload_check", batch_id=batch_id, start_at=due_at)

@@ -3,10 +3,10 @@
 The number's executions are found through the by_number index (a hash of tenant and number), never
 a scan. Each step reads a page: a call still waiting for the dialer is canceled first (it must not
 ring after the person asked to be forgotten); a final one is erased (recipient data, transcript and
-recording URL removed, the number masked, `erased_at` set) and leaves the index, and the CSV exports
-its batch had are deleted; a live call is left until it ends. A pass that ends with live calls left
-starts again a minute later. Erasing what is erased already does nothing, so a repeated step, or a
-repeated request, is harmless.
+recording URL removed, the number masked, `erased_at` set) and leaves the index; a live call is left
+until it ends. A pass that ends with live calls left starts again a minute later. Then the files of
+each batch it erased executions of are cleaned (`erasure_files.py`). Erasing what is erased already
+does nothing, so a repeated step, or a repeated request, is harmless.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ..domain.executions import number_key
 from ..domain.messages import ControlMessage
 from ..domain.numbers import mask_number
 from ..observability import mask_phone_numbers
-from ..resources import CONTROL_QUEUE, EXPORTS_PREFIX
+from ..resources import CONTROL_QUEUE
 from ..store.executions import WAITING, StaleTransition
 from .calls import finish_call
 from .container import Services
@@ -77,18 +77,16 @@ def erase_step(svc: Services, tenant_id: str, erasure_id: str, after: str | None
         if is_final(execution["status"]) and _erase(svc, execution):
             erased += 1
             changed.add(execution["batch_id"])
-    for batch_id in sorted(changed):
-        _forget_exports(svc, tenant_id, batch_id)
     if last is not None:
-        svc.erasures.progress(tenant_id, erasure_id, erased=erased, canceled=canceled, live=0)
+        svc.erasures.progress(tenant_id, erasure_id, erased=erased, canceled=canceled, live=0, batches=changed)
         svc.queues.send(CONTROL_QUEUE, ControlMessage.erase(tenant_id, erasure_id, last))
         return
     left, _ = svc.executions.page_after("by_number", "number_key", key, "execution_id", None, ERASE_PAGE)
-    svc.erasures.progress(tenant_id, erasure_id, erased=erased, canceled=canceled, live=len(left))
+    svc.erasures.progress(tenant_id, erasure_id, erased=erased, canceled=canceled, live=len(left), batches=changed)
     if left:  # live calls: erase them once they have ended
         svc.queues.send(CONTROL_QUEUE, ControlMessage.erase(tenant_id, erasure_id), LIVE_RECHECK_SECONDS)
         return
-    svc.erasures.finish(tenant_id, erasure_id)
+    svc.queues.send(CONTROL_QUEUE, ControlMessage.erase_files(tenant_id, erasure_id, "", 0))
 
 
 def _cancel(svc: Services, execution: dict[str, Any]) -> int:
@@ -98,13 +96,6 @@ def _cancel(svc: Services, execution: dict[str, Any]) -> int:
     except StaleTransition:
         return 0
     return 1
-
-
-def _forget_exports(svc: Services, tenant_id: str, batch_id: str) -> None:
-    """CSV exports written before the erasure still hold the number: delete them, and never serve the record."""
-    svc.batches.forget_export(batch_id)
-    while svc.blobs.delete_prefix(f"{EXPORTS_PREFIX}{tenant_id}/{batch_id}/"):
-        pass
 
 
 def _erase(svc: Services, execution: dict[str, Any]) -> bool:

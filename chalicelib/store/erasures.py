@@ -44,14 +44,22 @@ class ErasureStore:
             raise NotFound(f"erasure {erasure_id} not found", code="erasure_not_found")
         return erasure
 
-    def progress(self, tenant_id: str, erasure_id: str, *, erased: int, canceled: int, live: int) -> None:
-        """Count what one step did (ADD, so a repeated step may count an execution twice: it says so in docs)."""
+    def progress(
+        self, tenant_id: str, erasure_id: str, *, erased: int, canceled: int, live: int, batches: set[str]
+    ) -> None:
+        """Count what one step did, and note the batches whose files hold the number too (their executions
+        were erased). An execution is counted by the one step whose conditional erase succeeded."""
+        update = "SET updated_at = :now, live_calls = :live ADD executions_erased :e, calls_canceled :c"
+        vals = values(now=clock.now_iso(), live=live, e=erased, c=canceled)
+        if batches:
+            update += ", batches :b"
+            vals[":b"] = {"SS": sorted(batches)}
         aws.dynamodb().update_item(
             TableName=self._table,
             Key=self._key(tenant_id, erasure_id),
-            UpdateExpression="SET updated_at = :now, live_calls = :live ADD executions_erased :e, calls_canceled :c",
+            UpdateExpression=update,
             ConditionExpression="attribute_exists(erasure_id)",
-            ExpressionAttributeValues=values(now=clock.now_iso(), live=live, e=erased, c=canceled),
+            ExpressionAttributeValues=vals,
         )
 
     def finish(self, tenant_id: str, erasure_id: str) -> bool:

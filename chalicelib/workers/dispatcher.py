@@ -7,6 +7,7 @@ from ..domain.messages import ControlMessage
 from ..services.cancel_walk import cancel_step
 from ..services.container import Services
 from ..services.dispatch import dispatch_step, start_batch
+from ..services.erasure_files import erase_files_step
 from ..services.erasures import erase_step
 from ..services.purge_walk import purge_step
 from ..services.upload_expiry import check_upload
@@ -22,6 +23,9 @@ def handle_control(svc: Services, message: ControlMessage) -> None:
     elif message.kind == "purge":
         purge_step(svc, message.batch_id, message.phase, message.after)
     elif message.kind == "erase":
-        erase_step(svc, message.tenant_id or "", message.erasure_id or "", message.after)
+        if message.phase == "files":
+            erase_files_step(svc, message.tenant_id or "", message.erasure_id or "", message.batch_id, message.pos)
+        else:
+            erase_step(svc, message.tenant_id or "", message.erasure_id or "", message.after)
     else:
         dispatch_step(svc, message.batch_id, message.pos, message.waits)

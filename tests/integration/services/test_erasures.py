@@ -52,7 +52,7 @@ def report_all(svc: Services, pump: Pump, batch_id: str) -> None:
 
 def completed_batch(client: Client, svc: Services, pump: Pump, scripted: ScriptedProvider, tenant: Any) -> str:
     scripted.report = False
-    batch_id = run_batch(client, tenant[0], tenant[1], csv_of(0, 1, 2))
+    batch_id = run_batch(client, tenant[0], tenant[1], csv_of(0, 1, 2) + b"+1 202-555-0100,Name0,again\n")
     pump.run(until=lambda: len([e for e in svc.executions.iter_batch(batch_id) if e["status"] == "initiated"]) == 3)
     report_all(svc, pump, batch_id)
     assert svc.batches.find(batch_id)["status"] == "completed"  # type: ignore[index]
@@ -69,6 +69,15 @@ def items_of(svc: Services, tenant_id: str) -> list[dict[str, Any]]:
 def exports_of(svc: Services, batch_id: str) -> list[str]:
     listed = aws.s3().list_objects_v2(Bucket=svc.blobs.bucket, Prefix=f"exports/tenant-a/{batch_id}/")
     return [obj["Key"] for obj in listed.get("Contents", [])]
+
+
+def batch_files(svc: Services, tenant_id: str, batch_id: str) -> dict[str, bytes]:
+    """Every object of the batch: its own prefix and its exports."""
+    found: dict[str, bytes] = {}
+    for prefix in (f"batches/{batch_id}/", f"exports/{tenant_id}/{batch_id}/"):
+        for obj in aws.s3().list_objects_v2(Bucket=svc.blobs.bucket, Prefix=prefix).get("Contents", []):
+            found[obj["Key"]] = aws.s3().get_object(Bucket=svc.blobs.bucket, Key=obj["Key"])["Body"].read()
+    return found
 
 
 def erase(client: Client, key: str, number: str = "+1 (202) 555-0100") -> dict[str, Any]:
@@ -140,6 +149,16 @@ def test_an_erasure_removes_the_number_everywhere_cancels_its_waiting_calls_and_
         ]
         == "canceled"
     )
+    # And no file of the batch holds the number or its data any more (chunks, row errors; the raw file is gone)
+    files = batch_files(svc, "tenant-a", finished)
+    assert "contacts/000000.jsonl" in " ".join(files) and not any(k.endswith("/raw") for k in files)
+    assert all(b"2025550100" not in body and b"202-555-0100" not in body for body in files.values())
+    assert all(b"Name0" not in body for body in files.values())
+    assert any(b"Name1" in body for body in files.values())
+    errors = json.loads(client.http.get(f"/batches/{finished}/errors", headers={"Authorization": f"Bearer {key}"}).body)
+    assert [(e["reason"], e["value"]) for e in errors] == [("duplicate", "+1******0100")]
+    # while the other tenant's still do
+    assert any(b"2025550100" in body for body in batch_files(svc, "tenant-b", theirs).values())
     # And the export written before is gone, and a new one does not hold the number or its data
     assert exports_of(svc, finished) == []
     csv_text = client.http.get(f"/batches/{finished}/executions.csv", headers={"Authorization": f"Bearer {key}"}).body
