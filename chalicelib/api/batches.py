@@ -94,13 +94,13 @@ def _scheduled_at(req: ApiRequest) -> tuple[object, bool]:
 def schedule(req: ApiRequest, batch_id: str) -> Any:
     scheduled_at, bypass = _scheduled_at(req)
     batch = lifecycle.schedule_batch(req.svc, req.tenant_id, batch_id, scheduled_at, bypass=bypass)
-    return success(batch["status"], scheduled_at=batch["scheduled_at"])
+    return success(batch.status, scheduled_at=batch.scheduled_at)
 
 
 @endpoint(bp, "/batches/{batch_id}/run", ["POST"], Change("batch.run", "batch", "batch_id"))
 def run(req: ApiRequest, batch_id: str) -> Any:
     batch = lifecycle.run_batch(req.svc, req.tenant_id, batch_id)
-    return success(batch["status"], scheduled_at=batch["scheduled_at"])
+    return success(batch.status, scheduled_at=batch.scheduled_at)
 
 
 @endpoint(bp, "/batches/{batch_id}/stop", ["POST"], Change("batch.stopped", "batch", "batch_id"))
@@ -118,7 +118,7 @@ def pause(req: ApiRequest, batch_id: str) -> Any:
 @endpoint(bp, "/batches/{batch_id}/resume", ["POST"], Change("batch.resumed", "batch", "batch_id"))
 def resume(req: ApiRequest, batch_id: str) -> Any:
     batch = lifecycle.resume_batch(req.svc, req.tenant_id, batch_id)
-    return success(batch["status"])
+    return success(batch.status)
 
 
 CALL_STATUSES = tuple(s.value for s in CallStatus)

@@ -14,6 +14,7 @@ from typing import Any
 from ..domain.executions import number_key
 from ..domain.messages import ControlMessage
 from ..domain.numbers import InvalidNumber, mask_number, normalize_number
+from ..domain.records import Batch
 from ..resources import CONTROL_QUEUE, EXPORTS_PREFIX
 from ..store.blobs import BlobStore
 from .container import Services
@@ -29,16 +30,16 @@ def erase_files_step(svc: Services, tenant_id: str, erasure_id: str, batch_id: s
     if not batch_id:
         batch_id, pos = (batches[0], 0) if batches else ("", 0)
     batch = svc.batches.find(batch_id) if batch_id else None
-    if batch is not None and batch["tenant_id"] == tenant_id and not batch.get("deleted_at"):
+    if batch is not None and batch.tenant_id == tenant_id and not batch.deleted_at:
         key = erasure["number_key"]
-        end = min(pos + FILE_CHUNKS, int(batch.get("chunk_count") or 0))
+        end = min(pos + FILE_CHUNKS, batch.chunk_count or 0)
         for index in range(pos, end):
             _mask_chunk(svc, batch_id, index, tenant_id, key)
-        if end < int(batch.get("chunk_count") or 0):
+        if end < (batch.chunk_count or 0):
             svc.queues.send(CONTROL_QUEUE, ControlMessage.erase_files(tenant_id, erasure_id, batch_id, end))
             return
         _mask_errors(svc, batch, key)
-        svc.blobs.delete_keys([BlobStore.raw_key(batch_id), *([batch["raw_key"]] if batch.get("raw_key") else [])])
+        svc.blobs.delete_keys([BlobStore.raw_key(batch_id), *([batch.raw_key] if batch.raw_key else [])])
         _forget_exports(svc, tenant_id, batch_id)
     following = next((b for b in batches if b > batch_id), None) if batch_id else None
     if following is not None:
@@ -58,24 +59,24 @@ def _mask_chunk(svc: Services, batch_id: str, index: int, tenant_id: str, key: s
         svc.blobs.put_chunk(batch_id, index, records)
 
 
-def _mask_errors(svc: Services, batch: dict[str, Any], key: str) -> None:
+def _mask_errors(svc: Services, batch: Batch, key: str) -> None:
     """Rows skipped as duplicates (or with an extension) keep the number as written: mask those."""
     found = False
     with tempfile.SpooledTemporaryFile(max_size=1 << 20) as rewritten:
-        for row in svc.blobs.iter_errors(batch["batch_id"]):
+        for row in svc.blobs.iter_errors(batch.batch_id):
             if _holds(row.get("value"), batch, key):
-                row["value"] = mask_number(normalize_number(str(row["value"]), batch.get("default_region")))
+                row["value"] = mask_number(normalize_number(str(row["value"]), batch.default_region))
                 found = True
             rewritten.write(json.dumps(row, ensure_ascii=False).encode() + b"\n")
         if found:
-            svc.blobs.put_errors(batch["batch_id"], rewritten)
+            svc.blobs.put_errors(batch.batch_id, rewritten)
 
 
-def _holds(value: Any, batch: dict[str, Any], key: str) -> bool:
+def _holds(value: Any, batch: Batch, key: str) -> bool:
     if not value:
         return False
     try:
-        return number_key(batch["tenant_id"], normalize_number(str(value), batch.get("default_region"))) == key
+        return number_key(batch.tenant_id, normalize_number(str(value), batch.default_region)) == key
     except InvalidNumber:
         return False
 

@@ -20,6 +20,7 @@ from ..domain.erasures import ErasureRequest
 from ..domain.executions import number_key
 from ..domain.messages import ControlMessage
 from ..domain.numbers import mask_number
+from ..domain.records import Execution
 from ..observability import mask_phone_numbers
 from ..resources import CONTROL_QUEUE
 from ..store.executions import WAITING, StaleTransition
@@ -69,14 +70,14 @@ def erase_step(svc: Services, tenant_id: str, erasure_id: str, after: str | None
     erased = canceled = 0
     changed: set[str] = set()
     for execution in page:
-        if execution["tenant_id"] != tenant_id:  # the key is per tenant: never, but never touch another's
+        if execution.tenant_id != tenant_id:  # the key is per tenant: never, but never touch another's
             continue
-        if execution["status"] in WAITING:
+        if execution.status in WAITING:
             canceled += _cancel(svc, execution)
-            execution = svc.executions.find(execution["execution_id"]) or execution
-        if is_final(execution["status"]) and _erase(svc, execution):
+            execution = svc.executions.find(execution.execution_id) or execution
+        if is_final(execution.status) and _erase(svc, execution):
             erased += 1
-            changed.add(execution["batch_id"])
+            changed.add(execution.batch_id)
     if last is not None:
         svc.erasures.progress(tenant_id, erasure_id, erased=erased, canceled=canceled, live=0, batches=changed)
         svc.queues.send(CONTROL_QUEUE, ControlMessage.erase(tenant_id, erasure_id, last))
@@ -89,7 +90,7 @@ def erase_step(svc: Services, tenant_id: str, erasure_id: str, after: str | None
     svc.queues.send(CONTROL_QUEUE, ControlMessage.erase_files(tenant_id, erasure_id, "", 0))
 
 
-def _cancel(svc: Services, execution: dict[str, Any]) -> int:
+def _cancel(svc: Services, execution: Execution) -> int:
     """Cancel a call not yet claimed (the dialer's claim then fails); 0 when it moved on meanwhile."""
     try:
         finish_call(svc, execution, CallStatus.CANCELED, {"error_message": CANCEL_REASON})
@@ -98,12 +99,12 @@ def _cancel(svc: Services, execution: dict[str, Any]) -> int:
     return 1
 
 
-def _erase(svc: Services, execution: dict[str, Any]) -> bool:
+def _erase(svc: Services, execution: Execution) -> bool:
     fields: dict[str, Any] = {
-        "user_number": mask_number(execution["user_number"]),
+        "user_number": mask_number(execution.user_number),
         "erased_at": clock.now_iso(),
         "updated_at": clock.now_iso(),
     }
-    if execution.get("error_message"):  # a provider's message may quote the number
-        fields["error_message"] = mask_phone_numbers(str(execution["error_message"]))
-    return svc.executions.erase(execution["execution_id"], fields)
+    if execution.error_message:  # a provider's message may quote the number
+        fields["error_message"] = mask_phone_numbers(execution.error_message)
+    return svc.executions.erase(execution.execution_id, fields)

@@ -12,10 +12,9 @@ failed), so no state on the batch is needed.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..domain.call_status import CallStatus
 from ..domain.messages import ControlMessage
+from ..domain.records import Batch
 from ..observability import logger
 from ..resources import CONTROL_QUEUE, EXPORTS_PREFIX, INBOX_PREFIX, QUARANTINE_PREFIX
 from .container import Services
@@ -32,7 +31,7 @@ def start_purge(svc: Services, batch_id: str) -> None:
 
 def purge_step(svc: Services, batch_id: str, phase: str | None, after: str | None) -> None:
     batch = svc.batches.find(batch_id)
-    if batch is None or not batch.get("deleted_at") or batch.get("purged_at"):
+    if batch is None or not batch.deleted_at or batch.purged_at:
         return  # not deleted (never purge a live batch), or done already
     if phase == "executions":
         _executions_step(svc, batch_id, after)
@@ -50,7 +49,7 @@ def purge_step(svc: Services, batch_id: str, phase: str | None, after: str | Non
 
 def _executions_step(svc: Services, batch_id: str, after: str | None) -> None:
     page, last = svc.executions.page_after("by_batch", "batch_id", batch_id, "seq", after, PURGE_PAGE)
-    svc.executions.delete_many([e["execution_id"] for e in page if e["status"] not in LIVE])
+    svc.executions.delete_many([e.execution_id for e in page if e.status not in LIVE])
     if last is not None:
         svc.queues.send(CONTROL_QUEUE, ControlMessage.purge(batch_id, "executions", last))
         return
@@ -61,13 +60,13 @@ def _executions_step(svc: Services, batch_id: str, after: str | None) -> None:
     svc.queues.send(CONTROL_QUEUE, ControlMessage.purge(batch_id, "deliveries"))
 
 
-def _objects_step(svc: Services, batch: dict[str, Any]) -> bool:
+def _objects_step(svc: Services, batch: Batch) -> bool:
     """Delete up to 1,000 objects under each of the batch's prefixes, and its single files; True if more remain."""
-    batch_id, tenant_id = batch["batch_id"], batch["tenant_id"]
+    batch_id, tenant_id = batch.batch_id, batch.tenant_id
     more = False
     for prefix in (f"batches/{batch_id}/", f"{EXPORTS_PREFIX}{tenant_id}/{batch_id}/"):
         more = svc.blobs.delete_prefix(prefix) or more
-    raw = batch.get("raw_key")
+    raw = batch.raw_key
     if raw:  # a presigned upload's file, or a drop (with its sidecar, and its quarantined copy)
         keys = [raw, QUARANTINE_PREFIX + raw, QUARANTINE_PREFIX + raw + ".reason.json"]
         if raw.startswith(INBOX_PREFIX) and raw.lower().endswith(".csv"):

@@ -34,7 +34,7 @@ def deliver_attempt(svc: Services, message: WebhookMessage) -> None:
         _send(svc, message, message.attempt, due)
         return
     batch = svc.batches.find(message.batch_id)
-    if batch is not None and batch.get("deleted_at"):  # deleted: its log is being purged, so nothing is sent or logged
+    if batch is not None and batch.deleted_at:  # deleted: its log is being purged, so nothing is sent or logged
         logger.info("webhook of a deleted batch dropped", extra={"event_id": message.event_id})
         return
     claimed, state = svc.deliveries.claim(

@@ -35,16 +35,16 @@ def run_batch(client: Client, key: str, agent_id: str, csv: bytes, **fields: str
 def report_all(svc: Services, pump: Pump, batch_id: str) -> None:
     """The provider reports every live call of the batch: completed, with a transcript and a recording."""
     for execution in svc.executions.iter_batch(batch_id):
-        if execution["status"] == "initiated":
+        if execution.status == "initiated":
             event = ProviderEvent.of(
-                execution["execution_id"],
+                execution.execution_id,
                 "simulator",
-                f"c-{execution['execution_id']}",
+                f"c-{execution.execution_id}",
                 "completed",
                 transcript=TRANSCRIPT.format(
-                    name=execution["recipient_data"]["customer_name"], number=execution["user_number"]
+                    name=execution.recipient_data["customer_name"], number=execution.user_number
                 ),
-                recording_url=f"https://recordings.example/{execution['execution_id']}.mp3",
+                recording_url=f"https://recordings.example/{execution.execution_id}.mp3",
             )
             svc.queues.send(EVENTS_QUEUE, event)
     pump.run()
@@ -53,9 +53,9 @@ def report_all(svc: Services, pump: Pump, batch_id: str) -> None:
 def completed_batch(client: Client, svc: Services, pump: Pump, scripted: ScriptedProvider, tenant: Any) -> str:
     scripted.report = False
     batch_id = run_batch(client, tenant[0], tenant[1], csv_of(0, 1, 2) + b"+1 202-555-0100,Name0,again\n")
-    pump.run(until=lambda: len([e for e in svc.executions.iter_batch(batch_id) if e["status"] == "initiated"]) == 3)
+    pump.run(until=lambda: len([e for e in svc.executions.iter_batch(batch_id) if e.status == "initiated"]) == 3)
     report_all(svc, pump, batch_id)
-    assert svc.batches.find(batch_id)["status"] == "completed"  # type: ignore[index]
+    assert svc.batches.find(batch_id).status == "completed"  # type: ignore[union-attr]
     return batch_id
 
 
@@ -118,8 +118,8 @@ def test_an_erasure_removes_the_number_everywhere_cancels_its_waiting_calls_and_
     theirs = completed_batch(client, svc, pump, scripted, other_tenant)
     # and a running batch in which the number waits for a live-call slot (the batch's only one, held by Name1)
     running = run_batch(client, key, tenant[1], csv_of(1, 0), max_concurrent_calls="1")
-    pump.run(until=lambda: any(e["status"] == "initiated" for e in svc.executions.iter_batch(running)))
-    statuses = {e["user_number"]: e["status"] for e in svc.executions.iter_batch(running)}
+    pump.run(until=lambda: any(e.status == "initiated" for e in svc.executions.iter_batch(running)))
+    statuses = {e.user_number: e.status for e in svc.executions.iter_batch(running)}
     assert statuses == {"+12025550101": "initiated", NUMBER: "queued"}
     dials_before = len(scripted.dials)
     # When the number is erased (written another way), every control message delivered twice
@@ -129,7 +129,7 @@ def test_an_erasure_removes_the_number_everywhere_cancels_its_waiting_calls_and_
     pump.run(advance_seconds=5, until=lambda: json.loads(read(client, key, erasure["id"]).body)["status"] != "running")
     # Then the waiting call was canceled and never dialled, even once the slot was free again
     report_all(svc, pump, running)
-    pump.run(advance_seconds=5, until=lambda: svc.batches.find(running)["status"] == "completed")  # type: ignore[index]
+    pump.run(advance_seconds=5, until=lambda: svc.batches.find(running).status == "completed")  # type: ignore[union-attr]
     assert [d for d in scripted.dials[dials_before:] if d[0] == NUMBER] == []
     # And no execution of the tenant holds the number, its data, its transcript or its recording
     for item in items_of(svc, "tenant-a"):
@@ -189,7 +189,7 @@ def test_a_live_call_is_erased_once_it_ends(
     # Given the number's call is live
     scripted.report = False
     batch_id = run_batch(client, key, tenant[1], csv_of(0))
-    pump.run(until=lambda: any(e["status"] == "initiated" for e in svc.executions.iter_batch(batch_id)))
+    pump.run(until=lambda: any(e.status == "initiated" for e in svc.executions.iter_batch(batch_id)))
     # When it is erased, and the walk looks again while the call is still live
     erasure = erase(client, key)
     pump.run(advance_seconds=30, until=lambda: pump.advanced_seconds >= 90)
@@ -202,8 +202,9 @@ def test_a_live_call_is_erased_once_it_ends(
         advance_seconds=30, until=lambda: json.loads(read(client, key, erasure["id"]).body)["status"] == "completed"
     )
     (execution,) = list(svc.executions.iter_batch(batch_id))
-    assert execution["status"] == "completed" and execution["erased_at"]
-    assert "transcript" not in execution and execution["user_number"] == "+1******0100"
+    assert execution.status == "completed" and execution.erased_at
+    assert execution.transcript is None and execution.recipient_data == {}
+    assert execution.user_number == "+1******0100" and execution.number_key is None
 
 
 def test_another_tenant_can_neither_read_an_erasure_nor_erase_the_tenants_data(

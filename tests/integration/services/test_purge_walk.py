@@ -10,7 +10,7 @@ from chalice.test import Client
 
 from chalicelib import aws
 from chalicelib.domain.messages import ProviderEvent
-from chalicelib.resources import EVENTS_QUEUE, EXECUTIONS, LEASES, WEBHOOK_DELIVERIES, table_name
+from chalicelib.resources import BATCHES, EVENTS_QUEUE, EXECUTIONS, LEASES, WEBHOOK_DELIVERIES, table_name
 from chalicelib.services.container import Services
 from tests.support.api import post_csv
 from tests.support.batches import contacts_csv, patch_agent
@@ -60,7 +60,7 @@ def test_deleting_a_running_batch_leaves_no_execution_object_or_log_of_it(
     patch_agent(client, tenant, max_concurrent_calls=3)
     # Given a finished batch of the same tenant, which must keep everything
     kept = started_batch(client, key, agent_id, receiver, 4)
-    pump.run(until=lambda: svc.batches.find(kept)["status"] == "completed", advance_seconds=2)  # type: ignore[index]
+    pump.run(until=lambda: svc.batches.find(kept).status == "completed", advance_seconds=2)  # type: ignore[union-attr]
     assert client.http.get(f"/batches/{kept}/executions.csv", headers=auth).status_code == 303
     # And a 30-contact batch with row errors, an S3 export, webhook deliveries, some calls ended
     batch_id = started_batch(client, key, agent_id, receiver, 30)
@@ -71,17 +71,17 @@ def test_deleting_a_running_batch_leaves_no_execution_object_or_log_of_it(
     scripted.report = False
     dialled = len(scripted.dials)
     pump.run(until=lambda: len(scripted.dials) >= dialled + 3, advance_seconds=1)
-    live = [e for e in svc.executions.iter_batch(batch_id) if e["status"] == "initiated"]
+    live = [e for e in svc.executions.iter_batch(batch_id) if e.status == "initiated"]
     assert live
     # When the batch is deleted and the queues drain (the live calls end a few minutes later)
     response = client.http.delete(f"/batches/{batch_id}", headers=auth)
     assert response.status_code == 200, response.body
     pump.run(advance_seconds=30, until=lambda: pump.advanced_seconds > 180)
-    assert svc.batches.find(batch_id).get("purged_at") is None  # type: ignore[union-attr]  # waits for live calls
+    assert svc.batches.find(batch_id).purged_at is None  # type: ignore[union-attr]  # waits for live calls
     for execution in live:
-        event = ProviderEvent.of(execution["execution_id"], "simulator", f"c-{execution['execution_id']}", "completed")
+        event = ProviderEvent.of(execution.execution_id, "simulator", f"c-{execution.execution_id}", "completed")
         svc.queues.send(EVENTS_QUEUE, event)
-    pump.run(advance_seconds=30, until=lambda: bool(svc.batches.find(batch_id).get("purged_at")))  # type: ignore[union-attr]
+    pump.run(advance_seconds=30, until=lambda: bool(svc.batches.find(batch_id).purged_at))  # type: ignore[union-attr]
     pump.run()
     # Then no execution, lease, delivery log row or object of the batch is left anywhere
     assert mentions(scan(svc, EXECUTIONS), batch_id) == []
@@ -89,8 +89,8 @@ def test_deleting_a_running_batch_leaves_no_execution_object_or_log_of_it(
     assert mentions(scan(svc, WEBHOOK_DELIVERIES), batch_id) == []
     assert [k for k in bucket_keys(svc) if batch_id in k] == []
     # And the batch is a tombstone: purged_at set, still a 404, nothing that could name a person
-    tombstone = svc.batches.find(batch_id)
-    assert tombstone is not None and tombstone["deleted_at"] and tombstone["purged_at"]
+    (tombstone,) = [item for item in scan(svc, BATCHES) if item["batch_id"]["S"] == batch_id]
+    assert tombstone["deleted_at"] and tombstone["purged_at"]
     assert not {"name", "file_name", "warnings", "failure_reason", "csv_export"} & set(tombstone)
     assert client.http.get(f"/batches/{batch_id}", headers=auth).status_code == 404
     # And the other batch kept its executions, objects and delivery log
@@ -108,13 +108,13 @@ def test_a_purge_step_delivered_twice_deletes_nothing_twice_and_finishes(
     auth = {"Authorization": f"Bearer {key}"}
     batch_id = json.loads(post_csv(client, key, {"agent_id": agent_id}, contacts_csv(5)).body)["batch_id"]
     client.http.post(f"/batches/{batch_id}/run", headers=auth)
-    pump.run(until=lambda: svc.batches.find(batch_id)["status"] == "completed", advance_seconds=2)  # type: ignore[index]
+    pump.run(until=lambda: svc.batches.find(batch_id).status == "completed", advance_seconds=2)  # type: ignore[union-attr]
     # When it is deleted and every control message is delivered twice
     pump.duplicate = lambda name, body: name == "dispatcher"
     assert client.http.delete(f"/batches/{batch_id}", headers=auth).status_code == 200
     pump.run()
     # Then it is purged, once, and a second delete is a 404
-    assert svc.batches.find(batch_id)["purged_at"]  # type: ignore[index]
+    assert svc.batches.find(batch_id).purged_at  # type: ignore[union-attr]
     assert list(svc.executions.iter_batch(batch_id)) == []
     assert [k for k in bucket_keys(svc) if batch_id in k] == []
     assert client.http.delete(f"/batches/{batch_id}", headers=auth).status_code == 404
@@ -149,4 +149,4 @@ def test_a_file_uploaded_for_a_batch_deleted_meanwhile_is_kept_nowhere(
     pump.run()
     # Then neither it nor any contact chunk of it is kept
     assert [k for k in bucket_keys(svc) if batch_id in k] == []
-    assert svc.batches.find(batch_id)["purged_at"]  # type: ignore[index]
+    assert svc.batches.find(batch_id).purged_at  # type: ignore[union-attr]
