@@ -1,13 +1,15 @@
-"""An erasure request (`POST /erasures`): one number of the tenant, normalised exactly as batch contacts are."""
+"""An erasure request (`POST /erasures`): one number of the tenant, normalised exactly as batch contacts are;
+the stored erasure (`Erasure`), which never holds the full number, and its public shape."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .contacts_error import ContactsError
 from .numbers import check_region, normalize_number
+from .records import Record
 
 
 class ErasureRequest(BaseModel):
@@ -35,17 +37,36 @@ class ErasureRequest(BaseModel):
         return self
 
 
-def public_erasure(erasure: dict[str, Any]) -> dict[str, Any]:
+class Erasure(Record):
+    """One erasure request and its progress; `number_key` (the by_number index's hash) is dropped when done."""
+
+    tenant_id: str
+    erasure_id: str
+    status: Literal["running", "completed"] = "running"
+    number_masked: str = ""
+    number_key: str | None = None
+    suppress: bool = False
+    suppressed: bool = False
+    executions_erased: int = 0
+    calls_canceled: int = 0
+    live_calls: int = 0
+    batches: set[str] = Field(default_factory=set)  # batches whose executions it erased: their files too
+    requested_at: str = ""
+    updated_at: str = ""
+    completed_at: str | None = None
+
+
+def public_erasure(erasure: Erasure) -> dict[str, Any]:
     """The request's progress as the API shows it (never the full number)."""
     return {
-        "id": erasure["erasure_id"],
-        "status": erasure["status"],
-        "phone_number": erasure["number_masked"],
-        "suppress": bool(erasure.get("suppress")),
-        "suppressed": bool(erasure.get("suppressed")),
-        "executions_erased": int(erasure.get("executions_erased") or 0),
-        "calls_canceled": int(erasure.get("calls_canceled") or 0),
-        "live_calls": int(erasure.get("live_calls") or 0),
-        "requested_at": erasure["requested_at"],
-        "completed_at": erasure.get("completed_at"),
+        "id": erasure.erasure_id,
+        "status": erasure.status,
+        "phone_number": erasure.number_masked,
+        "suppress": erasure.suppress,
+        "suppressed": erasure.suppressed,
+        "executions_erased": erasure.executions_erased,
+        "calls_canceled": erasure.calls_canceled,
+        "live_calls": erasure.live_calls,
+        "requested_at": erasure.requested_at,
+        "completed_at": erasure.completed_at,
     }

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import clock
+from ..domain.audit import AuditEntry
 from .container import Services
 
 ACTIONS = (
@@ -53,18 +54,18 @@ def record(svc: Services, tenant_id: str, key_label: str, request_id: str, actio
     now = clock.now_iso()
     entry_id = uuid.uuid4().hex
     svc.audit.append(
-        {
-            "tenant_id": tenant_id,
-            "entry_key": f"{now}#{entry_id}",
-            "entry_id": entry_id,
-            "action": action,
-            "target": target_name,
-            "key_label": key_label,
-            "request_id": request_id,
-            "at": now,
-        }
+        AuditEntry(
+            tenant_id=tenant_id,
+            entry_key=f"{now}#{entry_id}",
+            entry_id=entry_id,
+            action=action,
+            target=target_name,
+            key_label=key_label,
+            request_id=request_id,
+            at=now,
+        )
     )
 
 
-def public_entry(entry: dict[str, Any]) -> dict[str, Any]:
-    return {"id": entry["entry_id"], **{name: entry.get(name) for name in ENTRY_FIELDS}}
+def public_entry(entry: AuditEntry) -> dict[str, Any]:
+    return {"id": entry.entry_id, **{name: getattr(entry, name) for name in ENTRY_FIELDS}}

@@ -24,14 +24,14 @@ FILE_CHUNKS = 20  # contact chunks rewritten per step (2,000 contacts each by de
 
 def erase_files_step(svc: Services, tenant_id: str, erasure_id: str, batch_id: str, pos: int) -> None:
     erasure = svc.erasures.find(tenant_id, erasure_id)
-    if erasure is None or erasure["status"] != "running":
+    if erasure is None or erasure.status != "running" or erasure.number_key is None:
         return
-    batches = sorted(erasure.get("batches") or [])
+    batches = sorted(erasure.batches)
     if not batch_id:
         batch_id, pos = (batches[0], 0) if batches else ("", 0)
     batch = svc.batches.find(batch_id) if batch_id else None
     if batch is not None and batch.tenant_id == tenant_id and not batch.deleted_at:
-        key = erasure["number_key"]
+        key = erasure.number_key
         end = min(pos + FILE_CHUNKS, batch.chunk_count or 0)
         for index in range(pos, end):
             _mask_chunk(svc, batch_id, index, tenant_id, key)

@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import clock
 from ..domain.call_status import CallStatus, is_final
-from ..domain.erasures import ErasureRequest
+from ..domain.erasures import Erasure, ErasureRequest
 from ..domain.executions import number_key
 from ..domain.messages import ControlMessage
 from ..domain.numbers import mask_number
@@ -32,25 +32,22 @@ LIVE_RECHECK_SECONDS = 60
 CANCEL_REASON = "canceled: the number was erased on request"
 
 
-def request_erasure(svc: Services, tenant_id: str, request: ErasureRequest) -> dict[str, Any]:
+def request_erasure(svc: Services, tenant_id: str, request: ErasureRequest) -> Erasure:
     """Record the request and start its walk; the number is kept only as a mask and as the index's hash."""
     now = clock.now_iso()
-    erasure: dict[str, Any] = {
-        "tenant_id": tenant_id,
-        "erasure_id": uuid.uuid4().hex,
-        "status": "running",
-        "number_masked": mask_number(request.phone_number),
-        "number_key": number_key(tenant_id, request.phone_number),
-        "suppress": request.suppress,
-        "suppressed": suppress_number(svc, tenant_id, request.phone_number) if request.suppress else False,
-        "executions_erased": 0,
-        "calls_canceled": 0,
-        "live_calls": 0,
-        "requested_at": now,
-        "updated_at": now,
-    }
+    erasure = Erasure(
+        tenant_id=tenant_id,
+        erasure_id=uuid.uuid4().hex,
+        status="running",
+        number_masked=mask_number(request.phone_number),
+        number_key=number_key(tenant_id, request.phone_number),
+        suppress=request.suppress,
+        suppressed=suppress_number(svc, tenant_id, request.phone_number) if request.suppress else False,
+        requested_at=now,
+        updated_at=now,
+    )
     svc.erasures.create(erasure)
-    svc.queues.send(CONTROL_QUEUE, ControlMessage.erase(tenant_id, erasure["erasure_id"]))
+    svc.queues.send(CONTROL_QUEUE, ControlMessage.erase(tenant_id, erasure.erasure_id))
     return erasure
 
 
@@ -63,9 +60,9 @@ def suppress_number(svc: Services, tenant_id: str, phone_number: str) -> bool:
 
 def erase_step(svc: Services, tenant_id: str, erasure_id: str, after: str | None) -> None:
     erasure = svc.erasures.find(tenant_id, erasure_id)
-    if erasure is None or erasure["status"] != "running":
+    if erasure is None or erasure.status != "running" or erasure.number_key is None:
         return
-    key = erasure["number_key"]
+    key = erasure.number_key
     page, last = svc.executions.page_after("by_number", "number_key", key, "execution_id", after, ERASE_PAGE)
     erased = canceled = 0
     changed: set[str] = set()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import aws
+from ..domain.audit import AuditEntry
 from ..resources import AUDIT, table_name
 from ..settings import Settings
 from .cursors import Cursors, KeyShape, cursor_key
@@ -23,14 +24,14 @@ class AuditStore:
         self._table = table_name(settings, AUDIT)
         self._cursors = Cursors(cursor_key(settings))
 
-    def append(self, entry: dict[str, Any]) -> None:
-        """One new entry (`tenant_id`, `entry_key`, `target`, ...); its key is unique, so it never replaces one."""
-        item = {**entry, "target_key": f"{entry['tenant_id']}#{entry['target']}"}
+    def append(self, entry: AuditEntry) -> None:
+        """One new entry; its key is unique, so it never replaces one."""
+        item = {**entry.to_item(), "target_key": f"{entry.tenant_id}#{entry.target}"}
         put_new(self._table, item, "entry_key", "audit entry")
 
     def page(
         self, tenant_id: str, *, target: str | None, limit: int, cursor: str | None
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[AuditEntry], str | None]:
         """Newest first; with `target`, only that target's entries (from the by_target index)."""
         if target:
             shape, scope = TARGET_PAGE_KEY, {"tenant_id": tenant_id, "target_key": f"{tenant_id}#{target}"}
@@ -46,5 +47,5 @@ class AuditStore:
         if start:
             kwargs["ExclusiveStartKey"] = start
         page = aws.dynamodb().query(TableName=self._table, ScanIndexForward=False, Limit=limit, **kwargs)
-        rows = [from_item(item) for item in page.get("Items", [])]
+        rows = [AuditEntry.model_validate(from_item(item)) for item in page.get("Items", [])]
         return rows, self._cursors.encode(shape, scope, page.get("LastEvaluatedKey"))

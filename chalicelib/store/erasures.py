@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import aws, clock
+from ..domain.erasures import Erasure
 from ..errors import NotFound
 from ..resources import ERASURES, table_name
 from ..settings import Settings
@@ -24,10 +25,10 @@ class ErasureStore:
     def _key(self, tenant_id: str, erasure_id: str) -> dict[str, Any]:
         return {"tenant_id": av(tenant_id), "erasure_id": av(erasure_id)}
 
-    def create(self, erasure: dict[str, Any]) -> None:
-        put_new(self._table, erasure, "erasure_id", f"erasure {erasure['erasure_id']}")
+    def create(self, erasure: Erasure) -> None:
+        put_new(self._table, erasure.to_item(), "erasure_id", f"erasure {erasure.erasure_id}")
 
-    def find(self, tenant_id: str, erasure_id: str) -> dict[str, Any] | None:
+    def find(self, tenant_id: str, erasure_id: str) -> Erasure | None:
         if not storable_key(erasure_id) or len(erasure_id.encode("utf-8", "surrogatepass")) > MAX_SORT_KEY_BYTES:
             return None
         item = (
@@ -35,9 +36,9 @@ class ErasureStore:
             .get_item(TableName=self._table, Key=self._key(tenant_id, erasure_id), ConsistentRead=True)
             .get("Item")
         )
-        return from_item(item) if item else None
+        return Erasure.model_validate(from_item(item)) if item else None
 
-    def get(self, tenant_id: str, erasure_id: str) -> dict[str, Any]:
+    def get(self, tenant_id: str, erasure_id: str) -> Erasure:
         """Another tenant's erasure is simply not found (its key includes the tenant)."""
         erasure = self.find(tenant_id, erasure_id)
         if erasure is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from chalicelib.domain.erasures import ErasureRequest, public_erasure
+from chalicelib.domain.erasures import Erasure, ErasureRequest, public_erasure
 from chalicelib.domain.executions import number_key
 
 
@@ -40,6 +40,6 @@ def test_the_index_key_is_per_tenant_and_names_no_number() -> None:
 
 def test_the_public_shape_shows_the_number_masked_only() -> None:
     shown = public_erasure(
-        {"erasure_id": "e", "status": "running", "number_masked": "+1******2671", "requested_at": "2026-11-30"}
+        Erasure(tenant_id="t", erasure_id="e", number_masked="+1******2671", number_key="k", requested_at="2026")
     )
     assert shown["phone_number"] == "+1******2671" and "number_key" not in shown
