@@ -31,6 +31,7 @@ from chalicelib.resources import (
     EXPORTS_QUEUE,
     INBOX_PREFIX,
     LEASES,
+    NUMBERS,
     QUARANTINE_PREFIX,
     TENANTS,
     UPLOADS_PREFIX,
@@ -42,6 +43,7 @@ from chalicelib.resources import (
 
 GET, PUT, UPDATE, DELETE, QUERY = (f"dynamodb:{a}" for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"))
 BATCH_WRITE = "dynamodb:BatchWriteItem"  # the purge's deletes, 25 per request
+BATCH_GET = "dynamodb:BatchGetItem"  # ingest: which of a chunk's contacts are suppressed (NumberStore)
 READ, WRITE, REMOVE = "s3:GetObject", "s3:PutObject", "s3:DeleteObject"  # DeleteObjects: DeleteObject per key
 ABORT = "s3:AbortMultipartUpload"  # upload_fileobj (the row-error report) goes multipart above 8 MB
 TAG = "s3:PutObjectTagging"  # put_raw tags raw files kind=raw for the lifecycle rule
@@ -95,10 +97,11 @@ ACCESS: dict[str, Access] = {
             (TENANTS, (GET, UPDATE)),
             (WEBHOOK_DELIVERIES, (QUERY,)),
             (CALLBACK_RECEIPTS, (GET, PUT)),  # HTTP voice agents' webhook-ids, per signing account
+            (NUMBERS, (GET, UPDATE, BATCH_GET)),  # the suppression routes; create_batch skips suppressed contacts
             (AUDIT, (PUT, QUERY)),  # append-only: never UpdateItem or DeleteItem
             (ERASURES, (GET, PUT)),
         ),
-        indexes=((BATCHES, "by_agent"), (EXECUTIONS, "by_batch"), (AUDIT, "by_target")),
+        indexes=((BATCHES, "by_agent"), (EXECUTIONS, "by_batch"), (NUMBERS, "suppressed"), (AUDIT, "by_target")),
         objects=(
             (RAW, (WRITE, TAG)),
             (CONTACTS, (WRITE,)),
@@ -149,6 +152,7 @@ ACCESS: dict[str, Access] = {
             (BATCHES, (GET, UPDATE)),
             (EXECUTIONS, (GET, PUT, UPDATE)),  # GET: the ended call for its webhook
             (LEASES, (GET, PUT, UPDATE, DELETE)),  # GET: the pace item
+            (NUMBERS, (UPDATE,)),  # the claim's number element: suppression and contact limit
         ),
         sends=(DIAL_QUEUE, EVENTS_QUEUE, WEBHOOK_QUEUE),  # simulator events; webhooks of calls never placed
         schedules=True,
@@ -156,7 +160,12 @@ ACCESS: dict[str, Access] = {
     ),
     # services/provider_events.py: read the execution, move it forward; finish_call (retry, release, complete).
     "outcomes": Access(
-        items=((EXECUTIONS, (GET, PUT, UPDATE)), (BATCHES, (GET, UPDATE)), (LEASES, (UPDATE, DELETE))),
+        items=(
+            (EXECUTIONS, (GET, PUT, UPDATE)),
+            (BATCHES, (GET, UPDATE)),
+            (LEASES, (UPDATE, DELETE)),
+            (NUMBERS, (UPDATE,)),  # an opt-out event suppresses the number
+        ),
         sends=(DIAL_QUEUE, WEBHOOK_QUEUE),  # retries; call and completion webhooks
         schedules=True,
     ),
@@ -164,8 +173,8 @@ ACCESS: dict[str, Access] = {
     # inbox sidecar, often absent), write chunks and row errors, finish the batch (and schedule its start);
     # quarantine bad drops (copy, reason, delete).
     "ingest": Access(
-        items=((BATCHES, (GET, PUT, UPDATE)),),
-        indexes=((AGENTS, "by_id"),),
+        items=((BATCHES, (GET, PUT, UPDATE)), (NUMBERS, (BATCH_GET,))),  # suppressed contacts are skipped
+        indexes=((AGENTS, "by_id"), (NUMBERS, "suppressed")),
         objects=(
             (UPLOADS, (READ, REMOVE)),  # REMOVE: a file uploaded for a batch deleted meanwhile
             (INBOX, (READ, REMOVE)),

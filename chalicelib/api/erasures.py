@@ -17,7 +17,7 @@ bp = Blueprint(__name__)
 @endpoint(bp, "/erasures", ["POST"], Change("erasure.requested", "erasure", field="id"))
 def create_erasure(req: ApiRequest) -> Any:
     request = ErasureRequest.model_validate(req.json_object())
-    return json_response(public_erasure(request_erasure(req.svc, req.tenant_id, request)), 202)
+    return json_response(public_erasure(request_erasure(req.svc, req.tenant_id, request, req.key_label)), 202)
 
 
 @endpoint(bp, "/erasures/{erasure_id}", ["GET"])

@@ -220,7 +220,7 @@ def _record(
     target_id = params.get(change.param) if change.param else None
     if change.field:
         target_id = json.loads(response.body)[change.field]
-    audit.record(svc, tenant_id, key_label, req_id, change.action, audit.target(change.kind, target_id))
+    audit.record(svc, tenant_id, key_label, req_id, change.action, audit.target(change.kind, target_id, change.masked))
 
 
 def public_endpoint(bp: Blueprint, path: str, methods: list[str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -13,9 +13,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from .. import clock
 from ..domain.audit import AuditEntry
+from ..observability import mask_phone_numbers
 from .container import Services
 
 ACTIONS = (
@@ -31,6 +33,8 @@ ACTIONS = (
     "batch.deleted",
     "erasure.requested",
     "webhook_secret.rotated",
+    "suppression.added",
+    "suppression.removed",
 )
 ENTRY_FIELDS = ("action", "target", "key_label", "request_id", "at")
 
@@ -38,15 +42,19 @@ ENTRY_FIELDS = ("action", "target", "key_label", "request_id", "at")
 @dataclass(frozen=True)
 class Change:
     """What one route changes: `action`, on the target `<kind>:<id>` whose id is the path parameter
-    `param` or, for a create, the field `field` of the answer (neither: the tenant itself, e.g. its secret)."""
+    `param` or, for a create, the field `field` of the answer (neither: the tenant itself, e.g. its secret).
+    `masked`: the id is a phone number, kept masked (the log is append-only, so an erasure could not reach it)."""
 
     action: str
     kind: str
     param: str | None = None
     field: str | None = None
+    masked: bool = False
 
 
-def target(kind: str, target_id: str | None) -> str:
+def target(kind: str, target_id: str | None, masked: bool = False) -> str:
+    if target_id and masked:  # a number from a path may still be URL-encoded (`%2B` for `+`)
+        target_id = mask_phone_numbers(unquote(target_id))
     return f"{kind}:{target_id}" if target_id else kind
 
 

@@ -63,3 +63,9 @@ def identify(keys: KeyStore, authorization: str | None) -> Caller:
     if owner is None:
         raise Unauthorized("invalid API key", code="invalid_api_key")
     return Caller(*owner)
+
+
+def key_label(keys: KeyStore, authorization: str | None) -> str | None:
+    """The label of an already authenticated request's key (`authenticate` refused anything else)."""
+    _, _, token = (authorization or "").strip().partition(" ")
+    return keys.label_for(hash_key(token.strip()))

@@ -22,6 +22,7 @@ from ..store.erasures import ErasureStore
 from ..store.executions import ExecutionStore
 from ..store.keys import KeyStore
 from ..store.leases import LeaseStore
+from ..store.numbers import NumberStore
 from ..store.pacing import Pacer
 from ..store.tenants import TenantStore
 from ..store.webhook_deliveries import DeliveryStore
@@ -42,6 +43,7 @@ class Services:
     tenants: TenantStore
     pacer: Pacer
     callback_receipts: CallbackReceiptStore
+    numbers: NumberStore  # the do-not-call list and each number's attempt history
     audit: AuditStore
     erasures: ErasureStore
     providers: dict[str, Provider] = field(default_factory=dict)
@@ -70,6 +72,7 @@ class Services:
             tenants=TenantStore(settings),
             pacer=Pacer(settings),
             callback_receipts=CallbackReceiptStore(settings),
+            numbers=NumberStore(settings),
             audit=AuditStore(settings),
             erasures=ErasureStore(settings),
             providers=providers,

@@ -21,6 +21,7 @@ from ..domain.executions import number_key
 from ..domain.messages import ControlMessage
 from ..domain.numbers import mask_number
 from ..domain.records import Execution
+from ..domain.suppressions import SuppressionSource
 from ..observability import mask_phone_numbers
 from ..resources import CONTROL_QUEUE
 from ..store.executions import WAITING, StaleTransition
@@ -30,9 +31,10 @@ from .container import Services
 ERASE_PAGE = 100  # executions read per step
 LIVE_RECHECK_SECONDS = 60
 CANCEL_REASON = "canceled: the number was erased on request"
+SUPPRESS_REASON = "erasure request"
 
 
-def request_erasure(svc: Services, tenant_id: str, request: ErasureRequest) -> Erasure:
+def request_erasure(svc: Services, tenant_id: str, request: ErasureRequest, key_label: str = "") -> Erasure:
     """Record the request and start its walk; the number is kept only as a mask and as the index's hash."""
     now = clock.now_iso()
     erasure = Erasure(
@@ -42,7 +44,7 @@ def request_erasure(svc: Services, tenant_id: str, request: ErasureRequest) -> E
         number_masked=mask_number(request.phone_number),
         number_key=number_key(tenant_id, request.phone_number),
         suppress=request.suppress,
-        suppressed=suppress_number(svc, tenant_id, request.phone_number) if request.suppress else False,
+        suppressed=suppress_number(svc, tenant_id, request.phone_number, key_label) if request.suppress else False,
         requested_at=now,
         updated_at=now,
     )
@@ -51,11 +53,10 @@ def request_erasure(svc: Services, tenant_id: str, request: ErasureRequest) -> E
     return erasure
 
 
-def suppress_number(svc: Services, tenant_id: str, phone_number: str) -> bool:
-    """The seam to the tenant's suppression list (issue 15 items 1-2, built apart): once it exists, add the
-    number here with source `api` and reason `erasure`, and answer True. Until then nothing is suppressed
-    and the erasure says so (`suppressed: false`)."""
-    return False
+def suppress_number(svc: Services, tenant_id: str, phone_number: str, key_label: str) -> bool:
+    """Keep the number on the tenant's do-not-call list (source `api`), so no batch dials it again."""
+    svc.numbers.suppress(tenant_id, phone_number, SuppressionSource.API, reason=SUPPRESS_REASON, added_by=key_label)
+    return True
 
 
 def erase_step(svc: Services, tenant_id: str, erasure_id: str, after: str | None) -> None:

@@ -51,13 +51,14 @@ TABLES_OF = {
         "tenants",
         "webhook-deliveries",
         "callback-receipts",
+        "numbers",
         "audit",
         "erasures",
     },
     "dispatcher": {"agents", "batches", "executions", "webhook-deliveries", "erasures"},
-    "dialer": {"agents", "batches", "executions", "leases"},
-    "outcomes": {"batches", "executions", "leases"},
-    "ingest": {"agents", "batches"},
+    "dialer": {"agents", "batches", "executions", "leases", "numbers"},
+    "outcomes": {"batches", "executions", "leases", "numbers"},
+    "ingest": {"agents", "batches", "numbers"},
     "webhook_sender": {"tenants", "webhook-deliveries", "batches"},
     "sweeper": {"batches", "executions", "leases"},
     "exporter": {"batches", "executions"},
@@ -365,6 +366,9 @@ def test_pass_role_is_only_the_scheduler_role_to_the_scheduler(synth: Synth) -> 
                 assert statement.condition == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
 
 
+BATCH_READERS = ("api_handler", "ingest")  # create a batch: suppressed contacts are looked up 100 at a time
+
+
 def test_each_function_reaches_only_its_tables(synth: Synth) -> None:
     dynamo_actions = {f"dynamodb:{a}" for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query")}
     assert set(synth.functions()) == set(TABLES_OF)
@@ -373,9 +377,12 @@ def test_each_function_reaches_only_its_tables(synth: Synth) -> None:
         reached = set().union(*(short_names(s.resources, "AWS::DynamoDB::Table") for s in statements))
         assert reached == expected, name
         for statement in statements:
-            allowed = dynamo_actions | ({"dynamodb:BatchWriteItem"} if name == "dispatcher" else set())
-            assert statement.actions <= allowed, (name, statement)  # never Scan or table operations; batch
-            # writes only for the purge walk's deletes (dispatcher: a deleted batch's executions and delivery log)
+            allowed = dynamo_actions
+            if short_names(statement.resources, "AWS::DynamoDB::Table") == {"numbers"} and name in BATCH_READERS:
+                allowed = dynamo_actions | {"dynamodb:BatchGetItem"}  # which of 100 contacts are suppressed
+            if name == "dispatcher":  # the purge walk's deletes: a deleted batch's executions and delivery log
+                allowed = dynamo_actions | {"dynamodb:BatchWriteItem"}
+            assert statement.actions <= allowed, (name, statement)  # never Scan or table operations
             if "dynamodb:BatchWriteItem" in statement.actions:
                 assert short_names(statement.resources, "AWS::DynamoDB::Table") <= {"executions", "webhook-deliveries"}
 
@@ -404,8 +411,13 @@ def test_indexes_are_queried_only_where_the_code_queries_them(synth: Synth) -> N
         for name in synth.functions()
     }
     assert queried["sweeper"] == {("executions", "by_open"), ("leases", "by_expiry"), ("batches", "by_status")}
-    assert queried["api_handler"] == {("batches", "by_agent"), ("executions", "by_batch"), ("audit", "by_target")}
-    assert queried["ingest"] == {("agents", "by_id")}
+    assert queried["api_handler"] == {
+        ("batches", "by_agent"),
+        ("executions", "by_batch"),
+        ("numbers", "suppressed"),
+        ("audit", "by_target"),
+    }
+    assert queried["ingest"] == {("agents", "by_id"), ("numbers", "suppressed")}
     # the cancel and purge walks of a stopped or deleted batch; an erasure's walk over one number's executions
     assert queried["dispatcher"] == {("executions", "by_batch"), ("executions", "by_number")}
     assert not queried["dialer"] and not queried["outcomes"]

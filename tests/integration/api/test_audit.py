@@ -69,6 +69,8 @@ def test_every_change_is_recorded_with_the_keys_label_and_the_request_id(
     erasure = change("erasure.requested", "", "post", "/erasures", {"phone_number": "+12025550100"}, 202)
     done[-1] = ("erasure.requested", f"erasure:{erasure['id']}", done[-1][2])
     change("agent.deleted", f"agent:{agent['id']}", "delete", f"/agents/{agent['id']}")
+    change("suppression.added", "suppressions", "post", "/suppressions", {"number": "+12025550188"}, 201)
+    change("suppression.removed", "suppression:+******0188", "delete", "/suppressions/%2B12025550188")
     # and a refused change and a read, which change nothing
     assert call(client, "post", f"/batches/{batch_id}/run", key).status_code == 404
     assert call(client, "get", "/agents", key).status_code == 200

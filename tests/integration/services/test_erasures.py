@@ -245,3 +245,23 @@ def test_an_unknown_or_unstorable_erasure_id_is_a_404(client: Client, tenant: tu
     for erasure_id in ("nope", "x" * 1500):
         response = read(client, tenant[0], erasure_id)
         assert response.status_code == 404 and json.loads(response.body)["code"] == "erasure_not_found"
+
+
+def test_an_erasure_asked_to_suppress_keeps_the_number_on_the_do_not_call_list(
+    client: Client, tenant: tuple[str, str], pump: Pump
+) -> None:
+    # When a number is erased with suppress
+    key = tenant[0]
+    response = client.http.post(
+        "/erasures",
+        body=json.dumps({"phone_number": "+1 202 555 0199", "suppress": True}),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 202, response.body
+    pump.run()
+    # Then the erasure says so and the number is suppressed, added by the key's label
+    erasure = json.loads(read(client, key, json.loads(response.body)["id"]).body)
+    assert (erasure["suppress"], erasure["suppressed"], erasure["status"]) == (True, True, "completed")
+    entry = client.http.get("/suppressions/%2B12025550199", headers={"Authorization": f"Bearer {key}"})
+    assert entry.status_code == 200, entry.body
+    assert json.loads(entry.body)["source"] == "api" and json.loads(entry.body)["added_by"] == "local stack"
