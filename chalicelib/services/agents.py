@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from pydantic import ValidationError
 
 from .. import clock
 from ..domain.agents import AgentCreate, AgentPatch
 from ..domain.batch_status import TERMINAL, BatchStatus
+from ..domain.json_input import JsonObject
 from ..domain.provider_config import HttpAgentConfig, parse_config
 from ..domain.records import Agent
 from ..errors import BadRequest, Conflict
@@ -38,7 +38,7 @@ PUBLIC_FIELDS = (
 )
 
 
-def public(agent: Agent) -> dict[str, Any]:
+def public(agent: Agent) -> JsonObject:
     """The agent as the API shows it; provider_config may hold secrets, so only its keys are shown."""
     stored = agent.model_dump(mode="json", include=set(PUBLIC_FIELDS))
     shown = {name: stored.get(name) for name in PUBLIC_FIELDS}
@@ -53,7 +53,7 @@ def check_webhook(settings: Settings, url: str | None) -> None:
         validate_webhook_url(url, settings, "webhook_url")
 
 
-def check_provider(settings: Settings, provider: str, config: dict[str, Any] | None) -> None:
+def check_provider(settings: Settings, provider: str, config: JsonObject | None) -> None:
     """`provider_config` must suit the provider; an HTTP agent's endpoint passes the webhook SSRF checks."""
     try:
         parsed = parse_config(provider, config)
