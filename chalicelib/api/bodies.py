@@ -17,6 +17,7 @@ from ..domain.agents import Weekday
 from ..domain.batch_status import BatchStatus
 from ..domain.batches import BatchOptions
 from ..domain.call_status import CallStatus
+from ..domain.calling_rules import BlockedDates, BlockedRange, CallingHours
 from ..domain.provider_config import ProviderName
 from ..domain.retry import RetryConfig
 
@@ -57,6 +58,14 @@ class ScheduleRequest(BaseModel):
         examples=["2026-12-01T09:30:00+05:30"],
     )
     bypass_call_guardrails: bool = Field(False, description="Call outside the agent's calling window.")
+    calling_hours: CallingHours | None = Field(
+        None,
+        description="The batch's own weekly hours (docs/agents.md), replacing what it had; as a form field, JSON text.",
+    )
+    blocked_dates: BlockedDates | None = Field(
+        None, description="The batch's own blocked date ranges, replacing what it had; as a form field, JSON text."
+    )
+    skip_public_holidays: bool | None = Field(None, description="The batch's own holiday opt-in.")
 
 
 # --- answers -------------------------------------------------------------------------------
@@ -87,6 +96,11 @@ class Agent(Answer):
     call_start_hour: int | None
     call_end_hour: int | None
     call_days: list[Weekday] | None
+    calling_hours: dict[Weekday, list[tuple[str, str]]] | None = Field(
+        ..., description="Weekly hours; when set, the shorthand call_* fields are null."
+    )
+    blocked_dates: list[BlockedRange] | None
+    skip_public_holidays: bool | None
     timezone: str | None
     webhook_url: str | None
     retry_config: RetryConfig | None
@@ -167,6 +181,11 @@ class Batch(Answer):
     max_concurrent_calls: int | None
     default_region: str | None
     bypass_call_guardrails: bool | None
+    calling_hours: dict[Weekday, list[tuple[str, str]]] | None = Field(
+        ..., description="The batch's own weekly hours; null: the agent's."
+    )
+    blocked_dates: list[BlockedRange] | None = Field(..., description="The batch's own; null: the agent's.")
+    skip_public_holidays: bool | None = Field(..., description="The batch's own; null: the agent's.")
     started_at: Timestamp | None
     completed_at: Timestamp | None
     stopped_at: Timestamp | None
@@ -234,6 +253,11 @@ class Execution(Answer):
     claimed_at: Timestamp | None = Field(..., description="When the call took its live-call slot.")
     answered_at: Timestamp | None
     ended_at: Timestamp | None
+    holiday_calendar: str | None = Field(
+        ...,
+        description="With `skip_public_holidays`: the calendar of the number's country (`US`) the call was held "
+        "to; null without the opt-in or when that country has none.",
+    )
     context_details: ContextDetails
     telephony_data: TelephonyData
 

@@ -263,6 +263,8 @@ def _form_schema(kind: str, defs: dict[str, Any]) -> dict[str, Any]:
     options = copy.deepcopy(defs["BatchOptions"])
     properties = options["properties"]
     properties["retry_config"] = {"type": "string", "description": "A retry_config object as JSON text."}
+    for rule in ("calling_hours", "blocked_dates"):  # the calling rules' objects travel as JSON text too
+        properties[rule] = {"type": "string", "maxLength": 20000, "description": f"{rule} as JSON text."}
     properties["from_phone_numbers"]["description"] = "Repeat the field, or send a JSON array or a comma list."
     if kind == "batch":
         properties["file"] = {"type": "string", "format": "binary", "contentMediaType": "text/csv"}

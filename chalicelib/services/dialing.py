@@ -28,7 +28,7 @@ from ..resources import DIAL_QUEUE
 from ..store.executions import BatchNotRunning, NoFreeSlot, StaleTransition
 from ..store.leases import agent_key
 from .container import Services
-from .dial_waits import again, later, unplaced, wait_for_window
+from .dial_waits import again, later, rule_fields, unplaced, wait_for_window
 from .placing import place
 
 PAUSED_RECHECK_SECONDS = 15
@@ -57,10 +57,12 @@ def _zones(number: str, default_timezone: str | None) -> tuple[str, ...]:
 
 
 def _calling_hours(message: DialMessage, agent: Agent) -> tuple[CallingWindow, tuple[str, ...]] | None:
-    """The agent's calling window and the time zones the number may be in; None when the batch bypasses them."""
+    """The calling rules for this number (the agent's, each replaced by the batch's own when set) and the time
+    zones the number may be in; None when the batch bypasses them."""
     if message.bypass_window:
         return None
-    return CallingWindow.from_agent(agent), _zones(message.to, agent.timezone)
+    window = CallingWindow.from_agent(agent, message.rules).for_number(message.to)
+    return window, _zones(message.to, agent.timezone)
 
 
 def slot_wait_seconds(waits: int) -> int:
@@ -98,7 +100,7 @@ def place_one_call(svc: Services, message: DialMessage, remaining_ms: Callable[[
         if hours is not None and not is_open(*hours, now):
             wait_for_window(svc, message, expected, hours, now)
             return
-        claimed = _claim(svc, message, expected, agent, now)
+        claimed = _claim(svc, message, expected, agent, now, rule_fields(hours))
     if claimed is not None:
         _placed(svc, message, place(svc, message, agent, claimed))
 
@@ -128,13 +130,26 @@ def _expected(message: DialMessage) -> Execution:
     )
 
 
-def _claim(svc: Services, message: DialMessage, expected: Execution, agent: Agent, now: datetime) -> Execution | None:
+def _claim(
+    svc: Services,
+    message: DialMessage,
+    expected: Execution,
+    agent: Agent,
+    now: datetime,
+    recorded: dict[str, str | None],
+) -> Execution | None:
+    """`recorded`: what the execution keeps of the rules it was held to (`rule_fields`)."""
     lease_until = clock.iso(now + timedelta(seconds=svc.settings.call_report_timeout_seconds))
     try:
         return svc.executions.move(
             expected,
             "initiated",
-            {"claimed_at": clock.iso(now), "provider": agent.provider, "from_number": message.from_number},
+            {
+                "claimed_at": clock.iso(now),
+                "provider": agent.provider,
+                "from_number": message.from_number,
+                **recorded,
+            },
             batch_must_run=True,
             batch_live_cap=message.batch_cap or NO_BATCH_CAP,
             extra=svc.leases.take_elements(

@@ -24,6 +24,7 @@ from .. import clock
 from ..domain import json_input
 from ..domain.batch_status import BatchStatus
 from ..domain.batches import BatchOptions
+from ..domain.calling_rules import CallingRules
 from ..domain.contact_reader import Contact, ContactReader, RowError, Summary, read_records
 from ..domain.contacts_error import ContactsError
 from ..domain.json_input import JsonObject
@@ -80,6 +81,7 @@ def _batch_item(
         "max_concurrent_calls": options.max_concurrent_calls,
         "default_region": options.default_region,
         "bypass_call_guardrails": options.bypass_call_guardrails,
+        **CallingRules.stored_of(options),
         "requested_start": options.scheduled_at,
         "next_pos": 0,
         "dispatched": 0,

@@ -16,6 +16,7 @@ from ..domain.batch_status import (
     STOPPABLE,
     BatchStatus,
 )
+from ..domain.calling_rules import CallingRules
 from ..domain.messages import ControlMessage
 from ..domain.records import Batch
 from ..domain.scheduling import parse_scheduled_at
@@ -31,17 +32,26 @@ def schedule_name(batch_id: str) -> str:
 
 
 def schedule_batch(
-    svc: Services, tenant_id: str, batch_id: str, scheduled_at: object, *, bypass: bool = False
+    svc: Services,
+    tenant_id: str,
+    batch_id: str,
+    scheduled_at: object,
+    *,
+    bypass: bool = False,
+    rules: CallingRules | None = None,
 ) -> Batch:
     """Schedule (or re-schedule) a start; a new token makes any earlier start message stale.
 
-    `bypass` turns on `bypass_call_guardrails` in the same write (it is never turned off here)."""
+    `bypass` turns on `bypass_call_guardrails` in the same write (it is never turned off here); `rules`
+    (the batch's own calling rules) are written in it too, each replacing what the batch had."""
     svc.batches.get(tenant_id, batch_id)
     now = clock.now()
     start_at = parse_scheduled_at(scheduled_at, now, svc.settings.max_schedule_lead)
     fields: Fields = {"scheduled_at": clock.iso(start_at), "start_token": uuid.uuid4().hex}
     if bypass:
         fields["bypass_call_guardrails"] = True
+    if rules is not None:
+        fields.update(rules.stored())
     batch = svc.batches.transition(batch_id, SCHEDULABLE, BatchStatus.SCHEDULED, set_fields=fields)
     deliver_start(svc, batch_id, fields["start_token"], start_at)
     return batch
