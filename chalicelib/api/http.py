@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from .. import observability
 from ..domain import json_input
-from ..domain.json_input import JsonInputError
+from ..domain.json_input import JsonInputError, JsonObject
 from ..errors import BadRequest, MethodNotAllowed, NotFound, ServiceError, UnsupportedMediaType
 from ..services import audit
 from ..services.auth import identify
@@ -66,7 +66,7 @@ class ApiRequest:
         raw = self.request.raw_body or b""
         return raw.encode() if isinstance(raw, str) else raw
 
-    def json_object(self) -> dict[str, Any]:
+    def json_object(self) -> JsonObject:
         raw = self.body_bytes()
         if not raw.strip():
             return {}

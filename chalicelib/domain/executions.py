@@ -6,6 +6,7 @@ import hashlib
 from typing import Any
 
 from .call_status import CallStatus
+from .json_input import JsonObject
 from .records import Batch, Execution
 
 
@@ -26,7 +27,7 @@ def new_execution(
     row: Any,
     user_number: str,
     from_number: str | None,
-    recipient_data: dict[str, Any],
+    recipient_data: JsonObject,
     attempt: int,
     now: str,
     **more: Any,

@@ -13,6 +13,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field
 
 from .calling_rules import CallingRules
+from .json_input import JsonObject
 from .records import Batch, Execution
 
 ProviderStatus = Literal[
@@ -135,7 +136,7 @@ class ProviderEvent(QueueMessage):
     provider: str
     provider_call_id: str | None = None
     status: ProviderStatus
-    details: dict[str, Any] = Field(default_factory=dict)
+    details: JsonObject = Field(default_factory=dict)
 
     @classmethod
     def of(
@@ -158,7 +159,7 @@ class WebhookMessage(QueueMessage):
     tenant_id: str
     batch_id: str
     url: str
-    payload: dict[str, Any]
+    payload: JsonObject
     created_at: str
     attempt: int = Field(1, ge=1)
     not_before: str | None = None  # a retry: not to be tried before this (a Scheduler delivery comes early)
@@ -166,7 +167,7 @@ class WebhookMessage(QueueMessage):
 
     @classmethod
     def new(
-        cls, *, event_id: str, event: str, tenant_id: str, batch_id: str, url: str, payload: dict[str, Any], now: str
+        cls, *, event_id: str, event: str, tenant_id: str, batch_id: str, url: str, payload: JsonObject, now: str
     ) -> WebhookMessage:
         return cls(
             event_id=event_id,
@@ -224,7 +225,7 @@ class IngestNotification(QueueMessage):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     event: str | None = Field(None, alias="Event")
-    records: list[dict[str, Any]] = Field(default_factory=list, alias="Records")
+    records: list[JsonObject] = Field(default_factory=list, alias="Records")
 
     def created(self) -> list[tuple[str, str | None]]:
         """(key, etag) of each object created; keys as S3 sent them (URL-encoded)."""

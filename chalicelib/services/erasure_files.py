@@ -53,7 +53,8 @@ def _mask_chunk(svc: Services, batch_id: str, index: int, tenant_id: str, key: s
     found = False
     for record in records:
         if number_key(tenant_id, str(record.get("n", ""))) == key:
-            record.update(n=mask_number(record["n"]), v={})
+            record["n"] = mask_number(record["n"])
+            record["v"] = {}
             found = True
     if found:
         svc.blobs.put_chunk(batch_id, index, records)

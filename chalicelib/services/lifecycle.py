@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 from .. import clock
 from ..domain.batch_status import (
@@ -23,6 +22,7 @@ from ..domain.records import Batch
 from ..domain.scheduling import parse_scheduled_at
 from ..errors import Conflict
 from ..resources import CONTROL_QUEUE
+from ..store.dynamo import Fields
 from .container import Services
 from .purge_walk import start_purge
 from .webhooks import emit_batch_event
@@ -48,7 +48,7 @@ def schedule_batch(
     svc.batches.get(tenant_id, batch_id)
     now = clock.now()
     start_at = parse_scheduled_at(scheduled_at, now, svc.settings.max_schedule_lead)
-    fields: dict[str, Any] = {"scheduled_at": clock.iso(start_at), "start_token": uuid.uuid4().hex}
+    fields: Fields = {"scheduled_at": clock.iso(start_at), "start_token": uuid.uuid4().hex}
     if bypass:
         fields["bypass_call_guardrails"] = True
     if rules is not None:
