@@ -23,6 +23,7 @@ from tests.support.api import post_csv
 from tests.support.batches import patch_agent
 from tests.support.invariants import DialLedger, check_campaign
 from tests.support.pump import Pump
+from tests.support.webhooks import Received, Receiver, Reply
 
 RATE = 0.03  # faults per opportunity (AWS call, provider request, delivery, schedule firing)
 SETTLE_SECONDS = 3700  # past every timeout (call report 3600 s, claim 300 s), so nothing may stay in flight
@@ -46,9 +47,13 @@ def _contacts(first: int, n: int) -> bytes:
     return ("contact_number,customer_name,plan\n" + rows).encode()
 
 
-def _upload(client: Client, tenant: tuple[str, str], rng: random.Random, first: int) -> tuple[str, dict[str, str]]:
+def _upload(
+    client: Client, tenant: tuple[str, str], rng: random.Random, first: int, hooks_url: str | None
+) -> tuple[str, dict[str, str]]:
     key, agent_id = tenant
     fields: dict[str, str | list[str]] = {"agent_id": agent_id}
+    if hooks_url:
+        fields.update(webhook_url=f"{hooks_url}/calls", status_webhook=f"{hooks_url}/status")
     if rng.random() < 0.4:
         fields["retry_config"] = json.dumps(
             {"enabled": True, "max_retries": rng.randint(1, 2), "retry_intervals_minutes": [1]}
@@ -71,7 +76,20 @@ def _purge(svc: Services) -> None:
             aws.sqs().purge_queue(QueueUrl=aws.sqs().get_queue_url(QueueName=name)["QueueUrl"])
 
 
-def run_seed(pump: Pump, client: Client, tenant: tuple[str, str], seed: int) -> SeedResult:
+def _receiver_faults(receiver: Receiver, rng: random.Random) -> None:
+    """Receivers that fail now and then (5xx, retried; 429 with no wait), the first attempt more often."""
+
+    def script(request: Received) -> Reply:
+        if rng.random() < (0.3 if request.nth == 1 else 0.1):
+            return Reply(rng.choice([500, 503, 429]))
+        return Reply(200)
+
+    receiver.script = script
+
+
+def run_seed(
+    pump: Pump, client: Client, tenant: tuple[str, str], seed: int, receiver: Receiver | None = None
+) -> SeedResult:
     """A campaign of 1-2 batches on one agent (sharing its cap) under faults from `seed`; its violations.
 
     One pump (and its moved clock) serves every seed, so time only goes forward across seeds."""
@@ -86,7 +104,13 @@ def run_seed(pump: Pump, client: Client, tenant: tuple[str, str], seed: int) -> 
         # A warm dialer keeps an agent for AGENT_CACHE_SECONDS of real time (not the moved clock): start each
         # seed as a cold one, so the cap just set is the cap the claims use.
         dialing._agents.clear()
-        batches = [_upload(client, tenant, rng, 100 + 10 * i) for i in range(rng.randint(1, 2))]
+        hooks = receiver is not None and rng.random() < 0.5
+        if receiver is not None:
+            _receiver_faults(receiver, random.Random(seed * 7919))
+        batches = [
+            _upload(client, tenant, rng, 100 + 10 * i, receiver.url if receiver and hooks else None)
+            for i in range(rng.randint(1, 2))
+        ]
         pump.install_faults(injector)
         for batch_id, auth in batches:
             assert client.http.post(f"/batches/{batch_id}/run", headers=auth).status_code == 200
@@ -102,12 +126,12 @@ def run_seed(pump: Pump, client: Client, tenant: tuple[str, str], seed: int) -> 
         elif action == "stop":
             client.http.post(f"/batches/{batch_id}/stop", headers=auth)
         ids = [b for b, _ in batches]
-        pump.run(until=lambda: _ended(svc, ids), advance_seconds=15, max_steps=20_000)
+        pump.run(until=lambda: _ended(svc, ids), advance_seconds=30, max_steps=20_000)
         target = pump.advanced_seconds + SETTLE_SECONDS
         pump.run(until=lambda: pump.advanced_seconds >= target, advance_seconds=600)
         pump.run()  # drain what the last sweep sent
         injector.uninstall()
-        violations = check_campaign(svc, ids, ledger.dials)
+        violations = check_campaign(svc, ids, ledger.dials, received=receiver.received if receiver else None)
     except AssertionError as error:
         violations = [f"campaign did not end: {error}"]
     finally:

@@ -7,6 +7,7 @@ code under test's counters alone, so a counter that drifted from its executions 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Iterable
@@ -16,9 +17,13 @@ from typing import Any
 from chalicelib import aws
 from chalicelib.domain.call_status import is_final
 from chalicelib.domain.records import Agent, Execution
+from chalicelib.domain.webhooks import message_id
 from chalicelib.providers.base import CallRequest
-from chalicelib.resources import QUEUES, dlq_name, queue_name
+from chalicelib.resources import QUEUES, WEBHOOK_DELIVERIES, WEBHOOK_QUEUE, dlq_name, queue_name, table_name
 from chalicelib.services.container import Services
+from chalicelib.store.dynamo import query_all, values
+from chalicelib.store.webhook_deliveries import DEAD, STATE_PREFIX
+from tests.support.webhooks import Received
 
 
 class DialLedger:
@@ -163,9 +168,55 @@ def check_live_limits(svc: Services, batch_ids: Iterable[str], limits: Limits) -
     return problems
 
 
+def dead_webhooks(svc: Services) -> dict[str, dict[str, Any]]:
+    """The webhook DLQ's parked events by event id (read with a visibility timeout, so each is seen once)."""
+    url = aws.sqs().get_queue_url(QueueName=dlq_name(svc.settings, WEBHOOK_QUEUE))["QueueUrl"]
+    parked: dict[str, dict[str, Any]] = {}
+    while (
+        messages := aws.sqs()
+        .receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600)
+        .get("Messages", [])
+    ):
+        for message in messages:
+            body = json.loads(message["Body"])
+            parked[body["event_id"]] = body
+    return parked
+
+
+def check_webhooks(
+    svc: Services, batch_id: str, received: Iterable[Received], dead: dict[str, dict[str, Any]]
+) -> list[str]:
+    """Every webhook event of the batch delivered at least once with a valid signature, or parked in the
+    webhook DLQ with its reason (the last status code or error)."""
+    states = query_all(
+        TableName=table_name(svc.settings, WEBHOOK_DELIVERIES),
+        KeyConditionExpression="batch_id = :b AND begins_with(delivery_key, :p)",
+        ExpressionAttributeValues=values(b=batch_id, p=STATE_PREFIX),
+    )
+    verified = {r.webhook_id for r in received if r.verified_by}
+    problems: list[str] = []
+    for state in states:
+        event_id = str(state["delivery_key"]).removeprefix(STATE_PREFIX)
+        if state.get("state") in ("delivered", "failed", "disabled"):  # the receiver answered (2xx, 4xx, 410)
+            if message_id(event_id) not in verified:
+                problems.append(
+                    f"{batch_id}: webhook {event_id} {state['state']}, but no receipt with a valid signature"
+                )
+        elif state.get("state") == DEAD:
+            parked = dead.get(event_id)
+            if parked is None or not (parked.get("last_status_code") or parked.get("last_error")):
+                problems.append(f"{batch_id}: webhook {event_id} dead, but not in the DLQ with its reason")
+        else:
+            problems.append(f"{batch_id}: webhook {event_id} left {state.get('state')}")
+    return problems
+
+
 def check_quiet(svc: Services) -> list[str]:
-    """Nothing in flight: every queue and DLQ empty, no lease held."""
-    problems = [f"queue {name}: {n} messages left" for name, n in _queue_depths(svc).items() if n]
+    """Nothing in flight: every queue and DLQ empty (dead webhooks, parked on purpose, are checked per event),
+    no lease held."""
+    parked_on_purpose = dlq_name(svc.settings, WEBHOOK_QUEUE)
+    depths = _queue_depths(svc)
+    problems = [f"queue {name}: {n} messages left" for name, n in depths.items() if n and name != parked_on_purpose]
     held = svc.leases.count_live()
     if held:
         problems.append(f"{held} leases still held")
@@ -173,13 +224,21 @@ def check_quiet(svc: Services) -> list[str]:
 
 
 def check_campaign(
-    svc: Services, batch_ids: Iterable[str], dials: Counter[str] | None = None, limits: Limits | None = None
+    svc: Services,
+    batch_ids: Iterable[str],
+    dials: Counter[str] | None = None,
+    limits: Limits | None = None,
+    received: list[Received] | None = None,
 ) -> list[str]:
     """Every invariant over the given batches; call once the pump has drained and the clock passed every timeout.
 
-    `dials`: placements per execution id as the provider counted them (DialLedger.dials)."""
+    `dials`: placements per execution id as the provider counted them (DialLedger.dials); `received`: what the
+    webhook receiver got (the webhook invariant is checked when given)."""
     ids = list(batch_ids)
     problems = [p for batch_id in ids for p in check_batch(svc, batch_id, dials)]
     problems += check_live_limits(svc, ids, limits or limits_of(svc, ids))
+    if received is not None:
+        dead = dead_webhooks(svc)
+        problems += [p for batch_id in ids for p in check_webhooks(svc, batch_id, received, dead)]
     problems += check_quiet(svc)
     return problems

@@ -50,6 +50,7 @@ class Pump:
         self._urls: dict[str, str] = {}
         self._swept_at = 0.0
         self._max_receives = {q.short: q.max_receive_count for q in QUEUES}
+        self._visibility = {q.short: q.visibility_timeout for q in QUEUES}
 
     def install_faults(self, injector: FaultInjector) -> None:
         """Inject `injector`'s seeded faults into every handler run from now on (AWS calls, providers,
@@ -105,9 +106,11 @@ class Pump:
         for message, record in zip(received, records, strict=True):
             if record["messageId"] not in failed:
                 aws.sqs().delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            else:  # make it visible again at once; a real queue would wait out the visibility timeout
+            else:  # visible again at once; under faults after the queue's visibility timeout, as on AWS
                 aws.sqs().change_message_visibility(
-                    QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                    QueueUrl=url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=self._retry_after(source.queue),
                 )
         return len(records)
 
@@ -115,6 +118,15 @@ class Pump:
         if self.duplicate(name, json.loads(record["body"])):
             return True
         return self.faults is not None and self.faults.roll(f"{name}.deliver", ("duplicate",)) is not None
+
+    def _retry_after(self, queue: str | None) -> int:
+        """Seconds before a failed record comes back: 0 (tests stay short), or under faults the queue's
+        visibility timeout, since handlers may rely on it (a webhook sender that died before scheduling the
+        next attempt is recognised by the time passed)."""
+        if self.faults is None:
+            return 0
+        short = (queue or "").removeprefix(self.svc.settings.name(""))
+        return self._visibility.get(short, 0)
 
     def _receive_budget(self, queue: str | None) -> int:
         """Receives a message may spend on faults: all but the last two before its DLQ, which stays for real

@@ -9,12 +9,16 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 from chalice.test import Client
 
+from chalicelib.services.container import Services
+from chalicelib.services.webhooks import current_secret
 from tests.support.chaos import replay_command, run_seed
 from tests.support.pump import Pump
+from tests.support.webhooks import Receiver
 
 FIRST = int(os.environ.get("CHAOS_FIRST_SEED", "1"))
 
@@ -23,16 +27,35 @@ def _seeds() -> list[int]:
     return list(range(FIRST, FIRST + int(os.environ.get("CHAOS_SEEDS", "15"))))
 
 
+@pytest.fixture
+def webhook_receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    yield server
+    server.close()
+
+
+@pytest.mark.timeout(60 + 30 * len(_seeds()))  # ~5 s a seed here; pytest-timeout's 120 s is for one case
 def test_campaigns_under_seeded_faults_keep_every_invariant(
-    client: Client, tenant: tuple[str, str], pump: Pump, capsys: pytest.CaptureFixture[str]
+    client: Client,
+    tenant: tuple[str, str],
+    svc: Services,
+    webhook_receiver: Receiver,
+    pump: Pump,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # Given many seeds, each a short campaign (sizes, caps, retries, pause/resume/stop) under its own faults
+    # Given many seeds, each a short campaign (sizes, caps, retries, pause/resume/stop, webhooks to a receiver
+    # that fails now and then) under its own faults; webhooks retried after 5 s and 30 s, then dead
+    short = {"webhook_retry_schedule": (5, 30), "webhook_max_attempts": 3}
+    svc.settings = svc.settings.model_copy(
+        update={"webhook_allow_private": True, "webhook_timeout_seconds": 1.0, **short}
+    )
+    webhook_receiver.secrets = [str(current_secret(svc, "tenant-a").webhook_secret)]
     started = time.perf_counter()
     injected: Counter[str] = Counter()
     failures = []
     # When each runs to its end and the clock passes every timeout
     for seed in _seeds():
-        result = run_seed(pump, client, tenant, seed)
+        result = run_seed(pump, client, tenant, seed, webhook_receiver)
         injected += result.injected
         if result.violations:
             failures.append(result)
