@@ -10,6 +10,8 @@ AWS_PORT ?= 0
 # `make run DATA=path`: where the local stack keeps its data (default: .data); `make run FRESH=1` deletes it first.
 DATA ?=
 FRESH ?=
+# `make run FAULTS="seed=7,rate=0.05"`: seeded fault injection in the queue consumers (local/faults.py; local only).
+FAULTS ?=
 
 .PHONY: run test lint format bench bench-smoke clean
 
@@ -21,7 +23,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	touch $@
 
 run: $(VENV)/.installed
-	$(PY) -m local $(if $(DATA),--data $(DATA) )$(if $(filter 1 yes true,$(FRESH)),--fresh )--port $(PORT) --aws-port $(AWS_PORT)
+	$(PY) -m local $(if $(FAULTS),--faults $(FAULTS) )$(if $(DATA),--data $(DATA) )$(if $(filter 1 yes true,$(FRESH)),--fresh )--port $(PORT) --aws-port $(AWS_PORT)
 
 # Coverage is measured over the unit tier only: Python 3.11 has no cheap tracer (coverage's sys.monitoring
 # core needs 3.12), and tracing the moto tiers doubles their time; pyproject.toml holds the floor. The one

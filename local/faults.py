@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -82,32 +83,34 @@ class FaultInjector:
         self.rng = random.Random(config.seed)
         self.injected: Counter[str] = Counter()
         self.trail: list[str] = []
-        self._armed = False
+        self._local = threading.local()  # armed per thread: the local stack runs handlers on many threads
+        self._lock = threading.Lock()
 
     # -- rolling ---------------------------------------------------------------------------------------------
     def roll(self, point: str, kinds: tuple[str, ...]) -> str | None:
         """At `rate`, one of `kinds` (those enabled) to inject at `point`, logged; else None."""
         allowed = [k for k in kinds if k in self.config.kinds]
-        if not allowed or self.rng.random() >= self.config.rate:
-            return None
-        kind = self.rng.choice(allowed)
-        self.injected[kind] += 1
-        line = f"fault seed={self.config.seed} #{len(self.trail) + 1} point={point} kind={kind}"
-        self.trail.append(line)
+        with self._lock:
+            if not allowed or self.rng.random() >= self.config.rate:
+                return None
+            kind = self.rng.choice(allowed)
+            self.injected[kind] += 1
+            line = f"fault seed={self.config.seed} #{len(self.trail) + 1} point={point} kind={kind}"
+            self.trail.append(line)
         logger.warning(line)
         return kind
 
     @property
     def is_armed(self) -> bool:
-        return self._armed
+        return bool(getattr(self._local, "armed", False))
 
     @contextmanager
     def armed(self, on: bool = True) -> Iterator[None]:
-        previous, self._armed = self._armed, on
+        previous, self._local.armed = self.is_armed, on
         try:
             yield
         finally:
-            self._armed = previous
+            self._local.armed = previous
 
     # -- AWS calls (botocore hooks) ------------------------------------------------------------------------------
     def install(self) -> None:
@@ -127,7 +130,7 @@ class FaultInjector:
         return kinds
 
     def _before_call(self, model: Any, params: dict[str, Any], **_: Any) -> Any:
-        if not self._armed:
+        if not self.is_armed:
             return None
         service, operation = model.service_model.service_name, model.name
         kind = self.roll(f"{service}.{operation}:before", self._kinds_for(service, operation))
@@ -152,7 +155,7 @@ class FaultInjector:
         return _FakeHttp(status), body
 
     def _after_call(self, model: Any, http_response: Any, **_: Any) -> None:
-        if not self._armed or isinstance(http_response, _FakeHttp) or http_response.status_code >= 300:
+        if not self.is_armed or isinstance(http_response, _FakeHttp) or http_response.status_code >= 300:
             return
         service, operation = model.service_model.service_name, model.name
         if self.roll(f"{service}.{operation}:after", ("crash_after",)):

@@ -24,6 +24,7 @@ import queue as queue_mod
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -144,8 +145,10 @@ class SqsRunner:
         region: str | None = None,
         account_id: str | None = None,
         sqs: SQSClient | None = None,
+        around: Callable[[], AbstractContextManager[None]] | None = None,
     ) -> None:
         settings = get_settings()
+        self._around = around or nullcontext  # e.g. arming seeded faults for the invocation (local/faults.py)
         self._app = app
         self._config = config
         self._default_concurrency = default_concurrency
@@ -304,7 +307,8 @@ class SqsRunner:
         event = {"Records": [lambda_record(m, consumer.queue_arn, self._region) for m in messages]}
         ids = [m["MessageId"] for m in messages]
         try:
-            result = consumer.handler(event, LambdaContext.for_function(consumer.function))
+            with self._around():
+                result = consumer.handler(event, LambdaContext.for_function(consumer.function))
         except Exception as error:
             logger.error(
                 "sqs %s failed on %d record(s), all kept: %s: %s",

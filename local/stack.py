@@ -31,6 +31,7 @@ from . import EnvPatch
 from .api_server import ApiServer
 from .bootstrap import create_resources
 from .emulator import Emulator
+from .faults import FaultConfig, FaultInjector
 from .persist import Summary, status_path, write_json
 from .rules_runner import RulesRunner
 from .scheduler_runner import SchedulerRunner
@@ -68,7 +69,9 @@ class LocalStack:
         rules_interval: float | None = None,
         data_dir: Path | str | None = None,
         fresh: bool = False,
+        faults: str | None = None,
     ) -> None:
+        self.faults = FaultInjector(FaultConfig.parse(faults)) if faults else None  # `make run FAULTS=seed=7,rate=0.05`
         self.project_dir = Path(project_dir).resolve()
         self.app = app
         self.stage = stage
@@ -124,7 +127,15 @@ class LocalStack:
         if not settings.public_base_url:  # providers' callbacks (and their signatures) use the bound port
             settings.public_base_url = self.api.url
             self._env.setdefault("PUBLIC_BASE_URL", self.api.url)
-        self.sqs = SqsRunner(self.app, self.config, default_concurrency=self._default_concurrency).start()
+        around = self.faults.armed if self.faults else None
+        if self.faults:
+            self.faults.install()
+            logger.warning(
+                "fault injection on: %s (each fault is logged with the seed and its point)", self.faults.config
+            )
+        self.sqs = SqsRunner(
+            self.app, self.config, default_concurrency=self._default_concurrency, around=around
+        ).start()
         self.scheduler = SchedulerRunner(resources.schedule_group_name(settings)).start()
         self.rules = RulesRunner(self.app, self.config, interval_override=self._rules_interval).start()
         if self._seed:
@@ -304,6 +315,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", help="data directory (default: .data in the project)")
     parser.add_argument("--fresh", action="store_true", help="delete what the data directory holds first")
     parser.add_argument("--no-data", action="store_true", help="keep everything in memory only")
+    parser.add_argument(
+        "--faults",
+        default=os.environ.get("FAULTS") or None,
+        help="seeded fault injection in the queue consumers, e.g. seed=7,rate=0.05 (local only; see local/faults.py)",
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
@@ -326,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=not args.no_seed,
             data_dir=None if args.no_data else (args.data or Path(args.project_dir) / DATA_DIR_NAME),
             fresh=args.fresh,
+            faults=args.faults,
         )
         try:
             stack.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,7 @@ from moto import mock_aws
 from chalicelib import aws
 from chalicelib.store.dynamo import cancellation_codes
 from local.faults import FaultConfig, FaultInjector, InjectedCrash
+from local.stack import LocalStack
 
 
 @pytest.fixture
@@ -77,3 +79,21 @@ def test_the_same_seed_replays_the_same_faults() -> None:
         return injector.trail
 
     assert trail(11) == trail(11) and trail(11) != trail(12)
+
+
+def test_arming_is_per_thread() -> None:
+    # Given faults armed on one thread (a consumer's invocation in the local stack)
+    injector = FaultInjector(FaultConfig(seed=1, rate=1.0))
+    seen: list[bool] = []
+    with injector.armed():
+        other = threading.Thread(target=lambda: seen.append(injector.is_armed))
+        other.start()
+        other.join()
+        # Then another thread (the API, a runner's own calls) is not armed
+        assert injector.is_armed and seen == [False]
+
+
+def test_make_run_faults_reach_the_local_stack() -> None:
+    stack = LocalStack(faults="seed=7,rate=0.05", data_dir=None)
+    assert stack.faults is not None and (stack.faults.config.seed, stack.faults.config.rate) == (7, 0.05)
+    assert LocalStack(data_dir=None).faults is None  # off by default
