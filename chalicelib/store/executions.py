@@ -155,17 +155,10 @@ class ExecutionStore:
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except ClientError as exc:
-            codes = cancellation_codes(exc)
-            if codes and codes[0] == "ConditionalCheckFailed":
-                raise StaleTransition(execution.execution_id) from None
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
-                raise BatchNotRunning(execution.batch_id) from None
-            if guard is not None and codes[2:3] == ["ConditionalCheckFailed"]:
-                reasons = exc.response.get("CancellationReasons") or []
-                raise GuardRefused(dict(reasons[2].get("Item") or {})) from None
-            if "ConditionalCheckFailed" in codes[2:]:
-                raise NoFreeSlot(execution.batch_id) from None
-            raise
+            refusal = _move_refused(exc, execution, guarded=guard is not None)
+            if refusal is None:
+                raise
+            raise refusal from None
         kept = {k: v for k, v in execution.model_dump().items() if k not in remove}
         return Execution.model_validate({**kept, **changes})
 
@@ -367,6 +360,22 @@ class GuardRefused(Exception):
     def __init__(self, item: Fields | None) -> None:
         super().__init__("guard refused")
         self.item = item
+
+
+def _move_refused(exc: ClientError, execution: Execution, *, guarded: bool) -> Exception | None:
+    """Which element of a move's transaction refused it (its order: the execution, the batch, the guard, the
+    slot); None when no condition failed (the error is raised as it came)."""
+    codes = cancellation_codes(exc)
+    if codes and codes[0] == "ConditionalCheckFailed":
+        return StaleTransition(execution.execution_id)
+    if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+        return BatchNotRunning(execution.batch_id)
+    if guarded and codes[2:3] == ["ConditionalCheckFailed"]:
+        reasons = exc.response.get("CancellationReasons") or []
+        return GuardRefused(dict(reasons[2].get("Item") or {}))
+    if "ConditionalCheckFailed" in codes[2:]:
+        return NoFreeSlot(execution.batch_id)
+    return None
 
 
 class NoFreeSlot(Exception):
