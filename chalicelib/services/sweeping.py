@@ -96,7 +96,7 @@ def _sweep_execution(
         else "the call was claimed but its placement was never confirmed"
     )
     try:
-        finish_call(svc, execution, "error", {"error_message": reason})
+        finish_call(svc, execution, "error", {"error_message": reason, "ended_at": clock.now_iso()})
     except StaleTransition:
         return
     touched.add(execution.batch_id)

@@ -149,18 +149,16 @@ def check_live_limits(svc: Services, batch_ids: Iterable[str], limits: Limits) -
     problems: list[str] = []
     per_agent: dict[str, list[tuple[str, str]]] = {}
     for batch_id in batch_ids:
-        intervals = [
-            (e.claimed_at, e.ended_at or f"never ended ({e.status}, {e.execution_id})")
-            for e in svc.executions.iter_batch(batch_id)
-            if e.claimed_at  # claimed: a slot was taken
-        ]
+        claimed = [e for e in svc.executions.iter_batch(batch_id) if e.claimed_at]  # each took a slot
+        intervals = [(str(e.claimed_at), e.ended_at or f"never ended ({e.status}, {e.execution_id})") for e in claimed]
         batch = svc.batches.find(batch_id)
         if batch is None:
             continue
         per_agent.setdefault(f"{batch.tenant_id}#{batch.agent_id}", []).extend(intervals)
         cap = limits.batch.get(batch_id)
         if cap is not None and (peak := _max_overlap(intervals)) > cap:
-            problems.append(f"{batch_id}: {peak} live calls at once, batch cap {cap}")
+            calls = sorted((e.claimed_at, e.ended_at, str(e.status), e.error_message) for e in claimed)
+            problems.append(f"{batch_id}: {peak} live calls at once, batch cap {cap}: {calls}")
     for key, intervals in per_agent.items():
         cap = limits.agent.get(key)
         if cap is not None and (peak := _max_overlap(intervals)) > cap:

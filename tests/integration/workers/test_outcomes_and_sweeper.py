@@ -9,6 +9,7 @@ from typing import Any
 
 from chalice.test import Client
 
+from chalicelib import clock
 from chalicelib.domain.messages import ProviderEvent
 from chalicelib.services.container import Services
 from chalicelib.services.lifecycle import complete_if_done
@@ -113,6 +114,27 @@ def test_sweeper_errors_claims_never_placed(client: Client, tenant: tuple[str, s
     assert svc.batches.find(batch_id).status == "completed"  # type: ignore[union-attr]
     messages = {e.error_message for e in svc.executions.iter_batch(batch_id)}
     assert messages == {"the call was claimed but its placement was never confirmed"}
+
+
+def test_a_swept_call_records_when_it_ended(client: Client, tenant: tuple[str, str], pump: Pump, svc: Services) -> None:
+    """Found by the chaos test (issue 18, `make chaos FIRST=1 SEEDS=9`): a claim the sweeper gave up had no
+    `ended_at`, so its slot looked held for ever and the live-call invariant could not be checked."""
+    key, agent_id = tenant
+    auth = {"Authorization": f"Bearer {key}"}
+    batch_id = json.loads(post_csv(client, key, {"agent_id": agent_id}, contacts_csv(2)).body)["batch_id"]
+    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    while pump.step("dispatcher"):
+        pass
+    # Given claims whose dialer died before the provider was called
+    for execution in svc.executions.iter_batch(batch_id):
+        svc.executions.move(execution, "initiated", {"claimed_at": clock.now_iso()})
+    # When the sweeper gives them up after the claim timeout
+    pump.advance(svc.settings.claim_timeout_seconds + 5)
+    swept_from = clock.now_iso()
+    assert sweep(svc).unplaced == 2
+    # Then each says when it ended: at the sweep, after its claim
+    ended = [e.ended_at for e in svc.executions.iter_batch(batch_id)]
+    assert all(end is not None and end >= swept_from for end in ended), ended
 
 
 def test_sweeper_restarts_a_stalled_dispatch(
