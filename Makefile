@@ -63,7 +63,7 @@ bench-smoke: $(VENV)/.installed
 		echo "bench-smoke: bench/$$script.py ok in $$(( $$(date +%s) - start )) s"; \
 	done
 
-# `make chaos SEEDS=10000 FIRST=1`: the chaos test (issue 18) over more seeds; `make test` runs 15 of them.
+# `make chaos SEEDS=10000 FIRST=1`: the chaos test (issue 18) over more seeds; `make test` runs 30 of them.
 SEEDS ?= 1000
 FIRST ?= 1
 .PHONY: chaos

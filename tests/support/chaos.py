@@ -10,10 +10,11 @@ import json
 import random
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from chalice.test import Client
 
-from chalicelib import aws
+from chalicelib import aws, clock
 from chalicelib.domain.batch_status import TERMINAL
 from chalicelib.resources import QUEUES, dlq_name, queue_name
 from chalicelib.services import dialing
@@ -113,7 +114,16 @@ def run_seed(
         ]
         pump.install_faults(injector)
         for batch_id, auth in batches:
-            assert client.http.post(f"/batches/{batch_id}/run", headers=auth).status_code == 200
+            if rng.random() < 0.25:  # a Scheduler start (which may fire late or twice), two minutes ahead
+                when = clock.iso(clock.now() + timedelta(minutes=2))
+                response = client.http.post(
+                    f"/batches/{batch_id}/schedule",
+                    body=json.dumps({"scheduled_at": when}),
+                    headers={**auth, "Content-Type": "application/json"},
+                )
+            else:
+                response = client.http.post(f"/batches/{batch_id}/run", headers=auth)
+            assert response.status_code == 200, response.body
         for _ in range(rng.randint(0, 8)):  # some progress before an operator steps in
             pump.step(rng.choice(["dispatcher", "dialer", "outcomes"]))
         action = rng.choice(["none", "none", "pause", "stop"])
