@@ -8,7 +8,7 @@ from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib import observability
-from chalicelib.api import agents, batches, dashboard, executions, providers, reference, webhooks
+from chalicelib.api import agents, batches, dashboard, executions, plans, providers, reference, webhooks
 from chalicelib.api.http import in_our_error_shape
 from chalicelib.resources import (
     CONTROL_QUEUE,
@@ -57,6 +57,7 @@ app.register_middleware(in_our_error_shape, "http")  # Chalice's own error answe
 
 app.register_blueprint(agents.bp)
 app.register_blueprint(batches.bp)
+app.register_blueprint(plans.bp)
 app.register_blueprint(executions.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(providers.bp)

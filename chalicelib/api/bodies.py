@@ -268,3 +268,73 @@ class WebhookDelivery(Answer):
     latency_ms: float | None
     attempted_at: Timestamp | None
     next_try_at: Timestamp | None
+
+
+# --- the plan (GET /batches/{batch_id}/plan) ---------------------------------------------------------
+
+
+class PlanWaiting(Answer):
+    outside_hours: int = Field(..., description="Outside the calling hours at the start, in some zone of the number.")
+    no_open_time: int = Field(
+        ..., description="No time inside the calling hours in every zone of the number: the dialer ends it `error`."
+    )
+
+
+class PlanContacts(Answer):
+    planned: int = Field(..., description="Contacts not yet handed to the dialer: the ones this plan covers.")
+    already_dispatched: int = Field(..., description="Contacts a running or paused batch already handed over.")
+    callable_at_start: int
+    waiting: PlanWaiting = Field(..., description="Contacts that cannot be called at the start, by reason.")
+
+
+class PlanBucket(Answer):
+    start: Timestamp
+    contacts: int = Field(..., description="Contacts whose first possible dial falls in this bucket.")
+
+
+class PlanHistogram(Answer):
+    bucket_seconds: int
+    buckets: list[PlanBucket]
+
+
+class PlanProjection(Answer):
+    first_dial_at: Timestamp | None
+    last_dial_at: Timestamp | None
+    completion_at: Timestamp | None = Field(..., description="When the last projected call ends.")
+    duration_seconds: float | None = Field(..., description="From the first dial to completion.")
+    attempts: int = Field(..., description="Calls placed, retries included.")
+    answered: int
+    retries: int
+    never_dialled: int
+    peak_live_calls: int
+    mean_live_calls: float = Field(..., description="Time-averaged live calls from first dial to completion.")
+    talk_minutes: float
+    cost: float = Field(..., description="Talk minutes times price_per_minute.")
+
+
+class PlanAssumptions(Answer):
+    live_call_limit: int = Field(..., description="The agent's max_concurrent_calls, or the batch's lower cap.")
+    calls_per_second: float | None = Field(..., description="The agent's pacing; null: unpaced.")
+    retry_config: RetryConfig | None
+    bypass_call_guardrails: bool
+    mean_call_seconds: float
+    answer_rate: float
+    price_per_minute: float
+    ring_seconds: float
+    sources: dict[str, str] = Field(
+        ...,
+        description="Where each assumption came from: `query`, `agent_history` (the agent's finished calls), "
+        "`agent_provider_config` (its cost_per_minute) or `default`.",
+    )
+
+
+class BatchPlan(Answer):
+    batch_id: str
+    status: BatchStatus
+    computed_at: Timestamp
+    start_at: Timestamp = Field(..., description="The batch's scheduled start, or now when that is past or unset.")
+    contacts: PlanContacts
+    first_dial_histogram: PlanHistogram
+    projection: PlanProjection
+    assumptions: PlanAssumptions
+    method: str = Field(..., description="How the numbers were computed, in words.")

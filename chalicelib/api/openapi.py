@@ -83,7 +83,7 @@ AGENT = {"agent_id": "The agent's id."}
 LIFECYCLE = (401, 404, 409)
 BATCH_OPERATIONS = (
     "getBatch", "listRowErrors", "scheduleBatch", "runBatch", "stopBatch", "pauseBatch", "resumeBatch",
-    "listExecutions", "exportExecutions", "listWebhookDeliveries", "deleteBatch",
+    "listExecutions", "exportExecutions", "listWebhookDeliveries", "deleteBatch", "getBatchPlan", "exportBatchPlan",
 )  # fmt: skip
 TO_BATCH = tuple(Link(op, "batch_id", "$response.body#/batch_id") for op in BATCH_OPERATIONS)
 TO_AGENT = (
@@ -173,6 +173,34 @@ OPERATIONS: tuple[Operation, ...] = (
                   bodies.ExportRedirect, headers=("Location",)),
         ),
         (401, 404), params=BATCH,
+    ),
+    Operation(
+        "GET", "/batches/{batch_id}/plan", "getBatchPlan", "batches", "When each contact can be called; a projection",
+        (Reply(200, "The plan; no call is placed.", bodies.BatchPlan),), (400, 401, 404, 409), params=BATCH,
+        description="For a created, scheduled, running or paused batch (else 409 `invalid_state`): contacts callable "
+        "at the start and waiting by reason, a histogram of first possible dial times, and a projection of "
+        "first and last dial, completion, live calls and cost. Assumptions not given here come from the agent's "
+        "finished-call history (when it has 50 finished calls), else the defaults shown.",
+        query=(
+            Query("mean_call_seconds", "Talk time of an answered call.",
+                  {"type": "number", "minimum": 1, "maximum": 7200, "default": 60}),
+            Query("answer_rate", "Share of calls answered.", {"type": "number", "minimum": 0, "maximum": 1,
+                                                               "default": 0.6}),
+            Query("price_per_minute", "Price of a minute of talk (default: the agent's cost_per_minute, else 0.05).",
+                  {"type": "number", "minimum": 0, "maximum": 100}),
+            Query("ring_seconds", "Dial to answer or giving up.",
+                  {"type": "number", "minimum": 0, "maximum": 600, "default": 20}),
+        ),
+    ),
+    Operation(
+        "GET", "/batches/{batch_id}/plan.csv", "exportBatchPlan", "batches", "Each contact's first possible dial (CSV)",
+        (
+            Reply(200, "`contact_number,row,first_dial_at,reason` for each contact not yet dispatched.", csv=True,
+                  headers=("Content-Disposition",)),
+            Reply(303, "A large plan is at `Location`, a presigned S3 URL.", bodies.ExportRedirect,
+                  headers=("Location",)),
+        ),
+        (401, 404, 409), params=BATCH,
     ),
     Operation("GET", "/executions/{execution_id}", "getExecution", "executions", "Read one execution",
               (Reply(200, "The execution.", bodies.Execution),), (401, 404),

@@ -81,6 +81,20 @@ def _write(svc: Services, batch: dict[str, Any], inline_max_rows: int) -> Export
         raise
 
 
+def rows_csv(svc: Services, tenant_id: str, batch_id: str, file_name: str, rows: Iterable[list[str]]) -> Export:
+    """Any other CSV of a batch (the plan's), by the same rule: inline when small, else S3 and a presigned URL."""
+    key = f"{EXPORTS_PREFIX}{tenant_id}/{batch_id}/{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}.csv"
+    sink = _Sink(svc.blobs, key, file_name, svc.settings.export_inline_max_rows)
+    try:
+        for row in rows:
+            sink.row(row)
+        written = sink.finish()
+    except BaseException:
+        sink.abort()
+        raise
+    return written if written.key is None else _presigned(svc.blobs, written.key, file_name)
+
+
 def _presigned(blobs: BlobStore, key: str, file_name: str) -> Export:
     url = blobs.presigned_get(key, URL_SECONDS)
     return Export(file_name, url=url, expires_at=clock.iso(clock.now() + timedelta(seconds=URL_SECONDS)), key=key)
