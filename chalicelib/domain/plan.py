@@ -54,6 +54,8 @@ class FirstDials:
         self.zone_sets: list[tuple[str, ...]] = []
         self._zone_keys: dict[tuple[str, ...], int] = {}
         self._answers: dict[int, FirstDial] = {}
+        self._open_minutes: dict[tuple[int, int], bool] = {}
+        self._closed: dict[int, tuple[float, datetime | None]] = {}
 
     def zone_key(self, number: str) -> int:
         zones = tuple(recipient_zones(number, self.default_timezone)) if self.window is not None else ()
@@ -80,10 +82,28 @@ class FirstDials:
         return FirstDial(when, OUTSIDE_HOURS if when is not None else NO_OPEN_TIME, key)
 
     def open_at(self, key: int, at: datetime) -> datetime | None:
-        """The first instant >= `at` a dial to this zone set is allowed (None: never within the horizon)."""
+        """The first instant >= `at` a dial to this zone set is allowed (None: never within the horizon).
+
+        Memoised per UTC minute: every zone's offset is a whole number of minutes and the rules open and
+        close on whole minutes of the wall clock, so the answer "open" holds for the whole minute; and a
+        closed answer holds for every instant up to the opening it found.
+        """
         if self.window is None:
             return at
-        return next_open(self.window, self.zone_sets[key], at)
+        zones = self.zone_sets[key]
+        moment = at.timestamp()
+        minute = (key, int(moment // 60))
+        known = self._open_minutes.get(minute)
+        if known is None:
+            known = self._open_minutes[minute] = is_open(self.window, zones, at)
+        if known:
+            return at
+        closed = self._closed.get(key)
+        if closed is not None and closed[0] <= moment and (closed[1] is None or moment < closed[1].timestamp()):
+            return closed[1]
+        when = next_open(self.window, zones, at)
+        self._closed[key] = (moment, when)
+        return when
 
 
 @dataclass(frozen=True)
