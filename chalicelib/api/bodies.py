@@ -275,6 +275,8 @@ class WebhookDelivery(Answer):
 
 class PlanWaiting(Answer):
     outside_hours: int = Field(..., description="Outside the calling hours at the start, in some zone of the number.")
+    blocked_date: int = Field(..., description="The start falls on a blocked local date.")
+    holiday: int = Field(..., description="The start falls on a public holiday of the recipient's country.")
     no_open_time: int = Field(
         ..., description="No time inside the calling hours in every zone of the number: the dialer ends it `error`."
     )

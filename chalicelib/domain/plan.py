@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,8 +29,10 @@ from .retry import RetryConfig
 
 NOW = "now"
 OUTSIDE_HOURS = "outside_hours"
+BLOCKED_DATE = "blocked_date"
+HOLIDAY = "holiday"
 NO_OPEN_TIME = "no_open_time"  # no second open in every zone of the number: the dialer ends it `error`
-WAIT_REASONS: tuple[str, ...] = (OUTSIDE_HOURS, NO_OPEN_TIME)
+WAIT_REASONS: tuple[str, ...] = (OUTSIDE_HOURS, BLOCKED_DATE, HOLIDAY, NO_OPEN_TIME)
 UNANSWERED_STATUS = "no-answer"  # how the projection counts an unanswered attempt against retry_on_statuses
 _GOLDEN = (math.sqrt(5) - 1) / 2
 _ROOT2 = math.sqrt(2) - 1
@@ -41,69 +44,88 @@ class FirstDial:
 
     at: datetime | None
     reason: str
-    zone_key: int  # index of its zone set in FirstDials.zone_sets (the projection re-checks the rules)
+    zone_key: int  # index of its rules in FirstDials.rules (the projection re-checks them)
 
 
 class FirstDials:
-    """The calling rules asked once per distinct (zone set) at one start instant; `window` None: bypassed."""
+    """The calling rules asked once per distinct (zone set, holiday calendar) at one start instant.
+
+    `window` is the batch's rules (the agent's, overridden by the batch's own); None: bypassed. Each
+    number gets them as the dialer does: its candidate zones, and its country's holidays when opted in.
+    """
 
     def __init__(self, window: CallingWindow | None, default_timezone: str | None, start: datetime) -> None:
         self.window = window
         self.default_timezone = default_timezone
         self.start = start
-        self.zone_sets: list[tuple[str, ...]] = []
-        self._zone_keys: dict[tuple[str, ...], int] = {}
+        self.rules: list[tuple[CallingWindow | None, tuple[str, ...]]] = []  # per key: the number's rules, zones
+        self._keys: dict[tuple[str | None, tuple[str, ...]], int] = {}
         self._answers: dict[int, FirstDial] = {}
         self._open_minutes: dict[tuple[int, int], bool] = {}
         self._closed: dict[int, tuple[float, datetime | None]] = {}
 
-    def zone_key(self, number: str) -> int:
-        zones = tuple(recipient_zones(number, self.default_timezone)) if self.window is not None else ()
-        key = self._zone_keys.get(zones)
+    def key(self, number: str) -> int:
+        window = self.window.for_number(number) if self.window is not None else None
+        zones = tuple(recipient_zones(number, self.default_timezone)) if window is not None else ()
+        ident = (window.holiday_calendar if window is not None else None, zones)
+        key = self._keys.get(ident)
         if key is None:
-            key = self._zone_keys[zones] = len(self.zone_sets)
-            self.zone_sets.append(zones)
+            key = self._keys[ident] = len(self.rules)
+            self.rules.append((window, zones))
         return key
 
     def of(self, number: str) -> FirstDial:
-        key = self.zone_key(number)
+        key = self.key(number)
         answer = self._answers.get(key)
         if answer is None:
             answer = self._answers[key] = self._decide(key)
         return answer
 
     def _decide(self, key: int) -> FirstDial:
-        if self.window is None:
+        window, zones = self.rules[key]
+        if window is None or is_open(window, zones, self.start):
             return FirstDial(self.start, NOW, key)
-        zones = self.zone_sets[key]
-        if is_open(self.window, zones, self.start):
-            return FirstDial(self.start, NOW, key)
-        when = next_open(self.window, zones, self.start)
-        return FirstDial(when, OUTSIDE_HOURS if when is not None else NO_OPEN_TIME, key)
+        when = next_open(window, zones, self.start)
+        if when is None:
+            return FirstDial(None, NO_OPEN_TIME, key)
+        return FirstDial(when, closed_reason(window, zones, self.start), key)
 
     def open_at(self, key: int, at: datetime) -> datetime | None:
-        """The first instant >= `at` a dial to this zone set is allowed (None: never within the horizon).
+        """The first instant >= `at` a dial under this key's rules is allowed (None: never within the horizon).
 
         Memoised per UTC minute: every zone's offset is a whole number of minutes and the rules open and
         close on whole minutes of the wall clock, so the answer "open" holds for the whole minute; and a
         closed answer holds for every instant up to the opening it found.
         """
-        if self.window is None:
+        window, zones = self.rules[key]
+        if window is None:
             return at
-        zones = self.zone_sets[key]
         moment = at.timestamp()
         minute = (key, int(moment // 60))
         known = self._open_minutes.get(minute)
         if known is None:
-            known = self._open_minutes[minute] = is_open(self.window, zones, at)
+            known = self._open_minutes[minute] = is_open(window, zones, at)
         if known:
             return at
         closed = self._closed.get(key)
         if closed is not None and closed[0] <= moment and (closed[1] is None or moment < closed[1].timestamp()):
             return closed[1]
-        when = next_open(self.window, zones, at)
+        when = next_open(window, zones, at)
         self._closed[key] = (moment, when)
         return when
+
+
+def closed_reason(window: CallingWindow, zones: Sequence[str], at: datetime) -> str:
+    """Why the rules are closed at `at`: a blocked date, else a public holiday, on the local date of some
+    zone of the number; else the weekly hours."""
+    local_dates = {at.astimezone(ZoneInfo(name)).date() for name in zones}
+    if any(first <= day <= last for day in local_dates for first, last in window.blocked):
+        return BLOCKED_DATE
+    if window.holiday_calendar is not None:
+        bare = replace(window, blocked=())
+        if any(bare.closed_on(day) for day in local_dates):
+            return HOLIDAY
+    return OUTSIDE_HOURS
 
 
 @dataclass(frozen=True)

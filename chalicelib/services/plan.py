@@ -66,7 +66,7 @@ def _input(svc: Services, tenant_id: str, batch_id: str) -> PlanInput:
     start = now
     if batch["status"] == BatchStatus.SCHEDULED and batch.get("scheduled_at"):
         start = max(now, clock.parse_iso(str(batch["scheduled_at"])))
-    window = None if batch.get("bypass_call_guardrails") else CallingWindow.from_agent(agent)
+    window = None if batch.get("bypass_call_guardrails") else CallingWindow.from_agent(agent, batch)
     first = 0 if batch["status"] in (BatchStatus.CREATED, BatchStatus.SCHEDULED) else int(batch.get("next_pos") or 0)
     return PlanInput(batch, agent, start, FirstDials(window, agent.get("timezone"), start), first)
 

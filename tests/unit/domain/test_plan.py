@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from chalicelib.domain.calling_window import ALL_DAYS, CallingWindow
 from chalicelib.domain.plan import (
+    BLOCKED_DATE,
+    HOLIDAY,
     NO_OPEN_TIME,
     NOW,
     OUTSIDE_HOURS,
@@ -32,7 +34,23 @@ def test_first_dial_is_now_when_open_and_the_next_opening_when_not() -> None:
     later = rules.of(WASHINGTON)
     assert (later.at, later.reason) == (datetime(2026, 11, 30, 14, 0, tzinfo=UTC), OUTSIDE_HOURS)
     # And numbers sharing a zone set share one answer (asked once)
-    assert rules.of("+12025550101") is later and len(rules.zone_sets) == 2
+    assert rules.of("+12025550101") is later and len(rules.rules) == 2
+
+
+def test_a_blocked_date_and_a_holiday_of_the_recipient_s_country_are_reasons_to_wait() -> None:
+    # Given 09-17, Monday 30 November blocked, at 15:00 UTC (London 15:00, Washington 10:00: both in hours)
+    start = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+    blocked = CallingWindow(9, 17, ALL_DAYS, blocked=((date(2026, 11, 30), date(2026, 11, 30)),))
+    dial = FirstDials(blocked, None, start).of(LONDON)
+    # Then London waits for Tuesday 09:00, because of the blocked date
+    assert (dial.at, dial.reason) == (datetime(2026, 12, 1, 9, 0, tzinfo=UTC), BLOCKED_DATE)
+    # Given holidays opted in, on US Thanksgiving (26 November 2026) at 15:00 UTC
+    thanksgiving = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+    rules = FirstDials(CallingWindow(9, 17, ALL_DAYS, public_holidays=True), None, thanksgiving)
+    # Then a US number waits for Friday 09:00 in Washington because of the holiday; a UK number does not wait
+    us = rules.of(WASHINGTON)
+    assert (us.at, us.reason) == (datetime(2026, 11, 27, 14, 0, tzinfo=UTC), HOLIDAY)
+    assert rules.of(LONDON).reason == NOW
 
 
 def test_bypass_makes_every_contact_callable_at_the_start() -> None:
