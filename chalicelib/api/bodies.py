@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..domain.agents import Weekday
 from ..domain.batch_status import BatchStatus
-from ..domain.batches import BatchOptions
+from ..domain.batches import MAX_SPEND_DOC, BatchOptions, Budget
 from ..domain.call_status import CallStatus
 from ..domain.provider_config import ProviderName
 from ..domain.retry import RetryConfig
@@ -57,6 +57,11 @@ class ScheduleRequest(BaseModel):
         examples=["2026-12-01T09:30:00+05:30"],
     )
     bypass_call_guardrails: bool = Field(False, description="Call outside the agent's calling window.")
+    max_spend: float | None = Field(None, ge=0.01, le=1_000_000, description=MAX_SPEND_DOC)
+
+
+class ResumeRequest(Budget):
+    """`POST /batches/{batch_id}/resume` (optional body): a higher budget, needed when the batch spent its own."""
 
 
 # --- answers -------------------------------------------------------------------------------
@@ -172,6 +177,9 @@ class Batch(Answer):
     stopped_at: Timestamp | None
     failure_reason: FailureReason | None = Field(..., description="Why a batch is `failed`.")
     warnings: list[TemplateWarning] | None
+    max_spend: float | None = Field(..., description="The budget (see `max_spend` on create).")
+    spend: float | None = Field(..., description="The cost its calls reported so far (null: none yet).")
+    pause_reason: Literal["budget_reached"] | None = Field(..., description="Why the batch paused itself.")
 
 
 class RowError(Answer):

@@ -154,7 +154,10 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/batches/{batch_id}/pause", "pauseBatch", "batches", "Pause a running batch",
               STATE_CHANGED, LIFECYCLE, params=BATCH),
     Operation("POST", "/batches/{batch_id}/resume", "resumeBatch", "batches", "Resume a paused batch",
-              STATE_CHANGED, LIFECYCLE, params=BATCH),
+              STATE_CHANGED, (400, *LIFECYCLE, 413, 415), params=BATCH, json_body=bodies.ResumeRequest,
+              description="A batch that paused itself at its budget (`pause_reason: budget_reached`) resumes only "
+              "with a higher `max_spend` in the body: without one it is a 409 `budget_reached`, and one not above "
+              "the recorded `spend` a 409 `budget_too_low`."),
     Operation(
         "GET", "/batches/{batch_id}/executions", "listExecutions", "executions", "A batch's executions (paged)",
         (Reply(200, "A bare array of executions, as Bolna answers.", bodies.Execution, many=True,

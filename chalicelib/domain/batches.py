@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from . import json_input
 from .agents import CallLimit
-from .bounds import Name, PhoneNumber, http_url, no_controls
+from .bounds import NOT_BOOL, NOT_TINY, Name, PhoneNumber, http_url, no_controls
 from .json_input import JsonInputError
 from .numbers import e164
 from .retry import RetryConfig
+
+MaxSpend = Annotated[float, Field(ge=0.01, le=1_000_000, allow_inf_nan=False), NOT_BOOL, NOT_TINY]
+MAX_SPEND_DOC = (
+    "Budget: when the cost the batch's calls reported reaches it, the batch pauses itself "
+    "(`pause_reason: budget_reached`); resuming needs a higher one. In the provider's currency."
+)
+
+
+class Budget(BaseModel):
+    """`max_spend` where a route reads it beside other fields (schedule, resume), as JSON or a form field."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    max_spend: MaxSpend | None = Field(None, description=MAX_SPEND_DOC)
 
 
 class BatchOptions(BaseModel):
@@ -31,6 +45,7 @@ class BatchOptions(BaseModel):
     scheduled_at: str | None = Field(None, max_length=64)
     max_concurrent_calls: CallLimit | None = None
     bypass_call_guardrails: bool = False
+    max_spend: MaxSpend | None = Field(None, description=MAX_SPEND_DOC)
 
     @field_validator("from_phone_numbers", mode="before")
     @classmethod
@@ -140,6 +155,9 @@ BATCH_FIELDS = (
     "completed_at",
     "stopped_at",
     "failure_reason",  # + why a batch is failed (uploads)
+    "max_spend",  # + the budget
+    "spend",  # + the cost its calls reported
+    "pause_reason",  # + why a batch paused itself (budget_reached)
     "warnings",  # + template placeholders with no column, or blank on some rows
 )
 

@@ -15,6 +15,7 @@ from ..observability import count
 from ..resources import DIAL_QUEUE
 from ..store.executions import BatchNotRunning
 from ..store.leases import agent_key
+from .budget import pause_if_spent
 from .container import Services
 from .lifecycle import complete_if_done
 from .webhooks import emit_call_event
@@ -42,6 +43,8 @@ def finish_call(svc: Services, execution: dict[str, Any], status: str, fields: d
         release_slot(svc, execution)
     if batch is not None:
         announce_call(svc, batch, execution["execution_id"], retry)
+        if batch.get("max_spend") is not None:
+            pause_if_spent(svc, batch["batch_id"])
     if retry is None:
         complete_if_done(svc, execution["batch_id"])
 
@@ -55,6 +58,8 @@ def finish_again(svc: Services, execution: dict[str, Any]) -> None:
         return
     retry = svc.executions.find(execution["superseded_by"]) if execution.get("superseded_by") else None
     announce_call(svc, batch, execution["execution_id"], retry)
+    if batch.get("max_spend") is not None:
+        pause_if_spent(svc, batch["batch_id"])
     if retry is None:
         complete_if_done(svc, execution["batch_id"])
 

@@ -21,6 +21,7 @@ from ..domain.messages import ControlMessage
 from ..domain.scheduling import parse_scheduled_at
 from ..errors import Conflict
 from ..resources import CONTROL_QUEUE
+from .budget import check_resumable
 from .container import Services
 from .webhooks import emit_batch_event
 
@@ -30,17 +31,26 @@ def schedule_name(batch_id: str) -> str:
 
 
 def schedule_batch(
-    svc: Services, tenant_id: str, batch_id: str, scheduled_at: object, *, bypass: bool = False
+    svc: Services,
+    tenant_id: str,
+    batch_id: str,
+    scheduled_at: object,
+    *,
+    bypass: bool = False,
+    max_spend: float | None = None,
 ) -> dict[str, Any]:
     """Schedule (or re-schedule) a start; a new token makes any earlier start message stale.
 
-    `bypass` turns on `bypass_call_guardrails` in the same write (it is never turned off here)."""
+    `bypass` turns on `bypass_call_guardrails` in the same write (it is never turned off here);
+    `max_spend` sets the batch's budget in it."""
     svc.batches.get(tenant_id, batch_id)
     now = clock.now()
     start_at = parse_scheduled_at(scheduled_at, now, svc.settings.max_schedule_lead)
     fields: dict[str, Any] = {"scheduled_at": clock.iso(start_at), "start_token": uuid.uuid4().hex}
     if bypass:
         fields["bypass_call_guardrails"] = True
+    if max_spend is not None:
+        fields["max_spend"] = max_spend
     batch = svc.batches.transition(batch_id, SCHEDULABLE, BatchStatus.SCHEDULED, set_fields=fields)
     deliver_start(svc, batch_id, fields["start_token"], start_at)
     return batch
@@ -109,9 +119,12 @@ def pause_batch(svc: Services, tenant_id: str, batch_id: str) -> dict[str, Any]:
     return svc.batches.transition(batch_id, PAUSABLE, BatchStatus.PAUSED)
 
 
-def resume_batch(svc: Services, tenant_id: str, batch_id: str) -> dict[str, Any]:
-    svc.batches.get(tenant_id, batch_id)
-    batch = svc.batches.transition(batch_id, RESUMABLE, BatchStatus.RUNNING)
+def resume_batch(svc: Services, tenant_id: str, batch_id: str, max_spend: float | None = None) -> dict[str, Any]:
+    """A batch that spent its budget resumes only with a higher `max_spend` (409 `budget_reached` otherwise)."""
+    fields = check_resumable(svc.batches.get(tenant_id, batch_id), max_spend)
+    batch = svc.batches.transition(
+        batch_id, RESUMABLE, BatchStatus.RUNNING, set_fields=fields, remove_fields=("pause_reason",)
+    )
     if batch["next_pos"] < batch["valid_contacts"]:
         svc.queues.send(CONTROL_QUEUE, ControlMessage.dispatch(batch_id, batch["next_pos"]))
     complete_if_done(svc, batch_id)

@@ -42,10 +42,12 @@ def emit_call_event(svc: Services, execution: dict[str, Any], batch: dict[str, A
     )
 
 
-def emit_batch_event(svc: Services, batch: dict[str, Any], status: str, counts: dict[str, Any] | None = None) -> None:
+def emit_batch_event(
+    svc: Services, batch: dict[str, Any], status: str, counts: dict[str, Any] | None = None, occurrence: str = ""
+) -> None:
     """Queue a lifecycle step for the batch's status_webhook; final steps carry call counts (the batch's if none)."""
     url = batch.get("status_webhook")
-    event_id = batch_event_id(batch["batch_id"], status)  # validates the status even when there is no URL
+    event_id = batch_event_id(batch["batch_id"], status, occurrence)  # validates the status even with no URL
     if not url:
         return
     if counts is None and status in FINAL_BATCH_STATUSES:

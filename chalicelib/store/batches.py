@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -13,6 +15,36 @@ from ..errors import Conflict, NotFound
 from ..resources import BATCHES, table_name
 from ..settings import Settings
 from .dynamo import av, condition_failed, from_item, put_new, query_all, set_clause, storable_key, update_if, values
+
+
+@dataclass(frozen=True)
+class Ended:
+    """An attempt that ended: what it adds to its batch's spend and call-history counters."""
+
+    cost: float
+    talk_seconds: float
+
+    @classmethod
+    def of(cls, fields: dict[str, Any]) -> Ended:
+        return cls(_number(fields.get("total_cost")), _number(fields.get("conversation_duration")))
+
+    def counters(self) -> tuple[tuple[str, float], ...]:
+        answered = 1 if self.talk_seconds > 0 else 0
+        return (
+            ("spend", self.cost),
+            ("talk_seconds", self.talk_seconds),
+            ("answered_calls", answered),
+            ("ended_calls", 1),
+        )
+
+
+def _number(value: Any) -> float:
+    """A reported cost or duration: a non-negative finite number, else nothing (0)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return number if math.isfinite(number) and number > 0 else 0.0
 
 
 class BatchStore:
@@ -71,11 +103,13 @@ class BatchStore:
         remove_fields: Iterable[str] = (),
         start_token: str | None = None,
         require_finished: bool = False,
+        require_spent: bool = False,
     ) -> dict[str, Any]:
         """Move a batch between states with a conditional write; Conflict says which state it was in.
 
         `start_token`: only if the batch still holds this start (a re-schedule makes older starts stale);
-        `require_finished`: only once every valid contact's last attempt is final (completion).
+        `require_finished`: only once every valid contact's last attempt is final (completion);
+        `require_spent`: only while the recorded cost has reached `max_spend` (the budget pause).
         """
         fields = {"status": to.value, "updated_at": clock.now_iso(), **(set_fields or {})}
         remove = set(remove_fields)
@@ -94,6 +128,8 @@ class BatchStore:
             vals[":tok"] = av(start_token)
         if require_finished:
             condition += " AND (finished >= valid_contacts)"
+        if require_spent:  # the budget pause: only while the recorded cost has reached the budget
+            condition += " AND (spend >= max_spend)"
         if remove:
             rnames = {f"#r{i}": name for i, name in enumerate(sorted(remove))}
             names.update(rnames)
@@ -203,10 +239,13 @@ class BatchStore:
         unreached: int = 0,
         must_run: bool = False,
         live_cap: int | None = None,
+        ended: Ended | None = None,
     ) -> dict[str, Any]:
         """The Update element that keeps execution_status counters in step with an execution change.
 
         Returned for use inside a transaction, so the counters move exactly when the execution does.
+        `ended`: an attempt that ended, whose cost and talk time the batch adds up (its budget and the
+        plan's history read them). With `live_cap` (a claim), the batch must also be within its budget.
         """
         names: dict[str, str] = {"#es": "execution_status", "#u": "updated_at"}
         vals: dict[str, Any] = {":now": av(clock.now_iso())}
@@ -217,11 +256,17 @@ class BatchStore:
                 vals[f":d{i}"] = av(delta)
                 adds.append(f"#es.#s{i} :d{i}")
         live = 1 if live_cap is not None else 0
-        counters = (("finished", finished), ("dispatched", dispatched), ("unreached", unreached), ("live", live))
-        for name, delta in counters:
-            if delta:
+        counters: tuple[tuple[str, float], ...] = (
+            ("finished", finished),
+            ("dispatched", dispatched),
+            ("unreached", unreached),
+            ("live", live),
+            *(ended.counters() if ended is not None else ()),
+        )
+        for name, amount in counters:
+            if amount:
                 adds.append(f"{name} :{name}")
-                vals[f":{name}"] = av(delta)
+                vals[f":{name}"] = av(amount)
         update = "SET #u = :now" + (" ADD " + ", ".join(adds) if adds else "")
         element: dict[str, Any] = {
             "TableName": self.table,
@@ -235,9 +280,10 @@ class BatchStore:
             names["#st"] = "status"
             vals[":running"] = av(BatchStatus.RUNNING.value)
             conditions.append("#st = :running")
-        if live_cap is not None:  # the batch's own cap on live calls, below the agent's
+        if live_cap is not None:  # the batch's own cap on live calls, below the agent's; and its budget
             vals[":cap"] = av(live_cap)
             conditions.append("(attribute_not_exists(live) OR live < :cap)")
+            conditions.append("(attribute_not_exists(max_spend) OR attribute_not_exists(spend) OR spend < max_spend)")
         if conditions:
             element["ConditionExpression"] = " AND ".join(conditions)
         return {"Update": element}

@@ -8,11 +8,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .. import aws, clock
-from ..domain.call_status import is_final
+from ..domain.call_status import CallStatus, is_final, rank
 from ..errors import NotFound
 from ..resources import EXECUTIONS, table_name
 from ..settings import Settings
-from .batches import BatchStore
+from .batches import BatchStore, Ended
 from .cursors import Cursors, KeyShape, cursor_key
 from .dynamo import (
     av,
@@ -142,6 +142,7 @@ class ExecutionStore:
                 finished=1 if became_final else 0,
                 must_run=batch_must_run,
                 live_cap=batch_live_cap,
+                ended=Ended.of(changes) if became_final and rank(old) >= rank(CallStatus.INITIATED) else None,
             )
         )
         items.extend(extra or [])
@@ -169,7 +170,12 @@ class ExecutionStore:
         changes = {"status": final_status, "updated_at": clock.now_iso(), **fields}
         items = [
             self._status_update(old["execution_id"], old["status"], changes, ["open_shard"]),
-            self._batches.counter_update(old["batch_id"], {old["status"]: -1, new["status"]: +1}, must_run=True),
+            self._batches.counter_update(
+                old["batch_id"],
+                {old["status"]: -1, new["status"]: +1},
+                must_run=True,
+                ended=Ended.of(changes) if rank(old["status"]) >= rank(CallStatus.INITIATED) else None,
+            ),
             {
                 "Put": {
                     "TableName": self.table,
