@@ -135,3 +135,27 @@ def test_a_scheduled_batch_is_planned_from_its_start(client: Client, tenant: tup
     assert plan["contacts"]["callable_at_start"] == 3
     assert plan["projection"]["first_dial_at"] == "2026-12-01T15:00:00.000Z"
     assert plan["first_dial_histogram"]["buckets"] == [{"start": "2026-12-01T15:00:00.000Z", "contacts": 3}]
+
+
+def test_unset_assumptions_come_from_the_agent_s_finished_calls_when_it_has_enough(
+    client: Client, tenant: tuple[str, str], svc: Services
+) -> None:
+    # Given an ended batch of the agent whose calls recorded 40 answered of 80, 3,600 s of talk, $6 in all
+    done, auth = create(client, tenant, mixed_csv(1, 0))
+    counters = {"ended_calls": 80, "answered_calls": 40, "talk_seconds": 3600, "spend": 6.0, "status": "completed"}
+    svc.batches.set_fields(done, counters)
+    batch_id, _ = create(client, tenant, mixed_csv(2, 0))
+    # When a new batch's plan is asked for with only the answer rate given
+    plan = get_plan(client, batch_id, auth, "?answer_rate=0.9")
+    # Then the call length and price come from that history, the answer rate from the query
+    assumed = plan["assumptions"]
+    assert (assumed["mean_call_seconds"], assumed["price_per_minute"], assumed["answer_rate"]) == (90.0, 0.1, 0.9)
+    assert assumed["sources"] == {
+        "mean_call_seconds": "agent_history",
+        "answer_rate": "query",
+        "price_per_minute": "agent_history",
+        "ring_seconds": "default",
+    }
+    # And with too few finished calls (under 50) the defaults apply
+    svc.batches.set_fields(done, {"ended_calls": 49})
+    assert get_plan(client, batch_id, auth)["assumptions"]["sources"]["mean_call_seconds"] == "default"
