@@ -5,6 +5,7 @@ import { h, replace, alertBox, timeEl, statusBadge, finalCount, progressBar, des
 import { actionButtons } from "./actions.js";
 import { outcomeChart, timelineChart, STATUS_COLORS } from "./charts.js";
 import { poll } from "./poll.js";
+import { planCard, PLANNABLE } from "./plan.js";
 
 const PAGE = 25;
 const TERMINAL = ["completed", "stopped", "failed"];
@@ -29,6 +30,7 @@ export function detailView(root, batchId) {
   const execDetail = h("section", { class: "card", "data-testid": "execution-detail", hidden: true, "aria-label": "Call details", tabindex: "-1" });
   const rowErrors = h("div");
   const webhookLog = h("div", { "data-testid": "webhook-log" });
+  const plan = planCard(batchId);
 
   replace(root, crumbs,
     h("div", { class: "heading-row" }, h("div", {}, title, " ", status), actions),
@@ -37,6 +39,7 @@ export function detailView(root, batchId) {
       h("section", { class: "card" }, h("h2", {}, "Progress"), progressSlot),
       h("section", { class: "card" }, h("h2", {}, "Now"), live, h("p", { class: "muted" }, "Calls live at once, against the live-call limit.")),
       h("section", { class: "card" }, h("h2", {}, "Waiting for calling hours"), waiting)),
+    plan.node,
     h("div", { class: "cards two" },
       h("section", { class: "card" }, h("h2", {}, "Outcomes"), outcome, legend),
       h("section", { class: "card" }, h("h2", {}, "Calls over time"), timeline)),
@@ -109,6 +112,11 @@ export function detailView(root, batchId) {
       ["Retries", batch.retry_config && batch.retry_config.enabled ? `up to ${batch.retry_config.max_retries} after ${batch.retry_config.retry_intervals_minutes.join(", ")} min` : "the agent's setting"],
     ];
     if (batch.failure_reason) entries.push(["Failure", `${batch.failure_reason.code}: ${batch.failure_reason.message}`]);
+    if (batch.max_spend != null || batch.spend != null) {
+      entries.push(["Budget", `${Number(batch.spend || 0).toFixed(2)} spent of ${batch.max_spend != null ? Number(batch.max_spend).toFixed(2) : "no limit"}`
+        + (batch.pause_reason === "budget_reached" ? " — paused: budget reached (resume with a higher budget)" : "")]);
+    }
+    plan.node.hidden = !PLANNABLE.includes(batch.status);
     replace(meta, entries.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v))));
     replace(actions, actionButtons(batch, () => stop.now(), report, () => { location.hash = `#/agents/${encodeURIComponent(batch.agent_id)}`; }));
     const done = finalCount(batch);
