@@ -95,6 +95,7 @@ class Agent(Answer):
     timezone: str | None
     webhook_url: str | None
     retry_config: RetryConfig | None
+    monthly_max_spend: float | None = Field(..., description="The agent's budget per calendar month (UTC).")
     created_at: Timestamp | None
     updated_at: Timestamp | None
 

@@ -17,6 +17,7 @@ CallLimit = Annotated[int, Field(ge=1, le=1000), NOT_BOOL]
 StartHour = Annotated[int, Field(ge=0, le=23), NOT_BOOL]
 EndHour = Annotated[int, Field(ge=0, le=24), NOT_BOOL]
 CallsPerSecond = Annotated[float, Field(ge=0.01, le=100, allow_inf_nan=False), NOT_BOOL, NOT_TINY]
+MaxSpend = Annotated[float, Field(ge=0.01, le=1_000_000, allow_inf_nan=False), NOT_BOOL, NOT_TINY]
 
 
 # Each field's meaning, shared by create and patch (the OpenAPI document, /docs and docs/agents.md show it).
@@ -41,6 +42,9 @@ DOCS: dict[str, str] = {
     "webhook_url": "Receives each call's execution object when it ends (a batch's webhook_url wins); must pass "
     "the SSRF checks (no private or loopback addresses unless the deployment allows them).",
     "retry_config": "Retries of unanswered calls, used by the agent's batches that set none.",
+    "monthly_max_spend": "Budget per calendar month (UTC) for the cost the agent's calls report, across its "
+    "batches: once reached, no call is claimed and its running batches pause (`agent_budget_reached`) until "
+    "the budget is raised or the month ends.",
 }
 
 
@@ -63,6 +67,7 @@ class AgentFields(BaseModel):
     timezone: str | None = Field(None, max_length=64, description=DOCS["timezone"])
     webhook_url: str | None = Field(None, max_length=2000, description=DOCS["webhook_url"])
     retry_config: RetryConfig | None = Field(None, description=DOCS["retry_config"])
+    monthly_max_spend: MaxSpend | None = Field(None, description=DOCS["monthly_max_spend"])
 
     @field_validator("from_phone_numbers")
     @classmethod

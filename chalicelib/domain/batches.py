@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from . import json_input
-from .agents import CallLimit
-from .bounds import NOT_BOOL, NOT_TINY, Name, PhoneNumber, http_url, no_controls
+from .agents import CallLimit, MaxSpend
+from .bounds import Name, PhoneNumber, http_url, no_controls
 from .json_input import JsonInputError
 from .numbers import e164
 from .retry import RetryConfig
 
-MaxSpend = Annotated[float, Field(ge=0.01, le=1_000_000, allow_inf_nan=False), NOT_BOOL, NOT_TINY]
 MAX_SPEND_DOC = (
     "Budget: when the cost the batch's calls reported reaches it, the batch pauses itself "
     "(`pause_reason: budget_reached`); resuming needs a higher one. In the provider's currency."

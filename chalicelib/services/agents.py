@@ -32,6 +32,7 @@ PUBLIC_FIELDS = (
     "timezone",
     "webhook_url",
     "retry_config",
+    "monthly_max_spend",
     "created_at",
     "updated_at",
 )

@@ -15,7 +15,7 @@ from ..observability import count
 from ..resources import DIAL_QUEUE
 from ..store.executions import BatchNotRunning
 from ..store.leases import agent_key
-from .budget import pause_if_spent
+from .budget import month_cost_elements, pause_agent_if_spent, pause_if_spent
 from .container import Services
 from .lifecycle import complete_if_done
 from .webhooks import emit_call_event
@@ -30,14 +30,15 @@ def finish_call(svc: Services, execution: dict[str, Any], status: str, fields: d
     """
     batch = svc.batches.find(execution["batch_id"])
     retry: dict[str, Any] | None = None
+    month_cost = month_cost_elements(svc, execution, fields)
     if batch is not None and status != CallStatus.CANCELED:
         config = RetryConfig.model_validate(batch["retry_config"]) if batch.get("retry_config") else None
         attempt = int(execution.get("attempt", 1))
         minutes = retry_delay_minutes(config, status, bool(fields.get("answered_by_voice_mail")), attempt)
         if minutes is not None and batch["status"] == "running":
-            retry = _retry(svc, batch, execution, status, fields, minutes)
+            retry = _retry(svc, batch, execution, status, fields, minutes, month_cost)
     if retry is None:
-        svc.executions.move(execution, status, fields)
+        svc.executions.move(execution, status, fields, extra=month_cost)
     count(f"Outcome_{status}")
     if rank(execution["status"]) >= rank(CallStatus.INITIATED):
         release_slot(svc, execution)
@@ -45,6 +46,8 @@ def finish_call(svc: Services, execution: dict[str, Any], status: str, fields: d
         announce_call(svc, batch, execution["execution_id"], retry)
         if batch.get("max_spend") is not None:
             pause_if_spent(svc, batch["batch_id"])
+    if month_cost:
+        pause_agent_if_spent(svc, execution["tenant_id"], execution["agent_id"])
     if retry is None:
         complete_if_done(svc, execution["batch_id"])
 
@@ -86,7 +89,13 @@ def announce_call(svc: Services, batch: dict[str, Any], execution_id: str, retry
 
 
 def _retry(
-    svc: Services, batch: dict[str, Any], old: dict[str, Any], status: str, fields: dict[str, Any], minutes: int
+    svc: Services,
+    batch: dict[str, Any],
+    old: dict[str, Any],
+    status: str,
+    fields: dict[str, Any],
+    minutes: int,
+    extra: list[dict[str, Any]],
 ) -> dict[str, Any] | None:
     """The next attempt, created; None when the batch stopped meanwhile (a stopped batch never retries)."""
     attempt = int(old.get("attempt", 1)) + 1
@@ -116,7 +125,7 @@ def _retry(
     message = DialMessage.for_execution(new, batch, not_before=clock.iso(when))
     svc.scheduler.send_at(DIAL_QUEUE, message, when, f"dial-{new['execution_id']}")
     try:
-        svc.executions.replace_with_retry(old, status, {**fields, "superseded_by": new["execution_id"]}, new)
+        svc.executions.replace_with_retry(old, status, {**fields, "superseded_by": new["execution_id"]}, new, extra)
     except BatchNotRunning:
         return None
     return new

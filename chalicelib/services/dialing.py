@@ -26,6 +26,7 @@ from ..observability import count, logger
 from ..resources import DIAL_QUEUE
 from ..store.executions import BatchNotRunning, NoFreeSlot, StaleTransition
 from ..store.leases import agent_key
+from .budget import claim_checks
 from .container import Services
 from .dial_waits import again, later, unplaced, wait_for_window
 from .placing import place
@@ -138,13 +139,16 @@ def _claim(
             {"claimed_at": clock.iso(now), "provider": agent["provider"], "from_number": message.from_number},
             batch_must_run=True,
             batch_live_cap=message.batch_cap or NO_BATCH_CAP,
-            extra=svc.leases.take_elements(
-                agent_key(message.tenant_id, message.agent_id),
-                message.execution_id,
-                message.batch_id,
-                int(agent.get("max_concurrent_calls") or 1),
-                lease_until,
-            ),
+            extra=[
+                *svc.leases.take_elements(
+                    agent_key(message.tenant_id, message.agent_id),
+                    message.execution_id,
+                    message.batch_id,
+                    int(agent.get("max_concurrent_calls") or 1),
+                    lease_until,
+                ),
+                *claim_checks(svc, agent),
+            ],
         )
     except StaleTransition:
         # Already claimed (a redelivery), canceled, or never created (a retry that lost its race).

@@ -121,7 +121,7 @@ def pause_batch(svc: Services, tenant_id: str, batch_id: str) -> dict[str, Any]:
 
 def resume_batch(svc: Services, tenant_id: str, batch_id: str, max_spend: float | None = None) -> dict[str, Any]:
     """A batch that spent its budget resumes only with a higher `max_spend` (409 `budget_reached` otherwise)."""
-    fields = check_resumable(svc.batches.get(tenant_id, batch_id), max_spend)
+    fields = check_resumable(svc, svc.batches.get(tenant_id, batch_id), max_spend)
     batch = svc.batches.transition(
         batch_id, RESUMABLE, BatchStatus.RUNNING, set_fields=fields, remove_fields=("pause_reason",)
     )

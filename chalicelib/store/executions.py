@@ -160,7 +160,12 @@ class ExecutionStore:
         return {**execution, **changes}
 
     def replace_with_retry(
-        self, old: dict[str, Any], final_status: str, fields: dict[str, Any], new: dict[str, Any]
+        self,
+        old: dict[str, Any],
+        final_status: str,
+        fields: dict[str, Any],
+        new: dict[str, Any],
+        extra: list[dict[str, Any]] | None = None,
     ) -> None:
         """End an attempt and create the next one in one transaction.
 
@@ -183,6 +188,7 @@ class ExecutionStore:
                     "ConditionExpression": "attribute_not_exists(execution_id)",
                 }
             },
+            *(extra or []),
         ]
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]

@@ -124,3 +124,34 @@ def test_no_call_is_claimed_once_the_recorded_cost_reached_the_budget(
     # Then none is claimed: the claim's transaction requires the batch within its budget
     assert dials.placed == 0
     assert batch(client, svc, batch_id)["execution_status"] == {"queued": 3}
+
+
+def test_an_agent_s_monthly_budget_pauses_its_running_batches_until_it_is_raised(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump
+) -> None:
+    # Given $1 calls one at a time, an agent budget of $2 a month, and two batches of 3 contacts run together
+    dials = one_dollar_calls(client, tenant, svc, live=1)
+    patch_agent(client, tenant, monthly_max_spend=2)
+    key, agent_id = tenant
+    auth = {"Authorization": f"Bearer {key}"}
+    batches = [
+        json.loads(post_csv(client, key, {"agent_id": agent_id}, contacts_csv(3)).body)["batch_id"] for _ in "ab"
+    ]
+    for batch_id in batches:
+        assert client.http.post(f"/batches/{batch_id}/run", headers=auth).status_code == 200
+    # When they run until both pause, and the clock moves on an hour
+    pump.run(until=lambda: all(batch(client, svc, b)["status"] == "paused" for b in batches), advance_seconds=5)
+    pump.run(until=lambda: pump.advanced_seconds > 3600, advance_seconds=60)
+    # Then the agent's month stopped at its budget: two calls, both batches paused for the agent's budget
+    assert dials.placed == 2
+    assert {batch(client, svc, b)["pause_reason"] for b in batches} == {"agent_budget_reached"}
+    # And neither resumes until the agent's budget is raised
+    response = client.http.post(f"/batches/{batches[0]}/resume", headers=auth)
+    assert response.status_code == 409 and json.loads(response.body)["code"] == "agent_budget_reached"
+    patch_agent(client, tenant, monthly_max_spend=100)
+    pump.advance(60)  # the dialer's cached agent (30 s) sees the new budget
+    for batch_id in batches:
+        assert client.http.post(f"/batches/{batch_id}/resume", headers=auth).status_code == 200
+    pump.run(until=lambda: all(batch(client, svc, b)["status"] == "completed" for b in batches), advance_seconds=5)
+    assert dials.placed == 6
+    assert json.loads(client.http.get(f"/agents/{agent_id}", headers=auth).body)["monthly_max_spend"] == 100
