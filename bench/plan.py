@@ -42,6 +42,7 @@ def number(i: int) -> str:
 
 def store_batch(svc, tenant_id: str, agent_id: str, n: int) -> str:  # type: ignore[no-untyped-def]
     from chalicelib import clock
+    from chalicelib.domain.records import Batch
 
     batch_id = uuid.uuid4().hex
     size = svc.settings.contacts_chunk_size
@@ -57,11 +58,11 @@ def store_batch(svc, tenant_id: str, agent_id: str, n: int) -> str:  # type: ign
     now = clock.now_iso()
     retry = {"enabled": True, "max_retries": 2, "retry_intervals_minutes": [30, 60]}
     svc.batches.create(
-        {
+        Batch.model_validate({
             "batch_id": batch_id, "tenant_id": tenant_id, "agent_id": agent_id, "status": "created",
             "created_at": now, "updated_at": now, "valid_contacts": n, "total_contacts": n, "chunk_size": size,
             "next_pos": 0, "retry_config": retry, "execution_status": {},
-        }
+        })
     )  # fmt: skip
     return batch_id
 
@@ -88,7 +89,7 @@ def main() -> None:
         svc = get_services()
         agent = create_agent(svc.agents, "bench", AgentCreate(name="bench", max_concurrent_calls=10), svc.settings)
         for n in args.sizes:
-            batches = [store_batch(svc, "bench", agent["agent_id"], n) for _ in range(2)]
+            batches = [store_batch(svc, "bench", agent.agent_id, n) for _ in range(2)]
             for label, batch_id in zip(("cold", "warm"), batches, strict=True):
                 started, cpu = time.perf_counter(), time.process_time()
                 plan = batch_plan(svc, "bench", batch_id, PlanQuery())

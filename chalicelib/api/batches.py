@@ -100,13 +100,13 @@ def _scheduled_at(req: ApiRequest) -> tuple[object, bool, float | None]:
 def schedule(req: ApiRequest, batch_id: str) -> Any:
     scheduled_at, bypass, max_spend = _scheduled_at(req)
     batch = lifecycle.schedule_batch(req.svc, req.tenant_id, batch_id, scheduled_at, bypass=bypass, max_spend=max_spend)
-    return success(batch["status"], scheduled_at=batch["scheduled_at"])
+    return success(batch.status, scheduled_at=batch.scheduled_at)
 
 
 @endpoint(bp, "/batches/{batch_id}/run", ["POST"])
 def run(req: ApiRequest, batch_id: str) -> Any:
     batch = lifecycle.run_batch(req.svc, req.tenant_id, batch_id)
-    return success(batch["status"], scheduled_at=batch["scheduled_at"])
+    return success(batch.status, scheduled_at=batch.scheduled_at)
 
 
 @endpoint(bp, "/batches/{batch_id}/stop", ["POST"])
@@ -126,7 +126,7 @@ def resume(req: ApiRequest, batch_id: str) -> Any:
     """An optional body raises the budget (`max_spend`); a batch that spent its own answers 409 without one."""
     max_spend = Budget.model_validate(req.fields()).max_spend if req.body_bytes().strip() else None
     batch = lifecycle.resume_batch(req.svc, req.tenant_id, batch_id, max_spend)
-    return success(batch["status"])
+    return success(batch.status)
 
 
 CALL_STATUSES = tuple(s.value for s in CallStatus)

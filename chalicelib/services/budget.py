@@ -16,6 +16,7 @@ from typing import Any
 from .. import clock
 from ..domain.batch_status import BatchStatus
 from ..domain.call_status import CallStatus, rank
+from ..domain.records import Agent, Batch, Execution
 from ..errors import Conflict, NotFound
 from ..store.batches import Ended
 from ..store.leases import agent_key
@@ -25,12 +26,11 @@ from .webhooks import emit_batch_event
 BUDGET_REACHED = "budget_reached"
 AGENT_BUDGET_REACHED = "agent_budget_reached"
 AGENT_CACHE_SECONDS = 30.0
-_agents: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
+_agents: dict[tuple[str, str], tuple[float, Agent | None]] = {}
 
 
-def spent(batch: dict[str, Any]) -> bool:
-    budget = batch.get("max_spend")
-    return budget is not None and float(batch.get("spend") or 0) >= float(budget)
+def spent(batch: Batch) -> bool:
+    return batch.max_spend is not None and float(batch.spend or 0) >= float(batch.max_spend)
 
 
 def pause_if_spent(svc: Services, batch_id: str) -> bool:
@@ -39,10 +39,10 @@ def pause_if_spent(svc: Services, batch_id: str) -> bool:
     batch = svc.batches.find(batch_id)
     if batch is None or not spent(batch):
         return False
-    if batch["status"] == BatchStatus.PAUSED and batch.get("pause_reason") == BUDGET_REACHED:
+    if batch.status == BatchStatus.PAUSED and batch.pause_reason == BUDGET_REACHED:
         _announce(svc, batch)
         return False
-    if batch["status"] != BatchStatus.RUNNING:
+    if batch.status != BatchStatus.RUNNING:
         return False
     try:
         batch = svc.batches.transition(
@@ -58,16 +58,16 @@ def pause_if_spent(svc: Services, batch_id: str) -> bool:
     return True
 
 
-def _announce(svc: Services, batch: dict[str, Any]) -> None:
-    details = {"pause_reason": BUDGET_REACHED, "spend": batch.get("spend"), "max_spend": batch.get("max_spend")}
-    emit_batch_event(svc, batch, "paused", details, occurrence=str(batch.get("max_spend")))
+def _announce(svc: Services, batch: Batch) -> None:
+    details = {"pause_reason": BUDGET_REACHED, "spend": batch.spend, "max_spend": batch.max_spend}
+    emit_batch_event(svc, batch, "paused", details, occurrence=str(batch.max_spend))
 
 
-def check_resumable(svc: Services, batch: dict[str, Any], max_spend: float | None) -> dict[str, Any]:
+def check_resumable(svc: Services, batch: Batch, max_spend: float | None) -> dict[str, Any]:
     """The fields a resume sets: a new budget must be above the spend; a spent batch needs one; an agent
     whose month reached its budget resumes nothing until the budget is raised or the month ends."""
     _check_agent_month(svc, batch)
-    spend = float(batch.get("spend") or 0)
+    spend = float(batch.spend or 0)
     if max_spend is not None:
         if max_spend <= spend:
             raise Conflict(
@@ -78,9 +78,10 @@ def check_resumable(svc: Services, batch: dict[str, Any], max_spend: float | Non
         return {"max_spend": max_spend}
     if spent(batch):
         raise Conflict(
-            f"the batch spent {spend:g} of its max_spend {float(batch['max_spend']):g}: resume with a higher max_spend",
+            f"the batch spent {spend:g} of its max_spend {float(batch.max_spend or 0):g}: "
+            "resume with a higher max_spend",
             code="budget_reached",
-            details=[{"field": "max_spend", "spend": spend, "max_spend": batch["max_spend"]}],
+            details=[{"field": "max_spend", "spend": spend, "max_spend": batch.max_spend}],
         )
     return {}
 
@@ -92,23 +93,23 @@ def month_of(moment: datetime) -> str:
     return moment.strftime("%Y-%m")
 
 
-def month_cost_elements(svc: Services, execution: dict[str, Any], fields: dict[str, Any]) -> list[dict[str, Any]]:
+def month_cost_elements(svc: Services, execution: Execution, fields: dict[str, Any]) -> list[dict[str, Any]]:
     """For an attempt's outcome transaction: its cost added to its agent's calendar month (UTC), when it has one."""
     cost = Ended.of(fields).cost
-    if not cost or rank(execution["status"]) < rank(CallStatus.INITIATED):
+    if not cost or rank(execution.status) < rank(CallStatus.INITIATED):
         return []
-    key = agent_key(execution["tenant_id"], execution["agent_id"])
+    key = agent_key(execution.tenant_id, execution.agent_id)
     return [svc.leases.month_spend_element(key, month_of(clock.now()), cost)]
 
 
-def _agent(svc: Services, tenant_id: str, agent_id: str, fresh: bool = False) -> dict[str, Any] | None:
+def _agent(svc: Services, tenant_id: str, agent_id: str, fresh: bool = False) -> Agent | None:
     """Budgets change rarely and every outcome asks: cached briefly per warm container (`fresh`: read now)."""
     key = (tenant_id, agent_id)
     hit = _agents.get(key)
     if hit and not fresh and time.monotonic() - hit[0] < AGENT_CACHE_SECONDS:
         return hit[1]
     try:
-        agent: dict[str, Any] | None = svc.agents.get(tenant_id, agent_id)
+        agent: Agent | None = svc.agents.get(tenant_id, agent_id)
     except NotFound:
         agent = None
     _agents[key] = (time.monotonic(), agent)
@@ -118,18 +119,18 @@ def _agent(svc: Services, tenant_id: str, agent_id: str, fresh: bool = False) ->
 def month_budget(svc: Services, tenant_id: str, agent_id: str, fresh: bool = False) -> tuple[float, float] | None:
     """(this month's recorded cost, the monthly budget) of an agent that has one."""
     agent = _agent(svc, tenant_id, agent_id, fresh)
-    budget = agent.get("monthly_max_spend") if agent else None
+    budget = agent.monthly_max_spend if agent else None
     if budget is None:
         return None
     return svc.leases.month_spend(agent_key(tenant_id, agent_id), month_of(clock.now())), float(budget)
 
 
-def claim_checks(svc: Services, agent: dict[str, Any]) -> list[dict[str, Any]]:
+def claim_checks(svc: Services, agent: Agent) -> list[dict[str, Any]]:
     """For a claim's transaction: the agent's month still under its budget, when it has one."""
-    budget = agent.get("monthly_max_spend")
+    budget = agent.monthly_max_spend
     if budget is None:
         return []
-    key = agent_key(agent["tenant_id"], agent["agent_id"])
+    key = agent_key(agent.tenant_id, agent.agent_id)
     return [svc.leases.month_budget_check(key, month_of(clock.now()), float(budget))]
 
 
@@ -140,11 +141,11 @@ def pause_agent_if_spent(svc: Services, tenant_id: str, agent_id: str) -> int:
         return 0
     paused = 0
     for batch in svc.batches.list_for_agent(tenant_id, agent_id):
-        if batch["status"] != BatchStatus.RUNNING:
+        if batch.status != BatchStatus.RUNNING:
             continue
         try:
             batch = svc.batches.transition(
-                batch["batch_id"],
+                batch.batch_id,
                 (BatchStatus.RUNNING,),
                 BatchStatus.PAUSED,
                 set_fields={"pause_reason": AGENT_BUDGET_REACHED, "paused_at": clock.now_iso()},
@@ -158,11 +159,11 @@ def pause_agent_if_spent(svc: Services, tenant_id: str, agent_id: str) -> int:
     return paused
 
 
-def _check_agent_month(svc: Services, batch: dict[str, Any]) -> None:
-    found = month_budget(svc, batch["tenant_id"], batch["agent_id"], fresh=True)  # a PATCH may just have raised it
+def _check_agent_month(svc: Services, batch: Batch) -> None:
+    found = month_budget(svc, batch.tenant_id, batch.agent_id, fresh=True)  # a PATCH may just have raised it
     if found is not None and found[0] >= found[1]:
         raise Conflict(
-            f"agent {batch['agent_id']} spent {found[0]:g} of its monthly_max_spend {found[1]:g} this month: "
+            f"agent {batch.agent_id} spent {found[0]:g} of its monthly_max_spend {found[1]:g} this month: "
             "raise it (PATCH /agents/{id}) or wait for the next month",
             code="agent_budget_reached",
             details=[{"field": "monthly_max_spend", "spend": found[0], "monthly_max_spend": found[1]}],

@@ -32,6 +32,7 @@ from ..domain.plan import (
     Projection,
     project,
 )
+from ..domain.records import Agent, Batch
 from ..domain.retry import RetryConfig
 from ..errors import Conflict
 from .container import Services
@@ -46,8 +47,8 @@ CSV_COLUMNS = ("contact_number", "row", "first_dial_at", "reason")
 
 @dataclass(frozen=True)
 class PlanInput:
-    batch: dict[str, Any]
-    agent: dict[str, Any]
+    batch: Batch
+    agent: Agent
     start: datetime
     rules: FirstDials
     first_position: int  # contacts before it were already handed to the dialer (a running or paused batch)
@@ -55,32 +56,31 @@ class PlanInput:
 
 def _input(svc: Services, tenant_id: str, batch_id: str) -> PlanInput:
     batch = svc.batches.get(tenant_id, batch_id)
-    if batch["status"] not in PLANNABLE:
+    if batch.status not in PLANNABLE:
         raise Conflict(
-            f"batch {batch_id} is {batch['status']}: a plan is made for a created, scheduled, running or paused batch",
+            f"batch {batch_id} is {batch.status}: a plan is made for a created, scheduled, running or paused batch",
             code="invalid_state",
-            details=[{"status": batch["status"]}],
+            details=[{"status": batch.status}],
         )
-    agent = svc.agents.get(tenant_id, batch["agent_id"])
+    agent = svc.agents.get(tenant_id, batch.agent_id)
     now = clock.now()
     start = now
-    if batch["status"] == BatchStatus.SCHEDULED and batch.get("scheduled_at"):
-        start = max(now, clock.parse_iso(str(batch["scheduled_at"])))
-    window = None if batch.get("bypass_call_guardrails") else CallingWindow.from_agent(agent, batch)
-    first = 0 if batch["status"] in (BatchStatus.CREATED, BatchStatus.SCHEDULED) else int(batch.get("next_pos") or 0)
-    return PlanInput(batch, agent, start, FirstDials(window, agent.get("timezone"), start), first)
+    if batch.status == BatchStatus.SCHEDULED and batch.scheduled_at:
+        start = max(now, clock.parse_iso(batch.scheduled_at))
+    window = None if batch.bypass_call_guardrails else CallingWindow.from_agent(agent, batch)
+    first = 0 if batch.status in (BatchStatus.CREATED, BatchStatus.SCHEDULED) else batch.next_pos
+    return PlanInput(batch, agent, start, FirstDials(window, agent.timezone, start), first)
 
 
 def _contacts(svc: Services, plan: PlanInput) -> Iterator[tuple[dict[str, Any], FirstDial]]:
     """Every contact still to be dispatched with its first possible dial, chunk by chunk."""
     batch = plan.batch
-    size = int(batch.get("chunk_size") or 0)
-    total = int(batch.get("valid_contacts") or 0)
+    size, total = batch.chunk_size, batch.valid_contacts
     if not size or plan.first_position >= total:
         return
     chunk, offset = divmod(plan.first_position, size)
     while chunk * size < total:
-        for contact in svc.blobs.read_chunk(batch["batch_id"], chunk)[offset:]:
+        for contact in svc.blobs.read_chunk(batch.batch_id, chunk)[offset:]:
             yield contact, plan.rules.of(contact["n"])
         chunk, offset = chunk + 1, 0
 
@@ -89,10 +89,10 @@ def _history(svc: Services, tenant_id: str, agent_id: str) -> dict[str, float] |
     """The agent's own finished calls (counters kept on its batches), when there are enough of them."""
     ended = answered = talk = spend = 0.0
     for batch in svc.batches.list_for_agent(tenant_id, agent_id):
-        ended += float(batch.get("ended_calls") or 0)
-        answered += float(batch.get("answered_calls") or 0)
-        talk += float(batch.get("talk_seconds") or 0)
-        spend += float(batch.get("spend") or 0)
+        ended += float(batch.ended_calls or 0)
+        answered += float(batch.answered_calls or 0)
+        talk += float(batch.talk_seconds or 0)
+        spend += float(batch.spend or 0)
     if ended < HISTORY_MIN_CALLS or not answered:
         return None
     history = {"answer_rate": answered / ended, "mean_call_seconds": talk / answered}
@@ -101,12 +101,12 @@ def _history(svc: Services, tenant_id: str, agent_id: str) -> dict[str, float] |
     return history
 
 
-def assumptions(svc: Services, tenant_id: str, agent: dict[str, Any], query: PlanQuery) -> Assumptions:
+def assumptions(svc: Services, tenant_id: str, agent: Agent, query: PlanQuery) -> Assumptions:
     """Each assumption from the query, else the agent's price or finished-call history, else a default."""
     history = None
     if query.mean_call_seconds is None or query.answer_rate is None or query.price_per_minute is None:
-        history = _history(svc, tenant_id, agent["agent_id"])
-    configured = (agent.get("provider_config") or {}).get("cost_per_minute")
+        history = _history(svc, tenant_id, agent.agent_id)
+    configured = (agent.provider_config or {}).get("cost_per_minute")
     defaults = {
         "mean_call_seconds": DEFAULT_MEAN_CALL_SECONDS,
         "answer_rate": DEFAULT_ANSWER_RATE,
@@ -128,8 +128,8 @@ def assumptions(svc: Services, tenant_id: str, agent: dict[str, Any], query: Pla
     return Assumptions(sources=sources, **values)
 
 
-def _retry_config(batch: dict[str, Any]) -> RetryConfig | None:
-    return RetryConfig.model_validate(batch["retry_config"]) if batch.get("retry_config") else None
+def _retry_config(batch: Batch) -> RetryConfig | None:
+    return RetryConfig.model_validate(batch.retry_config) if batch.retry_config else None
 
 
 def batch_plan(svc: Services, tenant_id: str, batch_id: str, query: PlanQuery) -> dict[str, Any]:
@@ -146,14 +146,14 @@ def batch_plan(svc: Services, tenant_id: str, batch_id: str, query: PlanQuery) -
         dials.append((int(contact["i"]), dial))
     limits = Capacity(
         live_calls=capacity(batch, agent),
-        calls_per_second=agent.get("calls_per_second") or DEFAULT_CALLS_PER_SECOND.get(agent["provider"]),
+        calls_per_second=agent.calls_per_second or DEFAULT_CALLS_PER_SECOND.get(agent.provider),
     )
     assumed = assumptions(svc, tenant_id, agent, query)
     retry = _retry_config(batch)
     projection = project(dials, plan.rules, limits, assumed, retry)
     return {
         "batch_id": batch_id,
-        "status": batch["status"],
+        "status": batch.status,
         "computed_at": clock.now_iso(),
         "start_at": clock.iso(plan.start),
         "contacts": {
@@ -171,7 +171,7 @@ def batch_plan(svc: Services, tenant_id: str, batch_id: str, query: PlanQuery) -
             "live_call_limit": limits.live_calls,
             "calls_per_second": limits.calls_per_second,
             "retry_config": retry.model_dump() if retry else None,
-            "bypass_call_guardrails": bool(batch.get("bypass_call_guardrails")),
+            "bypass_call_guardrails": batch.bypass_call_guardrails,
             "mean_call_seconds": assumed.mean_call_seconds,
             "answer_rate": assumed.answer_rate,
             "price_per_minute": assumed.price_per_minute,

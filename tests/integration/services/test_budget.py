@@ -8,6 +8,7 @@ from typing import Any
 
 from chalice.test import Client
 
+from chalicelib.domain.records import Agent, Batch
 from chalicelib.providers.simulator import SimulatorProvider
 from chalicelib.services.container import Services
 from chalicelib.services.webhooks import current_secret
@@ -25,10 +26,10 @@ class Dials:
     def __init__(self, inner: SimulatorProvider) -> None:
         self.inner, self.name, self.placed = inner, inner.name, 0
 
-    def idempotent(self, agent: dict[str, Any]) -> bool:
+    def idempotent(self, agent: Agent) -> bool:
         return True
 
-    def place_call(self, request: Any, agent: dict[str, Any]) -> str:
+    def place_call(self, request: Any, agent: Agent) -> str:
         self.placed += 1
         return self.inner.place_call(request, agent)
 
@@ -43,7 +44,7 @@ def one_dollar_calls(client: Client, tenant: tuple[str, str], svc: Services, liv
     return dials
 
 
-def batch(client: Client, svc: Services, batch_id: str) -> dict[str, Any]:
+def batch(client: Client, svc: Services, batch_id: str) -> Batch:
     found = svc.batches.find(batch_id)
     assert found is not None
     return found
@@ -54,7 +55,7 @@ def test_the_batch_pauses_itself_when_its_calls_cost_reach_the_budget(
 ) -> None:
     # Given $1 calls, two live at once, and a batch of 8 contacts with a budget of $2.50 and a status webhook
     dials = one_dollar_calls(client, tenant, hooks, live=2)
-    receiver.secrets = [current_secret(hooks, "tenant-a")["webhook_secret"]]
+    receiver.secrets = [str(current_secret(hooks, "tenant-a").webhook_secret)]
     key, agent_id = tenant
     auth = {"Authorization": f"Bearer {key}"}
     fields = {"agent_id": agent_id, "max_spend": "2.5", "status_webhook": f"{receiver.url}/status"}
@@ -63,7 +64,7 @@ def test_the_batch_pauses_itself_when_its_calls_cost_reach_the_budget(
     batch_id = json.loads(response.body)["batch_id"]
     # When it runs until it pauses, and the clock then moves on an hour
     assert client.http.post(f"/batches/{batch_id}/run", headers=auth).status_code == 200
-    pump.run(until=lambda: batch(client, hooks, batch_id)["status"] == "paused", advance_seconds=5)
+    pump.run(until=lambda: batch(client, hooks, batch_id).status == "paused", advance_seconds=5)
     pump.run(until=lambda: pump.advanced_seconds > 3600, advance_seconds=60)
     # Then it paused at the third call's cost ($3 >= $2.50); the fourth, live at that moment, finished; no more
     shown = json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)
@@ -83,9 +84,9 @@ def test_the_batch_pauses_itself_when_its_calls_cost_reach_the_budget(
     # When it is resumed with a budget for everything, it calls the rest and completes
     response = client.http.post(f"/batches/{batch_id}/resume", headers=json_auth, body=json.dumps({"max_spend": 50}))
     assert response.status_code == 200, response.body
-    pump.run(until=lambda: batch(client, hooks, batch_id)["status"] == "completed", advance_seconds=5)
+    pump.run(until=lambda: batch(client, hooks, batch_id).status == "completed", advance_seconds=5)
     done = batch(client, hooks, batch_id)
-    assert dials.placed == 8 and done["spend"] == 8.0 and "pause_reason" not in done
+    assert dials.placed == 8 and done.spend == 8.0 and done.pause_reason is None
 
 
 def test_a_budget_can_be_set_when_scheduling_and_is_validated(client: Client, tenant: tuple[str, str]) -> None:
@@ -123,7 +124,7 @@ def test_no_call_is_claimed_once_the_recorded_cost_reached_the_budget(
     pump.step("dialer")
     # Then none is claimed: the claim's transaction requires the batch within its budget
     assert dials.placed == 0
-    assert batch(client, svc, batch_id)["execution_status"] == {"queued": 3}
+    assert batch(client, svc, batch_id).execution_status == {"queued": 3}
 
 
 def test_an_agent_s_monthly_budget_pauses_its_running_batches_until_it_is_raised(
@@ -140,11 +141,11 @@ def test_an_agent_s_monthly_budget_pauses_its_running_batches_until_it_is_raised
     for batch_id in batches:
         assert client.http.post(f"/batches/{batch_id}/run", headers=auth).status_code == 200
     # When they run until both pause, and the clock moves on an hour
-    pump.run(until=lambda: all(batch(client, svc, b)["status"] == "paused" for b in batches), advance_seconds=5)
+    pump.run(until=lambda: all(batch(client, svc, b).status == "paused" for b in batches), advance_seconds=5)
     pump.run(until=lambda: pump.advanced_seconds > 3600, advance_seconds=60)
     # Then the agent's month stopped at its budget: two calls, both batches paused for the agent's budget
     assert dials.placed == 2
-    assert {batch(client, svc, b)["pause_reason"] for b in batches} == {"agent_budget_reached"}
+    assert {batch(client, svc, b).pause_reason for b in batches} == {"agent_budget_reached"}
     # And neither resumes until the agent's budget is raised
     response = client.http.post(f"/batches/{batches[0]}/resume", headers=auth)
     assert response.status_code == 409 and json.loads(response.body)["code"] == "agent_budget_reached"
@@ -152,6 +153,6 @@ def test_an_agent_s_monthly_budget_pauses_its_running_batches_until_it_is_raised
     pump.advance(60)  # the dialer's cached agent (30 s) sees the new budget
     for batch_id in batches:
         assert client.http.post(f"/batches/{batch_id}/resume", headers=auth).status_code == 200
-    pump.run(until=lambda: all(batch(client, svc, b)["status"] == "completed" for b in batches), advance_seconds=5)
+    pump.run(until=lambda: all(batch(client, svc, b).status == "completed" for b in batches), advance_seconds=5)
     assert dials.placed == 6
     assert json.loads(client.http.get(f"/agents/{agent_id}", headers=auth).body)["monthly_max_spend"] == 100

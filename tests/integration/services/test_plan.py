@@ -73,17 +73,18 @@ def test_the_plan_agrees_with_the_campaign_it_describes(
         start = at(plan["start_at"])
         # When the batch runs to the end on the controllable clock
         assert client.http.post(f"/batches/{batch_id}/run", headers=auth).status_code == 200
-        pump.run(until=lambda: svc.batches.find(batch_id)["status"] == "completed", advance_seconds=30)  # type: ignore[index]
+        pump.run(until=lambda: svc.batches.find(batch_id).status == "completed", advance_seconds=30)  # type: ignore[union-attr]
     # Then exactly the contacts the plan said would wait were rescheduled, each to its planned first dial
-    executions = {e["user_number"]: e for e in svc.executions.iter_batch(batch_id)}
+    executions = {e.user_number: e for e in svc.executions.iter_batch(batch_id)}
     assert len(executions) == 10
     planned_wait = {r["contact_number"].lstrip("'"): r["first_dial_at"] for r in rows if r["reason"] != "now"}
-    actual_wait = {n: e["scheduled_at"] for n, e in executions.items() if e.get("scheduled_at")}
+    actual_wait = {n: e.scheduled_at for n, e in executions.items() if e.scheduled_at}
     assert actual_wait == planned_wait
     # And the projected completion is within 10% of the actual one (measured from the start)
     batch = svc.batches.find(batch_id)
     assert batch is not None
-    actual = (at(batch["completed_at"]) - start).total_seconds()
+    assert batch.completed_at is not None
+    actual = (at(batch.completed_at) - start).total_seconds()
     projected = (at(plan["projection"]["completion_at"]) - start).total_seconds()
     assert abs(projected - actual) <= 0.10 * actual, (projected, actual)
     assert plan["projection"]["peak_live_calls"] == 2
