@@ -16,6 +16,7 @@ from ..domain.batches import (
     public_execution,
 )
 from ..domain.call_status import CallStatus
+from ..domain.calling_rules import RULE_FIELDS, CallingRules
 from ..errors import BadRequest, PayloadTooLarge
 from ..services import exports, lifecycle
 from ..services.ingest import Upload, create_batch, errors_page, presign_upload
@@ -90,16 +91,20 @@ def delete(req: ApiRequest, batch_id: str) -> Any:
     return success("deleted")
 
 
-def _scheduled_at(req: ApiRequest) -> tuple[object, bool, float | None]:
+def _scheduled_at(req: ApiRequest) -> tuple[object, bool, CallingRules | None, float | None]:
     data = req.fields()
     bypass = str(data.get("bypass_call_guardrails", "false")).lower() in ("true", "1", "yes")
-    return data.get("scheduled_at"), bypass, Budget.model_validate(data).max_spend
+    given = {name: data[name] for name in RULE_FIELDS if data.get(name) not in (None, "")}
+    rules = CallingRules.model_validate(given) if given else None
+    return data.get("scheduled_at"), bypass, rules, Budget.model_validate(data).max_spend
 
 
 @endpoint(bp, "/batches/{batch_id}/schedule", ["POST"])
 def schedule(req: ApiRequest, batch_id: str) -> Any:
-    scheduled_at, bypass, max_spend = _scheduled_at(req)
-    batch = lifecycle.schedule_batch(req.svc, req.tenant_id, batch_id, scheduled_at, bypass=bypass, max_spend=max_spend)
+    scheduled_at, bypass, rules, max_spend = _scheduled_at(req)
+    batch = lifecycle.schedule_batch(
+        req.svc, req.tenant_id, batch_id, scheduled_at, bypass=bypass, rules=rules, max_spend=max_spend
+    )
     return success(batch.status, scheduled_at=batch.scheduled_at)
 
 

@@ -12,6 +12,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .calling_rules import CallingRules
 from .records import Batch, Execution
 
 ProviderStatus = Literal[
@@ -77,6 +78,7 @@ class DialMessage(QueueMessage):
     attempt: int = 1
     variables: dict[str, str] = Field(default_factory=dict)
     bypass_window: bool = False
+    rules: CallingRules | None = None  # the batch's own calling rules, each replacing the agent's
     batch_cap: int | None = None
     not_before: str | None = None  # a retry or a rescheduled call: not to be dialled before this
     # "initiated": the call was claimed and its placement failed or was paced; place it without claiming again
@@ -88,6 +90,9 @@ class DialMessage(QueueMessage):
 
     @classmethod
     def for_execution(cls, execution: Execution, batch: Batch, **extra: Any) -> DialMessage:
+        rules = CallingRules.of(batch)
+        if rules is not None:  # only then on the wire: a batch without rules sends the keys it always did
+            extra["rules"] = rules
         return cls(
             execution_id=execution.execution_id,
             batch_id=execution.batch_id,

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from .bounds import NOT_BOOL, NOT_TINY, Name, has_scheme, http_url
-from .call_status import CallStatus
+from .call_status import NOT_DIALLED, CallStatus
 
 CREDENTIALS_NAME = r"^[a-z][a-z0-9_-]{0,63}$"
 
@@ -91,6 +91,7 @@ DEFAULT_EVENT_FIELDS: dict[str, str] = {
     "recording_url": "recording_url",
     "voicemail": "answered_by_voice_mail",
     "error": "error_message",
+    "opt_out": "opt_out",  # true: the person asked not to be called again (the number is suppressed)
 }
 DEFAULT_STATUS_MAP: dict[str, str] = {
     "queued": "initiated",
@@ -108,7 +109,7 @@ DEFAULT_STATUS_MAP: dict[str, str] = {
     "canceled": "canceled",
     "cancelled": "canceled",
 }
-STATUSES = {status.value for status in CallStatus} - {"queued", "rescheduled"}
+STATUSES = {status.value for status in CallStatus} - {"queued", "rescheduled"} - set(NOT_DIALLED)
 
 
 class HttpAgentConfig(BaseModel):

@@ -40,10 +40,15 @@ class Agent(Record):
     call_start_hour: int | None = None
     call_end_hour: int | None = None
     call_days: list[str] | None = None
+    calling_hours: dict[str, list[list[str]]] | None = None  # weekly hours; when set, the call_* shorthand is None
+    blocked_dates: list[dict[str, str]] | None = None  # {"start", "end"} local dates
+    skip_public_holidays: bool | None = None
     timezone: str | None = None
     webhook_url: str | None = None
     retry_config: RetryConfig | None = None
     monthly_max_spend: int | float | None = None  # budget per calendar month (services/budget.py)
+    max_attempts_per_number: int | None = None  # the per-number contact limit (domain/contact_limits.py)
+    attempt_window_days: int | None = None
     created_at: str | None = None
     updated_at: str | None = None
 
@@ -77,6 +82,9 @@ class Batch(Record):
     max_concurrent_calls: int | None = None
     default_region: str | None = None
     bypass_call_guardrails: bool = False
+    calling_hours: dict[str, list[list[str]]] | None = None  # the batch's own calling rules (None: the agent's)
+    blocked_dates: list[dict[str, str]] | None = None
+    skip_public_holidays: bool | None = None
     requested_start: str | None = None  # a start asked for at upload, applied once the file is read
     # counters
     next_pos: int = 0  # contacts handed to dispatch so far
@@ -89,6 +97,7 @@ class Batch(Record):
     valid_contacts: int = 0
     invalid_contacts: int = 0
     duplicate_contacts: int = 0
+    suppressed_contacts: int = 0  # valid numbers skipped: on the tenant's do-not-call list
     # what the file held
     blank_rows: int | None = None
     columns: list[str] | None = None
@@ -157,6 +166,8 @@ class Execution(Record):
     hangup_reason: str | None = None
     recording_url: str | None = None
     error_message: str | None = None
+    holiday_calendar: str | None = None  # with skip_public_holidays: the calendar the call was held to
+    opted_out: bool | None = None  # the person asked not to be called again (never retried)
     # bookkeeping
     superseded_by: str | None = None  # the retry that replaced this attempt
     open_shard: str | None = None  # set while a provider owes a final status (the by_open index)

@@ -130,6 +130,7 @@ class HttpAgentProvider:
             recording_url=_text(field("recording_url")),
             answered_by_voice_mail=bool(field("voicemail")) if field("voicemail") is not None else None,
             error_message=_text(field("error")),
+            opt_out=True if _flag(field("opt_out")) else None,
         )
         return ReadCallback(key, [event], signer)
 
@@ -178,6 +179,13 @@ def _number(value: Any) -> float | None:
         return None if value is None or value == "" else float(value)
     except (TypeError, ValueError):
         return None
+
+
+def _flag(value: Any) -> bool:
+    """A yes in JSON or as text (`true`, `1`, `yes`): agents differ in how they send booleans."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return value is True or value == 1
 
 
 def _text(value: Any) -> str | None:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from .. import clock
-from ..domain.call_status import CallStatus, rank
+from ..domain.call_status import NOT_DIALLED, CallStatus, rank
 from ..domain.executions import new_execution
 from ..domain.messages import DialMessage
 from ..domain.records import Batch, Execution
@@ -32,7 +32,8 @@ def finish_call(svc: Services, execution: Execution, status: str, fields: dict[s
     batch = svc.batches.find(execution.batch_id)
     retry: Execution | None = None
     month_cost = month_cost_elements(svc, execution, fields)
-    if batch is not None and status != CallStatus.CANCELED:
+    never_retried = status == CallStatus.CANCELED or status in NOT_DIALLED or _opted_out(execution, fields)
+    if batch is not None and not never_retried:
         config = RetryConfig.model_validate(batch.retry_config) if batch.retry_config else None
         attempt = int(execution.attempt)
         minutes = retry_delay_minutes(config, status, bool(fields.get("answered_by_voice_mail")), attempt)
@@ -51,6 +52,11 @@ def finish_call(svc: Services, execution: Execution, status: str, fields: dict[s
         pause_agent_if_spent(svc, execution.tenant_id, execution.agent_id)
     if retry is None:
         complete_if_done(svc, execution.batch_id)
+
+
+def _opted_out(execution: Execution, fields: dict[str, Any]) -> bool:
+    """The person asked not to be called again (a provider event's opt_out): never retried."""
+    return bool(fields.get("opted_out") or execution.opted_out)
 
 
 def finish_again(svc: Services, execution: Execution) -> None:

@@ -48,6 +48,13 @@ def unplaced(svc: Services, expected: Execution, status: str, reason: str) -> No
         return
 
 
+def rule_fields(hours: tuple[CallingWindow, tuple[str, ...]] | None) -> dict[str, str | None]:
+    """What the execution records of the rules it was held to: the holiday calendar, when they skip holidays."""
+    if hours is None or not hours[0].public_holidays:
+        return {}
+    return {"holiday_calendar": hours[0].holiday_calendar}
+
+
 def wait_for_window(
     svc: Services,
     message: DialMessage,
@@ -63,7 +70,7 @@ def wait_for_window(
         return
     if expected.status != "rescheduled":
         try:
-            svc.executions.move(expected, "rescheduled", {"scheduled_at": clock.iso(when)})
+            svc.executions.move(expected, "rescheduled", {"scheduled_at": clock.iso(when), **rule_fields(hours)})
         except StaleTransition:
             return
         if expected.status == "initiated":  # the window closed while its placement was retried: free the slot

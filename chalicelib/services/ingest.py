@@ -24,6 +24,7 @@ from .. import clock
 from ..domain import json_input
 from ..domain.batch_status import BatchStatus
 from ..domain.batches import BatchOptions
+from ..domain.calling_rules import CallingRules
 from ..domain.contact_reader import Contact, ContactReader, RowError, Summary, read_records
 from ..domain.contacts_error import ContactsError
 from ..domain.records import Agent, Batch
@@ -35,6 +36,7 @@ from ..observability import count, logger
 from ..resources import INBOX_PREFIX, UPLOADS_PREFIX
 from .container import Services
 from .lifecycle import run_batch, schedule_batch
+from .suppressed_contacts import SkipSuppressed
 from .upload_expiry import schedule_upload_check
 from .webhooks import emit_batch_event, validate_webhook_url
 
@@ -79,6 +81,7 @@ def _batch_item(
         "default_region": options.default_region,
         "bypass_call_guardrails": options.bypass_call_guardrails,
         "max_spend": options.max_spend,
+        **CallingRules.stored_of(options),
         "requested_start": options.scheduled_at,
         "next_pos": 0,
         "dispatched": 0,
@@ -93,10 +96,11 @@ def _batch_item(
     return Batch.model_validate(fields)
 
 
-def _counts(summary: Summary, chunks: int, chunk_size: int) -> dict[str, Any]:
+def _counts(summary: Summary, chunks: int, chunk_size: int, suppressed: int) -> dict[str, Any]:
     return {
         "total_contacts": summary.total,
-        "valid_contacts": summary.valid,
+        "valid_contacts": summary.valid - suppressed,
+        "suppressed_contacts": suppressed,
         "invalid_contacts": summary.invalid,
         "duplicate_contacts": summary.duplicate,
         "blank_rows": summary.blank,
@@ -116,6 +120,7 @@ def _response(batch: Batch) -> dict[str, Any]:
         "valid_contacts": batch.valid_contacts,
         "invalid_contacts": batch.invalid_contacts,
         "duplicate_contacts": batch.duplicate_contacts,
+        "suppressed_contacts": batch.suppressed_contacts,
         "warnings": batch.warnings or [],
     }
 
@@ -140,8 +145,9 @@ def create_batch(svc: Services, tenant_id: str, options: BatchOptions, upload: U
         else read_records(upload.records or [], options.default_region)
     )
     check = TemplateCheck.for_agent(agent)
+    skipped = SkipSuppressed(svc.numbers, tenant_id, check.watch(reader))
     try:
-        chunks = _store_contacts(svc, batch_id, check.watch(reader))
+        chunks = _store_contacts(svc, batch_id, skipped)
         summary = reader.summary
     except ContactsError as exc:
         raise BadRequest(exc.message, code=exc.code, details=exc.details) from None
@@ -154,7 +160,7 @@ def create_batch(svc: Services, tenant_id: str, options: BatchOptions, upload: U
         agent,
         upload.file_name,
         BatchStatus.CREATED,
-        **_counts(summary, chunks, svc.settings.contacts_chunk_size),
+        **_counts(summary, chunks, svc.settings.contacts_chunk_size, skipped.count),
         warnings=summary.warnings + check.warnings(summary.columns),
     )
     svc.batches.create(batch)
@@ -254,7 +260,8 @@ def _finish(svc: Services, batch: Batch, key: str, quarantine_on_failure: bool =
     try:
         check_object(found.length, found.content_type, svc.settings.max_upload_bytes)
         reader = ContactReader(found.chunks(1 << 20), batch.default_region)
-        chunks = _store_contacts(svc, batch_id, check.watch(reader), max_rows=svc.settings.max_rows)
+        skipped = SkipSuppressed(svc.numbers, batch.tenant_id, check.watch(reader))
+        chunks = _store_contacts(svc, batch_id, skipped, max_rows=svc.settings.max_rows)
         summary = reader.summary
     except ContactsError as exc:
         found.close()  # refused on its metadata: the bytes are never read
@@ -273,7 +280,7 @@ def _finish(svc: Services, batch: Batch, key: str, quarantine_on_failure: bool =
         (BatchStatus.VALIDATING,),
         BatchStatus.CREATED,
         set_fields={
-            **_counts(summary, chunks, svc.settings.contacts_chunk_size),
+            **_counts(summary, chunks, svc.settings.contacts_chunk_size, skipped.count),
             "warnings": summary.warnings + check.warnings(summary.columns),
         },
     )

@@ -17,6 +17,7 @@ from ..domain.batch_status import (
     STOPPABLE,
     BatchStatus,
 )
+from ..domain.calling_rules import CallingRules
 from ..domain.messages import ControlMessage
 from ..domain.records import Batch
 from ..domain.scheduling import parse_scheduled_at
@@ -38,12 +39,14 @@ def schedule_batch(
     scheduled_at: object,
     *,
     bypass: bool = False,
+    rules: CallingRules | None = None,
     max_spend: float | None = None,
 ) -> Batch:
     """Schedule (or re-schedule) a start; a new token makes any earlier start message stale.
 
-    `bypass` turns on `bypass_call_guardrails` in the same write (it is never turned off here);
-    `max_spend` sets the batch's budget in it."""
+    `bypass` turns on `bypass_call_guardrails` in the same write (it is never turned off here); `rules`
+    (the batch's own calling rules) are written in it too, each replacing what the batch had; `max_spend`
+    sets the batch's budget in it."""
     svc.batches.get(tenant_id, batch_id)
     now = clock.now()
     start_at = parse_scheduled_at(scheduled_at, now, svc.settings.max_schedule_lead)
@@ -52,6 +55,8 @@ def schedule_batch(
         fields["bypass_call_guardrails"] = True
     if max_spend is not None:
         fields["max_spend"] = max_spend
+    if rules is not None:
+        fields.update(rules.stored())
     batch = svc.batches.transition(batch_id, SCHEDULABLE, BatchStatus.SCHEDULED, set_fields=fields)
     deliver_start(svc, batch_id, fields["start_token"], start_at)
     return batch

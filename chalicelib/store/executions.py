@@ -118,13 +118,15 @@ class ExecutionStore:
         batch_must_run: bool = False,
         batch_live_cap: int | None = None,
         extra: list[dict[str, Any]] | None = None,
+        guard: dict[str, Any] | None = None,
     ) -> Execution:
         """Compare-and-set the status from the one read, moving the batch counters in the same transaction.
 
         Raises StaleTransition when the execution changed meanwhile; BatchNotRunning when
         `batch_must_run` and the batch was stopped or paused first (or its live-call cap is
-        reached, with `batch_live_cap`); NoFreeSlot when an `extra` element's condition failed
-        (the agent's live-call counter).
+        reached, with `batch_live_cap`); GuardRefused (with the item as it was) when the `guard`
+        element's condition failed (the number's suppression and contact limit); NoFreeSlot when
+        an `extra` element's condition failed (the agent's live-call counter).
         """
         old = execution.status
         now = clock.now_iso()
@@ -146,6 +148,8 @@ class ExecutionStore:
                 ended=Ended.of(changes) if became_final and rank(old) >= rank(CallStatus.INITIATED) else None,
             )
         )
+        if guard is not None:
+            items.append(guard)  # third, so its refusal is told apart from the live-call slot's
         items.extend(extra or [])
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
@@ -155,6 +159,9 @@ class ExecutionStore:
                 raise StaleTransition(execution.execution_id) from None
             if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
                 raise BatchNotRunning(execution.batch_id) from None
+            if guard is not None and codes[2:3] == ["ConditionalCheckFailed"]:
+                reasons = exc.response.get("CancellationReasons") or []
+                raise GuardRefused(dict(reasons[2].get("Item") or {})) from None
             if "ConditionalCheckFailed" in codes[2:]:
                 raise NoFreeSlot(execution.batch_id) from None
             raise
@@ -322,6 +329,14 @@ class ExecutionStore:
             ExpressionAttributeValues=values(o=OPEN, c=cutoff_iso),
         )
         return (Execution.model_validate(item) for item in items)
+
+
+class GuardRefused(Exception):
+    """The claim's guard element (the number's item) refused: `item` is that item as it was, in wire form."""
+
+    def __init__(self, item: dict[str, Any] | None) -> None:
+        super().__init__("guard refused")
+        self.item = item
 
 
 class NoFreeSlot(Exception):
