@@ -70,6 +70,8 @@ def finish_again(svc: Services, execution: Execution) -> None:
     announce_call(svc, batch, execution.execution_id, retry)
     if batch.max_spend is not None:
         pause_if_spent(svc, batch.batch_id)
+    if execution.total_cost:  # the first delivery may have died before pausing for the agent's month
+        pause_agent_if_spent(svc, execution.tenant_id, execution.agent_id)
     if retry is None:
         complete_if_done(svc, execution.batch_id)
 
