@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -11,6 +11,7 @@ from .bounds import NOT_BOOL, NOT_TINY, Name, PhoneNumber, Text, http_url, uniqu
 from .calling_rules import DOCS as RULE_DOCS
 from .calling_rules import BlockedDates, CallingHours, Weekday, refuse_mix
 from .contact_limits import MAX_ATTEMPTS, MAX_DAYS
+from .json_input import JsonObject
 from .numbers import e164
 from .retry import RetryConfig
 
@@ -61,7 +62,7 @@ class AgentFields(BaseModel):
 
     name: Name | None = Field(None, min_length=1, max_length=200, description=DOCS["name"])
     provider: Literal["simulator", "twilio", "http"] | None = Field(None, description=DOCS["provider"])
-    provider_config: dict[str, Any] | None = Field(None, max_length=50, description=DOCS["provider_config"])
+    provider_config: JsonObject | None = Field(None, max_length=50, description=DOCS["provider_config"])
     welcome_message: Text | None = Field(None, max_length=4000, description=DOCS["welcome_message"])
     prompt: Text | None = Field(None, max_length=20000, description=DOCS["prompt"])
     from_phone_numbers: list[PhoneNumber] | None = Field(None, max_length=50, description=DOCS["from_phone_numbers"])
@@ -113,7 +114,7 @@ class AgentFields(BaseModel):
 
     @field_validator("provider_config")
     @classmethod
-    def _no_secret_echo(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+    def _no_secret_echo(cls, value: JsonObject | None) -> JsonObject | None:
         if value is not None and len(str(value)) > 8000:
             raise ValueError("provider_config is too large")
         return value

@@ -13,7 +13,7 @@ from .agents import CallLimit, MaxSpend
 from .bounds import Name, PhoneNumber, http_url, no_controls
 from .calling_rules import DOCS as RULE_DOCS
 from .calling_rules import BlockedDates, CallingHours, json_field
-from .json_input import JsonInputError
+from .json_input import JsonInputError, JsonObject
 from .numbers import e164
 from .records import Batch, Execution
 from .retry import RetryConfig
@@ -179,7 +179,7 @@ BATCH_FIELDS = (
 )
 
 
-def public_batch(batch: Batch, now: datetime) -> dict[str, Any]:
+def public_batch(batch: Batch, now: datetime) -> JsonObject:
     """Bolna's batch object (+ our additions), the one place it is made from the record."""
     stored = batch.model_dump(mode="json", include=set(BATCH_FIELDS))
     shown = {name: stored.get(name) for name in BATCH_FIELDS}
@@ -212,8 +212,8 @@ EXECUTION_FIELDS = (
 )
 
 
-def public_execution(execution: Execution) -> dict[str, Any]:
-    shown: dict[str, Any] = {"id": execution.execution_id}
+def public_execution(execution: Execution) -> JsonObject:
+    shown: JsonObject = {"id": execution.execution_id}
     shown.update({name: getattr(execution, name, None) for name in EXECUTION_FIELDS})
     shown["retry_history"] = execution.retry_history or []
     shown["retry_count"] = execution.retry_count or 0

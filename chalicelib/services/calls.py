@@ -4,7 +4,6 @@ retry per the batch's retry_config, free the live-call slot, and complete the ba
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from .. import clock
 from ..domain.call_status import NOT_DIALLED, CallStatus, rank
@@ -14,6 +13,7 @@ from ..domain.records import Batch, Execution
 from ..domain.retry import RetryConfig, retry_delay_minutes
 from ..observability import count
 from ..resources import DIAL_QUEUE
+from ..store.dynamo import Fields, Request
 from ..store.executions import BatchNotRunning
 from ..store.leases import agent_key
 from .budget import month_cost_elements, pause_agent_if_spent, pause_if_spent
@@ -22,7 +22,7 @@ from .lifecycle import complete_if_done
 from .webhooks import emit_call_event
 
 
-def finish_call(svc: Services, execution: Execution, status: str, fields: dict[str, Any]) -> None:
+def finish_call(svc: Services, execution: Execution, status: str, fields: Fields) -> None:
     """Move an attempt to a final status; a retry, when due, replaces it as the contact's live attempt.
 
     The retry's dial message is sent before the transaction that creates its execution: if
@@ -54,7 +54,7 @@ def finish_call(svc: Services, execution: Execution, status: str, fields: dict[s
         complete_if_done(svc, execution.batch_id)
 
 
-def _opted_out(execution: Execution, fields: dict[str, Any]) -> bool:
+def _opted_out(execution: Execution, fields: Fields) -> bool:
     """The person asked not to be called again (a provider event's opt_out): never retried."""
     return bool(fields.get("opted_out") or execution.opted_out)
 
@@ -100,9 +100,9 @@ def _retry(
     batch: Batch,
     old: Execution,
     status: str,
-    fields: dict[str, Any],
+    fields: Fields,
     minutes: int,
-    extra: list[dict[str, Any]],
+    extra: list[Request],
 ) -> Execution | None:
     """The next attempt, created; None when the batch stopped meanwhile (a stopped batch never retries)."""
     attempt = int(old.attempt) + 1

@@ -32,7 +32,7 @@ from ..domain.plan import (
     Projection,
     project,
 )
-from ..domain.records import Agent, Batch
+from ..domain.records import Agent, Batch, StoredContact
 from ..domain.retry import RetryConfig
 from ..errors import Conflict
 from .container import Services
@@ -72,7 +72,7 @@ def _input(svc: Services, tenant_id: str, batch_id: str) -> PlanInput:
     return PlanInput(batch, agent, start, FirstDials(window, agent.timezone, start), first)
 
 
-def _contacts(svc: Services, plan: PlanInput) -> Iterator[tuple[dict[str, Any], FirstDial]]:
+def _contacts(svc: Services, plan: PlanInput) -> Iterator[tuple[StoredContact, FirstDial]]:
     """Every contact still to be dispatched with its first possible dial, chunk by chunk."""
     batch = plan.batch
     size, total = batch.chunk_size, batch.valid_contacts

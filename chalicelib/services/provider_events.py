@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .. import clock
 from ..domain.call_status import is_final, rank
 from ..domain.messages import ProviderEvent
 from ..observability import logger
+from ..store.dynamo import Fields
 from ..store.executions import StaleTransition
 from .calls import finish_again, finish_call
 from .container import Services
@@ -50,8 +49,8 @@ def apply_provider_event(svc: Services, event: ProviderEvent) -> None:
     raise RuntimeError(f"execution {event.execution_id} kept changing; retry the event later")
 
 
-def _fields(event: ProviderEvent) -> dict[str, Any]:
-    fields: dict[str, Any] = {"provider": event.provider}
+def _fields(event: ProviderEvent) -> Fields:
+    fields: Fields = {"provider": event.provider}
     if event.provider_call_id:
         fields["provider_call_id"] = event.provider_call_id
     if event.details.get("opt_out"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -16,6 +15,9 @@ from ..settings import Settings
 from .batches import BatchStore, Ended
 from .cursors import Cursors, KeyShape, cursor_key
 from .dynamo import (
+    Fields,
+    Request,
+    Wire,
     av,
     cancellation_codes,
     from_item,
@@ -43,7 +45,7 @@ class ExecutionStore:
         self._batches = batches
         self._cursors = Cursors(cursor_key(settings))
 
-    def key(self, execution_id: str) -> dict[str, Any]:
+    def key(self, execution_id: str) -> Wire:
         return {"execution_id": av(execution_id)}
 
     def create_many(
@@ -55,7 +57,7 @@ class ExecutionStore:
         `must_run`: raise BatchNotRunning (writing nothing) when a stop or pause landed first.
         `unreached`: contacts an ended batch never dialled, counted apart from the dispatched.
         """
-        items: list[dict[str, Any]] = [
+        items: list[Request] = [
             {
                 "Put": {
                     "TableName": self.table,
@@ -113,12 +115,12 @@ class ExecutionStore:
         self,
         execution: Execution,
         to_status: str,
-        fields: dict[str, Any] | None = None,
+        fields: Fields | None = None,
         *,
         batch_must_run: bool = False,
         batch_live_cap: int | None = None,
-        extra: list[dict[str, Any]] | None = None,
-        guard: dict[str, Any] | None = None,
+        extra: list[Request] | None = None,
+        guard: Request | None = None,
     ) -> Execution:
         """Compare-and-set the status from the one read, moving the batch counters in the same transaction.
 
@@ -137,44 +139,42 @@ class ExecutionStore:
         else:
             changes["open_shard"] = OPEN
         items = [self._status_update(execution.execution_id, old, changes, remove)]
-        became_final = is_final(to_status) and not is_final(old)
-        items.append(
-            self._batches.counter_update(
-                execution.batch_id,
-                {old: -1, to_status: +1},
-                finished=1 if became_final else 0,
-                must_run=batch_must_run,
-                live_cap=batch_live_cap,
-                ended=Ended.of(changes) if became_final and rank(old) >= rank(CallStatus.INITIATED) else None,
-            )
-        )
+        items.append(self._counters(execution, to_status, changes, batch_must_run, batch_live_cap))
         if guard is not None:
             items.append(guard)  # third, so its refusal is told apart from the live-call slot's
         items.extend(extra or [])
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except ClientError as exc:
-            codes = cancellation_codes(exc)
-            if codes and codes[0] == "ConditionalCheckFailed":
-                raise StaleTransition(execution.execution_id) from None
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
-                raise BatchNotRunning(execution.batch_id) from None
-            if guard is not None and codes[2:3] == ["ConditionalCheckFailed"]:
-                reasons = exc.response.get("CancellationReasons") or []
-                raise GuardRefused(dict(reasons[2].get("Item") or {})) from None
-            if "ConditionalCheckFailed" in codes[2:]:
-                raise NoFreeSlot(execution.batch_id) from None
-            raise
+            refusal = _move_refused(exc, execution, guarded=guard is not None)
+            if refusal is None:
+                raise
+            raise refusal from None
         kept = {k: v for k, v in execution.model_dump().items() if k not in remove}
         return Execution.model_validate({**kept, **changes})
+
+    def _counters(
+        self, execution: Execution, to_status: str, changes: Fields, must_run: bool, live_cap: int | None
+    ) -> Request:
+        """The batch counters' element of a move; an attempt that ended after its claim adds its cost and talk."""
+        old = execution.status
+        became_final = is_final(to_status) and not is_final(old)
+        return self._batches.counter_update(
+            execution.batch_id,
+            {old: -1, to_status: +1},
+            finished=1 if became_final else 0,
+            must_run=must_run,
+            live_cap=live_cap,
+            ended=Ended.of(changes) if became_final and rank(old) >= rank(CallStatus.INITIATED) else None,
+        )
 
     def replace_with_retry(
         self,
         old: Execution,
         final_status: str,
-        fields: dict[str, Any],
+        fields: Fields,
         new: Execution,
-        extra: list[dict[str, Any]] | None = None,
+        extra: list[Request] | None = None,
     ) -> None:
         """End an attempt and create the next one in one transaction.
 
@@ -209,9 +209,7 @@ class ExecutionStore:
                 raise BatchNotRunning(old.batch_id) from None
             raise
 
-    def _status_update(
-        self, execution_id: str, old_status: str, changes: dict[str, Any], remove: list[str]
-    ) -> dict[str, Any]:
+    def _status_update(self, execution_id: str, old_status: str, changes: Fields, remove: list[str]) -> Request:
         """The transaction element that compare-and-sets an execution's status from the one read."""
         update, names, vals = set_clause(changes)
         names["#st"] = "status"
@@ -229,7 +227,7 @@ class ExecutionStore:
             }
         }
 
-    def set_fields(self, execution_id: str, fields: dict[str, Any], *, only_if_status: Iterable[str] = ()) -> bool:
+    def set_fields(self, execution_id: str, fields: Fields, *, only_if_status: Iterable[str] = ()) -> bool:
         """Record details that do not change the status (e.g. the provider's call id)."""
         allowed = list(only_if_status)
         if not allowed:
@@ -273,7 +271,7 @@ class ExecutionStore:
         start = self._cursors.decode(PAGE_KEY, scope, cursor)
         found: list[Execution] = []
         while True:
-            kwargs: dict[str, Any] = {
+            kwargs: Request = {
                 "TableName": self.table,
                 "IndexName": "by_batch",
                 "KeyConditionExpression": "batch_id = :b",
@@ -300,7 +298,7 @@ class ExecutionStore:
             KeyConditionExpression="batch_id = :b",
             ExpressionAttributeValues=values(b=batch_id),
         )
-        return (Execution.model_construct(**item) for item in items)
+        return (Execution.model_construct(**{**item, "status": CallStatus(item["status"])}) for item in items)
 
     def waiting_page(self, batch_id: str, after: str | None, limit: int) -> tuple[list[Execution], str | None]:
         """Executions not yet claimed (queued, rescheduled) past `after` (a seq), reading at most `limit`;
@@ -330,13 +328,73 @@ class ExecutionStore:
         )
         return (Execution.model_validate(item) for item in items)
 
+    # Erasure and purge (services/erasures.py, services/purge_walk.py)
+
+    def page_after(
+        self, index: str, key_name: str, key: str, sort_name: str, after: str | None, limit: int
+    ) -> tuple[list[Execution], str | None]:
+        """Up to `limit` executions of one index partition whose sort key is past `after`, in key order;
+        the sort key to go on after, or None at the end. by_batch (seq) or by_number (execution_id)."""
+        condition = "#p = :p" + (" AND #s > :after" if after else "")
+        page = aws.dynamodb().query(
+            TableName=self.table,
+            IndexName=index,
+            KeyConditionExpression=condition,
+            ExpressionAttributeNames={"#p": key_name, "#s": sort_name} if after else {"#p": key_name},
+            ExpressionAttributeValues=values(p=key, **({"after": after} if after else {})),
+            Limit=limit,
+        )
+        last = page.get("LastEvaluatedKey")
+        found = [Execution.model_validate(from_item(item)) for item in page.get("Items", [])]
+        return found, (last[sort_name]["S"] if last else None)
+
+    def erase(self, execution_id: str, fields: Fields) -> bool:
+        """Remove a final execution's personal data and set `fields` (the masked number, `erased_at`); it
+        leaves the by_number index. False when it was erased already or is not final (a live call still
+        owes its outcome)."""
+        final = [s.value for s in CallStatus if is_final(s)]
+        return update_if(
+            self.table,
+            self.key(execution_id),
+            fields,
+            "attribute_exists(number_key) AND #st IN (" + ", ".join(f":f{i}" for i in range(len(final))) + ")",
+            {"#st": "status"},
+            {f":f{i}": av(s) for i, s in enumerate(final)},
+            remove=("number_key", "recipient_data", "transcript", "recording_url"),
+        )
+
+    def delete_many(self, execution_ids: list[str]) -> None:
+        """Delete executions (absent ones are fine), 25 per request, until DynamoDB took every one."""
+        for start in range(0, len(execution_ids), 25):
+            requests: Request | None = {
+                self.table: [{"DeleteRequest": {"Key": self.key(i)}} for i in execution_ids[start : start + 25]]
+            }
+            while requests:
+                requests = aws.dynamodb().batch_write_item(RequestItems=requests).get("UnprocessedItems") or None
+
 
 class GuardRefused(Exception):
     """The claim's guard element (the number's item) refused: `item` is that item as it was, in wire form."""
 
-    def __init__(self, item: dict[str, Any] | None) -> None:
+    def __init__(self, item: Fields | None) -> None:
         super().__init__("guard refused")
         self.item = item
+
+
+def _move_refused(exc: ClientError, execution: Execution, *, guarded: bool) -> Exception | None:
+    """Which element of a move's transaction refused it (its order: the execution, the batch, the guard, the
+    slot); None when no condition failed (the error is raised as it came)."""
+    codes = cancellation_codes(exc)
+    if codes and codes[0] == "ConditionalCheckFailed":
+        return StaleTransition(execution.execution_id)
+    if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+        return BatchNotRunning(execution.batch_id)
+    if guarded and codes[2:3] == ["ConditionalCheckFailed"]:
+        reasons = exc.response.get("CancellationReasons") or []
+        return GuardRefused(dict(reasons[2].get("Item") or {}))
+    if "ConditionalCheckFailed" in codes[2:]:
+        return NoFreeSlot(execution.batch_id)
+    return None
 
 
 class NoFreeSlot(Exception):
