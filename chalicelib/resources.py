@@ -57,6 +57,8 @@ EXECUTIONS = Table(
     indexes=(
         Index("by_batch", partition_key="batch_id", sort_key="seq"),
         Index("by_open", partition_key="open_shard", sort_key="updated_at"),
+        # An agent's call history (GET /v2/agent/{agent_id}/executions): `<tenant>#<agent>`, `<created_at>#<id>`.
+        Index("by_agent", partition_key="agent_key", sort_key="agent_sort"),
     ),
 )
 # One counter item per agent (lease_id "live") plus one item per live call; expired leases are reclaimed.

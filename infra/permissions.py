@@ -93,7 +93,7 @@ ACCESS: dict[str, Access] = {
             (WEBHOOK_DELIVERIES, (QUERY,)),
             (CALLBACK_RECEIPTS, (GET, PUT)),  # HTTP voice agents' webhook-ids, per signing account
         ),
-        indexes=((BATCHES, "by_agent"), (EXECUTIONS, "by_batch")),
+        indexes=((BATCHES, "by_agent"), (EXECUTIONS, "by_batch"), (EXECUTIONS, "by_agent")),
         objects=(
             (RAW, (WRITE, TAG)),
             (CONTACTS, (WRITE,)),

@@ -238,6 +238,18 @@ class Execution(Answer):
     telephony_data: TelephonyData
 
 
+class AgentExecutions(Answer):
+    """Bolna's page of an agent's call history (GET /v2/agent/{agent_id}/executions)."""
+
+    page_number: int = Field(..., description="The page asked for (1-based).")
+    page_size: int = Field(..., description="The page size asked for (at most 50).")
+    total: int | None = Field(
+        ..., description="How many executions match: known on the last page only (else null; use `has_more`)."
+    )
+    has_more: bool = Field(..., description="Whether a next page holds more executions.")
+    data: list[Execution] = Field(..., description="The executions, newest first (by `created_at`).")
+
+
 class ExportRedirect(Answer):
     url: str = Field(..., description="A presigned S3 GET, also in `Location`; no API key needed there.")
     expires_at: Timestamp

@@ -12,6 +12,7 @@ from ..domain.call_status import is_final
 from ..errors import NotFound
 from ..resources import EXECUTIONS, table_name
 from ..settings import Settings
+from .agent_history import HistoryQuery, agent_key, agent_sort, history_page
 from .batches import BatchStore
 from .cursors import Cursors, KeyShape, cursor_key
 from .dynamo import (
@@ -58,7 +59,7 @@ class ExecutionStore:
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": to_item(execution),
+                    "Item": to_item(_indexed(execution)),
                     "ConditionExpression": "attribute_not_exists(execution_id)",
                 }
             }
@@ -173,7 +174,7 @@ class ExecutionStore:
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": to_item(new),
+                    "Item": to_item(_indexed(new)),
                     "ConditionExpression": "attribute_not_exists(execution_id)",
                 }
             },
@@ -271,6 +272,10 @@ class ExecutionStore:
             if not start or len(found) >= limit:
                 return found, self._cursors.encode(PAGE_KEY, scope, start)
 
+    def page_for_agent(self, query: HistoryQuery) -> tuple[list[dict[str, Any]], bool]:
+        """An agent's executions newest first, one page by number, and whether more follow."""
+        return history_page(self.table, query)
+
     def iter_batch(self, batch_id: str) -> Iterator[dict[str, Any]]:
         return query_all(
             TableName=self.table,
@@ -304,6 +309,15 @@ class ExecutionStore:
             KeyConditionExpression="open_shard = :o AND updated_at < :c",
             ExpressionAttributeValues=values(o=OPEN, c=cutoff_iso),
         )
+
+
+def _indexed(execution: dict[str, Any]) -> dict[str, Any]:
+    """With the by_agent index's keys: the agent's history lists it by creation time."""
+    return {
+        **execution,
+        "agent_key": agent_key(execution["tenant_id"], execution["agent_id"]),
+        "agent_sort": agent_sort(execution["created_at"], execution["execution_id"]),
+    }
 
 
 class NoFreeSlot(Exception):

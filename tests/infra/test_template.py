@@ -390,7 +390,7 @@ def test_indexes_are_queried_only_where_the_code_queries_them(synth: Synth) -> N
         for name in synth.functions()
     }
     assert queried["sweeper"] == {("executions", "by_open"), ("leases", "by_expiry"), ("batches", "by_status")}
-    assert queried["api_handler"] == {("batches", "by_agent"), ("executions", "by_batch")}
+    assert queried["api_handler"] == {("batches", "by_agent"), ("executions", "by_batch"), ("executions", "by_agent")}
     assert queried["ingest"] == {("agents", "by_id")}
     assert queried["dispatcher"] == {("executions", "by_batch")}  # the cancel walk of a stopped batch
     assert not queried["dialer"] and not queried["outcomes"]
