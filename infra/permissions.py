@@ -90,7 +90,7 @@ ACCESS: dict[str, Access] = {
             (BATCHES, (GET, PUT, UPDATE)),
             (EXECUTIONS, (GET, UPDATE)),
             (TENANTS, (GET, UPDATE)),
-            (WEBHOOK_DELIVERIES, (QUERY,)),
+            (WEBHOOK_DELIVERIES, (GET, QUERY)),  # GET: a call's deliveries for its timeline
             (CALLBACK_RECEIPTS, (GET, PUT)),  # HTTP voice agents' webhook-ids, per signing account
         ),
         indexes=((BATCHES, "by_agent"), (EXECUTIONS, "by_batch"), (EXECUTIONS, "by_agent")),

@@ -250,6 +250,30 @@ class AgentExecutions(Answer):
     data: list[Execution] = Field(..., description="The executions, newest first (by `created_at`).")
 
 
+class LogEntry(Answer):
+    """One step of a call: a status change, a provider request or its answer, a webhook attempt."""
+
+    created_at: Timestamp | None
+    type: Literal["status", "request", "response", "webhook"] | None
+    component: str | None = Field(
+        ..., description="Who wrote it: `dispatcher`, `dialer`, `provider_event`, `sweeper`, `webhook_sender`, `api`."
+    )
+    provider: str | None = Field(..., description="The phone provider, on provider requests, answers and events.")
+    data: str | None = Field(..., description="A summary: no secrets, phone numbers masked to the last four digits.")
+    status: CallStatus | None = Field(..., description="The status it moved to (`status` entries).")
+    previous_status: CallStatus | None
+    details: dict[str, Any] = Field(..., description="What came with it (error_message, hangup_reason, ...).")
+    execution_id: str = Field(..., description="The attempt it belongs to.")
+    attempt: int
+
+
+class ExecutionLog(Answer):
+    """Bolna's `GET /executions/{id}/log` shape: the contact's attempts, oldest first, each in time order."""
+
+    status: Literal["success"]
+    data: list[LogEntry]
+
+
 class ExportRedirect(Answer):
     url: str = Field(..., description="A presigned S3 GET, also in `Location`; no API key needed there.")
     expires_at: Timestamp

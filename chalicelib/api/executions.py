@@ -7,6 +7,7 @@ from typing import Any
 from chalice import Blueprint
 
 from ..domain.batches import public_execution
+from ..services.call_log import call_log
 from ..services.history import DEFAULT_PAGE_SIZE, MAX_DEPTH, MAX_PAGE_SIZE, agent_history
 from .http import ApiRequest, endpoint, json_response
 
@@ -34,3 +35,9 @@ def agent_executions(req: ApiRequest, agent_id: str) -> Any:
             until=req.query("to"),
         )
     )
+
+
+@endpoint(bp, "/executions/{execution_id}/log", ["GET"])
+def execution_log(req: ApiRequest, execution_id: str) -> Any:
+    """Bolna's raw log of a call: here its timeline, every attempt of the contact (docs/api.md)."""
+    return json_response(call_log(req.svc, req.tenant_id, execution_id))

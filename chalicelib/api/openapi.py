@@ -197,6 +197,10 @@ OPERATIONS: tuple[Operation, ...] = (
                   {"type": "string", "format": "date-time"}),
         ),
     ),
+    Operation("GET", "/executions/{execution_id}/log", "getExecutionLog", "executions", "A call's timeline",
+              (Reply(200, "Every status change, provider request and answer, and webhook attempt of the contact's "
+                          "attempts, oldest attempt first.", bodies.ExecutionLog),), (401, 404),
+              params={"execution_id": "The `id` of any attempt of the call."}),
     Operation("GET", "/webhooks/secret", "getWebhookSecret", "webhooks", "The tenant's webhook signing secret",
               (Reply(200, "The secret.", bodies.WebhookSecret),), (401,)),
     Operation("POST", "/webhooks/secret/rotate", "rotateWebhookSecret", "webhooks", "Rotate the signing secret",

@@ -22,14 +22,17 @@ from .webhooks import emit_batch_event
 LIVE = ("initiated", "ringing", "in-progress")
 
 
-def again(svc: Services, message: DialMessage, delay: int, **update: Any) -> None:
+def again(
+    svc: Services, message: DialMessage, delay: int, *, notes: list[dict[str, Any]] | None = None, **update: Any
+) -> None:
     """Back to the queue, still claimed (its slot held), with a fresh token only one delivery can take.
 
-    Touching the execution also keeps the sweeper from declaring the claim lost meanwhile.
+    Touching the execution also keeps the sweeper from declaring the claim lost meanwhile; `notes`
+    (the failed provider request) join its timeline in that same write.
     """
     token = uuid.uuid4().hex
     fields = {"updated_at": clock.now_iso(), "place_token": token}
-    if not svc.executions.set_fields(message.execution_id, fields, only_if_status=["initiated"]):
+    if not svc.executions.set_fields(message.execution_id, fields, only_if_status=["initiated"], notes=notes):
         return  # finished meanwhile (stopped, swept)
     svc.queues.send(DIAL_QUEUE, message.again(expect_status="initiated", place_token=token, **update), min(delay, 900))
 
@@ -39,10 +42,12 @@ def later(svc: Services, message: DialMessage, when: datetime) -> None:
     svc.scheduler.send_at(DIAL_QUEUE, message.again(not_before=clock.iso(when)), when, f"dial-{message.execution_id}")
 
 
-def unplaced(svc: Services, expected: dict[str, Any], status: str, reason: str) -> None:
+def unplaced(
+    svc: Services, expected: dict[str, Any], status: str, reason: str, notes: list[dict[str, Any]] | None = None
+) -> None:
     """End the attempt without a call (a retry may follow); nothing when it moved meanwhile."""
     try:
-        finish_call(svc, expected, status, {"error_message": reason})
+        finish_call(svc, expected, status, {"error_message": reason}, notes)
     except StaleTransition:
         return
 

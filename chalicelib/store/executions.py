@@ -8,6 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .. import aws, clock
+from ..domain import timeline
 from ..domain.call_status import is_final
 from ..errors import NotFound
 from ..resources import EXECUTIONS, table_name
@@ -118,13 +119,14 @@ class ExecutionStore:
         batch_must_run: bool = False,
         batch_live_cap: int | None = None,
         extra: list[dict[str, Any]] | None = None,
+        notes: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """Compare-and-set the status from the one read, moving the batch counters in the same transaction.
 
         Raises StaleTransition when the execution changed meanwhile; BatchNotRunning when
         `batch_must_run` and the batch was stopped or paused first (or its live-call cap is
         reached, with `batch_live_cap`); NoFreeSlot when an `extra` element's condition failed
-        (the agent's live-call counter).
+        (the agent's live-call counter). `notes`: timeline entries that led to the change (before it).
         """
         old = execution["status"]
         now = clock.now_iso()
@@ -134,7 +136,8 @@ class ExecutionStore:
             remove.append("open_shard")  # nothing is owed by a provider: the sweeper leaves it alone
         else:
             changes["open_shard"] = OPEN
-        items = [self._status_update(execution["execution_id"], old, changes, remove)]
+        notes = [*(notes or []), timeline.status_change(old, to_status, changes, now)]
+        items = [self._status_update(execution["execution_id"], old, changes, remove, notes)]
         became_final = is_final(to_status) and not is_final(old)
         items.append(
             self._batches.counter_update(
@@ -160,21 +163,28 @@ class ExecutionStore:
         return {**execution, **changes}
 
     def replace_with_retry(
-        self, old: dict[str, Any], final_status: str, fields: dict[str, Any], new: dict[str, Any]
+        self,
+        old: dict[str, Any],
+        final_status: str,
+        fields: dict[str, Any],
+        new: dict[str, Any],
+        notes: list[dict[str, Any]] | None = None,
     ) -> None:
         """End an attempt and create the next one in one transaction.
 
         The contact stays unfinished: the counters move from the old attempt's status to the
         new attempt's, so the batch counts each contact by its last attempt.
         """
-        changes = {"status": final_status, "updated_at": clock.now_iso(), **fields}
+        now = clock.now_iso()
+        changes = {"status": final_status, "updated_at": now, **fields}
+        notes = [*(notes or []), timeline.status_change(old["status"], final_status, changes, now)]
         items = [
-            self._status_update(old["execution_id"], old["status"], changes, ["open_shard"]),
+            self._status_update(old["execution_id"], old["status"], changes, ["open_shard"], notes),
             self._batches.counter_update(old["batch_id"], {old["status"]: -1, new["status"]: +1}, must_run=True),
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": to_item(_indexed(new)),
+                    "Item": to_item(_indexed(new, f"retry after {final_status}")),
                     "ConditionExpression": "attribute_not_exists(execution_id)",
                 }
             },
@@ -190,12 +200,19 @@ class ExecutionStore:
             raise
 
     def _status_update(
-        self, execution_id: str, old_status: str, changes: dict[str, Any], remove: list[str]
+        self,
+        execution_id: str,
+        old_status: str,
+        changes: dict[str, Any],
+        remove: list[str],
+        notes: list[dict[str, Any]],
     ) -> dict[str, Any]:
-        """The transaction element that compare-and-sets an execution's status from the one read."""
+        """The transaction element that compare-and-sets an execution's status from the one read,
+        appending the change to the call's timeline in the same write."""
         update, names, vals = set_clause(changes)
-        names["#st"] = "status"
-        vals[":old"] = av(old_status)
+        update += ", #tl = list_append(if_not_exists(#tl, :tl0), :tl)"
+        names.update({"#st": "status", "#tl": "timeline"})
+        vals.update({":old": av(old_status), ":tl0": av([]), ":tl": av(notes)})
         if remove:
             update += " REMOVE " + ", ".join(remove)
         return {
@@ -209,11 +226,20 @@ class ExecutionStore:
             }
         }
 
-    def set_fields(self, execution_id: str, fields: dict[str, Any], *, only_if_status: Iterable[str] = ()) -> bool:
-        """Record details that do not change the status (e.g. the provider's call id)."""
+    def set_fields(
+        self,
+        execution_id: str,
+        fields: dict[str, Any],
+        *,
+        only_if_status: Iterable[str] = (),
+        notes: list[dict[str, Any]] | None = None,
+    ) -> bool:
+        """Record details that do not change the status (e.g. the provider's call id); `notes`: timeline
+        entries appended in the same write."""
+        appends = {"timeline": notes} if notes else None
         allowed = list(only_if_status)
         if not allowed:
-            return update_if(self.table, self.key(execution_id), fields)
+            return update_if(self.table, self.key(execution_id), fields, appends=appends)
         return update_if(
             self.table,
             self.key(execution_id),
@@ -221,6 +247,7 @@ class ExecutionStore:
             "#st IN (" + ", ".join(f":a{i}" for i in range(len(allowed))) + ")",
             {"#st": "status"},
             {f":a{i}": av(s) for i, s in enumerate(allowed)},
+            appends=appends,
         )
 
     def take_place_token(self, execution_id: str, token: str) -> bool:
@@ -311,12 +338,20 @@ class ExecutionStore:
         )
 
 
-def _indexed(execution: dict[str, Any]) -> dict[str, Any]:
-    """With the by_agent index's keys: the agent's history lists it by creation time."""
+def _indexed(execution: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
+    """As first written: with the by_agent index's keys (the agent's history lists it by creation time)
+    and its timeline's first entry."""
+    first = timeline.created(
+        execution["status"],
+        int(execution.get("attempt") or 1),
+        execution["created_at"],
+        reason or execution.get("error_message"),
+    )
     return {
         **execution,
         "agent_key": agent_key(execution["tenant_id"], execution["agent_id"]),
         "agent_sort": agent_sort(execution["created_at"], execution["execution_id"]),
+        "timeline": [first],
     }
 
 
