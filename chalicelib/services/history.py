@@ -14,6 +14,7 @@ from .container import Services
 
 MAX_PAGE_SIZE = 50  # Bolna's maximum
 DEFAULT_PAGE_SIZE = 20  # Bolna's default
+MAX_ID = 200
 __all__ = ["DEFAULT_PAGE_SIZE", "MAX_DEPTH", "MAX_PAGE_SIZE", "agent_history"]
 STATUSES = tuple(s.value for s in CallStatus)
 
@@ -35,6 +36,8 @@ def agent_history(
     svc.agents.get(tenant_id, agent_id)
     if status and status not in STATUSES:  # a typo would read as "no call has this status"
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}", code="invalid_query")
+    if batch_id and len(batch_id) > MAX_ID:
+        raise BadRequest(f"batch_id must be at most {MAX_ID} characters", code="invalid_query")
     lo, hi = _moment("from", since), _moment("to", until)
     if lo and hi and hi < lo:
         raise BadRequest("to must not be before from", code="invalid_query")

@@ -118,6 +118,7 @@ def test_another_tenants_agent_is_not_found(
         ("?page_number=abc", "invalid_query"),
         ("?page_number=201&page_size=50", "history_too_deep"),
         ("?status=done", "invalid_query"),
+        ("?batch_id=" + "b" * 201, "invalid_query"),
         ("?from=2026-11-01T00:00:00", "invalid_query"),
         ("?from=yesterday", "invalid_query"),
         ("?to=9999-12-31T23:59:59-01:00", "invalid_query"),
