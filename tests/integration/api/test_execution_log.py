@@ -82,6 +82,9 @@ def test_the_log_of_a_retried_call_shows_both_attempts_in_order(
     assert [h for h in sent if h[0] == 1] == [(1, "call.ended", "retrying"), (1, "call.ended", "delivered")]
     for event in ("call.retry_scheduled", "call.ended"):
         assert [h[2] for h in sent if h[:2] == (2, event)] == ["retrying", "delivered"]
+    # And the agent's history lists both attempts, the retry first (newest first)
+    history = client.http.get(f"/v2/agent/{agent_id}/executions", headers={"Authorization": f"Bearer {key}"})
+    assert [e["id"] for e in json.loads(history.body)["data"]] == [second["execution_id"], first["execution_id"]]
     # And no full phone number appears anywhere in it
     assert "+12025550100" not in raw and "12025550100" not in raw and "+12025550147" not in raw
 
