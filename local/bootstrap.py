@@ -2,7 +2,7 @@
 
 Everything comes from `chalicelib.resources`, so the local stack and the test
 fixtures build exactly what `infra/` deploys. Each step is create-if-missing and
-then converges the settings that matter (queue attributes, TTL), so calling it
+then converges the settings that matter (queue attributes, TTL, indexes declared since), so calling it
 twice, or after a declaration changed, is safe.
 """
 
@@ -60,8 +60,10 @@ def _create_table(settings: Settings, table: resources.Table) -> None:
             for index in table.indexes
         ]
     ddb = aws.dynamodb()
-    with contextlib.suppress(ddb.exceptions.ResourceInUseException):  # already there
+    try:
         ddb.create_table(**request)
+    except ddb.exceptions.ResourceInUseException:  # already there (kept local data): add indexes declared since
+        _add_missing_indexes(request)
     if table.ttl_attribute:
         name = request["TableName"]
         ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
@@ -69,6 +71,20 @@ def _create_table(settings: Settings, table: resources.Table) -> None:
             ddb.update_time_to_live(
                 TableName=name,
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+            )
+
+
+def _add_missing_indexes(request: dict[str, Any]) -> None:
+    """A table kept from an older declaration gets the GSIs added since (one per update, as DynamoDB allows)."""
+    ddb = aws.dynamodb()
+    name = request["TableName"]
+    existing = {i["IndexName"] for i in ddb.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])}
+    for index in request.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] not in existing:
+            ddb.update_table(
+                TableName=name,
+                AttributeDefinitions=request["AttributeDefinitions"],
+                GlobalSecondaryIndexUpdates=[{"Create": index}],
             )
 
 

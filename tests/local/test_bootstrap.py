@@ -98,3 +98,32 @@ def test_ttl_and_declared_key_types(settings: Settings, monkeypatch: pytest.Monk
     assert types == {"pk": "S", "seq": "N", "owner": "S"}
     ttl = aws.dynamodb().describe_time_to_live(TableName=name)["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+
+
+def test_a_table_kept_from_an_older_declaration_gets_the_indexes_added_since(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a table created (kept local data) before an index was declared
+    older = resources.Table("grown", partition_key="pk", indexes=(resources.Index("by_a", partition_key="a"),))
+    monkeypatch.setattr(resources, "TABLES", (older,))
+    create_resources(settings)
+    # When the declaration gains an index and the stack starts again on that data
+    newer = resources.Table(
+        "grown",
+        partition_key="pk",
+        indexes=(resources.Index("by_a", partition_key="a"), resources.Index("by_b", partition_key="b", sort_key="c")),
+    )
+    monkeypatch.setattr(resources, "TABLES", (newer,))
+    create_resources(settings)
+    # Then the table has it, and items written now are found through it
+    name = resources.table_name(settings, newer)
+    described = aws.dynamodb().describe_table(TableName=name)["Table"]
+    assert {i["IndexName"] for i in described["GlobalSecondaryIndexes"]} == {"by_a", "by_b"}
+    aws.dynamodb().put_item(TableName=name, Item={"pk": {"S": "1"}, "b": {"S": "x"}, "c": {"S": "y"}})
+    found = aws.dynamodb().query(
+        TableName=name,
+        IndexName="by_b",
+        KeyConditionExpression="b = :b",
+        ExpressionAttributeValues={":b": {"S": "x"}},
+    )
+    assert [item["pk"]["S"] for item in found["Items"]] == ["1"]
