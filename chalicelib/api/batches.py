@@ -93,13 +93,13 @@ def _scheduled_at(req: ApiRequest) -> tuple[object, bool]:
 def schedule(req: ApiRequest, batch_id: str) -> Any:
     scheduled_at, bypass = _scheduled_at(req)
     batch = lifecycle.schedule_batch(req.svc, req.tenant_id, batch_id, scheduled_at, bypass=bypass)
-    return success(batch["status"], scheduled_at=batch["scheduled_at"])
+    return success(batch.status, scheduled_at=batch.scheduled_at)
 
 
 @endpoint(bp, "/batches/{batch_id}/run", ["POST"])
 def run(req: ApiRequest, batch_id: str) -> Any:
     batch = lifecycle.run_batch(req.svc, req.tenant_id, batch_id)
-    return success(batch["status"], scheduled_at=batch["scheduled_at"])
+    return success(batch.status, scheduled_at=batch.scheduled_at)
 
 
 @endpoint(bp, "/batches/{batch_id}/stop", ["POST"])
@@ -117,7 +117,7 @@ def pause(req: ApiRequest, batch_id: str) -> Any:
 @endpoint(bp, "/batches/{batch_id}/resume", ["POST"])
 def resume(req: ApiRequest, batch_id: str) -> Any:
     batch = lifecycle.resume_batch(req.svc, req.tenant_id, batch_id)
-    return success(batch["status"])
+    return success(batch.status)
 
 
 CALL_STATUSES = tuple(s.value for s in CallStatus)

@@ -13,6 +13,7 @@ from .agents import CallLimit
 from .bounds import Name, PhoneNumber, http_url, no_controls
 from .json_input import JsonInputError
 from .numbers import e164
+from .records import Batch, Execution
 from .retry import RetryConfig
 
 
@@ -144,10 +145,12 @@ BATCH_FIELDS = (
 )
 
 
-def public_batch(batch: dict[str, Any], now: datetime) -> dict[str, Any]:
-    shown = {name: batch.get(name) for name in BATCH_FIELDS}
-    shown["execution_status"] = {k: v for k, v in sorted((batch.get("execution_status") or {}).items()) if v}
-    shown["humanized_created_at"] = humanize(datetime.fromisoformat(batch["created_at"].replace("Z", "+00:00")), now)
+def public_batch(batch: Batch, now: datetime) -> dict[str, Any]:
+    """Bolna's batch object (+ our additions), the one place it is made from the record."""
+    stored = batch.model_dump(mode="json", include=set(BATCH_FIELDS))
+    shown = {name: stored.get(name) for name in BATCH_FIELDS}
+    shown["execution_status"] = {k: v for k, v in sorted(batch.execution_status.items()) if v}
+    shown["humanized_created_at"] = humanize(datetime.fromisoformat(batch.created_at.replace("Z", "+00:00")), now)
     return shown
 
 
@@ -174,18 +177,18 @@ EXECUTION_FIELDS = (
 )
 
 
-def public_execution(execution: dict[str, Any]) -> dict[str, Any]:
-    shown: dict[str, Any] = {"id": execution["execution_id"]}
-    shown.update({name: execution.get(name) for name in EXECUTION_FIELDS})
-    shown["retry_history"] = execution.get("retry_history") or []
-    shown["retry_count"] = execution.get("retry_count") or 0
-    shown["answered_by_voice_mail"] = bool(execution.get("answered_by_voice_mail"))
-    shown["context_details"] = {"recipient_data": execution.get("recipient_data") or {}}
+def public_execution(execution: Execution) -> dict[str, Any]:
+    shown: dict[str, Any] = {"id": execution.execution_id}
+    shown.update({name: getattr(execution, name, None) for name in EXECUTION_FIELDS})
+    shown["retry_history"] = execution.retry_history or []
+    shown["retry_count"] = execution.retry_count or 0
+    shown["answered_by_voice_mail"] = bool(execution.answered_by_voice_mail)
+    shown["context_details"] = {"recipient_data": execution.recipient_data or {}}
     shown["telephony_data"] = {
-        "provider": execution.get("provider"),
-        "provider_call_id": execution.get("provider_call_id"),
-        "recording_url": execution.get("recording_url"),
-        "hangup_reason": execution.get("hangup_reason"),
+        "provider": execution.provider,
+        "provider_call_id": execution.provider_call_id,
+        "recording_url": execution.recording_url,
+        "hangup_reason": execution.hangup_reason,
     }
     return shown
 

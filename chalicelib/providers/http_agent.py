@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Mapping
 from typing import Any
 
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -28,6 +27,7 @@ from ..adapters.secrets import Secrets
 from ..domain import json_input, ssrf
 from ..domain.messages import ProviderEvent
 from ..domain.provider_config import HttpAgentConfig, dig, put
+from ..domain.records import Agent, Execution
 from ..settings import Settings
 from .base import Callback, CallRequest, Failure, ForgedCallback, ProviderError, ReadCallback
 
@@ -62,8 +62,8 @@ class HttpAgentProvider:
                 put(body, path, value)
         return body
 
-    def place_call(self, request: CallRequest, agent: dict[str, Any]) -> str:
-        config = HttpAgentConfig.model_validate(agent.get("provider_config") or {})
+    def place_call(self, request: CallRequest, agent: Agent) -> str:
+        config = HttpAgentConfig.model_validate(agent.provider_config or {})
         token = self._secrets.get(request.tenant_id, config.credentials, KEYS_PLACE)["token"]
         try:
             target, addresses = delivery_target(config.endpoint, self._settings)
@@ -94,12 +94,12 @@ class HttpAgentProvider:
         call_id = dig(answer, config.call_id_field) or answer.get("execution_id") or answer.get("id")
         return str(call_id or request.execution_id)
 
-    def idempotent(self, agent: dict[str, Any]) -> bool:
-        return HttpAgentConfig.model_validate(agent.get("provider_config") or {}).idempotent
+    def idempotent(self, agent: Agent) -> bool:
+        return HttpAgentConfig.model_validate(agent.provider_config or {}).idempotent
 
-    def read_callback(self, callback: Callback, execution: Mapping[str, Any], agent: dict[str, Any]) -> ReadCallback:
-        execution_id, tenant_id = execution["execution_id"], execution["tenant_id"]
-        config = HttpAgentConfig.model_validate(agent.get("provider_config") or {})
+    def read_callback(self, callback: Callback, execution: Execution, agent: Agent) -> ReadCallback:
+        execution_id, tenant_id = execution.execution_id, execution.tenant_id
+        config = HttpAgentConfig.model_validate(agent.provider_config or {})
         secret = self._secrets.get(tenant_id, config.credentials, KEYS_VERIFY)["signing_secret"]
         try:
             data = Webhook(secret).verify(callback.body, dict(callback.headers))
@@ -134,10 +134,10 @@ class HttpAgentProvider:
         return ReadCallback(key, [event], signer)
 
 
-def require_same_call(execution: Mapping[str, Any], reference: str | None, call_id: str | None) -> None:
+def require_same_call(execution: Execution, reference: str | None, call_id: str | None) -> None:
     """Refuse a signed body that is not about this execution's call (it may be another call's, re-posted here)."""
-    recorded = execution.get("provider_call_id") or None
-    if reference is not None and reference != execution["execution_id"]:
+    recorded = execution.provider_call_id or None
+    if reference is not None and reference != execution.execution_id:
         raise ForgedCallback("the callback names another execution")
     if call_id is not None and recorded is not None and call_id != recorded:
         raise ForgedCallback("the callback names another call")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from typing import Any
 
 from ..adapters.queues import Queues
 from ..domain.messages import ProviderEvent
+from ..domain.records import Agent, Execution
 from ..domain.simulation import simulate
 from ..resources import EVENTS_QUEUE
 from .base import Callback, CallRequest, ForgedCallback, ReadCallback
@@ -24,9 +24,9 @@ class SimulatorProvider:
     def _after(self, seconds: float) -> int:
         return 0 if self._speed <= 0 else round(seconds / self._speed)
 
-    def place_call(self, request: CallRequest, agent: dict[str, Any]) -> str:
+    def place_call(self, request: CallRequest, agent: Agent) -> str:
         call_id = "sim-" + hashlib.sha256(request.execution_id.encode()).hexdigest()[:24]
-        config = agent.get("provider_config") or {}
+        config = agent.provider_config or {}
         fixed = config.get("fixed_talk_seconds")
         outcome = simulate(
             self._seed,
@@ -58,8 +58,8 @@ class SimulatorProvider:
         self._queues.send_many(EVENTS_QUEUE, events)
         return call_id
 
-    def idempotent(self, agent: dict[str, Any]) -> bool:
+    def idempotent(self, agent: Agent) -> bool:
         return True  # the call id and every event are derived from the execution id
 
-    def read_callback(self, callback: Callback, execution: Mapping[str, Any], agent: dict[str, Any]) -> ReadCallback:
+    def read_callback(self, callback: Callback, execution: Execution, agent: Agent) -> ReadCallback:
         raise ForgedCallback("the simulator reports through the events queue, never over HTTP")

@@ -11,6 +11,7 @@ from .. import clock
 from ..domain.agents import AgentCreate, AgentPatch
 from ..domain.batch_status import TERMINAL, BatchStatus
 from ..domain.provider_config import HttpAgentConfig, parse_config
+from ..domain.records import Agent
 from ..errors import BadRequest, Conflict
 from ..settings import Settings
 from ..store.agents import AgentStore
@@ -37,11 +38,12 @@ PUBLIC_FIELDS = (
 )
 
 
-def public(agent: dict[str, Any]) -> dict[str, Any]:
+def public(agent: Agent) -> dict[str, Any]:
     """The agent as the API shows it; provider_config may hold secrets, so only its keys are shown."""
-    shown = {name: agent.get(name) for name in PUBLIC_FIELDS}
-    shown["id"] = agent["agent_id"]
-    shown["provider_config_keys"] = sorted((agent.get("provider_config") or {}).keys())
+    stored = agent.model_dump(mode="json", include=set(PUBLIC_FIELDS))
+    shown = {name: stored.get(name) for name in PUBLIC_FIELDS}
+    shown["id"] = agent.agent_id
+    shown["provider_config_keys"] = sorted((agent.provider_config or {}).keys())
     return shown
 
 
@@ -67,31 +69,31 @@ def check_provider(settings: Settings, provider: str, config: dict[str, Any] | N
         validate_webhook_url(parsed.endpoint, settings, "provider_config.endpoint")
 
 
-def create_agent(store: AgentStore, tenant_id: str, spec: AgentCreate, settings: Settings) -> dict[str, Any]:
+def create_agent(store: AgentStore, tenant_id: str, spec: AgentCreate, settings: Settings) -> Agent:
     """Every caller (the API, the demo seeding) goes through the webhook and provider checks."""
     check_webhook(settings, spec.webhook_url)
     check_provider(settings, spec.provider, spec.provider_config)
     now = clock.now_iso()
-    agent = {
-        **spec.model_dump(mode="json"),
-        "tenant_id": tenant_id,
-        "agent_id": uuid.uuid4().hex,
-        "created_at": now,
-        "updated_at": now,
-    }
+    agent = Agent.model_validate(
+        {
+            **spec.model_dump(mode="json"),
+            "tenant_id": tenant_id,
+            "agent_id": uuid.uuid4().hex,
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
     store.create(agent)
     return agent
 
 
-def update_agent(
-    store: AgentStore, tenant_id: str, agent_id: str, patch: AgentPatch, settings: Settings
-) -> dict[str, Any]:
+def update_agent(store: AgentStore, tenant_id: str, agent_id: str, patch: AgentPatch, settings: Settings) -> Agent:
     check_webhook(settings, patch.webhook_url)
     changes = patch.model_dump(mode="json", exclude_unset=True)
     if not changes:
         raise BadRequest("nothing to update: send at least one agent field", code="empty_patch")
     current = store.get(tenant_id, agent_id)
-    merged = {**current, **changes}
+    merged = {**current.model_dump(mode="json"), **changes}
     for required in ("name", "provider", "max_concurrent_calls", "call_start_hour", "call_end_hour", "call_days"):
         if merged.get(required) is None:
             raise BadRequest(f"{required} cannot be removed", code="invalid_agent", details=[{"field": required}])
@@ -110,15 +112,15 @@ def delete_agent(agents: AgentStore, batches: BatchStore, tenant_id: str, agent_
     """Refused while any of the agent's batches may still dial: without its agent a batch could never
     place its calls nor finish. A batch is free of its agent once stopped, completed, failed or deleted."""
     agents.get(tenant_id, agent_id)
-    busy = [b for b in batches.list_for_agent(tenant_id, agent_id) if BatchStatus(b["status"]) not in TERMINAL]
+    busy = [b for b in batches.list_for_agent(tenant_id, agent_id) if BatchStatus(b.status) not in TERMINAL]
     if busy:
-        named = ", ".join(f"{b['batch_id']} ({b['status']})" for b in busy[:NAMED_IN_MESSAGE])
+        named = ", ".join(f"{b.batch_id} ({b.status})" for b in busy[:NAMED_IN_MESSAGE])
         more = f" and {len(busy) - NAMED_IN_MESSAGE} more" if len(busy) > NAMED_IN_MESSAGE else ""
         raise Conflict(
             f"agent {agent_id} is used by {len(busy)} batch(es) not yet finished: {named}{more}; "
             "stop them (POST /batches/{id}/stop) or delete them (DELETE /batches/{id}) first, "
             "or wait until they complete",
             code="agent_in_use",
-            details=[{"batch_id": b["batch_id"], "status": b["status"]} for b in busy],
+            details=[{"batch_id": b.batch_id, "status": b.status} for b in busy],
         )
     agents.delete(tenant_id, agent_id)

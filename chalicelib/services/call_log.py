@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..domain.records import Execution
 from ..domain.timeline import public_entry
 from ..domain.webhooks import CALL_EVENTS, call_event_id
 from .container import Services
@@ -22,24 +23,25 @@ def call_log(svc: Services, tenant_id: str, execution_id: str) -> dict[str, Any]
     execution = svc.executions.get(tenant_id, execution_id)
     entries: list[dict[str, Any]] = []
     for attempt in _attempts(svc, execution):
-        number = int(attempt.get("attempt") or 1)
-        mine = [public_entry(e, attempt["execution_id"], number) for e in attempt.get("timeline") or []]
+        mine = [public_entry(e, attempt.execution_id, attempt.attempt) for e in attempt.timeline or []]
         for event in sorted(CALL_EVENTS):
-            state = svc.deliveries.state(attempt["batch_id"], call_event_id(attempt["execution_id"], event))
-            mine.extend(public_entry(e, attempt["execution_id"], number) for e in (state or {}).get("history") or [])
+            state = svc.deliveries.state(attempt.batch_id, call_event_id(attempt.execution_id, event))
+            mine.extend(
+                public_entry(e, attempt.execution_id, attempt.attempt) for e in (state or {}).get("history") or []
+            )
         entries.extend(sorted(mine, key=lambda e: e["created_at"] or ""))  # stable: writes of one time keep order
     return {"status": "success", "data": entries}
 
 
-def _attempts(svc: Services, execution: dict[str, Any]) -> list[dict[str, Any]]:
+def _attempts(svc: Services, execution: Execution) -> list[Execution]:
     earlier = [
         found
-        for past in execution.get("retry_history") or []
+        for past in execution.retry_history or []
         if past.get("execution_id") and (found := svc.executions.find(past["execution_id"])) is not None
     ]
     chain = [*earlier, execution]
-    while chain[-1].get("superseded_by") and len(chain) < MAX_ATTEMPTS:
-        later = svc.executions.find(chain[-1]["superseded_by"])
+    while (later_id := chain[-1].superseded_by) and len(chain) < MAX_ATTEMPTS:
+        later = svc.executions.find(later_id)
         if later is None:  # the retry's message went out before its execution was written: not yet
             break
         chain.append(later)

@@ -31,10 +31,10 @@ def apply_provider_event(svc: Services, event: ProviderEvent) -> None:
         if execution is None:
             logger.warning("event for an unknown execution", extra={"execution_id": event.execution_id})
             return
-        if event.status == execution["status"] and is_final(event.status):
+        if event.status == execution.status and is_final(event.status):
             finish_again(svc, execution)  # a redelivery: the first delivery may have died before the end
             return
-        if rank(event.status) <= rank(execution["status"]):
+        if rank(event.status) <= rank(execution.status):
             return  # late or repeated: a `ringing` after `completed` changes nothing
         try:
             if is_final(event.status):

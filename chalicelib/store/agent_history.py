@@ -1,8 +1,8 @@
 """An agent's call history: its executions newest first, by page number, from the by_agent index.
 
 Bolna pages this listing by `page_number` and `page_size`, i.e. by offset; DynamoDB has no
-offset, so a page is reached by reading past the executions before it. That skip reads only
-the index keys it needs (a projection) and is bounded: a page must end within MAX_DEPTH
+offset, so a page is reached by reading past the executions before it. That skip only counts
+(`Select=COUNT`: nothing is sent back) and is bounded: a page must end within MAX_DEPTH
 matching executions, and one request examines at most MAX_EXAMINED index entries (filters
 on batch or status are applied while reading). Past either bound the answer is a 400 that
 says to narrow the time range with `from` / `to`, which are key conditions (read nothing outside).
@@ -21,7 +21,6 @@ INDEX = "by_agent"
 MAX_DEPTH = 10_000  # page_number * page_size
 MAX_EXAMINED = 50_000  # index entries read by one request (filters make this more than MAX_DEPTH)
 SKIP_CHUNK = 1_000
-KEYS = "execution_id, agent_key, agent_sort"
 AFTER_ANY_ID = "$"  # sorts after "<time>#<id>" for the same time: makes `to` inclusive
 
 
@@ -69,12 +68,12 @@ _END: Any = object()
 
 
 def _skip(request: dict[str, Any], count: int, budget: list[int]) -> Any:
-    """Read past `count` matching entries (keys only); the key to go on from, None at the start, or _END."""
+    """Read past `count` matching entries (counted, none sent back); the key to go on from, or _END."""
     start: Any = None
-    keys_only = {**request, "ProjectionExpression": KEYS}
+    counting = {**request, "Select": "COUNT"}
     while count > 0:
-        page = _query(keys_only, start, min(count, SKIP_CHUNK), budget)
-        count -= len(page.get("Items", []))
+        page = _query(counting, start, min(count, SKIP_CHUNK), budget)
+        count -= int(page.get("Count", 0))
         start = page.get("LastEvaluatedKey")
         if not start:
             return _END  # fewer executions than the pages before this one hold

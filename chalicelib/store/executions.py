@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 from .. import aws, clock
 from ..domain import timeline
 from ..domain.call_status import is_final
+from ..domain.records import Execution
 from ..errors import NotFound
 from ..resources import EXECUTIONS, table_name
 from ..settings import Settings
@@ -48,7 +49,7 @@ class ExecutionStore:
         return {"execution_id": av(execution_id)}
 
     def create_many(
-        self, batch_id: str, executions: list[dict[str, Any]], *, must_run: bool = False, unreached: bool = False
+        self, batch_id: str, executions: list[Execution], *, must_run: bool = False, unreached: bool = False
     ) -> bool:
         """Write up to 99 new executions and count them on the batch, all or nothing.
 
@@ -60,7 +61,7 @@ class ExecutionStore:
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": to_item(_indexed(execution)),
+                    "Item": to_item(_indexed(execution.to_item())),
                     "ConditionExpression": "attribute_not_exists(execution_id)",
                 }
             }
@@ -68,12 +69,12 @@ class ExecutionStore:
         ]
         moves: dict[str, int] = {}
         for execution in executions:
-            moves[execution["status"]] = moves.get(execution["status"], 0) + 1
+            moves[execution.status] = moves.get(execution.status, 0) + 1
         items.append(
             self._batches.counter_update(
                 batch_id,
                 moves,
-                finished=sum(1 for e in executions if is_final(e["status"])),
+                finished=sum(1 for e in executions if is_final(e.status)),
                 dispatched=0 if unreached else len(executions),
                 unreached=len(executions) if unreached else 0,
                 must_run=must_run,
@@ -90,29 +91,29 @@ class ExecutionStore:
             raise
         return True
 
-    def create_absent(self, batch_id: str, executions: list[dict[str, Any]], *, unreached: bool = False) -> int:
+    def create_absent(self, batch_id: str, executions: list[Execution], *, unreached: bool = False) -> int:
         """Like create_many, but skipping those that exist (a racing step wrote them); how many were written."""
         if self.create_many(batch_id, executions, unreached=unreached):
             return len(executions)
         return sum(1 for e in executions if self.create_many(batch_id, [e], unreached=unreached))
 
-    def find(self, execution_id: str) -> dict[str, Any] | None:
+    def find(self, execution_id: str) -> Execution | None:
         if not storable_key(execution_id):
             return None
         item = (
             aws.dynamodb().get_item(TableName=self.table, Key=self.key(execution_id), ConsistentRead=True).get("Item")
         )
-        return from_item(item) if item else None
+        return Execution.model_validate(from_item(item)) if item else None
 
-    def get(self, tenant_id: str, execution_id: str) -> dict[str, Any]:
+    def get(self, tenant_id: str, execution_id: str) -> Execution:
         execution = self.find(execution_id)
-        if execution is None or execution["tenant_id"] != tenant_id:
+        if execution is None or execution.tenant_id != tenant_id:
             raise NotFound(f"execution {execution_id} not found", code="execution_not_found")
         return execution
 
     def move(
         self,
-        execution: dict[str, Any],
+        execution: Execution,
         to_status: str,
         fields: dict[str, Any] | None = None,
         *,
@@ -120,7 +121,7 @@ class ExecutionStore:
         batch_live_cap: int | None = None,
         extra: list[dict[str, Any]] | None = None,
         notes: list[dict[str, Any]] | None = None,
-    ) -> dict[str, Any]:
+    ) -> Execution:
         """Compare-and-set the status from the one read, moving the batch counters in the same transaction.
 
         Raises StaleTransition when the execution changed meanwhile; BatchNotRunning when
@@ -128,7 +129,7 @@ class ExecutionStore:
         reached, with `batch_live_cap`); NoFreeSlot when an `extra` element's condition failed
         (the agent's live-call counter). `notes`: timeline entries that led to the change (before it).
         """
-        old = execution["status"]
+        old = execution.status
         now = clock.now_iso()
         changes = {"status": to_status, "updated_at": now, **(fields or {})}
         remove: list[str] = []
@@ -137,11 +138,11 @@ class ExecutionStore:
         else:
             changes["open_shard"] = OPEN
         notes = [*(notes or []), timeline.status_change(old, to_status, changes, now)]
-        items = [self._status_update(execution["execution_id"], old, changes, remove, notes)]
+        items = [self._status_update(execution.execution_id, old, changes, remove, notes)]
         became_final = is_final(to_status) and not is_final(old)
         items.append(
             self._batches.counter_update(
-                execution["batch_id"],
+                execution.batch_id,
                 {old: -1, to_status: +1},
                 finished=1 if became_final else 0,
                 must_run=batch_must_run,
@@ -154,20 +155,21 @@ class ExecutionStore:
         except ClientError as exc:
             codes = cancellation_codes(exc)
             if codes and codes[0] == "ConditionalCheckFailed":
-                raise StaleTransition(execution["execution_id"]) from None
+                raise StaleTransition(execution.execution_id) from None
             if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
-                raise BatchNotRunning(execution["batch_id"]) from None
+                raise BatchNotRunning(execution.batch_id) from None
             if "ConditionalCheckFailed" in codes[2:]:
-                raise NoFreeSlot(execution["batch_id"]) from None
+                raise NoFreeSlot(execution.batch_id) from None
             raise
-        return {**execution, **changes}
+        kept = {k: v for k, v in execution.model_dump().items() if k not in remove}
+        return Execution.model_validate({**kept, **changes})
 
     def replace_with_retry(
         self,
-        old: dict[str, Any],
+        old: Execution,
         final_status: str,
         fields: dict[str, Any],
-        new: dict[str, Any],
+        new: Execution,
         notes: list[dict[str, Any]] | None = None,
     ) -> None:
         """End an attempt and create the next one in one transaction.
@@ -177,14 +179,14 @@ class ExecutionStore:
         """
         now = clock.now_iso()
         changes = {"status": final_status, "updated_at": now, **fields}
-        notes = [*(notes or []), timeline.status_change(old["status"], final_status, changes, now)]
+        notes = [*(notes or []), timeline.status_change(old.status, final_status, changes, now)]
         items = [
-            self._status_update(old["execution_id"], old["status"], changes, ["open_shard"], notes),
-            self._batches.counter_update(old["batch_id"], {old["status"]: -1, new["status"]: +1}, must_run=True),
+            self._status_update(old.execution_id, old.status, changes, ["open_shard"], notes),
+            self._batches.counter_update(old.batch_id, {old.status: -1, new.status: +1}, must_run=True),
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": to_item(_indexed(new, f"retry after {final_status}")),
+                    "Item": to_item(_indexed(new.to_item(), f"retry after {final_status}")),
                     "ConditionExpression": "attribute_not_exists(execution_id)",
                 }
             },
@@ -194,9 +196,9 @@ class ExecutionStore:
         except ClientError as exc:
             codes = cancellation_codes(exc)
             if codes[:1] == ["ConditionalCheckFailed"] or codes[2:3] == ["ConditionalCheckFailed"]:
-                raise StaleTransition(old["execution_id"]) from None
+                raise StaleTransition(old.execution_id) from None
             if codes[1:2] == ["ConditionalCheckFailed"]:
-                raise BatchNotRunning(old["batch_id"]) from None
+                raise BatchNotRunning(old.batch_id) from None
             raise
 
     def _status_update(
@@ -274,11 +276,11 @@ class ExecutionStore:
 
     def page_for_batch(
         self, batch_id: str, *, limit: int, cursor: str | None, status: str | None
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[Execution], str | None]:
         """One page in contact order; with a status filter, pages are filled up to `limit`."""
         scope = {"batch_id": batch_id, "status": status or ""}
         start = self._cursors.decode(PAGE_KEY, scope, cursor)
-        found: list[dict[str, Any]] = []
+        found: list[Execution] = []
         while True:
             kwargs: dict[str, Any] = {
                 "TableName": self.table,
@@ -294,24 +296,27 @@ class ExecutionStore:
             if start:
                 kwargs["ExclusiveStartKey"] = start
             page = aws.dynamodb().query(**kwargs)
-            found.extend(from_item(item) for item in page.get("Items", []))
+            found.extend(Execution.model_validate(from_item(item)) for item in page.get("Items", []))
             start = page.get("LastEvaluatedKey")
             if not start or len(found) >= limit:
                 return found, self._cursors.encode(PAGE_KEY, scope, start)
 
-    def page_for_agent(self, query: HistoryQuery) -> tuple[list[dict[str, Any]], bool]:
+    def page_for_agent(self, query: HistoryQuery) -> tuple[list[Execution], bool]:
         """An agent's executions newest first, one page by number, and whether more follow."""
-        return history_page(self.table, query)
+        rows, more = history_page(self.table, query)
+        return [Execution.model_validate(row) for row in rows], more
 
-    def iter_batch(self, batch_id: str) -> Iterator[dict[str, Any]]:
-        return query_all(
+    def iter_batch(self, batch_id: str) -> Iterator[Execution]:
+        """Every execution of a batch (exports read millions): built without validation, as stored."""
+        items = query_all(
             TableName=self.table,
             IndexName="by_batch",
             KeyConditionExpression="batch_id = :b",
             ExpressionAttributeValues=values(b=batch_id),
         )
+        return (Execution.model_construct(**item) for item in items)
 
-    def waiting_page(self, batch_id: str, after: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+    def waiting_page(self, batch_id: str, after: str | None, limit: int) -> tuple[list[Execution], str | None]:
         """Executions not yet claimed (queued, rescheduled) past `after` (a seq), reading at most `limit`;
         the seq to go on after, or None at the end."""
         condition = "batch_id = :b" + (" AND seq > :after" if after else "")
@@ -326,31 +331,31 @@ class ExecutionStore:
             Limit=limit,
         )
         last = page.get("LastEvaluatedKey")
-        return [from_item(item) for item in page.get("Items", [])], (last["seq"]["S"] if last else None)
+        items = [Execution.model_validate(from_item(item)) for item in page.get("Items", [])]
+        return items, (last["seq"]["S"] if last else None)
 
-    def open_before(self, cutoff_iso: str) -> Iterator[dict[str, Any]]:
+    def open_before(self, cutoff_iso: str) -> Iterator[Execution]:
         """Calls claimed or in flight whose last change is older than the cutoff (for the sweeper)."""
-        return query_all(
+        items = query_all(
             TableName=self.table,
             IndexName="by_open",
             KeyConditionExpression="open_shard = :o AND updated_at < :c",
             ExpressionAttributeValues=values(o=OPEN, c=cutoff_iso),
         )
+        return (Execution.model_validate(item) for item in items)
 
 
-def _indexed(execution: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
-    """As first written: with the by_agent index's keys (the agent's history lists it by creation time)
-    and its timeline's first entry."""
+def _indexed(item: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
+    """An execution's item as first written: with the by_agent index's keys (the agent's history lists it by
+    creation time) and its timeline's first entry."""
+    created_at = item.get("created_at") or ""
     first = timeline.created(
-        execution["status"],
-        int(execution.get("attempt") or 1),
-        execution["created_at"],
-        reason or execution.get("error_message"),
+        item["status"], int(item.get("attempt") or 1), created_at, reason or item.get("error_message")
     )
     return {
-        **execution,
-        "agent_key": agent_key(execution["tenant_id"], execution["agent_id"]),
-        "agent_sort": agent_sort(execution["created_at"], execution["execution_id"]),
+        **item,
+        "agent_key": agent_key(item["tenant_id"], item["agent_id"]),
+        "agent_sort": agent_sort(created_at, item["execution_id"]),
         "timeline": [first],
     }
 

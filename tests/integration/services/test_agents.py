@@ -51,4 +51,4 @@ def test_update_agent_refuses_a_private_webhook(svc: Services, tenant: tuple[str
     with pytest.raises(BadRequest) as raised:
         update_agent(svc.agents, "tenant-a", agent_id, AgentPatch(webhook_url=PRIVATE_HOOK), svc.settings)
     assert raised.value.code == "invalid_webhook_url"
-    assert svc.agents.get("tenant-a", agent_id).get("webhook_url") is None
+    assert svc.agents.get("tenant-a", agent_id).webhook_url is None
