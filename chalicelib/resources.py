@@ -57,6 +57,9 @@ EXECUTIONS = Table(
     indexes=(
         Index("by_batch", partition_key="batch_id", sort_key="seq"),
         Index("by_open", partition_key="open_shard", sort_key="updated_at"),
+        # An erasure finds one tenant's number here (`number_key`: a hash of tenant and number), never by a scan;
+        # an erased execution leaves it.
+        Index("by_number", partition_key="number_key", sort_key="execution_id"),
         # An agent's call history (GET /v2/agent/{agent_id}/executions): `<tenant>#<agent>`, `<created_at>#<id>`.
         Index("by_agent", partition_key="agent_key", sort_key="agent_sort"),
     ),
@@ -77,6 +80,26 @@ TENANTS = Table("tenants", partition_key="tenant_id")
 # signatures that do not cover the URL (HTTP voice agents): a webhook-id seen once is refused on every call.
 # Kept (TTL) well past the signature's 5-minute freshness, after which a replay is refused as stale anyway.
 CALLBACK_RECEIPTS = Table("callback-receipts", partition_key="receipt_key", ttl_attribute="expires_at")
+# One item per (tenant, E.164 number): its suppression (do-not-call entry, if any) and its attempt history (the
+# times of its dial claims, newest first), so the dialer's claim checks both with ONE transaction element.
+# The sparse `suppressed` index holds only suppressed numbers (`suppressed_tenant` is set only then).
+NUMBERS = Table(
+    "numbers",
+    partition_key="tenant_id",
+    sort_key="number",
+    indexes=(Index("suppressed", partition_key="suppressed_tenant", sort_key="number"),),
+    ttl_attribute="ttl",
+)
+# Append-only, per tenant: one entry per change an API key made (sort key `<at>#<id>`, so it reads in time
+# order); by_target lists one target's entries (`<tenant>#<target>`). No role may update or delete it.
+AUDIT = Table(
+    "audit",
+    partition_key="tenant_id",
+    sort_key="entry_key",
+    indexes=(Index("by_target", partition_key="target_key", sort_key="entry_key"),),
+)
+# One item per erasure request (POST /erasures): its progress; it never holds the full number.
+ERASURES = Table("erasures", partition_key="tenant_id", sort_key="erasure_id")
 TABLES: tuple[Table, ...] = (
     API_KEYS,
     AGENTS,
@@ -86,6 +109,9 @@ TABLES: tuple[Table, ...] = (
     WEBHOOK_DELIVERIES,
     TENANTS,
     CALLBACK_RECEIPTS,
+    NUMBERS,
+    AUDIT,
+    ERASURES,
 )
 
 # Visibility timeouts are at least six times each consumer's Lambda timeout, as AWS advises.

@@ -2,7 +2,7 @@
 
 Everything comes from `chalicelib.resources`, so the local stack and the test
 fixtures build exactly what `infra/` deploys. Each step is create-if-missing and
-then converges the settings that matter (queue attributes, TTL, indexes declared since), so calling it
+then converges the settings that matter (queue attributes, TTL), so calling it
 twice, or after a declaration changed, is safe.
 """
 
@@ -62,7 +62,7 @@ def _create_table(settings: Settings, table: resources.Table) -> None:
     ddb = aws.dynamodb()
     try:
         ddb.create_table(**request)
-    except ddb.exceptions.ResourceInUseException:  # already there (kept local data): add indexes declared since
+    except ddb.exceptions.ResourceInUseException:  # already there (kept data): add the indexes declared since
         _add_missing_indexes(request)
     if table.ttl_attribute:
         name = request["TableName"]
@@ -75,7 +75,8 @@ def _create_table(settings: Settings, table: resources.Table) -> None:
 
 
 def _add_missing_indexes(request: dict[str, Any]) -> None:
-    """A table kept from an older declaration gets the GSIs added since (one per update, as DynamoDB allows)."""
+    """An index declared after the table was made (a local stack's kept data) is created, one per call as
+    DynamoDB takes them; the emulator indexes the existing items at once."""
     ddb = aws.dynamodb()
     name = request["TableName"]
     existing = {i["IndexName"] for i in ddb.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])}

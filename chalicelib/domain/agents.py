@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .bounds import NOT_BOOL, NOT_TINY, Name, PhoneNumber, Text, http_url, unique
+from .calling_rules import DOCS as RULE_DOCS
+from .calling_rules import BlockedDates, CallingHours, Weekday, refuse_mix
+from .contact_limits import MAX_ATTEMPTS, MAX_DAYS
+from .json_input import JsonObject
 from .numbers import e164
 from .retry import RetryConfig
 
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ALL_DAYS: list[Weekday] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 CallLimit = Annotated[int, Field(ge=1, le=1000), NOT_BOOL]
 StartHour = Annotated[int, Field(ge=0, le=23), NOT_BOOL]
@@ -37,10 +40,14 @@ DOCS: dict[str, str] = {
     "call_end_hour": "End of the calling window, exclusive (1-24; 24 means until midnight), on the recipient's "
     "clock. A window may cross midnight (22 to 6).",
     "call_days": "Weekdays on which the window opens (`mon` ... `sun`), on the recipient's clock.",
+    **RULE_DOCS,
     "timezone": "IANA zone (e.g. `Asia/Kolkata`) used only for numbers whose own zone is unknown.",
     "webhook_url": "Receives each call's execution object when it ends (a batch's webhook_url wins); must pass "
     "the SSRF checks (no private or loopback addresses unless the deployment allows them).",
     "retry_config": "Retries of unanswered calls, used by the agent's batches that set none.",
+    "max_attempts_per_number": "Contact limit: at most this many call attempts per number within "
+    "`attempt_window_days`, counted across every batch of the tenant (set both; unset: no limit).",
+    "attempt_window_days": "Contact limit: the sliding window, in days, that `max_attempts_per_number` counts in.",
 }
 
 
@@ -51,7 +58,7 @@ class AgentFields(BaseModel):
 
     name: Name | None = Field(None, min_length=1, max_length=200, description=DOCS["name"])
     provider: Literal["simulator", "twilio", "http"] | None = Field(None, description=DOCS["provider"])
-    provider_config: dict[str, Any] | None = Field(None, max_length=50, description=DOCS["provider_config"])
+    provider_config: JsonObject | None = Field(None, max_length=50, description=DOCS["provider_config"])
     welcome_message: Text | None = Field(None, max_length=4000, description=DOCS["welcome_message"])
     prompt: Text | None = Field(None, max_length=20000, description=DOCS["prompt"])
     from_phone_numbers: list[PhoneNumber] | None = Field(None, max_length=50, description=DOCS["from_phone_numbers"])
@@ -60,14 +67,28 @@ class AgentFields(BaseModel):
     call_start_hour: StartHour | None = Field(None, description=DOCS["call_start_hour"])
     call_end_hour: EndHour | None = Field(None, description=DOCS["call_end_hour"])
     call_days: list[Weekday] | None = Field(None, min_length=1, max_length=7, description=DOCS["call_days"])
+    calling_hours: CallingHours | None = Field(None, description=DOCS["calling_hours"])
+    blocked_dates: BlockedDates | None = Field(None, description=DOCS["blocked_dates"])
+    skip_public_holidays: bool | None = Field(None, description=DOCS["skip_public_holidays"])
     timezone: str | None = Field(None, max_length=64, description=DOCS["timezone"])
     webhook_url: str | None = Field(None, max_length=2000, description=DOCS["webhook_url"])
     retry_config: RetryConfig | None = Field(None, description=DOCS["retry_config"])
+    max_attempts_per_number: Annotated[int, Field(ge=1, le=MAX_ATTEMPTS), NOT_BOOL] | None = Field(
+        None, description=DOCS["max_attempts_per_number"]
+    )
+    attempt_window_days: Annotated[int, Field(ge=1, le=MAX_DAYS), NOT_BOOL] | None = Field(
+        None, description=DOCS["attempt_window_days"]
+    )
 
     @field_validator("from_phone_numbers")
     @classmethod
     def _numbers(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else [e164(number) for number in value]
+
+    @model_validator(mode="after")
+    def _one_hours_rule(self) -> AgentFields:
+        refuse_mix(self.model_fields_set, self.calling_hours)
+        return self
 
     @field_validator("call_days")
     @classmethod
@@ -88,7 +109,7 @@ class AgentFields(BaseModel):
 
     @field_validator("provider_config")
     @classmethod
-    def _no_secret_echo(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+    def _no_secret_echo(cls, value: JsonObject | None) -> JsonObject | None:
         if value is not None and len(str(value)) > 8000:
             raise ValueError("provider_config is too large")
         return value
@@ -109,6 +130,8 @@ class AgentCreate(AgentFields):
     welcome_message: Text = Field(
         "Hello {customer_name}, this is an automated call.", max_length=4000, description=DOCS["welcome_message"]
     )
+    blocked_dates: BlockedDates = Field(default_factory=list, description=DOCS["blocked_dates"])
+    skip_public_holidays: bool = Field(False, description=DOCS["skip_public_holidays"])
 
     @model_validator(mode="after")
     def _window(self) -> AgentCreate:

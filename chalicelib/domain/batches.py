@@ -6,12 +6,14 @@ from datetime import datetime
 from typing import Any
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from . import json_input
 from .agents import CallLimit
 from .bounds import Name, PhoneNumber, http_url, no_controls
-from .json_input import JsonInputError
+from .calling_rules import DOCS as RULE_DOCS
+from .calling_rules import BlockedDates, CallingHours, json_field
+from .json_input import JsonInputError, JsonObject
 from .numbers import e164
 from .records import Batch, Execution
 from .retry import RetryConfig
@@ -32,6 +34,17 @@ class BatchOptions(BaseModel):
     scheduled_at: str | None = Field(None, max_length=64)
     max_concurrent_calls: CallLimit | None = None
     bypass_call_guardrails: bool = False
+    calling_hours: CallingHours | None = Field(None, description=RULE_DOCS["calling_hours"] + " Null: the agent's.")
+    blocked_dates: BlockedDates | None = Field(None, description=RULE_DOCS["blocked_dates"] + " Null: the agent's.")
+    skip_public_holidays: bool | None = Field(
+        None, description=RULE_DOCS["skip_public_holidays"] + " Null: the agent's."
+    )
+
+    @field_validator("calling_hours", "blocked_dates", mode="before")
+    @classmethod
+    def _rules_json(cls, value: Any, info: ValidationInfo) -> Any:
+        """As form fields these arrive as JSON text."""
+        return json_field(value, str(info.field_name))
 
     @field_validator("from_phone_numbers", mode="before")
     @classmethod
@@ -131,12 +144,16 @@ BATCH_FIELDS = (
     "valid_contacts",
     "invalid_contacts",
     "duplicate_contacts",
+    "suppressed_contacts",  # + valid numbers skipped: on the tenant's do-not-call list
     "retry_config",
     "webhook_url",
     "status_webhook",
     "max_concurrent_calls",
     "default_region",
     "bypass_call_guardrails",
+    "calling_hours",  # + the batch's own calling rules (null: the agent's)
+    "blocked_dates",  # +
+    "skip_public_holidays",  # +
     "started_at",
     "completed_at",
     "stopped_at",
@@ -145,7 +162,7 @@ BATCH_FIELDS = (
 )
 
 
-def public_batch(batch: Batch, now: datetime) -> dict[str, Any]:
+def public_batch(batch: Batch, now: datetime) -> JsonObject:
     """Bolna's batch object (+ our additions), the one place it is made from the record."""
     stored = batch.model_dump(mode="json", include=set(BATCH_FIELDS))
     shown = {name: stored.get(name) for name in BATCH_FIELDS}
@@ -174,11 +191,12 @@ EXECUTION_FIELDS = (
     "claimed_at",  # + when the call took its live-call slot
     "answered_at",  # +
     "ended_at",  # +
+    "holiday_calendar",  # + the public-holiday calendar the call was held to (skip_public_holidays)
 )
 
 
-def public_execution(execution: Execution) -> dict[str, Any]:
-    shown: dict[str, Any] = {"id": execution.execution_id}
+def public_execution(execution: Execution) -> JsonObject:
+    shown: JsonObject = {"id": execution.execution_id}
     shown.update({name: getattr(execution, name, None) for name in EXECUTION_FIELDS})
     shown["retry_history"] = execution.retry_history or []
     shown["retry_count"] = execution.retry_count or 0

@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from .bounds import NOT_BOOL, NOT_TINY, Name, has_scheme, http_url
-from .call_status import CallStatus
+from .call_status import NOT_DIALLED, CallStatus
+from .json_input import JsonObject
 
 CREDENTIALS_NAME = r"^[a-z][a-z0-9_-]{0,63}$"
 
@@ -91,6 +92,7 @@ DEFAULT_EVENT_FIELDS: dict[str, str] = {
     "recording_url": "recording_url",
     "voicemail": "answered_by_voice_mail",
     "error": "error_message",
+    "opt_out": "opt_out",  # true: the person asked not to be called again (the number is suppressed)
 }
 DEFAULT_STATUS_MAP: dict[str, str] = {
     "queued": "initiated",
@@ -108,7 +110,7 @@ DEFAULT_STATUS_MAP: dict[str, str] = {
     "canceled": "canceled",
     "cancelled": "canceled",
 }
-STATUSES = {status.value for status in CallStatus} - {"queued", "rescheduled"}
+STATUSES = {status.value for status in CallStatus} - {"queued", "rescheduled"} - set(NOT_DIALLED)
 
 
 class HttpAgentConfig(BaseModel):
@@ -186,7 +188,7 @@ CONFIGS: dict[str, type[BaseModel]] = {
 ProviderName = Literal["simulator", "twilio", "http"]
 
 
-def parse_config(provider: str, config: dict[str, Any] | None) -> Any:
+def parse_config(provider: str, config: JsonObject | None) -> Any:
     return CONFIGS[provider].model_validate(config or {})
 
 
@@ -219,7 +221,7 @@ def dig(data: Any, path: str) -> Any:
     return data
 
 
-def put(data: dict[str, Any], path: str, value: Any) -> None:
+def put(data: JsonObject, path: str, value: Any) -> None:
     """Set a value at a dotted path, creating the nested dicts on the way."""
     parts = path.split(".")
     for part in parts[:-1]:

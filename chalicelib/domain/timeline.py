@@ -19,6 +19,7 @@ from typing import Any
 
 from .masking import mask_phone_numbers
 
+Entry = dict[str, Any]  # one timeline entry, as stored on the execution item
 MAX_TEXT = 200
 DETAIL_FIELDS = (
     "error_message",

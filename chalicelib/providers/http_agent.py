@@ -25,6 +25,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from ..adapters.pinned_http import delivery_target, post
 from ..adapters.secrets import Secrets
 from ..domain import json_input, ssrf
+from ..domain.json_input import JsonObject
 from ..domain.messages import ProviderEvent
 from ..domain.provider_config import HttpAgentConfig, dig, put
 from ..domain.records import Agent, Execution
@@ -44,8 +45,8 @@ class HttpAgentProvider:
         self._secrets = secrets
         self._settings = settings
 
-    def payload(self, request: CallRequest, config: HttpAgentConfig) -> dict[str, Any]:
-        values: dict[str, Any] = {
+    def payload(self, request: CallRequest, config: HttpAgentConfig) -> JsonObject:
+        values: JsonObject = {
             "to": request.to_number,
             "from": request.from_number,
             "agent": config.agent_ref,
@@ -55,7 +56,7 @@ class HttpAgentProvider:
             "welcome_message": request.welcome_message,
             "prompt": request.prompt,
         }
-        body: dict[str, Any] = {}
+        body: JsonObject = {}
         for name, value in values.items():
             path = config.request_field(name)
             if path and value not in (None, ""):
@@ -130,6 +131,7 @@ class HttpAgentProvider:
             recording_url=_text(field("recording_url")),
             answered_by_voice_mail=bool(field("voicemail")) if field("voicemail") is not None else None,
             error_message=_text(field("error")),
+            opt_out=True if _flag(field("opt_out")) else None,
         )
         return ReadCallback(key, [event], signer)
 
@@ -151,7 +153,7 @@ def _identifier(value: Any) -> str | None:
     return str(value)
 
 
-def _json(body: bytes) -> dict[str, Any]:
+def _json(body: bytes) -> JsonObject:
     try:
         data = json_input.loads(body or b"{}")
     except ValueError:
@@ -159,7 +161,7 @@ def _json(body: bytes) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _message(answer: dict[str, Any]) -> str:
+def _message(answer: JsonObject) -> str:
     for name in ("message", "error", "detail", "errors"):
         if answer.get(name):
             return str(answer[name])[:300]
@@ -178,6 +180,13 @@ def _number(value: Any) -> float | None:
         return None if value is None or value == "" else float(value)
     except (TypeError, ValueError):
         return None
+
+
+def _flag(value: Any) -> bool:
+    """A yes in JSON or as text (`true`, `1`, `yes`): agents differ in how they send booleans."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return value is True or value == 1
 
 
 def _text(value: Any) -> str | None:

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from pydantic import ValidationError
 
 from .. import clock
-from ..domain.agents import AgentCreate, AgentPatch
+from ..domain.agents import ALL_DAYS, AgentCreate, AgentPatch
 from ..domain.batch_status import TERMINAL, BatchStatus
+from ..domain.calling_rules import SHORTHAND_FIELDS
+from ..domain.json_input import JsonObject
 from ..domain.provider_config import HttpAgentConfig, parse_config
 from ..domain.records import Agent
 from ..errors import BadRequest, Conflict
 from ..settings import Settings
 from ..store.agents import AgentStore
 from ..store.batches import BatchStore
+from ..store.dynamo import Fields
 from .webhooks import validate_webhook_url
 
 PUBLIC_FIELDS = (
@@ -30,15 +32,20 @@ PUBLIC_FIELDS = (
     "call_start_hour",
     "call_end_hour",
     "call_days",
+    "calling_hours",
+    "blocked_dates",
+    "skip_public_holidays",
     "timezone",
     "webhook_url",
     "retry_config",
+    "max_attempts_per_number",
+    "attempt_window_days",
     "created_at",
     "updated_at",
 )
 
 
-def public(agent: Agent) -> dict[str, Any]:
+def public(agent: Agent) -> JsonObject:
     """The agent as the API shows it; provider_config may hold secrets, so only its keys are shown."""
     stored = agent.model_dump(mode="json", include=set(PUBLIC_FIELDS))
     shown = {name: stored.get(name) for name in PUBLIC_FIELDS}
@@ -53,7 +60,7 @@ def check_webhook(settings: Settings, url: str | None) -> None:
         validate_webhook_url(url, settings, "webhook_url")
 
 
-def check_provider(settings: Settings, provider: str, config: dict[str, Any] | None) -> None:
+def check_provider(settings: Settings, provider: str, config: JsonObject | None) -> None:
     """`provider_config` must suit the provider; an HTTP agent's endpoint passes the webhook SSRF checks."""
     try:
         parsed = parse_config(provider, config)
@@ -74,14 +81,11 @@ def create_agent(store: AgentStore, tenant_id: str, spec: AgentCreate, settings:
     check_webhook(settings, spec.webhook_url)
     check_provider(settings, spec.provider, spec.provider_config)
     now = clock.now_iso()
+    fields = spec.model_dump(mode="json")
+    if spec.calling_hours is not None:  # it replaces the shorthand, which is shown null rather than ignored
+        fields.update(dict.fromkeys(SHORTHAND_FIELDS))
     agent = Agent.model_validate(
-        {
-            **spec.model_dump(mode="json"),
-            "tenant_id": tenant_id,
-            "agent_id": uuid.uuid4().hex,
-            "created_at": now,
-            "updated_at": now,
-        }
+        {**fields, "tenant_id": tenant_id, "agent_id": uuid.uuid4().hex, "created_at": now, "updated_at": now}
     )
     store.create(agent)
     return agent
@@ -93,16 +97,37 @@ def update_agent(store: AgentStore, tenant_id: str, agent_id: str, patch: AgentP
     if not changes:
         raise BadRequest("nothing to update: send at least one agent field", code="empty_patch")
     current = store.get(tenant_id, agent_id)
+    _one_hours_rule(current, changes)
     merged = {**current.model_dump(mode="json"), **changes}
-    for required in ("name", "provider", "max_concurrent_calls", "call_start_hour", "call_end_hour", "call_days"):
+    needed: tuple[str, ...] = ("name", "provider", "max_concurrent_calls")
+    if merged.get("calling_hours") is None:
+        needed += SHORTHAND_FIELDS
+    for required in needed:
         if merged.get(required) is None:
             raise BadRequest(f"{required} cannot be removed", code="invalid_agent", details=[{"field": required}])
-    if merged["call_start_hour"] == merged["call_end_hour"]:
+    if merged.get("calling_hours") is None and merged["call_start_hour"] == merged["call_end_hour"]:
         raise BadRequest("call_start_hour and call_end_hour must differ", code="invalid_agent")
     if "provider" in changes or "provider_config" in changes:
         check_provider(settings, merged["provider"], merged.get("provider_config"))
     changes["updated_at"] = clock.now_iso()
     return store.update(tenant_id, agent_id, changes)
+
+
+SHORTHAND_DEFAULTS: dict[str, object] = {"call_start_hour": 9, "call_end_hour": 21, "call_days": list(ALL_DAYS)}
+
+
+def _one_hours_rule(current: Agent, changes: Fields) -> None:
+    """Exactly one form of calling hours is stored: setting `calling_hours` clears the shorthand, and setting
+    the shorthand (or `calling_hours: null`) clears `calling_hours`, the shorthand's unset parts taking
+    their defaults when the agent had none."""
+    if changes.get("calling_hours") is not None:
+        changes.update(dict.fromkeys(SHORTHAND_FIELDS))
+    elif "calling_hours" in changes or set(changes) & set(SHORTHAND_FIELDS):
+        changes["calling_hours"] = None
+        if current.calling_hours is not None:
+            for name, default in SHORTHAND_DEFAULTS.items():
+                if changes.get(name, getattr(current, name)) is None:
+                    changes[name] = default
 
 
 NAMED_IN_MESSAGE = 5

@@ -4,16 +4,17 @@ retry per the batch's retry_config, free the live-call slot, and complete the ba
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from .. import clock
-from ..domain.call_status import CallStatus, rank
+from ..domain.call_status import NOT_DIALLED, CallStatus, rank
 from ..domain.executions import new_execution
 from ..domain.messages import DialMessage
 from ..domain.records import Batch, Execution
 from ..domain.retry import RetryConfig, retry_delay_minutes
+from ..domain.timeline import Entry
 from ..observability import count
 from ..resources import DIAL_QUEUE
+from ..store.dynamo import Fields
 from ..store.executions import BatchNotRunning
 from ..store.leases import agent_key
 from .container import Services
@@ -25,8 +26,8 @@ def finish_call(
     svc: Services,
     execution: Execution,
     status: str,
-    fields: dict[str, Any],
-    notes: list[dict[str, Any]] | None = None,
+    fields: Fields,
+    notes: list[Entry] | None = None,
 ) -> None:
     """Move an attempt to a final status; a retry, when due, replaces it as the contact's live attempt.
     `notes`: timeline entries that led to it (a provider's refusal), written in the same transaction.
@@ -37,7 +38,8 @@ def finish_call(
     """
     batch = svc.batches.find(execution.batch_id)
     retry: Execution | None = None
-    if batch is not None and status != CallStatus.CANCELED:
+    never_retried = status == CallStatus.CANCELED or status in NOT_DIALLED or _opted_out(execution, fields)
+    if batch is not None and not never_retried:
         config = RetryConfig.model_validate(batch.retry_config) if batch.retry_config else None
         attempt = int(execution.attempt)
         minutes = retry_delay_minutes(config, status, bool(fields.get("answered_by_voice_mail")), attempt)
@@ -52,6 +54,11 @@ def finish_call(
         announce_call(svc, batch, execution.execution_id, retry)
     if retry is None:
         complete_if_done(svc, execution.batch_id)
+
+
+def _opted_out(execution: Execution, fields: Fields) -> bool:
+    """The person asked not to be called again (a provider event's opt_out): never retried."""
+    return bool(fields.get("opted_out") or execution.opted_out)
 
 
 def finish_again(svc: Services, execution: Execution) -> None:
@@ -91,9 +98,9 @@ def _retry(
     batch: Batch,
     old: Execution,
     status: str,
-    fields: dict[str, Any],
+    fields: Fields,
     minutes: int,
-    notes: list[dict[str, Any]] | None,
+    notes: list[Entry] | None,
 ) -> Execution | None:
     """The next attempt, created; None when the batch stopped meanwhile (a stopped batch never retries)."""
     attempt = int(old.attempt) + 1

@@ -14,6 +14,7 @@ from .. import clock
 from ..domain.calling_window import CallingWindow, next_open
 from ..domain.messages import DialMessage
 from ..domain.records import Execution
+from ..domain.timeline import Entry
 from ..resources import DIAL_QUEUE
 from ..store.executions import StaleTransition
 from .calls import finish_call, release_slot
@@ -23,9 +24,7 @@ from .webhooks import emit_batch_event
 LIVE = ("initiated", "ringing", "in-progress")
 
 
-def again(
-    svc: Services, message: DialMessage, delay: int, *, notes: list[dict[str, Any]] | None = None, **update: Any
-) -> None:
+def again(svc: Services, message: DialMessage, delay: int, *, notes: list[Entry] | None = None, **update: Any) -> None:
     """Back to the queue, still claimed (its slot held), with a fresh token only one delivery can take.
 
     Touching the execution also keeps the sweeper from declaring the claim lost meanwhile; `notes`
@@ -43,14 +42,19 @@ def later(svc: Services, message: DialMessage, when: datetime) -> None:
     svc.scheduler.send_at(DIAL_QUEUE, message.again(not_before=clock.iso(when)), when, f"dial-{message.execution_id}")
 
 
-def unplaced(
-    svc: Services, expected: Execution, status: str, reason: str, notes: list[dict[str, Any]] | None = None
-) -> None:
+def unplaced(svc: Services, expected: Execution, status: str, reason: str, notes: list[Entry] | None = None) -> None:
     """End the attempt without a call (a retry may follow); nothing when it moved meanwhile."""
     try:
         finish_call(svc, expected, status, {"error_message": reason}, notes)
     except StaleTransition:
         return
+
+
+def rule_fields(hours: tuple[CallingWindow, tuple[str, ...]] | None) -> dict[str, str | None]:
+    """What the execution records of the rules it was held to: the holiday calendar, when they skip holidays."""
+    if hours is None or not hours[0].public_holidays:
+        return {}
+    return {"holiday_calendar": hours[0].holiday_calendar}
 
 
 def wait_for_window(
@@ -68,7 +72,7 @@ def wait_for_window(
         return
     if expected.status != "rescheduled":
         try:
-            svc.executions.move(expected, "rescheduled", {"scheduled_at": clock.iso(when)})
+            svc.executions.move(expected, "rescheduled", {"scheduled_at": clock.iso(when), **rule_fields(hours)})
         except StaleTransition:
             return
         if expected.status == "initiated":  # the window closed while its placement was retried: free the slot

@@ -2,7 +2,8 @@
 execution exactly once, then place the call (`placing.py`).
 
 The claim is one transaction: the execution leaves `queued` (or `rescheduled`), the batch
-must be running and under its own cap, the agent's live-call counter must be under its
+must be running and under its own cap, the number must not be suppressed nor over its contact
+limit (one element, `number_guard.py`), the agent's live-call counter must be under its
 limit, and a lease records the slot. A redelivered message finds the claim taken; a stop
 that returned first makes the claim fail; no slot means the message waits (re-sent with a
 growing delay, never failed, never lost). The provider is called only after the claim.
@@ -26,10 +27,12 @@ from ..domain.records import Agent, Execution
 from ..errors import NotFound
 from ..observability import count, logger
 from ..resources import DIAL_QUEUE
-from ..store.executions import BatchNotRunning, NoFreeSlot, StaleTransition
+from ..store.executions import BatchNotRunning, GuardRefused, NoFreeSlot, StaleTransition
 from ..store.leases import agent_key
 from .container import Services
-from .dial_waits import again, later, unplaced, wait_for_window
+from .dial_waits import again, later, rule_fields, unplaced, wait_for_window
+from .number_guard import guard_element
+from .number_guard import refused as number_refused
 from .placing import place
 
 PAUSED_RECHECK_SECONDS = 15
@@ -58,10 +61,12 @@ def _zones(number: str, default_timezone: str | None) -> tuple[str, ...]:
 
 
 def _calling_hours(message: DialMessage, agent: Agent) -> tuple[CallingWindow, tuple[str, ...]] | None:
-    """The agent's calling window and the time zones the number may be in; None when the batch bypasses them."""
+    """The calling rules for this number (the agent's, each replaced by the batch's own when set) and the time
+    zones the number may be in; None when the batch bypasses them."""
     if message.bypass_window:
         return None
-    return CallingWindow.from_agent(agent), _zones(message.to, agent.timezone)
+    window = CallingWindow.from_agent(agent, message.rules).for_number(message.to)
+    return window, _zones(message.to, agent.timezone)
 
 
 def slot_wait_seconds(waits: int) -> int:
@@ -99,7 +104,7 @@ def place_one_call(svc: Services, message: DialMessage, remaining_ms: Callable[[
         if hours is not None and not is_open(*hours, now):
             wait_for_window(svc, message, expected, hours, now)
             return
-        claimed = _claim(svc, message, expected, agent, now)
+        claimed = _claim(svc, message, expected, agent, now, rule_fields(hours))
     if claimed is not None:
         _placed(svc, message, agent.provider, place(svc, message, agent, claimed))
 
@@ -135,15 +140,29 @@ def _expected(message: DialMessage) -> Execution:
     )
 
 
-def _claim(svc: Services, message: DialMessage, expected: Execution, agent: Agent, now: datetime) -> Execution | None:
+def _claim(
+    svc: Services,
+    message: DialMessage,
+    expected: Execution,
+    agent: Agent,
+    now: datetime,
+    recorded: dict[str, str | None],
+) -> Execution | None:
+    """`recorded`: what the execution keeps of the rules it was held to (`rule_fields`)."""
     lease_until = clock.iso(now + timedelta(seconds=svc.settings.call_report_timeout_seconds))
     try:
         return svc.executions.move(
             expected,
             "initiated",
-            {"claimed_at": clock.iso(now), "provider": agent.provider, "from_number": message.from_number},
+            {
+                "claimed_at": clock.iso(now),
+                "provider": agent.provider,
+                "from_number": message.from_number,
+                **recorded,
+            },
             batch_must_run=True,
             batch_live_cap=message.batch_cap or NO_BATCH_CAP,
+            guard=guard_element(svc, message, agent, now),  # the number: not suppressed, under its contact limit
             extra=svc.leases.take_elements(
                 agent_key(message.tenant_id, message.agent_id),
                 message.execution_id,
@@ -157,10 +176,12 @@ def _claim(svc: Services, message: DialMessage, expected: Execution, agent: Agen
         if svc.providers[agent.provider].idempotent(agent):
             return _claimed_never_placed(svc, message)
         return None
-    except NoFreeSlot:
-        _wait_for_slot(svc, message)
     except BatchNotRunning:
         _not_running(svc, message, expected)
+    except GuardRefused as refusal:
+        number_refused(svc, message, expected, agent, refusal, now)
+    except NoFreeSlot:
+        _wait_for_slot(svc, message)
     return None
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -18,6 +17,7 @@ from ..domain import timeline
 from ..domain.messages import DialMessage
 from ..domain.records import Agent, Execution
 from ..domain.templates import fill
+from ..domain.timeline import Entry
 from ..observability import count, logger
 from ..providers.base import CallRequest, Failure, ProviderError
 from .container import Services
@@ -96,7 +96,7 @@ def _placement_failed(
     now = clock.now_iso()
     asked = timeline.provider_request(provider, message.to, message.from_number, message.attempt, now)
 
-    def notes(next_step: str) -> list[dict[str, Any]]:
+    def notes(next_step: str) -> list[Entry]:
         return [asked, timeline.provider_answer(provider, f"{exc.kind.value}: {exc.message}; {next_step}", now)]
 
     if exc.kind == Failure.REJECTED:

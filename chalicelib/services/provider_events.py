@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .. import clock
 from ..domain.call_status import is_final, rank
 from ..domain.messages import ProviderEvent
 from ..observability import logger
+from ..store.dynamo import Fields
 from ..store.executions import StaleTransition
 from .calls import finish_again, finish_call
 from .container import Services
+from .suppressions import record_opt_out
 
 FINAL_DETAILS = (
     "conversation_duration",
@@ -31,6 +31,8 @@ def apply_provider_event(svc: Services, event: ProviderEvent) -> None:
         if execution is None:
             logger.warning("event for an unknown execution", extra={"execution_id": event.execution_id})
             return
+        if event.details.get("opt_out"):
+            record_opt_out(svc, execution)  # first, and on every delivery: late or repeated events count too
         if event.status == execution.status and is_final(event.status):
             finish_again(svc, execution)  # a redelivery: the first delivery may have died before the end
             return
@@ -47,10 +49,12 @@ def apply_provider_event(svc: Services, event: ProviderEvent) -> None:
     raise RuntimeError(f"execution {event.execution_id} kept changing; retry the event later")
 
 
-def _fields(event: ProviderEvent) -> dict[str, Any]:
-    fields: dict[str, Any] = {"provider": event.provider}
+def _fields(event: ProviderEvent) -> Fields:
+    fields: Fields = {"provider": event.provider}
     if event.provider_call_id:
         fields["provider_call_id"] = event.provider_call_id
+    if event.details.get("opt_out"):
+        fields["opted_out"] = True  # never retried (calls.finish_call)
     if is_final(event.status):
         fields["ended_at"] = clock.now_iso()
         fields.update({k: event.details[k] for k in FINAL_DETAILS if k in event.details})

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from botocore.exceptions import ClientError
 
 from .. import aws, clock
 from ..domain import timeline
-from ..domain.call_status import is_final
+from ..domain.call_status import CallStatus, is_final
 from ..domain.records import Execution
+from ..domain.timeline import Entry
 from ..errors import NotFound
 from ..resources import EXECUTIONS, table_name
 from ..settings import Settings
@@ -18,6 +18,9 @@ from .agent_history import HistoryQuery, agent_key, agent_sort, history_page
 from .batches import BatchStore
 from .cursors import Cursors, KeyShape, cursor_key
 from .dynamo import (
+    Fields,
+    Request,
+    Wire,
     av,
     cancellation_codes,
     from_item,
@@ -45,7 +48,7 @@ class ExecutionStore:
         self._batches = batches
         self._cursors = Cursors(cursor_key(settings))
 
-    def key(self, execution_id: str) -> dict[str, Any]:
+    def key(self, execution_id: str) -> Wire:
         return {"execution_id": av(execution_id)}
 
     def create_many(
@@ -57,7 +60,7 @@ class ExecutionStore:
         `must_run`: raise BatchNotRunning (writing nothing) when a stop or pause landed first.
         `unreached`: contacts an ended batch never dialled, counted apart from the dispatched.
         """
-        items: list[dict[str, Any]] = [
+        items: list[Request] = [
             {
                 "Put": {
                     "TableName": self.table,
@@ -115,29 +118,29 @@ class ExecutionStore:
         self,
         execution: Execution,
         to_status: str,
-        fields: dict[str, Any] | None = None,
+        fields: Fields | None = None,
         *,
         batch_must_run: bool = False,
         batch_live_cap: int | None = None,
-        extra: list[dict[str, Any]] | None = None,
-        notes: list[dict[str, Any]] | None = None,
+        extra: list[Request] | None = None,
+        guard: Request | None = None,
+        notes: list[Entry] | None = None,
     ) -> Execution:
         """Compare-and-set the status from the one read, moving the batch counters in the same transaction.
 
         Raises StaleTransition when the execution changed meanwhile; BatchNotRunning when
         `batch_must_run` and the batch was stopped or paused first (or its live-call cap is
-        reached, with `batch_live_cap`); NoFreeSlot when an `extra` element's condition failed
-        (the agent's live-call counter). `notes`: timeline entries that led to the change (before it).
+        reached, with `batch_live_cap`); GuardRefused (with the item as it was) when the `guard`
+        element's condition failed (the number's suppression and contact limit); NoFreeSlot when
+        an `extra` element's condition failed (the agent's live-call counter). `notes`: see _status_update.
         """
         old = execution.status
-        now = clock.now_iso()
-        changes = {"status": to_status, "updated_at": now, **(fields or {})}
+        changes = {"status": to_status, "updated_at": clock.now_iso(), **(fields or {})}
         remove: list[str] = []
         if is_final(to_status) or to_status in WAITING:
             remove.append("open_shard")  # nothing is owed by a provider: the sweeper leaves it alone
         else:
             changes["open_shard"] = OPEN
-        notes = [*(notes or []), timeline.status_change(old, to_status, changes, now)]
         items = [self._status_update(execution.execution_id, old, changes, remove, notes)]
         became_final = is_final(to_status) and not is_final(old)
         items.append(
@@ -149,18 +152,16 @@ class ExecutionStore:
                 live_cap=batch_live_cap,
             )
         )
+        if guard is not None:
+            items.append(guard)  # third, so its refusal is told apart from the live-call slot's
         items.extend(extra or [])
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except ClientError as exc:
-            codes = cancellation_codes(exc)
-            if codes and codes[0] == "ConditionalCheckFailed":
-                raise StaleTransition(execution.execution_id) from None
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
-                raise BatchNotRunning(execution.batch_id) from None
-            if "ConditionalCheckFailed" in codes[2:]:
-                raise NoFreeSlot(execution.batch_id) from None
-            raise
+            refusal = _move_refused(exc, execution, guarded=guard is not None)
+            if refusal is None:
+                raise
+            raise refusal from None
         kept = {k: v for k, v in execution.model_dump().items() if k not in remove}
         return Execution.model_validate({**kept, **changes})
 
@@ -168,9 +169,9 @@ class ExecutionStore:
         self,
         old: Execution,
         final_status: str,
-        fields: dict[str, Any],
+        fields: Fields,
         new: Execution,
-        notes: list[dict[str, Any]] | None = None,
+        notes: list[Entry] | None = None,
     ) -> None:
         """End an attempt and create the next one in one transaction.
 
@@ -179,7 +180,6 @@ class ExecutionStore:
         """
         now = clock.now_iso()
         changes = {"status": final_status, "updated_at": now, **fields}
-        notes = [*(notes or []), timeline.status_change(old.status, final_status, changes, now)]
         items = [
             self._status_update(old.execution_id, old.status, changes, ["open_shard"], notes),
             self._batches.counter_update(old.batch_id, {old.status: -1, new.status: +1}, must_run=True),
@@ -202,15 +202,11 @@ class ExecutionStore:
             raise
 
     def _status_update(
-        self,
-        execution_id: str,
-        old_status: str,
-        changes: dict[str, Any],
-        remove: list[str],
-        notes: list[dict[str, Any]],
-    ) -> dict[str, Any]:
-        """The transaction element that compare-and-sets an execution's status from the one read,
-        appending the change to the call's timeline in the same write."""
+        self, execution_id: str, old_status: str, changes: Fields, remove: list[str], notes: list[Entry] | None
+    ) -> Request:
+        """The transaction element that compare-and-sets an execution's status from the one read, appending
+        to the call's timeline in the same write `notes` (what led to the change) and the change itself."""
+        notes = [*(notes or []), timeline.status_change(old_status, changes["status"], changes, changes["updated_at"])]
         update, names, vals = set_clause(changes)
         update += ", #tl = list_append(if_not_exists(#tl, :tl0), :tl)"
         names.update({"#st": "status", "#tl": "timeline"})
@@ -231,10 +227,10 @@ class ExecutionStore:
     def set_fields(
         self,
         execution_id: str,
-        fields: dict[str, Any],
+        fields: Fields,
         *,
         only_if_status: Iterable[str] = (),
-        notes: list[dict[str, Any]] | None = None,
+        notes: list[Entry] | None = None,
     ) -> bool:
         """Record details that do not change the status (e.g. the provider's call id); `notes`: timeline
         entries appended in the same write."""
@@ -282,7 +278,7 @@ class ExecutionStore:
         start = self._cursors.decode(PAGE_KEY, scope, cursor)
         found: list[Execution] = []
         while True:
-            kwargs: dict[str, Any] = {
+            kwargs: Request = {
                 "TableName": self.table,
                 "IndexName": "by_batch",
                 "KeyConditionExpression": "batch_id = :b",
@@ -314,7 +310,7 @@ class ExecutionStore:
             KeyConditionExpression="batch_id = :b",
             ExpressionAttributeValues=values(b=batch_id),
         )
-        return (Execution.model_construct(**item) for item in items)
+        return (Execution.model_construct(**{**item, "status": CallStatus(item["status"])}) for item in items)
 
     def waiting_page(self, batch_id: str, after: str | None, limit: int) -> tuple[list[Execution], str | None]:
         """Executions not yet claimed (queued, rescheduled) past `after` (a seq), reading at most `limit`;
@@ -344,8 +340,76 @@ class ExecutionStore:
         )
         return (Execution.model_validate(item) for item in items)
 
+    # Erasure and purge (services/erasures.py, services/purge_walk.py)
 
-def _indexed(item: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
+    def page_after(
+        self, index: str, key_name: str, key: str, sort_name: str, after: str | None, limit: int
+    ) -> tuple[list[Execution], str | None]:
+        """Up to `limit` executions of one index partition whose sort key is past `after`, in key order;
+        the sort key to go on after, or None at the end. by_batch (seq) or by_number (execution_id)."""
+        condition = "#p = :p" + (" AND #s > :after" if after else "")
+        page = aws.dynamodb().query(
+            TableName=self.table,
+            IndexName=index,
+            KeyConditionExpression=condition,
+            ExpressionAttributeNames={"#p": key_name, "#s": sort_name} if after else {"#p": key_name},
+            ExpressionAttributeValues=values(p=key, **({"after": after} if after else {})),
+            Limit=limit,
+        )
+        last = page.get("LastEvaluatedKey")
+        found = [Execution.model_validate(from_item(item)) for item in page.get("Items", [])]
+        return found, (last[sort_name]["S"] if last else None)
+
+    def erase(self, execution_id: str, fields: Fields) -> bool:
+        """Remove a final execution's personal data and set `fields` (the masked number, `erased_at`); it
+        leaves the by_number index. False when it was erased already or is not final (a live call still
+        owes its outcome)."""
+        final = [s.value for s in CallStatus if is_final(s)]
+        return update_if(
+            self.table,
+            self.key(execution_id),
+            fields,
+            "attribute_exists(number_key) AND #st IN (" + ", ".join(f":f{i}" for i in range(len(final))) + ")",
+            {"#st": "status"},
+            {f":f{i}": av(s) for i, s in enumerate(final)},
+            remove=("number_key", "recipient_data", "transcript", "recording_url"),
+        )
+
+    def delete_many(self, execution_ids: list[str]) -> None:
+        """Delete executions (absent ones are fine), 25 per request, until DynamoDB took every one."""
+        for start in range(0, len(execution_ids), 25):
+            requests: Request | None = {
+                self.table: [{"DeleteRequest": {"Key": self.key(i)}} for i in execution_ids[start : start + 25]]
+            }
+            while requests:
+                requests = aws.dynamodb().batch_write_item(RequestItems=requests).get("UnprocessedItems") or None
+
+
+class GuardRefused(Exception):
+    """The claim's guard element (the number's item) refused: `item` is that item as it was, in wire form."""
+
+    def __init__(self, item: Fields | None) -> None:
+        super().__init__("guard refused")
+        self.item = item
+
+
+def _move_refused(exc: ClientError, execution: Execution, *, guarded: bool) -> Exception | None:
+    """Which element of a move's transaction refused it (its order: the execution, the batch, the guard, the
+    slot); None when no condition failed (the error is raised as it came)."""
+    codes = cancellation_codes(exc)
+    if codes and codes[0] == "ConditionalCheckFailed":
+        return StaleTransition(execution.execution_id)
+    if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+        return BatchNotRunning(execution.batch_id)
+    if guarded and codes[2:3] == ["ConditionalCheckFailed"]:
+        reasons = exc.response.get("CancellationReasons") or []
+        return GuardRefused(dict(reasons[2].get("Item") or {}))
+    if "ConditionalCheckFailed" in codes[2:]:
+        return NoFreeSlot(execution.batch_id)
+    return None
+
+
+def _indexed(item: Fields, reason: str | None = None) -> Fields:
     """An execution's item as first written: with the by_agent index's keys (the agent's history lists it by
     creation time) and its timeline's first entry."""
     created_at = item.get("created_at") or ""
