@@ -277,6 +277,42 @@ class Execution(Answer):
     telephony_data: TelephonyData
 
 
+class AgentExecutions(Answer):
+    """Bolna's page of an agent's call history (GET /v2/agent/{agent_id}/executions)."""
+
+    page_number: int = Field(..., description="The page asked for (1-based).")
+    page_size: int = Field(..., description="The page size asked for (at most 50).")
+    total: int | None = Field(
+        ..., description="How many executions match: known on the last page only (else null; use `has_more`)."
+    )
+    has_more: bool = Field(..., description="Whether a next page holds more executions.")
+    data: list[Execution] = Field(..., description="The executions, newest first (by `created_at`).")
+
+
+class LogEntry(Answer):
+    """One step of a call: a status change, a provider request or its answer, a webhook attempt."""
+
+    created_at: Timestamp | None
+    type: Literal["status", "request", "response", "webhook"] | None
+    component: str | None = Field(
+        ..., description="Who wrote it: `dispatcher`, `dialer`, `provider_event`, `sweeper`, `webhook_sender`, `api`."
+    )
+    provider: str | None = Field(..., description="The phone provider, on provider requests, answers and events.")
+    data: str | None = Field(..., description="A summary: no secrets, phone numbers masked to the last four digits.")
+    status: CallStatus | None = Field(..., description="The status it moved to (`status` entries).")
+    previous_status: CallStatus | None
+    details: dict[str, Any] = Field(..., description="What came with it (error_message, hangup_reason, ...).")
+    execution_id: str = Field(..., description="The attempt it belongs to.")
+    attempt: int
+
+
+class ExecutionLog(Answer):
+    """Bolna's `GET /executions/{id}/log` shape: the contact's attempts, oldest first, each in time order."""
+
+    status: Literal["success"]
+    data: list[LogEntry]
+
+
 class ExportRedirect(Answer):
     url: str = Field(..., description="A presigned S3 GET, also in `Location`; no API key needed there.")
     expires_at: Timestamp

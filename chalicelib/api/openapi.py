@@ -211,6 +211,30 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/executions/{execution_id}", "getExecution", "executions", "Read one execution",
               (Reply(200, "The execution.", bodies.Execution),), (401, 404),
               params={"execution_id": "The execution's `id`."}),
+    Operation(
+        "GET", "/v2/agent/{agent_id}/executions", "listAgentExecutions", "executions",
+        "An agent's call history, newest first (Bolna's paging)",
+        (Reply(200, "One page: `page_number`, `page_size`, `total`, `has_more`, `data`.", bodies.AgentExecutions),),
+        (400, 401, 404), params=AGENT,
+        description="Bolna's agent executions. Pages by number: `page_number * page_size` must be at most "
+        "10,000 (400 `history_too_deep`: narrow with `from` / `to`). Executions created while you page move "
+        "newest-first pages along: pass `to` for a stable walk.",
+        query=(
+            Query("page_number", "The page, from 1.", {"type": "integer", "minimum": 1, "default": 1}),
+            Query("page_size", "Executions per page.", {"type": "integer", "minimum": 1, "maximum": 50, "default": 20}),
+            Query("batch_id", "Only this batch's executions.", {"type": "string"}),
+            Query("status", "Only executions in this call status.",
+                  {"type": "string", "enum": [s.value for s in CallStatus]}),
+            Query("from", "Only executions created at or after this time (ISO 8601 with Z or an offset).",
+                  {"type": "string", "format": "date-time"}),
+            Query("to", "Only executions created at or before this time (ISO 8601 with Z or an offset).",
+                  {"type": "string", "format": "date-time"}),
+        ),
+    ),
+    Operation("GET", "/executions/{execution_id}/log", "getExecutionLog", "executions", "A call's timeline",
+              (Reply(200, "Every status change, provider request and answer, and webhook attempt of the contact's "
+                          "attempts, oldest attempt first.", bodies.ExecutionLog),), (401, 404),
+              params={"execution_id": "The `id` of any attempt of the call."}),
     Operation("GET", "/webhooks/secret", "getWebhookSecret", "webhooks", "The tenant's webhook signing secret",
               (Reply(200, "The secret.", bodies.WebhookSecret),), (401,)),
     Operation("POST", "/webhooks/secret/rotate", "rotateWebhookSecret", "webhooks", "Rotate the signing secret",

@@ -188,3 +188,4 @@ class Execution(Record):
     open_shard: str | None = None  # set while a provider owes a final status (the by_open index)
     place_token: str | None = None  # a re-queued placement's one-time token
     callbacks: set[str] | None = None  # provider callbacks received (replays are refused)
+    timeline: list[dict[str, Any]] | None = None  # the call's log entries (domain/timeline.py), appended by the store

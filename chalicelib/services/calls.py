@@ -11,6 +11,7 @@ from ..domain.executions import new_execution
 from ..domain.messages import DialMessage
 from ..domain.records import Batch, Execution
 from ..domain.retry import RetryConfig, retry_delay_minutes
+from ..domain.timeline import Entry
 from ..observability import count
 from ..resources import DIAL_QUEUE
 from ..store.dynamo import Fields, Request
@@ -22,8 +23,15 @@ from .lifecycle import complete_if_done
 from .webhooks import emit_call_event
 
 
-def finish_call(svc: Services, execution: Execution, status: str, fields: Fields) -> None:
+def finish_call(
+    svc: Services,
+    execution: Execution,
+    status: str,
+    fields: Fields,
+    notes: list[Entry] | None = None,
+) -> None:
     """Move an attempt to a final status; a retry, when due, replaces it as the contact's live attempt.
+    `notes`: timeline entries that led to it (a provider's refusal), written in the same transaction.
 
     The retry's dial message is sent before the transaction that creates its execution: if
     we die in between, the redelivered event sends it again (the dialer dedupes), and a message
@@ -38,9 +46,9 @@ def finish_call(svc: Services, execution: Execution, status: str, fields: Fields
         attempt = int(execution.attempt)
         minutes = retry_delay_minutes(config, status, bool(fields.get("answered_by_voice_mail")), attempt)
         if minutes is not None and batch.status == "running":
-            retry = _retry(svc, batch, execution, status, fields, minutes, month_cost)
+            retry = _retry(svc, batch, execution, status, fields, minutes, month_cost, notes)
     if retry is None:
-        svc.executions.move(execution, status, fields, extra=month_cost)
+        svc.executions.move(execution, status, fields, extra=month_cost, notes=notes)
     count(f"Outcome_{status}")
     if rank(execution.status) >= rank(CallStatus.INITIATED):
         release_slot(svc, execution)
@@ -103,6 +111,7 @@ def _retry(
     fields: Fields,
     minutes: int,
     extra: list[Request],
+    notes: list[Entry] | None,
 ) -> Execution | None:
     """The next attempt, created; None when the batch stopped meanwhile (a stopped batch never retries)."""
     attempt = int(old.attempt) + 1
@@ -133,7 +142,7 @@ def _retry(
     message = DialMessage.for_execution(new, batch, not_before=clock.iso(when))
     svc.scheduler.send_at(DIAL_QUEUE, message, when, f"dial-{new.execution_id}")
     try:
-        svc.executions.replace_with_retry(old, status, {**fields, "superseded_by": new.execution_id}, new, extra)
+        svc.executions.replace_with_retry(old, status, {**fields, "superseded_by": new.execution_id}, new, extra, notes)
     except BatchNotRunning:
         return None
     return new

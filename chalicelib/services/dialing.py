@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from .. import clock
+from ..domain import timeline
 from ..domain.arrival import early_until
 from ..domain.batch_status import BatchStatus
 from ..domain.call_status import CallStatus
@@ -106,15 +107,21 @@ def place_one_call(svc: Services, message: DialMessage, remaining_ms: Callable[[
             return
         claimed = _claim(svc, message, expected, agent, now, rule_fields(hours))
     if claimed is not None:
-        _placed(svc, message, place(svc, message, agent, claimed))
+        _placed(svc, message, agent.provider, place(svc, message, agent, claimed))
 
 
-def _placed(svc: Services, message: DialMessage, call_id: str | None) -> None:
-    """Record the provider's call id (None: the call was paced or failed, and that was handled)."""
+def _placed(svc: Services, message: DialMessage, provider: str, call_id: str | None) -> None:
+    """Record the provider's call id (None: the call was paced or failed, and that was handled), and the
+    request and its answer on the call's timeline, in the same write."""
     if call_id is None:
         return
     count("CallsPlaced")
-    svc.executions.set_fields(message.execution_id, {"provider_call_id": call_id, "placed_at": clock.now_iso()})
+    now = clock.now_iso()
+    notes = [
+        timeline.provider_request(provider, message.to, message.from_number, message.attempt, now),
+        timeline.provider_answer(provider, f"accepted: call id {call_id}", now),
+    ]
+    svc.executions.set_fields(message.execution_id, {"provider_call_id": call_id, "placed_at": now}, notes=notes)
     logger.info("call placed", extra={"to": message.to, "attempt": message.attempt})
 
 

@@ -7,11 +7,14 @@ from collections.abc import Iterable, Iterator
 from botocore.exceptions import ClientError
 
 from .. import aws, clock
+from ..domain import timeline
 from ..domain.call_status import CallStatus, is_final, rank
 from ..domain.records import Execution
+from ..domain.timeline import Entry
 from ..errors import NotFound
 from ..resources import EXECUTIONS, table_name
 from ..settings import Settings
+from .agent_history import HistoryQuery, agent_key, agent_sort, history_page
 from .batches import BatchStore, Ended
 from .cursors import Cursors, KeyShape, cursor_key
 from .dynamo import (
@@ -61,7 +64,7 @@ class ExecutionStore:
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": to_item(execution.to_item()),
+                    "Item": to_item(_indexed(execution.to_item())),
                     "ConditionExpression": "attribute_not_exists(execution_id)",
                 }
             }
@@ -121,6 +124,7 @@ class ExecutionStore:
         batch_live_cap: int | None = None,
         extra: list[Request] | None = None,
         guard: Request | None = None,
+        notes: list[Entry] | None = None,
     ) -> Execution:
         """Compare-and-set the status from the one read, moving the batch counters in the same transaction.
 
@@ -128,17 +132,16 @@ class ExecutionStore:
         `batch_must_run` and the batch was stopped or paused first (or its live-call cap is
         reached, with `batch_live_cap`); GuardRefused (with the item as it was) when the `guard`
         element's condition failed (the number's suppression and contact limit); NoFreeSlot when
-        an `extra` element's condition failed (the agent's live-call counter).
+        an `extra` element's condition failed (the agent's live-call counter). `notes`: see _status_update.
         """
         old = execution.status
-        now = clock.now_iso()
-        changes = {"status": to_status, "updated_at": now, **(fields or {})}
+        changes = {"status": to_status, "updated_at": clock.now_iso(), **(fields or {})}
         remove: list[str] = []
         if is_final(to_status) or to_status in WAITING:
             remove.append("open_shard")  # nothing is owed by a provider: the sweeper leaves it alone
         else:
             changes["open_shard"] = OPEN
-        items = [self._status_update(execution.execution_id, old, changes, remove)]
+        items = [self._status_update(execution.execution_id, old, changes, remove, notes)]
         items.append(self._counters(execution, to_status, changes, batch_must_run, batch_live_cap))
         if guard is not None:
             items.append(guard)  # third, so its refusal is told apart from the live-call slot's
@@ -175,15 +178,17 @@ class ExecutionStore:
         fields: Fields,
         new: Execution,
         extra: list[Request] | None = None,
+        notes: list[Entry] | None = None,
     ) -> None:
         """End an attempt and create the next one in one transaction.
 
         The contact stays unfinished: the counters move from the old attempt's status to the
         new attempt's, so the batch counts each contact by its last attempt.
         """
-        changes = {"status": final_status, "updated_at": clock.now_iso(), **fields}
+        now = clock.now_iso()
+        changes = {"status": final_status, "updated_at": now, **fields}
         items = [
-            self._status_update(old.execution_id, old.status, changes, ["open_shard"]),
+            self._status_update(old.execution_id, old.status, changes, ["open_shard"], notes),
             self._batches.counter_update(
                 old.batch_id,
                 {old.status: -1, new.status: +1},
@@ -193,7 +198,7 @@ class ExecutionStore:
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": to_item(new.to_item()),
+                    "Item": to_item(_indexed(new.to_item(), f"retry after {final_status}")),
                     "ConditionExpression": "attribute_not_exists(execution_id)",
                 }
             },
@@ -209,11 +214,16 @@ class ExecutionStore:
                 raise BatchNotRunning(old.batch_id) from None
             raise
 
-    def _status_update(self, execution_id: str, old_status: str, changes: Fields, remove: list[str]) -> Request:
-        """The transaction element that compare-and-sets an execution's status from the one read."""
+    def _status_update(
+        self, execution_id: str, old_status: str, changes: Fields, remove: list[str], notes: list[Entry] | None
+    ) -> Request:
+        """The transaction element that compare-and-sets an execution's status from the one read, appending
+        to the call's timeline in the same write `notes` (what led to the change) and the change itself."""
+        notes = [*(notes or []), timeline.status_change(old_status, changes["status"], changes, changes["updated_at"])]
         update, names, vals = set_clause(changes)
-        names["#st"] = "status"
-        vals[":old"] = av(old_status)
+        update += ", #tl = list_append(if_not_exists(#tl, :tl0), :tl)"
+        names.update({"#st": "status", "#tl": "timeline"})
+        vals.update({":old": av(old_status), ":tl0": av([]), ":tl": av(notes)})
         if remove:
             update += " REMOVE " + ", ".join(remove)
         return {
@@ -227,11 +237,20 @@ class ExecutionStore:
             }
         }
 
-    def set_fields(self, execution_id: str, fields: Fields, *, only_if_status: Iterable[str] = ()) -> bool:
-        """Record details that do not change the status (e.g. the provider's call id)."""
+    def set_fields(
+        self,
+        execution_id: str,
+        fields: Fields,
+        *,
+        only_if_status: Iterable[str] = (),
+        notes: list[Entry] | None = None,
+    ) -> bool:
+        """Record details that do not change the status (e.g. the provider's call id); `notes`: timeline
+        entries appended in the same write."""
+        appends = {"timeline": notes} if notes else None
         allowed = list(only_if_status)
         if not allowed:
-            return update_if(self.table, self.key(execution_id), fields)
+            return update_if(self.table, self.key(execution_id), fields, appends=appends)
         return update_if(
             self.table,
             self.key(execution_id),
@@ -239,6 +258,7 @@ class ExecutionStore:
             "#st IN (" + ", ".join(f":a{i}" for i in range(len(allowed))) + ")",
             {"#st": "status"},
             {f":a{i}": av(s) for i, s in enumerate(allowed)},
+            appends=appends,
         )
 
     def take_place_token(self, execution_id: str, token: str) -> bool:
@@ -289,6 +309,11 @@ class ExecutionStore:
             start = page.get("LastEvaluatedKey")
             if not start or len(found) >= limit:
                 return found, self._cursors.encode(PAGE_KEY, scope, start)
+
+    def page_for_agent(self, query: HistoryQuery) -> tuple[list[Execution], bool]:
+        """An agent's executions newest first, one page by number, and whether more follow."""
+        rows, more = history_page(self.table, query)
+        return [Execution.model_validate(row) for row in rows], more
 
     def iter_batch(self, batch_id: str) -> Iterator[Execution]:
         """Every execution of a batch (exports read millions): built without validation, as stored."""
@@ -395,6 +420,21 @@ def _move_refused(exc: ClientError, execution: Execution, *, guarded: bool) -> E
     if "ConditionalCheckFailed" in codes[2:]:
         return NoFreeSlot(execution.batch_id)
     return None
+
+
+def _indexed(item: Fields, reason: str | None = None) -> Fields:
+    """An execution's item as first written: with the by_agent index's keys (the agent's history lists it by
+    creation time) and its timeline's first entry."""
+    created_at = item.get("created_at") or ""
+    first = timeline.created(
+        item["status"], int(item.get("attempt") or 1), created_at, reason or item.get("error_message")
+    )
+    return {
+        **item,
+        "agent_key": agent_key(item["tenant_id"], item["agent_id"]),
+        "agent_sort": agent_sort(created_at, item["execution_id"]),
+        "timeline": [first],
+    }
 
 
 class NoFreeSlot(Exception):
