@@ -8,6 +8,7 @@ from zoneinfo import available_timezones
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .bounds import NOT_BOOL, NOT_TINY, Name, PhoneNumber, Text, http_url, unique
+from .extraction import ExtractionSchema, check_schema
 from .numbers import e164
 from .retry import RetryConfig
 
@@ -41,6 +42,11 @@ DOCS: dict[str, str] = {
     "webhook_url": "Receives each call's execution object when it ends (a batch's webhook_url wins); must pass "
     "the SSRF checks (no private or loopback addresses unless the deployment allows them).",
     "retry_config": "Retries of unanswered calls, used by the agent's batches that set none.",
+    "extraction_schema": "What the voice agent should find out on each call (dispositions): up to 20 fields, each "
+    "`{name, type, values, description}` with `type` `category` (one of `values`), `boolean`, `number` or `text`. "
+    "Sent with an `http` provider's call request; the reported `extracted_data` is checked against it (a value "
+    "that does not fit is kept and flagged in `extraction_errors`), becomes CSV columns, and each category and "
+    "boolean field is counted on the batch (`extraction_breakdown`).",
 }
 
 
@@ -63,6 +69,12 @@ class AgentFields(BaseModel):
     timezone: str | None = Field(None, max_length=64, description=DOCS["timezone"])
     webhook_url: str | None = Field(None, max_length=2000, description=DOCS["webhook_url"])
     retry_config: RetryConfig | None = Field(None, description=DOCS["retry_config"])
+    extraction_schema: ExtractionSchema | None = Field(None, description=DOCS["extraction_schema"])
+
+    @field_validator("extraction_schema")
+    @classmethod
+    def _schema(cls, value: list[Any] | None) -> list[Any] | None:
+        return check_schema(value)
 
     @field_validator("from_phone_numbers")
     @classmethod

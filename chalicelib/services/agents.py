@@ -32,6 +32,7 @@ PUBLIC_FIELDS = (
     "timezone",
     "webhook_url",
     "retry_config",
+    "extraction_schema",
     "created_at",
     "updated_at",
 )

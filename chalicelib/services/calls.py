@@ -20,8 +20,12 @@ from .lifecycle import complete_if_done
 from .webhooks import emit_call_event
 
 
-def finish_call(svc: Services, execution: dict[str, Any], status: str, fields: dict[str, Any]) -> None:
+def finish_call(
+    svc: Services, execution: dict[str, Any], status: str, fields: dict[str, Any], tallies: dict[str, int] | None = None
+) -> None:
     """Move an attempt to a final status; a retry, when due, replaces it as the contact's live attempt.
+
+    `tallies`: the batch's extraction counters this attempt's answers add, in the same transaction.
 
     The retry's dial message is sent before the transaction that creates its execution: if
     we die in between, the redelivered event sends it again (the dialer dedupes), and a message
@@ -34,9 +38,9 @@ def finish_call(svc: Services, execution: dict[str, Any], status: str, fields: d
         attempt = int(execution.get("attempt", 1))
         minutes = retry_delay_minutes(config, status, bool(fields.get("answered_by_voice_mail")), attempt)
         if minutes is not None and batch["status"] == "running":
-            retry = _retry(svc, batch, execution, status, fields, minutes)
+            retry = _retry(svc, batch, execution, status, fields, minutes, tallies)
     if retry is None:
-        svc.executions.move(execution, status, fields)
+        svc.executions.move(execution, status, fields, tallies=tallies)
     count(f"Outcome_{status}")
     if rank(execution["status"]) >= rank(CallStatus.INITIATED):
         release_slot(svc, execution)
@@ -81,7 +85,13 @@ def announce_call(svc: Services, batch: dict[str, Any], execution_id: str, retry
 
 
 def _retry(
-    svc: Services, batch: dict[str, Any], old: dict[str, Any], status: str, fields: dict[str, Any], minutes: int
+    svc: Services,
+    batch: dict[str, Any],
+    old: dict[str, Any],
+    status: str,
+    fields: dict[str, Any],
+    minutes: int,
+    tallies: dict[str, int] | None = None,
 ) -> dict[str, Any] | None:
     """The next attempt, created; None when the batch stopped meanwhile (a stopped batch never retries)."""
     attempt = int(old.get("attempt", 1)) + 1
@@ -111,7 +121,9 @@ def _retry(
     message = DialMessage.for_execution(new, batch, not_before=clock.iso(when))
     svc.scheduler.send_at(DIAL_QUEUE, message, when, f"dial-{new['execution_id']}")
     try:
-        svc.executions.replace_with_retry(old, status, {**fields, "superseded_by": new["execution_id"]}, new)
+        svc.executions.replace_with_retry(
+            old, status, {**fields, "superseded_by": new["execution_id"]}, new, tallies=tallies
+        )
     except BatchNotRunning:
         return None
     return new

@@ -6,7 +6,9 @@ from typing import Any
 
 from .. import clock
 from ..domain.call_status import is_final, rank
+from ..domain.extraction import checked, parse_schema, summary_text
 from ..domain.messages import ProviderEvent
+from ..errors import NotFound
 from ..observability import logger
 from ..store.executions import StaleTransition
 from .calls import finish_again, finish_call
@@ -20,6 +22,13 @@ FINAL_DETAILS = (
     "hangup_reason",
     "recording_url",
     "error_message",
+    "summary",
+    "cost_breakdown",
+    "transfer_call_data",
+    "hangup_by",
+    "hangup_provider_code",
+    "ring_duration",
+    "post_dial_delay",
 )
 MAX_RACE_RETRIES = 5
 
@@ -38,7 +47,8 @@ def apply_provider_event(svc: Services, event: ProviderEvent) -> None:
             return  # late or repeated: a `ringing` after `completed` changes nothing
         try:
             if is_final(event.status):
-                finish_call(svc, execution, event.status, _fields(event))
+                fields, tallies = _with_extraction(svc, execution, _fields(event), event)
+                finish_call(svc, execution, event.status, fields, tallies)
             else:
                 svc.executions.move(execution, event.status, _fields(event))
             return
@@ -56,4 +66,24 @@ def _fields(event: ProviderEvent) -> dict[str, Any]:
         fields.update({k: event.details[k] for k in FINAL_DETAILS if k in event.details})
     elif event.status == "in-progress":
         fields["answered_at"] = clock.now_iso()
+    elif event.status == "ringing":
+        fields["ringing_at"] = clock.now_iso()  # for ring_duration and post_dial_delay when not reported
     return fields
+
+
+def _with_extraction(
+    svc: Services, execution: dict[str, Any], fields: dict[str, Any], event: ProviderEvent
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """The reported extracted_data checked against the agent's schema (as it is when the call ends), and the
+    batch tallies it adds; a deleted agent's data is kept unchecked."""
+    if "summary" in fields:
+        fields["summary"] = summary_text(fields["summary"])
+    if event.details.get("extracted_data") is None:
+        return fields, {}
+    try:
+        schema = parse_schema(svc.agents.get(execution["tenant_id"], execution["agent_id"]).get("extraction_schema"))
+    except NotFound:
+        schema = []
+    data, errors, tallies = checked(schema, event.details["extracted_data"])
+    fields.update(extracted_data=data, extraction_errors=errors or None)
+    return fields, tallies

@@ -203,10 +203,13 @@ class BatchStore:
         unreached: int = 0,
         must_run: bool = False,
         live_cap: int | None = None,
+        tallies: dict[str, int] | None = None,
     ) -> dict[str, Any]:
         """The Update element that keeps execution_status counters in step with an execution change.
 
         Returned for use inside a transaction, so the counters move exactly when the execution does.
+        `tallies`: top-level counters (`xb#<field>#<value>`: the extraction breakdown) added alike; top-level
+        because an ADD cannot create the parent of a nested path.
         """
         names: dict[str, str] = {"#es": "execution_status", "#u": "updated_at"}
         vals: dict[str, Any] = {":now": av(clock.now_iso())}
@@ -216,6 +219,11 @@ class BatchStore:
                 names[f"#s{i}"] = status
                 vals[f":d{i}"] = av(delta)
                 adds.append(f"#es.#s{i} :d{i}")
+        for i, (name, delta) in enumerate(sorted((tallies or {}).items())):
+            if delta:
+                names[f"#x{i}"] = name
+                vals[f":x{i}"] = av(delta)
+                adds.append(f"#x{i} :x{i}")
         live = 1 if live_cap is not None else 0
         counters = (("finished", finished), ("dispatched", dispatched), ("unreached", unreached), ("live", live))
         for name, delta in counters:

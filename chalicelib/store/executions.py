@@ -117,6 +117,7 @@ class ExecutionStore:
         batch_must_run: bool = False,
         batch_live_cap: int | None = None,
         extra: list[dict[str, Any]] | None = None,
+        tallies: dict[str, int] | None = None,
     ) -> dict[str, Any]:
         """Compare-and-set the status from the one read, moving the batch counters in the same transaction.
 
@@ -142,6 +143,7 @@ class ExecutionStore:
                 finished=1 if became_final else 0,
                 must_run=batch_must_run,
                 live_cap=batch_live_cap,
+                tallies=tallies,
             )
         )
         items.extend(extra or [])
@@ -159,7 +161,13 @@ class ExecutionStore:
         return {**execution, **changes}
 
     def replace_with_retry(
-        self, old: dict[str, Any], final_status: str, fields: dict[str, Any], new: dict[str, Any]
+        self,
+        old: dict[str, Any],
+        final_status: str,
+        fields: dict[str, Any],
+        new: dict[str, Any],
+        *,
+        tallies: dict[str, int] | None = None,
     ) -> None:
         """End an attempt and create the next one in one transaction.
 
@@ -169,7 +177,9 @@ class ExecutionStore:
         changes = {"status": final_status, "updated_at": clock.now_iso(), **fields}
         items = [
             self._status_update(old["execution_id"], old["status"], changes, ["open_shard"]),
-            self._batches.counter_update(old["batch_id"], {old["status"]: -1, new["status"]: +1}, must_run=True),
+            self._batches.counter_update(
+                old["batch_id"], {old["status"]: -1, new["status"]: +1}, must_run=True, tallies=tallies
+            ),
             {
                 "Put": {
                     "TableName": self.table,
