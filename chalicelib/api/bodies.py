@@ -214,7 +214,9 @@ class ContextDetails(Answer):
 class TelephonyData(Answer):
     """Bolna's telephony_data: the call as the phone network saw it."""
 
-    duration: float | None = Field(..., description="Seconds of conversation (as `conversation_duration`).")
+    duration: float | None = Field(
+        ..., description="Seconds the line was up, as the provider reports it; else `conversation_duration`."
+    )
     to_number: str | None
     from_number: str | None
     recording_url: str | None

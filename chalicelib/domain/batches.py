@@ -200,7 +200,7 @@ def public_execution(execution: dict[str, Any]) -> dict[str, Any]:
         "retried": execution.get("retry_count") or 0,
     }
     shown["telephony_data"] = {
-        "duration": execution.get("conversation_duration"),
+        "duration": _first(execution, "telephony_duration", "conversation_duration"),
         "to_number": execution.get("user_number"),
         "from_number": execution.get("from_number"),
         "recording_url": execution.get("recording_url"),
@@ -237,6 +237,10 @@ def _reported_or(execution: dict[str, Any], name: str, since: str, *until: str) 
         return None
     seconds = (_instant(end) - _instant(execution[since])).total_seconds()
     return round(seconds, 1) if seconds >= 0 else None
+
+
+def _first(execution: dict[str, Any], *names: str) -> Any:
+    return next((execution[n] for n in names if execution.get(n) is not None), None)
 
 
 def _instant(text: str) -> datetime:

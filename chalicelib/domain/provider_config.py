@@ -100,6 +100,7 @@ DEFAULT_EVENT_FIELDS: dict[str, str] = {
     "hangup_by": "telephony_data.hangup_by",
     "hangup_provider_code": "telephony_data.hangup_provider_code",
     "ring_duration": "telephony_data.ring_duration",
+    "telephony_duration": "telephony_data.duration",
     "post_dial_delay": "telephony_data.post_dial_delay",
 }
 DEFAULT_STATUS_MAP: dict[str, str] = {

@@ -162,6 +162,7 @@ def _details(field: Callable[[str], Any]) -> dict[str, Any]:
         "hangup_by": _text(field("hangup_by")),
         "hangup_provider_code": _code(field("hangup_provider_code")),
         "ring_duration": _number(field("ring_duration")),
+        "telephony_duration": _number(field("telephony_duration")),
         "post_dial_delay": _number(field("post_dial_delay")),
     }
     breakdown = field("cost_breakdown")

@@ -28,6 +28,7 @@ FINAL_DETAILS = (
     "hangup_by",
     "hangup_provider_code",
     "ring_duration",
+    "telephony_duration",
     "post_dial_delay",
 )
 MAX_RACE_RETRIES = 5
