@@ -13,7 +13,7 @@ from typing import Any
 
 from standardwebhooks import Webhook
 
-CALL_EVENTS = frozenset({"call.ended", "call.retry_scheduled"})
+CALL_EVENTS = frozenset({"call.ended", "call.retry_scheduled", "call.updated"})
 BATCH_STATUSES = (
     "validating",
     "dispatching",

@@ -13,6 +13,7 @@ from ..observability import logger
 from ..store.executions import StaleTransition
 from .calls import finish_again, finish_call
 from .container import Services
+from .webhooks import emit_call_event
 
 FINAL_DETAILS = (
     "conversation_duration",
@@ -42,6 +43,7 @@ def apply_provider_event(svc: Services, event: ProviderEvent) -> None:
             logger.warning("event for an unknown execution", extra={"execution_id": event.execution_id})
             return
         if event.status == execution["status"] and is_final(event.status):
+            _late_details(svc, execution, event)
             finish_again(svc, execution)  # a redelivery: the first delivery may have died before the end
             return
         if rank(event.status) <= rank(execution["status"]):
@@ -70,6 +72,25 @@ def _fields(event: ProviderEvent) -> dict[str, Any]:
     elif event.status == "ringing":
         fields["ringing_at"] = clock.now_iso()  # for ring_duration and post_dial_delay when not reported
     return fields
+
+
+def _late_details(svc: Services, execution: dict[str, Any], event: ProviderEvent) -> None:
+    """A second report of the final status may bring what the first lacked: Bolna sends `call-disconnected` as
+    the line drops and `completed`, with the extracted data, summary and cost, seconds later. Fields not known
+    yet are set (and counted); a `call.updated` webhook carries them, once (its event id is deterministic, so a
+    redelivery that finds them already set announces again and nothing is sent twice)."""
+    fields = {k: v for k, v in _fields(event).items() if k in FINAL_DETAILS and execution.get(k) is None}
+    tallies: dict[str, int] = {}
+    if execution.get("extracted_data") is None:
+        fields, tallies = _with_extraction(svc, execution, fields, event)
+    fields = {k: v for k, v in fields.items() if v is not None}
+    if fields:
+        svc.executions.add_details(execution, fields, tallies=tallies)
+    if fields or execution.get("late_details_at"):
+        updated = svc.executions.find(execution["execution_id"])
+        batch = svc.batches.find(execution["batch_id"])
+        if updated is not None and updated.get("late_details_at") and batch is not None:
+            emit_call_event(svc, updated, batch, "call.updated")
 
 
 def _with_extraction(

@@ -211,11 +211,12 @@ class BatchStore:
         `tallies`: top-level counters (`xb#<field>#<value>`: the extraction breakdown) added alike; top-level
         because an ADD cannot create the parent of a nested path.
         """
-        names: dict[str, str] = {"#es": "execution_status", "#u": "updated_at"}
+        names: dict[str, str] = {"#u": "updated_at"}
         vals: dict[str, Any] = {":now": av(clock.now_iso())}
         adds = []
         for i, (status, delta) in enumerate(sorted(moves.items())):
             if delta:
+                names["#es"] = "execution_status"  # only when used: DynamoDB refuses an unused name
                 names[f"#s{i}"] = status
                 vals[f":d{i}"] = av(delta)
                 adds.append(f"#es.#s{i} :d{i}")

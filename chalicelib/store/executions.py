@@ -198,6 +198,37 @@ class ExecutionStore:
                 raise BatchNotRunning(old["batch_id"]) from None
             raise
 
+    def add_details(self, execution: dict[str, Any], fields: dict[str, Any], *, tallies: dict[str, int]) -> bool:
+        """Details reported after the final status (Bolna's `completed` after `call-disconnected`), set only if
+        none of them is known yet and the status is still the one read, with the batch tallies they add, in one
+        transaction; marks the execution `late_details_at`. False when another delivery set them first."""
+        changes = {**fields, "updated_at": clock.now_iso(), "late_details_at": clock.now_iso()}
+        update, names, vals = set_clause(changes)
+        names["#st"] = "status"
+        vals[":st"] = av(execution["status"])
+        absent = "".join(f" AND attribute_not_exists(#f{i})" for i in range(len(fields)))
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": self.key(execution["execution_id"]),
+                    "UpdateExpression": update,
+                    "ConditionExpression": "#st = :st" + absent,
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": vals,
+                }
+            }
+        ]
+        if tallies:
+            items.append(self._batches.counter_update(execution["batch_id"], {}, tallies=tallies))
+        try:
+            aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as exc:
+            if "ConditionalCheckFailed" in cancellation_codes(exc):
+                return False
+            raise
+        return True
+
     def _status_update(
         self, execution_id: str, old_status: str, changes: dict[str, Any], remove: list[str]
     ) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from tests.support.e2e import wait_until
 from tests.support.voice_agent import SIGNING_SECRET, TOKEN, VoiceAgent
 from tests.support.webhooks import Receiver
 
-SCHEMA = [
+SCHEMA: list[dict[str, Any]] = [
     {"name": "interested", "type": "category", "values": ["yes", "no", "maybe"]},
     {"name": "appointment_booked", "type": "boolean"},
     {"name": "callback_day", "type": "text", "description": "Which day to call back"},

@@ -180,3 +180,45 @@ def test_a_simulated_campaign_fills_the_schema_and_the_breakdown_equals_the_exec
     breakdown = get(client, f"/batches/{batch_id}", auth)["extraction_breakdown"]
     assert breakdown == {name: dict(values) for name, values in counted.items()}
     assert sum(breakdown["interested"].values()) == len(answered)
+
+
+def test_bolnas_completed_event_after_call_disconnected_still_brings_its_answers(
+    client: Client,
+    tenant: tuple[str, str],
+    svc: Services,
+    pump: Pump,
+    voice_agent: VoiceAgent,
+    receiver: Receiver,
+) -> None:
+    # Given an HTTP agent with an extraction schema and a per-call webhook
+    use_provider(
+        client,
+        tenant,
+        "http",
+        provider_config={"endpoint": voice_agent.url},
+        extraction_schema=SCHEMA,
+        webhook_url=receiver.url + "/calls",
+    )
+    [execution] = settle(svc, pump, start_batch(client, tenant, 1))
+    # When the voice agent reports as Bolna does: `call-disconnected` the moment the line drops (no data yet),
+    # then `completed` with the processed results (each delivered twice)
+    pump.duplicate = lambda name, body: True
+    report(client, execution, {"status": "call-disconnected", "conversation_duration": 30})
+    pump.run()
+    answers = {"interested": "maybe", "appointment_booked": True}
+    report(client, execution, {"status": "completed", "extracted_data": answers, "summary": "Will think."})
+    pump.run()
+    pump.duplicate = lambda name, body: False
+    pump.run()
+    # Then the execution has the late answers and summary, and keeps what the first event said
+    shown = get(client, f"/executions/{execution['execution_id']}", {"Authorization": f"Bearer {tenant[0]}"})
+    assert (shown["status"], shown["conversation_time"]) == ("completed", 30)
+    assert (shown["extracted_data"], shown["summary"]) == (answers, "Will think.")
+    # And the batch counts them once
+    batch = svc.batches.find(execution["batch_id"])
+    assert batch is not None and batch["status"] == "completed"
+    shown_batch = get(client, f"/batches/{execution['batch_id']}", {"Authorization": f"Bearer {tenant[0]}"})
+    assert shown_batch["extraction_breakdown"] == {"interested": {"maybe": 1}, "appointment_booked": {"true": 1}}
+    # And the webhook receiver gets call.ended, then (once) call.updated carrying the answers
+    events = [(r.headers["x-batchcall-event"], r.payload["extracted_data"]) for r in receiver.received if r.nth == 1]
+    assert events == [("call.ended", None), ("call.updated", answers)]
