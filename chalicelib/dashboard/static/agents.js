@@ -20,6 +20,7 @@ const HELP = {
   welcome_message: "Default \"Hello {customer_name}, this is an automated call.\" {column} or {{column}} fills from the CSV.",
   prompt: "Default none. Instructions for the voice agent; same {column} placeholders.",
   webhook_url: "Default none. https URL that gets call.ended for every call (a batch may override). Signed: see Settings.",
+  extraction_schema: "Default none. JSON list of the fields the voice agent fills after each call, e.g. [{\"name\": \"interested\", \"type\": \"category\", \"values\": [\"yes\", \"no\"]}]; types category, boolean, number, text.",
   retry_config: "Default off. Retries a call that ended in the chosen statuses, up to 3 times, after the intervals given (the last repeats).",
 };
 
@@ -104,7 +105,9 @@ export function agentForm(agent, onSaved, onCancel) {
     welcome_message: h("textarea", { rows: 2, maxlength: 4000 }),
     prompt: h("textarea", { rows: 3, maxlength: 20000 }),
     webhook_url: input({ type: "url", value: a.webhook_url || "", placeholder: "https://example.com/hooks/calls" }),
+    extraction_schema: h("textarea", { rows: 3, spellcheck: "false", placeholder: '[{"name": "interested", "type": "category", "values": ["yes", "no"]}]' }),
   };
+  c.extraction_schema.value = a.extraction_schema ? JSON.stringify(a.extraction_schema) : "";
   c.from_phone_numbers.value = (a.from_phone_numbers || []).join("\n");
   c.welcome_message.value = editing ? (a.welcome_message || "") : "Hello {customer_name}, this is an automated call.";
   c.prompt.value = a.prompt || "";
@@ -139,6 +142,7 @@ export function agentForm(agent, onSaved, onCancel) {
     field("Welcome message", c.welcome_message, { name: "welcome_message", wide: true, help: HELP.welcome_message }),
     field("Prompt", c.prompt, { name: "prompt", wide: true, help: HELP.prompt }),
     field("Webhook URL", c.webhook_url, { name: "webhook_url", wide: true, help: HELP.webhook_url }),
+    field("Extraction fields (JSON)", c.extraction_schema, { name: "extraction_schema", wide: true, help: HELP.extraction_schema }),
     h("fieldset", { class: "field wide", "data-field": "retry_config" }, h("legend", {}, "Retries"),
       h("label", { class: "check" }, r.enabled, "Retry unanswered calls"),
       h("div", { class: "inline" }, field("Retries", r.max_retries, { name: "retry_config.max_retries" }),
@@ -208,6 +212,16 @@ export function agentForm(agent, onSaved, onCancel) {
         body.provider_config = JSON.parse(c.provider_config.value);
       } catch {
         const err = new Error("Provider config is not valid JSON.");
+        err.details = [];
+        throw Object.assign(err, { local: true });
+      }
+    }
+    body.extraction_schema = null;
+    if (c.extraction_schema.value.trim()) {
+      try {
+        body.extraction_schema = JSON.parse(c.extraction_schema.value);
+      } catch {
+        const err = new Error("Extraction fields are not valid JSON.");
         err.details = [];
         throw Object.assign(err, { local: true });
       }
