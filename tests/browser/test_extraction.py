@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from .conftest import screenshot
 from .dashboard import sign_in
 
-SCHEMA = [
+SCHEMA: list[dict[str, Any]] = [
     {"name": "interested", "type": "category", "values": ["yes", "no", "maybe"]},
     {"name": "appointment_booked", "type": "boolean"},
 ]
