@@ -15,6 +15,7 @@ from .client import ApiError, Client, CliError, write_stream
 from .exporting import check_target, fetch_export, save_export
 from .uploads import (
     SYNC_UPLOAD_LIMIT,
+    calling_rules,
     create_direct,
     create_presigned,
     first_errors,
@@ -24,6 +25,13 @@ from .uploads import (
     show_created,
 )
 from .watching import watch_batch
+
+HOURS_HELP = 'The batch\'s own weekly hours as JSON, e.g. \'{"mon": [["09:00", "12:00"], ["13:00", "20:00"]]}\'.'
+BLOCK_HELP = "A date (2026-12-25) or range (2026-12-24..2026-12-26) when nobody is called (repeatable)."
+HOLIDAYS_OPTION = typer.Option(
+    "--skip-holidays/--no-skip-holidays",
+    help="Skip (or not) the public holidays of each recipient's country; default: the agent's.",
+)
 
 # ---- agents -------------------------------------------------------------------------------------------
 
@@ -90,8 +98,11 @@ def batches_create(
     status_webhook: Annotated[str | None, typer.Option(help="Receives the batch's lifecycle events.")] = None,
     max_concurrent_calls: Annotated[int | None, typer.Option(help="Live-call cap below the agent's.")] = None,
     bypass_call_guardrails: Annotated[
-        bool, typer.Option("--bypass-call-guardrails", help="Ignore the calling hours.")
+        bool, typer.Option("--bypass-call-guardrails", help="Ignore every calling rule.")
     ] = False,
+    calling_hours: Annotated[str | None, typer.Option(help=HOURS_HELP)] = None,
+    block: Annotated[list[str] | None, typer.Option("--block", help=BLOCK_HELP)] = None,
+    skip_holidays: Annotated[bool | None, HOLIDAYS_OPTION] = None,
     presigned: Annotated[
         bool, typer.Option("--presigned", help="Always use the presigned upload (automatic above 4 MB).")
     ] = False,
@@ -119,11 +130,13 @@ def batches_create(
         "scheduled_at": parse_schedule(schedule) if schedule else None,
     }
     options.update({k: v for k, v in optional.items() if v is not None})
+    options.update(calling_rules(calling_hours, block, skip_holidays))
     created = _upload(client, file, options, presigned=presigned or size > SYNC_UPLOAD_LIMIT, max_wait=max_wait)
     batch_id = created["batch_id"]
     rows: list[dict[str, Any]] = []
     more = False
-    if (created.get("invalid_contacts") or 0) + (created.get("duplicate_contacts") or 0):
+    skipped = ("invalid_contacts", "duplicate_contacts", "suppressed_contacts")
+    if sum(created.get(k) or 0 for k in skipped):
         rows, more = first_errors(client, batch_id)
     if run:
         try:
@@ -220,11 +233,14 @@ def batches_schedule(
     batch_id: Annotated[str, typer.Argument()],
     at: Annotated[str, typer.Argument(help="ISO 8601 (local time if no offset), or +10m, +1h, +2d.")],
     bypass_call_guardrails: Annotated[
-        bool, typer.Option("--bypass-call-guardrails", help="Ignore the calling hours.")
+        bool, typer.Option("--bypass-call-guardrails", help="Ignore every calling rule.")
     ] = False,
+    calling_hours: Annotated[str | None, typer.Option(help=HOURS_HELP)] = None,
+    block: Annotated[list[str] | None, typer.Option("--block", help=BLOCK_HELP)] = None,
+    skip_holidays: Annotated[bool | None, HOLIDAYS_OPTION] = None,
 ) -> None:
-    """Start at a given time."""
-    body: dict[str, Any] = {"scheduled_at": parse_schedule(at)}
+    """Start at a given time (and set the batch's own calling rules, replacing what it had)."""
+    body: dict[str, Any] = {"scheduled_at": parse_schedule(at), **calling_rules(calling_hours, block, skip_holidays)}
     if bypass_call_guardrails:
         body["bypass_call_guardrails"] = True
     answer = client_of(ctx).json("POST", f"/batches/{batch_id}/schedule", json=body)

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 # The API's call statuses that end a call, and the batch statuses that end a batch (with this CLI's exit codes).
-FINAL_CALL_STATUSES = ("completed", "no-answer", "busy", "failed", "error", "canceled")
+FINAL_CALL_STATUSES = ("completed", "no-answer", "busy", "failed", "error", "canceled", "suppressed", "contact_limited")
 OPEN_CALL_STATUSES = ("queued", "rescheduled", "initiated", "ringing", "in-progress")
 EXIT_CODES = {"completed": 0, "failed": 3, "stopped": 4}
 STATUS_STYLES = {
@@ -23,6 +23,8 @@ STATUS_STYLES = {
     "failed": "red",
     "error": "red",
     "canceled": "magenta",
+    "suppressed": "magenta",
+    "contact_limited": "magenta",
     "stopped": "magenta",
     "paused": "yellow",
     "running": "cyan",
@@ -115,16 +117,25 @@ def agents_table(agents: Iterable[dict[str, Any]]) -> Table:
     table.add_column("live calls", justify="right")
     table.add_column("hours")
     for agent in agents:
-        start, end = agent.get("call_start_hour"), agent.get("call_end_hour")
         table.add_row(
             str(agent.get("id") or agent.get("agent_id")),
             agent.get("name") or "",
             agent.get("provider") or "",
             ", ".join(agent.get("from_phone_numbers") or []) or "-",
             str(agent.get("max_concurrent_calls") or "-"),
-            f"{start}-{end} {agent.get('timezone') or ''}".strip() if start is not None else "any",
+            hours_summary(agent),
         )
     return table
+
+
+def hours_summary(agent: dict[str, Any]) -> str:
+    """The agent's calling hours in a few words: weekly hours name their days, the shorthand its hours."""
+    weekly = agent.get("calling_hours")
+    if weekly:
+        days = [day for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun") if weekly.get(day)]
+        return f"weekly: {' '.join(days)}"
+    start, end = agent.get("call_start_hour"), agent.get("call_end_hour")
+    return f"{start}-{end} {agent.get('timezone') or ''}".strip() if start is not None else "any"
 
 
 def batches_table(batches: Iterable[dict[str, Any]]) -> Table:

@@ -24,6 +24,28 @@ RELATIVE = re.compile(r"^\+(\d+)\s*([smhd])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
+def calling_rules(hours: str | None, blocks: list[str] | None, holidays: bool | None) -> dict[str, Any]:
+    """The batch's own calling rules from `--calling-hours JSON`, `--block DATE[..DATE]` (repeatable) and
+    `--skip-holidays/--no-skip-holidays`; empty when none is given (the agent's apply)."""
+    rules: dict[str, Any] = {}
+    if hours is not None:
+        try:
+            rules["calling_hours"] = json.loads(hours)
+        except ValueError:
+            raise CliError(
+                '--calling-hours: give JSON such as \'{"mon": [["09:00", "12:00"], ["13:00", "20:00"]]}\'', exit_code=2
+            ) from None
+    if blocks:
+        ranges = []
+        for block in blocks:
+            start, _, end = block.strip().partition("..")
+            ranges.append({"start": start.strip(), "end": (end or start).strip()})
+        rules["blocked_dates"] = ranges
+    if holidays is not None:
+        rules["skip_public_holidays"] = holidays
+    return rules
+
+
 def parse_schedule(value: str, now: datetime | None = None) -> str:
     """`+10m`, `+1h`, `+2d`, or ISO 8601; a time without an offset is this terminal's local time."""
     now = now or datetime.now(UTC)
@@ -80,7 +102,7 @@ def create_direct(client: Client, path: Path, options: dict[str, Any]) -> dict[s
     for name, value in options.items():
         if name == "from_phone_numbers":
             form += [(name, number) for number in value]
-        elif isinstance(value, dict):
+        elif isinstance(value, dict | list):  # retry_config, calling_hours, blocked_dates: JSON text
             form.append((name, json.dumps(value)))
         elif isinstance(value, bool):
             form.append((name, "true" if value else "false"))
@@ -134,6 +156,7 @@ def create_presigned(client: Client, path: Path, options: dict[str, Any], max_wa
         "batch_id": batch_id,
         "state": batch.get("status"),
         **{k: batch.get(k) for k in ("total_contacts", "valid_contacts", "invalid_contacts", "duplicate_contacts")},
+        "suppressed_contacts": batch.get("suppressed_contacts") or 0,
         "warnings": batch.get("warnings") or [],
     }
 
@@ -150,7 +173,8 @@ def show_created(
     say(
         f"Batch [bold]{batch_id}[/] created: {created.get('total_contacts')} rows, "
         f"[green]{created.get('valid_contacts')} valid[/], [red]{created.get('invalid_contacts')} invalid[/], "
-        f"[yellow]{created.get('duplicate_contacts')} duplicate[/]",
+        f"[yellow]{created.get('duplicate_contacts')} duplicate[/]"
+        + (f", {created['suppressed_contacts']} suppressed" if created.get("suppressed_contacts") else ""),
     )
     if rows:
         out.print(render.errors_table(rows, more))

@@ -47,11 +47,20 @@ def executions(n: int) -> Iterator[dict[str, Any]]:
 def child(rows: int) -> None:
     from ingest_rss import peak_rss_mb
 
+    from chalicelib.domain.batch_status import BatchStatus
+    from chalicelib.domain.records import Batch
     from chalicelib.services import exports
     from chalicelib.services.container import get_services
 
     svc = get_services()
-    batch = {"columns": ["contact_number", "customer_name", "plan"], "number_column": "contact_number"}
+    batch = Batch(
+        batch_id=f"b{rows}",
+        tenant_id="bench",
+        agent_id="bench",
+        status=BatchStatus.COMPLETED,
+        columns=["contact_number", "customer_name", "plan"],
+        number_column="contact_number",
+    )
     started = time.perf_counter()
     # inline_max_rows 0: every size takes the S3 path (the one whose memory matters)
     sink = exports._Sink(svc.blobs, f"exports/bench/b{rows}/x.csv", "x.csv", 0)

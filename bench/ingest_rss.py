@@ -58,8 +58,8 @@ def child(role: str, arg: str) -> None:
         for _ in range(3):
             batch = svc.batches.require(batch_id)
             svc.batches.set_fields(batch_id, {"execution_status": {}})  # keep the backlog check from waiting
-            dispatch_step(svc, batch_id, batch["next_pos"], 0)
-        result = {"seconds": time.perf_counter() - started, "next_pos": svc.batches.require(batch_id)["next_pos"]}
+            dispatch_step(svc, batch_id, batch.next_pos, 0)
+        result = {"seconds": time.perf_counter() - started, "next_pos": svc.batches.require(batch_id).next_pos}
     result["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(result))
 
@@ -114,9 +114,7 @@ def main() -> None:
             # The notification the upload caused is consumed here by the child instead of the ingest queue.
             aws.sqs().purge_queue(QueueUrl=svc.queues.url(INGEST_QUEUE))
             ingest = run_child("ingest", key, env)
-            [batch] = [
-                b for b in svc.batches.list_for_agent("bench", agent_id) if b["file_name"] == f"bench-{rows}.csv"
-            ]
+            [batch] = [b for b in svc.batches.list_for_agent("bench", agent_id) if b.file_name == f"bench-{rows}.csv"]
             print(
                 f"ingest {rows:>9,} rows ({size / 1e6:.1f} MB): {ingest['seconds']:.1f} s "
                 f"({rows / ingest['seconds']:,.0f} rows/s), peak RSS {ingest['peak_rss_mb']:.0f} MB, "

@@ -75,6 +75,16 @@ TENANTS = Table("tenants", partition_key="tenant_id")
 # signatures that do not cover the URL (HTTP voice agents): a webhook-id seen once is refused on every call.
 # Kept (TTL) well past the signature's 5-minute freshness, after which a replay is refused as stale anyway.
 CALLBACK_RECEIPTS = Table("callback-receipts", partition_key="receipt_key", ttl_attribute="expires_at")
+# One item per (tenant, E.164 number): its suppression (do-not-call entry, if any) and its attempt history (the
+# times of its dial claims, newest first), so the dialer's claim checks both with ONE transaction element.
+# The sparse `suppressed` index holds only suppressed numbers (`suppressed_tenant` is set only then).
+NUMBERS = Table(
+    "numbers",
+    partition_key="tenant_id",
+    sort_key="number",
+    indexes=(Index("suppressed", partition_key="suppressed_tenant", sort_key="number"),),
+    ttl_attribute="ttl",
+)
 TABLES: tuple[Table, ...] = (
     API_KEYS,
     AGENTS,
@@ -84,6 +94,7 @@ TABLES: tuple[Table, ...] = (
     WEBHOOK_DELIVERIES,
     TENANTS,
     CALLBACK_RECEIPTS,
+    NUMBERS,
 )
 
 # Visibility timeouts are at least six times each consumer's Lambda timeout, as AWS advises.

@@ -72,6 +72,14 @@ class Settings(BaseSettings):
         alias="CLAIM_TIMEOUT_SECONDS",
         description="A call claimed but never confirmed placed after this long is marked error by the sweeper.",
     )
+    contact_limit_max_wait_hours: int = Field(
+        72,
+        ge=0,
+        le=24 * 365,
+        alias="CONTACT_LIMIT_MAX_WAIT_HOURS",
+        description="A contact over its per-number limit waits (rescheduled) when a slot frees within this many "
+        "hours; later, it ends contact_limited (a batch has no end date: this is its life for the limit).",
+    )
     max_schedule_lead_days: int = Field(
         365,
         ge=1,

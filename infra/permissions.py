@@ -29,6 +29,7 @@ from chalicelib.resources import (
     EXPORTS_QUEUE,
     INBOX_PREFIX,
     LEASES,
+    NUMBERS,
     QUARANTINE_PREFIX,
     TENANTS,
     UPLOADS_PREFIX,
@@ -39,6 +40,7 @@ from chalicelib.resources import (
 )
 
 GET, PUT, UPDATE, DELETE, QUERY = (f"dynamodb:{a}" for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"))
+BATCH_GET = "dynamodb:BatchGetItem"  # ingest: which of a chunk's contacts are suppressed (NumberStore)
 READ, WRITE, REMOVE = "s3:GetObject", "s3:PutObject", "s3:DeleteObject"
 ABORT = "s3:AbortMultipartUpload"  # upload_fileobj (the row-error report) goes multipart above 8 MB
 TAG = "s3:PutObjectTagging"  # put_raw tags raw files kind=raw for the lifecycle rule
@@ -92,8 +94,9 @@ ACCESS: dict[str, Access] = {
             (TENANTS, (GET, UPDATE)),
             (WEBHOOK_DELIVERIES, (QUERY,)),
             (CALLBACK_RECEIPTS, (GET, PUT)),  # HTTP voice agents' webhook-ids, per signing account
+            (NUMBERS, (GET, UPDATE, BATCH_GET)),  # the suppression routes; create_batch skips suppressed contacts
         ),
-        indexes=((BATCHES, "by_agent"), (EXECUTIONS, "by_batch")),
+        indexes=((BATCHES, "by_agent"), (EXECUTIONS, "by_batch"), (NUMBERS, "suppressed")),
         objects=(
             (RAW, (WRITE, TAG)),
             (CONTACTS, (WRITE,)),
@@ -127,6 +130,7 @@ ACCESS: dict[str, Access] = {
             (BATCHES, (GET, UPDATE)),
             (EXECUTIONS, (GET, PUT, UPDATE)),  # GET: the ended call for its webhook
             (LEASES, (GET, PUT, UPDATE, DELETE)),  # GET: the pace item
+            (NUMBERS, (UPDATE,)),  # the claim's number element: suppression and contact limit
         ),
         sends=(DIAL_QUEUE, EVENTS_QUEUE, WEBHOOK_QUEUE),  # simulator events; webhooks of calls never placed
         schedules=True,
@@ -134,7 +138,12 @@ ACCESS: dict[str, Access] = {
     ),
     # services/provider_events.py: read the execution, move it forward; finish_call (retry, release, complete).
     "outcomes": Access(
-        items=((EXECUTIONS, (GET, PUT, UPDATE)), (BATCHES, (GET, UPDATE)), (LEASES, (UPDATE, DELETE))),
+        items=(
+            (EXECUTIONS, (GET, PUT, UPDATE)),
+            (BATCHES, (GET, UPDATE)),
+            (LEASES, (UPDATE, DELETE)),
+            (NUMBERS, (UPDATE,)),  # an opt-out event suppresses the number
+        ),
         sends=(DIAL_QUEUE, WEBHOOK_QUEUE),  # retries; call and completion webhooks
         schedules=True,
     ),
@@ -142,8 +151,8 @@ ACCESS: dict[str, Access] = {
     # inbox sidecar, often absent), write chunks and row errors, finish the batch (and schedule its start);
     # quarantine bad drops (copy, reason, delete).
     "ingest": Access(
-        items=((BATCHES, (GET, PUT, UPDATE)),),
-        indexes=((AGENTS, "by_id"),),
+        items=((BATCHES, (GET, PUT, UPDATE)), (NUMBERS, (BATCH_GET,))),  # suppressed contacts are skipped
+        indexes=((AGENTS, "by_id"), (NUMBERS, "suppressed")),
         objects=(
             (UPLOADS, (READ,)),
             (INBOX, (READ, REMOVE)),

@@ -9,6 +9,7 @@ from chalice import Blueprint, Response
 from .. import clock
 from ..domain.batches import BatchOptions, UploadOptions, check_file_name, public_batch, public_execution
 from ..domain.call_status import CallStatus
+from ..domain.calling_rules import RULE_FIELDS, CallingRules
 from ..errors import BadRequest, PayloadTooLarge
 from ..services import exports, lifecycle
 from ..services.ingest import Upload, create_batch, errors_page, presign_upload
@@ -83,23 +84,24 @@ def delete(req: ApiRequest, batch_id: str) -> Any:
     return success("deleted")
 
 
-def _scheduled_at(req: ApiRequest) -> tuple[object, bool]:
+def _scheduled_at(req: ApiRequest) -> tuple[object, bool, CallingRules | None]:
     data = req.fields()
     bypass = str(data.get("bypass_call_guardrails", "false")).lower() in ("true", "1", "yes")
-    return data.get("scheduled_at"), bypass
+    given = {name: data[name] for name in RULE_FIELDS if data.get(name) not in (None, "")}
+    return data.get("scheduled_at"), bypass, CallingRules.model_validate(given) if given else None
 
 
 @endpoint(bp, "/batches/{batch_id}/schedule", ["POST"])
 def schedule(req: ApiRequest, batch_id: str) -> Any:
-    scheduled_at, bypass = _scheduled_at(req)
-    batch = lifecycle.schedule_batch(req.svc, req.tenant_id, batch_id, scheduled_at, bypass=bypass)
-    return success(batch["status"], scheduled_at=batch["scheduled_at"])
+    scheduled_at, bypass, rules = _scheduled_at(req)
+    batch = lifecycle.schedule_batch(req.svc, req.tenant_id, batch_id, scheduled_at, bypass=bypass, rules=rules)
+    return success(batch.status, scheduled_at=batch.scheduled_at)
 
 
 @endpoint(bp, "/batches/{batch_id}/run", ["POST"])
 def run(req: ApiRequest, batch_id: str) -> Any:
     batch = lifecycle.run_batch(req.svc, req.tenant_id, batch_id)
-    return success(batch["status"], scheduled_at=batch["scheduled_at"])
+    return success(batch.status, scheduled_at=batch.scheduled_at)
 
 
 @endpoint(bp, "/batches/{batch_id}/stop", ["POST"])
@@ -117,7 +119,7 @@ def pause(req: ApiRequest, batch_id: str) -> Any:
 @endpoint(bp, "/batches/{batch_id}/resume", ["POST"])
 def resume(req: ApiRequest, batch_id: str) -> Any:
     batch = lifecycle.resume_batch(req.svc, req.tenant_id, batch_id)
-    return success(batch["status"])
+    return success(batch.status)
 
 
 CALL_STATUSES = tuple(s.value for s in CallStatus)

@@ -17,6 +17,7 @@ from ..domain.agents import Weekday
 from ..domain.batch_status import BatchStatus
 from ..domain.batches import BatchOptions
 from ..domain.call_status import CallStatus
+from ..domain.calling_rules import BlockedDates, BlockedRange, CallingHours
 from ..domain.extraction import ExtractionField
 from ..domain.provider_config import ProviderName
 from ..domain.retry import RetryConfig
@@ -58,6 +59,14 @@ class ScheduleRequest(BaseModel):
         examples=["2026-12-01T09:30:00+05:30"],
     )
     bypass_call_guardrails: bool = Field(False, description="Call outside the agent's calling window.")
+    calling_hours: CallingHours | None = Field(
+        None,
+        description="The batch's own weekly hours (docs/agents.md), replacing what it had; as a form field, JSON text.",
+    )
+    blocked_dates: BlockedDates | None = Field(
+        None, description="The batch's own blocked date ranges, replacing what it had; as a form field, JSON text."
+    )
+    skip_public_holidays: bool | None = Field(None, description="The batch's own holiday opt-in.")
 
 
 # --- answers -------------------------------------------------------------------------------
@@ -88,10 +97,17 @@ class Agent(Answer):
     call_start_hour: int | None
     call_end_hour: int | None
     call_days: list[Weekday] | None
+    calling_hours: dict[Weekday, list[tuple[str, str]]] | None = Field(
+        ..., description="Weekly hours; when set, the shorthand call_* fields are null."
+    )
+    blocked_dates: list[BlockedRange] | None
+    skip_public_holidays: bool | None
     timezone: str | None
     webhook_url: str | None
     retry_config: RetryConfig | None
     extraction_schema: list[ExtractionField] | None = None
+    max_attempts_per_number: int | None = Field(None, description="Contact limit: attempts per number ...")
+    attempt_window_days: int | None = Field(None, description="... within this many days (sliding window).")
     created_at: Timestamp | None
     updated_at: Timestamp | None
 
@@ -123,6 +139,7 @@ class BatchCreated(Answer):
     valid_contacts: int
     invalid_contacts: int
     duplicate_contacts: int
+    suppressed_contacts: int = Field(..., description="Valid numbers skipped: on the do-not-call list (suppressions).")
     warnings: list[TemplateWarning]
 
 
@@ -162,6 +179,7 @@ class Batch(Answer):
     valid_contacts: int | None
     invalid_contacts: int | None
     duplicate_contacts: int | None
+    suppressed_contacts: int | None = Field(..., description="Valid numbers skipped: on the do-not-call list.")
     execution_status: dict[str, int] = Field(..., description="Executions per call status (zero counts omitted).")
     retry_config: RetryConfig | None
     webhook_url: str | None
@@ -169,6 +187,11 @@ class Batch(Answer):
     max_concurrent_calls: int | None
     default_region: str | None
     bypass_call_guardrails: bool | None
+    calling_hours: dict[Weekday, list[tuple[str, str]]] | None = Field(
+        ..., description="The batch's own weekly hours; null: the agent's."
+    )
+    blocked_dates: list[BlockedRange] | None = Field(..., description="The batch's own; null: the agent's.")
+    skip_public_holidays: bool | None = Field(..., description="The batch's own; null: the agent's.")
     started_at: Timestamp | None
     completed_at: Timestamp | None
     stopped_at: Timestamp | None
@@ -183,7 +206,9 @@ class Batch(Answer):
 
 class RowError(Answer):
     row: int = Field(..., description="1-based line of the data row (the header is row 1).")
-    reason: str = Field(..., description="e.g. `invalid_number`, `missing_number`, `duplicate`, `blank_row`.")
+    reason: str = Field(
+        ..., description="e.g. `invalid_number`, `missing_number`, `duplicate`, `blank_row`, `suppressed`."
+    )
     value: str
     message: str
 
@@ -288,6 +313,11 @@ class Execution(Answer):
     claimed_at: Timestamp | None = Field(..., description="When the call took its live-call slot.")
     answered_at: Timestamp | None
     ended_at: Timestamp | None
+    holiday_calendar: str | None = Field(
+        ...,
+        description="With `skip_public_holidays`: the calendar of the number's country (`US`) the call was held "
+        "to; null without the opt-in or when that country has none.",
+    )
     context_details: ContextDetails
     telephony_data: TelephonyData
     cost_breakdown: dict[str, float] | None = Field(
@@ -334,3 +364,22 @@ class WebhookDelivery(Answer):
     latency_ms: float | None
     attempted_at: Timestamp | None
     next_try_at: Timestamp | None
+
+
+class Suppression(Answer):
+    """A do-not-call entry: the number is never dialled while it is in force."""
+
+    number: str = Field(..., description="E.164, normalised as batch contacts are.")
+    reason: str | None
+    source: Literal["api", "csv", "call_opt_out", "provider"]
+    added_by: str | None = Field(..., description="The label of the API key that added it (none for opt-outs).")
+    created_at: Timestamp
+    expires_at: Timestamp | None = Field(..., description="After this the entry no longer suppresses (then: 404).")
+    execution_id: str | None = Field(..., description="For `call_opt_out`: the call in which the person opted out.")
+
+
+class SuppressionsAdded(Answer):
+    added: int = Field(..., description="Numbers added (or renewed: adding again replaces reason and expiry).")
+    invalid_numbers: int
+    duplicate_numbers: int
+    errors: list[RowError] = Field(..., description="The first 100 refused rows, as a batch's `/errors` lists them.")

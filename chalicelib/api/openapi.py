@@ -21,6 +21,7 @@ from pydantic_core import core_schema
 from ..domain.agents import AgentCreate, AgentPatch
 from ..domain.batches import BatchOptions
 from ..domain.call_status import CallStatus
+from ..domain.suppressions import SuppressionRequest
 from ..errors import ServiceError
 from . import bodies
 
@@ -80,6 +81,7 @@ LIMIT = Query("limit", "Page size.", {"type": "integer", "minimum": 1, "maximum"
 CURSOR = Query("cursor", "Opaque: the `X-Next-Cursor` header of the previous page.", {"type": "string"})
 BATCH = {"batch_id": "The batch's id (`batch_id` of POST /batches)."}
 AGENT = {"agent_id": "The agent's id."}
+NUMBER = {"number": "The number in E.164, URL-encoded (`%2B14155552671`)."}
 LIFECYCLE = (401, 404, 409)
 BATCH_OPERATIONS = (
     "getBatch", "listRowErrors", "scheduleBatch", "runBatch", "stopBatch", "pauseBatch", "resumeBatch",
@@ -199,6 +201,25 @@ OPERATIONS: tuple[Operation, ...] = (
                      {"type": "string"}),),
     ),
     Operation(
+        "POST", "/suppressions", "addSuppressions", "suppressions", "Add numbers to the do-not-call list",
+        (Reply(201, "What was added and which rows were refused.", bodies.SuppressionsAdded),),
+        (400, 401, 413, 415), json_body=SuppressionRequest, free_body=(MULTIPART,),
+        description="JSON (`number` or `numbers`, up to 10,000), or multipart with a CSV `file` (a number column, "
+        "as in batch files) and optional `reason`, `expires_at`, `default_region` fields. Numbers follow the batch "
+        "contacts' rules. A suppressed number is skipped when a batch is created and never dialled.",
+    ),
+    Operation(
+        "GET", "/suppressions", "listSuppressions", "suppressions", "The do-not-call list (paged)",
+        (Reply(200, "Entries in force, in number order.", bodies.Suppression, many=True, headers=("X-Next-Cursor",)),),
+        (400, 401),
+        query=(LIMIT, CURSOR, Query("source", "Only entries from this source.",
+                                    {"type": "string", "enum": ["api", "csv", "call_opt_out", "provider"]})),
+    ),
+    Operation("GET", "/suppressions/{number}", "getSuppression", "suppressions", "Read one number's entry",
+              (Reply(200, "The entry.", bodies.Suppression),), (400, 401, 404), params=NUMBER),
+    Operation("DELETE", "/suppressions/{number}", "deleteSuppression", "suppressions", "Take a number off the list",
+              (Reply(200, "Deleted.", bodies.Deleted),), (400, 401, 404), params=NUMBER),
+    Operation(
         "GET", "/openapi.json", "openapi", "reference", "This document (OpenAPI 3.1)",
         (Reply(200, "The OpenAPI document."),), (), public=True,
     ),
@@ -263,6 +284,8 @@ def _form_schema(kind: str, defs: dict[str, Any]) -> dict[str, Any]:
     options = copy.deepcopy(defs["BatchOptions"])
     properties = options["properties"]
     properties["retry_config"] = {"type": "string", "description": "A retry_config object as JSON text."}
+    for rule in ("calling_hours", "blocked_dates"):  # the calling rules' objects travel as JSON text too
+        properties[rule] = {"type": "string", "maxLength": 20000, "description": f"{rule} as JSON text."}
     properties["from_phone_numbers"]["description"] = "Repeat the field, or send a JSON array or a comma list."
     if kind == "batch":
         properties["file"] = {"type": "string", "format": "binary", "contentMediaType": "text/csv"}
@@ -335,6 +358,7 @@ REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     bodies.BatchCreateJson,
     bodies.UploadRequest,
     bodies.ScheduleRequest,
+    SuppressionRequest,
 )
 
 

@@ -8,11 +8,13 @@ from zoneinfo import available_timezones
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .bounds import NOT_BOOL, NOT_TINY, Name, PhoneNumber, Text, http_url, unique
+from .calling_rules import DOCS as RULE_DOCS
+from .calling_rules import BlockedDates, CallingHours, Weekday, refuse_mix
+from .contact_limits import MAX_ATTEMPTS, MAX_DAYS
 from .extraction import ExtractionSchema, check_schema
 from .numbers import e164
 from .retry import RetryConfig
 
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ALL_DAYS: list[Weekday] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 CallLimit = Annotated[int, Field(ge=1, le=1000), NOT_BOOL]
 StartHour = Annotated[int, Field(ge=0, le=23), NOT_BOOL]
@@ -38,6 +40,7 @@ DOCS: dict[str, str] = {
     "call_end_hour": "End of the calling window, exclusive (1-24; 24 means until midnight), on the recipient's "
     "clock. A window may cross midnight (22 to 6).",
     "call_days": "Weekdays on which the window opens (`mon` ... `sun`), on the recipient's clock.",
+    **RULE_DOCS,
     "timezone": "IANA zone (e.g. `Asia/Kolkata`) used only for numbers whose own zone is unknown.",
     "webhook_url": "Receives each call's execution object when it ends (a batch's webhook_url wins); must pass "
     "the SSRF checks (no private or loopback addresses unless the deployment allows them).",
@@ -47,6 +50,9 @@ DOCS: dict[str, str] = {
     "Sent with an `http` provider's call request; the reported `extracted_data` is checked against it (a value "
     "that does not fit is kept and flagged in `extraction_errors`), becomes CSV columns, and each category and "
     "boolean field is counted on the batch (`extraction_breakdown`).",
+    "max_attempts_per_number": "Contact limit: at most this many call attempts per number within "
+    "`attempt_window_days`, counted across every batch of the tenant (set both; unset: no limit).",
+    "attempt_window_days": "Contact limit: the sliding window, in days, that `max_attempts_per_number` counts in.",
 }
 
 
@@ -66,6 +72,9 @@ class AgentFields(BaseModel):
     call_start_hour: StartHour | None = Field(None, description=DOCS["call_start_hour"])
     call_end_hour: EndHour | None = Field(None, description=DOCS["call_end_hour"])
     call_days: list[Weekday] | None = Field(None, min_length=1, max_length=7, description=DOCS["call_days"])
+    calling_hours: CallingHours | None = Field(None, description=DOCS["calling_hours"])
+    blocked_dates: BlockedDates | None = Field(None, description=DOCS["blocked_dates"])
+    skip_public_holidays: bool | None = Field(None, description=DOCS["skip_public_holidays"])
     timezone: str | None = Field(None, max_length=64, description=DOCS["timezone"])
     webhook_url: str | None = Field(None, max_length=2000, description=DOCS["webhook_url"])
     retry_config: RetryConfig | None = Field(None, description=DOCS["retry_config"])
@@ -76,10 +85,22 @@ class AgentFields(BaseModel):
     def _schema(cls, value: list[Any] | None) -> list[Any] | None:
         return check_schema(value)
 
+    max_attempts_per_number: Annotated[int, Field(ge=1, le=MAX_ATTEMPTS), NOT_BOOL] | None = Field(
+        None, description=DOCS["max_attempts_per_number"]
+    )
+    attempt_window_days: Annotated[int, Field(ge=1, le=MAX_DAYS), NOT_BOOL] | None = Field(
+        None, description=DOCS["attempt_window_days"]
+    )
+
     @field_validator("from_phone_numbers")
     @classmethod
     def _numbers(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else [e164(number) for number in value]
+
+    @model_validator(mode="after")
+    def _one_hours_rule(self) -> AgentFields:
+        refuse_mix(self.model_fields_set, self.calling_hours)
+        return self
 
     @field_validator("call_days")
     @classmethod
@@ -121,6 +142,8 @@ class AgentCreate(AgentFields):
     welcome_message: Text = Field(
         "Hello {customer_name}, this is an automated call.", max_length=4000, description=DOCS["welcome_message"]
     )
+    blocked_dates: BlockedDates = Field(default_factory=list, description=DOCS["blocked_dates"])
+    skip_public_holidays: bool = Field(False, description=DOCS["skip_public_holidays"])
 
     @model_validator(mode="after")
     def _window(self) -> AgentCreate:

@@ -6,14 +6,17 @@ from datetime import datetime
 from typing import Any
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from . import json_input
 from .agents import CallLimit
 from .bounds import Name, PhoneNumber, http_url, no_controls
+from .calling_rules import DOCS as RULE_DOCS
+from .calling_rules import BlockedDates, CallingHours, json_field
 from .extraction import breakdown
 from .json_input import JsonInputError
 from .numbers import e164
+from .records import Batch, Execution
 from .retry import RetryConfig
 
 
@@ -32,6 +35,17 @@ class BatchOptions(BaseModel):
     scheduled_at: str | None = Field(None, max_length=64)
     max_concurrent_calls: CallLimit | None = None
     bypass_call_guardrails: bool = False
+    calling_hours: CallingHours | None = Field(None, description=RULE_DOCS["calling_hours"] + " Null: the agent's.")
+    blocked_dates: BlockedDates | None = Field(None, description=RULE_DOCS["blocked_dates"] + " Null: the agent's.")
+    skip_public_holidays: bool | None = Field(
+        None, description=RULE_DOCS["skip_public_holidays"] + " Null: the agent's."
+    )
+
+    @field_validator("calling_hours", "blocked_dates", mode="before")
+    @classmethod
+    def _rules_json(cls, value: Any, info: ValidationInfo) -> Any:
+        """As form fields these arrive as JSON text."""
+        return json_field(value, str(info.field_name))
 
     @field_validator("from_phone_numbers", mode="before")
     @classmethod
@@ -131,12 +145,16 @@ BATCH_FIELDS = (
     "valid_contacts",
     "invalid_contacts",
     "duplicate_contacts",
+    "suppressed_contacts",  # + valid numbers skipped: on the tenant's do-not-call list
     "retry_config",
     "webhook_url",
     "status_webhook",
     "max_concurrent_calls",
     "default_region",
     "bypass_call_guardrails",
+    "calling_hours",  # + the batch's own calling rules (null: the agent's)
+    "blocked_dates",  # +
+    "skip_public_holidays",  # +
     "started_at",
     "completed_at",
     "stopped_at",
@@ -145,11 +163,13 @@ BATCH_FIELDS = (
 )
 
 
-def public_batch(batch: dict[str, Any], now: datetime) -> dict[str, Any]:
-    shown = {name: batch.get(name) for name in BATCH_FIELDS}
-    shown["execution_status"] = {k: v for k, v in sorted((batch.get("execution_status") or {}).items()) if v}
-    shown["extraction_breakdown"] = breakdown(batch)
-    shown["humanized_created_at"] = humanize(datetime.fromisoformat(batch["created_at"].replace("Z", "+00:00")), now)
+def public_batch(batch: Batch, now: datetime) -> dict[str, Any]:
+    """Bolna's batch object (+ our additions), the one place it is made from the record."""
+    stored = batch.model_dump(mode="json", include=set(BATCH_FIELDS))
+    shown = {name: stored.get(name) for name in BATCH_FIELDS}
+    shown["execution_status"] = {k: v for k, v in sorted(batch.execution_status.items()) if v}
+    shown["extraction_breakdown"] = breakdown(batch.extraction_tallies)
+    shown["humanized_created_at"] = humanize(datetime.fromisoformat(batch.created_at.replace("Z", "+00:00")), now)
     return shown
 
 
@@ -177,13 +197,15 @@ EXECUTION_FIELDS = (
     "extracted_data",
     "transfer_call_data",
     "usage_breakdown",
+    "holiday_calendar",  # + the public-holiday calendar the call was held to (skip_public_holidays)
 )
 # Bolna's cost components; a provider that reports only a total (simulator, Twilio) is all telephony: `network`.
 COST_COMPONENTS = ("llm", "network", "platform", "synthesizer", "transcriber")
 
 
-def public_execution(execution: dict[str, Any]) -> dict[str, Any]:
+def public_execution(record: Execution) -> dict[str, Any]:
     """Bolna's execution object, every documented key present (null when unknown), plus ours (docs/api.md)."""
+    execution = record.model_dump(mode="json", warnings=False)  # a status set as text is still its text
     shown: dict[str, Any] = {"id": execution["execution_id"]}
     shown.update({name: execution.get(name) for name in EXECUTION_FIELDS})
     shown["conversation_time"] = execution.get("conversation_duration")

@@ -17,6 +17,8 @@ class CallStatus(StrEnum):
     FAILED = "failed"
     ERROR = "error"
     CANCELED = "canceled"
+    SUPPRESSED = "suppressed"  # never dialled: the number is on the tenant's do-not-call list
+    CONTACT_LIMITED = "contact_limited"  # never dialled: over its per-number limit for the rest of the batch's wait
 
 
 FINAL: frozenset[CallStatus] = frozenset(
@@ -27,8 +29,12 @@ FINAL: frozenset[CallStatus] = frozenset(
         CallStatus.FAILED,
         CallStatus.ERROR,
         CallStatus.CANCELED,
+        CallStatus.SUPPRESSED,
+        CallStatus.CONTACT_LIMITED,
     }
 )
+# Final statuses the service decides before any call: no provider may report them (status_map refuses them).
+NOT_DIALLED: frozenset[CallStatus] = frozenset({CallStatus.SUPPRESSED, CallStatus.CONTACT_LIMITED})
 
 _RANK: dict[CallStatus, int] = {
     CallStatus.QUEUED: 0,

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from .call_status import CallStatus
+from .records import Batch, Execution
+
 
 def execution_id(batch_id: str, contact_index: int, attempt: int) -> str:
     """Deterministic, so a redelivered dispatch step names the same executions and cannot duplicate them."""
@@ -12,7 +15,7 @@ def execution_id(batch_id: str, contact_index: int, attempt: int) -> str:
 
 
 def new_execution(
-    ids: dict[str, Any],
+    owner: Batch | Execution,
     *,
     contact_index: int,
     row: Any,
@@ -21,22 +24,24 @@ def new_execution(
     recipient_data: dict[str, Any],
     attempt: int,
     now: str,
-) -> dict[str, Any]:
-    """A `queued` attempt of one contact. `ids`: its batch_id, tenant_id and agent_id."""
-    return {
-        "execution_id": execution_id(ids["batch_id"], contact_index, attempt),
-        "batch_id": ids["batch_id"],
-        "tenant_id": ids["tenant_id"],
-        "agent_id": ids["agent_id"],
-        "seq": f"{contact_index:09d}#{attempt:02d}",
-        "contact_index": contact_index,
-        "row": row,
-        "status": "queued",
-        "user_number": user_number,
-        "from_number": from_number,
-        "attempt": attempt,
-        "retry_count": attempt - 1,
-        "recipient_data": recipient_data,
-        "created_at": now,
-        "updated_at": now,
-    }
+    **more: Any,
+) -> Execution:
+    """A `queued` attempt of one contact of `owner`'s batch (the batch, or the contact's last attempt)."""
+    return Execution(
+        execution_id=execution_id(owner.batch_id, contact_index, attempt),
+        batch_id=owner.batch_id,
+        tenant_id=owner.tenant_id,
+        agent_id=owner.agent_id,
+        seq=f"{contact_index:09d}#{attempt:02d}",
+        contact_index=contact_index,
+        row=row,
+        status=CallStatus.QUEUED,
+        user_number=user_number,
+        from_number=from_number,
+        attempt=attempt,
+        retry_count=attempt - 1,
+        recipient_data=recipient_data,
+        created_at=now,
+        updated_at=now,
+        **more,
+    )

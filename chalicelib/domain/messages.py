@@ -12,6 +12,9 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .calling_rules import CallingRules
+from .records import Batch, Execution
+
 ProviderStatus = Literal[
     "initiated", "ringing", "in-progress", "completed", "no-answer", "busy", "failed", "error", "canceled"
 ]
@@ -75,6 +78,7 @@ class DialMessage(QueueMessage):
     attempt: int = 1
     variables: dict[str, str] = Field(default_factory=dict)
     bypass_window: bool = False
+    rules: CallingRules | None = None  # the batch's own calling rules, each replacing the agent's
     batch_cap: int | None = None
     not_before: str | None = None  # a retry or a rescheduled call: not to be dialled before this
     # "initiated": the call was claimed and its placement failed or was paced; place it without claiming again
@@ -85,19 +89,22 @@ class DialMessage(QueueMessage):
     place_token: str | None = None  # with expect_status "initiated": the token this delivery must win
 
     @classmethod
-    def for_execution(cls, execution: dict[str, Any], batch: dict[str, Any], **extra: Any) -> DialMessage:
+    def for_execution(cls, execution: Execution, batch: Batch, **extra: Any) -> DialMessage:
+        rules = CallingRules.of(batch)
+        if rules is not None:  # only then on the wire: a batch without rules sends the keys it always did
+            extra["rules"] = rules
         return cls(
-            execution_id=execution["execution_id"],
-            batch_id=execution["batch_id"],
-            tenant_id=execution["tenant_id"],
-            agent_id=execution["agent_id"],
-            to=execution["user_number"],
-            from_number=execution.get("from_number"),
-            contact_index=execution["contact_index"],
-            attempt=execution.get("attempt", 1),
-            variables=execution.get("recipient_data") or {},
-            bypass_window=bool(batch.get("bypass_call_guardrails")),
-            batch_cap=batch.get("max_concurrent_calls"),
+            execution_id=execution.execution_id,
+            batch_id=execution.batch_id,
+            tenant_id=execution.tenant_id,
+            agent_id=execution.agent_id,
+            to=execution.user_number,
+            from_number=execution.from_number,
+            contact_index=execution.contact_index,
+            attempt=execution.attempt,
+            variables=execution.recipient_data or {},
+            bypass_window=bool(batch.bypass_call_guardrails),
+            batch_cap=batch.max_concurrent_calls,
             **extra,
         )
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from .bounds import NOT_BOOL, NOT_TINY, Name, has_scheme, http_url
-from .call_status import CallStatus
+from .call_status import NOT_DIALLED, CallStatus
 
 CREDENTIALS_NAME = r"^[a-z][a-z0-9_-]{0,63}$"
 
@@ -102,6 +102,7 @@ DEFAULT_EVENT_FIELDS: dict[str, str] = {
     "ring_duration": "telephony_data.ring_duration",
     "telephony_duration": "telephony_data.duration",
     "post_dial_delay": "telephony_data.post_dial_delay",
+    "opt_out": "opt_out",  # true: the person asked not to be called again (the number is suppressed)
 }
 DEFAULT_STATUS_MAP: dict[str, str] = {
     "queued": "initiated",
@@ -119,7 +120,7 @@ DEFAULT_STATUS_MAP: dict[str, str] = {
     "canceled": "canceled",
     "cancelled": "canceled",
 }
-STATUSES = {status.value for status in CallStatus} - {"queued", "rescheduled"}
+STATUSES = {status.value for status in CallStatus} - {"queued", "rescheduled"} - set(NOT_DIALLED)
 
 
 class HttpAgentConfig(BaseModel):

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from .records import Agent
+
 # `{{ name }}` first, so `{{name}}` is not read as `{` + `{name}` + `}`.
 # A name starts with a letter or `_` and holds word characters, spaces, dots and dashes (CSV headers).
 _NAME = r"[^\W\d][\w .-]{0,63}?"
@@ -57,8 +59,8 @@ class TemplateCheck:
         self._blanks = {name: _Blanks() for name in self._where}
 
     @classmethod
-    def for_agent(cls, agent: Mapping[str, Any]) -> TemplateCheck:
-        return cls({"welcome_message": agent.get("welcome_message"), "prompt": agent.get("prompt")})
+    def for_agent(cls, agent: Agent) -> TemplateCheck:
+        return cls({"welcome_message": agent.welcome_message, "prompt": agent.prompt})
 
     def watch(self, items: Iterable[T]) -> Iterator[T]:
         """Pass items through unchanged, noting contacts whose value for a placeholder is missing or blank."""

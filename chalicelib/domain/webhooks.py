@@ -13,6 +13,8 @@ from typing import Any
 
 from standardwebhooks import Webhook
 
+from .records import Batch
+
 CALL_EVENTS = frozenset({"call.ended", "call.retry_scheduled", "call.updated"})
 BATCH_STATUSES = (
     "validating",
@@ -62,13 +64,13 @@ def batch_event_id(batch_id: str, status: str) -> str:
     return event_id("batch", batch_id, status)
 
 
-def batch_counts(batch: dict[str, Any]) -> dict[str, Any]:
+def batch_counts(batch: Batch) -> dict[str, Any]:
     """The call counts a final batch event carries when the caller gives none."""
     return {
-        "total_contacts": batch.get("total_contacts", 0),
-        "valid_contacts": batch.get("valid_contacts", 0),
-        "invalid_contacts": batch.get("invalid_contacts", 0),
-        "execution_status": {k: v for k, v in sorted((batch.get("execution_status") or {}).items()) if v},
+        "total_contacts": batch.total_contacts,
+        "valid_contacts": batch.valid_contacts,
+        "invalid_contacts": batch.invalid_contacts,
+        "execution_status": {k: v for k, v in sorted((batch.execution_status or {}).items()) if v},
     }
 
 

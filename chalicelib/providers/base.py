@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import parse_qsl
 
 from ..domain.messages import ProviderEvent
+from ..domain.records import Agent, Execution
 
 
 @dataclass(frozen=True)
@@ -77,16 +78,16 @@ class ReadCallback:
 class Provider(Protocol):
     name: str
 
-    def place_call(self, request: CallRequest, agent: dict[str, Any]) -> str:
+    def place_call(self, request: CallRequest, agent: Agent) -> str:
         """Place the call and return the provider's call id; raise ProviderError when it was not placed."""
         ...
 
-    def idempotent(self, agent: dict[str, Any]) -> bool:
+    def idempotent(self, agent: Agent) -> bool:
         """Placing the same execution twice makes one call (an idempotency key the provider honours):
         then a call claimed by a dialer that died before recording it can safely be placed again."""
         ...
 
-    def read_callback(self, callback: Callback, execution: Mapping[str, Any], agent: dict[str, Any]) -> ReadCallback:
+    def read_callback(self, callback: Callback, execution: Execution, agent: Agent) -> ReadCallback:
         """Verify a status callback for `execution` (the one its URL names) and read it.
 
         ForgedCallback when it is not genuine, or not for this execution's call.

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -29,6 +29,7 @@ from ..domain import extraction, json_input, ssrf
 from ..domain.extraction import ExtractionField
 from ..domain.messages import ProviderEvent
 from ..domain.provider_config import HttpAgentConfig, dig, put
+from ..domain.records import Agent, Execution
 from ..settings import Settings
 from .base import Callback, CallRequest, Failure, ForgedCallback, ProviderError, ReadCallback
 
@@ -79,8 +80,8 @@ class HttpAgentProvider:
             body.setdefault(name, value)
         return body
 
-    def place_call(self, request: CallRequest, agent: dict[str, Any]) -> str:
-        config = HttpAgentConfig.model_validate(agent.get("provider_config") or {})
+    def place_call(self, request: CallRequest, agent: Agent) -> str:
+        config = HttpAgentConfig.model_validate(agent.provider_config or {})
         token = self._secrets.get(request.tenant_id, config.credentials, KEYS_PLACE)["token"]
         try:
             target, addresses = delivery_target(config.endpoint, self._settings)
@@ -94,7 +95,7 @@ class HttpAgentProvider:
             "Idempotency-Key": request.execution_id,
             "User-Agent": USER_AGENT,
         }
-        schema = extraction.parse_schema(agent.get("extraction_schema"))
+        schema = extraction.parse_schema(agent.extraction_schema)
         body = json.dumps(self.payload(request, config, schema), ensure_ascii=False).encode()
         result = post(
             target, addresses, headers, body, self._settings.provider_timeout_seconds, read_limit=MAX_ANSWER_BYTES
@@ -112,12 +113,12 @@ class HttpAgentProvider:
         call_id = dig(answer, config.call_id_field) or answer.get("execution_id") or answer.get("id")
         return str(call_id or request.execution_id)
 
-    def idempotent(self, agent: dict[str, Any]) -> bool:
-        return HttpAgentConfig.model_validate(agent.get("provider_config") or {}).idempotent
+    def idempotent(self, agent: Agent) -> bool:
+        return HttpAgentConfig.model_validate(agent.provider_config or {}).idempotent
 
-    def read_callback(self, callback: Callback, execution: Mapping[str, Any], agent: dict[str, Any]) -> ReadCallback:
-        execution_id, tenant_id = execution["execution_id"], execution["tenant_id"]
-        config = HttpAgentConfig.model_validate(agent.get("provider_config") or {})
+    def read_callback(self, callback: Callback, execution: Execution, agent: Agent) -> ReadCallback:
+        execution_id, tenant_id = execution.execution_id, execution.tenant_id
+        config = HttpAgentConfig.model_validate(agent.provider_config or {})
         secret = self._secrets.get(tenant_id, config.credentials, KEYS_VERIFY)["signing_secret"]
         try:
             data = Webhook(secret).verify(callback.body, dict(callback.headers))
@@ -150,6 +151,7 @@ class HttpAgentProvider:
             error_message=_text(field("error")),
             hangup_reason=_text(field("hangup_reason")),
             **_details(field),
+            opt_out=True if _flag(field("opt_out")) else None,
         )
         return ReadCallback(key, [event], signer)
 
@@ -183,10 +185,10 @@ def _code(value: Any) -> int | str | None:
     return code[:64] if code else None
 
 
-def require_same_call(execution: Mapping[str, Any], reference: str | None, call_id: str | None) -> None:
+def require_same_call(execution: Execution, reference: str | None, call_id: str | None) -> None:
     """Refuse a signed body that is not about this execution's call (it may be another call's, re-posted here)."""
-    recorded = execution.get("provider_call_id") or None
-    if reference is not None and reference != execution["execution_id"]:
+    recorded = execution.provider_call_id or None
+    if reference is not None and reference != execution.execution_id:
         raise ForgedCallback("the callback names another execution")
     if call_id is not None and recorded is not None and call_id != recorded:
         raise ForgedCallback("the callback names another call")
@@ -227,6 +229,13 @@ def _number(value: Any) -> float | None:
         return None if value is None or value == "" else float(value)
     except (TypeError, ValueError):
         return None
+
+
+def _flag(value: Any) -> bool:
+    """A yes in JSON or as text (`true`, `1`, `yes`): agents differ in how they send booleans."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return value is True or value == 1
 
 
 def _text(value: Any) -> str | None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from typing import Any
 
 from ..adapters.queues import Queues
 from ..domain.extraction import parse_schema
 from ..domain.messages import ProviderEvent
+from ..domain.records import Agent, Execution
 from ..domain.simulation import simulate, simulate_answers
 from ..resources import EVENTS_QUEUE
 from .base import Callback, CallRequest, ForgedCallback, ReadCallback
@@ -27,9 +27,9 @@ class SimulatorProvider:
     def _after(self, seconds: float) -> int:
         return 0 if self._speed <= 0 else round(seconds / self._speed)
 
-    def place_call(self, request: CallRequest, agent: dict[str, Any]) -> str:
+    def place_call(self, request: CallRequest, agent: Agent) -> str:
         call_id = "sim-" + hashlib.sha256(request.execution_id.encode()).hexdigest()[:24]
-        config = agent.get("provider_config") or {}
+        config = agent.provider_config or {}
         fixed = config.get("fixed_talk_seconds")
         outcome = simulate(
             self._seed,
@@ -44,7 +44,7 @@ class SimulatorProvider:
 
         answered = outcome.talk_seconds > 0 and not outcome.answered_by_voice_mail
         extracted, summary = (
-            simulate_answers(self._seed, request.execution_id, parse_schema(agent.get("extraction_schema")))
+            simulate_answers(self._seed, request.execution_id, parse_schema(agent.extraction_schema))
             if answered
             else (None, None)
         )
@@ -72,8 +72,8 @@ class SimulatorProvider:
         self._queues.send_many(EVENTS_QUEUE, events)
         return call_id
 
-    def idempotent(self, agent: dict[str, Any]) -> bool:
+    def idempotent(self, agent: Agent) -> bool:
         return True  # the call id and every event are derived from the execution id
 
-    def read_callback(self, callback: Callback, execution: Mapping[str, Any], agent: dict[str, Any]) -> ReadCallback:
+    def read_callback(self, callback: Callback, execution: Execution, agent: Agent) -> ReadCallback:
         raise ForgedCallback("the simulator reports through the events queue, never over HTTP")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -27,6 +26,7 @@ from twilio.twiml.voice_response import Connect, VoiceResponse
 from ..adapters.secrets import Secrets
 from ..domain.messages import ProviderEvent
 from ..domain.provider_config import TWILIO_STATUS, TwilioConfig, twilio_voicemail
+from ..domain.records import Agent, Execution
 from ..settings import Settings
 from .base import Callback, CallRequest, Failure, ForgedCallback, ProviderError, ReadCallback
 
@@ -83,8 +83,8 @@ class TwilioProvider:
     def _credentials(self, tenant_id: str, config: TwilioConfig) -> dict[str, str]:
         return self._secrets.get(tenant_id, config.credentials, KEYS)
 
-    def place_call(self, request: CallRequest, agent: dict[str, Any]) -> str:
-        config = TwilioConfig.model_validate(agent.get("provider_config") or {})
+    def place_call(self, request: CallRequest, agent: Agent) -> str:
+        config = TwilioConfig.model_validate(agent.provider_config or {})
         if not request.from_number:
             raise ProviderError(Failure.REJECTED, "Twilio needs a caller ID: set from_phone_numbers")
         creds = self._credentials(request.tenant_id, config)
@@ -113,14 +113,14 @@ class TwilioProvider:
             raise ProviderError(Failure.TRANSIENT, f"Twilio unreachable: {type(exc).__name__}") from None
         return str(call.sid)
 
-    def idempotent(self, agent: dict[str, Any]) -> bool:
+    def idempotent(self, agent: Agent) -> bool:
         return False  # Twilio's Calls API takes no idempotency key: a lost placement is never re-placed
 
-    def read_callback(self, callback: Callback, execution: Mapping[str, Any], agent: dict[str, Any]) -> ReadCallback:
+    def read_callback(self, callback: Callback, execution: Execution, agent: Agent) -> ReadCallback:
         # The signature covers the URL, hence our execution id: a callback cannot be moved to another call.
-        execution_id = execution["execution_id"]
-        config = TwilioConfig.model_validate(agent.get("provider_config") or {})
-        creds = self._credentials(execution["tenant_id"], config)
+        execution_id = execution.execution_id
+        config = TwilioConfig.model_validate(agent.provider_config or {})
+        creds = self._credentials(execution.tenant_id, config)
         params = callback.form()
         signature = callback.headers.get("x-twilio-signature", "")
         if not signature or not RequestValidator(creds["auth_token"]).validate(callback.url, params, signature):

@@ -26,4 +26,4 @@ def seed_demo(tenant_id: str = "local", svc: Services | None = None) -> tuple[st
         ),
         svc.settings,
     )
-    return key, agent["agent_id"]
+    return key, agent.agent_id

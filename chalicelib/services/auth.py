@@ -49,3 +49,9 @@ def authenticate(keys: KeyStore, authorization: str | None) -> str:
     if tenant is None:
         raise Unauthorized("invalid API key", code="invalid_api_key")
     return tenant
+
+
+def key_label(keys: KeyStore, authorization: str | None) -> str | None:
+    """The label of an already authenticated request's key (`authenticate` refused anything else)."""
+    _, _, token = (authorization or "").strip().partition(" ")
+    return keys.label_for(hash_key(token.strip()))

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..adapters.secrets import MissingSecret
+from ..domain.records import Agent, Execution
 from ..errors import Forbidden, NotFound
 from ..observability import count, logger
 from ..providers.base import Callback, ForgedCallback, ReadCallback
@@ -41,12 +42,12 @@ def receive(
     if set(query) != {"execution_id"}:
         raise Forbidden(REFUSED)  # we never give a provider any other query parameter
     execution = svc.executions.find(execution_id)
-    if execution is None or execution.get("provider") != provider_name:
+    if execution is None or execution.provider != provider_name:
         raise Forbidden(REFUSED)
     try:
-        agent = svc.agents.get(execution["tenant_id"], execution["agent_id"])
-    except NotFound:
-        agent = {}  # deleted since: verify with the default credentials name
+        agent = svc.agents.get(execution.tenant_id, execution.agent_id)
+    except NotFound:  # deleted since: verify with the default credentials name
+        agent = Agent(tenant_id=execution.tenant_id, agent_id=execution.agent_id, provider=provider_name)
     callback = Callback(svc.settings.callback_url(provider_name, execution_id, base_url), headers, body)
     try:
         read = provider.read_callback(callback, execution, agent)
@@ -70,11 +71,11 @@ def receive(
     return len(read.events)
 
 
-def _seen(svc: Services, read: ReadCallback, execution: Mapping[str, Any]) -> bool:
+def _seen(svc: Services, read: ReadCallback, execution: Execution) -> bool:
     """Per signer when the signature does not name the execution (the same id on any call is a replay)."""
     if read.signer:
         return svc.callback_receipts.seen(read.signer, read.replay_key)
-    return read.replay_key in (execution.get("callbacks") or ())
+    return read.replay_key in (execution.callbacks or ())
 
 
 def lower_headers(headers: Mapping[str, Any]) -> dict[str, str]:

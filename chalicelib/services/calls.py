@@ -7,9 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 from .. import clock
-from ..domain.call_status import CallStatus, rank
+from ..domain.call_status import NOT_DIALLED, CallStatus, rank
 from ..domain.executions import new_execution
 from ..domain.messages import DialMessage
+from ..domain.records import Batch, Execution
 from ..domain.retry import RetryConfig, retry_delay_minutes
 from ..observability import count
 from ..resources import DIAL_QUEUE
@@ -21,7 +22,7 @@ from .webhooks import emit_call_event
 
 
 def finish_call(
-    svc: Services, execution: dict[str, Any], status: str, fields: dict[str, Any], tallies: dict[str, int] | None = None
+    svc: Services, execution: Execution, status: str, fields: dict[str, Any], tallies: dict[str, int] | None = None
 ) -> None:
     """Move an attempt to a final status; a retry, when due, replaces it as the contact's live attempt.
 
@@ -31,51 +32,55 @@ def finish_call(
     we die in between, the redelivered event sends it again (the dialer dedupes), and a message
     whose execution was never written is dropped by the dialer's claim.
     """
-    batch = svc.batches.find(execution["batch_id"])
-    retry: dict[str, Any] | None = None
-    if batch is not None and status != CallStatus.CANCELED:
-        config = RetryConfig.model_validate(batch["retry_config"]) if batch.get("retry_config") else None
-        attempt = int(execution.get("attempt", 1))
+    batch = svc.batches.find(execution.batch_id)
+    retry: Execution | None = None
+    never_retried = status == CallStatus.CANCELED or status in NOT_DIALLED or _opted_out(execution, fields)
+    if batch is not None and not never_retried:
+        config = RetryConfig.model_validate(batch.retry_config) if batch.retry_config else None
+        attempt = int(execution.attempt)
         minutes = retry_delay_minutes(config, status, bool(fields.get("answered_by_voice_mail")), attempt)
-        if minutes is not None and batch["status"] == "running":
+        if minutes is not None and batch.status == "running":
             retry = _retry(svc, batch, execution, status, fields, minutes, tallies)
     if retry is None:
         svc.executions.move(execution, status, fields, tallies=tallies)
     count(f"Outcome_{status}")
-    if rank(execution["status"]) >= rank(CallStatus.INITIATED):
+    if rank(execution.status) >= rank(CallStatus.INITIATED):
         release_slot(svc, execution)
     if batch is not None:
-        announce_call(svc, batch, execution["execution_id"], retry)
+        announce_call(svc, batch, execution.execution_id, retry)
     if retry is None:
-        complete_if_done(svc, execution["batch_id"])
+        complete_if_done(svc, execution.batch_id)
 
 
-def finish_again(svc: Services, execution: dict[str, Any]) -> None:
+def _opted_out(execution: Execution, fields: dict[str, Any]) -> bool:
+    """The person asked not to be called again (a provider event's opt_out): never retried."""
+    return bool(fields.get("opted_out") or execution.opted_out)
+
+
+def finish_again(svc: Services, execution: Execution) -> None:
     """Redo the idempotent tail of finish_call for an attempt already final: free its slot, announce
     it (and its retry), complete the batch. Each step is harmless when it was done before."""
     release_slot(svc, execution)
-    batch = svc.batches.find(execution["batch_id"])
+    batch = svc.batches.find(execution.batch_id)
     if batch is None:
         return
-    retry = svc.executions.find(execution["superseded_by"]) if execution.get("superseded_by") else None
-    announce_call(svc, batch, execution["execution_id"], retry)
+    retry = svc.executions.find(execution.superseded_by) if execution.superseded_by else None
+    announce_call(svc, batch, execution.execution_id, retry)
     if retry is None:
-        complete_if_done(svc, execution["batch_id"])
+        complete_if_done(svc, execution.batch_id)
 
 
-def release_slot(svc: Services, execution: dict[str, Any]) -> None:
+def release_slot(svc: Services, execution: Execution) -> None:
     """Free the live-call slot an attempt holds on its agent (nothing when it holds none, or already freed)."""
-    svc.leases.release(
-        agent_key(execution["tenant_id"], execution["agent_id"]), execution["execution_id"], execution["batch_id"]
-    )
+    svc.leases.release(agent_key(execution.tenant_id, execution.agent_id), execution.execution_id, execution.batch_id)
 
 
-def announce_call(svc: Services, batch: dict[str, Any], execution_id: str, retry: dict[str, Any] | None) -> None:
+def announce_call(svc: Services, batch: Batch, execution_id: str, retry: Execution | None) -> None:
     """The per-call webhook: the attempt that ended and, when one is due, the retry it scheduled.
 
     Event ids are deterministic, so announcing again (a redelivered provider event) sends nothing twice.
     """
-    if not batch.get("webhook_url"):
+    if not batch.webhook_url:
         return
     ended = svc.executions.find(execution_id)
     if ended is not None:
@@ -86,22 +91,22 @@ def announce_call(svc: Services, batch: dict[str, Any], execution_id: str, retry
 
 def _retry(
     svc: Services,
-    batch: dict[str, Any],
-    old: dict[str, Any],
+    batch: Batch,
+    old: Execution,
     status: str,
     fields: dict[str, Any],
     minutes: int,
     tallies: dict[str, int] | None = None,
-) -> dict[str, Any] | None:
+) -> Execution | None:
     """The next attempt, created; None when the batch stopped meanwhile (a stopped batch never retries)."""
-    attempt = int(old.get("attempt", 1)) + 1
+    attempt = int(old.attempt) + 1
     when = clock.now() + timedelta(minutes=minutes)
     now = clock.now_iso()
     history = [
-        *(old.get("retry_history") or []),
+        *(old.retry_history or []),
         {
             "attempt": attempt - 1,
-            "execution_id": old["execution_id"],
+            "execution_id": old.execution_id,
             "status": status,
             "answered_by_voice_mail": bool(fields.get("answered_by_voice_mail")),
             "ended_at": now,
@@ -109,20 +114,21 @@ def _retry(
     ]
     new = new_execution(
         old,
-        contact_index=old["contact_index"],
-        row=old.get("row"),
-        user_number=old["user_number"],
-        from_number=old.get("from_number"),
-        recipient_data=old.get("recipient_data") or {},
+        contact_index=old.contact_index,
+        row=old.row,
+        user_number=old.user_number,
+        from_number=old.from_number,
+        recipient_data=old.recipient_data or {},
         attempt=attempt,
         now=now,
+        retry_history=history,
+        scheduled_at=clock.iso(when),
     )
-    new.update(retry_history=history, scheduled_at=clock.iso(when))
     message = DialMessage.for_execution(new, batch, not_before=clock.iso(when))
-    svc.scheduler.send_at(DIAL_QUEUE, message, when, f"dial-{new['execution_id']}")
+    svc.scheduler.send_at(DIAL_QUEUE, message, when, f"dial-{new.execution_id}")
     try:
         svc.executions.replace_with_retry(
-            old, status, {**fields, "superseded_by": new["execution_id"]}, new, tallies=tallies
+            old, status, {**fields, "superseded_by": new.execution_id}, new, tallies=tallies
         )
     except BatchNotRunning:
         return None

@@ -11,7 +11,9 @@ from typing import Any
 
 from .. import clock
 from ..domain.batch_status import ENDED_EARLY, BatchStatus
+from ..domain.call_status import CallStatus
 from ..domain.messages import ControlMessage
+from ..domain.records import Batch, Execution
 from ..resources import CONTROL_QUEUE
 from ..store.executions import WAITING, StaleTransition
 from .calls import finish_call
@@ -33,54 +35,55 @@ WAITING_REASON = {
 def cancel_step(svc: Services, batch_id: str, pos: int, after: str | None) -> None:
     """One bounded step of an ended batch's cancel walk; a redelivered or overtaken step does nothing twice."""
     batch = svc.batches.find(batch_id)
-    if batch is None or batch["status"] not in ENDED_EARLY or batch.get("settled_at") or not batch.get("active"):
+    if batch is None or batch.status not in ENDED_EARLY or batch.settled_at or not batch.active:
         return
-    if batch.get("deleted_at"):  # nobody can see it any more: stop walking
+    if batch.deleted_at:  # nobody can see it any more: stop walking
         svc.batches.mark_settled(batch_id)
         svc.batches.close_ended(batch_id, require_finished=False)
         return
-    if pos < batch["valid_contacts"]:
+    if pos < batch.valid_contacts:
         _unreached_step(svc, batch, pos)
-    elif batch.get("settle_after") == after:  # else a duplicate step
+    elif batch.settle_after == after:  # else a duplicate step
         _waiting_step(svc, batch, after)
 
 
-def _unreached_step(svc: Services, batch: dict[str, Any], pos: int) -> None:
+def _unreached_step(svc: Services, batch: Batch, pos: int) -> None:
     """The contacts never dispatched, from `pos`: one `canceled` execution each."""
-    if batch.get("next_pos", 0) != pos:
+    if batch.next_pos != pos:
         return  # a duplicate step: the step at next_pos is, or was, handled by another message
-    batch_id, total = batch["batch_id"], batch["valid_contacts"]
+    batch_id, total = batch.batch_id, batch.valid_contacts
     contacts = read_contacts(svc, batch, pos, min(total - pos, MAX_STEP))
     _write_unreached(svc, batch, contacts)
     to_pos = pos + len(contacts) if contacts else total
-    if svc.batches.advance(batch_id, pos, to_pos, BatchStatus(batch["status"])):
+    if svc.batches.advance(batch_id, pos, to_pos, BatchStatus(batch.status)):
         svc.queues.send(CONTROL_QUEUE, ControlMessage.cancel(batch_id, to_pos))
 
 
-def _waiting_step(svc: Services, batch: dict[str, Any], after: str | None) -> None:
+def _waiting_step(svc: Services, batch: Batch, after: str | None) -> None:
     """The executions still waiting for the dialer, one page after seq `after`; the batch is closed after the last."""
-    batch_id = batch["batch_id"]
+    batch_id = batch.batch_id
     waiting, last = svc.executions.waiting_page(batch_id, after, CANCEL_PAGE)
     for execution in waiting:
-        _cancel_waiting(svc, execution, WAITING_REASON[batch["status"]])
+        _cancel_waiting(svc, execution, WAITING_REASON[batch.status])
     if last is not None:
         if svc.batches.advance_settling(batch_id, after, last):
-            svc.queues.send(CONTROL_QUEUE, ControlMessage.cancel(batch_id, batch["valid_contacts"], last))
+            svc.queues.send(CONTROL_QUEUE, ControlMessage.cancel(batch_id, batch.valid_contacts, last))
         return
     svc.batches.mark_settled(batch_id)
     complete_if_done(svc, batch_id)
 
 
-def _write_unreached(svc: Services, batch: dict[str, Any], contacts: list[dict[str, Any]]) -> None:
+def _write_unreached(svc: Services, batch: Batch, contacts: list[dict[str, Any]]) -> None:
     """A `canceled` execution per contact never dispatched, counted on the batch in the same transaction."""
     now = clock.now_iso()
-    reason = {"status": "canceled", "error_message": UNREACHED_REASON[batch["status"]], "ended_at": now}
+    reason = {"status": CallStatus.CANCELED, "error_message": UNREACHED_REASON[batch.status], "ended_at": now}
     for start in range(0, len(contacts), TRANSACTION_ITEMS):
-        executions = [{**e, **reason} for e in first_attempts(batch, contacts[start : start + TRANSACTION_ITEMS], now)]
-        svc.executions.create_absent(batch["batch_id"], executions, unreached=True)
+        batch_contacts = contacts[start : start + TRANSACTION_ITEMS]
+        executions = [e.model_copy(update=reason) for e in first_attempts(batch, batch_contacts, now)]
+        svc.executions.create_absent(batch.batch_id, executions, unreached=True)
 
 
-def _cancel_waiting(svc: Services, execution: dict[str, Any], reason: str) -> None:
+def _cancel_waiting(svc: Services, execution: Execution, reason: str) -> None:
     """Cancel an execution not yet claimed (no claim can succeed once the batch stopped); it may move
     meanwhile (the dialer reschedules it, or cancels it itself), so re-read and decide again."""
     for _ in range(3):
@@ -88,7 +91,7 @@ def _cancel_waiting(svc: Services, execution: dict[str, Any], reason: str) -> No
             finish_call(svc, execution, "canceled", {"error_message": reason})
             return
         except StaleTransition:
-            found = svc.executions.find(execution["execution_id"])
-            if found is None or found["status"] not in WAITING:
+            found = svc.executions.find(execution.execution_id)
+            if found is None or found.status not in WAITING:
                 return
             execution = found

@@ -20,6 +20,7 @@ from ..store.callback_receipts import CallbackReceiptStore
 from ..store.executions import ExecutionStore
 from ..store.keys import KeyStore
 from ..store.leases import LeaseStore
+from ..store.numbers import NumberStore
 from ..store.pacing import Pacer
 from ..store.tenants import TenantStore
 from ..store.webhook_deliveries import DeliveryStore
@@ -40,6 +41,7 @@ class Services:
     tenants: TenantStore
     pacer: Pacer
     callback_receipts: CallbackReceiptStore
+    numbers: NumberStore  # the do-not-call list and each number's attempt history
     providers: dict[str, Provider] = field(default_factory=dict)
 
     @classmethod
@@ -66,6 +68,7 @@ class Services:
             tenants=TenantStore(settings),
             pacer=Pacer(settings),
             callback_receipts=CallbackReceiptStore(settings),
+            numbers=NumberStore(settings),
             providers=providers,
         )
 

@@ -13,6 +13,7 @@ from typing import Any
 from .. import clock
 from ..domain.calling_window import CallingWindow, next_open
 from ..domain.messages import DialMessage
+from ..domain.records import Execution
 from ..resources import DIAL_QUEUE
 from ..store.executions import StaleTransition
 from .calls import finish_call, release_slot
@@ -39,7 +40,7 @@ def later(svc: Services, message: DialMessage, when: datetime) -> None:
     svc.scheduler.send_at(DIAL_QUEUE, message.again(not_before=clock.iso(when)), when, f"dial-{message.execution_id}")
 
 
-def unplaced(svc: Services, expected: dict[str, Any], status: str, reason: str) -> None:
+def unplaced(svc: Services, expected: Execution, status: str, reason: str) -> None:
     """End the attempt without a call (a retry may follow); nothing when it moved meanwhile."""
     try:
         finish_call(svc, expected, status, {"error_message": reason})
@@ -47,10 +48,17 @@ def unplaced(svc: Services, expected: dict[str, Any], status: str, reason: str) 
         return
 
 
+def rule_fields(hours: tuple[CallingWindow, tuple[str, ...]] | None) -> dict[str, str | None]:
+    """What the execution records of the rules it was held to: the holiday calendar, when they skip holidays."""
+    if hours is None or not hours[0].public_holidays:
+        return {}
+    return {"holiday_calendar": hours[0].holiday_calendar}
+
+
 def wait_for_window(
     svc: Services,
     message: DialMessage,
-    expected: dict[str, Any],
+    expected: Execution,
     hours: tuple[CallingWindow, tuple[str, ...]],
     now: datetime,
 ) -> None:
@@ -60,12 +68,12 @@ def wait_for_window(
     if when is None:
         unplaced(svc, expected, "error", "no time is inside the calling hours in every time zone of this number")
         return
-    if expected["status"] != "rescheduled":
+    if expected.status != "rescheduled":
         try:
-            svc.executions.move(expected, "rescheduled", {"scheduled_at": clock.iso(when)})
+            svc.executions.move(expected, "rescheduled", {"scheduled_at": clock.iso(when), **rule_fields(hours)})
         except StaleTransition:
             return
-        if expected["status"] == "initiated":  # the window closed while its placement was retried: free the slot
+        if expected.status == "initiated":  # the window closed while its placement was retried: free the slot
             release_slot(svc, expected)
         _announce_waiting(svc, message.batch_id)
     else:
@@ -76,8 +84,8 @@ def wait_for_window(
 def _announce_waiting(svc: Services, batch_id: str) -> None:
     """`waiting_for_scheduled_calls`: every contact left to call waits for its calling hours."""
     batch = svc.batches.find(batch_id)
-    if batch is None or batch.get("next_pos", 0) < batch["valid_contacts"]:
+    if batch is None or batch.next_pos < batch.valid_contacts:
         return  # contacts not yet dispatched may still be callable now
-    counts = batch.get("execution_status") or {}
+    counts = batch.execution_status or {}
     if counts.get("rescheduled", 0) and not any(counts.get(s, 0) for s in ("queued", *LIVE)):
         emit_batch_event(svc, batch, "waiting_for_scheduled_calls")

@@ -2,7 +2,8 @@
 execution exactly once, then place the call (`placing.py`).
 
 The claim is one transaction: the execution leaves `queued` (or `rescheduled`), the batch
-must be running and under its own cap, the agent's live-call counter must be under its
+must be running and under its own cap, the number must not be suppressed nor over its contact
+limit (one element, `number_guard.py`), the agent's live-call counter must be under its
 limit, and a lease records the slot. A redelivered message finds the claim taken; a stop
 that returned first makes the claim fail; no slot means the message waits (re-sent with a
 growing delay, never failed, never lost). The provider is called only after the claim.
@@ -14,20 +15,23 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
 
 from .. import clock
 from ..domain.arrival import early_until
 from ..domain.batch_status import BatchStatus
+from ..domain.call_status import CallStatus
 from ..domain.calling_window import CallingWindow, is_open, recipient_zones
 from ..domain.messages import DialMessage
+from ..domain.records import Agent, Execution
 from ..errors import NotFound
 from ..observability import count, logger
 from ..resources import DIAL_QUEUE
-from ..store.executions import BatchNotRunning, NoFreeSlot, StaleTransition
+from ..store.executions import BatchNotRunning, GuardRefused, NoFreeSlot, StaleTransition
 from ..store.leases import agent_key
 from .container import Services
-from .dial_waits import again, later, unplaced, wait_for_window
+from .dial_waits import again, later, rule_fields, unplaced, wait_for_window
+from .number_guard import guard_element
+from .number_guard import refused as number_refused
 from .placing import place
 
 PAUSED_RECHECK_SECONDS = 15
@@ -36,10 +40,10 @@ AGENT_CACHE_SECONDS = 30.0
 NO_BATCH_CAP = 1_000_000
 EARLY_TOLERANCE = timedelta(seconds=1)
 
-_agents: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+_agents: dict[tuple[str, str], tuple[float, Agent]] = {}
 
 
-def _agent(svc: Services, tenant_id: str, agent_id: str) -> dict[str, Any]:
+def _agent(svc: Services, tenant_id: str, agent_id: str) -> Agent:
     """Agents change rarely and every call needs one: cache them briefly per warm container."""
     key = (tenant_id, agent_id)
     hit = _agents.get(key)
@@ -55,11 +59,13 @@ def _zones(number: str, default_timezone: str | None) -> tuple[str, ...]:
     return tuple(recipient_zones(number, default_timezone))
 
 
-def _calling_hours(message: DialMessage, agent: dict[str, Any]) -> tuple[CallingWindow, tuple[str, ...]] | None:
-    """The agent's calling window and the time zones the number may be in; None when the batch bypasses them."""
+def _calling_hours(message: DialMessage, agent: Agent) -> tuple[CallingWindow, tuple[str, ...]] | None:
+    """The calling rules for this number (the agent's, each replaced by the batch's own when set) and the time
+    zones the number may be in; None when the batch bypasses them."""
     if message.bypass_window:
         return None
-    return CallingWindow.from_agent(agent), _zones(message.to, agent.get("timezone"))
+    window = CallingWindow.from_agent(agent, message.rules).for_number(message.to)
+    return window, _zones(message.to, agent.timezone)
 
 
 def slot_wait_seconds(waits: int) -> int:
@@ -97,7 +103,7 @@ def place_one_call(svc: Services, message: DialMessage, remaining_ms: Callable[[
         if hours is not None and not is_open(*hours, now):
             wait_for_window(svc, message, expected, hours, now)
             return
-        claimed = _claim(svc, message, expected, agent, now)
+        claimed = _claim(svc, message, expected, agent, now, rule_fields(hours))
     if claimed is not None:
         _placed(svc, message, place(svc, message, agent, claimed))
 
@@ -111,80 +117,94 @@ def _placed(svc: Services, message: DialMessage, call_id: str | None) -> None:
     logger.info("call placed", extra={"to": message.to, "attempt": message.attempt})
 
 
-def _expected(message: DialMessage) -> dict[str, Any]:
+def _expected(message: DialMessage) -> Execution:
     """The execution as the message describes it: what the claim's conditional write expects to find."""
-    return {
-        "execution_id": message.execution_id,
-        "batch_id": message.batch_id,
-        "tenant_id": message.tenant_id,
-        "agent_id": message.agent_id,
-        "status": message.expect_status,
-        "contact_index": message.contact_index,
-        "attempt": message.attempt,
-        "user_number": message.to,
-        "from_number": message.from_number,
-        "recipient_data": message.variables,
-    }
+    return Execution(
+        execution_id=message.execution_id,
+        batch_id=message.batch_id,
+        tenant_id=message.tenant_id,
+        agent_id=message.agent_id,
+        status=CallStatus(message.expect_status),
+        contact_index=message.contact_index,
+        attempt=message.attempt,
+        user_number=message.to,
+        from_number=message.from_number,
+        recipient_data=message.variables,
+    )
 
 
 def _claim(
-    svc: Services, message: DialMessage, expected: dict[str, Any], agent: dict[str, Any], now: datetime
-) -> dict[str, Any] | None:
+    svc: Services,
+    message: DialMessage,
+    expected: Execution,
+    agent: Agent,
+    now: datetime,
+    recorded: dict[str, str | None],
+) -> Execution | None:
+    """`recorded`: what the execution keeps of the rules it was held to (`rule_fields`)."""
     lease_until = clock.iso(now + timedelta(seconds=svc.settings.call_report_timeout_seconds))
     try:
         return svc.executions.move(
             expected,
             "initiated",
-            {"claimed_at": clock.iso(now), "provider": agent["provider"], "from_number": message.from_number},
+            {
+                "claimed_at": clock.iso(now),
+                "provider": agent.provider,
+                "from_number": message.from_number,
+                **recorded,
+            },
             batch_must_run=True,
             batch_live_cap=message.batch_cap or NO_BATCH_CAP,
+            guard=guard_element(svc, message, agent, now),  # the number: not suppressed, under its contact limit
             extra=svc.leases.take_elements(
                 agent_key(message.tenant_id, message.agent_id),
                 message.execution_id,
                 message.batch_id,
-                int(agent.get("max_concurrent_calls") or 1),
+                int(agent.max_concurrent_calls or 1),
                 lease_until,
             ),
         )
     except StaleTransition:
         # Already claimed (a redelivery), canceled, or never created (a retry that lost its race).
-        if svc.providers[agent["provider"]].idempotent(agent):
+        if svc.providers[agent.provider].idempotent(agent):
             return _claimed_never_placed(svc, message)
         return None
-    except NoFreeSlot:
-        _wait_for_slot(svc, message)
     except BatchNotRunning:
         _not_running(svc, message, expected)
+    except GuardRefused as refusal:
+        number_refused(svc, message, expected, agent, refusal, now)
+    except NoFreeSlot:
+        _wait_for_slot(svc, message)
     return None
 
 
-def _claimed_never_placed(svc: Services, message: DialMessage) -> dict[str, Any] | None:
+def _claimed_never_placed(svc: Services, message: DialMessage) -> Execution | None:
     """A redelivered message whose claim stands but whose call was never recorded as placed: the dialer
     died in between. With an idempotent provider, placing it again makes no second call."""
     execution = svc.executions.find(message.execution_id)
     if (
         execution is None
-        or execution["status"] != "initiated"
-        or execution.get("provider_call_id")
-        or execution.get("place_token")  # a placement retry owns it
+        or execution.status != "initiated"
+        or execution.provider_call_id
+        or execution.place_token  # a placement retry owns it
     ):
         return None
     count("ClaimsResumed")
     return execution
 
 
-def _still_to_place(svc: Services, message: DialMessage) -> dict[str, Any] | None:
+def _still_to_place(svc: Services, message: DialMessage) -> Execution | None:
     """A claimed call coming back to be placed: only if nothing placed, finished or stopped it meanwhile."""
     if not message.place_token or not svc.executions.take_place_token(message.execution_id, message.place_token):
         return None  # a duplicate delivery, or placed, finished or swept meanwhile
     execution = svc.executions.find(message.execution_id)
-    if execution is None or execution["status"] != "initiated" or execution.get("provider_call_id"):
+    if execution is None or execution.status != "initiated" or execution.provider_call_id:
         return None
     batch = svc.batches.find(message.batch_id)
-    if batch is not None and batch["status"] == BatchStatus.PAUSED:
+    if batch is not None and batch.status == BatchStatus.PAUSED:
         again(svc, message, PAUSED_RECHECK_SECONDS)
         return None
-    if batch is None or batch["status"] != BatchStatus.RUNNING:
+    if batch is None or batch.status != BatchStatus.RUNNING:
         unplaced(svc, execution, "canceled", "the batch was stopped before this call was placed")
         return None
     return execution
@@ -196,13 +216,13 @@ def _wait_for_slot(svc: Services, message: DialMessage) -> None:
     svc.queues.send(DIAL_QUEUE, message.again(waits=message.waits + 1), slot_wait_seconds(message.waits))
 
 
-def _not_running(svc: Services, message: DialMessage, expected: dict[str, Any]) -> None:
+def _not_running(svc: Services, message: DialMessage, expected: Execution) -> None:
     batch = svc.batches.find(message.batch_id)
-    if batch is not None and not batch.get("deleted_at"):
-        if batch["status"] == BatchStatus.RUNNING:  # running, so its own live-call cap was the limit
+    if batch is not None and not batch.deleted_at:
+        if batch.status == BatchStatus.RUNNING:  # running, so its own live-call cap was the limit
             _wait_for_slot(svc, message)
             return
-        if batch["status"] == BatchStatus.PAUSED:
+        if batch.status == BatchStatus.PAUSED:
             svc.queues.send(DIAL_QUEUE, message.again(), PAUSED_RECHECK_SECONDS)
             return
     unplaced(svc, expected, "canceled", "the batch was stopped before this call was placed")

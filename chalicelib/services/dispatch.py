@@ -18,6 +18,7 @@ from ..domain.batch_status import STARTABLE, BatchStatus
 from ..domain.caller_id import pick_caller_id
 from ..domain.executions import new_execution
 from ..domain.messages import ControlMessage, DialMessage
+from ..domain.records import Agent, Batch, Execution
 from ..errors import Conflict, NotFound
 from ..observability import logger
 from ..resources import CONTROL_QUEUE, DIAL_QUEUE
@@ -35,14 +36,14 @@ START_TOLERANCE = timedelta(seconds=0.5)
 def start_batch(svc: Services, message: ControlMessage) -> None:
     """The scheduled start: the batch runs, is announced, and its first dispatch step is taken."""
     batch = svc.batches.find(message.batch_id)
-    if batch is None or batch.get("start_token") != message.token:
+    if batch is None or batch.start_token != message.token:
         return  # re-scheduled, stopped or deleted since this start was sent: stale
     now = clock.now()
     due = early_until(message.start_at, now, START_TOLERANCE)
     if due is not None:  # the Scheduler fires on the minute; wait out the seconds exactly
         svc.queues.send(CONTROL_QUEUE, message.again(), int((due - now).total_seconds() + 0.999))
         return
-    if batch["status"] in STARTABLE:
+    if batch.status in STARTABLE:
         try:
             batch = svc.batches.transition(
                 message.batch_id,
@@ -53,29 +54,29 @@ def start_batch(svc: Services, message: ControlMessage) -> None:
             )
         except Conflict:
             return
-    elif batch["status"] != BatchStatus.RUNNING:
+    elif batch.status != BatchStatus.RUNNING:
         return
     emit_batch_event(svc, batch, "dispatching")  # deduped by id when a start is redelivered
-    dispatch_step(svc, message.batch_id, batch.get("next_pos", 0), 0)
+    dispatch_step(svc, message.batch_id, batch.next_pos, 0)
 
 
-def capacity(batch: dict[str, Any], agent: dict[str, Any]) -> int:
-    limits = [agent.get("max_concurrent_calls") or 10, batch.get("max_concurrent_calls") or 10**6]
+def capacity(batch: Batch, agent: Agent) -> int:
+    limits = [agent.max_concurrent_calls or 10, batch.max_concurrent_calls or 10**6]
     return int(min(limits))
 
 
 def dispatch_step(svc: Services, batch_id: str, pos: int, waits: int) -> None:
     batch = svc.batches.find(batch_id)
-    if batch is None or batch["status"] != BatchStatus.RUNNING or batch.get("deleted_at"):
+    if batch is None or batch.status != BatchStatus.RUNNING or batch.deleted_at:
         return  # paused: resume sends the next step; stopped: nothing more to dial
-    if batch.get("next_pos", 0) != pos:
+    if batch.next_pos != pos:
         return  # a duplicate step: the step at next_pos is, or was, handled by another message
-    total = batch["valid_contacts"]
+    total = batch.valid_contacts
     if pos >= total:
         complete_if_done(svc, batch_id)
         return
     try:
-        agent = svc.agents.get(batch["tenant_id"], batch["agent_id"])
+        agent = svc.agents.get(batch.tenant_id, batch.agent_id)
     except NotFound:
         _agent_gone(svc, batch)
         return
@@ -94,57 +95,57 @@ def dispatch_step(svc: Services, batch_id: str, pos: int, waits: int) -> None:
         emit_batch_event(svc, batch, "in_progress")  # every contact handed to the dialer
 
 
-def _room(svc: Services, batch: dict[str, Any], agent: dict[str, Any]) -> int | None:
+def _room(svc: Services, batch: Batch, agent: Agent) -> int | None:
     """How many more dials the backlog takes now; None when too few to be worth a step (wait instead)."""
     limit = max(20, capacity(batch, agent) * svc.settings.dial_backlog_factor)
-    queued = int((batch.get("execution_status") or {}).get("queued", 0))
+    queued = int((batch.execution_status or {}).get("queued", 0))
     room = limit - queued
     return None if room < min(10, limit // 2) else room
 
 
-def _agent_gone(svc: Services, batch: dict[str, Any]) -> None:
+def _agent_gone(svc: Services, batch: Batch) -> None:
     """The batch's agent was deleted (before deletes were refused, or racing one): stop the batch the way
     a user's stop does, with the reason, instead of failing every step forever. Calls already queued
     end as `error` in the dialer ("the agent was deleted before the call was placed")."""
-    reason = f"agent {batch['agent_id']} was deleted while the batch ran: the batch was stopped"
-    svc.batches.set_fields(batch["batch_id"], {"failure_reason": {"code": "agent_deleted", "message": reason}})
+    reason = f"agent {batch.agent_id} was deleted while the batch ran: the batch was stopped"
+    svc.batches.set_fields(batch.batch_id, {"failure_reason": {"code": "agent_deleted", "message": reason}})
     try:
-        stop_batch(svc, batch["tenant_id"], batch["batch_id"])
+        stop_batch(svc, batch.tenant_id, batch.batch_id)
     except (Conflict, NotFound):
         return  # stopped, completed or deleted meanwhile
-    logger.warning("agent deleted: batch stopped", extra={"batch_id": batch["batch_id"]})
+    logger.warning("agent deleted: batch stopped", extra={"batch_id": batch.batch_id})
 
 
-def read_contacts(svc: Services, batch: dict[str, Any], pos: int, count: int) -> list[dict[str, Any]]:
+def read_contacts(svc: Services, batch: Batch, pos: int, count: int) -> list[dict[str, Any]]:
     """Contacts pos..pos+count from the S3 chunks (at most two chunk reads per step)."""
-    size = batch["chunk_size"]
+    size = batch.chunk_size
     out: list[dict[str, Any]] = []
     while len(out) < count:
         chunk_index, offset = divmod(pos + len(out), size)
-        taken = svc.blobs.read_chunk(batch["batch_id"], chunk_index)[offset : offset + count - len(out)]
+        taken = svc.blobs.read_chunk(batch.batch_id, chunk_index)[offset : offset + count - len(out)]
         if not taken:
             break
         out.extend(taken)
     return out
 
 
-def _dispatch(svc: Services, batch: dict[str, Any], contacts: list[dict[str, Any]]) -> bool:
+def _dispatch(svc: Services, batch: Batch, contacts: list[dict[str, Any]]) -> bool:
     """Write and send the contacts' executions; False when the batch stopped or paused first."""
     now = clock.now_iso()
     for start in range(0, len(contacts), TRANSACTION_ITEMS):
         executions = first_attempts(batch, contacts[start : start + TRANSACTION_ITEMS], now)
         try:
             # False on redelivery: the dials below are deduped
-            svc.executions.create_many(batch["batch_id"], executions, must_run=True)
+            svc.executions.create_many(batch.batch_id, executions, must_run=True)
         except BatchNotRunning:
             return False
         svc.queues.send_many(DIAL_QUEUE, [(DialMessage.for_execution(e, batch), 0) for e in executions])
     return True
 
 
-def first_attempts(batch: dict[str, Any], contacts: list[dict[str, Any]], now: str) -> list[dict[str, Any]]:
+def first_attempts(batch: Batch, contacts: list[dict[str, Any]], now: str) -> list[Execution]:
     """The first attempt's execution of each contact (the ids a cancel walk also uses for the unreached)."""
-    numbers = batch.get("from_phone_numbers") or []
+    numbers = batch.from_phone_numbers or []
     return [
         new_execution(
             batch,

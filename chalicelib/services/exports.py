@@ -21,6 +21,7 @@ from .. import clock
 from ..domain.batches import spreadsheet_safe
 from ..domain.extraction import ExtractionField, parse_schema
 from ..domain.messages import ExportMessage
+from ..domain.records import Batch, Execution
 from ..errors import NotFound
 from ..resources import EXPORTS_PREFIX, EXPORTS_QUEUE
 from ..store.blobs import BlobStore, MultipartFile
@@ -59,7 +60,7 @@ class Export:
 
 def executions_csv(svc: Services, tenant_id: str, batch_id: str) -> Export:
     batch = svc.batches.get(tenant_id, batch_id)  # another tenant's batch is a 404, before any work
-    rows = int(batch.get("dispatched") or 0) + int(batch.get("unreached") or 0)  # + canceled, never dialled
+    rows = int(batch.dispatched or 0) + int(batch.unreached or 0)  # + canceled, never dialled
     if rows <= svc.settings.export_sync_max_rows:
         written = _write(svc, batch, svc.settings.export_inline_max_rows)
         return written if written.key is None else _presigned(svc.blobs, written.key, written.file_name)
@@ -70,8 +71,8 @@ def _file_name(batch_id: str) -> str:
     return f"{batch_id}-executions.csv"
 
 
-def _write(svc: Services, batch: dict[str, Any], inline_max_rows: int) -> Export:
-    batch_id, tenant_id = batch["batch_id"], batch["tenant_id"]
+def _write(svc: Services, batch: Batch, inline_max_rows: int) -> Export:
+    batch_id, tenant_id = batch.batch_id, batch.tenant_id
     key = f"{EXPORTS_PREFIX}{tenant_id}/{batch_id}/{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}.csv"
     sink = _Sink(svc.blobs, key, _file_name(batch_id), inline_max_rows)
     try:
@@ -88,61 +89,59 @@ def _presigned(blobs: BlobStore, key: str, file_name: str) -> Export:
     return Export(file_name, url=url, expires_at=clock.iso(clock.now() + timedelta(seconds=URL_SECONDS)), key=key)
 
 
-def _in_background(svc: Services, batch: dict[str, Any]) -> Export:
+def _in_background(svc: Services, batch: Batch) -> Export:
     """Serve the last export if it is current, else start one (unless one is under way) and say so."""
     now = clock.now()
-    done = batch.get("csv_export") or {}
+    done = batch.csv_export or {}
     if done.get("key") and (
-        done["started_at"] >= batch["updated_at"] or clock.parse_iso(done["finished_at"]) > now - FRESH_FOR
+        done["started_at"] >= batch.updated_at or clock.parse_iso(done["finished_at"]) > now - FRESH_FOR
     ):
-        return _presigned(svc.blobs, done["key"], _file_name(batch["batch_id"]))
-    started = batch.get("csv_export_started_at")
+        return _presigned(svc.blobs, done["key"], _file_name(batch.batch_id))
+    started = batch.csv_export_started_at
     if started and clock.parse_iso(started) > now - STALE_AFTER and started > done.get("started_at", ""):
-        return Export(_file_name(batch["batch_id"]), preparing=True, since=started)
+        return Export(_file_name(batch.batch_id), preparing=True, since=started)
     token, since = uuid.uuid4().hex, clock.iso(now)
-    if svc.batches.start_export(batch["batch_id"], batch.get("csv_export_token"), token, since):
-        svc.queues.send(EXPORTS_QUEUE, ExportMessage.of(batch["batch_id"], token))
-    return Export(_file_name(batch["batch_id"]), preparing=True, since=since)
+    if svc.batches.start_export(batch.batch_id, batch.csv_export_token, token, since):
+        svc.queues.send(EXPORTS_QUEUE, ExportMessage.of(batch.batch_id, token))
+    return Export(_file_name(batch.batch_id), preparing=True, since=since)
 
 
 def export_in_background(svc: Services, batch_id: str, token: str) -> None:
     """The exporter's job: write the whole CSV to S3 and record it on the batch, if still the current request."""
     batch = svc.batches.find(batch_id)
-    if batch is None or batch.get("csv_export_token") != token:
+    if batch is None or batch.csv_export_token != token:
         return  # superseded by a newer request, or the batch is gone
-    started = batch["csv_export_started_at"]
+    started = batch.csv_export_started_at
     written = _write(svc, batch, inline_max_rows=-1)
     svc.batches.finish_export(
         batch_id, token, {"key": written.key, "started_at": started, "finished_at": clock.now_iso()}
     )
 
 
-def _schema(svc: Services, batch: dict[str, Any]) -> list[ExtractionField]:
+def _schema(svc: Services, batch: Batch) -> list[ExtractionField]:
     """The agent's extraction fields as they are now (a deleted agent's: none, its data stays in the API)."""
     try:
-        return parse_schema(svc.agents.get(batch["tenant_id"], batch["agent_id"]).get("extraction_schema"))
+        return parse_schema(svc.agents.get(batch.tenant_id, batch.agent_id).extraction_schema)
     except NotFound:
         return []
 
 
-def _rows(
-    batch: dict[str, Any], executions: Iterable[dict[str, Any]], schema: Sequence[ExtractionField] = ()
-) -> Iterable[list[str]]:
+def _rows(batch: Batch, executions: Iterable[Execution], schema: Sequence[ExtractionField] = ()) -> Iterable[list[str]]:
     """The header, then one row per execution: the number, the input columns, the outcome columns, the summary
     and one column per extraction field (named `extracted_<name>` when an input column has its name)."""
-    columns = [c for c in batch.get("columns") or [] if c != batch.get("number_column")]
+    columns = [c for c in batch.columns or [] if c != batch.number_column]
     taken = {"contact_number", *columns, *OUTCOME_COLUMNS, "summary"}
     extracted = [f.name for f in schema]
     headers = [f"extracted_{name}" if name in taken else name for name in extracted]
     yield [spreadsheet_safe(c) for c in ("contact_number", *columns, *OUTCOME_COLUMNS, "summary", *headers)]
     for execution in executions:
-        data = execution.get("recipient_data") or {}
-        answers = execution.get("extracted_data") or {}
+        data = execution.recipient_data or {}
+        answers = execution.extracted_data or {}
         row = [
-            execution.get("user_number"),
+            execution.user_number,
             *(data.get(c) for c in columns),
-            *(execution.get(c) for c in OUTCOME_COLUMNS),
-            execution.get("summary"),
+            *(getattr(execution, c, None) for c in OUTCOME_COLUMNS),
+            execution.summary,
             *(_cell(answers.get(name)) for name in extracted),
         ]
         yield [spreadsheet_safe(cell) for cell in row]

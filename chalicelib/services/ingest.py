@@ -24,8 +24,10 @@ from .. import clock
 from ..domain import json_input
 from ..domain.batch_status import BatchStatus
 from ..domain.batches import BatchOptions
+from ..domain.calling_rules import CallingRules
 from ..domain.contact_reader import Contact, ContactReader, RowError, Summary, read_records
 from ..domain.contacts_error import ContactsError
+from ..domain.records import Agent, Batch
 from ..domain.scheduling import parse_scheduled_at
 from ..domain.templates import TemplateCheck
 from ..domain.uploads import check_object
@@ -34,6 +36,7 @@ from ..observability import count, logger
 from ..resources import INBOX_PREFIX, UPLOADS_PREFIX
 from .container import Services
 from .lifecycle import run_batch, schedule_batch
+from .suppressed_contacts import SkipSuppressed
 from .upload_expiry import schedule_upload_check
 from .webhooks import emit_batch_event, validate_webhook_url
 
@@ -54,12 +57,14 @@ def _batch_item(
     batch_id: str,
     tenant_id: str,
     options: BatchOptions,
-    agent: dict[str, Any],
+    agent: Agent,
     file_name: str | None,
     status: BatchStatus,
-) -> dict[str, Any]:
+    **more: Any,
+) -> Batch:
     now = clock.now_iso()
-    return {
+    retry = options.retry_config or agent.retry_config
+    fields = {
         "batch_id": batch_id,
         "tenant_id": tenant_id,
         "agent_id": options.agent_id,
@@ -68,13 +73,14 @@ def _batch_item(
         "created_at": now,
         "updated_at": now,
         "file_name": file_name,
-        "from_phone_numbers": options.from_phone_numbers or agent.get("from_phone_numbers") or [],
-        "webhook_url": options.webhook_url or agent.get("webhook_url"),
+        "from_phone_numbers": options.from_phone_numbers or agent.from_phone_numbers or [],
+        "webhook_url": options.webhook_url or agent.webhook_url,
         "status_webhook": options.status_webhook,
-        "retry_config": (options.retry_config.model_dump() if options.retry_config else agent.get("retry_config")),
+        "retry_config": retry.model_dump() if retry else None,
         "max_concurrent_calls": options.max_concurrent_calls,
         "default_region": options.default_region,
         "bypass_call_guardrails": options.bypass_call_guardrails,
+        **CallingRules.stored_of(options),
         "requested_start": options.scheduled_at,
         "next_pos": 0,
         "dispatched": 0,
@@ -84,13 +90,16 @@ def _batch_item(
         "valid_contacts": 0,
         "invalid_contacts": 0,
         "duplicate_contacts": 0,
+        **more,
     }
+    return Batch.model_validate(fields)
 
 
-def _counts(summary: Summary, chunks: int, chunk_size: int) -> dict[str, Any]:
+def _counts(summary: Summary, chunks: int, chunk_size: int, suppressed: int) -> dict[str, Any]:
     return {
         "total_contacts": summary.total,
-        "valid_contacts": summary.valid,
+        "valid_contacts": summary.valid - suppressed,
+        "suppressed_contacts": suppressed,
         "invalid_contacts": summary.invalid,
         "duplicate_contacts": summary.duplicate,
         "blank_rows": summary.blank,
@@ -102,12 +111,16 @@ def _counts(summary: Summary, chunks: int, chunk_size: int) -> dict[str, Any]:
     }
 
 
-def _response(batch: dict[str, Any]) -> dict[str, Any]:
+def _response(batch: Batch) -> dict[str, Any]:
     return {
-        "batch_id": batch["batch_id"],
-        "state": batch["status"],
-        **{k: batch[k] for k in ("total_contacts", "valid_contacts", "invalid_contacts", "duplicate_contacts")},
-        "warnings": batch.get("warnings") or [],
+        "batch_id": batch.batch_id,
+        "state": batch.status.value,
+        "total_contacts": batch.total_contacts,
+        "valid_contacts": batch.valid_contacts,
+        "invalid_contacts": batch.invalid_contacts,
+        "duplicate_contacts": batch.duplicate_contacts,
+        "suppressed_contacts": batch.suppressed_contacts,
+        "warnings": batch.warnings or [],
     }
 
 
@@ -131,18 +144,24 @@ def create_batch(svc: Services, tenant_id: str, options: BatchOptions, upload: U
         else read_records(upload.records or [], options.default_region)
     )
     check = TemplateCheck.for_agent(agent)
+    skipped = SkipSuppressed(svc.numbers, tenant_id, check.watch(reader))
     try:
-        chunks = _store_contacts(svc, batch_id, check.watch(reader))
+        chunks = _store_contacts(svc, batch_id, skipped)
         summary = reader.summary
     except ContactsError as exc:
         raise BadRequest(exc.message, code=exc.code, details=exc.details) from None
     if upload.raw is not None:
         svc.blobs.put_raw(batch_id, upload.raw, upload.file_name)
-    batch = {
-        **_batch_item(batch_id, tenant_id, options, agent, upload.file_name, BatchStatus.CREATED),
-        **_counts(summary, chunks, svc.settings.contacts_chunk_size),
-        "warnings": summary.warnings + check.warnings(summary.columns),
-    }
+    batch = _batch_item(
+        batch_id,
+        tenant_id,
+        options,
+        agent,
+        upload.file_name,
+        BatchStatus.CREATED,
+        **_counts(summary, chunks, svc.settings.contacts_chunk_size, skipped.count),
+        warnings=summary.warnings + check.warnings(summary.columns),
+    )
     svc.batches.create(batch)
     if options.scheduled_at is not None:
         batch = schedule_batch(svc, tenant_id, batch_id, options.scheduled_at)
@@ -155,8 +174,8 @@ def presign_upload(svc: Services, tenant_id: str, options: BatchOptions, file_na
     _check_options(svc, options)
     batch_id = uuid.uuid4().hex
     key = f"{UPLOADS_PREFIX}{tenant_id}/{batch_id}.csv"
-    batch = _batch_item(batch_id, tenant_id, options, agent, file_name, BatchStatus.VALIDATING)
-    svc.batches.create({**batch, "raw_key": key})
+    batch = _batch_item(batch_id, tenant_id, options, agent, file_name, BatchStatus.VALIDATING, raw_key=key)
+    svc.batches.create(batch)
     emit_batch_event(svc, batch, "validating")
     limit = svc.settings.max_upload_bytes
     upload = svc.blobs.presigned_upload(key, "text/csv", limit, PRESIGN_SECONDS)
@@ -185,10 +204,10 @@ def _ingest_upload(svc: Services, key: str) -> None:
     parts = key[len(UPLOADS_PREFIX) :].split("/")
     batch_id = parts[-1].removesuffix(".csv") if len(parts) == 2 else ""
     batch = svc.batches.find(batch_id) if batch_id else None
-    if batch is None or batch.get("raw_key") != key:
+    if batch is None or batch.raw_key != key:
         logger.warning("upload for no batch", extra={"key": key})
         return
-    if batch["status"] != BatchStatus.VALIDATING:
+    if batch.status != BatchStatus.VALIDATING:
         return  # a redelivered notification: the batch is already finished
     _finish(svc, batch, key)
 
@@ -208,16 +227,14 @@ def _ingest_inbox(svc: Services, key: str, etag: str) -> None:
     batch_id = hashlib.sha256(f"{key}:{etag}".encode()).hexdigest()[:32]  # the same drop is the same batch
     batch = svc.batches.find(batch_id)
     if batch is None:
-        batch = _batch_item(
-            batch_id, agent["tenant_id"], options, agent, key.rsplit("/", 1)[-1], BatchStatus.VALIDATING
-        )
-        batch["raw_key"] = key
+        file_name = key.rsplit("/", 1)[-1]
+        batch = _batch_item(batch_id, agent.tenant_id, options, agent, file_name, BatchStatus.VALIDATING, raw_key=key)
         try:
             svc.batches.create(batch)
         except AlreadyExists:  # a redelivered notification for the same drop
             batch = svc.batches.require(batch_id)
         emit_batch_event(svc, batch, "validating")
-    if batch["status"] == BatchStatus.VALIDATING:
+    if batch.status == BatchStatus.VALIDATING:
         _finish(svc, batch, key, quarantine_on_failure=True)
 
 
@@ -231,18 +248,19 @@ def _sidecar(svc: Services, key: str) -> dict[str, Any]:
     return data
 
 
-def _finish(svc: Services, batch: dict[str, Any], key: str, quarantine_on_failure: bool = False) -> None:
+def _finish(svc: Services, batch: Batch, key: str, quarantine_on_failure: bool = False) -> None:
     """Stream the object into contact chunks; `validating` becomes `created` (and scheduled if asked) or `failed`."""
-    batch_id = batch["batch_id"]
+    batch_id = batch.batch_id
     try:
-        check = TemplateCheck.for_agent(svc.agents.get(batch["tenant_id"], batch["agent_id"]))
+        check = TemplateCheck.for_agent(svc.agents.get(batch.tenant_id, batch.agent_id))
     except NotFound:
         check = TemplateCheck({})
     found = svc.blobs.open(key)
     try:
         check_object(found.length, found.content_type, svc.settings.max_upload_bytes)
-        reader = ContactReader(found.chunks(1 << 20), batch.get("default_region"))
-        chunks = _store_contacts(svc, batch_id, check.watch(reader), max_rows=svc.settings.max_rows)
+        reader = ContactReader(found.chunks(1 << 20), batch.default_region)
+        skipped = SkipSuppressed(svc.numbers, batch.tenant_id, check.watch(reader))
+        chunks = _store_contacts(svc, batch_id, skipped, max_rows=svc.settings.max_rows)
         summary = reader.summary
     except ContactsError as exc:
         found.close()  # refused on its metadata: the bytes are never read
@@ -261,17 +279,17 @@ def _finish(svc: Services, batch: dict[str, Any], key: str, quarantine_on_failur
         (BatchStatus.VALIDATING,),
         BatchStatus.CREATED,
         set_fields={
-            **_counts(summary, chunks, svc.settings.contacts_chunk_size),
+            **_counts(summary, chunks, svc.settings.contacts_chunk_size, skipped.count),
             "warnings": summary.warnings + check.warnings(summary.columns),
         },
     )
-    start = batch.get("requested_start")
+    start = batch.requested_start
     if start:
         try:
-            schedule_batch(svc, batch["tenant_id"], batch_id, start)
+            schedule_batch(svc, batch.tenant_id, batch_id, start)
         except BadRequest as exc:
             if exc.code == "scheduled_at_in_past":  # the start passed while the file was on its way: start now
-                run_batch(svc, batch["tenant_id"], batch_id)
+                run_batch(svc, batch.tenant_id, batch_id)
             else:  # checked when it was asked for; only a lowered limit gets here: leave it `created`
                 logger.warning("requested start refused", extra={"batch_id": batch_id, "code": exc.code})
         except Conflict:

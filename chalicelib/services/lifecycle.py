@@ -17,7 +17,9 @@ from ..domain.batch_status import (
     STOPPABLE,
     BatchStatus,
 )
+from ..domain.calling_rules import CallingRules
 from ..domain.messages import ControlMessage
+from ..domain.records import Batch
 from ..domain.scheduling import parse_scheduled_at
 from ..errors import Conflict
 from ..resources import CONTROL_QUEUE
@@ -30,17 +32,26 @@ def schedule_name(batch_id: str) -> str:
 
 
 def schedule_batch(
-    svc: Services, tenant_id: str, batch_id: str, scheduled_at: object, *, bypass: bool = False
-) -> dict[str, Any]:
+    svc: Services,
+    tenant_id: str,
+    batch_id: str,
+    scheduled_at: object,
+    *,
+    bypass: bool = False,
+    rules: CallingRules | None = None,
+) -> Batch:
     """Schedule (or re-schedule) a start; a new token makes any earlier start message stale.
 
-    `bypass` turns on `bypass_call_guardrails` in the same write (it is never turned off here)."""
+    `bypass` turns on `bypass_call_guardrails` in the same write (it is never turned off here); `rules`
+    (the batch's own calling rules) are written in it too, each replacing what the batch had."""
     svc.batches.get(tenant_id, batch_id)
     now = clock.now()
     start_at = parse_scheduled_at(scheduled_at, now, svc.settings.max_schedule_lead)
     fields: dict[str, Any] = {"scheduled_at": clock.iso(start_at), "start_token": uuid.uuid4().hex}
     if bypass:
         fields["bypass_call_guardrails"] = True
+    if rules is not None:
+        fields.update(rules.stored())
     batch = svc.batches.transition(batch_id, SCHEDULABLE, BatchStatus.SCHEDULED, set_fields=fields)
     deliver_start(svc, batch_id, fields["start_token"], start_at)
     return batch
@@ -56,7 +67,7 @@ def cancel_schedule(svc: Services, batch_id: str) -> None:
     svc.scheduler.cancel(schedule_name(batch_id))
 
 
-def run_batch(svc: Services, tenant_id: str, batch_id: str) -> dict[str, Any]:
+def run_batch(svc: Services, tenant_id: str, batch_id: str) -> Batch:
     svc.batches.get(tenant_id, batch_id)
     now = clock.now()
     token = uuid.uuid4().hex
@@ -67,7 +78,7 @@ def run_batch(svc: Services, tenant_id: str, batch_id: str) -> dict[str, Any]:
     return batch
 
 
-def stop_batch(svc: Services, tenant_id: str, batch_id: str) -> dict[str, Any]:
+def stop_batch(svc: Services, tenant_id: str, batch_id: str) -> Batch:
     """After this returns, no call is claimed: every claim is conditional on the batch running.
 
     The batch stays in the sweeper's index (`active`) until every contact is accounted for: the
@@ -83,44 +94,44 @@ def stop_batch(svc: Services, tenant_id: str, batch_id: str) -> dict[str, Any]:
     return batch
 
 
-def settle(svc: Services, batch: dict[str, Any]) -> None:
+def settle(svc: Services, batch: Batch) -> None:
     """Start the cancel walk of a batch that ended early (stopped, or failed with contacts left).
 
     Whoever ends a batch early keeps `active` on it (see stop_batch) and calls this.
     """
-    svc.queues.send(CONTROL_QUEUE, ControlMessage.cancel(batch["batch_id"], int(batch.get("next_pos") or 0)))
+    svc.queues.send(CONTROL_QUEUE, ControlMessage.cancel(batch.batch_id, int(batch.next_pos or 0)))
 
 
-def resume_settling(svc: Services, batch: dict[str, Any], stall_cutoff: str) -> bool:
+def resume_settling(svc: Services, batch: Batch, stall_cutoff: str) -> bool:
     """For the sweeper: re-send a cancel walk whose step died before sending the next one (duplicates
     are harmless), or close a settled batch whose closing was lost. True when a walk was resumed."""
-    if batch.get("settled_at"):
-        complete_if_done(svc, batch["batch_id"])
+    if batch.settled_at:
+        complete_if_done(svc, batch.batch_id)
         return False
-    if batch["updated_at"] >= stall_cutoff:
+    if batch.updated_at >= stall_cutoff:
         return False
-    pos = int(batch.get("next_pos") or 0)
-    svc.queues.send(CONTROL_QUEUE, ControlMessage.cancel(batch["batch_id"], pos, batch.get("settle_after")))
+    pos = int(batch.next_pos or 0)
+    svc.queues.send(CONTROL_QUEUE, ControlMessage.cancel(batch.batch_id, pos, batch.settle_after))
     return True
 
 
-def pause_batch(svc: Services, tenant_id: str, batch_id: str) -> dict[str, Any]:
+def pause_batch(svc: Services, tenant_id: str, batch_id: str) -> Batch:
     svc.batches.get(tenant_id, batch_id)
     return svc.batches.transition(batch_id, PAUSABLE, BatchStatus.PAUSED)
 
 
-def resume_batch(svc: Services, tenant_id: str, batch_id: str) -> dict[str, Any]:
+def resume_batch(svc: Services, tenant_id: str, batch_id: str) -> Batch:
     svc.batches.get(tenant_id, batch_id)
     batch = svc.batches.transition(batch_id, RESUMABLE, BatchStatus.RUNNING)
-    if batch["next_pos"] < batch["valid_contacts"]:
-        svc.queues.send(CONTROL_QUEUE, ControlMessage.dispatch(batch_id, batch["next_pos"]))
+    if batch.next_pos < batch.valid_contacts:
+        svc.queues.send(CONTROL_QUEUE, ControlMessage.dispatch(batch_id, batch.next_pos))
     complete_if_done(svc, batch_id)
     return batch
 
 
 def delete_batch(svc: Services, tenant_id: str, batch_id: str) -> None:
     batch = svc.batches.get(tenant_id, batch_id)
-    if BatchStatus(batch["status"]) in ACTIVE:
+    if BatchStatus(batch.status) in ACTIVE:
         stop_batch(svc, tenant_id, batch_id)
     else:
         cancel_schedule(svc, batch_id)
@@ -130,14 +141,14 @@ def delete_batch(svc: Services, tenant_id: str, batch_id: str) -> None:
 def complete_if_done(svc: Services, batch_id: str) -> bool:
     """Exactly one caller wins the conditional write, however many calls end at the same moment."""
     batch = svc.batches.find(batch_id)
-    if batch is not None and batch["status"] == BatchStatus.COMPLETED:
+    if batch is not None and batch.status == BatchStatus.COMPLETED:
         announce_completion(svc, batch)  # the winner may have died before announcing; ids dedupe
         return False
-    if batch is not None and batch["status"] in ENDED_EARLY:
+    if batch is not None and batch.status in ENDED_EARLY:
         return _close_if_accounted(svc, batch)
-    if batch is None or batch["status"] not in (BatchStatus.RUNNING, BatchStatus.PAUSED):
+    if batch is None or batch.status not in (BatchStatus.RUNNING, BatchStatus.PAUSED):
         return False
-    if batch.get("finished", 0) < batch["valid_contacts"]:
+    if batch.finished < batch.valid_contacts:
         return False
     try:
         batch = svc.batches.transition(
@@ -153,30 +164,30 @@ def complete_if_done(svc: Services, batch_id: str) -> bool:
     return True
 
 
-def _close_if_accounted(svc: Services, batch: dict[str, Any]) -> bool:
+def _close_if_accounted(svc: Services, batch: Batch) -> bool:
     """A stopped (or failed) batch is over once its cancel walk is done and its last live call ended:
     then every contact's last attempt is final and `execution_status` sums to `valid_contacts`."""
-    if not batch.get("settled_at") or batch.get("finished", 0) < batch["valid_contacts"]:
+    if not batch.settled_at or batch.finished < batch.valid_contacts:
         return False
-    closed = svc.batches.close_ended(batch["batch_id"])
-    if (closed or not batch.get("active")) and batch["status"] == BatchStatus.STOPPED and not batch.get("deleted_at"):
+    closed = svc.batches.close_ended(batch.batch_id)
+    if (closed or not batch.active) and batch.status == BatchStatus.STOPPED and not batch.deleted_at:
         emit_batch_event(svc, batch, "stopped")  # again when the closer died before announcing; ids dedupe
     return closed
 
 
-def announce_completion(svc: Services, batch: dict[str, Any]) -> None:
+def announce_completion(svc: Services, batch: Batch) -> None:
     """`completed` when every contact's last attempt reached the phone network; `completed_partial`
     when some ended in `error` (never placed, or never reported) or were `canceled`."""
-    counts = batch.get("execution_status") or {}
+    counts = batch.execution_status or {}
     partial = any(counts.get(status, 0) for status in ("error", "canceled"))
     emit_batch_event(svc, batch, "completed_partial" if partial else "completed")
 
 
-def missed_start(batch: dict[str, Any], now: datetime, grace: timedelta = timedelta(minutes=2)) -> bool:
+def missed_start(batch: Batch, now: datetime, grace: timedelta = timedelta(minutes=2)) -> bool:
     """A scheduled start more than `grace` ago. Arithmetic is on `now`, never on the stored start, so a
     start stored before starts were bounded (year 9999) cannot overflow; an unreadable one is not missed."""
-    scheduled = batch.get("scheduled_at")
-    if batch["status"] != BatchStatus.SCHEDULED or not scheduled:
+    scheduled = batch.scheduled_at
+    if batch.status != BatchStatus.SCHEDULED or not scheduled:
         return False
     try:
         start = clock.parse_iso(str(scheduled))

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from .. import clock
 from ..adapters.secrets import MissingSecret
 from ..domain.messages import DialMessage
+from ..domain.records import Agent, Execution
 from ..domain.templates import fill
 from ..observability import count, logger
 from ..providers.base import CallRequest, Failure, ProviderError
@@ -27,7 +27,7 @@ RATE_LIMIT_PAUSE_SECONDS = 5.0  # when a rate-limit answer has no Retry-After
 MAX_BACKOFF_SECONDS = 60
 
 
-def place(svc: Services, message: DialMessage, agent: dict[str, Any], claimed: dict[str, Any]) -> str | None:
+def place(svc: Services, message: DialMessage, agent: Agent, claimed: Execution) -> str | None:
     """Place the claimed call, paced to the account's calls per second: the provider's call id, or None
     when it was paced or failed (handled here: handed back, or ended; never raised)."""
     if not _paced(svc, message, agent):
@@ -35,7 +35,7 @@ def place(svc: Services, message: DialMessage, agent: dict[str, Any], claimed: d
     request = _request(svc, message, agent)
     started = time.perf_counter()
     try:
-        call_id = svc.providers[agent["provider"]].place_call(request, agent)
+        call_id = svc.providers[agent.provider].place_call(request, agent)
     except ProviderError as exc:
         _placement_failed(svc, message, agent, claimed, exc)
         return None
@@ -46,7 +46,7 @@ def place(svc: Services, message: DialMessage, agent: dict[str, Any], claimed: d
     return call_id
 
 
-def _request(svc: Services, message: DialMessage, agent: dict[str, Any]) -> CallRequest:
+def _request(svc: Services, message: DialMessage, agent: Agent) -> CallRequest:
     return CallRequest(
         execution_id=message.execution_id,
         batch_id=message.batch_id,
@@ -54,22 +54,22 @@ def _request(svc: Services, message: DialMessage, agent: dict[str, Any]) -> Call
         agent_id=message.agent_id,
         to_number=message.to,
         from_number=message.from_number,
-        welcome_message=fill(agent.get("welcome_message") or "", message.variables),
-        prompt=fill(agent.get("prompt") or "", message.variables),
+        welcome_message=fill(agent.welcome_message or "", message.variables),
+        prompt=fill(agent.prompt or "", message.variables),
         variables=message.variables,
         attempt=message.attempt,
-        callback_url=svc.settings.callback_url(agent["provider"], message.execution_id),
+        callback_url=svc.settings.callback_url(agent.provider, message.execution_id),
     )
 
 
-def pace_key(agent: dict[str, Any]) -> str:
+def pace_key(agent: Agent) -> str:
     """Calls-per-second limits belong to the provider account: agents sharing credentials share the pace."""
-    credentials = (agent.get("provider_config") or {}).get("credentials") or agent["provider"]
-    return f"{agent['tenant_id']}#pace#{agent['provider']}#{credentials}"
+    credentials = (agent.provider_config or {}).get("credentials") or agent.provider
+    return f"{agent.tenant_id}#pace#{agent.provider}#{credentials}"
 
 
-def _paced(svc: Services, message: DialMessage, agent: dict[str, Any]) -> bool:
-    cps = agent.get("calls_per_second") or DEFAULT_CALLS_PER_SECOND.get(agent["provider"])
+def _paced(svc: Services, message: DialMessage, agent: Agent) -> bool:
+    cps = agent.calls_per_second or DEFAULT_CALLS_PER_SECOND.get(agent.provider)
     if not cps:
         return True
     now_ms = int(clock.now().timestamp() * 1000)
@@ -85,7 +85,7 @@ def _paced(svc: Services, message: DialMessage, agent: dict[str, Any]) -> bool:
 
 
 def _placement_failed(
-    svc: Services, message: DialMessage, agent: dict[str, Any], claimed: dict[str, Any], exc: ProviderError
+    svc: Services, message: DialMessage, agent: Agent, claimed: Execution, exc: ProviderError
 ) -> None:
     """4xx: the call failed. 5xx/timeouts: again with backoff, then error. Rate limits: slow down, never fail."""
     logger.warning("placing the call failed", extra={"kind": exc.kind.value, "reason": exc.message})

@@ -8,11 +8,13 @@ from .. import clock
 from ..domain.call_status import is_final, rank
 from ..domain.extraction import checked, parse_schema, summary_text
 from ..domain.messages import ProviderEvent
+from ..domain.records import Execution
 from ..errors import NotFound
 from ..observability import logger
 from ..store.executions import StaleTransition
 from .calls import finish_again, finish_call
 from .container import Services
+from .suppressions import record_opt_out
 from .webhooks import emit_call_event
 
 FINAL_DETAILS = (
@@ -42,11 +44,13 @@ def apply_provider_event(svc: Services, event: ProviderEvent) -> None:
         if execution is None:
             logger.warning("event for an unknown execution", extra={"execution_id": event.execution_id})
             return
-        if event.status == execution["status"] and is_final(event.status):
+        if event.details.get("opt_out"):
+            record_opt_out(svc, execution)  # first, and on every delivery: late or repeated events count too
+        if event.status == execution.status and is_final(event.status):
             _late_details(svc, execution, event)
             finish_again(svc, execution)  # a redelivery: the first delivery may have died before the end
             return
-        if rank(event.status) <= rank(execution["status"]):
+        if rank(event.status) <= rank(execution.status):
             return  # late or repeated: a `ringing` after `completed` changes nothing
         try:
             if is_final(event.status):
@@ -64,6 +68,8 @@ def _fields(event: ProviderEvent) -> dict[str, Any]:
     fields: dict[str, Any] = {"provider": event.provider}
     if event.provider_call_id:
         fields["provider_call_id"] = event.provider_call_id
+    if event.details.get("opt_out"):
+        fields["opted_out"] = True  # never retried (calls.finish_call)
     if is_final(event.status):
         fields["ended_at"] = clock.now_iso()
         fields.update({k: event.details[k] for k in FINAL_DETAILS if k in event.details})
@@ -74,27 +80,27 @@ def _fields(event: ProviderEvent) -> dict[str, Any]:
     return fields
 
 
-def _late_details(svc: Services, execution: dict[str, Any], event: ProviderEvent) -> None:
+def _late_details(svc: Services, execution: Execution, event: ProviderEvent) -> None:
     """A second report of the final status may bring what the first lacked: Bolna sends `call-disconnected` as
     the line drops and `completed`, with the extracted data, summary and cost, seconds later. Fields not known
     yet are set (and counted); a `call.updated` webhook carries them, once (its event id is deterministic, so a
     redelivery that finds them already set announces again and nothing is sent twice)."""
-    fields = {k: v for k, v in _fields(event).items() if k in FINAL_DETAILS and execution.get(k) is None}
+    fields = {k: v for k, v in _fields(event).items() if k in FINAL_DETAILS and getattr(execution, k) is None}
     tallies: dict[str, int] = {}
-    if execution.get("extracted_data") is None:
+    if execution.extracted_data is None:
         fields, tallies = _with_extraction(svc, execution, fields, event)
     fields = {k: v for k, v in fields.items() if v is not None}
     if fields:
         svc.executions.add_details(execution, fields, tallies=tallies)
-    if fields or execution.get("late_details_at"):
-        updated = svc.executions.find(execution["execution_id"])
-        batch = svc.batches.find(execution["batch_id"])
-        if updated is not None and updated.get("late_details_at") and batch is not None:
+    if fields or execution.late_details_at:
+        updated = svc.executions.find(execution.execution_id)
+        batch = svc.batches.find(execution.batch_id)
+        if updated is not None and updated.late_details_at and batch is not None:
             emit_call_event(svc, updated, batch, "call.updated")
 
 
 def _with_extraction(
-    svc: Services, execution: dict[str, Any], fields: dict[str, Any], event: ProviderEvent
+    svc: Services, execution: Execution, fields: dict[str, Any], event: ProviderEvent
 ) -> tuple[dict[str, Any], dict[str, int]]:
     """The reported extracted_data checked against the agent's schema (as it is when the call ends), and the
     batch tallies it adds; a deleted agent's data is kept unchecked."""
@@ -103,7 +109,7 @@ def _with_extraction(
     if event.details.get("extracted_data") is None:
         return fields, {}
     try:
-        schema = parse_schema(svc.agents.get(execution["tenant_id"], execution["agent_id"]).get("extraction_schema"))
+        schema = parse_schema(svc.agents.get(execution.tenant_id, execution.agent_id).extraction_schema)
     except NotFound:
         schema = []
     data, errors, tallies = checked(schema, event.details["extracted_data"])

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from .. import clock
 from ..domain.batch_status import ENDED_EARLY, BatchStatus
 from ..domain.messages import ControlMessage
+from ..domain.records import Batch, Execution
 from ..observability import count, logger
 from ..resources import CONTROL_QUEUE
 from ..store.executions import StaleTransition
@@ -25,12 +25,8 @@ from .lifecycle import complete_if_done, deliver_start, missed_start, resume_set
 STALL_AFTER = timedelta(minutes=2)
 
 
-def _dispatch_stalled(batch: dict[str, Any], cutoff: str) -> bool:
-    return (
-        batch["status"] == BatchStatus.RUNNING
-        and batch.get("next_pos", 0) < batch["valid_contacts"]
-        and batch["updated_at"] < cutoff
-    )
+def _dispatch_stalled(batch: Batch, cutoff: str) -> bool:
+    return batch.status == BatchStatus.RUNNING and batch.next_pos < batch.valid_contacts and batch.updated_at < cutoff
 
 
 @dataclass
@@ -68,8 +64,8 @@ def sweep_once(svc: Services) -> SweepReport:
         with _isolated(
             report,
             "open_execution",
-            execution_id=str(execution.get("execution_id")),
-            batch_id=str(execution.get("batch_id")),
+            execution_id=str(execution.execution_id),
+            batch_id=str(execution.batch_id),
         ):
             _sweep_execution(svc, report, execution, report_cutoff, touched)
     for lease in svc.leases.expired(clock.iso(now)):
@@ -80,7 +76,7 @@ def sweep_once(svc: Services) -> SweepReport:
             if svc.leases.release(lease["agent_key"], lease["lease_id"], lease["batch_id"]):
                 report.reclaimed_leases += 1
     for batch in svc.batches.list_active():
-        with _isolated(report, "active_batch", batch_id=str(batch.get("batch_id"))):
+        with _isolated(report, "active_batch", batch_id=str(batch.batch_id)):
             _sweep_batch(svc, report, batch, now, stall_cutoff, touched)
     with _isolated(report, "live_calls"):
         report.live_calls = svc.leases.count_live()
@@ -89,10 +85,10 @@ def sweep_once(svc: Services) -> SweepReport:
 
 
 def _sweep_execution(
-    svc: Services, report: SweepReport, execution: dict[str, Any], report_cutoff: str, touched: set[str]
+    svc: Services, report: SweepReport, execution: Execution, report_cutoff: str, touched: set[str]
 ) -> None:
-    placed = bool(execution.get("provider_call_id"))
-    if placed and execution["updated_at"] >= report_cutoff:
+    placed = bool(execution.provider_call_id)
+    if placed and execution.updated_at >= report_cutoff:
         return  # placed and still within the time a provider may take to report
     reason = (
         f"no final status from the provider within {svc.settings.call_report_timeout_seconds} s"
@@ -103,7 +99,7 @@ def _sweep_execution(
         finish_call(svc, execution, "error", {"error_message": reason})
     except StaleTransition:
         return
-    touched.add(execution["batch_id"])
+    touched.add(execution.batch_id)
     if placed:
         report.unreported += 1
     else:
@@ -111,17 +107,17 @@ def _sweep_execution(
 
 
 def _sweep_batch(
-    svc: Services, report: SweepReport, batch: dict[str, Any], now: datetime, stall_cutoff: str, touched: set[str]
+    svc: Services, report: SweepReport, batch: Batch, now: datetime, stall_cutoff: str, touched: set[str]
 ) -> None:
-    if batch["batch_id"] in touched or batch["status"] == BatchStatus.RUNNING:
-        if complete_if_done(svc, batch["batch_id"]):
+    if batch.batch_id in touched or batch.status == BatchStatus.RUNNING:
+        if complete_if_done(svc, batch.batch_id):
             report.completed_batches += 1
         elif _dispatch_stalled(batch, stall_cutoff):
             # The step that advanced next_pos died before sending the next one; duplicates are harmless.
-            svc.queues.send(CONTROL_QUEUE, ControlMessage.dispatch(batch["batch_id"], batch["next_pos"]))
+            svc.queues.send(CONTROL_QUEUE, ControlMessage.dispatch(batch.batch_id, batch.next_pos))
             report.resumed_dispatches += 1
-    elif missed_start(batch, now) and batch.get("start_token"):
-        deliver_start(svc, batch["batch_id"], batch["start_token"], now)
+    elif missed_start(batch, now) and batch.start_token:
+        deliver_start(svc, batch.batch_id, batch.start_token, now)
         report.restarted_batches += 1
-    elif batch["status"] in ENDED_EARLY:  # stopped: its cancel walk stalled, or its closing was lost
+    elif batch.status in ENDED_EARLY:  # stopped: its cancel walk stalled, or its closing was lost
         report.resumed_cancels += resume_settling(svc, batch, stall_cutoff)

@@ -37,9 +37,9 @@ def check_upload(svc: Services, message: ControlMessage) -> None:
         svc.queues.send(CONTROL_QUEUE, message.again(), int((due - now).total_seconds() + 0.999))
         return
     batch = svc.batches.find(message.batch_id)
-    if batch is None or batch.get("deleted_at") or batch["status"] != BatchStatus.VALIDATING:
+    if batch is None or batch.deleted_at or batch.status != BatchStatus.VALIDATING:
         return  # ingested, failed, deleted, or this check was delivered before
-    if svc.blobs.exists(batch["raw_key"]):
+    if batch.raw_key and svc.blobs.exists(batch.raw_key):
         return  # the file arrived: its ingest holds the batch in `validating` and ends it
     text = "no file was uploaded before the presigned upload expired; ask for a new upload (POST /batches/uploads)"
     try:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from .. import clock
 from ..adapters.pinned_http import delivery_target, post
 from ..domain import ssrf
 from ..domain.messages import WebhookMessage
+from ..domain.records import Tenant
 from ..domain.webhooks import Outcome, classify, endpoint_key, message_id, retry_after_seconds
 from ..domain.webhooks import signature_header as sign
 from . import webhooks
@@ -38,7 +38,7 @@ def post_attempt(svc: Services, message: WebhookMessage) -> Attempt:
     settings = svc.settings
     host = host_of(message.url)
     tenant = webhooks.current_secret(svc, message.tenant_id)
-    if endpoint_key(message.url) in (tenant.get("disabled_endpoints") or set()):
+    if endpoint_key(message.url) in tenant.disabled_endpoints:
         return Attempt(Outcome.SKIPPED, host, error="endpoint disabled after it answered 410 Gone")
     try:
         target, addresses = delivery_target(message.url, settings)
@@ -57,7 +57,7 @@ def post_attempt(svc: Services, message: WebhookMessage) -> Attempt:
     return Attempt(classify(result.status), target.display_host, result.status, error, result.latency_ms, retry_after)
 
 
-def _headers(message: WebhookMessage, tenant: dict[str, Any], body: str) -> dict[str, str]:
+def _headers(message: WebhookMessage, tenant: Tenant, body: str) -> dict[str, str]:
     """Standard Webhooks headers: id, timestamp and a signature per secret (two while a rotation overlaps)."""
     moment = clock.now().replace(microsecond=0)
     msg_id = message_id(message.event_id)

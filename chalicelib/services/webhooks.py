@@ -13,6 +13,7 @@ from ..adapters.pinned_http import resolve
 from ..domain import ssrf
 from ..domain.batches import public_execution
 from ..domain.messages import WebhookMessage
+from ..domain.records import Batch, Execution, Tenant
 from ..domain.webhooks import (
     FINAL_BATCH_STATUSES,
     batch_counts,
@@ -27,14 +28,14 @@ from ..settings import Settings
 from .container import Services
 
 
-def emit_call_event(svc: Services, execution: dict[str, Any], batch: dict[str, Any], event: str) -> None:
+def emit_call_event(svc: Services, execution: Execution, batch: Batch, event: str) -> None:
     """Queue `call.ended` / `call.retry_scheduled` for the batch's webhook_url; nothing when it has none."""
-    url = batch.get("webhook_url")
+    url = batch.webhook_url
     if not url:
         return
     _enqueue(
         svc,
-        event_id=call_event_id(execution["execution_id"], event),
+        event_id=call_event_id(execution.execution_id, event),
         event=event,
         batch=batch,
         url=url,
@@ -42,26 +43,24 @@ def emit_call_event(svc: Services, execution: dict[str, Any], batch: dict[str, A
     )
 
 
-def emit_batch_event(svc: Services, batch: dict[str, Any], status: str, counts: dict[str, Any] | None = None) -> None:
+def emit_batch_event(svc: Services, batch: Batch, status: str, counts: dict[str, Any] | None = None) -> None:
     """Queue a lifecycle step for the batch's status_webhook; final steps carry call counts (the batch's if none)."""
-    url = batch.get("status_webhook")
-    event_id = batch_event_id(batch["batch_id"], status)  # validates the status even when there is no URL
+    url = batch.status_webhook
+    event_id = batch_event_id(batch.batch_id, status)  # validates the status even when there is no URL
     if not url:
         return
     if counts is None and status in FINAL_BATCH_STATUSES:
         counts = batch_counts(batch)
-    payload = batch_payload(batch["batch_id"], status, clock.now_iso(), counts)
+    payload = batch_payload(batch.batch_id, status, clock.now_iso(), counts)
     _enqueue(svc, event_id=event_id, event=f"batch.{status}", batch=batch, url=url, payload=payload)
 
 
-def _enqueue(
-    svc: Services, *, event_id: str, event: str, batch: dict[str, Any], url: str, payload: dict[str, Any]
-) -> None:
+def _enqueue(svc: Services, *, event_id: str, event: str, batch: Batch, url: str, payload: dict[str, Any]) -> None:
     message = WebhookMessage.new(
         event_id=event_id,
         event=event,
-        tenant_id=batch["tenant_id"],
-        batch_id=batch["batch_id"],
+        tenant_id=batch.tenant_id,
+        batch_id=batch.batch_id,
         url=url,
         payload=payload,
         now=clock.now_iso(),
@@ -89,15 +88,15 @@ def validate_webhook_url(url: str, settings: Settings, field: str = "webhook_url
     return text
 
 
-def current_secret(svc: Services, tenant_id: str) -> dict[str, Any]:
+def current_secret(svc: Services, tenant_id: str) -> Tenant:
     """The tenant's signing secrets, made on first use."""
     tenant = svc.tenants.find(tenant_id)
-    if tenant and tenant.get("webhook_secret"):
+    if tenant and tenant.webhook_secret:
         return tenant
     return svc.tenants.set_secret_if_missing(tenant_id, new_secret(), clock.now_iso())
 
 
-def rotate_secret(svc: Services, tenant_id: str) -> dict[str, Any]:
+def rotate_secret(svc: Services, tenant_id: str) -> Tenant:
     """A new secret; webhooks carry a signature with the old one too until the overlap ends."""
     current_secret(svc, tenant_id)
     now = clock.now()
@@ -105,20 +104,21 @@ def rotate_secret(svc: Services, tenant_id: str) -> dict[str, Any]:
     return svc.tenants.rotate_secret(tenant_id, new_secret(), clock.iso(now), clock.iso(until))
 
 
-def signing_secrets(tenant: dict[str, Any], now_iso: str) -> list[str]:
+def signing_secrets(tenant: Tenant, now_iso: str) -> list[str]:
     """Current secret first, then the previous one while its overlap lasts."""
-    found = [tenant["webhook_secret"]]
-    previous, until = tenant.get("previous_webhook_secret"), tenant.get("previous_secret_expires_at")
+    assert tenant.webhook_secret is not None  # current_secret made it
+    found = [tenant.webhook_secret]
+    previous, until = tenant.previous_webhook_secret, tenant.previous_secret_expires_at
     if previous and until and now_iso < until:
         found.append(previous)
     return found
 
 
-def public_secret(tenant: dict[str, Any]) -> dict[str, Any]:
+def public_secret(tenant: Tenant) -> dict[str, Any]:
     return {
-        "secret": tenant["webhook_secret"],
-        "created_at": tenant.get("webhook_secret_created_at"),
-        "previous_secret_expires_at": tenant.get("previous_secret_expires_at"),
+        "secret": tenant.webhook_secret,
+        "created_at": tenant.webhook_secret_created_at,
+        "previous_secret_expires_at": tenant.previous_secret_expires_at,
     }
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .. import aws
+from ..domain.records import Agent
 from ..errors import NotFound
 from ..resources import AGENTS, table_name
 from ..settings import Settings
@@ -17,12 +18,12 @@ class AgentStore:
     def __init__(self, settings: Settings) -> None:
         self._table = table_name(settings, AGENTS)
 
-    def create(self, agent: dict[str, Any]) -> None:
+    def create(self, agent: Agent) -> None:
         aws.dynamodb().put_item(
-            TableName=self._table, Item=to_item(agent), ConditionExpression="attribute_not_exists(agent_id)"
+            TableName=self._table, Item=to_item(agent.to_item()), ConditionExpression="attribute_not_exists(agent_id)"
         )
 
-    def get(self, tenant_id: str, agent_id: str) -> dict[str, Any]:
+    def get(self, tenant_id: str, agent_id: str) -> Agent:
         item = (
             aws.dynamodb()
             .get_item(TableName=self._table, Key={"tenant_id": av(tenant_id), "agent_id": av(agent_id)})
@@ -32,9 +33,9 @@ class AgentStore:
         )
         if not item:
             raise NotFound(f"agent {agent_id} not found", code="agent_not_found")
-        return from_item(item)
+        return Agent.model_validate(from_item(item))
 
-    def find_by_id(self, agent_id: str) -> dict[str, Any] | None:
+    def find_by_id(self, agent_id: str) -> Agent | None:
         """The agent whatever its tenant: only for the drop folder, whose path names the agent."""
         items = (
             aws.dynamodb()
@@ -46,17 +47,17 @@ class AgentStore:
             )
             .get("Items", [])
         )
-        return from_item(items[0]) if items else None
+        return Agent.model_validate(from_item(items[0])) if items else None
 
-    def list(self, tenant_id: str) -> list[dict[str, Any]]:
+    def list(self, tenant_id: str) -> list[Agent]:
         items = query_all(
             TableName=self._table,
             KeyConditionExpression="tenant_id = :t",
             ExpressionAttributeValues={":t": av(tenant_id)},
         )
-        return list(items)
+        return [Agent.model_validate(item) for item in items]
 
-    def update(self, tenant_id: str, agent_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    def update(self, tenant_id: str, agent_id: str, changes: dict[str, Any]) -> Agent:
         update, names, vals = set_clause(changes)
         try:
             result = aws.dynamodb().update_item(
@@ -72,7 +73,7 @@ class AgentStore:
             if condition_failed(exc):
                 raise NotFound(f"agent {agent_id} not found", code="agent_not_found") from None
             raise
-        return from_item(result["Attributes"])
+        return Agent.model_validate(from_item(result["Attributes"]))
 
     def delete(self, tenant_id: str, agent_id: str) -> None:
         try:

@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from .. import aws, clock
 from ..domain.batch_status import ACTIVE, BatchStatus
+from ..domain.records import Batch
 from ..errors import Conflict, NotFound
 from ..resources import BATCHES, table_name
 from ..settings import Settings
@@ -22,27 +23,27 @@ class BatchStore:
     def key(self, batch_id: str) -> dict[str, Any]:
         return {"batch_id": av(batch_id)}
 
-    def create(self, batch: dict[str, Any]) -> None:
+    def create(self, batch: Batch) -> None:
         """AlreadyExists when the batch id is taken (the inbox's retry of the same drop), Throttled on a throttle."""
-        batch = {**batch, "agent_key": f"{batch['tenant_id']}#{batch['agent_id']}"}
-        if BatchStatus(batch["status"]) in ACTIVE:
-            batch["active"] = "1"
-        put_new(self.table, batch, "batch_id", f"batch {batch['batch_id']}")
+        item = {**batch.to_item(), "agent_key": f"{batch.tenant_id}#{batch.agent_id}"}
+        if batch.status in ACTIVE:
+            item["active"] = "1"
+        put_new(self.table, item, "batch_id", f"batch {batch.batch_id}")
 
-    def find(self, batch_id: str) -> dict[str, Any] | None:
+    def find(self, batch_id: str) -> Batch | None:
         if not storable_key(batch_id):
             return None
         item = aws.dynamodb().get_item(TableName=self.table, Key=self.key(batch_id), ConsistentRead=True).get("Item")
-        return from_item(item) if item else None
+        return Batch.model_validate(from_item(item)) if item else None
 
-    def get(self, tenant_id: str, batch_id: str) -> dict[str, Any]:
+    def get(self, tenant_id: str, batch_id: str) -> Batch:
         """Another tenant's batch and a deleted one are both simply not found."""
         batch = self.find(batch_id)
-        if batch is None or batch["tenant_id"] != tenant_id or batch.get("deleted_at"):
+        if batch is None or batch.tenant_id != tenant_id or batch.deleted_at:
             raise NotFound(f"batch {batch_id} not found", code="batch_not_found")
         return batch
 
-    def list_for_agent(self, tenant_id: str, agent_id: str) -> list[dict[str, Any]]:
+    def list_for_agent(self, tenant_id: str, agent_id: str) -> list[Batch]:
         items = query_all(
             TableName=self.table,
             IndexName="by_agent",
@@ -51,15 +52,16 @@ class BatchStore:
             ExpressionAttributeValues=values(k=f"{tenant_id}#{agent_id}"),
             ScanIndexForward=False,
         )
-        return list(items)
+        return [Batch.model_validate(item) for item in items]
 
-    def list_active(self) -> Iterable[dict[str, Any]]:
-        return query_all(
+    def list_active(self) -> Iterable[Batch]:
+        items = query_all(
             TableName=self.table,
             IndexName="by_status",
             KeyConditionExpression="active = :a",
             ExpressionAttributeValues=values(a="1"),
         )
+        return (Batch.model_validate(item) for item in items)
 
     def transition(
         self,
@@ -71,7 +73,7 @@ class BatchStore:
         remove_fields: Iterable[str] = (),
         start_token: str | None = None,
         require_finished: bool = False,
-    ) -> dict[str, Any]:
+    ) -> Batch:
         """Move a batch between states with a conditional write; Conflict says which state it was in.
 
         `start_token`: only if the batch still holds this start (a re-schedule makes older starts stale);
@@ -119,7 +121,7 @@ class BatchStore:
                 code="invalid_state",
                 details=[{"status": state}],
             ) from None
-        return from_item(result["Attributes"])
+        return Batch.model_validate(from_item(result["Attributes"]))
 
     def set_fields(
         self,
@@ -261,7 +263,7 @@ class BatchStore:
             }
         }
 
-    def require(self, batch_id: str) -> dict[str, Any]:
+    def require(self, batch_id: str) -> Batch:
         batch = self.find(batch_id)
         if batch is None:
             raise NotFound(f"batch {batch_id} not found", code="batch_not_found")

@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from .. import aws, clock
 from ..domain.call_status import is_final
+from ..domain.records import Execution
 from ..errors import NotFound
 from ..resources import EXECUTIONS, table_name
 from ..settings import Settings
@@ -46,7 +47,7 @@ class ExecutionStore:
         return {"execution_id": av(execution_id)}
 
     def create_many(
-        self, batch_id: str, executions: list[dict[str, Any]], *, must_run: bool = False, unreached: bool = False
+        self, batch_id: str, executions: list[Execution], *, must_run: bool = False, unreached: bool = False
     ) -> bool:
         """Write up to 99 new executions and count them on the batch, all or nothing.
 
@@ -58,7 +59,7 @@ class ExecutionStore:
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": to_item(execution),
+                    "Item": to_item(execution.to_item()),
                     "ConditionExpression": "attribute_not_exists(execution_id)",
                 }
             }
@@ -66,12 +67,12 @@ class ExecutionStore:
         ]
         moves: dict[str, int] = {}
         for execution in executions:
-            moves[execution["status"]] = moves.get(execution["status"], 0) + 1
+            moves[execution.status] = moves.get(execution.status, 0) + 1
         items.append(
             self._batches.counter_update(
                 batch_id,
                 moves,
-                finished=sum(1 for e in executions if is_final(e["status"])),
+                finished=sum(1 for e in executions if is_final(e.status)),
                 dispatched=0 if unreached else len(executions),
                 unreached=len(executions) if unreached else 0,
                 must_run=must_run,
@@ -88,45 +89,47 @@ class ExecutionStore:
             raise
         return True
 
-    def create_absent(self, batch_id: str, executions: list[dict[str, Any]], *, unreached: bool = False) -> int:
+    def create_absent(self, batch_id: str, executions: list[Execution], *, unreached: bool = False) -> int:
         """Like create_many, but skipping those that exist (a racing step wrote them); how many were written."""
         if self.create_many(batch_id, executions, unreached=unreached):
             return len(executions)
         return sum(1 for e in executions if self.create_many(batch_id, [e], unreached=unreached))
 
-    def find(self, execution_id: str) -> dict[str, Any] | None:
+    def find(self, execution_id: str) -> Execution | None:
         if not storable_key(execution_id):
             return None
         item = (
             aws.dynamodb().get_item(TableName=self.table, Key=self.key(execution_id), ConsistentRead=True).get("Item")
         )
-        return from_item(item) if item else None
+        return Execution.model_validate(from_item(item)) if item else None
 
-    def get(self, tenant_id: str, execution_id: str) -> dict[str, Any]:
+    def get(self, tenant_id: str, execution_id: str) -> Execution:
         execution = self.find(execution_id)
-        if execution is None or execution["tenant_id"] != tenant_id:
+        if execution is None or execution.tenant_id != tenant_id:
             raise NotFound(f"execution {execution_id} not found", code="execution_not_found")
         return execution
 
     def move(
         self,
-        execution: dict[str, Any],
+        execution: Execution,
         to_status: str,
         fields: dict[str, Any] | None = None,
         *,
         batch_must_run: bool = False,
         batch_live_cap: int | None = None,
         extra: list[dict[str, Any]] | None = None,
+        guard: dict[str, Any] | None = None,
         tallies: dict[str, int] | None = None,
-    ) -> dict[str, Any]:
+    ) -> Execution:
         """Compare-and-set the status from the one read, moving the batch counters in the same transaction.
 
         Raises StaleTransition when the execution changed meanwhile; BatchNotRunning when
         `batch_must_run` and the batch was stopped or paused first (or its live-call cap is
-        reached, with `batch_live_cap`); NoFreeSlot when an `extra` element's condition failed
-        (the agent's live-call counter).
+        reached, with `batch_live_cap`); GuardRefused (with the item as it was) when the `guard`
+        element's condition failed (the number's suppression and contact limit); NoFreeSlot when
+        an `extra` element's condition failed (the agent's live-call counter).
         """
-        old = execution["status"]
+        old = execution.status
         now = clock.now_iso()
         changes = {"status": to_status, "updated_at": now, **(fields or {})}
         remove: list[str] = []
@@ -134,11 +137,11 @@ class ExecutionStore:
             remove.append("open_shard")  # nothing is owed by a provider: the sweeper leaves it alone
         else:
             changes["open_shard"] = OPEN
-        items = [self._status_update(execution["execution_id"], old, changes, remove)]
+        items = [self._status_update(execution.execution_id, old, changes, remove)]
         became_final = is_final(to_status) and not is_final(old)
         items.append(
             self._batches.counter_update(
-                execution["batch_id"],
+                execution.batch_id,
                 {old: -1, to_status: +1},
                 finished=1 if became_final else 0,
                 must_run=batch_must_run,
@@ -146,26 +149,32 @@ class ExecutionStore:
                 tallies=tallies,
             )
         )
+        if guard is not None:
+            items.append(guard)  # third, so its refusal is told apart from the live-call slot's
         items.extend(extra or [])
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except ClientError as exc:
             codes = cancellation_codes(exc)
             if codes and codes[0] == "ConditionalCheckFailed":
-                raise StaleTransition(execution["execution_id"]) from None
+                raise StaleTransition(execution.execution_id) from None
             if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
-                raise BatchNotRunning(execution["batch_id"]) from None
+                raise BatchNotRunning(execution.batch_id) from None
+            if guard is not None and codes[2:3] == ["ConditionalCheckFailed"]:
+                reasons = exc.response.get("CancellationReasons") or []
+                raise GuardRefused(dict(reasons[2].get("Item") or {})) from None
             if "ConditionalCheckFailed" in codes[2:]:
-                raise NoFreeSlot(execution["batch_id"]) from None
+                raise NoFreeSlot(execution.batch_id) from None
             raise
-        return {**execution, **changes}
+        kept = {k: v for k, v in execution.model_dump().items() if k not in remove}
+        return Execution.model_validate({**kept, **changes})
 
     def replace_with_retry(
         self,
-        old: dict[str, Any],
+        old: Execution,
         final_status: str,
         fields: dict[str, Any],
-        new: dict[str, Any],
+        new: Execution,
         *,
         tallies: dict[str, int] | None = None,
     ) -> None:
@@ -176,14 +185,14 @@ class ExecutionStore:
         """
         changes = {"status": final_status, "updated_at": clock.now_iso(), **fields}
         items = [
-            self._status_update(old["execution_id"], old["status"], changes, ["open_shard"]),
+            self._status_update(old.execution_id, old.status, changes, ["open_shard"]),
             self._batches.counter_update(
-                old["batch_id"], {old["status"]: -1, new["status"]: +1}, must_run=True, tallies=tallies
+                old.batch_id, {old.status: -1, new.status: +1}, must_run=True, tallies=tallies
             ),
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": to_item(new),
+                    "Item": to_item(new.to_item()),
                     "ConditionExpression": "attribute_not_exists(execution_id)",
                 }
             },
@@ -193,25 +202,25 @@ class ExecutionStore:
         except ClientError as exc:
             codes = cancellation_codes(exc)
             if codes[:1] == ["ConditionalCheckFailed"] or codes[2:3] == ["ConditionalCheckFailed"]:
-                raise StaleTransition(old["execution_id"]) from None
+                raise StaleTransition(old.execution_id) from None
             if codes[1:2] == ["ConditionalCheckFailed"]:
-                raise BatchNotRunning(old["batch_id"]) from None
+                raise BatchNotRunning(old.batch_id) from None
             raise
 
-    def add_details(self, execution: dict[str, Any], fields: dict[str, Any], *, tallies: dict[str, int]) -> bool:
+    def add_details(self, execution: Execution, fields: dict[str, Any], *, tallies: dict[str, int]) -> bool:
         """Details reported after the final status (Bolna's `completed` after `call-disconnected`), set only if
         none of them is known yet and the status is still the one read, with the batch tallies they add, in one
         transaction; marks the execution `late_details_at`. False when another delivery set them first."""
         changes = {**fields, "updated_at": clock.now_iso(), "late_details_at": clock.now_iso()}
         update, names, vals = set_clause(changes)
         names["#st"] = "status"
-        vals[":st"] = av(execution["status"])
+        vals[":st"] = av(str(execution.status))
         absent = "".join(f" AND attribute_not_exists(#f{i})" for i in range(len(fields)))
         items: list[dict[str, Any]] = [
             {
                 "Update": {
                     "TableName": self.table,
-                    "Key": self.key(execution["execution_id"]),
+                    "Key": self.key(execution.execution_id),
                     "UpdateExpression": update,
                     "ConditionExpression": "#st = :st" + absent,
                     "ExpressionAttributeNames": names,
@@ -220,7 +229,7 @@ class ExecutionStore:
             }
         ]
         if tallies:
-            items.append(self._batches.counter_update(execution["batch_id"], {}, tallies=tallies))
+            items.append(self._batches.counter_update(execution.batch_id, {}, tallies=tallies))
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except ClientError as exc:
@@ -287,11 +296,11 @@ class ExecutionStore:
 
     def page_for_batch(
         self, batch_id: str, *, limit: int, cursor: str | None, status: str | None
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[Execution], str | None]:
         """One page in contact order; with a status filter, pages are filled up to `limit`."""
         scope = {"batch_id": batch_id, "status": status or ""}
         start = self._cursors.decode(PAGE_KEY, scope, cursor)
-        found: list[dict[str, Any]] = []
+        found: list[Execution] = []
         while True:
             kwargs: dict[str, Any] = {
                 "TableName": self.table,
@@ -307,20 +316,22 @@ class ExecutionStore:
             if start:
                 kwargs["ExclusiveStartKey"] = start
             page = aws.dynamodb().query(**kwargs)
-            found.extend(from_item(item) for item in page.get("Items", []))
+            found.extend(Execution.model_validate(from_item(item)) for item in page.get("Items", []))
             start = page.get("LastEvaluatedKey")
             if not start or len(found) >= limit:
                 return found, self._cursors.encode(PAGE_KEY, scope, start)
 
-    def iter_batch(self, batch_id: str) -> Iterator[dict[str, Any]]:
-        return query_all(
+    def iter_batch(self, batch_id: str) -> Iterator[Execution]:
+        """Every execution of a batch (exports read millions): built without validation, as stored."""
+        items = query_all(
             TableName=self.table,
             IndexName="by_batch",
             KeyConditionExpression="batch_id = :b",
             ExpressionAttributeValues=values(b=batch_id),
         )
+        return (Execution.model_construct(**item) for item in items)
 
-    def waiting_page(self, batch_id: str, after: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+    def waiting_page(self, batch_id: str, after: str | None, limit: int) -> tuple[list[Execution], str | None]:
         """Executions not yet claimed (queued, rescheduled) past `after` (a seq), reading at most `limit`;
         the seq to go on after, or None at the end."""
         condition = "batch_id = :b" + (" AND seq > :after" if after else "")
@@ -335,16 +346,26 @@ class ExecutionStore:
             Limit=limit,
         )
         last = page.get("LastEvaluatedKey")
-        return [from_item(item) for item in page.get("Items", [])], (last["seq"]["S"] if last else None)
+        items = [Execution.model_validate(from_item(item)) for item in page.get("Items", [])]
+        return items, (last["seq"]["S"] if last else None)
 
-    def open_before(self, cutoff_iso: str) -> Iterator[dict[str, Any]]:
+    def open_before(self, cutoff_iso: str) -> Iterator[Execution]:
         """Calls claimed or in flight whose last change is older than the cutoff (for the sweeper)."""
-        return query_all(
+        items = query_all(
             TableName=self.table,
             IndexName="by_open",
             KeyConditionExpression="open_shard = :o AND updated_at < :c",
             ExpressionAttributeValues=values(o=OPEN, c=cutoff_iso),
         )
+        return (Execution.model_validate(item) for item in items)
+
+
+class GuardRefused(Exception):
+    """The claim's guard element (the number's item) refused: `item` is that item as it was, in wire form."""
+
+    def __init__(self, item: dict[str, Any] | None) -> None:
+        super().__init__("guard refused")
+        self.item = item
 
 
 class NoFreeSlot(Exception):

@@ -24,3 +24,8 @@ class KeyStore:
         if not item or item.get("revoked", {}).get("BOOL"):
             return None
         return item["tenant_id"]["S"]
+
+    def label_for(self, key_hash: str) -> str | None:
+        """The key's label (who did something, for the records that say so); None for an unknown key."""
+        item = aws.dynamodb().get_item(TableName=self._table, Key={"key_hash": {"S": key_hash}}).get("Item")
+        return item.get("label", {}).get("S") if item else None

@@ -7,6 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .. import aws
+from ..domain.records import Tenant
 from ..resources import TENANTS, table_name
 from ..settings import Settings
 from .dynamo import av, condition_failed, from_item, values
@@ -19,11 +20,11 @@ class TenantStore:
     def _key(self, tenant_id: str) -> dict[str, Any]:
         return {"tenant_id": av(tenant_id)}
 
-    def find(self, tenant_id: str) -> dict[str, Any] | None:
+    def find(self, tenant_id: str) -> Tenant | None:
         item = aws.dynamodb().get_item(TableName=self._table, Key=self._key(tenant_id), ConsistentRead=True).get("Item")
-        return from_item(item) if item else None
+        return Tenant.model_validate(from_item(item)) if item else None
 
-    def set_secret_if_missing(self, tenant_id: str, secret: str, now: str) -> dict[str, Any]:
+    def set_secret_if_missing(self, tenant_id: str, secret: str, now: str) -> Tenant:
         """The tenant with a secret: this one, or the one a concurrent first use stored first."""
         try:
             result = aws.dynamodb().update_item(
@@ -40,9 +41,9 @@ class TenantStore:
             tenant = self.find(tenant_id)
             assert tenant is not None
             return tenant
-        return from_item(result["Attributes"])
+        return Tenant.model_validate(from_item(result["Attributes"]))
 
-    def rotate_secret(self, tenant_id: str, secret: str, now: str, previous_until: str) -> dict[str, Any]:
+    def rotate_secret(self, tenant_id: str, secret: str, now: str, previous_until: str) -> Tenant:
         """New current secret; the old one stays valid until `previous_until` (one write, so rotations never race)."""
         result = aws.dynamodb().update_item(
             TableName=self._table,
@@ -55,7 +56,7 @@ class TenantStore:
             ExpressionAttributeValues=values(s=secret, now=now, until=previous_until),
             ReturnValues="ALL_NEW",
         )
-        return from_item(result["Attributes"])
+        return Tenant.model_validate(from_item(result["Attributes"]))
 
     def disable_endpoint(self, tenant_id: str, key: str) -> None:
         aws.dynamodb().update_item(

@@ -153,3 +153,21 @@ def test_local_failures_are_one_line_too(
         assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.exception)
     no_key = runner.invoke(app, ["agents", "list"], env={**cli_env, "BATCHCALL_API_KEY": ""})
     assert no_key.exit_code == 1 and no_key.stderr == "error: no API key: set BATCHCALL_API_KEY or pass --api-key\n"
+
+
+def test_a_batchs_own_calling_rules_from_the_terminal(stack: Any, cli_env: dict[str, str], runner: CliRunner) -> None:
+    # Given a batch created with its own weekly hours, a blocked range and the holiday opt-in
+    hours = '{"mon": [["09:00", "12:00"], ["13:00", "20:00"]]}'
+    create = ["batches", "create", str(SAMPLE), "-a", stack.agent_id, "--calling-hours", hours]
+    created = runner.invoke(app, [*create, "--block", "2026-12-24..2026-12-26", "--skip-holidays"], env=cli_env)
+    assert created.exit_code == 0, created.output + created.stderr
+    batch_id = batch_id_in(created.stdout)
+    # Then the API has them as given
+    shown = runner.invoke(app, ["batches", "get", batch_id, "--json"], env=cli_env)
+    assert '"skip_public_holidays": true' in shown.stdout and '"end": "2026-12-26"' in shown.stdout, shown.stdout
+    # When it is scheduled with other hours, they replace the batch's
+    other = ["--calling-hours", '{"tue": [["10:00", "11:00"]]}']
+    scheduled = runner.invoke(app, ["batches", "schedule", batch_id, "+2h", *other], env=cli_env)
+    assert scheduled.exit_code == 0, scheduled.output + scheduled.stderr
+    shown = runner.invoke(app, ["batches", "get", batch_id, "--json"], env=cli_env)
+    assert '"tue"' in shown.stdout and '"mon"' not in shown.stdout, shown.stdout

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from batchcall_cli.client import CliError
-from batchcall_cli.uploads import parse_schedule, retry_config
+from batchcall_cli.uploads import calling_rules, parse_schedule, retry_config
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -59,3 +59,18 @@ def test_retry_options() -> None:
         "retry_intervals_minutes": [5, 10],
     }
     assert retry_config(False, None, None, False, None) == {"enabled": False}
+
+
+def test_calling_rule_options_become_the_batch_fields() -> None:
+    # Given weekly hours as JSON, a single blocked day and a range, and the holiday opt-in
+    rules = calling_rules('{"mon": [["09:00", "12:00"]]}', ["2026-12-25", "2026-12-30..2027-01-01"], True)
+    # Then they are the API's fields; none given is none sent (the agent's apply)
+    assert rules == {
+        "calling_hours": {"mon": [["09:00", "12:00"]]},
+        "blocked_dates": [{"start": "2026-12-25", "end": "2026-12-25"}, {"start": "2026-12-30", "end": "2027-01-01"}],
+        "skip_public_holidays": True,
+    }
+    assert calling_rules(None, None, None) == {}
+    with pytest.raises(CliError) as caught:
+        calling_rules("mon 9-12", None, None)
+    assert caught.value.exit_code == 2

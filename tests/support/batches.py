@@ -28,7 +28,7 @@ def create_and_run(client: Client, tenant: tuple[str, str], n: int) -> tuple[str
 def is_completed(svc: Services, batch_id: str) -> bool:
     """Dials waiting for a free slot come back after a delay: run (moving the clock) until the batch is done."""
     batch = svc.batches.find(batch_id)
-    return batch is not None and batch["status"] == "completed"
+    return batch is not None and batch.status == "completed"
 
 
 def executions_of(client: Client, batch_id: str, auth: dict[str, str]) -> list[dict[str, Any]]:

@@ -47,12 +47,12 @@ class FakeTwilio(JsonServer):
     def fail_next(self, status: int, code: int, message: str, times: int = 1, **headers: str) -> None:
         self.failures.extend(Scripted(status, code, message, headers) for _ in range(times))
 
-    def callback(self, url: str, call_sid: str, status: str, **extra: str) -> tuple[dict[str, str], str]:
+    def callback(self, url: str, call_sid: str | None, status: str, **extra: str) -> tuple[dict[str, str], str]:
         """Headers and form body of a genuine status callback for `url` (Twilio signs URL + sorted params)."""
         params = {
             "AccountSid": self.account_sid,
             "ApiVersion": "2010-04-01",
-            "CallSid": call_sid,
+            "CallSid": call_sid or "",
             "CallStatus": status,
             "Called": "+12025550100",
             "Caller": "+12025550147",

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from chalice.test import Client
 
 from chalicelib import aws
+from chalicelib.domain.records import Execution
 from chalicelib.resources import DIAL_QUEUE, LEASES, table_name
 from chalicelib.services.container import Services
 from chalicelib.store.leases import agent_key
@@ -37,7 +38,7 @@ def start_batch(client: Client, tenant: tuple[str, str], n: int) -> str:
     return batch_id
 
 
-def executions(svc: Services, batch_id: str) -> list[dict[str, Any]]:
+def executions(svc: Services, batch_id: str) -> list[Execution]:
     return list(svc.executions.iter_batch(batch_id))
 
 
@@ -46,17 +47,17 @@ def post_callback(client: Client, provider: str, execution_id: str, headers: dic
     return int(response.status_code)
 
 
-def call_state(svc: Services, execution: dict[str, Any]) -> dict[str, Any]:
+def call_state(svc: Services, execution: Execution) -> dict[str, Any]:
     """Everything a callback could move for one call: the execution, its batch's counters, its live-call slot."""
-    key = agent_key(execution["tenant_id"], execution["agent_id"])
+    key = agent_key(execution.tenant_id, execution.agent_id)
     lease = aws.dynamodb().get_item(
         TableName=table_name(svc.settings, LEASES),
-        Key={"agent_key": {"S": key}, "lease_id": {"S": execution["execution_id"]}},
+        Key={"agent_key": {"S": key}, "lease_id": {"S": execution.execution_id}},
         ConsistentRead=True,
     )
     return {
-        "execution": svc.executions.find(execution["execution_id"]),
-        "batch": svc.batches.find(execution["batch_id"]),
+        "execution": svc.executions.find(execution.execution_id),
+        "batch": svc.batches.find(execution.batch_id),
         "live_calls": svc.leases.live(key),
         "lease": lease.get("Item"),
     }
@@ -88,18 +89,18 @@ def crash_then_redeliver(pump: Pump) -> None:
     pump.run()
 
 
-def settle(svc: Services, pump: Pump, batch_id: str) -> list[dict]:
+def settle(svc: Services, pump: Pump, batch_id: str) -> list[Execution]:
     """Run (moving the clock through backoffs) until no call of the batch is still waiting to be placed."""
 
     def done() -> bool:
         rows = executions(svc, batch_id)
-        return bool(rows) and all(e.get("provider_call_id") or e["status"] in ("failed", "error") for e in rows)
+        return bool(rows) and all(e.provider_call_id or e.status in ("failed", "error") for e in rows)
 
     pump.run(until=done, advance_seconds=1)
     return executions(svc, batch_id)
 
 
-def placed(svc: Services, pump: Pump, batch_id: str) -> dict:
-    pump.run(until=lambda: any(e.get("provider_call_id") for e in executions(svc, batch_id)), advance_seconds=1)
+def placed(svc: Services, pump: Pump, batch_id: str) -> Execution:
+    pump.run(until=lambda: any(e.provider_call_id for e in executions(svc, batch_id)), advance_seconds=1)
     [execution] = executions(svc, batch_id)
     return execution

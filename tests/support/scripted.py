@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
-from typing import Any
 
 from chalicelib.domain.messages import ProviderEvent
+from chalicelib.domain.records import Agent
 from chalicelib.providers.base import CallRequest
 from chalicelib.resources import EVENTS_QUEUE
 from chalicelib.services.container import Services
@@ -17,7 +17,7 @@ class ScriptedProvider:
 
     name = "simulator"
 
-    def idempotent(self, agent: dict[str, Any]) -> bool:
+    def idempotent(self, agent: Agent) -> bool:
         return False  # it counts dials: a re-placed call would be a second dial
 
     def __init__(self, svc: Services) -> None:
@@ -27,7 +27,7 @@ class ScriptedProvider:
         self.dials: list[tuple[str, int, datetime]] = []
         self.lock = threading.Lock()
 
-    def place_call(self, request: CallRequest, agent: dict[str, Any]) -> str:
+    def place_call(self, request: CallRequest, agent: Agent) -> str:
         index = int(request.variables["customer_name"].removeprefix("Name"))
         with self.lock:
             self.dials.append((request.to_number, request.attempt, datetime.now(UTC)))

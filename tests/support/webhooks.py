@@ -20,6 +20,7 @@ from chalice.test import Client
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from chalicelib import clock
+from chalicelib.domain.records import Batch, Execution
 from chalicelib.services.container import Services
 from tests.support.api import post_csv
 from tests.support.http_server import LocalServer, Response
@@ -125,7 +126,7 @@ def hooks(svc: Services) -> Services:
     return svc
 
 
-def create_batch(client: Client, tenant: tuple[str, str], svc: Services, **fields: str) -> dict[str, Any]:
+def create_batch(client: Client, tenant: tuple[str, str], svc: Services, **fields: str) -> Batch:
     key, agent_id = tenant
     csv = b"contact_number,customer_name\n+12025550100,Asha\n+12025550101,Ben\n"
     response = post_csv(client, key, {"agent_id": agent_id, **fields}, csv)
@@ -135,14 +136,14 @@ def create_batch(client: Client, tenant: tuple[str, str], svc: Services, **field
     return batch
 
 
-def execution(batch: dict[str, Any], index: int, status: str = "completed") -> dict[str, Any]:
+def execution(batch: Batch, index: int, status: str = "completed") -> Execution:
     """An ended execution as the store holds it."""
     now = clock.now_iso()
-    return {
-        "execution_id": f"{batch['batch_id'][:20]}{index:012d}",
-        "batch_id": batch["batch_id"],
-        "tenant_id": batch["tenant_id"],
-        "agent_id": batch["agent_id"],
+    fields = {
+        "execution_id": f"{batch.batch_id[:20]}{index:012d}",
+        "batch_id": batch.batch_id,
+        "tenant_id": batch.tenant_id,
+        "agent_id": batch.agent_id,
         "status": status,
         "user_number": f"+1202555{index:04d}",
         "attempt": 1,
@@ -153,6 +154,7 @@ def execution(batch: dict[str, Any], index: int, status: str = "completed") -> d
         "created_at": now,
         "updated_at": now,
     }
+    return Execution.model_validate(fields)
 
 
 def deliver_all(pump: Pump, svc: Services, batch_id: str, event_ids: list[str], max_rounds: int = 100) -> None:

@@ -14,6 +14,9 @@ const HELP = {
   call_start_hour: "Default 9. First hour calls may be placed (0-23), in the recipient's time zone from their number.",
   call_end_hour: "Default 21. Hour calls stop (exclusive; 24 = until midnight; start > end crosses midnight).",
   call_days: "Default every day. Days calls may be placed, in the recipient's zone.",
+  calling_hours: "Default none (the hours and days above). JSON, weekday -> [start, end] pairs in the recipient's zone, e.g. {\"mon\": [[\"09:00\", \"12:00\"], [\"13:00\", \"20:00\"]], \"sat\": [[\"22:00\", \"02:00\"]]}. When set, it replaces the hours and days above.",
+  blocked_dates: "Default none. JSON, local date ranges when nobody is called, e.g. [{\"start\": \"2026-12-24\", \"end\": \"2026-12-26\"}].",
+  skip_public_holidays: "Default off. Call nobody on a public holiday of the recipient's country (shown on each call as its holiday calendar).",
   timezone: "Default none (UTC). IANA zone, e.g. Asia/Kolkata: used for numbers whose zone is unknown.",
   max_concurrent_calls: "Default 10 (1-1000). Live calls at once across all of this agent's batches; more wait, never fail.",
   calls_per_second: "Default none (Twilio: 1). Pace of new calls per provider account, up to 100.",
@@ -29,6 +32,12 @@ const PROVIDER_SAMPLES = {
   twilio: '{"credentials": "twilio", "stream_url": "wss://agent.example.com/media", "machine_detection": true, "ring_timeout_seconds": 30, "record": false}',
   http: '{"endpoint": "https://api.voice.example/call", "agent_ref": "remote-agent-7", "credentials": "http_agent"}',
 };
+
+// The agent's calling hours in a few words (weekly hours name their days; the shorthand its hours).
+export function hoursText(a) {
+  if (a.calling_hours) return `weekly: ${DAYS.filter((d) => (a.calling_hours[d] || []).length).join(" ")}`;
+  return `${a.call_start_hour}:00–${a.call_end_hour}:00 ${(a.call_days || []).join(" ")}`.trim();
+}
 
 export function agentsView(root) {
   const list = h("div", { "aria-live": "polite" }, h("p", { class: "muted" }, "Loading agents…"));
@@ -59,7 +68,7 @@ export function agentsView(root) {
         h("td", { "data-label": "Provider" }, a.provider),
         h("td", { "data-label": "Caller numbers" }, (a.from_phone_numbers || []).join(", ") || "—"),
         h("td", { "data-label": "Live-call limit" }, a.max_concurrent_calls),
-        h("td", { "data-label": "Calling hours" }, `${a.call_start_hour}:00–${a.call_end_hour}:00 ${(a.call_days || []).join(" ")}`),
+        h("td", { "data-label": "Calling hours" }, hoursText(a)),
         h("td", { "data-label": "Created" }, timeEl(a.created_at)),
         h("td", { class: "row-actions" },
           h("button", { type: "button", onclick: () => openForm(a), "aria-label": "Edit", title: `Edit ${a.name}` }, "Edit"),
@@ -99,6 +108,9 @@ export function agentForm(agent, onSaved, onCancel) {
     from_phone_numbers: h("textarea", { rows: 2, spellcheck: "false", placeholder: "+14155550100" }),
     call_start_hour: input({ type: "number", min: 0, max: 23, value: a.call_start_hour ?? 9 }),
     call_end_hour: input({ type: "number", min: 0, max: 24, value: a.call_end_hour ?? 21 }),
+    calling_hours: h("textarea", { rows: 2, spellcheck: "false", placeholder: '{"mon": [["09:00", "12:00"], ["13:00", "20:00"]]}' }),
+    blocked_dates: h("textarea", { rows: 2, spellcheck: "false", placeholder: '[{"start": "2026-12-24", "end": "2026-12-26"}]' }),
+    skip_public_holidays: input({ type: "checkbox", checked: Boolean(a.skip_public_holidays) }),
     timezone: input({ type: "text", value: a.timezone || "", placeholder: "Asia/Kolkata", list: "zones" }),
     max_concurrent_calls: input({ type: "number", min: 1, max: 1000, value: a.max_concurrent_calls ?? 10 }),
     calls_per_second: input({ type: "number", min: 0, max: 100, step: "any", value: a.calls_per_second ?? "" }),
@@ -111,6 +123,8 @@ export function agentForm(agent, onSaved, onCancel) {
   c.from_phone_numbers.value = (a.from_phone_numbers || []).join("\n");
   c.welcome_message.value = editing ? (a.welcome_message || "") : "Hello {customer_name}, this is an automated call.";
   c.prompt.value = a.prompt || "";
+  c.calling_hours.value = a.calling_hours ? JSON.stringify(a.calling_hours) : "";
+  c.blocked_dates.value = a.blocked_dates && a.blocked_dates.length ? JSON.stringify(a.blocked_dates) : "";
   c.provider.addEventListener("change", () => { c.provider_config.placeholder = PROVIDER_SAMPLES[c.provider.value]; });
   const days = DAYS.map((d) => input({ type: "checkbox", value: d, checked: !a.call_days || a.call_days.includes(d) }));
   const r = {
@@ -137,6 +151,11 @@ export function agentForm(agent, onSaved, onCancel) {
     h("fieldset", { class: "field wide", "data-field": "call_days" }, h("legend", {}, "Calling days"),
       h("div", { class: "checks" }, checkRow(days, ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])),
       h("p", { class: "help" }, HELP.call_days), h("p", { class: "field-error", hidden: true })),
+    field("Weekly calling hours (JSON)", c.calling_hours, { name: "calling_hours", wide: true, help: HELP.calling_hours }),
+    field("Blocked dates (JSON)", c.blocked_dates, { name: "blocked_dates", wide: true, help: HELP.blocked_dates }),
+    h("fieldset", { class: "field wide", "data-field": "skip_public_holidays" }, h("legend", {}, "Public holidays"),
+      h("label", { class: "check" }, c.skip_public_holidays, "Skip the recipient's public holidays"),
+      h("p", { class: "help" }, HELP.skip_public_holidays), h("p", { class: "field-error", hidden: true })),
     field("Live-call limit", c.max_concurrent_calls, { name: "max_concurrent_calls", help: HELP.max_concurrent_calls }),
     field("Calls per second", c.calls_per_second, { name: "calls_per_second", help: HELP.calls_per_second }),
     field("Welcome message", c.welcome_message, { name: "welcome_message", wide: true, help: HELP.welcome_message }),
@@ -168,7 +187,7 @@ export function agentForm(agent, onSaved, onCancel) {
     try {
       if (editing) {
         const changes = {};
-        for (const [k, v] of Object.entries(body)) if (JSON.stringify(v) !== JSON.stringify(a[k] ?? null)) changes[k] = v;
+        for (const [k, v] of Object.entries(body)) if (!sameValue(v, a[k])) changes[k] = v;
         if (!Object.keys(changes).length) { onCancel(); return; }
         await patch(`agents/${encodeURIComponent(a.id)}`, changes);
       } else {
@@ -207,29 +226,33 @@ export function agentForm(agent, onSaved, onCancel) {
         retry_intervals_minutes: r.intervals.value.split(/[\s,]+/).filter(Boolean).map(Number),
       },
     };
-    if (c.provider_config.value.trim()) {
-      try {
-        body.provider_config = JSON.parse(c.provider_config.value);
-      } catch {
-        const err = new Error("Provider config is not valid JSON.");
-        err.details = [];
-        throw Object.assign(err, { local: true });
-      }
-    }
-    body.extraction_schema = null;
-    if (c.extraction_schema.value.trim()) {
-      try {
-        body.extraction_schema = JSON.parse(c.extraction_schema.value);
-      } catch {
-        const err = new Error("Extraction fields are not valid JSON.");
-        err.details = [];
-        throw Object.assign(err, { local: true });
-      }
-    }
+    if (c.provider_config.value.trim()) body.provider_config = parseJson(c.provider_config, "Provider config");
+    // Weekly hours replace the shorthand (the API refuses both in one request); cleared, the shorthand applies again
+    body.calling_hours = c.calling_hours.value.trim() ? parseJson(c.calling_hours, "Weekly calling hours") : null;
+    if (body.calling_hours) for (const k of ["call_start_hour", "call_end_hour", "call_days"]) delete body[k];
+    body.blocked_dates = c.blocked_dates.value.trim() ? parseJson(c.blocked_dates, "Blocked dates") : [];
+    body.skip_public_holidays = c.skip_public_holidays.checked;
+    body.extraction_schema = c.extraction_schema.value.trim() ? parseJson(c.extraction_schema, "Extraction fields") : null;
     if (!editing && !a.retry_config && !body.retry_config.enabled) delete body.retry_config;
     return body;
   }
   return form;
+}
+
+function parseJson(el, label) {
+  try {
+    return JSON.parse(el.value);
+  } catch {
+    const err = new Error(`${label} is not valid JSON.`);
+    err.details = [];
+    throw Object.assign(err, { local: true });
+  }
+}
+
+// Unchanged when equal, or when a field the agent never had is sent empty (no needless PATCH).
+function sameValue(value, old) {
+  if (JSON.stringify(value) === JSON.stringify(old ?? null)) return true;
+  return old == null && (value === false || (Array.isArray(value) && !value.length));
 }
 
 function addDescriptions(form, doc) {

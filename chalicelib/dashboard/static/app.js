@@ -5,6 +5,7 @@ import { agentsView } from "./agents.js";
 import { batchesView } from "./batches.js";
 import { detailView } from "./detail.js";
 import { settingsView } from "./settings.js";
+import { suppressionsView } from "./suppressions.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -99,6 +100,7 @@ function render() {
   if (route[0] === "agents" && route[1]) stop = batchesView(container, route[1]);
   else if (route[0] === "batches" && route[1]) stop = detailView(container, route[1]);
   else if (route[0] === "settings") stop = settingsView(container);
+  else if (route[0] === "suppressions") stop = suppressionsView(container);
   else stop = agentsView(container);
   stopView = typeof stop === "function" ? stop : null;
 }

@@ -4,6 +4,7 @@ import { h, replace, alertBox, timeEl, statusBadge, finalCount, progressBar, des
 import { actionButtons } from "./actions.js";
 import { uploadDialog } from "./upload.js";
 import { poll } from "./poll.js";
+import { hoursText } from "./agents.js";
 
 export function batchesView(root, agentId) {
   const title = h("h1", {}, "Batches");
@@ -30,7 +31,7 @@ export function batchesView(root, agentId) {
         agent = await get(`agents/${encodeURIComponent(agentId)}`);
         title.textContent = `Batches of ${agent.name}`;
         root.querySelector(".agent-name").textContent = agent.name;
-        sub.textContent = `Provider ${agent.provider}; live-call limit ${agent.max_concurrent_calls}; calling hours ${agent.call_start_hour}:00–${agent.call_end_hour}:00.`;
+        sub.textContent = `Provider ${agent.provider}; live-call limit ${agent.max_concurrent_calls}; calling hours ${hoursText(agent)}.`;
         upload.disabled = false;
       }
       const batches = await get(`batches/${encodeURIComponent(agentId)}/all`);

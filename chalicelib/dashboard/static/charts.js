@@ -11,7 +11,7 @@ function svg(tag, attrs = {}, text) {
 export const STATUS_COLORS = {
   completed: "#2e7d32", "no-answer": "#f9a825", busy: "#ef6c00", failed: "#c62828", error: "#6a1b9a",
   canceled: "#757575", queued: "#90a4ae", rescheduled: "#4fc3f7", initiated: "#1e88e5", ringing: "#3949ab",
-  "in-progress": "#00897b",
+  "in-progress": "#00897b", suppressed: "#424242", contact_limited: "#8d6e63",
 };
 
 // One stacked bar of counts by status, with a legend; described for screen readers.

@@ -111,6 +111,7 @@ export function detailView(root, batchId) {
       ["Contacts", `${batch.total_contacts ?? 0} parsed, ${batch.valid_contacts ?? 0} valid, ${batch.invalid_contacts ?? 0} invalid, ${batch.duplicate_contacts ?? 0} duplicates`],
       ["Caller numbers", (batch.from_phone_numbers || []).join(", ") || "the agent's"],
       ["Retries", batch.retry_config && batch.retry_config.enabled ? `up to ${batch.retry_config.max_retries} after ${batch.retry_config.retry_intervals_minutes.join(", ")} min` : "the agent's setting"],
+      ["Calling rules", rulesText(batch)],
     ];
     if (batch.failure_reason) entries.push(["Failure", `${batch.failure_reason.code}: ${batch.failure_reason.message}`]);
     replace(meta, entries.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v))));
@@ -201,7 +202,7 @@ export function detailView(root, batchId) {
           ["Duration", e.conversation_duration != null ? `${e.conversation_duration} s` : "—"],
           ["Cost", e.total_cost ?? "—"], ["Voicemail", e.answered_by_voice_mail ? "yes" : "no"],
           ["Started", timeEl(e.claimed_at)], ["Answered", timeEl(e.answered_at)], ["Ended", timeEl(e.ended_at)],
-          ["Error", e.error_message || "—"],
+          ["Error", e.error_message || "—"], ["Holiday calendar", e.holiday_calendar || "—"],
         ].map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v)))),
         h("h3", {}, "Transcript"),
         h("pre", { class: "transcript", "data-testid": "transcript", tabindex: "0" }, e.transcript || "No transcript."),
@@ -264,4 +265,14 @@ export function detailView(root, batchId) {
 
   const stop = poll(tick, { every: 2000, hidden: 10000 });
   return stop;
+}
+
+// A batch's own calling rules in a few words; what it did not set is the agent's.
+function rulesText(batch) {
+  if (batch.bypass_call_guardrails) return "none (bypassed)";
+  const parts = [];
+  if (batch.calling_hours) parts.push(`weekly hours: ${Object.keys(batch.calling_hours).join(" ")}`);
+  for (const r of batch.blocked_dates || []) parts.push(`blocked ${r.start}${r.end && r.end !== r.start ? `..${r.end}` : ""}`);
+  if (batch.skip_public_holidays != null) parts.push(batch.skip_public_holidays ? "skips public holidays" : "calls on public holidays");
+  return parts.length ? `${parts.join("; ")} (the rest: the agent's)` : "the agent's";
 }

@@ -136,7 +136,7 @@ export function statusBadge(status, attrs = {}) {
   return h("span", { class: `status status-${status}`, ...attrs }, status);
 }
 
-export const FINAL_CALL = ["completed", "no-answer", "busy", "failed", "error", "canceled"];
+export const FINAL_CALL = ["completed", "no-answer", "busy", "failed", "error", "canceled", "suppressed", "contact_limited"];
 export const LIVE_CALL = ["initiated", "ringing", "in-progress"];
 export const CALL_STATUSES = ["queued", "rescheduled", "initiated", "ringing", "in-progress", ...FINAL_CALL];
 

@@ -37,6 +37,10 @@ export function uploadDialog(agent, onDone) {
     webhook: h("input", { type: "url", placeholder: agent.webhook_url || "https://example.com/hooks/calls" }),
     statusWebhook: h("input", { type: "url", placeholder: "https://example.com/hooks/batches" }),
     cap: h("input", { type: "number", min: 1, max: 1000, placeholder: String(agent.max_concurrent_calls || "") }),
+    hours: h("textarea", { rows: 2, spellcheck: "false", placeholder: '{"mon": [["09:00", "12:00"], ["13:00", "20:00"]]}' }),
+    blocked: h("textarea", { rows: 2, spellcheck: "false", placeholder: '[{"start": "2026-12-24", "end": "2026-12-26"}]' }),
+    holidays: h("select", {}, [["", "The agent's setting"], ["true", "Skip them"], ["false", "Call on them"]]
+      .map(([value, label]) => h("option", { value }, label))),
   };
   const picker = schedulePicker();
   picker.node.hidden = true;
@@ -64,7 +68,11 @@ export function uploadDialog(agent, onDone) {
       h("p", { class: "field-error", hidden: true })),
     field("Webhook URL", o.webhook, { name: "webhook_url", help: "call.ended for each call; default the agent's." }),
     field("Status webhook URL", o.statusWebhook, { name: "status_webhook", help: "batch.* events as the batch moves." }),
-    field("Live-call cap", o.cap, { name: "max_concurrent_calls", help: `At most the agent's limit (${agent.max_concurrent_calls}).` }));
+    field("Live-call cap", o.cap, { name: "max_concurrent_calls", help: `At most the agent's limit (${agent.max_concurrent_calls}).` }),
+    field("Batch calling hours (JSON)", o.hours, { name: "calling_hours",
+      help: "Default the agent's. Weekday -> [start, end] pairs on the recipient's clock; replaces the agent's hours for this batch." }),
+    field("Batch blocked dates (JSON)", o.blocked, { name: "blocked_dates", help: "Default the agent's. Local date ranges when nobody is called." }),
+    field("Public holidays", o.holidays, { name: "skip_public_holidays", help: "Of each recipient's country." }));
 
   const confirm = h("button", { type: "submit", class: "primary", disabled: true }, "Upload this batch");
   const cancel = h("button", { type: "button", onclick: () => dialog.close() }, "Cancel");
@@ -101,6 +109,10 @@ export function uploadDialog(agent, onDone) {
     if (o.webhook.value.trim()) body.webhook_url = o.webhook.value.trim();
     if (o.statusWebhook.value.trim()) body.status_webhook = o.statusWebhook.value.trim();
     if (o.cap.value.trim()) body.max_concurrent_calls = Number(o.cap.value);
+    // The rules' objects go as JSON text, which the API reads in a form and in JSON alike (and names the field if bad)
+    if (o.hours.value.trim()) body.calling_hours = o.hours.value.trim();
+    if (o.blocked.value.trim()) body.blocked_dates = o.blocked.value.trim();
+    if (o.holidays.value) body.skip_public_holidays = o.holidays.value === "true";
     return body;
   }
 

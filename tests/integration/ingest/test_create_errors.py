@@ -38,8 +38,8 @@ def test_a_throttled_create_is_retried_not_read_as_an_existing_batch(
     # And once the throttle passes, the redelivered notification makes the batch
     monkeypatch.undo()
     ingest_object(svc, key, etag)
-    [batch] = svc.batches.list_for_agent(svc.agents.find_by_id(agent_id)["tenant_id"], agent_id)  # type: ignore[index]
-    assert batch["valid_contacts"] == 2 and batch["status"] == "created"
+    [batch] = svc.batches.list_for_agent(svc.agents.find_by_id(agent_id).tenant_id, agent_id)  # type: ignore[union-attr]
+    assert batch.valid_contacts == 2 and batch.status == "created"
 
 
 def test_two_workers_racing_on_one_drop_make_one_batch(
@@ -63,6 +63,6 @@ def test_two_workers_racing_on_one_drop_make_one_batch(
     # When the second worker ingests the same drop, its create finds the batch there already
     ingest_object(svc, key, etag)
     # Then it carries on with that batch: still one batch, finished once
-    tenant_id = svc.agents.find_by_id(agent_id)["tenant_id"]  # type: ignore[index]
+    tenant_id = svc.agents.find_by_id(agent_id).tenant_id  # type: ignore[union-attr]
     [batch] = svc.batches.list_for_agent(tenant_id, agent_id)
-    assert looked and batch["valid_contacts"] == 2 and batch["status"] == "created"
+    assert looked and batch.valid_contacts == 2 and batch.status == "created"

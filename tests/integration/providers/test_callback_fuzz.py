@@ -24,7 +24,7 @@ def test_fuzzed_callbacks_are_refused_with_4xx_and_change_nothing(
 ) -> None:
     use_provider(client, tenant, "twilio")
     execution = placed(svc, pump, start_batch(client, tenant, 1))
-    eid = execution["execution_id"]
+    eid = execution.execution_id
 
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
     @given(
@@ -44,7 +44,7 @@ def test_fuzzed_callbacks_are_refused_with_4xx_and_change_nothing(
 
     post()
     pump.run()
-    assert svc.executions.find(eid)["status"] == "initiated"  # type: ignore[index]
+    assert svc.executions.find(eid).status == "initiated"  # type: ignore[union-attr]
 
 
 def test_a_callback_with_an_empty_execution_id_is_refused_with_403(client: Client) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from chalice.test import Client
 
+from chalicelib.domain.records import Execution
 from chalicelib.services.container import Services
 from tests.support.batches import create_and_run, is_completed, patch_agent
 from tests.support.providers import executions, post_callback, settle, start_batch, use_provider
@@ -40,9 +41,9 @@ def get(client: Client, path: str, auth: dict[str, str]) -> Any:
     return json.loads(response.body) if not path.endswith(".csv") else response.body.decode()
 
 
-def report(client: Client, execution: dict[str, Any], payload: dict[str, Any]) -> None:
-    headers, body = VoiceAgent.signed({"call_id": execution["provider_call_id"], **payload})
-    assert post_callback(client, "http", execution["execution_id"], headers, body) == 204
+def report(client: Client, execution: Execution, payload: dict[str, Any]) -> None:
+    headers, body = VoiceAgent.signed({"call_id": execution.provider_call_id, **payload})
+    assert post_callback(client, "http", execution.execution_id, headers, body) == 204
 
 
 def test_the_call_request_asks_for_the_schema_in_bolnas_shape(
@@ -92,7 +93,7 @@ def test_reported_answers_reach_the_execution_the_webhook_the_csv_and_the_batch_
         webhook_url=receiver.url + "/calls",
     )
     batch_id = start_batch(client, tenant, len(ANSWERS))
-    placed = sorted(settle(svc, pump, batch_id), key=lambda e: e["seq"])
+    placed = sorted(settle(svc, pump, batch_id), key=lambda e: e.seq)
     # When the voice agent reports each call's end with its answers and a summary (every event delivered twice)
     pump.duplicate = lambda name, body: True
     for execution, answers in zip(placed, ANSWERS, strict=True):
@@ -104,7 +105,7 @@ def test_reported_answers_reach_the_execution_the_webhook_the_csv_and_the_batch_
     pump.run(until=lambda: is_completed(svc, batch_id), advance_seconds=1)
     auth = {"Authorization": f"Bearer {tenant[0]}"}
     # Then GET /executions/{id} shows each report as sent, misfits flagged
-    shown = [get(client, f"/executions/{e['execution_id']}", auth) for e in placed]
+    shown = [get(client, f"/executions/{e.execution_id}", auth) for e in placed]
     assert [s["extracted_data"] for s in shown] == ANSWERS
     assert [s["summary"] for s in shown] == ["Spoke."] * 4
     assert [[(x["field"], x["value"]) for x in s["extraction_errors"]] for s in shown] == [
@@ -143,11 +144,11 @@ def test_bolnas_own_execution_payload_round_trips_through_a_callback(
     use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url, "event_fields": fields})
     [execution] = settle(svc, pump, start_batch(client, tenant, 1))
     # When Bolna's documented example is what the voice agent reports, for this call
-    example = {**BOLNA_EXAMPLE, "id": execution["provider_call_id"], "answered_by_voice_mail": False}
+    example = {**BOLNA_EXAMPLE, "id": execution.provider_call_id, "answered_by_voice_mail": False}
     report(client, execution, example)
     pump.run()
     # Then our execution object has every key of Bolna's, with Bolna's values where they describe the call
-    shown = get(client, f"/executions/{execution['execution_id']}", {"Authorization": f"Bearer {tenant[0]}"})
+    shown = get(client, f"/executions/{execution.execution_id}", {"Authorization": f"Bearer {tenant[0]}"})
     assert keys(BOLNA_EXAMPLE) <= keys(shown)
     same = ("conversation_time", "total_cost", "transcript", "cost_breakdown", "extracted_data", "transfer_call_data")
     assert {k: shown[k] for k in same} == {k: example[k] for k in same}
@@ -155,7 +156,7 @@ def test_bolnas_own_execution_payload_round_trips_through_a_callback(
     telephony = {k: v for k, v in shown["telephony_data"].items() if k not in ours}
     assert telephony == {k: v for k, v in example["telephony_data"].items() if k not in ours} | {
         "provider": "http",
-        "provider_call_id": execution["provider_call_id"],
+        "provider_call_id": execution.provider_call_id,
     }
     assert shown["batch_run_details"]["status"] == "completed" and shown["batch_run_details"]["retried"] == 0
 
@@ -171,12 +172,13 @@ def test_a_simulated_campaign_fills_the_schema_and_the_breakdown_equals_the_exec
     pump.run(until=lambda: is_completed(svc, batch_id), advance_seconds=5)
     # Then the answered calls carry answers, and the breakdown is the count of the executions' values
     rows = executions(svc, batch_id)
-    answered = [e for e in rows if e.get("extracted_data")]
-    assert answered and all(e.get("summary") for e in answered)
+    answered = [e for e in rows if e.extracted_data]
+    assert answered and all(e.summary for e in answered)
     counted: dict[str, Counter[str]] = {"interested": Counter(), "appointment_booked": Counter()}
     for e in answered:
-        counted["interested"][e["extracted_data"]["interested"]] += 1
-        counted["appointment_booked"][str(e["extracted_data"]["appointment_booked"]).lower()] += 1
+        data = e.extracted_data or {}
+        counted["interested"][data["interested"]] += 1
+        counted["appointment_booked"][str(data["appointment_booked"]).lower()] += 1
     breakdown = get(client, f"/batches/{batch_id}", auth)["extraction_breakdown"]
     assert breakdown == {name: dict(values) for name, values in counted.items()}
     assert sum(breakdown["interested"].values()) == len(answered)
@@ -211,13 +213,13 @@ def test_bolnas_completed_event_after_call_disconnected_still_brings_its_answers
     pump.duplicate = lambda name, body: False
     pump.run()
     # Then the execution has the late answers and summary, and keeps what the first event said
-    shown = get(client, f"/executions/{execution['execution_id']}", {"Authorization": f"Bearer {tenant[0]}"})
+    shown = get(client, f"/executions/{execution.execution_id}", {"Authorization": f"Bearer {tenant[0]}"})
     assert (shown["status"], shown["conversation_time"]) == ("completed", 30)
     assert (shown["extracted_data"], shown["summary"]) == (answers, "Will think.")
     # And the batch counts them once
-    batch = svc.batches.find(execution["batch_id"])
-    assert batch is not None and batch["status"] == "completed"
-    shown_batch = get(client, f"/batches/{execution['batch_id']}", {"Authorization": f"Bearer {tenant[0]}"})
+    batch = svc.batches.find(execution.batch_id)
+    assert batch is not None and batch.status == "completed"
+    shown_batch = get(client, f"/batches/{execution.batch_id}", {"Authorization": f"Bearer {tenant[0]}"})
     assert shown_batch["extraction_breakdown"] == {"interested": {"maybe": 1}, "appointment_booked": {"true": 1}}
     # And the webhook receiver gets call.ended, then (once) call.updated carrying the answers
     events = [(r.headers["x-batchcall-event"], r.payload["extracted_data"]) for r in receiver.received if r.nth == 1]

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
+from chalicelib.domain.records import Execution
 from chalicelib.services.container import Services
 from tests.support.providers import (
     call_state,
@@ -54,15 +55,15 @@ def test_the_call_request_carries_recipient_caller_id_agent_variables_and_our_re
     # Then one POST was made with the bearer token, an idempotency key and the contact's data
     [(headers, body)] = voice_agent.received
     assert headers["authorization"] == "Bearer va-token-123"
-    assert headers["idempotency-key"] == execution["execution_id"]
+    assert headers["idempotency-key"] == execution.execution_id
     assert body["recipient_phone_number"] == "+12025550100" and body["from_phone_number"] == "+12025550147"
     assert body["agent_id"] == "remote-agent-7"
     assert body["user_data"] == {"customer_name": "Name0", "plan": "plan0"}
-    assert body["metadata"] == {"execution_id": execution["execution_id"]}
-    assert body["webhook_url"] == f"{PUBLIC}/providers/http/events?execution_id={execution['execution_id']}"
+    assert body["metadata"] == {"execution_id": execution.execution_id}
+    assert body["webhook_url"] == f"{PUBLIC}/providers/http/events?execution_id={execution.execution_id}"
     assert body["agent_prompt"] == "You are calling Name0 about plan0."
     # And the provider's call id is kept
-    assert execution["provider_call_id"].startswith("va-")
+    assert str(execution.provider_call_id).startswith("va-")
 
 
 def test_signed_status_webhooks_are_mapped_through_the_agents_field_mapping(
@@ -71,13 +72,13 @@ def test_signed_status_webhooks_are_mapped_through_the_agents_field_mapping(
     # Given a Bland-style mapping
     use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url, **BLAND_STYLE})
     [execution] = settle(svc, pump, start_batch(client, tenant, 1))
-    eid = execution["execution_id"]
+    eid = execution.execution_id
     assert voice_agent.received[0][1]["phone_number"] == "+12025550100"
     assert voice_agent.received[0][1]["request_data"]["customer_name"] == "Name0"
     # When the agent reports the call's end
     headers, body = VoiceAgent.signed(
         {
-            "call_id": execution["provider_call_id"],
+            "call_id": execution.provider_call_id,
             "status": "success",
             "call_length": 1.5,
             "price": 0.135,
@@ -90,10 +91,10 @@ def test_signed_status_webhooks_are_mapped_through_the_agents_field_mapping(
     pump.run()
     # Then the execution ends with the mapped fields
     final = svc.executions.find(eid)
-    assert final is not None and final["status"] == "completed"
-    assert (final["conversation_duration"], final["total_cost"]) == (1.5, 0.135)
-    assert final["transcript"] == "user: hi" and final["recording_url"] == "https://rec.example/1.mp3"
-    assert final["answered_by_voice_mail"] is False
+    assert final is not None and final.status == "completed"
+    assert (final.conversation_duration, final.total_cost) == (1.5, 0.135)
+    assert final.transcript == "user: hi" and final.recording_url == "https://rec.example/1.mp3"
+    assert final.answered_by_voice_mail is False
 
 
 def test_forged_tampered_stale_and_replayed_webhooks_are_403_and_change_nothing(
@@ -101,8 +102,8 @@ def test_forged_tampered_stale_and_replayed_webhooks_are_403_and_change_nothing(
 ) -> None:
     use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url})
     [execution] = settle(svc, pump, start_batch(client, tenant, 1))
-    eid = execution["execution_id"]
-    payload = {"status": "completed", "call_id": execution["provider_call_id"], "conversation_duration": 30}
+    eid = execution.execution_id
+    payload = {"status": "completed", "call_id": execution.provider_call_id, "conversation_duration": 30}
     headers, body = VoiceAgent.signed(payload)
     forged, _ = VoiceAgent.signed(payload, secret="whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY")
     assert post_callback(client, "http", eid, {**forged, "webhook-id": headers["webhook-id"]}, body) == 403
@@ -112,11 +113,11 @@ def test_forged_tampered_stale_and_replayed_webhooks_are_403_and_change_nothing(
     assert post_callback(client, "http", eid, {"Content-Type": "application/json"}, body) == 403
     assert post_callback(client, "http", eid, headers, b"\xff\xfe not json") == 403
     pump.run()
-    assert svc.executions.find(eid)["status"] == "initiated"  # type: ignore[index]
+    assert svc.executions.find(eid).status == "initiated"  # type: ignore[union-attr]
     assert post_callback(client, "http", eid, headers, body) == 204
     assert post_callback(client, "http", eid, headers, body) == 403  # the same webhook-id again
     pump.run()
-    assert svc.executions.find(eid)["conversation_duration"] == 30  # type: ignore[index]
+    assert svc.executions.find(eid).conversation_duration == 30  # type: ignore[union-attr]
 
 
 def test_refusals_fail_the_call_and_outages_are_retried(
@@ -127,12 +128,12 @@ def test_refusals_fail_the_call_and_outages_are_retried(
     voice_agent.answer_next(502, {}, times=1)
     voice_agent.answer_next(429, {"message": "slow down"}, Retry_After="3")
     rows = settle(svc, pump, start_batch(client, tenant, 2))
-    by_status = {e["status"]: e for e in rows}
-    assert by_status["failed"]["error_message"] == "422: recipient_phone_number is on the do-not-call list"
-    assert by_status["initiated"]["provider_call_id"].startswith("va-")
+    by_status = {str(e.status): e for e in rows}
+    assert by_status["failed"].error_message == "422: recipient_phone_number is on the do-not-call list"
+    assert str(by_status["initiated"].provider_call_id).startswith("va-")
     assert len(voice_agent.received) == 4  # one refusal, then 502 and 429 before the other call went through
     keys = [h["idempotency-key"] for h, _ in voice_agent.received]
-    assert keys.count(by_status["initiated"]["execution_id"]) == 3  # every retry carries the same key
+    assert keys.count(by_status["initiated"].execution_id) == 3  # every retry carries the same key
 
 
 def test_an_endpoint_on_a_private_address_is_refused_when_the_agent_is_saved(
@@ -169,20 +170,20 @@ def test_a_dialer_crash_after_the_request_re_places_only_where_the_key_makes_it_
     keys = [h["idempotency-key"] for h, _ in voice_agent.received]
     if idempotent:
         # Then it is placed again with the same key (the agent dedupes), and recorded
-        assert keys == [execution["execution_id"]] * 2
-        assert execution["provider_call_id"].startswith("va-")
+        assert keys == [execution.execution_id] * 2
+        assert str(execution.provider_call_id).startswith("va-")
     else:
         # Then it is never placed again: the sweeper will end it unless the agent reports on it
-        assert keys == [execution["execution_id"]]
-        assert "provider_call_id" not in execution
+        assert keys == [execution.execution_id]
+        assert execution.provider_call_id is None
 
 
-def ended(execution: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def ended(execution: Execution, **extra: Any) -> dict[str, Any]:
     """What a Bolna-style agent sends at the end of this call: its call id and our reference echoed."""
     return {
         "status": "completed",
-        "call_id": execution["provider_call_id"],
-        "metadata": {"execution_id": execution["execution_id"]},
+        "call_id": execution.provider_call_id,
+        "metadata": {"execution_id": execution.execution_id},
         "conversation_duration": 61,
         "total_cost": 0.5,
         **extra,
@@ -200,20 +201,20 @@ def test_a_genuine_callback_for_one_call_posted_to_another_calls_url_is_403_and_
     # When X's genuine, correctly signed callback is re-posted unchanged to Y's URL
     headers, body = VoiceAgent.signed(ended(x))
     # Then it is refused, and Y's status, counters and live-call slot are untouched
-    assert post_callback(client, "http", y["execution_id"], headers, body) == 403
+    assert post_callback(client, "http", y.execution_id, headers, body) == 403
     pump.run()
     assert call_state(svc, y) == before
     # And so is a body naming only X's call id, or only X's execution id
-    for only in ({"call_id": x["provider_call_id"]}, {"metadata": {"execution_id": x["execution_id"]}}):
+    for only in ({"call_id": x.provider_call_id}, {"metadata": {"execution_id": x.execution_id}}):
         headers_only, body_only = VoiceAgent.signed({"status": "completed", **only})
-        assert post_callback(client, "http", y["execution_id"], headers_only, body_only) == 403
+        assert post_callback(client, "http", y.execution_id, headers_only, body_only) == 403
     pump.run()
     assert call_state(svc, y) == before
     # And the same callback still completes X, the call it was issued for
-    assert post_callback(client, "http", x["execution_id"], headers, body) == 204
+    assert post_callback(client, "http", x.execution_id, headers, body) == 204
     pump.run()
-    done = svc.executions.find(x["execution_id"])
-    assert done is not None and (done["status"], done["conversation_duration"]) == ("completed", 61)
+    done = svc.executions.find(x.execution_id)
+    assert done is not None and (done.status, done.conversation_duration) == ("completed", 61)
     assert call_state(svc, y)["execution"] == before["execution"]
 
 
@@ -233,14 +234,14 @@ def test_a_callback_for_another_tenants_call_is_403_and_changes_nothing(
     before = call_state(svc, theirs)
     # When a genuine callback for my call is posted to the other tenant's call
     headers, body = VoiceAgent.signed(ended(mine))
-    assert post_callback(client, "http", theirs["execution_id"], headers, body) == 403
+    assert post_callback(client, "http", theirs.execution_id, headers, body) == 403
     pump.run()
     # Then their call, counters and live-call slot are unchanged
     assert call_state(svc, theirs) == before
     # And it still completes mine
-    assert post_callback(client, "http", mine["execution_id"], headers, body) == 204
+    assert post_callback(client, "http", mine.execution_id, headers, body) == 204
     pump.run()
-    assert svc.executions.find(mine["execution_id"])["status"] == "completed"  # type: ignore[index]
+    assert svc.executions.find(mine.execution_id).status == "completed"  # type: ignore[union-attr]
 
 
 def test_a_webhook_id_seen_once_is_refused_on_every_execution(
@@ -250,18 +251,18 @@ def test_a_webhook_id_seen_once_is_refused_on_every_execution(
     x, y = settle(svc, pump, start_batch(client, tenant, 2))
     # Given X's callback was received
     headers, body = VoiceAgent.signed(ended(x), msg_id="msg_once")
-    assert post_callback(client, "http", x["execution_id"], headers, body) == 204
+    assert post_callback(client, "http", x.execution_id, headers, body) == 204
     pump.run()
     before = call_state(svc, y)
     # When a body for Y arrives signed under the same webhook-id
     replayed, body_y = VoiceAgent.signed(ended(y), msg_id="msg_once")
     # Then it is refused as a replay and Y is unchanged
-    assert post_callback(client, "http", y["execution_id"], replayed, body_y) == 403
+    assert post_callback(client, "http", y.execution_id, replayed, body_y) == 403
     pump.run()
     assert call_state(svc, y) == before
     # And a fresh webhook-id for Y is accepted
     fresh, body_y = VoiceAgent.signed(ended(y))
-    assert post_callback(client, "http", y["execution_id"], fresh, body_y) == 204
+    assert post_callback(client, "http", y.execution_id, fresh, body_y) == 204
 
 
 def test_a_callback_echoing_our_execution_id_finds_a_call_whose_provider_id_was_never_recorded(
@@ -278,20 +279,20 @@ def test_a_callback_echoing_our_execution_id_finds_a_call_whose_provider_id_was_
     batch_id = start_batch(client, tenant, 1)
     crash_then_redeliver(pump)
     [execution] = executions(svc, batch_id)
-    eid = execution["execution_id"]
-    assert "provider_call_id" not in execution
+    eid = execution.execution_id
+    assert execution.provider_call_id is None
     # When the agent reports with only its call id, nothing binds the callback to this call: refused
     headers, body = VoiceAgent.signed({"status": "completed", "call_id": "va-unrecorded"})
     assert post_callback(client, "http", eid, headers, body) == 403
     pump.run()
-    assert svc.executions.find(eid)["status"] == "initiated"  # type: ignore[index]
+    assert svc.executions.find(eid).status == "initiated"  # type: ignore[union-attr]
     # When it echoes our execution id (as we sent it, in metadata.execution_id)
-    headers, body = VoiceAgent.signed(ended({**execution, "provider_call_id": "va-unrecorded"}))
+    headers, body = VoiceAgent.signed(ended(execution.model_copy(update={"provider_call_id": "va-unrecorded"})))
     assert post_callback(client, "http", eid, headers, body) == 204
     pump.run()
     # Then the call completes and its call id is now known
     final = svc.executions.find(eid)
-    assert final is not None and final["status"] == "completed" and final["provider_call_id"] == "va-unrecorded"
+    assert final is not None and final.status == "completed" and final.provider_call_id == "va-unrecorded"
 
 
 def test_the_binding_fields_follow_the_agents_event_field_mapping(
@@ -306,11 +307,11 @@ def test_the_binding_fields_follow_the_agents_event_field_mapping(
     )
     x, y = settle(svc, pump, start_batch(client, tenant, 2))
     # Then a callback naming X either way completes X, and is refused on Y
-    by_id = VoiceAgent.signed({"status": "completed", "id": x["provider_call_id"]})
-    by_ref = VoiceAgent.signed({"status": "in-progress", "context": {"ref": x["execution_id"]}})
+    by_id = VoiceAgent.signed({"status": "completed", "id": x.provider_call_id})
+    by_ref = VoiceAgent.signed({"status": "in-progress", "context": {"ref": x.execution_id}})
     for headers, body in (by_ref, by_id):
-        assert post_callback(client, "http", y["execution_id"], headers, body) == 403
-        assert post_callback(client, "http", x["execution_id"], headers, body) == 204
+        assert post_callback(client, "http", y.execution_id, headers, body) == 403
+        assert post_callback(client, "http", x.execution_id, headers, body) == 204
     pump.run()
-    assert svc.executions.find(x["execution_id"])["status"] == "completed"  # type: ignore[index]
-    assert svc.executions.find(y["execution_id"])["status"] == "initiated"  # type: ignore[index]
+    assert svc.executions.find(x.execution_id).status == "completed"  # type: ignore[union-attr]
+    assert svc.executions.find(y.execution_id).status == "initiated"  # type: ignore[union-attr]

@@ -29,13 +29,13 @@ def test_a_4xx_fails_the_call_with_twilios_message(
     twilio.fail_next(400, 21211, "The 'To' number +12025550100 is not a valid phone number.")
     batch_id = start_batch(client, tenant, 1)
     [execution] = settle(svc, pump, batch_id)
-    assert execution["status"] == "failed"
-    assert execution["error_message"].startswith("Twilio 21211:")
-    assert "is not a valid phone number" in execution["error_message"]
+    assert execution.status == "failed"
+    assert str(execution.error_message).startswith("Twilio 21211:")
+    assert "is not a valid phone number" in str(execution.error_message)
     assert twilio.requests == 1 and twilio.calls == []
     # And its live-call slot is free again, and the batch completes
-    assert svc.leases.live(f"tenant-a#{execution['agent_id']}") == 0
-    assert svc.batches.find(batch_id)["status"] == "completed"  # type: ignore[index]
+    assert svc.leases.live(f"tenant-a#{execution.agent_id}") == 0
+    assert svc.batches.find(batch_id).status == "completed"  # type: ignore[union-attr]
 
 
 def test_5xx_answers_are_retried_with_backoff_and_the_call_is_placed_once(
@@ -45,7 +45,7 @@ def test_5xx_answers_are_retried_with_backoff_and_the_call_is_placed_once(
     twilio.fail_next(503, 20503, "Service Unavailable", times=2)
     batch_id = start_batch(client, tenant, 1)
     [execution] = settle(svc, pump, batch_id)
-    assert execution["status"] == "initiated" and execution["provider_call_id"].startswith("CA")
+    assert execution.status == "initiated" and str(execution.provider_call_id).startswith("CA")
     assert twilio.requests == 3 and len(twilio.calls) == 1
     assert pump.advanced_seconds >= 2 + 4  # waited out the backoff (2 s, then 4 s)
 
@@ -56,8 +56,8 @@ def test_a_provider_that_keeps_failing_ends_the_call_in_error(
     use_provider(client, tenant, "twilio")
     twilio.fail_next(500, 20500, "Internal Server Error", times=10)
     [execution] = settle(svc, pump, start_batch(client, tenant, 1))
-    assert execution["status"] == "error"
-    assert "after 4 attempts" in execution["error_message"]
+    assert execution.status == "error"
+    assert "after 4 attempts" in str(execution.error_message)
     assert twilio.requests == svc.settings.provider_max_attempts == 4
 
 
@@ -68,7 +68,7 @@ def test_a_rate_limit_slows_the_account_and_does_not_fail_the_call(
     twilio.fail_next(429, 20429, "Too Many Requests", times=3, Retry_After="7")
     batch_id = start_batch(client, tenant, 2)
     rows = settle(svc, pump, batch_id)
-    assert [e["status"] for e in rows] == ["initiated", "initiated"]
+    assert [e.status for e in rows] == ["initiated", "initiated"]
     assert len(twilio.calls) == 2 and twilio.requests == 5
     # Then no call was placed within Retry-After (7 s) of the first rate-limit answer
     first_refusal = min(twilio.requested_at)
@@ -87,7 +87,7 @@ def test_calls_are_paced_to_the_accounts_calls_per_second(
     times = sorted(twilio.accepted_at)
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
     assert len(times) == 4 and min(gaps) >= 0.99, gaps
-    assert pace_key({**agent, "provider": "twilio"}) == "tenant-a#pace#twilio#twilio"
+    assert pace_key(agent.model_copy(update={"provider": "twilio"})) == "tenant-a#pace#twilio#twilio"
 
 
 def test_duplicate_deliveries_of_a_retried_placement_dial_once(
@@ -101,7 +101,7 @@ def test_duplicate_deliveries_of_a_retried_placement_dial_once(
     [execution] = settle(svc, pump, start_batch(client, tenant, 1))
     # Then Twilio created exactly one call, after exactly two failed tries
     assert len(twilio.calls) == 1 and twilio.requests == 3
-    assert execution["provider_call_id"].startswith("CA")
+    assert str(execution.provider_call_id).startswith("CA")
 
 
 def test_a_crash_after_a_retried_placement_does_not_dial_again(
@@ -123,7 +123,7 @@ def test_a_crash_after_a_retried_placement_does_not_dial_again(
     # Then Twilio was asked for one call only, and Twilio's callbacks still find the execution
     assert len(twilio.calls) == 1 and twilio.requests == 2
     [execution] = executions(svc, batch_id)
-    assert execution["status"] == "initiated"
+    assert execution.status == "initiated"
 
 
 def test_a_dial_that_might_outlive_the_lambda_is_handed_back_untouched(
@@ -143,11 +143,11 @@ def test_a_dial_that_might_outlive_the_lambda_is_handed_back_untouched(
         pump.step("dialer")
     # Then nothing was claimed or placed, and the message is back on the queue, not failed
     assert twilio.requests == 0
-    assert [e["status"] for e in executions(svc, batch_id)] == ["queued"]
+    assert [e.status for e in executions(svc, batch_id)] == ["queued"]
     # And with time enough, the call is placed
     monkeypatch.setattr(FakeContext, "get_remaining_time_in_millis", lambda self: 30_000)
     [execution] = settle(svc, pump, batch_id)
-    assert execution["provider_call_id"].startswith("CA") and twilio.requests == 1
+    assert str(execution.provider_call_id).startswith("CA") and twilio.requests == 1
 
 
 def test_a_placement_retry_past_the_end_of_calling_hours_waits_for_the_next_window(
@@ -162,11 +162,11 @@ def test_a_placement_retry_past_the_end_of_calling_hours_waits_for_the_next_wind
     pump.advance((monday_close - datetime.now(UTC)).total_seconds())
     batch_id = start_batch(client, tenant, 1)
     # When the retry comes due after 17:00
-    pump.run(until=lambda: [e["status"] for e in executions(svc, batch_id)] == ["rescheduled"], advance_seconds=1)
+    pump.run(until=lambda: [e.status for e in executions(svc, batch_id)] == ["rescheduled"], advance_seconds=1)
     # Then it is not placed: it waits for Tuesday 09:00, and its live-call slot is free meanwhile
     [execution] = executions(svc, batch_id)
-    assert execution["scheduled_at"] == "2026-12-01T14:00:00.000Z"
-    assert svc.leases.live(f"tenant-a#{execution['agent_id']}") == 0
+    assert execution.scheduled_at == "2026-12-01T14:00:00.000Z"
+    assert svc.leases.live(f"tenant-a#{execution.agent_id}") == 0
     assert twilio.requests == 1
     # And on Tuesday morning it is placed, once
     pump.advance((datetime(2026, 12, 1, 13, 59, tzinfo=UTC) - datetime.now(UTC)).total_seconds())

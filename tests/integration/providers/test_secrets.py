@@ -70,6 +70,6 @@ def test_a_call_whose_credentials_are_missing_ends_in_error_with_the_reason(
     monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)
     use_provider(client, tenant, "twilio", provider_config={"credentials": "twilio-missing"})
     [execution] = settle(svc, pump, start_batch(client, tenant, 1))
-    assert execution["status"] == "error"
-    assert "credentials 'twilio-missing' lack account_sid, auth_token" in execution["error_message"]
-    assert executions(svc, execution["batch_id"])[0]["status"] == "error"
+    assert execution.status == "error"
+    assert "credentials 'twilio-missing' lack account_sid, auth_token" in str(execution.error_message)
+    assert executions(svc, execution.batch_id)[0].status == "error"

@@ -26,13 +26,13 @@ def test_the_call_is_created_with_callbacks_detection_and_the_filled_message(
     # Then Twilio was asked for exactly one call with the documented parameters
     [call] = twilio.calls
     assert call["To"] == ["+12025550100"] and call["From"] == ["+12025550147"]
-    assert call["StatusCallback"] == [f"{PUBLIC}/providers/twilio/events?execution_id={execution['execution_id']}"]
+    assert call["StatusCallback"] == [f"{PUBLIC}/providers/twilio/events?execution_id={execution.execution_id}"]
     assert call["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
     assert call["StatusCallbackMethod"] == ["POST"]
     assert call["MachineDetection"] == ["Enable"] and call["Timeout"] == ["25"]
     assert "<Say>Hello Name0, this is Acme calling about your plan0 plan.</Say>" in call["Twiml"][0]
     # And the execution holds Twilio's call SID
-    assert execution["status"] == "initiated" and execution["provider_call_id"].startswith("CA")
+    assert execution.status == "initiated" and str(execution.provider_call_id).startswith("CA")
 
 
 def test_a_callback_sequence_moves_the_execution_to_its_end(
@@ -41,7 +41,7 @@ def test_a_callback_sequence_moves_the_execution_to_its_end(
     use_provider(client, tenant, "twilio")
     batch_id = start_batch(client, tenant, 1)
     execution = placed(svc, pump, batch_id)
-    eid, sid = execution["execution_id"], execution["provider_call_id"]
+    eid, sid = execution.execution_id, execution.provider_call_id
     url = f"{PUBLIC}/providers/twilio/events?execution_id={eid}"
     seen = []
     for n, (status, extra) in enumerate(
@@ -50,11 +50,11 @@ def test_a_callback_sequence_moves_the_execution_to_its_end(
         headers, body = twilio.callback(url, sid, status, SequenceNumber=str(n), **extra)
         assert post_callback(client, "twilio", eid, headers, body) == 204
         pump.run()
-        seen.append(svc.executions.find(eid)["status"])  # type: ignore[index]
+        seen.append(svc.executions.find(eid).status)  # type: ignore[union-attr]
     assert seen == ["initiated", "ringing", "in-progress", "completed"]
     final = svc.executions.find(eid)
-    assert final is not None and final["conversation_duration"] == 42
-    assert svc.batches.find(batch_id)["status"] == "completed"  # type: ignore[index]
+    assert final is not None and final.conversation_duration == 42
+    assert svc.batches.find(batch_id).status == "completed"  # type: ignore[union-attr]
 
 
 def test_answering_machine_detection_marks_voicemail_and_the_voicemail_retry_follows(
@@ -65,19 +65,19 @@ def test_answering_machine_detection_marks_voicemail_and_the_voicemail_retry_fol
     use_provider(client, tenant, "twilio", retry_config=retry)
     batch_id = start_batch(client, tenant, 1)
     execution = placed(svc, pump, batch_id)
-    eid = execution["execution_id"]
+    eid = execution.execution_id
     url = f"{PUBLIC}/providers/twilio/events?execution_id={eid}"
     headers, body = twilio.callback(
-        url, execution["provider_call_id"], "completed", CallDuration="9", AnsweredBy="machine_end_beep"
+        url, execution.provider_call_id, "completed", CallDuration="9", AnsweredBy="machine_end_beep"
     )
     assert post_callback(client, "twilio", eid, headers, body) == 204
     pump.run()
     final = svc.executions.find(eid)
-    assert final is not None and final["status"] == "completed" and final["answered_by_voice_mail"] is True
+    assert final is not None and final.status == "completed" and final.answered_by_voice_mail is True
     # Then a second attempt is placed with Twilio a minute later
     pump.run(until=lambda: len(twilio.calls) == 2, advance_seconds=10)
     assert (twilio.accepted_at[1] - twilio.accepted_at[0]).total_seconds() >= 60
-    attempts = sorted(e["attempt"] for e in svc.executions.iter_batch(batch_id))
+    attempts = sorted(e.attempt for e in svc.executions.iter_batch(batch_id))
     assert attempts == [1, 2]
 
 
@@ -86,7 +86,7 @@ def test_forged_tampered_replayed_and_foreign_callbacks_are_403_and_change_nothi
 ) -> None:
     use_provider(client, tenant, "twilio")
     execution = placed(svc, pump, start_batch(client, tenant, 1))
-    eid, sid = execution["execution_id"], execution["provider_call_id"]
+    eid, sid = execution.execution_id, execution.provider_call_id
     url = f"{PUBLIC}/providers/twilio/events?execution_id={eid}"
     headers, body = twilio.callback(url, sid, "completed", CallDuration="42")
     # Forged: signed with another token
@@ -110,13 +110,13 @@ def test_forged_tampered_replayed_and_foreign_callbacks_are_403_and_change_nothi
     )
     # Then nothing moved
     pump.run()
-    assert svc.executions.find(eid)["status"] == "initiated"  # type: ignore[index]
+    assert svc.executions.find(eid).status == "initiated"  # type: ignore[union-attr]
     # And the genuine one is accepted once; its replay is refused and changes nothing
     assert post_callback(client, "twilio", eid, headers, body) == 204
     assert post_callback(client, "twilio", eid, headers, body) == 403
     pump.run()
     final = svc.executions.find(eid)
-    assert final is not None and final["status"] == "completed" and final["conversation_duration"] == 42
+    assert final is not None and final.status == "completed" and final.conversation_duration == 42
 
 
 def test_a_genuine_callback_for_one_call_posted_to_another_calls_url_is_403_and_changes_nothing(
@@ -127,16 +127,16 @@ def test_a_genuine_callback_for_one_call_posted_to_another_calls_url_is_403_and_
     x, y = settle(svc, pump, start_batch(client, tenant, 2))
     before = call_state(svc, y)
     # When X's genuine callback is re-posted unchanged to Y's URL
-    x_url = f"{PUBLIC}/providers/twilio/events?execution_id={x['execution_id']}"
-    headers, body = twilio.callback(x_url, x["provider_call_id"], "completed", CallDuration="42")
+    x_url = f"{PUBLIC}/providers/twilio/events?execution_id={x.execution_id}"
+    headers, body = twilio.callback(x_url, x.provider_call_id, "completed", CallDuration="42")
     # Then it is refused (Twilio's signature covers the URL) and Y is unchanged
-    assert post_callback(client, "twilio", y["execution_id"], headers, body) == 403
+    assert post_callback(client, "twilio", y.execution_id, headers, body) == 403
     pump.run()
     assert call_state(svc, y) == before
     # And it still completes X
-    assert post_callback(client, "twilio", x["execution_id"], headers, body) == 204
+    assert post_callback(client, "twilio", x.execution_id, headers, body) == 204
     pump.run()
-    assert svc.executions.find(x["execution_id"])["status"] == "completed"  # type: ignore[index]
+    assert svc.executions.find(x.execution_id).status == "completed"  # type: ignore[union-attr]
 
 
 def test_callbacks_for_unknown_executions_or_providers_are_refused(
@@ -160,7 +160,7 @@ def test_without_public_base_url_the_signature_is_checked_against_the_url_the_re
 ) -> None:
     use_provider(client, tenant, "twilio")
     execution = placed(svc, pump, start_batch(client, tenant, 1))
-    eid, sid = execution["execution_id"], execution["provider_call_id"]
+    eid, sid = execution.execution_id, execution.provider_call_id
     # Given no PUBLIC_BASE_URL (the API function behind API Gateway's own domain)
     monkeypatch.setattr(svc.settings, "public_base_url", "")
     host = {"Host": "abc123.execute-api.eu-west-1.amazonaws.com"}

@@ -4,6 +4,7 @@ cannot store an agent the API would refuse."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from chalice.test import Client
@@ -51,4 +52,69 @@ def test_update_agent_refuses_a_private_webhook(svc: Services, tenant: tuple[str
     with pytest.raises(BadRequest) as raised:
         update_agent(svc.agents, "tenant-a", agent_id, AgentPatch(webhook_url=PRIVATE_HOOK), svc.settings)
     assert raised.value.code == "invalid_webhook_url"
-    assert svc.agents.get("tenant-a", agent_id).get("webhook_url") is None
+    assert svc.agents.get("tenant-a", agent_id).webhook_url is None
+
+
+# --- calling hours: one form stored -------------------------------------------------------------------------
+
+HOURS = {"mon": [["09:00", "12:00"], ["13:00", "20:00"]], "sat": [["22:00", "02:00"]]}
+
+
+def _agent_call(client: Client, key: str, method: str, path: str, body: dict[str, object]) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    response = getattr(client.http, method)(path, body=json.dumps(body), headers=headers)
+    return response.status_code, json.loads(response.body)
+
+
+def test_calling_hours_and_the_shorthand_together_are_refused(client: Client, tenant: tuple[str, str]) -> None:
+    # Given / When an agent is created (or patched) with both calling_hours and call_start_hour
+    key, agent_id = tenant
+    for method, path in (("post", "/agents"), ("patch", f"/agents/{agent_id}")):
+        status, answer = _agent_call(
+            client, key, method, path, {"name": "A", "calling_hours": HOURS, "call_start_hour": 8}
+        )
+        # Then it is a 400 that says which replaces which
+        assert status == 400, answer
+        assert "calling_hours replaces" in answer["details"][0]["message"] and answer["code"] == "validation_error"
+
+
+def test_one_form_of_calling_hours_is_stored(client: Client, tenant: tuple[str, str], svc: Services) -> None:
+    # Given an agent created with weekly hours, blocked dates and the holiday opt-in
+    key, _ = tenant
+    body = {"name": "A", "calling_hours": HOURS, "blocked_dates": [{"start": "2026-12-24", "end": "2026-12-26"}]}
+    status, agent = _agent_call(client, key, "post", "/agents", {**body, "skip_public_holidays": True})
+    assert status == 201, agent
+    # Then the shorthand shows null (it is not what applies), and the rules read back as sent
+    assert (agent["call_start_hour"], agent["call_end_hour"], agent["call_days"]) == (None, None, None)
+    assert agent["calling_hours"] == HOURS and agent["skip_public_holidays"] is True
+    assert agent["blocked_dates"] == [{"start": "2026-12-24", "end": "2026-12-26"}]
+    # When the shorthand is patched, it replaces calling_hours; the parts not sent take their defaults
+    status, agent = _agent_call(client, key, "patch", f"/agents/{agent['id']}", {"call_end_hour": 18})
+    assert status == 200, agent
+    assert agent["calling_hours"] is None
+    assert (agent["call_start_hour"], agent["call_end_hour"], len(agent["call_days"])) == (9, 18, 7)
+    # And patching calling_hours again clears the shorthand
+    status, agent = _agent_call(
+        client, key, "patch", f"/agents/{agent['id']}", {"calling_hours": {"sun": [["10:00", "11:00"]]}}
+    )
+    assert (status, agent["call_start_hour"], agent["calling_hours"]) == (200, None, {"sun": [["10:00", "11:00"]]})
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"calling_hours": {"mon": [["9:00", "12:00"]]}}, "calling_hours"),
+        ({"calling_hours": {"mon": [["12:00", "12:00"]]}}, "calling_hours"),
+        ({"calling_hours": {"funday": [["09:00", "12:00"]]}}, "calling_hours"),
+        ({"calling_hours": {}}, "calling_hours"),
+        ({"blocked_dates": [{"start": "2026-12-26", "end": "2026-12-24"}]}, "blocked_dates"),
+        ({"blocked_dates": [{"start": "christmas"}]}, "blocked_dates"),
+    ],
+)
+def test_bad_calling_rules_are_a_400_naming_the_field(
+    client: Client, tenant: tuple[str, str], body: dict[str, object], field: str
+) -> None:
+    key, agent_id = tenant
+    status, answer = _agent_call(client, key, "patch", f"/agents/{agent_id}", body)
+    assert status == 400, answer
+    assert answer["details"][0]["field"].startswith(field), answer

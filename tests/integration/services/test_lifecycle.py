@@ -32,5 +32,5 @@ def test_schedule_with_bypass_sets_the_flag_in_the_same_write(
     batch = schedule_batch(svc, "tenant-a", batch_id, clock.iso(clock.now() + timedelta(hours=1)), bypass=True)
     # Then the one transition wrote the flag with the schedule
     assert writes == ["transition"]
-    assert batch["bypass_call_guardrails"] is True
-    assert svc.batches.get("tenant-a", batch_id)["bypass_call_guardrails"] is True
+    assert batch.bypass_call_guardrails is True
+    assert svc.batches.get("tenant-a", batch_id).bypass_call_guardrails is True

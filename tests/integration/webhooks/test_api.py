@@ -62,7 +62,7 @@ def test_delivery_log_pages_and_is_tenant_checked(
     for i in range(3):
         emit_call_event(hooks, execution(batch, i), batch, "call.ended")
     pump.run()
-    path = f"/batches/{batch['batch_id']}/webhooks"
+    path = f"/batches/{batch.batch_id}/webhooks"
     # When the log is read two rows at a time
     first = client.http.get(path + "?limit=2", headers=auth(tenant[0]))
     assert first.status_code == 200

@@ -24,7 +24,7 @@ def test_a_batch_run_sends_call_and_lifecycle_webhooks(
     # Given a batch with both webhooks, whose first contact does not answer once and is retried after 1 minute
     key, agent_id = tenant
     scripted.script = {(0, 1): "no-answer", (3, 1): "busy"}
-    receiver.secrets = [current_secret(hooks, "tenant-a")["webhook_secret"]]
+    receiver.secrets = [str(current_secret(hooks, "tenant-a").webhook_secret)]
     fields = {
         "agent_id": agent_id,
         "webhook_url": f"{receiver.url}/calls",
@@ -42,7 +42,7 @@ def test_a_batch_run_sends_call_and_lifecycle_webhooks(
     # When it runs to completion, every message delivered twice
     pump.duplicate = lambda name, body: True
     client.http.post(f"/batches/{batch_id}/run", headers={"Authorization": f"Bearer {key}"})
-    pump.run(until=lambda: hooks.batches.find(batch_id)["status"] == "completed", advance_seconds=20)  # type: ignore[index]
+    pump.run(until=lambda: hooks.batches.find(batch_id).status == "completed", advance_seconds=20)  # type: ignore[union-attr]
     pump.run()
     # Then the status webhook saw each lifecycle step once, ending completed
     status_events = [r.payload["status"] for r in receiver.received if r.path == "/status" and r.nth == 1]
@@ -56,11 +56,11 @@ def test_a_batch_run_sends_call_and_lifecycle_webhooks(
     calls = [r for r in receiver.received if r.path == "/calls" and r.nth == 1]
     kinds = Counter(r.headers.get("x-batchcall-event") for r in calls)
     executions = list(hooks.executions.iter_batch(batch_id))
-    retried = [e for e in executions if e.get("superseded_by")]
+    retried = [e for e in executions if e.superseded_by]
     assert kinds["call.ended"] == len(executions)
     assert kinds["call.retry_scheduled"] == len(retried) == 2
     ended_ids = {r.payload["id"] for r in calls if r.headers.get("x-batchcall-event") == "call.ended"}
-    assert ended_ids == {e["execution_id"] for e in executions}
+    assert ended_ids == {e.execution_id for e in executions}
     # And each webhook-id was delivered exactly once even though every message came twice, signed
     assert all(r.nth == 1 for r in receiver.received)
     assert all(r.verified_by == [0] for r in receiver.received)

@@ -68,17 +68,17 @@ def test_flaky_receiver_gets_every_event_signed_on_schedule(
     # Given a batch whose call and status webhooks go to a receiver that fails half of its requests
     key = tenant[0]
     batch = create_batch(client, tenant, hooks, webhook_url=receiver.url + "/calls", status_webhook=receiver.url + "/b")
-    receiver.secrets = [current_secret(hooks, batch["tenant_id"])["webhook_secret"]]
+    receiver.secrets = [str(current_secret(hooks, batch.tenant_id).webhook_secret)]
     executions = [execution(batch, i) for i in range(6)]
-    ids = [call_event_id(e["execution_id"], "call.ended") for e in executions]
-    ids += [batch_event_id(batch["batch_id"], s) for s in ("in_progress", "completed")]
+    ids = [call_event_id(e.execution_id, "call.ended") for e in executions]
+    ids += [batch_event_id(batch.batch_id, s) for s in ("in_progress", "completed")]
     receiver.script = scripted({message_id(e): SCRIPTS[i % len(SCRIPTS)] for i, e in enumerate(ids)})
     # When six calls end and the batch reports two steps
     for e in executions:
         emit_call_event(hooks, e, batch, "call.ended")
     emit_batch_event(hooks, batch, "in_progress")
     emit_batch_event(hooks, batch, "completed", {"completed": 6})
-    deliver_all(pump, hooks, batch["batch_id"], ids)
+    deliver_all(pump, hooks, batch.batch_id, ids)
     # Then every event was received exactly as often as the receiver made it try, and never more
     got = receiver.by_id()
     assert {i: len(got[message_id(e)]) for i, e in enumerate(ids)} == {
@@ -89,16 +89,16 @@ def test_flaky_receiver_gets_every_event_signed_on_schedule(
     # And the payloads are the API's execution objects and the batch events
     by_path = {r.webhook_id: r for r in receiver.received}
     for e in executions:
-        request = by_path[message_id(call_event_id(e["execution_id"], "call.ended"))]
+        request = by_path[message_id(call_event_id(e.execution_id, "call.ended"))]
         assert (request.path, request.payload) == ("/calls", public_execution(e))
         assert request.headers["x-batchcall-event"] == "call.ended"
     final = by_path[message_id(ids[-1])]
     assert final.path == "/b"
-    assert final.payload["batch_id"] == batch["batch_id"]
+    assert final.payload["batch_id"] == batch.batch_id
     assert (final.payload["status"], final.payload["completed"]) == ("completed", 6)
     assert final.headers["x-batchcall-event"] == "batch.completed"
     # And each retry followed the schedule, as the delivery log shows
-    rows = log(client, key, batch["batch_id"])
+    rows = log(client, key, batch.batch_id)
     assert len(rows) == len(receiver.received) == 18
     assert Counter(r["outcome"] for r in rows) == {"retrying": 10, "delivered": 8}  # more than half failed
     for event in ids:
@@ -119,12 +119,12 @@ def test_every_delivery_twice_still_posts_each_attempt_once(
     batch = create_batch(client, tenant, hooks, webhook_url=receiver.url)
     pump.duplicate = lambda name, body: name == "webhook_sender"
     executions = [execution(batch, i) for i in range(4)]
-    ids = [call_event_id(e["execution_id"], "call.retry_scheduled") for e in executions]
+    ids = [call_event_id(e.execution_id, "call.retry_scheduled") for e in executions]
     receiver.script = scripted({message_id(e): SCRIPTS[i] for i, e in enumerate(ids)})
     # When the events are emitted (twice) and delivered
     for e in executions + executions:
         emit_call_event(hooks, e, batch, "call.retry_scheduled")
-    deliver_all(pump, hooks, batch["batch_id"], ids)
+    deliver_all(pump, hooks, batch.batch_id, ids)
     # Then each attempt reached the receiver once: duplicates are dropped by the claim, not re-sent
     assert {e: len(v) for e, v in receiver.by_id().items()} == {
         message_id(e): len(SCRIPTS[i]) for i, e in enumerate(ids)
@@ -138,12 +138,12 @@ def test_a_receiver_that_always_fails_ends_in_the_dead_letter_queue_after_a_day(
     batch = create_batch(client, tenant, hooks, webhook_url=receiver.url)
     receiver.script = lambda request: Reply(500)
     e = execution(batch, 1, "no-answer")
-    event = call_event_id(e["execution_id"], "call.ended")
+    event = call_event_id(e.execution_id, "call.ended")
     # When the event is delivered, following every retry (SQS delays, then Scheduler schedules)
     emit_call_event(hooks, e, batch, "call.ended")
-    deliver_all(pump, hooks, batch["batch_id"], [event])
+    deliver_all(pump, hooks, batch.batch_id, [event])
     # Then it was tried 11 times on the schedule, over more than 24 hours
-    rows = sorted(log(client, tenant[0], batch["batch_id"]), key=lambda r: r["attempt"])
+    rows = sorted(log(client, tenant[0], batch.batch_id), key=lambda r: r["attempt"])
     assert [r["attempt"] for r in rows] == list(range(1, 12))
     assert [r["outcome"] for r in rows] == ["retrying"] * 10 + ["dead"]
     assert_schedule_followed(rows, timeout=1.0)
@@ -154,7 +154,7 @@ def test_a_receiver_that_always_fails_ends_in_the_dead_letter_queue_after_a_day(
     (dead,) = dlq_bodies(hooks)
     assert (dead["event_id"], dead["attempts_made"], dead["last_status_code"]) == (event, 11, 500)
     assert dead["payload"] == public_execution(e)
-    assert hooks.deliveries.state(batch["batch_id"], event)["state"] == "dead"  # type: ignore[index]
+    assert hooks.deliveries.state(batch.batch_id, event)["state"] == "dead"  # type: ignore[index]
     # And nothing is left to send
     assert (
         not aws.sqs()
@@ -170,8 +170,8 @@ def test_a_receiver_that_always_fails_ends_in_the_dead_letter_queue_after_a_day(
     pump.run()
     # Then it is delivered, as a replay starting from attempt 1, and signed as before
     assert receiver.received[-1].nth == 12
-    assert hooks.deliveries.state(batch["batch_id"], event)["state"] == "delivered"  # type: ignore[index]
-    assert log(client, tenant[0], batch["batch_id"])[-1]["outcome"] == "delivered"
+    assert hooks.deliveries.state(batch.batch_id, event)["state"] == "delivered"  # type: ignore[index]
+    assert log(client, tenant[0], batch.batch_id)[-1]["outcome"] == "delivered"
 
 
 def test_429_waits_as_long_as_retry_after_asks(
@@ -197,9 +197,9 @@ def test_429_waits_as_long_as_retry_after_asks(
     receiver.script = script
     # When a batch event is delivered
     emit_batch_event(hooks, batch, "dispatching")
-    deliver_all(pump, hooks, batch["batch_id"], [batch_event_id(batch["batch_id"], "dispatching")])
+    deliver_all(pump, hooks, batch.batch_id, [batch_event_id(batch.batch_id, "dispatching")])
     # Then the retries waited 90 s and 10 minutes (not 5 s and 30 s), and it was delivered
-    rows = sorted(log(client, tenant[0], batch["batch_id"]), key=lambda r: r["attempt"])
+    rows = sorted(log(client, tenant[0], batch.batch_id), key=lambda r: r["attempt"])
     waits = [
         (clock.parse_iso(b["attempted_at"]) - clock.parse_iso(a["attempted_at"])).total_seconds()
         for a, b in itertools.pairwise(rows)
@@ -224,13 +224,13 @@ def test_410_disables_the_endpoint_for_later_events(
     pump.run()
     # Then the gone endpoint was called once, never retried, and the second event was skipped, not sent
     assert [r.path for r in receiver.received].count("/gone") == 1
-    rows = {r["event_id"]: r for r in log(client, tenant[0], batch["batch_id"])}
-    assert rows[call_event_id(first["execution_id"], "call.ended")]["outcome"] == "disabled"
-    assert rows[call_event_id(first["execution_id"], "call.ended")]["status_code"] == 410
-    skipped = rows[call_event_id(second["execution_id"], "call.ended")]
+    rows = {r["event_id"]: r for r in log(client, tenant[0], batch.batch_id)}
+    assert rows[call_event_id(first.execution_id, "call.ended")]["outcome"] == "disabled"
+    assert rows[call_event_id(first.execution_id, "call.ended")]["status_code"] == 410
+    skipped = rows[call_event_id(second.execution_id, "call.ended")]
     assert (skipped["outcome"], skipped["status_code"]) == ("skipped", None)
     # And the other endpoint still receives its events
-    assert rows[batch_event_id(batch["batch_id"], "in_progress")]["outcome"] == "delivered"
+    assert rows[batch_event_id(batch.batch_id, "in_progress")]["outcome"] == "delivered"
     assert [r.path for r in receiver.received].count("/ok") == 1
 
 
@@ -245,7 +245,7 @@ def test_other_4xx_is_not_retried(
     pump.advance(2 * 3600)
     pump.run()
     assert len(receiver.received) == 1
-    (row,) = log(client, tenant[0], batch["batch_id"])
+    (row,) = log(client, tenant[0], batch.batch_id)
     assert (row["outcome"], row["status_code"], row["next_try_at"]) == ("failed", status, None)
     assert not dlq_bodies(hooks)
 
@@ -263,7 +263,7 @@ def test_a_redirect_is_never_followed(
     pump.run()
     # Then only the webhook URL was requested: the redirect was not followed, nor retried
     assert [r.path for r in receiver.received] == ["/hook"]
-    (row,) = log(client, tenant[0], batch["batch_id"])
+    (row,) = log(client, tenant[0], batch.batch_id)
     assert (row["outcome"], row["status_code"]) == ("failed", 302)
     assert row["error"] == f"redirect to {receiver.url.removeprefix('http://')} not followed"
 
@@ -307,17 +307,17 @@ def test_a_worker_that_dies_after_posting_posts_again(
 
     monkeypatch.setattr(hooks.deliveries, "settle", dying_settle)
     e = execution(batch, 1)
-    event = call_event_id(e["execution_id"], "call.ended")
+    event = call_event_id(e.execution_id, "call.ended")
     # When the event is delivered
     emit_call_event(hooks, e, batch, "call.ended")
     with pytest.raises(BatchProcessingError):
         pump.run()
     assert len(receiver.received) == 1
-    assert hooks.deliveries.state(batch["batch_id"], event)["state"] == "sending"  # type: ignore[index]
+    assert hooks.deliveries.state(batch.batch_id, event)["state"] == "sending"  # type: ignore[index]
     # Then SQS hands the message back after its visibility timeout, and it is posted again: nothing is lost
     pump.advance(WEBHOOK_QUEUE.visibility_timeout + 1)
     pump.run()
-    assert hooks.deliveries.state(batch["batch_id"], event)["state"] == "delivered"  # type: ignore[index]
+    assert hooks.deliveries.state(batch.batch_id, event)["state"] == "delivered"  # type: ignore[index]
     assert [r.nth for r in receiver.received] == [1, 2]  # the same webhook-id both times: the receiver can dedupe
 
 
@@ -327,10 +327,10 @@ def test_a_message_for_an_attempt_in_flight_waits_for_it_instead_of_being_droppe
     # Given another worker holds attempt 1 of the event (and may die holding it)
     batch = create_batch(client, tenant, hooks, webhook_url=receiver.url)
     e = execution(batch, 1)
-    event = call_event_id(e["execution_id"], "call.ended")
+    event = call_event_id(e.execution_id, "call.ended")
     now = clock.now().timestamp()
     lease = 2 * hooks.settings.webhook_timeout_seconds + 30
-    assert hooks.deliveries.claim(batch["batch_id"], event, 1, now=now, lease_until=now + lease) == (True, None)
+    assert hooks.deliveries.claim(batch.batch_id, event, 1, now=now, lease_until=now + lease) == (True, None)
     # When a copy of the message arrives meanwhile
     emit_call_event(hooks, e, batch, "call.ended")
     pump.run()
@@ -338,4 +338,4 @@ def test_a_message_for_an_attempt_in_flight_waits_for_it_instead_of_being_droppe
     assert receiver.received == []
     pump.run(until=lambda: len(receiver.received) == 1, advance_seconds=5)
     pump.run()
-    assert hooks.deliveries.state(batch["batch_id"], event)["state"] == "delivered"  # type: ignore[index]
+    assert hooks.deliveries.state(batch.batch_id, event)["state"] == "delivered"  # type: ignore[index]

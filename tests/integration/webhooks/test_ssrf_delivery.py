@@ -57,12 +57,12 @@ def test_a_name_resolving_to_an_internal_address_is_refused_at_delivery(
     pump.advance(3600)
     pump.run()
     # Then nothing was sent, and the log says why, once (not retried), without the URL's query string
-    (row,) = log(client, tenant[0], batch["batch_id"])
+    (row,) = log(client, tenant[0], batch.batch_id)
     assert row["outcome"] == "refused"
     assert row["status_code"] is None
     assert f"resolves to {address}" in row["error"]
     assert "s3cret" not in str(row) and row["url_host"] == "hooks.example.test"
-    assert svc.deliveries.state(batch["batch_id"], call_event_id(e["execution_id"], "call.ended"))["state"] == (  # type: ignore[index]
+    assert svc.deliveries.state(batch.batch_id, call_event_id(e.execution_id, "call.ended"))["state"] == (  # type: ignore[index]
         "refused"
     )
 
@@ -79,7 +79,7 @@ def test_metadata_is_refused_even_where_private_addresses_are_allowed(
     emit_call_event(hooks, execution(batch, 1), batch, "call.ended")
     pump.run()
     # Then the check made just before connecting refuses it
-    (row,) = log(client, tenant[0], batch["batch_id"])
+    (row,) = log(client, tenant[0], batch.batch_id)
     assert row["outcome"] == "refused" and "metadata" in row["error"]
 
 
@@ -98,7 +98,7 @@ def test_the_post_goes_to_the_address_that_was_checked_without_resolving_again(
     assert dns.lookups == {"receiver.example.test": 1}
     (request,) = receiver.received
     assert request.headers["host"] == f"receiver.example.test:{port}"
-    assert log(client, tenant[0], batch["batch_id"])[0]["outcome"] == "delivered"
+    assert log(client, tenant[0], batch.batch_id)[0]["outcome"] == "delivered"
 
 
 def test_a_name_that_does_not_resolve_is_retried(
@@ -107,7 +107,7 @@ def test_a_name_that_does_not_resolve_is_retried(
     batch = create_batch(client, tenant, hooks, webhook_url="https://nowhere.example.test/hook")
     emit_call_event(hooks, execution(batch, 1), batch, "call.ended")
     pump.run()
-    (row,) = log(client, tenant[0], batch["batch_id"])
+    (row,) = log(client, tenant[0], batch.batch_id)
     assert row["outcome"] == "retrying" and "cannot resolve nowhere.example.test" in row["error"]
 
 

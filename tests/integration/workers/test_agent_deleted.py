@@ -21,7 +21,7 @@ def test_a_running_batch_whose_agent_was_deleted_is_stopped_with_the_reason(
     _, agent_id = tenant
     batch_id, auth = create_and_run(client, tenant, 50)
     pump.step("dispatcher")
-    assert 0 < svc.batches.find(batch_id)["next_pos"] < 50  # type: ignore[index]
+    assert 0 < svc.batches.find(batch_id).next_pos < 50  # type: ignore[union-attr]
     # When its agent is deleted behind the API's back
     svc.agents.delete("tenant-a", agent_id)
     # Then the queues settle (no step raises for ever) with the batch in a final state, saying why

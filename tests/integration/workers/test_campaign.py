@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
+from chalicelib.domain.records import Agent
 from chalicelib.providers.base import CallRequest
 from chalicelib.services.container import Services
 from tests.support.api import post_csv
@@ -25,10 +26,10 @@ class CountingProvider:
         self.dials: Counter[str] = Counter()
         self.crash_after_accept: set[str] = set()
 
-    def idempotent(self, agent: dict[str, Any]) -> bool:
+    def idempotent(self, agent: Agent) -> bool:
         return False  # counting requests, it stands for a provider without idempotency keys
 
-    def place_call(self, request: CallRequest, agent: dict[str, Any]) -> str:
+    def place_call(self, request: CallRequest, agent: Agent) -> str:
         self.dials[request.execution_id] += 1
         call_id = self.inner.place_call(request, agent)
         if request.execution_id in self.crash_after_accept:

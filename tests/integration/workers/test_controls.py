@@ -25,7 +25,7 @@ FINAL = {"completed", "no-answer", "busy", "failed", "error", "canceled"}
 
 
 def live_calls(svc: Services, batch_id: str) -> int:
-    return sum(1 for e in svc.executions.iter_batch(batch_id) if e["status"] in {"initiated", "ringing", "in-progress"})
+    return sum(1 for e in svc.executions.iter_batch(batch_id) if e.status in {"initiated", "ringing", "in-progress"})
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -53,7 +53,7 @@ def test_racing_dialers_never_exceed_the_agents_limit(
     assert len(scripted.dials) == limit
     assert live_calls(svc, batch_id) == limit
     assert svc.leases.live(agent_key("tenant-a", tenant[1])) == limit
-    statuses = Counter(e["status"] for e in svc.executions.iter_batch(batch_id))
+    statuses = Counter(str(e.status) for e in svc.executions.iter_batch(batch_id))
     assert statuses["queued"] == 12 - limit
 
 
@@ -78,7 +78,7 @@ def test_leases_are_released_on_final_status_and_reclaimed_when_calls_never_repo
     # Calls that report: slots come back, the whole batch completes with never more than 2 live
     batch_id, auth = make_batch(client, tenant, 6)
     client.http.post(f"/batches/{batch_id}/run", headers=auth)
-    pump.run(until=lambda: svc.batches.find(batch_id)["status"] == "completed", advance_seconds=2)  # type: ignore[index]
+    pump.run(until=lambda: svc.batches.find(batch_id).status == "completed", advance_seconds=2)  # type: ignore[union-attr]
     assert svc.leases.live(key) == 0 and len(scripted.dials) == 6
     # Calls that never report: the slots stay taken until the sweeper reclaims them
     scripted.report = False
@@ -92,7 +92,7 @@ def test_leases_are_released_on_final_status_and_reclaimed_when_calls_never_repo
     assert sweep(svc).unreported == 2
     assert svc.leases.live(key) == 0
     scripted.report = True
-    pump.run(until=lambda: svc.batches.find(batch_id)["status"] == "completed", advance_seconds=5)  # type: ignore[index]
+    pump.run(until=lambda: svc.batches.find(batch_id).status == "completed", advance_seconds=5)  # type: ignore[union-attr]
     assert len(scripted.dials) == 10
 
 
@@ -111,7 +111,7 @@ def test_retries_follow_the_interval_list_exactly_and_the_last_attempt_counts(
     scripted.script = {(0, 1): "no-answer", (0, 2): "no-answer", (1, 1): "busy", (1, 2): "busy", (1, 3): "busy"}
     batch_id, auth = make_batch(client, tenant, 3, retry_config=json.dumps(RETRY))
     client.http.post(f"/batches/{batch_id}/run", headers=auth)
-    pump.run(until=lambda: svc.batches.find(batch_id)["status"] == "completed", advance_seconds=20)  # type: ignore[index]
+    pump.run(until=lambda: svc.batches.find(batch_id).status == "completed", advance_seconds=20)  # type: ignore[union-attr]
     # Then each retry came after its interval: +5 min, then +30 min (a Scheduler schedule, over 15 minutes)
     by_number: dict[str, list[tuple[int, datetime]]] = {}
     for number, attempt, at in scripted.dials:
@@ -142,7 +142,7 @@ def test_a_stopped_batch_never_retries(
     pump.run(advance_seconds=60, until=lambda: pump.advanced_seconds > 3600)
     assert len(scripted.dials) == 1
     executions = list(svc.executions.iter_batch(batch_id))
-    assert [e["status"] for e in executions] == ["no-answer"]
+    assert [e.status for e in executions] == ["no-answer"]
 
 
 def test_calls_outside_calling_hours_are_rescheduled_to_the_next_window(
@@ -159,15 +159,15 @@ def test_calls_outside_calling_hours_are_rescheduled_to_the_next_window(
         # Then nothing is dialled, and the calls wait as `rescheduled` for Monday 09:00 in the recipient's zone
         assert scripted.dials == []
         executions = list(svc.executions.iter_batch(batch_id))
-        assert {e["status"] for e in executions} == {"rescheduled"}
-        assert {e["scheduled_at"] for e in executions} == {"2026-11-30T14:00:00.000Z"}
+        assert {e.status for e in executions} == {"rescheduled"}
+        assert {e.scheduled_at for e in executions} == {"2026-11-30T14:00:00.000Z"}
         batch = json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)
         assert batch["execution_status"] == {"rescheduled": 2}
     # When the clock reaches Monday morning, they are dialled then, not before
     pump.advance((datetime(2026, 11, 30, 14, 0, tzinfo=UTC) - datetime.now(UTC)).total_seconds() - 120)
     pump.run()
     assert scripted.dials == []
-    pump.run(until=lambda: svc.batches.find(batch_id)["status"] == "completed", advance_seconds=30)  # type: ignore[index]
+    pump.run(until=lambda: svc.batches.find(batch_id).status == "completed", advance_seconds=30)  # type: ignore[union-attr]
     assert all(at >= datetime(2026, 11, 30, 14, 0, tzinfo=UTC) for _, _, at in scripted.dials)
     assert len(scripted.dials) == 2
 
@@ -187,7 +187,7 @@ def test_calls_waiting_for_their_calling_hours_are_left_alone_by_the_sweeper(
         report = sweep(svc)
     # Then it ends none of them: they were never claimed, no provider owes a status
     assert report.unplaced == 0
-    assert {e["status"] for e in svc.executions.iter_batch(batch_id)} == {"rescheduled"}
+    assert {e.status for e in svc.executions.iter_batch(batch_id)} == {"rescheduled"}
 
 
 def test_bypass_call_guardrails_skips_the_window(

@@ -40,20 +40,20 @@ def test_a_late_ringing_never_overwrites_a_final_status(
     handle_event(
         svc,
         ProviderEvent(
-            execution_id=execution["execution_id"],
+            execution_id=execution.execution_id,
             provider="simulator",
             status="completed",
             details={"conversation_duration": 12.5, "total_cost": 0.01},
         ),
     )
-    handle_event(svc, ProviderEvent(execution_id=execution["execution_id"], provider="simulator", status="ringing"))
-    handle_event(svc, ProviderEvent(execution_id=execution["execution_id"], provider="simulator", status="busy"))
-    after = svc.executions.find(execution["execution_id"])
+    handle_event(svc, ProviderEvent(execution_id=execution.execution_id, provider="simulator", status="ringing"))
+    handle_event(svc, ProviderEvent(execution_id=execution.execution_id, provider="simulator", status="busy"))
+    after = svc.executions.find(execution.execution_id)
     assert after is not None
-    assert after["status"] == "completed" and after["conversation_duration"] == 12.5
+    assert after.status == "completed" and after.conversation_duration == 12.5
     batch = svc.batches.find(batch_id)
-    assert batch is not None and batch["execution_status"]["completed"] == 1
-    assert batch["status"] == "completed" and batch["finished"] == 1
+    assert batch is not None and batch.execution_status["completed"] == 1
+    assert batch.status == "completed" and batch.finished == 1
 
 
 def test_completion_is_recorded_once_when_the_last_calls_end_together(
@@ -77,7 +77,7 @@ def test_completion_is_recorded_once_when_the_last_calls_end_together(
         t.join()
     # Then exactly one of them recorded the completion
     assert results.count(True) == 1
-    assert svc.batches.find(batch_id)["status"] == "completed"  # type: ignore[index]
+    assert svc.batches.find(batch_id).status == "completed"  # type: ignore[union-attr]
 
 
 def test_sweeper_errors_calls_that_never_report_and_completes_the_batch(
@@ -110,8 +110,8 @@ def test_sweeper_errors_claims_never_placed(client: Client, tenant: tuple[str, s
     pump.advance(svc.settings.claim_timeout_seconds + 5)
     report = sweep(svc)
     assert report.unplaced == 2
-    assert svc.batches.find(batch_id)["status"] == "completed"  # type: ignore[index]
-    messages = {e["error_message"] for e in svc.executions.iter_batch(batch_id)}
+    assert svc.batches.find(batch_id).status == "completed"  # type: ignore[union-attr]
+    messages = {e.error_message for e in svc.executions.iter_batch(batch_id)}
     assert messages == {"the call was claimed but its placement was never confirmed"}
 
 
@@ -133,7 +133,7 @@ def test_sweeper_restarts_a_stalled_dispatch(
     assert svc.executions.page_for_batch(batch_id, limit=10, cursor=None, status=None)[0] == []
     pump.advance(timedelta(minutes=3).total_seconds())
     assert sweep(svc).resumed_dispatches == 1
-    pump.run(until=lambda: svc.batches.find(batch_id)["status"] == "completed")  # type: ignore[index]
+    pump.run(until=lambda: svc.batches.find(batch_id).status == "completed")  # type: ignore[union-attr]
 
 
 def purge_events(svc: Services) -> None:
@@ -185,8 +185,8 @@ def test_a_start_stored_in_the_year_9999_cannot_stop_other_batches_from_being_re
     report = sweep(svc)
     # Then the lost start is recovered and the batch runs to completion; the far-future one just waits
     assert report.restarted_batches == 1 and report.failures == 0
-    pump.run(until=lambda: svc.batches.find(batch_id)["status"] == "completed", advance_seconds=30)  # type: ignore[index]
-    assert svc.batches.find(poisoned)["status"] == "scheduled"  # type: ignore[index]
+    pump.run(until=lambda: svc.batches.find(batch_id).status == "completed", advance_seconds=30)  # type: ignore[union-attr]
+    assert svc.batches.find(poisoned).status == "scheduled"  # type: ignore[union-attr]
 
 
 def test_one_batch_that_fails_to_sweep_is_logged_and_skipped_and_the_others_are_recovered(
@@ -217,4 +217,4 @@ def test_one_batch_that_fails_to_sweep_is_logged_and_skipped_and_the_others_are_
     assert report.failures == 1 and report.restarted_batches == 1
     [failed] = [r for r in caplog.records if r.getMessage().startswith("sweep step failed")]
     assert failed.batch_id == poisoned and failed.exc_info is not None
-    pump.run(until=lambda: svc.batches.find(batch_id)["status"] == "completed", advance_seconds=30)  # type: ignore[index]
+    pump.run(until=lambda: svc.batches.find(batch_id).status == "completed", advance_seconds=30)  # type: ignore[union-attr]

@@ -68,7 +68,7 @@ def test_a_stopped_batch_accounts_for_every_contact_in_counts_listing_and_export
     dialled = len(scripted.dials)
     assert 0 < dialled < 20
     # When the queues drain (the live calls end, the cancel walk runs)
-    pump.run(advance_seconds=2, until=lambda: not svc.batches.find(batch_id).get("active"))  # type: ignore[union-attr]
+    pump.run(advance_seconds=2, until=lambda: not svc.batches.find(batch_id).active)  # type: ignore[union-attr]
     # Then nothing more was dialled, every contact has one final execution, the rest canceled
     assert len(scripted.dials) == dialled
     executions = assert_every_contact_accounted_for(client, batch_id, auth)
@@ -90,7 +90,7 @@ def test_the_background_export_of_a_stopped_batch_has_every_contact(
     # Given a stopped batch whose contacts (not its dispatched calls) exceed the in-request export size
     batch_id, auth = started(client, tenant, pump)
     stop(client, batch_id, auth)
-    pump.run(advance_seconds=2, until=lambda: not svc.batches.find(batch_id).get("active"))  # type: ignore[union-attr]
+    pump.run(advance_seconds=2, until=lambda: not svc.batches.find(batch_id).active)  # type: ignore[union-attr]
     svc.settings = svc.settings.model_copy(update={"export_sync_max_rows": 25})
     # When its CSV is asked for, and the exporter has run
     assert client.http.get(f"/batches/{batch_id}/executions.csv", headers=auth).status_code == 202
@@ -117,12 +117,12 @@ def test_cancellations_appear_by_draining_the_control_queue_alone(
     assert len(executions_of(client, batch_id, auth)) == CONTACTS
     # And once the two live calls report, the batch is over
     for execution in svc.executions.iter_batch(batch_id):
-        if execution["status"] == "initiated":
-            event = ProviderEvent.of(execution["execution_id"], "simulator", execution["provider_call_id"], "completed")
+        if execution.status == "initiated":
+            event = ProviderEvent.of(execution.execution_id, "simulator", execution.provider_call_id, "completed")
             svc.queues.send(EVENTS_QUEUE, event)
     pump.run()
     assert_every_contact_accounted_for(client, batch_id, auth)
-    assert not svc.batches.find(batch_id).get("active")  # type: ignore[union-attr]
+    assert not svc.batches.find(batch_id).active  # type: ignore[union-attr]
 
 
 def test_cancel_steps_delivered_twice_count_every_contact_once(
@@ -134,14 +134,14 @@ def test_cancel_steps_delivered_twice_count_every_contact_once(
     dialled = len(scripted.dials)
     # When the batch is stopped and the queues drain
     stop(client, batch_id, auth)
-    pump.run(advance_seconds=2, until=lambda: not svc.batches.find(batch_id).get("active"))  # type: ignore[union-attr]
+    pump.run(advance_seconds=2, until=lambda: not svc.batches.find(batch_id).active)  # type: ignore[union-attr]
     # Then each contact has exactly one execution, counted once
     assert len(scripted.dials) == dialled
     executions = assert_every_contact_accounted_for(client, batch_id, auth)
     assert len(executions) == CONTACTS
     batch = svc.batches.find(batch_id)
-    assert batch is not None and batch["finished"] == CONTACTS
-    assert batch["dispatched"] + batch["unreached"] == CONTACTS
+    assert batch is not None and batch.finished == CONTACTS
+    assert batch.dispatched + batch.unreached == CONTACTS
 
 
 @pytest.mark.parametrize("moment", ["before_the_step_writes", "after_the_step_wrote"])
@@ -197,7 +197,7 @@ def test_a_stop_racing_a_dispatch_step_dials_nothing_after_it_and_loses_no_conta
             pump.advance(2)  # the next step waits (with a delay) for the dial backlog to shrink
     assert fired
     monkeypatch.undo()
-    pump.run(advance_seconds=2, until=lambda: not svc.batches.find(batch_id).get("active"))  # type: ignore[union-attr]
+    pump.run(advance_seconds=2, until=lambda: not svc.batches.find(batch_id).active)  # type: ignore[union-attr]
     # Then nothing was dialled after the stop, and every contact is accounted for exactly once
     assert len(scripted.dials) == fired[0]
     assert_every_contact_accounted_for(client, batch_id, auth)
@@ -211,13 +211,13 @@ def test_the_sweeper_resumes_a_cancel_walk_whose_message_was_lost(
     stop(client, batch_id, auth)
     aws.sqs().purge_queue(QueueUrl=svc.queues.url(CONTROL_QUEUE))
     pump.run(advance_seconds=2, until=lambda: pump.advanced_seconds > 180)
-    assert svc.batches.find(batch_id)["next_pos"] < CONTACTS  # type: ignore[index]
+    assert svc.batches.find(batch_id).next_pos < CONTACTS  # type: ignore[union-attr]
     # When the sweeper runs
     assert sweep(svc).resumed_cancels == 1
     pump.run()
     # Then the walk finished: every contact is accounted for, and the batch left the sweeper's index
     assert_every_contact_accounted_for(client, batch_id, auth)
-    assert not svc.batches.find(batch_id).get("active")  # type: ignore[union-attr]
+    assert not svc.batches.find(batch_id).active  # type: ignore[union-attr]
     assert sweep(svc).resumed_cancels == 0
 
 
@@ -244,7 +244,7 @@ def test_a_stopped_batch_announces_stopped_with_counts_once_every_contact_is_acc
     svc.batches.set_fields(batch_id, {"status_webhook": "https://hooks.example.com/status"})
     # When it is stopped and the queues drain
     stop(client, batch_id, auth)
-    pump.run(advance_seconds=2, until=lambda: not svc.batches.find(batch_id).get("active"))  # type: ignore[union-attr]
+    pump.run(advance_seconds=2, until=lambda: not svc.batches.find(batch_id).active)  # type: ignore[union-attr]
     # Then `batch.stopped` was announced (the same event however often), with counts of every contact
     stopped = [m for m in sent if m["event"] == "batch.stopped"]
     assert stopped and {m["event_id"] for m in stopped} == {stopped[0]["event_id"]}

@@ -14,8 +14,11 @@ from pydantic import BaseModel
 from chalicelib.api import bodies
 from chalicelib.api.openapi import OPERATIONS, document, error_statuses
 from chalicelib.domain.agents import AgentCreate, AgentFields
+from chalicelib.domain.batch_status import BatchStatus
 from chalicelib.domain.batches import public_batch, public_execution
+from chalicelib.domain.call_status import CallStatus
 from chalicelib.domain.provider_config import HttpAgentConfig, SimulatorConfig, TwilioConfig
+from chalicelib.domain.records import Agent, Batch, Execution, Tenant
 from chalicelib.domain.retry import RetryConfig
 from chalicelib.services import agents as agent_service
 from chalicelib.services import webhooks as webhook_service
@@ -106,18 +109,21 @@ def fields(model: type[BaseModel]) -> set[str]:
     return {info.alias or name for name, info in model.model_fields.items()}
 
 
-BATCH = {"batch_id": "b", "agent_id": "a", "status": "created", "created_at": "2026-11-30T10:00:00Z"}
-EXECUTION = {"execution_id": "e", "batch_id": "b", "status": "queued"}
+BATCH = Batch(batch_id="b", tenant_id="t", agent_id="a", status=BatchStatus.CREATED, created_at="2026-11-30T10:00:00Z")
+EXECUTION = Execution(execution_id="e", batch_id="b", tenant_id="t", agent_id="a", status=CallStatus.QUEUED)
 
 
 @pytest.mark.parametrize(
     ("model", "shown"),
     [
-        (bodies.Batch, lambda: public_batch(BATCH, datetime(2026, 11, 30, tzinfo=UTC))),
+        (
+            bodies.Batch,
+            lambda: public_batch(BATCH, datetime(2026, 11, 30, tzinfo=UTC)),
+        ),
         (bodies.Execution, lambda: public_execution(EXECUTION)),
-        (bodies.Agent, lambda: agent_service.public({"agent_id": "a"})),
+        (bodies.Agent, lambda: agent_service.public(Agent(tenant_id="t", agent_id="a"))),
         (bodies.WebhookDelivery, lambda: webhook_service.public_delivery({})),
-        (bodies.WebhookSecret, lambda: webhook_service.public_secret({"webhook_secret": "whsec_x"})),
+        (bodies.WebhookSecret, lambda: webhook_service.public_secret(Tenant(tenant_id="t", webhook_secret="whsec_x"))),
     ],
 )
 def test_the_public_shapes_are_the_documented_models(model: type[BaseModel], shown: Any) -> None:

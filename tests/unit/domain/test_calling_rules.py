@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import holidays
+import phonenumbers
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -239,3 +241,24 @@ def test_next_open_is_the_first_second_all_rules_allow(
     window: CallingWindow, zones: list[str], after: datetime
 ) -> None:
     assert next_open(window, zones, after) == _oracle(window, zones, after)
+
+
+def test_the_calling_code_shortcut_agrees_with_parsing_for_every_region() -> None:
+    # Given an example number of every region phonenumbers knows (shared calling codes included)
+    supported = set(holidays.list_supported_countries())
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        example = phonenumbers.example_number(region)
+        if example is None:
+            continue
+        number = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+        parsed_region = phonenumbers.region_code_for_number(phonenumbers.parse(number, None))
+        # Then the calendar is the parsed region's, when the holidays package has it
+        assert holiday_calendar_for(number) == (parsed_region if parsed_region in supported else None), number
+
+
+def test_a_calendar_the_holidays_package_lacks_is_refused() -> None:
+    assert CallingWindow(holiday_calendar="US-CA").closed_on(date(2026, 3, 31))  # César Chávez Day, California
+    assert not CallingWindow(holiday_calendar="US").closed_on(date(2026, 3, 31))
+    for calendar in ("XX", "US-ZZ"):
+        with pytest.raises(ValueError):
+            CallingWindow(holiday_calendar=calendar)

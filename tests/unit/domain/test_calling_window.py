@@ -18,6 +18,7 @@ from chalicelib.domain.calling_window import (
     next_open,
     recipient_zones,
 )
+from chalicelib.domain.records import Agent
 
 KOLKATA = ["Asia/Kolkata"]
 NEW_YORK = ["America/New_York"]
@@ -48,13 +49,14 @@ def test_from_agent_defaults_to_nine_to_nine_every_day() -> None:
     # Given an agent stored without calling-hour fields (or with explicit nulls)
     # When the window is read from it
     # Then it is the agent defaults: 09-21, all seven days
-    assert CallingWindow.from_agent({}) == CallingWindow(9, 21, ALL_DAYS)
-    assert CallingWindow.from_agent({"call_start_hour": None, "call_days": None}) == DAY
+    assert CallingWindow.from_agent(Agent(tenant_id="t", agent_id="a")) == CallingWindow(9, 21, ALL_DAYS)
+    assert CallingWindow.from_agent(Agent(tenant_id="t", agent_id="a", call_start_hour=None, call_days=None)) == DAY
 
 
 def test_from_agent_accepts_dynamodb_shapes() -> None:
     # Given an agent as DynamoDB returns it: Decimal hours, a string set of days
-    agent = {"call_start_hour": Decimal(20), "call_end_hour": Decimal(2), "call_days": {"fri", "SAT"}}
+    item = {"call_start_hour": Decimal(20), "call_end_hour": Decimal(2), "call_days": {"fri", "SAT"}}
+    agent = Agent.model_validate({"tenant_id": "t", "agent_id": "a", **item})
     # When / Then the window is the same as one built from plain values
     assert CallingWindow.from_agent(agent) == CallingWindow(20, 2, frozenset({"fri", "sat"}))
 
@@ -80,9 +82,11 @@ def test_invalid_windows_are_rejected(start: int, end: int, days: frozenset[str]
 
 def test_from_agent_rejects_fractional_hours_and_equal_bounds() -> None:
     with pytest.raises(ValueError):
-        CallingWindow.from_agent({"call_start_hour": Decimal("9.5")})
+        CallingWindow.from_agent(
+            Agent.model_validate({"tenant_id": "t", "agent_id": "a", "call_start_hour": Decimal("9.5")})
+        )
     with pytest.raises(ValueError):
-        CallingWindow.from_agent({"call_start_hour": 21})
+        CallingWindow.from_agent(Agent(tenant_id="t", agent_id="a", call_start_hour=21))
 
 
 def test_naive_datetimes_and_empty_zone_lists_are_rejected() -> None:

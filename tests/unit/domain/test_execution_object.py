@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api import bodies
-from chalicelib.domain.batches import public_execution
+from chalicelib.domain.batches import public_execution as shown_record
+from chalicelib.domain.records import Execution
 
 TELEPHONY = {
     "duration": 42,
@@ -68,6 +69,13 @@ BOLNA_EXAMPLE: dict[str, Any] = {
     },
     "context_details": {},
 }
+
+
+def public_execution(stored: dict[str, Any]) -> dict[str, Any]:
+    """The API's object for what the store holds (the record, from its item)."""
+    return shown_record(Execution.model_validate({"tenant_id": "t", "agent_id": "a", **stored}))
+
+
 NESTED = ("telephony_data", "transfer_call_data", "batch_run_details")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from chalicelib.domain.batch_status import BatchStatus
+from chalicelib.domain.call_status import CallStatus
 from chalicelib.domain.messages import (
     ControlMessage,
     DeadWebhook,
@@ -13,18 +15,21 @@ from chalicelib.domain.messages import (
     ProviderEvent,
     WebhookMessage,
 )
+from chalicelib.domain.records import Batch, Execution
 
-EXECUTION = {
-    "execution_id": "e1",
-    "batch_id": "b1",
-    "tenant_id": "t1",
-    "agent_id": "a1",
-    "user_number": "+12025550123",
-    "from_number": None,
-    "contact_index": 7,
-    "attempt": 2,
-    "recipient_data": {"name": "Ada"},
-}
+BATCH = Batch(batch_id="b1", tenant_id="t", agent_id="a", status=BatchStatus.RUNNING, max_concurrent_calls=3)
+EXECUTION = Execution(
+    execution_id="e1",
+    batch_id="b1",
+    tenant_id="t1",
+    agent_id="a1",
+    status=CallStatus.QUEUED,
+    user_number="+12025550123",
+    from_number=None,
+    contact_index=7,
+    attempt=2,
+    recipient_data={"name": "Ada"},
+)
 
 
 def wire(message: ControlMessage | DialMessage | ProviderEvent | WebhookMessage | ExportMessage) -> dict[str, object]:
@@ -43,7 +48,7 @@ def test_control_messages_carry_the_keys_of_their_kind() -> None:
 
 
 def test_a_dial_message_is_built_from_its_execution_and_handed_back_whole() -> None:
-    message = DialMessage.for_execution(EXECUTION, {"max_concurrent_calls": 3}, not_before="2026-01-01T00:00:00Z")
+    message = DialMessage.for_execution(EXECUTION, BATCH, not_before="2026-01-01T00:00:00Z")
     assert wire(message) == {
         "execution_id": "e1",
         "batch_id": "b1",

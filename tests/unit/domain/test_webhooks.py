@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from chalicelib.domain.records import Batch
 from chalicelib.domain.webhooks import (
     MAX_RETRY_AFTER_SECONDS,
     Outcome,
@@ -147,12 +148,18 @@ def test_retry_after_in_seconds_or_as_an_http_date() -> None:
 
 
 def test_batch_payload_and_counts() -> None:
-    batch = {
-        "total_contacts": 4,
-        "valid_contacts": 3,
-        "invalid_contacts": 1,
-        "execution_status": {"completed": 2, "busy": 1, "queued": 0},
-    }
+    batch = Batch.model_validate(
+        {
+            "batch_id": "b1",
+            "tenant_id": "t",
+            "agent_id": "a",
+            "status": "completed",
+            "total_contacts": 4,
+            "valid_contacts": 3,
+            "invalid_contacts": 1,
+            "execution_status": {"completed": 2, "busy": 1, "queued": 0},
+        }
+    )
     counts = batch_counts(batch)
     assert counts["execution_status"] == {"busy": 1, "completed": 2}
     payload = batch_payload("b1", "completed", "2026-11-22T12:00:00.000Z", counts)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
+from chalicelib.domain.call_status import CallStatus
+from chalicelib.domain.records import Execution
 from chalicelib.providers.base import ForgedCallback
 from chalicelib.providers.http_agent import require_same_call
 
-RECORDED = {"execution_id": "e-y", "provider_call_id": "va-y"}
-UNRECORDED = {"execution_id": "e-y"}
+IDS = {"batch_id": "b", "tenant_id": "t", "agent_id": "a", "status": CallStatus.INITIATED}
+RECORDED = Execution(execution_id="e-y", provider_call_id="va-y", **IDS)
+UNRECORDED = Execution(execution_id="e-y", **IDS)
 
 
 @pytest.mark.parametrize(
@@ -23,7 +24,7 @@ UNRECORDED = {"execution_id": "e-y"}
         (UNRECORDED, "e-y", None),
     ],
 )
-def test_a_body_naming_this_call_is_accepted(execution: dict[str, Any], reference: str, call_id: str) -> None:
+def test_a_body_naming_this_call_is_accepted(execution: Execution, reference: str, call_id: str) -> None:
     require_same_call(execution, reference, call_id)
 
 
@@ -40,6 +41,6 @@ def test_a_body_naming_this_call_is_accepted(execution: dict[str, Any], referenc
         (UNRECORDED, None, None),
     ],
 )
-def test_a_body_not_naming_this_call_is_refused(execution: dict[str, Any], reference: str, call_id: str) -> None:
+def test_a_body_not_naming_this_call_is_refused(execution: Execution, reference: str, call_id: str) -> None:
     with pytest.raises(ForgedCallback):
         require_same_call(execution, reference, call_id)

@@ -6,7 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from chalicelib.domain.batch_status import BatchStatus
+from chalicelib.domain.records import Batch
 from chalicelib.services.lifecycle import missed_start
+
+
+def _batch(status: str, scheduled_at: str) -> Batch:
+    return Batch(batch_id="b", tenant_id="t", agent_id="a", status=BatchStatus(status), scheduled_at=scheduled_at)
+
 
 NOW = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
 
@@ -23,8 +30,8 @@ NOW = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
     ],
 )
 def test_missed_start_never_raises(scheduled_at: str, missed: bool) -> None:
-    assert missed_start({"status": "scheduled", "scheduled_at": scheduled_at}, NOW) is missed
+    assert missed_start(_batch("scheduled", scheduled_at), NOW) is missed
 
 
 def test_only_a_scheduled_batch_can_miss_its_start() -> None:
-    assert not missed_start({"status": "running", "scheduled_at": "2026-11-22T09:00:00.000Z"}, NOW)
+    assert not missed_start(_batch("running", "2026-11-22T09:00:00.000Z"), NOW)

@@ -1,0 +1,193 @@
+"""The stored records (agent, tenant, batch, execution) as typed models; the stores convert them to and from items.
+
+Reading a record never re-runs the API's input rules (SSRF, E.164, ...): what is stored was checked when it was
+written, so these models only give it a shape. Every field but the keys is optional, as older items may lack it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .batch_status import BatchStatus
+from .call_status import CallStatus
+from .extraction import TALLY_PREFIX
+from .retry import RetryConfig
+
+
+class Record(BaseModel):
+    """Base of the stored records; `to_item()` is the item to store: only the fields given, None left out."""
+
+    model_config = ConfigDict(validate_assignment=False)
+
+    def to_item(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True, exclude_unset=True)
+
+
+class Agent(Record):
+    """A voice agent: who places a tenant's calls, how, and when."""
+
+    tenant_id: str
+    agent_id: str
+    name: str | None = None
+    provider: str = "simulator"
+    provider_config: dict[str, Any] | None = None
+    welcome_message: str | None = None
+    prompt: str | None = None
+    from_phone_numbers: list[str] | None = None
+    max_concurrent_calls: int | None = None
+    calls_per_second: int | float | None = None  # kept as stored: 1 stays 1, not 1.0
+    call_start_hour: int | None = None
+    call_end_hour: int | None = None
+    call_days: list[str] | None = None
+    calling_hours: dict[str, list[list[str]]] | None = None  # weekly hours; when set, the call_* shorthand is None
+    blocked_dates: list[dict[str, str]] | None = None  # {"start", "end"} local dates
+    skip_public_holidays: bool | None = None
+    timezone: str | None = None
+    webhook_url: str | None = None
+    retry_config: RetryConfig | None = None
+    extraction_schema: list[dict[str, Any]] | None = None  # domain/extraction.py's fields, as stored
+    max_attempts_per_number: int | None = None  # the per-number contact limit (domain/contact_limits.py)
+    attempt_window_days: int | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class Tenant(Record):
+    """A tenant's webhook signing secrets (current, and the previous one during a rotation) and disabled endpoints."""
+
+    tenant_id: str
+    webhook_secret: str | None = None
+    webhook_secret_created_at: str | None = None
+    previous_webhook_secret: str | None = None
+    previous_secret_expires_at: str | None = None
+    disabled_endpoints: set[str] = set()
+
+
+class Batch(Record):
+    """A batch: its options, its counters (kept with atomic ADDs) and where its dispatch and cancel walks are."""
+
+    batch_id: str
+    tenant_id: str
+    agent_id: str
+    status: BatchStatus
+    name: str | None = None
+    created_at: str = ""
+    updated_at: str = ""
+    file_name: str | None = None
+    from_phone_numbers: list[str] = []
+    webhook_url: str | None = None
+    status_webhook: str | None = None
+    retry_config: RetryConfig | None = None
+    max_concurrent_calls: int | None = None
+    default_region: str | None = None
+    bypass_call_guardrails: bool = False
+    calling_hours: dict[str, list[list[str]]] | None = None  # the batch's own calling rules (None: the agent's)
+    blocked_dates: list[dict[str, str]] | None = None
+    skip_public_holidays: bool | None = None
+    requested_start: str | None = None  # a start asked for at upload, applied once the file is read
+    # counters
+    next_pos: int = 0  # contacts handed to dispatch so far
+    dispatched: int = 0
+    finished: int = 0
+    unreached: int = 0  # never dialled: canceled by a stop
+    live: int = 0
+    execution_status: dict[str, int] = {}
+    total_contacts: int = 0
+    valid_contacts: int = 0
+    invalid_contacts: int = 0
+    duplicate_contacts: int = 0
+    suppressed_contacts: int = 0  # valid numbers skipped: on the tenant's do-not-call list
+    # what the file held
+    blank_rows: int | None = None
+    columns: list[str] | None = None
+    number_column: str | None = None
+    encoding: str | None = None
+    chunk_size: int = 0
+    chunk_count: int | None = None
+    raw_key: str | None = None
+    warnings: list[dict[str, Any]] | None = None
+    failure_reason: dict[str, Any] | None = None
+    # lifecycle
+    scheduled_at: str | None = None
+    start_token: str | None = None
+    started_at: str | None = None
+    completed_at: str | None = None
+    stopped_at: str | None = None
+    deleted_at: str | None = None
+    settled_at: str | None = None
+    settle_after: str | None = None
+    active: str | None = None  # "1" while in the sweeper's index (by_status)
+    # the one background CSV export
+    csv_export_token: str | None = None
+    csv_export_started_at: str | None = None
+    csv_export: dict[str, Any] | None = None
+    # the extraction breakdown: one top-level counter per field and value (`xb#<field>#<value>`), kept with
+    # atomic ADDs like execution_status; read here, never written back from the record
+    extraction_tallies: dict[str, int] = Field(default_factory=dict, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tallies(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "extraction_tallies" not in data:
+            tallies = {k: v for k, v in data.items() if isinstance(k, str) and k.startswith(TALLY_PREFIX)}
+            if tallies:
+                data = {**data, "extraction_tallies": tallies}
+        return data
+
+
+class Execution(Record):
+    """One call attempt of one contact; Bolna's execution object is made from it (domain/batches.public_execution)."""
+
+    execution_id: str
+    batch_id: str
+    tenant_id: str
+    agent_id: str
+    status: CallStatus
+    seq: str = ""  # contact then attempt, zero-padded: the by_batch index's sort key
+    contact_index: int = 0
+    row: int | None = None  # the CSV row, for people
+    user_number: str = ""
+    from_number: str | None = None
+    attempt: int = 1
+    retry_count: int = 0
+    recipient_data: dict[str, Any] = {}
+    retry_history: list[dict[str, Any]] | None = None
+    created_at: str = ""
+    updated_at: str = ""
+    scheduled_at: str | None = None
+    # the call
+    provider: str | None = None
+    provider_call_id: str | None = None
+    claimed_at: str | None = None
+    placed_at: str | None = None
+    answered_at: str | None = None
+    ended_at: str | None = None
+    conversation_duration: int | float | None = None  # kept as stored: 30 stays 30, not 30.0
+    total_cost: int | float | None = None
+    transcript: str | None = None
+    answered_by_voice_mail: bool | None = None
+    hangup_reason: str | None = None
+    recording_url: str | None = None
+    error_message: str | None = None
+    # Bolna's richer execution object (domain/batches.public_execution): what the provider reported
+    summary: str | None = None
+    extracted_data: dict[str, Any] | None = None
+    extraction_errors: list[dict[str, Any]] | None = None
+    cost_breakdown: dict[str, Any] | None = None
+    transfer_call_data: dict[str, Any] | None = None
+    hangup_by: str | None = None
+    hangup_provider_code: int | str | None = None
+    ring_duration: int | float | None = None
+    post_dial_delay: int | float | None = None
+    telephony_duration: int | float | None = None
+    ringing_at: str | None = None  # the first ring: ring_duration and post_dial_delay when not reported
+    late_details_at: str | None = None  # a second final report brought details (call.updated)
+    holiday_calendar: str | None = None  # with skip_public_holidays: the calendar the call was held to
+    opted_out: bool | None = None  # the person asked not to be called again (never retried)
+    # bookkeeping
+    superseded_by: str | None = None  # the retry that replaced this attempt
+    open_shard: str | None = None  # set while a provider owes a final status (the by_open index)
+    place_token: str | None = None  # a re-queued placement's one-time token
+    callbacks: set[str] | None = None  # provider callbacks received (replays are refused)
