@@ -8,7 +8,18 @@ from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib import observability
-from chalicelib.api import agents, batches, dashboard, executions, providers, reference, suppressions, webhooks
+from chalicelib.api import (
+    agents,
+    audit,
+    batches,
+    dashboard,
+    erasures,
+    executions,
+    providers,
+    reference,
+    suppressions,
+    webhooks,
+)
 from chalicelib.api.http import in_our_error_shape
 from chalicelib.resources import (
     CONTROL_QUEUE,
@@ -63,6 +74,8 @@ app.register_blueprint(providers.bp)
 app.register_blueprint(reference.bp)
 app.register_blueprint(dashboard.bp)
 app.register_blueprint(suppressions.bp)
+app.register_blueprint(erasures.bp)
+app.register_blueprint(audit.bp)
 
 
 @app.on_sqs_message(queue=queue_name(settings, CONTROL_QUEUE), batch_size=1, name="dispatcher")

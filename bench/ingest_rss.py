@@ -118,10 +118,10 @@ def main() -> None:
             print(
                 f"ingest {rows:>9,} rows ({size / 1e6:.1f} MB): {ingest['seconds']:.1f} s "
                 f"({rows / ingest['seconds']:,.0f} rows/s), peak RSS {ingest['peak_rss_mb']:.0f} MB, "
-                f"status {batch['status']}, valid {batch['valid_contacts']:,}"
+                f"status {batch.status}, valid {batch.valid_contacts:,}"
             )
-            for pos in sorted({0, max(0, batch["valid_contacts"] - 3 * 2000)}):
-                dispatch = run_child("dispatch", f"{batch['batch_id']}:{pos}", env)
+            for pos in sorted({0, max(0, batch.valid_contacts - 3 * 2000)}):
+                dispatch = run_child("dispatch", f"{batch.batch_id}:{pos}", env)
                 print(
                     f"  dispatcher 3 steps from contact {pos:>9,}: {dispatch['seconds']:.1f} s, "
                     f"peak RSS {dispatch['peak_rss_mb']:.0f} MB"

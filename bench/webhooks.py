@@ -122,7 +122,7 @@ def run(events: int, receiver_ms: float) -> None:
         settings = get_settings()
         create_resources(settings)
         svc = Services.build(settings)
-        secret = current_secret(svc, "bench")["webhook_secret"]
+        secret = current_secret(svc, "bench").webhook_secret
         requests: Counter[str] = Counter()
         aws.dynamodb().meta.events.register(
             "before-call.dynamodb.*", lambda model, **_: requests.update([f"dynamodb.{model.name}"])

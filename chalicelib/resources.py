@@ -57,6 +57,9 @@ EXECUTIONS = Table(
     indexes=(
         Index("by_batch", partition_key="batch_id", sort_key="seq"),
         Index("by_open", partition_key="open_shard", sort_key="updated_at"),
+        # An erasure finds one tenant's number here (`number_key`: a hash of tenant and number), never by a scan;
+        # an erased execution leaves it.
+        Index("by_number", partition_key="number_key", sort_key="execution_id"),
     ),
 )
 # One counter item per agent (lease_id "live") plus one item per live call; expired leases are reclaimed.
@@ -85,6 +88,16 @@ NUMBERS = Table(
     indexes=(Index("suppressed", partition_key="suppressed_tenant", sort_key="number"),),
     ttl_attribute="ttl",
 )
+# Append-only, per tenant: one entry per change an API key made (sort key `<at>#<id>`, so it reads in time
+# order); by_target lists one target's entries (`<tenant>#<target>`). No role may update or delete it.
+AUDIT = Table(
+    "audit",
+    partition_key="tenant_id",
+    sort_key="entry_key",
+    indexes=(Index("by_target", partition_key="target_key", sort_key="entry_key"),),
+)
+# One item per erasure request (POST /erasures): its progress; it never holds the full number.
+ERASURES = Table("erasures", partition_key="tenant_id", sort_key="erasure_id")
 TABLES: tuple[Table, ...] = (
     API_KEYS,
     AGENTS,
@@ -95,6 +108,8 @@ TABLES: tuple[Table, ...] = (
     TENANTS,
     CALLBACK_RECEIPTS,
     NUMBERS,
+    AUDIT,
+    ERASURES,
 )
 
 # Visibility timeouts are at least six times each consumer's Lambda timeout, as AWS advises.

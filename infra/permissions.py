@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from chalicelib.resources import (
     AGENTS,
     API_KEYS,
+    AUDIT,
     BATCHES,
     CALLBACK_RECEIPTS,
     CONTROL_QUEUE,
     DIAL_QUEUE,
+    ERASURES,
     EVENTS_QUEUE,
     EXECUTIONS,
     EXPORTS_PREFIX,
@@ -40,8 +42,9 @@ from chalicelib.resources import (
 )
 
 GET, PUT, UPDATE, DELETE, QUERY = (f"dynamodb:{a}" for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"))
+BATCH_WRITE = "dynamodb:BatchWriteItem"  # the purge's deletes, 25 per request
 BATCH_GET = "dynamodb:BatchGetItem"  # ingest: which of a chunk's contacts are suppressed (NumberStore)
-READ, WRITE, REMOVE = "s3:GetObject", "s3:PutObject", "s3:DeleteObject"
+READ, WRITE, REMOVE = "s3:GetObject", "s3:PutObject", "s3:DeleteObject"  # DeleteObjects: DeleteObject per key
 ABORT = "s3:AbortMultipartUpload"  # upload_fileobj (the row-error report) goes multipart above 8 MB
 TAG = "s3:PutObjectTagging"  # put_raw tags raw files kind=raw for the lifecycle rule
 
@@ -95,8 +98,10 @@ ACCESS: dict[str, Access] = {
             (WEBHOOK_DELIVERIES, (QUERY,)),
             (CALLBACK_RECEIPTS, (GET, PUT)),  # HTTP voice agents' webhook-ids, per signing account
             (NUMBERS, (GET, UPDATE, BATCH_GET)),  # the suppression routes; create_batch skips suppressed contacts
+            (AUDIT, (PUT, QUERY)),  # append-only: never UpdateItem or DeleteItem
+            (ERASURES, (GET, PUT)),
         ),
-        indexes=((BATCHES, "by_agent"), (EXECUTIONS, "by_batch"), (NUMBERS, "suppressed")),
+        indexes=((BATCHES, "by_agent"), (EXECUTIONS, "by_batch"), (NUMBERS, "suppressed"), (AUDIT, "by_target")),
         objects=(
             (RAW, (WRITE, TAG)),
             (CONTACTS, (WRITE,)),
@@ -114,10 +119,27 @@ ACCESS: dict[str, Access] = {
     # the cancel walk of an ended batch: canceled executions for the contacts never dispatched, then
     # the waiting ones canceled (read in contact order, finish_call: GET for the call.ended webhook);
     # upload_expiry.py: is a presigned upload's file in the bucket (HeadObject), else fail its batch.
+    # purge_walk.py: a deleted batch's executions, delivery log and objects deleted (BatchWriteItem, DeleteObjects
+    # after listing its prefixes); erasures.py: the number's executions (by_number) erased or canceled, then
+    # (erasure_files.py) its batches' chunks and row errors masked, raw files and exports deleted.
     "dispatcher": Access(
-        items=((BATCHES, (GET, UPDATE)), (AGENTS, (GET,)), (EXECUTIONS, (GET, PUT, UPDATE))),
-        indexes=((EXECUTIONS, "by_batch"),),
-        objects=((CONTACTS, (READ,)), (UPLOADS, (READ,))),
+        items=(
+            (BATCHES, (GET, UPDATE)),
+            (AGENTS, (GET,)),
+            (EXECUTIONS, (GET, PUT, UPDATE, BATCH_WRITE)),
+            (WEBHOOK_DELIVERIES, (QUERY, BATCH_WRITE)),
+            (ERASURES, (GET, UPDATE)),
+        ),
+        indexes=((EXECUTIONS, "by_batch"), (EXECUTIONS, "by_number")),
+        objects=(
+            (CONTACTS, (READ, WRITE, REMOVE)),  # WRITE: an erasure masks the number in a chunk
+            (UPLOADS, (READ, REMOVE)),
+            (RAW, (REMOVE,)),
+            (ERRORS, (READ, WRITE, ABORT, REMOVE)),  # an erasure masks the number in the row-error report
+            (EXPORTS, (REMOVE,)),
+            (INBOX, (REMOVE,)),
+            (QUARANTINE, (REMOVE,)),
+        ),
         list_bucket=True,  # check_upload: a file not uploaded answers 404, not 403
         sends=(CONTROL_QUEUE, DIAL_QUEUE, WEBHOOK_QUEUE),  # + dispatching / in_progress / completed webhooks
     ),
@@ -154,7 +176,7 @@ ACCESS: dict[str, Access] = {
         items=((BATCHES, (GET, PUT, UPDATE)), (NUMBERS, (BATCH_GET,))),  # suppressed contacts are skipped
         indexes=((AGENTS, "by_id"), (NUMBERS, "suppressed")),
         objects=(
-            (UPLOADS, (READ,)),
+            (UPLOADS, (READ, REMOVE)),  # REMOVE: a file uploaded for a batch deleted meanwhile
             (INBOX, (READ, REMOVE)),
             (QUARANTINE, (WRITE,)),
             (CONTACTS, (WRITE,)),
@@ -167,7 +189,7 @@ ACCESS: dict[str, Access] = {
     # services/webhook_delivery.py: claim/settle/log each attempt, the tenant's secrets (made on first use) and
     # disabled endpoints; the next attempt as a delayed message or a schedule; the last one dead-lettered.
     "webhook_sender": Access(
-        items=((TENANTS, (GET, UPDATE)), (WEBHOOK_DELIVERIES, (PUT, UPDATE))),
+        items=((TENANTS, (GET, UPDATE)), (WEBHOOK_DELIVERIES, (PUT, UPDATE)), (BATCHES, (GET,))),  # a deleted batch
         sends=(WEBHOOK_QUEUE,),
         dead_letters=(WEBHOOK_QUEUE,),
         schedules=True,

@@ -60,8 +60,10 @@ def _create_table(settings: Settings, table: resources.Table) -> None:
             for index in table.indexes
         ]
     ddb = aws.dynamodb()
-    with contextlib.suppress(ddb.exceptions.ResourceInUseException):  # already there
+    try:
         ddb.create_table(**request)
+    except ddb.exceptions.ResourceInUseException:  # already there (kept data): add the indexes declared since
+        _add_missing_indexes(request)
     if table.ttl_attribute:
         name = request["TableName"]
         ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
@@ -69,6 +71,21 @@ def _create_table(settings: Settings, table: resources.Table) -> None:
             ddb.update_time_to_live(
                 TableName=name,
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+            )
+
+
+def _add_missing_indexes(request: dict[str, Any]) -> None:
+    """An index declared after the table was made (a local stack's kept data) is created, one per call as
+    DynamoDB takes them; the emulator indexes the existing items at once."""
+    ddb = aws.dynamodb()
+    name = request["TableName"]
+    existing = {i["IndexName"] for i in ddb.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])}
+    for index in request.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] not in existing:
+            ddb.update_table(
+                TableName=name,
+                AttributeDefinitions=request["AttributeDefinitions"],
+                GlobalSecondaryIndexUpdates=[{"Create": index}],
             )
 
 

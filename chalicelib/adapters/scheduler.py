@@ -24,10 +24,13 @@ class Scheduler:
         self._settings = settings
         self._queues = queues
 
-    def send_at(self, queue: Queue, message: QueueMessage, when: datetime, name: str) -> None:
+    def send_at(self, queue: Queue, message: QueueMessage, when: datetime, name: str, *, replaces: bool = True) -> None:
+        """`replaces`: a schedule of this name may exist and must not fire too (False for names used once,
+        such as a webhook's attempt: no delete request is spent on them)."""
         plan = plan_start(when, clock.now())
         if plan.delay_seconds is not None:
-            self.cancel(name)
+            if replaces:
+                self.cancel(name)
             self._queues.send(queue, message, plan.delay_seconds)
             return
         assert plan.schedule_at is not None

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
 
 from aws_lambda_powertools.utilities.parameters import SSMProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 
 from .. import aws
+from ..domain.json_input import JsonObject
 from ..settings import Settings
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
@@ -41,11 +41,11 @@ class Secrets:
         return {key: str(values[key]) for key in keys}
 
     @staticmethod
-    def _env(name: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    def _env(name: str, keys: tuple[str, ...]) -> JsonObject:
         prefix = name.upper().replace("-", "_")
         return {key: os.environ.get(f"{prefix}_{key.upper()}") for key in keys}
 
-    def _param(self, tenant_id: str, name: str) -> dict[str, Any]:
+    def _param(self, tenant_id: str, name: str) -> JsonObject:
         if self._ssm is None:
             self._ssm = SSMProvider(boto3_client=aws.ssm())
         path = self._settings.secret_path(tenant_id, name)

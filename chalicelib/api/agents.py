@@ -8,12 +8,13 @@ from chalice import Blueprint
 
 from ..domain.agents import AgentCreate, AgentPatch
 from ..services import agents as agent_service
+from ..services.audit import Change
 from .http import ApiRequest, endpoint, json_response, success
 
 bp = Blueprint(__name__)
 
 
-@endpoint(bp, "/agents", ["POST"])
+@endpoint(bp, "/agents", ["POST"], Change("agent.created", "agent", field="id"))
 def create_agent(req: ApiRequest) -> Any:
     spec = AgentCreate.model_validate(req.json_object())
     agent = agent_service.create_agent(req.svc.agents, req.tenant_id, spec, req.svc.settings)
@@ -30,14 +31,14 @@ def get_agent(req: ApiRequest, agent_id: str) -> Any:
     return json_response(agent_service.public(req.svc.agents.get(req.tenant_id, agent_id)))
 
 
-@endpoint(bp, "/agents/{agent_id}", ["PATCH"])
+@endpoint(bp, "/agents/{agent_id}", ["PATCH"], Change("agent.updated", "agent", "agent_id"))
 def update_agent(req: ApiRequest, agent_id: str) -> Any:
     patch = AgentPatch.model_validate(req.json_object())
     agent = agent_service.update_agent(req.svc.agents, req.tenant_id, agent_id, patch, req.svc.settings)
     return json_response(agent_service.public(agent))
 
 
-@endpoint(bp, "/agents/{agent_id}", ["DELETE"])
+@endpoint(bp, "/agents/{agent_id}", ["DELETE"], Change("agent.deleted", "agent", "agent_id"))
 def delete_agent(req: ApiRequest, agent_id: str) -> Any:
     agent_service.delete_agent(req.svc.agents, req.svc.batches, req.tenant_id, agent_id)
     return success("deleted")

@@ -12,6 +12,7 @@ from ..domain.call_status import CallStatus
 from ..domain.calling_rules import RULE_FIELDS, CallingRules
 from ..errors import BadRequest, PayloadTooLarge
 from ..services import exports, lifecycle
+from ..services.audit import Change
 from ..services.ingest import Upload, create_batch, errors_page, presign_upload
 from .forms import fields_as_json
 from .http import ApiRequest, endpoint, json_response, page_response, success
@@ -20,7 +21,7 @@ bp = Blueprint(__name__)
 UPLOAD_HINT = "Upload larger files with POST /batches/uploads (a presigned S3 upload) instead."
 
 
-@endpoint(bp, "/batches", ["POST"])
+@endpoint(bp, "/batches", ["POST"], Change("batch.created", "batch", field="batch_id"))
 def create(req: ApiRequest) -> Any:
     if req.content_type == "application/json":
         if len(req.body_bytes()) > req.svc.settings.max_sync_upload_bytes:
@@ -50,7 +51,7 @@ def create(req: ApiRequest) -> Any:
     return json_response(create_batch(req.svc, req.tenant_id, options, upload), 201)
 
 
-@endpoint(bp, "/batches/uploads", ["POST"])
+@endpoint(bp, "/batches/uploads", ["POST"], Change("batch.created", "batch", field="batch_id"))
 def create_upload(req: ApiRequest) -> Any:
     """Large files: a presigned S3 POST; the batch is `validating` until the file has been read."""
     options = UploadOptions.model_validate(req.fields(("from_phone_numbers",)))
@@ -78,7 +79,7 @@ def errors(req: ApiRequest, batch_id: str) -> Any:
     return page_response(*errors_page(req.svc, req.tenant_id, batch_id, offset, limit))
 
 
-@endpoint(bp, "/batches/{batch_id}", ["DELETE"])
+@endpoint(bp, "/batches/{batch_id}", ["DELETE"], Change("batch.deleted", "batch", "batch_id"))
 def delete(req: ApiRequest, batch_id: str) -> Any:
     lifecycle.delete_batch(req.svc, req.tenant_id, batch_id)
     return success("deleted")
@@ -91,32 +92,32 @@ def _scheduled_at(req: ApiRequest) -> tuple[object, bool, CallingRules | None]:
     return data.get("scheduled_at"), bypass, CallingRules.model_validate(given) if given else None
 
 
-@endpoint(bp, "/batches/{batch_id}/schedule", ["POST"])
+@endpoint(bp, "/batches/{batch_id}/schedule", ["POST"], Change("batch.scheduled", "batch", "batch_id"))
 def schedule(req: ApiRequest, batch_id: str) -> Any:
     scheduled_at, bypass, rules = _scheduled_at(req)
     batch = lifecycle.schedule_batch(req.svc, req.tenant_id, batch_id, scheduled_at, bypass=bypass, rules=rules)
     return success(batch.status, scheduled_at=batch.scheduled_at)
 
 
-@endpoint(bp, "/batches/{batch_id}/run", ["POST"])
+@endpoint(bp, "/batches/{batch_id}/run", ["POST"], Change("batch.run", "batch", "batch_id"))
 def run(req: ApiRequest, batch_id: str) -> Any:
     batch = lifecycle.run_batch(req.svc, req.tenant_id, batch_id)
     return success(batch.status, scheduled_at=batch.scheduled_at)
 
 
-@endpoint(bp, "/batches/{batch_id}/stop", ["POST"])
+@endpoint(bp, "/batches/{batch_id}/stop", ["POST"], Change("batch.stopped", "batch", "batch_id"))
 def stop(req: ApiRequest, batch_id: str) -> Any:
     lifecycle.stop_batch(req.svc, req.tenant_id, batch_id)
     return success("stopped")
 
 
-@endpoint(bp, "/batches/{batch_id}/pause", ["POST"])
+@endpoint(bp, "/batches/{batch_id}/pause", ["POST"], Change("batch.paused", "batch", "batch_id"))
 def pause(req: ApiRequest, batch_id: str) -> Any:
     lifecycle.pause_batch(req.svc, req.tenant_id, batch_id)
     return success("paused")
 
 
-@endpoint(bp, "/batches/{batch_id}/resume", ["POST"])
+@endpoint(bp, "/batches/{batch_id}/resume", ["POST"], Change("batch.resumed", "batch", "batch_id"))
 def resume(req: ApiRequest, batch_id: str) -> Any:
     batch = lifecycle.resume_batch(req.svc, req.tenant_id, batch_id)
     return success(batch.status)

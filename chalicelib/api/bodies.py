@@ -383,3 +383,33 @@ class SuppressionsAdded(Answer):
     invalid_numbers: int
     duplicate_numbers: int
     errors: list[RowError] = Field(..., description="The first 100 refused rows, as a batch's `/errors` lists them.")
+
+
+class Erasure(Answer):
+    """`POST /erasures` (202) and `GET /erasures/{erasure_id}`: an erasure request and its progress."""
+
+    id: str
+    status: Literal["running", "completed"] = Field(
+        ..., description="`running` while executions remain (live calls are erased once they end); then `completed`."
+    )
+    phone_number: str = Field(..., description="The number, masked (the full number is never stored here).")
+    suppress: bool = Field(..., description="Whether the request asked to keep the number suppressed.")
+    suppressed: bool = Field(..., description="Whether the number is on the tenant's do-not-call list because of it.")
+    executions_erased: int = Field(..., description="Executions whose personal data this request removed.")
+    calls_canceled: int = Field(..., description="Calls of the number not yet placed, canceled by this request.")
+    live_calls: int = Field(..., description="Calls in progress at the last pass, erased once they end.")
+    requested_at: Timestamp
+    completed_at: Timestamp | None
+
+
+class AuditEntry(Answer):
+    """One change an API key made (`GET /audit`); entries are never edited or deleted."""
+
+    id: str
+    action: str = Field(..., description="e.g. `batch.created`, `batch.stopped`, `agent.updated`, `erasure.requested`.")
+    target: str = Field(
+        ..., description="`<kind>:<id>` (`batch:…`, `agent:…`, `erasure:…`, `suppression:<masked number>`) or a kind."
+    )
+    key_label: str | None = Field(..., description="The label of the API key that made the change.")
+    request_id: str | None = Field(..., description="The request's id (`X-Request-Id`; API Gateway's `requestId`).")
+    at: Timestamp

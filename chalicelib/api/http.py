@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,9 +15,10 @@ from pydantic import ValidationError
 
 from .. import observability
 from ..domain import json_input
-from ..domain.json_input import JsonInputError
+from ..domain.json_input import JsonInputError, JsonObject
 from ..errors import BadRequest, MethodNotAllowed, NotFound, ServiceError, UnsupportedMediaType
-from ..services.auth import authenticate
+from ..services import audit
+from ..services.auth import identify
 from ..services.container import Services, get_services
 from .bodies import ErrorBody
 from .forms import Form, fields_as_json, parse_form
@@ -32,6 +34,8 @@ class ApiRequest:
     request: Request
     tenant_id: str
     svc: Services
+    key_label: str = ""
+    request_id: str = ""
 
     @property
     def content_type(self) -> str:
@@ -62,7 +66,7 @@ class ApiRequest:
         raw = self.request.raw_body or b""
         return raw.encode() if isinstance(raw, str) else raw
 
-    def json_object(self) -> dict[str, Any]:
+    def json_object(self) -> JsonObject:
         raw = self.body_bytes()
         if not raw.strip():
             return {}
@@ -161,27 +165,62 @@ def validation_error(exc: ValidationError) -> BadRequest:
     return BadRequest(f"invalid request: {fields}", code="validation_error", details=details)
 
 
-def endpoint(bp: Blueprint, path: str, methods: list[str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a route that authenticates, then maps ServiceError and ValidationError to 4xx."""
+def request_id(request: Request) -> str:
+    """API Gateway's request id (its access log's `requestId`); the Lambda invocation's id where there is no
+    gateway (the local server, the test client)."""
+    context: Any = request.context or {}
+    found = context.get("requestId") or getattr(request.lambda_context, "aws_request_id", None)
+    return str(found or uuid.uuid4())
+
+
+def endpoint(
+    bp: Blueprint, path: str, methods: list[str], audit_as: audit.Change | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a route that authenticates, then maps ServiceError and ValidationError to 4xx.
+
+    Every answer carries `X-Request-Id`. `audit_as`: the route changes something, and each success is
+    recorded in the tenant's audit log with the key's label and that request id (services/audit.py)."""
 
     def register(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def handler(**params: Any) -> Any:
+            request = bp.current_request
+            req_id = request_id(request)
             try:
                 svc = get_services()
-                request = bp.current_request
-                tenant = authenticate(svc.keys, request.headers.get("authorization"))
-                observability.logger.thread_safe_append_keys(tenant=tenant, batch_id=params.get("batch_id"))
-                return view(ApiRequest(request, tenant, svc), **params)
+                caller = identify(svc.keys, request.headers.get("authorization"))
+                observability.logger.thread_safe_append_keys(
+                    tenant=caller.tenant_id, batch_id=params.get("batch_id"), request_id=req_id
+                )
+                response = view(ApiRequest(request, caller.tenant_id, svc, caller.key_label, req_id), **params)
+                if audit_as is not None and 200 <= response.status_code < 300:
+                    _record(svc, caller.tenant_id, caller.key_label, req_id, audit_as, params, response)
             except ServiceError as exc:
-                return error_response(exc)
+                response = error_response(exc)
             except ValidationError as exc:
-                return error_response(validation_error(exc))
+                response = error_response(validation_error(exc))
+            response.headers = {**response.headers, "X-Request-Id": req_id}
+            return response
 
         bp.route(path, methods=methods, content_types=ANY_CONTENT)(handler)
         return view
 
     return register
+
+
+def _record(
+    svc: Services,
+    tenant_id: str,
+    key_label: str,
+    req_id: str,
+    change: audit.Change,
+    params: dict[str, Any],
+    response: Response,
+) -> None:
+    target_id = params.get(change.param) if change.param else None
+    if change.field:
+        target_id = json.loads(response.body)[change.field]
+    audit.record(svc, tenant_id, key_label, req_id, change.action, audit.target(change.kind, target_id, change.masked))
 
 
 def public_endpoint(bp: Blueprint, path: str, methods: list[str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

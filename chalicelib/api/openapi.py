@@ -21,6 +21,7 @@ from pydantic_core import core_schema
 from ..domain.agents import AgentCreate, AgentPatch
 from ..domain.batches import BatchOptions
 from ..domain.call_status import CallStatus
+from ..domain.erasures import ErasureRequest
 from ..domain.suppressions import SuppressionRequest
 from ..errors import ServiceError
 from . import bodies
@@ -188,6 +189,26 @@ OPERATIONS: tuple[Operation, ...] = (
         (Reply(200, "Every delivery attempt, oldest first.", bodies.WebhookDelivery, many=True,
                headers=("X-Next-Cursor",)),),
         (400, 401, 404), params=BATCH, query=(LIMIT, CURSOR),
+    ),
+    Operation(
+        "POST", "/erasures", "createErasure", "erasures", "Erase one number from every execution of the tenant",
+        (Reply(202, "Accepted: the erasure runs in the background; poll GET /erasures/{erasure_id}.", bodies.Erasure,
+               links=(Link("getErasure", "erasure_id", "$response.body#/id"),)),),
+        (400, 401), json_body=ErasureRequest,
+        description="Removes the number's recipient data, transcripts and recording URLs from every execution "
+        "of the tenant (the number is masked), cancels its calls not yet placed, and erases live calls once they "
+        "end. Idempotent: asking again erases what appeared since, and nothing twice.",
+    ),
+    Operation("GET", "/erasures/{erasure_id}", "getErasure", "erasures", "An erasure's progress",
+              (Reply(200, "The erasure.", bodies.Erasure),), (401, 404),
+              params={"erasure_id": "The erasure's `id`."}),
+    Operation(
+        "GET", "/audit", "listAudit", "audit", "The tenant's audit log, newest first (paged)",
+        (Reply(200, "One entry per change an API key made.", bodies.AuditEntry, many=True,
+               headers=("X-Next-Cursor",)),),
+        (400, 401),
+        query=(LIMIT, CURSOR, Query("target", "Only this target's entries, e.g. `batch:<batch_id>`.",
+                                    {"type": "string", "maxLength": 300})),
     ),
     Operation(
         "POST", "/providers/{name}/events", "providerCallback", "providers", "A phone provider's status callback",
@@ -359,6 +380,7 @@ REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     bodies.UploadRequest,
     bodies.ScheduleRequest,
     SuppressionRequest,
+    ErasureRequest,
 )
 
 

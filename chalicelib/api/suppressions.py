@@ -9,6 +9,7 @@ from chalice import Blueprint
 from ..domain.suppressions import SuppressionOptions, SuppressionRequest
 from ..errors import BadRequest
 from ..services import suppressions as service
+from ..services.audit import Change
 from ..services.auth import key_label
 from .http import ApiRequest, endpoint, json_response, page_response, success
 
@@ -16,7 +17,7 @@ bp = Blueprint(__name__)
 UPLOAD_HINT = "Split the list into several requests."
 
 
-@endpoint(bp, "/suppressions", ["POST"])
+@endpoint(bp, "/suppressions", ["POST"], Change("suppression.added", "suppressions"))
 def add_suppressions(req: ApiRequest) -> Any:
     label = key_label(req.svc.keys, req.request.headers.get("authorization"))
     if req.content_type == "application/json":
@@ -49,7 +50,7 @@ def get_suppression(req: ApiRequest, number: str) -> Any:
     return json_response(service.get_suppression(req.svc, req.tenant_id, number).model_dump(mode="json"))
 
 
-@endpoint(bp, "/suppressions/{number}", ["DELETE"])
+@endpoint(bp, "/suppressions/{number}", ["DELETE"], Change("suppression.removed", "suppression", "number", masked=True))
 def delete_suppression(req: ApiRequest, number: str) -> Any:
     service.remove_suppression(req.svc, req.tenant_id, number)
     return success("deleted")

@@ -7,6 +7,7 @@ from typing import Any
 from chalice import Blueprint
 
 from ..services import webhooks
+from ..services.audit import Change
 from .http import ApiRequest, endpoint, json_response, page_response
 
 bp = Blueprint(__name__)
@@ -17,7 +18,7 @@ def get_secret(req: ApiRequest) -> Any:
     return json_response(webhooks.public_secret(webhooks.current_secret(req.svc, req.tenant_id)))
 
 
-@endpoint(bp, "/webhooks/secret/rotate", ["POST"])
+@endpoint(bp, "/webhooks/secret/rotate", ["POST"], Change("webhook_secret.rotated", "webhook_secret"))
 def rotate_secret(req: ApiRequest) -> Any:
     return json_response(webhooks.public_secret(webhooks.rotate_secret(req.svc, req.tenant_id)))
 

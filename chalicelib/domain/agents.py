@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -11,7 +11,8 @@ from .bounds import NOT_BOOL, NOT_TINY, Name, PhoneNumber, Text, http_url, uniqu
 from .calling_rules import DOCS as RULE_DOCS
 from .calling_rules import BlockedDates, CallingHours, Weekday, refuse_mix
 from .contact_limits import MAX_ATTEMPTS, MAX_DAYS
-from .extraction import ExtractionSchema, check_schema
+from .extraction import ExtractionField, ExtractionSchema, check_schema
+from .json_input import JsonObject
 from .numbers import e164
 from .retry import RetryConfig
 
@@ -63,7 +64,7 @@ class AgentFields(BaseModel):
 
     name: Name | None = Field(None, min_length=1, max_length=200, description=DOCS["name"])
     provider: Literal["simulator", "twilio", "http"] | None = Field(None, description=DOCS["provider"])
-    provider_config: dict[str, Any] | None = Field(None, max_length=50, description=DOCS["provider_config"])
+    provider_config: JsonObject | None = Field(None, max_length=50, description=DOCS["provider_config"])
     welcome_message: Text | None = Field(None, max_length=4000, description=DOCS["welcome_message"])
     prompt: Text | None = Field(None, max_length=20000, description=DOCS["prompt"])
     from_phone_numbers: list[PhoneNumber] | None = Field(None, max_length=50, description=DOCS["from_phone_numbers"])
@@ -82,7 +83,7 @@ class AgentFields(BaseModel):
 
     @field_validator("extraction_schema")
     @classmethod
-    def _schema(cls, value: list[Any] | None) -> list[Any] | None:
+    def _schema(cls, value: list[ExtractionField] | None) -> list[ExtractionField] | None:
         return check_schema(value)
 
     max_attempts_per_number: Annotated[int, Field(ge=1, le=MAX_ATTEMPTS), NOT_BOOL] | None = Field(
@@ -121,7 +122,7 @@ class AgentFields(BaseModel):
 
     @field_validator("provider_config")
     @classmethod
-    def _no_secret_echo(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+    def _no_secret_echo(cls, value: JsonObject | None) -> JsonObject | None:
         if value is not None and len(str(value)) > 8000:
             raise ValueError("provider_config is too large")
         return value

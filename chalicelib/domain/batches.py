@@ -14,7 +14,7 @@ from .bounds import Name, PhoneNumber, http_url, no_controls
 from .calling_rules import DOCS as RULE_DOCS
 from .calling_rules import BlockedDates, CallingHours, json_field
 from .extraction import breakdown
-from .json_input import JsonInputError
+from .json_input import JsonInputError, JsonObject
 from .numbers import e164
 from .records import Batch, Execution
 from .retry import RetryConfig
@@ -163,7 +163,7 @@ BATCH_FIELDS = (
 )
 
 
-def public_batch(batch: Batch, now: datetime) -> dict[str, Any]:
+def public_batch(batch: Batch, now: datetime) -> JsonObject:
     """Bolna's batch object (+ our additions), the one place it is made from the record."""
     stored = batch.model_dump(mode="json", include=set(BATCH_FIELDS))
     shown = {name: stored.get(name) for name in BATCH_FIELDS}

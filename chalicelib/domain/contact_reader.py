@@ -13,11 +13,11 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from .contacts_error import ContactsError
 from .csv_text import CsvText, allow_fields_up_to_the_record_limit, is_blank_line
 from .dedupe import NumberTable
+from .json_input import JsonObject
 from .numbers import EmptyNumber, InvalidNumber, check_region, parse_number
 
 __all__ = [
@@ -63,7 +63,7 @@ class RowError:
     value: str  # the number cell as written, cut to MAX_VALUE_CHARS
     message: str
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JsonObject:
         """The errors report's line (and a `no_valid_contacts` detail)."""
         return {"row": self.row, "reason": self.reason, "value": self.value, "message": self.message}
 
@@ -79,7 +79,7 @@ class Summary:
     delimiter: str
     number_column: str
     columns: list[str]
-    warnings: list[dict[str, Any]] = field(default_factory=list)  # rows kept with a change: like template warnings
+    warnings: list[JsonObject] = field(default_factory=list)  # rows kept with a change: like template warnings
 
 
 # --------------------------------------------------------------------------- shared validation
@@ -222,7 +222,7 @@ class _Validator:
             [error.as_dict() for error in self._firsts],
         )
 
-    def _warnings(self) -> list[dict[str, Any]]:
+    def _warnings(self) -> list[JsonObject]:
         """Rows kept with a change the user should know of, shaped like the template warnings."""
         if not self._extensions:
             return []
@@ -249,6 +249,19 @@ class _Validator:
 # --------------------------------------------------------------------------- CSV
 
 
+@dataclass(frozen=True)
+class _Header:
+    """Where the contacts start: the reader past the header row, and what the header said."""
+
+    reader: Iterator[list[str]]
+    row: int  # the header's spreadsheet row
+    delimiter: str
+    number_column: str  # as written
+    names: list[str]  # unique variable names, one per column
+    number_index: int
+    names_bytes: int  # of every name but the number's
+
+
 class ContactReader(_Validator):
     """Streams contacts out of CSV bytes with bounded memory."""
 
@@ -256,11 +269,12 @@ class ContactReader(_Validator):
         super().__init__(default_region)
         self._text = CsvText([chunks] if isinstance(chunks, (bytes, bytearray)) else chunks)
 
-    def _rows(self) -> Iterator[Contact | RowError]:  # noqa: C901 - the per-row loop, inlined for speed (bench/csv_validation.py)
+    def _header(self) -> _Header:
+        """Skip leading blank lines (they still count as spreadsheet rows), sniff the delimiter, read the names."""
         text = self._text
         lines = text.lines()
         row = 0
-        for line in lines:  # leading blank lines still count as spreadsheet rows
+        for line in lines:
             row += 1
             text.record_bytes = 0
             if not is_blank_line(line):
@@ -276,7 +290,13 @@ class ContactReader(_Validator):
         num_idx = _number_column(written)
         used: set[str] = set()
         names = [_unique(name or f"column_{i}", used) for i, name in enumerate(written, 1)]
-        header_bytes = _check_names(names, num_idx)
+        return _Header(reader, row, delimiter, written[num_idx], names, num_idx, _check_names(names, num_idx))
+
+    def _rows(self) -> Iterator[Contact | RowError]:  # noqa: C901 - the per-row loop, inlined for speed (bench/csv_validation.py)
+        text = self._text
+        header = self._header()
+        reader, row, names = header.reader, header.row, header.names
+        num_idx, header_bytes = header.number_index, header.names_bytes
         num_key, width = names[num_idx], len(names)
         for fields in reader:
             row += 1
@@ -312,7 +332,7 @@ class ContactReader(_Validator):
                         variables[_unique(f"column_{i + 1}", taken)] = fields[i]
             del variables[num_key]
             yield Contact(row, number[0], variables)
-        self._finish(text.encoding, delimiter, written[num_idx], names)
+        self._finish(text.encoding, header.delimiter, header.number_column, names)
 
 
 def _too_many_columns(row: int) -> ContactsError:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from .json_input import JsonObject
 
 
 class ContactsError(Exception):
     """The whole input is unusable -> the API answers 400 with this code and message."""
 
-    def __init__(self, code: str, message: str, details: list[dict[str, Any]] | None = None):
+    def __init__(self, code: str, message: str, details: list[JsonObject] | None = None):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.details = details or []  # `no_valid_contacts`: the first rows' errors, as in the errors report
 
-    def __reduce__(self) -> tuple[type[ContactsError], tuple[str, str, list[dict[str, Any]]]]:
+    def __reduce__(self) -> tuple[type[ContactsError], tuple[str, str, list[JsonObject]]]:
         return type(self), (self.code, self.message, self.details)

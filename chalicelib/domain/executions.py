@@ -6,12 +6,18 @@ import hashlib
 from typing import Any
 
 from .call_status import CallStatus
+from .json_input import JsonObject
 from .records import Batch, Execution
 
 
 def execution_id(batch_id: str, contact_index: int, attempt: int) -> str:
     """Deterministic, so a redelivered dispatch step names the same executions and cannot duplicate them."""
     return hashlib.sha256(f"{batch_id}:{contact_index}:{attempt}".encode()).hexdigest()[:32]
+
+
+def number_key(tenant_id: str, user_number: str) -> str:
+    """The by_number index's key: one tenant's number, hashed so the index names no number in clear."""
+    return hashlib.sha256(f"{tenant_id}#{user_number}".encode()).hexdigest()[:40]
 
 
 def new_execution(
@@ -21,7 +27,7 @@ def new_execution(
     row: Any,
     user_number: str,
     from_number: str | None,
-    recipient_data: dict[str, Any],
+    recipient_data: JsonObject,
     attempt: int,
     now: str,
     **more: Any,
@@ -37,6 +43,7 @@ def new_execution(
         row=row,
         status=CallStatus.QUEUED,
         user_number=user_number,
+        number_key=number_key(owner.tenant_id, user_number),
         from_number=from_number,
         attempt=attempt,
         retry_count=attempt - 1,

@@ -12,6 +12,9 @@ import json
 import re
 from typing import Any
 
+# A JSON object as sent or received (answers, webhook payloads, request bodies): its shape is the wire's.
+JsonObject = dict[str, Any]
+
 MAX_DEPTH = 32
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKET = re.compile(r"[\[\]{}]")

@@ -13,6 +13,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field
 
 from .calling_rules import CallingRules
+from .json_input import JsonObject
 from .records import Batch, Execution
 
 ProviderStatus = Literal[
@@ -36,15 +37,19 @@ class QueueMessage(BaseModel):
 
 class ControlMessage(QueueMessage):
     """The control queue: start a batch, dispatch its next step, take a step of its cancel walk, or check
-    that a presigned upload's file arrived (`upload_check`, due at `start_at`)."""
+    that a presigned upload's file arrived (`upload_check`, due at `start_at`); take a step of a deleted
+    batch's purge (`purge`) or of a number's erasure (`erase`, no batch)."""
 
-    kind: Literal["start", "dispatch", "cancel", "upload_check"]
-    batch_id: str
+    kind: Literal["start", "dispatch", "cancel", "upload_check", "purge", "erase"]
+    batch_id: str = ""
     token: str | None = None
     start_at: str | None = None
     pos: int = 0
     waits: int = 0
-    after: str | None = None  # "cancel": the last execution (seq) whose waiting was settled
+    after: str | None = None  # "cancel": the last execution (seq) whose waiting was settled; "purge", "erase": likewise
+    phase: str | None = None  # "purge": which of a deleted batch's data this step removes
+    tenant_id: str | None = None  # "erase"
+    erasure_id: str | None = None  # "erase"
 
     @classmethod
     def start(cls, batch_id: str, token: str, start_at: str) -> ControlMessage:
@@ -58,6 +63,21 @@ class ControlMessage(QueueMessage):
     def cancel(cls, batch_id: str, pos: int, after: str | None = None) -> ControlMessage:
         """A step of an ended batch's cancel walk: contacts from `pos`, then executions after seq `after`."""
         return cls(kind="cancel", batch_id=batch_id, pos=pos, after=after)
+
+    @classmethod
+    def purge(cls, batch_id: str, phase: str, after: str | None = None) -> ControlMessage:
+        """A step of a deleted batch's purge: `phase` executions (after seq `after`), deliveries, objects."""
+        return cls(kind="purge", batch_id=batch_id, phase=phase, after=after)
+
+    @classmethod
+    def erase(cls, tenant_id: str, erasure_id: str, after: str | None = None) -> ControlMessage:
+        """A step of an erasure: the number's executions after execution id `after`."""
+        return cls(kind="erase", tenant_id=tenant_id, erasure_id=erasure_id, after=after)
+
+    @classmethod
+    def erase_files(cls, tenant_id: str, erasure_id: str, batch_id: str, pos: int) -> ControlMessage:
+        """A step of an erasure: the files of a batch it erased executions of, from contact chunk `pos`."""
+        return cls(kind="erase", tenant_id=tenant_id, erasure_id=erasure_id, phase="files", batch_id=batch_id, pos=pos)
 
     @classmethod
     def upload_check(cls, batch_id: str, due_at: str) -> ControlMessage:
@@ -116,7 +136,7 @@ class ProviderEvent(QueueMessage):
     provider: str
     provider_call_id: str | None = None
     status: ProviderStatus
-    details: dict[str, Any] = Field(default_factory=dict)
+    details: JsonObject = Field(default_factory=dict)
 
     @classmethod
     def of(
@@ -139,7 +159,7 @@ class WebhookMessage(QueueMessage):
     tenant_id: str
     batch_id: str
     url: str
-    payload: dict[str, Any]
+    payload: JsonObject
     created_at: str
     attempt: int = Field(1, ge=1)
     not_before: str | None = None  # a retry: not to be tried before this (a Scheduler delivery comes early)
@@ -147,7 +167,7 @@ class WebhookMessage(QueueMessage):
 
     @classmethod
     def new(
-        cls, *, event_id: str, event: str, tenant_id: str, batch_id: str, url: str, payload: dict[str, Any], now: str
+        cls, *, event_id: str, event: str, tenant_id: str, batch_id: str, url: str, payload: JsonObject, now: str
     ) -> WebhookMessage:
         return cls(
             event_id=event_id,
@@ -205,7 +225,7 @@ class IngestNotification(QueueMessage):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     event: str | None = Field(None, alias="Event")
-    records: list[dict[str, Any]] = Field(default_factory=list, alias="Records")
+    records: list[JsonObject] = Field(default_factory=list, alias="Records")
 
     def created(self) -> list[tuple[str, str | None]]:
         """(key, etag) of each object created; keys as S3 sent them (URL-encoded)."""

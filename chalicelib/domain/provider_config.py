@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from .bounds import NOT_BOOL, NOT_TINY, Name, has_scheme, http_url
 from .call_status import NOT_DIALLED, CallStatus
+from .json_input import JsonObject
 
 CREDENTIALS_NAME = r"^[a-z][a-z0-9_-]{0,63}$"
 
@@ -203,7 +204,7 @@ CONFIGS: dict[str, type[BaseModel]] = {
 ProviderName = Literal["simulator", "twilio", "http"]
 
 
-def parse_config(provider: str, config: dict[str, Any] | None) -> Any:
+def parse_config(provider: str, config: JsonObject | None) -> Any:
     return CONFIGS[provider].model_validate(config or {})
 
 
@@ -236,7 +237,7 @@ def dig(data: Any, path: str) -> Any:
     return data
 
 
-def put(data: dict[str, Any], path: str, value: Any) -> None:
+def put(data: JsonObject, path: str, value: Any) -> None:
     """Set a value at a dotted path, creating the nested dicts on the way."""
     parts = path.split(".")
     for part in parts[:-1]:

@@ -6,22 +6,34 @@ written, so these models only give it a shape. Every field but the keys is optio
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .batch_status import BatchStatus
 from .call_status import CallStatus
 from .extraction import TALLY_PREFIX
+from .json_input import JsonObject
 from .retry import RetryConfig
+
+
+class StoredContact(TypedDict):
+    """One valid contact as a contacts chunk holds it (one JSON line each, short keys: millions are stored)."""
+
+    i: int  # its index among the batch's valid contacts
+    row: int  # the CSV row, for people
+    n: str  # the number, E.164
+    v: dict[str, Any]  # its other columns: the template variables
 
 
 class Record(BaseModel):
     """Base of the stored records; `to_item()` is the item to store: only the fields given, None left out."""
 
-    model_config = ConfigDict(validate_assignment=False)
+    # Attributes a record does not name yet are kept, not dropped: a field added to an API model (agents,
+    # batches) is stored and read back even before it is declared here, where it should then be typed.
+    model_config = ConfigDict(extra="allow")
 
-    def to_item(self) -> dict[str, Any]:
+    def to_item(self) -> JsonObject:
         return self.model_dump(mode="json", exclude_none=True, exclude_unset=True)
 
 
@@ -32,7 +44,7 @@ class Agent(Record):
     agent_id: str
     name: str | None = None
     provider: str = "simulator"
-    provider_config: dict[str, Any] | None = None
+    provider_config: JsonObject | None = None
     welcome_message: str | None = None
     prompt: str | None = None
     from_phone_numbers: list[str] | None = None
@@ -107,8 +119,8 @@ class Batch(Record):
     chunk_size: int = 0
     chunk_count: int | None = None
     raw_key: str | None = None
-    warnings: list[dict[str, Any]] | None = None
-    failure_reason: dict[str, Any] | None = None
+    warnings: list[JsonObject] | None = None
+    failure_reason: JsonObject | None = None
     # lifecycle
     scheduled_at: str | None = None
     start_token: str | None = None
@@ -116,13 +128,14 @@ class Batch(Record):
     completed_at: str | None = None
     stopped_at: str | None = None
     deleted_at: str | None = None
+    purged_at: str | None = None  # the purge walk of a deleted batch finished: a tombstone
     settled_at: str | None = None
     settle_after: str | None = None
     active: str | None = None  # "1" while in the sweeper's index (by_status)
     # the one background CSV export
     csv_export_token: str | None = None
     csv_export_started_at: str | None = None
-    csv_export: dict[str, Any] | None = None
+    csv_export: JsonObject | None = None
     # the extraction breakdown: one top-level counter per field and value (`xb#<field>#<value>`), kept with
     # atomic ADDs like execution_status; read here, never written back from the record
     extraction_tallies: dict[str, int] = Field(default_factory=dict, exclude=True)
@@ -149,11 +162,12 @@ class Execution(Record):
     contact_index: int = 0
     row: int | None = None  # the CSV row, for people
     user_number: str = ""
+    number_key: str | None = None  # the by_number index's key (a hash of tenant and number); gone once erased
     from_number: str | None = None
     attempt: int = 1
     retry_count: int = 0
     recipient_data: dict[str, Any] = {}
-    retry_history: list[dict[str, Any]] | None = None
+    retry_history: list[JsonObject] | None = None
     created_at: str = ""
     updated_at: str = ""
     scheduled_at: str | None = None
@@ -186,6 +200,7 @@ class Execution(Record):
     late_details_at: str | None = None  # a second final report brought details (call.updated)
     holiday_calendar: str | None = None  # with skip_public_holidays: the calendar the call was held to
     opted_out: bool | None = None  # the person asked not to be called again (never retried)
+    erased_at: str | None = None  # an erasure removed its personal data (services/erasures.py)
     # bookkeeping
     superseded_by: str | None = None  # the retry that replaced this attempt
     open_shard: str | None = None  # set while a provider owes a final status (the by_open index)

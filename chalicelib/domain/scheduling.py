@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -68,7 +69,7 @@ class StartPlan:
 def plan_start(start_at: datetime, now: datetime) -> StartPlan:
     wait = start_at - now
     if wait < SQS_MAX_DELAY:
-        return StartPlan(delay_seconds=max(0, int(wait.total_seconds() + 0.999)), schedule_at=None)
+        return StartPlan(delay_seconds=max(0, math.ceil(wait.total_seconds())), schedule_at=None)
     return StartPlan(delay_seconds=None, schedule_at=start_at)
 
 

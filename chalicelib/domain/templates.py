@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from .json_input import JsonObject
 from .records import Agent
 
 # `{{ name }}` first, so `{{name}}` is not read as `{` + `{name}` + `}`.
@@ -76,9 +77,9 @@ class TemplateCheck:
                             blanks.rows.append(int(getattr(item, "row", 0)))
             yield item
 
-    def warnings(self, columns: Iterable[str]) -> list[dict[str, Any]]:
+    def warnings(self, columns: Iterable[str]) -> list[JsonObject]:
         known = set(columns)
-        out: list[dict[str, Any]] = []
+        out: list[JsonObject] = []
         for name, sources in self._where.items():
             blanks = self._blanks[name]
             if name not in known:

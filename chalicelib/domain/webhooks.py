@@ -9,10 +9,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from typing import Any
 
 from standardwebhooks import Webhook
 
+from .json_input import JsonObject
 from .records import Batch
 
 CALL_EVENTS = frozenset({"call.ended", "call.retry_scheduled", "call.updated"})
@@ -64,7 +64,7 @@ def batch_event_id(batch_id: str, status: str) -> str:
     return event_id("batch", batch_id, status)
 
 
-def batch_counts(batch: Batch) -> dict[str, Any]:
+def batch_counts(batch: Batch) -> JsonObject:
     """The call counts a final batch event carries when the caller gives none."""
     return {
         "total_contacts": batch.total_contacts,
@@ -74,7 +74,7 @@ def batch_counts(batch: Batch) -> dict[str, Any]:
     }
 
 
-def batch_payload(batch_id: str, status: str, timestamp: str, counts: dict[str, Any] | None) -> dict[str, Any]:
+def batch_payload(batch_id: str, status: str, timestamp: str, counts: JsonObject | None) -> JsonObject:
     return {**(counts or {}), "batch_id": batch_id, "status": status, "timestamp": timestamp}
 
 

@@ -27,6 +27,7 @@ from ..adapters.pinned_http import delivery_target, post
 from ..adapters.secrets import Secrets
 from ..domain import extraction, json_input, ssrf
 from ..domain.extraction import ExtractionField
+from ..domain.json_input import JsonObject
 from ..domain.messages import ProviderEvent
 from ..domain.provider_config import HttpAgentConfig, dig, put
 from ..domain.records import Agent, Execution
@@ -60,8 +61,8 @@ class HttpAgentProvider:
 
     def payload(
         self, request: CallRequest, config: HttpAgentConfig, schema: list[ExtractionField] | None = None
-    ) -> dict[str, Any]:
-        values: dict[str, Any] = {
+    ) -> JsonObject:
+        values: JsonObject = {
             "to": request.to_number,
             "from": request.from_number,
             "agent": config.agent_ref,
@@ -71,7 +72,7 @@ class HttpAgentProvider:
             "welcome_message": request.welcome_message,
             "prompt": request.prompt,
         }
-        body: dict[str, Any] = {}
+        body: JsonObject = {}
         for name, value in values.items():
             path = config.request_field(name)
             if path and value not in (None, ""):
@@ -202,7 +203,7 @@ def _identifier(value: Any) -> str | None:
     return str(value)
 
 
-def _json(body: bytes) -> dict[str, Any]:
+def _json(body: bytes) -> JsonObject:
     try:
         data = json_input.loads(body or b"{}")
     except ValueError:
@@ -210,7 +211,7 @@ def _json(body: bytes) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _message(answer: dict[str, Any]) -> str:
+def _message(answer: JsonObject) -> str:
     for name in ("message", "error", "detail", "errors"):
         if answer.get(name):
             return str(answer[name])[:300]

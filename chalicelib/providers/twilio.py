@@ -24,6 +24,7 @@ from twilio.rest import Client
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
 from ..adapters.secrets import Secrets
+from ..domain.json_input import JsonObject
 from ..domain.messages import ProviderEvent
 from ..domain.provider_config import TWILIO_STATUS, TwilioConfig, twilio_voicemail
 from ..domain.records import Agent, Execution
@@ -89,7 +90,7 @@ class TwilioProvider:
             raise ProviderError(Failure.REJECTED, "Twilio needs a caller ID: set from_phone_numbers")
         creds = self._credentials(request.tenant_id, config)
         client, http = self._client(creds["account_sid"], creds["auth_token"])
-        params: dict[str, Any] = {
+        params: JsonObject = {
             "to": request.to_number,
             "from_": request.from_number,
             "status_callback": request.callback_url,

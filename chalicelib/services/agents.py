@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -11,12 +10,14 @@ from .. import clock
 from ..domain.agents import ALL_DAYS, AgentCreate, AgentPatch
 from ..domain.batch_status import TERMINAL, BatchStatus
 from ..domain.calling_rules import SHORTHAND_FIELDS
+from ..domain.json_input import JsonObject
 from ..domain.provider_config import HttpAgentConfig, parse_config
 from ..domain.records import Agent
 from ..errors import BadRequest, Conflict
 from ..settings import Settings
 from ..store.agents import AgentStore
 from ..store.batches import BatchStore
+from ..store.dynamo import Fields
 from .webhooks import validate_webhook_url
 
 PUBLIC_FIELDS = (
@@ -45,7 +46,7 @@ PUBLIC_FIELDS = (
 )
 
 
-def public(agent: Agent) -> dict[str, Any]:
+def public(agent: Agent) -> JsonObject:
     """The agent as the API shows it; provider_config may hold secrets, so only its keys are shown."""
     stored = agent.model_dump(mode="json", include=set(PUBLIC_FIELDS))
     shown = {name: stored.get(name) for name in PUBLIC_FIELDS}
@@ -60,7 +61,7 @@ def check_webhook(settings: Settings, url: str | None) -> None:
         validate_webhook_url(url, settings, "webhook_url")
 
 
-def check_provider(settings: Settings, provider: str, config: dict[str, Any] | None) -> None:
+def check_provider(settings: Settings, provider: str, config: JsonObject | None) -> None:
     """`provider_config` must suit the provider; an HTTP agent's endpoint passes the webhook SSRF checks."""
     try:
         parsed = parse_config(provider, config)
@@ -116,7 +117,7 @@ def update_agent(store: AgentStore, tenant_id: str, agent_id: str, patch: AgentP
 SHORTHAND_DEFAULTS: dict[str, object] = {"call_start_hour": 9, "call_end_hour": 21, "call_days": list(ALL_DAYS)}
 
 
-def _one_hours_rule(current: Agent, changes: dict[str, Any]) -> None:
+def _one_hours_rule(current: Agent, changes: Fields) -> None:
     """Exactly one form of calling hours is stored: setting `calling_hours` clears the shorthand, and setting
     the shorthand (or `calling_hours: null`) clears `calling_hours`, the shorthand's unset parts taking
     their defaults when the agent had none."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from ..domain.bounds import no_controls
 from ..errors import Unauthorized
@@ -33,8 +34,21 @@ def create_api_key(keys: KeyStore, tenant_id: str, label: str = "") -> str:
     return key
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who made a request: the key's tenant and label (the audit log's "who")."""
+
+    tenant_id: str
+    key_label: str
+
+
 def authenticate(keys: KeyStore, authorization: str | None) -> str:
     """Tenant id for an `Authorization: Bearer <key>` header."""
+    return identify(keys, authorization).tenant_id
+
+
+def identify(keys: KeyStore, authorization: str | None) -> Caller:
+    """The caller of an `Authorization: Bearer <key>` header; Unauthorized for none, or a key we do not know."""
     if not authorization:
         raise Unauthorized(
             "missing Authorization header: send 'Authorization: Bearer <api key>'", code="missing_api_key"
@@ -45,10 +59,10 @@ def authenticate(keys: KeyStore, authorization: str | None) -> str:
         raise Unauthorized("Authorization must be 'Bearer <api key>'", code="invalid_api_key")
     if len(token) > 256:
         raise Unauthorized("invalid API key", code="invalid_api_key")
-    tenant = keys.tenant_for(hash_key(token))
-    if tenant is None:
+    owner = keys.owner(hash_key(token))
+    if owner is None:
         raise Unauthorized("invalid API key", code="invalid_api_key")
-    return tenant
+    return Caller(*owner)
 
 
 def key_label(keys: KeyStore, authorization: str | None) -> str | None:

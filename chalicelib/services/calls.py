@@ -4,7 +4,6 @@ retry per the batch's retry_config, free the live-call slot, and complete the ba
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from .. import clock
 from ..domain.call_status import NOT_DIALLED, CallStatus, rank
@@ -14,6 +13,7 @@ from ..domain.records import Batch, Execution
 from ..domain.retry import RetryConfig, retry_delay_minutes
 from ..observability import count
 from ..resources import DIAL_QUEUE
+from ..store.dynamo import Fields
 from ..store.executions import BatchNotRunning
 from ..store.leases import agent_key
 from .container import Services
@@ -22,7 +22,7 @@ from .webhooks import emit_call_event
 
 
 def finish_call(
-    svc: Services, execution: Execution, status: str, fields: dict[str, Any], tallies: dict[str, int] | None = None
+    svc: Services, execution: Execution, status: str, fields: Fields, tallies: dict[str, int] | None = None
 ) -> None:
     """Move an attempt to a final status; a retry, when due, replaces it as the contact's live attempt.
 
@@ -52,7 +52,7 @@ def finish_call(
         complete_if_done(svc, execution.batch_id)
 
 
-def _opted_out(execution: Execution, fields: dict[str, Any]) -> bool:
+def _opted_out(execution: Execution, fields: Fields) -> bool:
     """The person asked not to be called again (a provider event's opt_out): never retried."""
     return bool(fields.get("opted_out") or execution.opted_out)
 
@@ -94,7 +94,7 @@ def _retry(
     batch: Batch,
     old: Execution,
     status: str,
-    fields: dict[str, Any],
+    fields: Fields,
     minutes: int,
     tallies: dict[str, int] | None = None,
 ) -> Execution | None:

@@ -7,13 +7,11 @@ every contact is accounted for, and the batch is closed.
 
 from __future__ import annotations
 
-from typing import Any
-
 from .. import clock
 from ..domain.batch_status import ENDED_EARLY, BatchStatus
 from ..domain.call_status import CallStatus
 from ..domain.messages import ControlMessage
-from ..domain.records import Batch, Execution
+from ..domain.records import Batch, Execution, StoredContact
 from ..resources import CONTROL_QUEUE
 from ..store.executions import WAITING, StaleTransition
 from .calls import finish_call
@@ -73,7 +71,7 @@ def _waiting_step(svc: Services, batch: Batch, after: str | None) -> None:
     complete_if_done(svc, batch_id)
 
 
-def _write_unreached(svc: Services, batch: Batch, contacts: list[dict[str, Any]]) -> None:
+def _write_unreached(svc: Services, batch: Batch, contacts: list[StoredContact]) -> None:
     """A `canceled` execution per contact never dispatched, counted on the batch in the same transaction."""
     now = clock.now_iso()
     reason = {"status": CallStatus.CANCELED, "error_message": UNREACHED_REASON[batch.status], "ended_at": now}

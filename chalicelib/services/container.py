@@ -14,9 +14,11 @@ from ..providers.simulator import SimulatorProvider
 from ..providers.twilio import TwilioProvider
 from ..settings import Settings, get_settings
 from ..store.agents import AgentStore
+from ..store.audit import AuditStore
 from ..store.batches import BatchStore
 from ..store.blobs import BlobStore
 from ..store.callback_receipts import CallbackReceiptStore
+from ..store.erasures import ErasureStore
 from ..store.executions import ExecutionStore
 from ..store.keys import KeyStore
 from ..store.leases import LeaseStore
@@ -42,6 +44,8 @@ class Services:
     pacer: Pacer
     callback_receipts: CallbackReceiptStore
     numbers: NumberStore  # the do-not-call list and each number's attempt history
+    audit: AuditStore
+    erasures: ErasureStore
     providers: dict[str, Provider] = field(default_factory=dict)
 
     @classmethod
@@ -69,6 +73,8 @@ class Services:
             pacer=Pacer(settings),
             callback_receipts=CallbackReceiptStore(settings),
             numbers=NumberStore(settings),
+            audit=AuditStore(settings),
+            erasures=ErasureStore(settings),
             providers=providers,
         )
 

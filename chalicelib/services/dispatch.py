@@ -10,7 +10,6 @@ pause take effect at once. A batch that ends early gets a cancel walk instead (`
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from .. import clock
 from ..domain.arrival import early_until
@@ -18,7 +17,7 @@ from ..domain.batch_status import STARTABLE, BatchStatus
 from ..domain.caller_id import pick_caller_id
 from ..domain.executions import new_execution
 from ..domain.messages import ControlMessage, DialMessage
-from ..domain.records import Agent, Batch, Execution
+from ..domain.records import Agent, Batch, Execution, StoredContact
 from ..errors import Conflict, NotFound
 from ..observability import logger
 from ..resources import CONTROL_QUEUE, DIAL_QUEUE
@@ -116,10 +115,10 @@ def _agent_gone(svc: Services, batch: Batch) -> None:
     logger.warning("agent deleted: batch stopped", extra={"batch_id": batch.batch_id})
 
 
-def read_contacts(svc: Services, batch: Batch, pos: int, count: int) -> list[dict[str, Any]]:
+def read_contacts(svc: Services, batch: Batch, pos: int, count: int) -> list[StoredContact]:
     """Contacts pos..pos+count from the S3 chunks (at most two chunk reads per step)."""
     size = batch.chunk_size
-    out: list[dict[str, Any]] = []
+    out: list[StoredContact] = []
     while len(out) < count:
         chunk_index, offset = divmod(pos + len(out), size)
         taken = svc.blobs.read_chunk(batch.batch_id, chunk_index)[offset : offset + count - len(out)]
@@ -129,7 +128,7 @@ def read_contacts(svc: Services, batch: Batch, pos: int, count: int) -> list[dic
     return out
 
 
-def _dispatch(svc: Services, batch: Batch, contacts: list[dict[str, Any]]) -> bool:
+def _dispatch(svc: Services, batch: Batch, contacts: list[StoredContact]) -> bool:
     """Write and send the contacts' executions; False when the batch stopped or paused first."""
     now = clock.now_iso()
     for start in range(0, len(contacts), TRANSACTION_ITEMS):
@@ -143,7 +142,7 @@ def _dispatch(svc: Services, batch: Batch, contacts: list[dict[str, Any]]) -> bo
     return True
 
 
-def first_attempts(batch: Batch, contacts: list[dict[str, Any]], now: str) -> list[Execution]:
+def first_attempts(batch: Batch, contacts: list[StoredContact], now: str) -> list[Execution]:
     """The first attempt's execution of each contact (the ids a cancel walk also uses for the unreached)."""
     numbers = batch.from_phone_numbers or []
     return [

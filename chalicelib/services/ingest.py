@@ -27,13 +27,15 @@ from ..domain.batches import BatchOptions
 from ..domain.calling_rules import CallingRules
 from ..domain.contact_reader import Contact, ContactReader, RowError, Summary, read_records
 from ..domain.contacts_error import ContactsError
-from ..domain.records import Agent, Batch
+from ..domain.json_input import JsonObject
+from ..domain.records import Agent, Batch, StoredContact
 from ..domain.scheduling import parse_scheduled_at
 from ..domain.templates import TemplateCheck
 from ..domain.uploads import check_object
 from ..errors import AlreadyExists, BadRequest, Conflict, NotFound
 from ..observability import count, logger
 from ..resources import INBOX_PREFIX, UPLOADS_PREFIX
+from ..store.dynamo import Fields
 from .container import Services
 from .lifecycle import run_batch, schedule_batch
 from .suppressed_contacts import SkipSuppressed
@@ -95,7 +97,7 @@ def _batch_item(
     return Batch.model_validate(fields)
 
 
-def _counts(summary: Summary, chunks: int, chunk_size: int, suppressed: int) -> dict[str, Any]:
+def _counts(summary: Summary, chunks: int, chunk_size: int, suppressed: int) -> Fields:
     return {
         "total_contacts": summary.total,
         "valid_contacts": summary.valid - suppressed,
@@ -111,7 +113,7 @@ def _counts(summary: Summary, chunks: int, chunk_size: int, suppressed: int) -> 
     }
 
 
-def _response(batch: Batch) -> dict[str, Any]:
+def _response(batch: Batch) -> JsonObject:
     return {
         "batch_id": batch.batch_id,
         "state": batch.status.value,
@@ -134,7 +136,7 @@ def _check_options(svc: Services, options: BatchOptions) -> None:
             validate_webhook_url(url, svc.settings, field)
 
 
-def create_batch(svc: Services, tenant_id: str, options: BatchOptions, upload: Upload) -> dict[str, Any]:
+def create_batch(svc: Services, tenant_id: str, options: BatchOptions, upload: Upload) -> JsonObject:
     agent = svc.agents.get(tenant_id, options.agent_id)
     _check_options(svc, options)
     batch_id = uuid.uuid4().hex
@@ -168,7 +170,7 @@ def create_batch(svc: Services, tenant_id: str, options: BatchOptions, upload: U
     return _response(batch)
 
 
-def presign_upload(svc: Services, tenant_id: str, options: BatchOptions, file_name: str | None) -> dict[str, Any]:
+def presign_upload(svc: Services, tenant_id: str, options: BatchOptions, file_name: str | None) -> JsonObject:
     """A batch in `validating` and a presigned POST for its file; the object's arrival finishes it."""
     agent = svc.agents.get(tenant_id, options.agent_id)
     _check_options(svc, options)
@@ -204,6 +206,9 @@ def _ingest_upload(svc: Services, key: str) -> None:
     parts = key[len(UPLOADS_PREFIX) :].split("/")
     batch_id = parts[-1].removesuffix(".csv") if len(parts) == 2 else ""
     batch = svc.batches.find(batch_id) if batch_id else None
+    if batch is not None and batch.deleted_at and key == f"{UPLOADS_PREFIX}{batch.tenant_id}/{batch_id}.csv":
+        svc.blobs.delete_keys([key])  # deleted while its file was on its way (purged, maybe): keep none of it
+        return
     if batch is None or batch.raw_key != key:
         logger.warning("upload for no batch", extra={"key": key})
         return
@@ -238,7 +243,7 @@ def _ingest_inbox(svc: Services, key: str, etag: str) -> None:
         _finish(svc, batch, key, quarantine_on_failure=True)
 
 
-def _sidecar(svc: Services, key: str) -> dict[str, Any]:
+def _sidecar(svc: Services, key: str) -> JsonObject:
     body = svc.blobs.read_if_exists(key[:-4] + ".json")
     if body is None:
         return {}
@@ -296,7 +301,7 @@ def _finish(svc: Services, batch: Batch, key: str, quarantine_on_failure: bool =
             pass
 
 
-def _quarantine(svc: Services, key: str, reason: str, details: list[dict[str, Any]] | None = None) -> None:
+def _quarantine(svc: Services, key: str, reason: str, details: list[JsonObject] | None = None) -> None:
     """Never drop a file silently: move it aside with a reason (and its details: rows, never logged) beside it."""
     svc.blobs.quarantine(key, {"key": key, "reason": reason, "details": details or [], "at": clock.now_iso()})
     logger.warning("quarantined", extra={"key": key, "reason": reason})
@@ -305,7 +310,7 @@ def _quarantine(svc: Services, key: str, reason: str, details: list[dict[str, An
 def _store_contacts(svc: Services, batch_id: str, items: Iterable[Contact | RowError], max_rows: int = 0) -> int:
     """Write valid contacts in fixed-size chunks and row errors to a spooled report; returns the chunk count."""
     size = svc.settings.contacts_chunk_size
-    chunk: list[dict[str, Any]] = []
+    chunk: list[StoredContact] = []
     chunks = 0
     index = 0
     rows = 0
@@ -333,7 +338,7 @@ def _store_contacts(svc: Services, batch_id: str, items: Iterable[Contact | RowE
 
 def errors_page(
     svc: Services, tenant_id: str, batch_id: str, offset: int, limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[JsonObject], str | None]:
     """The rejected rows from `offset`, at most `limit`; the cursor is the next offset, None at the end."""
     svc.batches.get(tenant_id, batch_id)
     rows = list(itertools.islice(svc.blobs.iter_errors(batch_id), offset, offset + limit + 1))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 from .. import clock
 from ..domain.batch_status import (
@@ -23,7 +22,9 @@ from ..domain.records import Batch
 from ..domain.scheduling import parse_scheduled_at
 from ..errors import Conflict
 from ..resources import CONTROL_QUEUE
+from ..store.dynamo import Fields
 from .container import Services
+from .purge_walk import start_purge
 from .webhooks import emit_batch_event
 
 
@@ -47,7 +48,7 @@ def schedule_batch(
     svc.batches.get(tenant_id, batch_id)
     now = clock.now()
     start_at = parse_scheduled_at(scheduled_at, now, svc.settings.max_schedule_lead)
-    fields: dict[str, Any] = {"scheduled_at": clock.iso(start_at), "start_token": uuid.uuid4().hex}
+    fields: Fields = {"scheduled_at": clock.iso(start_at), "start_token": uuid.uuid4().hex}
     if bypass:
         fields["bypass_call_guardrails"] = True
     if rules is not None:
@@ -130,12 +131,14 @@ def resume_batch(svc: Services, tenant_id: str, batch_id: str) -> Batch:
 
 
 def delete_batch(svc: Services, tenant_id: str, batch_id: str) -> None:
+    """Stop it (if active), hide it (404 from now on), and purge its data in the background (purge_walk.py)."""
     batch = svc.batches.get(tenant_id, batch_id)
     if BatchStatus(batch.status) in ACTIVE:
         stop_batch(svc, tenant_id, batch_id)
     else:
         cancel_schedule(svc, batch_id)
-    svc.batches.set_fields(batch_id, {"deleted_at": clock.now_iso()})
+    if svc.batches.set_fields(batch_id, {"deleted_at": clock.now_iso()}, "attribute_not_exists(deleted_at)"):
+        start_purge(svc, batch_id)
 
 
 def complete_if_done(svc: Services, batch_id: str) -> bool:

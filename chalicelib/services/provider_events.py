@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .. import clock
 from ..domain.call_status import is_final, rank
 from ..domain.extraction import checked, parse_schema, summary_text
@@ -11,6 +9,7 @@ from ..domain.messages import ProviderEvent
 from ..domain.records import Execution
 from ..errors import NotFound
 from ..observability import logger
+from ..store.dynamo import Fields
 from ..store.executions import StaleTransition
 from .calls import finish_again, finish_call
 from .container import Services
@@ -64,8 +63,8 @@ def apply_provider_event(svc: Services, event: ProviderEvent) -> None:
     raise RuntimeError(f"execution {event.execution_id} kept changing; retry the event later")
 
 
-def _fields(event: ProviderEvent) -> dict[str, Any]:
-    fields: dict[str, Any] = {"provider": event.provider}
+def _fields(event: ProviderEvent) -> Fields:
+    fields: Fields = {"provider": event.provider}
     if event.provider_call_id:
         fields["provider_call_id"] = event.provider_call_id
     if event.details.get("opt_out"):
@@ -100,8 +99,8 @@ def _late_details(svc: Services, execution: Execution, event: ProviderEvent) -> 
 
 
 def _with_extraction(
-    svc: Services, execution: Execution, fields: dict[str, Any], event: ProviderEvent
-) -> tuple[dict[str, Any], dict[str, int]]:
+    svc: Services, execution: Execution, fields: Fields, event: ProviderEvent
+) -> tuple[Fields, dict[str, int]]:
     """The reported extracted_data checked against the agent's schema (as it is when the call ends), and the
     batch tallies it adds; a deleted agent's data is kept unchecked."""
     if "summary" in fields:

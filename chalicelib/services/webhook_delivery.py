@@ -9,17 +9,15 @@ A record only fails (and is redelivered by SQS) when the service itself could no
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from .. import clock
-from ..adapters.queues import MAX_DELAY
 from ..domain.arrival import early_until
 from ..domain.messages import DeadWebhook, WebhookMessage
 from ..domain.webhooks import Outcome, endpoint_key, next_delay
 from ..observability import count, logger
 from ..resources import WEBHOOK_QUEUE
+from ..store.dynamo import Fields
 from ..store.webhook_deliveries import PENDING, SENDING
 from .container import Services
 from .webhook_post import Attempt, post_attempt
@@ -32,6 +30,10 @@ def deliver_attempt(svc: Services, message: WebhookMessage) -> None:
     due = early_until(message.not_before, now, EARLY_TOLERANCE)
     if due is not None:
         _send(svc, message, message.attempt, due)
+        return
+    batch = svc.batches.find(message.batch_id)
+    if batch is not None and batch.deleted_at:  # deleted: its log is being purged, so nothing is sent or logged
+        logger.info("webhook of a deleted batch dropped", extra={"event_id": message.event_id})
         return
     claimed, state = svc.deliveries.claim(
         message.batch_id,
@@ -52,7 +54,7 @@ def _claim_seconds(svc: Services) -> float:
     return 2 * svc.settings.webhook_timeout_seconds + 30
 
 
-def _not_claimed(svc: Services, message: WebhookMessage, state: dict[str, Any] | None, now: datetime) -> None:
+def _not_claimed(svc: Services, message: WebhookMessage, state: Fields | None, now: datetime) -> None:
     """A duplicate, usually: dropped. Two cases are not, and must not lose the event:
 
     - the attempt is held by a worker that may yet die (lease running): look again when the lease ends;
@@ -131,11 +133,7 @@ def _next_step(svc: Services, message: WebhookMessage, attempt: Attempt) -> tupl
 
 def _send(svc: Services, message: WebhookMessage, attempt: int, when: datetime) -> None:
     body = message.retry(attempt, clock.iso(when))
-    wait = (when - clock.now()).total_seconds()
-    if wait < MAX_DELAY:
-        svc.queues.send(WEBHOOK_QUEUE, body, math.ceil(max(0.0, wait)))
-    else:
-        svc.scheduler.send_at(WEBHOOK_QUEUE, body, when, f"webhook-{message.event_id}-{attempt}")
+    svc.scheduler.send_at(WEBHOOK_QUEUE, body, when, f"webhook-{message.event_id}-{attempt}", replaces=False)
 
 
 def _dead_letter(svc: Services, message: WebhookMessage, attempt: Attempt) -> None:

@@ -6,12 +6,12 @@ The senders are `workers/webhook_sender.py`; the rules are `domain/webhooks.py` 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from .. import clock
 from ..adapters.pinned_http import resolve
 from ..domain import ssrf
 from ..domain.batches import public_execution
+from ..domain.json_input import JsonObject
 from ..domain.messages import WebhookMessage
 from ..domain.records import Batch, Execution, Tenant
 from ..domain.webhooks import (
@@ -25,6 +25,7 @@ from ..domain.webhooks import (
 from ..errors import BadRequest
 from ..resources import WEBHOOK_QUEUE
 from ..settings import Settings
+from ..store.dynamo import Fields
 from .container import Services
 
 
@@ -43,7 +44,7 @@ def emit_call_event(svc: Services, execution: Execution, batch: Batch, event: st
     )
 
 
-def emit_batch_event(svc: Services, batch: Batch, status: str, counts: dict[str, Any] | None = None) -> None:
+def emit_batch_event(svc: Services, batch: Batch, status: str, counts: JsonObject | None = None) -> None:
     """Queue a lifecycle step for the batch's status_webhook; final steps carry call counts (the batch's if none)."""
     url = batch.status_webhook
     event_id = batch_event_id(batch.batch_id, status)  # validates the status even when there is no URL
@@ -55,7 +56,7 @@ def emit_batch_event(svc: Services, batch: Batch, status: str, counts: dict[str,
     _enqueue(svc, event_id=event_id, event=f"batch.{status}", batch=batch, url=url, payload=payload)
 
 
-def _enqueue(svc: Services, *, event_id: str, event: str, batch: Batch, url: str, payload: dict[str, Any]) -> None:
+def _enqueue(svc: Services, *, event_id: str, event: str, batch: Batch, url: str, payload: JsonObject) -> None:
     message = WebhookMessage.new(
         event_id=event_id,
         event=event,
@@ -114,7 +115,7 @@ def signing_secrets(tenant: Tenant, now_iso: str) -> list[str]:
     return found
 
 
-def public_secret(tenant: Tenant) -> dict[str, Any]:
+def public_secret(tenant: Tenant) -> JsonObject:
     return {
         "secret": tenant.webhook_secret,
         "created_at": tenant.webhook_secret_created_at,
@@ -136,5 +137,5 @@ DELIVERY_FIELDS = (
 )
 
 
-def public_delivery(row: dict[str, Any]) -> dict[str, Any]:
+def public_delivery(row: Fields) -> JsonObject:
     return {name: row.get(name) for name in DELIVERY_FIELDS}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from botocore.exceptions import ClientError
 
 from .. import aws
@@ -11,7 +9,7 @@ from ..domain.records import Agent
 from ..errors import NotFound
 from ..resources import AGENTS, table_name
 from ..settings import Settings
-from .dynamo import av, condition_failed, from_item, query_all, set_clause, storable_key, to_item
+from .dynamo import Fields, av, condition_failed, from_item, query_all, set_clause, storable_key, to_item
 
 
 class AgentStore:
@@ -57,7 +55,7 @@ class AgentStore:
         )
         return [Agent.model_validate(item) for item in items]
 
-    def update(self, tenant_id: str, agent_id: str, changes: dict[str, Any]) -> Agent:
+    def update(self, tenant_id: str, agent_id: str, changes: Fields) -> Agent:
         update, names, vals = set_clause(changes)
         try:
             result = aws.dynamodb().update_item(

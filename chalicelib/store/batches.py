@@ -13,14 +13,27 @@ from ..domain.records import Batch
 from ..errors import Conflict, NotFound
 from ..resources import BATCHES, table_name
 from ..settings import Settings
-from .dynamo import av, condition_failed, from_item, put_new, query_all, set_clause, storable_key, update_if, values
+from .dynamo import (
+    Fields,
+    Request,
+    Wire,
+    av,
+    condition_failed,
+    from_item,
+    put_new,
+    query_all,
+    set_clause,
+    storable_key,
+    update_if,
+    values,
+)
 
 
 class BatchStore:
     def __init__(self, settings: Settings) -> None:
         self.table = table_name(settings, BATCHES)
 
-    def key(self, batch_id: str) -> dict[str, Any]:
+    def key(self, batch_id: str) -> Wire:
         return {"batch_id": av(batch_id)}
 
     def create(self, batch: Batch) -> None:
@@ -69,7 +82,7 @@ class BatchStore:
         allowed: Iterable[BatchStatus],
         to: BatchStatus,
         *,
-        set_fields: dict[str, Any] | None = None,
+        set_fields: Fields | None = None,
         remove_fields: Iterable[str] = (),
         start_token: str | None = None,
         require_finished: bool = False,
@@ -87,15 +100,7 @@ class BatchStore:
             remove.add("active")
         update, names, vals = set_clause(fields)
         allowed_list = [s.value for s in allowed]
-        vals.update({f":a{i}": av(state) for i, state in enumerate(allowed_list)})
-        names["#st"] = "status"
-        condition = "#st IN (" + ", ".join(f":a{i}" for i in range(len(allowed_list))) + ")"
-        condition += " AND attribute_not_exists(deleted_at)"
-        if start_token is not None:
-            condition += " AND (start_token = :tok)"
-            vals[":tok"] = av(start_token)
-        if require_finished:
-            condition += " AND (finished >= valid_contacts)"
+        condition = _transition_condition(allowed_list, start_token, require_finished, names, vals)
         if remove:
             rnames = {f"#r{i}": name for i, name in enumerate(sorted(remove))}
             names.update(rnames)
@@ -114,21 +119,15 @@ class BatchStore:
         except ClientError as exc:
             if not condition_failed(exc):
                 raise
-            old: Any = exc.response.get("Item")
-            state = from_item(old).get("status") if old else None
-            raise Conflict(
-                f"batch {batch_id} is {state or 'missing'}; {to.value} needs one of {', '.join(allowed_list)}",
-                code="invalid_state",
-                details=[{"status": state}],
-            ) from None
+            raise _refused(batch_id, exc, to, allowed_list) from None
         return Batch.model_validate(from_item(result["Attributes"]))
 
     def set_fields(
         self,
         batch_id: str,
-        fields: dict[str, Any],
+        fields: Fields,
         condition: str | None = None,
-        condition_values: dict[str, Any] | None = None,
+        condition_values: Wire | None = None,
     ) -> bool:
         """Plain update; False when the optional condition did not hold."""
         return update_if(self.table, self.key(batch_id), fields, condition, condition_values=condition_values)
@@ -181,6 +180,23 @@ class BatchStore:
             remove=("#act",),
         )
 
+    def mark_purged(self, batch_id: str) -> bool:
+        """The tombstone of a deleted batch whose data is gone: `purged_at`, and no field that could name a
+        person (names, file name, row errors in failure_reason, warnings, the export's key). True once."""
+        now = clock.now_iso()
+        return update_if(
+            self.table,
+            self.key(batch_id),
+            {"purged_at": now, "updated_at": now},
+            "attribute_exists(deleted_at) AND attribute_not_exists(purged_at)",
+            {"#n": "name"},
+            remove=("#n", "file_name", "raw_key", "failure_reason", "warnings", "csv_export"),
+        )
+
+    def forget_export(self, batch_id: str) -> None:
+        """Its last background export is out of date (an erasure changed its executions): never serve it again."""
+        update_if(self.table, self.key(batch_id), {"updated_at": clock.now_iso()}, remove=("csv_export",))
+
     def start_export(self, batch_id: str, seen_token: str | None, token: str, started_at: str) -> bool:
         """Take the batch's one background-export slot, if no other request took it since `seen_token`."""
         condition = "csv_export_token = :old" if seen_token else "attribute_not_exists(csv_export_token)"
@@ -191,7 +207,7 @@ class BatchStore:
             {":old": av(seen_token)} if seen_token else None,
         )
 
-    def finish_export(self, batch_id: str, token: str, record: dict[str, Any]) -> bool:
+    def finish_export(self, batch_id: str, token: str, record: Fields) -> bool:
         """Record a finished export, unless a newer request has replaced it."""
         return self.set_fields(batch_id, {"csv_export": record}, "csv_export_token = :t", {":t": av(token)})
 
@@ -206,7 +222,7 @@ class BatchStore:
         must_run: bool = False,
         live_cap: int | None = None,
         tallies: dict[str, int] | None = None,
-    ) -> dict[str, Any]:
+    ) -> Request:
         """The Update element that keeps execution_status counters in step with an execution change.
 
         Returned for use inside a transaction, so the counters move exactly when the execution does.
@@ -214,7 +230,7 @@ class BatchStore:
         because an ADD cannot create the parent of a nested path.
         """
         names: dict[str, str] = {"#u": "updated_at"}
-        vals: dict[str, Any] = {":now": av(clock.now_iso())}
+        vals: Wire = {":now": av(clock.now_iso())}
         adds = []
         for i, (status, delta) in enumerate(sorted(moves.items())):
             if delta:
@@ -234,7 +250,7 @@ class BatchStore:
                 adds.append(f"{name} :{name}")
                 vals[f":{name}"] = av(delta)
         update = "SET #u = :now" + (" ADD " + ", ".join(adds) if adds else "")
-        element: dict[str, Any] = {
+        element: Request = {
             "TableName": self.table,
             "Key": self.key(batch_id),
             "UpdateExpression": update,
@@ -253,7 +269,7 @@ class BatchStore:
             element["ConditionExpression"] = " AND ".join(conditions)
         return {"Update": element}
 
-    def live_update(self, batch_id: str, delta: int) -> dict[str, Any]:
+    def live_update(self, batch_id: str, delta: int) -> Request:
         return {
             "Update": {
                 "TableName": self.table,
@@ -268,3 +284,31 @@ class BatchStore:
         if batch is None:
             raise NotFound(f"batch {batch_id} not found", code="batch_not_found")
         return batch
+
+
+def _transition_condition(
+    allowed: list[str], start_token: str | None, require_finished: bool, names: dict[str, str], vals: Wire
+) -> str:
+    """The condition of a transition (adding its names and values): an allowed state, not deleted, and
+    optionally still holding `start_token` and with every contact finished."""
+    vals.update({f":a{i}": av(state) for i, state in enumerate(allowed)})
+    names["#st"] = "status"
+    condition = "#st IN (" + ", ".join(f":a{i}" for i in range(len(allowed))) + ")"
+    condition += " AND attribute_not_exists(deleted_at)"
+    if start_token is not None:
+        condition += " AND (start_token = :tok)"
+        vals[":tok"] = av(start_token)
+    if require_finished:
+        condition += " AND (finished >= valid_contacts)"
+    return condition
+
+
+def _refused(batch_id: str, exc: ClientError, to: BatchStatus, allowed: list[str]) -> Conflict:
+    """The Conflict of a transition whose condition failed: it names the state the batch was in."""
+    old: Any = exc.response.get("Item")
+    state = from_item(old).get("status") if old else None
+    return Conflict(
+        f"batch {batch_id} is {state or 'missing'}; {to.value} needs one of {', '.join(allowed)}",
+        code="invalid_state",
+        details=[{"status": state}],
+    )

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from botocore.exceptions import ClientError
 
 from .. import aws
+from ..domain.json_input import JsonObject
+from ..domain.records import StoredContact
 from ..resources import QUARANTINE_PREFIX, bucket_name
 from ..settings import Settings
 
@@ -97,11 +99,11 @@ class BlobStore:
             Tagging="kind=raw",  # the bucket's lifecycle rule expires raw uploads by this tag
         )
 
-    def put_chunk(self, batch_id: str, index: int, records: list[dict[str, Any]]) -> None:
+    def put_chunk(self, batch_id: str, index: int, records: list[StoredContact]) -> None:
         body = "\n".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in records).encode()
         aws.s3().put_object(Bucket=self.bucket, Key=self.chunk_key(batch_id, index), Body=body)
 
-    def read_chunk(self, batch_id: str, index: int) -> list[dict[str, Any]]:
+    def read_chunk(self, batch_id: str, index: int) -> list[StoredContact]:
         body = aws.s3().get_object(Bucket=self.bucket, Key=self.chunk_key(batch_id, index))["Body"].read()
         return [json.loads(line) for line in body.decode().splitlines() if line]
 
@@ -109,7 +111,7 @@ class BlobStore:
         fileobj.seek(0)
         aws.s3().upload_fileobj(fileobj, self.bucket, self.errors_key(batch_id))
 
-    def iter_errors(self, batch_id: str) -> Iterator[dict[str, Any]]:
+    def iter_errors(self, batch_id: str) -> Iterator[JsonObject]:
         try:
             body = aws.s3().get_object(Bucket=self.bucket, Key=self.errors_key(batch_id))["Body"]
         except ClientError as exc:
@@ -120,9 +122,24 @@ class BlobStore:
             if line:
                 yield json.loads(line)
 
+    def delete_prefix(self, prefix: str) -> bool:
+        """Delete up to 1,000 objects under `prefix` (a purge); True when more may remain."""
+        listed = aws.s3().list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1000)
+        keys = [obj["Key"] for obj in listed.get("Contents", [])]
+        self.delete_keys(keys)
+        return bool(listed.get("IsTruncated"))
+
+    def delete_keys(self, keys: list[str]) -> None:
+        """Delete these objects (absent ones are fine), up to 1,000 per request."""
+        for start in range(0, len(keys), 1000):
+            objects: Any = [{"Key": key} for key in keys[start : start + 1000]]
+            result = aws.s3().delete_objects(Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True})
+            if result.get("Errors"):
+                raise RuntimeError(f"S3 refused to delete {len(result['Errors'])} objects")
+
     # Uploads and the inbox
 
-    def presigned_upload(self, key: str, content_type: str, max_bytes: int, seconds: int) -> dict[str, Any]:
+    def presigned_upload(self, key: str, content_type: str, max_bytes: int, seconds: int) -> JsonObject:
         """A presigned POST for one object of this type and at most this size: {"url", "fields"}."""
         post = aws.s3().generate_presigned_post(
             Bucket=self.bucket,
@@ -154,7 +171,7 @@ class BlobStore:
         found = aws.s3().get_object(Bucket=self.bucket, Key=key)
         return StoredObject(found.get("ContentLength", 0), found.get("ContentType"), found["Body"])
 
-    def quarantine(self, key: str, reason: dict[str, Any]) -> None:
+    def quarantine(self, key: str, reason: JsonObject) -> None:
         """Move an object aside under quarantine/, with the reason beside it as JSON."""
         target = QUARANTINE_PREFIX + key
         s3 = aws.s3()

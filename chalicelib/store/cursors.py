@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import BadRequest
 from ..settings import Settings
+from .dynamo import Wire
 
 MAX_CURSOR_CHARS = 2048  # real cursors are ~200 characters; anything longer is refused unread
 MAX_VALUE_CHARS = 1024  # DynamoDB key attributes are at most 1,024 bytes (sort key) / 2,048 (partition)
@@ -79,7 +80,7 @@ class Cursors:
         payload = json.dumps(plain, separators=(",", ":"), sort_keys=True).encode()
         return f"{_b64(payload)}.{_b64(self._tag(shape, scope, payload))}"
 
-    def decode(self, shape: KeyShape, scope: Mapping[str, str | None], cursor: str | None) -> dict[str, Any] | None:
+    def decode(self, shape: KeyShape, scope: Mapping[str, str | None], cursor: str | None) -> Wire | None:
         """The ExclusiveStartKey a cursor stands for; InvalidCursor unless this listing and scope issued it."""
         if not cursor:
             return None
@@ -99,11 +100,11 @@ class Cursors:
         return _key(shape, scope, plain)
 
 
-def _key(shape: KeyShape, scope: Mapping[str, str | None], plain: Any) -> dict[str, Any]:
+def _key(shape: KeyShape, scope: Mapping[str, str | None], plain: Any) -> Wire:
     """Even a signed payload is checked: exactly the shape's attributes, each a bounded value of its type."""
     if not isinstance(plain, dict) or set(plain) != set(shape.attributes):
         raise InvalidCursor()
-    key: dict[str, Any] = {}
+    key: Wire = {}
     for name, kind in shape.attributes.items():
         value = plain[name]
         if not isinstance(value, str) or not 0 < len(value) <= MAX_VALUE_CHARS:

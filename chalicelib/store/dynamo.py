@@ -12,6 +12,11 @@ from botocore.exceptions import ClientError
 from .. import aws
 from ..errors import AlreadyExists, Throttled
 
+# What the untyped maps at the DynamoDB boundary hold (records themselves are typed: domain/records.py).
+Wire = dict[str, Any]  # attribute name -> value in DynamoDB's wire form ({"S": ...}): an item, a key, values
+Fields = dict[str, Any]  # attribute name -> plain value: an item read back, or the attributes an update sets
+Request = dict[str, Any]  # a request's parameters, or one element of a transaction
+
 _ser = TypeSerializer()
 _de = TypeDeserializer()
 
@@ -36,7 +41,7 @@ def _from_dynamo(value: Any) -> Any:
     return value
 
 
-def av(value: Any) -> dict[str, Any]:
+def av(value: Any) -> Wire:
     """One attribute value in DynamoDB's wire form."""
     return dict(_ser.serialize(_to_dynamo(value)))
 
@@ -50,20 +55,20 @@ def storable_key(value: str) -> bool:
     return 0 < len(value.encode("utf-8", "surrogatepass")) <= MAX_KEY_BYTES
 
 
-def to_item(data: dict[str, Any]) -> dict[str, Any]:
+def to_item(data: Fields) -> Wire:
     return {k: av(v) for k, v in data.items() if v is not None}
 
 
-def from_item(item: dict[str, Any]) -> dict[str, Any]:
+def from_item(item: Wire) -> Fields:
     return {k: _from_dynamo(_de.deserialize(v)) for k, v in item.items()}
 
 
-def values(**kwargs: Any) -> dict[str, Any]:
+def values(**kwargs: Any) -> Wire:
     """ExpressionAttributeValues from keyword arguments: values(a=1) -> {':a': {'N': '1'}}."""
     return {f":{k}": av(v) for k, v in kwargs.items()}
 
 
-def set_clause(fields: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, Any]]:
+def set_clause(fields: Fields) -> tuple[str, dict[str, str], Wire]:
     """`SET #f0 = :v0, ...` with its names and values, so no attribute name can clash with a reserved word."""
     names = {f"#f{i}": name for i, name in enumerate(fields)}
     vals = {f":v{i}": av(value) for i, value in enumerate(fields.values())}
@@ -72,11 +77,11 @@ def set_clause(fields: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, A
 
 def update_if(
     table: str,
-    key: dict[str, Any],
-    fields: dict[str, Any],
+    key: Wire,
+    fields: Fields,
     condition: str | None = None,
     names: dict[str, str] | None = None,
-    condition_values: dict[str, Any] | None = None,
+    condition_values: Wire | None = None,
     remove: tuple[str, ...] = (),
 ) -> bool:
     """Set fields (and remove some), under an optional condition; False when the condition did not hold."""
@@ -85,7 +90,7 @@ def update_if(
         update += " REMOVE " + ", ".join(remove)
     all_names.update(names or {})
     vals.update(condition_values or {})
-    kwargs: dict[str, Any] = {"ConditionExpression": condition} if condition else {}
+    kwargs: Request = {"ConditionExpression": condition} if condition else {}
     try:
         aws.dynamodb().update_item(
             TableName=table,
@@ -102,7 +107,7 @@ def update_if(
     return True
 
 
-def query_all(**request: Any) -> Iterator[dict[str, Any]]:
+def query_all(**request: Any) -> Iterator[Fields]:
     """Every item a Query matches, page after page, deserialised."""
     for page in aws.dynamodb().get_paginator("query").paginate(**request):
         for item in page.get("Items", []):
@@ -129,7 +134,7 @@ def throttled(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") in THROTTLE_CODES
 
 
-def put_new(table: str, item: dict[str, Any], key_attribute: str, what: str) -> None:
+def put_new(table: str, item: Fields, key_attribute: str, what: str) -> None:
     """Put an item that must not exist yet: AlreadyExists when it does, Throttled when AWS refused the rate.
 
     Any other failure is raised as it came, so it is never mistaken for a duplicate.

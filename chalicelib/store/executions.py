@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from botocore.exceptions import ClientError
 
 from .. import aws, clock
-from ..domain.call_status import is_final
+from ..domain.call_status import CallStatus, is_final
 from ..domain.records import Execution
 from ..errors import NotFound
 from ..resources import EXECUTIONS, table_name
@@ -16,6 +15,9 @@ from ..settings import Settings
 from .batches import BatchStore
 from .cursors import Cursors, KeyShape, cursor_key
 from .dynamo import (
+    Fields,
+    Request,
+    Wire,
     av,
     cancellation_codes,
     from_item,
@@ -43,7 +45,7 @@ class ExecutionStore:
         self._batches = batches
         self._cursors = Cursors(cursor_key(settings))
 
-    def key(self, execution_id: str) -> dict[str, Any]:
+    def key(self, execution_id: str) -> Wire:
         return {"execution_id": av(execution_id)}
 
     def create_many(
@@ -55,7 +57,7 @@ class ExecutionStore:
         `must_run`: raise BatchNotRunning (writing nothing) when a stop or pause landed first.
         `unreached`: contacts an ended batch never dialled, counted apart from the dispatched.
         """
-        items: list[dict[str, Any]] = [
+        items: list[Request] = [
             {
                 "Put": {
                     "TableName": self.table,
@@ -113,12 +115,12 @@ class ExecutionStore:
         self,
         execution: Execution,
         to_status: str,
-        fields: dict[str, Any] | None = None,
+        fields: Fields | None = None,
         *,
         batch_must_run: bool = False,
         batch_live_cap: int | None = None,
-        extra: list[dict[str, Any]] | None = None,
-        guard: dict[str, Any] | None = None,
+        extra: list[Request] | None = None,
+        guard: Request | None = None,
         tallies: dict[str, int] | None = None,
     ) -> Execution:
         """Compare-and-set the status from the one read, moving the batch counters in the same transaction.
@@ -173,7 +175,7 @@ class ExecutionStore:
         self,
         old: Execution,
         final_status: str,
-        fields: dict[str, Any],
+        fields: Fields,
         new: Execution,
         *,
         tallies: dict[str, int] | None = None,
@@ -207,7 +209,7 @@ class ExecutionStore:
                 raise BatchNotRunning(old.batch_id) from None
             raise
 
-    def add_details(self, execution: Execution, fields: dict[str, Any], *, tallies: dict[str, int]) -> bool:
+    def add_details(self, execution: Execution, fields: Fields, *, tallies: dict[str, int]) -> bool:
         """Details reported after the final status (Bolna's `completed` after `call-disconnected`), set only if
         none of them is known yet and the status is still the one read, with the batch tallies they add, in one
         transaction; marks the execution `late_details_at`. False when another delivery set them first."""
@@ -216,7 +218,7 @@ class ExecutionStore:
         names["#st"] = "status"
         vals[":st"] = av(str(execution.status))
         absent = "".join(f" AND attribute_not_exists(#f{i})" for i in range(len(fields)))
-        items: list[dict[str, Any]] = [
+        items: list[Request] = [
             {
                 "Update": {
                     "TableName": self.table,
@@ -238,9 +240,7 @@ class ExecutionStore:
             raise
         return True
 
-    def _status_update(
-        self, execution_id: str, old_status: str, changes: dict[str, Any], remove: list[str]
-    ) -> dict[str, Any]:
+    def _status_update(self, execution_id: str, old_status: str, changes: Fields, remove: list[str]) -> Request:
         """The transaction element that compare-and-sets an execution's status from the one read."""
         update, names, vals = set_clause(changes)
         names["#st"] = "status"
@@ -258,7 +258,7 @@ class ExecutionStore:
             }
         }
 
-    def set_fields(self, execution_id: str, fields: dict[str, Any], *, only_if_status: Iterable[str] = ()) -> bool:
+    def set_fields(self, execution_id: str, fields: Fields, *, only_if_status: Iterable[str] = ()) -> bool:
         """Record details that do not change the status (e.g. the provider's call id)."""
         allowed = list(only_if_status)
         if not allowed:
@@ -302,7 +302,7 @@ class ExecutionStore:
         start = self._cursors.decode(PAGE_KEY, scope, cursor)
         found: list[Execution] = []
         while True:
-            kwargs: dict[str, Any] = {
+            kwargs: Request = {
                 "TableName": self.table,
                 "IndexName": "by_batch",
                 "KeyConditionExpression": "batch_id = :b",
@@ -329,7 +329,7 @@ class ExecutionStore:
             KeyConditionExpression="batch_id = :b",
             ExpressionAttributeValues=values(b=batch_id),
         )
-        return (Execution.model_construct(**item) for item in items)
+        return (Execution.model_construct(**{**item, "status": CallStatus(item["status"])}) for item in items)
 
     def waiting_page(self, batch_id: str, after: str | None, limit: int) -> tuple[list[Execution], str | None]:
         """Executions not yet claimed (queued, rescheduled) past `after` (a seq), reading at most `limit`;
@@ -359,11 +359,55 @@ class ExecutionStore:
         )
         return (Execution.model_validate(item) for item in items)
 
+    # Erasure and purge (services/erasures.py, services/purge_walk.py)
+
+    def page_after(
+        self, index: str, key_name: str, key: str, sort_name: str, after: str | None, limit: int
+    ) -> tuple[list[Execution], str | None]:
+        """Up to `limit` executions of one index partition whose sort key is past `after`, in key order;
+        the sort key to go on after, or None at the end. by_batch (seq) or by_number (execution_id)."""
+        condition = "#p = :p" + (" AND #s > :after" if after else "")
+        page = aws.dynamodb().query(
+            TableName=self.table,
+            IndexName=index,
+            KeyConditionExpression=condition,
+            ExpressionAttributeNames={"#p": key_name, "#s": sort_name} if after else {"#p": key_name},
+            ExpressionAttributeValues=values(p=key, **({"after": after} if after else {})),
+            Limit=limit,
+        )
+        last = page.get("LastEvaluatedKey")
+        found = [Execution.model_validate(from_item(item)) for item in page.get("Items", [])]
+        return found, (last[sort_name]["S"] if last else None)
+
+    def erase(self, execution_id: str, fields: Fields) -> bool:
+        """Remove a final execution's personal data and set `fields` (the masked number, `erased_at`); it
+        leaves the by_number index. False when it was erased already or is not final (a live call still
+        owes its outcome)."""
+        final = [s.value for s in CallStatus if is_final(s)]
+        return update_if(
+            self.table,
+            self.key(execution_id),
+            fields,
+            "attribute_exists(number_key) AND #st IN (" + ", ".join(f":f{i}" for i in range(len(final))) + ")",
+            {"#st": "status"},
+            {f":f{i}": av(s) for i, s in enumerate(final)},
+            remove=("number_key", "recipient_data", "transcript", "recording_url"),
+        )
+
+    def delete_many(self, execution_ids: list[str]) -> None:
+        """Delete executions (absent ones are fine), 25 per request, until DynamoDB took every one."""
+        for start in range(0, len(execution_ids), 25):
+            requests: Request | None = {
+                self.table: [{"DeleteRequest": {"Key": self.key(i)}} for i in execution_ids[start : start + 25]]
+            }
+            while requests:
+                requests = aws.dynamodb().batch_write_item(RequestItems=requests).get("UnprocessedItems") or None
+
 
 class GuardRefused(Exception):
     """The claim's guard element (the number's item) refused: `item` is that item as it was, in wire form."""
 
-    def __init__(self, item: dict[str, Any] | None) -> None:
+    def __init__(self, item: Fields | None) -> None:
         super().__init__("guard refused")
         self.item = item
 

@@ -20,10 +20,15 @@ class KeyStore:
         )
 
     def tenant_for(self, key_hash: str) -> str | None:
+        owner = self.owner(key_hash)
+        return owner[0] if owner else None
+
+    def owner(self, key_hash: str) -> tuple[str, str] | None:
+        """(tenant id, label) of a key that is not revoked."""
         item = aws.dynamodb().get_item(TableName=self._table, Key={"key_hash": {"S": key_hash}}).get("Item")
         if not item or item.get("revoked", {}).get("BOOL"):
             return None
-        return item["tenant_id"]["S"]
+        return item["tenant_id"]["S"], item.get("label", {}).get("S", "")
 
     def label_for(self, key_hash: str) -> str | None:
         """The key's label (who did something, for the records that say so); None for an unknown key."""

@@ -18,7 +18,7 @@ from .. import aws
 from ..resources import LEASES, table_name
 from ..settings import Settings
 from .batches import BatchStore
-from .dynamo import av, cancellation_codes, from_item, query_all, values
+from .dynamo import Fields, Request, av, cancellation_codes, from_item, query_all, values
 
 COUNTER = "live"
 SHARD = "1"
@@ -98,7 +98,7 @@ class LeaseStore:
 
     def count_live(self) -> int:
         """Leases held now, across every agent: one per live call (a lease past its expiry counts until swept)."""
-        request: dict[str, Any] = {
+        request: Request = {
             "TableName": self.table,
             "IndexName": "by_expiry",
             "KeyConditionExpression": "lease_shard = :s",
@@ -113,7 +113,7 @@ class LeaseStore:
                 return total
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def expired(self, now_iso: str) -> Iterator[dict[str, Any]]:
+    def expired(self, now_iso: str) -> Iterator[Fields]:
         return query_all(
             TableName=self.table,
             IndexName="by_expiry",

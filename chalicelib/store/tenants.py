@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from botocore.exceptions import ClientError
 
 from .. import aws
 from ..domain.records import Tenant
 from ..resources import TENANTS, table_name
 from ..settings import Settings
-from .dynamo import av, condition_failed, from_item, values
+from .dynamo import Wire, av, condition_failed, from_item, values
 
 
 class TenantStore:
     def __init__(self, settings: Settings) -> None:
         self._table = table_name(settings, TENANTS)
 
-    def _key(self, tenant_id: str) -> dict[str, Any]:
+    def _key(self, tenant_id: str) -> Wire:
         return {"tenant_id": av(tenant_id)}
 
     def find(self, tenant_id: str) -> Tenant | None:

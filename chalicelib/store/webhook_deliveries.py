@@ -16,7 +16,7 @@ from .. import aws
 from ..resources import WEBHOOK_DELIVERIES, table_name
 from ..settings import Settings
 from .cursors import Cursors, InvalidCursor, KeyShape, cursor_key
-from .dynamo import av, condition_failed, from_item, to_item, update_if, values
+from .dynamo import Fields, Request, Wire, av, condition_failed, from_item, to_item, update_if, values
 
 STATE_PREFIX = "event#"
 SENDING = "sending"
@@ -30,12 +30,12 @@ class DeliveryStore:
         self._table = table_name(settings, WEBHOOK_DELIVERIES)
         self._cursors = Cursors(cursor_key(settings))
 
-    def _state_key(self, batch_id: str, event_id: str) -> dict[str, Any]:
+    def _state_key(self, batch_id: str, event_id: str) -> Wire:
         return {"batch_id": av(batch_id), "delivery_key": av(STATE_PREFIX + event_id)}
 
     def claim(
         self, batch_id: str, event_id: str, attempt: int, *, now: float, lease_until: float, replay: bool = False
-    ) -> tuple[bool, dict[str, Any] | None]:
+    ) -> tuple[bool, Fields | None]:
         """Take attempt `attempt` of an event; (False, the state as it was) when it is not this message's to make.
 
         Claimable: a new event; a pending one whose last attempt was earlier; an attempt whose worker
@@ -80,7 +80,7 @@ class DeliveryStore:
             remove=("lease_until",),
         )
 
-    def state(self, batch_id: str, event_id: str) -> dict[str, Any] | None:
+    def state(self, batch_id: str, event_id: str) -> Fields | None:
         item = (
             aws.dynamodb()
             .get_item(TableName=self._table, Key=self._state_key(batch_id, event_id), ConsistentRead=True)
@@ -88,14 +88,14 @@ class DeliveryStore:
         )
         return from_item(item) if item else None
 
-    def log(self, row: dict[str, Any]) -> None:
+    def log(self, row: Fields) -> None:
         """One attempt; the key is unique per attempt made, so a repeated attempt adds a row rather than hiding one."""
         key = f"{row['attempted_at']}#{row['event_id']}#{row['attempt']:02d}"
         aws.dynamodb().put_item(TableName=self._table, Item=to_item({**row, "delivery_key": key}))
 
-    def page(self, batch_id: str, *, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    def page(self, batch_id: str, *, limit: int, cursor: str | None) -> tuple[list[Fields], str | None]:
         """The attempt log of a batch, oldest first."""
-        kwargs: dict[str, Any] = {
+        kwargs: Request = {
             "TableName": self._table,
             "KeyConditionExpression": "batch_id = :b AND delivery_key < :state",
             "ExpressionAttributeValues": values(b=batch_id, state=STATE_PREFIX),
@@ -110,3 +110,19 @@ class DeliveryStore:
         page = aws.dynamodb().query(**kwargs)
         rows = [from_item(item) for item in page.get("Items", [])]
         return rows, self._cursors.encode(PAGE_KEY, scope, page.get("LastEvaluatedKey"))
+
+    def delete_some(self, batch_id: str, limit: int) -> bool:
+        """Delete up to `limit` of a batch's log rows and event states (a purge); True when some may remain."""
+        page = aws.dynamodb().query(
+            TableName=self._table,
+            KeyConditionExpression="batch_id = :b",
+            ExpressionAttributeValues=values(b=batch_id),
+            ProjectionExpression="batch_id, delivery_key",
+            Limit=limit,
+        )
+        items = page.get("Items", [])
+        for start in range(0, len(items), 25):
+            requests: Any = {self._table: [{"DeleteRequest": {"Key": key}} for key in items[start : start + 25]]}
+            while requests:
+                requests = aws.dynamodb().batch_write_item(RequestItems=requests).get("UnprocessedItems") or None
+        return "LastEvaluatedKey" in page

@@ -1,4 +1,5 @@
-"""Control-queue consumer: a batch's start, a step of its dispatch or cancel walk, or an upload's expiry check."""
+"""Control-queue consumer: a batch's start, a step of its dispatch, cancel or purge walk, an upload's expiry
+check, or a step of an erasure."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from ..domain.messages import ControlMessage
 from ..services.cancel_walk import cancel_step
 from ..services.container import Services
 from ..services.dispatch import dispatch_step, start_batch
+from ..services.erasure_files import erase_files_step
+from ..services.erasures import erase_step
+from ..services.purge_walk import purge_step
 from ..services.upload_expiry import check_upload
 
 
@@ -16,5 +20,12 @@ def handle_control(svc: Services, message: ControlMessage) -> None:
         cancel_step(svc, message.batch_id, message.pos, message.after)
     elif message.kind == "upload_check":
         check_upload(svc, message)
+    elif message.kind == "purge":
+        purge_step(svc, message.batch_id, message.phase, message.after)
+    elif message.kind == "erase":
+        if message.phase == "files":
+            erase_files_step(svc, message.tenant_id or "", message.erasure_id or "", message.batch_id, message.pos)
+        else:
+            erase_step(svc, message.tenant_id or "", message.erasure_id or "", message.after)
     else:
         dispatch_step(svc, message.batch_id, message.pos, message.waits)

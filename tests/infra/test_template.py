@@ -41,6 +41,7 @@ CHALICE_FUNCTIONS = json.loads((ROOT / ".chalice" / "config.json").read_text())[
 
 # Which tables, queues (sent to) and bucket keys each function may reach: a reviewed copy of
 # infra/permissions.py at the granularity a reviewer reasons in.
+PURGED_PREFIXES = ("batches", "exports", "uploads", "inbox", "quarantine")  # a deleted batch's objects
 TABLES_OF = {
     "api_handler": {
         "api-keys",
@@ -51,12 +52,14 @@ TABLES_OF = {
         "webhook-deliveries",
         "callback-receipts",
         "numbers",
+        "audit",
+        "erasures",
     },
-    "dispatcher": {"agents", "batches", "executions"},
+    "dispatcher": {"agents", "batches", "executions", "webhook-deliveries", "erasures"},
     "dialer": {"agents", "batches", "executions", "leases", "numbers"},
     "outcomes": {"batches", "executions", "leases", "numbers"},
     "ingest": {"agents", "batches", "numbers"},
-    "webhook_sender": {"tenants", "webhook-deliveries"},
+    "webhook_sender": {"tenants", "webhook-deliveries", "batches"},
     "sweeper": {"batches", "executions", "leases"},
     "exporter": {"batches", "executions"},
 }
@@ -377,7 +380,18 @@ def test_each_function_reaches_only_its_tables(synth: Synth) -> None:
             allowed = dynamo_actions
             if short_names(statement.resources, "AWS::DynamoDB::Table") == {"numbers"} and name in BATCH_READERS:
                 allowed = dynamo_actions | {"dynamodb:BatchGetItem"}  # which of 100 contacts are suppressed
-            assert statement.actions <= allowed, (name, statement)  # never Scan, batch writes or table operations
+            if name == "dispatcher":  # the purge walk's deletes: a deleted batch's executions and delivery log
+                allowed = dynamo_actions | {"dynamodb:BatchWriteItem"}
+            assert statement.actions <= allowed, (name, statement)  # never Scan or table operations
+            if "dynamodb:BatchWriteItem" in statement.actions:
+                assert short_names(statement.resources, "AWS::DynamoDB::Table") <= {"executions", "webhook-deliveries"}
+
+
+def test_the_audit_log_is_append_only_for_every_function(synth: Synth) -> None:
+    for name in synth.functions():
+        for statement in synth.function_statements(name):
+            if "audit" in short_names(statement.resources, "AWS::DynamoDB::Table"):
+                assert statement.actions <= {"dynamodb:PutItem", "dynamodb:Query"}, (name, statement)
 
 
 def test_the_dialer_cannot_touch_the_api_keys_or_the_bucket(synth: Synth) -> None:
@@ -397,9 +411,15 @@ def test_indexes_are_queried_only_where_the_code_queries_them(synth: Synth) -> N
         for name in synth.functions()
     }
     assert queried["sweeper"] == {("executions", "by_open"), ("leases", "by_expiry"), ("batches", "by_status")}
-    assert queried["api_handler"] == {("batches", "by_agent"), ("executions", "by_batch"), ("numbers", "suppressed")}
+    assert queried["api_handler"] == {
+        ("batches", "by_agent"),
+        ("executions", "by_batch"),
+        ("numbers", "suppressed"),
+        ("audit", "by_target"),
+    }
     assert queried["ingest"] == {("agents", "by_id"), ("numbers", "suppressed")}
-    assert queried["dispatcher"] == {("executions", "by_batch")}  # the cancel walk of a stopped batch
+    # the cancel and purge walks of a stopped or deleted batch; an erasure's walk over one number's executions
+    assert queried["dispatcher"] == {("executions", "by_batch"), ("executions", "by_number")}
     assert not queried["dialer"] and not queried["outcomes"]
 
 
@@ -414,7 +434,7 @@ def test_each_function_sends_only_to_its_queues_and_consumes_only_its_own(synth:
         assert set().union(*(short_names(s.resources, "AWS::SQS::Queue") for s in receives)) == own, name
 
 
-def test_bucket_access_is_per_prefix_and_only_ingest_deletes_and_only_from_the_inbox(synth: Synth) -> None:
+def test_bucket_access_is_per_prefix_and_only_ingest_and_the_purge_delete(synth: Synth) -> None:
     for name in synth.functions():
         s3 = [s for s in synth.function_statements(name) if any(a.startswith("s3:") for a in s.actions)]
         assert bool(s3) == (name in BUCKET_USERS), name
@@ -423,8 +443,9 @@ def test_bucket_access_is_per_prefix_and_only_ingest_deletes_and_only_from_the_i
                 assert resource.startswith("<AWS::S3::Bucket "), resource
                 if statement.actions != {"s3:ListBucket"}:
                     assert re.search(r">/[a-z]+/", resource), resource  # objects under a prefix, never the bucket
-            if "s3:DeleteObject" in statement.actions:
-                assert name == "ingest" and all(r.endswith(">/inbox/*") for r in statement.resources)
+            if "s3:DeleteObject" in statement.actions:  # ingest: moved drops, files of deleted batches; the purge
+                deletes = {"ingest": ("inbox", "uploads"), "dispatcher": PURGED_PREFIXES}.get(name, ())
+                assert all(re.search(rf">/({'|'.join(deletes)})/", r) for r in statement.resources), (name, statement)
 
 
 def test_only_the_api_and_the_exporter_reach_exports_and_only_to_write_abort_and_read(synth: Synth) -> None:
@@ -437,8 +458,9 @@ def test_only_the_api_and_the_exporter_reach_exports_and_only_to_write_abort_and
             for action in statement.actions
         }
         writes = {"s3:PutObject", "s3:AbortMultipartUpload"}
-        expected = {"api_handler": writes | {"s3:GetObject"}, "exporter": writes}.get(name, set())
-        assert actions == expected, name  # the API presigns the GET; the exporter only writes
+        expected = {"api_handler": writes | {"s3:GetObject"}, "exporter": writes, "dispatcher": {"s3:DeleteObject"}}
+        assert actions == expected.get(name, set()), name  # the API presigns the GET; the exporter only writes;
+        # the dispatcher's purge walk deletes a deleted batch's exports
 
 
 def test_exports_expire_after_a_day(synth: Synth) -> None:

@@ -98,3 +98,28 @@ def test_ttl_and_declared_key_types(settings: Settings, monkeypatch: pytest.Monk
     assert types == {"pk": "S", "seq": "N", "owner": "S"}
     ttl = aws.dynamodb().describe_time_to_live(TableName=name)["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+
+
+def test_an_index_declared_after_the_table_was_made_is_added(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a table made before an index was declared on it (a local stack's kept data), with an item
+    before = resources.Table("probe2", partition_key="pk")
+    monkeypatch.setattr(resources, "TABLES", (before,))
+    create_resources(settings)
+    name = resources.table_name(settings, before)
+    aws.dynamodb().put_item(TableName=name, Item={"pk": {"S": "a"}, "owner": {"S": "o1"}})
+    # When the resources are created again with the index declared
+    after = resources.Table("probe2", partition_key="pk", indexes=(resources.Index("by_owner", partition_key="owner"),))
+    monkeypatch.setattr(resources, "TABLES", (after,))
+    create_resources(settings)
+    create_resources(settings)
+    # Then the index exists and finds the existing item
+    found = aws.dynamodb().query(
+        TableName=name,
+        IndexName="by_owner",
+        KeyConditionExpression="#o = :o",
+        ExpressionAttributeNames={"#o": "owner"},
+        ExpressionAttributeValues={":o": {"S": "o1"}},
+    )
+    assert [item["pk"]["S"] for item in found["Items"]] == ["a"]

@@ -14,14 +14,17 @@ from pydantic import BaseModel
 from chalicelib.api import bodies
 from chalicelib.api.openapi import OPERATIONS, document, error_statuses
 from chalicelib.domain.agents import AgentCreate, AgentFields
+from chalicelib.domain.audit import AuditEntry
 from chalicelib.domain.batch_status import BatchStatus
 from chalicelib.domain.batches import public_batch, public_execution
 from chalicelib.domain.call_status import CallStatus
+from chalicelib.domain.erasures import Erasure, public_erasure
 from chalicelib.domain.provider_config import HttpAgentConfig, SimulatorConfig, TwilioConfig
 from chalicelib.domain.records import Agent, Batch, Execution, Tenant
 from chalicelib.domain.retry import RetryConfig
 from chalicelib.services import agents as agent_service
 from chalicelib.services import webhooks as webhook_service
+from chalicelib.services.audit import public_entry
 
 
 def app_routes() -> dict[tuple[str, str], Any]:
@@ -111,6 +114,7 @@ def fields(model: type[BaseModel]) -> set[str]:
 
 BATCH = Batch(batch_id="b", tenant_id="t", agent_id="a", status=BatchStatus.CREATED, created_at="2026-11-30T10:00:00Z")
 EXECUTION = Execution(execution_id="e", batch_id="b", tenant_id="t", agent_id="a", status=CallStatus.QUEUED)
+ERASURE = Erasure(tenant_id="t", erasure_id="x", number_masked="+1******0100", requested_at="2026-11-30")
 
 
 @pytest.mark.parametrize(
@@ -124,6 +128,13 @@ EXECUTION = Execution(execution_id="e", batch_id="b", tenant_id="t", agent_id="a
         (bodies.Agent, lambda: agent_service.public(Agent(tenant_id="t", agent_id="a"))),
         (bodies.WebhookDelivery, lambda: webhook_service.public_delivery({})),
         (bodies.WebhookSecret, lambda: webhook_service.public_secret(Tenant(tenant_id="t", webhook_secret="whsec_x"))),
+        (bodies.Erasure, lambda: public_erasure(ERASURE)),
+        (
+            bodies.AuditEntry,
+            lambda: public_entry(
+                AuditEntry(tenant_id="t", entry_key="k", entry_id="e", action="batch.run", target="b", at="2026")
+            ),
+        ),
     ],
 )
 def test_the_public_shapes_are_the_documented_models(model: type[BaseModel], shown: Any) -> None:
