@@ -29,6 +29,23 @@ from .dynamo import (
 )
 
 
+def _named_adds(names: dict[str, str], vals: Wire, moves: dict[str, int], tallies: dict[str, int]) -> list[str]:
+    """The ADDs of execution_status moves and extraction tallies, their names and values put in `names`, `vals`."""
+    adds = []
+    for i, (status, delta) in enumerate(sorted(moves.items())):
+        if delta:
+            names["#es"] = "execution_status"  # only when used: DynamoDB refuses an unused name
+            names[f"#s{i}"] = status
+            vals[f":d{i}"] = av(delta)
+            adds.append(f"#es.#s{i} :d{i}")
+    for i, (name, delta) in enumerate(sorted(tallies.items())):
+        if delta:
+            names[f"#x{i}"] = name
+            vals[f":x{i}"] = av(delta)
+            adds.append(f"#x{i} :x{i}")
+    return adds
+
+
 class BatchStore:
     def __init__(self, settings: Settings) -> None:
         self.table = table_name(settings, BATCHES)
@@ -231,18 +248,7 @@ class BatchStore:
         """
         names: dict[str, str] = {"#u": "updated_at"}
         vals: Wire = {":now": av(clock.now_iso())}
-        adds = []
-        for i, (status, delta) in enumerate(sorted(moves.items())):
-            if delta:
-                names["#es"] = "execution_status"  # only when used: DynamoDB refuses an unused name
-                names[f"#s{i}"] = status
-                vals[f":d{i}"] = av(delta)
-                adds.append(f"#es.#s{i} :d{i}")
-        for i, (name, delta) in enumerate(sorted((tallies or {}).items())):
-            if delta:
-                names[f"#x{i}"] = name
-                vals[f":x{i}"] = av(delta)
-                adds.append(f"#x{i} :x{i}")
+        adds = _named_adds(names, vals, moves, tallies or {})
         live = 1 if live_cap is not None else 0
         counters = (("finished", finished), ("dispatched", dispatched), ("unreached", unreached), ("live", live))
         for name, delta in counters:

@@ -157,16 +157,7 @@ class ExecutionStore:
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except ClientError as exc:
-            codes = cancellation_codes(exc)
-            if codes and codes[0] == "ConditionalCheckFailed":
-                raise StaleTransition(execution.execution_id) from None
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
-                raise BatchNotRunning(execution.batch_id) from None
-            if guard is not None and codes[2:3] == ["ConditionalCheckFailed"]:
-                reasons = exc.response.get("CancellationReasons") or []
-                raise GuardRefused(dict(reasons[2].get("Item") or {})) from None
-            if "ConditionalCheckFailed" in codes[2:]:
-                raise NoFreeSlot(execution.batch_id) from None
+            _refused(exc, execution, guard is not None)
             raise
         kept = {k: v for k, v in execution.model_dump().items() if k not in remove}
         return Execution.model_validate({**kept, **changes})
@@ -410,6 +401,20 @@ class GuardRefused(Exception):
     def __init__(self, item: Fields | None) -> None:
         super().__init__("guard refused")
         self.item = item
+
+
+def _refused(exc: ClientError, execution: Execution, guarded: bool) -> None:
+    """The typed error for the element of move's transaction whose condition failed (nothing when none did)."""
+    codes = cancellation_codes(exc)
+    if codes and codes[0] == "ConditionalCheckFailed":
+        raise StaleTransition(execution.execution_id) from None
+    if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+        raise BatchNotRunning(execution.batch_id) from None
+    if guarded and codes[2:3] == ["ConditionalCheckFailed"]:
+        reasons = exc.response.get("CancellationReasons") or []
+        raise GuardRefused(dict(reasons[2].get("Item") or {})) from None
+    if "ConditionalCheckFailed" in codes[2:]:
+        raise NoFreeSlot(execution.batch_id) from None
 
 
 class NoFreeSlot(Exception):
