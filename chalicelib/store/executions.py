@@ -129,8 +129,7 @@ class ExecutionStore:
         `batch_must_run` and the batch was stopped or paused first (or its live-call cap is
         reached, with `batch_live_cap`); GuardRefused (with the item as it was) when the `guard`
         element's condition failed (the number's suppression and contact limit); NoFreeSlot when
-        an `extra` element's condition failed (the agent's live-call counter).
-        """
+        an `extra` element's condition failed (the agent's live-call counter)."""
         old = execution.status
         now = clock.now_iso()
         changes = {"status": to_status, "updated_at": now, **(fields or {})}
@@ -139,26 +138,27 @@ class ExecutionStore:
             remove.append("open_shard")  # nothing is owed by a provider: the sweeper leaves it alone
         else:
             changes["open_shard"] = OPEN
-        items = [self._status_update(execution.execution_id, old, changes, remove)]
-        became_final = is_final(to_status) and not is_final(old)
-        items.append(
+        items = [
+            self._status_update(execution.execution_id, old, changes, remove),
             self._batches.counter_update(
                 execution.batch_id,
                 {old: -1, to_status: +1},
-                finished=1 if became_final else 0,
+                finished=int(is_final(to_status) and not is_final(old)),
                 must_run=batch_must_run,
                 live_cap=batch_live_cap,
-                tallies=tallies,
-            )
-        )
+                tallies=tallies,  # the extraction breakdown, with the outcome
+            ),
+        ]
         if guard is not None:
             items.append(guard)  # third, so its refusal is told apart from the live-call slot's
         items.extend(extra or [])
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except ClientError as exc:
-            _refused(exc, execution, guard is not None)
-            raise
+            refusal = _move_refused(exc, execution, guarded=guard is not None)
+            if refusal is None:
+                raise
+            raise refusal from None
         kept = {k: v for k, v in execution.model_dump().items() if k not in remove}
         return Execution.model_validate({**kept, **changes})
 
@@ -403,18 +403,20 @@ class GuardRefused(Exception):
         self.item = item
 
 
-def _refused(exc: ClientError, execution: Execution, guarded: bool) -> None:
-    """The typed error for the element of move's transaction whose condition failed (nothing when none did)."""
+def _move_refused(exc: ClientError, execution: Execution, *, guarded: bool) -> Exception | None:
+    """Which element of a move's transaction refused it (its order: the execution, the batch, the guard, the
+    slot); None when no condition failed (the error is raised as it came)."""
     codes = cancellation_codes(exc)
     if codes and codes[0] == "ConditionalCheckFailed":
-        raise StaleTransition(execution.execution_id) from None
+        return StaleTransition(execution.execution_id)
     if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
-        raise BatchNotRunning(execution.batch_id) from None
+        return BatchNotRunning(execution.batch_id)
     if guarded and codes[2:3] == ["ConditionalCheckFailed"]:
         reasons = exc.response.get("CancellationReasons") or []
-        raise GuardRefused(dict(reasons[2].get("Item") or {})) from None
+        return GuardRefused(dict(reasons[2].get("Item") or {}))
     if "ConditionalCheckFailed" in codes[2:]:
-        raise NoFreeSlot(execution.batch_id) from None
+        return NoFreeSlot(execution.batch_id)
+    return None
 
 
 class NoFreeSlot(Exception):
