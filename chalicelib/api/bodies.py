@@ -18,6 +18,7 @@ from ..domain.batch_status import BatchStatus
 from ..domain.batches import MAX_SPEND_DOC, BatchOptions, Budget
 from ..domain.call_status import CallStatus
 from ..domain.calling_rules import BlockedDates, BlockedRange, CallingHours
+from ..domain.extraction import ExtractionField
 from ..domain.provider_config import ProviderName
 from ..domain.retry import RetryConfig
 
@@ -110,6 +111,7 @@ class Agent(Answer):
     webhook_url: str | None
     retry_config: RetryConfig | None
     monthly_max_spend: float | None = Field(..., description="The agent's budget per calendar month (UTC).")
+    extraction_schema: list[ExtractionField] | None = None
     max_attempts_per_number: int | None = Field(None, description="Contact limit: attempts per number ...")
     attempt_window_days: int | None = Field(None, description="... within this many days (sliding window).")
     created_at: Timestamp | None
@@ -204,6 +206,11 @@ class Batch(Answer):
     max_spend: float | None = Field(..., description="The budget (see `max_spend` on create).")
     spend: float | None = Field(..., description="The cost its calls reported so far (null: none yet).")
     pause_reason: Literal["budget_reached"] | None = Field(..., description="Why the batch paused itself.")
+    extraction_breakdown: dict[str, dict[str, int]] = Field(
+        ...,
+        description="Answers per value of each category and boolean field of the agent's extraction_schema "
+        '(`{"interested": {"yes": 34, "no": 51}}`), counted as calls end.',
+    )
 
 
 class RowError(Answer):
@@ -239,10 +246,55 @@ class ContextDetails(Answer):
 
 
 class TelephonyData(Answer):
-    provider: str | None
-    provider_call_id: str | None
+    """Bolna's telephony_data: the call as the phone network saw it."""
+
+    duration: float | None = Field(
+        ..., description="Seconds the line was up, as the provider reports it; else `conversation_duration`."
+    )
+    to_number: str | None
+    from_number: str | None
     recording_url: str | None
+    hosted_telephony: bool = Field(..., description="Always false: calls use the tenant's own provider account.")
+    provider_call_id: str | None
+    call_type: Literal["outbound"]
+    provider: str | None
+    hangup_by: str | None = Field(..., description="Who ended the call, as the provider reports it.")
     hangup_reason: str | None
+    hangup_provider_code: int | str | None = Field(..., description="The provider's own code for the ending.")
+    ring_duration: float | None = Field(
+        ..., description="Seconds ringing before an answer (or before giving up): reported, else measured."
+    )
+    post_dial_delay: float | None = Field(
+        ..., description="Seconds from placing the call to the first ring: reported, else measured."
+    )
+
+
+class TransferCallData(Answer):
+    """Bolna's transfer_call_data: the leg a call was transferred to, as an HTTP voice agent reports it."""
+
+    provider_call_id: Any = None
+    status: Any = None
+    duration: Any = None
+    cost: Any = None
+    to_number: Any = None
+    from_number: Any = None
+    recording_url: Any = None
+    hangup_by: Any = None
+    hangup_reason: Any = None
+    hangup_provider_code: Any = None
+
+
+class BatchRunDetails(Answer):
+    status: CallStatus | None = Field(..., description="This attempt's status within its batch.")
+    created_at: Timestamp | None
+    updated_at: Timestamp | None
+    retried: int = Field(..., description="Retries made before this attempt.")
+
+
+class ExtractionError(Answer):
+    field: str | None = Field(..., description="The extracted_data key; null when the whole report is unusable.")
+    value: Any = Field(..., description="The value as reported (kept in extracted_data too).")
+    message: str
 
 
 class Execution(Answer):
@@ -259,7 +311,9 @@ class Execution(Answer):
     retry_history: list[RetryAttempt]
     conversation_duration: float | None
     total_cost: float | None
+    conversation_time: float | None = Field(..., description="Bolna's name for `conversation_duration` (seconds).")
     transcript: str | None
+    summary: str | None = Field(..., description="The voice agent's summary of the call, when it gives one.")
     answered_by_voice_mail: bool
     error_message: str | None
     created_at: Timestamp | None
@@ -275,6 +329,18 @@ class Execution(Answer):
     )
     context_details: ContextDetails
     telephony_data: TelephonyData
+    cost_breakdown: dict[str, float] | None = Field(
+        ..., description="`total_cost` by component (llm, network, platform, synthesizer, transcriber)."
+    )
+    extracted_data: dict[str, Any] | None = Field(
+        ..., description="What the voice agent found out, as reported (see the agent's extraction_schema)."
+    )
+    extraction_errors: list[ExtractionError] = Field(
+        ..., description="Reported values that do not fit the agent's extraction_schema (kept, flagged)."
+    )
+    transfer_call_data: TransferCallData | None
+    batch_run_details: BatchRunDetails
+    usage_breakdown: dict[str, Any] | None = Field(..., description="Always null: no provider reports usage yet.")
 
 
 class AgentExecutions(Answer):

@@ -11,6 +11,7 @@ from .bounds import NOT_BOOL, NOT_TINY, Name, PhoneNumber, Text, http_url, uniqu
 from .calling_rules import DOCS as RULE_DOCS
 from .calling_rules import BlockedDates, CallingHours, Weekday, refuse_mix
 from .contact_limits import MAX_ATTEMPTS, MAX_DAYS
+from .extraction import ExtractionField, ExtractionSchema, check_schema
 from .json_input import JsonObject
 from .numbers import e164
 from .retry import RetryConfig
@@ -49,6 +50,11 @@ DOCS: dict[str, str] = {
     "monthly_max_spend": "Budget per calendar month (UTC) for the cost the agent's calls report, across its "
     "batches: once reached, no call is claimed and its running batches pause (`agent_budget_reached`) until "
     "the budget is raised or the month ends.",
+    "extraction_schema": "What the voice agent should find out on each call (dispositions): up to 20 fields, each "
+    "`{name, type, values, description}` with `type` `category` (one of `values`), `boolean`, `number` or `text`. "
+    "Sent with an `http` provider's call request; the reported `extracted_data` is checked against it (a value "
+    "that does not fit is kept and flagged in `extraction_errors`), becomes CSV columns, and each category and "
+    "boolean field is counted on the batch (`extraction_breakdown`).",
     "max_attempts_per_number": "Contact limit: at most this many call attempts per number within "
     "`attempt_window_days`, counted across every batch of the tenant (set both; unset: no limit).",
     "attempt_window_days": "Contact limit: the sliding window, in days, that `max_attempts_per_number` counts in.",
@@ -78,6 +84,13 @@ class AgentFields(BaseModel):
     webhook_url: str | None = Field(None, max_length=2000, description=DOCS["webhook_url"])
     retry_config: RetryConfig | None = Field(None, description=DOCS["retry_config"])
     monthly_max_spend: MaxSpend | None = Field(None, description=DOCS["monthly_max_spend"])
+    extraction_schema: ExtractionSchema | None = Field(None, description=DOCS["extraction_schema"])
+
+    @field_validator("extraction_schema")
+    @classmethod
+    def _schema(cls, value: list[ExtractionField] | None) -> list[ExtractionField] | None:
+        return check_schema(value)
+
     max_attempts_per_number: Annotated[int, Field(ge=1, le=MAX_ATTEMPTS), NOT_BOOL] | None = Field(
         None, description=DOCS["max_attempts_per_number"]
     )

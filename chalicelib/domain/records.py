@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .batch_status import BatchStatus
 from .call_status import CallStatus
+from .extraction import TALLY_PREFIX
 from .json_input import JsonObject
 from .retry import RetryConfig
 
@@ -59,6 +60,7 @@ class Agent(Record):
     webhook_url: str | None = None
     retry_config: RetryConfig | None = None
     monthly_max_spend: int | float | None = None  # budget per calendar month (services/budget.py)
+    extraction_schema: list[dict[str, Any]] | None = None  # domain/extraction.py's fields, as stored
     max_attempts_per_number: int | None = None  # the per-number contact limit (domain/contact_limits.py)
     attempt_window_days: int | None = None
     created_at: str | None = None
@@ -143,6 +145,18 @@ class Batch(Record):
     csv_export_token: str | None = None
     csv_export_started_at: str | None = None
     csv_export: JsonObject | None = None
+    # the extraction breakdown: one top-level counter per field and value (`xb#<field>#<value>`), kept with
+    # atomic ADDs like execution_status; read here, never written back from the record
+    extraction_tallies: dict[str, int] = Field(default_factory=dict, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tallies(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "extraction_tallies" not in data:
+            tallies = {k: v for k, v in data.items() if isinstance(k, str) and k.startswith(TALLY_PREFIX)}
+            if tallies:
+                data = {**data, "extraction_tallies": tallies}
+        return data
 
 
 class Execution(Record):
@@ -180,6 +194,19 @@ class Execution(Record):
     hangup_reason: str | None = None
     recording_url: str | None = None
     error_message: str | None = None
+    # Bolna's richer execution object (domain/batches.public_execution): what the provider reported
+    summary: str | None = None
+    extracted_data: dict[str, Any] | None = None
+    extraction_errors: list[dict[str, Any]] | None = None
+    cost_breakdown: dict[str, Any] | None = None
+    transfer_call_data: dict[str, Any] | None = None
+    hangup_by: str | None = None
+    hangup_provider_code: int | str | None = None
+    ring_duration: int | float | None = None
+    post_dial_delay: int | float | None = None
+    telephony_duration: int | float | None = None
+    ringing_at: str | None = None  # the first ring: ring_duration and post_dial_delay when not reported
+    late_details_at: str | None = None  # a second final report brought details (call.updated)
     holiday_calendar: str | None = None  # with skip_public_holidays: the calendar the call was held to
     opted_out: bool | None = None  # the person asked not to be called again (never retried)
     erased_at: str | None = None  # an erasure removed its personal data (services/erasures.py)

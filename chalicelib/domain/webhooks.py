@@ -15,7 +15,7 @@ from standardwebhooks import Webhook
 from .json_input import JsonObject
 from .records import Batch
 
-CALL_EVENTS = frozenset({"call.ended", "call.retry_scheduled"})
+CALL_EVENTS = frozenset({"call.ended", "call.retry_scheduled", "call.updated"})
 BATCH_STATUSES = (
     "validating",
     "dispatching",

@@ -39,6 +39,7 @@ PUBLIC_FIELDS = (
     "webhook_url",
     "retry_config",
     "monthly_max_spend",
+    "extraction_schema",
     "max_attempts_per_number",
     "attempt_window_days",
     "created_at",

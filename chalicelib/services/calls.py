@@ -29,9 +29,12 @@ def finish_call(
     status: str,
     fields: Fields,
     notes: list[Entry] | None = None,
+    tallies: dict[str, int] | None = None,
 ) -> None:
     """Move an attempt to a final status; a retry, when due, replaces it as the contact's live attempt.
     `notes`: timeline entries that led to it (a provider's refusal), written in the same transaction.
+
+    `tallies`: the batch's extraction counters this attempt's answers add, in the same transaction.
 
     The retry's dial message is sent before the transaction that creates its execution: if
     we die in between, the redelivered event sends it again (the dialer dedupes), and a message
@@ -46,9 +49,9 @@ def finish_call(
         attempt = int(execution.attempt)
         minutes = retry_delay_minutes(config, status, bool(fields.get("answered_by_voice_mail")), attempt)
         if minutes is not None and batch.status == "running":
-            retry = _retry(svc, batch, execution, status, fields, minutes, month_cost, notes)
+            retry = _retry(svc, batch, execution, status, fields, minutes, month_cost, notes, tallies)
     if retry is None:
-        svc.executions.move(execution, status, fields, extra=month_cost, notes=notes)
+        svc.executions.move(execution, status, fields, extra=month_cost, notes=notes, tallies=tallies)
     count(f"Outcome_{status}")
     if rank(execution.status) >= rank(CallStatus.INITIATED):
         release_slot(svc, execution)
@@ -112,6 +115,7 @@ def _retry(
     minutes: int,
     extra: list[Request],
     notes: list[Entry] | None,
+    tallies: dict[str, int] | None = None,
 ) -> Execution | None:
     """The next attempt, created; None when the batch stopped meanwhile (a stopped batch never retries)."""
     attempt = int(old.attempt) + 1
@@ -142,7 +146,9 @@ def _retry(
     message = DialMessage.for_execution(new, batch, not_before=clock.iso(when))
     svc.scheduler.send_at(DIAL_QUEUE, message, when, f"dial-{new.execution_id}")
     try:
-        svc.executions.replace_with_retry(old, status, {**fields, "superseded_by": new.execution_id}, new, extra, notes)
+        svc.executions.replace_with_retry(
+            old, status, {**fields, "superseded_by": new.execution_id}, new, extra, notes, tallies=tallies
+        )
     except BatchNotRunning:
         return None
     return new

@@ -76,6 +76,23 @@ def _counter_conditions(names: dict[str, str], vals: Wire, must_run: bool, live_
     return " AND ".join(conditions)
 
 
+def _named_adds(names: dict[str, str], vals: Wire, moves: dict[str, int], tallies: dict[str, int]) -> list[str]:
+    """The ADDs of execution_status moves and extraction tallies, their names and values put in `names`, `vals`."""
+    adds = []
+    for i, (status, delta) in enumerate(sorted(moves.items())):
+        if delta:
+            names["#es"] = "execution_status"  # only when used: DynamoDB refuses an unused name
+            names[f"#s{i}"] = status
+            vals[f":d{i}"] = av(delta)
+            adds.append(f"#es.#s{i} :d{i}")
+    for i, (name, delta) in enumerate(sorted(tallies.items())):
+        if delta:
+            names[f"#x{i}"] = name
+            vals[f":x{i}"] = av(delta)
+            adds.append(f"#x{i} :x{i}")
+    return adds
+
+
 class BatchStore:
     def __init__(self, settings: Settings) -> None:
         self.table = table_name(settings, BATCHES)
@@ -273,21 +290,19 @@ class BatchStore:
         must_run: bool = False,
         live_cap: int | None = None,
         ended: Ended | None = None,
+        tallies: dict[str, int] | None = None,
     ) -> Request:
         """The Update element that keeps execution_status counters in step with an execution change.
 
         Returned for use inside a transaction, so the counters move exactly when the execution does.
         `ended`: an attempt that ended, whose cost and talk time the batch adds up (its budget and the
         plan's history read them). With `live_cap` (a claim), the batch must also be within its budget.
+        `tallies`: top-level counters (`xb#<field>#<value>`: the extraction breakdown) added alike; top-level
+        because an ADD cannot create the parent of a nested path.
         """
-        names: dict[str, str] = {"#es": "execution_status", "#u": "updated_at"}
+        names: dict[str, str] = {"#u": "updated_at"}
         vals: Wire = {":now": av(clock.now_iso())}
-        adds = []
-        for i, (status, delta) in enumerate(sorted(moves.items())):
-            if delta:
-                names[f"#s{i}"] = status
-                vals[f":d{i}"] = av(delta)
-                adds.append(f"#es.#s{i} :d{i}")
+        adds = _named_adds(names, vals, moves, tallies or {})
         live = 1 if live_cap is not None else 0
         counters: tuple[tuple[str, float], ...] = (
             *(("finished", finished), ("dispatched", dispatched), ("unreached", unreached), ("live", live)),

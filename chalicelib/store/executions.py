@@ -125,6 +125,7 @@ class ExecutionStore:
         extra: list[Request] | None = None,
         guard: Request | None = None,
         notes: list[Entry] | None = None,
+        tallies: dict[str, int] | None = None,
     ) -> Execution:
         """Compare-and-set the status from the one read, moving the batch counters in the same transaction.
 
@@ -142,7 +143,7 @@ class ExecutionStore:
         else:
             changes["open_shard"] = OPEN
         items = [self._status_update(execution.execution_id, old, changes, remove, notes)]
-        items.append(self._counters(execution, to_status, changes, batch_must_run, batch_live_cap))
+        items.append(self._counters(execution, to_status, changes, batch_must_run, batch_live_cap, tallies))
         if guard is not None:
             items.append(guard)  # third, so its refusal is told apart from the live-call slot's
         items.extend(extra or [])
@@ -157,7 +158,13 @@ class ExecutionStore:
         return Execution.model_validate({**kept, **changes})
 
     def _counters(
-        self, execution: Execution, to_status: str, changes: Fields, must_run: bool, live_cap: int | None
+        self,
+        execution: Execution,
+        to_status: str,
+        changes: Fields,
+        must_run: bool,
+        live_cap: int | None,
+        tallies: dict[str, int] | None,
     ) -> Request:
         """The batch counters' element of a move; an attempt that ended after its claim adds its cost and talk."""
         old = execution.status
@@ -168,6 +175,7 @@ class ExecutionStore:
             finished=1 if became_final else 0,
             must_run=must_run,
             live_cap=live_cap,
+            tallies=tallies,  # the extraction breakdown, with the outcome
             ended=Ended.of(changes) if became_final and rank(old) >= rank(CallStatus.INITIATED) else None,
         )
 
@@ -179,6 +187,8 @@ class ExecutionStore:
         new: Execution,
         extra: list[Request] | None = None,
         notes: list[Entry] | None = None,
+        *,
+        tallies: dict[str, int] | None = None,
     ) -> None:
         """End an attempt and create the next one in one transaction.
 
@@ -194,6 +204,7 @@ class ExecutionStore:
                 {old.status: -1, new.status: +1},
                 must_run=True,
                 ended=Ended.of(changes) if rank(old.status) >= rank(CallStatus.INITIATED) else None,
+                tallies=tallies,
             ),
             {
                 "Put": {
@@ -213,6 +224,37 @@ class ExecutionStore:
             if codes[1:2] == ["ConditionalCheckFailed"]:
                 raise BatchNotRunning(old.batch_id) from None
             raise
+
+    def add_details(self, execution: Execution, fields: Fields, *, tallies: dict[str, int]) -> bool:
+        """Details reported after the final status (Bolna's `completed` after `call-disconnected`), set only if
+        none of them is known yet and the status is still the one read, with the batch tallies they add, in one
+        transaction; marks the execution `late_details_at`. False when another delivery set them first."""
+        changes = {**fields, "updated_at": clock.now_iso(), "late_details_at": clock.now_iso()}
+        update, names, vals = set_clause(changes)
+        names["#st"] = "status"
+        vals[":st"] = av(str(execution.status))
+        absent = "".join(f" AND attribute_not_exists(#f{i})" for i in range(len(fields)))
+        items: list[Request] = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": self.key(execution.execution_id),
+                    "UpdateExpression": update,
+                    "ConditionExpression": "#st = :st" + absent,
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": vals,
+                }
+            }
+        ]
+        if tallies:
+            items.append(self._batches.counter_update(execution.batch_id, {}, tallies=tallies))
+        try:
+            aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as exc:
+            if "ConditionalCheckFailed" in cancellation_codes(exc):
+                return False
+            raise
+        return True
 
     def _status_update(
         self, execution_id: str, old_status: str, changes: Fields, remove: list[str], notes: list[Entry] | None
