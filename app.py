@@ -15,6 +15,7 @@ from chalicelib.api import (
     dashboard,
     erasures,
     executions,
+    plans,
     providers,
     reference,
     suppressions,
@@ -68,6 +69,7 @@ app.register_middleware(in_our_error_shape, "http")  # Chalice's own error answe
 
 app.register_blueprint(agents.bp)
 app.register_blueprint(batches.bp)
+app.register_blueprint(plans.bp)
 app.register_blueprint(executions.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(providers.bp)

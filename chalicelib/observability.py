@@ -10,20 +10,15 @@ No X-Ray tracer: why, and how to turn Lambda's own tracing on, is in docs/archit
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
-# E.164 (+ and 8-15 digits), and bare runs of 10-15 digits that are not part of a longer token.
-_PHONE = re.compile(r"\+\d{8,15}|(?<![\w.:-])\d{10,15}(?![\w.:-])")
+from .domain.masking import mask_phone_numbers
 
-
-def mask_phone_numbers(text: str) -> str:
-    """Keep the last four digits: enough to tell calls apart in a log, not enough to call anyone."""
-    return _PHONE.sub(lambda m: ("+" if m.group().startswith("+") else "") + "*" * 6 + m.group()[-4:], text)
+__all__ = ["count", "flush", "logger", "mask_phone_numbers", "metrics"]
 
 
 def _masked_json(record: dict[str, Any]) -> str:

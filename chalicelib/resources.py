@@ -60,6 +60,8 @@ EXECUTIONS = Table(
         # An erasure finds one tenant's number here (`number_key`: a hash of tenant and number), never by a scan;
         # an erased execution leaves it.
         Index("by_number", partition_key="number_key", sort_key="execution_id"),
+        # An agent's call history (GET /v2/agent/{agent_id}/executions): `<tenant>#<agent>`, `<created_at>#<id>`.
+        Index("by_agent", partition_key="agent_key", sort_key="agent_sort"),
     ),
 )
 # One counter item per agent (lease_id "live") plus one item per live call; expired leases are reclaimed.

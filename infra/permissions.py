@@ -95,13 +95,19 @@ ACCESS: dict[str, Access] = {
             (BATCHES, (GET, PUT, UPDATE)),
             (EXECUTIONS, (GET, UPDATE)),
             (TENANTS, (GET, UPDATE)),
-            (WEBHOOK_DELIVERIES, (QUERY,)),
+            (WEBHOOK_DELIVERIES, (GET, QUERY)),  # GET: a call's deliveries for its timeline
             (CALLBACK_RECEIPTS, (GET, PUT)),  # HTTP voice agents' webhook-ids, per signing account
             (NUMBERS, (GET, UPDATE, BATCH_GET)),  # the suppression routes; create_batch skips suppressed contacts
             (AUDIT, (PUT, QUERY)),  # append-only: never UpdateItem or DeleteItem
             (ERASURES, (GET, PUT)),
         ),
-        indexes=((BATCHES, "by_agent"), (EXECUTIONS, "by_batch"), (NUMBERS, "suppressed"), (AUDIT, "by_target")),
+        indexes=(
+            (BATCHES, "by_agent"),
+            (EXECUTIONS, "by_batch"),
+            (EXECUTIONS, "by_agent"),
+            (NUMBERS, "suppressed"),
+            (AUDIT, "by_target"),
+        ),
         objects=(
             (RAW, (WRITE, TAG)),
             (CONTACTS, (WRITE,)),

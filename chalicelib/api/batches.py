@@ -7,7 +7,14 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from .. import clock
-from ..domain.batches import BatchOptions, UploadOptions, check_file_name, public_batch, public_execution
+from ..domain.batches import (
+    BatchOptions,
+    Budget,
+    UploadOptions,
+    check_file_name,
+    public_batch,
+    public_execution,
+)
 from ..domain.call_status import CallStatus
 from ..domain.calling_rules import RULE_FIELDS, CallingRules
 from ..errors import BadRequest, PayloadTooLarge
@@ -85,17 +92,20 @@ def delete(req: ApiRequest, batch_id: str) -> Any:
     return success("deleted")
 
 
-def _scheduled_at(req: ApiRequest) -> tuple[object, bool, CallingRules | None]:
+def _scheduled_at(req: ApiRequest) -> tuple[object, bool, CallingRules | None, float | None]:
     data = req.fields()
     bypass = str(data.get("bypass_call_guardrails", "false")).lower() in ("true", "1", "yes")
     given = {name: data[name] for name in RULE_FIELDS if data.get(name) not in (None, "")}
-    return data.get("scheduled_at"), bypass, CallingRules.model_validate(given) if given else None
+    rules = CallingRules.model_validate(given) if given else None
+    return data.get("scheduled_at"), bypass, rules, Budget.model_validate(data).max_spend
 
 
 @endpoint(bp, "/batches/{batch_id}/schedule", ["POST"], Change("batch.scheduled", "batch", "batch_id"))
 def schedule(req: ApiRequest, batch_id: str) -> Any:
-    scheduled_at, bypass, rules = _scheduled_at(req)
-    batch = lifecycle.schedule_batch(req.svc, req.tenant_id, batch_id, scheduled_at, bypass=bypass, rules=rules)
+    scheduled_at, bypass, rules, max_spend = _scheduled_at(req)
+    batch = lifecycle.schedule_batch(
+        req.svc, req.tenant_id, batch_id, scheduled_at, bypass=bypass, rules=rules, max_spend=max_spend
+    )
     return success(batch.status, scheduled_at=batch.scheduled_at)
 
 
@@ -119,7 +129,9 @@ def pause(req: ApiRequest, batch_id: str) -> Any:
 
 @endpoint(bp, "/batches/{batch_id}/resume", ["POST"], Change("batch.resumed", "batch", "batch_id"))
 def resume(req: ApiRequest, batch_id: str) -> Any:
-    batch = lifecycle.resume_batch(req.svc, req.tenant_id, batch_id)
+    """An optional body raises the budget (`max_spend`); a batch that spent its own answers 409 without one."""
+    max_spend = Budget.model_validate(req.fields()).max_spend if req.body_bytes().strip() else None
+    batch = lifecycle.resume_batch(req.svc, req.tenant_id, batch_id, max_spend)
     return success(batch.status)
 
 

@@ -15,9 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..domain.agents import Weekday
 from ..domain.batch_status import BatchStatus
-from ..domain.batches import BatchOptions
+from ..domain.batches import MAX_SPEND_DOC, BatchOptions, Budget
 from ..domain.call_status import CallStatus
 from ..domain.calling_rules import BlockedDates, BlockedRange, CallingHours
+from ..domain.extraction import ExtractionField
 from ..domain.provider_config import ProviderName
 from ..domain.retry import RetryConfig
 
@@ -66,6 +67,11 @@ class ScheduleRequest(BaseModel):
         None, description="The batch's own blocked date ranges, replacing what it had; as a form field, JSON text."
     )
     skip_public_holidays: bool | None = Field(None, description="The batch's own holiday opt-in.")
+    max_spend: float | None = Field(None, ge=0.01, le=1_000_000, description=MAX_SPEND_DOC)
+
+
+class ResumeRequest(Budget):
+    """`POST /batches/{batch_id}/resume` (optional body): a higher budget, needed when the batch spent its own."""
 
 
 # --- answers -------------------------------------------------------------------------------
@@ -104,6 +110,8 @@ class Agent(Answer):
     timezone: str | None
     webhook_url: str | None
     retry_config: RetryConfig | None
+    monthly_max_spend: float | None = Field(..., description="The agent's budget per calendar month (UTC).")
+    extraction_schema: list[ExtractionField] | None = None
     max_attempts_per_number: int | None = Field(None, description="Contact limit: attempts per number ...")
     attempt_window_days: int | None = Field(None, description="... within this many days (sliding window).")
     created_at: Timestamp | None
@@ -195,6 +203,14 @@ class Batch(Answer):
     stopped_at: Timestamp | None
     failure_reason: FailureReason | None = Field(..., description="Why a batch is `failed`.")
     warnings: list[TemplateWarning] | None
+    max_spend: float | None = Field(..., description="The budget (see `max_spend` on create).")
+    spend: float | None = Field(..., description="The cost its calls reported so far (null: none yet).")
+    pause_reason: Literal["budget_reached"] | None = Field(..., description="Why the batch paused itself.")
+    extraction_breakdown: dict[str, dict[str, int]] = Field(
+        ...,
+        description="Answers per value of each category and boolean field of the agent's extraction_schema "
+        '(`{"interested": {"yes": 34, "no": 51}}`), counted as calls end.',
+    )
 
 
 class RowError(Answer):
@@ -230,10 +246,55 @@ class ContextDetails(Answer):
 
 
 class TelephonyData(Answer):
-    provider: str | None
-    provider_call_id: str | None
+    """Bolna's telephony_data: the call as the phone network saw it."""
+
+    duration: float | None = Field(
+        ..., description="Seconds the line was up, as the provider reports it; else `conversation_duration`."
+    )
+    to_number: str | None
+    from_number: str | None
     recording_url: str | None
+    hosted_telephony: bool = Field(..., description="Always false: calls use the tenant's own provider account.")
+    provider_call_id: str | None
+    call_type: Literal["outbound"]
+    provider: str | None
+    hangup_by: str | None = Field(..., description="Who ended the call, as the provider reports it.")
     hangup_reason: str | None
+    hangup_provider_code: int | str | None = Field(..., description="The provider's own code for the ending.")
+    ring_duration: float | None = Field(
+        ..., description="Seconds ringing before an answer (or before giving up): reported, else measured."
+    )
+    post_dial_delay: float | None = Field(
+        ..., description="Seconds from placing the call to the first ring: reported, else measured."
+    )
+
+
+class TransferCallData(Answer):
+    """Bolna's transfer_call_data: the leg a call was transferred to, as an HTTP voice agent reports it."""
+
+    provider_call_id: Any = None
+    status: Any = None
+    duration: Any = None
+    cost: Any = None
+    to_number: Any = None
+    from_number: Any = None
+    recording_url: Any = None
+    hangup_by: Any = None
+    hangup_reason: Any = None
+    hangup_provider_code: Any = None
+
+
+class BatchRunDetails(Answer):
+    status: CallStatus | None = Field(..., description="This attempt's status within its batch.")
+    created_at: Timestamp | None
+    updated_at: Timestamp | None
+    retried: int = Field(..., description="Retries made before this attempt.")
+
+
+class ExtractionError(Answer):
+    field: str | None = Field(..., description="The extracted_data key; null when the whole report is unusable.")
+    value: Any = Field(..., description="The value as reported (kept in extracted_data too).")
+    message: str
 
 
 class Execution(Answer):
@@ -250,7 +311,9 @@ class Execution(Answer):
     retry_history: list[RetryAttempt]
     conversation_duration: float | None
     total_cost: float | None
+    conversation_time: float | None = Field(..., description="Bolna's name for `conversation_duration` (seconds).")
     transcript: str | None
+    summary: str | None = Field(..., description="The voice agent's summary of the call, when it gives one.")
     answered_by_voice_mail: bool
     error_message: str | None
     created_at: Timestamp | None
@@ -266,6 +329,54 @@ class Execution(Answer):
     )
     context_details: ContextDetails
     telephony_data: TelephonyData
+    cost_breakdown: dict[str, float] | None = Field(
+        ..., description="`total_cost` by component (llm, network, platform, synthesizer, transcriber)."
+    )
+    extracted_data: dict[str, Any] | None = Field(
+        ..., description="What the voice agent found out, as reported (see the agent's extraction_schema)."
+    )
+    extraction_errors: list[ExtractionError] = Field(
+        ..., description="Reported values that do not fit the agent's extraction_schema (kept, flagged)."
+    )
+    transfer_call_data: TransferCallData | None
+    batch_run_details: BatchRunDetails
+    usage_breakdown: dict[str, Any] | None = Field(..., description="Always null: no provider reports usage yet.")
+
+
+class AgentExecutions(Answer):
+    """Bolna's page of an agent's call history (GET /v2/agent/{agent_id}/executions)."""
+
+    page_number: int = Field(..., description="The page asked for (1-based).")
+    page_size: int = Field(..., description="The page size asked for (at most 50).")
+    total: int | None = Field(
+        ..., description="How many executions match: known on the last page only (else null; use `has_more`)."
+    )
+    has_more: bool = Field(..., description="Whether a next page holds more executions.")
+    data: list[Execution] = Field(..., description="The executions, newest first (by `created_at`).")
+
+
+class LogEntry(Answer):
+    """One step of a call: a status change, a provider request or its answer, a webhook attempt."""
+
+    created_at: Timestamp | None
+    type: Literal["status", "request", "response", "webhook"] | None
+    component: str | None = Field(
+        ..., description="Who wrote it: `dispatcher`, `dialer`, `provider_event`, `sweeper`, `webhook_sender`, `api`."
+    )
+    provider: str | None = Field(..., description="The phone provider, on provider requests, answers and events.")
+    data: str | None = Field(..., description="A summary: no secrets, phone numbers masked to the last four digits.")
+    status: CallStatus | None = Field(..., description="The status it moved to (`status` entries).")
+    previous_status: CallStatus | None
+    details: dict[str, Any] = Field(..., description="What came with it (error_message, hangup_reason, ...).")
+    execution_id: str = Field(..., description="The attempt it belongs to.")
+    attempt: int
+
+
+class ExecutionLog(Answer):
+    """Bolna's `GET /executions/{id}/log` shape: the contact's attempts, oldest first, each in time order."""
+
+    status: Literal["success"]
+    data: list[LogEntry]
 
 
 class ExportRedirect(Answer):
@@ -298,6 +409,78 @@ class WebhookDelivery(Answer):
     latency_ms: float | None
     attempted_at: Timestamp | None
     next_try_at: Timestamp | None
+
+
+# --- the plan (GET /batches/{batch_id}/plan) ---------------------------------------------------------
+
+
+class PlanWaiting(Answer):
+    outside_hours: int = Field(..., description="Outside the calling hours at the start, in some zone of the number.")
+    blocked_date: int = Field(..., description="The start falls on a blocked local date.")
+    holiday: int = Field(..., description="The start falls on a public holiday of the recipient's country.")
+    no_open_time: int = Field(
+        ..., description="No time inside the calling hours in every zone of the number: the dialer ends it `error`."
+    )
+
+
+class PlanContacts(Answer):
+    planned: int = Field(..., description="Contacts not yet handed to the dialer: the ones this plan covers.")
+    already_dispatched: int = Field(..., description="Contacts a running or paused batch already handed over.")
+    callable_at_start: int
+    waiting: PlanWaiting = Field(..., description="Contacts that cannot be called at the start, by reason.")
+
+
+class PlanBucket(Answer):
+    start: Timestamp
+    contacts: int = Field(..., description="Contacts whose first possible dial falls in this bucket.")
+
+
+class PlanHistogram(Answer):
+    bucket_seconds: int
+    buckets: list[PlanBucket]
+
+
+class PlanProjection(Answer):
+    first_dial_at: Timestamp | None
+    last_dial_at: Timestamp | None
+    completion_at: Timestamp | None = Field(..., description="When the last projected call ends.")
+    duration_seconds: float | None = Field(..., description="From the first dial to completion.")
+    attempts: int = Field(..., description="Calls placed, retries included.")
+    answered: int
+    retries: int
+    never_dialled: int
+    peak_live_calls: int
+    mean_live_calls: float = Field(..., description="Time-averaged live calls from first dial to completion.")
+    talk_minutes: float
+    cost: float = Field(..., description="Talk minutes times price_per_minute.")
+
+
+class PlanAssumptions(Answer):
+    live_call_limit: int = Field(..., description="The agent's max_concurrent_calls, or the batch's lower cap.")
+    calls_per_second: float | None = Field(..., description="The agent's pacing; null: unpaced.")
+    retry_config: RetryConfig | None
+    bypass_call_guardrails: bool
+    mean_call_seconds: float
+    answer_rate: float
+    price_per_minute: float
+    ring_seconds: float
+    sources: dict[str, str] = Field(
+        ...,
+        description="Where each assumption came from: `query`, `agent_history` (the agent's finished calls), "
+        "`agent_provider_config` (its cost_per_minute) or `default`.",
+    )
+
+
+class BatchPlan(Answer):
+    batch_id: str
+    status: BatchStatus
+    computed_at: Timestamp
+    start_at: Timestamp = Field(..., description="The batch's scheduled start, or now when that is past or unset.")
+    contacts: PlanContacts
+    first_dial_histogram: PlanHistogram
+    projection: PlanProjection
+    assumptions: PlanAssumptions
+    method: str = Field(..., description="How the numbers were computed, in words.")
 
 
 class Suppression(Answer):

@@ -86,7 +86,7 @@ NUMBER = {"number": "The number in E.164, URL-encoded (`%2B14155552671`)."}
 LIFECYCLE = (401, 404, 409)
 BATCH_OPERATIONS = (
     "getBatch", "listRowErrors", "scheduleBatch", "runBatch", "stopBatch", "pauseBatch", "resumeBatch",
-    "listExecutions", "exportExecutions", "listWebhookDeliveries", "deleteBatch",
+    "listExecutions", "exportExecutions", "listWebhookDeliveries", "deleteBatch", "getBatchPlan", "exportBatchPlan",
 )  # fmt: skip
 TO_BATCH = tuple(Link(op, "batch_id", "$response.body#/batch_id") for op in BATCH_OPERATIONS)
 TO_AGENT = (
@@ -157,7 +157,10 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/batches/{batch_id}/pause", "pauseBatch", "batches", "Pause a running batch",
               STATE_CHANGED, LIFECYCLE, params=BATCH),
     Operation("POST", "/batches/{batch_id}/resume", "resumeBatch", "batches", "Resume a paused batch",
-              STATE_CHANGED, LIFECYCLE, params=BATCH),
+              STATE_CHANGED, (400, *LIFECYCLE, 413, 415), params=BATCH, json_body=bodies.ResumeRequest,
+              description="A batch that paused itself at its budget (`pause_reason: budget_reached`) resumes only "
+              "with a higher `max_spend` in the body: without one it is a 409 `budget_reached`, and one not above "
+              "the recorded `spend` a 409 `budget_too_low`."),
     Operation(
         "GET", "/batches/{batch_id}/executions", "listExecutions", "executions", "A batch's executions (paged)",
         (Reply(200, "A bare array of executions, as Bolna answers.", bodies.Execution, many=True,
@@ -177,9 +180,61 @@ OPERATIONS: tuple[Operation, ...] = (
         ),
         (401, 404), params=BATCH,
     ),
+    Operation(
+        "GET", "/batches/{batch_id}/plan", "getBatchPlan", "batches", "When each contact can be called; a projection",
+        (Reply(200, "The plan; no call is placed.", bodies.BatchPlan),), (400, 401, 404, 409), params=BATCH,
+        description="For a created, scheduled, running or paused batch (else 409 `invalid_state`): contacts callable "
+        "at the start and waiting by reason, a histogram of first possible dial times, and a projection of "
+        "first and last dial, completion, live calls and cost. Assumptions not given here come from the agent's "
+        "finished-call history (when it has 50 finished calls), else the defaults shown.",
+        query=(
+            Query("mean_call_seconds", "Talk time of an answered call.",
+                  {"type": "number", "minimum": 1, "maximum": 7200, "default": 60}),
+            Query("answer_rate", "Share of calls answered.", {"type": "number", "minimum": 0, "maximum": 1,
+                                                               "default": 0.6}),
+            Query("price_per_minute", "Price of a minute of talk (default: the agent's cost_per_minute, else 0.05).",
+                  {"type": "number", "minimum": 0, "maximum": 100}),
+            Query("ring_seconds", "Dial to answer or giving up.",
+                  {"type": "number", "minimum": 0, "maximum": 600, "default": 20}),
+        ),
+    ),
+    Operation(
+        "GET", "/batches/{batch_id}/plan.csv", "exportBatchPlan", "batches", "Each contact's first possible dial (CSV)",
+        (
+            Reply(200, "`contact_number,row,first_dial_at,reason` for each contact not yet dispatched.", csv=True,
+                  headers=("Content-Disposition",)),
+            Reply(303, "A large plan is at `Location`, a presigned S3 URL.", bodies.ExportRedirect,
+                  headers=("Location",)),
+        ),
+        (401, 404, 409), params=BATCH,
+    ),
     Operation("GET", "/executions/{execution_id}", "getExecution", "executions", "Read one execution",
               (Reply(200, "The execution.", bodies.Execution),), (401, 404),
               params={"execution_id": "The execution's `id`."}),
+    Operation(
+        "GET", "/v2/agent/{agent_id}/executions", "listAgentExecutions", "executions",
+        "An agent's call history, newest first (Bolna's paging)",
+        (Reply(200, "One page: `page_number`, `page_size`, `total`, `has_more`, `data`.", bodies.AgentExecutions),),
+        (400, 401, 404), params=AGENT,
+        description="Bolna's agent executions. Pages by number: `page_number * page_size` must be at most "
+        "10,000 (400 `history_too_deep`: narrow with `from` / `to`). Executions created while you page move "
+        "newest-first pages along: pass `to` for a stable walk.",
+        query=(
+            Query("page_number", "The page, from 1.", {"type": "integer", "minimum": 1, "default": 1}),
+            Query("page_size", "Executions per page.", {"type": "integer", "minimum": 1, "maximum": 50, "default": 20}),
+            Query("batch_id", "Only this batch's executions.", {"type": "string"}),
+            Query("status", "Only executions in this call status.",
+                  {"type": "string", "enum": [s.value for s in CallStatus]}),
+            Query("from", "Only executions created at or after this time (ISO 8601 with Z or an offset).",
+                  {"type": "string", "format": "date-time"}),
+            Query("to", "Only executions created at or before this time (ISO 8601 with Z or an offset).",
+                  {"type": "string", "format": "date-time"}),
+        ),
+    ),
+    Operation("GET", "/executions/{execution_id}/log", "getExecutionLog", "executions", "A call's timeline",
+              (Reply(200, "Every status change, provider request and answer, and webhook attempt of the contact's "
+                          "attempts, oldest attempt first.", bodies.ExecutionLog),), (401, 404),
+              params={"execution_id": "The `id` of any attempt of the call."}),
     Operation("GET", "/webhooks/secret", "getWebhookSecret", "webhooks", "The tenant's webhook signing secret",
               (Reply(200, "The secret.", bodies.WebhookSecret),), (401,)),
     Operation("POST", "/webhooks/secret/rotate", "rotateWebhookSecret", "webhooks", "Rotate the signing secret",

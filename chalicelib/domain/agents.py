@@ -11,6 +11,7 @@ from .bounds import NOT_BOOL, NOT_TINY, Name, PhoneNumber, Text, http_url, uniqu
 from .calling_rules import DOCS as RULE_DOCS
 from .calling_rules import BlockedDates, CallingHours, Weekday, refuse_mix
 from .contact_limits import MAX_ATTEMPTS, MAX_DAYS
+from .extraction import ExtractionField, ExtractionSchema, check_schema
 from .json_input import JsonObject
 from .numbers import e164
 from .retry import RetryConfig
@@ -20,6 +21,7 @@ CallLimit = Annotated[int, Field(ge=1, le=1000), NOT_BOOL]
 StartHour = Annotated[int, Field(ge=0, le=23), NOT_BOOL]
 EndHour = Annotated[int, Field(ge=0, le=24), NOT_BOOL]
 CallsPerSecond = Annotated[float, Field(ge=0.01, le=100, allow_inf_nan=False), NOT_BOOL, NOT_TINY]
+MaxSpend = Annotated[float, Field(ge=0.01, le=1_000_000, allow_inf_nan=False), NOT_BOOL, NOT_TINY]
 
 
 # Each field's meaning, shared by create and patch (the OpenAPI document, /docs and docs/agents.md show it).
@@ -45,6 +47,14 @@ DOCS: dict[str, str] = {
     "webhook_url": "Receives each call's execution object when it ends (a batch's webhook_url wins); must pass "
     "the SSRF checks (no private or loopback addresses unless the deployment allows them).",
     "retry_config": "Retries of unanswered calls, used by the agent's batches that set none.",
+    "monthly_max_spend": "Budget per calendar month (UTC) for the cost the agent's calls report, across its "
+    "batches: once reached, no call is claimed and its running batches pause (`agent_budget_reached`) until "
+    "the budget is raised or the month ends.",
+    "extraction_schema": "What the voice agent should find out on each call (dispositions): up to 20 fields, each "
+    "`{name, type, values, description}` with `type` `category` (one of `values`), `boolean`, `number` or `text`. "
+    "Sent with an `http` provider's call request; the reported `extracted_data` is checked against it (a value "
+    "that does not fit is kept and flagged in `extraction_errors`), becomes CSV columns, and each category and "
+    "boolean field is counted on the batch (`extraction_breakdown`).",
     "max_attempts_per_number": "Contact limit: at most this many call attempts per number within "
     "`attempt_window_days`, counted across every batch of the tenant (set both; unset: no limit).",
     "attempt_window_days": "Contact limit: the sliding window, in days, that `max_attempts_per_number` counts in.",
@@ -73,6 +83,14 @@ class AgentFields(BaseModel):
     timezone: str | None = Field(None, max_length=64, description=DOCS["timezone"])
     webhook_url: str | None = Field(None, max_length=2000, description=DOCS["webhook_url"])
     retry_config: RetryConfig | None = Field(None, description=DOCS["retry_config"])
+    monthly_max_spend: MaxSpend | None = Field(None, description=DOCS["monthly_max_spend"])
+    extraction_schema: ExtractionSchema | None = Field(None, description=DOCS["extraction_schema"])
+
+    @field_validator("extraction_schema")
+    @classmethod
+    def _schema(cls, value: list[ExtractionField] | None) -> list[ExtractionField] | None:
+        return check_schema(value)
+
     max_attempts_per_number: Annotated[int, Field(ge=1, le=MAX_ATTEMPTS), NOT_BOOL] | None = Field(
         None, description=DOCS["max_attempts_per_number"]
     )

@@ -9,14 +9,28 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from . import json_input
-from .agents import CallLimit
+from .agents import CallLimit, MaxSpend
 from .bounds import Name, PhoneNumber, http_url, no_controls
 from .calling_rules import DOCS as RULE_DOCS
 from .calling_rules import BlockedDates, CallingHours, json_field
+from .extraction import breakdown
 from .json_input import JsonInputError, JsonObject
 from .numbers import e164
 from .records import Batch, Execution
 from .retry import RetryConfig
+
+MAX_SPEND_DOC = (
+    "Budget: when the cost the batch's calls reported reaches it, the batch pauses itself "
+    "(`pause_reason: budget_reached`); resuming needs a higher one. In the provider's currency."
+)
+
+
+class Budget(BaseModel):
+    """`max_spend` where a route reads it beside other fields (schedule, resume), as JSON or a form field."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    max_spend: MaxSpend | None = Field(None, description=MAX_SPEND_DOC)
 
 
 class BatchOptions(BaseModel):
@@ -34,6 +48,7 @@ class BatchOptions(BaseModel):
     scheduled_at: str | None = Field(None, max_length=64)
     max_concurrent_calls: CallLimit | None = None
     bypass_call_guardrails: bool = False
+    max_spend: MaxSpend | None = Field(None, description=MAX_SPEND_DOC)
     calling_hours: CallingHours | None = Field(None, description=RULE_DOCS["calling_hours"] + " Null: the agent's.")
     blocked_dates: BlockedDates | None = Field(None, description=RULE_DOCS["blocked_dates"] + " Null: the agent's.")
     skip_public_holidays: bool | None = Field(
@@ -158,6 +173,9 @@ BATCH_FIELDS = (
     "completed_at",
     "stopped_at",
     "failure_reason",  # + why a batch is failed (uploads)
+    "max_spend",  # + the budget
+    "spend",  # + the cost its calls reported
+    "pause_reason",  # + why a batch paused itself (budget_reached)
     "warnings",  # + template placeholders with no column, or blank on some rows
 )
 
@@ -167,6 +185,7 @@ def public_batch(batch: Batch, now: datetime) -> JsonObject:
     stored = batch.model_dump(mode="json", include=set(BATCH_FIELDS))
     shown = {name: stored.get(name) for name in BATCH_FIELDS}
     shown["execution_status"] = {k: v for k, v in sorted(batch.execution_status.items()) if v}
+    shown["extraction_breakdown"] = breakdown(batch.extraction_tallies)
     shown["humanized_created_at"] = humanize(datetime.fromisoformat(batch.created_at.replace("Z", "+00:00")), now)
     return shown
 
@@ -183,6 +202,7 @@ EXECUTION_FIELDS = (
     "conversation_duration",
     "total_cost",
     "transcript",
+    "summary",
     "answered_by_voice_mail",
     "error_message",
     "created_at",
@@ -191,24 +211,79 @@ EXECUTION_FIELDS = (
     "claimed_at",  # + when the call took its live-call slot
     "answered_at",  # +
     "ended_at",  # +
+    "extracted_data",
+    "transfer_call_data",
+    "usage_breakdown",
     "holiday_calendar",  # + the public-holiday calendar the call was held to (skip_public_holidays)
 )
+# Bolna's cost components; a provider that reports only a total (simulator, Twilio) is all telephony: `network`.
+COST_COMPONENTS = ("llm", "network", "platform", "synthesizer", "transcriber")
 
 
-def public_execution(execution: Execution) -> JsonObject:
-    shown: JsonObject = {"id": execution.execution_id}
-    shown.update({name: getattr(execution, name, None) for name in EXECUTION_FIELDS})
-    shown["retry_history"] = execution.retry_history or []
-    shown["retry_count"] = execution.retry_count or 0
-    shown["answered_by_voice_mail"] = bool(execution.answered_by_voice_mail)
-    shown["context_details"] = {"recipient_data": execution.recipient_data or {}}
+def public_execution(record: Execution) -> dict[str, Any]:
+    """Bolna's execution object, every documented key present (null when unknown), plus ours (docs/api.md)."""
+    execution = record.model_dump(mode="json", warnings=False)  # a status set as text is still its text
+    shown: dict[str, Any] = {"id": execution["execution_id"]}
+    shown.update({name: execution.get(name) for name in EXECUTION_FIELDS})
+    shown["conversation_time"] = execution.get("conversation_duration")
+    shown["retry_history"] = execution.get("retry_history") or []
+    shown["retry_count"] = execution.get("retry_count") or 0
+    shown["answered_by_voice_mail"] = bool(execution.get("answered_by_voice_mail"))
+    shown["extraction_errors"] = execution.get("extraction_errors") or []
+    shown["cost_breakdown"] = cost_breakdown(execution)
+    shown["context_details"] = {"recipient_data": execution.get("recipient_data") or {}}
+    shown["batch_run_details"] = {
+        "status": execution.get("status"),
+        "created_at": execution.get("created_at"),
+        "updated_at": execution.get("updated_at"),
+        "retried": execution.get("retry_count") or 0,
+    }
     shown["telephony_data"] = {
-        "provider": execution.provider,
-        "provider_call_id": execution.provider_call_id,
-        "recording_url": execution.recording_url,
-        "hangup_reason": execution.hangup_reason,
+        "duration": _first(execution, "telephony_duration", "conversation_duration"),
+        "to_number": execution.get("user_number"),
+        "from_number": execution.get("from_number"),
+        "recording_url": execution.get("recording_url"),
+        "hosted_telephony": False,  # calls go through the tenant's own provider account, never ours
+        "provider_call_id": execution.get("provider_call_id"),
+        "call_type": "outbound",
+        "provider": execution.get("provider"),
+        "hangup_by": execution.get("hangup_by"),
+        "hangup_reason": execution.get("hangup_reason"),
+        "hangup_provider_code": execution.get("hangup_provider_code"),
+        "ring_duration": _reported_or(execution, "ring_duration", "ringing_at", "answered_at", "ended_at"),
+        "post_dial_delay": _reported_or(execution, "post_dial_delay", "claimed_at", "ringing_at"),
     }
     return shown
+
+
+def cost_breakdown(execution: dict[str, Any]) -> dict[str, float] | None:
+    """By component as the provider reported it, else the total as telephony (`network`); None with no cost."""
+    reported = execution.get("cost_breakdown")
+    if isinstance(reported, dict) and reported:
+        return {**dict.fromkeys(COST_COMPONENTS, 0.0), **reported}
+    total = execution.get("total_cost")
+    if total is None:
+        return None
+    return {**dict.fromkeys(COST_COMPONENTS, 0.0), "network": total}
+
+
+def _reported_or(execution: dict[str, Any], name: str, since: str, *until: str) -> float | None:
+    """A provider's figure, else seconds between two of our own timestamps (the first `until` present)."""
+    if execution.get(name) is not None:
+        return float(execution[name])
+    end = next((execution[u] for u in until if execution.get(u)), None)
+    if not execution.get(since) or not end:
+        return None
+    seconds = (_instant(end) - _instant(execution[since])).total_seconds()
+    return round(seconds, 1) if seconds >= 0 else None
+
+
+def _first(execution: dict[str, Any], *names: str) -> Any:
+    return next((execution[n] for n in names if execution.get(n) is not None), None)
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def spreadsheet_safe(cell: Any) -> str:

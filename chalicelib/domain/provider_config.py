@@ -92,6 +92,17 @@ DEFAULT_EVENT_FIELDS: dict[str, str] = {
     "recording_url": "recording_url",
     "voicemail": "answered_by_voice_mail",
     "error": "error_message",
+    # Bolna's execution object: what the voice agent found out, and the call's finer telephony details
+    "extracted_data": "extracted_data",
+    "summary": "summary",
+    "cost_breakdown": "cost_breakdown",
+    "transfer_call_data": "transfer_call_data",
+    "hangup_reason": "telephony_data.hangup_reason",
+    "hangup_by": "telephony_data.hangup_by",
+    "hangup_provider_code": "telephony_data.hangup_provider_code",
+    "ring_duration": "telephony_data.ring_duration",
+    "telephony_duration": "telephony_data.duration",
+    "post_dial_delay": "telephony_data.post_dial_delay",
     "opt_out": "opt_out",  # true: the person asked not to be called again (the number is suppressed)
 }
 DEFAULT_STATUS_MAP: dict[str, str] = {
@@ -138,6 +149,11 @@ class HttpAgentConfig(BaseModel):
     )
     status_map: dict[FieldName, FieldName] = Field(
         default_factory=dict, max_length=100, description="Their call statuses -> ours, on top of the built-in map."
+    )
+    extraction_format: Literal["bolna", "bland"] = Field(
+        "bolna",
+        description="How the agent's extraction_schema travels in the call request: `bolna` (`extraction_prompt`, "
+        "`extraction_schema`) or `bland` (`analysis_schema`, `dispositions`, `summary_prompt`).",
     )
     idempotent: bool = Field(
         False,

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .batch_status import BatchStatus
 from .call_status import CallStatus
+from .extraction import TALLY_PREFIX
 from .json_input import JsonObject
 from .retry import RetryConfig
 
@@ -58,6 +59,8 @@ class Agent(Record):
     timezone: str | None = None
     webhook_url: str | None = None
     retry_config: RetryConfig | None = None
+    monthly_max_spend: int | float | None = None  # budget per calendar month (services/budget.py)
+    extraction_schema: list[dict[str, Any]] | None = None  # domain/extraction.py's fields, as stored
     max_attempts_per_number: int | None = None  # the per-number contact limit (domain/contact_limits.py)
     attempt_window_days: int | None = None
     created_at: str | None = None
@@ -130,10 +133,30 @@ class Batch(Record):
     settled_at: str | None = None
     settle_after: str | None = None
     active: str | None = None  # "1" while in the sweeper's index (by_status)
+    # the budget (services/budget.py); cost and call history counters kept with the outcome's ADDs
+    max_spend: int | float | None = None
+    spend: int | float | None = None
+    talk_seconds: int | float | None = None
+    answered_calls: int | None = None
+    ended_calls: int | None = None
+    pause_reason: str | None = None  # budget_reached, agent_budget_reached
+    paused_at: str | None = None
     # the one background CSV export
     csv_export_token: str | None = None
     csv_export_started_at: str | None = None
     csv_export: JsonObject | None = None
+    # the extraction breakdown: one top-level counter per field and value (`xb#<field>#<value>`), kept with
+    # atomic ADDs like execution_status; read here, never written back from the record
+    extraction_tallies: dict[str, int] = Field(default_factory=dict, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tallies(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "extraction_tallies" not in data:
+            tallies = {k: v for k, v in data.items() if isinstance(k, str) and k.startswith(TALLY_PREFIX)}
+            if tallies:
+                data = {**data, "extraction_tallies": tallies}
+        return data
 
 
 class Execution(Record):
@@ -171,6 +194,19 @@ class Execution(Record):
     hangup_reason: str | None = None
     recording_url: str | None = None
     error_message: str | None = None
+    # Bolna's richer execution object (domain/batches.public_execution): what the provider reported
+    summary: str | None = None
+    extracted_data: dict[str, Any] | None = None
+    extraction_errors: list[dict[str, Any]] | None = None
+    cost_breakdown: dict[str, Any] | None = None
+    transfer_call_data: dict[str, Any] | None = None
+    hangup_by: str | None = None
+    hangup_provider_code: int | str | None = None
+    ring_duration: int | float | None = None
+    post_dial_delay: int | float | None = None
+    telephony_duration: int | float | None = None
+    ringing_at: str | None = None  # the first ring: ring_duration and post_dial_delay when not reported
+    late_details_at: str | None = None  # a second final report brought details (call.updated)
     holiday_calendar: str | None = None  # with skip_public_holidays: the calendar the call was held to
     opted_out: bool | None = None  # the person asked not to be called again (never retried)
     erased_at: str | None = None  # an erasure removed its personal data (services/erasures.py)
@@ -179,3 +215,4 @@ class Execution(Record):
     open_shard: str | None = None  # set while a provider owes a final status (the by_open index)
     place_token: str | None = None  # a re-queued placement's one-time token
     callbacks: set[str] | None = None  # provider callbacks received (replays are refused)
+    timeline: list[dict[str, Any]] | None = None  # the call's log entries (domain/timeline.py), appended by the store

@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass
 
 from .call_status import CallStatus
+from .extraction import ExtractionField
 
 # Shares seen in outbound campaigns: most calls connect, a fifth ring out, a few are busy or fail.
 OUTCOME_WEIGHTS: tuple[tuple[str, float], ...] = (
@@ -84,3 +85,32 @@ def _call(
 ) -> SimulatedCall:
     cost = round((talk / 60.0) * rate, 4) if talk else 0.0
     return SimulatedCall(status.value, voicemail, round(ring, 1), round(talk, 1), reason, cost, transcript)
+
+
+TEXT_ANSWERS = ("call me after 5 pm", "prefers email", "asked about pricing", "no further questions")
+SUMMARIES = (
+    "The contact listened to the offer and answered the questions.",
+    "The contact was interested and asked for details.",
+    "The contact was busy and kept the call short.",
+)
+
+
+def simulate_answers(
+    seed: int, call_key: str, schema: list[ExtractionField]
+) -> tuple[dict[str, object] | None, str | None]:
+    """What a voice agent would report after an answered call: a plausible value for every declared field and a
+    summary. Reproducible from the seed, and drawn from its own stream so the outcome mix above is unchanged."""
+    rng = random.Random(int.from_bytes(hashlib.sha256(f"{seed}:{call_key}:answers".encode()).digest()[:8], "big"))
+    answers: dict[str, object] = {}
+    for field in schema:
+        if field.type == "category":
+            choices = field.values or []
+            # earlier values a little likelier, as real answers are rarely uniform
+            answers[field.name] = rng.choices(choices, weights=[len(choices) - i for i in range(len(choices))])[0]
+        elif field.type == "boolean":
+            answers[field.name] = rng.random() < 0.4
+        elif field.type == "number":
+            answers[field.name] = rng.randint(1, 100)
+        else:
+            answers[field.name] = rng.choice(TEXT_ANSWERS)
+    return (answers or None), rng.choice(SUMMARIES)

@@ -15,7 +15,7 @@ from standardwebhooks import Webhook
 from .json_input import JsonObject
 from .records import Batch
 
-CALL_EVENTS = frozenset({"call.ended", "call.retry_scheduled"})
+CALL_EVENTS = frozenset({"call.ended", "call.retry_scheduled", "call.updated"})
 BATCH_STATUSES = (
     "validating",
     "dispatching",
@@ -25,6 +25,7 @@ BATCH_STATUSES = (
     "completed_partial",
     "failed",
     "stopped",  # sent once every contact of the stopped batch is accounted for
+    "paused",  # sent when the batch paused itself (its budget was reached), with `pause_reason`
 )
 FINAL_BATCH_STATUSES = frozenset({"completed", "completed_partial", "failed", "stopped"})
 SECRET_PREFIX = "whsec_"
@@ -57,11 +58,12 @@ def call_event_id(execution_id: str, event: str) -> str:
     return event_id("call", execution_id, event)
 
 
-def batch_event_id(batch_id: str, status: str) -> str:
-    """One event per status per batch: a status reported twice is the same event."""
+def batch_event_id(batch_id: str, status: str, occurrence: str = "") -> str:
+    """One event per status per batch: a status reported twice is the same event. A status a batch may
+    reach more than once (`paused`, at each budget) names its `occurrence`."""
     if status not in BATCH_STATUSES:
         raise ValueError(f"unknown batch status {status!r}; one of {BATCH_STATUSES}")
-    return event_id("batch", batch_id, status)
+    return event_id("batch", batch_id, status, occurrence) if occurrence else event_id("batch", batch_id, status)
 
 
 def batch_counts(batch: Batch) -> JsonObject:

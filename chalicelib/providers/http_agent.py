@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from ..adapters.pinned_http import delivery_target, post
 from ..adapters.secrets import Secrets
-from ..domain import json_input, ssrf
+from ..domain import extraction, json_input, ssrf
+from ..domain.extraction import ExtractionField
 from ..domain.json_input import JsonObject
 from ..domain.messages import ProviderEvent
 from ..domain.provider_config import HttpAgentConfig, dig, put
@@ -36,6 +38,18 @@ KEYS_PLACE = ("token",)
 KEYS_VERIFY = ("signing_secret",)
 USER_AGENT = "batchcall-dialer/1"
 MAX_ANSWER_BYTES = 64 * 1024
+TRANSFER_FIELDS = (  # Bolna's transfer_call_data, kept as reported (its documented keys only)
+    "provider_call_id",
+    "status",
+    "duration",
+    "cost",
+    "to_number",
+    "from_number",
+    "recording_url",
+    "hangup_by",
+    "hangup_reason",
+    "hangup_provider_code",
+)
 
 
 class HttpAgentProvider:
@@ -45,7 +59,9 @@ class HttpAgentProvider:
         self._secrets = secrets
         self._settings = settings
 
-    def payload(self, request: CallRequest, config: HttpAgentConfig) -> JsonObject:
+    def payload(
+        self, request: CallRequest, config: HttpAgentConfig, schema: list[ExtractionField] | None = None
+    ) -> JsonObject:
         values: JsonObject = {
             "to": request.to_number,
             "from": request.from_number,
@@ -61,6 +77,8 @@ class HttpAgentProvider:
             path = config.request_field(name)
             if path and value not in (None, ""):
                 put(body, path, value)
+        for name, value in extraction.request_fields(schema or [], config.extraction_format).items():
+            body.setdefault(name, value)
         return body
 
     def place_call(self, request: CallRequest, agent: Agent) -> str:
@@ -78,7 +96,8 @@ class HttpAgentProvider:
             "Idempotency-Key": request.execution_id,
             "User-Agent": USER_AGENT,
         }
-        body = json.dumps(self.payload(request, config), ensure_ascii=False).encode()
+        schema = extraction.parse_schema(agent.extraction_schema)
+        body = json.dumps(self.payload(request, config, schema), ensure_ascii=False).encode()
         result = post(
             target, addresses, headers, body, self._settings.provider_timeout_seconds, read_limit=MAX_ANSWER_BYTES
         )
@@ -131,9 +150,40 @@ class HttpAgentProvider:
             recording_url=_text(field("recording_url")),
             answered_by_voice_mail=bool(field("voicemail")) if field("voicemail") is not None else None,
             error_message=_text(field("error")),
+            hangup_reason=_text(field("hangup_reason")),
+            **_details(field),
             opt_out=True if _flag(field("opt_out")) else None,
         )
         return ReadCallback(key, [event], signer)
+
+
+def _details(field: Callable[[str], Any]) -> dict[str, Any]:
+    """Bolna's richer fields, when the voice agent reports them: checked against the schema later, at the end."""
+    details: dict[str, Any] = {
+        "extracted_data": field("extracted_data"),
+        "summary": _text(field("summary")),
+        "hangup_by": _text(field("hangup_by")),
+        "hangup_provider_code": _code(field("hangup_provider_code")),
+        "ring_duration": _number(field("ring_duration")),
+        "telephony_duration": _number(field("telephony_duration")),
+        "post_dial_delay": _number(field("post_dial_delay")),
+    }
+    breakdown = field("cost_breakdown")
+    if isinstance(breakdown, dict):
+        numbers = {str(k)[:64]: _number(v) for k, v in list(breakdown.items())[:20]}
+        details["cost_breakdown"] = {k: v for k, v in numbers.items() if v is not None} or None
+    transfer = field("transfer_call_data")
+    if isinstance(transfer, dict):
+        details["transfer_call_data"] = {k: extraction.bounded(transfer.get(k)) for k in TRANSFER_FIELDS}
+    return details
+
+
+def _code(value: Any) -> int | str | None:
+    """A hangup code as reported: Bolna's are numbers (4000), SIP's too, some providers' are text."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    code = _identifier(value)
+    return code[:64] if code else None
 
 
 def require_same_call(execution: Execution, reference: str | None, call_id: str | None) -> None:

@@ -6,11 +6,14 @@ import hashlib
 from typing import Any
 
 from ..adapters.queues import Queues
+from ..domain.extraction import parse_schema
 from ..domain.messages import ProviderEvent
 from ..domain.records import Agent, Execution
-from ..domain.simulation import simulate
+from ..domain.simulation import simulate, simulate_answers
 from ..resources import EVENTS_QUEUE
 from .base import Callback, CallRequest, ForgedCallback, ReadCallback
+
+POST_DIAL_DELAY = 1.0  # seconds from placing a simulated call to its first ring
 
 
 class SimulatorProvider:
@@ -39,7 +42,13 @@ class SimulatorProvider:
         def event(status: str, **details: Any) -> ProviderEvent:
             return ProviderEvent.of(request.execution_id, self.name, call_id, status, **details)
 
-        events: list[tuple[ProviderEvent, int]] = [(event("ringing"), self._after(1.0))]
+        answered = outcome.talk_seconds > 0 and not outcome.answered_by_voice_mail
+        extracted, summary = (
+            simulate_answers(self._seed, request.execution_id, parse_schema(agent.extraction_schema))
+            if answered
+            else (None, None)
+        )
+        events: list[tuple[ProviderEvent, int]] = [(event("ringing"), self._after(POST_DIAL_DELAY))]
         if outcome.talk_seconds > 0:
             events.append((event("in-progress"), self._after(outcome.ring_seconds)))
         events.append(
@@ -51,6 +60,11 @@ class SimulatorProvider:
                     transcript=outcome.transcript,
                     answered_by_voice_mail=outcome.answered_by_voice_mail,
                     hangup_reason=outcome.hangup_reason,
+                    hangup_by="Callee" if answered else None,
+                    ring_duration=outcome.ring_seconds,
+                    post_dial_delay=POST_DIAL_DELAY,
+                    extracted_data=extracted,
+                    summary=summary,
                 ),
                 self._after(outcome.ring_seconds + outcome.talk_seconds),
             )

@@ -38,6 +38,8 @@ PUBLIC_FIELDS = (
     "timezone",
     "webhook_url",
     "retry_config",
+    "monthly_max_spend",
+    "extraction_schema",
     "max_attempts_per_number",
     "attempt_window_days",
     "created_at",

@@ -11,18 +11,30 @@ from ..domain.executions import new_execution
 from ..domain.messages import DialMessage
 from ..domain.records import Batch, Execution
 from ..domain.retry import RetryConfig, retry_delay_minutes
+from ..domain.timeline import Entry
 from ..observability import count
 from ..resources import DIAL_QUEUE
-from ..store.dynamo import Fields
+from ..store.dynamo import Fields, Request
 from ..store.executions import BatchNotRunning
 from ..store.leases import agent_key
+from .budget import month_cost_elements, pause_agent_if_spent, pause_if_spent
 from .container import Services
 from .lifecycle import complete_if_done
 from .webhooks import emit_call_event
 
 
-def finish_call(svc: Services, execution: Execution, status: str, fields: Fields) -> None:
+def finish_call(
+    svc: Services,
+    execution: Execution,
+    status: str,
+    fields: Fields,
+    notes: list[Entry] | None = None,
+    tallies: dict[str, int] | None = None,
+) -> None:
     """Move an attempt to a final status; a retry, when due, replaces it as the contact's live attempt.
+    `notes`: timeline entries that led to it (a provider's refusal), written in the same transaction.
+
+    `tallies`: the batch's extraction counters this attempt's answers add, in the same transaction.
 
     The retry's dial message is sent before the transaction that creates its execution: if
     we die in between, the redelivered event sends it again (the dialer dedupes), and a message
@@ -30,20 +42,25 @@ def finish_call(svc: Services, execution: Execution, status: str, fields: Fields
     """
     batch = svc.batches.find(execution.batch_id)
     retry: Execution | None = None
+    month_cost = month_cost_elements(svc, execution, fields)
     never_retried = status == CallStatus.CANCELED or status in NOT_DIALLED or _opted_out(execution, fields)
     if batch is not None and not never_retried:
         config = RetryConfig.model_validate(batch.retry_config) if batch.retry_config else None
         attempt = int(execution.attempt)
         minutes = retry_delay_minutes(config, status, bool(fields.get("answered_by_voice_mail")), attempt)
         if minutes is not None and batch.status == "running":
-            retry = _retry(svc, batch, execution, status, fields, minutes)
+            retry = _retry(svc, batch, execution, status, fields, minutes, month_cost, notes, tallies)
     if retry is None:
-        svc.executions.move(execution, status, fields)
+        svc.executions.move(execution, status, fields, extra=month_cost, notes=notes, tallies=tallies)
     count(f"Outcome_{status}")
     if rank(execution.status) >= rank(CallStatus.INITIATED):
         release_slot(svc, execution)
     if batch is not None:
         announce_call(svc, batch, execution.execution_id, retry)
+        if batch.max_spend is not None:
+            pause_if_spent(svc, batch.batch_id)
+    if month_cost:
+        pause_agent_if_spent(svc, execution.tenant_id, execution.agent_id)
     if retry is None:
         complete_if_done(svc, execution.batch_id)
 
@@ -62,6 +79,10 @@ def finish_again(svc: Services, execution: Execution) -> None:
         return
     retry = svc.executions.find(execution.superseded_by) if execution.superseded_by else None
     announce_call(svc, batch, execution.execution_id, retry)
+    if batch.max_spend is not None:
+        pause_if_spent(svc, batch.batch_id)
+    if execution.total_cost:  # the first delivery may have died before pausing for the agent's month
+        pause_agent_if_spent(svc, execution.tenant_id, execution.agent_id)
     if retry is None:
         complete_if_done(svc, execution.batch_id)
 
@@ -85,7 +106,17 @@ def announce_call(svc: Services, batch: Batch, execution_id: str, retry: Executi
         emit_call_event(svc, retry, batch, "call.retry_scheduled")
 
 
-def _retry(svc: Services, batch: Batch, old: Execution, status: str, fields: Fields, minutes: int) -> Execution | None:
+def _retry(
+    svc: Services,
+    batch: Batch,
+    old: Execution,
+    status: str,
+    fields: Fields,
+    minutes: int,
+    extra: list[Request],
+    notes: list[Entry] | None,
+    tallies: dict[str, int] | None = None,
+) -> Execution | None:
     """The next attempt, created; None when the batch stopped meanwhile (a stopped batch never retries)."""
     attempt = int(old.attempt) + 1
     when = clock.now() + timedelta(minutes=minutes)
@@ -115,7 +146,9 @@ def _retry(svc: Services, batch: Batch, old: Execution, status: str, fields: Fie
     message = DialMessage.for_execution(new, batch, not_before=clock.iso(when))
     svc.scheduler.send_at(DIAL_QUEUE, message, when, f"dial-{new.execution_id}")
     try:
-        svc.executions.replace_with_retry(old, status, {**fields, "superseded_by": new.execution_id}, new)
+        svc.executions.replace_with_retry(
+            old, status, {**fields, "superseded_by": new.execution_id}, new, extra, notes, tallies=tallies
+        )
     except BatchNotRunning:
         return None
     return new

@@ -14,6 +14,7 @@ from .. import clock
 from ..domain.calling_window import CallingWindow, next_open
 from ..domain.messages import DialMessage
 from ..domain.records import Execution
+from ..domain.timeline import Entry
 from ..resources import DIAL_QUEUE
 from ..store.executions import StaleTransition
 from .calls import finish_call, release_slot
@@ -23,14 +24,15 @@ from .webhooks import emit_batch_event
 LIVE = ("initiated", "ringing", "in-progress")
 
 
-def again(svc: Services, message: DialMessage, delay: int, **update: Any) -> None:
+def again(svc: Services, message: DialMessage, delay: int, *, notes: list[Entry] | None = None, **update: Any) -> None:
     """Back to the queue, still claimed (its slot held), with a fresh token only one delivery can take.
 
-    Touching the execution also keeps the sweeper from declaring the claim lost meanwhile.
+    Touching the execution also keeps the sweeper from declaring the claim lost meanwhile; `notes`
+    (the failed provider request) join its timeline in that same write.
     """
     token = uuid.uuid4().hex
     fields = {"updated_at": clock.now_iso(), "place_token": token}
-    if not svc.executions.set_fields(message.execution_id, fields, only_if_status=["initiated"]):
+    if not svc.executions.set_fields(message.execution_id, fields, only_if_status=["initiated"], notes=notes):
         return  # finished meanwhile (stopped, swept)
     svc.queues.send(DIAL_QUEUE, message.again(expect_status="initiated", place_token=token, **update), min(delay, 900))
 
@@ -40,10 +42,10 @@ def later(svc: Services, message: DialMessage, when: datetime) -> None:
     svc.scheduler.send_at(DIAL_QUEUE, message.again(not_before=clock.iso(when)), when, f"dial-{message.execution_id}")
 
 
-def unplaced(svc: Services, expected: Execution, status: str, reason: str) -> None:
+def unplaced(svc: Services, expected: Execution, status: str, reason: str, notes: list[Entry] | None = None) -> None:
     """End the attempt without a call (a retry may follow); nothing when it moved meanwhile."""
     try:
-        finish_call(svc, expected, status, {"error_message": reason})
+        finish_call(svc, expected, status, {"error_message": reason}, notes)
     except StaleTransition:
         return
 

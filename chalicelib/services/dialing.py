@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from .. import clock
+from ..domain import timeline
 from ..domain.arrival import early_until
 from ..domain.batch_status import BatchStatus
 from ..domain.call_status import CallStatus
@@ -28,6 +29,7 @@ from ..observability import count, logger
 from ..resources import DIAL_QUEUE
 from ..store.executions import BatchNotRunning, GuardRefused, NoFreeSlot, StaleTransition
 from ..store.leases import agent_key
+from .budget import claim_checks
 from .container import Services
 from .dial_waits import again, later, rule_fields, unplaced, wait_for_window
 from .number_guard import guard_element
@@ -105,15 +107,21 @@ def place_one_call(svc: Services, message: DialMessage, remaining_ms: Callable[[
             return
         claimed = _claim(svc, message, expected, agent, now, rule_fields(hours))
     if claimed is not None:
-        _placed(svc, message, place(svc, message, agent, claimed))
+        _placed(svc, message, agent.provider, place(svc, message, agent, claimed))
 
 
-def _placed(svc: Services, message: DialMessage, call_id: str | None) -> None:
-    """Record the provider's call id (None: the call was paced or failed, and that was handled)."""
+def _placed(svc: Services, message: DialMessage, provider: str, call_id: str | None) -> None:
+    """Record the provider's call id (None: the call was paced or failed, and that was handled), and the
+    request and its answer on the call's timeline, in the same write."""
     if call_id is None:
         return
     count("CallsPlaced")
-    svc.executions.set_fields(message.execution_id, {"provider_call_id": call_id, "placed_at": clock.now_iso()})
+    now = clock.now_iso()
+    notes = [
+        timeline.provider_request(provider, message.to, message.from_number, message.attempt, now),
+        timeline.provider_answer(provider, f"accepted: call id {call_id}", now),
+    ]
+    svc.executions.set_fields(message.execution_id, {"provider_call_id": call_id, "placed_at": now}, notes=notes)
     logger.info("call placed", extra={"to": message.to, "attempt": message.attempt})
 
 
@@ -156,13 +164,16 @@ def _claim(
             batch_must_run=True,
             batch_live_cap=message.batch_cap or NO_BATCH_CAP,
             guard=guard_element(svc, message, agent, now),  # the number: not suppressed, under its contact limit
-            extra=svc.leases.take_elements(
-                agent_key(message.tenant_id, message.agent_id),
-                message.execution_id,
-                message.batch_id,
-                int(agent.max_concurrent_calls or 1),
-                lease_until,
-            ),
+            extra=[
+                *svc.leases.take_elements(
+                    agent_key(message.tenant_id, message.agent_id),
+                    message.execution_id,
+                    message.batch_id,
+                    int(agent.max_concurrent_calls or 1),
+                    lease_until,
+                ),
+                *claim_checks(svc, agent),
+            ],
         )
     except StaleTransition:
         # Already claimed (a redelivery), canceled, or never created (a retry that lost its race).

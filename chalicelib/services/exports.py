@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import csv
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from .. import clock
 from ..domain.batches import spreadsheet_safe
+from ..domain.extraction import ExtractionField, parse_schema
 from ..domain.messages import ExportMessage
 from ..domain.records import Batch, Execution
+from ..errors import NotFound
 from ..resources import EXPORTS_PREFIX, EXPORTS_QUEUE
 from ..store.blobs import BlobStore, MultipartFile
 from .container import Services
@@ -73,12 +76,26 @@ def _write(svc: Services, batch: Batch, inline_max_rows: int) -> Export:
     key = f"{EXPORTS_PREFIX}{tenant_id}/{batch_id}/{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}.csv"
     sink = _Sink(svc.blobs, key, _file_name(batch_id), inline_max_rows)
     try:
-        for row in _rows(batch, svc.executions.iter_batch(batch_id)):
+        for row in _rows(batch, svc.executions.iter_batch(batch_id), _schema(svc, batch)):
             sink.row(row)
         return sink.finish()
     except BaseException:
         sink.abort()
         raise
+
+
+def rows_csv(svc: Services, tenant_id: str, batch_id: str, file_name: str, rows: Iterable[list[str]]) -> Export:
+    """Any other CSV of a batch (the plan's), by the same rule: inline when small, else S3 and a presigned URL."""
+    key = f"{EXPORTS_PREFIX}{tenant_id}/{batch_id}/{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}.csv"
+    sink = _Sink(svc.blobs, key, file_name, svc.settings.export_inline_max_rows)
+    try:
+        for row in rows:
+            sink.row(row)
+        written = sink.finish()
+    except BaseException:
+        sink.abort()
+        raise
+    return written if written.key is None else _presigned(svc.blobs, written.key, file_name)
 
 
 def _presigned(blobs: BlobStore, key: str, file_name: str) -> Export:
@@ -115,18 +132,38 @@ def export_in_background(svc: Services, batch_id: str, token: str) -> None:
     )
 
 
-def _rows(batch: Batch, executions: Iterable[Execution]) -> Iterable[list[str]]:
-    """The header, then one row per execution: the number, the input columns, the outcome columns."""
+def _schema(svc: Services, batch: Batch) -> list[ExtractionField]:
+    """The agent's extraction fields as they are now (a deleted agent's: none, its data stays in the API)."""
+    try:
+        return parse_schema(svc.agents.get(batch.tenant_id, batch.agent_id).extraction_schema)
+    except NotFound:
+        return []
+
+
+def _rows(batch: Batch, executions: Iterable[Execution], schema: Sequence[ExtractionField] = ()) -> Iterable[list[str]]:
+    """The header, then one row per execution: the number, the input columns, the outcome columns, the summary
+    and one column per extraction field (named `extracted_<name>` when an input column has its name)."""
     columns = [c for c in batch.columns or [] if c != batch.number_column]
-    yield [spreadsheet_safe(c) for c in ("contact_number", *columns, *OUTCOME_COLUMNS)]
+    taken = {"contact_number", *columns, *OUTCOME_COLUMNS, "summary"}
+    extracted = [f.name for f in schema]
+    headers = [f"extracted_{name}" if name in taken else name for name in extracted]
+    yield [spreadsheet_safe(c) for c in ("contact_number", *columns, *OUTCOME_COLUMNS, "summary", *headers)]
     for execution in executions:
         data = execution.recipient_data or {}
+        answers = execution.extracted_data or {}
         row = [
             execution.user_number,
             *(data.get(c) for c in columns),
             *(getattr(execution, c, None) for c in OUTCOME_COLUMNS),
+            execution.summary,
+            *(_cell(answers.get(name)) for name in extracted),
         ]
         yield [spreadsheet_safe(cell) for cell in row]
+
+
+def _cell(value: Any) -> Any:
+    """Booleans as JSON writes them (true/false), like the API; the rest as text."""
+    return ("true" if value else "false") if isinstance(value, bool) else value
 
 
 class _Buffer:

@@ -82,6 +82,7 @@ def _batch_item(
         "max_concurrent_calls": options.max_concurrent_calls,
         "default_region": options.default_region,
         "bypass_call_guardrails": options.bypass_call_guardrails,
+        "max_spend": options.max_spend,
         **CallingRules.stored_of(options),
         "requested_start": options.scheduled_at,
         "next_pos": 0,

@@ -23,6 +23,7 @@ from ..domain.scheduling import parse_scheduled_at
 from ..errors import Conflict
 from ..resources import CONTROL_QUEUE
 from ..store.dynamo import Fields
+from .budget import check_resumable
 from .container import Services
 from .purge_walk import start_purge
 from .webhooks import emit_batch_event
@@ -40,17 +41,21 @@ def schedule_batch(
     *,
     bypass: bool = False,
     rules: CallingRules | None = None,
+    max_spend: float | None = None,
 ) -> Batch:
     """Schedule (or re-schedule) a start; a new token makes any earlier start message stale.
 
     `bypass` turns on `bypass_call_guardrails` in the same write (it is never turned off here); `rules`
-    (the batch's own calling rules) are written in it too, each replacing what the batch had."""
+    (the batch's own calling rules) are written in it too, each replacing what the batch had; `max_spend`
+    sets the batch's budget in it."""
     svc.batches.get(tenant_id, batch_id)
     now = clock.now()
     start_at = parse_scheduled_at(scheduled_at, now, svc.settings.max_schedule_lead)
     fields: Fields = {"scheduled_at": clock.iso(start_at), "start_token": uuid.uuid4().hex}
     if bypass:
         fields["bypass_call_guardrails"] = True
+    if max_spend is not None:
+        fields["max_spend"] = max_spend
     if rules is not None:
         fields.update(rules.stored())
     batch = svc.batches.transition(batch_id, SCHEDULABLE, BatchStatus.SCHEDULED, set_fields=fields)
@@ -121,9 +126,12 @@ def pause_batch(svc: Services, tenant_id: str, batch_id: str) -> Batch:
     return svc.batches.transition(batch_id, PAUSABLE, BatchStatus.PAUSED)
 
 
-def resume_batch(svc: Services, tenant_id: str, batch_id: str) -> Batch:
-    svc.batches.get(tenant_id, batch_id)
-    batch = svc.batches.transition(batch_id, RESUMABLE, BatchStatus.RUNNING)
+def resume_batch(svc: Services, tenant_id: str, batch_id: str, max_spend: float | None = None) -> Batch:
+    """A batch that spent its budget resumes only with a higher `max_spend` (409 `budget_reached` otherwise)."""
+    fields = check_resumable(svc, svc.batches.get(tenant_id, batch_id), max_spend)
+    batch = svc.batches.transition(
+        batch_id, RESUMABLE, BatchStatus.RUNNING, set_fields=fields, remove_fields=("pause_reason",)
+    )
     if batch.next_pos < batch.valid_contacts:
         svc.queues.send(CONTROL_QUEUE, ControlMessage.dispatch(batch_id, batch.next_pos))
     complete_if_done(svc, batch_id)

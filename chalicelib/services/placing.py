@@ -13,9 +13,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from .. import clock
 from ..adapters.secrets import MissingSecret
+from ..domain import timeline
 from ..domain.messages import DialMessage
 from ..domain.records import Agent, Execution
 from ..domain.templates import fill
+from ..domain.timeline import Entry
 from ..observability import count, logger
 from ..providers.base import CallRequest, Failure, ProviderError
 from .container import Services
@@ -90,18 +92,28 @@ def _placement_failed(
     """4xx: the call failed. 5xx/timeouts: again with backoff, then error. Rate limits: slow down, never fail."""
     logger.warning("placing the call failed", extra={"kind": exc.kind.value, "reason": exc.message})
     count(f"ProviderFailure_{exc.kind.value}")
+    provider = agent.provider
+    now = clock.now_iso()
+    asked = timeline.provider_request(provider, message.to, message.from_number, message.attempt, now)
+
+    def notes(next_step: str) -> list[Entry]:
+        return [asked, timeline.provider_answer(provider, f"{exc.kind.value}: {exc.message}; {next_step}", now)]
+
     if exc.kind == Failure.REJECTED:
-        unplaced(svc, claimed, "failed", exc.message)
+        unplaced(svc, claimed, "failed", exc.message, notes("the call failed"))
     elif exc.kind == Failure.RATE_LIMITED:
         if message.throttled + 1 >= MAX_RATE_LIMITED:
-            unplaced(svc, claimed, "error", f"{exc.message} (rate limited {MAX_RATE_LIMITED} times)")
+            reason = f"{exc.message} (rate limited {MAX_RATE_LIMITED} times)"
+            unplaced(svc, claimed, "error", reason, notes("given up"))
             return
         delay = exc.retry_after or RATE_LIMIT_PAUSE_SECONDS
         svc.pacer.hold_until(pace_key(agent), int((clock.now().timestamp() + delay) * 1000))
-        again(svc, message, math.ceil(delay), throttled=message.throttled + 1)
+        wait = math.ceil(delay)
+        again(svc, message, wait, notes=notes(f"again in {wait} s"), throttled=message.throttled + 1)
     else:
         tries = message.place_tries + 1
         if tries >= svc.settings.provider_max_attempts:
-            unplaced(svc, claimed, "error", f"{exc.message} (after {tries} attempts)")
+            unplaced(svc, claimed, "error", f"{exc.message} (after {tries} attempts)", notes("given up"))
             return
-        again(svc, message, min(MAX_BACKOFF_SECONDS, 2**tries), place_tries=tries)
+        backoff = min(MAX_BACKOFF_SECONDS, 2**tries)
+        again(svc, message, backoff, notes=notes(f"again in {backoff} s"), place_tries=tries)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from .. import clock
 from ..domain.call_status import is_final, rank
+from ..domain.extraction import checked, parse_schema, summary_text
 from ..domain.messages import ProviderEvent
+from ..domain.records import Execution
+from ..errors import NotFound
 from ..observability import logger
 from ..store.dynamo import Fields
 from ..store.executions import StaleTransition
 from .calls import finish_again, finish_call
 from .container import Services
 from .suppressions import record_opt_out
+from .webhooks import emit_call_event
 
 FINAL_DETAILS = (
     "conversation_duration",
@@ -20,6 +24,14 @@ FINAL_DETAILS = (
     "hangup_reason",
     "recording_url",
     "error_message",
+    "summary",
+    "cost_breakdown",
+    "transfer_call_data",
+    "hangup_by",
+    "hangup_provider_code",
+    "ring_duration",
+    "telephony_duration",
+    "post_dial_delay",
 )
 MAX_RACE_RETRIES = 5
 
@@ -34,13 +46,15 @@ def apply_provider_event(svc: Services, event: ProviderEvent) -> None:
         if event.details.get("opt_out"):
             record_opt_out(svc, execution)  # first, and on every delivery: late or repeated events count too
         if event.status == execution.status and is_final(event.status):
+            _late_details(svc, execution, event)
             finish_again(svc, execution)  # a redelivery: the first delivery may have died before the end
             return
         if rank(event.status) <= rank(execution.status):
             return  # late or repeated: a `ringing` after `completed` changes nothing
         try:
             if is_final(event.status):
-                finish_call(svc, execution, event.status, _fields(event))
+                fields, tallies = _with_extraction(svc, execution, _fields(event), event)
+                finish_call(svc, execution, event.status, fields, tallies=tallies)
             else:
                 svc.executions.move(execution, event.status, _fields(event))
             return
@@ -60,4 +74,43 @@ def _fields(event: ProviderEvent) -> Fields:
         fields.update({k: event.details[k] for k in FINAL_DETAILS if k in event.details})
     elif event.status == "in-progress":
         fields["answered_at"] = clock.now_iso()
+    elif event.status == "ringing":
+        fields["ringing_at"] = clock.now_iso()  # for ring_duration and post_dial_delay when not reported
     return fields
+
+
+def _late_details(svc: Services, execution: Execution, event: ProviderEvent) -> None:
+    """A second report of the final status may bring what the first lacked: Bolna sends `call-disconnected` as
+    the line drops and `completed`, with the extracted data, summary and cost, seconds later. Fields not known
+    yet are set (and counted); a `call.updated` webhook carries them, once (its event id is deterministic, so a
+    redelivery that finds them already set announces again and nothing is sent twice)."""
+    fields = {k: v for k, v in _fields(event).items() if k in FINAL_DETAILS and getattr(execution, k) is None}
+    tallies: dict[str, int] = {}
+    if execution.extracted_data is None:
+        fields, tallies = _with_extraction(svc, execution, fields, event)
+    fields = {k: v for k, v in fields.items() if v is not None}
+    if fields:
+        svc.executions.add_details(execution, fields, tallies=tallies)
+    if fields or execution.late_details_at:
+        updated = svc.executions.find(execution.execution_id)
+        batch = svc.batches.find(execution.batch_id)
+        if updated is not None and updated.late_details_at and batch is not None:
+            emit_call_event(svc, updated, batch, "call.updated")
+
+
+def _with_extraction(
+    svc: Services, execution: Execution, fields: Fields, event: ProviderEvent
+) -> tuple[Fields, dict[str, int]]:
+    """The reported extracted_data checked against the agent's schema (as it is when the call ends), and the
+    batch tallies it adds; a deleted agent's data is kept unchecked."""
+    if "summary" in fields:
+        fields["summary"] = summary_text(fields["summary"])
+    if event.details.get("extracted_data") is None:
+        return fields, {}
+    try:
+        schema = parse_schema(svc.agents.get(execution.tenant_id, execution.agent_id).extraction_schema)
+    except NotFound:
+        schema = []
+    data, errors, tallies = checked(schema, event.details["extracted_data"])
+    fields.update(extracted_data=data, extraction_errors=errors or None)
+    return fields, tallies

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from .. import clock
+from ..domain import timeline
 from ..domain.arrival import early_until
 from ..domain.messages import DeadWebhook, WebhookMessage
 from ..domain.webhooks import Outcome, endpoint_key, next_delay
@@ -113,6 +114,7 @@ def _settle(svc: Services, message: WebhookMessage, started: datetime, attempt: 
         state,
         updated_at=clock.now_iso(),
         next_try_at=next_try_at,
+        record=timeline.webhook_attempt(row),
     )
     if settled and next_at:
         _send(svc, message, message.attempt + 1, next_at)

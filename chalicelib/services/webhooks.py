@@ -44,10 +44,12 @@ def emit_call_event(svc: Services, execution: Execution, batch: Batch, event: st
     )
 
 
-def emit_batch_event(svc: Services, batch: Batch, status: str, counts: JsonObject | None = None) -> None:
+def emit_batch_event(
+    svc: Services, batch: Batch, status: str, counts: JsonObject | None = None, occurrence: str = ""
+) -> None:
     """Queue a lifecycle step for the batch's status_webhook; final steps carry call counts (the batch's if none)."""
     url = batch.status_webhook
-    event_id = batch_event_id(batch.batch_id, status)  # validates the status even when there is no URL
+    event_id = batch_event_id(batch.batch_id, status, occurrence)  # validates the status even with no URL
     if not url:
         return
     if counts is None and status in FINAL_BATCH_STATUSES:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -27,6 +29,68 @@ from .dynamo import (
     update_if,
     values,
 )
+
+
+@dataclass(frozen=True)
+class Ended:
+    """An attempt that ended: what it adds to its batch's spend and call-history counters."""
+
+    cost: float
+    talk_seconds: float
+
+    @classmethod
+    def of(cls, fields: dict[str, Any]) -> Ended:
+        return cls(_number(fields.get("total_cost")), _number(fields.get("conversation_duration")))
+
+    def counters(self) -> tuple[tuple[str, float], ...]:
+        answered = 1 if self.talk_seconds > 0 else 0
+        return (
+            ("spend", self.cost),
+            ("talk_seconds", self.talk_seconds),
+            ("answered_calls", answered),
+            ("ended_calls", 1),
+        )
+
+
+def _number(value: Any) -> float:
+    """A reported cost or duration: a non-negative finite number, else nothing (0)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return number if math.isfinite(number) and number > 0 else 0.0
+
+
+def _counter_conditions(names: dict[str, str], vals: Wire, must_run: bool, live_cap: int | None) -> str:
+    """counter_update's condition: the batch running (a stop or pause that lands first fails the whole
+    transaction); for a claim (`live_cap`), under its own live-call cap and within its budget."""
+    conditions = []
+    if must_run:
+        names["#st"] = "status"
+        vals[":running"] = av(BatchStatus.RUNNING.value)
+        conditions.append("#st = :running")
+    if live_cap is not None:
+        vals[":cap"] = av(live_cap)
+        conditions.append("(attribute_not_exists(live) OR live < :cap)")
+        conditions.append("(attribute_not_exists(max_spend) OR attribute_not_exists(spend) OR spend < max_spend)")
+    return " AND ".join(conditions)
+
+
+def _named_adds(names: dict[str, str], vals: Wire, moves: dict[str, int], tallies: dict[str, int]) -> list[str]:
+    """The ADDs of execution_status moves and extraction tallies, their names and values put in `names`, `vals`."""
+    adds = []
+    for i, (status, delta) in enumerate(sorted(moves.items())):
+        if delta:
+            names["#es"] = "execution_status"  # only when used: DynamoDB refuses an unused name
+            names[f"#s{i}"] = status
+            vals[f":d{i}"] = av(delta)
+            adds.append(f"#es.#s{i} :d{i}")
+    for i, (name, delta) in enumerate(sorted(tallies.items())):
+        if delta:
+            names[f"#x{i}"] = name
+            vals[f":x{i}"] = av(delta)
+            adds.append(f"#x{i} :x{i}")
+    return adds
 
 
 class BatchStore:
@@ -86,11 +150,13 @@ class BatchStore:
         remove_fields: Iterable[str] = (),
         start_token: str | None = None,
         require_finished: bool = False,
+        require_spent: bool = False,
     ) -> Batch:
         """Move a batch between states with a conditional write; Conflict says which state it was in.
 
         `start_token`: only if the batch still holds this start (a re-schedule makes older starts stale);
-        `require_finished`: only once every valid contact's last attempt is final (completion).
+        `require_finished`: only once every valid contact's last attempt is final (completion);
+        `require_spent`: only while the recorded cost has reached `max_spend` (the budget pause).
         """
         fields = {"status": to.value, "updated_at": clock.now_iso(), **(set_fields or {})}
         remove = set(remove_fields)
@@ -101,6 +167,8 @@ class BatchStore:
         update, names, vals = set_clause(fields)
         allowed_list = [s.value for s in allowed]
         condition = _transition_condition(allowed_list, start_token, require_finished, names, vals)
+        if require_spent:  # the budget pause: only while the recorded cost has reached the budget
+            condition += " AND (spend >= max_spend)"
         if remove:
             rnames = {f"#r{i}": name for i, name in enumerate(sorted(remove))}
             names.update(rnames)
@@ -221,25 +289,29 @@ class BatchStore:
         unreached: int = 0,
         must_run: bool = False,
         live_cap: int | None = None,
+        ended: Ended | None = None,
+        tallies: dict[str, int] | None = None,
     ) -> Request:
         """The Update element that keeps execution_status counters in step with an execution change.
 
         Returned for use inside a transaction, so the counters move exactly when the execution does.
+        `ended`: an attempt that ended, whose cost and talk time the batch adds up (its budget and the
+        plan's history read them). With `live_cap` (a claim), the batch must also be within its budget.
+        `tallies`: top-level counters (`xb#<field>#<value>`: the extraction breakdown) added alike; top-level
+        because an ADD cannot create the parent of a nested path.
         """
-        names: dict[str, str] = {"#es": "execution_status", "#u": "updated_at"}
+        names: dict[str, str] = {"#u": "updated_at"}
         vals: Wire = {":now": av(clock.now_iso())}
-        adds = []
-        for i, (status, delta) in enumerate(sorted(moves.items())):
-            if delta:
-                names[f"#s{i}"] = status
-                vals[f":d{i}"] = av(delta)
-                adds.append(f"#es.#s{i} :d{i}")
+        adds = _named_adds(names, vals, moves, tallies or {})
         live = 1 if live_cap is not None else 0
-        counters = (("finished", finished), ("dispatched", dispatched), ("unreached", unreached), ("live", live))
-        for name, delta in counters:
-            if delta:
+        counters: tuple[tuple[str, float], ...] = (
+            *(("finished", finished), ("dispatched", dispatched), ("unreached", unreached), ("live", live)),
+            *(ended.counters() if ended is not None else ()),
+        )
+        for name, amount in counters:
+            if amount:
                 adds.append(f"{name} :{name}")
-                vals[f":{name}"] = av(delta)
+                vals[f":{name}"] = av(amount)
         update = "SET #u = :now" + (" ADD " + ", ".join(adds) if adds else "")
         element: Request = {
             "TableName": self.table,
@@ -248,16 +320,9 @@ class BatchStore:
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": vals,
         }
-        conditions = []
-        if must_run:  # a stop or pause that lands first makes the whole transaction fail
-            names["#st"] = "status"
-            vals[":running"] = av(BatchStatus.RUNNING.value)
-            conditions.append("#st = :running")
-        if live_cap is not None:  # the batch's own cap on live calls, below the agent's
-            vals[":cap"] = av(live_cap)
-            conditions.append("(attribute_not_exists(live) OR live < :cap)")
+        conditions = _counter_conditions(names, vals, must_run, live_cap)
         if conditions:
-            element["ConditionExpression"] = " AND ".join(conditions)
+            element["ConditionExpression"] = conditions
         return {"Update": element}
 
     def live_update(self, batch_id: str, delta: int) -> Request:

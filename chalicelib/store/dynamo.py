@@ -83,9 +83,19 @@ def update_if(
     names: dict[str, str] | None = None,
     condition_values: Wire | None = None,
     remove: tuple[str, ...] = (),
+    appends: dict[str, list[Any]] | None = None,
 ) -> bool:
-    """Set fields (and remove some), under an optional condition; False when the condition did not hold."""
+    """Set fields (and remove some, and append to lists), under an optional condition; False when the
+    condition did not hold."""
     update, all_names, vals = set_clause(fields)
+    appended = []
+    for i, (name, items) in enumerate((appends or {}).items()):
+        appended.append(f"#l{i} = list_append(if_not_exists(#l{i}, :empty), :l{i})")
+        all_names[f"#l{i}"] = name
+        vals[f":l{i}"] = av(items)
+        vals[":empty"] = av([])
+    if appended:
+        update += (", " if fields else "") + ", ".join(appended)
     if remove:
         update += " REMOVE " + ", ".join(remove)
     all_names.update(names or {})

@@ -7,12 +7,15 @@ from collections.abc import Iterable, Iterator
 from botocore.exceptions import ClientError
 
 from .. import aws, clock
-from ..domain.call_status import CallStatus, is_final
+from ..domain import timeline
+from ..domain.call_status import CallStatus, is_final, rank
 from ..domain.records import Execution
+from ..domain.timeline import Entry
 from ..errors import NotFound
 from ..resources import EXECUTIONS, table_name
 from ..settings import Settings
-from .batches import BatchStore
+from .agent_history import HistoryQuery, agent_key, agent_sort, history_page
+from .batches import BatchStore, Ended
 from .cursors import Cursors, KeyShape, cursor_key
 from .dynamo import (
     Fields,
@@ -61,7 +64,7 @@ class ExecutionStore:
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": to_item(execution.to_item()),
+                    "Item": to_item(_indexed(execution.to_item())),
                     "ConditionExpression": "attribute_not_exists(execution_id)",
                 }
             }
@@ -121,6 +124,8 @@ class ExecutionStore:
         batch_live_cap: int | None = None,
         extra: list[Request] | None = None,
         guard: Request | None = None,
+        notes: list[Entry] | None = None,
+        tallies: dict[str, int] | None = None,
     ) -> Execution:
         """Compare-and-set the status from the one read, moving the batch counters in the same transaction.
 
@@ -128,27 +133,17 @@ class ExecutionStore:
         `batch_must_run` and the batch was stopped or paused first (or its live-call cap is
         reached, with `batch_live_cap`); GuardRefused (with the item as it was) when the `guard`
         element's condition failed (the number's suppression and contact limit); NoFreeSlot when
-        an `extra` element's condition failed (the agent's live-call counter).
+        an `extra` element's condition failed (the agent's live-call counter). `notes`: see _status_update.
         """
         old = execution.status
-        now = clock.now_iso()
-        changes = {"status": to_status, "updated_at": now, **(fields or {})}
+        changes = {"status": to_status, "updated_at": clock.now_iso(), **(fields or {})}
         remove: list[str] = []
         if is_final(to_status) or to_status in WAITING:
             remove.append("open_shard")  # nothing is owed by a provider: the sweeper leaves it alone
         else:
             changes["open_shard"] = OPEN
-        items = [self._status_update(execution.execution_id, old, changes, remove)]
-        became_final = is_final(to_status) and not is_final(old)
-        items.append(
-            self._batches.counter_update(
-                execution.batch_id,
-                {old: -1, to_status: +1},
-                finished=1 if became_final else 0,
-                must_run=batch_must_run,
-                live_cap=batch_live_cap,
-            )
-        )
+        items = [self._status_update(execution.execution_id, old, changes, remove, notes)]
+        items.append(self._counters(execution, to_status, changes, batch_must_run, batch_live_cap, tallies))
         if guard is not None:
             items.append(guard)  # third, so its refusal is told apart from the live-call slot's
         items.extend(extra or [])
@@ -162,23 +157,63 @@ class ExecutionStore:
         kept = {k: v for k, v in execution.model_dump().items() if k not in remove}
         return Execution.model_validate({**kept, **changes})
 
-    def replace_with_retry(self, old: Execution, final_status: str, fields: Fields, new: Execution) -> None:
+    def _counters(
+        self,
+        execution: Execution,
+        to_status: str,
+        changes: Fields,
+        must_run: bool,
+        live_cap: int | None,
+        tallies: dict[str, int] | None,
+    ) -> Request:
+        """The batch counters' element of a move; an attempt that ended after its claim adds its cost and talk."""
+        old = execution.status
+        became_final = is_final(to_status) and not is_final(old)
+        return self._batches.counter_update(
+            execution.batch_id,
+            {old: -1, to_status: +1},
+            finished=1 if became_final else 0,
+            must_run=must_run,
+            live_cap=live_cap,
+            tallies=tallies,  # the extraction breakdown, with the outcome
+            ended=Ended.of(changes) if became_final and rank(old) >= rank(CallStatus.INITIATED) else None,
+        )
+
+    def replace_with_retry(
+        self,
+        old: Execution,
+        final_status: str,
+        fields: Fields,
+        new: Execution,
+        extra: list[Request] | None = None,
+        notes: list[Entry] | None = None,
+        *,
+        tallies: dict[str, int] | None = None,
+    ) -> None:
         """End an attempt and create the next one in one transaction.
 
         The contact stays unfinished: the counters move from the old attempt's status to the
         new attempt's, so the batch counts each contact by its last attempt.
         """
-        changes = {"status": final_status, "updated_at": clock.now_iso(), **fields}
+        now = clock.now_iso()
+        changes = {"status": final_status, "updated_at": now, **fields}
         items = [
-            self._status_update(old.execution_id, old.status, changes, ["open_shard"]),
-            self._batches.counter_update(old.batch_id, {old.status: -1, new.status: +1}, must_run=True),
+            self._status_update(old.execution_id, old.status, changes, ["open_shard"], notes),
+            self._batches.counter_update(
+                old.batch_id,
+                {old.status: -1, new.status: +1},
+                must_run=True,
+                ended=Ended.of(changes) if rank(old.status) >= rank(CallStatus.INITIATED) else None,
+                tallies=tallies,
+            ),
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": to_item(new.to_item()),
+                    "Item": to_item(_indexed(new.to_item(), f"retry after {final_status}")),
                     "ConditionExpression": "attribute_not_exists(execution_id)",
                 }
             },
+            *(extra or []),
         ]
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
@@ -190,11 +225,47 @@ class ExecutionStore:
                 raise BatchNotRunning(old.batch_id) from None
             raise
 
-    def _status_update(self, execution_id: str, old_status: str, changes: Fields, remove: list[str]) -> Request:
-        """The transaction element that compare-and-sets an execution's status from the one read."""
+    def add_details(self, execution: Execution, fields: Fields, *, tallies: dict[str, int]) -> bool:
+        """Details reported after the final status (Bolna's `completed` after `call-disconnected`), set only if
+        none of them is known yet and the status is still the one read, with the batch tallies they add, in one
+        transaction; marks the execution `late_details_at`. False when another delivery set them first."""
+        changes = {**fields, "updated_at": clock.now_iso(), "late_details_at": clock.now_iso()}
         update, names, vals = set_clause(changes)
         names["#st"] = "status"
-        vals[":old"] = av(old_status)
+        vals[":st"] = av(str(execution.status))
+        absent = "".join(f" AND attribute_not_exists(#f{i})" for i in range(len(fields)))
+        items: list[Request] = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": self.key(execution.execution_id),
+                    "UpdateExpression": update,
+                    "ConditionExpression": "#st = :st" + absent,
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": vals,
+                }
+            }
+        ]
+        if tallies:
+            items.append(self._batches.counter_update(execution.batch_id, {}, tallies=tallies))
+        try:
+            aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as exc:
+            if "ConditionalCheckFailed" in cancellation_codes(exc):
+                return False
+            raise
+        return True
+
+    def _status_update(
+        self, execution_id: str, old_status: str, changes: Fields, remove: list[str], notes: list[Entry] | None
+    ) -> Request:
+        """The transaction element that compare-and-sets an execution's status from the one read, appending
+        to the call's timeline in the same write `notes` (what led to the change) and the change itself."""
+        notes = [*(notes or []), timeline.status_change(old_status, changes["status"], changes, changes["updated_at"])]
+        update, names, vals = set_clause(changes)
+        update += ", #tl = list_append(if_not_exists(#tl, :tl0), :tl)"
+        names.update({"#st": "status", "#tl": "timeline"})
+        vals.update({":old": av(old_status), ":tl0": av([]), ":tl": av(notes)})
         if remove:
             update += " REMOVE " + ", ".join(remove)
         return {
@@ -208,11 +279,20 @@ class ExecutionStore:
             }
         }
 
-    def set_fields(self, execution_id: str, fields: Fields, *, only_if_status: Iterable[str] = ()) -> bool:
-        """Record details that do not change the status (e.g. the provider's call id)."""
+    def set_fields(
+        self,
+        execution_id: str,
+        fields: Fields,
+        *,
+        only_if_status: Iterable[str] = (),
+        notes: list[Entry] | None = None,
+    ) -> bool:
+        """Record details that do not change the status (e.g. the provider's call id); `notes`: timeline
+        entries appended in the same write."""
+        appends = {"timeline": notes} if notes else None
         allowed = list(only_if_status)
         if not allowed:
-            return update_if(self.table, self.key(execution_id), fields)
+            return update_if(self.table, self.key(execution_id), fields, appends=appends)
         return update_if(
             self.table,
             self.key(execution_id),
@@ -220,6 +300,7 @@ class ExecutionStore:
             "#st IN (" + ", ".join(f":a{i}" for i in range(len(allowed))) + ")",
             {"#st": "status"},
             {f":a{i}": av(s) for i, s in enumerate(allowed)},
+            appends=appends,
         )
 
     def take_place_token(self, execution_id: str, token: str) -> bool:
@@ -270,6 +351,11 @@ class ExecutionStore:
             start = page.get("LastEvaluatedKey")
             if not start or len(found) >= limit:
                 return found, self._cursors.encode(PAGE_KEY, scope, start)
+
+    def page_for_agent(self, query: HistoryQuery) -> tuple[list[Execution], bool]:
+        """An agent's executions newest first, one page by number, and whether more follow."""
+        rows, more = history_page(self.table, query)
+        return [Execution.model_validate(row) for row in rows], more
 
     def iter_batch(self, batch_id: str) -> Iterator[Execution]:
         """Every execution of a batch (exports read millions): built without validation, as stored."""
@@ -376,6 +462,21 @@ def _move_refused(exc: ClientError, execution: Execution, *, guarded: bool) -> E
     if "ConditionalCheckFailed" in codes[2:]:
         return NoFreeSlot(execution.batch_id)
     return None
+
+
+def _indexed(item: Fields, reason: str | None = None) -> Fields:
+    """An execution's item as first written: with the by_agent index's keys (the agent's history lists it by
+    creation time) and its timeline's first entry."""
+    created_at = item.get("created_at") or ""
+    first = timeline.created(
+        item["status"], int(item.get("attempt") or 1), created_at, reason or item.get("error_message")
+    )
+    return {
+        **item,
+        "agent_key": agent_key(item["tenant_id"], item["agent_id"]),
+        "agent_sort": agent_sort(created_at, item["execution_id"]),
+        "timeline": [first],
+    }
 
 
 class NoFreeSlot(Exception):

@@ -88,6 +88,40 @@ class LeaseStore:
             raise
         return True
 
+    # An agent's recorded cost per calendar month (its monthly budget): one item per agent and month.
+
+    @staticmethod
+    def _month(key: str, month: str) -> dict[str, Any]:
+        return {"agent_key": av(key), "lease_id": av(f"spend#{month}")}
+
+    def month_spend_element(self, key: str, month: str, cost: float) -> dict[str, Any]:
+        """Transaction element: add an ended call's cost to the agent's month (in the outcome's transaction)."""
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": self._month(key, month),
+                "UpdateExpression": "ADD spend :c",
+                "ExpressionAttributeValues": values(c=cost),
+            }
+        }
+
+    def month_budget_check(self, key: str, month: str, budget: float) -> dict[str, Any]:
+        """Transaction element (a claim's): the agent's month is still under its budget."""
+        return {
+            "ConditionCheck": {
+                "TableName": self.table,
+                "Key": self._month(key, month),
+                "ConditionExpression": "attribute_not_exists(spend) OR spend < :b",
+                "ExpressionAttributeValues": values(b=budget),
+            }
+        }
+
+    def month_spend(self, key: str, month: str) -> float:
+        item = (
+            aws.dynamodb().get_item(TableName=self.table, Key=self._month(key, month), ConsistentRead=True).get("Item")
+        )
+        return float(from_item(item).get("spend", 0)) if item else 0.0
+
     def live(self, key: str) -> int:
         item = (
             aws.dynamodb()

@@ -67,9 +67,21 @@ class DeliveryStore:
         return True, None
 
     def settle(
-        self, batch_id: str, event_id: str, attempt: int, state: str, *, updated_at: str, next_try_at: str | None = None
+        self,
+        batch_id: str,
+        event_id: str,
+        attempt: int,
+        state: str,
+        *,
+        updated_at: str,
+        next_try_at: str | None = None,
+        record: dict[str, Any] | None = None,
     ) -> bool:
-        """Record how attempt `attempt` ended; False when a later attempt already took over (do nothing more)."""
+        """Record how attempt `attempt` ended; False when a later attempt already took over (do nothing more).
+
+        `record`: the attempt's summary, appended to the event's `history` in the same write (a call's
+        timeline shows it; at most webhook_max_attempts of them).
+        """
         fields = {"state": state, "updated_at": updated_at, "next_try_at": next_try_at}
         return update_if(
             self._table,
@@ -78,6 +90,7 @@ class DeliveryStore:
             "attempts = :n",
             condition_values={":n": av(attempt)},
             remove=("lease_until",),
+            appends={"history": [record]} if record else None,
         )
 
     def state(self, batch_id: str, event_id: str) -> Fields | None:

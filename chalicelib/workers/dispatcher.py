@@ -4,6 +4,7 @@ check, or a step of an erasure."""
 from __future__ import annotations
 
 from ..domain.messages import ControlMessage
+from ..domain.timeline import Component, acting_as
 from ..services.cancel_walk import cancel_step
 from ..services.container import Services
 from ..services.dispatch import dispatch_step, start_batch
@@ -14,6 +15,11 @@ from ..services.upload_expiry import check_upload
 
 
 def handle_control(svc: Services, message: ControlMessage) -> None:
+    with acting_as(Component.DISPATCHER):
+        _handle(svc, message)
+
+
+def _handle(svc: Services, message: ControlMessage) -> None:
     if message.kind == "start":
         start_batch(svc, message)
     elif message.kind == "cancel":

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from ..domain.timeline import Component, acting_as
 from ..observability import logger
 from ..services.container import Services
 from ..services.sweeping import SweepReport, sweep_once
 
 
 def sweep(svc: Services) -> SweepReport:
-    report = sweep_once(svc)
+    with acting_as(Component.SWEEPER):
+        report = sweep_once(svc)
     if any(vars(report).values()):
         logger.info("sweep", extra=vars(report))
     return report

@@ -414,6 +414,7 @@ def test_indexes_are_queried_only_where_the_code_queries_them(synth: Synth) -> N
     assert queried["api_handler"] == {
         ("batches", "by_agent"),
         ("executions", "by_batch"),
+        ("executions", "by_agent"),
         ("numbers", "suppressed"),
         ("audit", "by_target"),
     }

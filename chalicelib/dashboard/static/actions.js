@@ -80,7 +80,11 @@ export function scheduleDialog(batch, onDone) {
 }
 
 export async function downloadCsv(batch, report) {
-  const path = `batches/${encodeURIComponent(batch.batch_id)}/executions.csv`;
+  return downloadFile(`batches/${encodeURIComponent(batch.batch_id)}/executions.csv`, `${batch.batch_id}.csv`, report);
+}
+
+// A CSV the API answers inline, by a 303 to S3, or (executions) 202 until it is ready.
+export async function downloadFile(path, fallbackName, report) {
   for (let tries = 0; tries < 120; tries++) {
     const response = await raw(path, { redirect: "follow" }); // a 303 goes on to the presigned S3 URL
     if (response.status === 202) {
@@ -95,7 +99,7 @@ export async function downloadCsv(batch, report) {
     }
     const disposition = response.headers.get("Content-Disposition") || "";
     const match = /filename="?([^";]+)"?/.exec(disposition);
-    saveBlob(await response.blob(), match ? match[1] : `${batch.batch_id}.csv`);
+    saveBlob(await response.blob(), match ? match[1] : fallbackName);
     report("");
     return;
   }

@@ -23,6 +23,7 @@ const HELP = {
   welcome_message: "Default \"Hello {customer_name}, this is an automated call.\" {column} or {{column}} fills from the CSV.",
   prompt: "Default none. Instructions for the voice agent; same {column} placeholders.",
   webhook_url: "Default none. https URL that gets call.ended for every call (a batch may override). Signed: see Settings.",
+  extraction_schema: "Default none. JSON list of the fields the voice agent fills after each call, e.g. [{\"name\": \"interested\", \"type\": \"category\", \"values\": [\"yes\", \"no\"]}]; types category, boolean, number, text.",
   retry_config: "Default off. Retries a call that ended in the chosen statuses, up to 3 times, after the intervals given (the last repeats).",
 };
 
@@ -116,7 +117,9 @@ export function agentForm(agent, onSaved, onCancel) {
     welcome_message: h("textarea", { rows: 2, maxlength: 4000 }),
     prompt: h("textarea", { rows: 3, maxlength: 20000 }),
     webhook_url: input({ type: "url", value: a.webhook_url || "", placeholder: "https://example.com/hooks/calls" }),
+    extraction_schema: h("textarea", { rows: 3, spellcheck: "false", placeholder: '[{"name": "interested", "type": "category", "values": ["yes", "no"]}]' }),
   };
+  c.extraction_schema.value = a.extraction_schema ? JSON.stringify(a.extraction_schema) : "";
   c.from_phone_numbers.value = (a.from_phone_numbers || []).join("\n");
   c.welcome_message.value = editing ? (a.welcome_message || "") : "Hello {customer_name}, this is an automated call.";
   c.prompt.value = a.prompt || "";
@@ -158,6 +161,7 @@ export function agentForm(agent, onSaved, onCancel) {
     field("Welcome message", c.welcome_message, { name: "welcome_message", wide: true, help: HELP.welcome_message }),
     field("Prompt", c.prompt, { name: "prompt", wide: true, help: HELP.prompt }),
     field("Webhook URL", c.webhook_url, { name: "webhook_url", wide: true, help: HELP.webhook_url }),
+    field("Extraction fields (JSON)", c.extraction_schema, { name: "extraction_schema", wide: true, help: HELP.extraction_schema }),
     h("fieldset", { class: "field wide", "data-field": "retry_config" }, h("legend", {}, "Retries"),
       h("label", { class: "check" }, r.enabled, "Retry unanswered calls"),
       h("div", { class: "inline" }, field("Retries", r.max_retries, { name: "retry_config.max_retries" }),
@@ -228,6 +232,7 @@ export function agentForm(agent, onSaved, onCancel) {
     if (body.calling_hours) for (const k of ["call_start_hour", "call_end_hour", "call_days"]) delete body[k];
     body.blocked_dates = c.blocked_dates.value.trim() ? parseJson(c.blocked_dates, "Blocked dates") : [];
     body.skip_public_holidays = c.skip_public_holidays.checked;
+    body.extraction_schema = c.extraction_schema.value.trim() ? parseJson(c.extraction_schema, "Extraction fields") : null;
     if (!editing && !a.retry_config && !body.retry_config.enabled) delete body.retry_config;
     return body;
   }

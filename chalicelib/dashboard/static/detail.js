@@ -5,6 +5,7 @@ import { h, replace, alertBox, timeEl, statusBadge, finalCount, progressBar, des
 import { actionButtons } from "./actions.js";
 import { outcomeChart, timelineChart, STATUS_COLORS } from "./charts.js";
 import { poll } from "./poll.js";
+import { planCard, PLANNABLE } from "./plan.js";
 
 const PAGE = 25;
 const TERMINAL = ["completed", "stopped", "failed"];
@@ -23,12 +24,16 @@ export function detailView(root, batchId) {
   const outcome = h("div", { class: "chart-box" });
   const legend = h("ul", { class: "legend" });
   const timeline = h("div", { class: "chart-box" });
+  const answersBody = h("div");
+  const answers = h("section", { class: "card", "data-testid": "extraction-breakdown", hidden: true },
+    h("h2", {}, "Answers"), answersBody, h("p", { class: "muted small" }, "Valid answers per value of the agent's extraction fields."));
   const filter = h("select", { id: "exec-filter" }, h("option", { value: "" }, "all"), CALL_STATUSES.map((s) => h("option", { value: s }, s)));
   const execTable = h("div", { "aria-live": "off" });
   const pager = h("div", { class: "pager" });
   const execDetail = h("section", { class: "card", "data-testid": "execution-detail", hidden: true, "aria-label": "Call details", tabindex: "-1" });
   const rowErrors = h("div");
   const webhookLog = h("div", { "data-testid": "webhook-log" });
+  const plan = planCard(batchId);
 
   replace(root, crumbs,
     h("div", { class: "heading-row" }, h("div", {}, title, " ", status), actions),
@@ -37,9 +42,11 @@ export function detailView(root, batchId) {
       h("section", { class: "card" }, h("h2", {}, "Progress"), progressSlot),
       h("section", { class: "card" }, h("h2", {}, "Now"), live, h("p", { class: "muted" }, "Calls live at once, against the live-call limit.")),
       h("section", { class: "card" }, h("h2", {}, "Waiting for calling hours"), waiting)),
+    plan.node,
     h("div", { class: "cards two" },
       h("section", { class: "card" }, h("h2", {}, "Outcomes"), outcome, legend),
       h("section", { class: "card" }, h("h2", {}, "Calls over time"), timeline)),
+    answers,
     h("section", { class: "card" }, h("h2", {}, "Calls"),
       h("div", { class: "field inline-field" }, h("label", { for: "exec-filter" }, "Filter by status"), filter),
       execTable, pager),
@@ -110,6 +117,11 @@ export function detailView(root, batchId) {
       ["Calling rules", rulesText(batch)],
     ];
     if (batch.failure_reason) entries.push(["Failure", `${batch.failure_reason.code}: ${batch.failure_reason.message}`]);
+    if (batch.max_spend != null || batch.spend != null) {
+      entries.push(["Budget", `${Number(batch.spend || 0).toFixed(2)} spent of ${batch.max_spend != null ? Number(batch.max_spend).toFixed(2) : "no limit"}`
+        + (batch.pause_reason === "budget_reached" ? " — paused: budget reached (resume with a higher budget)" : "")]);
+    }
+    plan.node.hidden = !PLANNABLE.includes(batch.status);
     replace(meta, entries.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v))));
     replace(actions, actionButtons(batch, () => stop.now(), report, () => { location.hash = `#/agents/${encodeURIComponent(batch.agent_id)}`; }));
     const done = finalCount(batch);
@@ -125,6 +137,14 @@ export function detailView(root, batchId) {
       dot.style.background = STATUS_COLORS[s] || "#999";
       return h("li", {}, dot, `${s} ${n}`);
     }));
+    renderAnswers(batch.extraction_breakdown || {});
+  }
+
+  function renderAnswers(breakdown) {
+    answers.hidden = !Object.keys(breakdown).length;
+    replace(answersBody, Object.entries(breakdown).map(([name, values]) => h("div", { "data-field": name },
+      h("h3", {}, name),
+      h("ul", { class: "legend" }, Object.entries(values).sort((x, y) => y[1] - x[1]).map(([v, n]) => h("li", {}, `${v} ${n}`))))));
   }
 
   async function loadWaiting() {
@@ -194,6 +214,10 @@ export function detailView(root, batchId) {
         ].map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v)))),
         h("h3", {}, "Transcript"),
         h("pre", { class: "transcript", "data-testid": "transcript", tabindex: "0" }, e.transcript || "No transcript."),
+        h("h3", {}, "Summary"),
+        h("p", { "data-testid": "summary" }, e.summary || "No summary."),
+        h("h3", {}, "Extracted data"),
+        extractedList(e),
         h("h3", {}, "Recording"),
         tel.recording_url && /^https?:\/\//.test(tel.recording_url)
           ? h("p", {}, h("a", { href: tel.recording_url, target: "_blank", rel: "noopener noreferrer" }, "Recording"))
@@ -210,6 +234,15 @@ export function detailView(root, batchId) {
     } catch (err) {
       replace(execDetail, h("p", { role: "alert" }, describe(err)));
     }
+  }
+
+  function extractedList(e) {
+    const data = e.extracted_data;
+    if (!data || !Object.keys(data).length) return h("p", { class: "muted" }, "Nothing extracted.");
+    const flagged = Object.fromEntries((e.extraction_errors || []).map((x) => [x.field, x.message]));
+    return h("dl", { class: "meta", "data-testid": "extracted-data" }, Object.entries(data).map(([k, v]) => h("div", {},
+      h("dt", {}, k), h("dd", {}, typeof v === "object" && v !== null ? JSON.stringify(v) : String(v),
+        flagged[k] ? h("span", { class: "muted small" }, ` (${flagged[k]})`) : null))));
   }
 
   async function loadErrors() {

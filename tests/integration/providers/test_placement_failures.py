@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -48,6 +49,27 @@ def test_5xx_answers_are_retried_with_backoff_and_the_call_is_placed_once(
     assert execution.status == "initiated" and str(execution.provider_call_id).startswith("CA")
     assert twilio.requests == 3 and len(twilio.calls) == 1
     assert pump.advanced_seconds >= 2 + 4  # waited out the backoff (2 s, then 4 s)
+
+
+def test_each_provider_request_and_its_answer_are_on_the_calls_timeline(
+    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, twilio: FakeTwilio
+) -> None:
+    # Given Twilio answers 503 twice (quoting the number), then takes the call
+    use_provider(client, tenant, "twilio")
+    twilio.fail_next(503, 20503, "Service Unavailable for +12025550100", times=2)
+    [execution] = settle(svc, pump, start_batch(client, tenant, 1))
+    # Then the call's log shows three requests, each followed by its answer, with what happened next
+    response = client.http.get(
+        f"/executions/{execution.execution_id}/log", headers={"Authorization": f"Bearer {tenant[0]}"}
+    )
+    provider = [e for e in json.loads(response.body)["data"] if e["type"] in ("request", "response")]
+    assert [e["type"] for e in provider] == ["request", "response"] * 3
+    assert {e["provider"] for e in provider} == {"twilio"} and {e["component"] for e in provider} == {"dialer"}
+    answers = [e["data"] for e in provider if e["type"] == "response"]
+    assert "Service Unavailable for +******0100" in answers[0] and answers[0].endswith("again in 2 s")
+    assert answers[1].endswith("again in 4 s")
+    assert answers[2] == f"accepted: call id {execution.provider_call_id}"
+    assert "+12025550100" not in response.body.decode()
 
 
 def test_a_provider_that_keeps_failing_ends_the_call_in_error(

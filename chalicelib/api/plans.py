@@ -1,0 +1,49 @@
+"""`GET /batches/{id}/plan` (and `plan.csv`): the batch's plan, placing no call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from ..domain.plan import PlanQuery
+from ..services import exports
+from ..services.plan import batch_plan, plan_csv_rows
+from .http import ApiRequest, endpoint, json_response
+
+bp = Blueprint(__name__)
+
+
+def _query(req: ApiRequest) -> PlanQuery:
+    params: Any = req.request.query_params or {}
+    return PlanQuery.model_validate(dict(params))
+
+
+def _csv(req: ApiRequest, batch_id: str) -> Any:
+    """Inline when small; a large plan is written to S3 and answered 303 to a presigned URL, as exports are."""
+    rows = plan_csv_rows(req.svc, req.tenant_id, batch_id)
+    export = exports.rows_csv(req.svc, req.tenant_id, batch_id, f"{batch_id}-plan.csv", rows)
+    if export.url is not None:
+        return json_response(
+            {"url": export.url, "expires_at": export.expires_at},
+            303,
+            headers={"Location": export.url, "Cache-Control": "no-store"},
+        )
+    return Response(
+        body=export.body or "",
+        status_code=200,
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{export.file_name}"',
+        },
+    )
+
+
+@endpoint(bp, "/batches/{batch_id}/plan", ["GET"])
+def plan(req: ApiRequest, batch_id: str) -> Any:
+    return json_response(batch_plan(req.svc, req.tenant_id, batch_id, _query(req)))
+
+
+@endpoint(bp, "/batches/{batch_id}/plan.csv", ["GET"])
+def plan_csv(req: ApiRequest, batch_id: str) -> Any:
+    return _csv(req, batch_id)

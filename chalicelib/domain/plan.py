@@ -1,0 +1,306 @@
+"""A batch's plan before (or while) it runs: when each contact can first be dialled, and a projection.
+
+Pure: it takes the calling rules, the contacts' numbers and the assumptions, and returns numbers. Two
+halves:
+
+* ``FirstDials`` answers, per contact, the first instant the rules allow a dial at or after the start,
+  and the reason it waits (or ``now``). It asks the same functions the dialer asks (``is_open`` and
+  ``next_open`` of calling_window), once per distinct set of candidate zones: most contacts share a few.
+* ``project`` is a small deterministic discrete-event run of the campaign: attempts become ready at their
+  first possible dial time (retries after their interval), start when a live-call slot is free and the
+  pacing allows, are answered or not by a fixed low-discrepancy sequence matching the assumed answer rate,
+  and hold their slot for ring time (+ talk when answered). A start the rules forbid waits for the next
+  open second, as the dialer's reschedule does.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .calling_window import CallingWindow, is_open, next_open, recipient_zones
+from .retry import RetryConfig
+
+NOW = "now"
+OUTSIDE_HOURS = "outside_hours"
+BLOCKED_DATE = "blocked_date"
+HOLIDAY = "holiday"
+NO_OPEN_TIME = "no_open_time"  # no second open in every zone of the number: the dialer ends it `error`
+WAIT_REASONS: tuple[str, ...] = (OUTSIDE_HOURS, BLOCKED_DATE, HOLIDAY, NO_OPEN_TIME)
+UNANSWERED_STATUS = "no-answer"  # how the projection counts an unanswered attempt against retry_on_statuses
+_GOLDEN = (math.sqrt(5) - 1) / 2
+_ROOT2 = math.sqrt(2) - 1
+
+
+@dataclass(frozen=True)
+class FirstDial:
+    """One contact's first possible dial (None: never, within the calling rules' horizon) and why it waits."""
+
+    at: datetime | None
+    reason: str
+    zone_key: int  # index of its rules in FirstDials.rules (the projection re-checks them)
+
+
+class FirstDials:
+    """The calling rules asked once per distinct (zone set, holiday calendar) at one start instant.
+
+    `window` is the batch's rules (the agent's, overridden by the batch's own); None: bypassed. Each
+    number gets them as the dialer does: its candidate zones, and its country's holidays when opted in.
+    """
+
+    def __init__(self, window: CallingWindow | None, default_timezone: str | None, start: datetime) -> None:
+        self.window = window
+        self.default_timezone = default_timezone
+        self.start = start
+        self.rules: list[tuple[CallingWindow | None, tuple[str, ...]]] = []  # per key: the number's rules, zones
+        self._keys: dict[tuple[str | None, tuple[str, ...]], int] = {}
+        self._answers: dict[int, FirstDial] = {}
+        self._open_minutes: dict[tuple[int, int], bool] = {}
+        self._closed: dict[int, tuple[float, datetime | None]] = {}
+
+    def key(self, number: str) -> int:
+        window = self.window.for_number(number) if self.window is not None else None
+        zones = tuple(recipient_zones(number, self.default_timezone)) if window is not None else ()
+        ident = (window.holiday_calendar if window is not None else None, zones)
+        key = self._keys.get(ident)
+        if key is None:
+            key = self._keys[ident] = len(self.rules)
+            self.rules.append((window, zones))
+        return key
+
+    def of(self, number: str) -> FirstDial:
+        key = self.key(number)
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = self._answers[key] = self._decide(key)
+        return answer
+
+    def _decide(self, key: int) -> FirstDial:
+        window, zones = self.rules[key]
+        if window is None or is_open(window, zones, self.start):
+            return FirstDial(self.start, NOW, key)
+        when = next_open(window, zones, self.start)
+        if when is None:
+            return FirstDial(None, NO_OPEN_TIME, key)
+        return FirstDial(when, closed_reason(window, zones, self.start), key)
+
+    def open_at(self, key: int, at: datetime) -> datetime | None:
+        """The first instant >= `at` a dial under this key's rules is allowed (None: never within the horizon).
+
+        Memoised per UTC minute: every zone's offset is a whole number of minutes and the rules open and
+        close on whole minutes of the wall clock, so the answer "open" holds for the whole minute; and a
+        closed answer holds for every instant up to the opening it found.
+        """
+        window, zones = self.rules[key]
+        if window is None:
+            return at
+        moment = at.timestamp()
+        minute = (key, int(moment // 60))
+        known = self._open_minutes.get(minute)
+        if known is None:
+            known = self._open_minutes[minute] = is_open(window, zones, at)
+        if known:
+            return at
+        closed = self._closed.get(key)
+        if closed is not None and closed[0] <= moment and (closed[1] is None or moment < closed[1].timestamp()):
+            return closed[1]
+        when = next_open(window, zones, at)
+        self._closed[key] = (moment, when)
+        return when
+
+
+def closed_reason(window: CallingWindow, zones: Sequence[str], at: datetime) -> str:
+    """Why the rules are closed at `at`: a blocked date, else a public holiday, on the local date of some
+    zone of the number; else the weekly hours."""
+    local_dates = {at.astimezone(ZoneInfo(name)).date() for name in zones}
+    if any(first <= day <= last for day in local_dates for first, last in window.blocked):
+        return BLOCKED_DATE
+    if window.holiday_calendar is not None:
+        bare = replace(window, blocked=())
+        if any(bare.closed_on(day) for day in local_dates):
+            return HOLIDAY
+    return OUTSIDE_HOURS
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """What the projection cannot know from the batch: each with where it came from (`sources`)."""
+
+    mean_call_seconds: float  # talk time of an answered call (billed)
+    answer_rate: float  # share of attempts answered
+    price_per_minute: float  # per minute of talk
+    ring_seconds: float  # dial to answer, or to giving up: every attempt holds its slot this long
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Capacity:
+    live_calls: int  # min(agent's max_concurrent_calls, batch's)
+    calls_per_second: float | None  # None: unpaced
+
+
+@dataclass
+class Projection:
+    first_dial_at: datetime | None = None
+    last_dial_at: datetime | None = None
+    completion_at: datetime | None = None
+    attempts: int = 0
+    answered: int = 0
+    retries: int = 0
+    never_dialled: int = 0
+    peak_live_calls: int = 0
+    mean_live_calls: float = 0.0
+    talk_seconds: float = 0.0
+    cost: float = 0.0
+
+
+def answered(index: int, attempt: int, rate: float) -> bool:
+    """Deterministic and evenly spread: over any run of contacts, the share answered tracks `rate`."""
+    return ((index * _GOLDEN + attempt * _ROOT2) % 1.0) < rate
+
+
+def _retry_minutes(config: RetryConfig | None, attempt: int) -> int | None:
+    if config is None or not config.enabled or attempt > config.max_retries:
+        return None
+    if UNANSWERED_STATUS not in config.retry_on_statuses:
+        return None
+    intervals = config.retry_intervals_minutes
+    return intervals[min(attempt - 1, len(intervals) - 1)]
+
+
+def project(
+    dials: Iterable[tuple[int, FirstDial]],
+    rules: FirstDials,
+    capacity: Capacity,
+    assumptions: Assumptions,
+    retry: RetryConfig | None,
+) -> Projection:
+    """Run the campaign forward: `dials` are (contact index, first dial) pairs, in any order."""
+    run = _Run(rules, capacity, assumptions, retry)
+    for index, dial in dials:
+        run.add(index, dial)
+    return run.finish()
+
+
+class _Run:
+    """The discrete-event run behind `project`: a heap of ready attempts and a heap of live calls' ends."""
+
+    def __init__(
+        self, rules: FirstDials, capacity: Capacity, assumptions: Assumptions, retry: RetryConfig | None
+    ) -> None:
+        self.rules, self.capacity, self.assumed, self.retry = rules, capacity, assumptions, retry
+        self.out = Projection()
+        self.ready: list[tuple[float, int, int, int]] = []  # (ready at, contact index, attempt, zone key)
+        self.live: list[float] = []  # end times of the calls holding a slot
+        self.gap = 1.0 / capacity.calls_per_second if capacity.calls_per_second else 0.0
+        self.next_start = -math.inf
+        self.busy_seconds = 0.0
+        self.first = math.inf
+        self.last = self.end_max = -math.inf
+
+    def add(self, index: int, dial: FirstDial) -> None:
+        if dial.at is None:
+            self.out.never_dialled += 1
+        else:
+            self.ready.append((dial.at.timestamp(), index, 1, dial.zone_key))
+
+    def _slot(self, at: float) -> float:
+        """The first moment from `at` with a free live-call slot and the pacing satisfied."""
+        start = max(at, self.next_start)
+        while self.live and self.live[0] <= start:
+            heapq.heappop(self.live)
+        if len(self.live) >= self.capacity.live_calls:
+            start = max(start, heapq.heappop(self.live))
+        return start
+
+    def _allowed(self, index: int, attempt: int, key: int, start: float) -> bool:
+        """Whether the rules allow a start at `start`; if not, the attempt waits for their next open second."""
+        allowed = self.rules.open_at(key, datetime.fromtimestamp(start, UTC))
+        if allowed is None:
+            self.out.never_dialled += 1
+            return False
+        if allowed.timestamp() > start:
+            heapq.heappush(self.ready, (allowed.timestamp(), index, attempt, key))
+            return False
+        return True
+
+    def _place(self, index: int, attempt: int, key: int, start: float) -> None:
+        picked_up = answered(index, attempt, self.assumed.answer_rate)
+        hold = self.assumed.ring_seconds + (self.assumed.mean_call_seconds if picked_up else 0.0)
+        end = start + hold
+        heapq.heappush(self.live, end)
+        self.next_start = start + self.gap
+        self.out.attempts += 1
+        self.out.peak_live_calls = max(self.out.peak_live_calls, len(self.live))
+        self.busy_seconds += hold
+        self.first, self.last, self.end_max = min(self.first, start), max(self.last, start), max(self.end_max, end)
+        if picked_up:
+            self.out.answered += 1
+            self.out.talk_seconds += self.assumed.mean_call_seconds
+            return
+        minutes = _retry_minutes(self.retry, attempt)
+        if minutes is not None:
+            self.out.retries += 1
+            heapq.heappush(self.ready, (end + minutes * 60, index, attempt + 1, key))
+
+    def finish(self) -> Projection:
+        heapq.heapify(self.ready)
+        while self.ready:
+            at, index, attempt, key = heapq.heappop(self.ready)
+            start = self._slot(at)
+            # Waited (slot, pacing) or a retry: the rules may have closed meanwhile.
+            if (start != at or attempt > 1) and not self._allowed(index, attempt, key, start):
+                continue
+            self._place(index, attempt, key, start)
+        out = self.out
+        if out.attempts:
+            out.first_dial_at = datetime.fromtimestamp(self.first, UTC)
+            out.last_dial_at = datetime.fromtimestamp(self.last, UTC)
+            out.completion_at = datetime.fromtimestamp(self.end_max, UTC)
+            span = self.end_max - self.first
+            out.mean_live_calls = round(self.busy_seconds / span, 2) if span > 0 else float(out.peak_live_calls)
+        out.cost = round(out.talk_seconds / 60 * self.assumed.price_per_minute, 4)
+        return out
+
+
+class Histogram:
+    """Counts of first possible dial times per `bucket` from `start`, kept as they stream past."""
+
+    def __init__(self, start: datetime, bucket: timedelta) -> None:
+        self.start, self.bucket = start, bucket
+        self._base, self._width = start.timestamp(), bucket.total_seconds()
+        self._counts: dict[int, int] = {}
+
+    def add(self, moment: datetime) -> None:
+        slot = int((moment.timestamp() - self._base) // self._width)
+        self._counts[slot] = self._counts.get(slot, 0) + 1
+
+    def buckets(self) -> list[tuple[datetime, int]]:
+        """Every bucket from the first to the last that holds a dial (empty ones between kept)."""
+        if not self._counts:
+            return []
+        slots = range(min(self._counts), max(self._counts) + 1)
+        return [(self.start + self.bucket * slot, self._counts.get(slot, 0)) for slot in slots]
+
+
+DEFAULT_MEAN_CALL_SECONDS = 60.0
+DEFAULT_ANSWER_RATE = 0.6
+DEFAULT_PRICE_PER_MINUTE = 0.05
+DEFAULT_RING_SECONDS = 20.0
+
+
+class PlanQuery(BaseModel):
+    """`GET /batches/{id}/plan` query parameters: assumptions the caller overrides (unset: history or default)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    mean_call_seconds: float | None = Field(None, ge=1, le=7200, allow_inf_nan=False)
+    answer_rate: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
+    price_per_minute: float | None = Field(None, ge=0, le=100, allow_inf_nan=False)
+    ring_seconds: float | None = Field(None, ge=0, le=600, allow_inf_nan=False)

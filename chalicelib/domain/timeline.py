@@ -1,0 +1,119 @@
+"""A call's timeline (GET /executions/{id}/log): small entries kept on the execution item itself.
+
+Entries are appended inside writes the call makes anyway (its creation, each compare-and-set of
+its status, the record of a placed call, the hand-back of a placement retry), so the timeline
+costs no request of its own. Its size is bounded by the call's state machine: one creation, at
+most five forward status moves, and two entries per provider request, of which there are at
+most PROVIDER_MAX_ATTEMPTS + 20 (rate limits) per attempt; each text is cut to MAX_TEXT
+characters and phone numbers are masked as the logs mask them. Who wrote an entry
+(`component`) is the function handling the work: set once where each worker starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from enum import StrEnum
+from typing import Any
+
+from .masking import mask_phone_numbers
+
+Entry = dict[str, Any]  # one timeline entry, as stored on the execution item
+MAX_TEXT = 200
+DETAIL_FIELDS = (
+    "error_message",
+    "hangup_reason",
+    "conversation_duration",
+    "answered_by_voice_mail",
+    "scheduled_at",
+    "provider_call_id",
+)
+PUBLIC_FIELDS = ("created_at", "type", "component", "provider", "data", "status", "previous_status", "details")
+
+
+class Component(StrEnum):
+    API = "api"
+    DISPATCHER = "dispatcher"
+    DIALER = "dialer"
+    PROVIDER_EVENT = "provider_event"
+    SWEEPER = "sweeper"
+    WEBHOOK_SENDER = "webhook_sender"
+
+
+_COMPONENT: ContextVar[str] = ContextVar("timeline_component", default=Component.API.value)
+
+
+@contextmanager
+def acting_as(component: Component) -> Iterator[None]:
+    """Entries written inside are attributed to `component` (each worker wraps its handling in this)."""
+    token = _COMPONENT.set(component.value)
+    try:
+        yield
+    finally:
+        _COMPONENT.reset(token)
+
+
+def text(value: Any) -> str:
+    """Safe to show: phone numbers masked, cut to MAX_TEXT characters."""
+    shown = mask_phone_numbers(str(value))
+    return shown if len(shown) <= MAX_TEXT else shown[: MAX_TEXT - 1] + "…"
+
+
+def _entry(kind: str, at: str, summary: str, **more: Any) -> dict[str, Any]:
+    entry = {"created_at": at, "type": kind, "component": _COMPONENT.get(), "data": text(summary)}
+    entry.update({k: v for k, v in more.items() if v not in (None, {}, "")})
+    return entry
+
+
+def created(status: str, attempt: int, at: str, reason: str | None = None) -> dict[str, Any]:
+    """The attempt came to be: queued by dispatch or as a retry, or written `canceled` by a stop."""
+    summary = f"attempt {attempt} {status}" + (f": {reason}" if reason else "")
+    return _entry("status", at, summary, status=status)
+
+
+def status_change(previous: str, status: str, fields: dict[str, Any], at: str) -> dict[str, Any]:
+    """A compare-and-set of the status, with the details that came with it."""
+    details = {k: (text(fields[k]) if isinstance(fields[k], str) else fields[k]) for k in DETAIL_FIELDS if k in fields}
+    provider = fields.get("provider") if _COMPONENT.get() == Component.PROVIDER_EVENT else None
+    return _entry(
+        "status",
+        at,
+        f"{previous} -> {status}",
+        status=status,
+        previous_status=previous,
+        provider=provider,
+        details=details,
+    )
+
+
+def provider_request(provider: str, to_number: str, from_number: str | None, attempt: int, at: str) -> dict[str, Any]:
+    """What was asked of the provider, summarised: no body, no credentials, numbers masked."""
+    return _entry("request", at, f"place call {attempt}: to {to_number} from {from_number or '-'}", provider=provider)
+
+
+def provider_answer(provider: str, answer: str, at: str) -> dict[str, Any]:
+    return _entry("response", at, answer, provider=provider)
+
+
+def webhook_attempt(row: dict[str, Any]) -> dict[str, Any]:
+    """One delivery attempt of the call's webhook (kept on the delivery's state item)."""
+    status = f" {row['status_code']}" if row.get("status_code") is not None else ""
+    error = f" ({row['error']})" if row.get("error") else ""
+    summary = f"{row['event']} attempt {row['attempt']} to {row.get('url_host')}: {row['outcome']}{status}{error}"
+    return _entry(
+        "webhook",
+        row["attempted_at"],
+        summary,
+        component=Component.WEBHOOK_SENDER.value,
+        details={
+            k: row[k] for k in ("event", "attempt", "outcome", "status_code", "latency_ms") if row.get(k) is not None
+        },
+    )
+
+
+def public_entry(entry: dict[str, Any], execution_id: str, attempt: int) -> dict[str, Any]:
+    """As GET /executions/{id}/log shows it: every field present (null when absent), tagged with its attempt."""
+    shown = {name: entry.get(name) for name in PUBLIC_FIELDS}
+    shown["details"] = entry.get("details") or {}
+    return {**shown, "execution_id": execution_id, "attempt": attempt}

@@ -1,0 +1,132 @@
+"""An agent's call history: its executions newest first, by page number, from the by_agent index.
+
+Bolna pages this listing by `page_number` and `page_size`, i.e. by offset; DynamoDB has no
+offset, so a page is reached by reading past the executions before it. That skip only counts
+(`Select=COUNT`: nothing is sent back) and is bounded: a page must end within MAX_DEPTH
+matching executions, and one request examines at most MAX_EXAMINED index entries (filters
+on batch or status are applied while reading). Past either bound the answer is a 400 that
+says to narrow the time range with `from` / `to`, which are key conditions (read nothing outside).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .. import aws
+from ..errors import BadRequest
+from .dynamo import from_item, values
+
+INDEX = "by_agent"
+MAX_DEPTH = 10_000  # page_number * page_size
+MAX_EXAMINED = 50_000  # index entries read by one request (filters make this more than MAX_DEPTH)
+SKIP_CHUNK = 1_000
+AFTER_ANY_ID = "$"  # sorts after "<time>#<id>" for the same time: makes `to` inclusive
+
+
+def agent_key(tenant_id: str, agent_id: str) -> str:
+    return f"{tenant_id}#{agent_id}"
+
+
+def agent_sort(created_at: str, execution_id: str) -> str:
+    return f"{created_at}#{execution_id}"
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    tenant_id: str
+    agent_id: str
+    page_number: int
+    page_size: int
+    batch_id: str | None = None
+    status: str | None = None
+    since: str | None = None  # created_at >= since (ISO 8601 in clock.iso's form)
+    until: str | None = None  # created_at <= until
+
+
+def history_page(table: str, query: HistoryQuery) -> tuple[list[dict[str, Any]], bool]:
+    """The page's executions and whether more follow it."""
+    if query.page_number * query.page_size > MAX_DEPTH:
+        raise _too_deep(f"page_number * page_size must be at most {MAX_DEPTH}")
+    request = _request(table, query)
+    budget = [MAX_EXAMINED]
+    start = _skip(request, (query.page_number - 1) * query.page_size, budget)
+    if start is _END:
+        return [], False
+    found: list[dict[str, Any]] = []
+    want = query.page_size + 1  # one more than the page: has_more without a second round
+    while len(found) < want:
+        page = _query(request, start, want - len(found), budget)
+        found.extend(from_item(item) for item in page.get("Items", []))
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
+    return found[: query.page_size], len(found) > query.page_size
+
+
+_END: Any = object()
+
+
+def _skip(request: dict[str, Any], count: int, budget: list[int]) -> Any:
+    """Read past `count` matching entries (counted, none sent back); the key to go on from, or _END."""
+    start: Any = None
+    counting = {**request, "Select": "COUNT"}
+    while count > 0:
+        page = _query(counting, start, min(count, SKIP_CHUNK), budget)
+        count -= int(page.get("Count", 0))
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return _END  # fewer executions than the pages before this one hold
+    return start
+
+
+def _query(request: dict[str, Any], start: Any, limit: int, budget: list[int]) -> dict[str, Any]:
+    if budget[0] <= 0:
+        raise _too_deep(f"this page needs more than {MAX_EXAMINED} executions read")
+    kwargs = {**request, "Limit": min(limit, budget[0])}
+    if start:
+        kwargs["ExclusiveStartKey"] = start
+    page: Any = aws.dynamodb().query(**kwargs)
+    budget[0] -= int(page.get("ScannedCount", 0))
+    return page
+
+
+def _request(table: str, query: HistoryQuery) -> dict[str, Any]:
+    condition = "agent_key = :k"
+    vals = values(k=agent_key(query.tenant_id, query.agent_id))
+    if query.since and query.until:
+        condition += " AND agent_sort BETWEEN :lo AND :hi"
+        vals.update(values(lo=query.since, hi=query.until + AFTER_ANY_ID))
+    elif query.since:
+        condition += " AND agent_sort >= :lo"
+        vals.update(values(lo=query.since))
+    elif query.until:
+        condition += " AND agent_sort <= :hi"
+        vals.update(values(hi=query.until + AFTER_ANY_ID))
+    filters, names = [], {}
+    if query.batch_id:
+        filters.append("batch_id = :b")
+        vals.update(values(b=query.batch_id))
+    if query.status:
+        filters.append("#st = :s")
+        names["#st"] = "status"
+        vals.update(values(s=query.status))
+    request: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": INDEX,
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeValues": vals,
+        "ScanIndexForward": False,  # newest first, as Bolna lists them
+    }
+    if filters:
+        request["FilterExpression"] = " AND ".join(filters)
+    if names:
+        request["ExpressionAttributeNames"] = names
+    return request
+
+
+def _too_deep(why: str) -> BadRequest:
+    return BadRequest(
+        f"{why}: narrow the time range with from / to (or filter by batch_id) and page within it",
+        code="history_too_deep",
+    )

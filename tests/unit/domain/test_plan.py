@@ -1,0 +1,123 @@
+"""The plan's arithmetic: first possible dials per zone set, and the deterministic campaign projection."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from chalicelib.domain.calling_window import ALL_DAYS, CallingWindow
+from chalicelib.domain.plan import (
+    BLOCKED_DATE,
+    HOLIDAY,
+    NO_OPEN_TIME,
+    NOW,
+    OUTSIDE_HOURS,
+    Assumptions,
+    Capacity,
+    FirstDials,
+    Histogram,
+    answered,
+    project,
+)
+from chalicelib.domain.retry import RetryConfig
+
+MONDAY_1PM = datetime(2026, 11, 30, 13, 0, tzinfo=UTC)
+LONDON, WASHINGTON = "+442079460001", "+12025550100"
+NINE_TO_FIVE = CallingWindow(9, 17, ALL_DAYS)
+TALK = Assumptions(mean_call_seconds=600, answer_rate=1.0, price_per_minute=0.1, ring_seconds=0)
+
+
+def test_first_dial_is_now_when_open_and_the_next_opening_when_not() -> None:
+    # Given 09-17 on the recipient's clock, at 13:00 UTC on a Monday
+    rules = FirstDials(NINE_TO_FIVE, None, MONDAY_1PM)
+    # Then London (13:00) is callable now and Washington (08:00) waits for 09:00 there, 14:00 UTC
+    assert (rules.of(LONDON).at, rules.of(LONDON).reason) == (MONDAY_1PM, NOW)
+    later = rules.of(WASHINGTON)
+    assert (later.at, later.reason) == (datetime(2026, 11, 30, 14, 0, tzinfo=UTC), OUTSIDE_HOURS)
+    # And numbers sharing a zone set share one answer (asked once)
+    assert rules.of("+12025550101") is later and len(rules.rules) == 2
+
+
+def test_a_blocked_date_and_a_holiday_of_the_recipient_s_country_are_reasons_to_wait() -> None:
+    # Given 09-17, Monday 30 November blocked, at 15:00 UTC (London 15:00, Washington 10:00: both in hours)
+    start = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+    blocked = CallingWindow(9, 17, ALL_DAYS, blocked=((date(2026, 11, 30), date(2026, 11, 30)),))
+    dial = FirstDials(blocked, None, start).of(LONDON)
+    # Then London waits for Tuesday 09:00, because of the blocked date
+    assert (dial.at, dial.reason) == (datetime(2026, 12, 1, 9, 0, tzinfo=UTC), BLOCKED_DATE)
+    # Given holidays opted in, on US Thanksgiving (26 November 2026) at 15:00 UTC
+    thanksgiving = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+    rules = FirstDials(CallingWindow(9, 17, ALL_DAYS, public_holidays=True), None, thanksgiving)
+    # Then a US number waits for Friday 09:00 in Washington because of the holiday; a UK number does not wait
+    us = rules.of(WASHINGTON)
+    assert (us.at, us.reason) == (datetime(2026, 11, 27, 14, 0, tzinfo=UTC), HOLIDAY)
+    assert rules.of(LONDON).reason == NOW
+
+
+def test_bypass_makes_every_contact_callable_at_the_start() -> None:
+    rules = FirstDials(None, None, MONDAY_1PM)
+    assert rules.of(WASHINGTON).reason == NOW and rules.of(WASHINGTON).at == MONDAY_1PM
+
+
+def test_a_number_whose_zones_never_share_an_open_hour_is_never_dialled() -> None:
+    # Given a one-hour window and a +1 toll-free number (zones from Hawaii to Newfoundland never agree)
+    rules = FirstDials(CallingWindow(9, 10, ALL_DAYS), None, MONDAY_1PM)
+    dial = rules.of("+18005550100")
+    assert (dial.at, dial.reason) == (None, NO_OPEN_TIME)
+    assert project([(0, dial)], rules, Capacity(1, None), TALK, None).never_dialled == 1
+
+
+def test_the_live_call_limit_queues_calls_behind_each_other() -> None:
+    # Given 6 contacts open now, 10-minute calls, 2 live at most
+    rules = FirstDials(None, None, MONDAY_1PM)
+    result = project([(i, rules.of(LONDON)) for i in range(6)], rules, Capacity(2, None), TALK, None)
+    # Then they run in three rounds: completion 30 minutes after the start, two live throughout
+    assert result.first_dial_at == MONDAY_1PM
+    assert result.last_dial_at == MONDAY_1PM + timedelta(minutes=20)
+    assert result.completion_at == MONDAY_1PM + timedelta(minutes=30)
+    assert (result.peak_live_calls, result.mean_live_calls, result.attempts) == (2, 2.0, 6)
+    assert result.cost == 6 * 10 * 0.1
+
+
+def test_pacing_spaces_the_starts() -> None:
+    rules = FirstDials(None, None, MONDAY_1PM)
+    result = project([(i, rules.of(LONDON)) for i in range(5)], rules, Capacity(100, 0.5), TALK, None)
+    assert result.last_dial_at == MONDAY_1PM + timedelta(seconds=8)  # one start every 2 s
+
+
+def test_a_call_that_waited_past_the_window_waits_for_the_next_opening() -> None:
+    # Given 09-17 in London, 16:40 local, and three 10-minute calls with one slot
+    start = datetime(2026, 11, 30, 16, 40, tzinfo=UTC)
+    rules = FirstDials(NINE_TO_FIVE, None, start)
+    result = project([(i, rules.of(LONDON)) for i in range(3)], rules, Capacity(1, None), TALK, None)
+    # Then two fit before 17:00 and the third is dialled at 09:00 the next day
+    assert result.last_dial_at == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    assert result.completion_at == datetime(2026, 12, 1, 9, 10, tzinfo=UTC)
+
+
+def test_unanswered_calls_are_retried_per_retry_config() -> None:
+    # Given nobody answers and two retries 30 then 60 minutes apart
+    rules = FirstDials(None, None, MONDAY_1PM)
+    nobody = Assumptions(mean_call_seconds=60, answer_rate=0.0, price_per_minute=0.1, ring_seconds=30)
+    retry = RetryConfig(enabled=True, max_retries=2, retry_intervals_minutes=[30, 60])
+    result = project([(0, rules.of(LONDON))], rules, Capacity(1, None), nobody, retry)
+    # Then three attempts: 13:00, 13:30:30, 14:31; nothing is billed
+    assert (result.attempts, result.retries, result.answered, result.cost) == (3, 2, 0, 0.0)
+    assert result.last_dial_at == MONDAY_1PM + timedelta(minutes=91)
+    assert result.completion_at == MONDAY_1PM + timedelta(minutes=91, seconds=30)
+
+
+def test_the_answered_share_tracks_the_rate_and_repeats() -> None:
+    picked = [answered(i, 1, 0.3) for i in range(10_000)]
+    assert abs(sum(picked) / len(picked) - 0.3) < 0.001
+    assert picked == [answered(i, 1, 0.3) for i in range(10_000)]
+
+
+def test_histogram_counts_per_bucket_with_empty_buckets_between() -> None:
+    histogram = Histogram(MONDAY_1PM, timedelta(hours=1))
+    for minutes in (0, 10, 130):
+        histogram.add(MONDAY_1PM + timedelta(minutes=minutes))
+    assert histogram.buckets() == [
+        (MONDAY_1PM, 2),
+        (MONDAY_1PM + timedelta(hours=1), 0),
+        (MONDAY_1PM + timedelta(hours=2), 1),
+    ]
