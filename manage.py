@@ -16,7 +16,7 @@ import boto3
 from botocore.exceptions import NoCredentialsError
 
 from chalicelib.services.auth import create_api_key
-from chalicelib.services.container import get_services
+from chalicelib.services.container import get_dependencies
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     emulator_credentials()
     try:
         if args.command == "create-key":
-            print(create_api_key(get_services().keys, args.tenant, args.label))
+            print(create_api_key(get_dependencies().keys, args.tenant, args.label))
     except NoCredentialsError:
         print(
             "error: no AWS credentials. For the local stack, export the AWS_ENDPOINT_URL=... line `make run` "

@@ -63,11 +63,11 @@ def main() -> None:
         args.contacts = 20
     stack = start_stack(SIMULATOR_SPEED="0", POWERTOOLS_LOG_LEVEL="WARNING")
     try:
-        from chalicelib.services.container import get_services
+        from chalicelib.services.container import get_dependencies
 
-        svc = get_services()
-        dials = DialClock(svc.providers["simulator"])
-        svc.providers["simulator"] = dials  # type: ignore[assignment]
+        deps = get_dependencies()
+        dials = DialClock(deps.providers["simulator"])
+        deps.providers["simulator"] = dials  # type: ignore[assignment]
         api = Api(stack.api_url, stack.api_key)
         agent = stack.agent_id
         # Zero-length calls: the dialer's reserved concurrency bounds the dial rate, not the live-call limit.

@@ -55,9 +55,9 @@ def child(rows: int) -> None:
     from chalicelib.domain.batch_status import BatchStatus
     from chalicelib.domain.records import Batch
     from chalicelib.services import exports
-    from chalicelib.services.container import get_services
+    from chalicelib.services.container import get_dependencies
 
-    svc = get_services()
+    deps = get_dependencies()
     batch = Batch(
         batch_id=f"b{rows}",
         tenant_id="bench",
@@ -68,7 +68,7 @@ def child(rows: int) -> None:
     )
     started = time.perf_counter()
     # inline_max_rows 0: every size takes the S3 path (the one whose memory matters)
-    sink = exports._Sink(svc.blobs, f"exports/bench/b{rows}/x.csv", "x.csv", 0)
+    sink = exports._Sink(deps.blobs, f"exports/bench/b{rows}/x.csv", "x.csv", 0)
     for row in exports._rows(batch, executions(rows)):
         sink.row(row)
     export = sink.finish()

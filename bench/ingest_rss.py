@@ -41,25 +41,25 @@ def write_csv(path: Path, rows: int) -> None:
 
 
 def child(role: str, arg: str) -> None:
-    from chalicelib.services.container import get_services
+    from chalicelib.services.container import get_dependencies
 
-    svc = get_services()
+    deps = get_dependencies()
     started = time.perf_counter()
     if role == "ingest":
         from chalicelib.services.ingest import ingest_object
 
-        ingest_object(svc, arg, "bench")
+        ingest_object(deps, arg, "bench")
         result = {"seconds": time.perf_counter() - started}
     else:
         from chalicelib.services.dispatch import dispatch_step
 
         batch_id, pos = arg.split(":")
-        svc.batches.set_fields(batch_id, {"next_pos": int(pos), "status": "running"})
+        deps.batches.set_fields(batch_id, {"next_pos": int(pos), "status": "running"})
         for _ in range(3):
-            batch = svc.batches.require(batch_id)
-            svc.batches.set_fields(batch_id, {"execution_status": {}})  # keep the backlog check from waiting
-            dispatch_step(svc, batch_id, batch.next_pos, 0)
-        result = {"seconds": time.perf_counter() - started, "next_pos": svc.batches.require(batch_id).next_pos}
+            batch = deps.batches.require(batch_id)
+            deps.batches.set_fields(batch_id, {"execution_status": {}})  # keep the backlog check from waiting
+            dispatch_step(deps, batch_id, batch.next_pos, 0)
+        result = {"seconds": time.perf_counter() - started, "next_pos": deps.batches.require(batch_id).next_pos}
     result["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(result))
 
@@ -87,7 +87,7 @@ def main() -> None:
     from chalicelib import aws
     from chalicelib.resources import DIAL_QUEUE, INGEST_QUEUE
     from chalicelib.services.admin import seed_demo
-    from chalicelib.services.container import get_services
+    from chalicelib.services.container import get_dependencies
     from chalicelib.settings import get_settings
     from local.bootstrap import create_resources
     from local.emulator import Emulator
@@ -96,9 +96,9 @@ def main() -> None:
     with Emulator() as emulator:
         create_resources(get_settings())
         _, agent_id = seed_demo("bench")
-        svc = get_services()
+        deps = get_dependencies()
         aws.dynamodb().update_item(
-            TableName=svc.agents._table,
+            TableName=deps.agents._table,
             Key={"tenant_id": {"S": "bench"}, "agent_id": {"S": agent_id}},
             UpdateExpression="SET max_concurrent_calls = :m",
             ExpressionAttributeValues={":m": {"N": "1000"}},
@@ -109,12 +109,12 @@ def main() -> None:
                 path = Path(tmp) / "contacts.csv"
                 write_csv(path, rows)
                 key = f"inbox/{agent_id}/bench-{rows}.csv"
-                aws.s3().upload_file(str(path), svc.blobs.bucket, key)
+                aws.s3().upload_file(str(path), deps.blobs.bucket, key)
                 size = path.stat().st_size
             # The notification the upload caused is consumed here by the child instead of the ingest queue.
-            aws.sqs().purge_queue(QueueUrl=svc.queues.url(INGEST_QUEUE))
+            aws.sqs().purge_queue(QueueUrl=deps.queues.url(INGEST_QUEUE))
             ingest = run_child("ingest", key, env)
-            [batch] = [b for b in svc.batches.list_for_agent("bench", agent_id) if b.file_name == f"bench-{rows}.csv"]
+            [batch] = [b for b in deps.batches.list_for_agent("bench", agent_id) if b.file_name == f"bench-{rows}.csv"]
             print(
                 f"ingest {rows:>9,} rows ({size / 1e6:.1f} MB): {ingest['seconds']:.1f} s "
                 f"({rows / ingest['seconds']:,.0f} rows/s), peak RSS {ingest['peak_rss_mb']:.0f} MB, "
@@ -126,7 +126,7 @@ def main() -> None:
                     f"  dispatcher 3 steps from contact {pos:>9,}: {dispatch['seconds']:.1f} s, "
                     f"peak RSS {dispatch['peak_rss_mb']:.0f} MB"
                 )
-            aws.sqs().purge_queue(QueueUrl=svc.queues.url(DIAL_QUEUE))
+            aws.sqs().purge_queue(QueueUrl=deps.queues.url(DIAL_QUEUE))
 
 
 if __name__ == "__main__":

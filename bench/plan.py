@@ -40,14 +40,14 @@ def number(i: int) -> str:
     return prefix + f"{i:015d}"[-(length - len(prefix)) :]
 
 
-def store_batch(svc, tenant_id: str, agent_id: str, n: int) -> str:  # type: ignore[no-untyped-def]
+def store_batch(deps, tenant_id: str, agent_id: str, n: int) -> str:  # type: ignore[no-untyped-def]
     from chalicelib import clock
     from chalicelib.domain.records import Batch
 
     batch_id = uuid.uuid4().hex
-    size = svc.settings.contacts_chunk_size
+    size = deps.settings.contacts_chunk_size
     for index in range(0, n, size):
-        svc.blobs.put_chunk(
+        deps.blobs.put_chunk(
             batch_id,
             index // size,
             [
@@ -57,7 +57,7 @@ def store_batch(svc, tenant_id: str, agent_id: str, n: int) -> str:  # type: ign
         )
     now = clock.now_iso()
     retry = {"enabled": True, "max_retries": 2, "retry_intervals_minutes": [30, 60]}
-    svc.batches.create(
+    deps.batches.create(
         Batch.model_validate({
             "batch_id": batch_id, "tenant_id": tenant_id, "agent_id": agent_id, "status": "created",
             "created_at": now, "updated_at": now, "valid_contacts": n, "total_contacts": n, "chunk_size": size,
@@ -78,7 +78,7 @@ def main() -> None:
     from chalicelib.domain.agents import AgentCreate
     from chalicelib.domain.plan import PlanQuery
     from chalicelib.services.agents import create_agent
-    from chalicelib.services.container import get_services
+    from chalicelib.services.container import get_dependencies
     from chalicelib.services.plan import batch_plan, plan_csv_rows
     from chalicelib.settings import get_settings
     from local.bootstrap import create_resources
@@ -86,16 +86,16 @@ def main() -> None:
 
     with Emulator():
         create_resources(get_settings())
-        svc = get_services()
-        agent = create_agent(svc.agents, "bench", AgentCreate(name="bench", max_concurrent_calls=10), svc.settings)
+        deps = get_dependencies()
+        agent = create_agent(deps.agents, "bench", AgentCreate(name="bench", max_concurrent_calls=10), deps.settings)
         for n in args.sizes:
-            batches = [store_batch(svc, "bench", agent.agent_id, n) for _ in range(2)]
+            batches = [store_batch(deps, "bench", agent.agent_id, n) for _ in range(2)]
             for label, batch_id in zip(("cold", "warm"), batches, strict=True):
                 started, cpu = time.perf_counter(), time.process_time()
-                plan = batch_plan(svc, "bench", batch_id, PlanQuery())
+                plan = batch_plan(deps, "bench", batch_id, PlanQuery())
                 seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
                 started = time.perf_counter()
-                rows = sum(1 for _ in plan_csv_rows(svc, "bench", batch_id)) - 1
+                rows = sum(1 for _ in plan_csv_rows(deps, "bench", batch_id)) - 1
                 csv_seconds = time.perf_counter() - started
                 contacts, projection = plan["contacts"], plan["projection"]
                 print(

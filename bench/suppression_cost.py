@@ -69,7 +69,7 @@ def run(contacts: int, guarded: bool) -> Counting:
     from chalicelib.domain.suppressions import SuppressionSource
     from chalicelib.services import dialing
     from chalicelib.services.admin import seed_demo
-    from chalicelib.services.container import get_services
+    from chalicelib.services.container import get_dependencies
     from chalicelib.settings import get_settings
     from local.bootstrap import create_resources
     from local.fidelity import serialize_dynamodb_writes
@@ -80,16 +80,16 @@ def run(contacts: int, guarded: bool) -> Counting:
     with mock_aws():
         aws.reset()
         get_settings.cache_clear()
-        get_services.cache_clear()
+        get_dependencies.cache_clear()
         create_resources(get_settings())
-        svc = get_services()
+        deps = get_dependencies()
         import app as app_module
 
-        tenant = seed_demo("bench", svc)
+        tenant = seed_demo("bench", deps)
         original = dialing.guard_element
         if guarded:
             for i in range(50):  # a list the batch does not touch: every claim's condition passes
-                svc.numbers.suppress("bench", f"+1303555{i:04d}", SuppressionSource.API)
+                deps.numbers.suppress("bench", f"+1303555{i:04d}", SuppressionSource.API)
         else:
             dialing.guard_element = lambda *_: None  # type: ignore[assignment,return-value]
         counting = Counting()
@@ -97,7 +97,7 @@ def run(contacts: int, guarded: bool) -> Counting:
             patch_agent(client, tenant, max_concurrent_calls=1000)
             if guarded:
                 patch_agent(client, tenant, max_attempts_per_number=3, attempt_window_days=7)
-            pump = Pump(app_module.app, svc)
+            pump = Pump(app_module.app, deps)
             for make in (aws.dynamodb, aws.s3, aws.sqs, aws.scheduler):
                 make().meta.events.register("before-call", counting.hook)
             claims = "before-parameter-build.dynamodb.TransactWriteItems"
@@ -108,7 +108,7 @@ def run(contacts: int, guarded: bool) -> Counting:
             batch_id = post_csv(client, key, {"agent_id": agent_id}, contacts_csv(contacts)).json_body["batch_id"]
             client.http.post(f"/batches/{batch_id}/run", headers={"Authorization": f"Bearer {key}"})
             pump.run(
-                until=lambda: getattr(svc.batches.find(batch_id), "status", None) == "completed", advance_seconds=2
+                until=lambda: getattr(deps.batches.find(batch_id), "status", None) == "completed", advance_seconds=2
             )
             pump.close()
         dialing.guard_element = original
@@ -116,7 +116,7 @@ def run(contacts: int, guarded: bool) -> Counting:
             make().meta.events.unregister("before-call", counting.hook)
         aws.dynamodb().meta.events.unregister(claims, counting.transaction)
         aws.reset()
-        get_services.cache_clear()
+        get_dependencies.cache_clear()
     return counting
 
 

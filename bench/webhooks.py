@@ -108,7 +108,7 @@ def run(events: int, receiver_ms: float) -> None:
     from chalicelib.adapters.pinned_http import delivery_target, post
     from chalicelib.domain import webhooks as rules
     from chalicelib.domain.messages import WebhookMessage
-    from chalicelib.services.container import Services
+    from chalicelib.services.container import Dependencies
     from chalicelib.services.webhooks import current_secret, signing_secrets
     from chalicelib.settings import get_settings
     from chalicelib.workers.webhook_sender import handle_webhook
@@ -121,8 +121,8 @@ def run(events: int, receiver_ms: float) -> None:
     with mock_aws():
         settings = get_settings()
         create_resources(settings)
-        svc = Services.build(settings)
-        secret = current_secret(svc, "bench").webhook_secret
+        deps = Dependencies.build(settings)
+        secret = current_secret(deps, "bench").webhook_secret
         requests: Counter[str] = Counter()
         aws.dynamodb().meta.events.register(
             "before-call.dynamodb.*", lambda model, **_: requests.update([f"dynamodb.{model.name}"])
@@ -142,14 +142,14 @@ def run(events: int, receiver_ms: float) -> None:
         ]
         started = time.perf_counter()
         with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(lambda m: handle_webhook(svc, m), messages))
+            list(pool.map(lambda m: handle_webhook(deps, m), messages))
         worker_s = time.perf_counter() - started
         assert receiver.count == events, (receiver.count, events)
         for headers, body in receiver.bodies:
             Webhook(secret).verify(body, headers)
 
         # The same POSTs without the store: SSRF check, signing and HTTP only.
-        tenant = current_secret(svc, "bench")
+        tenant = current_secret(deps, "bench")
         target, addresses = delivery_target(receiver.url, settings)
 
         def sign_and_post(message: WebhookMessage) -> None:

@@ -117,7 +117,7 @@ TABLES: tuple[Table, ...] = (
 # Visibility timeouts are at least six times each consumer's Lambda timeout, as AWS advises.
 CONTROL_QUEUE = Queue("control", visibility_timeout=360, consumer="dispatcher")
 DIAL_QUEUE = Queue("dial", visibility_timeout=180, consumer="dialer")
-EVENTS_QUEUE = Queue("events", visibility_timeout=180, consumer="outcomes")
+PROVIDER_EVENTS_QUEUE = Queue("provider-events", visibility_timeout=180, consumer="provider_events")
 # The ingest function may run up to Lambda's 15 minutes on a million-row file.
 INGEST_QUEUE = Queue("ingest", visibility_timeout=5400, max_receive_count=3, consumer="ingest")
 # The sender takes up to 10 records per invocation, each up to WEBHOOK_TIMEOUT_SECONDS (10 s): a 120 s Lambda
@@ -126,7 +126,14 @@ INGEST_QUEUE = Queue("ingest", visibility_timeout=5400, max_receive_count=3, con
 WEBHOOK_QUEUE = Queue("webhooks", visibility_timeout=720, max_receive_count=3, consumer="webhook_sender")
 # A background CSV export may run up to Lambda's 15 minutes (a million executions).
 EXPORTS_QUEUE = Queue("exports", visibility_timeout=5400, max_receive_count=3, consumer="exporter")
-QUEUES: tuple[Queue, ...] = (CONTROL_QUEUE, DIAL_QUEUE, EVENTS_QUEUE, INGEST_QUEUE, WEBHOOK_QUEUE, EXPORTS_QUEUE)
+QUEUES: tuple[Queue, ...] = (
+    CONTROL_QUEUE,
+    DIAL_QUEUE,
+    PROVIDER_EVENTS_QUEUE,
+    INGEST_QUEUE,
+    WEBHOOK_QUEUE,
+    EXPORTS_QUEUE,
+)
 
 UPLOADS_PREFIX = "uploads/"  # presigned uploads: uploads/<tenant>/<batch_id>.csv
 INBOX_PREFIX = "inbox/"  # the drop folder: inbox/<agent_id>/<name>.csv (+ optional <name>.json)

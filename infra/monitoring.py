@@ -26,7 +26,9 @@ HEIGHT = 6
 # Custom metrics the dashboard reads, by the code that counts them.
 PLACED = "CallsPlaced"  # services/dialing.py, once per call the provider accepted
 DIAL_LATENCY = "DialLatency"  # services/placing.py, ms the provider took to accept a call
-OUTCOMES = {status.value: f"Outcome_{status.value}" for status in FINAL}  # services/calls.py, per finished attempt
+OUTCOMES = {
+    status.value: f"Outcome_{status.value}" for status in FINAL
+}  # services/attempt_end.py, per finished attempt
 LIVE_CALLS = "LiveCalls"  # services/sweeping.py, leases held (live calls, all agents), once a minute
 WAITING_FOR_SLOT = "CallsWaitingForSlot"  # services/dialing.py, a dial handed back: its agent or batch is at its cap
 PACED = "CallsPaced"  # services/placing.py, a dial handed back: its provider account's calls per second

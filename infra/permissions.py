@@ -25,13 +25,13 @@ from chalicelib.resources import (
     CONTROL_QUEUE,
     DIAL_QUEUE,
     ERASURES,
-    EVENTS_QUEUE,
     EXECUTIONS,
     EXPORTS_PREFIX,
     EXPORTS_QUEUE,
     INBOX_PREFIX,
     LEASES,
     NUMBERS,
+    PROVIDER_EVENTS_QUEUE,
     QUARANTINE_PREFIX,
     TENANTS,
     UPLOADS_PREFIX,
@@ -117,7 +117,7 @@ ACCESS: dict[str, Access] = {
         ),
         list_bucket=True,  # iter_errors: no errors.jsonl means no row errors
         # run/schedule, resume; batch webhooks; callbacks' events; background exports
-        sends=(CONTROL_QUEUE, WEBHOOK_QUEUE, EVENTS_QUEUE, EXPORTS_QUEUE),
+        sends=(CONTROL_QUEUE, WEBHOOK_QUEUE, PROVIDER_EVENTS_QUEUE, EXPORTS_QUEUE),
         schedules=True,  # schedule/run create or update the start schedule; stop/delete delete it
         secrets=True,
     ),
@@ -160,12 +160,12 @@ ACCESS: dict[str, Access] = {
             (LEASES, (GET, PUT, UPDATE, DELETE)),  # GET: the pace item
             (NUMBERS, (UPDATE,)),  # the claim's number element: suppression and contact limit
         ),
-        sends=(DIAL_QUEUE, EVENTS_QUEUE, WEBHOOK_QUEUE),  # simulator events; webhooks of calls never placed
+        sends=(DIAL_QUEUE, PROVIDER_EVENTS_QUEUE, WEBHOOK_QUEUE),  # simulator events; webhooks of calls never placed
         schedules=True,
         secrets=True,
     ),
     # services/provider_events.py: read the execution, move it forward; finish_call (retry, release, complete).
-    "outcomes": Access(
+    "provider_events": Access(
         items=(
             (EXECUTIONS, (GET, PUT, UPDATE)),
             (BATCHES, (GET, UPDATE)),

@@ -195,14 +195,14 @@ class LocalStack:
         if self.data_dir is None or not (self.data_dir / DEMO_FILE).is_file():
             return False
         from chalicelib.services.auth import hash_key
-        from chalicelib.services.container import get_services
+        from chalicelib.services.container import get_dependencies
 
         demo = json.loads((self.data_dir / DEMO_FILE).read_text())
-        svc = get_services()
+        deps = get_dependencies()
         key, agent_id = demo.get("api_key"), demo.get("agent_id")
-        if not key or not agent_id or svc.keys.tenant_for(hash_key(key)) is None:
+        if not key or not agent_id or deps.keys.tenant_for(hash_key(key)) is None:
             return False
-        if svc.agents.find_by_id(agent_id) is None:
+        if deps.agents.find_by_id(agent_id) is None:
             return False
         self.api_key, self.agent_id = key, agent_id
         return True
@@ -225,10 +225,10 @@ class LocalStack:
 def _forget_settings() -> None:
     """Settings, and the services built on them, are read anew: a stack started after another one in the
     same process (test tiers) must not serve with the stopped one's settings (its URL, its limits)."""
-    from chalicelib.services.container import get_services  # lazily: the app's import order stays the app's
+    from chalicelib.services.container import get_dependencies  # lazily: the app's import order stays the app's
 
     get_settings.cache_clear()
-    get_services.cache_clear()
+    get_dependencies.cache_clear()
 
 
 # A start one minute ahead, with BSD date (macOS) or else GNU date (Linux).

@@ -26,5 +26,5 @@ def list_audit(req: ApiRequest) -> Any:
             target.encode("utf-8")  # a lone surrogate cannot be stored, so it can name no target
         except (ValueError, UnicodeEncodeError) as exc:
             raise BadRequest(f"target {exc}", code="invalid_query") from None
-    rows, cursor = req.svc.audit.page(req.tenant_id, target=target, limit=req.page_limit(), cursor=req.query("cursor"))
+    rows, cursor = req.deps.audit.page(req.tenant_id, target=target, limit=req.page_limit(), cursor=req.query("cursor"))
     return page_response([public_entry(row) for row in rows], cursor)

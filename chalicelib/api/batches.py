@@ -31,7 +31,7 @@ UPLOAD_HINT = "Upload larger files with POST /batches/uploads (a presigned S3 up
 @endpoint(bp, "/batches", ["POST"], Change("batch.created", "batch", field="batch_id"))
 def create(req: ApiRequest) -> Any:
     if req.content_type == "application/json":
-        if len(req.body_bytes()) > req.svc.settings.max_sync_upload_bytes:
+        if len(req.body_bytes()) > req.deps.settings.max_sync_upload_bytes:
             raise PayloadTooLarge(f"the body is too large for this route. {UPLOAD_HINT}")
         data = req.json_object()
         contacts = data.pop("contacts", None)
@@ -45,7 +45,7 @@ def create(req: ApiRequest) -> Any:
         options = BatchOptions.model_validate(data)
         upload = Upload(records=contacts, file_name=None)
     else:
-        form = req.form(req.svc.settings.max_sync_upload_bytes, UPLOAD_HINT)
+        form = req.form(req.deps.settings.max_sync_upload_bytes, UPLOAD_HINT)
         file = form.files.get("file")
         if file is None:
             raise BadRequest("the CSV is missing: send it as the multipart file field 'file'", code="missing_file")
@@ -55,40 +55,40 @@ def create(req: ApiRequest) -> Any:
         except ValueError as exc:
             raise BadRequest(f"file: {exc}", details=[{"field": "file", "message": str(exc)}]) from None
         upload = Upload(csv_chunks=[file.content], file_name=file.name, raw=file.content)
-    return json_response(create_batch(req.svc, req.tenant_id, options, upload), 201)
+    return json_response(create_batch(req.deps, req.tenant_id, options, upload), 201)
 
 
 @endpoint(bp, "/batches/uploads", ["POST"], Change("batch.created", "batch", field="batch_id"))
 def create_upload(req: ApiRequest) -> Any:
     """Large files: a presigned S3 POST; the batch is `validating` until the file has been read."""
     options = UploadOptions.model_validate(req.fields(("from_phone_numbers",)))
-    return json_response(presign_upload(req.svc, req.tenant_id, options, options.file_name or None), 201)
+    return json_response(presign_upload(req.deps, req.tenant_id, options, options.file_name or None), 201)
 
 
 @endpoint(bp, "/batches/{batch_id}", ["GET"])
 def get_batch(req: ApiRequest, batch_id: str) -> Any:
-    return json_response(public_batch(req.svc.batches.get(req.tenant_id, batch_id), clock.now()))
+    return json_response(public_batch(req.deps.batches.get(req.tenant_id, batch_id), clock.now()))
 
 
 @endpoint(bp, "/batches/{batch_id}/all", ["GET"])
 def list_for_agent(req: ApiRequest, batch_id: str) -> Any:
     """Bolna's GET /batches/{agent_id}/all; API Gateway needs the sibling variable to share one name."""
     agent_id = batch_id
-    req.svc.agents.get(req.tenant_id, agent_id)
+    req.deps.agents.get(req.tenant_id, agent_id)
     now = clock.now()
-    return json_response([public_batch(b, now) for b in req.svc.batches.list_for_agent(req.tenant_id, agent_id)])
+    return json_response([public_batch(b, now) for b in req.deps.batches.list_for_agent(req.tenant_id, agent_id)])
 
 
 @endpoint(bp, "/batches/{batch_id}/errors", ["GET"])
 def errors(req: ApiRequest, batch_id: str) -> Any:
     limit = req.int_query("limit", 1000, 1, 10000)
     offset = req.int_query("cursor", 0, 0, 10**9)
-    return page_response(*errors_page(req.svc, req.tenant_id, batch_id, offset, limit))
+    return page_response(*errors_page(req.deps, req.tenant_id, batch_id, offset, limit))
 
 
 @endpoint(bp, "/batches/{batch_id}", ["DELETE"], Change("batch.deleted", "batch", "batch_id"))
 def delete(req: ApiRequest, batch_id: str) -> Any:
-    lifecycle.delete_batch(req.svc, req.tenant_id, batch_id)
+    lifecycle.delete_batch(req.deps, req.tenant_id, batch_id)
     return success("deleted")
 
 
@@ -104,26 +104,26 @@ def _scheduled_at(req: ApiRequest) -> tuple[object, bool, CallingRules | None, f
 def schedule(req: ApiRequest, batch_id: str) -> Any:
     scheduled_at, bypass, rules, max_spend = _scheduled_at(req)
     batch = lifecycle.schedule_batch(
-        req.svc, req.tenant_id, batch_id, scheduled_at, bypass=bypass, rules=rules, max_spend=max_spend
+        req.deps, req.tenant_id, batch_id, scheduled_at, bypass=bypass, rules=rules, max_spend=max_spend
     )
     return success(batch.status, scheduled_at=batch.scheduled_at)
 
 
 @endpoint(bp, "/batches/{batch_id}/run", ["POST"], Change("batch.run", "batch", "batch_id"))
 def run(req: ApiRequest, batch_id: str) -> Any:
-    batch = lifecycle.run_batch(req.svc, req.tenant_id, batch_id)
+    batch = lifecycle.run_batch(req.deps, req.tenant_id, batch_id)
     return success(batch.status, scheduled_at=batch.scheduled_at)
 
 
 @endpoint(bp, "/batches/{batch_id}/stop", ["POST"], Change("batch.stopped", "batch", "batch_id"))
 def stop(req: ApiRequest, batch_id: str) -> Any:
-    lifecycle.stop_batch(req.svc, req.tenant_id, batch_id)
+    lifecycle.stop_batch(req.deps, req.tenant_id, batch_id)
     return success("stopped")
 
 
 @endpoint(bp, "/batches/{batch_id}/pause", ["POST"], Change("batch.paused", "batch", "batch_id"))
 def pause(req: ApiRequest, batch_id: str) -> Any:
-    lifecycle.pause_batch(req.svc, req.tenant_id, batch_id)
+    lifecycle.pause_batch(req.deps, req.tenant_id, batch_id)
     return success("paused")
 
 
@@ -131,7 +131,7 @@ def pause(req: ApiRequest, batch_id: str) -> Any:
 def resume(req: ApiRequest, batch_id: str) -> Any:
     """An optional body raises the budget (`max_spend`); a batch that spent its own answers 409 without one."""
     max_spend = Budget.model_validate(req.fields()).max_spend if req.body_bytes().strip() else None
-    batch = lifecycle.resume_batch(req.svc, req.tenant_id, batch_id, max_spend)
+    batch = lifecycle.resume_batch(req.deps, req.tenant_id, batch_id, max_spend)
     return success(batch.status)
 
 
@@ -140,11 +140,11 @@ CALL_STATUSES = tuple(s.value for s in CallStatus)
 
 @endpoint(bp, "/batches/{batch_id}/executions", ["GET"])
 def executions(req: ApiRequest, batch_id: str) -> Any:
-    req.svc.batches.get(req.tenant_id, batch_id)
+    req.deps.batches.get(req.tenant_id, batch_id)
     status = req.query("status")
     if status and status not in CALL_STATUSES:  # a typo would read as "no call has this status"
         raise BadRequest(f"status must be one of {', '.join(CALL_STATUSES)}", code="invalid_query")
-    items, cursor = req.svc.executions.page_for_batch(
+    items, cursor = req.deps.executions.page_for_batch(
         batch_id, limit=req.page_limit(), cursor=req.query("cursor"), status=status
     )
     return page_response([public_execution(e) for e in items], cursor)
@@ -157,7 +157,7 @@ EXPORT_POLL_SECONDS = 5
 def executions_csv(req: ApiRequest, batch_id: str) -> Any:
     """Small exports inline; large ones 303 See Other to a short-lived presigned S3 URL (`curl -L` follows);
     very large ones 202 (preparing, poll again) while the exporter writes them."""
-    export = exports.executions_csv(req.svc, req.tenant_id, batch_id)
+    export = exports.executions_csv(req.deps, req.tenant_id, batch_id)
     if export.preparing:
         return json_response(
             {"state": "preparing", "since": export.since, "retry_after": EXPORT_POLL_SECONDS},

@@ -17,7 +17,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from ..errors import NotFound
-from ..services.container import get_services
+from ..services.container import get_dependencies
 from .http import error_response
 
 bp = Blueprint(__name__)
@@ -33,7 +33,7 @@ ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\.(js|css|svg)$")
 
 def content_security_policy() -> str:
     # the S3 origins of presigned uploads (POST) and exports (GET), which the browser reaches directly
-    connect = " ".join(("'self'", *get_services().blobs.browser_origins()))
+    connect = " ".join(("'self'", *get_dependencies().blobs.browser_origins()))
     return (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         f"connect-src {connect}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"

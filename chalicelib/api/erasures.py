@@ -17,9 +17,9 @@ bp = Blueprint(__name__)
 @endpoint(bp, "/erasures", ["POST"], Change("erasure.requested", "erasure", field="id"))
 def create_erasure(req: ApiRequest) -> Any:
     request = ErasureRequest.model_validate(req.json_object())
-    return json_response(public_erasure(request_erasure(req.svc, req.tenant_id, request, req.key_label)), 202)
+    return json_response(public_erasure(request_erasure(req.deps, req.tenant_id, request, req.key_label)), 202)
 
 
 @endpoint(bp, "/erasures/{erasure_id}", ["GET"])
 def get_erasure(req: ApiRequest, erasure_id: str) -> Any:
-    return json_response(public_erasure(req.svc.erasures.get(req.tenant_id, erasure_id)))
+    return json_response(public_erasure(req.deps.erasures.get(req.tenant_id, erasure_id)))

@@ -16,7 +16,7 @@ bp = Blueprint(__name__)
 
 @endpoint(bp, "/executions/{execution_id}", ["GET"])
 def get_execution(req: ApiRequest, execution_id: str) -> Any:
-    return json_response(public_execution(req.svc.executions.get(req.tenant_id, execution_id)))
+    return json_response(public_execution(req.deps.executions.get(req.tenant_id, execution_id)))
 
 
 @endpoint(bp, "/v2/agent/{agent_id}/executions", ["GET"])
@@ -24,7 +24,7 @@ def agent_executions(req: ApiRequest, agent_id: str) -> Any:
     """Bolna's agent history: page_number / page_size paging, newest first (limits in docs/api.md)."""
     return json_response(
         agent_history(
-            req.svc,
+            req.deps,
             req.tenant_id,
             agent_id,
             page_number=req.int_query("page_number", 1, 1, MAX_DEPTH),
@@ -40,4 +40,4 @@ def agent_executions(req: ApiRequest, agent_id: str) -> Any:
 @endpoint(bp, "/executions/{execution_id}/log", ["GET"])
 def execution_log(req: ApiRequest, execution_id: str) -> Any:
     """Bolna's raw log of a call: here its timeline, every attempt of the contact (docs/api.md)."""
-    return json_response(call_log(req.svc, req.tenant_id, execution_id))
+    return json_response(call_log(req.deps, req.tenant_id, execution_id))

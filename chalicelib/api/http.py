@@ -19,7 +19,7 @@ from ..domain.json_input import JsonInputError, JsonObject
 from ..errors import BadRequest, MethodNotAllowed, NotFound, ServiceError, UnsupportedMediaType
 from ..services import audit
 from ..services.auth import identify
-from ..services.container import Services, get_services
+from ..services.container import Dependencies, get_dependencies
 from .bodies import ErrorBody
 from .forms import Form, fields_as_json, parse_form
 
@@ -33,7 +33,7 @@ MAX_PAGE = 1000
 class ApiRequest:
     request: Request
     tenant_id: str
-    svc: Services
+    deps: Dependencies
     key_label: str = ""
     request_id: str = ""
 
@@ -187,14 +187,14 @@ def endpoint(
             request = bp.current_request
             req_id = request_id(request)
             try:
-                svc = get_services()
-                caller = identify(svc.keys, request.headers.get("authorization"))
+                deps = get_dependencies()
+                caller = identify(deps.keys, request.headers.get("authorization"))
                 observability.logger.thread_safe_append_keys(
                     tenant=caller.tenant_id, batch_id=params.get("batch_id"), request_id=req_id
                 )
-                response = view(ApiRequest(request, caller.tenant_id, svc, caller.key_label, req_id), **params)
+                response = view(ApiRequest(request, caller.tenant_id, deps, caller.key_label, req_id), **params)
                 if audit_as is not None and 200 <= response.status_code < 300:
-                    _record(svc, caller.tenant_id, caller.key_label, req_id, audit_as, params, response)
+                    _record(deps, caller.tenant_id, caller.key_label, req_id, audit_as, params, response)
             except ServiceError as exc:
                 response = error_response(exc)
             except ValidationError as exc:
@@ -209,7 +209,7 @@ def endpoint(
 
 
 def _record(
-    svc: Services,
+    deps: Dependencies,
     tenant_id: str,
     key_label: str,
     req_id: str,
@@ -220,7 +220,7 @@ def _record(
     target_id = params.get(change.param) if change.param else None
     if change.field:
         target_id = json.loads(response.body)[change.field]
-    audit.record(svc, tenant_id, key_label, req_id, change.action, audit.target(change.kind, target_id, change.masked))
+    audit.record(deps, tenant_id, key_label, req_id, change.action, audit.target(change.kind, target_id, change.masked))
 
 
 def public_endpoint(bp: Blueprint, path: str, methods: list[str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

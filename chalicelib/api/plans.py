@@ -21,8 +21,8 @@ def _query(req: ApiRequest) -> PlanQuery:
 
 def _csv(req: ApiRequest, batch_id: str) -> Any:
     """Inline when small; a large plan is written to S3 and answered 303 to a presigned URL, as exports are."""
-    rows = plan_csv_rows(req.svc, req.tenant_id, batch_id)
-    export = exports.rows_csv(req.svc, req.tenant_id, batch_id, f"{batch_id}-plan.csv", rows)
+    rows = plan_csv_rows(req.deps, req.tenant_id, batch_id)
+    export = exports.rows_csv(req.deps, req.tenant_id, batch_id, f"{batch_id}-plan.csv", rows)
     if export.url is not None:
         return json_response(
             {"url": export.url, "expires_at": export.expires_at},
@@ -41,7 +41,7 @@ def _csv(req: ApiRequest, batch_id: str) -> Any:
 
 @endpoint(bp, "/batches/{batch_id}/plan", ["GET"])
 def plan(req: ApiRequest, batch_id: str) -> Any:
-    return json_response(batch_plan(req.svc, req.tenant_id, batch_id, _query(req)))
+    return json_response(batch_plan(req.deps, req.tenant_id, batch_id, _query(req)))
 
 
 @endpoint(bp, "/batches/{batch_id}/plan.csv", ["GET"])

@@ -11,7 +11,7 @@ from ..domain import json_input
 from ..domain.json_input import JsonInputError
 from ..errors import BadRequest, ServiceError
 from ..services.callbacks import lower_headers, public_base, receive
-from ..services.container import get_services
+from ..services.container import get_dependencies
 from .http import ANY_CONTENT, error_response
 
 bp = Blueprint(__name__)
@@ -22,18 +22,18 @@ def provider_events(name: str) -> Any:
     request = bp.current_request
     raw = request.raw_body or b""
     headers = lower_headers(request.headers)
-    svc = get_services()
+    deps = get_dependencies()
     body = raw.encode() if isinstance(raw, str) else raw
     try:
         if body.lstrip()[:1] in (b"{", b"["):  # a JSON callback: bounded before any library parses it
             _bounded_json(body)
         receive(
-            svc,
+            deps,
             name,
             dict(request.query_params or {}),
             headers,
             body,
-            public_base(svc.settings.public_base_url, headers, (request.context or {}).get("stage")),
+            public_base(deps.settings.public_base_url, headers, (request.context or {}).get("stage")),
         )
     except ServiceError as exc:
         return error_response(exc)

@@ -15,16 +15,16 @@ bp = Blueprint(__name__)
 
 @endpoint(bp, "/webhooks/secret", ["GET"])
 def get_secret(req: ApiRequest) -> Any:
-    return json_response(webhooks.public_secret(webhooks.current_secret(req.svc, req.tenant_id)))
+    return json_response(webhooks.public_secret(webhooks.current_secret(req.deps, req.tenant_id)))
 
 
 @endpoint(bp, "/webhooks/secret/rotate", ["POST"], Change("webhook_secret.rotated", "webhook_secret"))
 def rotate_secret(req: ApiRequest) -> Any:
-    return json_response(webhooks.public_secret(webhooks.rotate_secret(req.svc, req.tenant_id)))
+    return json_response(webhooks.public_secret(webhooks.rotate_secret(req.deps, req.tenant_id)))
 
 
 @endpoint(bp, "/batches/{batch_id}/webhooks", ["GET"])
 def deliveries(req: ApiRequest, batch_id: str) -> Any:
-    req.svc.batches.get(req.tenant_id, batch_id)
-    rows, cursor = req.svc.deliveries.page(batch_id, limit=req.page_limit(), cursor=req.query("cursor"))
+    req.deps.batches.get(req.tenant_id, batch_id)
+    rows, cursor = req.deps.deliveries.page(batch_id, limit=req.page_limit(), cursor=req.query("cursor"))
     return page_response([webhooks.public_delivery(row) for row in rows], cursor)

@@ -130,7 +130,7 @@ class DialMessage(QueueMessage):
 
 
 class ProviderEvent(QueueMessage):
-    """The events queue: a provider's report on a call, normalized (from a callback or the simulator)."""
+    """The provider-events queue: a provider's report on a call, normalized (from a callback or the simulator)."""
 
     execution_id: str
     provider: str

@@ -1,1 +1,1 @@
-"""Phone providers: each places a call and later reports through the events queue."""
+"""Phone providers: each places a call and later reports through the provider-events queue."""

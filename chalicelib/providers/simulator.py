@@ -10,7 +10,7 @@ from ..domain.extraction import parse_schema
 from ..domain.messages import ProviderEvent
 from ..domain.records import Agent, Execution
 from ..domain.simulation import simulate, simulate_answers
-from ..resources import EVENTS_QUEUE
+from ..resources import PROVIDER_EVENTS_QUEUE
 from .base import Callback, CallRequest, ForgedCallback, ReadCallback
 
 POST_DIAL_DELAY = 1.0  # seconds from placing a simulated call to its first ring
@@ -69,11 +69,11 @@ class SimulatorProvider:
                 self._after(outcome.ring_seconds + outcome.talk_seconds),
             )
         )
-        self._queues.send_many(EVENTS_QUEUE, events)
+        self._queues.send_many(PROVIDER_EVENTS_QUEUE, events)
         return call_id
 
     def idempotent(self, agent: Agent) -> bool:
         return True  # the call id and every event are derived from the execution id
 
     def read_callback(self, callback: Callback, execution: Execution, agent: Agent) -> ReadCallback:
-        raise ForgedCallback("the simulator reports through the events queue, never over HTTP")
+        raise ForgedCallback("the simulator reports through the provider-events queue, never over HTTP")

@@ -5,15 +5,15 @@ from __future__ import annotations
 from ..domain.agents import AgentCreate
 from .agents import create_agent
 from .auth import create_api_key
-from .container import Services, get_services
+from .container import Dependencies, get_dependencies
 
 
-def seed_demo(tenant_id: str = "local", svc: Services | None = None) -> tuple[str, str]:
+def seed_demo(tenant_id: str = "local", deps: Dependencies | None = None) -> tuple[str, str]:
     """A fresh API key and a simulator agent for `tenant_id`; returns (api_key, agent_id)."""
-    svc = svc or get_services()
-    key = create_api_key(svc.keys, tenant_id, "local stack")
+    deps = deps or get_dependencies()
+    key = create_api_key(deps.keys, tenant_id, "local stack")
     agent = create_agent(
-        svc.agents,
+        deps.agents,
         tenant_id,
         AgentCreate(
             name="Demo agent",
@@ -24,6 +24,6 @@ def seed_demo(tenant_id: str = "local", svc: Services | None = None) -> tuple[st
             call_start_hour=0,
             call_end_hour=24,  # the demo calls at any hour; real agents keep the 9-21 default
         ),
-        svc.settings,
+        deps.settings,
     )
     return key, agent.agent_id

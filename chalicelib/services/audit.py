@@ -18,7 +18,7 @@ from urllib.parse import unquote
 from .. import clock
 from ..domain.audit import AuditEntry
 from ..observability import mask_phone_numbers
-from .container import Services
+from .container import Dependencies
 
 ACTIONS = (
     "agent.created",
@@ -58,10 +58,10 @@ def target(kind: str, target_id: str | None, masked: bool = False) -> str:
     return f"{kind}:{target_id}" if target_id else kind
 
 
-def record(svc: Services, tenant_id: str, key_label: str, request_id: str, action: str, target_name: str) -> None:
+def record(deps: Dependencies, tenant_id: str, key_label: str, request_id: str, action: str, target_name: str) -> None:
     now = clock.now_iso()
     entry_id = uuid.uuid4().hex
-    svc.audit.append(
+    deps.audit.append(
         AuditEntry(
             tenant_id=tenant_id,
             entry_key=f"{now}#{entry_id}",

@@ -20,7 +20,7 @@ from ..domain.records import Agent, Batch, Execution
 from ..errors import Conflict, NotFound
 from ..store.batches import Ended
 from ..store.leases import agent_key
-from .container import Services
+from .container import Dependencies
 from .webhooks import emit_batch_event
 
 BUDGET_REACHED = "budget_reached"
@@ -33,19 +33,19 @@ def spent(batch: Batch) -> bool:
     return batch.max_spend is not None and float(batch.spend or 0) >= float(batch.max_spend)
 
 
-def pause_if_spent(svc: Services, batch_id: str) -> bool:
+def pause_if_spent(deps: Dependencies, batch_id: str) -> bool:
     """After an outcome: pause the running batch whose recorded cost reached its budget. True for the one caller
     that paused it; a repeated call (a redelivered event) announces again under the same event id."""
-    batch = svc.batches.find(batch_id)
+    batch = deps.batches.find(batch_id)
     if batch is None or not spent(batch):
         return False
     if batch.status == BatchStatus.PAUSED and batch.pause_reason == BUDGET_REACHED:
-        _announce(svc, batch)
+        _announce(deps, batch)
         return False
     if batch.status != BatchStatus.RUNNING:
         return False
     try:
-        batch = svc.batches.transition(
+        batch = deps.batches.transition(
             batch_id,
             (BatchStatus.RUNNING,),
             BatchStatus.PAUSED,
@@ -54,19 +54,19 @@ def pause_if_spent(svc: Services, batch_id: str) -> bool:
         )
     except Conflict:
         return False  # paused, stopped or completed meanwhile
-    _announce(svc, batch)
+    _announce(deps, batch)
     return True
 
 
-def _announce(svc: Services, batch: Batch) -> None:
+def _announce(deps: Dependencies, batch: Batch) -> None:
     details = {"pause_reason": BUDGET_REACHED, "spend": batch.spend, "max_spend": batch.max_spend}
-    emit_batch_event(svc, batch, "paused", details, occurrence=str(batch.max_spend))
+    emit_batch_event(deps, batch, "paused", details, occurrence=str(batch.max_spend))
 
 
-def check_resumable(svc: Services, batch: Batch, max_spend: float | None) -> dict[str, Any]:
+def check_resumable(deps: Dependencies, batch: Batch, max_spend: float | None) -> dict[str, Any]:
     """The fields a resume sets: a new budget must be above the spend; a spent batch needs one; an agent
     whose month reached its budget resumes nothing until the budget is raised or the month ends."""
-    _check_agent_month(svc, batch)
+    _check_agent_month(deps, batch)
     spend = float(batch.spend or 0)
     if max_spend is not None:
         if max_spend <= spend:
@@ -93,58 +93,58 @@ def month_of(moment: datetime) -> str:
     return moment.strftime("%Y-%m")
 
 
-def month_cost_elements(svc: Services, execution: Execution, fields: dict[str, Any]) -> list[dict[str, Any]]:
+def month_cost_elements(deps: Dependencies, execution: Execution, fields: dict[str, Any]) -> list[dict[str, Any]]:
     """For an attempt's outcome transaction: its cost added to its agent's calendar month (UTC), when it has one."""
     cost = Ended.of(fields).cost
     if not cost or rank(execution.status) < rank(CallStatus.INITIATED):
         return []
     key = agent_key(execution.tenant_id, execution.agent_id)
-    return [svc.leases.month_spend_element(key, month_of(clock.now()), cost)]
+    return [deps.leases.month_spend_element(key, month_of(clock.now()), cost)]
 
 
-def _agent(svc: Services, tenant_id: str, agent_id: str, fresh: bool = False) -> Agent | None:
+def _agent(deps: Dependencies, tenant_id: str, agent_id: str, fresh: bool = False) -> Agent | None:
     """Budgets change rarely and every outcome asks: cached briefly per warm container (`fresh`: read now)."""
     key = (tenant_id, agent_id)
     hit = _agents.get(key)
     if hit and not fresh and time.monotonic() - hit[0] < AGENT_CACHE_SECONDS:
         return hit[1]
     try:
-        agent: Agent | None = svc.agents.get(tenant_id, agent_id)
+        agent: Agent | None = deps.agents.get(tenant_id, agent_id)
     except NotFound:
         agent = None
     _agents[key] = (time.monotonic(), agent)
     return agent
 
 
-def month_budget(svc: Services, tenant_id: str, agent_id: str, fresh: bool = False) -> tuple[float, float] | None:
+def month_budget(deps: Dependencies, tenant_id: str, agent_id: str, fresh: bool = False) -> tuple[float, float] | None:
     """(this month's recorded cost, the monthly budget) of an agent that has one."""
-    agent = _agent(svc, tenant_id, agent_id, fresh)
+    agent = _agent(deps, tenant_id, agent_id, fresh)
     budget = agent.monthly_max_spend if agent else None
     if budget is None:
         return None
-    return svc.leases.month_spend(agent_key(tenant_id, agent_id), month_of(clock.now())), float(budget)
+    return deps.leases.month_spend(agent_key(tenant_id, agent_id), month_of(clock.now())), float(budget)
 
 
-def claim_checks(svc: Services, agent: Agent) -> list[dict[str, Any]]:
+def claim_checks(deps: Dependencies, agent: Agent) -> list[dict[str, Any]]:
     """For a claim's transaction: the agent's month still under its budget, when it has one."""
     budget = agent.monthly_max_spend
     if budget is None:
         return []
     key = agent_key(agent.tenant_id, agent.agent_id)
-    return [svc.leases.month_budget_check(key, month_of(clock.now()), float(budget))]
+    return [deps.leases.month_budget_check(key, month_of(clock.now()), float(budget))]
 
 
-def pause_agent_if_spent(svc: Services, tenant_id: str, agent_id: str) -> int:
+def pause_agent_if_spent(deps: Dependencies, tenant_id: str, agent_id: str) -> int:
     """After a costed outcome: when the agent's month reached its budget, pause its running batches."""
-    found = month_budget(svc, tenant_id, agent_id)
+    found = month_budget(deps, tenant_id, agent_id)
     if found is None or found[0] < found[1]:
         return 0
     paused = 0
-    for batch in svc.batches.list_for_agent(tenant_id, agent_id):
+    for batch in deps.batches.list_for_agent(tenant_id, agent_id):
         if batch.status != BatchStatus.RUNNING:
             continue
         try:
-            batch = svc.batches.transition(
+            batch = deps.batches.transition(
                 batch.batch_id,
                 (BatchStatus.RUNNING,),
                 BatchStatus.PAUSED,
@@ -155,12 +155,12 @@ def pause_agent_if_spent(svc: Services, tenant_id: str, agent_id: str) -> int:
         paused += 1
         details = {"pause_reason": AGENT_BUDGET_REACHED, "agent_month_spend": found[0], "monthly_max_spend": found[1]}
         occurrence = f"agent:{month_of(clock.now())}:{found[1]}"
-        emit_batch_event(svc, batch, "paused", details, occurrence=occurrence)
+        emit_batch_event(deps, batch, "paused", details, occurrence=occurrence)
     return paused
 
 
-def _check_agent_month(svc: Services, batch: Batch) -> None:
-    found = month_budget(svc, batch.tenant_id, batch.agent_id, fresh=True)  # a PATCH may just have raised it
+def _check_agent_month(deps: Dependencies, batch: Batch) -> None:
+    found = month_budget(deps, batch.tenant_id, batch.agent_id, fresh=True)  # a PATCH may just have raised it
     if found is not None and found[0] >= found[1]:
         raise Conflict(
             f"agent {batch.agent_id} spent {found[0]:g} of its monthly_max_spend {found[1]:g} this month: "

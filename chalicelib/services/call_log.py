@@ -13,19 +13,19 @@ from typing import Any
 from ..domain.records import Execution
 from ..domain.timeline import public_entry
 from ..domain.webhooks import CALL_EVENTS, call_event_id
-from .container import Services
+from .container import Dependencies
 
 MAX_ATTEMPTS = 10  # retry_config allows 3 retries: a guard, not a limit anyone meets
 
 
-def call_log(svc: Services, tenant_id: str, execution_id: str) -> dict[str, Any]:
+def call_log(deps: Dependencies, tenant_id: str, execution_id: str) -> dict[str, Any]:
     """Bolna's shape, `{"status": "success", "data": [entry, ...]}`: oldest attempt first, each in time order."""
-    execution = svc.executions.get(tenant_id, execution_id)
+    execution = deps.executions.get(tenant_id, execution_id)
     entries: list[dict[str, Any]] = []
-    for attempt in _attempts(svc, execution):
+    for attempt in _attempts(deps, execution):
         mine = [public_entry(e, attempt.execution_id, attempt.attempt) for e in attempt.timeline or []]
         for event in sorted(CALL_EVENTS):
-            state = svc.deliveries.state(attempt.batch_id, call_event_id(attempt.execution_id, event))
+            state = deps.deliveries.state(attempt.batch_id, call_event_id(attempt.execution_id, event))
             mine.extend(
                 public_entry(e, attempt.execution_id, attempt.attempt) for e in (state or {}).get("history") or []
             )
@@ -33,15 +33,15 @@ def call_log(svc: Services, tenant_id: str, execution_id: str) -> dict[str, Any]
     return {"status": "success", "data": entries}
 
 
-def _attempts(svc: Services, execution: Execution) -> list[Execution]:
+def _attempts(deps: Dependencies, execution: Execution) -> list[Execution]:
     earlier = [
         found
         for past in execution.retry_history or []
-        if past.get("execution_id") and (found := svc.executions.find(past["execution_id"])) is not None
+        if past.get("execution_id") and (found := deps.executions.find(past["execution_id"])) is not None
     ]
     chain = [*earlier, execution]
     while (later_id := chain[-1].superseded_by) and len(chain) < MAX_ATTEMPTS:
-        later = svc.executions.find(later_id)
+        later = deps.executions.find(later_id)
         if later is None:  # the retry's message went out before its execution was written: not yet
             break
         chain.append(later)

@@ -14,8 +14,8 @@ from ..domain.messages import ControlMessage
 from ..domain.records import Batch, Execution, StoredContact
 from ..resources import CONTROL_QUEUE
 from ..store.executions import WAITING, StaleTransition
-from .calls import finish_call
-from .container import Services
+from .attempt_end import finish_call
+from .container import Dependencies
 from .dispatch import MAX_STEP, TRANSACTION_ITEMS, first_attempts, read_contacts
 from .lifecycle import complete_if_done
 
@@ -30,66 +30,66 @@ WAITING_REASON = {
 }
 
 
-def cancel_step(svc: Services, batch_id: str, pos: int, after: str | None) -> None:
+def cancel_step(deps: Dependencies, batch_id: str, pos: int, after: str | None) -> None:
     """One bounded step of an ended batch's cancel walk; a redelivered or overtaken step does nothing twice."""
-    batch = svc.batches.find(batch_id)
+    batch = deps.batches.find(batch_id)
     if batch is None or batch.status not in ENDED_EARLY or batch.settled_at or not batch.active:
         return
     if batch.deleted_at:  # nobody can see it any more: stop walking
-        svc.batches.mark_settled(batch_id)
-        svc.batches.close_ended(batch_id, require_finished=False)
+        deps.batches.mark_settled(batch_id)
+        deps.batches.close_ended(batch_id, require_finished=False)
         return
     if pos < batch.valid_contacts:
-        _unreached_step(svc, batch, pos)
+        _unreached_step(deps, batch, pos)
     elif batch.settle_after == after:  # else a duplicate step
-        _waiting_step(svc, batch, after)
+        _waiting_step(deps, batch, after)
 
 
-def _unreached_step(svc: Services, batch: Batch, pos: int) -> None:
+def _unreached_step(deps: Dependencies, batch: Batch, pos: int) -> None:
     """The contacts never dispatched, from `pos`: one `canceled` execution each."""
     if batch.next_pos != pos:
         return  # a duplicate step: the step at next_pos is, or was, handled by another message
     batch_id, total = batch.batch_id, batch.valid_contacts
-    contacts = read_contacts(svc, batch, pos, min(total - pos, MAX_STEP))
-    _write_unreached(svc, batch, contacts)
+    contacts = read_contacts(deps, batch, pos, min(total - pos, MAX_STEP))
+    _write_unreached(deps, batch, contacts)
     to_pos = pos + len(contacts) if contacts else total
-    if svc.batches.advance(batch_id, pos, to_pos, BatchStatus(batch.status)):
-        svc.queues.send(CONTROL_QUEUE, ControlMessage.cancel(batch_id, to_pos))
+    if deps.batches.advance(batch_id, pos, to_pos, BatchStatus(batch.status)):
+        deps.queues.send(CONTROL_QUEUE, ControlMessage.cancel(batch_id, to_pos))
 
 
-def _waiting_step(svc: Services, batch: Batch, after: str | None) -> None:
+def _waiting_step(deps: Dependencies, batch: Batch, after: str | None) -> None:
     """The executions still waiting for the dialer, one page after seq `after`; the batch is closed after the last."""
     batch_id = batch.batch_id
-    waiting, last = svc.executions.waiting_page(batch_id, after, CANCEL_PAGE)
+    waiting, last = deps.executions.waiting_page(batch_id, after, CANCEL_PAGE)
     for execution in waiting:
-        _cancel_waiting(svc, execution, WAITING_REASON[batch.status])
+        _cancel_waiting(deps, execution, WAITING_REASON[batch.status])
     if last is not None:
-        if svc.batches.advance_settling(batch_id, after, last):
-            svc.queues.send(CONTROL_QUEUE, ControlMessage.cancel(batch_id, batch.valid_contacts, last))
+        if deps.batches.advance_settling(batch_id, after, last):
+            deps.queues.send(CONTROL_QUEUE, ControlMessage.cancel(batch_id, batch.valid_contacts, last))
         return
-    svc.batches.mark_settled(batch_id)
-    complete_if_done(svc, batch_id)
+    deps.batches.mark_settled(batch_id)
+    complete_if_done(deps, batch_id)
 
 
-def _write_unreached(svc: Services, batch: Batch, contacts: list[StoredContact]) -> None:
+def _write_unreached(deps: Dependencies, batch: Batch, contacts: list[StoredContact]) -> None:
     """A `canceled` execution per contact never dispatched, counted on the batch in the same transaction."""
     now = clock.now_iso()
     reason = {"status": CallStatus.CANCELED, "error_message": UNREACHED_REASON[batch.status], "ended_at": now}
     for start in range(0, len(contacts), TRANSACTION_ITEMS):
         batch_contacts = contacts[start : start + TRANSACTION_ITEMS]
         executions = [e.model_copy(update=reason) for e in first_attempts(batch, batch_contacts, now)]
-        svc.executions.create_absent(batch.batch_id, executions, unreached=True)
+        deps.executions.create_absent(batch.batch_id, executions, unreached=True)
 
 
-def _cancel_waiting(svc: Services, execution: Execution, reason: str) -> None:
+def _cancel_waiting(deps: Dependencies, execution: Execution, reason: str) -> None:
     """Cancel an execution not yet claimed (no claim can succeed once the batch stopped); it may move
     meanwhile (the dialer reschedules it, or cancels it itself), so re-read and decide again."""
     for _ in range(3):
         try:
-            finish_call(svc, execution, "canceled", {"error_message": reason})
+            finish_call(deps, execution, "canceled", {"error_message": reason})
             return
         except StaleTransition:
-            found = svc.executions.find(execution.execution_id)
+            found = deps.executions.find(execution.execution_id)
             if found is None or found.status not in WAITING:
                 return
             execution = found

@@ -29,7 +29,7 @@ from ..store.webhook_deliveries import DeliveryStore
 
 
 @dataclass
-class Services:
+class Dependencies:
     settings: Settings
     keys: KeyStore
     agents: AgentStore
@@ -49,7 +49,7 @@ class Services:
     providers: dict[str, Provider] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, settings: Settings) -> Services:
+    def build(cls, settings: Settings) -> Dependencies:
         batches = BatchStore(settings)
         queues = Queues(settings)
         secrets = Secrets(settings)
@@ -80,5 +80,5 @@ class Services:
 
 
 @lru_cache(maxsize=1)
-def get_services() -> Services:
-    return Services.build(get_settings())
+def get_dependencies() -> Dependencies:
+    return Dependencies.build(get_settings())

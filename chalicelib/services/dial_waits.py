@@ -17,14 +17,16 @@ from ..domain.records import Execution
 from ..domain.timeline import Entry
 from ..resources import DIAL_QUEUE
 from ..store.executions import StaleTransition
-from .calls import finish_call, release_slot
-from .container import Services
+from .attempt_end import finish_call, release_slot
+from .container import Dependencies
 from .webhooks import emit_batch_event
 
 LIVE = ("initiated", "ringing", "in-progress")
 
 
-def again(svc: Services, message: DialMessage, delay: int, *, notes: list[Entry] | None = None, **update: Any) -> None:
+def again(
+    deps: Dependencies, message: DialMessage, delay: int, *, notes: list[Entry] | None = None, **update: Any
+) -> None:
     """Back to the queue, still claimed (its slot held), with a fresh token only one delivery can take.
 
     Touching the execution also keeps the sweeper from declaring the claim lost meanwhile; `notes`
@@ -32,20 +34,22 @@ def again(svc: Services, message: DialMessage, delay: int, *, notes: list[Entry]
     """
     token = uuid.uuid4().hex
     fields = {"updated_at": clock.now_iso(), "place_token": token}
-    if not svc.executions.set_fields(message.execution_id, fields, only_if_status=["initiated"], notes=notes):
+    if not deps.executions.set_fields(message.execution_id, fields, only_if_status=["initiated"], notes=notes):
         return  # finished meanwhile (stopped, swept)
-    svc.queues.send(DIAL_QUEUE, message.again(expect_status="initiated", place_token=token, **update), min(delay, 900))
+    deps.queues.send(DIAL_QUEUE, message.again(expect_status="initiated", place_token=token, **update), min(delay, 900))
 
 
-def later(svc: Services, message: DialMessage, when: datetime) -> None:
+def later(deps: Dependencies, message: DialMessage, when: datetime) -> None:
     """The message again at `when` (an SQS delay, or a Scheduler schedule beyond 15 minutes)."""
-    svc.scheduler.send_at(DIAL_QUEUE, message.again(not_before=clock.iso(when)), when, f"dial-{message.execution_id}")
+    deps.scheduler.send_at(DIAL_QUEUE, message.again(not_before=clock.iso(when)), when, f"dial-{message.execution_id}")
 
 
-def unplaced(svc: Services, expected: Execution, status: str, reason: str, notes: list[Entry] | None = None) -> None:
+def unplaced(
+    deps: Dependencies, expected: Execution, status: str, reason: str, notes: list[Entry] | None = None
+) -> None:
     """End the attempt without a call (a retry may follow); nothing when it moved meanwhile."""
     try:
-        finish_call(svc, expected, status, {"error_message": reason}, notes)
+        finish_call(deps, expected, status, {"error_message": reason}, notes)
     except StaleTransition:
         return
 
@@ -58,7 +62,7 @@ def rule_fields(hours: tuple[CallingWindow, tuple[str, ...]] | None) -> dict[str
 
 
 def wait_for_window(
-    svc: Services,
+    deps: Dependencies,
     message: DialMessage,
     expected: Execution,
     hours: tuple[CallingWindow, tuple[str, ...]],
@@ -68,26 +72,26 @@ def wait_for_window(
     reschedule to the next open slot, or end it when no time is open in every zone."""
     when = next_open(*hours, now)
     if when is None:
-        unplaced(svc, expected, "error", "no time is inside the calling hours in every time zone of this number")
+        unplaced(deps, expected, "error", "no time is inside the calling hours in every time zone of this number")
         return
     if expected.status != "rescheduled":
         try:
-            svc.executions.move(expected, "rescheduled", {"scheduled_at": clock.iso(when), **rule_fields(hours)})
+            deps.executions.move(expected, "rescheduled", {"scheduled_at": clock.iso(when), **rule_fields(hours)})
         except StaleTransition:
             return
         if expected.status == "initiated":  # the window closed while its placement was retried: free the slot
-            release_slot(svc, expected)
-        _announce_waiting(svc, message.batch_id)
+            release_slot(deps, expected)
+        _announce_waiting(deps, message.batch_id)
     else:
-        svc.executions.set_fields(message.execution_id, {"scheduled_at": clock.iso(when)})
-    later(svc, message.again(expect_status="rescheduled", place_token=None), when)
+        deps.executions.set_fields(message.execution_id, {"scheduled_at": clock.iso(when)})
+    later(deps, message.again(expect_status="rescheduled", place_token=None), when)
 
 
-def _announce_waiting(svc: Services, batch_id: str) -> None:
+def _announce_waiting(deps: Dependencies, batch_id: str) -> None:
     """`waiting_for_scheduled_calls`: every contact left to call waits for its calling hours."""
-    batch = svc.batches.find(batch_id)
+    batch = deps.batches.find(batch_id)
     if batch is None or batch.next_pos < batch.valid_contacts:
         return  # contacts not yet dispatched may still be callable now
     counts = batch.execution_status or {}
     if counts.get("rescheduled", 0) and not any(counts.get(s, 0) for s in ("queued", *LIVE)):
-        emit_batch_event(svc, batch, "waiting_for_scheduled_calls")
+        emit_batch_event(deps, batch, "waiting_for_scheduled_calls")

@@ -30,7 +30,7 @@ from ..resources import DIAL_QUEUE
 from ..store.executions import BatchNotRunning, GuardRefused, NoFreeSlot, StaleTransition
 from ..store.leases import agent_key
 from .budget import claim_checks
-from .container import Services
+from .container import Dependencies
 from .dial_waits import again, later, rule_fields, unplaced, wait_for_window
 from .number_guard import guard_element
 from .number_guard import refused as number_refused
@@ -45,13 +45,13 @@ EARLY_TOLERANCE = timedelta(seconds=1)
 _agents: dict[tuple[str, str], tuple[float, Agent]] = {}
 
 
-def _agent(svc: Services, tenant_id: str, agent_id: str) -> Agent:
+def _agent(deps: Dependencies, tenant_id: str, agent_id: str) -> Agent:
     """Agents change rarely and every call needs one: cache them briefly per warm container."""
     key = (tenant_id, agent_id)
     hit = _agents.get(key)
     if hit and time.monotonic() - hit[0] < AGENT_CACHE_SECONDS:
         return hit[1]
-    agent = svc.agents.get(tenant_id, agent_id)
+    agent = deps.agents.get(tenant_id, agent_id)
     _agents[key] = (time.monotonic(), agent)
     return agent
 
@@ -76,41 +76,41 @@ def slot_wait_seconds(waits: int) -> int:
     return min(2, 1 + waits // 10)
 
 
-def place_one_call(svc: Services, message: DialMessage, remaining_ms: Callable[[], int] | None = None) -> None:
+def place_one_call(deps: Dependencies, message: DialMessage, remaining_ms: Callable[[], int] | None = None) -> None:
     """`remaining_ms`: the invocation's time left; a call that might not be placed before the Lambda
     timeout is handed back to the queue untouched (acknowledged, so it does not count toward the DLQ)."""
-    if remaining_ms is not None and remaining_ms() < svc.settings.provider_timeout_seconds * 1000 + DEADLINE_MARGIN_MS:
-        svc.queues.send(DIAL_QUEUE, message.again(), 0)
+    if remaining_ms is not None and remaining_ms() < deps.settings.provider_timeout_seconds * 1000 + DEADLINE_MARGIN_MS:
+        deps.queues.send(DIAL_QUEUE, message.again(), 0)
         count("DialsHandedBack")
         return
     now = clock.now()
     due = early_until(message.not_before, now, EARLY_TOLERANCE)
     if due is not None:
-        later(svc, message, due)  # a Scheduler delivery a few seconds early
+        later(deps, message, due)  # a Scheduler delivery a few seconds early
         return
     expected = _expected(message)
     try:
-        agent = _agent(svc, message.tenant_id, message.agent_id)
+        agent = _agent(deps, message.tenant_id, message.agent_id)
     except NotFound:
-        unplaced(svc, expected, "error", "the agent was deleted before the call was placed")
+        unplaced(deps, expected, "error", "the agent was deleted before the call was placed")
         return
     if message.expect_status == "initiated":  # claimed before; its placement was retried or paced
-        claimed = _still_to_place(svc, message)
+        claimed = _still_to_place(deps, message)
         hours = _calling_hours(message, agent) if claimed is not None else None
         if claimed is not None and hours is not None and not is_open(*hours, now):
-            wait_for_window(svc, message, claimed, hours, now)
+            wait_for_window(deps, message, claimed, hours, now)
             return
     else:
         hours = _calling_hours(message, agent)
         if hours is not None and not is_open(*hours, now):
-            wait_for_window(svc, message, expected, hours, now)
+            wait_for_window(deps, message, expected, hours, now)
             return
-        claimed = _claim(svc, message, expected, agent, now, rule_fields(hours))
+        claimed = _claim(deps, message, expected, agent, now, rule_fields(hours))
     if claimed is not None:
-        _placed(svc, message, agent.provider, place(svc, message, agent, claimed))
+        _placed(deps, message, agent.provider, place(deps, message, agent, claimed))
 
 
-def _placed(svc: Services, message: DialMessage, provider: str, call_id: str | None) -> None:
+def _placed(deps: Dependencies, message: DialMessage, provider: str, call_id: str | None) -> None:
     """Record the provider's call id (None: the call was paced or failed, and that was handled), and the
     request and its answer on the call's timeline, in the same write."""
     if call_id is None:
@@ -121,7 +121,7 @@ def _placed(svc: Services, message: DialMessage, provider: str, call_id: str | N
         timeline.provider_request(provider, message.to, message.from_number, message.attempt, now),
         timeline.provider_answer(provider, f"accepted: call id {call_id}", now),
     ]
-    svc.executions.set_fields(message.execution_id, {"provider_call_id": call_id, "placed_at": now}, notes=notes)
+    deps.executions.set_fields(message.execution_id, {"provider_call_id": call_id, "placed_at": now}, notes=notes)
     logger.info("call placed", extra={"to": message.to, "attempt": message.attempt})
 
 
@@ -142,7 +142,7 @@ def _expected(message: DialMessage) -> Execution:
 
 
 def _claim(
-    svc: Services,
+    deps: Dependencies,
     message: DialMessage,
     expected: Execution,
     agent: Agent,
@@ -150,9 +150,9 @@ def _claim(
     recorded: dict[str, str | None],
 ) -> Execution | None:
     """`recorded`: what the execution keeps of the rules it was held to (`rule_fields`)."""
-    lease_until = clock.iso(now + timedelta(seconds=svc.settings.call_report_timeout_seconds))
+    lease_until = clock.iso(now + timedelta(seconds=deps.settings.call_report_timeout_seconds))
     try:
-        return svc.executions.move(
+        return deps.executions.move(
             expected,
             "initiated",
             {
@@ -163,36 +163,36 @@ def _claim(
             },
             batch_must_run=True,
             batch_live_cap=message.batch_cap or NO_BATCH_CAP,
-            guard=guard_element(svc, message, agent, now),  # the number: not suppressed, under its contact limit
+            guard=guard_element(deps, message, agent, now),  # the number: not suppressed, under its contact limit
             extra=[
-                *svc.leases.take_elements(
+                *deps.leases.take_elements(
                     agent_key(message.tenant_id, message.agent_id),
                     message.execution_id,
                     message.batch_id,
                     int(agent.max_concurrent_calls or 1),
                     lease_until,
                 ),
-                *claim_checks(svc, agent),
+                *claim_checks(deps, agent),
             ],
         )
     except StaleTransition:
         # Already claimed (a redelivery), canceled, or never created (a retry that lost its race).
-        if svc.providers[agent.provider].idempotent(agent):
-            return _claimed_never_placed(svc, message)
+        if deps.providers[agent.provider].idempotent(agent):
+            return _claimed_never_placed(deps, message)
         return None
     except BatchNotRunning:
-        _not_running(svc, message, expected)
+        _not_running(deps, message, expected)
     except GuardRefused as refusal:
-        number_refused(svc, message, expected, agent, refusal, now)
+        number_refused(deps, message, expected, agent, refusal, now)
     except NoFreeSlot:
-        _wait_for_slot(svc, message)
+        _wait_for_slot(deps, message)
     return None
 
 
-def _claimed_never_placed(svc: Services, message: DialMessage) -> Execution | None:
+def _claimed_never_placed(deps: Dependencies, message: DialMessage) -> Execution | None:
     """A redelivered message whose claim stands but whose call was never recorded as placed: the dialer
     died in between. With an idempotent provider, placing it again makes no second call."""
-    execution = svc.executions.find(message.execution_id)
+    execution = deps.executions.find(message.execution_id)
     if (
         execution is None
         or execution.status != "initiated"
@@ -204,36 +204,36 @@ def _claimed_never_placed(svc: Services, message: DialMessage) -> Execution | No
     return execution
 
 
-def _still_to_place(svc: Services, message: DialMessage) -> Execution | None:
+def _still_to_place(deps: Dependencies, message: DialMessage) -> Execution | None:
     """A claimed call coming back to be placed: only if nothing placed, finished or stopped it meanwhile."""
-    if not message.place_token or not svc.executions.take_place_token(message.execution_id, message.place_token):
+    if not message.place_token or not deps.executions.take_place_token(message.execution_id, message.place_token):
         return None  # a duplicate delivery, or placed, finished or swept meanwhile
-    execution = svc.executions.find(message.execution_id)
+    execution = deps.executions.find(message.execution_id)
     if execution is None or execution.status != "initiated" or execution.provider_call_id:
         return None
-    batch = svc.batches.find(message.batch_id)
+    batch = deps.batches.find(message.batch_id)
     if batch is not None and batch.status == BatchStatus.PAUSED:
-        again(svc, message, PAUSED_RECHECK_SECONDS)
+        again(deps, message, PAUSED_RECHECK_SECONDS)
         return None
     if batch is None or batch.status != BatchStatus.RUNNING:
-        unplaced(svc, execution, "canceled", "the batch was stopped before this call was placed")
+        unplaced(deps, execution, "canceled", "the batch was stopped before this call was placed")
         return None
     return execution
 
 
-def _wait_for_slot(svc: Services, message: DialMessage) -> None:
+def _wait_for_slot(deps: Dependencies, message: DialMessage) -> None:
     # Hand the message back with a delay; the original is acknowledged only after this send succeeds.
     count("CallsWaitingForSlot")  # the operator's sign that an agent's or batch's live-call cap binds
-    svc.queues.send(DIAL_QUEUE, message.again(waits=message.waits + 1), slot_wait_seconds(message.waits))
+    deps.queues.send(DIAL_QUEUE, message.again(waits=message.waits + 1), slot_wait_seconds(message.waits))
 
 
-def _not_running(svc: Services, message: DialMessage, expected: Execution) -> None:
-    batch = svc.batches.find(message.batch_id)
+def _not_running(deps: Dependencies, message: DialMessage, expected: Execution) -> None:
+    batch = deps.batches.find(message.batch_id)
     if batch is not None and not batch.deleted_at:
         if batch.status == BatchStatus.RUNNING:  # running, so its own live-call cap was the limit
-            _wait_for_slot(svc, message)
+            _wait_for_slot(deps, message)
             return
         if batch.status == BatchStatus.PAUSED:
-            svc.queues.send(DIAL_QUEUE, message.again(), PAUSED_RECHECK_SECONDS)
+            deps.queues.send(DIAL_QUEUE, message.again(), PAUSED_RECHECK_SECONDS)
             return
-    unplaced(svc, expected, "canceled", "the batch was stopped before this call was placed")
+    unplaced(deps, expected, "canceled", "the batch was stopped before this call was placed")

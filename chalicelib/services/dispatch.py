@@ -22,7 +22,7 @@ from ..errors import Conflict, NotFound
 from ..observability import logger
 from ..resources import CONTROL_QUEUE, DIAL_QUEUE
 from ..store.executions import BatchNotRunning
-from .container import Services
+from .container import Dependencies
 from .lifecycle import complete_if_done, stop_batch
 from .webhooks import emit_batch_event
 
@@ -32,19 +32,19 @@ MAX_WAIT_SECONDS = 30
 START_TOLERANCE = timedelta(seconds=0.5)
 
 
-def start_batch(svc: Services, message: ControlMessage) -> None:
+def start_batch(deps: Dependencies, message: ControlMessage) -> None:
     """The scheduled start: the batch runs, is announced, and its first dispatch step is taken."""
-    batch = svc.batches.find(message.batch_id)
+    batch = deps.batches.find(message.batch_id)
     if batch is None or batch.start_token != message.token:
         return  # re-scheduled, stopped or deleted since this start was sent: stale
     now = clock.now()
     due = early_until(message.start_at, now, START_TOLERANCE)
     if due is not None:  # the Scheduler fires on the minute; wait out the seconds exactly
-        svc.queues.send(CONTROL_QUEUE, message.again(), int((due - now).total_seconds() + 0.999))
+        deps.queues.send(CONTROL_QUEUE, message.again(), int((due - now).total_seconds() + 0.999))
         return
     if batch.status in STARTABLE:
         try:
-            batch = svc.batches.transition(
+            batch = deps.batches.transition(
                 message.batch_id,
                 STARTABLE,
                 BatchStatus.RUNNING,
@@ -55,8 +55,8 @@ def start_batch(svc: Services, message: ControlMessage) -> None:
             return
     elif batch.status != BatchStatus.RUNNING:
         return
-    emit_batch_event(svc, batch, "dispatching")  # deduped by id when a start is redelivered
-    dispatch_step(svc, message.batch_id, batch.next_pos, 0)
+    emit_batch_event(deps, batch, "dispatching")  # deduped by id when a start is redelivered
+    dispatch_step(deps, message.batch_id, batch.next_pos, 0)
 
 
 def capacity(batch: Batch, agent: Agent) -> int:
@@ -64,81 +64,81 @@ def capacity(batch: Batch, agent: Agent) -> int:
     return int(min(limits))
 
 
-def dispatch_step(svc: Services, batch_id: str, pos: int, waits: int) -> None:
-    batch = svc.batches.find(batch_id)
+def dispatch_step(deps: Dependencies, batch_id: str, pos: int, waits: int) -> None:
+    batch = deps.batches.find(batch_id)
     if batch is None or batch.status != BatchStatus.RUNNING or batch.deleted_at:
         return  # paused: resume sends the next step; stopped: nothing more to dial
     if batch.next_pos != pos:
         return  # a duplicate step: the step at next_pos is, or was, handled by another message
     total = batch.valid_contacts
     if pos >= total:
-        complete_if_done(svc, batch_id)
+        complete_if_done(deps, batch_id)
         return
     try:
-        agent = svc.agents.get(batch.tenant_id, batch.agent_id)
+        agent = deps.agents.get(batch.tenant_id, batch.agent_id)
     except NotFound:
-        _agent_gone(svc, batch)
+        _agent_gone(deps, batch)
         return
-    room = _room(svc, batch, agent)
+    room = _room(deps, batch, agent)
     if room is None:
         delay = min(MAX_WAIT_SECONDS, 2 ** min(waits, 5))
-        svc.queues.send(CONTROL_QUEUE, ControlMessage.dispatch(batch_id, pos, waits + 1), delay)
+        deps.queues.send(CONTROL_QUEUE, ControlMessage.dispatch(batch_id, pos, waits + 1), delay)
         return
-    contacts = read_contacts(svc, batch, pos, min(room, total - pos, MAX_STEP))
-    if not _dispatch(svc, batch, contacts):
+    contacts = read_contacts(deps, batch, pos, min(room, total - pos, MAX_STEP))
+    if not _dispatch(deps, batch, contacts):
         return  # stopped or paused meanwhile: these contacts are the cancel walk's, or resume's
-    advanced = svc.batches.advance(batch_id, pos, pos + len(contacts), BatchStatus.RUNNING)
+    advanced = deps.batches.advance(batch_id, pos, pos + len(contacts), BatchStatus.RUNNING)
     if advanced and pos + len(contacts) < total:
-        svc.queues.send(CONTROL_QUEUE, ControlMessage.dispatch(batch_id, pos + len(contacts)))
+        deps.queues.send(CONTROL_QUEUE, ControlMessage.dispatch(batch_id, pos + len(contacts)))
     elif advanced:
-        emit_batch_event(svc, batch, "in_progress")  # every contact handed to the dialer
+        emit_batch_event(deps, batch, "in_progress")  # every contact handed to the dialer
 
 
-def _room(svc: Services, batch: Batch, agent: Agent) -> int | None:
+def _room(deps: Dependencies, batch: Batch, agent: Agent) -> int | None:
     """How many more dials the backlog takes now; None when too few to be worth a step (wait instead)."""
-    limit = max(20, capacity(batch, agent) * svc.settings.dial_backlog_factor)
+    limit = max(20, capacity(batch, agent) * deps.settings.dial_backlog_factor)
     queued = int((batch.execution_status or {}).get("queued", 0))
     room = limit - queued
     return None if room < min(10, limit // 2) else room
 
 
-def _agent_gone(svc: Services, batch: Batch) -> None:
+def _agent_gone(deps: Dependencies, batch: Batch) -> None:
     """The batch's agent was deleted (before deletes were refused, or racing one): stop the batch the way
     a user's stop does, with the reason, instead of failing every step forever. Calls already queued
     end as `error` in the dialer ("the agent was deleted before the call was placed")."""
     reason = f"agent {batch.agent_id} was deleted while the batch ran: the batch was stopped"
-    svc.batches.set_fields(batch.batch_id, {"failure_reason": {"code": "agent_deleted", "message": reason}})
+    deps.batches.set_fields(batch.batch_id, {"failure_reason": {"code": "agent_deleted", "message": reason}})
     try:
-        stop_batch(svc, batch.tenant_id, batch.batch_id)
+        stop_batch(deps, batch.tenant_id, batch.batch_id)
     except (Conflict, NotFound):
         return  # stopped, completed or deleted meanwhile
     logger.warning("agent deleted: batch stopped", extra={"batch_id": batch.batch_id})
 
 
-def read_contacts(svc: Services, batch: Batch, pos: int, count: int) -> list[StoredContact]:
+def read_contacts(deps: Dependencies, batch: Batch, pos: int, count: int) -> list[StoredContact]:
     """Contacts pos..pos+count from the S3 chunks (at most two chunk reads per step)."""
     size = batch.chunk_size
     out: list[StoredContact] = []
     while len(out) < count:
         chunk_index, offset = divmod(pos + len(out), size)
-        taken = svc.blobs.read_chunk(batch.batch_id, chunk_index)[offset : offset + count - len(out)]
+        taken = deps.blobs.read_chunk(batch.batch_id, chunk_index)[offset : offset + count - len(out)]
         if not taken:
             break
         out.extend(taken)
     return out
 
 
-def _dispatch(svc: Services, batch: Batch, contacts: list[StoredContact]) -> bool:
+def _dispatch(deps: Dependencies, batch: Batch, contacts: list[StoredContact]) -> bool:
     """Write and send the contacts' executions; False when the batch stopped or paused first."""
     now = clock.now_iso()
     for start in range(0, len(contacts), TRANSACTION_ITEMS):
         executions = first_attempts(batch, contacts[start : start + TRANSACTION_ITEMS], now)
         try:
             # False on redelivery: the dials below are deduped
-            svc.executions.create_many(batch.batch_id, executions, must_run=True)
+            deps.executions.create_many(batch.batch_id, executions, must_run=True)
         except BatchNotRunning:
             return False
-        svc.queues.send_many(DIAL_QUEUE, [(DialMessage.for_execution(e, batch), 0) for e in executions])
+        deps.queues.send_many(DIAL_QUEUE, [(DialMessage.for_execution(e, batch), 0) for e in executions])
     return True
 
 

@@ -17,39 +17,39 @@ from ..domain.numbers import InvalidNumber, mask_number, normalize_number
 from ..domain.records import Batch
 from ..resources import CONTROL_QUEUE, EXPORTS_PREFIX
 from ..store.blobs import BlobStore
-from .container import Services
+from .container import Dependencies
 
 FILE_CHUNKS = 20  # contact chunks rewritten per step (2,000 contacts each by default)
 
 
-def erase_files_step(svc: Services, tenant_id: str, erasure_id: str, batch_id: str, pos: int) -> None:
-    erasure = svc.erasures.find(tenant_id, erasure_id)
+def erase_files_step(deps: Dependencies, tenant_id: str, erasure_id: str, batch_id: str, pos: int) -> None:
+    erasure = deps.erasures.find(tenant_id, erasure_id)
     if erasure is None or erasure.status != "running" or erasure.number_key is None:
         return
     batches = sorted(erasure.batches)
     if not batch_id:
         batch_id, pos = (batches[0], 0) if batches else ("", 0)
-    batch = svc.batches.find(batch_id) if batch_id else None
+    batch = deps.batches.find(batch_id) if batch_id else None
     if batch is not None and batch.tenant_id == tenant_id and not batch.deleted_at:
         key = erasure.number_key
         end = min(pos + FILE_CHUNKS, batch.chunk_count or 0)
         for index in range(pos, end):
-            _mask_chunk(svc, batch_id, index, tenant_id, key)
+            _mask_chunk(deps, batch_id, index, tenant_id, key)
         if end < (batch.chunk_count or 0):
-            svc.queues.send(CONTROL_QUEUE, ControlMessage.erase_files(tenant_id, erasure_id, batch_id, end))
+            deps.queues.send(CONTROL_QUEUE, ControlMessage.erase_files(tenant_id, erasure_id, batch_id, end))
             return
-        _mask_errors(svc, batch, key)
-        svc.blobs.delete_keys([BlobStore.raw_key(batch_id), *([batch.raw_key] if batch.raw_key else [])])
-        _forget_exports(svc, tenant_id, batch_id)
+        _mask_errors(deps, batch, key)
+        deps.blobs.delete_keys([BlobStore.raw_key(batch_id), *([batch.raw_key] if batch.raw_key else [])])
+        _forget_exports(deps, tenant_id, batch_id)
     following = next((b for b in batches if b > batch_id), None) if batch_id else None
     if following is not None:
-        svc.queues.send(CONTROL_QUEUE, ControlMessage.erase_files(tenant_id, erasure_id, following, 0))
+        deps.queues.send(CONTROL_QUEUE, ControlMessage.erase_files(tenant_id, erasure_id, following, 0))
     else:
-        svc.erasures.finish(tenant_id, erasure_id)
+        deps.erasures.finish(tenant_id, erasure_id)
 
 
-def _mask_chunk(svc: Services, batch_id: str, index: int, tenant_id: str, key: str) -> None:
-    records = svc.blobs.read_chunk(batch_id, index)
+def _mask_chunk(deps: Dependencies, batch_id: str, index: int, tenant_id: str, key: str) -> None:
+    records = deps.blobs.read_chunk(batch_id, index)
     found = False
     for record in records:
         if number_key(tenant_id, str(record.get("n", ""))) == key:
@@ -57,20 +57,20 @@ def _mask_chunk(svc: Services, batch_id: str, index: int, tenant_id: str, key: s
             record["v"] = {}
             found = True
     if found:
-        svc.blobs.put_chunk(batch_id, index, records)
+        deps.blobs.put_chunk(batch_id, index, records)
 
 
-def _mask_errors(svc: Services, batch: Batch, key: str) -> None:
+def _mask_errors(deps: Dependencies, batch: Batch, key: str) -> None:
     """Rows skipped as duplicates (or with an extension) keep the number as written: mask those."""
     found = False
     with tempfile.SpooledTemporaryFile(max_size=1 << 20) as rewritten:
-        for row in svc.blobs.iter_errors(batch.batch_id):
+        for row in deps.blobs.iter_errors(batch.batch_id):
             if _holds(row.get("value"), batch, key):
                 row["value"] = mask_number(normalize_number(str(row["value"]), batch.default_region))
                 found = True
             rewritten.write(json.dumps(row, ensure_ascii=False).encode() + b"\n")
         if found:
-            svc.blobs.put_errors(batch.batch_id, rewritten)
+            deps.blobs.put_errors(batch.batch_id, rewritten)
 
 
 def _holds(value: Any, batch: Batch, key: str) -> bool:
@@ -82,8 +82,8 @@ def _holds(value: Any, batch: Batch, key: str) -> bool:
         return False
 
 
-def _forget_exports(svc: Services, tenant_id: str, batch_id: str) -> None:
+def _forget_exports(deps: Dependencies, tenant_id: str, batch_id: str) -> None:
     """CSV exports written before the erasure still hold the number: delete them, and never serve the record."""
-    svc.batches.forget_export(batch_id)
-    while svc.blobs.delete_prefix(f"{EXPORTS_PREFIX}{tenant_id}/{batch_id}/"):
+    deps.batches.forget_export(batch_id)
+    while deps.blobs.delete_prefix(f"{EXPORTS_PREFIX}{tenant_id}/{batch_id}/"):
         pass

@@ -25,8 +25,8 @@ from ..domain.suppressions import SuppressionSource
 from ..observability import mask_phone_numbers
 from ..resources import CONTROL_QUEUE
 from ..store.executions import WAITING, StaleTransition
-from .calls import finish_call
-from .container import Services
+from .attempt_end import finish_call
+from .container import Dependencies
 
 ERASE_PAGE = 100  # executions read per step
 LIVE_RECHECK_SECONDS = 60
@@ -34,7 +34,7 @@ CANCEL_REASON = "canceled: the number was erased on request"
 SUPPRESS_REASON = "erasure request"
 
 
-def request_erasure(svc: Services, tenant_id: str, request: ErasureRequest, key_label: str = "") -> Erasure:
+def request_erasure(deps: Dependencies, tenant_id: str, request: ErasureRequest, key_label: str = "") -> Erasure:
     """Record the request and start its walk; the number is kept only as a mask and as the index's hash."""
     now = clock.now_iso()
     erasure = Erasure(
@@ -44,60 +44,60 @@ def request_erasure(svc: Services, tenant_id: str, request: ErasureRequest, key_
         number_masked=mask_number(request.phone_number),
         number_key=number_key(tenant_id, request.phone_number),
         suppress=request.suppress,
-        suppressed=suppress_number(svc, tenant_id, request.phone_number, key_label) if request.suppress else False,
+        suppressed=suppress_number(deps, tenant_id, request.phone_number, key_label) if request.suppress else False,
         requested_at=now,
         updated_at=now,
     )
-    svc.erasures.create(erasure)
-    svc.queues.send(CONTROL_QUEUE, ControlMessage.erase(tenant_id, erasure.erasure_id))
+    deps.erasures.create(erasure)
+    deps.queues.send(CONTROL_QUEUE, ControlMessage.erase(tenant_id, erasure.erasure_id))
     return erasure
 
 
-def suppress_number(svc: Services, tenant_id: str, phone_number: str, key_label: str) -> bool:
+def suppress_number(deps: Dependencies, tenant_id: str, phone_number: str, key_label: str) -> bool:
     """Keep the number on the tenant's do-not-call list (source `api`), so no batch dials it again."""
-    svc.numbers.suppress(tenant_id, phone_number, SuppressionSource.API, reason=SUPPRESS_REASON, added_by=key_label)
+    deps.numbers.suppress(tenant_id, phone_number, SuppressionSource.API, reason=SUPPRESS_REASON, added_by=key_label)
     return True
 
 
-def erase_step(svc: Services, tenant_id: str, erasure_id: str, after: str | None) -> None:
-    erasure = svc.erasures.find(tenant_id, erasure_id)
+def erase_step(deps: Dependencies, tenant_id: str, erasure_id: str, after: str | None) -> None:
+    erasure = deps.erasures.find(tenant_id, erasure_id)
     if erasure is None or erasure.status != "running" or erasure.number_key is None:
         return
     key = erasure.number_key
-    page, last = svc.executions.page_after("by_number", "number_key", key, "execution_id", after, ERASE_PAGE)
+    page, last = deps.executions.page_after("by_number", "number_key", key, "execution_id", after, ERASE_PAGE)
     erased = canceled = 0
     changed: set[str] = set()
     for execution in page:
         if execution.tenant_id != tenant_id:  # the key is per tenant: never, but never touch another's
             continue
         if execution.status in WAITING:
-            canceled += _cancel(svc, execution)
-            execution = svc.executions.find(execution.execution_id) or execution
-        if is_final(execution.status) and _erase(svc, execution):
+            canceled += _cancel(deps, execution)
+            execution = deps.executions.find(execution.execution_id) or execution
+        if is_final(execution.status) and _erase(deps, execution):
             erased += 1
             changed.add(execution.batch_id)
     if last is not None:
-        svc.erasures.progress(tenant_id, erasure_id, erased=erased, canceled=canceled, live=0, batches=changed)
-        svc.queues.send(CONTROL_QUEUE, ControlMessage.erase(tenant_id, erasure_id, last))
+        deps.erasures.progress(tenant_id, erasure_id, erased=erased, canceled=canceled, live=0, batches=changed)
+        deps.queues.send(CONTROL_QUEUE, ControlMessage.erase(tenant_id, erasure_id, last))
         return
-    left, _ = svc.executions.page_after("by_number", "number_key", key, "execution_id", None, ERASE_PAGE)
-    svc.erasures.progress(tenant_id, erasure_id, erased=erased, canceled=canceled, live=len(left), batches=changed)
+    left, _ = deps.executions.page_after("by_number", "number_key", key, "execution_id", None, ERASE_PAGE)
+    deps.erasures.progress(tenant_id, erasure_id, erased=erased, canceled=canceled, live=len(left), batches=changed)
     if left:  # live calls: erase them once they have ended
-        svc.queues.send(CONTROL_QUEUE, ControlMessage.erase(tenant_id, erasure_id), LIVE_RECHECK_SECONDS)
+        deps.queues.send(CONTROL_QUEUE, ControlMessage.erase(tenant_id, erasure_id), LIVE_RECHECK_SECONDS)
         return
-    svc.queues.send(CONTROL_QUEUE, ControlMessage.erase_files(tenant_id, erasure_id, "", 0))
+    deps.queues.send(CONTROL_QUEUE, ControlMessage.erase_files(tenant_id, erasure_id, "", 0))
 
 
-def _cancel(svc: Services, execution: Execution) -> int:
+def _cancel(deps: Dependencies, execution: Execution) -> int:
     """Cancel a call not yet claimed (the dialer's claim then fails); 0 when it moved on meanwhile."""
     try:
-        finish_call(svc, execution, CallStatus.CANCELED, {"error_message": CANCEL_REASON})
+        finish_call(deps, execution, CallStatus.CANCELED, {"error_message": CANCEL_REASON})
     except StaleTransition:
         return 0
     return 1
 
 
-def _erase(svc: Services, execution: Execution) -> bool:
+def _erase(deps: Dependencies, execution: Execution) -> bool:
     fields: dict[str, Any] = {
         "user_number": mask_number(execution.user_number),
         "erased_at": clock.now_iso(),
@@ -105,4 +105,4 @@ def _erase(svc: Services, execution: Execution) -> bool:
     }
     if execution.error_message:  # a provider's message may quote the number
         fields["error_message"] = mask_phone_numbers(execution.error_message)
-    return svc.executions.erase(execution.execution_id, fields)
+    return deps.executions.erase(execution.execution_id, fields)

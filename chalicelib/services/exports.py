@@ -25,7 +25,7 @@ from ..domain.records import Batch, Execution
 from ..errors import NotFound
 from ..resources import EXPORTS_PREFIX, EXPORTS_QUEUE
 from ..store.blobs import BlobStore, MultipartFile
-from .container import Services
+from .container import Dependencies
 
 OUTCOME_COLUMNS = (
     "status",
@@ -58,25 +58,25 @@ class Export:
     key: str | None = None  # the S3 object, when written there (`url` presigns it)
 
 
-def executions_csv(svc: Services, tenant_id: str, batch_id: str) -> Export:
-    batch = svc.batches.get(tenant_id, batch_id)  # another tenant's batch is a 404, before any work
+def executions_csv(deps: Dependencies, tenant_id: str, batch_id: str) -> Export:
+    batch = deps.batches.get(tenant_id, batch_id)  # another tenant's batch is a 404, before any work
     rows = int(batch.dispatched or 0) + int(batch.unreached or 0)  # + canceled, never dialled
-    if rows <= svc.settings.export_sync_max_rows:
-        written = _write(svc, batch, svc.settings.export_inline_max_rows)
-        return written if written.key is None else _presigned(svc.blobs, written.key, written.file_name)
-    return _in_background(svc, batch)
+    if rows <= deps.settings.export_sync_max_rows:
+        written = _write(deps, batch, deps.settings.export_inline_max_rows)
+        return written if written.key is None else _presigned(deps.blobs, written.key, written.file_name)
+    return _in_background(deps, batch)
 
 
 def _file_name(batch_id: str) -> str:
     return f"{batch_id}-executions.csv"
 
 
-def _write(svc: Services, batch: Batch, inline_max_rows: int) -> Export:
+def _write(deps: Dependencies, batch: Batch, inline_max_rows: int) -> Export:
     batch_id, tenant_id = batch.batch_id, batch.tenant_id
     key = f"{EXPORTS_PREFIX}{tenant_id}/{batch_id}/{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}.csv"
-    sink = _Sink(svc.blobs, key, _file_name(batch_id), inline_max_rows)
+    sink = _Sink(deps.blobs, key, _file_name(batch_id), inline_max_rows)
     try:
-        for row in _rows(batch, svc.executions.iter_batch(batch_id), _schema(svc, batch)):
+        for row in _rows(batch, deps.executions.iter_batch(batch_id), _schema(deps, batch)):
             sink.row(row)
         return sink.finish()
     except BaseException:
@@ -84,10 +84,10 @@ def _write(svc: Services, batch: Batch, inline_max_rows: int) -> Export:
         raise
 
 
-def rows_csv(svc: Services, tenant_id: str, batch_id: str, file_name: str, rows: Iterable[list[str]]) -> Export:
+def rows_csv(deps: Dependencies, tenant_id: str, batch_id: str, file_name: str, rows: Iterable[list[str]]) -> Export:
     """Any other CSV of a batch (the plan's), by the same rule: inline when small, else S3 and a presigned URL."""
     key = f"{EXPORTS_PREFIX}{tenant_id}/{batch_id}/{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}.csv"
-    sink = _Sink(svc.blobs, key, file_name, svc.settings.export_inline_max_rows)
+    sink = _Sink(deps.blobs, key, file_name, deps.settings.export_inline_max_rows)
     try:
         for row in rows:
             sink.row(row)
@@ -95,7 +95,7 @@ def rows_csv(svc: Services, tenant_id: str, batch_id: str, file_name: str, rows:
     except BaseException:
         sink.abort()
         raise
-    return written if written.key is None else _presigned(svc.blobs, written.key, file_name)
+    return written if written.key is None else _presigned(deps.blobs, written.key, file_name)
 
 
 def _presigned(blobs: BlobStore, key: str, file_name: str) -> Export:
@@ -103,39 +103,39 @@ def _presigned(blobs: BlobStore, key: str, file_name: str) -> Export:
     return Export(file_name, url=url, expires_at=clock.iso(clock.now() + timedelta(seconds=URL_SECONDS)), key=key)
 
 
-def _in_background(svc: Services, batch: Batch) -> Export:
+def _in_background(deps: Dependencies, batch: Batch) -> Export:
     """Serve the last export if it is current, else start one (unless one is under way) and say so."""
     now = clock.now()
     done = batch.csv_export or {}
     if done.get("key") and (
         done["started_at"] >= batch.updated_at or clock.parse_iso(done["finished_at"]) > now - FRESH_FOR
     ):
-        return _presigned(svc.blobs, done["key"], _file_name(batch.batch_id))
+        return _presigned(deps.blobs, done["key"], _file_name(batch.batch_id))
     started = batch.csv_export_started_at
     if started and clock.parse_iso(started) > now - STALE_AFTER and started > done.get("started_at", ""):
         return Export(_file_name(batch.batch_id), preparing=True, since=started)
     token, since = uuid.uuid4().hex, clock.iso(now)
-    if svc.batches.start_export(batch.batch_id, batch.csv_export_token, token, since):
-        svc.queues.send(EXPORTS_QUEUE, ExportMessage.of(batch.batch_id, token))
+    if deps.batches.start_export(batch.batch_id, batch.csv_export_token, token, since):
+        deps.queues.send(EXPORTS_QUEUE, ExportMessage.of(batch.batch_id, token))
     return Export(_file_name(batch.batch_id), preparing=True, since=since)
 
 
-def export_in_background(svc: Services, batch_id: str, token: str) -> None:
+def export_in_background(deps: Dependencies, batch_id: str, token: str) -> None:
     """The exporter's job: write the whole CSV to S3 and record it on the batch, if still the current request."""
-    batch = svc.batches.find(batch_id)
+    batch = deps.batches.find(batch_id)
     if batch is None or batch.csv_export_token != token:
         return  # superseded by a newer request, or the batch is gone
     started = batch.csv_export_started_at
-    written = _write(svc, batch, inline_max_rows=-1)
-    svc.batches.finish_export(
+    written = _write(deps, batch, inline_max_rows=-1)
+    deps.batches.finish_export(
         batch_id, token, {"key": written.key, "started_at": started, "finished_at": clock.now_iso()}
     )
 
 
-def _schema(svc: Services, batch: Batch) -> list[ExtractionField]:
+def _schema(deps: Dependencies, batch: Batch) -> list[ExtractionField]:
     """The agent's extraction fields as they are now (a deleted agent's: none, its data stays in the API)."""
     try:
-        return parse_schema(svc.agents.get(batch.tenant_id, batch.agent_id).extraction_schema)
+        return parse_schema(deps.agents.get(batch.tenant_id, batch.agent_id).extraction_schema)
     except NotFound:
         return []
 

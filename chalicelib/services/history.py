@@ -10,7 +10,7 @@ from ..domain.batches import public_execution
 from ..domain.call_status import CallStatus
 from ..errors import BadRequest
 from ..store.agent_history import MAX_DEPTH, HistoryQuery
-from .container import Services
+from .container import Dependencies
 
 MAX_PAGE_SIZE = 50  # Bolna's maximum
 DEFAULT_PAGE_SIZE = 20  # Bolna's default
@@ -20,7 +20,7 @@ STATUSES = tuple(s.value for s in CallStatus)
 
 
 def agent_history(
-    svc: Services,
+    deps: Dependencies,
     tenant_id: str,
     agent_id: str,
     *,
@@ -33,7 +33,7 @@ def agent_history(
 ) -> dict[str, Any]:
     """Bolna's page: `page_number`, `page_size`, `total` (known only on the last page, else null),
     `has_more`, `data` (executions, newest first). Another tenant's agent is a 404."""
-    svc.agents.get(tenant_id, agent_id)
+    deps.agents.get(tenant_id, agent_id)
     if status and status not in STATUSES:  # a typo would read as "no call has this status"
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}", code="invalid_query")
     if batch_id and len(batch_id) > MAX_ID:
@@ -51,7 +51,7 @@ def agent_history(
         since=clock.iso(lo) if lo else None,
         until=clock.iso(hi) if hi else None,
     )
-    rows, has_more = svc.executions.page_for_agent(query)
+    rows, has_more = deps.executions.page_for_agent(query)
     total = None
     if not has_more and (rows or page_number == 1):
         total = (page_number - 1) * page_size + len(rows)

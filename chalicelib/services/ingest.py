@@ -36,7 +36,7 @@ from ..errors import AlreadyExists, BadRequest, Conflict, NotFound
 from ..observability import count, logger
 from ..resources import INBOX_PREFIX, UPLOADS_PREFIX
 from ..store.dynamo import Fields
-from .container import Services
+from .container import Dependencies
 from .lifecycle import run_batch, schedule_batch
 from .suppressed_contacts import SkipSuppressed
 from .upload_expiry import schedule_upload_check
@@ -127,19 +127,19 @@ def _response(batch: Batch) -> JsonObject:
     }
 
 
-def _check_options(svc: Services, options: BatchOptions) -> None:
+def _check_options(deps: Dependencies, options: BatchOptions) -> None:
     """Fail fast, before any work, on a bad start time or a webhook target we would refuse to call."""
     if options.scheduled_at is not None:
-        parse_scheduled_at(options.scheduled_at, clock.now(), svc.settings.max_schedule_lead)
+        parse_scheduled_at(options.scheduled_at, clock.now(), deps.settings.max_schedule_lead)
     for field in ("webhook_url", "status_webhook"):
         url = getattr(options, field)
         if url:
-            validate_webhook_url(url, svc.settings, field)
+            validate_webhook_url(url, deps.settings, field)
 
 
-def create_batch(svc: Services, tenant_id: str, options: BatchOptions, upload: Upload) -> JsonObject:
-    agent = svc.agents.get(tenant_id, options.agent_id)
-    _check_options(svc, options)
+def create_batch(deps: Dependencies, tenant_id: str, options: BatchOptions, upload: Upload) -> JsonObject:
+    agent = deps.agents.get(tenant_id, options.agent_id)
+    _check_options(deps, options)
     batch_id = uuid.uuid4().hex
     reader = (
         ContactReader(upload.csv_chunks, options.default_region)
@@ -147,14 +147,14 @@ def create_batch(svc: Services, tenant_id: str, options: BatchOptions, upload: U
         else read_records(upload.records or [], options.default_region)
     )
     check = TemplateCheck.for_agent(agent)
-    skipped = SkipSuppressed(svc.numbers, tenant_id, check.watch(reader))
+    skipped = SkipSuppressed(deps.numbers, tenant_id, check.watch(reader))
     try:
-        chunks = _store_contacts(svc, batch_id, skipped)
+        chunks = _store_contacts(deps, batch_id, skipped)
         summary = reader.summary
     except ContactsError as exc:
         raise BadRequest(exc.message, code=exc.code, details=exc.details) from None
     if upload.raw is not None:
-        svc.blobs.put_raw(batch_id, upload.raw, upload.file_name)
+        deps.blobs.put_raw(batch_id, upload.raw, upload.file_name)
     batch = _batch_item(
         batch_id,
         tenant_id,
@@ -162,28 +162,28 @@ def create_batch(svc: Services, tenant_id: str, options: BatchOptions, upload: U
         agent,
         upload.file_name,
         BatchStatus.CREATED,
-        **_counts(summary, chunks, svc.settings.contacts_chunk_size, skipped.count),
+        **_counts(summary, chunks, deps.settings.contacts_chunk_size, skipped.count),
         warnings=summary.warnings + check.warnings(summary.columns),
     )
-    svc.batches.create(batch)
+    deps.batches.create(batch)
     if options.scheduled_at is not None:
-        batch = schedule_batch(svc, tenant_id, batch_id, options.scheduled_at)
+        batch = schedule_batch(deps, tenant_id, batch_id, options.scheduled_at)
     return _response(batch)
 
 
-def presign_upload(svc: Services, tenant_id: str, options: BatchOptions, file_name: str | None) -> JsonObject:
+def presign_upload(deps: Dependencies, tenant_id: str, options: BatchOptions, file_name: str | None) -> JsonObject:
     """A batch in `validating` and a presigned POST for its file; the object's arrival finishes it."""
-    agent = svc.agents.get(tenant_id, options.agent_id)
-    _check_options(svc, options)
+    agent = deps.agents.get(tenant_id, options.agent_id)
+    _check_options(deps, options)
     batch_id = uuid.uuid4().hex
     key = f"{UPLOADS_PREFIX}{tenant_id}/{batch_id}.csv"
     batch = _batch_item(batch_id, tenant_id, options, agent, file_name, BatchStatus.VALIDATING, raw_key=key)
-    svc.batches.create(batch)
-    emit_batch_event(svc, batch, "validating")
-    limit = svc.settings.max_upload_bytes
-    upload = svc.blobs.presigned_upload(key, "text/csv", limit, PRESIGN_SECONDS)
+    deps.batches.create(batch)
+    emit_batch_event(deps, batch, "validating")
+    limit = deps.settings.max_upload_bytes
+    upload = deps.blobs.presigned_upload(key, "text/csv", limit, PRESIGN_SECONDS)
     expires_at = clock.now() + timedelta(seconds=PRESIGN_SECONDS)
-    schedule_upload_check(svc, batch_id, expires_at)  # no file by then: the batch fails, never hangs
+    schedule_upload_check(deps, batch_id, expires_at)  # no file by then: the batch fails, never hangs
     return {
         "batch_id": batch_id,
         "state": BatchStatus.VALIDATING.value,
@@ -193,59 +193,59 @@ def presign_upload(svc: Services, tenant_id: str, options: BatchOptions, file_na
     }
 
 
-def ingest_object(svc: Services, key: str, etag: str | None) -> None:
+def ingest_object(deps: Dependencies, key: str, etag: str | None) -> None:
     """The ingest queue's work: an object arrived under uploads/ or inbox/."""
     if key.startswith(UPLOADS_PREFIX):
-        _ingest_upload(svc, key)
+        _ingest_upload(deps, key)
     elif key.startswith(INBOX_PREFIX) and key.lower().endswith(".csv"):
-        _ingest_inbox(svc, key, etag or "")
+        _ingest_inbox(deps, key, etag or "")
     elif key.startswith(INBOX_PREFIX) and not key.lower().endswith(".json"):  # sidecars wait for their CSV
-        _quarantine(svc, key, "only .csv files (and a .json sidecar of batch options) are read from inbox/")
+        _quarantine(deps, key, "only .csv files (and a .json sidecar of batch options) are read from inbox/")
 
 
-def _ingest_upload(svc: Services, key: str) -> None:
+def _ingest_upload(deps: Dependencies, key: str) -> None:
     parts = key[len(UPLOADS_PREFIX) :].split("/")
     batch_id = parts[-1].removesuffix(".csv") if len(parts) == 2 else ""
-    batch = svc.batches.find(batch_id) if batch_id else None
+    batch = deps.batches.find(batch_id) if batch_id else None
     if batch is not None and batch.deleted_at and key == f"{UPLOADS_PREFIX}{batch.tenant_id}/{batch_id}.csv":
-        svc.blobs.delete_keys([key])  # deleted while its file was on its way (purged, maybe): keep none of it
+        deps.blobs.delete_keys([key])  # deleted while its file was on its way (purged, maybe): keep none of it
         return
     if batch is None or batch.raw_key != key:
         logger.warning("upload for no batch", extra={"key": key})
         return
     if batch.status != BatchStatus.VALIDATING:
         return  # a redelivered notification: the batch is already finished
-    _finish(svc, batch, key)
+    _finish(deps, batch, key)
 
 
-def _ingest_inbox(svc: Services, key: str, etag: str) -> None:
+def _ingest_inbox(deps: Dependencies, key: str, etag: str) -> None:
     agent_id = key[len(INBOX_PREFIX) :].split("/", 1)[0]
-    agent = svc.agents.find_by_id(agent_id)
+    agent = deps.agents.find_by_id(agent_id)
     if agent is None:
-        _quarantine(svc, key, f"no agent {agent_id!r}: drop files into inbox/<agent_id>/")
+        _quarantine(deps, key, f"no agent {agent_id!r}: drop files into inbox/<agent_id>/")
         return
     try:
-        options = BatchOptions.model_validate({**_sidecar(svc, key), "agent_id": agent_id})
-        _check_options(svc, options)
+        options = BatchOptions.model_validate({**_sidecar(deps, key), "agent_id": agent_id})
+        _check_options(deps, options)
     except (ValueError, ValidationError, BadRequest) as exc:
-        _quarantine(svc, key, f"bad sidecar {key[:-4]}.json: {exc}")
+        _quarantine(deps, key, f"bad sidecar {key[:-4]}.json: {exc}")
         return
     batch_id = hashlib.sha256(f"{key}:{etag}".encode()).hexdigest()[:32]  # the same drop is the same batch
-    batch = svc.batches.find(batch_id)
+    batch = deps.batches.find(batch_id)
     if batch is None:
         file_name = key.rsplit("/", 1)[-1]
         batch = _batch_item(batch_id, agent.tenant_id, options, agent, file_name, BatchStatus.VALIDATING, raw_key=key)
         try:
-            svc.batches.create(batch)
+            deps.batches.create(batch)
         except AlreadyExists:  # a redelivered notification for the same drop
-            batch = svc.batches.require(batch_id)
-        emit_batch_event(svc, batch, "validating")
+            batch = deps.batches.require(batch_id)
+        emit_batch_event(deps, batch, "validating")
     if batch.status == BatchStatus.VALIDATING:
-        _finish(svc, batch, key, quarantine_on_failure=True)
+        _finish(deps, batch, key, quarantine_on_failure=True)
 
 
-def _sidecar(svc: Services, key: str) -> JsonObject:
-    body = svc.blobs.read_if_exists(key[:-4] + ".json")
+def _sidecar(deps: Dependencies, key: str) -> JsonObject:
+    body = deps.blobs.read_if_exists(key[:-4] + ".json")
     if body is None:
         return {}
     data = json_input.loads(body)
@@ -254,63 +254,63 @@ def _sidecar(svc: Services, key: str) -> JsonObject:
     return data
 
 
-def _finish(svc: Services, batch: Batch, key: str, quarantine_on_failure: bool = False) -> None:
+def _finish(deps: Dependencies, batch: Batch, key: str, quarantine_on_failure: bool = False) -> None:
     """Stream the object into contact chunks; `validating` becomes `created` (and scheduled if asked) or `failed`."""
     batch_id = batch.batch_id
     try:
-        check = TemplateCheck.for_agent(svc.agents.get(batch.tenant_id, batch.agent_id))
+        check = TemplateCheck.for_agent(deps.agents.get(batch.tenant_id, batch.agent_id))
     except NotFound:
         check = TemplateCheck({})
-    found = svc.blobs.open(key)
+    found = deps.blobs.open(key)
     try:
-        check_object(found.length, found.content_type, svc.settings.max_upload_bytes)
+        check_object(found.length, found.content_type, deps.settings.max_upload_bytes)
         reader = ContactReader(found.chunks(1 << 20), batch.default_region)
-        skipped = SkipSuppressed(svc.numbers, batch.tenant_id, check.watch(reader))
-        chunks = _store_contacts(svc, batch_id, skipped, max_rows=svc.settings.max_rows)
+        skipped = SkipSuppressed(deps.numbers, batch.tenant_id, check.watch(reader))
+        chunks = _store_contacts(deps, batch_id, skipped, max_rows=deps.settings.max_rows)
         summary = reader.summary
     except ContactsError as exc:
         found.close()  # refused on its metadata: the bytes are never read
-        failed = svc.batches.transition(
+        failed = deps.batches.transition(
             batch_id,
             (BatchStatus.VALIDATING,),
             BatchStatus.FAILED,
             set_fields={"failure_reason": {"code": exc.code, "message": exc.message, "details": exc.details}},
         )
-        emit_batch_event(svc, failed, "failed", {"reason": exc.code, "message": exc.message})
+        emit_batch_event(deps, failed, "failed", {"reason": exc.code, "message": exc.message})
         if quarantine_on_failure:
-            _quarantine(svc, key, f"{exc.code}: {exc.message}", exc.details)
+            _quarantine(deps, key, f"{exc.code}: {exc.message}", exc.details)
         return
-    svc.batches.transition(
+    deps.batches.transition(
         batch_id,
         (BatchStatus.VALIDATING,),
         BatchStatus.CREATED,
         set_fields={
-            **_counts(summary, chunks, svc.settings.contacts_chunk_size, skipped.count),
+            **_counts(summary, chunks, deps.settings.contacts_chunk_size, skipped.count),
             "warnings": summary.warnings + check.warnings(summary.columns),
         },
     )
     start = batch.requested_start
     if start:
         try:
-            schedule_batch(svc, batch.tenant_id, batch_id, start)
+            schedule_batch(deps, batch.tenant_id, batch_id, start)
         except BadRequest as exc:
             if exc.code == "scheduled_at_in_past":  # the start passed while the file was on its way: start now
-                run_batch(svc, batch.tenant_id, batch_id)
+                run_batch(deps, batch.tenant_id, batch_id)
             else:  # checked when it was asked for; only a lowered limit gets here: leave it `created`
                 logger.warning("requested start refused", extra={"batch_id": batch_id, "code": exc.code})
         except Conflict:
             pass
 
 
-def _quarantine(svc: Services, key: str, reason: str, details: list[JsonObject] | None = None) -> None:
+def _quarantine(deps: Dependencies, key: str, reason: str, details: list[JsonObject] | None = None) -> None:
     """Never drop a file silently: move it aside with a reason (and its details: rows, never logged) beside it."""
-    svc.blobs.quarantine(key, {"key": key, "reason": reason, "details": details or [], "at": clock.now_iso()})
+    deps.blobs.quarantine(key, {"key": key, "reason": reason, "details": details or [], "at": clock.now_iso()})
     logger.warning("quarantined", extra={"key": key, "reason": reason})
 
 
-def _store_contacts(svc: Services, batch_id: str, items: Iterable[Contact | RowError], max_rows: int = 0) -> int:
+def _store_contacts(deps: Dependencies, batch_id: str, items: Iterable[Contact | RowError], max_rows: int = 0) -> int:
     """Write valid contacts in fixed-size chunks and row errors to a spooled report; returns the chunk count."""
-    size = svc.settings.contacts_chunk_size
+    size = deps.settings.contacts_chunk_size
     chunk: list[StoredContact] = []
     chunks = 0
     index = 0
@@ -324,23 +324,23 @@ def _store_contacts(svc: Services, batch_id: str, items: Iterable[Contact | RowE
                 chunk.append({"i": index, "row": item.row, "n": item.number, "v": item.variables})
                 index += 1
                 if len(chunk) == size:
-                    svc.blobs.put_chunk(batch_id, chunks, chunk)
+                    deps.blobs.put_chunk(batch_id, chunks, chunk)
                     chunks, chunk = chunks + 1, []
             else:
                 errors.write(json.dumps(item.as_dict(), ensure_ascii=False).encode() + b"\n")
         if chunk:
-            svc.blobs.put_chunk(batch_id, chunks, chunk)
+            deps.blobs.put_chunk(batch_id, chunks, chunk)
             chunks += 1
         if errors.tell():
-            svc.blobs.put_errors(batch_id, errors)
+            deps.blobs.put_errors(batch_id, errors)
     count("IngestRows", rows)
     return chunks
 
 
 def errors_page(
-    svc: Services, tenant_id: str, batch_id: str, offset: int, limit: int
+    deps: Dependencies, tenant_id: str, batch_id: str, offset: int, limit: int
 ) -> tuple[list[JsonObject], str | None]:
     """The rejected rows from `offset`, at most `limit`; the cursor is the next offset, None at the end."""
-    svc.batches.get(tenant_id, batch_id)
-    rows = list(itertools.islice(svc.blobs.iter_errors(batch_id), offset, offset + limit + 1))
+    deps.batches.get(tenant_id, batch_id)
+    rows = list(itertools.islice(deps.blobs.iter_errors(batch_id), offset, offset + limit + 1))
     return rows[:limit], (str(offset + limit) if len(rows) > limit else None)

@@ -24,7 +24,7 @@ from ..errors import Conflict
 from ..resources import CONTROL_QUEUE
 from ..store.dynamo import Fields
 from .budget import check_resumable
-from .container import Services
+from .container import Dependencies
 from .purge_walk import start_purge
 from .webhooks import emit_batch_event
 
@@ -34,7 +34,7 @@ def schedule_name(batch_id: str) -> str:
 
 
 def schedule_batch(
-    svc: Services,
+    deps: Dependencies,
     tenant_id: str,
     batch_id: str,
     scheduled_at: object,
@@ -48,9 +48,9 @@ def schedule_batch(
     `bypass` turns on `bypass_call_guardrails` in the same write (it is never turned off here); `rules`
     (the batch's own calling rules) are written in it too, each replacing what the batch had; `max_spend`
     sets the batch's budget in it."""
-    svc.batches.get(tenant_id, batch_id)
+    deps.batches.get(tenant_id, batch_id)
     now = clock.now()
-    start_at = parse_scheduled_at(scheduled_at, now, svc.settings.max_schedule_lead)
+    start_at = parse_scheduled_at(scheduled_at, now, deps.settings.max_schedule_lead)
     fields: Fields = {"scheduled_at": clock.iso(start_at), "start_token": uuid.uuid4().hex}
     if bypass:
         fields["bypass_call_guardrails"] = True
@@ -58,111 +58,111 @@ def schedule_batch(
         fields["max_spend"] = max_spend
     if rules is not None:
         fields.update(rules.stored())
-    batch = svc.batches.transition(batch_id, SCHEDULABLE, BatchStatus.SCHEDULED, set_fields=fields)
-    deliver_start(svc, batch_id, fields["start_token"], start_at)
+    batch = deps.batches.transition(batch_id, SCHEDULABLE, BatchStatus.SCHEDULED, set_fields=fields)
+    deliver_start(deps, batch_id, fields["start_token"], start_at)
     return batch
 
 
-def deliver_start(svc: Services, batch_id: str, token: str, start_at: datetime) -> None:
+def deliver_start(deps: Dependencies, batch_id: str, token: str, start_at: datetime) -> None:
     """Under 15 minutes: an SQS delay, exact to the second. Later: a one-time Scheduler schedule."""
     message = ControlMessage.start(batch_id, token, clock.iso(start_at))
-    svc.scheduler.send_at(CONTROL_QUEUE, message, start_at, schedule_name(batch_id))
+    deps.scheduler.send_at(CONTROL_QUEUE, message, start_at, schedule_name(batch_id))
 
 
-def cancel_schedule(svc: Services, batch_id: str) -> None:
-    svc.scheduler.cancel(schedule_name(batch_id))
+def cancel_schedule(deps: Dependencies, batch_id: str) -> None:
+    deps.scheduler.cancel(schedule_name(batch_id))
 
 
-def run_batch(svc: Services, tenant_id: str, batch_id: str) -> Batch:
-    svc.batches.get(tenant_id, batch_id)
+def run_batch(deps: Dependencies, tenant_id: str, batch_id: str) -> Batch:
+    deps.batches.get(tenant_id, batch_id)
     now = clock.now()
     token = uuid.uuid4().hex
-    batch = svc.batches.transition(
+    batch = deps.batches.transition(
         batch_id, RUNNABLE, BatchStatus.SCHEDULED, set_fields={"scheduled_at": clock.iso(now), "start_token": token}
     )
-    deliver_start(svc, batch_id, token, now)
+    deliver_start(deps, batch_id, token, now)
     return batch
 
 
-def stop_batch(svc: Services, tenant_id: str, batch_id: str) -> Batch:
+def stop_batch(deps: Dependencies, tenant_id: str, batch_id: str) -> Batch:
     """After this returns, no call is claimed: every claim is conditional on the batch running.
 
     The batch stays in the sweeper's index (`active`) until every contact is accounted for: the
     cancel walk queued here writes a `canceled` execution for each contact never dispatched and
     cancels those still waiting for the dialer.
     """
-    svc.batches.get(tenant_id, batch_id)
-    batch = svc.batches.transition(
+    deps.batches.get(tenant_id, batch_id)
+    batch = deps.batches.transition(
         batch_id, STOPPABLE, BatchStatus.STOPPED, set_fields={"stopped_at": clock.now_iso(), "active": "1"}
     )
-    cancel_schedule(svc, batch_id)
-    settle(svc, batch)
+    cancel_schedule(deps, batch_id)
+    settle(deps, batch)
     return batch
 
 
-def settle(svc: Services, batch: Batch) -> None:
+def settle(deps: Dependencies, batch: Batch) -> None:
     """Start the cancel walk of a batch that ended early (stopped, or failed with contacts left).
 
     Whoever ends a batch early keeps `active` on it (see stop_batch) and calls this.
     """
-    svc.queues.send(CONTROL_QUEUE, ControlMessage.cancel(batch.batch_id, int(batch.next_pos or 0)))
+    deps.queues.send(CONTROL_QUEUE, ControlMessage.cancel(batch.batch_id, int(batch.next_pos or 0)))
 
 
-def resume_settling(svc: Services, batch: Batch, stall_cutoff: str) -> bool:
+def resume_settling(deps: Dependencies, batch: Batch, stall_cutoff: str) -> bool:
     """For the sweeper: re-send a cancel walk whose step died before sending the next one (duplicates
     are harmless), or close a settled batch whose closing was lost. True when a walk was resumed."""
     if batch.settled_at:
-        complete_if_done(svc, batch.batch_id)
+        complete_if_done(deps, batch.batch_id)
         return False
     if batch.updated_at >= stall_cutoff:
         return False
     pos = int(batch.next_pos or 0)
-    svc.queues.send(CONTROL_QUEUE, ControlMessage.cancel(batch.batch_id, pos, batch.settle_after))
+    deps.queues.send(CONTROL_QUEUE, ControlMessage.cancel(batch.batch_id, pos, batch.settle_after))
     return True
 
 
-def pause_batch(svc: Services, tenant_id: str, batch_id: str) -> Batch:
-    svc.batches.get(tenant_id, batch_id)
-    return svc.batches.transition(batch_id, PAUSABLE, BatchStatus.PAUSED)
+def pause_batch(deps: Dependencies, tenant_id: str, batch_id: str) -> Batch:
+    deps.batches.get(tenant_id, batch_id)
+    return deps.batches.transition(batch_id, PAUSABLE, BatchStatus.PAUSED)
 
 
-def resume_batch(svc: Services, tenant_id: str, batch_id: str, max_spend: float | None = None) -> Batch:
+def resume_batch(deps: Dependencies, tenant_id: str, batch_id: str, max_spend: float | None = None) -> Batch:
     """A batch that spent its budget resumes only with a higher `max_spend` (409 `budget_reached` otherwise)."""
-    fields = check_resumable(svc, svc.batches.get(tenant_id, batch_id), max_spend)
-    batch = svc.batches.transition(
+    fields = check_resumable(deps, deps.batches.get(tenant_id, batch_id), max_spend)
+    batch = deps.batches.transition(
         batch_id, RESUMABLE, BatchStatus.RUNNING, set_fields=fields, remove_fields=("pause_reason",)
     )
     if batch.next_pos < batch.valid_contacts:
-        svc.queues.send(CONTROL_QUEUE, ControlMessage.dispatch(batch_id, batch.next_pos))
-    complete_if_done(svc, batch_id)
+        deps.queues.send(CONTROL_QUEUE, ControlMessage.dispatch(batch_id, batch.next_pos))
+    complete_if_done(deps, batch_id)
     return batch
 
 
-def delete_batch(svc: Services, tenant_id: str, batch_id: str) -> None:
+def delete_batch(deps: Dependencies, tenant_id: str, batch_id: str) -> None:
     """Stop it (if active), hide it (404 from now on), and purge its data in the background (purge_walk.py)."""
-    batch = svc.batches.get(tenant_id, batch_id)
+    batch = deps.batches.get(tenant_id, batch_id)
     if BatchStatus(batch.status) in ACTIVE:
-        stop_batch(svc, tenant_id, batch_id)
+        stop_batch(deps, tenant_id, batch_id)
     else:
-        cancel_schedule(svc, batch_id)
-    if svc.batches.set_fields(batch_id, {"deleted_at": clock.now_iso()}, "attribute_not_exists(deleted_at)"):
-        start_purge(svc, batch_id)
+        cancel_schedule(deps, batch_id)
+    if deps.batches.set_fields(batch_id, {"deleted_at": clock.now_iso()}, "attribute_not_exists(deleted_at)"):
+        start_purge(deps, batch_id)
 
 
-def complete_if_done(svc: Services, batch_id: str) -> bool:
+def complete_if_done(deps: Dependencies, batch_id: str) -> bool:
     """Exactly one caller wins the conditional write, however many calls end at the same moment."""
-    batch = svc.batches.find(batch_id)
+    batch = deps.batches.find(batch_id)
     if batch is not None and batch.status == BatchStatus.COMPLETED:
-        announce_completion(svc, batch)  # the winner may have died before announcing; ids dedupe
+        announce_completion(deps, batch)  # the winner may have died before announcing; ids dedupe
         return False
     if batch is not None and batch.status in ENDED_EARLY:
-        return _close_if_accounted(svc, batch)
+        return _close_if_accounted(deps, batch)
     if batch is None or batch.status not in (BatchStatus.RUNNING, BatchStatus.PAUSED):
         return False
     if batch.finished < batch.valid_contacts:
         return False
     try:
-        batch = svc.batches.transition(
+        batch = deps.batches.transition(
             batch_id,
             (BatchStatus.RUNNING, BatchStatus.PAUSED),
             BatchStatus.COMPLETED,
@@ -171,27 +171,27 @@ def complete_if_done(svc: Services, batch_id: str) -> bool:
         )
     except Conflict:  # someone else completed or stopped it first
         return False
-    announce_completion(svc, batch)
+    announce_completion(deps, batch)
     return True
 
 
-def _close_if_accounted(svc: Services, batch: Batch) -> bool:
+def _close_if_accounted(deps: Dependencies, batch: Batch) -> bool:
     """A stopped (or failed) batch is over once its cancel walk is done and its last live call ended:
     then every contact's last attempt is final and `execution_status` sums to `valid_contacts`."""
     if not batch.settled_at or batch.finished < batch.valid_contacts:
         return False
-    closed = svc.batches.close_ended(batch.batch_id)
+    closed = deps.batches.close_ended(batch.batch_id)
     if (closed or not batch.active) and batch.status == BatchStatus.STOPPED and not batch.deleted_at:
-        emit_batch_event(svc, batch, "stopped")  # again when the closer died before announcing; ids dedupe
+        emit_batch_event(deps, batch, "stopped")  # again when the closer died before announcing; ids dedupe
     return closed
 
 
-def announce_completion(svc: Services, batch: Batch) -> None:
+def announce_completion(deps: Dependencies, batch: Batch) -> None:
     """`completed` when every contact's last attempt reached the phone network; `completed_partial`
     when some ended in `error` (never placed, or never reported) or were `canceled`."""
     counts = batch.execution_status or {}
     partial = any(counts.get(status, 0) for status in ("error", "canceled"))
-    emit_batch_event(svc, batch, "completed_partial" if partial else "completed")
+    emit_batch_event(deps, batch, "completed_partial" if partial else "completed")
 
 
 def missed_start(batch: Batch, now: datetime, grace: timedelta = timedelta(minutes=2)) -> bool:

@@ -17,7 +17,7 @@ from ..domain.messages import DialMessage
 from ..domain.records import Agent, Execution
 from ..observability import count
 from ..store.executions import GuardRefused, StaleTransition
-from .container import Services
+from .container import Dependencies
 from .dial_waits import later, unplaced
 
 SUPPRESSED_REASON = "the number is on the tenant's do-not-call list (suppressions)"
@@ -29,30 +29,30 @@ def agent_limit(agent: Agent) -> ContactLimit | None:
     return limit_of(agent.max_attempts_per_number, agent.attempt_window_days)
 
 
-def guard_element(svc: Services, message: DialMessage, agent: Agent, now: datetime) -> dict[str, Any]:
-    return svc.numbers.claim_element(message.tenant_id, message.to, now, agent_limit(agent))
+def guard_element(deps: Dependencies, message: DialMessage, agent: Agent, now: datetime) -> dict[str, Any]:
+    return deps.numbers.claim_element(message.tenant_id, message.to, now, agent_limit(agent))
 
 
 def refused(
-    svc: Services, message: DialMessage, expected: Execution, agent: Agent, refusal: GuardRefused, now: datetime
+    deps: Dependencies, message: DialMessage, expected: Execution, agent: Agent, refusal: GuardRefused, now: datetime
 ) -> None:
     """Act on a refused claim: the execution ends (suppressed, contact_limited) or waits for the window."""
     limit = agent_limit(agent)
-    blocked = svc.numbers.blocked(refusal.item, now, limit)
+    blocked = deps.numbers.blocked(refusal.item, now, limit)
     if blocked.suppressed:
         count("CallsSuppressed")
-        unplaced(svc, expected, "suppressed", SUPPRESSED_REASON)
+        unplaced(deps, expected, "suppressed", SUPPRESSED_REASON)
         return
     count("CallsContactLimited")
     when = blocked.frees_at or now + NO_SLOT_INFO_WAIT  # no history returned (a lowered limit): look again soon
-    if when - now > timedelta(hours=svc.settings.contact_limit_max_wait_hours) and limit is not None:
-        unplaced(svc, expected, "contact_limited", LIMITED_REASON.format(attempts=limit.attempts, days=limit.days))
+    if when - now > timedelta(hours=deps.settings.contact_limit_max_wait_hours) and limit is not None:
+        unplaced(deps, expected, "contact_limited", LIMITED_REASON.format(attempts=limit.attempts, days=limit.days))
         return
     if expected.status != "rescheduled":
         try:
-            svc.executions.move(expected, "rescheduled", {"scheduled_at": clock.iso(when)})
+            deps.executions.move(expected, "rescheduled", {"scheduled_at": clock.iso(when)})
         except StaleTransition:
             return
     else:
-        svc.executions.set_fields(message.execution_id, {"scheduled_at": clock.iso(when)})
-    later(svc, message.again(expect_status="rescheduled", place_token=None), when)
+        deps.executions.set_fields(message.execution_id, {"scheduled_at": clock.iso(when)})
+    later(deps, message.again(expect_status="rescheduled", place_token=None), when)

@@ -20,7 +20,7 @@ from ..domain.templates import fill
 from ..domain.timeline import Entry
 from ..observability import count, logger
 from ..providers.base import CallRequest, Failure, ProviderError
-from .container import Services
+from .container import Dependencies
 from .dial_waits import again, unplaced
 
 DEFAULT_CALLS_PER_SECOND = {"twilio": 1.0}  # a Twilio account's default; set the agent's calls_per_second
@@ -29,26 +29,26 @@ RATE_LIMIT_PAUSE_SECONDS = 5.0  # when a rate-limit answer has no Retry-After
 MAX_BACKOFF_SECONDS = 60
 
 
-def place(svc: Services, message: DialMessage, agent: Agent, claimed: Execution) -> str | None:
+def place(deps: Dependencies, message: DialMessage, agent: Agent, claimed: Execution) -> str | None:
     """Place the claimed call, paced to the account's calls per second: the provider's call id, or None
     when it was paced or failed (handled here: handed back, or ended; never raised)."""
-    if not _paced(svc, message, agent):
+    if not _paced(deps, message, agent):
         return None
-    request = _request(svc, message, agent)
+    request = _request(deps, message, agent)
     started = time.perf_counter()
     try:
-        call_id = svc.providers[agent.provider].place_call(request, agent)
+        call_id = deps.providers[agent.provider].place_call(request, agent)
     except ProviderError as exc:
-        _placement_failed(svc, message, agent, claimed, exc)
+        _placement_failed(deps, message, agent, claimed, exc)
         return None
     except MissingSecret as exc:
-        unplaced(svc, claimed, "error", f"provider credentials missing: {exc}")
+        unplaced(deps, claimed, "error", f"provider credentials missing: {exc}")
         return None
     count("DialLatency", (time.perf_counter() - started) * 1000, MetricUnit.Milliseconds)
     return call_id
 
 
-def _request(svc: Services, message: DialMessage, agent: Agent) -> CallRequest:
+def _request(deps: Dependencies, message: DialMessage, agent: Agent) -> CallRequest:
     return CallRequest(
         execution_id=message.execution_id,
         batch_id=message.batch_id,
@@ -60,7 +60,7 @@ def _request(svc: Services, message: DialMessage, agent: Agent) -> CallRequest:
         prompt=fill(agent.prompt or "", message.variables),
         variables=message.variables,
         attempt=message.attempt,
-        callback_url=svc.settings.callback_url(agent.provider, message.execution_id),
+        callback_url=deps.settings.callback_url(agent.provider, message.execution_id),
     )
 
 
@@ -70,24 +70,24 @@ def pace_key(agent: Agent) -> str:
     return f"{agent.tenant_id}#pace#{agent.provider}#{credentials}"
 
 
-def _paced(svc: Services, message: DialMessage, agent: Agent) -> bool:
+def _paced(deps: Dependencies, message: DialMessage, agent: Agent) -> bool:
     cps = agent.calls_per_second or DEFAULT_CALLS_PER_SECOND.get(agent.provider)
     if not cps:
         return True
     now_ms = int(clock.now().timestamp() * 1000)
-    max_wait = int(svc.settings.pacing_max_sleep_seconds * 1000)
-    wait = svc.pacer.reserve(pace_key(agent), max(1, round(1000 / float(cps))), now_ms, max_wait)
+    max_wait = int(deps.settings.pacing_max_sleep_seconds * 1000)
+    wait = deps.pacer.reserve(pace_key(agent), max(1, round(1000 / float(cps))), now_ms, max_wait)
     if wait >= 0:
         if wait:
             time.sleep(wait / 1000)  # pacing within a second: cheaper than a queue round trip
         return True
     count("CallsPaced")
-    again(svc, message, math.ceil(-wait / 1000))
+    again(deps, message, math.ceil(-wait / 1000))
     return False
 
 
 def _placement_failed(
-    svc: Services, message: DialMessage, agent: Agent, claimed: Execution, exc: ProviderError
+    deps: Dependencies, message: DialMessage, agent: Agent, claimed: Execution, exc: ProviderError
 ) -> None:
     """4xx: the call failed. 5xx/timeouts: again with backoff, then error. Rate limits: slow down, never fail."""
     logger.warning("placing the call failed", extra={"kind": exc.kind.value, "reason": exc.message})
@@ -100,20 +100,20 @@ def _placement_failed(
         return [asked, timeline.provider_answer(provider, f"{exc.kind.value}: {exc.message}; {next_step}", now)]
 
     if exc.kind == Failure.REJECTED:
-        unplaced(svc, claimed, "failed", exc.message, notes("the call failed"))
+        unplaced(deps, claimed, "failed", exc.message, notes("the call failed"))
     elif exc.kind == Failure.RATE_LIMITED:
         if message.throttled + 1 >= MAX_RATE_LIMITED:
             reason = f"{exc.message} (rate limited {MAX_RATE_LIMITED} times)"
-            unplaced(svc, claimed, "error", reason, notes("given up"))
+            unplaced(deps, claimed, "error", reason, notes("given up"))
             return
         delay = exc.retry_after or RATE_LIMIT_PAUSE_SECONDS
-        svc.pacer.hold_until(pace_key(agent), int((clock.now().timestamp() + delay) * 1000))
+        deps.pacer.hold_until(pace_key(agent), int((clock.now().timestamp() + delay) * 1000))
         wait = math.ceil(delay)
-        again(svc, message, wait, notes=notes(f"again in {wait} s"), throttled=message.throttled + 1)
+        again(deps, message, wait, notes=notes(f"again in {wait} s"), throttled=message.throttled + 1)
     else:
         tries = message.place_tries + 1
-        if tries >= svc.settings.provider_max_attempts:
-            unplaced(svc, claimed, "error", f"{exc.message} (after {tries} attempts)", notes("given up"))
+        if tries >= deps.settings.provider_max_attempts:
+            unplaced(deps, claimed, "error", f"{exc.message} (after {tries} attempts)", notes("given up"))
             return
         backoff = min(MAX_BACKOFF_SECONDS, 2**tries)
-        again(svc, message, backoff, notes=notes(f"again in {backoff} s"), place_tries=tries)
+        again(deps, message, backoff, notes=notes(f"again in {backoff} s"), place_tries=tries)

@@ -35,7 +35,7 @@ from ..domain.plan import (
 from ..domain.records import Agent, Batch, StoredContact
 from ..domain.retry import RetryConfig
 from ..errors import Conflict
-from .container import Services
+from .container import Dependencies
 from .dispatch import capacity
 from .placing import DEFAULT_CALLS_PER_SECOND
 
@@ -54,15 +54,15 @@ class PlanInput:
     first_position: int  # contacts before it were already handed to the dialer (a running or paused batch)
 
 
-def _input(svc: Services, tenant_id: str, batch_id: str) -> PlanInput:
-    batch = svc.batches.get(tenant_id, batch_id)
+def _input(deps: Dependencies, tenant_id: str, batch_id: str) -> PlanInput:
+    batch = deps.batches.get(tenant_id, batch_id)
     if batch.status not in PLANNABLE:
         raise Conflict(
             f"batch {batch_id} is {batch.status}: a plan is made for a created, scheduled, running or paused batch",
             code="invalid_state",
             details=[{"status": batch.status}],
         )
-    agent = svc.agents.get(tenant_id, batch.agent_id)
+    agent = deps.agents.get(tenant_id, batch.agent_id)
     now = clock.now()
     start = now
     if batch.status == BatchStatus.SCHEDULED and batch.scheduled_at:
@@ -72,7 +72,7 @@ def _input(svc: Services, tenant_id: str, batch_id: str) -> PlanInput:
     return PlanInput(batch, agent, start, FirstDials(window, agent.timezone, start), first)
 
 
-def _contacts(svc: Services, plan: PlanInput) -> Iterator[tuple[StoredContact, FirstDial]]:
+def _contacts(deps: Dependencies, plan: PlanInput) -> Iterator[tuple[StoredContact, FirstDial]]:
     """Every contact still to be dispatched with its first possible dial, chunk by chunk."""
     batch = plan.batch
     size, total = batch.chunk_size, batch.valid_contacts
@@ -80,15 +80,15 @@ def _contacts(svc: Services, plan: PlanInput) -> Iterator[tuple[StoredContact, F
         return
     chunk, offset = divmod(plan.first_position, size)
     while chunk * size < total:
-        for contact in svc.blobs.read_chunk(batch.batch_id, chunk)[offset:]:
+        for contact in deps.blobs.read_chunk(batch.batch_id, chunk)[offset:]:
             yield contact, plan.rules.of(contact["n"])
         chunk, offset = chunk + 1, 0
 
 
-def _history(svc: Services, tenant_id: str, agent_id: str) -> dict[str, float] | None:
+def _history(deps: Dependencies, tenant_id: str, agent_id: str) -> dict[str, float] | None:
     """The agent's own finished calls (counters kept on its batches), when there are enough of them."""
     ended = answered = talk = spend = 0.0
-    for batch in svc.batches.list_for_agent(tenant_id, agent_id):
+    for batch in deps.batches.list_for_agent(tenant_id, agent_id):
         ended += float(batch.ended_calls or 0)
         answered += float(batch.answered_calls or 0)
         talk += float(batch.talk_seconds or 0)
@@ -101,11 +101,11 @@ def _history(svc: Services, tenant_id: str, agent_id: str) -> dict[str, float] |
     return history
 
 
-def assumptions(svc: Services, tenant_id: str, agent: Agent, query: PlanQuery) -> Assumptions:
+def assumptions(deps: Dependencies, tenant_id: str, agent: Agent, query: PlanQuery) -> Assumptions:
     """Each assumption from the query, else the agent's price or finished-call history, else a default."""
     history = None
     if query.mean_call_seconds is None or query.answer_rate is None or query.price_per_minute is None:
-        history = _history(svc, tenant_id, agent.agent_id)
+        history = _history(deps, tenant_id, agent.agent_id)
     configured = (agent.provider_config or {}).get("cost_per_minute")
     defaults = {
         "mean_call_seconds": DEFAULT_MEAN_CALL_SECONDS,
@@ -132,14 +132,14 @@ def _retry_config(batch: Batch) -> RetryConfig | None:
     return RetryConfig.model_validate(batch.retry_config) if batch.retry_config else None
 
 
-def batch_plan(svc: Services, tenant_id: str, batch_id: str, query: PlanQuery) -> dict[str, Any]:
+def batch_plan(deps: Dependencies, tenant_id: str, batch_id: str, query: PlanQuery) -> dict[str, Any]:
     """The plan as `GET /batches/{id}/plan` answers it (see bodies.BatchPlan)."""
-    plan = _input(svc, tenant_id, batch_id)
+    plan = _input(deps, tenant_id, batch_id)
     batch, agent = plan.batch, plan.agent
     counts = dict.fromkeys((NOW, *WAIT_REASONS), 0)
     histogram = Histogram(plan.start, BUCKET)
     dials: list[tuple[int, FirstDial]] = []
-    for contact, dial in _contacts(svc, plan):
+    for contact, dial in _contacts(deps, plan):
         counts[dial.reason] += 1
         if dial.at is not None:
             histogram.add(dial.at)
@@ -148,7 +148,7 @@ def batch_plan(svc: Services, tenant_id: str, batch_id: str, query: PlanQuery) -
         live_calls=capacity(batch, agent),
         calls_per_second=agent.calls_per_second or DEFAULT_CALLS_PER_SECOND.get(agent.provider),
     )
-    assumed = assumptions(svc, tenant_id, agent, query)
+    assumed = assumptions(deps, tenant_id, agent, query)
     retry = _retry_config(batch)
     projection = project(dials, plan.rules, limits, assumed, retry)
     return {
@@ -207,11 +207,11 @@ def _projection(result: Projection) -> dict[str, Any]:
     }
 
 
-def plan_csv_rows(svc: Services, tenant_id: str, batch_id: str) -> Iterator[list[str]]:
+def plan_csv_rows(deps: Dependencies, tenant_id: str, batch_id: str) -> Iterator[list[str]]:
     """The header, then each contact still to be dispatched: number, CSV row, first possible dial time, reason."""
-    plan = _input(svc, tenant_id, batch_id)
+    plan = _input(deps, tenant_id, batch_id)
     yield list(CSV_COLUMNS)
-    for contact, dial in _contacts(svc, plan):
+    for contact, dial in _contacts(deps, plan):
         when = clock.iso(dial.at) if dial.at is not None else ""
         yield [spreadsheet_safe(contact["n"]), str(contact.get("row") or ""), when, dial.reason]
 

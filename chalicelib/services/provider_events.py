@@ -11,8 +11,8 @@ from ..errors import NotFound
 from ..observability import logger
 from ..store.dynamo import Fields
 from ..store.executions import StaleTransition
-from .calls import finish_again, finish_call
-from .container import Services
+from .attempt_end import finish_again, finish_call
+from .container import Dependencies
 from .suppressions import record_opt_out
 from .webhooks import emit_call_event
 
@@ -36,27 +36,27 @@ FINAL_DETAILS = (
 MAX_RACE_RETRIES = 5
 
 
-def apply_provider_event(svc: Services, event: ProviderEvent) -> None:
+def apply_provider_event(deps: Dependencies, event: ProviderEvent) -> None:
     """Idempotent: a late, repeated or redelivered event changes nothing it should not."""
     for _ in range(MAX_RACE_RETRIES):
-        execution = svc.executions.find(event.execution_id)
+        execution = deps.executions.find(event.execution_id)
         if execution is None:
             logger.warning("event for an unknown execution", extra={"execution_id": event.execution_id})
             return
         if event.details.get("opt_out"):
-            record_opt_out(svc, execution)  # first, and on every delivery: late or repeated events count too
+            record_opt_out(deps, execution)  # first, and on every delivery: late or repeated events count too
         if event.status == execution.status and is_final(event.status):
-            _late_details(svc, execution, event)
-            finish_again(svc, execution)  # a redelivery: the first delivery may have died before the end
+            _late_details(deps, execution, event)
+            finish_again(deps, execution)  # a redelivery: the first delivery may have died before the end
             return
         if rank(event.status) <= rank(execution.status):
             return  # late or repeated: a `ringing` after `completed` changes nothing
         try:
             if is_final(event.status):
-                fields, tallies = _with_extraction(svc, execution, _fields(event), event)
-                finish_call(svc, execution, event.status, fields, tallies=tallies)
+                fields, tallies = _with_extraction(deps, execution, _fields(event), event)
+                finish_call(deps, execution, event.status, fields, tallies=tallies)
             else:
-                svc.executions.move(execution, event.status, _fields(event))
+                deps.executions.move(execution, event.status, _fields(event))
             return
         except StaleTransition:
             continue  # another event moved it first: read again and decide again
@@ -68,7 +68,7 @@ def _fields(event: ProviderEvent) -> Fields:
     if event.provider_call_id:
         fields["provider_call_id"] = event.provider_call_id
     if event.details.get("opt_out"):
-        fields["opted_out"] = True  # never retried (calls.finish_call)
+        fields["opted_out"] = True  # never retried (attempt_end.finish_call)
     if is_final(event.status):
         fields["ended_at"] = clock.now_iso()
         fields.update({k: event.details[k] for k in FINAL_DETAILS if k in event.details})
@@ -79,7 +79,7 @@ def _fields(event: ProviderEvent) -> Fields:
     return fields
 
 
-def _late_details(svc: Services, execution: Execution, event: ProviderEvent) -> None:
+def _late_details(deps: Dependencies, execution: Execution, event: ProviderEvent) -> None:
     """A second report of the final status may bring what the first lacked: Bolna sends `call-disconnected` as
     the line drops and `completed`, with the extracted data, summary and cost, seconds later. Fields not known
     yet are set (and counted); a `call.updated` webhook carries them, once (its event id is deterministic, so a
@@ -87,19 +87,19 @@ def _late_details(svc: Services, execution: Execution, event: ProviderEvent) -> 
     fields = {k: v for k, v in _fields(event).items() if k in FINAL_DETAILS and getattr(execution, k) is None}
     tallies: dict[str, int] = {}
     if execution.extracted_data is None:
-        fields, tallies = _with_extraction(svc, execution, fields, event)
+        fields, tallies = _with_extraction(deps, execution, fields, event)
     fields = {k: v for k, v in fields.items() if v is not None}
     if fields:
-        svc.executions.add_details(execution, fields, tallies=tallies)
+        deps.executions.add_details(execution, fields, tallies=tallies)
     if fields or execution.late_details_at:
-        updated = svc.executions.find(execution.execution_id)
-        batch = svc.batches.find(execution.batch_id)
+        updated = deps.executions.find(execution.execution_id)
+        batch = deps.batches.find(execution.batch_id)
         if updated is not None and updated.late_details_at and batch is not None:
-            emit_call_event(svc, updated, batch, "call.updated")
+            emit_call_event(deps, updated, batch, "call.updated")
 
 
 def _with_extraction(
-    svc: Services, execution: Execution, fields: Fields, event: ProviderEvent
+    deps: Dependencies, execution: Execution, fields: Fields, event: ProviderEvent
 ) -> tuple[Fields, dict[str, int]]:
     """The reported extracted_data checked against the agent's schema (as it is when the call ends), and the
     batch tallies it adds; a deleted agent's data is kept unchecked."""
@@ -108,7 +108,7 @@ def _with_extraction(
     if event.details.get("extracted_data") is None:
         return fields, {}
     try:
-        schema = parse_schema(svc.agents.get(execution.tenant_id, execution.agent_id).extraction_schema)
+        schema = parse_schema(deps.agents.get(execution.tenant_id, execution.agent_id).extraction_schema)
     except NotFound:
         schema = []
     data, errors, tallies = checked(schema, event.details["extracted_data"])

@@ -17,7 +17,7 @@ from ..domain.messages import ControlMessage
 from ..domain.records import Batch
 from ..observability import logger
 from ..resources import CONTROL_QUEUE, EXPORTS_PREFIX, INBOX_PREFIX, QUARANTINE_PREFIX
-from .container import Services
+from .container import Dependencies
 
 PURGE_PAGE = 100  # executions read per step
 DELIVERIES_PAGE = 500  # delivery rows deleted per step
@@ -25,51 +25,51 @@ LIVE_RECHECK_SECONDS = 60  # a pass that left live calls starts again after this
 LIVE = frozenset({CallStatus.INITIATED, CallStatus.RINGING, CallStatus.IN_PROGRESS})
 
 
-def start_purge(svc: Services, batch_id: str) -> None:
-    svc.queues.send(CONTROL_QUEUE, ControlMessage.purge(batch_id, "executions"))
+def start_purge(deps: Dependencies, batch_id: str) -> None:
+    deps.queues.send(CONTROL_QUEUE, ControlMessage.purge(batch_id, "executions"))
 
 
-def purge_step(svc: Services, batch_id: str, phase: str | None, after: str | None) -> None:
-    batch = svc.batches.find(batch_id)
+def purge_step(deps: Dependencies, batch_id: str, phase: str | None, after: str | None) -> None:
+    batch = deps.batches.find(batch_id)
     if batch is None or not batch.deleted_at or batch.purged_at:
         return  # not deleted (never purge a live batch), or done already
     if phase == "executions":
-        _executions_step(svc, batch_id, after)
+        _executions_step(deps, batch_id, after)
     elif phase == "deliveries":
-        if svc.deliveries.delete_some(batch_id, DELIVERIES_PAGE):
-            svc.queues.send(CONTROL_QUEUE, ControlMessage.purge(batch_id, "deliveries"))
+        if deps.deliveries.delete_some(batch_id, DELIVERIES_PAGE):
+            deps.queues.send(CONTROL_QUEUE, ControlMessage.purge(batch_id, "deliveries"))
         else:
-            svc.queues.send(CONTROL_QUEUE, ControlMessage.purge(batch_id, "objects"))
+            deps.queues.send(CONTROL_QUEUE, ControlMessage.purge(batch_id, "objects"))
     elif phase == "objects":
-        if _objects_step(svc, batch):
-            svc.queues.send(CONTROL_QUEUE, ControlMessage.purge(batch_id, "objects"))
-        elif svc.batches.mark_purged(batch_id):
+        if _objects_step(deps, batch):
+            deps.queues.send(CONTROL_QUEUE, ControlMessage.purge(batch_id, "objects"))
+        elif deps.batches.mark_purged(batch_id):
             logger.info("batch purged", extra={"batch_id": batch_id})
 
 
-def _executions_step(svc: Services, batch_id: str, after: str | None) -> None:
-    page, last = svc.executions.page_after("by_batch", "batch_id", batch_id, "seq", after, PURGE_PAGE)
-    svc.executions.delete_many([e.execution_id for e in page if e.status not in LIVE])
+def _executions_step(deps: Dependencies, batch_id: str, after: str | None) -> None:
+    page, last = deps.executions.page_after("by_batch", "batch_id", batch_id, "seq", after, PURGE_PAGE)
+    deps.executions.delete_many([e.execution_id for e in page if e.status not in LIVE])
     if last is not None:
-        svc.queues.send(CONTROL_QUEUE, ControlMessage.purge(batch_id, "executions", last))
+        deps.queues.send(CONTROL_QUEUE, ControlMessage.purge(batch_id, "executions", last))
         return
-    left, _ = svc.executions.page_after("by_batch", "batch_id", batch_id, "seq", None, 1)
+    left, _ = deps.executions.page_after("by_batch", "batch_id", batch_id, "seq", None, 1)
     if left:  # live calls (or a step that raced the stop): look again once they may have ended
-        svc.queues.send(CONTROL_QUEUE, ControlMessage.purge(batch_id, "executions"), LIVE_RECHECK_SECONDS)
+        deps.queues.send(CONTROL_QUEUE, ControlMessage.purge(batch_id, "executions"), LIVE_RECHECK_SECONDS)
         return
-    svc.queues.send(CONTROL_QUEUE, ControlMessage.purge(batch_id, "deliveries"))
+    deps.queues.send(CONTROL_QUEUE, ControlMessage.purge(batch_id, "deliveries"))
 
 
-def _objects_step(svc: Services, batch: Batch) -> bool:
+def _objects_step(deps: Dependencies, batch: Batch) -> bool:
     """Delete up to 1,000 objects under each of the batch's prefixes, and its single files; True if more remain."""
     batch_id, tenant_id = batch.batch_id, batch.tenant_id
     more = False
     for prefix in (f"batches/{batch_id}/", f"{EXPORTS_PREFIX}{tenant_id}/{batch_id}/"):
-        more = svc.blobs.delete_prefix(prefix) or more
+        more = deps.blobs.delete_prefix(prefix) or more
     raw = batch.raw_key
     if raw:  # a presigned upload's file, or a drop (with its sidecar, and its quarantined copy)
         keys = [raw, QUARANTINE_PREFIX + raw, QUARANTINE_PREFIX + raw + ".reason.json"]
         if raw.startswith(INBOX_PREFIX) and raw.lower().endswith(".csv"):
             keys.append(raw[:-4] + ".json")
-        svc.blobs.delete_keys(keys)
+        deps.blobs.delete_keys(keys)
     return more

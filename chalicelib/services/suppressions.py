@@ -30,8 +30,8 @@ from ..domain.suppressions import (
 from ..errors import BadRequest, NotFound
 from ..observability import count
 from ..store.executions import WAITING, StaleTransition
-from .calls import finish_call
-from .container import Services
+from .attempt_end import finish_call
+from .container import Dependencies
 
 MAX_ROW_ERRORS = 100  # row errors listed in the answer (all are counted)
 WRITERS = 8  # concurrent UpdateItems: 10,000 numbers in well under API Gateway's 29 s
@@ -55,7 +55,7 @@ class Added:
         }
 
 
-def add_json(svc: Services, tenant_id: str, added_by: str | None, request: SuppressionRequest) -> Added:
+def add_json(deps: Dependencies, tenant_id: str, added_by: str | None, request: SuppressionRequest) -> Added:
     if (request.number is None) == (request.numbers is None):
         raise BadRequest("send one `number` or a list of `numbers`", code="validation_error")
     numbers = [request.number] if request.number is not None else request.numbers or []
@@ -63,11 +63,11 @@ def add_json(svc: Services, tenant_id: str, added_by: str | None, request: Suppr
         reader = read_records([{"phone_number": n} for n in numbers], request.default_region)
     except ContactsError as exc:  # a default_region no numbering plan has
         raise BadRequest(exc.message, code=exc.code, details=exc.details) from None
-    return _add(svc, tenant_id, added_by, reader, request.source, request.reason, request.expires_at)
+    return _add(deps, tenant_id, added_by, reader, request.source, request.reason, request.expires_at)
 
 
 def add_csv(
-    svc: Services,
+    deps: Dependencies,
     tenant_id: str,
     added_by: str | None,
     content: bytes,
@@ -78,11 +78,11 @@ def add_csv(
         reader = ContactReader([content], options.default_region)
     except ContactsError as exc:
         raise BadRequest(exc.message, code=exc.code, details=exc.details) from None
-    return _add(svc, tenant_id, added_by, reader, SuppressionSource.CSV, options.reason, options.expires_at)
+    return _add(deps, tenant_id, added_by, reader, SuppressionSource.CSV, options.reason, options.expires_at)
 
 
 def _add(
-    svc: Services,
+    deps: Dependencies,
     tenant_id: str,
     added_by: str | None,
     rows: Iterable[Contact | RowError],
@@ -118,7 +118,7 @@ def _add(
         raise BadRequest(exc.message, code=exc.code, details=exc.details) from None
 
     def one(number: str) -> None:
-        svc.numbers.suppress(tenant_id, number, source, reason=reason, added_by=added_by, expires_at=expiry)
+        deps.numbers.suppress(tenant_id, number, source, reason=reason, added_by=added_by, expires_at=expiry)
 
     with ThreadPoolExecutor(max_workers=WRITERS) as pool:
         list(pool.map(one, numbers))
@@ -134,46 +134,46 @@ def _number(raw: str) -> str:
         raise BadRequest(f"not a phone number in E.164 form: {exc}", code="invalid_number") from None
 
 
-def get_suppression(svc: Services, tenant_id: str, raw_number: str) -> Suppression:
-    entry = svc.numbers.get(tenant_id, _number(raw_number))
+def get_suppression(deps: Dependencies, tenant_id: str, raw_number: str) -> Suppression:
+    entry = deps.numbers.get(tenant_id, _number(raw_number))
     if entry is None:
         raise NotFound("this number is not on the suppression list", code="suppression_not_found")
     return entry
 
 
-def remove_suppression(svc: Services, tenant_id: str, raw_number: str) -> None:
-    if not svc.numbers.unsuppress(tenant_id, _number(raw_number)):
+def remove_suppression(deps: Dependencies, tenant_id: str, raw_number: str) -> None:
+    if not deps.numbers.unsuppress(tenant_id, _number(raw_number)):
         raise NotFound("this number is not on the suppression list", code="suppression_not_found")
 
 
 def list_suppressions(
-    svc: Services, tenant_id: str, source: str | None, limit: int, cursor: str | None
+    deps: Dependencies, tenant_id: str, source: str | None, limit: int, cursor: str | None
 ) -> tuple[list[Suppression], str | None]:
     if source is not None and source not in {s.value for s in SuppressionSource}:
         known = ", ".join(s.value for s in SuppressionSource)
         raise BadRequest(f"source must be one of {known}", code="invalid_query")
-    return svc.numbers.page(tenant_id, source=source, limit=limit, cursor=cursor)
+    return deps.numbers.page(tenant_id, source=source, limit=limit, cursor=cursor)
 
 
 OPT_OUT_REASON = "the person asked not to be called again, during a call"
 
 
-def record_opt_out(svc: Services, execution: Execution) -> None:
+def record_opt_out(deps: Dependencies, execution: Execution) -> None:
     """A call's opt-out: suppress the number (source call_opt_out, this execution), end its pending retry.
 
     Idempotent (a redelivered event suppresses again, finds the retry ended). A retry created after
     this, or one this misses, still meets the suppression in its own claim and ends `suppressed`.
     """
-    svc.numbers.suppress(
+    deps.numbers.suppress(
         execution.tenant_id,
         execution.user_number,
         SuppressionSource.CALL_OPT_OUT,
         reason=OPT_OUT_REASON,
         execution_id=execution.execution_id,
     )
-    svc.executions.set_fields(execution.execution_id, {"opted_out": True})
+    deps.executions.set_fields(execution.execution_id, {"opted_out": True})
     count("CallOptOuts")
-    retry = svc.executions.find(execution.superseded_by) if execution.superseded_by else None
+    retry = deps.executions.find(execution.superseded_by) if execution.superseded_by else None
     if retry is not None and retry.status in WAITING:
         with contextlib.suppress(StaleTransition):  # its claim or a stop got there first
-            finish_call(svc, retry, "suppressed", {"error_message": OPT_OUT_REASON})
+            finish_call(deps, retry, "suppressed", {"error_message": OPT_OUT_REASON})

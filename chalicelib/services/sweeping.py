@@ -18,8 +18,8 @@ from ..domain.records import Batch, Execution
 from ..observability import count, logger
 from ..resources import CONTROL_QUEUE
 from ..store.executions import StaleTransition
-from .calls import finish_call
-from .container import Services
+from .attempt_end import finish_call
+from .container import Dependencies
 from .lifecycle import complete_if_done, deliver_start, missed_start, resume_settling
 
 STALL_AFTER = timedelta(minutes=2)
@@ -52,51 +52,51 @@ def _isolated(report: SweepReport, step: str, **ids: str) -> Iterator[None]:
         logger.exception("sweep step failed; skipped until the next sweep", extra={"step": step, **ids})
 
 
-def sweep_once(svc: Services) -> SweepReport:
+def sweep_once(deps: Dependencies) -> SweepReport:
     """Every open execution, expired lease and active batch, each on its own; what was done, counted."""
     report = SweepReport()
     now = clock.now()
-    claim_cutoff = clock.iso(now - timedelta(seconds=svc.settings.claim_timeout_seconds))
-    report_cutoff = clock.iso(now - timedelta(seconds=svc.settings.call_report_timeout_seconds))
+    claim_cutoff = clock.iso(now - timedelta(seconds=deps.settings.claim_timeout_seconds))
+    report_cutoff = clock.iso(now - timedelta(seconds=deps.settings.call_report_timeout_seconds))
     stall_cutoff = clock.iso(now - STALL_AFTER)
     touched: set[str] = set()
-    for execution in svc.executions.open_before(claim_cutoff):
+    for execution in deps.executions.open_before(claim_cutoff):
         with _isolated(
             report,
             "open_execution",
             execution_id=str(execution.execution_id),
             batch_id=str(execution.batch_id),
         ):
-            _sweep_execution(svc, report, execution, report_cutoff, touched)
-    for lease in svc.leases.expired(clock.iso(now)):
+            _sweep_execution(deps, report, execution, report_cutoff, touched)
+    for lease in deps.leases.expired(clock.iso(now)):
         # Its call was finished above (or earlier) but the release was lost: free the slot.
         with _isolated(
             report, "expired_lease", execution_id=str(lease.get("lease_id")), batch_id=str(lease.get("batch_id"))
         ):
-            if svc.leases.release(lease["agent_key"], lease["lease_id"], lease["batch_id"]):
+            if deps.leases.release(lease["agent_key"], lease["lease_id"], lease["batch_id"]):
                 report.reclaimed_leases += 1
-    for batch in svc.batches.list_active():
+    for batch in deps.batches.list_active():
         with _isolated(report, "active_batch", batch_id=str(batch.batch_id)):
-            _sweep_batch(svc, report, batch, now, stall_cutoff, touched)
+            _sweep_batch(deps, report, batch, now, stall_cutoff, touched)
     with _isolated(report, "live_calls"):
-        report.live_calls = svc.leases.count_live()
+        report.live_calls = deps.leases.count_live()
         count("LiveCalls", report.live_calls)  # a gauge, once a minute: the dashboard draws its maximum
     return report
 
 
 def _sweep_execution(
-    svc: Services, report: SweepReport, execution: Execution, report_cutoff: str, touched: set[str]
+    deps: Dependencies, report: SweepReport, execution: Execution, report_cutoff: str, touched: set[str]
 ) -> None:
     placed = bool(execution.provider_call_id)
     if placed and execution.updated_at >= report_cutoff:
         return  # placed and still within the time a provider may take to report
     reason = (
-        f"no final status from the provider within {svc.settings.call_report_timeout_seconds} s"
+        f"no final status from the provider within {deps.settings.call_report_timeout_seconds} s"
         if placed
         else "the call was claimed but its placement was never confirmed"
     )
     try:
-        finish_call(svc, execution, "error", {"error_message": reason, "ended_at": clock.now_iso()})
+        finish_call(deps, execution, "error", {"error_message": reason, "ended_at": clock.now_iso()})
     except StaleTransition:
         return
     touched.add(execution.batch_id)
@@ -107,17 +107,17 @@ def _sweep_execution(
 
 
 def _sweep_batch(
-    svc: Services, report: SweepReport, batch: Batch, now: datetime, stall_cutoff: str, touched: set[str]
+    deps: Dependencies, report: SweepReport, batch: Batch, now: datetime, stall_cutoff: str, touched: set[str]
 ) -> None:
     if batch.batch_id in touched or batch.status == BatchStatus.RUNNING:
-        if complete_if_done(svc, batch.batch_id):
+        if complete_if_done(deps, batch.batch_id):
             report.completed_batches += 1
         elif _dispatch_stalled(batch, stall_cutoff):
             # The step that advanced next_pos died before sending the next one; duplicates are harmless.
-            svc.queues.send(CONTROL_QUEUE, ControlMessage.dispatch(batch.batch_id, batch.next_pos))
+            deps.queues.send(CONTROL_QUEUE, ControlMessage.dispatch(batch.batch_id, batch.next_pos))
             report.resumed_dispatches += 1
     elif missed_start(batch, now) and batch.start_token:
-        deliver_start(svc, batch.batch_id, batch.start_token, now)
+        deliver_start(deps, batch.batch_id, batch.start_token, now)
         report.restarted_batches += 1
     elif batch.status in ENDED_EARLY:  # stopped: its cancel walk stalled, or its closing was lost
-        report.resumed_cancels += resume_settling(svc, batch, stall_cutoff)
+        report.resumed_cancels += resume_settling(deps, batch, stall_cutoff)

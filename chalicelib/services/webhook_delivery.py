@@ -20,42 +20,42 @@ from ..observability import count, logger
 from ..resources import WEBHOOK_QUEUE
 from ..store.dynamo import Fields
 from ..store.webhook_deliveries import PENDING, SENDING
-from .container import Services
+from .container import Dependencies
 from .webhook_post import Attempt, post_attempt
 
 EARLY_TOLERANCE = timedelta(seconds=1)
 
 
-def deliver_attempt(svc: Services, message: WebhookMessage) -> None:
+def deliver_attempt(deps: Dependencies, message: WebhookMessage) -> None:
     now = clock.now()
     due = early_until(message.not_before, now, EARLY_TOLERANCE)
     if due is not None:
-        _send(svc, message, message.attempt, due)
+        _send(deps, message, message.attempt, due)
         return
-    batch = svc.batches.find(message.batch_id)
+    batch = deps.batches.find(message.batch_id)
     if batch is not None and batch.deleted_at:  # deleted: its log is being purged, so nothing is sent or logged
         logger.info("webhook of a deleted batch dropped", extra={"event_id": message.event_id})
         return
-    claimed, state = svc.deliveries.claim(
+    claimed, state = deps.deliveries.claim(
         message.batch_id,
         message.event_id,
         message.attempt,
         now=now.timestamp(),
-        lease_until=now.timestamp() + _claim_seconds(svc),
+        lease_until=now.timestamp() + _claim_seconds(deps),
         replay=message.replay,
     )
     if not claimed:
-        _not_claimed(svc, message, state, now)
+        _not_claimed(deps, message, state, now)
         return
-    _settle(svc, message, now, post_attempt(svc, message))
+    _settle(deps, message, now, post_attempt(deps, message))
 
 
-def _claim_seconds(svc: Services) -> float:
+def _claim_seconds(deps: Dependencies) -> float:
     """Longer than one attempt takes, shorter than the queue's visibility timeout (a dead worker's redelivery)."""
-    return 2 * svc.settings.webhook_timeout_seconds + 30
+    return 2 * deps.settings.webhook_timeout_seconds + 30
 
 
-def _not_claimed(svc: Services, message: WebhookMessage, state: Fields | None, now: datetime) -> None:
+def _not_claimed(deps: Dependencies, message: WebhookMessage, state: Fields | None, now: datetime) -> None:
     """A duplicate, usually: dropped. Two cases are not, and must not lose the event:
 
     - the attempt is held by a worker that may yet die (lease running): look again when the lease ends;
@@ -65,15 +65,15 @@ def _not_claimed(svc: Services, message: WebhookMessage, state: Fields | None, n
     state = state or {}
     attempts = int(state.get("attempts", 0))
     if state.get("state") == SENDING and attempts <= message.attempt and state.get("lease_until", 0) > now.timestamp():
-        _send(svc, message, message.attempt, datetime.fromtimestamp(float(state["lease_until"]) + 1, UTC))
+        _send(deps, message, message.attempt, datetime.fromtimestamp(float(state["lease_until"]) + 1, UTC))
         return
     if (
         state.get("state") == PENDING
         and attempts == message.attempt
         and state.get("next_try_at")
-        and clock.parse_iso(state["updated_at"]) + timedelta(seconds=_claim_seconds(svc)) < now
+        and clock.parse_iso(state["updated_at"]) + timedelta(seconds=_claim_seconds(deps)) < now
     ):
-        _send(svc, message, message.attempt + 1, clock.parse_iso(state["next_try_at"]))
+        _send(deps, message, message.attempt + 1, clock.parse_iso(state["next_try_at"]))
         return
     logger.info(
         "webhook attempt already taken",
@@ -81,13 +81,13 @@ def _not_claimed(svc: Services, message: WebhookMessage, state: Fields | None, n
     )
 
 
-def _settle(svc: Services, message: WebhookMessage, started: datetime, attempt: Attempt) -> None:
+def _settle(deps: Dependencies, message: WebhookMessage, started: datetime, attempt: Attempt) -> None:
     """Log the attempt, then record it on the event; the next step only if no later attempt took over."""
-    outcome, next_at = _next_step(svc, message, attempt)
+    outcome, next_at = _next_step(deps, message, attempt)
     if outcome is Outcome.DEAD:
-        _dead_letter(svc, message, attempt)
+        _dead_letter(deps, message, attempt)
     elif outcome is Outcome.DISABLED:
-        svc.tenants.disable_endpoint(message.tenant_id, endpoint_key(message.url))
+        deps.tenants.disable_endpoint(message.tenant_id, endpoint_key(message.url))
     count("WebhooksDelivered" if outcome is Outcome.DELIVERED else "WebhookFailures")
     next_try_at = clock.iso(next_at) if next_at else None
     row = {
@@ -104,10 +104,10 @@ def _settle(svc: Services, message: WebhookMessage, started: datetime, attempt: 
         "attempted_at": clock.iso(started),
         "next_try_at": next_try_at,
     }
-    svc.deliveries.log(row)
+    deps.deliveries.log(row)
     logger.info("webhook attempt", extra={k: v for k, v in row.items() if v is not None})
     state = PENDING if next_at else outcome.value
-    settled = svc.deliveries.settle(
+    settled = deps.deliveries.settle(
         message.batch_id,
         message.event_id,
         message.attempt,
@@ -117,14 +117,14 @@ def _settle(svc: Services, message: WebhookMessage, started: datetime, attempt: 
         record=timeline.webhook_attempt(row),
     )
     if settled and next_at:
-        _send(svc, message, message.attempt + 1, next_at)
+        _send(deps, message, message.attempt + 1, next_at)
 
 
-def _next_step(svc: Services, message: WebhookMessage, attempt: Attempt) -> tuple[Outcome, datetime | None]:
+def _next_step(deps: Dependencies, message: WebhookMessage, attempt: Attempt) -> tuple[Outcome, datetime | None]:
     """A retryable failure gets the next attempt's time, or is dead when the schedule is used up."""
     if attempt.outcome is not Outcome.RETRYING:
         return attempt.outcome, None
-    settings = svc.settings
+    settings = deps.settings
     delay = next_delay(
         message.attempt, settings.webhook_retry_schedule, settings.webhook_max_attempts, attempt.retry_after
     )
@@ -133,11 +133,11 @@ def _next_step(svc: Services, message: WebhookMessage, attempt: Attempt) -> tupl
     return Outcome.RETRYING, clock.now() + timedelta(seconds=delay)
 
 
-def _send(svc: Services, message: WebhookMessage, attempt: int, when: datetime) -> None:
+def _send(deps: Dependencies, message: WebhookMessage, attempt: int, when: datetime) -> None:
     body = message.retry(attempt, clock.iso(when))
-    svc.scheduler.send_at(WEBHOOK_QUEUE, body, when, f"webhook-{message.event_id}-{attempt}", replaces=False)
+    deps.scheduler.send_at(WEBHOOK_QUEUE, body, when, f"webhook-{message.event_id}-{attempt}", replaces=False)
 
 
-def _dead_letter(svc: Services, message: WebhookMessage, attempt: Attempt) -> None:
+def _dead_letter(deps: Dependencies, message: WebhookMessage, attempt: Attempt) -> None:
     """Explicitly, since a failed POST never fails the record: redriving it to the queue replays the event."""
-    svc.queues.dead_letter(WEBHOOK_QUEUE, DeadWebhook.of(message, clock.now_iso(), attempt.status, attempt.error))
+    deps.queues.dead_letter(WEBHOOK_QUEUE, DeadWebhook.of(message, clock.now_iso(), attempt.status, attempt.error))

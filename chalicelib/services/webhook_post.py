@@ -18,7 +18,7 @@ from ..domain.records import Tenant
 from ..domain.webhooks import Outcome, classify, endpoint_key, message_id, retry_after_seconds
 from ..domain.webhooks import signature_header as sign
 from . import webhooks
-from .container import Services
+from .container import Dependencies
 
 USER_AGENT = "batchcall-webhooks/1"
 
@@ -33,11 +33,11 @@ class Attempt:
     retry_after: float | None = None
 
 
-def post_attempt(svc: Services, message: WebhookMessage) -> Attempt:
+def post_attempt(deps: Dependencies, message: WebhookMessage) -> Attempt:
     """POST the event once, signed with the tenant's current secrets; never raises for the endpoint's faults."""
-    settings = svc.settings
+    settings = deps.settings
     host = host_of(message.url)
-    tenant = webhooks.current_secret(svc, message.tenant_id)
+    tenant = webhooks.current_secret(deps, message.tenant_id)
     if endpoint_key(message.url) in tenant.disabled_endpoints:
         return Attempt(Outcome.SKIPPED, host, error="endpoint disabled after it answered 410 Gone")
     try:

@@ -26,16 +26,16 @@ from ..errors import BadRequest
 from ..resources import WEBHOOK_QUEUE
 from ..settings import Settings
 from ..store.dynamo import Fields
-from .container import Services
+from .container import Dependencies
 
 
-def emit_call_event(svc: Services, execution: Execution, batch: Batch, event: str) -> None:
+def emit_call_event(deps: Dependencies, execution: Execution, batch: Batch, event: str) -> None:
     """Queue `call.ended` / `call.retry_scheduled` for the batch's webhook_url; nothing when it has none."""
     url = batch.webhook_url
     if not url:
         return
     _enqueue(
-        svc,
+        deps,
         event_id=call_event_id(execution.execution_id, event),
         event=event,
         batch=batch,
@@ -45,7 +45,7 @@ def emit_call_event(svc: Services, execution: Execution, batch: Batch, event: st
 
 
 def emit_batch_event(
-    svc: Services, batch: Batch, status: str, counts: JsonObject | None = None, occurrence: str = ""
+    deps: Dependencies, batch: Batch, status: str, counts: JsonObject | None = None, occurrence: str = ""
 ) -> None:
     """Queue a lifecycle step for the batch's status_webhook; final steps carry call counts (the batch's if none)."""
     url = batch.status_webhook
@@ -55,10 +55,10 @@ def emit_batch_event(
     if counts is None and status in FINAL_BATCH_STATUSES:
         counts = batch_counts(batch)
     payload = batch_payload(batch.batch_id, status, clock.now_iso(), counts)
-    _enqueue(svc, event_id=event_id, event=f"batch.{status}", batch=batch, url=url, payload=payload)
+    _enqueue(deps, event_id=event_id, event=f"batch.{status}", batch=batch, url=url, payload=payload)
 
 
-def _enqueue(svc: Services, *, event_id: str, event: str, batch: Batch, url: str, payload: JsonObject) -> None:
+def _enqueue(deps: Dependencies, *, event_id: str, event: str, batch: Batch, url: str, payload: JsonObject) -> None:
     message = WebhookMessage.new(
         event_id=event_id,
         event=event,
@@ -68,7 +68,7 @@ def _enqueue(svc: Services, *, event_id: str, event: str, batch: Batch, url: str
         payload=payload,
         now=clock.now_iso(),
     )
-    svc.queues.send(WEBHOOK_QUEUE, message)
+    deps.queues.send(WEBHOOK_QUEUE, message)
 
 
 def validate_webhook_url(url: str, settings: Settings, field: str = "webhook_url") -> str:
@@ -91,20 +91,20 @@ def validate_webhook_url(url: str, settings: Settings, field: str = "webhook_url
     return text
 
 
-def current_secret(svc: Services, tenant_id: str) -> Tenant:
+def current_secret(deps: Dependencies, tenant_id: str) -> Tenant:
     """The tenant's signing secrets, made on first use."""
-    tenant = svc.tenants.find(tenant_id)
+    tenant = deps.tenants.find(tenant_id)
     if tenant and tenant.webhook_secret:
         return tenant
-    return svc.tenants.set_secret_if_missing(tenant_id, new_secret(), clock.now_iso())
+    return deps.tenants.set_secret_if_missing(tenant_id, new_secret(), clock.now_iso())
 
 
-def rotate_secret(svc: Services, tenant_id: str) -> Tenant:
+def rotate_secret(deps: Dependencies, tenant_id: str) -> Tenant:
     """A new secret; webhooks carry a signature with the old one too until the overlap ends."""
-    current_secret(svc, tenant_id)
+    current_secret(deps, tenant_id)
     now = clock.now()
-    until = now + timedelta(hours=svc.settings.webhook_secret_overlap_hours)
-    return svc.tenants.rotate_secret(tenant_id, new_secret(), clock.iso(now), clock.iso(until))
+    until = now + timedelta(hours=deps.settings.webhook_secret_overlap_hours)
+    return deps.tenants.rotate_secret(tenant_id, new_secret(), clock.iso(now), clock.iso(until))
 
 
 def signing_secrets(tenant: Tenant, now_iso: str) -> list[str]:

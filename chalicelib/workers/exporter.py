@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ..domain.messages import ExportMessage
-from ..services.container import Services
+from ..services.container import Dependencies
 from ..services.exports import export_in_background
 
 
-def handle_export(svc: Services, message: ExportMessage) -> None:
-    export_in_background(svc, message.batch_id, message.token)
+def handle_export(deps: Dependencies, message: ExportMessage) -> None:
+    export_in_background(deps, message.batch_id, message.token)

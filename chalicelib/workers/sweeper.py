@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from ..domain.timeline import Component, acting_as
 from ..observability import logger
-from ..services.container import Services
+from ..services.container import Dependencies
 from ..services.sweeping import SweepReport, sweep_once
 
 
-def sweep(svc: Services) -> SweepReport:
+def sweep(deps: Dependencies) -> SweepReport:
     with acting_as(Component.SWEEPER):
-        report = sweep_once(svc)
+        report = sweep_once(deps)
     if any(vars(report).values()):
         logger.info("sweep", extra=vars(report))
     return report

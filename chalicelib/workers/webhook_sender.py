@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ..domain.messages import WebhookMessage
-from ..services.container import Services
+from ..services.container import Dependencies
 from ..services.webhook_delivery import deliver_attempt
 
 
-def handle_webhook(svc: Services, message: WebhookMessage) -> None:
-    deliver_attempt(svc, message)
+def handle_webhook(deps: Dependencies, message: WebhookMessage) -> None:
+    deliver_attempt(deps, message)

@@ -57,23 +57,23 @@ TABLES_OF = {
     },
     "dispatcher": {"agents", "batches", "executions", "webhook-deliveries", "erasures"},
     "dialer": {"agents", "batches", "executions", "leases", "numbers"},
-    "outcomes": {"batches", "executions", "leases", "numbers"},
+    "provider_events": {"batches", "executions", "leases", "numbers"},
     "ingest": {"agents", "batches", "numbers"},
     "webhook_sender": {"tenants", "webhook-deliveries", "batches"},
     "sweeper": {"batches", "executions", "leases"},
     "exporter": {"batches", "executions"},
 }
 SENDS_TO = {  # every function that can end a call or change a batch's state also queues its webhooks
-    "api_handler": {"control", "webhooks", "events", "exports"},  # + providers' callbacks, background exports
+    "api_handler": {"control", "webhooks", "provider-events", "exports"},  # + providers' callbacks, background exports
     "dispatcher": {"control", "dial", "webhooks"},
-    "dialer": {"dial", "events", "webhooks"},
-    "outcomes": {"dial", "webhooks"},
+    "dialer": {"dial", "provider-events", "webhooks"},
+    "provider_events": {"dial", "webhooks"},
     "ingest": {"control", "webhooks"},
     "webhook_sender": {"webhooks", "webhooks-dlq"},
     "sweeper": {"control", "dial", "webhooks"},
     "exporter": set(),
 }
-SCHEDULES = {"api_handler", "dialer", "outcomes", "ingest", "webhook_sender", "sweeper"}
+SCHEDULES = {"api_handler", "dialer", "provider_events", "ingest", "webhook_sender", "sweeper"}
 BUCKET_USERS = {"api_handler", "dispatcher", "ingest", "exporter"}
 SCHEDULER_TARGETS = {"control", "dial", "webhooks"}
 # Actions that have no resource-level permissions at all: the only ones allowed on "*".
@@ -421,7 +421,7 @@ def test_indexes_are_queried_only_where_the_code_queries_them(synth: Synth) -> N
     assert queried["ingest"] == {("agents", "by_id"), ("numbers", "suppressed")}
     # the cancel and purge walks of a stopped or deleted batch; an erasure's walk over one number's executions
     assert queried["dispatcher"] == {("executions", "by_batch"), ("executions", "by_number")}
-    assert not queried["dialer"] and not queried["outcomes"]
+    assert not queried["dialer"] and not queried["provider_events"]
 
 
 def test_each_function_sends_only_to_its_queues_and_consumes_only_its_own(synth: Synth) -> None:

@@ -10,7 +10,7 @@ from moto import mock_aws
 
 from chalicelib import aws
 from chalicelib.services.admin import seed_demo
-from chalicelib.services.container import Services, get_services
+from chalicelib.services.container import Dependencies, get_dependencies
 from chalicelib.settings import get_settings
 from local.bootstrap import create_resources
 from local.fidelity import serialize_dynamodb_writes
@@ -19,20 +19,20 @@ from tests.support.scripted import ScriptedProvider
 
 
 @pytest.fixture
-def svc() -> Iterator[Services]:
+def deps() -> Iterator[Dependencies]:
     serialize_dynamodb_writes()
     with mock_aws():
         aws.reset()
         get_settings.cache_clear()
-        get_services.cache_clear()
+        get_dependencies.cache_clear()
         create_resources(get_settings())
-        yield get_services()
+        yield get_dependencies()
         aws.reset()
-        get_services.cache_clear()
+        get_dependencies.cache_clear()
 
 
 @pytest.fixture
-def app(svc: Services):  # type: ignore[no-untyped-def]
+def app(deps: Dependencies):  # type: ignore[no-untyped-def]
     import app as app_module
 
     return app_module.app
@@ -45,25 +45,25 @@ def client(app) -> Iterator[Client]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def tenant(svc: Services) -> tuple[str, str]:
+def tenant(deps: Dependencies) -> tuple[str, str]:
     """(api_key, agent_id) of a seeded tenant."""
-    return seed_demo("tenant-a", svc)
+    return seed_demo("tenant-a", deps)
 
 
 @pytest.fixture
-def other_tenant(svc: Services) -> tuple[str, str]:
-    return seed_demo("tenant-b", svc)
+def other_tenant(deps: Dependencies) -> tuple[str, str]:
+    return seed_demo("tenant-b", deps)
 
 
 @pytest.fixture
-def pump(app, svc: Services) -> Iterator[Pump]:  # type: ignore[no-untyped-def]
-    pump = Pump(app, svc)
+def pump(app, deps: Dependencies) -> Iterator[Pump]:  # type: ignore[no-untyped-def]
+    pump = Pump(app, deps)
     yield pump
     pump.close()
 
 
 @pytest.fixture
-def scripted(svc: Services) -> ScriptedProvider:
-    provider = ScriptedProvider(svc)
-    svc.providers["simulator"] = provider  # type: ignore[assignment]
+def scripted(deps: Dependencies) -> ScriptedProvider:
+    provider = ScriptedProvider(deps)
+    deps.providers["simulator"] = provider  # type: ignore[assignment]
     return provider

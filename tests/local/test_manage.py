@@ -14,7 +14,7 @@ import pytest
 import manage
 from chalicelib import aws
 from chalicelib.services.auth import authenticate
-from chalicelib.services.container import get_services
+from chalicelib.services.container import get_dependencies
 from chalicelib.settings import get_settings
 from local.bootstrap import create_resources
 from local.emulator import Emulator
@@ -37,11 +37,11 @@ def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     monkeypatch.setenv("RESOURCE_PREFIX", f"m{uuid.uuid4().hex[:8]}")
     with Emulator() as running:
         get_settings.cache_clear()
-        get_services.cache_clear()
+        get_dependencies.cache_clear()
         create_resources(get_settings())
         yield running
     get_settings.cache_clear()
-    get_services.cache_clear()
+    get_dependencies.cache_clear()
     aws.reset()
 
 
@@ -63,7 +63,7 @@ def test_create_key_against_the_emulator_needs_no_aws_configuration(emulator: Em
     assert done.returncode == 0, done.stderr[-2000:]
     key = done.stdout.strip()
     assert key.startswith("bk_")
-    assert authenticate(get_services().keys, f"Bearer {key}") == "acme"
+    assert authenticate(get_dependencies().keys, f"Bearer {key}") == "acme"
 
 
 @pytest.mark.parametrize("endpoint", ["", "https://dynamodb.us-east-1.amazonaws.com", "http://10.0.0.5:4566"])

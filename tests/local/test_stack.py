@@ -114,18 +114,18 @@ def test_a_second_stack_in_the_process_serves_with_its_own_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Tiers that each start a stack (browser, e2e) share a process: the services must not outlive one."""
-    from chalicelib.services.container import get_services
+    from chalicelib.services.container import get_dependencies
 
     monkeypatch.setenv("RESOURCE_PREFIX", f"s{uuid.uuid4().hex[:8]}")
     monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)  # as a user runs it: the stack's own URL
     project = write_project(tmp_path)
     # Given a stack that served (its services built) and stopped
     with LocalStack(project_dir=project, app=Chalice(app_name="tiny"), api_port=0, seed=False):
-        assert get_services().settings.export_inline_max_rows != 10
+        assert get_dependencies().settings.export_inline_max_rows != 10
     # When another starts with other settings
     monkeypatch.setenv("EXPORT_INLINE_MAX_ROWS", "10")
     with LocalStack(project_dir=project, app=Chalice(app_name="tiny"), api_port=0, seed=False) as second:
-        settings = get_services().settings
+        settings = get_dependencies().settings
         # Then its services read them, and call back to its own URL, not the stopped stack's
         assert settings.export_inline_max_rows == 10
         assert settings.public_base_url == second.api_url

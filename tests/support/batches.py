@@ -7,7 +7,7 @@ from typing import Any
 
 from chalice.test import Client
 
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from tests.support.api import post_csv
 
 
@@ -25,9 +25,9 @@ def create_and_run(client: Client, tenant: tuple[str, str], n: int) -> tuple[str
     return batch_id, auth
 
 
-def is_completed(svc: Services, batch_id: str) -> bool:
+def is_completed(deps: Dependencies, batch_id: str) -> bool:
     """Dials waiting for a free slot come back after a delay: run (moving the clock) until the batch is done."""
-    batch = svc.batches.find(batch_id)
+    batch = deps.batches.find(batch_id)
     return batch is not None and batch.status == "completed"
 
 

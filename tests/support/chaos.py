@@ -18,7 +18,7 @@ from chalicelib import aws, clock
 from chalicelib.domain.batch_status import TERMINAL
 from chalicelib.resources import QUEUES, dlq_name, queue_name
 from chalicelib.services import dialing
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from local.faults import FaultConfig, FaultInjector
 from tests.support.api import post_csv
 from tests.support.batches import patch_agent
@@ -66,14 +66,14 @@ def _upload(
     return json.loads(response.body)["batch_id"], {"Authorization": f"Bearer {key}"}
 
 
-def _ended(svc: Services, batch_ids: list[str]) -> bool:
-    return all((b := svc.batches.find(i)) is not None and b.status in TERMINAL for i in batch_ids)
+def _ended(deps: Dependencies, batch_ids: list[str]) -> bool:
+    return all((b := deps.batches.find(i)) is not None and b.status in TERMINAL for i in batch_ids)
 
 
-def _purge(svc: Services) -> None:
+def _purge(deps: Dependencies) -> None:
     """After a failed seed, empty the queues so the next seed starts clean."""
     for queue in QUEUES:
-        for name in (queue_name(svc.settings, queue), dlq_name(svc.settings, queue)):
+        for name in (queue_name(deps.settings, queue), dlq_name(deps.settings, queue)):
             aws.sqs().purge_queue(QueueUrl=aws.sqs().get_queue_url(QueueName=name)["QueueUrl"])
 
 
@@ -94,12 +94,12 @@ def run_seed(
     """A campaign of 1-2 batches on one agent (sharing its cap) under faults from `seed`; its violations.
 
     One pump (and its moved clock) serves every seed, so time only goes forward across seeds."""
-    svc = pump.svc
+    deps = pump.deps
     rng = random.Random(seed)
     injector = FaultInjector(FaultConfig(seed=seed, rate=RATE))
-    base = dict(svc.providers)
+    base = dict(deps.providers)
     ledger = DialLedger(base["simulator"])
-    svc.providers["simulator"] = ledger
+    deps.providers["simulator"] = ledger
     try:
         patch_agent(client, tenant, max_concurrent_calls=rng.randint(1, 3))
         # A warm dialer keeps an agent for AGENT_CACHE_SECONDS of real time (not the moved clock): start each
@@ -125,30 +125,30 @@ def run_seed(
                 response = client.http.post(f"/batches/{batch_id}/run", headers=auth)
             assert response.status_code == 200, response.body
         for _ in range(rng.randint(0, 8)):  # some progress before an operator steps in
-            pump.step(rng.choice(["dispatcher", "dialer", "outcomes"]))
+            pump.step(rng.choice(["dispatcher", "dialer", "provider_events"]))
         action = rng.choice(["none", "none", "pause", "stop"])
         batch_id, auth = rng.choice(batches)
         if action == "pause" and client.http.post(f"/batches/{batch_id}/pause", headers=auth).status_code == 200:
             for _ in range(rng.randint(0, 4)):
-                pump.step(rng.choice(["dispatcher", "dialer", "outcomes"]))
+                pump.step(rng.choice(["dispatcher", "dialer", "provider_events"]))
             pump.advance(rng.randint(0, 120))
             client.http.post(f"/batches/{batch_id}/resume", headers=auth)
         elif action == "stop":
             client.http.post(f"/batches/{batch_id}/stop", headers=auth)
         ids = [b for b, _ in batches]
-        pump.run(until=lambda: _ended(svc, ids), advance_seconds=30, max_steps=20_000)
+        pump.run(until=lambda: _ended(deps, ids), advance_seconds=30, max_steps=20_000)
         target = pump.advanced_seconds + SETTLE_SECONDS
         pump.run(until=lambda: pump.advanced_seconds >= target, advance_seconds=600)
         pump.run()  # drain what the last sweep sent
         injector.uninstall()
-        violations = check_campaign(svc, ids, ledger.dials, received=receiver.received if receiver else None)
+        violations = check_campaign(deps, ids, ledger.dials, received=receiver.received if receiver else None)
     except AssertionError as error:
         violations = [f"campaign did not end: {error}"]
     finally:
         injector.uninstall()
         pump.faults = None
-        svc.providers.clear()
-        svc.providers.update(base)
+        deps.providers.clear()
+        deps.providers.update(base)
     if violations:
-        _purge(svc)
+        _purge(deps)
     return SeedResult(seed, violations, injector.injected, injector.trail)

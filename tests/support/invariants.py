@@ -20,7 +20,7 @@ from chalicelib.domain.records import Agent, Execution
 from chalicelib.domain.webhooks import message_id
 from chalicelib.providers.base import CallRequest
 from chalicelib.resources import QUEUES, WEBHOOK_DELIVERIES, WEBHOOK_QUEUE, dlq_name, queue_name, table_name
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from chalicelib.store.dynamo import query_all, values
 from chalicelib.store.webhook_deliveries import DEAD, STATE_PREFIX
 from tests.support.webhooks import Received
@@ -56,16 +56,16 @@ class Limits:
     batch: dict[str, int] = field(default_factory=dict)
 
 
-def limits_of(svc: Services, batch_ids: Iterable[str]) -> Limits:
+def limits_of(deps: Dependencies, batch_ids: Iterable[str]) -> Limits:
     """The caps as stored: each batch's own, and its agent's (1 when unset, as the dialer reads it)."""
     limits = Limits()
     for batch_id in batch_ids:
-        batch = svc.batches.find(batch_id)
+        batch = deps.batches.find(batch_id)
         if batch is None:
             continue
         if batch.max_concurrent_calls:
             limits.batch[batch_id] = batch.max_concurrent_calls
-        agent = svc.agents.find_by_id(batch.agent_id)
+        agent = deps.agents.find_by_id(batch.agent_id)
         if agent is not None:
             limits.agent[f"{batch.tenant_id}#{batch.agent_id}"] = int(agent.max_concurrent_calls or 1)
     return limits
@@ -81,10 +81,10 @@ def _max_overlap(intervals: Iterable[tuple[str, str]]) -> int:
     return peak
 
 
-def _queue_depths(svc: Services) -> dict[str, int]:
+def _queue_depths(deps: Dependencies) -> dict[str, int]:
     depths: dict[str, int] = {}
     for queue in QUEUES:
-        for name in (queue_name(svc.settings, queue), dlq_name(svc.settings, queue)):
+        for name in (queue_name(deps.settings, queue), dlq_name(deps.settings, queue)):
             try:
                 url = aws.sqs().get_queue_url(QueueName=name)["QueueUrl"]
             except aws.sqs().exceptions.QueueDoesNotExist:
@@ -99,13 +99,13 @@ def _queue_depths(svc: Services) -> dict[str, int]:
     return depths
 
 
-def check_batch(svc: Services, batch_id: str, dials: Counter[str] | None) -> list[str]:
+def check_batch(deps: Dependencies, batch_id: str, dials: Counter[str] | None) -> list[str]:
     """Accounting for one batch: every valid contact once, counters equal executions, no double dial."""
     problems: list[str] = []
-    batch = svc.batches.find(batch_id)
+    batch = deps.batches.find(batch_id)
     if batch is None:
         return [f"{batch_id}: batch missing"]
-    executions: list[Execution] = list(svc.executions.iter_batch(batch_id))
+    executions: list[Execution] = list(deps.executions.iter_batch(batch_id))
     current = [e for e in executions if not e.superseded_by]
     by_contact = Counter(e.contact_index for e in current)
     twice = sorted(i for i, n in by_contact.items() if n > 1)
@@ -144,14 +144,14 @@ def _check_dials(batch_id: str, executions: list[Execution], dials: Counter[str]
     return problems
 
 
-def check_live_limits(svc: Services, batch_ids: Iterable[str], limits: Limits) -> list[str]:
+def check_live_limits(deps: Dependencies, batch_ids: Iterable[str], limits: Limits) -> list[str]:
     """Live calls (claim to end) never above a batch's or an agent's cap at any instant."""
     problems: list[str] = []
     per_agent: dict[str, list[tuple[str, str]]] = {}
     for batch_id in batch_ids:
-        claimed = [e for e in svc.executions.iter_batch(batch_id) if e.claimed_at]  # each took a slot
+        claimed = [e for e in deps.executions.iter_batch(batch_id) if e.claimed_at]  # each took a slot
         intervals = [(str(e.claimed_at), e.ended_at or f"never ended ({e.status}, {e.execution_id})") for e in claimed]
-        batch = svc.batches.find(batch_id)
+        batch = deps.batches.find(batch_id)
         if batch is None:
             continue
         per_agent.setdefault(f"{batch.tenant_id}#{batch.agent_id}", []).extend(intervals)
@@ -166,9 +166,9 @@ def check_live_limits(svc: Services, batch_ids: Iterable[str], limits: Limits) -
     return problems
 
 
-def dead_webhooks(svc: Services) -> dict[str, dict[str, Any]]:
+def dead_webhooks(deps: Dependencies) -> dict[str, dict[str, Any]]:
     """The webhook DLQ's parked events by event id (read with a visibility timeout, so each is seen once)."""
-    url = aws.sqs().get_queue_url(QueueName=dlq_name(svc.settings, WEBHOOK_QUEUE))["QueueUrl"]
+    url = aws.sqs().get_queue_url(QueueName=dlq_name(deps.settings, WEBHOOK_QUEUE))["QueueUrl"]
     parked: dict[str, dict[str, Any]] = {}
     while (
         messages := aws.sqs()
@@ -182,12 +182,12 @@ def dead_webhooks(svc: Services) -> dict[str, dict[str, Any]]:
 
 
 def check_webhooks(
-    svc: Services, batch_id: str, received: Iterable[Received], dead: dict[str, dict[str, Any]]
+    deps: Dependencies, batch_id: str, received: Iterable[Received], dead: dict[str, dict[str, Any]]
 ) -> list[str]:
     """Every webhook event of the batch delivered at least once with a valid signature, or parked in the
     webhook DLQ with its reason (the last status code or error)."""
     states = query_all(
-        TableName=table_name(svc.settings, WEBHOOK_DELIVERIES),
+        TableName=table_name(deps.settings, WEBHOOK_DELIVERIES),
         KeyConditionExpression="batch_id = :b AND begins_with(delivery_key, :p)",
         ExpressionAttributeValues=values(b=batch_id, p=STATE_PREFIX),
     )
@@ -209,20 +209,20 @@ def check_webhooks(
     return problems
 
 
-def check_quiet(svc: Services) -> list[str]:
+def check_quiet(deps: Dependencies) -> list[str]:
     """Nothing in flight: every queue and DLQ empty (dead webhooks, parked on purpose, are checked per event),
     no lease held."""
-    parked_on_purpose = dlq_name(svc.settings, WEBHOOK_QUEUE)
-    depths = _queue_depths(svc)
+    parked_on_purpose = dlq_name(deps.settings, WEBHOOK_QUEUE)
+    depths = _queue_depths(deps)
     problems = [f"queue {name}: {n} messages left" for name, n in depths.items() if n and name != parked_on_purpose]
-    held = svc.leases.count_live()
+    held = deps.leases.count_live()
     if held:
         problems.append(f"{held} leases still held")
     return problems
 
 
 def check_campaign(
-    svc: Services,
+    deps: Dependencies,
     batch_ids: Iterable[str],
     dials: Counter[str] | None = None,
     limits: Limits | None = None,
@@ -233,10 +233,10 @@ def check_campaign(
     `dials`: placements per execution id as the provider counted them (DialLedger.dials); `received`: what the
     webhook receiver got (the webhook invariant is checked when given)."""
     ids = list(batch_ids)
-    problems = [p for batch_id in ids for p in check_batch(svc, batch_id, dials)]
-    problems += check_live_limits(svc, ids, limits or limits_of(svc, ids))
+    problems = [p for batch_id in ids for p in check_batch(deps, batch_id, dials)]
+    problems += check_live_limits(deps, ids, limits or limits_of(deps, ids))
     if received is not None:
-        dead = dead_webhooks(svc)
-        problems += [p for batch_id in ids for p in check_webhooks(svc, batch_id, received, dead)]
-    problems += check_quiet(svc)
+        dead = dead_webhooks(deps)
+        problems += [p for batch_id in ids for p in check_webhooks(deps, batch_id, received, dead)]
+    problems += check_quiet(deps)
     return problems

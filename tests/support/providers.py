@@ -13,7 +13,7 @@ from chalice.test import Client
 from chalicelib import aws
 from chalicelib.domain.records import Execution
 from chalicelib.resources import DIAL_QUEUE, LEASES, table_name
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from chalicelib.store.leases import agent_key
 from tests.support.api import post_csv
 from tests.support.batches import contacts_csv
@@ -38,8 +38,8 @@ def start_batch(client: Client, tenant: tuple[str, str], n: int) -> str:
     return batch_id
 
 
-def executions(svc: Services, batch_id: str) -> list[Execution]:
-    return list(svc.executions.iter_batch(batch_id))
+def executions(deps: Dependencies, batch_id: str) -> list[Execution]:
+    return list(deps.executions.iter_batch(batch_id))
 
 
 def post_callback(client: Client, provider: str, execution_id: str, headers: dict[str, str], body: str | bytes) -> int:
@@ -47,28 +47,28 @@ def post_callback(client: Client, provider: str, execution_id: str, headers: dic
     return int(response.status_code)
 
 
-def call_state(svc: Services, execution: Execution) -> dict[str, Any]:
+def call_state(deps: Dependencies, execution: Execution) -> dict[str, Any]:
     """Everything a callback could move for one call: the execution, its batch's counters, its live-call slot."""
     key = agent_key(execution.tenant_id, execution.agent_id)
     lease = aws.dynamodb().get_item(
-        TableName=table_name(svc.settings, LEASES),
+        TableName=table_name(deps.settings, LEASES),
         Key={"agent_key": {"S": key}, "lease_id": {"S": execution.execution_id}},
         ConsistentRead=True,
     )
     return {
-        "execution": svc.executions.find(execution.execution_id),
-        "batch": svc.batches.find(execution.batch_id),
-        "live_calls": svc.leases.live(key),
+        "execution": deps.executions.find(execution.execution_id),
+        "batch": deps.batches.find(execution.batch_id),
+        "live_calls": deps.leases.live(key),
         "lease": lease.get("Item"),
     }
 
 
-def crash_once_after_placement(svc: Services, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def crash_once_after_placement(deps: Dependencies, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The dialer dies (once) right after the provider accepted a call, before recording it.
 
     Returns the list that receives the crashed execution's id.
     """
-    real = svc.executions.set_fields
+    real = deps.executions.set_fields
     crashes: list[str] = []
 
     def set_fields(execution_id: str, fields: dict[str, Any], **kw: Any) -> bool:
@@ -77,7 +77,7 @@ def crash_once_after_placement(svc: Services, monkeypatch: pytest.MonkeyPatch) -
             raise RuntimeError("Lambda timed out")
         return real(execution_id, fields, **kw)
 
-    monkeypatch.setattr(svc.executions, "set_fields", set_fields)
+    monkeypatch.setattr(deps.executions, "set_fields", set_fields)
     return crashes
 
 
@@ -89,18 +89,18 @@ def crash_then_redeliver(pump: Pump) -> None:
     pump.run()
 
 
-def settle(svc: Services, pump: Pump, batch_id: str) -> list[Execution]:
+def settle(deps: Dependencies, pump: Pump, batch_id: str) -> list[Execution]:
     """Run (moving the clock through backoffs) until no call of the batch is still waiting to be placed."""
 
     def done() -> bool:
-        rows = executions(svc, batch_id)
+        rows = executions(deps, batch_id)
         return bool(rows) and all(e.provider_call_id or e.status in ("failed", "error") for e in rows)
 
     pump.run(until=done, advance_seconds=1)
-    return executions(svc, batch_id)
+    return executions(deps, batch_id)
 
 
-def placed(svc: Services, pump: Pump, batch_id: str) -> Execution:
-    pump.run(until=lambda: any(e.provider_call_id for e in executions(svc, batch_id)), advance_seconds=1)
-    [execution] = executions(svc, batch_id)
+def placed(deps: Dependencies, pump: Pump, batch_id: str) -> Execution:
+    pump.run(until=lambda: any(e.provider_call_id for e in executions(deps, batch_id)), advance_seconds=1)
+    [execution] = executions(deps, batch_id)
     return execution

@@ -15,7 +15,7 @@ from chalice.app import SQSEventConfig
 
 from chalicelib import aws
 from chalicelib.resources import QUEUES
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from local.faults import FaultInjector, FaultyProvider, FaultyScheduler
 
 SWEEP_EVERY_SECONDS = 60  # the sweeper's rate (app.py), run by the pump once faults are installed
@@ -32,9 +32,9 @@ class FakeContext:
 
 
 class Pump:
-    def __init__(self, app: Chalice, svc: Services) -> None:
+    def __init__(self, app: Chalice, deps: Dependencies) -> None:
         self.app = app
-        self.svc = svc
+        self.deps = deps
         self.sources = [s for s in app.event_sources if isinstance(s, SQSEventConfig)]
         self.invocations: dict[str, int] = {}
         # Tests set this to (function name, record body) -> bool to deliver a record twice.
@@ -42,7 +42,7 @@ class Pump:
         from chalicelib.resources import schedule_group_name
         from local.scheduler_runner import SchedulerRunner
 
-        self.scheduler = SchedulerRunner(schedule_group_name(svc.settings))
+        self.scheduler = SchedulerRunner(schedule_group_name(deps.settings))
         self._traveller: Any = None
         self._coordinates: Any = None
         self.advanced_seconds = 0.0
@@ -57,8 +57,8 @@ class Pump:
         deliveries, the Scheduler), and run the sweeper on the clock, as a deployed stage would."""
         self.faults = injector
         injector.install()
-        for name, provider in list(self.svc.providers.items()):
-            self.svc.providers[name] = FaultyProvider(provider, injector)
+        for name, provider in list(self.deps.providers.items()):
+            self.deps.providers[name] = FaultyProvider(provider, injector)
         faulty = FaultyScheduler(self.scheduler.group_name, injector)
         faulty.adopt(self.scheduler)
         self.scheduler = faulty
@@ -125,13 +125,13 @@ class Pump:
         next attempt is recognised by the time passed)."""
         if self.faults is None:
             return 0
-        short = (queue or "").removeprefix(self.svc.settings.name(""))
+        short = (queue or "").removeprefix(self.deps.settings.name(""))
         return self._visibility.get(short, 0)
 
     def _receive_budget(self, queue: str | None) -> int:
         """Receives a message may spend on faults: all but the last two before its DLQ, which stays for real
         bugs (a message that fails on its own)."""
-        short = (queue or "").removeprefix(self.svc.settings.name(""))
+        short = (queue or "").removeprefix(self.deps.settings.name(""))
         return self._max_receives.get(short, 5) - 2
 
     @staticmethod
@@ -175,7 +175,7 @@ class Pump:
 
         self._swept_at = self.advanced_seconds
         with self.faults.armed(), contextlib.suppress(Exception):  # a crashed sweep runs again in a minute
-            sweep(self.svc)
+            sweep(self.deps)
 
     def run(self, until: Callable[[], bool] | None = None, max_steps: int = 10_000, advance_seconds: float = 0) -> None:
         """Round-robin over the consumers until every queue is empty (or `until` holds).

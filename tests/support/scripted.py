@@ -1,4 +1,4 @@
-"""A phone provider whose outcomes a test scripts; its events travel the real path (the events queue)."""
+"""A phone provider whose outcomes a test scripts; its events travel the real path (the provider-events queue)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from chalicelib.domain.messages import ProviderEvent
 from chalicelib.domain.records import Agent
 from chalicelib.providers.base import CallRequest
-from chalicelib.resources import EVENTS_QUEUE
-from chalicelib.services.container import Services
+from chalicelib.resources import PROVIDER_EVENTS_QUEUE
+from chalicelib.services.container import Dependencies
 
 
 class ScriptedProvider:
@@ -20,8 +20,8 @@ class ScriptedProvider:
     def idempotent(self, agent: Agent) -> bool:
         return False  # it counts dials: a re-placed call would be a second dial
 
-    def __init__(self, svc: Services) -> None:
-        self.svc = svc
+    def __init__(self, deps: Dependencies) -> None:
+        self.deps = deps
         self.script: dict[tuple[int, int], str] = {}  # (contact index, attempt) -> status
         self.report = True
         self.dials: list[tuple[str, int, datetime]] = []
@@ -33,7 +33,8 @@ class ScriptedProvider:
             self.dials.append((request.to_number, request.attempt, datetime.now(UTC)))
         if self.report:
             status = self.script.get((index, request.attempt), "completed")
-            self.svc.queues.send(
-                EVENTS_QUEUE, ProviderEvent.of(request.execution_id, "simulator", f"c-{request.execution_id}", status)
+            self.deps.queues.send(
+                PROVIDER_EVENTS_QUEUE,
+                ProviderEvent.of(request.execution_id, "simulator", f"c-{request.execution_id}", status),
             )
         return f"c-{request.execution_id}"

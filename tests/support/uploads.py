@@ -8,7 +8,7 @@ from typing import Any
 from chalice.test import Client
 
 from chalicelib import aws
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 
 
 def presign(client: Client, key: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -25,6 +25,6 @@ def batch_of(client: Client, key: str, batch_id: str) -> dict[str, Any]:
     return dict(json.loads(client.http.get(f"/batches/{batch_id}", headers={"Authorization": f"Bearer {key}"}).body))
 
 
-def keys(svc: Services, prefix: str) -> list[str]:
-    listed = aws.s3().list_objects_v2(Bucket=svc.blobs.bucket, Prefix=prefix)
+def keys(deps: Dependencies, prefix: str) -> list[str]:
+    listed = aws.s3().list_objects_v2(Bucket=deps.blobs.bucket, Prefix=prefix)
     return sorted(o["Key"] for o in listed.get("Contents", []))

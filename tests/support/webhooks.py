@@ -21,7 +21,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from chalicelib import clock
 from chalicelib.domain.records import Batch, Execution
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from tests.support.api import post_csv
 from tests.support.http_server import LocalServer, Response
 from tests.support.pump import Pump
@@ -120,18 +120,18 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def hooks(svc: Services) -> Services:
+def hooks(deps: Dependencies) -> Dependencies:
     """The service as the local stack runs it (127.0.0.1 allowed), with a 1 s timeout to keep stalls short."""
-    svc.settings = svc.settings.model_copy(update={"webhook_allow_private": True, "webhook_timeout_seconds": 1.0})
-    return svc
+    deps.settings = deps.settings.model_copy(update={"webhook_allow_private": True, "webhook_timeout_seconds": 1.0})
+    return deps
 
 
-def create_batch(client: Client, tenant: tuple[str, str], svc: Services, **fields: str) -> Batch:
+def create_batch(client: Client, tenant: tuple[str, str], deps: Dependencies, **fields: str) -> Batch:
     key, agent_id = tenant
     csv = b"contact_number,customer_name\n+12025550100,Asha\n+12025550101,Ben\n"
     response = post_csv(client, key, {"agent_id": agent_id, **fields}, csv)
     assert response.status_code == 201, response.body
-    batch = svc.batches.find(json.loads(response.body)["batch_id"])
+    batch = deps.batches.find(json.loads(response.body)["batch_id"])
     assert batch is not None
     return batch
 
@@ -157,7 +157,7 @@ def execution(batch: Batch, index: int, status: str = "completed") -> Execution:
     return Execution.model_validate(fields)
 
 
-def deliver_all(pump: Pump, svc: Services, batch_id: str, event_ids: list[str], max_rounds: int = 100) -> None:
+def deliver_all(pump: Pump, deps: Dependencies, batch_id: str, event_ids: list[str], max_rounds: int = 100) -> None:
     """Deliver now, then move the clock to each next retry as the events ask, until none is pending.
 
     Moving to exactly the time each event asked for (plus half a second) is what lets the tests
@@ -167,7 +167,7 @@ def deliver_all(pump: Pump, svc: Services, batch_id: str, event_ids: list[str], 
         pump.run()
         due = [
             clock.parse_iso(state["next_try_at"])
-            for state in (svc.deliveries.state(batch_id, e) for e in event_ids)
+            for state in (deps.deliveries.state(batch_id, e) for e in event_ids)
             if state and state["state"] == "pending"
         ]
         if not due:

@@ -10,7 +10,7 @@ from chalice.test import Client
 
 from chalicelib.domain.call_status import CallStatus
 from chalicelib.domain.executions import new_execution
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from chalicelib.store import agent_history
 from tests.support.batches import make_batch
 
@@ -18,10 +18,10 @@ URL = "/v2/agent/{agent}/executions"
 
 
 def seed_executions(
-    svc: Services, tenant_id: str, agent_id: str, batch_id: str, n: int, *, status: str = "queued", minute: int = 0
+    deps: Dependencies, tenant_id: str, agent_id: str, batch_id: str, n: int, *, status: str = "queued", minute: int = 0
 ) -> None:
     """`n` executions of one batch, ten per creation time (ties are ordered by id), in 99-item transactions."""
-    batch = svc.batches.find(batch_id)
+    batch = deps.batches.find(batch_id)
     assert batch is not None and (batch.tenant_id, batch.agent_id) == (tenant_id, agent_id)
     rows = []
     for i in range(n):
@@ -38,7 +38,7 @@ def seed_executions(
         )
         rows.append(execution.model_copy(update={"status": CallStatus(status)}))
     for start in range(0, n, 99):
-        assert svc.executions.create_many(batch_id, rows[start : start + 99])
+        assert deps.executions.create_many(batch_id, rows[start : start + 99])
 
 
 def get(client: Client, key: str, agent_id: str, query: str = "") -> Any:
@@ -48,12 +48,12 @@ def get(client: Client, key: str, agent_id: str, query: str = "") -> Any:
 
 @pytest.mark.timeout(300)  # moto copies and sorts the whole index on each of the ~40 queries: ~60 s on 2 busy cores
 def test_a_thousand_executions_page_by_has_more_with_no_duplicates_and_no_gaps(
-    client: Client, svc: Services, tenant: tuple[str, str]
+    client: Client, deps: Dependencies, tenant: tuple[str, str]
 ) -> None:
     # Given an agent with 1,000 executions, ten created at each minute
     key, agent_id = tenant
     batch_id, _ = make_batch(client, tenant, 1)
-    seed_executions(svc, "tenant-a", agent_id, batch_id, 1000)
+    seed_executions(deps, "tenant-a", agent_id, batch_id, 1000)
     # When a Bolna client pages with page_size=50 while has_more says so
     seen: list[dict[str, Any]] = []
     page_number = 1
@@ -70,19 +70,19 @@ def test_a_thousand_executions_page_by_has_more_with_no_duplicates_and_no_gaps(
     assert page_number == 20 and page["total"] == 1000
     ids = [e["id"] for e in seen]
     assert len(ids) == len(set(ids)) == 1000
-    stored = {e.execution_id for e in svc.executions.iter_batch(batch_id)}
+    stored = {e.execution_id for e in deps.executions.iter_batch(batch_id)}
     assert set(ids) == stored
     created = [e["created_at"] for e in seen]
     assert created == sorted(created, reverse=True)
 
 
-def test_filters_by_batch_status_and_time(client: Client, svc: Services, tenant: tuple[str, str]) -> None:
+def test_filters_by_batch_status_and_time(client: Client, deps: Dependencies, tenant: tuple[str, str]) -> None:
     # Given two batches of one agent: 30 queued executions in the first, 20 completed in the second, later
     key, agent_id = tenant
     first, _ = make_batch(client, tenant, 1)
     second, _ = make_batch(client, tenant, 1)
-    seed_executions(svc, "tenant-a", agent_id, first, 30)
-    seed_executions(svc, "tenant-a", agent_id, second, 20, status="completed", minute=60)
+    seed_executions(deps, "tenant-a", agent_id, first, 30)
+    seed_executions(deps, "tenant-a", agent_id, second, 20, status="completed", minute=60)
     # Then each filter narrows the history, and they combine
     assert get(client, key, agent_id, f"?batch_id={second}&page_size=50")[1]["total"] == 20
     assert get(client, key, agent_id, "?status=queued&page_size=50")[1]["total"] == 30
@@ -101,12 +101,12 @@ def test_filters_by_batch_status_and_time(client: Client, svc: Services, tenant:
 
 
 def test_another_tenants_agent_is_not_found(
-    client: Client, svc: Services, tenant: tuple[str, str], other_tenant: tuple[str, str]
+    client: Client, deps: Dependencies, tenant: tuple[str, str], other_tenant: tuple[str, str]
 ) -> None:
     key, _ = tenant
     other_key, other_agent = other_tenant
     batch_id, _ = make_batch(client, other_tenant, 1)
-    seed_executions(svc, "tenant-b", other_agent, batch_id, 3)
+    seed_executions(deps, "tenant-b", other_agent, batch_id, 3)
     assert get(client, other_key, other_agent)[1]["total"] == 3
     status, body = get(client, key, other_agent)
     assert status == 404 and body["code"] == "agent_not_found"
@@ -135,12 +135,12 @@ def test_bad_queries_are_400s_that_say_why(client: Client, tenant: tuple[str, st
 
 
 def test_a_filter_that_reads_too_far_asks_for_a_narrower_window(
-    client: Client, svc: Services, tenant: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+    client: Client, deps: Dependencies, tenant: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a history where the filter matches nothing among more entries than one request may read
     key, agent_id = tenant
     batch_id, _ = make_batch(client, tenant, 1)
-    seed_executions(svc, "tenant-a", agent_id, batch_id, 120)
+    seed_executions(deps, "tenant-a", agent_id, batch_id, 120)
     monkeypatch.setattr(agent_history, "MAX_EXAMINED", 100)
     # Then the answer is a 400 naming the way out, never a timeout
     status, body = get(client, key, agent_id, "?status=completed")

@@ -7,20 +7,20 @@ from datetime import UTC, datetime, timedelta
 
 from chalice.test import Client
 
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from tests.support.api import post_csv
 from tests.support.batches import contacts_csv, create_and_run
 from tests.support.pump import Pump
 
 
 def test_an_agent_with_a_running_batch_cannot_be_deleted_until_the_batch_completes(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies
 ) -> None:
     # Given an agent whose batch is running
     _, agent_id = tenant
     batch_id, auth = create_and_run(client, tenant, 30)
     pump.step("dispatcher")
-    assert svc.batches.find(batch_id).status == "running"  # type: ignore[union-attr]
+    assert deps.batches.find(batch_id).status == "running"  # type: ignore[union-attr]
     # When the agent is deleted
     response = client.http.delete(f"/agents/{agent_id}", headers=auth)
     # Then it is a 409 naming the batch and what to do, and the agent still exists
@@ -31,7 +31,7 @@ def test_an_agent_with_a_running_batch_cannot_be_deleted_until_the_batch_complet
     assert body["details"] == [{"batch_id": batch_id, "status": "running"}]
     assert client.http.get(f"/agents/{agent_id}", headers=auth).status_code == 200
     # And the batch completes normally, every contact called
-    pump.run(until=lambda: svc.batches.find(batch_id).status == "completed", advance_seconds=30)  # type: ignore[union-attr]
+    pump.run(until=lambda: deps.batches.find(batch_id).status == "completed", advance_seconds=30)  # type: ignore[union-attr]
     batch = json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)
     assert sum(batch["execution_status"].values()) == 30
     # And once it has, the agent can be deleted

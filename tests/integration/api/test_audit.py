@@ -10,7 +10,7 @@ from typing import Any
 from chalice.test import Client
 
 from chalicelib.services.auth import create_api_key
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from tests.support.api import post_csv
 from tests.support.batches import contacts_csv
 from tests.support.pump import Pump
@@ -38,10 +38,10 @@ def audit(client: Client, key: str, query: str = "") -> list[dict[str, Any]]:
 
 
 def test_every_change_is_recorded_with_the_keys_label_and_the_request_id(
-    client: Client, svc: Services, tenant: tuple[str, str], pump: Pump
+    client: Client, deps: Dependencies, tenant: tuple[str, str], pump: Pump
 ) -> None:
     # Given a key labelled "ci"
-    key = create_api_key(svc.keys, "tenant-a", "ci")
+    key = create_api_key(deps.keys, "tenant-a", "ci")
     done: list[tuple[str, str, str]] = []  # (action, target, request id) as the answers said
 
     def change(action: str, target: str, method: str, path: str, body: Any = None, status: int = 200) -> Any:

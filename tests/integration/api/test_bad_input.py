@@ -100,9 +100,9 @@ def test_another_tenants_batch_is_404(client: Client, tenant: tuple[str, str], o
     assert client.http.get(f"/batches/{batch_id}", headers={"Authorization": f"Bearer {key}"}).status_code == 200
 
 
-def test_body_over_the_limit_is_413_naming_the_upload_route(client: Client, tenant: tuple[str, str], svc) -> None:  # type: ignore[no-untyped-def]
+def test_body_over_the_limit_is_413_naming_the_upload_route(client: Client, tenant: tuple[str, str], deps) -> None:  # type: ignore[no-untyped-def]
     key, agent_id = tenant
-    big = b"contact_number\n" + b"+12025550123\n" * (svc.settings.max_sync_upload_bytes // 13 + 10)
+    big = b"contact_number\n" + b"+12025550123\n" * (deps.settings.max_sync_upload_bytes // 13 + 10)
     response = post_csv(client, key, {"agent_id": agent_id}, big)
     assert response.status_code == 413
     assert "/batches/uploads" in error_of(response)["message"]

@@ -10,7 +10,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import aws, clock
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from chalicelib.store.dynamo import to_item
 from tests.support.api import CSV, post_csv
 
@@ -25,7 +25,7 @@ def b64(value: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
 
-def new_batch(client: Client, svc: Services, tenant: tuple[str, str]) -> str:
+def new_batch(client: Client, deps: Dependencies, tenant: tuple[str, str]) -> str:
     """A batch with five ended executions and five webhook attempts logged."""
     key, agent_id = tenant
     response = post_csv(client, key, {"agent_id": agent_id}, CSV.encode())
@@ -48,9 +48,9 @@ def new_batch(client: Client, svc: Services, tenant: tuple[str, str]) -> str:
         for i, status in enumerate(STATUSES)
     ]
     for item in executions:
-        aws.dynamodb().put_item(TableName=svc.executions.table, Item=to_item(item))
+        aws.dynamodb().put_item(TableName=deps.executions.table, Item=to_item(item))
     for i in range(5):
-        svc.deliveries.log(
+        deps.deliveries.log(
             {
                 "batch_id": batch_id,
                 "event_id": f"ev{i}",
@@ -66,8 +66,8 @@ def new_batch(client: Client, svc: Services, tenant: tuple[str, str]) -> str:
 
 
 @pytest.fixture
-def batches(client: Client, svc: Services, tenant: tuple[str, str]) -> tuple[str, str]:
-    return new_batch(client, svc, tenant), new_batch(client, svc, tenant)
+def batches(client: Client, deps: Dependencies, tenant: tuple[str, str]) -> tuple[str, str]:
+    return new_batch(client, deps, tenant), new_batch(client, deps, tenant)
 
 
 def pages(client: Client, key: str, path: str, query: str = "") -> list[list[dict[str, Any]]]:

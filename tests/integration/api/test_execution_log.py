@@ -7,7 +7,7 @@ from typing import Any
 
 from chalice.test import Client
 
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from chalicelib.services.webhooks import current_secret
 from chalicelib.workers.sweeper import sweep
 from tests.support.api import post_csv
@@ -31,7 +31,12 @@ def steps(entries: list[dict[str, Any]], attempt: int) -> list[tuple[str, str, s
 
 
 def test_the_log_of_a_retried_call_shows_both_attempts_in_order(
-    client: Client, tenant: tuple[str, str], hooks: Services, pump: Pump, receiver: Receiver, scripted: ScriptedProvider
+    client: Client,
+    tenant: tuple[str, str],
+    hooks: Dependencies,
+    pump: Pump,
+    receiver: Receiver,
+    scripted: ScriptedProvider,
 ) -> None:
     # Given a call that is not answered, retried a minute later and answered, and a webhook receiver that
     # fails each event's first delivery
@@ -90,7 +95,7 @@ def test_the_log_of_a_retried_call_shows_both_attempts_in_order(
 
 
 def test_a_call_the_provider_never_reported_ends_by_the_sweeper(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump, scripted: ScriptedProvider
 ) -> None:
     # Given a call placed whose provider never reports back
     key, _ = tenant
@@ -100,9 +105,9 @@ def test_a_call_the_provider_never_reported_ends_by_the_sweeper(
     pump.step("dispatcher")
     pump.step("dialer")
     # When the sweeper gives up on it
-    pump.advance(svc.settings.call_report_timeout_seconds + 60)
-    sweep(svc)
-    [execution] = svc.executions.iter_batch(batch_id)
+    pump.advance(deps.settings.call_report_timeout_seconds + 60)
+    sweep(deps)
+    [execution] = deps.executions.iter_batch(batch_id)
     # Then its log ends with the sweeper's `error`, with the reason
     last = log_of(client, key, execution.execution_id)[1]["data"][-1]
     assert (last["type"], last["component"], last["previous_status"], last["status"]) == (
@@ -115,12 +120,12 @@ def test_a_call_the_provider_never_reported_ends_by_the_sweeper(
 
 
 def test_another_tenants_call_log_is_not_found(
-    client: Client, tenant: tuple[str, str], other_tenant: tuple[str, str], svc: Services, pump: Pump
+    client: Client, tenant: tuple[str, str], other_tenant: tuple[str, str], deps: Dependencies, pump: Pump
 ) -> None:
     batch_id, _ = make_batch(client, other_tenant, 1)
     client.http.post(f"/batches/{batch_id}/run", headers={"Authorization": f"Bearer {other_tenant[0]}"})
     pump.step("dispatcher")
-    [execution] = svc.executions.iter_batch(batch_id)
+    [execution] = deps.executions.iter_batch(batch_id)
     assert log_of(client, other_tenant[0], execution.execution_id)[0] == 200
     status, body, _ = log_of(client, tenant[0], execution.execution_id)
     assert status == 404 and body["code"] == "execution_not_found"

@@ -11,7 +11,7 @@ from chalice.test import Client
 
 from chalicelib import aws
 from chalicelib.services import exports
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from tests.support.api import post_csv
 from tests.support.batches import is_completed
 from tests.support.pump import Pump
@@ -23,13 +23,13 @@ CSV = (
 
 
 @pytest.fixture
-def finished(client: Client, tenant: tuple[str, str], svc: Services, pump: Pump) -> tuple[str, dict[str, str]]:
+def finished(client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump) -> tuple[str, dict[str, str]]:
     """A batch of 12 contacts (with a formula in every row) that ran to completion."""
     key, agent_id = tenant
     auth = {"Authorization": f"Bearer {key}"}
     batch_id = json.loads(post_csv(client, key, {"agent_id": agent_id}, CSV).body)["batch_id"]
     assert client.http.post(f"/batches/{batch_id}/run", headers=auth).status_code == 200
-    pump.run(until=lambda: is_completed(svc, batch_id), advance_seconds=2)
+    pump.run(until=lambda: is_completed(deps, batch_id), advance_seconds=2)
     return batch_id, auth
 
 
@@ -40,13 +40,13 @@ def inline_export(client: Client, batch_id: str, auth: dict[str, str]) -> bytes:
     return bytes(response.body)
 
 
-def exported_objects(svc: Services) -> list[str]:
-    listed = aws.s3().list_objects_v2(Bucket=svc.blobs.bucket, Prefix="exports/")
+def exported_objects(deps: Dependencies) -> list[str]:
+    listed = aws.s3().list_objects_v2(Bucket=deps.blobs.bucket, Prefix="exports/")
     return [o["Key"] for o in listed.get("Contents", [])]
 
 
 def test_a_small_export_is_inline_and_escapes_formulas(
-    client: Client, svc: Services, finished: tuple[str, dict[str, str]]
+    client: Client, deps: Dependencies, finished: tuple[str, dict[str, str]]
 ) -> None:
     # Given a finished batch under the inline limit
     batch_id, auth = finished
@@ -55,13 +55,13 @@ def test_a_small_export_is_inline_and_escapes_formulas(
     # Then it comes in the body, one row per execution, formulas neutralised, and nothing went to S3
     assert len(lines) == ROWS + 1
     assert all(",'=1+2" in line for line in lines[1:])
-    assert exported_objects(svc) == []
+    assert exported_objects(deps) == []
 
 
 @pytest.mark.parametrize("part_bytes", [exports.PART_BYTES, 512], ids=["one-put", "multipart"])
 def test_a_large_export_redirects_to_a_presigned_url_with_the_same_csv(
     client: Client,
-    svc: Services,
+    deps: Dependencies,
     finished: tuple[str, dict[str, str]],
     monkeypatch: pytest.MonkeyPatch,
     part_bytes: int,
@@ -69,7 +69,7 @@ def test_a_large_export_redirects_to_a_presigned_url_with_the_same_csv(
     # Given the same batch's inline CSV, and then an inline limit below its size (and, for multipart, tiny parts)
     batch_id, auth = finished
     inline = inline_export(client, batch_id, auth)
-    svc.settings = svc.settings.model_copy(update={"export_inline_max_rows": ROWS - 1})
+    deps.settings = deps.settings.model_copy(update={"export_inline_max_rows": ROWS - 1})
     monkeypatch.setattr(exports, "PART_BYTES", part_bytes)
     monkeypatch.setattr("moto.s3.models.S3_UPLOAD_PART_MIN_SIZE", 256)
     # When the CSV is asked for
@@ -78,7 +78,7 @@ def test_a_large_export_redirects_to_a_presigned_url_with_the_same_csv(
     assert response.status_code == 303, response.body
     location = response.headers["Location"]
     assert json.loads(response.body)["url"] == location
-    [stored] = exported_objects(svc)
+    [stored] = exported_objects(deps)
     assert stored.startswith(f"exports/tenant-a/{batch_id}/") and stored.endswith(".csv")
     assert urlparse(location).path.endswith("/" + stored)
     assert "X-Amz-Signature" in location or "Signature=" in location
@@ -86,31 +86,31 @@ def test_a_large_export_redirects_to_a_presigned_url_with_the_same_csv(
     fetched = requests.get(location, timeout=10)
     assert fetched.status_code == 200
     assert fetched.content == inline
-    head = aws.s3().head_object(Bucket=svc.blobs.bucket, Key=stored)
+    head = aws.s3().head_object(Bucket=deps.blobs.bucket, Key=stored)
     assert head["ContentType"].startswith("text/csv") and batch_id in head["ContentDisposition"]
 
 
 def test_another_tenant_gets_404_and_nothing_is_written(
-    client: Client, svc: Services, finished: tuple[str, dict[str, str]], other_tenant: tuple[str, str]
+    client: Client, deps: Dependencies, finished: tuple[str, dict[str, str]], other_tenant: tuple[str, str]
 ) -> None:
     # Given a large-export setting and another tenant's key
     batch_id, _ = finished
-    svc.settings = svc.settings.model_copy(update={"export_inline_max_rows": 0})
+    deps.settings = deps.settings.model_copy(update={"export_inline_max_rows": 0})
     other_key, _ = other_tenant
     # When the other tenant asks for the batch's CSV
     response = client.http.get(f"/batches/{batch_id}/executions.csv", headers={"Authorization": f"Bearer {other_key}"})
     # Then it is a 404 as for any unknown batch, and no export was made
     assert response.status_code == 404
-    assert exported_objects(svc) == []
+    assert exported_objects(deps) == []
 
 
 def test_a_failure_mid_export_aborts_the_multipart_upload(
-    client: Client, svc: Services, finished: tuple[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+    client: Client, deps: Dependencies, finished: tuple[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given tiny parts and an execution store that breaks after a few rows
     batch_id, _ = finished
     monkeypatch.setattr(exports, "PART_BYTES", 256)
-    real = svc.executions.iter_batch
+    real = deps.executions.iter_batch
 
     def breaking(batch: str):  # type: ignore[no-untyped-def]
         for index, item in enumerate(real(batch)):
@@ -118,22 +118,22 @@ def test_a_failure_mid_export_aborts_the_multipart_upload(
                 raise RuntimeError("DynamoDB went away")
             yield item
 
-    monkeypatch.setattr(svc.executions, "iter_batch", breaking)
+    monkeypatch.setattr(deps.executions, "iter_batch", breaking)
     # When the export is asked for
     with pytest.raises(RuntimeError):
-        exports.executions_csv(svc, "tenant-a", batch_id)
+        exports.executions_csv(deps, "tenant-a", batch_id)
     # Then no multipart upload is left open and no object exists
-    assert aws.s3().list_multipart_uploads(Bucket=svc.blobs.bucket).get("Uploads", []) == []
-    assert exported_objects(svc) == []
+    assert aws.s3().list_multipart_uploads(Bucket=deps.blobs.bucket).get("Uploads", []) == []
+    assert exported_objects(deps) == []
 
 
 def test_a_very_large_batch_is_exported_in_the_background_then_redirected_to(
-    client: Client, svc: Services, pump: Pump, finished: tuple[str, dict[str, str]]
+    client: Client, deps: Dependencies, pump: Pump, finished: tuple[str, dict[str, str]]
 ) -> None:
     # Given a batch above the size API Gateway's 29 s allow to export within the request
     batch_id, auth = finished
     inline = inline_export(client, batch_id, auth)
-    svc.settings = svc.settings.model_copy(update={"export_sync_max_rows": ROWS - 1})
+    deps.settings = deps.settings.model_copy(update={"export_sync_max_rows": ROWS - 1})
     # When its CSV is asked for, twice
     first = client.http.get(f"/batches/{batch_id}/executions.csv", headers=auth)
     again = client.http.get(f"/batches/{batch_id}/executions.csv", headers=auth)
@@ -153,15 +153,15 @@ def test_a_very_large_batch_is_exported_in_the_background_then_redirected_to(
 
 
 def test_two_requests_racing_to_start_a_background_export_queue_one_job(
-    svc: Services, pump: Pump, finished: tuple[str, dict[str, str]]
+    deps: Dependencies, pump: Pump, finished: tuple[str, dict[str, str]]
 ) -> None:
     # Given two API requests that both read the batch before either started an export
     batch_id, _ = finished
-    svc.settings = svc.settings.model_copy(update={"export_sync_max_rows": ROWS - 1})
-    seen_by_both = svc.batches.get("tenant-a", batch_id)
+    deps.settings = deps.settings.model_copy(update={"export_sync_max_rows": ROWS - 1})
+    seen_by_both = deps.batches.get("tenant-a", batch_id)
     # When both try to start one
-    first = exports._in_background(svc, seen_by_both)
-    second = exports._in_background(svc, seen_by_both)
+    first = exports._in_background(deps, seen_by_both)
+    second = exports._in_background(deps, seen_by_both)
     # Then both answer preparing, and only the first queued a job
     assert first.preparing and second.preparing
     pump.run()

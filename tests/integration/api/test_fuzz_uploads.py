@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from chalicelib import aws
 from chalicelib.domain.contact_reader import MAX_CELL_CHARS
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from tests.support.api import post_csv
 from tests.support.pump import Pump
 from tests.support.uploads import batch_of, presign
@@ -58,12 +58,12 @@ def test_any_file_posted_to_batches_is_a_201_or_a_400_with_a_clear_code(
 )
 @given(data=FILES, content_type=st.sampled_from(["text/csv", "", "application/pdf", "text/plain"]))
 def test_any_presigned_upload_ends_created_or_failed_with_a_reason(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, data: bytes, content_type: str
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump, data: bytes, content_type: str
 ) -> None:
     key, agent_id = tenant
     upload = presign(client, key, {"agent_id": agent_id})
     aws.s3().put_object(
-        Bucket=svc.blobs.bucket, Key=upload["upload"]["fields"]["key"], Body=data, ContentType=content_type
+        Bucket=deps.blobs.bucket, Key=upload["upload"]["fields"]["key"], Body=data, ContentType=content_type
     )
     pump.run()
     batch = batch_of(client, key, upload["batch_id"])

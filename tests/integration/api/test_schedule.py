@@ -11,7 +11,7 @@ from chalice.test import Client
 
 from chalicelib import aws
 from chalicelib.resources import schedule_group_name
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from tests.support.api import CSV, post_csv
 from tests.support.pump import Pump
 
@@ -36,15 +36,15 @@ def schedule(client: Client, batch_id: str, auth: dict[str, str], when: str, for
     )
 
 
-def schedules(svc: Services) -> list[dict[str, Any]]:
-    group = schedule_group_name(svc.settings)
+def schedules(deps: Dependencies) -> list[dict[str, Any]]:
+    group = schedule_group_name(deps.settings)
     names = [s["Name"] for s in aws.scheduler().list_schedules(GroupName=group)["Schedules"]]
     return [dict(aws.scheduler().get_schedule(Name=n, GroupName=group)) for n in names]
 
 
 @pytest.mark.parametrize("form", [False, True])
 def test_z_and_offsets_are_accepted_and_not_rounded(
-    client: Client, tenant: tuple[str, str], svc: Services, form: bool
+    client: Client, tenant: tuple[str, str], deps: Dependencies, form: bool
 ) -> None:
     batch_id, auth = new_batch(client, tenant)
     when = (datetime.now(UTC) + timedelta(hours=2)).replace(second=37, microsecond=0)
@@ -55,7 +55,7 @@ def test_z_and_offsets_are_accepted_and_not_rounded(
     assert body["message"] == "success" and body["state"] == "scheduled"
     assert body["scheduled_at"].startswith(when.strftime("%Y-%m-%dT%H:%M:37"))
     # A start two hours away is a one-time Scheduler schedule that deletes itself, targeting the control queue
-    [sched] = schedules(svc)
+    [sched] = schedules(deps)
     assert sched["Name"] == f"batch-{batch_id}"
     assert sched["ActionAfterCompletion"] == "DELETE"
     assert sched["ScheduleExpression"] == f"at({when.strftime('%Y-%m-%dT%H:%M:00')})"
@@ -93,7 +93,7 @@ def assert_refused_naming_the_field(response: Any, codes: tuple[str, ...]) -> No
 @pytest.mark.parametrize("when", FAR_FUTURE)
 @pytest.mark.parametrize("form", [False, True])
 def test_a_start_beyond_the_maximum_lead_is_400_on_schedule(
-    client: Client, tenant: tuple[str, str], svc: Services, when: str, form: bool
+    client: Client, tenant: tuple[str, str], deps: Dependencies, when: str, form: bool
 ) -> None:
     # Given a created batch
     batch_id, auth = new_batch(client, tenant)
@@ -101,14 +101,14 @@ def test_a_start_beyond_the_maximum_lead_is_400_on_schedule(
     response = schedule(client, batch_id, auth, when, form)
     # Then it is a 400 naming the field (and the limit), and nothing was scheduled
     assert_refused_naming_the_field(response, ("scheduled_at_too_far", "invalid_scheduled_at"))
-    assert svc.batches.find(batch_id).status == "created"  # type: ignore[union-attr]
-    assert schedules(svc) == []
+    assert deps.batches.find(batch_id).status == "created"  # type: ignore[union-attr]
+    assert schedules(deps) == []
 
 
 @pytest.mark.parametrize("when", FAR_FUTURE)
 @pytest.mark.parametrize("route", ["/batches", "/batches/uploads"])
 def test_a_start_beyond_the_maximum_lead_is_400_on_create(
-    client: Client, tenant: tuple[str, str], svc: Services, when: str, route: str
+    client: Client, tenant: tuple[str, str], deps: Dependencies, when: str, route: str
 ) -> None:
     key, agent_id = tenant
     # When a batch is created with a start in the year 9999
@@ -123,14 +123,14 @@ def test_a_start_beyond_the_maximum_lead_is_400_on_create(
         )
     # Then it is a 400 naming the field, and no batch was made
     assert_refused_naming_the_field(response, ("scheduled_at_too_far", "invalid_scheduled_at"))
-    assert svc.batches.list_for_agent("tenant-a", agent_id) == []
+    assert deps.batches.list_for_agent("tenant-a", agent_id) == []
 
 
 def test_the_maximum_lead_is_a_setting_and_a_start_within_it_is_accepted(
-    client: Client, tenant: tuple[str, str], svc: Services, monkeypatch: pytest.MonkeyPatch
+    client: Client, tenant: tuple[str, str], deps: Dependencies, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given MAX_SCHEDULE_LEAD_DAYS=30
-    monkeypatch.setattr(svc.settings, "max_schedule_lead_days", 30)
+    monkeypatch.setattr(deps.settings, "max_schedule_lead_days", 30)
     batch_id, auth = new_batch(client, tenant)
     # Then 31 days ahead is refused with the limit named, and 29 days ahead is accepted
     response = schedule(client, batch_id, auth, (datetime.now(UTC) + timedelta(days=31)).isoformat())
@@ -142,28 +142,28 @@ def test_the_maximum_lead_is_a_setting_and_a_start_within_it_is_accepted(
 
 
 def test_rescheduling_replaces_the_schedule_and_stop_removes_it(
-    client: Client, tenant: tuple[str, str], svc: Services
+    client: Client, tenant: tuple[str, str], deps: Dependencies
 ) -> None:
     batch_id, auth = new_batch(client, tenant)
     first = (datetime.now(UTC) + timedelta(hours=3)).isoformat()
     second = (datetime.now(UTC) + timedelta(hours=5)).replace(microsecond=0)
     schedule(client, batch_id, auth, first)
     schedule(client, batch_id, auth, second.isoformat())
-    [sched] = schedules(svc)
+    [sched] = schedules(deps)
     assert sched["ScheduleExpression"] == f"at({second.strftime('%Y-%m-%dT%H:%M:00')})"
     assert client.http.post(f"/batches/{batch_id}/stop", headers=auth).status_code == 200
-    assert schedules(svc) == []
+    assert schedules(deps) == []
     assert schedule(client, batch_id, auth, second.isoformat()).status_code == 409
 
 
 def test_near_start_uses_an_sqs_delay_and_the_old_start_goes_stale(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump
 ) -> None:
     # Given a batch scheduled 5 minutes ahead, then re-scheduled 10 minutes ahead
     batch_id, auth = new_batch(client, tenant)
     schedule(client, batch_id, auth, (datetime.now(UTC) + timedelta(minutes=5)).isoformat())
     schedule(client, batch_id, auth, (datetime.now(UTC) + timedelta(minutes=10)).isoformat())
-    assert schedules(svc) == []  # under 15 minutes: no Scheduler schedule
+    assert schedules(deps) == []  # under 15 minutes: no Scheduler schedule
     status = lambda: json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)["status"]  # noqa: E731
     # When the clock passes the first start only, the batch has not started (the first start message is stale)
     pump.advance(6 * 60)
@@ -175,7 +175,7 @@ def test_near_start_uses_an_sqs_delay_and_the_old_start_goes_stale(
 
 
 def test_a_start_fired_early_waits_for_the_exact_second(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump
 ) -> None:
     from chalicelib.domain.messages import ControlMessage
     from chalicelib.resources import CONTROL_QUEUE
@@ -183,14 +183,14 @@ def test_a_start_fired_early_waits_for_the_exact_second(
     batch_id, auth = new_batch(client, tenant)
     start = datetime.now(UTC) + timedelta(hours=1, seconds=42)
     schedule(client, batch_id, auth, start.isoformat())
-    token = str(svc.batches.find(batch_id).start_token)  # type: ignore[union-attr]
+    token = str(deps.batches.find(batch_id).start_token)  # type: ignore[union-attr]
     # The Scheduler fires on the minute: simulate it delivering the message 42 s early
     pump.advance(3600)
-    svc.queues.send(CONTROL_QUEUE, ControlMessage.start(batch_id, token, start.isoformat().replace("+00:00", "Z")))
+    deps.queues.send(CONTROL_QUEUE, ControlMessage.start(batch_id, token, start.isoformat().replace("+00:00", "Z")))
     pump.step("dispatcher")
-    assert svc.batches.find(batch_id).status == "scheduled"  # type: ignore[union-attr]
-    pump.run(until=lambda: svc.batches.find(batch_id).status != "scheduled", advance_seconds=5)  # type: ignore[union-attr]
-    assert svc.batches.find(batch_id).started_at >= start.strftime("%Y-%m-%dT%H:%M:%S")  # type: ignore[union-attr,operator]
+    assert deps.batches.find(batch_id).status == "scheduled"  # type: ignore[union-attr]
+    pump.run(until=lambda: deps.batches.find(batch_id).status != "scheduled", advance_seconds=5)  # type: ignore[union-attr]
+    assert deps.batches.find(batch_id).started_at >= start.strftime("%Y-%m-%dT%H:%M:%S")  # type: ignore[union-attr,operator]
 
 
 def test_a_form_body_whose_plus_was_not_escaped_still_schedules_at_the_offset(

@@ -14,7 +14,7 @@ from chalice.test import Client
 
 from chalicelib import aws
 from chalicelib.domain.contact_reader import MAX_COLUMNS
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from tests.support.batches import contacts_csv
 from tests.support.pump import Pump
 from tests.support.uploads import batch_of, keys, presign
@@ -35,7 +35,7 @@ BAD_FILES = [
 
 
 @pytest.fixture
-def limited(hooks: Services) -> Services:
+def limited(hooks: Dependencies) -> Dependencies:
     """Small limits, so `over-size` and `too-many-rows` need small files."""
     hooks.settings = hooks.settings.model_copy(update={"max_upload_bytes": 4096, "max_rows": 5})
     return hooks
@@ -45,7 +45,7 @@ def limited(hooks: Services) -> Services:
 def test_a_bad_presigned_upload_fails_its_batch_and_says_why(
     client: Client,
     tenant: tuple[str, str],
-    limited: Services,
+    limited: Dependencies,
     pump: Pump,
     receiver: Receiver,
     content_type: str,
@@ -71,7 +71,7 @@ def test_a_bad_presigned_upload_fails_its_batch_and_says_why(
 
 @pytest.mark.parametrize(("content_type", "body", "code"), BAD_FILES)
 def test_a_bad_drop_is_quarantined_with_the_reason(
-    tenant: tuple[str, str], limited: Services, pump: Pump, content_type: str, body: bytes, code: str
+    tenant: tuple[str, str], limited: Dependencies, pump: Pump, content_type: str, body: bytes, code: str
 ) -> None:
     # Given a drop-folder file that cannot become a batch
     _, agent_id = tenant
@@ -109,11 +109,11 @@ def test_a_bad_drop_is_quarantined_with_the_reason(
     ],
 )
 def test_a_drop_with_an_unusable_sidecar_is_quarantined_with_the_reason(
-    tenant: tuple[str, str], svc: Services, pump: Pump, sidecar: bytes, expected: str
+    tenant: tuple[str, str], deps: Dependencies, pump: Pump, sidecar: bytes, expected: str
 ) -> None:
     # Given a good CSV whose sidecar of batch options is unusable
     _, agent_id = tenant
-    bucket = svc.blobs.bucket
+    bucket = deps.blobs.bucket
     aws.s3().put_object(Bucket=bucket, Key=f"inbox/{agent_id}/x.json", Body=sidecar)
     aws.s3().put_object(Bucket=bucket, Key=f"inbox/{agent_id}/x.csv", Body=contacts_csv(2))
     # When it is ingested
@@ -123,21 +123,21 @@ def test_a_drop_with_an_unusable_sidecar_is_quarantined_with_the_reason(
         aws.s3().get_object(Bucket=bucket, Key=f"quarantine/inbox/{agent_id}/x.csv.reason.json")["Body"].read()
     )
     assert expected in reason["reason"]
-    assert svc.batches.list_for_agent("tenant-a", agent_id) == []
+    assert deps.batches.list_for_agent("tenant-a", agent_id) == []
 
 
 def test_an_upload_for_an_agent_deleted_after_presigning_still_ends_as_a_batch_or_failure(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump
 ) -> None:
     # Given a presigned upload whose agent is then deleted (the API refuses it while the batch is
     # validating, so straight from the store: a race, or data from before deletes were refused)
     key, agent_id = tenant
     upload = presign(client, key, {"agent_id": agent_id})
     assert client.http.delete(f"/agents/{agent_id}", headers={"Authorization": f"Bearer {key}"}).status_code == 409
-    svc.agents.delete("tenant-a", agent_id)
+    deps.agents.delete("tenant-a", agent_id)
     # When the file arrives
     aws.s3().put_object(
-        Bucket=svc.blobs.bucket, Key=upload["upload"]["fields"]["key"], Body=contacts_csv(3), ContentType="text/csv"
+        Bucket=deps.blobs.bucket, Key=upload["upload"]["fields"]["key"], Body=contacts_csv(3), ContentType="text/csv"
     )
     pump.run()
     # Then the batch left `validating`: it never waits for ever
@@ -148,12 +148,12 @@ NO_CALLABLE_ROW = b"phone,name\n,Ann\n12345,Bob\n"
 
 
 def test_an_upload_with_no_callable_row_fails_with_the_rows_and_why(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump
 ) -> None:
     # Given a presigned upload whose rows have a blank and an invalid number
     key, agent_id = tenant
     upload = presign(client, key, {"agent_id": agent_id})
-    aws.s3().put_object(Bucket=svc.blobs.bucket, Key=upload["upload"]["fields"]["key"], Body=NO_CALLABLE_ROW)
+    aws.s3().put_object(Bucket=deps.blobs.bucket, Key=upload["upload"]["fields"]["key"], Body=NO_CALLABLE_ROW)
     # When it is ingested
     pump.run()
     # Then failure_reason says "missing number" and lists the rows with their reasons
@@ -170,10 +170,10 @@ def test_an_upload_with_no_callable_row_fails_with_the_rows_and_why(
 
 
 def test_a_drop_with_no_callable_row_is_quarantined_with_the_rows_and_why(
-    tenant: tuple[str, str], svc: Services, pump: Pump
+    tenant: tuple[str, str], deps: Dependencies, pump: Pump
 ) -> None:
     _, agent_id = tenant
-    bucket = svc.blobs.bucket
+    bucket = deps.blobs.bucket
     aws.s3().put_object(Bucket=bucket, Key=f"inbox/{agent_id}/none.csv", Body=NO_CALLABLE_ROW)
     pump.run()
     reason = json.loads(

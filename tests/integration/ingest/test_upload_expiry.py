@@ -8,7 +8,7 @@ from typing import Any
 from chalice.test import Client
 
 from chalicelib import aws
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from chalicelib.services.ingest import PRESIGN_SECONDS
 from chalicelib.services.upload_expiry import UPLOAD_GRACE
 from tests.support.batches import contacts_csv
@@ -24,7 +24,7 @@ def _status_events(receiver: Receiver) -> list[Any]:
 
 
 def test_an_upload_never_sent_fails_its_batch_and_frees_the_agent(
-    client: Client, tenant: tuple[str, str], hooks: Services, pump: Pump, receiver: Receiver
+    client: Client, tenant: tuple[str, str], hooks: Dependencies, pump: Pump, receiver: Receiver
 ) -> None:
     # Given a presigned upload with a status webhook, whose file is never sent
     key, agent_id = tenant
@@ -51,12 +51,12 @@ def test_an_upload_never_sent_fails_its_batch_and_frees_the_agent(
 
 
 def test_a_file_that_arrived_is_not_failed_by_the_check(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump
 ) -> None:
     # Given a presigned upload whose file arrived but is not yet ingested (a large file takes minutes)
     key, agent_id = tenant
     upload = presign(client, key, {"agent_id": agent_id})
-    aws.s3().put_object(Bucket=svc.blobs.bucket, Key=upload["upload"]["fields"]["key"], Body=contacts_csv(5))
+    aws.s3().put_object(Bucket=deps.blobs.bucket, Key=upload["upload"]["fields"]["key"], Body=contacts_csv(5))
     # When the expiry check comes due and is handled before the ingest finishes
     pump.advance(PAST_DUE)
     while pump.scheduler.tick() or pump.step("dispatcher"):
@@ -71,7 +71,7 @@ def test_a_file_that_arrived_is_not_failed_by_the_check(
 
 
 def test_a_check_delivered_twice_fails_the_batch_once(
-    client: Client, tenant: tuple[str, str], hooks: Services, pump: Pump, receiver: Receiver
+    client: Client, tenant: tuple[str, str], hooks: Dependencies, pump: Pump, receiver: Receiver
 ) -> None:
     # Given a presigned upload whose file never arrives, and its expiry check delivered twice
     key, agent_id = tenant

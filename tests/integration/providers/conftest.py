@@ -6,26 +6,26 @@ from collections.abc import Iterator
 
 import pytest
 
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.voice_agent import SIGNING_SECRET, TOKEN, VoiceAgent
 
 
 @pytest.fixture
-def twilio(svc: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTwilio]:
+def twilio(deps: Dependencies, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTwilio]:
     fake = FakeTwilio()
     with fake.running():
         monkeypatch.setenv("TWILIO_ACCOUNT_SID", fake.account_sid)
         monkeypatch.setenv("TWILIO_AUTH_TOKEN", fake.auth_token)
-        monkeypatch.setattr(svc.settings, "twilio_api_base_url", fake.url)
+        monkeypatch.setattr(deps.settings, "twilio_api_base_url", fake.url)
         yield fake
 
 
 @pytest.fixture
-def voice_agent(svc: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[VoiceAgent]:
+def voice_agent(deps: Dependencies, monkeypatch: pytest.MonkeyPatch) -> Iterator[VoiceAgent]:
     agent = VoiceAgent()
     with agent.running():
         monkeypatch.setenv("HTTP_AGENT_TOKEN", TOKEN)
         monkeypatch.setenv("HTTP_AGENT_SIGNING_SECRET", SIGNING_SECRET)
-        monkeypatch.setattr(svc.settings, "webhook_allow_private", True)  # the agent listens on 127.0.0.1
+        monkeypatch.setattr(deps.settings, "webhook_allow_private", True)  # the agent listens on 127.0.0.1
         yield agent

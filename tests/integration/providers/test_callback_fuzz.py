@@ -9,7 +9,7 @@ from chalice.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.providers import placed, start_batch, use_provider
 from tests.support.pump import Pump
@@ -20,10 +20,10 @@ HEADER_NAMES = st.sampled_from(
 
 
 def test_fuzzed_callbacks_are_refused_with_4xx_and_change_nothing(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, twilio: FakeTwilio
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump, twilio: FakeTwilio
 ) -> None:
     use_provider(client, tenant, "twilio")
-    execution = placed(svc, pump, start_batch(client, tenant, 1))
+    execution = placed(deps, pump, start_batch(client, tenant, 1))
     eid = execution.execution_id
 
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
@@ -44,7 +44,7 @@ def test_fuzzed_callbacks_are_refused_with_4xx_and_change_nothing(
 
     post()
     pump.run()
-    assert svc.executions.find(eid).status == "initiated"  # type: ignore[union-attr]
+    assert deps.executions.find(eid).status == "initiated"  # type: ignore[union-attr]
 
 
 def test_a_callback_with_an_empty_execution_id_is_refused_with_403(client: Client) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from chalice.test import Client
 
 from chalicelib.domain.records import Execution
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from tests.support.batches import create_and_run, is_completed, patch_agent
 from tests.support.providers import executions, post_callback, settle, start_batch, use_provider
 from tests.support.pump import Pump
@@ -47,12 +47,12 @@ def report(client: Client, execution: Execution, payload: dict[str, Any]) -> Non
 
 
 def test_the_call_request_asks_for_the_schema_in_bolnas_shape(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, voice_agent: VoiceAgent
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump, voice_agent: VoiceAgent
 ) -> None:
     # Given an HTTP agent that declares an extraction schema
     use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url}, extraction_schema=SCHEMA)
     # When a call is placed
-    settle(svc, pump, start_batch(client, tenant, 1))
+    settle(deps, pump, start_batch(client, tenant, 1))
     # Then the request carries the questions in words and as JSON
     [(_, body)] = voice_agent.received
     assert "- interested (one of 'yes', 'no', 'maybe'): Wants the offer?" in body["extraction_prompt"]
@@ -60,11 +60,11 @@ def test_the_call_request_asks_for_the_schema_in_bolnas_shape(
 
 
 def test_the_call_request_asks_for_the_schema_in_blands_shape(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, voice_agent: VoiceAgent
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump, voice_agent: VoiceAgent
 ) -> None:
     config = {"endpoint": voice_agent.url, "extraction_format": "bland", "request_fields": {"to": "phone_number"}}
     use_provider(client, tenant, "http", provider_config=config, extraction_schema=SCHEMA)
-    settle(svc, pump, start_batch(client, tenant, 1))
+    settle(deps, pump, start_batch(client, tenant, 1))
     [(_, body)] = voice_agent.received
     assert body["phone_number"] == "+12025550100"
     assert body["analysis_schema"] == {
@@ -78,7 +78,7 @@ def test_the_call_request_asks_for_the_schema_in_blands_shape(
 def test_reported_answers_reach_the_execution_the_webhook_the_csv_and_the_batch_breakdown(
     client: Client,
     tenant: tuple[str, str],
-    svc: Services,
+    deps: Dependencies,
     pump: Pump,
     voice_agent: VoiceAgent,
     receiver: Receiver,
@@ -93,7 +93,7 @@ def test_reported_answers_reach_the_execution_the_webhook_the_csv_and_the_batch_
         webhook_url=receiver.url + "/calls",
     )
     batch_id = start_batch(client, tenant, len(ANSWERS))
-    placed = sorted(settle(svc, pump, batch_id), key=lambda e: e.seq)
+    placed = sorted(settle(deps, pump, batch_id), key=lambda e: e.seq)
     # When the voice agent reports each call's end with its answers and a summary (every event delivered twice)
     pump.duplicate = lambda name, body: True
     for execution, answers in zip(placed, ANSWERS, strict=True):
@@ -102,7 +102,7 @@ def test_reported_answers_reach_the_execution_the_webhook_the_csv_and_the_batch_
             execution,
             {"status": "completed", "conversation_duration": 30, "extracted_data": answers, "summary": "Spoke."},
         )
-    pump.run(until=lambda: is_completed(svc, batch_id), advance_seconds=1)
+    pump.run(until=lambda: is_completed(deps, batch_id), advance_seconds=1)
     auth = {"Authorization": f"Bearer {tenant[0]}"}
     # Then GET /executions/{id} shows each report as sent, misfits flagged
     shown = [get(client, f"/executions/{e.execution_id}", auth) for e in placed]
@@ -137,12 +137,12 @@ def test_reported_answers_reach_the_execution_the_webhook_the_csv_and_the_batch_
 
 
 def test_bolnas_own_execution_payload_round_trips_through_a_callback(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, voice_agent: VoiceAgent
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump, voice_agent: VoiceAgent
 ) -> None:
     # Given an HTTP agent mapped to Bolna's payload (its call id is `id`, its duration `conversation_time`)
     fields = {"call_id": "id", "duration": "conversation_time", "recording_url": "telephony_data.recording_url"}
     use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url, "event_fields": fields})
-    [execution] = settle(svc, pump, start_batch(client, tenant, 1))
+    [execution] = settle(deps, pump, start_batch(client, tenant, 1))
     # When Bolna's documented example is what the voice agent reports, for this call
     example = {**BOLNA_EXAMPLE, "id": execution.provider_call_id, "answered_by_voice_mail": False}
     report(client, execution, example)
@@ -162,16 +162,16 @@ def test_bolnas_own_execution_payload_round_trips_through_a_callback(
 
 
 def test_a_simulated_campaign_fills_the_schema_and_the_breakdown_equals_the_executions_values(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump
 ) -> None:
     # Given the simulator agent with an extraction schema, and every queue message delivered twice
     patch_agent(client, tenant, extraction_schema=SCHEMA)
     pump.duplicate = lambda name, body: True
     # When a batch of 30 runs to completion
     batch_id, auth = create_and_run(client, tenant, 30)
-    pump.run(until=lambda: is_completed(svc, batch_id), advance_seconds=5)
+    pump.run(until=lambda: is_completed(deps, batch_id), advance_seconds=5)
     # Then the answered calls carry answers, and the breakdown is the count of the executions' values
-    rows = executions(svc, batch_id)
+    rows = executions(deps, batch_id)
     answered = [e for e in rows if e.extracted_data]
     assert answered and all(e.summary for e in answered)
     counted: dict[str, Counter[str]] = {"interested": Counter(), "appointment_booked": Counter()}
@@ -187,7 +187,7 @@ def test_a_simulated_campaign_fills_the_schema_and_the_breakdown_equals_the_exec
 def test_bolnas_completed_event_after_call_disconnected_still_brings_its_answers(
     client: Client,
     tenant: tuple[str, str],
-    svc: Services,
+    deps: Dependencies,
     pump: Pump,
     voice_agent: VoiceAgent,
     receiver: Receiver,
@@ -201,7 +201,7 @@ def test_bolnas_completed_event_after_call_disconnected_still_brings_its_answers
         extraction_schema=SCHEMA,
         webhook_url=receiver.url + "/calls",
     )
-    [execution] = settle(svc, pump, start_batch(client, tenant, 1))
+    [execution] = settle(deps, pump, start_batch(client, tenant, 1))
     # When the voice agent reports as Bolna does: `call-disconnected` the moment the line drops (no data yet),
     # then `completed` with the processed results (each delivered twice)
     pump.duplicate = lambda name, body: True
@@ -217,7 +217,7 @@ def test_bolnas_completed_event_after_call_disconnected_still_brings_its_answers
     assert (shown["status"], shown["conversation_time"]) == ("completed", 30)
     assert (shown["extracted_data"], shown["summary"]) == (answers, "Will think.")
     # And the batch counts them once
-    batch = svc.batches.find(execution.batch_id)
+    batch = deps.batches.find(execution.batch_id)
     assert batch is not None and batch.status == "completed"
     shown_batch = get(client, f"/batches/{execution.batch_id}", {"Authorization": f"Bearer {tenant[0]}"})
     assert shown_batch["extraction_breakdown"] == {"interested": {"maybe": 1}, "appointment_booked": {"true": 1}}

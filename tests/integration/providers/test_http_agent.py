@@ -9,7 +9,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.domain.records import Execution
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from tests.support.providers import (
     call_state,
     crash_once_after_placement,
@@ -39,7 +39,7 @@ BLAND_STYLE = {
 
 
 def test_the_call_request_carries_recipient_caller_id_agent_variables_and_our_reference(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, voice_agent: VoiceAgent
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump, voice_agent: VoiceAgent
 ) -> None:
     # Given an agent on an HTTP voice agent with Bolna-style default fields and a prompt template
     use_provider(
@@ -51,7 +51,7 @@ def test_the_call_request_carries_recipient_caller_id_agent_variables_and_our_re
     )
     # When a one-contact batch runs
     batch_id = start_batch(client, tenant, 1)
-    [execution] = settle(svc, pump, batch_id)
+    [execution] = settle(deps, pump, batch_id)
     # Then one POST was made with the bearer token, an idempotency key and the contact's data
     [(headers, body)] = voice_agent.received
     assert headers["authorization"] == "Bearer va-token-123"
@@ -67,11 +67,11 @@ def test_the_call_request_carries_recipient_caller_id_agent_variables_and_our_re
 
 
 def test_signed_status_webhooks_are_mapped_through_the_agents_field_mapping(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, voice_agent: VoiceAgent
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump, voice_agent: VoiceAgent
 ) -> None:
     # Given a Bland-style mapping
     use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url, **BLAND_STYLE})
-    [execution] = settle(svc, pump, start_batch(client, tenant, 1))
+    [execution] = settle(deps, pump, start_batch(client, tenant, 1))
     eid = execution.execution_id
     assert voice_agent.received[0][1]["phone_number"] == "+12025550100"
     assert voice_agent.received[0][1]["request_data"]["customer_name"] == "Name0"
@@ -90,7 +90,7 @@ def test_signed_status_webhooks_are_mapped_through_the_agents_field_mapping(
     assert post_callback(client, "http", eid, headers, body) == 204
     pump.run()
     # Then the execution ends with the mapped fields
-    final = svc.executions.find(eid)
+    final = deps.executions.find(eid)
     assert final is not None and final.status == "completed"
     assert (final.conversation_duration, final.total_cost) == (1.5, 0.135)
     assert final.transcript == "user: hi" and final.recording_url == "https://rec.example/1.mp3"
@@ -98,10 +98,10 @@ def test_signed_status_webhooks_are_mapped_through_the_agents_field_mapping(
 
 
 def test_forged_tampered_stale_and_replayed_webhooks_are_403_and_change_nothing(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, voice_agent: VoiceAgent
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump, voice_agent: VoiceAgent
 ) -> None:
     use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url})
-    [execution] = settle(svc, pump, start_batch(client, tenant, 1))
+    [execution] = settle(deps, pump, start_batch(client, tenant, 1))
     eid = execution.execution_id
     payload = {"status": "completed", "call_id": execution.provider_call_id, "conversation_duration": 30}
     headers, body = VoiceAgent.signed(payload)
@@ -113,21 +113,21 @@ def test_forged_tampered_stale_and_replayed_webhooks_are_403_and_change_nothing(
     assert post_callback(client, "http", eid, {"Content-Type": "application/json"}, body) == 403
     assert post_callback(client, "http", eid, headers, b"\xff\xfe not json") == 403
     pump.run()
-    assert svc.executions.find(eid).status == "initiated"  # type: ignore[union-attr]
+    assert deps.executions.find(eid).status == "initiated"  # type: ignore[union-attr]
     assert post_callback(client, "http", eid, headers, body) == 204
     assert post_callback(client, "http", eid, headers, body) == 403  # the same webhook-id again
     pump.run()
-    assert svc.executions.find(eid).conversation_duration == 30  # type: ignore[union-attr]
+    assert deps.executions.find(eid).conversation_duration == 30  # type: ignore[union-attr]
 
 
 def test_refusals_fail_the_call_and_outages_are_retried(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, voice_agent: VoiceAgent
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump, voice_agent: VoiceAgent
 ) -> None:
     use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url})
     voice_agent.answer_next(422, {"message": "recipient_phone_number is on the do-not-call list"})
     voice_agent.answer_next(502, {}, times=1)
     voice_agent.answer_next(429, {"message": "slow down"}, Retry_After="3")
-    rows = settle(svc, pump, start_batch(client, tenant, 2))
+    rows = settle(deps, pump, start_batch(client, tenant, 2))
     by_status = {str(e.status): e for e in rows}
     assert by_status["failed"].error_message == "422: recipient_phone_number is on the do-not-call list"
     assert str(by_status["initiated"].provider_call_id).startswith("va-")
@@ -137,7 +137,7 @@ def test_refusals_fail_the_call_and_outages_are_retried(
 
 
 def test_an_endpoint_on_a_private_address_is_refused_when_the_agent_is_saved(
-    client: Client, tenant: tuple[str, str], svc: Services
+    client: Client, tenant: tuple[str, str], deps: Dependencies
 ) -> None:
     key, agent_id = tenant
     auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
@@ -154,7 +154,7 @@ def test_an_endpoint_on_a_private_address_is_refused_when_the_agent_is_saved(
 def test_a_dialer_crash_after_the_request_re_places_only_where_the_key_makes_it_safe(
     client: Client,
     tenant: tuple[str, str],
-    svc: Services,
+    deps: Dependencies,
     pump: Pump,
     voice_agent: VoiceAgent,
     monkeypatch: pytest.MonkeyPatch,
@@ -162,11 +162,11 @@ def test_a_dialer_crash_after_the_request_re_places_only_where_the_key_makes_it_
 ) -> None:
     # Given a dialer that dies after the voice agent accepted the call, before recording it
     use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url, "idempotent": idempotent})
-    crash_once_after_placement(svc, monkeypatch)
+    crash_once_after_placement(deps, monkeypatch)
     batch_id = start_batch(client, tenant, 1)
     # When SQS hands the message back
     crash_then_redeliver(pump)
-    [execution] = executions(svc, batch_id)
+    [execution] = executions(deps, batch_id)
     keys = [h["idempotency-key"] for h, _ in voice_agent.received]
     if idempotent:
         # Then it is placed again with the same key (the agent dedupes), and recorded
@@ -191,75 +191,75 @@ def ended(execution: Execution, **extra: Any) -> dict[str, Any]:
 
 
 def test_a_genuine_callback_for_one_call_posted_to_another_calls_url_is_403_and_changes_nothing(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, voice_agent: VoiceAgent
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump, voice_agent: VoiceAgent
 ) -> None:
     # Given two live calls X and Y of one agent
     use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url})
-    x, y = settle(svc, pump, start_batch(client, tenant, 2))
-    before = call_state(svc, y)
+    x, y = settle(deps, pump, start_batch(client, tenant, 2))
+    before = call_state(deps, y)
     assert before["lease"] is not None and before["live_calls"] == 2
     # When X's genuine, correctly signed callback is re-posted unchanged to Y's URL
     headers, body = VoiceAgent.signed(ended(x))
     # Then it is refused, and Y's status, counters and live-call slot are untouched
     assert post_callback(client, "http", y.execution_id, headers, body) == 403
     pump.run()
-    assert call_state(svc, y) == before
+    assert call_state(deps, y) == before
     # And so is a body naming only X's call id, or only X's execution id
     for only in ({"call_id": x.provider_call_id}, {"metadata": {"execution_id": x.execution_id}}):
         headers_only, body_only = VoiceAgent.signed({"status": "completed", **only})
         assert post_callback(client, "http", y.execution_id, headers_only, body_only) == 403
     pump.run()
-    assert call_state(svc, y) == before
+    assert call_state(deps, y) == before
     # And the same callback still completes X, the call it was issued for
     assert post_callback(client, "http", x.execution_id, headers, body) == 204
     pump.run()
-    done = svc.executions.find(x.execution_id)
+    done = deps.executions.find(x.execution_id)
     assert done is not None and (done.status, done.conversation_duration) == ("completed", 61)
-    assert call_state(svc, y)["execution"] == before["execution"]
+    assert call_state(deps, y)["execution"] == before["execution"]
 
 
 def test_a_callback_for_another_tenants_call_is_403_and_changes_nothing(
     client: Client,
     tenant: tuple[str, str],
     other_tenant: tuple[str, str],
-    svc: Services,
+    deps: Dependencies,
     pump: Pump,
     voice_agent: VoiceAgent,
 ) -> None:
     # Given two tenants whose agents use the same voice agent (and, locally, the same signing secret)
     use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url})
     use_provider(client, other_tenant, "http", provider_config={"endpoint": voice_agent.url})
-    [mine] = settle(svc, pump, start_batch(client, tenant, 1))
-    [theirs] = settle(svc, pump, start_batch(client, other_tenant, 1))
-    before = call_state(svc, theirs)
+    [mine] = settle(deps, pump, start_batch(client, tenant, 1))
+    [theirs] = settle(deps, pump, start_batch(client, other_tenant, 1))
+    before = call_state(deps, theirs)
     # When a genuine callback for my call is posted to the other tenant's call
     headers, body = VoiceAgent.signed(ended(mine))
     assert post_callback(client, "http", theirs.execution_id, headers, body) == 403
     pump.run()
     # Then their call, counters and live-call slot are unchanged
-    assert call_state(svc, theirs) == before
+    assert call_state(deps, theirs) == before
     # And it still completes mine
     assert post_callback(client, "http", mine.execution_id, headers, body) == 204
     pump.run()
-    assert svc.executions.find(mine.execution_id).status == "completed"  # type: ignore[union-attr]
+    assert deps.executions.find(mine.execution_id).status == "completed"  # type: ignore[union-attr]
 
 
 def test_a_webhook_id_seen_once_is_refused_on_every_execution(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, voice_agent: VoiceAgent
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump, voice_agent: VoiceAgent
 ) -> None:
     use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url})
-    x, y = settle(svc, pump, start_batch(client, tenant, 2))
+    x, y = settle(deps, pump, start_batch(client, tenant, 2))
     # Given X's callback was received
     headers, body = VoiceAgent.signed(ended(x), msg_id="msg_once")
     assert post_callback(client, "http", x.execution_id, headers, body) == 204
     pump.run()
-    before = call_state(svc, y)
+    before = call_state(deps, y)
     # When a body for Y arrives signed under the same webhook-id
     replayed, body_y = VoiceAgent.signed(ended(y), msg_id="msg_once")
     # Then it is refused as a replay and Y is unchanged
     assert post_callback(client, "http", y.execution_id, replayed, body_y) == 403
     pump.run()
-    assert call_state(svc, y) == before
+    assert call_state(deps, y) == before
     # And a fresh webhook-id for Y is accepted
     fresh, body_y = VoiceAgent.signed(ended(y))
     assert post_callback(client, "http", y.execution_id, fresh, body_y) == 204
@@ -268,35 +268,35 @@ def test_a_webhook_id_seen_once_is_refused_on_every_execution(
 def test_a_callback_echoing_our_execution_id_finds_a_call_whose_provider_id_was_never_recorded(
     client: Client,
     tenant: tuple[str, str],
-    svc: Services,
+    deps: Dependencies,
     pump: Pump,
     voice_agent: VoiceAgent,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given a call the voice agent placed but the dialer died before recording its call id
     use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url})
-    crash_once_after_placement(svc, monkeypatch)
+    crash_once_after_placement(deps, monkeypatch)
     batch_id = start_batch(client, tenant, 1)
     crash_then_redeliver(pump)
-    [execution] = executions(svc, batch_id)
+    [execution] = executions(deps, batch_id)
     eid = execution.execution_id
     assert execution.provider_call_id is None
     # When the agent reports with only its call id, nothing binds the callback to this call: refused
     headers, body = VoiceAgent.signed({"status": "completed", "call_id": "va-unrecorded"})
     assert post_callback(client, "http", eid, headers, body) == 403
     pump.run()
-    assert svc.executions.find(eid).status == "initiated"  # type: ignore[union-attr]
+    assert deps.executions.find(eid).status == "initiated"  # type: ignore[union-attr]
     # When it echoes our execution id (as we sent it, in metadata.execution_id)
     headers, body = VoiceAgent.signed(ended(execution.model_copy(update={"provider_call_id": "va-unrecorded"})))
     assert post_callback(client, "http", eid, headers, body) == 204
     pump.run()
     # Then the call completes and its call id is now known
-    final = svc.executions.find(eid)
+    final = deps.executions.find(eid)
     assert final is not None and final.status == "completed" and final.provider_call_id == "va-unrecorded"
 
 
 def test_the_binding_fields_follow_the_agents_event_field_mapping(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, voice_agent: VoiceAgent
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump, voice_agent: VoiceAgent
 ) -> None:
     # Given an agent whose callbacks carry the call id as `id` and our reference as `context.ref`
     use_provider(
@@ -305,7 +305,7 @@ def test_the_binding_fields_follow_the_agents_event_field_mapping(
         "http",
         provider_config={"endpoint": voice_agent.url, "event_fields": {"call_id": "id", "reference": "context.ref"}},
     )
-    x, y = settle(svc, pump, start_batch(client, tenant, 2))
+    x, y = settle(deps, pump, start_batch(client, tenant, 2))
     # Then a callback naming X either way completes X, and is refused on Y
     by_id = VoiceAgent.signed({"status": "completed", "id": x.provider_call_id})
     by_ref = VoiceAgent.signed({"status": "in-progress", "context": {"ref": x.execution_id}})
@@ -313,5 +313,5 @@ def test_the_binding_fields_follow_the_agents_event_field_mapping(
         assert post_callback(client, "http", y.execution_id, headers, body) == 403
         assert post_callback(client, "http", x.execution_id, headers, body) == 204
     pump.run()
-    assert svc.executions.find(x.execution_id).status == "completed"  # type: ignore[union-attr]
-    assert svc.executions.find(y.execution_id).status == "initiated"  # type: ignore[union-attr]
+    assert deps.executions.find(x.execution_id).status == "completed"  # type: ignore[union-attr]
+    assert deps.executions.find(y.execution_id).status == "initiated"  # type: ignore[union-attr]

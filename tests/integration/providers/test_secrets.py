@@ -9,21 +9,21 @@ from chalice.test import Client
 
 from chalicelib import aws
 from chalicelib.adapters.secrets import MissingSecret, Secrets
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from tests.support.pump import Pump
 
 KEYS = ("account_sid", "auth_token")
 
 
-def put(svc: Services, tenant: str, name: str, value: str) -> None:
-    aws.ssm().put_parameter(Name=svc.settings.secret_path(tenant, name), Value=value, Type="SecureString")
+def put(deps: Dependencies, tenant: str, name: str, value: str) -> None:
+    aws.ssm().put_parameter(Name=deps.settings.secret_path(tenant, name), Value=value, Type="SecureString")
 
 
-def test_ssm_credentials_are_per_tenant(svc: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ssm_credentials_are_per_tenant(deps: Dependencies, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given tenant-a's Twilio credentials in SSM
-    monkeypatch.setattr(svc.settings, "secrets_backend", "ssm")
-    put(svc, "tenant-a", "twilio", json.dumps({"account_sid": "AC1", "auth_token": "tok"}))
-    secrets = Secrets(svc.settings)
+    monkeypatch.setattr(deps.settings, "secrets_backend", "ssm")
+    put(deps, "tenant-a", "twilio", json.dumps({"account_sid": "AC1", "auth_token": "tok"}))
+    secrets = Secrets(deps.settings)
     # Then tenant-a reads them, and tenant-b, asking for the same name, does not
     assert secrets.get("tenant-a", "twilio", KEYS) == {"account_sid": "AC1", "auth_token": "tok"}
     with pytest.raises(MissingSecret, match="no SSM parameter /batchcall/test/secrets/tenant-b/twilio"):
@@ -39,18 +39,18 @@ def test_ssm_credentials_are_per_tenant(svc: Services, monkeypatch: pytest.Monke
     ],
 )
 def test_unusable_ssm_credentials_are_reported_not_crashed_on(
-    svc: Services, monkeypatch: pytest.MonkeyPatch, value: str, message: str
+    deps: Dependencies, monkeypatch: pytest.MonkeyPatch, value: str, message: str
 ) -> None:
-    monkeypatch.setattr(svc.settings, "secrets_backend", "ssm")
-    put(svc, "tenant-a", "twilio", value)
+    monkeypatch.setattr(deps.settings, "secrets_backend", "ssm")
+    put(deps, "tenant-a", "twilio", value)
     with pytest.raises(MissingSecret, match=message):
-        Secrets(svc.settings).get("tenant-a", "twilio", KEYS)
+        Secrets(deps.settings).get("tenant-a", "twilio", KEYS)
 
 
-def test_env_credentials_and_names(svc: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_credentials_and_names(deps: Dependencies, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC9")
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "t9")
-    secrets = Secrets(svc.settings)
+    secrets = Secrets(deps.settings)
     assert secrets.get("any", "twilio", KEYS) == {"account_sid": "AC9", "auth_token": "t9"}
     with pytest.raises(MissingSecret, match="lack account_sid, auth_token"):
         secrets.get("any", "twilio-eu", KEYS)
@@ -61,7 +61,7 @@ def test_env_credentials_and_names(svc: Services, monkeypatch: pytest.MonkeyPatc
 def test_a_call_whose_credentials_are_missing_ends_in_error_with_the_reason(
     client: Client,
     tenant: tuple[str, str],
-    svc: Services,
+    deps: Dependencies,
     pump: Pump,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -69,7 +69,7 @@ def test_a_call_whose_credentials_are_missing_ends_in_error_with_the_reason(
 
     monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)
     use_provider(client, tenant, "twilio", provider_config={"credentials": "twilio-missing"})
-    [execution] = settle(svc, pump, start_batch(client, tenant, 1))
+    [execution] = settle(deps, pump, start_batch(client, tenant, 1))
     assert execution.status == "error"
     assert "credentials 'twilio-missing' lack account_sid, auth_token" in str(execution.error_message)
-    assert executions(svc, execution.batch_id)[0].status == "error"
+    assert executions(deps, execution.batch_id)[0].status == "error"

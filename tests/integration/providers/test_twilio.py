@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 import pytest
 from chalice.test import Client
 
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.providers import call_state, placed, post_callback, settle, start_batch, use_provider
 from tests.support.pump import Pump
@@ -16,13 +16,13 @@ PUBLIC = "https://calls.example.test/api"
 
 
 def test_the_call_is_created_with_callbacks_detection_and_the_filled_message(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, twilio: FakeTwilio
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump, twilio: FakeTwilio
 ) -> None:
     # Given an agent on Twilio
     use_provider(client, tenant, "twilio", provider_config={"ring_timeout_seconds": 25})
     # When a one-contact batch runs
     batch_id = start_batch(client, tenant, 1)
-    execution = placed(svc, pump, batch_id)
+    execution = placed(deps, pump, batch_id)
     # Then Twilio was asked for exactly one call with the documented parameters
     [call] = twilio.calls
     assert call["To"] == ["+12025550100"] and call["From"] == ["+12025550147"]
@@ -36,11 +36,11 @@ def test_the_call_is_created_with_callbacks_detection_and_the_filled_message(
 
 
 def test_a_callback_sequence_moves_the_execution_to_its_end(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, twilio: FakeTwilio
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump, twilio: FakeTwilio
 ) -> None:
     use_provider(client, tenant, "twilio")
     batch_id = start_batch(client, tenant, 1)
-    execution = placed(svc, pump, batch_id)
+    execution = placed(deps, pump, batch_id)
     eid, sid = execution.execution_id, execution.provider_call_id
     url = f"{PUBLIC}/providers/twilio/events?execution_id={eid}"
     seen = []
@@ -50,21 +50,21 @@ def test_a_callback_sequence_moves_the_execution_to_its_end(
         headers, body = twilio.callback(url, sid, status, SequenceNumber=str(n), **extra)
         assert post_callback(client, "twilio", eid, headers, body) == 204
         pump.run()
-        seen.append(svc.executions.find(eid).status)  # type: ignore[union-attr]
+        seen.append(deps.executions.find(eid).status)  # type: ignore[union-attr]
     assert seen == ["initiated", "ringing", "in-progress", "completed"]
-    final = svc.executions.find(eid)
+    final = deps.executions.find(eid)
     assert final is not None and final.conversation_duration == 42
-    assert svc.batches.find(batch_id).status == "completed"  # type: ignore[union-attr]
+    assert deps.batches.find(batch_id).status == "completed"  # type: ignore[union-attr]
 
 
 def test_answering_machine_detection_marks_voicemail_and_the_voicemail_retry_follows(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, twilio: FakeTwilio
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump, twilio: FakeTwilio
 ) -> None:
     # Given a Twilio agent that retries voicemails once, a minute later
     retry = {"enabled": True, "max_retries": 1, "retry_on_voicemail": True, "retry_intervals_minutes": [1]}
     use_provider(client, tenant, "twilio", retry_config=retry)
     batch_id = start_batch(client, tenant, 1)
-    execution = placed(svc, pump, batch_id)
+    execution = placed(deps, pump, batch_id)
     eid = execution.execution_id
     url = f"{PUBLIC}/providers/twilio/events?execution_id={eid}"
     headers, body = twilio.callback(
@@ -72,20 +72,20 @@ def test_answering_machine_detection_marks_voicemail_and_the_voicemail_retry_fol
     )
     assert post_callback(client, "twilio", eid, headers, body) == 204
     pump.run()
-    final = svc.executions.find(eid)
+    final = deps.executions.find(eid)
     assert final is not None and final.status == "completed" and final.answered_by_voice_mail is True
     # Then a second attempt is placed with Twilio a minute later
     pump.run(until=lambda: len(twilio.calls) == 2, advance_seconds=10)
     assert (twilio.accepted_at[1] - twilio.accepted_at[0]).total_seconds() >= 60
-    attempts = sorted(e.attempt for e in svc.executions.iter_batch(batch_id))
+    attempts = sorted(e.attempt for e in deps.executions.iter_batch(batch_id))
     assert attempts == [1, 2]
 
 
 def test_forged_tampered_replayed_and_foreign_callbacks_are_403_and_change_nothing(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, twilio: FakeTwilio
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump, twilio: FakeTwilio
 ) -> None:
     use_provider(client, tenant, "twilio")
-    execution = placed(svc, pump, start_batch(client, tenant, 1))
+    execution = placed(deps, pump, start_batch(client, tenant, 1))
     eid, sid = execution.execution_id, execution.provider_call_id
     url = f"{PUBLIC}/providers/twilio/events?execution_id={eid}"
     headers, body = twilio.callback(url, sid, "completed", CallDuration="42")
@@ -110,37 +110,37 @@ def test_forged_tampered_replayed_and_foreign_callbacks_are_403_and_change_nothi
     )
     # Then nothing moved
     pump.run()
-    assert svc.executions.find(eid).status == "initiated"  # type: ignore[union-attr]
+    assert deps.executions.find(eid).status == "initiated"  # type: ignore[union-attr]
     # And the genuine one is accepted once; its replay is refused and changes nothing
     assert post_callback(client, "twilio", eid, headers, body) == 204
     assert post_callback(client, "twilio", eid, headers, body) == 403
     pump.run()
-    final = svc.executions.find(eid)
+    final = deps.executions.find(eid)
     assert final is not None and final.status == "completed" and final.conversation_duration == 42
 
 
 def test_a_genuine_callback_for_one_call_posted_to_another_calls_url_is_403_and_changes_nothing(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, twilio: FakeTwilio
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump, twilio: FakeTwilio
 ) -> None:
     # Given two live Twilio calls X and Y
     use_provider(client, tenant, "twilio")
-    x, y = settle(svc, pump, start_batch(client, tenant, 2))
-    before = call_state(svc, y)
+    x, y = settle(deps, pump, start_batch(client, tenant, 2))
+    before = call_state(deps, y)
     # When X's genuine callback is re-posted unchanged to Y's URL
     x_url = f"{PUBLIC}/providers/twilio/events?execution_id={x.execution_id}"
     headers, body = twilio.callback(x_url, x.provider_call_id, "completed", CallDuration="42")
     # Then it is refused (Twilio's signature covers the URL) and Y is unchanged
     assert post_callback(client, "twilio", y.execution_id, headers, body) == 403
     pump.run()
-    assert call_state(svc, y) == before
+    assert call_state(deps, y) == before
     # And it still completes X
     assert post_callback(client, "twilio", x.execution_id, headers, body) == 204
     pump.run()
-    assert svc.executions.find(x.execution_id).status == "completed"  # type: ignore[union-attr]
+    assert deps.executions.find(x.execution_id).status == "completed"  # type: ignore[union-attr]
 
 
 def test_callbacks_for_unknown_executions_or_providers_are_refused(
-    client: Client, tenant: tuple[str, str], svc: Services, twilio: FakeTwilio
+    client: Client, tenant: tuple[str, str], deps: Dependencies, twilio: FakeTwilio
 ) -> None:
     url = f"{PUBLIC}/providers/twilio/events?execution_id=nope"
     headers, body = twilio.callback(url, "CA1", "completed")
@@ -153,16 +153,16 @@ def test_callbacks_for_unknown_executions_or_providers_are_refused(
 def test_without_public_base_url_the_signature_is_checked_against_the_url_the_request_reached(
     client: Client,
     tenant: tuple[str, str],
-    svc: Services,
+    deps: Dependencies,
     pump: Pump,
     twilio: FakeTwilio,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     use_provider(client, tenant, "twilio")
-    execution = placed(svc, pump, start_batch(client, tenant, 1))
+    execution = placed(deps, pump, start_batch(client, tenant, 1))
     eid, sid = execution.execution_id, execution.provider_call_id
     # Given no PUBLIC_BASE_URL (the API function behind API Gateway's own domain)
-    monkeypatch.setattr(svc.settings, "public_base_url", "")
+    monkeypatch.setattr(deps.settings, "public_base_url", "")
     host = {"Host": "abc123.execute-api.eu-west-1.amazonaws.com"}
     genuine_headers, body = twilio.callback(
         f"https://{host['Host']}/providers/twilio/events?execution_id={eid}", sid, "ringing"

@@ -12,13 +12,13 @@ from chalice.test import Client
 from chalicelib.domain.agents import AgentCreate, AgentPatch
 from chalicelib.errors import BadRequest
 from chalicelib.services.agents import create_agent, update_agent
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 
 PRIVATE_HOOK = "http://10.0.0.5/hook"
 
 
 def test_create_agent_refuses_a_private_webhook_as_the_api_does(
-    svc: Services, client: Client, tenant: tuple[str, str]
+    deps: Dependencies, client: Client, tenant: tuple[str, str]
 ) -> None:
     # Given the API's answer to an agent whose webhook points at a private address
     key, _ = tenant
@@ -30,29 +30,29 @@ def test_create_agent_refuses_a_private_webhook_as_the_api_does(
     assert response.status_code == 400
     # When the same agent is created without the API
     with pytest.raises(BadRequest) as raised:
-        create_agent(svc.agents, "script", AgentCreate(name="A", webhook_url=PRIVATE_HOOK), svc.settings)
+        create_agent(deps.agents, "script", AgentCreate(name="A", webhook_url=PRIVATE_HOOK), deps.settings)
     # Then it is refused with the same error, and nothing is stored
     assert raised.value.code == json.loads(response.body)["code"] == "invalid_webhook_url"
-    assert svc.agents.list("script") == []
+    assert deps.agents.list("script") == []
 
 
-def test_create_agent_checks_the_provider_config(svc: Services) -> None:
+def test_create_agent_checks_the_provider_config(deps: Dependencies) -> None:
     spec = AgentCreate(name="A", provider="http", provider_config={"endpoint": "http://127.0.0.1/call"})
     with pytest.raises(BadRequest) as raised:
-        create_agent(svc.agents, "script", spec, svc.settings)
+        create_agent(deps.agents, "script", spec, deps.settings)
     assert raised.value.code == "invalid_webhook_url"
     with pytest.raises(BadRequest) as raised:
-        create_agent(svc.agents, "script", AgentCreate(name="A", provider="http"), svc.settings)
+        create_agent(deps.agents, "script", AgentCreate(name="A", provider="http"), deps.settings)
     assert raised.value.code == "invalid_provider_config"
-    assert svc.agents.list("script") == []
+    assert deps.agents.list("script") == []
 
 
-def test_update_agent_refuses_a_private_webhook(svc: Services, tenant: tuple[str, str]) -> None:
+def test_update_agent_refuses_a_private_webhook(deps: Dependencies, tenant: tuple[str, str]) -> None:
     _, agent_id = tenant
     with pytest.raises(BadRequest) as raised:
-        update_agent(svc.agents, "tenant-a", agent_id, AgentPatch(webhook_url=PRIVATE_HOOK), svc.settings)
+        update_agent(deps.agents, "tenant-a", agent_id, AgentPatch(webhook_url=PRIVATE_HOOK), deps.settings)
     assert raised.value.code == "invalid_webhook_url"
-    assert svc.agents.get("tenant-a", agent_id).webhook_url is None
+    assert deps.agents.get("tenant-a", agent_id).webhook_url is None
 
 
 # --- calling hours: one form stored -------------------------------------------------------------------------
@@ -78,7 +78,7 @@ def test_calling_hours_and_the_shorthand_together_are_refused(client: Client, te
         assert "calling_hours replaces" in answer["details"][0]["message"] and answer["code"] == "validation_error"
 
 
-def test_one_form_of_calling_hours_is_stored(client: Client, tenant: tuple[str, str], svc: Services) -> None:
+def test_one_form_of_calling_hours_is_stored(client: Client, tenant: tuple[str, str], deps: Dependencies) -> None:
     # Given an agent created with weekly hours, blocked dates and the holiday opt-in
     key, _ = tenant
     body = {"name": "A", "calling_hours": HOURS, "blocked_dates": [{"start": "2026-12-24", "end": "2026-12-26"}]}

@@ -10,7 +10,7 @@ from chalice.test import Client
 
 from chalicelib.domain.records import Agent, Batch
 from chalicelib.providers.simulator import SimulatorProvider
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from chalicelib.services.webhooks import current_secret
 from tests.support.api import post_csv
 from tests.support.batches import contacts_csv, patch_agent
@@ -34,24 +34,24 @@ class Dials:
         return self.inner.place_call(request, agent)
 
 
-def one_dollar_calls(client: Client, tenant: tuple[str, str], svc: Services, live: int) -> Dials:
+def one_dollar_calls(client: Client, tenant: tuple[str, str], deps: Dependencies, live: int) -> Dials:
     """Every call lasts a minute at $1 a minute; `live` calls at once."""
-    dials = Dials(SimulatorProvider(svc.queues, seed=7, speed=1))
-    svc.providers["simulator"] = dials  # type: ignore[assignment]
+    dials = Dials(SimulatorProvider(deps.queues, seed=7, speed=1))
+    deps.providers["simulator"] = dials  # type: ignore[assignment]
     patch_agent(
         client, tenant, max_concurrent_calls=live, provider_config={"fixed_talk_seconds": 60, "cost_per_minute": 1}
     )
     return dials
 
 
-def batch(client: Client, svc: Services, batch_id: str) -> Batch:
-    found = svc.batches.find(batch_id)
+def batch(client: Client, deps: Dependencies, batch_id: str) -> Batch:
+    found = deps.batches.find(batch_id)
     assert found is not None
     return found
 
 
 def test_the_batch_pauses_itself_when_its_calls_cost_reach_the_budget(
-    client: Client, tenant: tuple[str, str], hooks: Services, pump: Pump, receiver: Receiver
+    client: Client, tenant: tuple[str, str], hooks: Dependencies, pump: Pump, receiver: Receiver
 ) -> None:
     # Given $1 calls, two live at once, and a batch of 8 contacts with a budget of $2.50 and a status webhook
     dials = one_dollar_calls(client, tenant, hooks, live=2)
@@ -108,10 +108,10 @@ def test_a_budget_can_be_set_when_scheduling_and_is_validated(client: Client, te
 
 
 def test_no_call_is_claimed_once_the_recorded_cost_reached_the_budget(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump
 ) -> None:
     # Given a running batch whose recorded cost already reached its budget (the pause not yet written)
-    dials = one_dollar_calls(client, tenant, svc, live=5)
+    dials = one_dollar_calls(client, tenant, deps, live=5)
     key, agent_id = tenant
     auth = {"Authorization": f"Bearer {key}"}
     batch_id = json.loads(post_csv(client, key, {"agent_id": agent_id, "max_spend": "1"}, contacts_csv(3)).body)[
@@ -119,19 +119,19 @@ def test_no_call_is_claimed_once_the_recorded_cost_reached_the_budget(
     ]
     assert client.http.post(f"/batches/{batch_id}/run", headers=auth).status_code == 200
     pump.step("dispatcher")
-    svc.batches.set_fields(batch_id, {"spend": 1.0})
+    deps.batches.set_fields(batch_id, {"spend": 1.0})
     # When the dialer takes the calls
     pump.step("dialer")
     # Then none is claimed: the claim's transaction requires the batch within its budget
     assert dials.placed == 0
-    assert batch(client, svc, batch_id).execution_status == {"queued": 3}
+    assert batch(client, deps, batch_id).execution_status == {"queued": 3}
 
 
 def test_an_agent_s_monthly_budget_pauses_its_running_batches_until_it_is_raised(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump
 ) -> None:
     # Given $1 calls one at a time, an agent budget of $2 a month, and two batches of 3 contacts run together
-    dials = one_dollar_calls(client, tenant, svc, live=1)
+    dials = one_dollar_calls(client, tenant, deps, live=1)
     patch_agent(client, tenant, monthly_max_spend=2)
     key, agent_id = tenant
     auth = {"Authorization": f"Bearer {key}"}
@@ -141,11 +141,11 @@ def test_an_agent_s_monthly_budget_pauses_its_running_batches_until_it_is_raised
     for batch_id in batches:
         assert client.http.post(f"/batches/{batch_id}/run", headers=auth).status_code == 200
     # When they run until both pause, and the clock moves on an hour
-    pump.run(until=lambda: all(batch(client, svc, b).status == "paused" for b in batches), advance_seconds=5)
+    pump.run(until=lambda: all(batch(client, deps, b).status == "paused" for b in batches), advance_seconds=5)
     pump.run(until=lambda: pump.advanced_seconds > 3600, advance_seconds=60)
     # Then the agent's month stopped at its budget: two calls, both batches paused for the agent's budget
     assert dials.placed == 2
-    assert {batch(client, svc, b).pause_reason for b in batches} == {"agent_budget_reached"}
+    assert {batch(client, deps, b).pause_reason for b in batches} == {"agent_budget_reached"}
     # And neither resumes until the agent's budget is raised
     response = client.http.post(f"/batches/{batches[0]}/resume", headers=auth)
     assert response.status_code == 409 and json.loads(response.body)["code"] == "agent_budget_reached"
@@ -153,6 +153,6 @@ def test_an_agent_s_monthly_budget_pauses_its_running_batches_until_it_is_raised
     pump.advance(60)  # the dialer's cached agent (30 s) sees the new budget
     for batch_id in batches:
         assert client.http.post(f"/batches/{batch_id}/resume", headers=auth).status_code == 200
-    pump.run(until=lambda: all(batch(client, svc, b).status == "completed" for b in batches), advance_seconds=5)
+    pump.run(until=lambda: all(batch(client, deps, b).status == "completed" for b in batches), advance_seconds=5)
     assert dials.placed == 6
     assert json.loads(client.http.get(f"/agents/{agent_id}", headers=auth).body)["monthly_max_spend"] == 100

@@ -11,8 +11,8 @@ from chalice.test import Client
 
 from chalicelib import aws
 from chalicelib.domain.messages import ProviderEvent
-from chalicelib.resources import EVENTS_QUEUE, EXECUTIONS, table_name
-from chalicelib.services.container import Services
+from chalicelib.resources import EXECUTIONS, PROVIDER_EVENTS_QUEUE, table_name
+from chalicelib.services.container import Dependencies
 from tests.support.api import post_csv
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
@@ -32,9 +32,9 @@ def run_batch(client: Client, key: str, agent_id: str, csv: bytes, **fields: str
     return str(batch_id)
 
 
-def report_all(svc: Services, pump: Pump, batch_id: str) -> None:
+def report_all(deps: Dependencies, pump: Pump, batch_id: str) -> None:
     """The provider reports every live call of the batch: completed, with a transcript and a recording."""
-    for execution in svc.executions.iter_batch(batch_id):
+    for execution in deps.executions.iter_batch(batch_id):
         if execution.status == "initiated":
             event = ProviderEvent.of(
                 execution.execution_id,
@@ -46,37 +46,37 @@ def report_all(svc: Services, pump: Pump, batch_id: str) -> None:
                 ),
                 recording_url=f"https://recordings.example/{execution.execution_id}.mp3",
             )
-            svc.queues.send(EVENTS_QUEUE, event)
+            deps.queues.send(PROVIDER_EVENTS_QUEUE, event)
     pump.run()
 
 
-def completed_batch(client: Client, svc: Services, pump: Pump, scripted: ScriptedProvider, tenant: Any) -> str:
+def completed_batch(client: Client, deps: Dependencies, pump: Pump, scripted: ScriptedProvider, tenant: Any) -> str:
     scripted.report = False
     batch_id = run_batch(client, tenant[0], tenant[1], csv_of(0, 1, 2) + b"+1 202-555-0100,Name0,again\n")
-    pump.run(until=lambda: len([e for e in svc.executions.iter_batch(batch_id) if e.status == "initiated"]) == 3)
-    report_all(svc, pump, batch_id)
-    assert svc.batches.find(batch_id).status == "completed"  # type: ignore[union-attr]
+    pump.run(until=lambda: len([e for e in deps.executions.iter_batch(batch_id) if e.status == "initiated"]) == 3)
+    report_all(deps, pump, batch_id)
+    assert deps.batches.find(batch_id).status == "completed"  # type: ignore[union-attr]
     return batch_id
 
 
-def items_of(svc: Services, tenant_id: str) -> list[dict[str, Any]]:
+def items_of(deps: Dependencies, tenant_id: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
-    for page in aws.dynamodb().get_paginator("scan").paginate(TableName=table_name(svc.settings, EXECUTIONS)):
+    for page in aws.dynamodb().get_paginator("scan").paginate(TableName=table_name(deps.settings, EXECUTIONS)):
         items.extend(i for i in page["Items"] if i["tenant_id"]["S"] == tenant_id)
     return items
 
 
-def exports_of(svc: Services, batch_id: str) -> list[str]:
-    listed = aws.s3().list_objects_v2(Bucket=svc.blobs.bucket, Prefix=f"exports/tenant-a/{batch_id}/")
+def exports_of(deps: Dependencies, batch_id: str) -> list[str]:
+    listed = aws.s3().list_objects_v2(Bucket=deps.blobs.bucket, Prefix=f"exports/tenant-a/{batch_id}/")
     return [obj["Key"] for obj in listed.get("Contents", [])]
 
 
-def batch_files(svc: Services, tenant_id: str, batch_id: str) -> dict[str, bytes]:
+def batch_files(deps: Dependencies, tenant_id: str, batch_id: str) -> dict[str, bytes]:
     """Every object of the batch: its own prefix and its exports."""
     found: dict[str, bytes] = {}
     for prefix in (f"batches/{batch_id}/", f"exports/{tenant_id}/{batch_id}/"):
-        for obj in aws.s3().list_objects_v2(Bucket=svc.blobs.bucket, Prefix=prefix).get("Contents", []):
-            found[obj["Key"]] = aws.s3().get_object(Bucket=svc.blobs.bucket, Key=obj["Key"])["Body"].read()
+        for obj in aws.s3().list_objects_v2(Bucket=deps.blobs.bucket, Prefix=prefix).get("Contents", []):
+            found[obj["Key"]] = aws.s3().get_object(Bucket=deps.blobs.bucket, Key=obj["Key"])["Body"].read()
     return found
 
 
@@ -96,7 +96,7 @@ def read(client: Client, key: str, erasure_id: str) -> Any:
 
 def test_an_erasure_removes_the_number_everywhere_cancels_its_waiting_calls_and_is_idempotent(
     client: Client,
-    svc: Services,
+    deps: Dependencies,
     pump: Pump,
     scripted: ScriptedProvider,
     tenant: tuple[str, str],
@@ -104,22 +104,22 @@ def test_an_erasure_removes_the_number_everywhere_cancels_its_waiting_calls_and_
 ) -> None:
     key = tenant[0]
     # Given a finished batch that called the number (a transcript that quotes it, a recording)
-    finished = completed_batch(client, svc, pump, scripted, tenant)
+    finished = completed_batch(client, deps, pump, scripted, tenant)
     # and a CSV export of it written to S3
-    inline = svc.settings.export_inline_max_rows
-    svc.settings = svc.settings.model_copy(update={"export_inline_max_rows": 1})
+    inline = deps.settings.export_inline_max_rows
+    deps.settings = deps.settings.model_copy(update={"export_inline_max_rows": 1})
     assert (
         client.http.get(f"/batches/{finished}/executions.csv", headers={"Authorization": f"Bearer {key}"}).status_code
         == 303
     )
-    svc.settings = svc.settings.model_copy(update={"export_inline_max_rows": inline})
-    assert exports_of(svc, finished)
+    deps.settings = deps.settings.model_copy(update={"export_inline_max_rows": inline})
+    assert exports_of(deps, finished)
     # and another tenant's finished batch with the same number
-    theirs = completed_batch(client, svc, pump, scripted, other_tenant)
+    theirs = completed_batch(client, deps, pump, scripted, other_tenant)
     # and a running batch in which the number waits for a live-call slot (the batch's only one, held by Name1)
     running = run_batch(client, key, tenant[1], csv_of(1, 0), max_concurrent_calls="1")
-    pump.run(until=lambda: any(e.status == "initiated" for e in svc.executions.iter_batch(running)))
-    statuses = {e.user_number: e.status for e in svc.executions.iter_batch(running)}
+    pump.run(until=lambda: any(e.status == "initiated" for e in deps.executions.iter_batch(running)))
+    statuses = {e.user_number: e.status for e in deps.executions.iter_batch(running)}
     assert statuses == {"+12025550101": "initiated", NUMBER: "queued"}
     dials_before = len(scripted.dials)
     # When the number is erased (written another way), every control message delivered twice
@@ -128,13 +128,13 @@ def test_an_erasure_removes_the_number_everywhere_cancels_its_waiting_calls_and_
     assert erasure["status"] == "running" and erasure["phone_number"] == "+1******0100"
     pump.run(advance_seconds=5, until=lambda: json.loads(read(client, key, erasure["id"]).body)["status"] != "running")
     # Then the waiting call was canceled and never dialled, even once the slot was free again
-    report_all(svc, pump, running)
-    pump.run(advance_seconds=5, until=lambda: svc.batches.find(running).status == "completed")  # type: ignore[union-attr]
+    report_all(deps, pump, running)
+    pump.run(advance_seconds=5, until=lambda: deps.batches.find(running).status == "completed")  # type: ignore[union-attr]
     assert [d for d in scripted.dials[dials_before:] if d[0] == NUMBER] == []
     # And no execution of the tenant holds the number, its data, its transcript or its recording
-    for item in items_of(svc, "tenant-a"):
+    for item in items_of(deps, "tenant-a"):
         assert "2025550100" not in json.dumps(item) and "Name0" not in json.dumps(item)
-    erased = [i for i in items_of(svc, "tenant-a") if "erased_at" in i]
+    erased = [i for i in items_of(deps, "tenant-a") if "erased_at" in i]
     assert len(erased) == 2
     assert all("2025550100" not in json.dumps(i) and "Name0" not in json.dumps(i) for i in erased)
     # And the API shows the execution erased
@@ -150,7 +150,7 @@ def test_an_erasure_removes_the_number_everywhere_cancels_its_waiting_calls_and_
         == "canceled"
     )
     # And no file of the batch holds the number or its data any more (chunks, row errors; the raw file is gone)
-    files = batch_files(svc, "tenant-a", finished)
+    files = batch_files(deps, "tenant-a", finished)
     assert "contacts/000000.jsonl" in " ".join(files) and not any(k.endswith("/raw") for k in files)
     assert all(b"2025550100" not in body and b"202-555-0100" not in body for body in files.values())
     assert all(b"Name0" not in body for body in files.values())
@@ -158,38 +158,38 @@ def test_an_erasure_removes_the_number_everywhere_cancels_its_waiting_calls_and_
     errors = json.loads(client.http.get(f"/batches/{finished}/errors", headers={"Authorization": f"Bearer {key}"}).body)
     assert [(e["reason"], e["value"]) for e in errors] == [("duplicate", "+1******0100")]
     # while the other tenant's still do
-    assert any(b"2025550100" in body for body in batch_files(svc, "tenant-b", theirs).values())
+    assert any(b"2025550100" in body for body in batch_files(deps, "tenant-b", theirs).values())
     # And the export written before is gone, and a new one does not hold the number or its data
-    assert exports_of(svc, finished) == []
+    assert exports_of(deps, finished) == []
     csv_text = client.http.get(f"/batches/{finished}/executions.csv", headers={"Authorization": f"Bearer {key}"}).body
     assert b"2025550100" not in csv_text and b"Name0" not in csv_text and b"Name1" in csv_text
     # And the other contacts keep theirs
-    assert any("Name1" in json.dumps(i) and "recordings.example" in json.dumps(i) for i in items_of(svc, "tenant-a"))
+    assert any("Name1" in json.dumps(i) and "recordings.example" in json.dumps(i) for i in items_of(deps, "tenant-a"))
     # And its progress says what it did
     done = json.loads(read(client, key, erasure["id"]).body)
     assert done["status"] == "completed" and done["completed_at"]
     assert (done["executions_erased"], done["calls_canceled"], done["live_calls"]) == (2, 1, 0)
     # And the other tenant's executions with the same number are untouched
-    assert sum("+12025550100" in json.dumps(i) and "Name0" in json.dumps(i) for i in items_of(svc, "tenant-b")) == 1
-    assert len(list(svc.executions.iter_batch(theirs))) == 3
+    assert sum("+12025550100" in json.dumps(i) and "Name0" in json.dumps(i) for i in items_of(deps, "tenant-b")) == 1
+    assert len(list(deps.executions.iter_batch(theirs))) == 3
     # When the same number is erased again
-    before = sorted(json.dumps(i, sort_keys=True) for i in items_of(svc, "tenant-a"))
+    before = sorted(json.dumps(i, sort_keys=True) for i in items_of(deps, "tenant-a"))
     again = erase(client, key, NUMBER)
     pump.run()
     # Then nothing changes, and the second request says it erased nothing
-    assert sorted(json.dumps(i, sort_keys=True) for i in items_of(svc, "tenant-a")) == before
+    assert sorted(json.dumps(i, sort_keys=True) for i in items_of(deps, "tenant-a")) == before
     second = json.loads(read(client, key, again["id"]).body)
     assert (second["status"], second["executions_erased"], second["calls_canceled"]) == ("completed", 0, 0)
 
 
 def test_a_live_call_is_erased_once_it_ends(
-    client: Client, svc: Services, pump: Pump, scripted: ScriptedProvider, tenant: tuple[str, str]
+    client: Client, deps: Dependencies, pump: Pump, scripted: ScriptedProvider, tenant: tuple[str, str]
 ) -> None:
     key = tenant[0]
     # Given the number's call is live
     scripted.report = False
     batch_id = run_batch(client, key, tenant[1], csv_of(0))
-    pump.run(until=lambda: any(e.status == "initiated" for e in svc.executions.iter_batch(batch_id)))
+    pump.run(until=lambda: any(e.status == "initiated" for e in deps.executions.iter_batch(batch_id)))
     # When it is erased, and the walk looks again while the call is still live
     erasure = erase(client, key)
     pump.run(advance_seconds=30, until=lambda: pump.advanced_seconds >= 90)
@@ -197,11 +197,11 @@ def test_a_live_call_is_erased_once_it_ends(
     waiting = json.loads(read(client, key, erasure["id"]).body)
     assert (waiting["status"], waiting["live_calls"]) == ("running", 1)
     # When the call ends (its transcript arrives), the next pass erases it
-    report_all(svc, pump, batch_id)
+    report_all(deps, pump, batch_id)
     pump.run(
         advance_seconds=30, until=lambda: json.loads(read(client, key, erasure["id"]).body)["status"] == "completed"
     )
-    (execution,) = list(svc.executions.iter_batch(batch_id))
+    (execution,) = list(deps.executions.iter_batch(batch_id))
     assert execution.status == "completed" and execution.erased_at
     assert execution.transcript is None and execution.recipient_data == {}
     assert execution.user_number == "+1******0100" and execution.number_key is None
@@ -209,24 +209,24 @@ def test_a_live_call_is_erased_once_it_ends(
 
 def test_another_tenant_can_neither_read_an_erasure_nor_erase_the_tenants_data(
     client: Client,
-    svc: Services,
+    deps: Dependencies,
     pump: Pump,
     scripted: ScriptedProvider,
     tenant: tuple[str, str],
     other_tenant: tuple[str, str],
 ) -> None:
     # Given tenant A's finished batch and its erasure of another number
-    completed_batch(client, svc, pump, scripted, tenant)
+    completed_batch(client, deps, pump, scripted, tenant)
     erasure = erase(client, tenant[0], "+12025550101")
     pump.run()
-    before = sorted(json.dumps(i, sort_keys=True) for i in items_of(svc, "tenant-a"))
+    before = sorted(json.dumps(i, sort_keys=True) for i in items_of(deps, "tenant-a"))
     # When tenant B reads A's erasure, and erases A's number itself
     assert read(client, other_tenant[0], erasure["id"]).status_code == 404
     assert json.loads(read(client, other_tenant[0], erasure["id"]).body)["code"] == "erasure_not_found"
     theirs = erase(client, other_tenant[0])
     pump.run()
     # Then A's executions are unchanged, and B's erasure found nothing
-    assert sorted(json.dumps(i, sort_keys=True) for i in items_of(svc, "tenant-a")) == before
+    assert sorted(json.dumps(i, sort_keys=True) for i in items_of(deps, "tenant-a")) == before
     assert json.loads(read(client, other_tenant[0], theirs["id"]).body)["executions_erased"] == 0
 
 

@@ -6,7 +6,7 @@ import json
 
 from chalice.test import Client
 
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from chalicelib.services.ingest import errors_page
 from tests.support.api import post_csv
 
@@ -20,13 +20,15 @@ def _batch(client: Client, tenant: tuple[str, str]) -> str:
     return str(json.loads(response.body)["batch_id"])
 
 
-def test_errors_page_walks_the_rejected_rows_by_offset(svc: Services, client: Client, tenant: tuple[str, str]) -> None:
+def test_errors_page_walks_the_rejected_rows_by_offset(
+    deps: Dependencies, client: Client, tenant: tuple[str, str]
+) -> None:
     batch_id = _batch(client, tenant)
-    first, cursor = errors_page(svc, "tenant-a", batch_id, 0, 2)
+    first, cursor = errors_page(deps, "tenant-a", batch_id, 0, 2)
     assert [e["row"] for e in first] == [3, 4] and cursor == "2"
-    last, cursor = errors_page(svc, "tenant-a", batch_id, 2, 2)
+    last, cursor = errors_page(deps, "tenant-a", batch_id, 2, 2)
     assert [e["row"] for e in last] == [5] and cursor is None
-    assert errors_page(svc, "tenant-a", batch_id, 9, 2) == ([], None)
+    assert errors_page(deps, "tenant-a", batch_id, 9, 2) == ([], None)
 
 
 def test_the_errors_route_pages_with_x_next_cursor(client: Client, tenant: tuple[str, str]) -> None:

@@ -12,7 +12,7 @@ import time_machine
 from chalice.test import Client
 
 from chalicelib.providers.simulator import SimulatorProvider
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from tests.support.api import post_csv
 from tests.support.batches import patch_agent
 from tests.support.pump import Pump
@@ -50,10 +50,10 @@ def at(text: str) -> datetime:
 
 
 def test_the_plan_agrees_with_the_campaign_it_describes(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies
 ) -> None:
     # Given calls of exactly 15 minutes, at most two live at once, calling hours 09-17 on the recipient's clock
-    svc.providers["simulator"] = SimulatorProvider(svc.queues, seed=7, speed=1)
+    deps.providers["simulator"] = SimulatorProvider(deps.queues, seed=7, speed=1)
     patch_agent(
         client, tenant, call_start_hour=9, call_end_hour=17, max_concurrent_calls=2,
         provider_config={"fixed_talk_seconds": 900},
@@ -65,7 +65,7 @@ def test_the_plan_agrees_with_the_campaign_it_describes(
         plan = get_plan(client, batch_id, auth, "?answer_rate=1&mean_call_seconds=900&ring_seconds=0")
         rows = plan_rows(client, batch_id, auth)
         # Then it places no call and counts 4 callable now, 6 waiting for their hours
-        assert svc.executions.iter_batch(batch_id) is not None and not list(svc.executions.iter_batch(batch_id))
+        assert deps.executions.iter_batch(batch_id) is not None and not list(deps.executions.iter_batch(batch_id))
         assert plan["contacts"]["callable_at_start"] == 4
         assert plan["contacts"]["waiting"]["outside_hours"] == 6
         assert {r["reason"] for r in rows if r["contact_number"].startswith("'+44")} == {"now"}
@@ -73,15 +73,15 @@ def test_the_plan_agrees_with_the_campaign_it_describes(
         start = at(plan["start_at"])
         # When the batch runs to the end on the controllable clock
         assert client.http.post(f"/batches/{batch_id}/run", headers=auth).status_code == 200
-        pump.run(until=lambda: svc.batches.find(batch_id).status == "completed", advance_seconds=30)  # type: ignore[union-attr]
+        pump.run(until=lambda: deps.batches.find(batch_id).status == "completed", advance_seconds=30)  # type: ignore[union-attr]
     # Then exactly the contacts the plan said would wait were rescheduled, each to its planned first dial
-    executions = {e.user_number: e for e in svc.executions.iter_batch(batch_id)}
+    executions = {e.user_number: e for e in deps.executions.iter_batch(batch_id)}
     assert len(executions) == 10
     planned_wait = {r["contact_number"].lstrip("'"): r["first_dial_at"] for r in rows if r["reason"] != "now"}
     actual_wait = {n: e.scheduled_at for n, e in executions.items() if e.scheduled_at}
     assert actual_wait == planned_wait
     # And the projected completion is within 10% of the actual one (measured from the start)
-    batch = svc.batches.find(batch_id)
+    batch = deps.batches.find(batch_id)
     assert batch is not None
     assert batch.completed_at is not None
     actual = (at(batch.completed_at) - start).total_seconds()
@@ -92,7 +92,7 @@ def test_the_plan_agrees_with_the_campaign_it_describes(
 
 
 def test_the_plan_answers_in_its_documented_shape_and_refuses_what_it_cannot_plan(
-    client: Client, tenant: tuple[str, str], other_tenant: tuple[str, str], svc: Services
+    client: Client, tenant: tuple[str, str], other_tenant: tuple[str, str], deps: Dependencies
 ) -> None:
     from chalicelib.api.bodies import BatchPlan
 
@@ -113,7 +113,7 @@ def test_the_plan_answers_in_its_documented_shape_and_refuses_what_it_cannot_pla
     for path in ("plan", "plan.csv"):
         assert client.http.get(f"/batches/{batch_id}/{path}", headers=other).status_code == 404
     # And a stopped batch has no plan: 409 invalid_state
-    svc.batches.set_fields(batch_id, {"status": "stopped"})
+    deps.batches.set_fields(batch_id, {"status": "stopped"})
     for path in ("plan", "plan.csv"):
         response = client.http.get(f"/batches/{batch_id}/{path}", headers=auth)
         assert response.status_code == 409 and json.loads(response.body)["code"] == "invalid_state"
@@ -139,12 +139,12 @@ def test_a_scheduled_batch_is_planned_from_its_start(client: Client, tenant: tup
 
 
 def test_unset_assumptions_come_from_the_agent_s_finished_calls_when_it_has_enough(
-    client: Client, tenant: tuple[str, str], svc: Services
+    client: Client, tenant: tuple[str, str], deps: Dependencies
 ) -> None:
     # Given an ended batch of the agent whose calls recorded 40 answered of 80, 3,600 s of talk, $6 in all
     done, auth = create(client, tenant, mixed_csv(1, 0))
     counters = {"ended_calls": 80, "answered_calls": 40, "talk_seconds": 3600, "spend": 6.0, "status": "completed"}
-    svc.batches.set_fields(done, counters)
+    deps.batches.set_fields(done, counters)
     batch_id, _ = create(client, tenant, mixed_csv(2, 0))
     # When a new batch's plan is asked for with only the answer rate given
     plan = get_plan(client, batch_id, auth, "?answer_rate=0.9")
@@ -158,5 +158,5 @@ def test_unset_assumptions_come_from_the_agent_s_finished_calls_when_it_has_enou
         "ring_seconds": "default",
     }
     # And with too few finished calls (under 50) the defaults apply
-    svc.batches.set_fields(done, {"ended_calls": 49})
+    deps.batches.set_fields(done, {"ended_calls": 49})
     assert get_plan(client, batch_id, auth)["assumptions"]["sources"]["mean_call_seconds"] == "default"

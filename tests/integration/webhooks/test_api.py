@@ -8,7 +8,7 @@ from datetime import timedelta
 from chalice.test import Client
 
 from chalicelib import clock
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from chalicelib.services.webhooks import emit_call_event
 from tests.support.pump import Pump
 from tests.support.webhooks import Receiver, create_batch, execution
@@ -53,7 +53,7 @@ def test_delivery_log_pages_and_is_tenant_checked(
     client: Client,
     tenant: tuple[str, str],
     other_tenant: tuple[str, str],
-    hooks: Services,
+    hooks: Dependencies,
     pump: Pump,
     receiver: Receiver,
 ) -> None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import time_machine
 from chalice.test import Client
 
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from chalicelib.services.webhooks import current_secret
 from tests.support.api import post_csv
 from tests.support.batches import contacts_csv
@@ -19,7 +19,12 @@ from tests.support.webhooks import Receiver
 
 
 def test_a_batch_run_sends_call_and_lifecycle_webhooks(
-    client: Client, tenant: tuple[str, str], hooks: Services, pump: Pump, receiver: Receiver, scripted: ScriptedProvider
+    client: Client,
+    tenant: tuple[str, str],
+    hooks: Dependencies,
+    pump: Pump,
+    receiver: Receiver,
+    scripted: ScriptedProvider,
 ) -> None:
     # Given a batch with both webhooks, whose first contact does not answer once and is retried after 1 minute
     key, agent_id = tenant
@@ -67,7 +72,12 @@ def test_a_batch_run_sends_call_and_lifecycle_webhooks(
 
 
 def test_a_batch_waiting_for_calling_hours_says_so(
-    client: Client, tenant: tuple[str, str], hooks: Services, pump: Pump, receiver: Receiver, scripted: ScriptedProvider
+    client: Client,
+    tenant: tuple[str, str],
+    hooks: Dependencies,
+    pump: Pump,
+    receiver: Receiver,
+    scripted: ScriptedProvider,
 ) -> None:
     # Given weekday calling hours and a batch run on a Saturday, with a status webhook
     key, agent_id = tenant

@@ -17,7 +17,7 @@ from chalicelib.domain.batches import public_execution
 from chalicelib.domain.messages import DeadWebhook
 from chalicelib.domain.webhooks import batch_event_id, call_event_id, message_id
 from chalicelib.resources import WEBHOOK_QUEUE, dlq_name, queue_name
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from chalicelib.services.webhooks import current_secret, emit_batch_event, emit_call_event
 from tests.support.pump import Pump
 from tests.support.webhooks import (
@@ -44,8 +44,8 @@ def scripted(scripts: dict[str, list[int]]) -> Any:
     return reply
 
 
-def dlq_bodies(svc: Services) -> list[dict[str, Any]]:
-    url = aws.sqs().get_queue_url(QueueName=dlq_name(svc.settings, WEBHOOK_QUEUE))["QueueUrl"]
+def dlq_bodies(deps: Dependencies) -> list[dict[str, Any]]:
+    url = aws.sqs().get_queue_url(QueueName=dlq_name(deps.settings, WEBHOOK_QUEUE))["QueueUrl"]
     found = aws.sqs().receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
     return [json.loads(m["Body"]) for m in found]
 
@@ -63,7 +63,7 @@ def assert_schedule_followed(rows: list[dict[str, Any]], timeout: float) -> None
 
 
 def test_flaky_receiver_gets_every_event_signed_on_schedule(
-    client: Client, tenant: tuple[str, str], hooks: Services, pump: Pump, receiver: Receiver
+    client: Client, tenant: tuple[str, str], hooks: Dependencies, pump: Pump, receiver: Receiver
 ) -> None:
     # Given a batch whose call and status webhooks go to a receiver that fails half of its requests
     key = tenant[0]
@@ -113,7 +113,7 @@ def test_flaky_receiver_gets_every_event_signed_on_schedule(
 
 
 def test_every_delivery_twice_still_posts_each_attempt_once(
-    client: Client, tenant: tuple[str, str], hooks: Services, pump: Pump, receiver: Receiver
+    client: Client, tenant: tuple[str, str], hooks: Dependencies, pump: Pump, receiver: Receiver
 ) -> None:
     # Given the queue delivers every webhook message twice, and the caller announces each event twice
     batch = create_batch(client, tenant, hooks, webhook_url=receiver.url)
@@ -132,7 +132,7 @@ def test_every_delivery_twice_still_posts_each_attempt_once(
 
 
 def test_a_receiver_that_always_fails_ends_in_the_dead_letter_queue_after_a_day(
-    client: Client, tenant: tuple[str, str], hooks: Services, pump: Pump, receiver: Receiver
+    client: Client, tenant: tuple[str, str], hooks: Dependencies, pump: Pump, receiver: Receiver
 ) -> None:
     # Given a receiver that always answers 500
     batch = create_batch(client, tenant, hooks, webhook_url=receiver.url)
@@ -175,7 +175,7 @@ def test_a_receiver_that_always_fails_ends_in_the_dead_letter_queue_after_a_day(
 
 
 def test_429_waits_as_long_as_retry_after_asks(
-    client: Client, tenant: tuple[str, str], hooks: Services, pump: Pump, receiver: Receiver
+    client: Client, tenant: tuple[str, str], hooks: Dependencies, pump: Pump, receiver: Receiver
 ) -> None:
     # Given a receiver that is rate limiting for 90 s, then by an HTTP date 10 minutes ahead
     batch = create_batch(client, tenant, hooks, status_webhook=receiver.url)
@@ -209,7 +209,7 @@ def test_429_waits_as_long_as_retry_after_asks(
 
 
 def test_410_disables_the_endpoint_for_later_events(
-    client: Client, tenant: tuple[str, str], hooks: Services, pump: Pump, receiver: Receiver
+    client: Client, tenant: tuple[str, str], hooks: Dependencies, pump: Pump, receiver: Receiver
 ) -> None:
     # Given a call webhook that answers 410 Gone, and a status webhook on another path that works
     batch = create_batch(client, tenant, hooks, webhook_url=receiver.url + "/gone", status_webhook=receiver.url + "/ok")
@@ -236,7 +236,7 @@ def test_410_disables_the_endpoint_for_later_events(
 
 @pytest.mark.parametrize("status", [400, 401, 404, 413])
 def test_other_4xx_is_not_retried(
-    client: Client, tenant: tuple[str, str], hooks: Services, pump: Pump, receiver: Receiver, status: int
+    client: Client, tenant: tuple[str, str], hooks: Dependencies, pump: Pump, receiver: Receiver, status: int
 ) -> None:
     batch = create_batch(client, tenant, hooks, webhook_url=receiver.url)
     receiver.script = lambda request: Reply(status)
@@ -251,7 +251,7 @@ def test_other_4xx_is_not_retried(
 
 
 def test_a_redirect_is_never_followed(
-    client: Client, tenant: tuple[str, str], hooks: Services, pump: Pump, receiver: Receiver
+    client: Client, tenant: tuple[str, str], hooks: Dependencies, pump: Pump, receiver: Receiver
 ) -> None:
     # Given a receiver that redirects to another path on the same server
     batch = create_batch(client, tenant, hooks, webhook_url=receiver.url + "/hook")
@@ -269,7 +269,7 @@ def test_a_redirect_is_never_followed(
 
 
 def test_rotation_signs_with_both_secrets_until_the_overlap_ends(
-    client: Client, tenant: tuple[str, str], hooks: Services, pump: Pump, receiver: Receiver
+    client: Client, tenant: tuple[str, str], hooks: Dependencies, pump: Pump, receiver: Receiver
 ) -> None:
     key = tenant[0]
     auth = {"Authorization": f"Bearer {key}"}
@@ -293,7 +293,7 @@ def test_rotation_signs_with_both_secrets_until_the_overlap_ends(
 
 
 def test_a_worker_that_dies_after_posting_posts_again(
-    client: Client, tenant: tuple[str, str], hooks: Services, pump: Pump, receiver: Receiver, monkeypatch: Any
+    client: Client, tenant: tuple[str, str], hooks: Dependencies, pump: Pump, receiver: Receiver, monkeypatch: Any
 ) -> None:
     # Given the worker dies once, after the receiver got the POST but before the attempt was recorded
     batch = create_batch(client, tenant, hooks, webhook_url=receiver.url)
@@ -322,7 +322,7 @@ def test_a_worker_that_dies_after_posting_posts_again(
 
 
 def test_a_message_for_an_attempt_in_flight_waits_for_it_instead_of_being_dropped(
-    client: Client, tenant: tuple[str, str], hooks: Services, pump: Pump, receiver: Receiver
+    client: Client, tenant: tuple[str, str], hooks: Dependencies, pump: Pump, receiver: Receiver
 ) -> None:
     # Given another worker holds attempt 1 of the event (and may die holding it)
     batch = create_batch(client, tenant, hooks, webhook_url=receiver.url)

@@ -10,7 +10,7 @@ from chalice.test import Client
 
 from chalicelib.domain.webhooks import call_event_id
 from chalicelib.errors import BadRequest
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from chalicelib.services.webhooks import emit_call_event, validate_webhook_url
 from tests.support.pump import Pump
 from tests.support.webhooks import Receiver, create_batch, execution, log
@@ -44,15 +44,15 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> FakeDns:
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "169.254.169.254", "10.1.2.3", "::1", "::ffff:169.254.169.254"])
 def test_a_name_resolving_to_an_internal_address_is_refused_at_delivery(
-    client: Client, tenant: tuple[str, str], svc: Services, pump: Pump, dns: FakeDns, address: str
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump, dns: FakeDns, address: str
 ) -> None:
     # Given a production configuration (https only, no private addresses) and a name that points inside
     # (once the batch exists: configuration-time checks would refuse it too)
-    batch = create_batch(client, tenant, svc, webhook_url="https://hooks.example.test/in?token=s3cret")
+    batch = create_batch(client, tenant, deps, webhook_url="https://hooks.example.test/in?token=s3cret")
     dns.answers["hooks.example.test"] = [address]
     e = execution(batch, 1)
     # When a call ends
-    emit_call_event(svc, e, batch, "call.ended")
+    emit_call_event(deps, e, batch, "call.ended")
     pump.run()
     pump.advance(3600)
     pump.run()
@@ -62,13 +62,13 @@ def test_a_name_resolving_to_an_internal_address_is_refused_at_delivery(
     assert row["status_code"] is None
     assert f"resolves to {address}" in row["error"]
     assert "s3cret" not in str(row) and row["url_host"] == "hooks.example.test"
-    assert svc.deliveries.state(batch.batch_id, call_event_id(e.execution_id, "call.ended"))["state"] == (  # type: ignore[index]
+    assert deps.deliveries.state(batch.batch_id, call_event_id(e.execution_id, "call.ended"))["state"] == (  # type: ignore[index]
         "refused"
     )
 
 
 def test_metadata_is_refused_even_where_private_addresses_are_allowed(
-    client: Client, tenant: tuple[str, str], hooks: Services, pump: Pump, dns: FakeDns, receiver: Receiver
+    client: Client, tenant: tuple[str, str], hooks: Dependencies, pump: Pump, dns: FakeDns, receiver: Receiver
 ) -> None:
     # Given the local stack's setting, and a name that was public when configured but now points at the metadata service
     dns.answers["rebind.example.test"] = ["93.184.216.34"]
@@ -84,7 +84,7 @@ def test_metadata_is_refused_even_where_private_addresses_are_allowed(
 
 
 def test_the_post_goes_to_the_address_that_was_checked_without_resolving_again(
-    client: Client, tenant: tuple[str, str], hooks: Services, pump: Pump, dns: FakeDns, receiver: Receiver
+    client: Client, tenant: tuple[str, str], hooks: Dependencies, pump: Pump, dns: FakeDns, receiver: Receiver
 ) -> None:
     # Given a name for the receiver (allowed: loopback, in the local stack's setting)
     port = receiver.server.server_address[1]
@@ -102,7 +102,7 @@ def test_the_post_goes_to_the_address_that_was_checked_without_resolving_again(
 
 
 def test_a_name_that_does_not_resolve_is_retried(
-    client: Client, tenant: tuple[str, str], hooks: Services, pump: Pump, dns: FakeDns
+    client: Client, tenant: tuple[str, str], hooks: Dependencies, pump: Pump, dns: FakeDns
 ) -> None:
     batch = create_batch(client, tenant, hooks, webhook_url="https://nowhere.example.test/hook")
     emit_call_event(hooks, execution(batch, 1), batch, "call.ended")
@@ -128,11 +128,11 @@ def test_a_name_that_does_not_resolve_is_retried(
     ],
 )
 def test_configuration_time_check_names_the_field(
-    svc: Services, dns: FakeDns, url: str, allow_private: bool, reason: str
+    deps: Dependencies, dns: FakeDns, url: str, allow_private: bool, reason: str
 ) -> None:
     dns.answers["internal.example.test"] = ["10.0.0.7"]
     dns.answers["mixed.example.test"] = ["93.184.216.34", "192.168.1.1"]
-    settings = svc.settings.model_copy(update={"webhook_allow_private": allow_private})
+    settings = deps.settings.model_copy(update={"webhook_allow_private": allow_private})
     with pytest.raises(BadRequest) as raised:
         validate_webhook_url(url, settings, "status_webhook")
     assert raised.value.message.startswith("status_webhook ")
@@ -142,13 +142,13 @@ def test_configuration_time_check_names_the_field(
     ]
 
 
-def test_configuration_time_check_accepts_public_and_not_yet_resolvable_hosts(svc: Services, dns: FakeDns) -> None:
+def test_configuration_time_check_accepts_public_and_not_yet_resolvable_hosts(deps: Dependencies, dns: FakeDns) -> None:
     dns.answers["public.example.test"] = ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"]
-    assert validate_webhook_url(" https://public.example.test/hook?k=1 ", svc.settings) == (
+    assert validate_webhook_url(" https://public.example.test/hook?k=1 ", deps.settings) == (
         "https://public.example.test/hook?k=1"
     )
-    assert validate_webhook_url("https://not-yet.example.test/hook", svc.settings) == (
+    assert validate_webhook_url("https://not-yet.example.test/hook", deps.settings) == (
         "https://not-yet.example.test/hook"
     )  # DNS may come later: delivery checks again
-    local = svc.settings.model_copy(update={"webhook_allow_private": True})
+    local = deps.settings.model_copy(update={"webhook_allow_private": True})
     assert validate_webhook_url("http://127.0.0.1:8080/hook", local) == "http://127.0.0.1:8080/hook"

@@ -7,7 +7,7 @@ import json
 from chalice.test import Client
 
 from chalicelib.domain.batch_status import TERMINAL
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from tests.support.batches import create_and_run
 from tests.support.pump import Pump
 
@@ -15,15 +15,15 @@ OPEN = ("queued", "rescheduled", "initiated", "ringing", "in-progress")
 
 
 def test_a_running_batch_whose_agent_was_deleted_is_stopped_with_the_reason(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies
 ) -> None:
     # Given a 50-contact batch whose first dispatch step ran (20 executions queued, 30 contacts to go)
     _, agent_id = tenant
     batch_id, auth = create_and_run(client, tenant, 50)
     pump.step("dispatcher")
-    assert 0 < svc.batches.find(batch_id).next_pos < 50  # type: ignore[union-attr]
+    assert 0 < deps.batches.find(batch_id).next_pos < 50  # type: ignore[union-attr]
     # When its agent is deleted behind the API's back
-    svc.agents.delete("tenant-a", agent_id)
+    deps.agents.delete("tenant-a", agent_id)
     # Then the queues settle (no step raises for ever) with the batch in a final state, saying why
     pump.run(max_steps=500)
     batch = json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)

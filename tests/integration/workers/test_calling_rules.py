@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from chalice.test import Client
 
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from tests.support.api import post_csv
 from tests.support.batches import patch_agent
 from tests.support.pump import Pump
@@ -112,7 +112,7 @@ def test_a_call_outside_the_rules_waits_and_is_dialled_at_the_first_second_they_
     client: Client,
     tenant: tuple[str, str],
     pump: Pump,
-    svc: Services,
+    deps: Dependencies,
     scripted: ScriptedProvider,
     rules: dict[str, Any],
     number: str,
@@ -133,7 +133,7 @@ def test_a_call_outside_the_rules_waits_and_is_dialled_at_the_first_second_they_
 
 
 def test_a_holiday_of_the_recipients_country_and_not_of_another(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     # Given a batch that skips public holidays, run on US Thanksgiving (2026-11-26, 10:00 EST, 15:00 GMT)
     patch_agent(client, tenant, call_start_hour=9, call_end_hour=21)
@@ -151,7 +151,7 @@ def test_a_holiday_of_the_recipients_country_and_not_of_another(
 
 
 def test_the_batch_rules_replace_the_agents(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     # Given an agent calling all day, and a batch that calls only on Tuesdays 10:00-11:00
     patch_agent(client, tenant, call_start_hour=0, call_end_hour=24)
@@ -169,7 +169,7 @@ def test_the_batch_rules_replace_the_agents(
 
 
 def test_schedule_sets_the_batch_rules(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     # Given an agent calling 09-21, and a created batch scheduled with its own blocked dates (as JSON)
     patch_agent(client, tenant, call_start_hour=9, call_end_hour=21)
@@ -181,13 +181,13 @@ def test_schedule_sets_the_batch_rules(
         body = {"scheduled_at": "2026-12-24T15:00:05Z", "blocked_dates": [{"start": "2026-12-24"}]}
         answer = client.http.post(f"/batches/{batch_id}/schedule", headers=auth, body=json.dumps(body))
         assert answer.status_code == 200, answer.body
-        assert svc.batches.get("tenant-a", batch_id).blocked_dates == [{"start": "2026-12-24"}]
+        assert deps.batches.get("tenant-a", batch_id).blocked_dates == [{"start": "2026-12-24"}]
         # Then Christmas Eve is closed for it: the call waits for Christmas Day 09:00 EST
         dialled_at_the_first_second(pump, scripted, US, utc(2026, 12, 25, 14))
 
 
 def test_bypass_call_guardrails_skips_every_rule(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     # Given rules that close Thanksgiving three ways (hours, a blocked date, the holiday)
     patch_agent(

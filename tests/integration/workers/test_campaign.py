@@ -11,7 +11,7 @@ from chalice.test import Client
 
 from chalicelib.domain.records import Agent
 from chalicelib.providers.base import CallRequest
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from tests.support.api import post_csv
 from tests.support.batches import contacts_csv, create_and_run, executions_of, is_completed
 from tests.support.invariants import check_campaign
@@ -40,20 +40,20 @@ class CountingProvider:
 
 
 @pytest.fixture
-def provider(svc: Services) -> CountingProvider:
-    counting = CountingProvider(svc.providers["simulator"])
-    svc.providers["simulator"] = counting  # type: ignore[assignment]
+def provider(deps: Dependencies) -> CountingProvider:
+    counting = CountingProvider(deps.providers["simulator"])
+    deps.providers["simulator"] = counting  # type: ignore[assignment]
     return counting
 
 
-def svc_of(pump: Pump) -> Services:
-    return pump.svc
+def svc_of(pump: Pump) -> Dependencies:
+    return pump.deps
 
 
 def assert_invariants(pump: Pump, batch_id: str, provider: CountingProvider) -> None:
     """Issue 18's whole-campaign invariants, once every queue has drained."""
     pump.run()
-    assert check_campaign(pump.svc, [batch_id], provider.dials) == []
+    assert check_campaign(pump.deps, [batch_id], provider.dials) == []
 
 
 def batch_of(client: Client, batch_id: str, auth: dict[str, str]) -> dict[str, Any]:
@@ -97,7 +97,7 @@ def test_batch_runs_to_completion_with_one_final_execution_per_contact(
 def test_every_dial_message_delivered_twice_still_dials_once(
     client: Client, tenant: tuple[str, str], pump: Pump, provider: CountingProvider
 ) -> None:
-    pump.duplicate = lambda name, body: name in ("dialer", "outcomes", "dispatcher")
+    pump.duplicate = lambda name, body: name in ("dialer", "provider_events", "dispatcher")
     batch_id, auth = create_and_run(client, tenant, 25)
     pump.run(until=lambda: is_completed(svc_of(pump), batch_id), advance_seconds=2)
     assert batch_of(client, batch_id, auth)["status"] == "completed"
@@ -108,7 +108,7 @@ def test_every_dial_message_delivered_twice_still_dials_once(
 
 
 def test_crash_after_provider_accepted_never_redials(
-    client: Client, tenant: tuple[str, str], pump: Pump, provider: CountingProvider, svc: Services
+    client: Client, tenant: tuple[str, str], pump: Pump, provider: CountingProvider, deps: Dependencies
 ) -> None:
     from chalicelib.domain.executions import execution_id
 

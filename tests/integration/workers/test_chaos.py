@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from chalice.test import Client
 
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from chalicelib.services.webhooks import current_secret
 from tests.support.chaos import replay_command, run_seed
 from tests.support.pump import Pump
@@ -39,7 +39,7 @@ def webhook_receiver() -> Iterator[Receiver]:
 def test_campaigns_under_seeded_faults_keep_every_invariant(
     client: Client,
     tenant: tuple[str, str],
-    svc: Services,
+    deps: Dependencies,
     webhook_receiver: Receiver,
     pump: Pump,
     capsys: pytest.CaptureFixture[str],
@@ -47,10 +47,10 @@ def test_campaigns_under_seeded_faults_keep_every_invariant(
     # Given many seeds, each a short campaign (sizes, caps, retries, pause/resume/stop, webhooks to a receiver
     # that fails now and then) under its own faults; webhooks retried after 5 s and 30 s, then dead
     short = {"webhook_retry_schedule": (5, 30), "webhook_max_attempts": 3}
-    svc.settings = svc.settings.model_copy(
+    deps.settings = deps.settings.model_copy(
         update={"webhook_allow_private": True, "webhook_timeout_seconds": 1.0, **short}
     )
-    webhook_receiver.secrets = [str(current_secret(svc, "tenant-a").webhook_secret)]
+    webhook_receiver.secrets = [str(current_secret(deps, "tenant-a").webhook_secret)]
     started = time.perf_counter()
     injected: Counter[str] = Counter()
     failures = []

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from chalice.test import Client
 
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from tests.support.batches import make_batch, patch_agent
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
@@ -21,8 +21,8 @@ def number(i: int) -> str:
     return f"+1202555{100 + i:04d}"
 
 
-def completed(svc: Services, *batch_ids: str) -> bool:
-    return all(getattr(svc.batches.find(b), "status", None) == "completed" for b in batch_ids)
+def completed(deps: Dependencies, *batch_ids: str) -> bool:
+    return all(getattr(deps.batches.find(b), "status", None) == "completed" for b in batch_ids)
 
 
 def race_two_batches(client: Client, tenant: tuple[str, str], pump: Pump, n: int) -> tuple[str, str]:
@@ -45,42 +45,42 @@ def race_two_batches(client: Client, tenant: tuple[str, str], pump: Pump, n: int
 
 
 def test_the_limit_holds_across_two_batches_racing_for_the_same_numbers(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     # Given at most 1 attempt per number per 7 days (beyond CONTACT_LIMIT_MAX_WAIT_HOURS' 72 h)
     patch_agent(client, tenant, max_attempts_per_number=1, attempt_window_days=7, max_concurrent_calls=50)
     # When two batches over the same 12 numbers are dialled at once
     first, second = race_two_batches(client, tenant, pump, 12)
-    pump.run(until=lambda: completed(svc, first, second), advance_seconds=2)
+    pump.run(until=lambda: completed(deps, first, second), advance_seconds=2)
     # Then every number was dialled exactly once, and its other execution ended contact_limited
     assert Counter(to for to, _, _ in scripted.dials) == {number(i): 1 for i in range(12)}
-    ends = Counter(e.status for b in (first, second) for e in svc.executions.iter_batch(b))
+    ends = Counter(e.status for b in (first, second) for e in deps.executions.iter_batch(b))
     assert ends == {"completed": 12, "contact_limited": 12}
-    assert all(len(svc.numbers.history("tenant-a", number(i))) == 1 for i in range(12))
+    assert all(len(deps.numbers.history("tenant-a", number(i))) == 1 for i in range(12))
 
 
 def test_a_contact_over_its_limit_waits_for_the_window_when_it_frees_soon(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     # Given at most 2 attempts per number per day, and a number already called twice by earlier batches
     patch_agent(client, tenant, max_attempts_per_number=2, attempt_window_days=1)
     for _ in range(2):
         earlier, _ = make_batch(client, tenant, 1)
         client.http.post(f"/batches/{earlier}/run", headers={"Authorization": f"Bearer {tenant[0]}"})
-        pump.run(until=lambda b=earlier: completed(svc, b), advance_seconds=2)  # type: ignore[misc]
+        pump.run(until=lambda b=earlier: completed(deps, b), advance_seconds=2)  # type: ignore[misc]
     assert len(scripted.dials) == 2
     # When a third batch reaches it
     batch_id, auth = make_batch(client, tenant, 1)
     client.http.post(f"/batches/{batch_id}/run", headers=auth)
-    pump.run(until=lambda: any(e.status == "rescheduled" for e in svc.executions.iter_batch(batch_id)))
+    pump.run(until=lambda: any(e.status == "rescheduled" for e in deps.executions.iter_batch(batch_id)))
     # Then it waits, rescheduled to when the older of the two attempts leaves the window
-    waiting = next(iter(svc.executions.iter_batch(batch_id)))
-    history = svc.numbers.history("tenant-a", number(0))
+    waiting = next(iter(deps.executions.iter_batch(batch_id)))
+    history = deps.numbers.history("tenant-a", number(0))
     assert len(scripted.dials) == 2 and len(history) == 2
     assert (waiting.scheduled_at or "").startswith(_iso_seconds(history[1] + 86400))
     # And it is dialled once that moment has passed
     pump.advance(timedelta(days=1, minutes=1).total_seconds())
-    pump.run(until=lambda: completed(svc, batch_id), advance_seconds=60)
+    pump.run(until=lambda: completed(deps, batch_id), advance_seconds=60)
     assert len(scripted.dials) == 3
     assert (scripted.dials[2][2] - scripted.dials[0][2]) >= timedelta(days=1)
 
@@ -92,9 +92,9 @@ def _iso_seconds(epoch: int) -> str:
 
 
 def test_without_a_limit_attempts_are_recorded_but_nothing_waits(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     first, second = race_two_batches(client, tenant, pump, 3)
-    pump.run(until=lambda: completed(svc, first, second), advance_seconds=2)
+    pump.run(until=lambda: completed(deps, first, second), advance_seconds=2)
     assert len(scripted.dials) == 6
-    assert len(svc.numbers.history("tenant-a", number(0))) == 2
+    assert len(deps.numbers.history("tenant-a", number(0))) == 2

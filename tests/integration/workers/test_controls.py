@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from chalice.test import Client
 
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from chalicelib.store.leases import agent_key
 from chalicelib.workers.sweeper import sweep
 from tests.support.api import post_csv
@@ -24,13 +24,13 @@ from tests.support.scripted import ScriptedProvider
 FINAL = {"completed", "no-answer", "busy", "failed", "error", "canceled"}
 
 
-def live_calls(svc: Services, batch_id: str) -> int:
-    return sum(1 for e in svc.executions.iter_batch(batch_id) if e.status in {"initiated", "ringing", "in-progress"})
+def live_calls(deps: Dependencies, batch_id: str) -> int:
+    return sum(1 for e in deps.executions.iter_batch(batch_id) if e.status in {"initiated", "ringing", "in-progress"})
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_racing_dialers_never_exceed_the_agents_limit(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider, seed: int
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider, seed: int
 ) -> None:
     # Given an agent with a random live-call limit and calls that never report back (so slots stay taken)
     rng = random.Random(seed)
@@ -51,14 +51,14 @@ def test_racing_dialers_never_exceed_the_agents_limit(
         t.join()
     # Then exactly `limit` calls were placed and hold a slot; the rest wait, queued, not failed
     assert len(scripted.dials) == limit
-    assert live_calls(svc, batch_id) == limit
-    assert svc.leases.live(agent_key("tenant-a", tenant[1])) == limit
-    statuses = Counter(str(e.status) for e in svc.executions.iter_batch(batch_id))
+    assert live_calls(deps, batch_id) == limit
+    assert deps.leases.live(agent_key("tenant-a", tenant[1])) == limit
+    statuses = Counter(str(e.status) for e in deps.executions.iter_batch(batch_id))
     assert statuses["queued"] == 12 - limit
 
 
 def test_a_batch_cap_below_the_agents_limit_is_honoured(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     patch_agent(client, tenant, max_concurrent_calls=10)
     scripted.report = False
@@ -67,19 +67,19 @@ def test_a_batch_cap_below_the_agents_limit_is_honoured(
     for _ in range(5):
         pump.step("dispatcher")
         pump.step("dialer")
-    assert len(scripted.dials) == 2 and live_calls(svc, batch_id) == 2
+    assert len(scripted.dials) == 2 and live_calls(deps, batch_id) == 2
 
 
 def test_leases_are_released_on_final_status_and_reclaimed_when_calls_never_report(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     key = agent_key("tenant-a", tenant[1])
     patch_agent(client, tenant, max_concurrent_calls=2)
     # Calls that report: slots come back, the whole batch completes with never more than 2 live
     batch_id, auth = make_batch(client, tenant, 6)
     client.http.post(f"/batches/{batch_id}/run", headers=auth)
-    pump.run(until=lambda: svc.batches.find(batch_id).status == "completed", advance_seconds=2)  # type: ignore[union-attr]
-    assert svc.leases.live(key) == 0 and len(scripted.dials) == 6
+    pump.run(until=lambda: deps.batches.find(batch_id).status == "completed", advance_seconds=2)  # type: ignore[union-attr]
+    assert deps.leases.live(key) == 0 and len(scripted.dials) == 6
     # Calls that never report: the slots stay taken until the sweeper reclaims them
     scripted.report = False
     batch_id, auth = make_batch(client, tenant, 4)
@@ -87,12 +87,12 @@ def test_leases_are_released_on_final_status_and_reclaimed_when_calls_never_repo
     for _ in range(4):
         pump.step("dispatcher")
         pump.step("dialer")
-    assert svc.leases.live(key) == 2 and len(scripted.dials) == 8
-    pump.advance(svc.settings.call_report_timeout_seconds + 60)
-    assert sweep(svc).unreported == 2
-    assert svc.leases.live(key) == 0
+    assert deps.leases.live(key) == 2 and len(scripted.dials) == 8
+    pump.advance(deps.settings.call_report_timeout_seconds + 60)
+    assert sweep(deps).unreported == 2
+    assert deps.leases.live(key) == 0
     scripted.report = True
-    pump.run(until=lambda: svc.batches.find(batch_id).status == "completed", advance_seconds=5)  # type: ignore[union-attr]
+    pump.run(until=lambda: deps.batches.find(batch_id).status == "completed", advance_seconds=5)  # type: ignore[union-attr]
     assert len(scripted.dials) == 10
 
 
@@ -105,13 +105,13 @@ RETRY = {
 
 
 def test_retries_follow_the_interval_list_exactly_and_the_last_attempt_counts(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     # Given contact 0 does not answer twice then answers; contact 1 is busy every time; contact 2 answers
     scripted.script = {(0, 1): "no-answer", (0, 2): "no-answer", (1, 1): "busy", (1, 2): "busy", (1, 3): "busy"}
     batch_id, auth = make_batch(client, tenant, 3, retry_config=json.dumps(RETRY))
     client.http.post(f"/batches/{batch_id}/run", headers=auth)
-    pump.run(until=lambda: svc.batches.find(batch_id).status == "completed", advance_seconds=20)  # type: ignore[union-attr]
+    pump.run(until=lambda: deps.batches.find(batch_id).status == "completed", advance_seconds=20)  # type: ignore[union-attr]
     # Then each retry came after its interval: +5 min, then +30 min (a Scheduler schedule, over 15 minutes)
     by_number: dict[str, list[tuple[int, datetime]]] = {}
     for number, attempt, at in scripted.dials:
@@ -131,7 +131,7 @@ def test_retries_follow_the_interval_list_exactly_and_the_last_attempt_counts(
 
 
 def test_a_stopped_batch_never_retries(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     scripted.script = {(0, 1): "no-answer"}
     batch_id, auth = make_batch(client, tenant, 1, retry_config=json.dumps(RETRY))
@@ -141,12 +141,12 @@ def test_a_stopped_batch_never_retries(
     assert client.http.post(f"/batches/{batch_id}/stop", headers=auth).status_code == 200
     pump.run(advance_seconds=60, until=lambda: pump.advanced_seconds > 3600)
     assert len(scripted.dials) == 1
-    executions = list(svc.executions.iter_batch(batch_id))
+    executions = list(deps.executions.iter_batch(batch_id))
     assert [e.status for e in executions] == ["no-answer"]
 
 
 def test_calls_outside_calling_hours_are_rescheduled_to_the_next_window(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     # Given calling hours 9-17 on weekdays, and a batch run on a Saturday noon in Washington (UTC-5 in winter)
     patch_agent(client, tenant, call_start_hour=9, call_end_hour=17, call_days=["mon", "tue", "wed", "thu", "fri"])
@@ -158,7 +158,7 @@ def test_calls_outside_calling_hours_are_rescheduled_to_the_next_window(
         pump.step("dialer")
         # Then nothing is dialled, and the calls wait as `rescheduled` for Monday 09:00 in the recipient's zone
         assert scripted.dials == []
-        executions = list(svc.executions.iter_batch(batch_id))
+        executions = list(deps.executions.iter_batch(batch_id))
         assert {e.status for e in executions} == {"rescheduled"}
         assert {e.scheduled_at for e in executions} == {"2026-11-30T14:00:00.000Z"}
         batch = json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)
@@ -167,13 +167,13 @@ def test_calls_outside_calling_hours_are_rescheduled_to_the_next_window(
     pump.advance((datetime(2026, 11, 30, 14, 0, tzinfo=UTC) - datetime.now(UTC)).total_seconds() - 120)
     pump.run()
     assert scripted.dials == []
-    pump.run(until=lambda: svc.batches.find(batch_id).status == "completed", advance_seconds=30)  # type: ignore[union-attr]
+    pump.run(until=lambda: deps.batches.find(batch_id).status == "completed", advance_seconds=30)  # type: ignore[union-attr]
     assert all(at >= datetime(2026, 11, 30, 14, 0, tzinfo=UTC) for _, _, at in scripted.dials)
     assert len(scripted.dials) == 2
 
 
 def test_calls_waiting_for_their_calling_hours_are_left_alone_by_the_sweeper(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     # Given calls rescheduled on a Saturday to Monday's window
     patch_agent(client, tenant, call_start_hour=9, call_end_hour=17, call_days=["mon", "tue", "wed", "thu", "fri"])
@@ -184,14 +184,14 @@ def test_calls_waiting_for_their_calling_hours_are_left_alone_by_the_sweeper(
         pump.step("dialer")
         # When the sweeper runs an hour later (well past CLAIM_TIMEOUT_SECONDS)
         traveller.shift(3600)
-        report = sweep(svc)
+        report = sweep(deps)
     # Then it ends none of them: they were never claimed, no provider owes a status
     assert report.unplaced == 0
-    assert {e.status for e in svc.executions.iter_batch(batch_id)} == {"rescheduled"}
+    assert {e.status for e in deps.executions.iter_batch(batch_id)} == {"rescheduled"}
 
 
 def test_bypass_call_guardrails_skips_the_window(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     patch_agent(client, tenant, call_start_hour=9, call_end_hour=17, call_days=["mon"])
     with time_machine.travel(datetime(2026, 11, 28, 17, 0, tzinfo=UTC), tick=True):
@@ -210,7 +210,7 @@ def test_retry_config_errors_name_the_field(client: Client, tenant: tuple[str, s
     assert json.loads(response.body)["details"][0]["field"] == "retry_config.max_retries"
 
 
-def test_agent_retry_config_is_the_default(client: Client, tenant: tuple[str, str], svc: Services) -> None:
+def test_agent_retry_config_is_the_default(client: Client, tenant: tuple[str, str], deps: Dependencies) -> None:
     patch_agent(client, tenant, retry_config=RETRY)
     batch_id, auth = make_batch(client, tenant, 1)
     batch = json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)
@@ -218,7 +218,7 @@ def test_agent_retry_config_is_the_default(client: Client, tenant: tuple[str, st
 
 
 def test_an_expired_lease_whose_release_was_lost_is_reclaimed(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     # Given a slot taken by a call, and the release lost (the outcome handler died after recording the status)
     key = agent_key("tenant-a", tenant[1])
@@ -227,11 +227,11 @@ def test_an_expired_lease_whose_release_was_lost_is_reclaimed(
     client.http.post(f"/batches/{batch_id}/run", headers=auth)
     pump.step("dispatcher")
     pump.step("dialer")
-    [execution] = list(svc.executions.iter_batch(batch_id))
-    svc.executions.move(execution, "completed")
-    assert svc.leases.live(key) == 1
+    [execution] = list(deps.executions.iter_batch(batch_id))
+    deps.executions.move(execution, "completed")
+    assert deps.leases.live(key) == 1
     # When the lease has expired, the sweeper frees the slot, once
-    pump.advance(svc.settings.call_report_timeout_seconds + 1)
-    assert sweep(svc).reclaimed_leases == 1
-    assert sweep(svc).reclaimed_leases == 0
-    assert svc.leases.live(key) == 0
+    pump.advance(deps.settings.call_report_timeout_seconds + 1)
+    assert sweep(deps).reclaimed_leases == 1
+    assert sweep(deps).reclaimed_leases == 0
+    assert deps.leases.live(key) == 0

@@ -8,7 +8,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.services import dialing, sweeping
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from tests.support.batches import make_batch, patch_agent
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
@@ -38,7 +38,7 @@ def test_the_sweeper_publishes_how_many_calls_are_live(
     client: Client,
     tenant: tuple[str, str],
     pump: Pump,
-    svc: Services,
+    deps: Dependencies,
     scripted: ScriptedProvider,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -54,5 +54,5 @@ def test_the_sweeper_publishes_how_many_calls_are_live(
     while pump.step("dialer"):
         pass
     # When the sweeper runs, Then it publishes the live calls as a gauge
-    assert sweeping.sweep_once(svc).live_calls == 2
+    assert sweeping.sweep_once(deps).live_calls == 2
     assert ("LiveCalls", 2) in published

@@ -15,9 +15,9 @@ from chalice.test import Client
 
 from chalicelib import aws
 from chalicelib.domain.messages import ProviderEvent, QueueMessage
-from chalicelib.resources import CONTROL_QUEUE, DIAL_QUEUE, EVENTS_QUEUE, WEBHOOK_QUEUE
+from chalicelib.resources import CONTROL_QUEUE, DIAL_QUEUE, PROVIDER_EVENTS_QUEUE, WEBHOOK_QUEUE
 from chalicelib.services import lifecycle
-from chalicelib.services.container import Services
+from chalicelib.services.container import Dependencies
 from chalicelib.workers.sweeper import sweep
 from tests.support.batches import executions_of, make_batch, patch_agent
 from tests.support.pump import Pump
@@ -60,7 +60,7 @@ def assert_every_contact_accounted_for(client: Client, batch_id: str, auth: dict
 
 
 def test_a_stopped_batch_accounts_for_every_contact_in_counts_listing_and_export(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     # Given a 50-contact batch stopped while most of its contacts were never dispatched
     batch_id, auth = started(client, tenant, pump)
@@ -68,7 +68,7 @@ def test_a_stopped_batch_accounts_for_every_contact_in_counts_listing_and_export
     dialled = len(scripted.dials)
     assert 0 < dialled < 20
     # When the queues drain (the live calls end, the cancel walk runs)
-    pump.run(advance_seconds=2, until=lambda: not svc.batches.find(batch_id).active)  # type: ignore[union-attr]
+    pump.run(advance_seconds=2, until=lambda: not deps.batches.find(batch_id).active)  # type: ignore[union-attr]
     # Then nothing more was dialled, every contact has one final execution, the rest canceled
     assert len(scripted.dials) == dialled
     executions = assert_every_contact_accounted_for(client, batch_id, auth)
@@ -85,13 +85,13 @@ def test_a_stopped_batch_accounts_for_every_contact_in_counts_listing_and_export
 
 
 def test_the_background_export_of_a_stopped_batch_has_every_contact(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     # Given a stopped batch whose contacts (not its dispatched calls) exceed the in-request export size
     batch_id, auth = started(client, tenant, pump)
     stop(client, batch_id, auth)
-    pump.run(advance_seconds=2, until=lambda: not svc.batches.find(batch_id).active)  # type: ignore[union-attr]
-    svc.settings = svc.settings.model_copy(update={"export_sync_max_rows": 25})
+    pump.run(advance_seconds=2, until=lambda: not deps.batches.find(batch_id).active)  # type: ignore[union-attr]
+    deps.settings = deps.settings.model_copy(update={"export_sync_max_rows": 25})
     # When its CSV is asked for, and the exporter has run
     assert client.http.get(f"/batches/{batch_id}/executions.csv", headers=auth).status_code == 202
     pump.run()
@@ -103,7 +103,7 @@ def test_the_background_export_of_a_stopped_batch_has_every_contact(
 
 
 def test_cancellations_appear_by_draining_the_control_queue_alone(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     # Given a stopped batch with dials still waiting in the dial queue and contacts never dispatched
     scripted.report = False  # the two live calls stay live
@@ -116,30 +116,30 @@ def test_cancellations_appear_by_draining_the_control_queue_alone(
     assert batch["execution_status"] == {"initiated": 2, "canceled": CONTACTS - 2}
     assert len(executions_of(client, batch_id, auth)) == CONTACTS
     # And once the two live calls report, the batch is over
-    for execution in svc.executions.iter_batch(batch_id):
+    for execution in deps.executions.iter_batch(batch_id):
         if execution.status == "initiated":
             event = ProviderEvent.of(execution.execution_id, "simulator", execution.provider_call_id, "completed")
-            svc.queues.send(EVENTS_QUEUE, event)
+            deps.queues.send(PROVIDER_EVENTS_QUEUE, event)
     pump.run()
     assert_every_contact_accounted_for(client, batch_id, auth)
-    assert not svc.batches.find(batch_id).active  # type: ignore[union-attr]
+    assert not deps.batches.find(batch_id).active  # type: ignore[union-attr]
 
 
 def test_cancel_steps_delivered_twice_count_every_contact_once(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     # Given every control, dial and event message is delivered twice
-    pump.duplicate = lambda name, body: name in ("dispatcher", "dialer", "outcomes")
+    pump.duplicate = lambda name, body: name in ("dispatcher", "dialer", "provider_events")
     batch_id, auth = started(client, tenant, pump)
     dialled = len(scripted.dials)
     # When the batch is stopped and the queues drain
     stop(client, batch_id, auth)
-    pump.run(advance_seconds=2, until=lambda: not svc.batches.find(batch_id).active)  # type: ignore[union-attr]
+    pump.run(advance_seconds=2, until=lambda: not deps.batches.find(batch_id).active)  # type: ignore[union-attr]
     # Then each contact has exactly one execution, counted once
     assert len(scripted.dials) == dialled
     executions = assert_every_contact_accounted_for(client, batch_id, auth)
     assert len(executions) == CONTACTS
-    batch = svc.batches.find(batch_id)
+    batch = deps.batches.find(batch_id)
     assert batch is not None and batch.finished == CONTACTS
     assert batch.dispatched + batch.unreached == CONTACTS
 
@@ -149,7 +149,7 @@ def test_a_stop_racing_a_dispatch_step_dials_nothing_after_it_and_loses_no_conta
     client: Client,
     tenant: tuple[str, str],
     pump: Pump,
-    svc: Services,
+    deps: Dependencies,
     scripted: ScriptedProvider,
     monkeypatch: pytest.MonkeyPatch,
     moment: str,
@@ -161,77 +161,77 @@ def test_a_stop_racing_a_dispatch_step_dials_nothing_after_it_and_loses_no_conta
     pump.step("dispatcher")
     for _ in range(5):  # calls end, room frees up for the next step
         pump.step("dialer")
-        pump.step("outcomes")
+        pump.step("provider_events")
     # When the stop lands in the middle of that step
     fired: list[int] = []
 
     def stop_once() -> None:
         if not fired:
             fired.append(len(scripted.dials))
-            lifecycle.stop_batch(svc, "tenant-a", batch_id)
+            lifecycle.stop_batch(deps, "tenant-a", batch_id)
 
     if moment == "before_the_step_writes":
-        read_chunk = svc.blobs.read_chunk
+        read_chunk = deps.blobs.read_chunk
 
         def reading(*args: Any) -> Any:
             if not fired:
                 stop_once()
-                monkeypatch.setattr(svc.blobs, "read_chunk", read_chunk)
+                monkeypatch.setattr(deps.blobs, "read_chunk", read_chunk)
                 drain_control_queue(pump)  # the whole cancel walk runs before this step writes anything
             return read_chunk(*args)
 
-        monkeypatch.setattr(svc.blobs, "read_chunk", reading)
+        monkeypatch.setattr(deps.blobs, "read_chunk", reading)
     else:
-        send_many = svc.queues.send_many
+        send_many = deps.queues.send_many
 
         def sending(queue: Any, bodies: Any) -> None:
             if queue == DIAL_QUEUE:
                 stop_once()
             send_many(queue, bodies)
 
-        monkeypatch.setattr(svc.queues, "send_many", sending)
+        monkeypatch.setattr(deps.queues, "send_many", sending)
     for _ in range(200):
         if fired:
             break
-        if not (pump.step("dispatcher") or pump.step("dialer") or pump.step("outcomes")):
+        if not (pump.step("dispatcher") or pump.step("dialer") or pump.step("provider_events")):
             pump.advance(2)  # the next step waits (with a delay) for the dial backlog to shrink
     assert fired
     monkeypatch.undo()
-    pump.run(advance_seconds=2, until=lambda: not svc.batches.find(batch_id).active)  # type: ignore[union-attr]
+    pump.run(advance_seconds=2, until=lambda: not deps.batches.find(batch_id).active)  # type: ignore[union-attr]
     # Then nothing was dialled after the stop, and every contact is accounted for exactly once
     assert len(scripted.dials) == fired[0]
     assert_every_contact_accounted_for(client, batch_id, auth)
 
 
 def test_the_sweeper_resumes_a_cancel_walk_whose_message_was_lost(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     # Given a stopped batch whose cancel message was lost
     batch_id, auth = started(client, tenant, pump)
     stop(client, batch_id, auth)
-    aws.sqs().purge_queue(QueueUrl=svc.queues.url(CONTROL_QUEUE))
+    aws.sqs().purge_queue(QueueUrl=deps.queues.url(CONTROL_QUEUE))
     pump.run(advance_seconds=2, until=lambda: pump.advanced_seconds > 180)
-    assert svc.batches.find(batch_id).next_pos < CONTACTS  # type: ignore[union-attr]
+    assert deps.batches.find(batch_id).next_pos < CONTACTS  # type: ignore[union-attr]
     # When the sweeper runs
-    assert sweep(svc).resumed_cancels == 1
+    assert sweep(deps).resumed_cancels == 1
     pump.run()
     # Then the walk finished: every contact is accounted for, and the batch left the sweeper's index
     assert_every_contact_accounted_for(client, batch_id, auth)
-    assert not svc.batches.find(batch_id).active  # type: ignore[union-attr]
-    assert sweep(svc).resumed_cancels == 0
+    assert not deps.batches.find(batch_id).active  # type: ignore[union-attr]
+    assert sweep(deps).resumed_cancels == 0
 
 
 def test_a_stopped_batch_announces_stopped_with_counts_once_every_contact_is_accounted_for(
     client: Client,
     tenant: tuple[str, str],
     pump: Pump,
-    svc: Services,
+    deps: Dependencies,
     scripted: ScriptedProvider,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given a batch with a status webhook (the events are recorded, not delivered)
     sent: list[dict[str, Any]] = []
-    send = svc.queues.send
+    send = deps.queues.send
 
     def spy(queue: Any, body: QueueMessage, delay_seconds: int = 0) -> None:
         if queue == WEBHOOK_QUEUE:
@@ -239,12 +239,12 @@ def test_a_stopped_batch_announces_stopped_with_counts_once_every_contact_is_acc
         else:
             send(queue, body, delay_seconds)
 
-    monkeypatch.setattr(svc.queues, "send", spy)
+    monkeypatch.setattr(deps.queues, "send", spy)
     batch_id, auth = started(client, tenant, pump)
-    svc.batches.set_fields(batch_id, {"status_webhook": "https://hooks.example.com/status"})
+    deps.batches.set_fields(batch_id, {"status_webhook": "https://hooks.example.com/status"})
     # When it is stopped and the queues drain
     stop(client, batch_id, auth)
-    pump.run(advance_seconds=2, until=lambda: not svc.batches.find(batch_id).active)  # type: ignore[union-attr]
+    pump.run(advance_seconds=2, until=lambda: not deps.batches.find(batch_id).active)  # type: ignore[union-attr]
     # Then `batch.stopped` was announced (the same event however often), with counts of every contact
     stopped = [m for m in sent if m["event"] == "batch.stopped"]
     assert stopped and {m["event_id"] for m in stopped} == {stopped[0]["event_id"]}

@@ -17,8 +17,8 @@ from chalice.test import Client
 from chalicelib.domain.messages import ProviderEvent
 from chalicelib.domain.records import Execution
 from chalicelib.domain.suppressions import SuppressionSource
-from chalicelib.services import calls
-from chalicelib.services.container import Services
+from chalicelib.services import attempt_end
+from chalicelib.services.container import Dependencies
 from chalicelib.services.provider_events import apply_provider_event
 from chalicelib.store.numbers import NumberStore
 from tests.support.batches import make_batch
@@ -45,22 +45,22 @@ def dialled(scripted: ScriptedProvider) -> Counter[str]:
     return Counter(to for to, _, _ in scripted.dials)
 
 
-def statuses(svc: Services, batch_id: str) -> dict[str, str]:
+def statuses(deps: Dependencies, batch_id: str) -> dict[str, str]:
     """Each contact's last attempt's status, by number."""
     last: dict[str, Execution] = {}
-    for e in svc.executions.iter_batch(batch_id):
+    for e in deps.executions.iter_batch(batch_id):
         if e.user_number not in last or e.attempt > last[e.user_number].attempt:
             last[e.user_number] = e
     return {n: e.status for n, e in last.items()}
 
 
-def retry_waits(svc: Services, batch_id: str) -> bool:
+def retry_waits(deps: Dependencies, batch_id: str) -> bool:
     """Contact 0's first attempt ended and its retry (attempt 2) waits for its time."""
-    return any(e.attempt == 2 and e.status == "queued" for e in svc.executions.iter_batch(batch_id))
+    return any(e.attempt == 2 and e.status == "queued" for e in deps.executions.iter_batch(batch_id))
 
 
-def completed(svc: Services, batch_id: str) -> bool:
-    batch = svc.batches.find(batch_id)
+def completed(deps: Dependencies, batch_id: str) -> bool:
+    batch = deps.batches.find(batch_id)
     return batch is not None and batch.status == "completed"
 
 
@@ -68,21 +68,21 @@ def test_a_number_suppressed_after_upload_but_before_its_call_is_never_dialled(
     client: Client,
     tenant: tuple[str, str],
     pump: Pump,
-    svc: Services,
+    deps: Dependencies,
     scripted: ScriptedProvider,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     announced: list[tuple[str, str]] = []
-    monkeypatch.setattr(calls, "emit_call_event", lambda _svc, e, _b, event: announced.append((e.status, event)))
+    monkeypatch.setattr(attempt_end, "emit_call_event", lambda _deps, e, _b, event: announced.append((e.status, event)))
     # Given a batch of 5 created while nobody was suppressed
     batch_id, auth = make_batch(client, tenant, 5, webhook_url="https://hooks.example.test/calls")
     # When one of its numbers is suppressed before the batch runs
     suppress(client, tenant, number(2))
     client.http.post(f"/batches/{batch_id}/run", headers=auth)
-    pump.run(until=lambda: completed(svc, batch_id), advance_seconds=2)
+    pump.run(until=lambda: completed(deps, batch_id), advance_seconds=2)
     # Then it was never dialled; its execution ends `suppressed`, counted, announced; the batch completes
     assert number(2) not in dialled(scripted) and len(scripted.dials) == 4
-    assert statuses(svc, batch_id)[number(2)] == "suppressed"
+    assert statuses(deps, batch_id)[number(2)] == "suppressed"
     batch = json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)
     assert batch["status"] == "completed"
     assert batch["execution_status"] == {"completed": 4, "suppressed": 1}
@@ -90,11 +90,11 @@ def test_a_number_suppressed_after_upload_but_before_its_call_is_never_dialled(
 
 
 def test_suppressed_contacts_are_skipped_at_creation_and_reported(
-    client: Client, tenant: tuple[str, str], svc: Services
+    client: Client, tenant: tuple[str, str], deps: Dependencies
 ) -> None:
     # Given two suppressed numbers, one of them expired
     suppress(client, tenant, number(1))
-    svc.numbers.suppress("tenant-a", number(3), SuppressionSource.API)
+    deps.numbers.suppress("tenant-a", number(3), SuppressionSource.API)
     # When a batch of 5 is created
     batch_id, auth = make_batch(client, tenant, 5)
     # Then the suppressed one is skipped: counted apart from the valid ones, with a row reason
@@ -118,7 +118,7 @@ def test_the_create_answer_counts_suppressed_contacts(client: Client, tenant: tu
 
 
 def test_a_suppression_racing_the_claims_never_lets_a_dial_through(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     # Given 30 contacts queued for the dialer, an agent with room for all of them
     rng = random.Random(15)
@@ -140,12 +140,12 @@ def test_a_suppression_racing_the_claims_never_lets_a_dial_through(
             claimed_at[to] = next(order)
         return build(self, tenant_id, to, *args)
 
-    svc.numbers.claim_element = recorded_claim.__get__(svc.numbers)  # type: ignore[method-assign]
+    deps.numbers.claim_element = recorded_claim.__get__(deps.numbers)  # type: ignore[method-assign]
     targets = [number(i) for i in rng.sample(range(n), 15)]
 
     def suppressor() -> None:
         for to in targets:
-            svc.numbers.suppress("tenant-a", to, SuppressionSource.API)
+            deps.numbers.suppress("tenant-a", to, SuppressionSource.API)
             with lock:
                 suppressed_at[to] = next(order)
             time.sleep(rng.random() * 0.01)  # spread the suppressions over the dialers' work
@@ -157,13 +157,13 @@ def test_a_suppression_racing_the_claims_never_lets_a_dial_through(
         t.start()
     for t in threads:
         t.join()
-    pump.run(until=lambda: completed(svc, batch_id), advance_seconds=2)
+    pump.run(until=lambda: completed(deps, batch_id), advance_seconds=2)
     # Then no number was dialled by a claim that began after its suppression had returned
     calls_made = dialled(scripted)
     late = [to for to in targets if calls_made[to] and claimed_at[to] > suppressed_at[to]]
     assert late == []
     # And each contact was either dialled once or ended `suppressed` without a dial, never both
-    final = statuses(svc, batch_id)
+    final = statuses(deps, batch_id)
     for i in range(n):
         to = number(i)
         assert (calls_made[to], final[to]) in ((1, "completed"), (0, "suppressed")), (to, calls_made[to], final[to])
@@ -172,55 +172,55 @@ def test_a_suppression_racing_the_claims_never_lets_a_dial_through(
 
 
 def test_the_retry_of_a_number_suppressed_meanwhile_is_never_dialled(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     # Given contact 0 does not answer and has a retry due in 5 minutes
     scripted.script = {(0, 1): "no-answer"}
     batch_id, auth = make_batch(client, tenant, 2, retry_config=json.dumps(RETRY))
     client.http.post(f"/batches/{batch_id}/run", headers=auth)
-    pump.run(until=lambda: len(scripted.dials) == 2 and retry_waits(svc, batch_id))
+    pump.run(until=lambda: len(scripted.dials) == 2 and retry_waits(deps, batch_id))
     # When the number is suppressed before the retry is due
     suppress(client, tenant, number(0))
-    pump.run(until=lambda: completed(svc, batch_id), advance_seconds=60)
+    pump.run(until=lambda: completed(deps, batch_id), advance_seconds=60)
     # Then the retry ends `suppressed` without a dial, and is not retried again
     assert dialled(scripted)[number(0)] == 1
-    attempts = sorted((e.attempt, e.status) for e in svc.executions.iter_batch(batch_id) if e.user_number == number(0))
+    attempts = sorted((e.attempt, e.status) for e in deps.executions.iter_batch(batch_id) if e.user_number == number(0))
     assert attempts == [(1, "no-answer"), (2, "suppressed")]
 
 
 def test_an_opt_out_suppresses_the_number_and_ends_its_pending_retry(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     # Given contact 0's first call ended no-answer and its retry waits
     scripted.script = {(0, 1): "no-answer"}
     batch_id, auth = make_batch(client, tenant, 1, retry_config=json.dumps(RETRY))
     client.http.post(f"/batches/{batch_id}/run", headers=auth)
-    pump.run(until=lambda: retry_waits(svc, batch_id))
-    first = next(e for e in svc.executions.iter_batch(batch_id) if e.attempt == 1)
+    pump.run(until=lambda: retry_waits(deps, batch_id))
+    first = next(e for e in deps.executions.iter_batch(batch_id) if e.attempt == 1)
     # When a (late) event of that call says the person opted out
-    apply_provider_event(svc, ProviderEvent.of(first.execution_id, "simulator", None, "no-answer", opt_out=True))
+    apply_provider_event(deps, ProviderEvent.of(first.execution_id, "simulator", None, "no-answer", opt_out=True))
     # Then the number is suppressed, from the call, and the retry ended without a dial; the batch completes
-    entry = svc.numbers.get("tenant-a", number(0))
+    entry = deps.numbers.get("tenant-a", number(0))
     assert entry is not None and entry.source == "call_opt_out" and entry.execution_id == first.execution_id
-    pump.run(until=lambda: completed(svc, batch_id), advance_seconds=60)
+    pump.run(until=lambda: completed(deps, batch_id), advance_seconds=60)
     assert dialled(scripted)[number(0)] == 1
-    assert statuses(svc, batch_id)[number(0)] == "suppressed"
+    assert statuses(deps, batch_id)[number(0)] == "suppressed"
 
 
 def test_a_final_event_with_an_opt_out_is_never_retried(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     # Given a call that will end no-answer (retried by the batch's config) with the person's opt-out
     scripted.report = False
     batch_id, auth = make_batch(client, tenant, 1, retry_config=json.dumps(RETRY))
     client.http.post(f"/batches/{batch_id}/run", headers=auth)
     pump.run(until=lambda: len(scripted.dials) == 1)
-    execution = next(iter(svc.executions.iter_batch(batch_id)))
-    apply_provider_event(svc, ProviderEvent.of(execution.execution_id, "simulator", None, "no-answer", opt_out=True))
-    pump.run(until=lambda: completed(svc, batch_id), advance_seconds=60)
+    execution = next(iter(deps.executions.iter_batch(batch_id)))
+    apply_provider_event(deps, ProviderEvent.of(execution.execution_id, "simulator", None, "no-answer", opt_out=True))
+    pump.run(until=lambda: completed(deps, batch_id), advance_seconds=60)
     # Then no retry was made, and the number is suppressed
-    assert [e.status for e in svc.executions.iter_batch(batch_id)] == ["no-answer"]
-    assert svc.numbers.get("tenant-a", number(0)) is not None
+    assert [e.status for e in deps.executions.iter_batch(batch_id)] == ["no-answer"]
+    assert deps.numbers.get("tenant-a", number(0)) is not None
 
 
 def test_another_tenants_suppression_does_not_touch_this_tenants_calls(
@@ -228,7 +228,7 @@ def test_another_tenants_suppression_does_not_touch_this_tenants_calls(
     tenant: tuple[str, str],
     other_tenant: tuple[str, str],
     pump: Pump,
-    svc: Services,
+    deps: Dependencies,
     scripted: ScriptedProvider,
 ) -> None:
     # Given the other tenant suppressed a number this tenant's batch calls
@@ -236,19 +236,19 @@ def test_another_tenants_suppression_does_not_touch_this_tenants_calls(
     batch_id, auth = make_batch(client, tenant, 2)
     assert json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)["suppressed_contacts"] == 0
     client.http.post(f"/batches/{batch_id}/run", headers=auth)
-    pump.run(until=lambda: completed(svc, batch_id), advance_seconds=2)
+    pump.run(until=lambda: completed(deps, batch_id), advance_seconds=2)
     # Then this tenant's call is placed, and its list stays empty
     assert dialled(scripted)[number(0)] == 1
     assert client.http.get("/suppressions/%2B12025550100", headers=auth).status_code == 404
 
 
 def test_a_batch_whose_every_contact_is_suppressed_still_runs_to_completion(
-    client: Client, tenant: tuple[str, str], pump: Pump, svc: Services, scripted: ScriptedProvider
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     suppress(client, tenant, number(0), number(1))
     batch_id, auth = make_batch(client, tenant, 2)
     batch = json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)
     assert (batch["valid_contacts"], batch["suppressed_contacts"]) == (0, 2)
     assert client.http.post(f"/batches/{batch_id}/run", headers=auth).status_code == 200
-    pump.run(until=lambda: completed(svc, batch_id), advance_seconds=2)
+    pump.run(until=lambda: completed(deps, batch_id), advance_seconds=2)
     assert scripted.dials == []

@@ -18,13 +18,13 @@ from ..store.dynamo import Fields, Request
 from ..store.executions import BatchNotRunning
 from ..store.leases import agent_key
 from .budget import month_cost_elements, pause_agent_if_spent, pause_if_spent
-from .container import Services
+from .container import Dependencies
 from .lifecycle import complete_if_done
 from .webhooks import emit_call_event
 
 
 def finish_call(
-    svc: Services,
+    deps: Dependencies,
     execution: Execution,
     status: str,
     fields: Fields,
@@ -40,29 +40,29 @@ def finish_call(
     we die in between, the redelivered event sends it again (the dialer dedupes), and a message
     whose execution was never written is dropped by the dialer's claim.
     """
-    batch = svc.batches.find(execution.batch_id)
+    batch = deps.batches.find(execution.batch_id)
     retry: Execution | None = None
-    month_cost = month_cost_elements(svc, execution, fields)
+    month_cost = month_cost_elements(deps, execution, fields)
     never_retried = status == CallStatus.CANCELED or status in NOT_DIALLED or _opted_out(execution, fields)
     if batch is not None and not never_retried:
         config = RetryConfig.model_validate(batch.retry_config) if batch.retry_config else None
         attempt = int(execution.attempt)
         minutes = retry_delay_minutes(config, status, bool(fields.get("answered_by_voice_mail")), attempt)
         if minutes is not None and batch.status == "running":
-            retry = _retry(svc, batch, execution, status, fields, minutes, month_cost, notes, tallies)
+            retry = _retry(deps, batch, execution, status, fields, minutes, month_cost, notes, tallies)
     if retry is None:
-        svc.executions.move(execution, status, fields, extra=month_cost, notes=notes, tallies=tallies)
+        deps.executions.move(execution, status, fields, extra=month_cost, notes=notes, tallies=tallies)
     count(f"Outcome_{status}")
     if rank(execution.status) >= rank(CallStatus.INITIATED):
-        release_slot(svc, execution)
+        release_slot(deps, execution)
     if batch is not None:
-        announce_call(svc, batch, execution.execution_id, retry)
+        announce_call(deps, batch, execution.execution_id, retry)
         if batch.max_spend is not None:
-            pause_if_spent(svc, batch.batch_id)
+            pause_if_spent(deps, batch.batch_id)
     if month_cost:
-        pause_agent_if_spent(svc, execution.tenant_id, execution.agent_id)
+        pause_agent_if_spent(deps, execution.tenant_id, execution.agent_id)
     if retry is None:
-        complete_if_done(svc, execution.batch_id)
+        complete_if_done(deps, execution.batch_id)
 
 
 def _opted_out(execution: Execution, fields: Fields) -> bool:
@@ -70,44 +70,44 @@ def _opted_out(execution: Execution, fields: Fields) -> bool:
     return bool(fields.get("opted_out") or execution.opted_out)
 
 
-def finish_again(svc: Services, execution: Execution) -> None:
+def finish_again(deps: Dependencies, execution: Execution) -> None:
     """Redo the idempotent tail of finish_call for an attempt already final: free its slot, announce
     it (and its retry), complete the batch. Each step is harmless when it was done before."""
-    release_slot(svc, execution)
-    batch = svc.batches.find(execution.batch_id)
+    release_slot(deps, execution)
+    batch = deps.batches.find(execution.batch_id)
     if batch is None:
         return
-    retry = svc.executions.find(execution.superseded_by) if execution.superseded_by else None
-    announce_call(svc, batch, execution.execution_id, retry)
+    retry = deps.executions.find(execution.superseded_by) if execution.superseded_by else None
+    announce_call(deps, batch, execution.execution_id, retry)
     if batch.max_spend is not None:
-        pause_if_spent(svc, batch.batch_id)
+        pause_if_spent(deps, batch.batch_id)
     if execution.total_cost:  # the first delivery may have died before pausing for the agent's month
-        pause_agent_if_spent(svc, execution.tenant_id, execution.agent_id)
+        pause_agent_if_spent(deps, execution.tenant_id, execution.agent_id)
     if retry is None:
-        complete_if_done(svc, execution.batch_id)
+        complete_if_done(deps, execution.batch_id)
 
 
-def release_slot(svc: Services, execution: Execution) -> None:
+def release_slot(deps: Dependencies, execution: Execution) -> None:
     """Free the live-call slot an attempt holds on its agent (nothing when it holds none, or already freed)."""
-    svc.leases.release(agent_key(execution.tenant_id, execution.agent_id), execution.execution_id, execution.batch_id)
+    deps.leases.release(agent_key(execution.tenant_id, execution.agent_id), execution.execution_id, execution.batch_id)
 
 
-def announce_call(svc: Services, batch: Batch, execution_id: str, retry: Execution | None) -> None:
+def announce_call(deps: Dependencies, batch: Batch, execution_id: str, retry: Execution | None) -> None:
     """The per-call webhook: the attempt that ended and, when one is due, the retry it scheduled.
 
     Event ids are deterministic, so announcing again (a redelivered provider event) sends nothing twice.
     """
     if not batch.webhook_url:
         return
-    ended = svc.executions.find(execution_id)
+    ended = deps.executions.find(execution_id)
     if ended is not None:
-        emit_call_event(svc, ended, batch, "call.ended")
+        emit_call_event(deps, ended, batch, "call.ended")
     if retry is not None:
-        emit_call_event(svc, retry, batch, "call.retry_scheduled")
+        emit_call_event(deps, retry, batch, "call.retry_scheduled")
 
 
 def _retry(
-    svc: Services,
+    deps: Dependencies,
     batch: Batch,
     old: Execution,
     status: str,
@@ -144,9 +144,9 @@ def _retry(
         scheduled_at=clock.iso(when),
     )
     message = DialMessage.for_execution(new, batch, not_before=clock.iso(when))
-    svc.scheduler.send_at(DIAL_QUEUE, message, when, f"dial-{new.execution_id}")
+    deps.scheduler.send_at(DIAL_QUEUE, message, when, f"dial-{new.execution_id}")
     try:
-        svc.executions.replace_with_retry(
+        deps.executions.replace_with_retry(
             old, status, {**fields, "superseded_by": new.execution_id}, new, extra, notes, tallies=tallies
         )
     except BatchNotRunning:
