@@ -84,7 +84,7 @@ class ApiRequest:
         """The body as form fields and files (multipart or url-encoded), at most `max_bytes`."""
         return parse_form(self.request.headers.get("content-type", ""), self.body_bytes(), max_bytes, upload_hint)
 
-    def fields(self, repeatable: tuple[str, ...] = ()) -> dict[str, Any]:
+    def fields(self, repeatable: tuple[str, ...] = ()) -> JsonObject:
         """The body as the JSON object a route takes, sent as JSON or as form fields (`repeatable` stay lists)."""
         if self.content_type == "application/json":
             return self.json_object()
@@ -234,7 +234,7 @@ def _record(
     key_label: str,
     req_id: str,
     change: audit.Change,
-    params: dict[str, Any],
+    params: dict[str, str],
     response: Response,
 ) -> None:
     target_id = params.get(change.param) if change.param else None
