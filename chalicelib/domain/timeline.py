@@ -47,6 +47,21 @@ class Entry(TypedDict, total=False):
     details: JsonObject  # DETAIL_FIELDS of a status change, or a webhook attempt's event/outcome/status/latency
 
 
+class PublicEntry(TypedDict):
+    """An entry as GET /executions/{id}/log shows it (api/bodies.py's LogEntry): every field, null when absent."""
+
+    created_at: str | None
+    type: str | None
+    component: str | None
+    provider: str | None
+    data: str | None
+    status: str | None
+    previous_status: str | None
+    details: JsonObject
+    execution_id: str
+    attempt: int
+
+
 class Component(StrEnum):
     API = "api"
     DISPATCHER = "dispatcher"
@@ -144,8 +159,17 @@ def webhook_attempt(row: Mapping[str, Any]) -> Entry:
     )
 
 
-def public_entry(entry: Entry, execution_id: str, attempt: int) -> JsonObject:
+def public_entry(entry: Entry, execution_id: str, attempt: int) -> PublicEntry:
     """As GET /executions/{id}/log shows it: every field present (null when absent), tagged with its attempt."""
-    shown = {name: entry.get(name) for name in PUBLIC_FIELDS}
-    shown["details"] = entry.get("details") or {}
-    return {**shown, "execution_id": execution_id, "attempt": attempt}
+    return PublicEntry(
+        created_at=entry.get("created_at"),
+        type=entry.get("type"),
+        component=entry.get("component"),
+        provider=entry.get("provider"),
+        data=entry.get("data"),
+        status=entry.get("status"),
+        previous_status=entry.get("previous_status"),
+        details=entry.get("details") or {},
+        execution_id=execution_id,
+        attempt=attempt,
+    )
