@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -180,80 +180,209 @@ BATCH_FIELDS = (
 )
 
 
-def public_batch(batch: Batch, now: datetime) -> JsonObject:
+class PublicBatch(TypedDict):
+    """Bolna's batch object plus ours, as GET /batches/{id} answers it (api/bodies.py's Batch), keys in order."""
+
+    batch_id: str
+    agent_id: str
+    name: str | None
+    status: str
+    created_at: str
+    updated_at: str | None
+    scheduled_at: str | None
+    from_phone_numbers: list[str] | None
+    file_name: str | None
+    total_contacts: int | None
+    valid_contacts: int | None
+    invalid_contacts: int | None
+    duplicate_contacts: int | None
+    suppressed_contacts: int | None
+    retry_config: JsonObject | None
+    webhook_url: str | None
+    status_webhook: str | None
+    max_concurrent_calls: int | None
+    default_region: str | None
+    bypass_call_guardrails: bool | None
+    calling_hours: dict[str, list[list[str]]] | None
+    blocked_dates: list[dict[str, str]] | None
+    skip_public_holidays: bool | None
+    started_at: str | None
+    completed_at: str | None
+    stopped_at: str | None
+    failure_reason: JsonObject | None
+    max_spend: float | None
+    spend: float | None
+    pause_reason: str | None
+    warnings: list[JsonObject] | None
+    execution_status: dict[str, int]  # per call status, zero counts omitted
+    extraction_breakdown: dict[str, dict[str, int]]
+    humanized_created_at: str
+
+
+def public_batch(batch: Batch, now: datetime) -> PublicBatch:
     """Bolna's batch object (+ our additions), the one place it is made from the record."""
     stored = batch.model_dump(mode="json", include=set(BATCH_FIELDS))
-    shown = {name: stored.get(name) for name in BATCH_FIELDS}
-    shown["execution_status"] = {k: v for k, v in sorted(batch.execution_status.items()) if v}
-    shown["extraction_breakdown"] = breakdown(batch.extraction_tallies)
-    shown["humanized_created_at"] = humanize(datetime.fromisoformat(batch.created_at.replace("Z", "+00:00")), now)
-    return shown
+    return {
+        "batch_id": stored["batch_id"],
+        "agent_id": stored["agent_id"],
+        "name": stored.get("name"),
+        "status": stored["status"],
+        "created_at": stored["created_at"],
+        "updated_at": stored.get("updated_at"),
+        "scheduled_at": stored.get("scheduled_at"),
+        "from_phone_numbers": stored.get("from_phone_numbers"),
+        "file_name": stored.get("file_name"),
+        "total_contacts": stored.get("total_contacts"),
+        "valid_contacts": stored.get("valid_contacts"),
+        "invalid_contacts": stored.get("invalid_contacts"),
+        "duplicate_contacts": stored.get("duplicate_contacts"),
+        "suppressed_contacts": stored.get("suppressed_contacts"),
+        "retry_config": stored.get("retry_config"),
+        "webhook_url": stored.get("webhook_url"),
+        "status_webhook": stored.get("status_webhook"),
+        "max_concurrent_calls": stored.get("max_concurrent_calls"),
+        "default_region": stored.get("default_region"),
+        "bypass_call_guardrails": stored.get("bypass_call_guardrails"),
+        "calling_hours": stored.get("calling_hours"),
+        "blocked_dates": stored.get("blocked_dates"),
+        "skip_public_holidays": stored.get("skip_public_holidays"),
+        "started_at": stored.get("started_at"),
+        "completed_at": stored.get("completed_at"),
+        "stopped_at": stored.get("stopped_at"),
+        "failure_reason": stored.get("failure_reason"),
+        "max_spend": stored.get("max_spend"),
+        "spend": stored.get("spend"),
+        "pause_reason": stored.get("pause_reason"),
+        "warnings": stored.get("warnings"),
+        "execution_status": {k: v for k, v in sorted(batch.execution_status.items()) if v},
+        "extraction_breakdown": breakdown(batch.extraction_tallies),
+        "humanized_created_at": humanize(_instant(batch.created_at), now),
+    }
 
 
-EXECUTION_FIELDS = (
-    "batch_id",
-    "agent_id",
-    "status",
-    "user_number",
-    "from_number",
-    "attempt",
-    "retry_count",
-    "retry_history",
-    "conversation_duration",
-    "total_cost",
-    "transcript",
-    "summary",
-    "answered_by_voice_mail",
-    "error_message",
-    "created_at",
-    "updated_at",
-    "scheduled_at",
-    "claimed_at",  # + when the call took its live-call slot
-    "answered_at",  # +
-    "ended_at",  # +
-    "extracted_data",
-    "transfer_call_data",
-    "usage_breakdown",
-    "holiday_calendar",  # + the public-holiday calendar the call was held to (skip_public_holidays)
-)
 # Bolna's cost components; a provider that reports only a total (simulator, Twilio) is all telephony: `network`.
 COST_COMPONENTS = ("llm", "network", "platform", "synthesizer", "transcriber")
 
 
-def public_execution(record: Execution) -> JsonObject:
+class ContextDetails(TypedDict):
+    recipient_data: JsonObject  # the contact's columns, as uploaded
+
+
+class BatchRunDetails(TypedDict):
+    status: str | None
+    created_at: str | None
+    updated_at: str | None
+    retried: int
+
+
+class TelephonyData(TypedDict):
+    duration: Any  # as the provider reported it
+    to_number: str | None
+    from_number: str | None
+    recording_url: str | None
+    hosted_telephony: bool
+    provider_call_id: str | None
+    call_type: str
+    provider: str | None
+    hangup_by: str | None
+    hangup_reason: str | None
+    hangup_provider_code: Any
+    ring_duration: float | None
+    post_dial_delay: float | None
+
+
+class PublicExecution(TypedDict):
+    """Bolna's execution object plus ours (api/bodies.py's Execution, docs/api.md), keys in the order shown."""
+
+    id: str
+    batch_id: str
+    agent_id: str | None
+    status: str
+    user_number: str | None
+    from_number: str | None
+    attempt: int | None
+    retry_count: int
+    retry_history: list[JsonObject]
+    conversation_duration: float | None
+    total_cost: float | None
+    transcript: str | None
+    summary: str | None
+    answered_by_voice_mail: bool
+    error_message: str | None
+    created_at: str | None
+    updated_at: str | None
+    scheduled_at: str | None
+    claimed_at: str | None
+    answered_at: str | None
+    ended_at: str | None
+    extracted_data: JsonObject | None
+    transfer_call_data: JsonObject | None
+    usage_breakdown: JsonObject | None
+    holiday_calendar: str | None
+    conversation_time: float | None
+    extraction_errors: list[JsonObject]
+    cost_breakdown: dict[str, float] | None
+    context_details: ContextDetails
+    batch_run_details: BatchRunDetails
+    telephony_data: TelephonyData
+
+
+def public_execution(record: Execution) -> PublicExecution:
     """Bolna's execution object, every documented key present (null when unknown), plus ours (docs/api.md)."""
     execution = record.model_dump(mode="json", warnings=False)  # a status set as text is still its text
-    shown: JsonObject = {"id": execution["execution_id"]}
-    shown.update({name: execution.get(name) for name in EXECUTION_FIELDS})
-    shown["conversation_time"] = execution.get("conversation_duration")
-    shown["retry_history"] = execution.get("retry_history") or []
-    shown["retry_count"] = execution.get("retry_count") or 0
-    shown["answered_by_voice_mail"] = bool(execution.get("answered_by_voice_mail"))
-    shown["extraction_errors"] = execution.get("extraction_errors") or []
-    shown["cost_breakdown"] = cost_breakdown(execution)
-    shown["context_details"] = {"recipient_data": execution.get("recipient_data") or {}}
-    shown["batch_run_details"] = {
-        "status": execution.get("status"),
+    retry_count = execution.get("retry_count") or 0
+    return {
+        "id": execution["execution_id"],
+        "batch_id": execution["batch_id"],
+        "agent_id": execution.get("agent_id"),
+        "status": execution["status"],
+        "user_number": execution.get("user_number"),
+        "from_number": execution.get("from_number"),
+        "attempt": execution.get("attempt"),
+        "retry_count": retry_count,
+        "retry_history": execution.get("retry_history") or [],
+        "conversation_duration": execution.get("conversation_duration"),
+        "total_cost": execution.get("total_cost"),
+        "transcript": execution.get("transcript"),
+        "summary": execution.get("summary"),
+        "answered_by_voice_mail": bool(execution.get("answered_by_voice_mail")),
+        "error_message": execution.get("error_message"),
         "created_at": execution.get("created_at"),
         "updated_at": execution.get("updated_at"),
-        "retried": execution.get("retry_count") or 0,
+        "scheduled_at": execution.get("scheduled_at"),
+        "claimed_at": execution.get("claimed_at"),
+        "answered_at": execution.get("answered_at"),
+        "ended_at": execution.get("ended_at"),
+        "extracted_data": execution.get("extracted_data"),
+        "transfer_call_data": execution.get("transfer_call_data"),
+        "usage_breakdown": execution.get("usage_breakdown"),
+        "holiday_calendar": execution.get("holiday_calendar"),
+        "conversation_time": execution.get("conversation_duration"),
+        "extraction_errors": execution.get("extraction_errors") or [],
+        "cost_breakdown": cost_breakdown(execution),
+        "context_details": {"recipient_data": execution.get("recipient_data") or {}},
+        "batch_run_details": {
+            "status": execution.get("status"),
+            "created_at": execution.get("created_at"),
+            "updated_at": execution.get("updated_at"),
+            "retried": retry_count,
+        },
+        "telephony_data": {
+            "duration": _first(execution, "telephony_duration", "conversation_duration"),
+            "to_number": execution.get("user_number"),
+            "from_number": execution.get("from_number"),
+            "recording_url": execution.get("recording_url"),
+            "hosted_telephony": False,  # calls go through the tenant's own provider account, never ours
+            "provider_call_id": execution.get("provider_call_id"),
+            "call_type": "outbound",
+            "provider": execution.get("provider"),
+            "hangup_by": execution.get("hangup_by"),
+            "hangup_reason": execution.get("hangup_reason"),
+            "hangup_provider_code": execution.get("hangup_provider_code"),
+            "ring_duration": _reported_or(execution, "ring_duration", "ringing_at", "answered_at", "ended_at"),
+            "post_dial_delay": _reported_or(execution, "post_dial_delay", "claimed_at", "ringing_at"),
+        },
     }
-    shown["telephony_data"] = {
-        "duration": _first(execution, "telephony_duration", "conversation_duration"),
-        "to_number": execution.get("user_number"),
-        "from_number": execution.get("from_number"),
-        "recording_url": execution.get("recording_url"),
-        "hosted_telephony": False,  # calls go through the tenant's own provider account, never ours
-        "provider_call_id": execution.get("provider_call_id"),
-        "call_type": "outbound",
-        "provider": execution.get("provider"),
-        "hangup_by": execution.get("hangup_by"),
-        "hangup_reason": execution.get("hangup_reason"),
-        "hangup_provider_code": execution.get("hangup_provider_code"),
-        "ring_duration": _reported_or(execution, "ring_duration", "ringing_at", "answered_at", "ended_at"),
-        "post_dial_delay": _reported_or(execution, "post_dial_delay", "claimed_at", "ringing_at"),
-    }
-    return shown
 
 
 def cost_breakdown(execution: JsonObject) -> dict[str, float] | None:

@@ -6,9 +6,8 @@ from datetime import UTC, datetime
 from typing import TypedDict
 
 from .. import clock
-from ..domain.batches import public_execution
+from ..domain.batches import PublicExecution, public_execution
 from ..domain.call_status import CallStatus
-from ..domain.json_input import JsonObject
 from ..errors import BadRequest
 from ..store.agent_history import MAX_DEPTH, HistoryQuery
 from .container import Dependencies
@@ -27,7 +26,7 @@ class HistoryPage(TypedDict):
     page_size: int
     total: int | None  # known only on the last page
     has_more: bool
-    data: list[JsonObject]  # Bolna's execution objects (domain/batches.public_execution), newest first
+    data: list[PublicExecution]  # Bolna's execution objects, newest first
 
 
 def agent_history(

@@ -41,7 +41,7 @@ def emit_call_event(deps: Dependencies, execution: Execution, batch: Batch, even
         event=event,
         batch=batch,
         url=url,
-        payload=public_execution(execution),
+        payload=dict(public_execution(execution)),
     )
 
 

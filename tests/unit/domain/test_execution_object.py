@@ -73,7 +73,7 @@ BOLNA_EXAMPLE: dict[str, Any] = {
 
 def public_execution(stored: dict[str, Any]) -> dict[str, Any]:
     """The API's object for what the store holds (the record, from its item)."""
-    return shown_record(Execution.model_validate({"tenant_id": "t", "agent_id": "a", **stored}))
+    return dict(shown_record(Execution.model_validate({"tenant_id": "t", "agent_id": "a", **stored})))
 
 
 NESTED = ("telephony_data", "transfer_call_data", "batch_run_details")
