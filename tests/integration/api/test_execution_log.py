@@ -10,8 +10,7 @@ from chalice.test import Client
 from chalicelib.services.container import Dependencies
 from chalicelib.services.webhooks import current_secret
 from chalicelib.workers.sweeper import sweep
-from tests.support.api import post_csv
-from tests.support.batches import contacts_csv, make_batch
+from tests.support.batches import create_and_run, make_batch
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
 from tests.support.webhooks import Receiver, Reply, hooks, receiver
@@ -44,9 +43,9 @@ def test_the_log_of_a_retried_call_shows_both_attempts_in_order(
     scripted.script = {(0, 1): "no-answer"}
     receiver.secrets = [str(current_secret(hooks, "tenant-a").webhook_secret)]
     receiver.script = lambda request: Reply(500 if request.nth == 1 else 200)
-    fields = {"agent_id": agent_id, "webhook_url": f"{receiver.url}/calls", "retry_config": json.dumps(RETRY_ONCE)}
-    batch_id = json.loads(post_csv(client, key, fields, contacts_csv(1)).body)["batch_id"]
-    client.http.post(f"/batches/{batch_id}/run", headers={"Authorization": f"Bearer {key}"})
+    batch_id, _ = create_and_run(
+        client, tenant, 1, webhook_url=f"{receiver.url}/calls", retry_config=json.dumps(RETRY_ONCE)
+    )
     pump.run(until=lambda: hooks.batches.find(batch_id).status == "completed", advance_seconds=20)  # type: ignore[union-attr]
     pump.run(until=lambda: len(receiver.received) >= 6, advance_seconds=5)  # 3 events, 2 attempts each
     pump.run()
@@ -100,8 +99,7 @@ def test_a_call_the_provider_never_reported_ends_by_the_sweeper(
     # Given a call placed whose provider never reports back
     key, _ = tenant
     scripted.report = False
-    batch_id, auth = make_batch(client, tenant, 1)
-    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    batch_id, _ = create_and_run(client, tenant, 1)
     pump.step("dispatcher")
     pump.step("dialer")
     # When the sweeper gives up on it

@@ -12,8 +12,7 @@ from chalicelib import aws
 from chalicelib.domain.messages import ProviderEvent
 from chalicelib.resources import BATCHES, EXECUTIONS, LEASES, PROVIDER_EVENTS_QUEUE, WEBHOOK_DELIVERIES, table_name
 from chalicelib.services.container import Dependencies
-from tests.support.api import post_csv
-from tests.support.batches import contacts_csv, patch_agent
+from tests.support.batches import contacts_csv, create_and_run, patch_agent
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
 from tests.support.uploads import presign
@@ -38,11 +37,9 @@ def bucket_keys(deps: Dependencies) -> list[str]:
     return keys
 
 
-def started_batch(client: Client, key: str, agent_id: str, receiver: Receiver, n: int) -> str:
-    fields = {"agent_id": agent_id, "webhook_url": f"{receiver.url}/calls", "status_webhook": f"{receiver.url}/s"}
-    batch_id = json.loads(post_csv(client, key, fields, contacts_csv(n)).body)["batch_id"]
-    assert client.http.post(f"/batches/{batch_id}/run", headers={"Authorization": f"Bearer {key}"}).status_code == 200
-    return str(batch_id)
+def started_batch(client: Client, tenant: tuple[str, str], receiver: Receiver, n: int) -> str:
+    hooks = {"webhook_url": f"{receiver.url}/calls", "status_webhook": f"{receiver.url}/s"}
+    return create_and_run(client, tenant, n, **hooks)[0]
 
 
 def test_deleting_a_running_batch_leaves_no_execution_object_or_log_of_it(
@@ -54,16 +51,16 @@ def test_deleting_a_running_batch_leaves_no_execution_object_or_log_of_it(
     scripted: ScriptedProvider,
 ) -> None:
     deps = hooks
-    key, agent_id = tenant
+    key, _ = tenant
     auth = {"Authorization": f"Bearer {key}"}
     deps.settings = deps.settings.model_copy(update={"export_inline_max_rows": 2})  # exports go to S3
     patch_agent(client, tenant, max_concurrent_calls=3)
     # Given a finished batch of the same tenant, which must keep everything
-    kept = started_batch(client, key, agent_id, receiver, 4)
+    kept = started_batch(client, tenant, receiver, 4)
     pump.run(until=lambda: deps.batches.find(kept).status == "completed", advance_seconds=2)  # type: ignore[union-attr]
     assert client.http.get(f"/batches/{kept}/executions.csv", headers=auth).status_code == 303
     # And a 30-contact batch with row errors, an S3 export, webhook deliveries, some calls ended
-    batch_id = started_batch(client, key, agent_id, receiver, 30)
+    batch_id = started_batch(client, tenant, receiver, 30)
     pump.run(until=lambda: len(scripted.dials) >= 10, advance_seconds=2)
     assert client.http.get(f"/batches/{batch_id}/executions.csv", headers=auth).status_code == 303
     pump.run(until=lambda: sum(1 for r in receiver.received if r.path == "/calls") >= 5, advance_seconds=1)
@@ -104,10 +101,9 @@ def test_a_purge_step_delivered_twice_deletes_nothing_twice_and_finishes(
     client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump
 ) -> None:
     # Given a completed batch
-    key, agent_id = tenant
+    key, _ = tenant
     auth = {"Authorization": f"Bearer {key}"}
-    batch_id = json.loads(post_csv(client, key, {"agent_id": agent_id}, contacts_csv(5)).body)["batch_id"]
-    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    batch_id, _ = create_and_run(client, tenant, 5)
     pump.run(until=lambda: deps.batches.find(batch_id).status == "completed", advance_seconds=2)  # type: ignore[union-attr]
     # When it is deleted and every control message is delivered twice
     pump.duplicate = lambda name, body: name == "dispatcher"
@@ -124,8 +120,8 @@ def test_a_deleted_batch_sends_no_more_webhooks(
     client: Client, tenant: tuple[str, str], hooks: Dependencies, pump: Pump, receiver: Receiver
 ) -> None:
     # Given a batch whose `validating`-free lifecycle webhook is queued but not yet sent
-    key, agent_id = tenant
-    batch_id = started_batch(client, key, agent_id, receiver, 2)
+    key, _ = tenant
+    batch_id = started_batch(client, tenant, receiver, 2)
     pump.step("dispatcher")  # the start: `dispatching` is queued for the status webhook
     # When the batch is deleted before the sender runs
     assert client.http.delete(f"/batches/{batch_id}", headers={"Authorization": f"Bearer {key}"}).status_code == 200

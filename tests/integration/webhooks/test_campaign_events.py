@@ -12,7 +12,7 @@ from chalice.test import Client
 from chalicelib.services.container import Dependencies
 from chalicelib.services.webhooks import current_secret
 from tests.support.api import post_csv
-from tests.support.batches import contacts_csv
+from tests.support.batches import contacts_csv, create_and_run
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
 from tests.support.webhooks import Receiver
@@ -88,9 +88,7 @@ def test_a_batch_waiting_for_calling_hours_says_so(
         body=json.dumps({"call_start_hour": 9, "call_end_hour": 17, "call_days": ["mon", "tue"]}),
     )
     with time_machine.travel(datetime(2026, 11, 28, 17, 0, tzinfo=UTC), tick=True):
-        fields = {"agent_id": agent_id, "status_webhook": f"{receiver.url}/status"}
-        batch_id = json.loads(post_csv(client, key, fields, contacts_csv(3)).body)["batch_id"]
-        client.http.post(f"/batches/{batch_id}/run", headers=auth)
+        create_and_run(client, tenant, 3, status_webhook=f"{receiver.url}/status")
         pump.run()
         # Then, every call rescheduled, the batch reports it is waiting for scheduled calls
         statuses = [r.payload["status"] for r in receiver.received if r.nth == 1]

@@ -12,7 +12,7 @@ from datetime import timedelta
 from chalice.test import Client
 
 from chalicelib.services.container import Dependencies
-from tests.support.batches import make_batch, patch_agent
+from tests.support.batches import create_and_run, make_batch, patch_agent
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
 
@@ -70,8 +70,7 @@ def test_a_contact_over_its_limit_waits_for_the_window_when_it_frees_soon(
         pump.run(until=lambda b=earlier: completed(deps, b), advance_seconds=2)  # type: ignore[misc]
     assert len(scripted.dials) == 2
     # When a third batch reaches it
-    batch_id, auth = make_batch(client, tenant, 1)
-    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    batch_id, _ = create_and_run(client, tenant, 1)
     pump.run(until=lambda: any(e.status == "rescheduled" for e in deps.executions.iter_batch(batch_id)))
     # Then it waits, rescheduled to when the older of the two attempts leaves the window
     waiting = next(iter(deps.executions.iter_batch(batch_id)))

@@ -17,7 +17,7 @@ from chalicelib.services.container import Dependencies
 from chalicelib.store.leases import agent_key
 from chalicelib.workers.sweeper import sweep
 from tests.support.api import post_csv
-from tests.support.batches import contacts_csv, make_batch, patch_agent
+from tests.support.batches import contacts_csv, create_and_run, make_batch, patch_agent
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
 
@@ -37,8 +37,7 @@ def test_racing_dialers_never_exceed_the_agents_limit(
     limit = rng.randint(1, 5)
     patch_agent(client, tenant, max_concurrent_calls=limit)
     scripted.report = False
-    batch_id, auth = make_batch(client, tenant, 12)
-    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    batch_id, _ = create_and_run(client, tenant, 12)
     while pump.step("dispatcher"):
         pass
     # When several dialers race over every dial message (and the waiting re-sends) at once
@@ -62,8 +61,7 @@ def test_a_batch_cap_below_the_agents_limit_is_honoured(
 ) -> None:
     patch_agent(client, tenant, max_concurrent_calls=10)
     scripted.report = False
-    batch_id, auth = make_batch(client, tenant, 8, max_concurrent_calls="2")
-    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    batch_id, _ = create_and_run(client, tenant, 8, max_concurrent_calls="2")
     for _ in range(5):
         pump.step("dispatcher")
         pump.step("dialer")
@@ -76,14 +74,12 @@ def test_leases_are_released_on_final_status_and_reclaimed_when_calls_never_repo
     key = agent_key("tenant-a", tenant[1])
     patch_agent(client, tenant, max_concurrent_calls=2)
     # Calls that report: slots come back, the whole batch completes with never more than 2 live
-    batch_id, auth = make_batch(client, tenant, 6)
-    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    batch_id, _ = create_and_run(client, tenant, 6)
     pump.run(until=lambda: deps.batches.find(batch_id).status == "completed", advance_seconds=2)  # type: ignore[union-attr]
     assert deps.leases.live(key) == 0 and len(scripted.dials) == 6
     # Calls that never report: the slots stay taken until the sweeper reclaims them
     scripted.report = False
-    batch_id, auth = make_batch(client, tenant, 4)
-    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    batch_id, _ = create_and_run(client, tenant, 4)
     for _ in range(4):
         pump.step("dispatcher")
         pump.step("dialer")
@@ -109,8 +105,7 @@ def test_retries_follow_the_interval_list_exactly_and_the_last_attempt_counts(
 ) -> None:
     # Given contact 0 does not answer twice then answers; contact 1 is busy every time; contact 2 answers
     scripted.script = {(0, 1): "no-answer", (0, 2): "no-answer", (1, 1): "busy", (1, 2): "busy", (1, 3): "busy"}
-    batch_id, auth = make_batch(client, tenant, 3, retry_config=json.dumps(RETRY))
-    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    batch_id, auth = create_and_run(client, tenant, 3, retry_config=json.dumps(RETRY))
     pump.run(until=lambda: deps.batches.find(batch_id).status == "completed", advance_seconds=20)  # type: ignore[union-attr]
     # Then each retry came after its interval: +5 min, then +30 min (a Scheduler schedule, over 15 minutes)
     by_number: dict[str, list[tuple[int, datetime]]] = {}
@@ -134,8 +129,7 @@ def test_a_stopped_batch_never_retries(
     client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     scripted.script = {(0, 1): "no-answer"}
-    batch_id, auth = make_batch(client, tenant, 1, retry_config=json.dumps(RETRY))
-    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    batch_id, auth = create_and_run(client, tenant, 1, retry_config=json.dumps(RETRY))
     pump.step("dispatcher")
     pump.step("dialer")
     assert client.http.post(f"/batches/{batch_id}/stop", headers=auth).status_code == 200
@@ -152,8 +146,7 @@ def test_calls_outside_calling_hours_are_rescheduled_to_the_next_window(
     patch_agent(client, tenant, call_start_hour=9, call_end_hour=17, call_days=["mon", "tue", "wed", "thu", "fri"])
     saturday_noon = datetime(2026, 11, 28, 17, 0, tzinfo=UTC)
     with time_machine.travel(saturday_noon, tick=True):
-        batch_id, auth = make_batch(client, tenant, 2)
-        client.http.post(f"/batches/{batch_id}/run", headers=auth)
+        batch_id, auth = create_and_run(client, tenant, 2)
         pump.step("dispatcher")
         pump.step("dialer")
         # Then nothing is dialled, and the calls wait as `rescheduled` for Monday 09:00 in the recipient's zone
@@ -178,8 +171,7 @@ def test_calls_waiting_for_their_calling_hours_are_left_alone_by_the_sweeper(
     # Given calls rescheduled on a Saturday to Monday's window
     patch_agent(client, tenant, call_start_hour=9, call_end_hour=17, call_days=["mon", "tue", "wed", "thu", "fri"])
     with time_machine.travel(datetime(2026, 11, 28, 17, 0, tzinfo=UTC), tick=True) as traveller:
-        batch_id, auth = make_batch(client, tenant, 2)
-        client.http.post(f"/batches/{batch_id}/run", headers=auth)
+        batch_id, _ = create_and_run(client, tenant, 2)
         pump.step("dispatcher")
         pump.step("dialer")
         # When the sweeper runs an hour later (well past CLAIM_TIMEOUT_SECONDS)
@@ -195,8 +187,7 @@ def test_bypass_call_guardrails_skips_the_window(
 ) -> None:
     patch_agent(client, tenant, call_start_hour=9, call_end_hour=17, call_days=["mon"])
     with time_machine.travel(datetime(2026, 11, 28, 17, 0, tzinfo=UTC), tick=True):
-        batch_id, auth = make_batch(client, tenant, 2, bypass_call_guardrails="true")
-        client.http.post(f"/batches/{batch_id}/run", headers=auth)
+        create_and_run(client, tenant, 2, bypass_call_guardrails="true")
         pump.run()
     assert len(scripted.dials) == 2
 
@@ -223,8 +214,7 @@ def test_an_expired_lease_whose_release_was_lost_is_reclaimed(
     # Given a slot taken by a call, and the release lost (the outcome handler died after recording the status)
     key = agent_key("tenant-a", tenant[1])
     scripted.report = False
-    batch_id, auth = make_batch(client, tenant, 1)
-    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    batch_id, _ = create_and_run(client, tenant, 1)
     pump.step("dispatcher")
     pump.step("dialer")
     [execution] = list(deps.executions.iter_batch(batch_id))

@@ -9,7 +9,7 @@ from chalice.test import Client
 
 from chalicelib.services import dialing, sweeping
 from chalicelib.services.container import Dependencies
-from tests.support.batches import make_batch, patch_agent
+from tests.support.batches import create_and_run, patch_agent
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
 
@@ -22,8 +22,7 @@ def test_dials_handed_back_at_the_live_call_cap_are_counted(
     # Given an agent allowed one live call, and calls that never report back (so its one slot stays taken)
     patch_agent(client, tenant, max_concurrent_calls=1)
     scripted.report = False
-    batch_id, auth = make_batch(client, tenant, 3)
-    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    create_and_run(client, tenant, 3)
     # When the dialer goes through every dial message
     while pump.step("dispatcher"):
         pass
@@ -47,8 +46,7 @@ def test_the_sweeper_publishes_how_many_calls_are_live(
     # Given two calls placed that have not reported back (each holds a live-call slot)
     patch_agent(client, tenant, max_concurrent_calls=5)
     scripted.report = False
-    batch_id, auth = make_batch(client, tenant, 2)
-    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    create_and_run(client, tenant, 2)
     while pump.step("dispatcher"):
         pass
     while pump.step("dialer"):

@@ -19,7 +19,7 @@ from chalicelib.resources import CONTROL_QUEUE, DIAL_QUEUE, PROVIDER_EVENTS_QUEU
 from chalicelib.services import lifecycle
 from chalicelib.services.container import Dependencies
 from chalicelib.workers.sweeper import sweep
-from tests.support.batches import executions_of, make_batch, patch_agent
+from tests.support.batches import create_and_run, executions_of, patch_agent
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
 
@@ -30,8 +30,7 @@ FINAL = {"completed", "no-answer", "busy", "failed", "error", "canceled"}
 def started(client: Client, tenant: tuple[str, str], pump: Pump, **fields: str) -> tuple[str, dict[str, str]]:
     """50 contacts on an agent with 2 live calls: the first dispatch step hands 20 to the dialer, 30 wait."""
     patch_agent(client, tenant, max_concurrent_calls=2)
-    batch_id, auth = make_batch(client, tenant, CONTACTS, **fields)
-    assert client.http.post(f"/batches/{batch_id}/run", headers=auth).status_code == 200
+    batch_id, auth = create_and_run(client, tenant, CONTACTS, **fields)
     pump.step("dispatcher")  # the start, which is also the first dispatch step
     pump.step("dialer")
     return batch_id, auth
@@ -156,8 +155,7 @@ def test_a_stop_racing_a_dispatch_step_dials_nothing_after_it_and_loses_no_conta
 ) -> None:
     # Given a running batch whose second dispatch step has read the batch as running
     patch_agent(client, tenant, max_concurrent_calls=2)
-    batch_id, auth = make_batch(client, tenant, CONTACTS)
-    assert client.http.post(f"/batches/{batch_id}/run", headers=auth).status_code == 200
+    batch_id, auth = create_and_run(client, tenant, CONTACTS)
     pump.step("dispatcher")
     for _ in range(5):  # calls end, room frees up for the next step
         pump.step("dialer")

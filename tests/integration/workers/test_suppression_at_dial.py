@@ -21,7 +21,7 @@ from chalicelib.services import attempt_end
 from chalicelib.services.container import Dependencies
 from chalicelib.services.provider_events import apply_provider_event
 from chalicelib.store.numbers import NumberStore
-from tests.support.batches import make_batch
+from tests.support.batches import create_and_run, is_completed, make_batch
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
 
@@ -59,11 +59,6 @@ def retry_waits(deps: Dependencies, batch_id: str) -> bool:
     return any(e.attempt == 2 and e.status == "queued" for e in deps.executions.iter_batch(batch_id))
 
 
-def completed(deps: Dependencies, batch_id: str) -> bool:
-    batch = deps.batches.find(batch_id)
-    return batch is not None and batch.status == "completed"
-
-
 def test_a_number_suppressed_after_upload_but_before_its_call_is_never_dialled(
     client: Client,
     tenant: tuple[str, str],
@@ -79,7 +74,7 @@ def test_a_number_suppressed_after_upload_but_before_its_call_is_never_dialled(
     # When one of its numbers is suppressed before the batch runs
     suppress(client, tenant, number(2))
     client.http.post(f"/batches/{batch_id}/run", headers=auth)
-    pump.run(until=lambda: completed(deps, batch_id), advance_seconds=2)
+    pump.run(until=lambda: is_completed(deps, batch_id), advance_seconds=2)
     # Then it was never dialled; its execution ends `suppressed`, counted, announced; the batch completes
     assert number(2) not in dialled(scripted) and len(scripted.dials) == 4
     assert statuses(deps, batch_id)[number(2)] == "suppressed"
@@ -123,8 +118,7 @@ def test_a_suppression_racing_the_claims_never_lets_a_dial_through(
     # Given 30 contacts queued for the dialer, an agent with room for all of them
     rng = random.Random(15)
     n = 30
-    batch_id, auth = make_batch(client, tenant, n)
-    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    batch_id, _ = create_and_run(client, tenant, n)
     while pump.step("dispatcher"):
         pass
     # And a record of when each suppression returned, and when each claim's number element was built
@@ -157,7 +151,7 @@ def test_a_suppression_racing_the_claims_never_lets_a_dial_through(
         t.start()
     for t in threads:
         t.join()
-    pump.run(until=lambda: completed(deps, batch_id), advance_seconds=2)
+    pump.run(until=lambda: is_completed(deps, batch_id), advance_seconds=2)
     # Then no number was dialled by a claim that began after its suppression had returned
     calls_made = dialled(scripted)
     late = [to for to in targets if calls_made[to] and claimed_at[to] > suppressed_at[to]]
@@ -176,12 +170,11 @@ def test_the_retry_of_a_number_suppressed_meanwhile_is_never_dialled(
 ) -> None:
     # Given contact 0 does not answer and has a retry due in 5 minutes
     scripted.script = {(0, 1): "no-answer"}
-    batch_id, auth = make_batch(client, tenant, 2, retry_config=json.dumps(RETRY))
-    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    batch_id, _ = create_and_run(client, tenant, 2, retry_config=json.dumps(RETRY))
     pump.run(until=lambda: len(scripted.dials) == 2 and retry_waits(deps, batch_id))
     # When the number is suppressed before the retry is due
     suppress(client, tenant, number(0))
-    pump.run(until=lambda: completed(deps, batch_id), advance_seconds=60)
+    pump.run(until=lambda: is_completed(deps, batch_id), advance_seconds=60)
     # Then the retry ends `suppressed` without a dial, and is not retried again
     assert dialled(scripted)[number(0)] == 1
     attempts = sorted((e.attempt, e.status) for e in deps.executions.iter_batch(batch_id) if e.user_number == number(0))
@@ -193,8 +186,7 @@ def test_an_opt_out_suppresses_the_number_and_ends_its_pending_retry(
 ) -> None:
     # Given contact 0's first call ended no-answer and its retry waits
     scripted.script = {(0, 1): "no-answer"}
-    batch_id, auth = make_batch(client, tenant, 1, retry_config=json.dumps(RETRY))
-    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    batch_id, _ = create_and_run(client, tenant, 1, retry_config=json.dumps(RETRY))
     pump.run(until=lambda: retry_waits(deps, batch_id))
     first = next(e for e in deps.executions.iter_batch(batch_id) if e.attempt == 1)
     # When a (late) event of that call says the person opted out
@@ -202,7 +194,7 @@ def test_an_opt_out_suppresses_the_number_and_ends_its_pending_retry(
     # Then the number is suppressed, from the call, and the retry ended without a dial; the batch completes
     entry = deps.numbers.get("tenant-a", number(0))
     assert entry is not None and entry.source == "call_opt_out" and entry.execution_id == first.execution_id
-    pump.run(until=lambda: completed(deps, batch_id), advance_seconds=60)
+    pump.run(until=lambda: is_completed(deps, batch_id), advance_seconds=60)
     assert dialled(scripted)[number(0)] == 1
     assert statuses(deps, batch_id)[number(0)] == "suppressed"
 
@@ -212,12 +204,11 @@ def test_a_final_event_with_an_opt_out_is_never_retried(
 ) -> None:
     # Given a call that will end no-answer (retried by the batch's config) with the person's opt-out
     scripted.report = False
-    batch_id, auth = make_batch(client, tenant, 1, retry_config=json.dumps(RETRY))
-    client.http.post(f"/batches/{batch_id}/run", headers=auth)
+    batch_id, _ = create_and_run(client, tenant, 1, retry_config=json.dumps(RETRY))
     pump.run(until=lambda: len(scripted.dials) == 1)
     execution = next(iter(deps.executions.iter_batch(batch_id)))
     apply_provider_event(deps, ProviderEvent.of(execution.execution_id, "simulator", None, "no-answer", opt_out=True))
-    pump.run(until=lambda: completed(deps, batch_id), advance_seconds=60)
+    pump.run(until=lambda: is_completed(deps, batch_id), advance_seconds=60)
     # Then no retry was made, and the number is suppressed
     assert [e.status for e in deps.executions.iter_batch(batch_id)] == ["no-answer"]
     assert deps.numbers.get("tenant-a", number(0)) is not None
@@ -236,7 +227,7 @@ def test_another_tenants_suppression_does_not_touch_this_tenants_calls(
     batch_id, auth = make_batch(client, tenant, 2)
     assert json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)["suppressed_contacts"] == 0
     client.http.post(f"/batches/{batch_id}/run", headers=auth)
-    pump.run(until=lambda: completed(deps, batch_id), advance_seconds=2)
+    pump.run(until=lambda: is_completed(deps, batch_id), advance_seconds=2)
     # Then this tenant's call is placed, and its list stays empty
     assert dialled(scripted)[number(0)] == 1
     assert client.http.get("/suppressions/%2B12025550100", headers=auth).status_code == 404
@@ -250,5 +241,5 @@ def test_a_batch_whose_every_contact_is_suppressed_still_runs_to_completion(
     batch = json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)
     assert (batch["valid_contacts"], batch["suppressed_contacts"]) == (0, 2)
     assert client.http.post(f"/batches/{batch_id}/run", headers=auth).status_code == 200
-    pump.run(until=lambda: completed(deps, batch_id), advance_seconds=2)
+    pump.run(until=lambda: is_completed(deps, batch_id), advance_seconds=2)
     assert scripted.dials == []
