@@ -9,6 +9,7 @@ import json
 from collections import Counter
 from typing import Any
 
+import pytest
 from chalice.test import Client
 
 from chalicelib.domain.records import Execution
@@ -33,6 +34,19 @@ ANSWERS = [
     {"interested": "yes", "appointment_booked": "maybe"},  # a boolean as text: kept, flagged, not counted
     {"interested": "perhaps", "callback_day": "Monday"},  # outside the category: kept, flagged, not counted
 ]
+
+
+@pytest.fixture
+def extracting_agent(client: Client, tenant: tuple[str, str], voice_agent: VoiceAgent, receiver: Receiver) -> None:
+    """The tenant's agent: an HTTP voice agent with SCHEMA, each call's end posted to the receiver's /calls."""
+    use_provider(
+        client,
+        tenant,
+        "http",
+        provider_config={"endpoint": voice_agent.url},
+        extraction_schema=SCHEMA,
+        webhook_url=receiver.url + "/calls",
+    )
 
 
 def get(client: Client, path: str, auth: dict[str, str]) -> Any:
@@ -75,23 +89,15 @@ def test_the_call_request_asks_for_the_schema_in_blands_shape(
     assert body["dispositions"] == ["yes", "no", "maybe"] and body["summary_prompt"]
 
 
+@pytest.mark.usefixtures("extracting_agent")
 def test_reported_answers_reach_the_execution_the_webhook_the_csv_and_the_batch_breakdown(
     client: Client,
     tenant: tuple[str, str],
     deps: Dependencies,
     pump: Pump,
-    voice_agent: VoiceAgent,
     receiver: Receiver,
 ) -> None:
     # Given an HTTP agent with an extraction schema, and a batch of four with a per-call webhook
-    use_provider(
-        client,
-        tenant,
-        "http",
-        provider_config={"endpoint": voice_agent.url},
-        extraction_schema=SCHEMA,
-        webhook_url=receiver.url + "/calls",
-    )
     batch_id = start_batch(client, tenant, len(ANSWERS))
     placed = sorted(settle(deps, pump, batch_id), key=lambda e: e.seq)
     # When the voice agent reports each call's end with its answers and a summary (every event delivered twice)
@@ -184,23 +190,15 @@ def test_a_simulated_campaign_fills_the_schema_and_the_breakdown_equals_the_exec
     assert sum(breakdown["interested"].values()) == len(answered)
 
 
+@pytest.mark.usefixtures("extracting_agent")
 def test_bolnas_completed_event_after_call_disconnected_still_brings_its_answers(
     client: Client,
     tenant: tuple[str, str],
     deps: Dependencies,
     pump: Pump,
-    voice_agent: VoiceAgent,
     receiver: Receiver,
 ) -> None:
     # Given an HTTP agent with an extraction schema and a per-call webhook
-    use_provider(
-        client,
-        tenant,
-        "http",
-        provider_config={"endpoint": voice_agent.url},
-        extraction_schema=SCHEMA,
-        webhook_url=receiver.url + "/calls",
-    )
     [execution] = settle(deps, pump, start_batch(client, tenant, 1))
     # When the voice agent reports as Bolna does: `call-disconnected` the moment the line drops (no data yet),
     # then `completed` with the processed results (each delivered twice)
