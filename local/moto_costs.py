@@ -13,6 +13,11 @@ with the emulator's own state, not on what a request asks for:
    then matching hundreds of URL patterns; the answer for a host never changes: remember it.
 3. DynamoDB `UpdateItem` deep-copies the parsed update expression through `copy`'s generic
    reduce protocol (a third of an update's cost). The tree is plain objects: copy their fields.
+4. Every DynamoDB answer is walked attribute by attribute against botocore's shape model to
+   write JSON that equals the result moto already holds in wire form (15 ms for a 30-attribute
+   item, against 0.1 ms for `json.dumps`; a third of the emulator's time in a campaign). A result
+   made only of JSON's own types is written with `json.dumps`; one holding bytes (binary
+   attributes), timestamps, decimals or nulls, and every error, still goes through the serializer.
 
 None of them changes an answer: each patched function returns what moto's own would.
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -42,6 +48,7 @@ def remove_moto_overheads() -> None:
     _sending_counts_nothing()
     _backend_lookup_remembered()
     _expression_trees_copied_directly()
+    _plain_answers_written_directly()
     _applied = True
 
 
@@ -103,3 +110,29 @@ def _expression_trees_copied_directly() -> None:
         return copied
 
     Node.__deepcopy__ = deepcopy_node
+
+
+_JSON_1_0 = {"Content-Type": "application/x-amz-json-1.0"}  # what moto's serializer sets for DynamoDB
+
+
+def is_plain_json(value: Any) -> bool:
+    """Made only of dicts with string keys, lists, strings, booleans, ints and floats (no None)."""
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and is_plain_json(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(is_plain_json(item) for item in value)
+    return isinstance(value, (str, bool, int, float))
+
+
+def _plain_answers_written_directly() -> None:
+    from moto.dynamodb.responses import DynamoResult
+
+    execute_result = DynamoResult.execute_result
+
+    @functools.wraps(execute_result)
+    def written_directly(result: Any, context: Any) -> Any:
+        if isinstance(result.result, dict) and is_plain_json(result.result):
+            return 200, dict(_JSON_1_0), json.dumps(result.result, separators=(",", ":"))
+        return execute_result(result, context)
+
+    DynamoResult.execute_result = written_directly  # type: ignore[method-assign,assignment]
