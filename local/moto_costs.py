@@ -13,6 +13,9 @@ with the emulator's own state, not on what a request asks for:
    then matching hundreds of URL patterns; the answer for a host never changes: remember it.
 3. DynamoDB `UpdateItem` deep-copies the parsed update expression through `copy`'s generic
    reduce protocol (a third of an update's cost). The tree is plain objects: copy their fields.
+   It parses each update expression twice per request (the handler, then the backend), and the
+   service sends the same few expressions all day: parse each once and reuse the tree (moto only
+   reads it: the validator works on a copy).
 4. Every DynamoDB answer is walked attribute by attribute against botocore's shape model to
    write JSON that equals the result moto already holds in wire form (15 ms for a 30-attribute
    item, against 0.1 ms for `json.dumps`; a third of the emulator's time in a campaign). A result
@@ -48,6 +51,7 @@ def remove_moto_overheads() -> None:
     _sending_counts_nothing()
     _backend_lookup_remembered()
     _expression_trees_copied_directly()
+    _update_expressions_parsed_once()
     _plain_answers_written_directly()
     _applied = True
 
@@ -110,6 +114,26 @@ def _expression_trees_copied_directly() -> None:
         return copied
 
     Node.__deepcopy__ = deepcopy_node
+
+
+_PARSED_MAX = 4096  # distinct update expressions remembered (the service uses a few dozen)
+
+
+def _update_expressions_parsed_once() -> None:
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]  # untyped
+
+    make: Callable[[str], Any] = UpdateExpressionParser.make
+    parsed: dict[str, Any] = {}
+
+    def parse_once(cls: type, expression: str) -> Any:
+        tree = parsed.get(expression)
+        if tree is None:
+            if len(parsed) >= _PARSED_MAX:
+                parsed.clear()
+            tree = parsed[expression] = make(expression)
+        return tree
+
+    UpdateExpressionParser.make = classmethod(parse_once)
 
 
 _JSON_1_0 = {"Content-Type": "application/x-amz-json-1.0"}  # what moto's serializer sets for DynamoDB

@@ -60,8 +60,9 @@ def item(table: Any, key: str) -> dict[str, Any]:
 
 
 def test_update_expressions_give_the_same_items_as_before(aws: None) -> None:
-    """The update expression's tree is copied field by field now: SET, ADD, REMOVE, list_append and
-    if_not_exists on a new item (validated twice by moto) and on an existing one."""
+    """The update expression is parsed once and its tree copied field by field now: the same expression
+    (SET, ADD, REMOVE, list_append, if_not_exists) on a new item (validated twice by moto), then twice
+    more with other values on the existing one."""
     dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
     table = dynamodb.create_table(
         TableName="t",
