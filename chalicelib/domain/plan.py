@@ -25,14 +25,17 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 from .calling_window import CallingWindow, is_open, next_open, recipient_zones
+from .contact_limits import ContactLimit, NumberState
 from .retry import RetryConfig
 
 NOW = "now"
 OUTSIDE_HOURS = "outside_hours"
 BLOCKED_DATE = "blocked_date"
 HOLIDAY = "holiday"
+SUPPRESSED = "suppressed"  # on the do-not-call list when its first dial comes: the dialer ends it `suppressed`
+CONTACT_LIMIT = "contact_limit"  # over its contact limit then: it waits for the window (or ends `contact_limited`)
 NO_OPEN_TIME = "no_open_time"  # no second open in every zone of the number: the dialer ends it `error`
-WAIT_REASONS: tuple[str, ...] = (OUTSIDE_HOURS, BLOCKED_DATE, HOLIDAY, NO_OPEN_TIME)
+WAIT_REASONS: tuple[str, ...] = (OUTSIDE_HOURS, BLOCKED_DATE, HOLIDAY, SUPPRESSED, CONTACT_LIMIT, NO_OPEN_TIME)
 UNANSWERED_STATUS = "no-answer"  # how the projection counts an unanswered attempt against retry_on_statuses
 _GOLDEN = (math.sqrt(5) - 1) / 2
 _ROOT2 = math.sqrt(2) - 1
@@ -113,6 +116,31 @@ class FirstDials:
         when = next_open(window, zones, at)
         self._closed[key] = (moment, when)
         return when
+
+
+def with_number(
+    dial: FirstDial,
+    state: NumberState | None,
+    limit: ContactLimit | None,
+    max_wait: timedelta,
+    rules: FirstDials,
+) -> FirstDial:
+    """The first dial once the number's own item has its say, as the dialer's claim does at that instant.
+
+    The claim comes after the calling rules (a closed window waits before any claim): a number suppressed
+    then is never dialled; one over its contact limit waits until its window frees a slot and then for the
+    rules to open again, or, when that is more than `max_wait` away, is never dialled (`contact_limited`).
+    """
+    if dial.at is None or state is None:
+        return dial
+    if state.suppressed_at(dial.at):
+        return FirstDial(None, SUPPRESSED, dial.zone_key)
+    frees = limit.frees_at(list(state.attempts)) if limit is not None else None
+    if frees is None or frees <= dial.at:
+        return dial
+    if frees - dial.at > max_wait:
+        return FirstDial(None, CONTACT_LIMIT, dial.zone_key)
+    return FirstDial(rules.open_at(dial.zone_key, frees), CONTACT_LIMIT, dial.zone_key)
 
 
 def closed_reason(window: CallingWindow, zones: Sequence[str], at: datetime) -> str:

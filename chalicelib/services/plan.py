@@ -16,6 +16,7 @@ from .. import clock
 from ..domain.batch_status import BatchStatus
 from ..domain.batches import spreadsheet_safe
 from ..domain.calling_window import CallingWindow
+from ..domain.contact_limits import ContactLimit, NumberState
 from ..domain.plan import (
     DEFAULT_ANSWER_RATE,
     DEFAULT_MEAN_CALL_SECONDS,
@@ -31,12 +32,14 @@ from ..domain.plan import (
     PlanQuery,
     Projection,
     project,
+    with_number,
 )
 from ..domain.records import Agent, Batch, StoredContact
 from ..domain.retry import RetryConfig
 from ..errors import Conflict
 from .container import Dependencies
 from .dispatch import capacity
+from .number_guard import agent_limit
 from .placing import DEFAULT_CALLS_PER_SECOND
 
 PLANNABLE = frozenset({BatchStatus.CREATED, BatchStatus.SCHEDULED, BatchStatus.RUNNING, BatchStatus.PAUSED})
@@ -52,6 +55,8 @@ class PlanInput:
     start: datetime
     rules: FirstDials
     first_position: int  # contacts before it were already handed to the dialer (a running or paused batch)
+    limit: ContactLimit | None  # the agent's contact limit, which the claim applies (bypass or not)
+    numbers_matter: bool  # a limit applies or the tenant has suppressed numbers: read the numbers' items
 
 
 def _input(deps: Dependencies, tenant_id: str, batch_id: str) -> PlanInput:
@@ -69,7 +74,9 @@ def _input(deps: Dependencies, tenant_id: str, batch_id: str) -> PlanInput:
         start = max(now, clock.parse_iso(batch.scheduled_at))
     window = None if batch.bypass_call_guardrails else CallingWindow.from_agent(agent, batch)
     first = 0 if batch.status in (BatchStatus.CREATED, BatchStatus.SCHEDULED) else batch.next_pos
-    return PlanInput(batch, agent, start, FirstDials(window, agent.timezone, start), first)
+    limit = agent_limit(agent)
+    numbers_matter = limit is not None or deps.numbers.has_any(tenant_id)
+    return PlanInput(batch, agent, start, FirstDials(window, agent.timezone, start), first, limit, numbers_matter)
 
 
 def _contacts(deps: Dependencies, plan: PlanInput) -> Iterator[tuple[StoredContact, FirstDial]]:
@@ -79,10 +86,25 @@ def _contacts(deps: Dependencies, plan: PlanInput) -> Iterator[tuple[StoredConta
     if not size or plan.first_position >= total:
         return
     chunk, offset = divmod(plan.first_position, size)
+    max_wait = timedelta(hours=deps.settings.contact_limit_max_wait_hours)
     while chunk * size < total:
-        for contact in deps.blobs.read_chunk(batch.batch_id, chunk)[offset:]:
-            yield contact, plan.rules.of(contact["n"])
+        contacts = deps.blobs.read_chunk(batch.batch_id, chunk)[offset:]
+        states = _number_states(deps, plan, contacts)
+        for contact in contacts:
+            dial = plan.rules.of(contact["n"])
+            if states:
+                dial = with_number(dial, states.get(contact["n"]), plan.limit, max_wait, plan.rules)
+            yield contact, dial
         chunk, offset = chunk + 1, 0
+
+
+def _number_states(deps: Dependencies, plan: PlanInput, contacts: list[StoredContact]) -> dict[str, NumberState]:
+    """The chunk's numbers' items (suppression, claim history): one BatchGetItem per 100 contacts, and none
+    at all for a tenant that never suppressed a number and an agent without a contact limit."""
+    if not plan.numbers_matter or not contacts:
+        return {}
+    numbers = [contact["n"] for contact in contacts]
+    return deps.numbers.states_among(plan.batch.tenant_id, numbers, history=plan.limit is not None)
 
 
 def _history(deps: Dependencies, tenant_id: str, agent_id: str) -> dict[str, float] | None:
@@ -221,12 +243,16 @@ METHOD = (
     "first possible dial time is the first instant at or after start_at that the calling rules allow on the "
     "recipient's clock in every candidate time zone of the number (the same is_open/next_open the dialer uses, "
     "asked once per distinct zone set); `now` means callable at start_at. bypass_call_guardrails makes every "
-    "contact callable at start_at. Projection: a deterministic discrete-event run of the campaign. Attempts "
+    "contact callable at start_at. Then the number's own item, as the dialer's claim reads it at that first "
+    "dial: suppressed then (`suppressed`) is never dialled; over the agent's contact limit (`contact_limit`) "
+    "waits until its window frees a slot and the rules are open, or is never dialled when that is beyond "
+    "CONTACT_LIMIT_MAX_WAIT_HOURS. Projection: a deterministic discrete-event run of the campaign. Attempts "
     "start in order of readiness when a live-call slot is free (live_call_limit) and the pacing allows "
     "(calls_per_second); a start the rules forbid by then waits for their next open second. An attempt is "
     "answered or not by a fixed evenly spread sequence whose share answered is answer_rate; it holds its slot "
     "ring_seconds, plus mean_call_seconds of talk when answered; an unanswered attempt is retried per "
     "retry_config (as a `no-answer`) after its interval. Cost is talk minutes times price_per_minute. "
     "mean_live_calls is slot-seconds held divided by the span from first dial to completion. Calls of other "
-    "batches sharing the agent's limit, dispatch latency and calls already live are not modelled."
+    "batches sharing the agent's limit, dispatch latency, calls already live and this batch's own retries "
+    "counting against the contact limit are not modelled."
 )

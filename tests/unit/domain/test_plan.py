@@ -5,18 +5,22 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from chalicelib.domain.calling_window import ALL_DAYS, CallingWindow
+from chalicelib.domain.contact_limits import ContactLimit, NumberState
 from chalicelib.domain.plan import (
     BLOCKED_DATE,
+    CONTACT_LIMIT,
     HOLIDAY,
     NO_OPEN_TIME,
     NOW,
     OUTSIDE_HOURS,
+    SUPPRESSED,
     Assumptions,
     Capacity,
     FirstDials,
     Histogram,
     answered,
     project,
+    with_number,
 )
 from chalicelib.domain.retry import RetryConfig
 
@@ -51,6 +55,35 @@ def test_a_blocked_date_and_a_holiday_of_the_recipient_s_country_are_reasons_to_
     us = rules.of(WASHINGTON)
     assert (us.at, us.reason) == (datetime(2026, 11, 27, 14, 0, tzinfo=UTC), HOLIDAY)
     assert rules.of(LONDON).reason == NOW
+
+
+def test_the_number_s_own_item_decides_at_its_first_dial_as_the_claim_does() -> None:
+    # Given 09-17 at 13:00 UTC on a Monday, at most 1 attempt per number per day, and a 72 h wait at most
+    rules = FirstDials(NINE_TO_FIVE, None, MONDAY_1PM)
+    limit, wait = ContactLimit(1, 1), timedelta(hours=72)
+    london, washington = rules.of(LONDON), rules.of(WASHINGTON)
+    at = datetime.fromisoformat
+    # Then a number suppressed for good is never dialled; one whose entry expires before its first dial is
+    forever = NumberState(suppressed=True)
+    assert with_number(london, forever, None, wait, rules).reason == SUPPRESSED
+    assert with_number(london, forever, None, wait, rules).at is None
+    expires_at_1330 = NumberState(suppressed=True, suppressed_until="2026-11-30T13:30:00.000Z")
+    assert with_number(washington, expires_at_1330, None, wait, rules) == washington  # first dial 14:00
+    assert with_number(london, expires_at_1330, None, wait, rules).reason == SUPPRESSED  # 13:00
+    # And a number called yesterday at 13:30 UTC waits until 13:30 today in London (open then) ...
+    called = NumberState(attempts=(int(at("2026-11-29T13:30:00+00:00").timestamp()),))
+    limited = with_number(london, called, limit, wait, rules)
+    assert (limited.at, limited.reason) == (at("2026-11-30T13:30:00+00:00"), CONTACT_LIMIT)
+    # ... and not at all for Washington, whose first dial (14:00) is after that
+    assert with_number(washington, called, limit, wait, rules) == washington
+    # And a slot that frees at 22:00 UTC (outside London's hours) means the next opening, 09:00 Tuesday
+    late = NumberState(attempts=(int(at("2026-11-29T22:00:00+00:00").timestamp()),))
+    assert with_number(london, late, limit, wait, rules).at == at("2026-12-01T09:00:00+00:00")
+    # And a slot freeing beyond the longest wait means never (the claim ends it `contact_limited`)
+    weekly = with_number(london, called, ContactLimit(1, 7), wait, rules)
+    assert (weekly.at, weekly.reason) == (None, CONTACT_LIMIT)
+    # And without a limit, the history does not matter
+    assert with_number(london, called, None, wait, rules) == london
 
 
 def test_bypass_makes_every_contact_callable_at_the_start() -> None:
