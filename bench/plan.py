@@ -40,7 +40,14 @@ def number(i: int) -> str:
     return prefix + f"{i:015d}"[-(length - len(prefix)) :]
 
 
-def store_batch(deps, tenant_id: str, agent_id: str, n: int) -> str:  # type: ignore[no-untyped-def]
+def zones(e164: str, stored: bool) -> dict[str, str]:
+    """The contact's stored zones as the ingest writes them (`z`); none for a chunk written before it did."""
+    from chalicelib.domain.calling_window import contact_zones
+
+    return {"z": contact_zones(e164)} if stored else {}
+
+
+def store_batch(deps, tenant_id: str, agent_id: str, n: int, stored: bool = True) -> str:  # type: ignore[no-untyped-def]
     from chalicelib import clock
     from chalicelib.domain.records import Batch
 
@@ -51,7 +58,7 @@ def store_batch(deps, tenant_id: str, agent_id: str, n: int) -> str:  # type: ig
             batch_id,
             index // size,
             [
-                {"i": i, "row": i + 2, "n": number(i), "v": {"name": f"N{i}"}}
+                {"i": i, "row": i + 2, "n": number(i), "v": {"name": f"N{i}"}, **zones(number(i), stored)}
                 for i in range(index, min(n, index + size))
             ],
         )

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .calling_window import CallingWindow, is_open, next_open, recipient_zones
+from .calling_window import CallingWindow, is_open, next_open, recipient_zones, stored_recipient_zones
 from .contact_limits import ContactLimit, NumberState
 from .retry import RetryConfig
 
@@ -63,22 +63,33 @@ class FirstDials:
         self.start = start
         self.rules: list[tuple[CallingWindow | None, tuple[str, ...]]] = []  # per key: the number's rules, zones
         self._keys: dict[tuple[str | None, tuple[str, ...]], int] = {}
+        self._stored: dict[tuple[str | None, str], int] = {}  # (calendar, stored zones) -> key: no lookup at all
         self._answers: dict[int, FirstDial] = {}
         self._open_minutes: dict[tuple[int, int], bool] = {}
-        self._closed: dict[int, tuple[float, datetime | None]] = {}
+        self._closed: dict[int, tuple[float, float | None]] = {}  # key -> (closed from, opens at; None: never)
 
-    def key(self, number: str) -> int:
+    def key(self, number: str, stored_zones: str | None = None) -> int:
+        """The number's rules; `stored_zones`: its zones as the ingest stored them (`z`), None to look them up."""
         window = self.window.for_number(number) if self.window is not None else None
-        zones = tuple(recipient_zones(number, self.default_timezone)) if window is not None else ()
-        ident = (window.holiday_calendar if window is not None else None, zones)
+        calendar = window.holiday_calendar if window is not None else None
+        if window is not None and stored_zones is not None:
+            known = self._stored.get((calendar, stored_zones))
+            if known is not None:
+                return known
+            zones = stored_recipient_zones(stored_zones, self.default_timezone)
+        else:
+            zones = tuple(recipient_zones(number, self.default_timezone)) if window is not None else ()
+        ident = (calendar, zones)
         key = self._keys.get(ident)
         if key is None:
             key = self._keys[ident] = len(self.rules)
             self.rules.append((window, zones))
+        if window is not None and stored_zones is not None:
+            self._stored[(calendar, stored_zones)] = key
         return key
 
-    def of(self, number: str) -> FirstDial:
-        key = self.key(number)
+    def of(self, number: str, stored_zones: str | None = None) -> FirstDial:
+        key = self.key(number, stored_zones)
         answer = self._answers.get(key)
         if answer is None:
             answer = self._answers[key] = self._decide(key)
@@ -94,7 +105,15 @@ class FirstDials:
         return FirstDial(when, closed_reason(window, zones, self.start), key)
 
     def open_at(self, key: int, at: datetime) -> datetime | None:
-        """The first instant >= `at` a dial under this key's rules is allowed (None: never within the horizon).
+        """The first instant >= `at` a dial under this key's rules is allowed (None: never within the horizon)."""
+        moment = self.open_after(key, at.timestamp())
+        if moment is None:
+            return None
+        return at if moment == at.timestamp() else datetime.fromtimestamp(moment, UTC)
+
+    def open_after(self, key: int, moment: float) -> float | None:
+        """`open_at` in epoch seconds: the projection asks it for every attempt that waited, so it builds no
+        datetime when the memo answers.
 
         Memoised per UTC minute: every zone's offset is a whole number of minutes and the rules open and
         close on whole minutes of the wall clock, so the answer "open" holds for the whole minute; and a
@@ -102,20 +121,20 @@ class FirstDials:
         """
         window, zones = self.rules[key]
         if window is None:
-            return at
-        moment = at.timestamp()
+            return moment
         minute = (key, int(moment // 60))
         known = self._open_minutes.get(minute)
         if known is None:
-            known = self._open_minutes[minute] = is_open(window, zones, at)
+            known = self._open_minutes[minute] = is_open(window, zones, datetime.fromtimestamp(moment, UTC))
         if known:
-            return at
+            return moment
         closed = self._closed.get(key)
-        if closed is not None and closed[0] <= moment and (closed[1] is None or moment < closed[1].timestamp()):
+        if closed is not None and closed[0] <= moment and (closed[1] is None or moment < closed[1]):
             return closed[1]
-        when = next_open(window, zones, at)
-        self._closed[key] = (moment, when)
-        return when
+        when = next_open(window, zones, datetime.fromtimestamp(moment, UTC))
+        opens = when.timestamp() if when is not None else None
+        self._closed[key] = (moment, opens)
+        return opens
 
 
 def with_number(
@@ -238,23 +257,14 @@ class _Run:
         else:
             self.ready.append((dial.at.timestamp(), index, 1, dial.zone_key))
 
-    def _slot(self, at: float) -> float:
-        """The first moment from `at` with a free live-call slot and the pacing satisfied."""
-        start = max(at, self.next_start)
-        while self.live and self.live[0] <= start:
-            heapq.heappop(self.live)
-        if len(self.live) >= self.capacity.live_calls:
-            start = max(start, heapq.heappop(self.live))
-        return start
-
     def _allowed(self, index: int, attempt: int, key: int, start: float) -> bool:
         """Whether the rules allow a start at `start`; if not, the attempt waits for their next open second."""
-        allowed = self.rules.open_at(key, datetime.fromtimestamp(start, UTC))
+        allowed = self.rules.open_after(key, start)
         if allowed is None:
             self.out.never_dialled += 1
             return False
-        if allowed.timestamp() > start:
-            heapq.heappush(self.ready, (allowed.timestamp(), index, attempt, key))
+        if allowed > start:
+            heapq.heappush(self.ready, (allowed, index, attempt, key))
             return False
         return True
 
@@ -264,13 +274,20 @@ class _Run:
         end = start + hold
         heapq.heappush(self.live, end)
         self.next_start = start + self.gap
-        self.out.attempts += 1
-        self.out.peak_live_calls = max(self.out.peak_live_calls, len(self.live))
+        out = self.out
+        out.attempts += 1
+        if len(self.live) > out.peak_live_calls:
+            out.peak_live_calls = len(self.live)
         self.busy_seconds += hold
-        self.first, self.last, self.end_max = min(self.first, start), max(self.last, start), max(self.end_max, end)
+        if start < self.first:
+            self.first = start
+        if start > self.last:
+            self.last = start
+        if end > self.end_max:
+            self.end_max = end
         if picked_up:
-            self.out.answered += 1
-            self.out.talk_seconds += self.assumed.mean_call_seconds
+            out.answered += 1
+            out.talk_seconds += self.assumed.mean_call_seconds
             return
         minutes = _retry_minutes(self.retry, attempt)
         if minutes is not None:
@@ -278,10 +295,18 @@ class _Run:
             heapq.heappush(self.ready, (end + minutes * 60, index, attempt + 1, key))
 
     def finish(self) -> Projection:
-        heapq.heapify(self.ready)
-        while self.ready:
-            at, index, attempt, key = heapq.heappop(self.ready)
-            start = self._slot(at)
+        """Start every ready attempt, in order, at the first moment with a free slot and the pacing satisfied."""
+        ready, live, pop, limit = self.ready, self.live, heapq.heappop, self.capacity.live_calls
+        heapq.heapify(ready)
+        while ready:
+            at, index, attempt, key = pop(ready)
+            # _slot, inlined: the loop runs once per attempt (100,000s)
+            start = at if at > self.next_start else self.next_start
+            while live and live[0] <= start:
+                pop(live)
+            if len(live) >= limit:
+                freed = pop(live)
+                start = freed if freed > start else start
             # Waited (slot, pacing) or a retry: the rules may have closed meanwhile.
             if (start != at or attempt > 1) and not self._allowed(index, attempt, key, start):
                 continue

@@ -6,7 +6,7 @@ written, so these models only give it a shape. Every field but the keys is optio
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -24,6 +24,7 @@ class StoredContact(TypedDict):
     row: int  # the CSV row, for people
     n: str  # the number, E.164
     v: dict[str, Any]  # its other columns: the template variables
+    z: NotRequired[str]  # its candidate zones, phonenumbers' answer comma-joined (calling_window.contact_zones)
 
 
 class Record(BaseModel):

@@ -91,7 +91,7 @@ def _contacts(deps: Dependencies, plan: PlanInput) -> Iterator[tuple[StoredConta
         contacts = deps.blobs.read_chunk(batch.batch_id, chunk)[offset:]
         states = _number_states(deps, plan, contacts)
         for contact in contacts:
-            dial = plan.rules.of(contact["n"])
+            dial = plan.rules.of(contact["n"], contact.get("z"))  # chunks stored before `z` existed: looked up
             if states:
                 dial = with_number(dial, states.get(contact["n"]), plan.limit, max_wait, plan.rules)
             yield contact, dial

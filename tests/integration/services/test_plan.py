@@ -199,3 +199,27 @@ def test_unset_assumptions_come_from_the_agent_s_finished_calls_when_it_has_enou
     # And with too few finished calls (under 50) the defaults apply
     deps.batches.set_fields(done, {"ended_calls": 49})
     assert get_plan(client, batch_id, auth)["assumptions"]["sources"]["mean_call_seconds"] == "default"
+
+
+def test_a_batch_stored_before_contacts_carried_their_zones_gets_the_same_plan(
+    client: Client, tenant: tuple[str, str], deps: Dependencies
+) -> None:
+    # Given 09-17 hours and a batch of London, Washington, Anchorage, toll-free and Sydney numbers
+    patch_agent(client, tenant, call_start_hour=9, call_end_hour=17)
+    numbers = ["+442079460001", "+12025550100", "+19075550123", "+18005550123", "+61412345678"]
+    body = ("contact_number\n" + "\n".join(numbers) + "\n").encode()
+    with time_machine.travel(MONDAY_1PM_UTC, tick=False):
+        batch_id, auth = create(client, tenant, body)
+        # Then the ingest stored each contact's zones (a toll-free number: every North American zone)
+        stored = deps.blobs.read_chunk(batch_id, 0)
+        zones = {c["n"]: c.get("z", "") for c in stored}
+        assert zones["+442079460001"] == "Europe/London"
+        assert zones["+12025550100"] == "America/New_York"
+        assert "America/Anchorage" in zones["+18005550123"].split(",") and "," in zones["+18005550123"]
+        plan, rows = get_plan(client, batch_id, auth), plan_rows(client, batch_id, auth)
+        # When the chunk is as an older ingest wrote it, without zones
+        deps.blobs.put_chunk(batch_id, 0, [{k: v for k, v in c.items() if k != "z"} for c in stored])  # type: ignore[misc]
+        # Then the plan looks the zones up and answers the same, contact by contact
+        assert get_plan(client, batch_id, auth) == plan
+        assert plan_rows(client, batch_id, auth) == rows
+    assert plan["contacts"]["callable_at_start"] == 1
