@@ -221,15 +221,26 @@ def _retry_minutes(config: RetryConfig | None, attempt: int) -> int | None:
     return intervals[min(attempt - 1, len(intervals) - 1)]
 
 
+@dataclass
+class NumberLimits:
+    """The agent's contact limit as the projection applies it to this batch's retries: each number's earlier
+    claims (newest first, only numbers that have any), to which the run adds the attempts it places."""
+
+    limit: ContactLimit
+    max_wait: timedelta  # CONTACT_LIMIT_MAX_WAIT_HOURS: a longer wait ends the contact `contact_limited`
+    claims: dict[int, list[int]] = field(default_factory=dict)  # contact index -> epoch seconds, newest first
+
+
 def project(
     dials: Iterable[tuple[int, FirstDial]],
     rules: FirstDials,
     capacity: Capacity,
     assumptions: Assumptions,
     retry: RetryConfig | None,
+    limits: NumberLimits | None = None,
 ) -> Projection:
     """Run the campaign forward: `dials` are (contact index, first dial) pairs, in any order."""
-    run = _Run(rules, capacity, assumptions, retry)
+    run = _Run(rules, capacity, assumptions, retry, limits)
     for index, dial in dials:
         run.add(index, dial)
     return run.finish()
@@ -239,9 +250,14 @@ class _Run:
     """The discrete-event run behind `project`: a heap of ready attempts and a heap of live calls' ends."""
 
     def __init__(
-        self, rules: FirstDials, capacity: Capacity, assumptions: Assumptions, retry: RetryConfig | None
+        self,
+        rules: FirstDials,
+        capacity: Capacity,
+        assumptions: Assumptions,
+        retry: RetryConfig | None,
+        limits: NumberLimits | None,
     ) -> None:
-        self.rules, self.capacity, self.assumed, self.retry = rules, capacity, assumptions, retry
+        self.rules, self.capacity, self.assumed, self.retry, self.limits = rules, capacity, assumptions, retry, limits
         self.out = Projection()
         self.ready: list[tuple[float, int, int, int]] = []  # (ready at, contact index, attempt, zone key)
         self.live: list[float] = []  # end times of the calls holding a slot
@@ -268,7 +284,22 @@ class _Run:
             return False
         return True
 
+    def _under_limit(self, index: int, attempt: int, key: int, start: float) -> bool:
+        """A retry's claim against the contact limit (this batch's earlier attempts count): if refused, it
+        waits for the window to free a slot, or never happens when that is beyond the longest wait."""
+        assert self.limits is not None
+        frees = self.limits.limit.frees_at(self.limits.claims.get(index, []))
+        if frees is None or frees.timestamp() <= start:
+            return True
+        if frees.timestamp() - start > self.limits.max_wait.total_seconds():
+            self.out.retries -= 1  # counted when it was due; it never happens
+            return False
+        heapq.heappush(self.ready, (frees.timestamp(), index, attempt, key))
+        return False
+
     def _place(self, index: int, attempt: int, key: int, start: float) -> None:
+        if self.limits is not None:
+            self.limits.claims.setdefault(index, []).insert(0, int(start))
         picked_up = answered(index, attempt, self.assumed.answer_rate)
         hold = self.assumed.ring_seconds + (self.assumed.mean_call_seconds if picked_up else 0.0)
         end = start + hold
@@ -309,6 +340,8 @@ class _Run:
                 start = freed if freed > start else start
             # Waited (slot, pacing) or a retry: the rules may have closed meanwhile.
             if (start != at or attempt > 1) and not self._allowed(index, attempt, key, start):
+                continue
+            if attempt > 1 and self.limits is not None and not self._under_limit(index, attempt, key, start):
                 continue
             self._place(index, attempt, key, start)
         out = self.out

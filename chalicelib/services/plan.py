@@ -29,6 +29,7 @@ from ..domain.plan import (
     FirstDial,
     FirstDials,
     Histogram,
+    NumberLimits,
     PlanQuery,
     Projection,
     project,
@@ -79,7 +80,7 @@ def _input(deps: Dependencies, tenant_id: str, batch_id: str) -> PlanInput:
     return PlanInput(batch, agent, start, FirstDials(window, agent.timezone, start), first, limit, numbers_matter)
 
 
-def _contacts(deps: Dependencies, plan: PlanInput) -> Iterator[tuple[StoredContact, FirstDial]]:
+def _contacts(deps: Dependencies, plan: PlanInput) -> Iterator[tuple[StoredContact, FirstDial, NumberState | None]]:
     """Every contact still to be dispatched with its first possible dial, chunk by chunk."""
     batch = plan.batch
     size, total = batch.chunk_size, batch.valid_contacts
@@ -92,9 +93,10 @@ def _contacts(deps: Dependencies, plan: PlanInput) -> Iterator[tuple[StoredConta
         states = _number_states(deps, plan, contacts)
         for contact in contacts:
             dial = plan.rules.of(contact["n"], contact.get("z"))  # chunks stored before `z` existed: looked up
-            if states:
-                dial = with_number(dial, states.get(contact["n"]), plan.limit, max_wait, plan.rules)
-            yield contact, dial
+            state = states.get(contact["n"])
+            if state is not None:
+                dial = with_number(dial, state, plan.limit, max_wait, plan.rules)
+            yield contact, dial, state
         chunk, offset = chunk + 1, 0
 
 
@@ -161,18 +163,23 @@ def batch_plan(deps: Dependencies, tenant_id: str, batch_id: str, query: PlanQue
     counts = dict.fromkeys((NOW, *WAIT_REASONS), 0)
     histogram = Histogram(plan.start, BUCKET)
     dials: list[tuple[int, FirstDial]] = []
-    for contact, dial in _contacts(deps, plan):
+    number_limits = None
+    if plan.limit is not None:
+        number_limits = NumberLimits(plan.limit, timedelta(hours=deps.settings.contact_limit_max_wait_hours))
+    for contact, dial, state in _contacts(deps, plan):
         counts[dial.reason] += 1
         if dial.at is not None:
             histogram.add(dial.at)
         dials.append((int(contact["i"]), dial))
+        if number_limits is not None and state is not None and state.attempts:
+            number_limits.claims[int(contact["i"])] = list(state.attempts)
     limits = Capacity(
         live_calls=capacity(batch, agent),
         calls_per_second=agent.calls_per_second or DEFAULT_CALLS_PER_SECOND.get(agent.provider),
     )
     assumed = assumptions(deps, tenant_id, agent, query)
     retry = _retry_config(batch)
-    projection = project(dials, plan.rules, limits, assumed, retry)
+    projection = project(dials, plan.rules, limits, assumed, retry, number_limits)
     return {
         "batch_id": batch_id,
         "status": batch.status,
@@ -233,7 +240,7 @@ def plan_csv_rows(deps: Dependencies, tenant_id: str, batch_id: str) -> Iterator
     """The header, then each contact still to be dispatched: number, CSV row, first possible dial time, reason."""
     plan = _input(deps, tenant_id, batch_id)
     yield list(CSV_COLUMNS)
-    for contact, dial in _contacts(deps, plan):
+    for contact, dial, _ in _contacts(deps, plan):
         when = clock.iso(dial.at) if dial.at is not None else ""
         yield [spreadsheet_safe(contact["n"]), str(contact.get("row") or ""), when, dial.reason]
 
@@ -253,6 +260,7 @@ METHOD = (
     "ring_seconds, plus mean_call_seconds of talk when answered; an unanswered attempt is retried per "
     "retry_config (as a `no-answer`) after its interval. Cost is talk minutes times price_per_minute. "
     "mean_live_calls is slot-seconds held divided by the span from first dial to completion. Calls of other "
-    "batches sharing the agent's limit, dispatch latency, calls already live and this batch's own retries "
-    "counting against the contact limit are not modelled."
+    "batches sharing the agent's limit, dispatch latency and calls already live are not modelled. With a contact "
+    "limit, a retry's claim counts the number's earlier claims and this batch's own attempts: over the limit it "
+    "waits for the window to free a slot, or is dropped when that is beyond CONTACT_LIMIT_MAX_WAIT_HOURS."
 )

@@ -18,6 +18,7 @@ from chalicelib.domain.plan import (
     Capacity,
     FirstDials,
     Histogram,
+    NumberLimits,
     answered,
     project,
     with_number,
@@ -137,6 +138,33 @@ def test_unanswered_calls_are_retried_per_retry_config() -> None:
     assert (result.attempts, result.retries, result.answered, result.cost) == (3, 2, 0, 0.0)
     assert result.last_dial_at == MONDAY_1PM + timedelta(minutes=91)
     assert result.completion_at == MONDAY_1PM + timedelta(minutes=91, seconds=30)
+
+
+def test_retries_count_against_the_contact_limit_with_the_number_s_earlier_calls() -> None:
+    # Given nobody answers, two retries 30 then 60 minutes apart, and a 72 h longest wait for a slot
+    rules = FirstDials(None, None, MONDAY_1PM)
+    nobody = Assumptions(mean_call_seconds=60, answer_rate=0.0, price_per_minute=0.1, ring_seconds=30)
+    retry = RetryConfig(enabled=True, max_retries=2, retry_intervals_minutes=[30, 60])
+    wait = timedelta(hours=72)
+    # When at most 1 attempt per number per 7 days applies: no retry can happen (a slot frees in 7 days)
+    weekly = NumberLimits(ContactLimit(1, 7), wait)
+    result = project([(0, rules.of(LONDON))], rules, Capacity(1, None), nobody, retry, weekly)
+    assert (result.attempts, result.retries, result.never_dialled) == (1, 0, 0)
+    # When at most 2 per day: the first retry goes at 13:30:30, the second waits for the first attempt to
+    # leave the window (13:00 the next day)
+    daily = NumberLimits(ContactLimit(2, 1), wait)
+    result = project([(0, rules.of(LONDON))], rules, Capacity(1, None), nobody, retry, daily)
+    assert (result.attempts, result.retries) == (3, 2)
+    assert result.last_dial_at == MONDAY_1PM + timedelta(days=1)
+    # And a number an earlier batch called at 12:00 has only one attempt left today: its first retry waits
+    # until 12:00 the next day, the second goes when due (its ring ended at 12:00:30, + 60 min)
+    called = NumberLimits(ContactLimit(2, 1), wait, {0: [int((MONDAY_1PM - timedelta(hours=1)).timestamp())]})
+    result = project([(0, rules.of(LONDON))], rules, Capacity(1, None), nobody, retry, called)
+    assert result.attempts == 3
+    assert sorted(called.claims[0]) == [
+        int((MONDAY_1PM + delta).timestamp())
+        for delta in (timedelta(hours=-1), timedelta(0), timedelta(hours=23), timedelta(days=1, seconds=30))
+    ]
 
 
 def test_the_answered_share_tracks_the_rate_and_repeats() -> None:
