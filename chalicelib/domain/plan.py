@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .calling_window import CallingWindow, is_open, next_open, recipient_zones, stored_recipient_zones
+from .calling_window import CallingWindow, contact_zones, is_open, next_open, stored_recipient_zones
 from .contact_limits import ContactLimit, NumberState
 from .retry import RetryConfig
 
@@ -69,23 +69,23 @@ class FirstDials:
         self._closed: dict[int, tuple[float, float | None]] = {}  # key -> (closed from, opens at; None: never)
 
     def key(self, number: str, stored_zones: str | None = None) -> int:
-        """The number's rules; `stored_zones`: its zones as the ingest stored them (`z`), None to look them up."""
+        """The number's rules; `stored_zones`: its zones as the ingest stored them (`z`), None to look them up
+        (the same lookup the ingest makes, for a valid number: a chunk written before the ingest stored them)."""
         window = self.window.for_number(number) if self.window is not None else None
-        calendar = window.holiday_calendar if window is not None else None
-        if window is not None and stored_zones is not None:
-            known = self._stored.get((calendar, stored_zones))
+        if window is None:
+            ident: tuple[str | None, tuple[str, ...]] = (None, ())
+        else:
+            stored = stored_zones if stored_zones is not None else contact_zones(number)
+            known = self._stored.get((window.holiday_calendar, stored))
             if known is not None:
                 return known
-            zones = stored_recipient_zones(stored_zones, self.default_timezone)
-        else:
-            zones = tuple(recipient_zones(number, self.default_timezone)) if window is not None else ()
-        ident = (calendar, zones)
+            ident = (window.holiday_calendar, stored_recipient_zones(stored, self.default_timezone))
         key = self._keys.get(ident)
         if key is None:
             key = self._keys[ident] = len(self.rules)
-            self.rules.append((window, zones))
-        if window is not None and stored_zones is not None:
-            self._stored[(calendar, stored_zones)] = key
+            self.rules.append((window, ident[1]))
+        if window is not None:
+            self._stored[(window.holiday_calendar, stored)] = key
         return key
 
     def of(self, number: str, stored_zones: str | None = None) -> FirstDial:
