@@ -335,14 +335,16 @@ class _Run:
             start = at if at > self.next_start else self.next_start
             while live and live[0] <= start:
                 pop(live)
-            if len(live) >= limit:
-                freed = pop(live)
-                start = freed if freed > start else start
+            full = len(live) >= limit
+            if full and live[0] > start:
+                start = live[0]  # the first call to end frees its slot then
             # Waited (slot, pacing) or a retry: the rules may have closed meanwhile.
             if (start != at or attempt > 1) and not self._allowed(index, attempt, key, start):
-                continue
+                continue  # a refused start takes no slot: the call holding it still ends when it does
             if attempt > 1 and self.limits is not None and not self._under_limit(index, attempt, key, start):
                 continue
+            if full:
+                pop(live)
             self._place(index, attempt, key, start)
         out = self.out
         if out.attempts:

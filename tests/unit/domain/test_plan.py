@@ -128,6 +128,23 @@ def test_a_call_that_waited_past_the_window_waits_for_the_next_opening() -> None
     assert result.completion_at == datetime(2026, 12, 1, 9, 10, tzinfo=UTC)
 
 
+def test_a_start_the_rules_refuse_does_not_free_a_busy_slot() -> None:
+    # Given one live call at a time, 10-minute calls, hours 09:00-17:00 and 17:05-23:00 on the recipient's
+    # clock (Moscow pauses 14:00-14:05 UTC), at 13:00 UTC: a London contact, six Moscow ones, a London one
+    pause = ((9 * 60, 17 * 60), (17 * 60 + 5, 23 * 60))
+    rules = FirstDials(CallingWindow(weekly=(pause,) * 7), None, MONDAY_1PM)
+    numbers = [LONDON, *(f"+7495123456{i}" for i in range(6)), "+442079460002"]
+    dials = [(i, rules.of(number)) for i, number in enumerate(numbers)]
+    result = project(dials, rules, Capacity(1, None), TALK, None)
+    # Then the calls go one after another: London 13:00, Moscow 13:10-13:50; the sixth Moscow contact's turn
+    # comes at 14:00, in Moscow's pause: it waits for 14:05, and the last London contact takes the slot at
+    # 14:00, when the Moscow call holding it ends (a refused start does not free a slot a call still holds);
+    # the Moscow contact follows at 14:10
+    assert (result.attempts, result.peak_live_calls) == (8, 1)
+    assert result.last_dial_at == MONDAY_1PM + timedelta(hours=1, minutes=10)
+    assert result.completion_at == MONDAY_1PM + timedelta(hours=1, minutes=20)
+
+
 def test_unanswered_calls_are_retried_per_retry_config() -> None:
     # Given nobody answers and two retries 30 then 60 minutes apart
     rules = FirstDials(None, None, MONDAY_1PM)
