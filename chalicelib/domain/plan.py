@@ -247,7 +247,13 @@ def project(
 
 
 class _Run:
-    """The discrete-event run behind `project`: a heap of ready attempts and a heap of live calls' ends."""
+    """The discrete-event run behind `project`.
+
+    Ready attempts wait in one heap per zone set (`key`); a heap of each key's first attempt picks the next
+    one, so that when the rules refuse a start, the whole key waits for their next opening in one step (a
+    campaign over many days would otherwise move every waiting attempt of a closed zone set one by one,
+    every night). A heap of live calls' ends gives the free slots.
+    """
 
     def __init__(
         self,
@@ -259,7 +265,9 @@ class _Run:
     ) -> None:
         self.rules, self.capacity, self.assumed, self.retry, self.limits = rules, capacity, assumptions, retry, limits
         self.out = Projection()
-        self.ready: list[tuple[float, int, int, int]] = []  # (ready at, contact index, attempt, zone key)
+        self.queues: dict[int, list[tuple[float, int, int]]] = {}  # key -> (ready at, contact index, attempt)
+        self.heads: list[tuple[float, int, int, int]] = []  # (when, index, attempt, key) of keys' first; stale skipped
+        self.opens: dict[int, float] = {}  # key -> when its rules open again, after they refused a start
         self.live: list[float] = []  # end times of the calls holding a slot
         self.gap = 1.0 / capacity.calls_per_second if capacity.calls_per_second else 0.0
         self.next_start = -math.inf
@@ -271,30 +279,53 @@ class _Run:
         if dial.at is None:
             self.out.never_dialled += 1
         else:
-            self.ready.append((dial.at.timestamp(), index, 1, dial.zone_key))
+            self.queues.setdefault(dial.zone_key, []).append((dial.at.timestamp(), index, 1))
 
-    def _allowed(self, index: int, attempt: int, key: int, start: float) -> bool:
-        """Whether the rules allow a start at `start`; if not, the attempt waits for their next open second."""
-        allowed = self.rules.open_after(key, start)
-        if allowed is None:
+    def _when(self, key: int, ready: float) -> float:
+        opens = self.opens.get(key)
+        return ready if opens is None or ready > opens else opens
+
+    def _head(self, key: int) -> None:
+        """Offer the key's first attempt (an earlier offer for the key is then stale)."""
+        queue = self.queues[key]
+        if queue:
+            ready, index, attempt = queue[0]
+            heapq.heappush(self.heads, (self._when(key, ready), index, attempt, key))
+
+    def _push(self, key: int, ready: float, index: int, attempt: int) -> None:
+        queue = self.queues.setdefault(key, [])
+        heapq.heappush(queue, (ready, index, attempt))
+        if queue[0] == (ready, index, attempt):
+            self._head(key)
+
+    def _refused(self, key: int, start: float) -> bool:
+        """Whether the rules refuse the key's first attempt at `start`: then the key waits for their next
+        opening (or, with none within their horizon, that attempt is never dialled)."""
+        opens = self.rules.open_after(key, start)
+        if opens is not None and opens <= start:
+            return False
+        if opens is None:
+            heapq.heappop(self.queues[key])
             self.out.never_dialled += 1
-            return False
-        if allowed > start:
-            heapq.heappush(self.ready, (allowed, index, attempt, key))
-            return False
+        else:
+            self.opens[key] = opens
+        self._head(key)
         return True
 
-    def _under_limit(self, index: int, attempt: int, key: int, start: float) -> bool:
+    def _under_limit(self, key: int, index: int, attempt: int, start: float) -> bool:
         """A retry's claim against the contact limit (this batch's earlier attempts count): if refused, it
         waits for the window to free a slot, or never happens when that is beyond the longest wait."""
         assert self.limits is not None
         frees = self.limits.limit.frees_at(self.limits.claims.get(index, []))
         if frees is None or frees.timestamp() <= start:
             return True
+        heapq.heappop(self.queues[key])
         if frees.timestamp() - start > self.limits.max_wait.total_seconds():
             self.out.retries -= 1  # counted when it was due; it never happens
-            return False
-        heapq.heappush(self.ready, (frees.timestamp(), index, attempt, key))
+        else:
+            self.queues[key].append((frees.timestamp(), index, attempt))
+            heapq.heapify(self.queues[key])
+        self._head(key)
         return False
 
     def _place(self, index: int, attempt: int, key: int, start: float) -> None:
@@ -323,29 +354,36 @@ class _Run:
         minutes = _retry_minutes(self.retry, attempt)
         if minutes is not None:
             self.out.retries += 1
-            heapq.heappush(self.ready, (end + minutes * 60, index, attempt + 1, key))
+            self._push(key, end + minutes * 60, index, attempt + 1)
 
     def finish(self) -> Projection:
         """Start every ready attempt, in order, at the first moment with a free slot and the pacing satisfied."""
-        ready, live, pop, limit = self.ready, self.live, heapq.heappop, self.capacity.live_calls
-        heapq.heapify(ready)
-        while ready:
-            at, index, attempt, key = pop(ready)
-            # _slot, inlined: the loop runs once per attempt (100,000s)
+        heads, live, pop, limit = self.heads, self.live, heapq.heappop, self.capacity.live_calls
+        for key, queue in self.queues.items():
+            heapq.heapify(queue)
+            self._head(key)
+        while heads:
+            at, index, attempt, key = pop(heads)
+            queue = self.queues[key]
+            if not queue or queue[0][1] != index or queue[0][2] != attempt or self._when(key, queue[0][0]) != at:
+                continue  # stale: the key's first attempt or its opening changed since
             start = at if at > self.next_start else self.next_start
             while live and live[0] <= start:
                 pop(live)
             full = len(live) >= limit
             if full and live[0] > start:
                 start = live[0]  # the first call to end frees its slot then
-            # Waited (slot, pacing) or a retry: the rules may have closed meanwhile.
-            if (start != at or attempt > 1) and not self._allowed(index, attempt, key, start):
-                continue  # a refused start takes no slot: the call holding it still ends when it does
-            if attempt > 1 and self.limits is not None and not self._under_limit(index, attempt, key, start):
+            # Waited (slot, pacing) or a retry: the rules may have closed meanwhile. A refused start takes no
+            # slot (the call holding it still ends when it does), and its key waits for the next opening.
+            if (start != at or attempt > 1) and self._refused(key, start):
                 continue
+            if attempt > 1 and self.limits is not None and not self._under_limit(key, index, attempt, start):
+                continue
+            pop(queue)
             if full:
                 pop(live)
             self._place(index, attempt, key, start)
+            self._head(key)
         out = self.out
         if out.attempts:
             out.first_dial_at = datetime.fromtimestamp(self.first, UTC)
