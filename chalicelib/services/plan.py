@@ -156,30 +156,45 @@ def _retry_config(batch: Batch) -> RetryConfig | None:
     return RetryConfig.model_validate(batch.retry_config) if batch.retry_config else None
 
 
+@dataclass
+class FirstDialPass:
+    """One pass over the contacts: counts by reason, the histogram, each contact's first dial, and (with a
+    contact limit) the numbers' earlier claims for the projection's retries."""
+
+    counts: dict[str, int]
+    histogram: Histogram
+    dials: list[tuple[int, FirstDial]]
+    number_limits: NumberLimits | None
+
+
+def _first_dials(deps: Dependencies, plan: PlanInput) -> FirstDialPass:
+    number_limits = None
+    if plan.limit is not None:
+        number_limits = NumberLimits(plan.limit, timedelta(hours=deps.settings.contact_limit_max_wait_hours))
+    out = FirstDialPass(dict.fromkeys((NOW, *WAIT_REASONS), 0), Histogram(plan.start, BUCKET), [], number_limits)
+    for contact, dial, state in _contacts(deps, plan):
+        out.counts[dial.reason] += 1
+        if dial.at is not None:
+            out.histogram.add(dial.at)
+        out.dials.append((int(contact["i"]), dial))
+        if number_limits is not None and state is not None and state.attempts:
+            number_limits.claims[int(contact["i"])] = list(state.attempts)
+    return out
+
+
 def batch_plan(deps: Dependencies, tenant_id: str, batch_id: str, query: PlanQuery) -> dict[str, Any]:
     """The plan as `GET /batches/{id}/plan` answers it (see bodies.BatchPlan)."""
     plan = _input(deps, tenant_id, batch_id)
     batch, agent = plan.batch, plan.agent
-    counts = dict.fromkeys((NOW, *WAIT_REASONS), 0)
-    histogram = Histogram(plan.start, BUCKET)
-    dials: list[tuple[int, FirstDial]] = []
-    number_limits = None
-    if plan.limit is not None:
-        number_limits = NumberLimits(plan.limit, timedelta(hours=deps.settings.contact_limit_max_wait_hours))
-    for contact, dial, state in _contacts(deps, plan):
-        counts[dial.reason] += 1
-        if dial.at is not None:
-            histogram.add(dial.at)
-        dials.append((int(contact["i"]), dial))
-        if number_limits is not None and state is not None and state.attempts:
-            number_limits.claims[int(contact["i"])] = list(state.attempts)
+    found = _first_dials(deps, plan)
+    counts, histogram, dials = found.counts, found.histogram, found.dials
     limits = Capacity(
         live_calls=capacity(batch, agent),
         calls_per_second=agent.calls_per_second or DEFAULT_CALLS_PER_SECOND.get(agent.provider),
     )
     assumed = assumptions(deps, tenant_id, agent, query)
     retry = _retry_config(batch)
-    projection = project(dials, plan.rules, limits, assumed, retry, number_limits)
+    projection = project(dials, plan.rules, limits, assumed, retry, found.number_limits)
     return {
         "batch_id": batch_id,
         "status": batch.status,
