@@ -8,7 +8,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 from phonenumbers import timezone as phone_timezone
 
-from chalicelib.domain.fast_zones import fast_time_zones
+from chalicelib.domain.fast_zones import fast_region, fast_time_zones
 
 TYPES = [getattr(PhoneNumberType, name) for name in dir(PhoneNumberType) if name.isupper()]
 
@@ -55,6 +55,9 @@ def test_it_answers_as_phonenumbers_for_every_kind_of_valid_number() -> None:
     # Then each gets exactly phonenumbers' zones (a multi-zone country's number: its own area's, or the country's)
     wrong = {n: (fast_time_zones(n), _library(n)) for n in numbers if fast_time_zones(n) != _library(n)}
     assert not wrong, list(wrong.items())[:5]
+    # And each its region as phonenumbers gives it (a holiday calendar's country: +1 is US, CA, or a Caribbean one)
+    regions = {n: phonenumbers.region_code_for_number(phonenumbers.parse(n, None)) for n in numbers}
+    assert {n: fast_region(n) for n in numbers} == regions
 
 
 def test_a_number_not_in_plain_e164_takes_the_full_parse_or_is_left_to_the_library() -> None:
