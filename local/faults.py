@@ -164,8 +164,8 @@ class FaultInjector:
 
 class FaultyProvider:
     """Wraps a provider: a crash before the request, or after the provider accepted (as a crash, or as a
-    timeout the caller sees although the call was placed; the latter only where the provider is idempotent,
-    since for one that is not a timeout is ambiguous by nature)."""
+    timeout the caller sees although the call was placed: `Failure.UNKNOWN`, which must never lead to a
+    second dial at a provider that cannot dedupe)."""
 
     def __init__(self, inner: Any, injector: FaultInjector) -> None:
         self.inner = inner
@@ -180,12 +180,12 @@ class FaultyProvider:
         if self.injector.is_armed and self.injector.roll(point + ":before", ("provider_crash_before",)):
             raise InjectedCrash(f"crashed before placing {request.execution_id}")
         call_id = str(self.inner.place_call(request, agent))
-        after = ("provider_crash_after",) + (("provider_timeout_after_accept",) if self.idempotent(agent) else ())
+        after = ("provider_crash_after", "provider_timeout_after_accept")
         kind = self.injector.roll(point + ":after", after) if self.injector.is_armed else None
         if kind == "provider_crash_after":
             raise InjectedCrash(f"crashed after the provider accepted {request.execution_id}")
         if kind == "provider_timeout_after_accept":
-            raise ProviderError(Failure.TRANSIENT, "the provider timed out (injected; it had accepted the call)")
+            raise ProviderError(Failure.UNKNOWN, "the provider timed out (injected; it had accepted the call)")
         return call_id
 
     def __getattr__(self, name: str) -> Any:
