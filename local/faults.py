@@ -86,6 +86,14 @@ class FaultInjector:
         self._local = threading.local()  # armed per thread: the local stack runs handlers on many threads
         self._lock = threading.Lock()
 
+    def reseed(self, config: FaultConfig) -> None:
+        """Start over from another seed (the chaos test's next one), keeping the hooks already on the clients."""
+        with self._lock:
+            self.config = config
+            self.rng = random.Random(config.seed)
+            self.injected = Counter()
+            self.trail = []
+
     # -- rolling ---------------------------------------------------------------------------------------------
     def roll(self, point: str, kinds: tuple[str, ...]) -> str | None:
         """At `rate`, one of `kinds` (those enabled) to inject at `point`, logged; else None."""

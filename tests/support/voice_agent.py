@@ -23,6 +23,7 @@ class VoiceAgent(JsonServer):
         super().__init__()
         self.received: list[tuple[dict[str, str], dict[str, Any]]] = []  # (headers, JSON body)
         self.answers: list[tuple[int, dict[str, Any], dict[str, str]]] = []  # scripted, else 200 + call id
+        self.placed: list[tuple[str, str]] = []  # (our reference, its call id) of each call it took, in order
         self.stalls: list[float] = []  # seconds to hold the answer of the next requests (taken, then a timeout)
 
     def answer_next(self, status: int, body: dict[str, Any], times: int = 1, **headers: str) -> None:
@@ -54,4 +55,7 @@ class VoiceAgent(JsonServer):
             time.sleep(stall)
         if scripted:
             return scripted
-        return 200, {"status": "queued", "call_id": "va-" + uuid.uuid4().hex[:12]}, {}
+        call_id = "va-" + uuid.uuid4().hex[:12]
+        with self.lock:
+            self.placed.append((str(body.get("reference", "")), call_id))
+        return 200, {"status": "queued", "call_id": call_id}, {}
