@@ -95,11 +95,12 @@ class FaultInjector:
             self.trail = []
 
     # -- rolling ---------------------------------------------------------------------------------------------
-    def roll(self, point: str, kinds: tuple[str, ...]) -> str | None:
-        """At `rate`, one of `kinds` (those enabled) to inject at `point`, logged; else None."""
+    def roll(self, point: str, kinds: tuple[str, ...], rate: float | None = None) -> str | None:
+        """At `rate` (the config's unless given), one of `kinds` (those enabled) to inject at `point`, logged;
+        else None."""
         allowed = [k for k in kinds if k in self.config.kinds]
         with self._lock:
-            if not allowed or self.rng.random() >= self.config.rate:
+            if not allowed or self.rng.random() >= (self.config.rate if rate is None else rate):
                 return None
             kind = self.rng.choice(allowed)
             self.injected[kind] += 1
@@ -200,6 +201,9 @@ class FaultyProvider:
         return getattr(self.inner, name)
 
 
+SCHEDULE_RATE = 0.2  # a firing is rare (one per scheduled batch): at the AWS-call rate a campaign would never meet one
+
+
 class FaultyScheduler(SchedulerRunner):
     """The local Scheduler, firing a due schedule late (on a later tick) or twice, as EventBridge Scheduler may."""
 
@@ -213,10 +217,11 @@ class FaultyScheduler(SchedulerRunner):
 
     def _deliver(self, key: tuple[str, Any], detail: GetScheduleOutputTypeDef) -> bool:
         point = f"scheduler.{key[0]}"
-        if self.injector.roll(point + ":late", ("schedule_late",)):
+        rate = max(self.injector.config.rate, SCHEDULE_RATE)
+        if self.injector.roll(point + ":late", ("schedule_late",), rate):
             return False  # due, but fires on a later tick
         if not super()._deliver(key, detail):
             return False
-        if self.injector.roll(point + ":twice", ("schedule_twice",)):
+        if self.injector.roll(point + ":twice", ("schedule_twice",), rate):
             super()._deliver(key, detail)
         return True
