@@ -88,11 +88,3 @@ def test_a_seed_replays_the_same_faults_at_the_same_points_and_ends_in_the_same_
     # Then it injected the same faults, of the same kinds, at the same points, and left the same state
     assert first.faults and first.faults == again.faults
     assert first.state == again.state and first.violations == again.violations == []
-
-
-def test_seed_2_a_call_rescheduled_by_a_dialer_that_then_died_is_still_called(world: World) -> None:
-    # Given seed 2: calling hours that open mid-campaign, and a dialer crash right after a call moved to
-    # `rescheduled` (before the message that wakes it was sent); it used to wait for ever
-    result = run_seed(world, 2)
-    # Then every invariant holds (each contact final, nothing left in flight)
-    assert result.violations == []
