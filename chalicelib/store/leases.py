@@ -18,7 +18,7 @@ from .. import aws
 from ..resources import LEASES, table_name
 from ..settings import Settings
 from .batches import BatchStore
-from .dynamo import Fields, Request, av, cancellation_codes, from_item, query_all, values
+from .dynamo import Fields, Request, Wire, av, cancellation_codes, from_item, query_all, values
 
 COUNTER = "live"
 SHARD = "1"
@@ -91,10 +91,10 @@ class LeaseStore:
     # An agent's recorded cost per calendar month (its monthly budget): one item per agent and month.
 
     @staticmethod
-    def _month(key: str, month: str) -> dict[str, Any]:
+    def _month(key: str, month: str) -> Wire:
         return {"agent_key": av(key), "lease_id": av(f"spend#{month}")}
 
-    def month_spend_element(self, key: str, month: str, cost: float) -> dict[str, Any]:
+    def month_spend_element(self, key: str, month: str, cost: float) -> Request:
         """Transaction element: add an ended call's cost to the agent's month (in the outcome's transaction)."""
         return {
             "Update": {
@@ -105,7 +105,7 @@ class LeaseStore:
             }
         }
 
-    def month_budget_check(self, key: str, month: str, budget: float) -> dict[str, Any]:
+    def month_budget_check(self, key: str, month: str, budget: float) -> Request:
         """Transaction element (a claim's): the agent's month is still under its budget."""
         return {
             "ConditionCheck": {
