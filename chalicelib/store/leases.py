@@ -60,9 +60,10 @@ class LeaseStore:
             },
         ]
 
-    def release(self, key: str, execution_id: str, batch_id: str) -> bool:
-        """Free the slot; False when it was already freed (a repeated event, or the sweeper got there first)."""
-        items: list[Any] = [
+    def release_elements(self, key: str, execution_id: str) -> list[Request]:
+        """Transaction elements that free the slot: delete the lease (only if it is there, so a slot is freed
+        once) and count one live call less on the agent. The batch's `live` moves with them (the caller's)."""
+        return [
             {
                 "Delete": {
                     "TableName": self.table,
@@ -78,8 +79,11 @@ class LeaseStore:
                     "ExpressionAttributeValues": values(minus=-1),
                 }
             },
-            self._batches.live_update(batch_id, -1),
         ]
+
+    def release(self, key: str, execution_id: str, batch_id: str) -> bool:
+        """Free the slot; False when it was already freed (a repeated event, or the sweeper got there first)."""
+        items: list[Any] = [*self.release_elements(key, execution_id), self._batches.live_update(batch_id, -1)]
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)
         except ClientError as exc:
