@@ -71,6 +71,7 @@ class Counting:
         self.gsi_wru: Counter[str] = Counter()
         self.item_wru: Counter[tuple[str, str]] = Counter()
         self.by_table: Counter[str] = Counter()  # DynamoDB requests by operation and table
+        self.index_key_wru: Counter[tuple[str, str]] = Counter()  # (table/index, partition key value) -> units
         self._pending: list[tuple[str, str, dict[str, Any], int, Any]] = []
 
     def before_call(self, event_name: str, **_: Any) -> None:
@@ -110,11 +111,13 @@ class Counting:
             units = factor * _units(before, after)
             self.wru[operation] += units
             self.item_wru[(table, _key_text(key))] += units
-            for names in self.tables[table][1]:
+            for index, names in self.tables[table][1]:
                 held = [i for i in (before, after) if i is not None and all(k in i.attrs for k in names)]
                 moved = len(held) == 2 and _index_key(held[0], names) != _index_key(held[1], names)
                 if held:  # an index entry written (a key change: deleted and written again)
-                    self.gsi_wru[operation] += _units(*held) * (2 if moved else 1)
+                    units = _units(*held) * (2 if moved else 1)
+                    self.gsi_wru[operation] += units
+                    self.index_key_wru[(f"{table.rsplit('-', 1)[-1]}.{index}", _index_key(held[-1], names)[0])] += units
         self._pending = []
 
     def _key_of(self, table: str, item: dict[str, Any]) -> dict[str, Any]:
@@ -176,7 +179,7 @@ def run(contacts: int, scenario: str) -> tuple[Counting, str, str, Counter[str]]
         tables = {
             table_name(settings, t): (
                 [k for k in (t.partition_key, t.sort_key) if k],
-                [[k for k in (i.partition_key, i.sort_key) if k] for i in t.indexes],
+                [(i.name, [k for k in (i.partition_key, i.sort_key) if k]) for i in t.indexes],
             )
             for t in TABLES
         }
@@ -201,6 +204,7 @@ def run(contacts: int, scenario: str) -> tuple[Counting, str, str, Counter[str]]
             counting.gsi_wru.clear()
             counting.item_wru.clear()
             counting.by_table.clear()
+            counting.index_key_wru.clear()
             client.http.post(f"/batches/{batch_id}/run", headers={"Authorization": f"Bearer {key}"})
             pump.run(
                 until=lambda: getattr(deps.batches.find(batch_id), "status", None) == "completed", advance_seconds=2
@@ -239,6 +243,11 @@ def report(counting: Counting, contacts: int, batch_id: str, scenario: str, stat
     for name, units in (("batch item", batch_units), ("agent live-call counter item", agent_units_per_call)):
         ceiling = ITEM_WRU_PER_SECOND / units if units else float("inf")
         print(f"  writes to the {name}: {units:5.2f} WRU per call -> ceiling ~{ceiling:,.0f} calls/s")
+    print("  index partitions written per call (one partition key value each; ~1,000 WRU/s each):")
+    for (index, value), units in counting.index_key_wru.most_common():
+        if units >= n:  # written by (nearly) every call: a key the whole batch, agent or deployment shares
+            ceiling = ITEM_WRU_PER_SECOND / (units / n)
+            print(f"    {index} = {value[:24]!r}: {units / n:5.2f} WRU per call -> ceiling ~{ceiling:,.0f} calls/s")
 
 
 def main() -> None:

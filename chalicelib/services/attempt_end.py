@@ -17,7 +17,7 @@ from ..domain.timeline import Entry
 from ..observability import count
 from ..resources import DIAL_QUEUE
 from ..store.dynamo import Fields, Request
-from ..store.executions import BatchNotRunning, SlotGone
+from ..store.executions import BatchNotRunning, MaybeLast, SlotGone
 from ..store.leases import agent_key
 from .budget import month_cost_elements, pause_agent_if_spent, pause_if_spent
 from .container import Dependencies
@@ -47,9 +47,10 @@ def finish_call(
     whose execution was never written is dropped by the dialer's claim.
 
     The live-call slot is freed in the same transaction (when the lease is already gone, the
-    attempt ends without it). The batch is read once, after it: completion, the webhook and the
-    budget need its counters as this outcome left them; the retry decision before it needs only
-    the batch's retry_config (fixed at creation) and whether it runs (the transaction checks that).
+    attempt ends without it). The retry decision needs only the batch's retry_config (fixed at
+    creation) and whether it runs (the transaction checks that): a running batch is cached. The
+    batch is read after the outcome only when it may be its last or spend the batch's budget
+    (the transaction's `not_last` condition says it is neither otherwise).
     """
     running = _running_batch(deps, execution.batch_id)
     retry: Execution | None = None
@@ -61,17 +62,18 @@ def finish_call(
         minutes = retry_delay_minutes(config, status, bool(fields.get("answered_by_voice_mail")), attempt)
         if minutes is not None:
             retry = _retry(deps, running, execution, status, fields, minutes, month_cost, notes, tallies)
+    read_after = True
     if retry is None:
-        _end(deps, execution, status, fields, month_cost, notes, tallies)
+        read_after = _end(deps, execution, status, fields, month_cost, notes, tallies, running)
     count(f"Outcome_{status}")
-    batch = deps.batches.find(execution.batch_id)
+    batch = deps.batches.find(execution.batch_id) if read_after else running
     if batch is not None:
         announce_call(deps, batch, execution.execution_id, retry)
         if batch.max_spend is not None:
             pause_if_spent(deps, batch.batch_id)
     if month_cost:
         pause_agent_if_spent(deps, execution.tenant_id, execution.agent_id)
-    if retry is None:
+    if retry is None and read_after:
         complete_if_done(deps, execution.batch_id, batch)
 
 
@@ -83,13 +85,37 @@ def _end(
     month_cost: list[Request],
     notes: list[Entry] | None,
     tallies: dict[str, int] | None,
-) -> None:
-    """The attempt's final status, freeing its slot in the same transaction (without, when freed before)."""
+    running: Batch | None,
+) -> bool:
+    """The attempt's final status, freeing its slot in the same transaction (without, when freed before). True
+    when the batch must be read after it: the outcome may have been its last, or the batch has a budget."""
     release = _release_elements(deps, execution)
-    try:
-        deps.executions.move(execution, status, fields, extra=month_cost, notes=notes, tallies=tallies, release=release)
-    except SlotGone:
-        deps.executions.move(execution, status, fields, extra=month_cost, notes=notes, tallies=tallies)
+    not_last = _not_last(running)
+    while True:  # each refusal drops one option: at most three writes, nearly always one
+        try:
+            deps.executions.move(
+                execution,
+                status,
+                fields,
+                extra=month_cost,
+                notes=notes,
+                tallies=tallies,
+                release=release,
+                not_last=not_last,
+            )
+            return not_last is None
+        except SlotGone:
+            release = None
+        except MaybeLast:
+            not_last = None
+
+
+def _not_last(running: Batch | None) -> int | None:
+    """The `not_last` bound of an outcome in this batch (see BatchStore.counter_update), when one is worth trying:
+    a running batch with no budget and more than one contact."""
+    if running is None or running.max_spend is not None or running.valid_contacts < 2:
+        return None
+    return int(running.valid_contacts) - 1
 
 
 def _release_elements(deps: Dependencies, execution: Execution) -> list[Request] | None:

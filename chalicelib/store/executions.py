@@ -70,6 +70,11 @@ class SlotGone(Exception):
     """The lease the outcome's transaction meant to free was gone (freed before): end it without freeing."""
 
 
+class MaybeLast(Exception):
+    """The outcome's `not_last` condition failed (nothing written): it may complete the batch, or the batch has a
+    budget; end it again without the condition, then read the batch."""
+
+
 class ExecutionStore:
     def __init__(self, settings: Settings, batches: BatchStore) -> None:
         self.table = table_name(settings, EXECUTIONS)
@@ -155,6 +160,7 @@ class ExecutionStore:
         notes: list[Entry] | None = None,
         tallies: dict[str, int] | None = None,
         release: list[Request] | None = None,
+        not_last: int | None = None,
     ) -> Execution:
         """Compare-and-set the status from the one read, moving the batch counters in the same transaction.
 
@@ -166,11 +172,14 @@ class ExecutionStore:
         `release`: the lease's elements (leases.release_elements), last, so the slot is freed in the same
         transaction; SlotGone when the lease was freed before (nothing written: end it again without them).
         A change the batch does not count (a live call's progress) is one conditional write, no transaction.
+        `not_last`: see BatchStore.counter_update; MaybeLast when it did not hold.
         """
         old = execution.status
         changes, remove = _changes(to_status, fields)
         update = self._status_update(execution.execution_id, old, changes, remove, notes)
-        counters = self._counters(execution, to_status, changes, batch_must_run, batch_live_cap, tallies, bool(release))
+        counters = self._counters(
+            execution, to_status, changes, batch_must_run, batch_live_cap, tallies, bool(release), not_last
+        )
         if counters is None and guard is None and not extra:
             self._write_one(update, execution.execution_id)
         else:
@@ -185,6 +194,8 @@ class ExecutionStore:
                 codes = cancellation_codes(exc)
                 if release and "ConditionalCheckFailed" in codes[len(items) - len(release) :]:
                     raise SlotGone(execution.execution_id) from None
+                if not_last is not None and codes[:2] == ["None", "ConditionalCheckFailed"]:
+                    raise MaybeLast(execution.batch_id) from None
                 refusal = _move_refused(exc, execution, guarded=guard is not None)
                 if refusal is None:
                     raise
@@ -220,13 +231,14 @@ class ExecutionStore:
         live_cap: int | None,
         tallies: dict[str, int] | None,
         released: bool = False,
+        not_last: int | None = None,
     ) -> Request | None:
         """The batch counters' element of a move (None when the batch has nothing to count: a live call's
         progress); an attempt that ended after its claim adds its cost and talk."""
         old = execution.status
         became_final = is_final(to_status) and not is_final(old)
         moves = _moves(old, to_status)
-        if not (moves or became_final or must_run or live_cap is not None or tallies or released):
+        if not (moves or became_final or must_run or live_cap is not None or tallies or released or not_last):
             return None
         return self._batches.counter_update(
             execution.batch_id,
@@ -237,6 +249,7 @@ class ExecutionStore:
             tallies=tallies,  # the extraction breakdown, with the outcome
             ended=Ended.of(changes) if became_final and rank(old) >= rank(CallStatus.INITIATED) else None,
             released=released,
+            not_last=not_last,
         )
 
     def replace_with_retry(
