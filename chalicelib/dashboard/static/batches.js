@@ -45,21 +45,47 @@ export function batchesView(root, agentId) {
     }
   }
 
+  // Rows are patched in place: a batch whose answer did not change keeps its row (and the button a user
+  // is pressing), so a poll landing mid-click no longer swallows the click.
+  const rows = new Map();
+  let body = null;
+
   function render(batches) {
     const focused = document.activeElement;
     const focusKey = focused && focused.closest && focused.closest("[data-batch-id]")
       ? [focused.closest("[data-batch-id]").dataset.batchId, focused.textContent] : null;
-    if (!batches.length) { replace(list, h("p", {}, "No batches yet: Upload batch sends a CSV; nothing is called until you confirm.")); return; }
-    replace(list, h("div", { class: "table-wrap" }, h("table", { class: "batches" },
-      h("caption", { class: "sr-only" }, "Batches"),
-      h("thead", {}, h("tr", {}, ["Batch", "Created", "Scheduled", "Status", "Progress", "Calls by status", "Actions"]
-        .map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, batches.map(row)))));
-    if (focusKey) {
+    patch(batches);
+    if (focusKey && !list.contains(document.activeElement)) {
       const again = [...list.querySelectorAll(`[data-batch-id="${CSS.escape(focusKey[0])}"] button, [data-batch-id="${CSS.escape(focusKey[0])}"] a`)]
         .find((el) => el.textContent === focusKey[1]);
       if (again) again.focus();
     }
+  }
+
+  function patch(batches) {
+    if (!batches.length) { rows.clear(); body = null; replace(list, h("p", {}, "No batches yet: Upload batch sends a CSV; nothing is called until you confirm.")); return; }
+    if (!body) {
+      body = h("tbody", {});
+      replace(list, h("div", { class: "table-wrap" }, h("table", { class: "batches" },
+        h("caption", { class: "sr-only" }, "Batches"),
+        h("thead", {}, h("tr", {}, ["Batch", "Created", "Scheduled", "Status", "Progress", "Calls by status", "Actions"]
+          .map((t) => h("th", { scope: "col" }, t)))),
+        body)));
+    }
+    const seen = new Set();
+    batches.forEach((b, index) => {
+      seen.add(b.batch_id);
+      const json = JSON.stringify(b);
+      let known = rows.get(b.batch_id);
+      if (!known || known.json !== json) {
+        const fresh = { json, tr: row(b) };
+        if (known) known.tr.replaceWith(fresh.tr);
+        rows.set(b.batch_id, fresh);
+        known = fresh;
+      }
+      if (body.children[index] !== known.tr) body.insertBefore(known.tr, body.children[index] || null);
+    });
+    for (const [id, known] of rows) if (!seen.has(id)) { known.tr.remove(); rows.delete(id); }
   }
 
   function row(b) {
