@@ -25,7 +25,9 @@ from .dynamo import (
     cancellation_codes,
     condition_failed,
     from_item,
+    index_shard,
     query_all,
+    query_shards,
     set_clause,
     storable_key,
     to_item,
@@ -33,21 +35,27 @@ from .dynamo import (
     values,
 )
 
-OPEN = "1"  # partition of the sparse by_open index: executions a provider still owes a final status
 WAITING = ("queued", "rescheduled")  # not claimed: waiting for the dialer, or for the calling hours
 # A live call's progress reports: the batch counts them under `initiated` (claimed and not ended), so a ringing or
 # an answer is one conditional write on the execution alone, never a transaction on the batch item.
 LIVE_PROGRESS = (CallStatus.RINGING.value, CallStatus.IN_PROGRESS.value)
+# Set with each such status: the batch counts it as `initiated`. One stored before (without it) is counted
+# under its own status, so its next move takes it from there.
+PROGRESS_MARK = "progress_counted"
 
 
-def counted_as(status: str) -> str:
-    """The `execution_status` counter an execution in `status` is counted under."""
-    return CallStatus.INITIATED.value if status in LIVE_PROGRESS else status
+def counted_as(status: str, execution: Execution | None = None) -> str:
+    """The `execution_status` counter an execution in `status` is counted under (`execution`: as read, for one
+    stored before progress stopped being counted)."""
+    if status not in LIVE_PROGRESS:
+        return status
+    legacy = execution is not None and not (execution.model_extra or {}).get(PROGRESS_MARK)
+    return status if legacy else CallStatus.INITIATED.value
 
 
-def _moves(old: str, new: str) -> dict[str, int]:
+def _moves(old: str, new: str, execution: Execution | None = None) -> dict[str, int]:
     """The counter moves of a status change; empty when both are counted alike."""
-    before, after = counted_as(old), counted_as(new)
+    before, after = counted_as(old, execution), counted_as(new)
     return {} if before == after else {before: -1, after: +1}
 
 
@@ -175,7 +183,7 @@ class ExecutionStore:
         `not_last`: see BatchStore.counter_update; MaybeLast when it did not hold.
         """
         old = execution.status
-        changes, remove = _changes(to_status, fields)
+        changes, remove = _changes(execution.execution_id, to_status, fields)
         update = self._status_update(execution.execution_id, old, changes, remove, notes)
         counters = self._counters(
             execution, to_status, changes, batch_must_run, batch_live_cap, tallies, bool(release), not_last
@@ -208,8 +216,11 @@ class ExecutionStore:
         the status it most likely has. StaleTransition (with the item as it was) when it had another, or none."""
         if _moves(from_status, to_status):
             raise ValueError(f"{from_status} -> {to_status} moves the batch counters: use move()")
-        changes, remove = _changes(to_status, fields)
-        self._write_one(self._status_update(execution_id, from_status, changes, remove, None), execution_id)
+        changes, remove = _changes(execution_id, to_status, fields)
+        update = self._status_update(execution_id, from_status, changes, remove, None)
+        if from_status in LIVE_PROGRESS:  # and counted as initiated: not one stored before (see PROGRESS_MARK)
+            update["Update"]["ConditionExpression"] += f" AND attribute_exists({PROGRESS_MARK})"
+        self._write_one(update, execution_id)
 
     def _write_one(self, update: Request, execution_id: str) -> None:
         """The status update alone: on refusal, the item as it was comes back with the error (no second read)."""
@@ -237,7 +248,7 @@ class ExecutionStore:
         progress); an attempt that ended after its claim adds its cost and talk."""
         old = execution.status
         became_final = is_final(to_status) and not is_final(old)
-        moves = _moves(old, to_status)
+        moves = _moves(old, to_status, execution)
         if not (moves or became_final or must_run or live_cap is not None or tallies or released or not_last):
             return None
         return self._batches.counter_update(
@@ -275,7 +286,7 @@ class ExecutionStore:
             self._status_update(old.execution_id, old.status, changes, ["open_shard"], notes),
             self._batches.counter_update(
                 old.batch_id,
-                {counted_as(old.status): -1, new.status: +1},
+                {counted_as(old.status, old): -1, new.status: +1},
                 must_run=True,
                 ended=Ended.of(changes) if rank(old.status) >= rank(CallStatus.INITIATED) else None,
                 tallies=tallies,
@@ -465,11 +476,12 @@ class ExecutionStore:
 
     def open_before(self, cutoff_iso: str) -> Iterator[Execution]:
         """Calls claimed or in flight whose last change is older than the cutoff (for the sweeper)."""
-        items = query_all(
+        items = query_shards(
+            "open_shard",
+            "updated_at < :c",
             TableName=self.table,
             IndexName="by_open",
-            KeyConditionExpression="open_shard = :o AND updated_at < :c",
-            ExpressionAttributeValues=values(o=OPEN, c=cutoff_iso),
+            ExpressionAttributeValues=values(c=cutoff_iso),
         )
         return (Execution.model_validate(item) for item in items)
 
@@ -542,14 +554,17 @@ def _move_refused(exc: ClientError, execution: Execution, *, guarded: bool) -> E
     return None
 
 
-def _changes(to_status: str, fields: Fields | None) -> tuple[Fields, list[str]]:
-    """What a status change sets and removes: a call a provider owes a final status stays in the by_open index."""
+def _changes(execution_id: str, to_status: str, fields: Fields | None) -> tuple[Fields, list[str]]:
+    """What a status change sets and removes: a call a provider owes a final status stays in the by_open index
+    (under its own shard of the index's key, so no single key takes every call's writes)."""
     changes = {"status": to_status, "updated_at": clock.now_iso(), **(fields or {})}
     remove: list[str] = []
     if is_final(to_status) or to_status in WAITING:
         remove.append("open_shard")  # nothing is owed by a provider: the sweeper leaves it alone
     else:
-        changes["open_shard"] = OPEN
+        changes["open_shard"] = index_shard(execution_id)
+    if to_status in LIVE_PROGRESS:
+        changes[PROGRESS_MARK] = True
     return changes, remove
 
 

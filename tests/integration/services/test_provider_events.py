@@ -156,3 +156,31 @@ def test_an_answered_call_costs_at_most_eight_aws_requests(
     batch = deps.batches.find(batch_id)
     assert batch is not None and batch.execution_status.get("completed") == CALLS
     assert requests.service_made() / CALLS <= MAX_REQUESTS_PER_ANSWERED_CALL, requests.seen
+
+
+def test_a_call_counted_as_ringing_before_the_upgrade_ends_with_exact_counters(
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies
+) -> None:
+    # Given a call that rang before this release: stored `ringing`, counted by the batch under `ringing`
+    execution = placed_call(client, tenant, pump, deps)
+    aws.dynamodb().transact_write_items(
+        TransactItems=[
+            {
+                "Update": {
+                    "TableName": deps.executions.table,
+                    "Key": deps.executions.key(execution.execution_id),
+                    "UpdateExpression": "SET #st = :r",
+                    "ExpressionAttributeNames": {"#st": "status"},
+                    "ExpressionAttributeValues": {":r": {"S": "ringing"}},
+                }
+            },
+            deps.batches.counter_update(execution.batch_id, {"initiated": -1, "ringing": +1}),  # type: ignore[list-item]
+        ]
+    )
+    # When it is answered and ends
+    handle_event(deps, event(execution, "in-progress"))
+    handle_event(deps, event(execution, "completed", conversation_duration=12))
+    # Then the batch counts it once, as completed, and nothing else
+    batch = deps.batches.find(execution.batch_id)
+    assert batch is not None and batch.status == "completed"
+    assert {k: v for k, v in batch.execution_status.items() if v} == {"completed": 1}
