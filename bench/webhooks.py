@@ -108,8 +108,9 @@ def run(events: int, receiver_ms: float) -> None:
     from chalicelib.adapters.pinned_http import delivery_target, post
     from chalicelib.domain import webhooks as rules
     from chalicelib.domain.messages import WebhookMessage
+    from chalicelib.domain.webhooks import signing_secrets
     from chalicelib.services.container import Dependencies
-    from chalicelib.services.webhooks import current_secret, signing_secrets
+    from chalicelib.services.webhooks import current_secret
     from chalicelib.settings import get_settings
     from chalicelib.workers.webhook_sender import handle_webhook
     from local.bootstrap import create_resources

@@ -10,18 +10,18 @@ No X-Ray tracer: why, and how to turn Lambda's own tracing on, is in docs/archit
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
+from .domain.json_input import JsonObject
 from .domain.masking import mask_phone_numbers
 
 __all__ = ["count", "flush", "logger", "mask_phone_numbers", "metrics"]
 
 
-def _masked_json(record: dict[str, Any]) -> str:
+def _masked_json(record: JsonObject) -> str:
     return mask_phone_numbers(json.dumps(record, default=str, ensure_ascii=False, separators=(",", ":")))
 
 

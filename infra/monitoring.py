@@ -25,14 +25,14 @@ HEIGHT = 6
 
 # Custom metrics the dashboard reads, by the code that counts them.
 PLACED = "CallsPlaced"  # services/dialing.py, once per call the provider accepted
-DIAL_LATENCY = "DialLatency"  # services/placing.py, ms the provider took to accept a call
+DIAL_LATENCY = "DialLatency"  # services/dialing.py, ms the provider took to accept a call
 OUTCOMES = {
     status.value: f"Outcome_{status.value}" for status in FINAL
 }  # services/attempt_end.py, per finished attempt
 LIVE_CALLS = "LiveCalls"  # services/sweeping.py, leases held (live calls, all agents), once a minute
 WAITING_FOR_SLOT = "CallsWaitingForSlot"  # services/dialing.py, a dial handed back: its agent or batch is at its cap
-PACED = "CallsPaced"  # services/placing.py, a dial handed back: its provider account's calls per second
-PROVIDER_FAILURES = {kind.value: f"ProviderFailure_{kind.value}" for kind in Failure}  # services/placing.py
+PACED = "CallsPaced"  # services/dialing.py, a dial handed back: its provider account's calls per second
+PROVIDER_FAILURES = {kind.value: f"ProviderFailure_{kind.value}" for kind in Failure}  # services/dialing.py
 WEBHOOKS_DELIVERED = "WebhooksDelivered"  # services/webhook_delivery.py
 WEBHOOK_FAILURES = "WebhookFailures"  # services/webhook_delivery.py, an attempt that failed (retried or dead-lettered)
 CALLBACKS_REFUSED = "CallbacksRefused"  # services/callbacks.py, a provider callback with a bad signature

@@ -57,7 +57,7 @@ INBOX = f"{INBOX_PREFIX}*"
 QUARANTINE = f"{QUARANTINE_PREFIX}*"
 EXPORTS = f"{EXPORTS_PREFIX}*"
 
-# The queues `adapters/scheduler.Scheduler.send_at` hands to EventBridge Scheduler beyond SQS's 15-minute delay:
+# The queues `adapters/queues.Scheduler.send_at` hands to EventBridge Scheduler beyond SQS's 15-minute delay:
 # batch starts (lifecycle.deliver_start), late dials and call retries (dialer, calls), webhook retries.
 SCHEDULER_TARGETS: tuple[Queue, ...] = (CONTROL_QUEUE, DIAL_QUEUE, WEBHOOK_QUEUE)
 

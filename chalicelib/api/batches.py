@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice import Blueprint
 
 from .. import clock
 from ..domain.batches import (
@@ -22,7 +22,7 @@ from ..services import exports, lifecycle
 from ..services.audit import Change
 from ..services.ingest import Upload, create_batch, errors_page, presign_upload
 from .forms import fields_as_json
-from .http import ApiRequest, endpoint, json_response, page_response, success
+from .http import ApiRequest, csv_answer, endpoint, json_response, page_response, success
 
 bp = Blueprint(__name__)
 UPLOAD_HINT = "Upload larger files with POST /batches/uploads (a presigned S3 upload) instead."
@@ -168,17 +168,4 @@ def executions_csv(req: ApiRequest, batch_id: str) -> Any:
                 "Cache-Control": "no-store",
             },
         )
-    if export.url is not None:
-        return json_response(
-            {"url": export.url, "expires_at": export.expires_at},
-            303,
-            headers={"Location": export.url, "Cache-Control": "no-store"},
-        )
-    return Response(
-        body=export.body or "",
-        status_code=200,
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{export.file_name}"',
-        },
-    )
+    return csv_answer(export)

@@ -19,6 +19,7 @@ from ..domain.batches import MAX_SPEND_DOC, BatchOptions, Budget
 from ..domain.call_status import CallStatus
 from ..domain.calling_rules import BlockedDates, BlockedRange, CallingHours
 from ..domain.extraction import ExtractionField
+from ..domain.json_input import JsonObject
 from ..domain.provider_config import ProviderName
 from ..domain.retry import RetryConfig
 
@@ -35,7 +36,7 @@ class Answer(BaseModel):
 class BatchCreateJson(BatchOptions):
     """`POST /batches` as JSON: the options and the contacts themselves instead of a CSV."""
 
-    contacts: list[dict[str, Any]] = Field(
+    contacts: list[JsonObject] = Field(
         ...,
         description="One object per contact: `contact_number` (or `phone_number`, `phone`) and any "
         "variables, as the columns of a CSV would be.",
@@ -165,7 +166,7 @@ class UploadTicket(Answer):
 class FailureReason(Answer):
     code: str
     message: str
-    details: list[dict[str, Any]] | None = Field(
+    details: list[JsonObject] | None = Field(
         None, description="For `no_valid_contacts`: the first refused rows (`row`, `reason`, `value`, `message`)."
     )
 
@@ -247,7 +248,7 @@ class RetryAttempt(Answer):
 
 
 class ContextDetails(Answer):
-    recipient_data: dict[str, Any] = Field(..., description="The contact's columns (variables), as uploaded.")
+    recipient_data: JsonObject = Field(..., description="The contact's columns (variables), as uploaded.")
 
 
 class TelephonyData(Answer):
@@ -337,7 +338,7 @@ class Execution(Answer):
     cost_breakdown: dict[str, float] | None = Field(
         ..., description="`total_cost` by component (llm, network, platform, synthesizer, transcriber)."
     )
-    extracted_data: dict[str, Any] | None = Field(
+    extracted_data: JsonObject | None = Field(
         ..., description="What the voice agent found out, as reported (see the agent's extraction_schema)."
     )
     extraction_errors: list[ExtractionError] = Field(
@@ -372,7 +373,7 @@ class LogEntry(Answer):
     data: str | None = Field(..., description="A summary: no secrets, phone numbers masked to the last four digits.")
     status: CallStatus | None = Field(..., description="The status it moved to (`status` entries).")
     previous_status: CallStatus | None
-    details: dict[str, Any] = Field(..., description="What came with it (error_message, hangup_reason, ...).")
+    details: JsonObject = Field(..., description="What came with it (error_message, hangup_reason, ...).")
     execution_id: str = Field(..., description="The attempt it belongs to.")
     attempt: int
 

@@ -20,6 +20,7 @@ from ..errors import BadRequest, MethodNotAllowed, NotFound, ServiceError, Unsup
 from ..services import audit
 from ..services.auth import identify
 from ..services.container import Dependencies, get_dependencies
+from ..services.exports import Export
 from .bodies import ErrorBody
 from .forms import Form, fields_as_json, parse_form
 
@@ -83,7 +84,7 @@ class ApiRequest:
         """The body as form fields and files (multipart or url-encoded), at most `max_bytes`."""
         return parse_form(self.request.headers.get("content-type", ""), self.body_bytes(), max_bytes, upload_hint)
 
-    def fields(self, repeatable: tuple[str, ...] = ()) -> dict[str, Any]:
+    def fields(self, repeatable: tuple[str, ...] = ()) -> JsonObject:
         """The body as the JSON object a route takes, sent as JSON or as form fields (`repeatable` stay lists)."""
         if self.content_type == "application/json":
             return self.json_object()
@@ -106,6 +107,25 @@ def success(state: str, **more: Any) -> Response:
 def page_response(rows: list[Any], cursor: str | None) -> Response:
     """One page of a listing; `X-Next-Cursor` (absent on the last page) is what `?cursor=` takes for the next."""
     return json_response(rows, headers={"X-Next-Cursor": cursor} if cursor else {})
+
+
+def csv_answer(export: Export) -> Response:
+    """A CSV answer: inline (200, an attachment) when small, else 303 See Other to its short-lived presigned
+    S3 URL (`curl -L` follows), with the URL in the body too for clients that do not follow redirects."""
+    if export.url is not None:
+        return json_response(
+            {"url": export.url, "expires_at": export.expires_at},
+            303,
+            headers={"Location": export.url, "Cache-Control": "no-store"},
+        )
+    return Response(
+        body=export.body or "",
+        status_code=200,
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{export.file_name}"',
+        },
+    )
 
 
 def error_response(error: ServiceError) -> Response:
@@ -214,7 +234,7 @@ def _record(
     key_label: str,
     req_id: str,
     change: audit.Change,
-    params: dict[str, Any],
+    params: dict[str, str],
     response: Response,
 ) -> None:
     target_id = params.get(change.param) if change.param else None

@@ -32,6 +32,10 @@ FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
 API_VERSION = "1.0.0"
 
+# A piece of the OpenAPI document (a schema, an operation, a response, the document itself): JSON whose shape
+# is OpenAPI's, built here and served as is, so it stays an open object rather than a model of the spec.
+Spec = dict[str, Any]
+
 
 @dataclass(frozen=True)
 class Link:
@@ -57,7 +61,7 @@ class Reply:
 class Query:
     name: str
     description: str
-    schema: dict[str, Any]
+    schema: Spec
 
 
 @dataclass(frozen=True)
@@ -319,7 +323,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
 )  # fmt: skip
 
-HEADERS: dict[str, dict[str, Any]] = {
+HEADERS: dict[str, Spec] = {
     "X-Next-Cursor": {
         "description": "Present when there is a next page: pass it as `?cursor=`.",
         "schema": {"type": "string"},
@@ -353,7 +357,7 @@ def error_statuses() -> set[int]:
     return found
 
 
-def _form_schema(kind: str, defs: dict[str, Any]) -> dict[str, Any]:
+def _form_schema(kind: str, defs: Spec) -> Spec:
     """Form fields carry the same options as JSON, except that nested objects are JSON text."""
     if kind == "schedule":
         return {"$ref": REF.format(model="ScheduleRequest")}
@@ -374,12 +378,12 @@ def _form_schema(kind: str, defs: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-def _content(schema: dict[str, Any]) -> dict[str, Any]:
+def _content(schema: Spec) -> Spec:
     return {JSON: {"schema": schema}}
 
 
-def _reply(reply: Reply) -> dict[str, Any]:
-    out: dict[str, Any] = {"description": reply.description}
+def _reply(reply: Reply) -> Spec:
+    out: Spec = {"description": reply.description}
     if reply.body is not None:
         ref = {"$ref": REF.format(model=reply.body.__name__)}
         out["content"] = _content({"type": "array", "items": ref} if reply.many else ref)
@@ -395,11 +399,11 @@ def _reply(reply: Reply) -> dict[str, Any]:
     return out
 
 
-def _operation(op: Operation, defs: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"operationId": op.operation_id, "tags": [op.tag], "summary": op.summary}
+def _operation(op: Operation, defs: Spec) -> Spec:
+    out: Spec = {"operationId": op.operation_id, "tags": [op.tag], "summary": op.summary}
     if op.description:
         out["description"] = op.description
-    parameters: list[dict[str, Any]] = [
+    parameters: list[Spec] = [
         {"name": name, "in": "path", "required": True, "description": op.params.get(name, ""),
          "schema": {"type": "string", "minLength": 1}}
         for name in PATH_PARAM.findall(op.path)
@@ -407,7 +411,7 @@ def _operation(op: Operation, defs: dict[str, Any]) -> dict[str, Any]:
     parameters += [{"name": q.name, "in": "query", "description": q.description, "schema": q.schema} for q in op.query]
     if parameters:
         out["parameters"] = parameters
-    content: dict[str, Any] = {}
+    content: Spec = {}
     if op.json_body is not None:
         content[JSON] = {"schema": {"$ref": REF.format(model=op.json_body.__name__)}}
     if op.form_body is not None:
@@ -451,15 +455,15 @@ class FactoryDefaults(GenerateJsonSchema):
 
 
 @functools.cache
-def document() -> dict[str, Any]:
+def document() -> Spec:
     """The whole document; built once per process (it depends only on the code)."""
     answers: set[type[BaseModel]] = {bodies.ErrorBody}
     answers.update(reply.body for op in OPERATIONS for reply in op.replies if reply.body is not None)
     models: list[tuple[type[BaseModel], Any]] = [(m, "validation") for m in REQUEST_MODELS]
     models += [(m, "serialization") for m in sorted(answers, key=lambda m: m.__name__)]
     _, schemas = models_json_schema(models, ref_template=REF, schema_generator=FactoryDefaults)
-    defs: dict[str, Any] = schemas.get("$defs", {})
-    paths: dict[str, dict[str, Any]] = {}
+    defs: Spec = schemas.get("$defs", {})
+    paths: dict[str, Spec] = {}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, defs)
     return {

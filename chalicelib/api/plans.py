@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice import Blueprint
 
 from ..domain.plan import PlanQuery
 from ..services import exports
 from ..services.plan import batch_plan, plan_csv_rows
-from .http import ApiRequest, endpoint, json_response
+from .http import ApiRequest, csv_answer, endpoint, json_response
 
 bp = Blueprint(__name__)
 
@@ -19,26 +19,6 @@ def _query(req: ApiRequest) -> PlanQuery:
     return PlanQuery.model_validate(dict(params))
 
 
-def _csv(req: ApiRequest, batch_id: str) -> Any:
-    """Inline when small; a large plan is written to S3 and answered 303 to a presigned URL, as exports are."""
-    rows = plan_csv_rows(req.deps, req.tenant_id, batch_id)
-    export = exports.rows_csv(req.deps, req.tenant_id, batch_id, f"{batch_id}-plan.csv", rows)
-    if export.url is not None:
-        return json_response(
-            {"url": export.url, "expires_at": export.expires_at},
-            303,
-            headers={"Location": export.url, "Cache-Control": "no-store"},
-        )
-    return Response(
-        body=export.body or "",
-        status_code=200,
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{export.file_name}"',
-        },
-    )
-
-
 @endpoint(bp, "/batches/{batch_id}/plan", ["GET"])
 def plan(req: ApiRequest, batch_id: str) -> Any:
     return json_response(batch_plan(req.deps, req.tenant_id, batch_id, _query(req)))
@@ -46,4 +26,6 @@ def plan(req: ApiRequest, batch_id: str) -> Any:
 
 @endpoint(bp, "/batches/{batch_id}/plan.csv", ["GET"])
 def plan_csv(req: ApiRequest, batch_id: str) -> Any:
-    return _csv(req, batch_id)
+    """Inline when small; a large plan is written to S3 and redirected to, as exports are (`csv_answer`)."""
+    rows = plan_csv_rows(req.deps, req.tenant_id, batch_id)
+    return csv_answer(exports.rows_csv(req.deps, req.tenant_id, batch_id, f"{batch_id}-plan.csv", rows))

@@ -220,10 +220,10 @@ EXECUTION_FIELDS = (
 COST_COMPONENTS = ("llm", "network", "platform", "synthesizer", "transcriber")
 
 
-def public_execution(record: Execution) -> dict[str, Any]:
+def public_execution(record: Execution) -> JsonObject:
     """Bolna's execution object, every documented key present (null when unknown), plus ours (docs/api.md)."""
     execution = record.model_dump(mode="json", warnings=False)  # a status set as text is still its text
-    shown: dict[str, Any] = {"id": execution["execution_id"]}
+    shown: JsonObject = {"id": execution["execution_id"]}
     shown.update({name: execution.get(name) for name in EXECUTION_FIELDS})
     shown["conversation_time"] = execution.get("conversation_duration")
     shown["retry_history"] = execution.get("retry_history") or []
@@ -256,7 +256,7 @@ def public_execution(record: Execution) -> dict[str, Any]:
     return shown
 
 
-def cost_breakdown(execution: dict[str, Any]) -> dict[str, float] | None:
+def cost_breakdown(execution: JsonObject) -> dict[str, float] | None:
     """By component as the provider reported it, else the total as telephony (`network`); None with no cost."""
     reported = execution.get("cost_breakdown")
     if isinstance(reported, dict) and reported:
@@ -267,7 +267,7 @@ def cost_breakdown(execution: dict[str, Any]) -> dict[str, float] | None:
     return {**dict.fromkeys(COST_COMPONENTS, 0.0), "network": total}
 
 
-def _reported_or(execution: dict[str, Any], name: str, since: str, *until: str) -> float | None:
+def _reported_or(execution: JsonObject, name: str, since: str, *until: str) -> float | None:
     """A provider's figure, else seconds between two of our own timestamps (the first `until` present)."""
     if execution.get(name) is not None:
         return float(execution[name])
@@ -278,7 +278,7 @@ def _reported_or(execution: dict[str, Any], name: str, since: str, *until: str) 
     return round(seconds, 1) if seconds >= 0 else None
 
 
-def _first(execution: dict[str, Any], *names: str) -> Any:
+def _first(execution: JsonObject, *names: str) -> Any:
     return next((execution[n] for n in names if execution.get(n) is not None), None)
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from typing_extensions import TypedDict
 
 from .bounds import Text, unique
+from .json_input import JsonObject
 
 FieldType = Literal["category", "boolean", "number", "text"]
 FIELD_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
@@ -59,6 +62,23 @@ class ExtractionField(BaseModel):
 ExtractionSchema = Annotated[list[ExtractionField], Field(max_length=MAX_FIELDS)]
 
 
+class StoredField(TypedDict):
+    """An ExtractionField as an agent item holds it (`parse_schema` makes the model again)."""
+
+    name: str
+    type: FieldType
+    values: NotRequired[list[str] | None]
+    description: NotRequired[str | None]
+
+
+class ExtractionError(TypedDict):
+    """A reported value that does not fit its field (kept in extracted_data all the same)."""
+
+    field: str | None  # the extracted_data key; None when the whole report is unusable
+    value: Any  # as reported, text cut to 200 characters
+    message: str
+
+
 def check_schema(fields: list[ExtractionField] | None) -> list[ExtractionField] | None:
     """Field names are unique: each is one key of `extracted_data` and one CSV column."""
     if fields is not None:
@@ -69,7 +89,7 @@ def check_schema(fields: list[ExtractionField] | None) -> list[ExtractionField] 
     return fields
 
 
-def parse_schema(raw: Any) -> list[ExtractionField]:
+def parse_schema(raw: list[StoredField] | None) -> list[ExtractionField]:
     """The schema as stored on an agent (a list of dicts), or [] when it declares none."""
     return [ExtractionField.model_validate(item) for item in raw or []]
 
@@ -81,7 +101,7 @@ def is_tallied(field: ExtractionField) -> bool:
 
 def checked(
     schema: list[ExtractionField], reported: Any
-) -> tuple[dict[str, Any] | None, list[dict[str, Any]], dict[str, int]]:
+) -> tuple[JsonObject | None, list[ExtractionError], dict[str, int]]:
     """What a provider reported, kept; the problems with it; and the batch tallies it adds.
 
     Returns (extracted_data, extraction_errors, tallies). Nothing reported is (None, [], {}).
@@ -97,8 +117,8 @@ def checked(
         text = json.dumps(reported, ensure_ascii=False)[:MAX_TEXT_CHARS]
         return {"_raw": text}, [_error(None, text[:200], "not a JSON object")], {}
     declared = {f.name: f for f in schema}
-    data: dict[str, Any] = {}
-    errors: list[dict[str, Any]] = []
+    data: JsonObject = {}
+    errors: list[ExtractionError] = []
     tallies: dict[str, int] = {}
     for index, (key, value) in enumerate(reported.items()):
         key = str(key)[:64]
@@ -141,7 +161,7 @@ def bounded(value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False)[:MAX_TEXT_CHARS]
 
 
-def _error(field: str | None, value: Any, message: str) -> dict[str, Any]:
+def _error(field: str | None, value: Any, message: str) -> ExtractionError:
     return {"field": field, "value": value if not isinstance(value, str) else value[:200], "message": message}
 
 
@@ -153,7 +173,7 @@ def tally_key(field: str, value: str) -> str:
     return f"{TALLY_PREFIX}{field}#{value}"
 
 
-def breakdown(attributes: dict[str, Any]) -> dict[str, dict[str, int]]:
+def breakdown(attributes: Mapping[str, Any]) -> dict[str, dict[str, int]]:
     """The batch's `extraction_breakdown` (`{"interested": {"yes": 34, "no": 51}}`) from its tally attributes."""
     shown: dict[str, dict[str, int]] = {}
     for name, count in sorted(attributes.items()):
@@ -182,7 +202,7 @@ def prompt(schema: list[ExtractionField]) -> str:
 BLAND_TYPES = {"category": "string", "boolean": "boolean", "number": "number", "text": "string"}
 
 
-def request_fields(schema: list[ExtractionField], shape: str) -> dict[str, Any]:
+def request_fields(schema: list[ExtractionField], shape: str) -> JsonObject:
     """The extraction part of an HTTP call request.
 
     `bolna`: `extraction_prompt` (the questions in words, as Bolna's agents take them) and
@@ -193,7 +213,7 @@ def request_fields(schema: list[ExtractionField], shape: str) -> dict[str, Any]:
         return {}
     if shape == "bland":
         dispositions = [v for spec in schema if spec.type == "category" for v in spec.values or []]
-        fields: dict[str, Any] = {
+        fields: JsonObject = {
             "analysis_schema": {spec.name: BLAND_TYPES[spec.type] for spec in schema},
             "summary_prompt": "Summarise the call in two sentences.",
         }

@@ -6,15 +6,17 @@ written, so these models only give it a shape. Every field but the keys is optio
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing_extensions import TypedDict
 
 from .batch_status import BatchStatus
 from .call_status import CallStatus
-from .extraction import TALLY_PREFIX
+from .extraction import TALLY_PREFIX, ExtractionError, StoredField
 from .json_input import JsonObject
 from .retry import RetryConfig
+from .timeline import Entry
 
 
 class StoredContact(TypedDict):
@@ -23,7 +25,7 @@ class StoredContact(TypedDict):
     i: int  # its index among the batch's valid contacts
     row: int  # the CSV row, for people
     n: str  # the number, E.164
-    v: dict[str, Any]  # its other columns: the template variables
+    v: JsonObject  # its other columns (the template variables): the user's, free-form
 
 
 class Record(BaseModel):
@@ -60,7 +62,7 @@ class Agent(Record):
     webhook_url: str | None = None
     retry_config: RetryConfig | None = None
     monthly_max_spend: int | float | None = None  # budget per calendar month (services/budget.py)
-    extraction_schema: list[dict[str, Any]] | None = None  # domain/extraction.py's fields, as stored
+    extraction_schema: list[StoredField] | None = None
     max_attempts_per_number: int | None = None  # the per-number contact limit (domain/contact_limits.py)
     attempt_window_days: int | None = None
     created_at: str | None = None
@@ -159,6 +161,21 @@ class Batch(Record):
         return data
 
 
+class TransferCall(TypedDict, total=False):
+    """Bolna's transfer_call_data: the leg a call was transferred to, its documented keys only, values as reported."""
+
+    provider_call_id: Any
+    status: Any
+    duration: Any
+    cost: Any
+    to_number: Any
+    from_number: Any
+    recording_url: Any
+    hangup_by: Any
+    hangup_reason: Any
+    hangup_provider_code: Any
+
+
 class Execution(Record):
     """One call attempt of one contact; Bolna's execution object is made from it (domain/batches.public_execution)."""
 
@@ -175,7 +192,7 @@ class Execution(Record):
     from_number: str | None = None
     attempt: int = 1
     retry_count: int = 0
-    recipient_data: dict[str, Any] = {}
+    recipient_data: JsonObject = {}  # the contact's columns: the user's, free-form
     retry_history: list[JsonObject] | None = None
     created_at: str = ""
     updated_at: str = ""
@@ -196,10 +213,10 @@ class Execution(Record):
     error_message: str | None = None
     # Bolna's richer execution object (domain/batches.public_execution): what the provider reported
     summary: str | None = None
-    extracted_data: dict[str, Any] | None = None
-    extraction_errors: list[dict[str, Any]] | None = None
-    cost_breakdown: dict[str, Any] | None = None
-    transfer_call_data: dict[str, Any] | None = None
+    extracted_data: JsonObject | None = None  # as reported: the user's schema, not ours, gives it keys
+    extraction_errors: list[ExtractionError] | None = None
+    cost_breakdown: dict[str, int | float] | None = None
+    transfer_call_data: TransferCall | None = None
     hangup_by: str | None = None
     hangup_provider_code: int | str | None = None
     ring_duration: int | float | None = None
@@ -215,4 +232,4 @@ class Execution(Record):
     open_shard: str | None = None  # set while a provider owes a final status (the by_open index)
     place_token: str | None = None  # a re-queued placement's one-time token
     callbacks: set[str] | None = None  # provider callbacks received (replays are refused)
-    timeline: list[dict[str, Any]] | None = None  # the call's log entries (domain/timeline.py), appended by the store
+    timeline: list[Entry] | None = None  # the call's log entries, appended by the store

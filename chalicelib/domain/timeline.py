@@ -11,15 +11,17 @@ characters and phone numbers are masked as the logs mask them. Who wrote an entr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from enum import StrEnum
-from typing import Any
+from typing import Any, Required
 
+from typing_extensions import TypedDict
+
+from .json_input import JsonObject
 from .masking import mask_phone_numbers
 
-Entry = dict[str, Any]  # one timeline entry, as stored on the execution item
 MAX_TEXT = 200
 DETAIL_FIELDS = (
     "error_message",
@@ -30,6 +32,34 @@ DETAIL_FIELDS = (
     "provider_call_id",
 )
 PUBLIC_FIELDS = ("created_at", "type", "component", "provider", "data", "status", "previous_status", "details")
+
+
+class Entry(TypedDict, total=False):
+    """One timeline entry, as stored on the execution item (and shown, every field present, by `public_entry`)."""
+
+    created_at: Required[str]
+    type: Required[str]  # status | request | response | webhook
+    component: Required[str]  # a Component's value: who wrote it
+    data: Required[str]  # the summary, masked and cut (`text`)
+    status: str
+    previous_status: str
+    provider: str
+    details: JsonObject  # DETAIL_FIELDS of a status change, or a webhook attempt's event/outcome/status/latency
+
+
+class PublicEntry(TypedDict):
+    """An entry as GET /executions/{id}/log shows it (api/bodies.py's LogEntry): every field, null when absent."""
+
+    created_at: str | None
+    type: str | None
+    component: str | None
+    provider: str | None
+    data: str | None
+    status: str | None
+    previous_status: str | None
+    details: JsonObject
+    execution_id: str
+    attempt: int
 
 
 class Component(StrEnum):
@@ -60,19 +90,36 @@ def text(value: Any) -> str:
     return shown if len(shown) <= MAX_TEXT else shown[: MAX_TEXT - 1] + "…"
 
 
-def _entry(kind: str, at: str, summary: str, **more: Any) -> dict[str, Any]:
-    entry = {"created_at": at, "type": kind, "component": _COMPONENT.get(), "data": text(summary)}
-    entry.update({k: v for k, v in more.items() if v not in (None, {}, "")})
+def _entry(
+    kind: str,
+    at: str,
+    summary: str,
+    *,
+    component: str | None = None,
+    status: str | None = None,
+    previous_status: str | None = None,
+    provider: str | None = None,
+    details: JsonObject | None = None,
+) -> Entry:
+    entry: Entry = {"created_at": at, "type": kind, "component": component or _COMPONENT.get(), "data": text(summary)}
+    if status:
+        entry["status"] = status
+    if previous_status:
+        entry["previous_status"] = previous_status
+    if provider:
+        entry["provider"] = provider
+    if details:
+        entry["details"] = details
     return entry
 
 
-def created(status: str, attempt: int, at: str, reason: str | None = None) -> dict[str, Any]:
+def created(status: str, attempt: int, at: str, reason: str | None = None) -> Entry:
     """The attempt came to be: queued by dispatch or as a retry, or written `canceled` by a stop."""
     summary = f"attempt {attempt} {status}" + (f": {reason}" if reason else "")
     return _entry("status", at, summary, status=status)
 
 
-def status_change(previous: str, status: str, fields: dict[str, Any], at: str) -> dict[str, Any]:
+def status_change(previous: str, status: str, fields: Mapping[str, Any], at: str) -> Entry:
     """A compare-and-set of the status, with the details that came with it."""
     details = {k: (text(fields[k]) if isinstance(fields[k], str) else fields[k]) for k in DETAIL_FIELDS if k in fields}
     provider = fields.get("provider") if _COMPONENT.get() == Component.PROVIDER_EVENT else None
@@ -87,16 +134,16 @@ def status_change(previous: str, status: str, fields: dict[str, Any], at: str) -
     )
 
 
-def provider_request(provider: str, to_number: str, from_number: str | None, attempt: int, at: str) -> dict[str, Any]:
+def provider_request(provider: str, to_number: str, from_number: str | None, attempt: int, at: str) -> Entry:
     """What was asked of the provider, summarised: no body, no credentials, numbers masked."""
     return _entry("request", at, f"place call {attempt}: to {to_number} from {from_number or '-'}", provider=provider)
 
 
-def provider_answer(provider: str, answer: str, at: str) -> dict[str, Any]:
+def provider_answer(provider: str, answer: str, at: str) -> Entry:
     return _entry("response", at, answer, provider=provider)
 
 
-def webhook_attempt(row: dict[str, Any]) -> dict[str, Any]:
+def webhook_attempt(row: Mapping[str, Any]) -> Entry:
     """One delivery attempt of the call's webhook (kept on the delivery's state item)."""
     status = f" {row['status_code']}" if row.get("status_code") is not None else ""
     error = f" ({row['error']})" if row.get("error") else ""
@@ -112,8 +159,17 @@ def webhook_attempt(row: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def public_entry(entry: dict[str, Any], execution_id: str, attempt: int) -> dict[str, Any]:
+def public_entry(entry: Entry, execution_id: str, attempt: int) -> PublicEntry:
     """As GET /executions/{id}/log shows it: every field present (null when absent), tagged with its attempt."""
-    shown = {name: entry.get(name) for name in PUBLIC_FIELDS}
-    shown["details"] = entry.get("details") or {}
-    return {**shown, "execution_id": execution_id, "attempt": attempt}
+    return PublicEntry(
+        created_at=entry.get("created_at"),
+        type=entry.get("type"),
+        component=entry.get("component"),
+        provider=entry.get("provider"),
+        data=entry.get("data"),
+        status=entry.get("status"),
+        previous_status=entry.get("previous_status"),
+        details=entry.get("details") or {},
+        execution_id=execution_id,
+        attempt=attempt,
+    )

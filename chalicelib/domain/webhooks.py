@@ -13,7 +13,7 @@ from enum import StrEnum
 from standardwebhooks import Webhook
 
 from .json_input import JsonObject
-from .records import Batch
+from .records import Batch, Tenant
 
 CALL_EVENTS = frozenset({"call.ended", "call.retry_scheduled", "call.updated"})
 BATCH_STATUSES = (
@@ -83,6 +83,16 @@ def batch_payload(batch_id: str, status: str, timestamp: str, counts: JsonObject
 def new_secret() -> str:
     """A Standard Webhooks secret: `whsec_` + base64 of 32 random bytes."""
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def signing_secrets(tenant: Tenant, now_iso: str) -> list[str]:
+    """Current secret first, then the previous one while its overlap lasts."""
+    assert tenant.webhook_secret is not None  # made on first use (TenantStore.with_secret)
+    found = [tenant.webhook_secret]
+    previous, until = tenant.previous_webhook_secret, tenant.previous_secret_expires_at
+    if previous and until and now_iso < until:
+        found.append(previous)
+    return found
 
 
 def signature_header(signing_secrets: Iterable[str], msg_id: str, timestamp: datetime, body: str) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any
 
 from .. import clock
 from ..domain.batch_status import BatchStatus
@@ -19,6 +18,7 @@ from ..domain.call_status import CallStatus, rank
 from ..domain.records import Agent, Batch, Execution
 from ..errors import Conflict, NotFound
 from ..store.batches import Ended
+from ..store.dynamo import Fields, Request
 from ..store.leases import agent_key
 from .container import Dependencies
 from .webhooks import emit_batch_event
@@ -63,7 +63,7 @@ def _announce(deps: Dependencies, batch: Batch) -> None:
     emit_batch_event(deps, batch, "paused", details, occurrence=str(batch.max_spend))
 
 
-def check_resumable(deps: Dependencies, batch: Batch, max_spend: float | None) -> dict[str, Any]:
+def check_resumable(deps: Dependencies, batch: Batch, max_spend: float | None) -> Fields:
     """The fields a resume sets: a new budget must be above the spend; a spent batch needs one; an agent
     whose month reached its budget resumes nothing until the budget is raised or the month ends."""
     _check_agent_month(deps, batch)
@@ -93,7 +93,7 @@ def month_of(moment: datetime) -> str:
     return moment.strftime("%Y-%m")
 
 
-def month_cost_elements(deps: Dependencies, execution: Execution, fields: dict[str, Any]) -> list[dict[str, Any]]:
+def month_cost_elements(deps: Dependencies, execution: Execution, fields: Fields) -> list[Request]:
     """For an attempt's outcome transaction: its cost added to its agent's calendar month (UTC), when it has one."""
     cost = Ended.of(fields).cost
     if not cost or rank(execution.status) < rank(CallStatus.INITIATED):
@@ -125,7 +125,7 @@ def month_budget(deps: Dependencies, tenant_id: str, agent_id: str, fresh: bool 
     return deps.leases.month_spend(agent_key(tenant_id, agent_id), month_of(clock.now())), float(budget)
 
 
-def claim_checks(deps: Dependencies, agent: Agent) -> list[dict[str, Any]]:
+def claim_checks(deps: Dependencies, agent: Agent) -> list[Request]:
     """For a claim's transaction: the agent's month still under its budget, when it has one."""
     budget = agent.monthly_max_spend
     if budget is None:

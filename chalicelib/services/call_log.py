@@ -8,20 +8,25 @@ are found from the one asked for: earlier ones through `retry_history`, later on
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from ..domain.records import Execution
-from ..domain.timeline import public_entry
+from ..domain.timeline import PublicEntry, public_entry
 from ..domain.webhooks import CALL_EVENTS, call_event_id
 from .container import Dependencies
 
 MAX_ATTEMPTS = 10  # retry_config allows 3 retries: a guard, not a limit anyone meets
 
 
-def call_log(deps: Dependencies, tenant_id: str, execution_id: str) -> dict[str, Any]:
+class CallLog(TypedDict):
+    status: str  # always "success", as Bolna answers
+    data: list[PublicEntry]
+
+
+def call_log(deps: Dependencies, tenant_id: str, execution_id: str) -> CallLog:
     """Bolna's shape, `{"status": "success", "data": [entry, ...]}`: oldest attempt first, each in time order."""
     execution = deps.executions.get(tenant_id, execution_id)
-    entries: list[dict[str, Any]] = []
+    entries: list[PublicEntry] = []
     for attempt in _attempts(deps, execution):
         mine = [public_entry(e, attempt.execution_id, attempt.attempt) for e in attempt.timeline or []]
         for event in sorted(CALL_EVENTS):

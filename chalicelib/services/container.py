@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from ..adapters.queues import Queues
-from ..adapters.scheduler import Scheduler
+from ..adapters.queues import Queues, Scheduler
 from ..adapters.secrets import Secrets
 from ..providers.base import Provider
 from ..providers.http_agent import HttpAgentProvider

@@ -12,7 +12,6 @@ does nothing, so a repeated step, or a repeated request, is harmless.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from .. import clock
 from ..domain.call_status import CallStatus, is_final
@@ -24,6 +23,7 @@ from ..domain.records import Execution
 from ..domain.suppressions import SuppressionSource
 from ..observability import mask_phone_numbers
 from ..resources import CONTROL_QUEUE
+from ..store.dynamo import Fields
 from ..store.executions import WAITING, StaleTransition
 from .attempt_end import finish_call
 from .container import Dependencies
@@ -98,7 +98,7 @@ def _cancel(deps: Dependencies, execution: Execution) -> int:
 
 
 def _erase(deps: Dependencies, execution: Execution) -> bool:
-    fields: dict[str, Any] = {
+    fields: Fields = {
         "user_number": mask_number(execution.user_number),
         "erased_at": clock.now_iso(),
         "updated_at": clock.now_iso(),

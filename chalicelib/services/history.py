@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypedDict
 
 from .. import clock
 from ..domain.batches import public_execution
 from ..domain.call_status import CallStatus
+from ..domain.json_input import JsonObject
 from ..errors import BadRequest
 from ..store.agent_history import MAX_DEPTH, HistoryQuery
 from .container import Dependencies
@@ -17,6 +18,16 @@ DEFAULT_PAGE_SIZE = 20  # Bolna's default
 MAX_ID = 200
 __all__ = ["DEFAULT_PAGE_SIZE", "MAX_DEPTH", "MAX_PAGE_SIZE", "agent_history"]
 STATUSES = tuple(s.value for s in CallStatus)
+
+
+class HistoryPage(TypedDict):
+    """Bolna's page of an agent's executions."""
+
+    page_number: int
+    page_size: int
+    total: int | None  # known only on the last page
+    has_more: bool
+    data: list[JsonObject]  # Bolna's execution objects (domain/batches.public_execution), newest first
 
 
 def agent_history(
@@ -30,7 +41,7 @@ def agent_history(
     status: str | None = None,
     since: str | None = None,
     until: str | None = None,
-) -> dict[str, Any]:
+) -> HistoryPage:
     """Bolna's page: `page_number`, `page_size`, `total` (known only on the last page, else null),
     `has_more`, `data` (executions, newest first). Another tenant's agent is a 404."""
     deps.agents.get(tenant_id, agent_id)

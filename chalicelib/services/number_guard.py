@@ -9,13 +9,13 @@ to free a slot (rescheduled, like calling hours), or ends `contact_limited` when
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from .. import clock
 from ..domain.contact_limits import ContactLimit, limit_of
 from ..domain.messages import DialMessage
 from ..domain.records import Agent, Execution
 from ..observability import count
+from ..store.dynamo import Request
 from ..store.executions import GuardRefused, StaleTransition
 from .container import Dependencies
 from .dial_waits import later, unplaced
@@ -29,7 +29,7 @@ def agent_limit(agent: Agent) -> ContactLimit | None:
     return limit_of(agent.max_attempts_per_number, agent.attempt_window_days)
 
 
-def guard_element(deps: Dependencies, message: DialMessage, agent: Agent, now: datetime) -> dict[str, Any]:
+def guard_element(deps: Dependencies, message: DialMessage, agent: Agent, now: datetime) -> Request:
     return deps.numbers.claim_element(message.tenant_id, message.to, now, agent_limit(agent))
 
 

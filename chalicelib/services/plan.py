@@ -36,8 +36,8 @@ from ..domain.records import Agent, Batch, StoredContact
 from ..domain.retry import RetryConfig
 from ..errors import Conflict
 from .container import Dependencies
+from .dialing import DEFAULT_CALLS_PER_SECOND
 from .dispatch import capacity
-from .placing import DEFAULT_CALLS_PER_SECOND
 
 PLANNABLE = frozenset({BatchStatus.CREATED, BatchStatus.SCHEDULED, BatchStatus.RUNNING, BatchStatus.PAUSED})
 HISTORY_MIN_CALLS = 50  # finished attempts of the agent's ended batches before its history replaces a default

@@ -1,29 +1,46 @@
-"""Deliver one webhook attempt: claim it, POST it (`webhook_post.py`), settle it, take the event's next step.
+"""Deliver one webhook attempt: claim it, POST it signed, settle it, take the event's next step.
 
 Each message is one attempt of one event. The attempt is claimed in the delivery store
 first (a duplicate message finds it taken), made, logged, and settled; a retryable
 failure schedules the next attempt as a new delayed message (SQS up to 15 minutes, a
 one-time Scheduler schedule beyond), and the last one goes to the dead-letter queue.
 A record only fails (and is redelivered by SQS) when the service itself could not finish.
+
+The POST (`adapters/pinned_http.py`) connects only to addresses the SSRF check accepted, never follows
+a redirect, and is cut off at WEBHOOK_TIMEOUT_SECONDS in total; its answer is classified by `domain/webhooks.py`.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from .. import clock
-from ..domain import timeline
+from ..adapters.pinned_http import delivery_target, post
+from ..domain import ssrf, timeline
 from ..domain.arrival import early_until
 from ..domain.messages import DeadWebhook, WebhookMessage
-from ..domain.webhooks import Outcome, endpoint_key, next_delay
+from ..domain.records import Tenant
+from ..domain.webhooks import (
+    Outcome,
+    classify,
+    endpoint_key,
+    message_id,
+    next_delay,
+    retry_after_seconds,
+    signing_secrets,
+)
+from ..domain.webhooks import signature_header as sign
 from ..observability import count, logger
 from ..resources import WEBHOOK_QUEUE
 from ..store.dynamo import Fields
 from ..store.webhook_deliveries import PENDING, SENDING
 from .container import Dependencies
-from .webhook_post import Attempt, post_attempt
 
 EARLY_TOLERANCE = timedelta(seconds=1)
+USER_AGENT = "batchcall-webhooks/1"
 
 
 def deliver_attempt(deps: Dependencies, message: WebhookMessage) -> None:
@@ -47,7 +64,7 @@ def deliver_attempt(deps: Dependencies, message: WebhookMessage) -> None:
     if not claimed:
         _not_claimed(deps, message, state, now)
         return
-    _settle(deps, message, now, post_attempt(deps, message))
+    _settle(deps, message, now, _post(deps, message))
 
 
 def _claim_seconds(deps: Dependencies) -> float:
@@ -141,3 +158,62 @@ def _send(deps: Dependencies, message: WebhookMessage, attempt: int, when: datet
 def _dead_letter(deps: Dependencies, message: WebhookMessage, attempt: Attempt) -> None:
     """Explicitly, since a failed POST never fails the record: redriving it to the queue replays the event."""
     deps.queues.dead_letter(WEBHOOK_QUEUE, DeadWebhook.of(message, clock.now_iso(), attempt.status, attempt.error))
+
+
+# --- the signed POST of one attempt ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attempt:
+    outcome: Outcome
+    url_host: str
+    status: int | None = None
+    error: str | None = None
+    latency_ms: int | None = None
+    retry_after: float | None = None
+
+
+def _post(deps: Dependencies, message: WebhookMessage) -> Attempt:
+    """POST the event once, signed with the tenant's current secrets; never raises for the endpoint's faults."""
+    settings = deps.settings
+    host = _host_of(message.url)
+    tenant = deps.tenants.with_secret(message.tenant_id, clock.now_iso())
+    if endpoint_key(message.url) in tenant.disabled_endpoints:
+        return Attempt(Outcome.SKIPPED, host, error="endpoint disabled after it answered 410 Gone")
+    try:
+        target, addresses = delivery_target(message.url, settings)
+    except ssrf.UnsafeUrl as exc:
+        return Attempt(Outcome.REFUSED, host, error=f"refused: {exc}")
+    except OSError as exc:
+        return Attempt(Outcome.RETRYING, host, error=f"cannot resolve {host}: {exc}")
+    body = json.dumps(message.payload, separators=(",", ":"), ensure_ascii=False)
+    result = post(target, addresses, _headers(message, tenant, body), body.encode(), settings.webhook_timeout_seconds)
+    error = result.error
+    if result.status is not None and 300 <= result.status < 400:
+        error = f"redirect to {_host_of(result.location or '') or '(no Location)'} not followed"
+    retry_after = None
+    if result.status in (429, 503):
+        retry_after = retry_after_seconds(result.retry_after, clock.now())
+    return Attempt(classify(result.status), target.display_host, result.status, error, result.latency_ms, retry_after)
+
+
+def _headers(message: WebhookMessage, tenant: Tenant, body: str) -> dict[str, str]:
+    """Standard Webhooks headers: id, timestamp and a signature per secret (two while a rotation overlaps)."""
+    moment = clock.now().replace(microsecond=0)
+    msg_id = message_id(message.event_id)
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(moment.timestamp())),
+        "webhook-signature": sign(signing_secrets(tenant, clock.iso(moment)), msg_id, moment, body),
+        "x-batchcall-event": message.event,
+    }
+
+
+def _host_of(url: str) -> str:
+    """The host for the log, never the path or query string (they may carry tokens)."""
+    try:
+        return urlsplit(url).netloc.rpartition("@")[2][:255]
+    except ValueError:
+        return ""

@@ -1,6 +1,7 @@
 """Webhooks: announcing events (one queue message each), the tenant's signing secret, and URL safety checks.
 
-The senders are `workers/webhook_sender.py`; the rules are `domain/webhooks.py` and `domain/ssrf.py`.
+The sender is `services/webhook_delivery.py` (behind `workers/webhook_sender.py`); the rules are
+`domain/webhooks.py` and `domain/ssrf.py`.
 """
 
 from __future__ import annotations
@@ -93,10 +94,7 @@ def validate_webhook_url(url: str, settings: Settings, field: str = "webhook_url
 
 def current_secret(deps: Dependencies, tenant_id: str) -> Tenant:
     """The tenant's signing secrets, made on first use."""
-    tenant = deps.tenants.find(tenant_id)
-    if tenant and tenant.webhook_secret:
-        return tenant
-    return deps.tenants.set_secret_if_missing(tenant_id, new_secret(), clock.now_iso())
+    return deps.tenants.with_secret(tenant_id, clock.now_iso())
 
 
 def rotate_secret(deps: Dependencies, tenant_id: str) -> Tenant:
@@ -105,16 +103,6 @@ def rotate_secret(deps: Dependencies, tenant_id: str) -> Tenant:
     now = clock.now()
     until = now + timedelta(hours=deps.settings.webhook_secret_overlap_hours)
     return deps.tenants.rotate_secret(tenant_id, new_secret(), clock.iso(now), clock.iso(until))
-
-
-def signing_secrets(tenant: Tenant, now_iso: str) -> list[str]:
-    """Current secret first, then the previous one while its overlap lasts."""
-    assert tenant.webhook_secret is not None  # current_secret made it
-    found = [tenant.webhook_secret]
-    previous, until = tenant.previous_webhook_secret, tenant.previous_secret_expires_at
-    if previous and until and now_iso < until:
-        found.append(previous)
-    return found
 
 
 def public_secret(tenant: Tenant) -> JsonObject:

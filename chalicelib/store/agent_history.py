@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import aws
 from ..errors import BadRequest
-from .dynamo import from_item, values
+from .dynamo import Fields, Request, from_item, values
 
 INDEX = "by_agent"
 MAX_DEPTH = 10_000  # page_number * page_size
@@ -44,7 +44,7 @@ class HistoryQuery:
     until: str | None = None  # created_at <= until
 
 
-def history_page(table: str, query: HistoryQuery) -> tuple[list[dict[str, Any]], bool]:
+def history_page(table: str, query: HistoryQuery) -> tuple[list[Fields], bool]:
     """The page's executions and whether more follow it."""
     if query.page_number * query.page_size > MAX_DEPTH:
         raise _too_deep(f"page_number * page_size must be at most {MAX_DEPTH}")
@@ -53,7 +53,7 @@ def history_page(table: str, query: HistoryQuery) -> tuple[list[dict[str, Any]],
     start = _skip(request, (query.page_number - 1) * query.page_size, budget)
     if start is _END:
         return [], False
-    found: list[dict[str, Any]] = []
+    found: list[Fields] = []
     want = query.page_size + 1  # one more than the page: has_more without a second round
     while len(found) < want:
         page = _query(request, start, want - len(found), budget)
@@ -67,7 +67,7 @@ def history_page(table: str, query: HistoryQuery) -> tuple[list[dict[str, Any]],
 _END: Any = object()
 
 
-def _skip(request: dict[str, Any], count: int, budget: list[int]) -> Any:
+def _skip(request: Request, count: int, budget: list[int]) -> Any:
     """Read past `count` matching entries (counted, none sent back); the key to go on from, or _END."""
     start: Any = None
     counting = {**request, "Select": "COUNT"}
@@ -80,7 +80,7 @@ def _skip(request: dict[str, Any], count: int, budget: list[int]) -> Any:
     return start
 
 
-def _query(request: dict[str, Any], start: Any, limit: int, budget: list[int]) -> dict[str, Any]:
+def _query(request: Request, start: Any, limit: int, budget: list[int]) -> Fields:
     if budget[0] <= 0:
         raise _too_deep(f"this page needs more than {MAX_EXAMINED} executions read")
     kwargs = {**request, "Limit": min(limit, budget[0])}
@@ -91,7 +91,7 @@ def _query(request: dict[str, Any], start: Any, limit: int, budget: list[int]) -
     return page
 
 
-def _request(table: str, query: HistoryQuery) -> dict[str, Any]:
+def _request(table: str, query: HistoryQuery) -> Request:
     condition = "agent_key = :k"
     vals = values(k=agent_key(query.tenant_id, query.agent_id))
     if query.since and query.until:
@@ -111,7 +111,7 @@ def _request(table: str, query: HistoryQuery) -> dict[str, Any]:
         filters.append("#st = :s")
         names["#st"] = "status"
         vals.update(values(s=query.status))
-    request: dict[str, Any] = {
+    request: Request = {
         "TableName": table,
         "IndexName": INDEX,
         "KeyConditionExpression": condition,

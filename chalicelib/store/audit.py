@@ -6,14 +6,12 @@ function's IAM role may), so the log is what happened, as it happened.
 
 from __future__ import annotations
 
-from typing import Any
-
 from .. import aws
 from ..domain.audit import AuditEntry
 from ..resources import AUDIT, table_name
 from ..settings import Settings
 from .cursors import Cursors, KeyShape, cursor_key
-from .dynamo import from_item, put_new, values
+from .dynamo import Request, from_item, put_new, values
 
 PAGE_KEY = KeyShape("audit", {"tenant_id": "S", "entry_key": "S"})
 TARGET_PAGE_KEY = KeyShape("audit_target", {"tenant_id": "S", "entry_key": "S", "target_key": "S"})
@@ -35,7 +33,7 @@ class AuditStore:
         """Newest first; with `target`, only that target's entries (from the by_target index)."""
         if target:
             shape, scope = TARGET_PAGE_KEY, {"tenant_id": tenant_id, "target_key": f"{tenant_id}#{target}"}
-            kwargs: dict[str, Any] = {
+            kwargs: Request = {
                 "IndexName": "by_target",
                 "KeyConditionExpression": "target_key = :k",
                 "ExpressionAttributeValues": values(k=scope["target_key"]),

@@ -39,7 +39,7 @@ class Ended:
     talk_seconds: float
 
     @classmethod
-    def of(cls, fields: dict[str, Any]) -> Ended:
+    def of(cls, fields: Fields) -> Ended:
         return cls(_number(fields.get("total_cost")), _number(fields.get("conversation_duration")))
 
     def counters(self) -> tuple[tuple[str, float], ...]:

@@ -6,14 +6,12 @@ The item never holds the full number: a masked form for people, and the by_numbe
 
 from __future__ import annotations
 
-from typing import Any
-
 from .. import aws, clock
 from ..domain.erasures import Erasure
 from ..errors import NotFound
 from ..resources import ERASURES, table_name
 from ..settings import Settings
-from .dynamo import av, from_item, put_new, storable_key, update_if, values
+from .dynamo import Wire, av, from_item, put_new, storable_key, update_if, values
 
 MAX_SORT_KEY_BYTES = 1024  # DynamoDB refuses a longer sort key with an error: such an id names nothing
 
@@ -22,7 +20,7 @@ class ErasureStore:
     def __init__(self, settings: Settings) -> None:
         self._table = table_name(settings, ERASURES)
 
-    def _key(self, tenant_id: str, erasure_id: str) -> dict[str, Any]:
+    def _key(self, tenant_id: str, erasure_id: str) -> Wire:
         return {"tenant_id": av(tenant_id), "erasure_id": av(erasure_id)}
 
     def create(self, erasure: Erasure) -> None:

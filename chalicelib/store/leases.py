@@ -18,7 +18,18 @@ from .. import aws
 from ..resources import LEASES, table_name
 from ..settings import Settings
 from .batches import BatchStore
-from .dynamo import INDEX_SHARDS, Fields, Request, av, cancellation_codes, from_item, index_shard, query_shards, values
+from .dynamo import (
+    INDEX_SHARDS,
+    Fields,
+    Request,
+    Wire,
+    av,
+    cancellation_codes,
+    from_item,
+    index_shard,
+    query_shards,
+    values,
+)
 
 COUNTER = "live"
 
@@ -94,10 +105,10 @@ class LeaseStore:
     # An agent's recorded cost per calendar month (its monthly budget): one item per agent and month.
 
     @staticmethod
-    def _month(key: str, month: str) -> dict[str, Any]:
+    def _month(key: str, month: str) -> Wire:
         return {"agent_key": av(key), "lease_id": av(f"spend#{month}")}
 
-    def month_spend_element(self, key: str, month: str, cost: float) -> dict[str, Any]:
+    def month_spend_element(self, key: str, month: str, cost: float) -> Request:
         """Transaction element: add an ended call's cost to the agent's month (in the outcome's transaction)."""
         return {
             "Update": {
@@ -108,7 +119,7 @@ class LeaseStore:
             }
         }
 
-    def month_budget_check(self, key: str, month: str, budget: float) -> dict[str, Any]:
+    def month_budget_check(self, key: str, month: str, budget: float) -> Request:
         """Transaction element (a claim's): the agent's month is still under its budget."""
         return {
             "ConditionCheck": {

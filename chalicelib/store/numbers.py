@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -28,7 +27,7 @@ from ..domain.suppressions import Suppression, SuppressionSource
 from ..resources import NUMBERS, table_name
 from ..settings import Settings
 from .cursors import Cursors, KeyShape, cursor_key
-from .dynamo import av, condition_failed, from_item, storable_key, values
+from .dynamo import Fields, Request, Wire, av, condition_failed, from_item, storable_key, values
 
 KEEP = timedelta(days=MAX_DAYS + 1)  # longer than any window: the history is useless after it
 PAGE_KEY = KeyShape("suppressions", {"suppressed_tenant": "S", "number": "S", "tenant_id": "S"})
@@ -46,7 +45,7 @@ class Blocked:
     frees_at: datetime | None = None
 
 
-def _entry(item: dict[str, Any]) -> Suppression:
+def _entry(item: Wire) -> Suppression:
     data = from_item(item)
     return Suppression(
         number=data["number"],
@@ -65,7 +64,7 @@ class NumberStore:
         self._cursors = Cursors(cursor_key(settings))
 
     @staticmethod
-    def key(tenant_id: str, number: str) -> dict[str, Any]:
+    def key(tenant_id: str, number: str) -> Wire:
         return {"tenant_id": av(tenant_id), "number": av(number)}
 
     # --- the do-not-call list ---------------------------------------------------------------
@@ -82,7 +81,7 @@ class NumberStore:
         execution_id: str | None = None,
     ) -> None:
         """Add (or renew) an entry; the number's attempt history is kept. Idempotent."""
-        fields: dict[str, Any] = {
+        fields: Fields = {
             "suppressed_tenant": tenant_id,
             "source": source.value,
             "suppressed_at": clock.now_iso(),
@@ -148,7 +147,7 @@ class NumberStore:
         condition = ACTIVE + (" AND #src = :src" if source else "")
         bound = values(t=tenant_id, now=clock.now_iso(), **({"src": source} if source else {}))
         while True:
-            request: dict[str, Any] = {
+            request: Request = {
                 "TableName": self.table,
                 "IndexName": "suppressed",
                 "KeyConditionExpression": "suppressed_tenant = :t",
@@ -183,7 +182,7 @@ class NumberStore:
         now = clock.now_iso()
         found: set[str] = set()
         for i in range(0, len(keys), BATCH_GET):
-            pending: dict[str, Any] = {
+            pending: Request = {
                 self.table: {
                     "Keys": keys[i : i + BATCH_GET],
                     "ProjectionExpression": "#n, suppressed_tenant, suppressed_until",
@@ -201,7 +200,7 @@ class NumberStore:
 
     # --- the claim ---------------------------------------------------------------------------
 
-    def claim_element(self, tenant_id: str, number: str, now: datetime, limit: ContactLimit | None) -> dict[str, Any]:
+    def claim_element(self, tenant_id: str, number: str, now: datetime, limit: ContactLimit | None) -> Request:
         """The claim transaction's element for the number: not suppressed, under the limit; records the attempt."""
         condition = NOT_SUPPRESSED
         vals = values(now=clock.iso(now), t=[int(now.timestamp())], empty=[], ttl=int((now + KEEP).timestamp()))
@@ -222,7 +221,7 @@ class NumberStore:
         }
 
     @staticmethod
-    def blocked(old_item: dict[str, Any] | None, now: datetime, limit: ContactLimit | None) -> Blocked:
+    def blocked(old_item: Wire | None, now: datetime, limit: ContactLimit | None) -> Blocked:
         """Why `claim_element` was refused, from the item DynamoDB returned with the refusal."""
         data = from_item(old_item or {})
         until = data.get("suppressed_until")

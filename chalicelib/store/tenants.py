@@ -6,6 +6,7 @@ from botocore.exceptions import ClientError
 
 from .. import aws
 from ..domain.records import Tenant
+from ..domain.webhooks import new_secret
 from ..resources import TENANTS, table_name
 from ..settings import Settings
 from .dynamo import Wire, av, condition_failed, from_item, values
@@ -21,6 +22,13 @@ class TenantStore:
     def find(self, tenant_id: str) -> Tenant | None:
         item = aws.dynamodb().get_item(TableName=self._table, Key=self._key(tenant_id), ConsistentRead=True).get("Item")
         return Tenant.model_validate(from_item(item)) if item else None
+
+    def with_secret(self, tenant_id: str, now: str) -> Tenant:
+        """The tenant with its signing secrets, the first one made on first use."""
+        tenant = self.find(tenant_id)
+        if tenant and tenant.webhook_secret:
+            return tenant
+        return self.set_secret_if_missing(tenant_id, new_secret(), now)
 
     def set_secret_if_missing(self, tenant_id: str, secret: str, now: str) -> Tenant:
         """The tenant with a secret: this one, or the one a concurrent first use stored first."""

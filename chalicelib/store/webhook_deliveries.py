@@ -13,6 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .. import aws
+from ..domain.timeline import Entry
 from ..resources import WEBHOOK_DELIVERIES, table_name
 from ..settings import Settings
 from .cursors import Cursors, InvalidCursor, KeyShape, cursor_key
@@ -75,7 +76,7 @@ class DeliveryStore:
         *,
         updated_at: str,
         next_try_at: str | None = None,
-        record: dict[str, Any] | None = None,
+        record: Entry | None = None,
     ) -> bool:
         """Record how attempt `attempt` ended; False when a later attempt already took over (do nothing more).
 

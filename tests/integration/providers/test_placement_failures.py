@@ -10,7 +10,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.services.container import Dependencies
-from chalicelib.services.placing import pace_key
+from chalicelib.services.dialing import pace_key
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.providers import (
     crash_once_after_placement,

@@ -56,16 +56,21 @@ def test_every_documented_operation_is_a_route() -> None:
 
 
 def _handler_source(view: Any) -> str:
-    """The view's source and that of the module's private helpers it calls (`_serve(...)`)."""
+    """The view's source, that of the module's private helpers it calls (`_serve(...)`) and that of the
+    shared answer helpers of chalicelib/api it calls (`csv_answer(...)`: its 303)."""
     view = inspect.unwrap(view)
     source = inspect.getsource(view)
     module = inspect.getmodule(view)
-    helpers = {name for name in re.findall(r"\b(_[a-z]\w*)\(", source)}
-    return source + "".join(
-        inspect.getsource(getattr(module, name))
-        for name in sorted(helpers)
-        if inspect.isfunction(getattr(module, name, None))
-    )
+    assert module is not None
+    called = {getattr(module, name, None) for name in re.findall(r"\b([a-z_]\w*)\(", source)}
+    helpers = [
+        f
+        for f in called
+        if inspect.isfunction(f)
+        and f.__module__.startswith("chalicelib.api.")
+        and (f.__module__ == module.__name__ or not f.__name__.startswith("_"))
+    ]
+    return source + "".join(inspect.getsource(f) for f in sorted(helpers, key=lambda f: f.__name__))
 
 
 def test_each_success_status_is_one_its_handler_answers() -> None:
