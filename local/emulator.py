@@ -23,7 +23,8 @@ from chalicelib import aws
 
 from . import EnvPatch
 from .fidelity import serialize_dynamodb_writes
-from .persist import DurableApp, Store
+from .moto_costs import remove_moto_overheads
+from .persist import DurableApp, Store, Summary
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class _Server(ThreadedMotoServer):
     def _server_entry(self) -> None:
         self._server = make_server(self._ip_address, self._port, self._app, True)
         self._server_ready_event.set()
-        self._server.serve_forever()
+        self._server.serve_forever(poll_interval=0.05)  # stop() waits for one poll at most
 
 
 class Emulator:
@@ -75,10 +76,21 @@ class Emulator:
             raise RuntimeError("the emulator is not running")
         return f"http://{HOST}:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        """The process that serves: this one."""
+        return os.getpid() if self.port else None
+
+    @property
+    def summary(self) -> Summary | None:
+        """What the data directory held at start (None without one)."""
+        return self.store.summary if self.store is not None else None
+
     def start(self) -> str:
         """Start the server, point the environment at it and drop cached clients; returns the endpoint."""
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
         serialize_dynamodb_writes()  # the server is threaded: conditional writes must not race
+        remove_moto_overheads()  # costs that grow with the emulator's state, which AWS does not have
         app: Callable[..., Any] = DomainDispatcherApplication(create_backend_app)
         if self.data_dir is not None:
             self.store = Store(self.data_dir).open(app, fresh=self._fresh)

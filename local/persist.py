@@ -49,6 +49,7 @@ __all__ = ["DataError", "DurableApp", "Store", "Summary", "status_path", "write_
 SNAPSHOT = "snapshot.bin"
 LOG = "wal.log"
 LOCK = "lock"
+LOCK_WAIT_S = 5.0  # for the emulator of a killed stack to exit (it does as soon as its stdin ends)
 # The log is folded into a new snapshot once past both: compaction costs in proportion to the state,
 # so it comes after a log of comparable size (amortised), and restart replays at most that much.
 MIN_COMPACT_BYTES = 32 * 1024 * 1024
@@ -225,12 +226,19 @@ class Store:
         return self
 
     def _lock(self) -> None:
+        """Refuse a directory another stack holds; wait a moment first, since the emulator of a stack just
+        killed (kill -9) exits when it notices, and a restart may come sooner."""
         fd = os.open(self.data_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise DataError(self.data_dir, "another local stack is using this data directory") from None
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise DataError(self.data_dir, "another local stack is using this data directory") from None
+                time.sleep(0.1)
         self._lock_fd = fd
 
     def _unlock(self) -> None:

@@ -31,6 +31,7 @@ from . import EnvPatch
 from .api_server import ApiServer
 from .bootstrap import create_resources
 from .emulator import Emulator
+from .emulator_process import EmulatorProcess
 from .faults import FaultConfig, FaultInjector
 from .persist import Summary, status_path, write_json
 from .rules_runner import RulesRunner
@@ -70,6 +71,7 @@ class LocalStack:
         data_dir: Path | str | None = None,
         fresh: bool = False,
         faults: str | None = None,
+        emulator_process: bool = True,
     ) -> None:
         self.faults = FaultInjector(FaultConfig.parse(faults)) if faults else None  # `make run FAULTS=seed=7,rate=0.05`
         self.project_dir = Path(project_dir).resolve()
@@ -80,7 +82,9 @@ class LocalStack:
         self._default_concurrency = default_concurrency
         self._rules_interval = rules_interval
         self._env = EnvPatch()
-        self.emulator = Emulator(port=aws_port, data_dir=data_dir, fresh=fresh)
+        # moto in a process of its own (a core and a GIL apart from the service), or in this one
+        emulator = EmulatorProcess if emulator_process else Emulator
+        self.emulator: Emulator | EmulatorProcess = emulator(port=aws_port, data_dir=data_dir, fresh=fresh)
         self.config: Config | None = None
         self.api: ApiServer | None = None
         self.sqs: SqsRunner | None = None
@@ -143,7 +147,7 @@ class LocalStack:
         if self.data_dir is not None:  # for scripts and tests: where the stack is, machine-readable
             write_json(
                 status_path(self.data_dir),
-                {"pid": os.getpid(), "api_url": self.api_url, "aws_url": self.aws_url}
+                {"pid": os.getpid(), "api_url": self.api_url, "aws_url": self.aws_url, "aws_pid": self.emulator.pid}
                 | {"api_key": self.api_key, "agent_id": self.agent_id},
             )
 
@@ -156,7 +160,7 @@ class LocalStack:
                 except Exception:
                     logger.exception("stopping %s failed", type(part).__name__)
         self.api = self.rules = self.scheduler = self.sqs = None
-        if self.data_dir is not None and self.emulator.store is not None:
+        if self.data_dir is not None and self.emulator.summary is not None:
             status_path(self.data_dir).unlink(missing_ok=True)
         self.emulator.stop()
         self._env.restore()
@@ -210,8 +214,7 @@ class LocalStack:
     @property
     def restored(self) -> Summary | None:
         """What the data directory held at start (None without one)."""
-        store = self.emulator.store
-        return store.summary if store is not None else None
+        return self.emulator.summary
 
     def __enter__(self) -> LocalStack:
         return self.start()

@@ -424,6 +424,15 @@ class PlanWaiting(Answer):
     outside_hours: int = Field(..., description="Outside the calling hours at the start, in some zone of the number.")
     blocked_date: int = Field(..., description="The start falls on a blocked local date.")
     holiday: int = Field(..., description="The start falls on a public holiday of the recipient's country.")
+    suppressed: int = Field(
+        ..., description="On the do-not-call list (added after upload) at its first possible dial: never called."
+    )
+    contact_limit: int = Field(
+        ...,
+        description="Over the agent's contact limit (max_attempts_per_number, earlier batches' calls) at its first "
+        "possible dial: it waits for the window to free a slot, or is never called when that is more than "
+        "CONTACT_LIMIT_MAX_WAIT_HOURS away (`contact_limited`).",
+    )
     no_open_time: int = Field(
         ..., description="No time inside the calling hours in every zone of the number: the dialer ends it `error`."
     )

@@ -39,3 +39,18 @@ def limit_of(attempts: object, days: object) -> ContactLimit | None:
     if isinstance(attempts, int) and isinstance(days, int) and attempts > 0 and days > 0:
         return ContactLimit(attempts, days)
     return None
+
+
+@dataclass(frozen=True)
+class NumberState:
+    """What a tenant's item for one number says: its do-not-call entry (if any) and its claim times."""
+
+    suppressed: bool = False  # an entry exists (it may have expired: see suppressed_at)
+    suppressed_until: str | None = None  # ISO 8601; None with `suppressed`: for good
+    attempts: tuple[int, ...] = ()  # claim times, epoch seconds, newest first
+
+    def suppressed_at(self, moment: datetime) -> bool:
+        """Whether the entry is in force at `moment` (an expired entry no longer suppresses)."""
+        if not self.suppressed:
+            return False
+        return self.suppressed_until is None or datetime.fromisoformat(self.suppressed_until) > moment

@@ -24,15 +24,18 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .calling_window import CallingWindow, is_open, next_open, recipient_zones
+from .calling_window import CallingWindow, contact_zones, is_open, next_open, stored_recipient_zones
+from .contact_limits import ContactLimit, NumberState
 from .retry import RetryConfig
 
 NOW = "now"
 OUTSIDE_HOURS = "outside_hours"
 BLOCKED_DATE = "blocked_date"
 HOLIDAY = "holiday"
+SUPPRESSED = "suppressed"  # on the do-not-call list when its first dial comes: the dialer ends it `suppressed`
+CONTACT_LIMIT = "contact_limit"  # over its contact limit then: it waits for the window (or ends `contact_limited`)
 NO_OPEN_TIME = "no_open_time"  # no second open in every zone of the number: the dialer ends it `error`
-WAIT_REASONS: tuple[str, ...] = (OUTSIDE_HOURS, BLOCKED_DATE, HOLIDAY, NO_OPEN_TIME)
+WAIT_REASONS: tuple[str, ...] = (OUTSIDE_HOURS, BLOCKED_DATE, HOLIDAY, SUPPRESSED, CONTACT_LIMIT, NO_OPEN_TIME)
 UNANSWERED_STATUS = "no-answer"  # how the projection counts an unanswered attempt against retry_on_statuses
 _GOLDEN = (math.sqrt(5) - 1) / 2
 _ROOT2 = math.sqrt(2) - 1
@@ -60,22 +63,33 @@ class FirstDials:
         self.start = start
         self.rules: list[tuple[CallingWindow | None, tuple[str, ...]]] = []  # per key: the number's rules, zones
         self._keys: dict[tuple[str | None, tuple[str, ...]], int] = {}
+        self._stored: dict[tuple[str | None, str], int] = {}  # (calendar, stored zones) -> key: no lookup at all
         self._answers: dict[int, FirstDial] = {}
         self._open_minutes: dict[tuple[int, int], bool] = {}
-        self._closed: dict[int, tuple[float, datetime | None]] = {}
+        self._closed: dict[int, tuple[float, float | None]] = {}  # key -> (closed from, opens at; None: never)
 
-    def key(self, number: str) -> int:
+    def key(self, number: str, stored_zones: str | None = None) -> int:
+        """The number's rules; `stored_zones`: its zones as the ingest stored them (`z`), None to look them up
+        (the same lookup the ingest makes, for a valid number: a chunk written before the ingest stored them)."""
         window = self.window.for_number(number) if self.window is not None else None
-        zones = tuple(recipient_zones(number, self.default_timezone)) if window is not None else ()
-        ident = (window.holiday_calendar if window is not None else None, zones)
+        if window is None:
+            ident: tuple[str | None, tuple[str, ...]] = (None, ())
+        else:
+            stored = stored_zones if stored_zones is not None else contact_zones(number)
+            known = self._stored.get((window.holiday_calendar, stored))
+            if known is not None:
+                return known
+            ident = (window.holiday_calendar, stored_recipient_zones(stored, self.default_timezone))
         key = self._keys.get(ident)
         if key is None:
             key = self._keys[ident] = len(self.rules)
-            self.rules.append((window, zones))
+            self.rules.append((window, ident[1]))
+        if window is not None:
+            self._stored[(window.holiday_calendar, stored)] = key
         return key
 
-    def of(self, number: str) -> FirstDial:
-        key = self.key(number)
+    def of(self, number: str, stored_zones: str | None = None) -> FirstDial:
+        key = self.key(number, stored_zones)
         answer = self._answers.get(key)
         if answer is None:
             answer = self._answers[key] = self._decide(key)
@@ -91,7 +105,15 @@ class FirstDials:
         return FirstDial(when, closed_reason(window, zones, self.start), key)
 
     def open_at(self, key: int, at: datetime) -> datetime | None:
-        """The first instant >= `at` a dial under this key's rules is allowed (None: never within the horizon).
+        """The first instant >= `at` a dial under this key's rules is allowed (None: never within the horizon)."""
+        moment = self.open_after(key, at.timestamp())
+        if moment is None:
+            return None
+        return at if moment == at.timestamp() else datetime.fromtimestamp(moment, UTC)
+
+    def open_after(self, key: int, moment: float) -> float | None:
+        """`open_at` in epoch seconds: the projection asks it for every attempt that waited, so it builds no
+        datetime when the memo answers.
 
         Memoised per UTC minute: every zone's offset is a whole number of minutes and the rules open and
         close on whole minutes of the wall clock, so the answer "open" holds for the whole minute; and a
@@ -99,20 +121,45 @@ class FirstDials:
         """
         window, zones = self.rules[key]
         if window is None:
-            return at
-        moment = at.timestamp()
+            return moment
         minute = (key, int(moment // 60))
         known = self._open_minutes.get(minute)
         if known is None:
-            known = self._open_minutes[minute] = is_open(window, zones, at)
+            known = self._open_minutes[minute] = is_open(window, zones, datetime.fromtimestamp(moment, UTC))
         if known:
-            return at
+            return moment
         closed = self._closed.get(key)
-        if closed is not None and closed[0] <= moment and (closed[1] is None or moment < closed[1].timestamp()):
+        if closed is not None and closed[0] <= moment and (closed[1] is None or moment < closed[1]):
             return closed[1]
-        when = next_open(window, zones, at)
-        self._closed[key] = (moment, when)
-        return when
+        when = next_open(window, zones, datetime.fromtimestamp(moment, UTC))
+        opens = when.timestamp() if when is not None else None
+        self._closed[key] = (moment, opens)
+        return opens
+
+
+def with_number(
+    dial: FirstDial,
+    state: NumberState | None,
+    limit: ContactLimit | None,
+    max_wait: timedelta,
+    rules: FirstDials,
+) -> FirstDial:
+    """The first dial once the number's own item has its say, as the dialer's claim does at that instant.
+
+    The claim comes after the calling rules (a closed window waits before any claim): a number suppressed
+    then is never dialled; one over its contact limit waits until its window frees a slot and then for the
+    rules to open again, or, when that is more than `max_wait` away, is never dialled (`contact_limited`).
+    """
+    if dial.at is None or state is None:
+        return dial
+    if state.suppressed_at(dial.at):
+        return FirstDial(None, SUPPRESSED, dial.zone_key)
+    frees = limit.frees_at(list(state.attempts)) if limit is not None else None
+    if frees is None or frees <= dial.at:
+        return dial
+    if frees - dial.at > max_wait:
+        return FirstDial(None, CONTACT_LIMIT, dial.zone_key)
+    return FirstDial(rules.open_at(dial.zone_key, frees), CONTACT_LIMIT, dial.zone_key)
 
 
 def closed_reason(window: CallingWindow, zones: Sequence[str], at: datetime) -> str:
@@ -174,29 +221,53 @@ def _retry_minutes(config: RetryConfig | None, attempt: int) -> int | None:
     return intervals[min(attempt - 1, len(intervals) - 1)]
 
 
+@dataclass
+class NumberLimits:
+    """The agent's contact limit as the projection applies it to this batch's retries: each number's earlier
+    claims (newest first, only numbers that have any), to which the run adds the attempts it places."""
+
+    limit: ContactLimit
+    max_wait: timedelta  # CONTACT_LIMIT_MAX_WAIT_HOURS: a longer wait ends the contact `contact_limited`
+    claims: dict[int, list[int]] = field(default_factory=dict)  # contact index -> epoch seconds, newest first
+
+
 def project(
     dials: Iterable[tuple[int, FirstDial]],
     rules: FirstDials,
     capacity: Capacity,
     assumptions: Assumptions,
     retry: RetryConfig | None,
+    limits: NumberLimits | None = None,
 ) -> Projection:
     """Run the campaign forward: `dials` are (contact index, first dial) pairs, in any order."""
-    run = _Run(rules, capacity, assumptions, retry)
+    run = _Run(rules, capacity, assumptions, retry, limits)
     for index, dial in dials:
         run.add(index, dial)
     return run.finish()
 
 
 class _Run:
-    """The discrete-event run behind `project`: a heap of ready attempts and a heap of live calls' ends."""
+    """The discrete-event run behind `project`.
+
+    Ready attempts wait in one heap per zone set (`key`); a heap of each key's first attempt picks the next
+    one, so that when the rules refuse a start, the whole key waits for their next opening in one step (a
+    campaign over many days would otherwise move every waiting attempt of a closed zone set one by one,
+    every night). A heap of live calls' ends gives the free slots.
+    """
 
     def __init__(
-        self, rules: FirstDials, capacity: Capacity, assumptions: Assumptions, retry: RetryConfig | None
+        self,
+        rules: FirstDials,
+        capacity: Capacity,
+        assumptions: Assumptions,
+        retry: RetryConfig | None,
+        limits: NumberLimits | None,
     ) -> None:
-        self.rules, self.capacity, self.assumed, self.retry = rules, capacity, assumptions, retry
+        self.rules, self.capacity, self.assumed, self.retry, self.limits = rules, capacity, assumptions, retry, limits
         self.out = Projection()
-        self.ready: list[tuple[float, int, int, int]] = []  # (ready at, contact index, attempt, zone key)
+        self.queues: dict[int, list[tuple[float, int, int]]] = {}  # key -> (ready at, contact index, attempt)
+        self.heads: list[tuple[float, int, int, int]] = []  # (when, index, attempt, key) of keys' first; stale skipped
+        self.opens: dict[int, float] = {}  # key -> when its rules open again, after they refused a start
         self.live: list[float] = []  # end times of the calls holding a slot
         self.gap = 1.0 / capacity.calls_per_second if capacity.calls_per_second else 0.0
         self.next_start = -math.inf
@@ -208,56 +279,111 @@ class _Run:
         if dial.at is None:
             self.out.never_dialled += 1
         else:
-            self.ready.append((dial.at.timestamp(), index, 1, dial.zone_key))
+            self.queues.setdefault(dial.zone_key, []).append((dial.at.timestamp(), index, 1))
 
-    def _slot(self, at: float) -> float:
-        """The first moment from `at` with a free live-call slot and the pacing satisfied."""
-        start = max(at, self.next_start)
-        while self.live and self.live[0] <= start:
-            heapq.heappop(self.live)
-        if len(self.live) >= self.capacity.live_calls:
-            start = max(start, heapq.heappop(self.live))
-        return start
+    def _when(self, key: int, ready: float) -> float:
+        opens = self.opens.get(key)
+        return ready if opens is None or ready > opens else opens
 
-    def _allowed(self, index: int, attempt: int, key: int, start: float) -> bool:
-        """Whether the rules allow a start at `start`; if not, the attempt waits for their next open second."""
-        allowed = self.rules.open_at(key, datetime.fromtimestamp(start, UTC))
-        if allowed is None:
+    def _head(self, key: int) -> None:
+        """Offer the key's first attempt (an earlier offer for the key is then stale)."""
+        queue = self.queues[key]
+        if queue:
+            ready, index, attempt = queue[0]
+            heapq.heappush(self.heads, (self._when(key, ready), index, attempt, key))
+
+    def _push(self, key: int, ready: float, index: int, attempt: int) -> None:
+        queue = self.queues.setdefault(key, [])
+        heapq.heappush(queue, (ready, index, attempt))
+        if queue[0] == (ready, index, attempt):
+            self._head(key)
+
+    def _refused(self, key: int, start: float) -> bool:
+        """Whether the rules refuse the key's first attempt at `start`: then the key waits for their next
+        opening (or, with none within their horizon, that attempt is never dialled)."""
+        opens = self.rules.open_after(key, start)
+        if opens is not None and opens <= start:
+            return False
+        if opens is None:
+            heapq.heappop(self.queues[key])
             self.out.never_dialled += 1
-            return False
-        if allowed.timestamp() > start:
-            heapq.heappush(self.ready, (allowed.timestamp(), index, attempt, key))
-            return False
+        else:
+            self.opens[key] = opens
+        self._head(key)
         return True
 
+    def _under_limit(self, key: int, index: int, attempt: int, start: float) -> bool:
+        """A retry's claim against the contact limit (this batch's earlier attempts count): if refused, it
+        waits for the window to free a slot, or never happens when that is beyond the longest wait."""
+        assert self.limits is not None
+        frees = self.limits.limit.frees_at(self.limits.claims.get(index, []))
+        if frees is None or frees.timestamp() <= start:
+            return True
+        heapq.heappop(self.queues[key])
+        if frees.timestamp() - start > self.limits.max_wait.total_seconds():
+            self.out.retries -= 1  # counted when it was due; it never happens
+        else:
+            self.queues[key].append((frees.timestamp(), index, attempt))
+            heapq.heapify(self.queues[key])
+        self._head(key)
+        return False
+
     def _place(self, index: int, attempt: int, key: int, start: float) -> None:
+        if self.limits is not None:
+            self.limits.claims.setdefault(index, []).insert(0, int(start))
         picked_up = answered(index, attempt, self.assumed.answer_rate)
         hold = self.assumed.ring_seconds + (self.assumed.mean_call_seconds if picked_up else 0.0)
         end = start + hold
         heapq.heappush(self.live, end)
         self.next_start = start + self.gap
-        self.out.attempts += 1
-        self.out.peak_live_calls = max(self.out.peak_live_calls, len(self.live))
+        out = self.out
+        out.attempts += 1
+        if len(self.live) > out.peak_live_calls:
+            out.peak_live_calls = len(self.live)
         self.busy_seconds += hold
-        self.first, self.last, self.end_max = min(self.first, start), max(self.last, start), max(self.end_max, end)
+        if start < self.first:
+            self.first = start
+        if start > self.last:
+            self.last = start
+        if end > self.end_max:
+            self.end_max = end
         if picked_up:
-            self.out.answered += 1
-            self.out.talk_seconds += self.assumed.mean_call_seconds
+            out.answered += 1
+            out.talk_seconds += self.assumed.mean_call_seconds
             return
         minutes = _retry_minutes(self.retry, attempt)
         if minutes is not None:
             self.out.retries += 1
-            heapq.heappush(self.ready, (end + minutes * 60, index, attempt + 1, key))
+            self._push(key, end + minutes * 60, index, attempt + 1)
 
     def finish(self) -> Projection:
-        heapq.heapify(self.ready)
-        while self.ready:
-            at, index, attempt, key = heapq.heappop(self.ready)
-            start = self._slot(at)
-            # Waited (slot, pacing) or a retry: the rules may have closed meanwhile.
-            if (start != at or attempt > 1) and not self._allowed(index, attempt, key, start):
+        """Start every ready attempt, in order, at the first moment with a free slot and the pacing satisfied."""
+        heads, live, pop, limit = self.heads, self.live, heapq.heappop, self.capacity.live_calls
+        for key, queue in self.queues.items():
+            heapq.heapify(queue)
+            self._head(key)
+        while heads:
+            at, index, attempt, key = pop(heads)
+            queue = self.queues[key]
+            if not queue or queue[0][1] != index or queue[0][2] != attempt or self._when(key, queue[0][0]) != at:
+                continue  # stale: the key's first attempt or its opening changed since
+            start = at if at > self.next_start else self.next_start
+            while live and live[0] <= start:
+                pop(live)
+            full = len(live) >= limit
+            if full and live[0] > start:
+                start = live[0]  # the first call to end frees its slot then
+            # Waited (slot, pacing) or a retry: the rules may have closed meanwhile. A refused start takes no
+            # slot (the call holding it still ends when it does), and its key waits for the next opening.
+            if (start != at or attempt > 1) and self._refused(key, start):
                 continue
+            if attempt > 1 and self.limits is not None and not self._under_limit(key, index, attempt, start):
+                continue
+            pop(queue)
+            if full:
+                pop(live)
             self._place(index, attempt, key, start)
+            self._head(key)
         out = self.out
         if out.attempts:
             out.first_dial_at = datetime.fromtimestamp(self.first, UTC)

@@ -6,7 +6,7 @@ written, so these models only give it a shape. Every field but the keys is optio
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from typing_extensions import TypedDict
@@ -26,6 +26,7 @@ class StoredContact(TypedDict):
     row: int  # the CSV row, for people
     n: str  # the number, E.164
     v: JsonObject  # its other columns (the template variables): the user's, free-form
+    z: NotRequired[str]  # its candidate zones, phonenumbers' answer comma-joined (calling_window.contact_zones)
 
 
 class Record(BaseModel):

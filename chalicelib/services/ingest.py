@@ -25,6 +25,7 @@ from ..domain import json_input
 from ..domain.batch_status import BatchStatus
 from ..domain.batches import BatchOptions
 from ..domain.calling_rules import CallingRules
+from ..domain.calling_window import contact_zones
 from ..domain.contact_reader import Contact, ContactReader, RowError, Summary, read_records
 from ..domain.contacts_error import ContactsError
 from ..domain.json_input import JsonObject
@@ -321,7 +322,15 @@ def _store_contacts(deps: Dependencies, batch_id: str, items: Iterable[Contact |
             if max_rows and rows > max_rows:
                 raise ContactsError("too_many_rows", f"the file has more than {max_rows} rows (MAX_ROWS)")
             if isinstance(item, Contact):
-                chunk.append({"i": index, "row": item.row, "n": item.number, "v": item.variables})
+                chunk.append(
+                    {
+                        "i": index,
+                        "row": item.row,
+                        "n": item.number,
+                        "v": item.variables,
+                        "z": contact_zones(item.number),
+                    }
+                )
                 index += 1
                 if len(chunk) == size:
                     deps.blobs.put_chunk(batch_id, chunks, chunk)

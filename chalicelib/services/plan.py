@@ -16,6 +16,7 @@ from .. import clock
 from ..domain.batch_status import BatchStatus
 from ..domain.batches import spreadsheet_safe
 from ..domain.calling_window import CallingWindow
+from ..domain.contact_limits import ContactLimit, NumberState
 from ..domain.plan import (
     DEFAULT_ANSWER_RATE,
     DEFAULT_MEAN_CALL_SECONDS,
@@ -28,9 +29,11 @@ from ..domain.plan import (
     FirstDial,
     FirstDials,
     Histogram,
+    NumberLimits,
     PlanQuery,
     Projection,
     project,
+    with_number,
 )
 from ..domain.records import Agent, Batch, StoredContact
 from ..domain.retry import RetryConfig
@@ -38,6 +41,7 @@ from ..errors import Conflict
 from .container import Dependencies
 from .dialing import DEFAULT_CALLS_PER_SECOND
 from .dispatch import capacity
+from .number_guard import agent_limit
 
 PLANNABLE = frozenset({BatchStatus.CREATED, BatchStatus.SCHEDULED, BatchStatus.RUNNING, BatchStatus.PAUSED})
 HISTORY_MIN_CALLS = 50  # finished attempts of the agent's ended batches before its history replaces a default
@@ -52,6 +56,8 @@ class PlanInput:
     start: datetime
     rules: FirstDials
     first_position: int  # contacts before it were already handed to the dialer (a running or paused batch)
+    limit: ContactLimit | None  # the agent's contact limit, which the claim applies (bypass or not)
+    numbers_matter: bool  # a limit applies or the tenant has suppressed numbers: read the numbers' items
 
 
 def _input(deps: Dependencies, tenant_id: str, batch_id: str) -> PlanInput:
@@ -69,20 +75,38 @@ def _input(deps: Dependencies, tenant_id: str, batch_id: str) -> PlanInput:
         start = max(now, clock.parse_iso(batch.scheduled_at))
     window = None if batch.bypass_call_guardrails else CallingWindow.from_agent(agent, batch)
     first = 0 if batch.status in (BatchStatus.CREATED, BatchStatus.SCHEDULED) else batch.next_pos
-    return PlanInput(batch, agent, start, FirstDials(window, agent.timezone, start), first)
+    limit = agent_limit(agent)
+    numbers_matter = limit is not None or deps.numbers.has_any(tenant_id)
+    return PlanInput(batch, agent, start, FirstDials(window, agent.timezone, start), first, limit, numbers_matter)
 
 
-def _contacts(deps: Dependencies, plan: PlanInput) -> Iterator[tuple[StoredContact, FirstDial]]:
+def _contacts(deps: Dependencies, plan: PlanInput) -> Iterator[tuple[StoredContact, FirstDial, NumberState | None]]:
     """Every contact still to be dispatched with its first possible dial, chunk by chunk."""
     batch = plan.batch
     size, total = batch.chunk_size, batch.valid_contacts
     if not size or plan.first_position >= total:
         return
     chunk, offset = divmod(plan.first_position, size)
+    max_wait = timedelta(hours=deps.settings.contact_limit_max_wait_hours)
     while chunk * size < total:
-        for contact in deps.blobs.read_chunk(batch.batch_id, chunk)[offset:]:
-            yield contact, plan.rules.of(contact["n"])
+        contacts = deps.blobs.read_chunk(batch.batch_id, chunk)[offset:]
+        states = _number_states(deps, plan, contacts)
+        for contact in contacts:
+            dial = plan.rules.of(contact["n"], contact.get("z"))  # chunks stored before `z` existed: looked up
+            state = states.get(contact["n"])
+            if state is not None:
+                dial = with_number(dial, state, plan.limit, max_wait, plan.rules)
+            yield contact, dial, state
         chunk, offset = chunk + 1, 0
+
+
+def _number_states(deps: Dependencies, plan: PlanInput, contacts: list[StoredContact]) -> dict[str, NumberState]:
+    """The chunk's numbers' items (suppression, claim history): one BatchGetItem per 100 contacts, and none
+    at all for a tenant that never suppressed a number and an agent without a contact limit."""
+    if not plan.numbers_matter or not contacts:
+        return {}
+    numbers = [contact["n"] for contact in contacts]
+    return deps.numbers.states_among(plan.batch.tenant_id, numbers, history=plan.limit is not None)
 
 
 def _history(deps: Dependencies, tenant_id: str, agent_id: str) -> dict[str, float] | None:
@@ -132,25 +156,45 @@ def _retry_config(batch: Batch) -> RetryConfig | None:
     return RetryConfig.model_validate(batch.retry_config) if batch.retry_config else None
 
 
+@dataclass
+class FirstDialPass:
+    """One pass over the contacts: counts by reason, the histogram, each contact's first dial, and (with a
+    contact limit) the numbers' earlier claims for the projection's retries."""
+
+    counts: dict[str, int]
+    histogram: Histogram
+    dials: list[tuple[int, FirstDial]]
+    number_limits: NumberLimits | None
+
+
+def _first_dials(deps: Dependencies, plan: PlanInput) -> FirstDialPass:
+    number_limits = None
+    if plan.limit is not None:
+        number_limits = NumberLimits(plan.limit, timedelta(hours=deps.settings.contact_limit_max_wait_hours))
+    out = FirstDialPass(dict.fromkeys((NOW, *WAIT_REASONS), 0), Histogram(plan.start, BUCKET), [], number_limits)
+    for contact, dial, state in _contacts(deps, plan):
+        out.counts[dial.reason] += 1
+        if dial.at is not None:
+            out.histogram.add(dial.at)
+        out.dials.append((int(contact["i"]), dial))
+        if number_limits is not None and state is not None and state.attempts:
+            number_limits.claims[int(contact["i"])] = list(state.attempts)
+    return out
+
+
 def batch_plan(deps: Dependencies, tenant_id: str, batch_id: str, query: PlanQuery) -> dict[str, Any]:
     """The plan as `GET /batches/{id}/plan` answers it (see bodies.BatchPlan)."""
     plan = _input(deps, tenant_id, batch_id)
     batch, agent = plan.batch, plan.agent
-    counts = dict.fromkeys((NOW, *WAIT_REASONS), 0)
-    histogram = Histogram(plan.start, BUCKET)
-    dials: list[tuple[int, FirstDial]] = []
-    for contact, dial in _contacts(deps, plan):
-        counts[dial.reason] += 1
-        if dial.at is not None:
-            histogram.add(dial.at)
-        dials.append((int(contact["i"]), dial))
+    found = _first_dials(deps, plan)
+    counts, histogram, dials = found.counts, found.histogram, found.dials
     limits = Capacity(
         live_calls=capacity(batch, agent),
         calls_per_second=agent.calls_per_second or DEFAULT_CALLS_PER_SECOND.get(agent.provider),
     )
     assumed = assumptions(deps, tenant_id, agent, query)
     retry = _retry_config(batch)
-    projection = project(dials, plan.rules, limits, assumed, retry)
+    projection = project(dials, plan.rules, limits, assumed, retry, found.number_limits)
     return {
         "batch_id": batch_id,
         "status": batch.status,
@@ -211,7 +255,7 @@ def plan_csv_rows(deps: Dependencies, tenant_id: str, batch_id: str) -> Iterator
     """The header, then each contact still to be dispatched: number, CSV row, first possible dial time, reason."""
     plan = _input(deps, tenant_id, batch_id)
     yield list(CSV_COLUMNS)
-    for contact, dial in _contacts(deps, plan):
+    for contact, dial, _ in _contacts(deps, plan):
         when = clock.iso(dial.at) if dial.at is not None else ""
         yield [spreadsheet_safe(contact["n"]), str(contact.get("row") or ""), when, dial.reason]
 
@@ -221,12 +265,18 @@ METHOD = (
     "first possible dial time is the first instant at or after start_at that the calling rules allow on the "
     "recipient's clock in every candidate time zone of the number (the same is_open/next_open the dialer uses, "
     "asked once per distinct zone set); `now` means callable at start_at. bypass_call_guardrails makes every "
-    "contact callable at start_at. Projection: a deterministic discrete-event run of the campaign. Attempts "
+    "contact callable at start_at. Then the number's own item, as the dialer's claim reads it at that first "
+    "dial: suppressed then (`suppressed`) is never dialled; over the agent's contact limit (`contact_limit`) "
+    "waits until its window frees a slot and the rules are open, or is never dialled when that is beyond "
+    "CONTACT_LIMIT_MAX_WAIT_HOURS. Projection: a deterministic discrete-event run of the campaign. Attempts "
     "start in order of readiness when a live-call slot is free (live_call_limit) and the pacing allows "
-    "(calls_per_second); a start the rules forbid by then waits for their next open second. An attempt is "
+    "(calls_per_second); a start the rules forbid by then takes no slot and waits, with the other attempts of "
+    "its zone set, for their next open second. An attempt is "
     "answered or not by a fixed evenly spread sequence whose share answered is answer_rate; it holds its slot "
     "ring_seconds, plus mean_call_seconds of talk when answered; an unanswered attempt is retried per "
     "retry_config (as a `no-answer`) after its interval. Cost is talk minutes times price_per_minute. "
     "mean_live_calls is slot-seconds held divided by the span from first dial to completion. Calls of other "
-    "batches sharing the agent's limit, dispatch latency and calls already live are not modelled."
+    "batches sharing the agent's limit, dispatch latency and calls already live are not modelled. With a contact "
+    "limit, a retry's claim counts the number's earlier claims and this batch's own attempts: over the limit it "
+    "waits for the window to free a slot, or is dropped when that is beyond CONTACT_LIMIT_MAX_WAIT_HOURS."
 )

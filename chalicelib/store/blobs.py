@@ -104,8 +104,13 @@ class BlobStore:
         aws.s3().put_object(Bucket=self.bucket, Key=self.chunk_key(batch_id, index), Body=body)
 
     def read_chunk(self, batch_id: str, index: int) -> list[StoredContact]:
+        """One JSON line per contact, split on "\n" only (a value may hold U+2028 or NEL, which JSON writes as
+        they are and `splitlines` would cut at), parsed as one array: one call, not one per contact."""
         body = aws.s3().get_object(Bucket=self.bucket, Key=self.chunk_key(batch_id, index))["Body"].read()
-        return [json.loads(line) for line in body.decode().splitlines() if line]
+        records: list[StoredContact] = json.loads(
+            "[" + ",".join(line for line in body.decode().split("\n") if line) + "]"
+        )
+        return records
 
     def put_errors(self, batch_id: str, fileobj: IO[bytes]) -> None:
         fileobj.seek(0)

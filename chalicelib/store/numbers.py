@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from botocore.exceptions import ClientError
 
 from .. import aws, clock
-from ..domain.contact_limits import MAX_DAYS, ContactLimit
+from ..domain.contact_limits import MAX_DAYS, ContactLimit, NumberState
 from ..domain.suppressions import Suppression, SuppressionSource
 from ..resources import NUMBERS, table_name
 from ..settings import Settings
@@ -178,23 +178,33 @@ class NumberStore:
 
     def suppressed_among(self, tenant_id: str, numbers: Iterable[str]) -> set[str]:
         """Which of these numbers are suppressed now (BatchGetItem, 100 a request)."""
+        now = clock.now()
+        return {
+            n for n, state in self.states_among(tenant_id, numbers, history=False).items() if state.suppressed_at(now)
+        }
+
+    def states_among(self, tenant_id: str, numbers: Iterable[str], *, history: bool) -> dict[str, NumberState]:
+        """The items of those numbers that have one (BatchGetItem, 100 a request): their do-not-call entry,
+        and with `history` their claim times too (the plan asks for them only when a contact limit applies)."""
         keys = [self.key(tenant_id, n) for n in dict.fromkeys(numbers)]
-        now = clock.now_iso()
-        found: set[str] = set()
+        projection = "#n, suppressed_tenant, suppressed_until" + (", attempts" if history else "")
+        found: dict[str, NumberState] = {}
         for i in range(0, len(keys), BATCH_GET):
             pending: Request = {
                 self.table: {
                     "Keys": keys[i : i + BATCH_GET],
-                    "ProjectionExpression": "#n, suppressed_tenant, suppressed_until",
+                    "ProjectionExpression": projection,
                     "ExpressionAttributeNames": {"#n": "number"},
                 }
             }
             while pending:
                 answer = aws.dynamodb().batch_get_item(RequestItems=pending)
                 for item in answer.get("Responses", {}).get(self.table, []):
-                    until = item.get("suppressed_until", {}).get("S")
-                    if "suppressed_tenant" in item and (until is None or until > now):
-                        found.add(item["number"]["S"])
+                    found[item["number"]["S"]] = NumberState(
+                        suppressed="suppressed_tenant" in item,
+                        suppressed_until=item.get("suppressed_until", {}).get("S"),
+                        attempts=tuple(int(t["N"]) for t in item.get("attempts", {}).get("L", [])),
+                    )
                 pending = answer.get("UnprocessedKeys") or {}
         return found
 

@@ -6,6 +6,7 @@ import { downloadFile } from "./actions.js";
 
 export const PLANNABLE = ["created", "scheduled", "running", "paused"];
 const REASONS = { outside_hours: "outside calling hours", blocked_date: "blocked date", holiday: "public holiday",
+  suppressed: "on the do-not-call list", contact_limit: "over the contact limit",
   no_open_time: "no open time in every zone" };
 const MAX_BARS = 48;
 
