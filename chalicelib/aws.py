@@ -55,6 +55,8 @@ def install_client_hook(hook: Callable[[str, Any], None] | None) -> None:
     global _client_hook
     if hook is not None and os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
         raise RuntimeError("fault injection is for the local stack and tests; refused inside Lambda")
+    if hook is not None and hook == _client_hook:
+        return  # already on every client: keep them (a new session reloads botocore's models, ~0.5 s)
     _client_hook = hook
     reset()
 

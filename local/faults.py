@@ -86,12 +86,21 @@ class FaultInjector:
         self._local = threading.local()  # armed per thread: the local stack runs handlers on many threads
         self._lock = threading.Lock()
 
+    def reseed(self, config: FaultConfig) -> None:
+        """Start over from another seed (the chaos test's next one), keeping the hooks already on the clients."""
+        with self._lock:
+            self.config = config
+            self.rng = random.Random(config.seed)
+            self.injected = Counter()
+            self.trail = []
+
     # -- rolling ---------------------------------------------------------------------------------------------
-    def roll(self, point: str, kinds: tuple[str, ...]) -> str | None:
-        """At `rate`, one of `kinds` (those enabled) to inject at `point`, logged; else None."""
+    def roll(self, point: str, kinds: tuple[str, ...], rate: float | None = None) -> str | None:
+        """At `rate` (the config's unless given), one of `kinds` (those enabled) to inject at `point`, logged;
+        else None."""
         allowed = [k for k in kinds if k in self.config.kinds]
         with self._lock:
-            if not allowed or self.rng.random() >= self.config.rate:
+            if not allowed or self.rng.random() >= (self.config.rate if rate is None else rate):
                 return None
             kind = self.rng.choice(allowed)
             self.injected[kind] += 1
@@ -164,8 +173,8 @@ class FaultInjector:
 
 class FaultyProvider:
     """Wraps a provider: a crash before the request, or after the provider accepted (as a crash, or as a
-    timeout the caller sees although the call was placed; the latter only where the provider is idempotent,
-    since for one that is not a timeout is ambiguous by nature)."""
+    timeout the caller sees although the call was placed: `Failure.UNKNOWN`, which must never lead to a
+    second dial at a provider that cannot dedupe)."""
 
     def __init__(self, inner: Any, injector: FaultInjector) -> None:
         self.inner = inner
@@ -180,16 +189,19 @@ class FaultyProvider:
         if self.injector.is_armed and self.injector.roll(point + ":before", ("provider_crash_before",)):
             raise InjectedCrash(f"crashed before placing {request.execution_id}")
         call_id = str(self.inner.place_call(request, agent))
-        after = ("provider_crash_after",) + (("provider_timeout_after_accept",) if self.idempotent(agent) else ())
+        after = ("provider_crash_after", "provider_timeout_after_accept")
         kind = self.injector.roll(point + ":after", after) if self.injector.is_armed else None
         if kind == "provider_crash_after":
             raise InjectedCrash(f"crashed after the provider accepted {request.execution_id}")
         if kind == "provider_timeout_after_accept":
-            raise ProviderError(Failure.TRANSIENT, "the provider timed out (injected; it had accepted the call)")
+            raise ProviderError(Failure.UNKNOWN, "the provider timed out (injected; it had accepted the call)")
         return call_id
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
+
+
+SCHEDULE_RATE = 0.2  # a firing is rare (one per scheduled batch): at the AWS-call rate a campaign would never meet one
 
 
 class FaultyScheduler(SchedulerRunner):
@@ -205,10 +217,11 @@ class FaultyScheduler(SchedulerRunner):
 
     def _deliver(self, key: tuple[str, Any], detail: GetScheduleOutputTypeDef) -> bool:
         point = f"scheduler.{key[0]}"
-        if self.injector.roll(point + ":late", ("schedule_late",)):
+        rate = max(self.injector.config.rate, SCHEDULE_RATE)
+        if self.injector.roll(point + ":late", ("schedule_late",), rate):
             return False  # due, but fires on a later tick
         if not super()._deliver(key, detail):
             return False
-        if self.injector.roll(point + ":twice", ("schedule_twice",)):
+        if self.injector.roll(point + ":twice", ("schedule_twice",), rate):
             super()._deliver(key, detail)
         return True

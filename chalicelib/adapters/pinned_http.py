@@ -28,6 +28,7 @@ class HttpResult:
     location: str | None = None
     latency_ms: int = 0
     body: bytes = b""
+    sent: bool = False  # the request went out (no answer after that: the receiver may have acted on it)
 
 
 @cache
@@ -100,7 +101,7 @@ def post(
                 latency_ms=_ms(started),
             )
         except (OSError, http.client.HTTPException, ValueError) as exc:
-            return HttpResult(None, _describe(exc, started, timeout), latency_ms=_ms(started))
+            return HttpResult(None, _describe(exc, started, timeout), latency_ms=_ms(started), sent=True)
         finally:
             watchdog.cancel()
             conn.close()

@@ -187,7 +187,12 @@ class Batch(Answer):
     invalid_contacts: int | None
     duplicate_contacts: int | None
     suppressed_contacts: int | None = Field(..., description="Valid numbers skipped: on the do-not-call list.")
-    execution_status: dict[str, int] = Field(..., description="Executions per call status (zero counts omitted).")
+    execution_status: dict[str, int] = Field(
+        ...,
+        description=(
+            "Executions per call status (zero counts omitted); a live call (ringing, in-progress) counts as initiated."
+        ),
+    )
     retry_config: RetryConfig | None
     webhook_url: str | None
     status_webhook: str | None

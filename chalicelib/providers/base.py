@@ -40,6 +40,9 @@ class Failure(StrEnum):
     REJECTED = "rejected"  # the provider refused this call (4xx): the call is `failed`
     TRANSIENT = "transient"  # 5xx, timeout, connection: try again with backoff, then `error`
     RATE_LIMITED = "rate_limited"  # too many calls: slow the agent down, never fail the call
+    # The request was sent but no answer came (a read timeout, a connection lost mid-answer): the provider may
+    # have placed the call. Placed again only where the provider dedupes (`idempotent`); else never blindly.
+    UNKNOWN = "unknown"
 
 
 class ProviderError(Exception):

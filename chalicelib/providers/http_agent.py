@@ -102,6 +102,8 @@ class HttpAgentProvider:
             target, addresses, headers, body, self._settings.provider_timeout_seconds, read_limit=MAX_ANSWER_BYTES
         )
         if result.status is None:
+            if result.sent:  # connected and sent: the agent may have placed the call
+                raise ProviderError(Failure.UNKNOWN, f"voice agent did not answer: {result.error}")
             raise ProviderError(Failure.TRANSIENT, f"voice agent unreachable: {result.error}")
         answer = _json(result.body)
         if result.status == 429:

@@ -22,6 +22,7 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.voice_response import Connect, VoiceResponse
+from urllib3.exceptions import NewConnectionError
 
 from ..adapters.secrets import Secrets
 from ..domain.json_input import JsonObject
@@ -56,6 +57,17 @@ class _HttpClient(TwilioHttpClient):
         response = super().request(method, url, *args, **kwargs)
         self.last.retry_after = (response.headers or {}).get("Retry-After")
         return response
+
+
+def _maybe_placed(exc: Exception) -> bool:
+    """The request reached Twilio but its answer did not reach us (read timeout, connection lost mid-answer):
+    Twilio may have created the call. A connect timeout or a refused connection sent nothing."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        return not isinstance(getattr(reason, "reason", reason), NewConnectionError)
+    return isinstance(exc, (requests.Timeout, requests.exceptions.ChunkedEncodingError))
 
 
 def twiml(config: TwilioConfig, welcome_message: str) -> str:
@@ -111,6 +123,8 @@ class TwilioProvider:
         except TwilioRestException as exc:
             raise _failure(exc, getattr(http.last, "retry_after", None)) from None
         except (requests.RequestException, TwilioException) as exc:
+            if _maybe_placed(exc):
+                raise ProviderError(Failure.UNKNOWN, f"Twilio did not answer: {type(exc).__name__}") from None
             raise ProviderError(Failure.TRANSIENT, f"Twilio unreachable: {type(exc).__name__}") from None
         return str(call.sid)
 

@@ -3,9 +3,11 @@ retry per the batch's retry_config, free the live-call slot, and complete the ba
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from .. import clock
+from ..domain.batch_status import BatchStatus
 from ..domain.call_status import NOT_DIALLED, CallStatus, rank
 from ..domain.executions import new_execution
 from ..domain.messages import DialMessage
@@ -15,12 +17,16 @@ from ..domain.timeline import Entry
 from ..observability import count
 from ..resources import DIAL_QUEUE
 from ..store.dynamo import Fields, Request
-from ..store.executions import BatchNotRunning
+from ..store.executions import BatchNotRunning, MaybeLast, SlotGone
 from ..store.leases import agent_key
 from .budget import month_cost_elements, pause_agent_if_spent, pause_if_spent
 from .container import Dependencies
 from .lifecycle import complete_if_done
 from .webhooks import emit_call_event
+
+BATCH_CACHE_SECONDS = 10.0
+BATCH_CACHE_SIZE = 256
+_batches: dict[str, tuple[float, Batch]] = {}
 
 
 def finish_call(
@@ -39,30 +45,101 @@ def finish_call(
     The retry's dial message is sent before the transaction that creates its execution: if
     we die in between, the redelivered event sends it again (the dialer dedupes), and a message
     whose execution was never written is dropped by the dialer's claim.
+
+    The live-call slot is freed in the same transaction (when the lease is already gone, the
+    attempt ends without it). The retry decision needs only the batch's retry_config (fixed at
+    creation) and whether it runs (the transaction checks that): a running batch is cached. The
+    batch is read after the outcome only when it may be its last or spend the batch's budget
+    (the transaction's `not_last` condition says it is neither otherwise).
     """
-    batch = deps.batches.find(execution.batch_id)
+    running = _running_batch(deps, execution.batch_id)
     retry: Execution | None = None
     month_cost = month_cost_elements(deps, execution, fields)
     never_retried = status == CallStatus.CANCELED or status in NOT_DIALLED or _opted_out(execution, fields)
-    if batch is not None and not never_retried:
-        config = RetryConfig.model_validate(batch.retry_config) if batch.retry_config else None
+    if running is not None and not never_retried:
+        config = RetryConfig.model_validate(running.retry_config) if running.retry_config else None
         attempt = int(execution.attempt)
         minutes = retry_delay_minutes(config, status, bool(fields.get("answered_by_voice_mail")), attempt)
-        if minutes is not None and batch.status == "running":
-            retry = _retry(deps, batch, execution, status, fields, minutes, month_cost, notes, tallies)
+        if minutes is not None:
+            retry = _retry(deps, running, execution, status, fields, minutes, month_cost, notes, tallies)
+    read_after = True
     if retry is None:
-        deps.executions.move(execution, status, fields, extra=month_cost, notes=notes, tallies=tallies)
+        read_after = _end(deps, execution, status, fields, month_cost, notes, tallies, running)
     count(f"Outcome_{status}")
-    if rank(execution.status) >= rank(CallStatus.INITIATED):
-        release_slot(deps, execution)
+    batch = deps.batches.find(execution.batch_id) if read_after else running
     if batch is not None:
         announce_call(deps, batch, execution.execution_id, retry)
         if batch.max_spend is not None:
             pause_if_spent(deps, batch.batch_id)
     if month_cost:
         pause_agent_if_spent(deps, execution.tenant_id, execution.agent_id)
-    if retry is None:
-        complete_if_done(deps, execution.batch_id)
+    if retry is None and read_after:
+        complete_if_done(deps, execution.batch_id, batch)
+
+
+def _end(
+    deps: Dependencies,
+    execution: Execution,
+    status: str,
+    fields: Fields,
+    month_cost: list[Request],
+    notes: list[Entry] | None,
+    tallies: dict[str, int] | None,
+    running: Batch | None,
+) -> bool:
+    """The attempt's final status, freeing its slot in the same transaction (without, when freed before). True
+    when the batch must be read after it: the outcome may have been its last, or the batch has a budget."""
+    release = _release_elements(deps, execution)
+    not_last = _not_last(running)
+    while True:  # each refusal drops one option: at most three writes, nearly always one
+        try:
+            deps.executions.move(
+                execution,
+                status,
+                fields,
+                extra=month_cost,
+                notes=notes,
+                tallies=tallies,
+                release=release,
+                not_last=not_last,
+            )
+            return not_last is None
+        except SlotGone:
+            release = None
+        except MaybeLast:
+            not_last = None
+
+
+def _not_last(running: Batch | None) -> int | None:
+    """The `not_last` bound of an outcome in this batch (see BatchStore.counter_update), when one is worth trying:
+    a running batch with no budget and more than one contact."""
+    if running is None or running.max_spend is not None or running.valid_contacts < 2:
+        return None
+    return int(running.valid_contacts) - 1
+
+
+def _release_elements(deps: Dependencies, execution: Execution) -> list[Request] | None:
+    """The lease's elements of an attempt that holds a slot (claimed); None for one never claimed."""
+    if rank(execution.status) < rank(CallStatus.INITIATED):
+        return None
+    return deps.leases.release_elements(agent_key(execution.tenant_id, execution.agent_id), execution.execution_id)
+
+
+def _running_batch(deps: Dependencies, batch_id: str) -> Batch | None:
+    """The batch if it runs, for the retry decision: a running batch is cached briefly per warm container (its
+    retry_config never changes; a stop or pause that lands meanwhile fails the retry's transaction); any
+    other state is read again, so a resumed batch retries at once."""
+    hit = _batches.get(batch_id)
+    if hit is not None and time.monotonic() - hit[0] < BATCH_CACHE_SECONDS:
+        return hit[1]
+    batch = deps.batches.find(batch_id)
+    if batch is None or batch.status != BatchStatus.RUNNING:
+        _batches.pop(batch_id, None)
+        return None
+    if len(_batches) >= BATCH_CACHE_SIZE:
+        _batches.clear()
+    _batches[batch_id] = (time.monotonic(), batch)
+    return batch
 
 
 def _opted_out(execution: Execution, fields: Fields) -> bool:
@@ -131,6 +208,7 @@ def _retry(
             "ended_at": now,
         },
     ]
+    release = _release_elements(deps, old)
     new = new_execution(
         old,
         contact_index=old.contact_index,
@@ -145,10 +223,13 @@ def _retry(
     )
     message = DialMessage.for_execution(new, batch, not_before=clock.iso(when))
     deps.scheduler.send_at(DIAL_QUEUE, message, when, f"dial-{new.execution_id}")
+    retried = {**fields, "superseded_by": new.execution_id}
+    replace = deps.executions.replace_with_retry
     try:
-        deps.executions.replace_with_retry(
-            old, status, {**fields, "superseded_by": new.execution_id}, new, extra, notes, tallies=tallies
-        )
+        try:
+            replace(old, status, retried, new, extra, notes, tallies=tallies, release=release)
+        except SlotGone:
+            replace(old, status, retried, new, extra, notes, tallies=tallies)
     except BatchNotRunning:
         return None
     return new

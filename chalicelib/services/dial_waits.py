@@ -16,6 +16,7 @@ from ..domain.messages import DialMessage
 from ..domain.records import Execution
 from ..domain.timeline import Entry
 from ..resources import DIAL_QUEUE
+from ..store.dynamo import Fields
 from ..store.executions import StaleTransition
 from .attempt_end import finish_call, release_slot
 from .container import Dependencies
@@ -54,6 +55,18 @@ def unplaced(
         return
 
 
+def reschedule(deps: Dependencies, expected: Execution, fields: Fields) -> bool:
+    """Move the attempt to `rescheduled`. True also when it already is (an earlier try of this message moved
+    it, then died before sending the message that wakes it): the redelivery must send that, or the call
+    waits forever. A second wake-up is harmless: the claim from `rescheduled` is conditional."""
+    try:
+        deps.executions.move(expected, "rescheduled", fields)
+    except StaleTransition:
+        current = deps.executions.find(expected.execution_id)
+        return current is not None and current.status == "rescheduled" and current.attempt == expected.attempt
+    return True
+
+
 def rule_fields(hours: tuple[CallingWindow, tuple[str, ...]] | None) -> dict[str, str | None]:
     """What the execution records of the rules it was held to: the holiday calendar, when they skip holidays."""
     if hours is None or not hours[0].public_holidays:
@@ -75,9 +88,7 @@ def wait_for_window(
         unplaced(deps, expected, "error", "no time is inside the calling hours in every time zone of this number")
         return
     if expected.status != "rescheduled":
-        try:
-            deps.executions.move(expected, "rescheduled", {"scheduled_at": clock.iso(when), **rule_fields(hours)})
-        except StaleTransition:
+        if not reschedule(deps, expected, {"scheduled_at": clock.iso(when), **rule_fields(hours)}):
             return
         if expected.status == "initiated":  # the window closed while its placement was retried: free the slot
             release_slot(deps, expected)

@@ -10,7 +10,9 @@ growing delay, never failed, never lost). The provider is called only after the 
 
 The provider request is paced to the account's calls per second. A rejection fails the call; a 5xx
 or a timeout tries again with backoff, then ends it in `error`; a rate limit slows the account down
-and never fails the call (up to MAX_RATE_LIMITED times).
+and never fails the call (up to MAX_RATE_LIMITED times). A request the provider may have acted on (sent,
+then no answer) is placed again only where the provider dedupes; otherwise the claim stands and the
+provider's report (or, failing that, the sweeper) ends it.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ DEFAULT_CALLS_PER_SECOND = {"twilio": 1.0}  # a Twilio account's default; set th
 MAX_RATE_LIMITED = 20
 RATE_LIMIT_PAUSE_SECONDS = 5.0  # when a rate-limit answer has no Retry-After
 MAX_BACKOFF_SECONDS = 60
+MAYBE_PLACED = "the call may have been placed, so it is not placed again; waiting for the provider's report"
 
 _agents: dict[tuple[str, str], tuple[float, Agent]] = {}
 
@@ -326,7 +329,9 @@ def _placement_failed(
     def notes(next_step: str) -> list[Entry]:
         return [asked, timeline.provider_answer(provider, f"{exc.kind.value}: {exc.message}; {next_step}", now)]
 
-    if exc.kind == Failure.REJECTED:
+    if exc.kind == Failure.UNKNOWN and not deps.providers[provider].idempotent(agent):
+        _maybe_placed(deps, claimed, now, notes(MAYBE_PLACED))
+    elif exc.kind == Failure.REJECTED:
         unplaced(deps, claimed, "failed", exc.message, notes("the call failed"))
     elif exc.kind == Failure.RATE_LIMITED:
         if message.throttled + 1 >= MAX_RATE_LIMITED:
@@ -344,3 +349,11 @@ def _placement_failed(
             return
         backoff = min(MAX_BACKOFF_SECONDS, 2**tries)
         again(deps, message, backoff, notes=notes(f"again in {backoff} s"), place_tries=tries)
+
+
+def _maybe_placed(deps: Dependencies, claimed: Execution, now: str, notes: list[Entry]) -> None:
+    """The provider may have dialled (it cannot dedupe a second request): keep the claim and its slot, as for
+    a placed call. Its status callback (our execution id is in its URL) reports the outcome; with none, the
+    sweeper ends the attempt in `error` after the claim timeout. Never a second dial."""
+    count("PlacementsUnknown")
+    deps.executions.set_fields(claimed.execution_id, {"updated_at": now}, only_if_status=["initiated"], notes=notes)

@@ -149,9 +149,10 @@ def delete_batch(deps: Dependencies, tenant_id: str, batch_id: str) -> None:
         start_purge(deps, batch_id)
 
 
-def complete_if_done(deps: Dependencies, batch_id: str) -> bool:
-    """Exactly one caller wins the conditional write, however many calls end at the same moment."""
-    batch = deps.batches.find(batch_id)
+def complete_if_done(deps: Dependencies, batch_id: str, read: Batch | None = None) -> bool:
+    """Exactly one caller wins the conditional write, however many calls end at the same moment.
+    `read`: the batch as the caller read it after its own write (saves reading it again)."""
+    batch = read if read is not None else deps.batches.find(batch_id)
     if batch is not None and batch.status == BatchStatus.COMPLETED:
         announce_completion(deps, batch)  # the winner may have died before announcing; ids dedupe
         return False

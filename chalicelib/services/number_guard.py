@@ -16,9 +16,9 @@ from ..domain.messages import DialMessage
 from ..domain.records import Agent, Execution
 from ..observability import count
 from ..store.dynamo import Request
-from ..store.executions import GuardRefused, StaleTransition
+from ..store.executions import GuardRefused
 from .container import Dependencies
-from .dial_waits import later, unplaced
+from .dial_waits import later, reschedule, unplaced
 
 SUPPRESSED_REASON = "the number is on the tenant's do-not-call list (suppressions)"
 LIMITED_REASON = "the number reached its contact limit ({attempts} attempts in {days} days) for longer than the wait"
@@ -49,9 +49,7 @@ def refused(
         unplaced(deps, expected, "contact_limited", LIMITED_REASON.format(attempts=limit.attempts, days=limit.days))
         return
     if expected.status != "rescheduled":
-        try:
-            deps.executions.move(expected, "rescheduled", {"scheduled_at": clock.iso(when)})
-        except StaleTransition:
+        if not reschedule(deps, expected, {"scheduled_at": clock.iso(when)}):
             return
     else:
         deps.executions.set_fields(message.execution_id, {"scheduled_at": clock.iso(when)})

@@ -36,10 +36,18 @@ FINAL_DETAILS = (
 MAX_RACE_RETRIES = 5
 
 
+# A live call's progress, written without a read from the status it most likely follows (a miss costs the read).
+LIKELY_BEFORE = {"ringing": "initiated", "in-progress": "ringing"}
+
+
 def apply_provider_event(deps: Dependencies, event: ProviderEvent) -> None:
     """Idempotent: a late, repeated or redelivered event changes nothing it should not."""
+    found = _progress_unread(deps, event)
+    if found is None:
+        return
     for _ in range(MAX_RACE_RETRIES):
-        execution = deps.executions.find(event.execution_id)
+        execution = found[0] if found else deps.executions.find(event.execution_id)
+        found = ()
         if execution is None:
             logger.warning("event for an unknown execution", extra={"execution_id": event.execution_id})
             return
@@ -61,6 +69,19 @@ def apply_provider_event(deps: Dependencies, event: ProviderEvent) -> None:
         except StaleTransition:
             continue  # another event moved it first: read again and decide again
     raise RuntimeError(f"execution {event.execution_id} kept changing; retry the event later")
+
+
+def _progress_unread(deps: Dependencies, event: ProviderEvent) -> tuple[Execution | None, ...] | None:
+    """`ringing` or `in-progress` written at once, compare-and-set from the status it most likely follows: None
+    when that took; else the execution as the refused write found it (a 1-tuple), or () when it must be read."""
+    likely = LIKELY_BEFORE.get(str(event.status))
+    if likely is None or event.details.get("opt_out"):
+        return ()
+    try:
+        deps.executions.advance(event.execution_id, likely, event.status, _fields(event))
+    except StaleTransition as stale:
+        return (stale.current,) if stale.known else ()
+    return None
 
 
 def _fields(event: ProviderEvent) -> Fields:

@@ -291,6 +291,8 @@ class BatchStore:
         live_cap: int | None = None,
         ended: Ended | None = None,
         tallies: dict[str, int] | None = None,
+        released: bool = False,
+        not_last: int | None = None,
     ) -> Request:
         """The Update element that keeps execution_status counters in step with an execution change.
 
@@ -298,12 +300,15 @@ class BatchStore:
         `ended`: an attempt that ended, whose cost and talk time the batch adds up (its budget and the
         plan's history read them). With `live_cap` (a claim), the batch must also be within its budget.
         `tallies`: top-level counters (`xb#<field>#<value>`: the extraction breakdown) added alike; top-level
-        because an ADD cannot create the parent of a nested path.
+        because an ADD cannot create the parent of a nested path. `released`: the attempt's live-call slot is
+        freed in the same transaction (a transaction writes an item once, so `live` moves here). `not_last`: only
+        while `finished` is below it and the batch has no budget (an outcome that cannot complete the batch nor
+        spend its budget, so its caller need not read the batch after it).
         """
         names: dict[str, str] = {"#u": "updated_at"}
         vals: Wire = {":now": av(clock.now_iso())}
         adds = _named_adds(names, vals, moves, tallies or {})
-        live = 1 if live_cap is not None else 0
+        live = (1 if live_cap is not None else 0) - (1 if released else 0)
         counters: tuple[tuple[str, float], ...] = (
             *(("finished", finished), ("dispatched", dispatched), ("unreached", unreached), ("live", live)),
             *(ended.counters() if ended is not None else ()),
@@ -321,6 +326,10 @@ class BatchStore:
             "ExpressionAttributeValues": vals,
         }
         conditions = _counter_conditions(names, vals, must_run, live_cap)
+        if not_last is not None:
+            vals[":notlast"] = av(not_last)
+            conditions = " AND ".join([c for c in (conditions,) if c] + ["finished < :notlast"])
+            conditions += " AND attribute_not_exists(max_spend)"
         if conditions:
             element["ConditionExpression"] = conditions
         return {"Update": element}

@@ -23,8 +23,11 @@ from .dynamo import (
     Wire,
     av,
     cancellation_codes,
+    condition_failed,
     from_item,
+    index_shard,
     query_all,
+    query_shards,
     set_clause,
     storable_key,
     to_item,
@@ -32,14 +35,52 @@ from .dynamo import (
     values,
 )
 
-OPEN = "1"  # partition of the sparse by_open index: executions a provider still owes a final status
 WAITING = ("queued", "rescheduled")  # not claimed: waiting for the dialer, or for the calling hours
+# A live call's progress reports: the batch counts them under `initiated` (claimed and not ended), so a ringing or
+# an answer is one conditional write on the execution alone, never a transaction on the batch item.
+LIVE_PROGRESS = (CallStatus.RINGING.value, CallStatus.IN_PROGRESS.value)
+# Set with each such status: the batch counts it as `initiated`. One stored before (without it) is counted
+# under its own status, so its next move takes it from there.
+PROGRESS_MARK = "progress_counted"
+
+
+def counted_as(status: str, execution: Execution | None = None) -> str:
+    """The `execution_status` counter an execution in `status` is counted under (`execution`: as read, for one
+    stored before progress stopped being counted)."""
+    if status not in LIVE_PROGRESS:
+        return status
+    legacy = execution is not None and not (execution.model_extra or {}).get(PROGRESS_MARK)
+    return status if legacy else CallStatus.INITIATED.value
+
+
+def _moves(old: str, new: str, execution: Execution | None = None) -> dict[str, int]:
+    """The counter moves of a status change; empty when both are counted alike."""
+    before, after = counted_as(old, execution), counted_as(new)
+    return {} if before == after else {before: -1, after: +1}
+
+
 # Where a page of GET /batches/{id}/executions stops: the by_batch index's key plus the table's.
 PAGE_KEY = KeyShape("executions", {"batch_id": "S", "seq": "S", "execution_id": "S"})
 
 
 class StaleTransition(Exception):
-    """The execution was no longer in the state the caller read: re-read and decide again."""
+    """The execution was no longer in the state the caller read: re-read and decide again. `current`: the item as
+    the refused write found it, when the write could say (a single conditional write returns it; None when absent
+    or not known)."""
+
+    def __init__(self, execution_id: str, current: Execution | None = None, *, known: bool = False) -> None:
+        super().__init__(execution_id)
+        self.current = current
+        self.known = known  # True when `current` is what the write found (None then means no such execution)
+
+
+class SlotGone(Exception):
+    """The lease the outcome's transaction meant to free was gone (freed before): end it without freeing."""
+
+
+class MaybeLast(Exception):
+    """The outcome's `not_last` condition failed (nothing written): it may complete the batch, or the batch has a
+    budget; end it again without the condition, then read the batch."""
 
 
 class ExecutionStore:
@@ -126,6 +167,8 @@ class ExecutionStore:
         guard: Request | None = None,
         notes: list[Entry] | None = None,
         tallies: dict[str, int] | None = None,
+        release: list[Request] | None = None,
+        not_last: int | None = None,
     ) -> Execution:
         """Compare-and-set the status from the one read, moving the batch counters in the same transaction.
 
@@ -134,28 +177,61 @@ class ExecutionStore:
         reached, with `batch_live_cap`); GuardRefused (with the item as it was) when the `guard`
         element's condition failed (the number's suppression and contact limit); NoFreeSlot when
         an `extra` element's condition failed (the agent's live-call counter). `notes`: see _status_update.
+        `release`: the lease's elements (leases.release_elements), last, so the slot is freed in the same
+        transaction; SlotGone when the lease was freed before (nothing written: end it again without them).
+        A change the batch does not count (a live call's progress) is one conditional write, no transaction.
+        `not_last`: see BatchStore.counter_update; MaybeLast when it did not hold.
         """
         old = execution.status
-        changes = {"status": to_status, "updated_at": clock.now_iso(), **(fields or {})}
-        remove: list[str] = []
-        if is_final(to_status) or to_status in WAITING:
-            remove.append("open_shard")  # nothing is owed by a provider: the sweeper leaves it alone
+        changes, remove = _changes(execution.execution_id, to_status, fields)
+        update = self._status_update(execution.execution_id, old, changes, remove, notes)
+        counters = self._counters(
+            execution, to_status, changes, batch_must_run, batch_live_cap, tallies, bool(release), not_last
+        )
+        if counters is None and guard is None and not extra:
+            self._write_one(update, execution.execution_id)
         else:
-            changes["open_shard"] = OPEN
-        items = [self._status_update(execution.execution_id, old, changes, remove, notes)]
-        items.append(self._counters(execution, to_status, changes, batch_must_run, batch_live_cap, tallies))
-        if guard is not None:
-            items.append(guard)  # third, so its refusal is told apart from the live-call slot's
-        items.extend(extra or [])
-        try:
-            aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
-        except ClientError as exc:
-            refusal = _move_refused(exc, execution, guarded=guard is not None)
-            if refusal is None:
-                raise
-            raise refusal from None
+            items = [update, *([counters] if counters is not None else [])]
+            if guard is not None:
+                items.append(guard)  # third, so its refusal is told apart from the live-call slot's
+            items.extend(extra or [])
+            items.extend(release or [])
+            try:
+                aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+            except ClientError as exc:
+                codes = cancellation_codes(exc)
+                if release and "ConditionalCheckFailed" in codes[len(items) - len(release) :]:
+                    raise SlotGone(execution.execution_id) from None
+                if not_last is not None and codes[:2] == ["None", "ConditionalCheckFailed"]:
+                    raise MaybeLast(execution.batch_id) from None
+                refusal = _move_refused(exc, execution, guarded=guard is not None)
+                if refusal is None:
+                    raise
+                raise refusal from None
         kept = {k: v for k, v in execution.model_dump().items() if k not in remove}
         return Execution.model_validate({**kept, **changes})
+
+    def advance(self, execution_id: str, from_status: str, to_status: str, fields: Fields) -> None:
+        """A live call's progress (`ringing`, `in-progress`) written without reading first: compare-and-set from
+        the status it most likely has. StaleTransition (with the item as it was) when it had another, or none."""
+        if _moves(from_status, to_status):
+            raise ValueError(f"{from_status} -> {to_status} moves the batch counters: use move()")
+        changes, remove = _changes(execution_id, to_status, fields)
+        update = self._status_update(execution_id, from_status, changes, remove, None)
+        if from_status in LIVE_PROGRESS:  # and counted as initiated: not one stored before (see PROGRESS_MARK)
+            update["Update"]["ConditionExpression"] += f" AND attribute_exists({PROGRESS_MARK})"
+        self._write_one(update, execution_id)
+
+    def _write_one(self, update: Request, execution_id: str) -> None:
+        """The status update alone: on refusal, the item as it was comes back with the error (no second read)."""
+        try:
+            aws.dynamodb().update_item(**update["Update"], ReturnValuesOnConditionCheckFailure="ALL_OLD")
+        except ClientError as exc:
+            if not condition_failed(exc):
+                raise
+            item = exc.response.get("Item")
+            current = Execution.model_validate(from_item(item)) if item else None  # type: ignore[arg-type]
+            raise StaleTransition(execution_id, current, known=True) from None
 
     def _counters(
         self,
@@ -165,18 +241,26 @@ class ExecutionStore:
         must_run: bool,
         live_cap: int | None,
         tallies: dict[str, int] | None,
-    ) -> Request:
-        """The batch counters' element of a move; an attempt that ended after its claim adds its cost and talk."""
+        released: bool = False,
+        not_last: int | None = None,
+    ) -> Request | None:
+        """The batch counters' element of a move (None when the batch has nothing to count: a live call's
+        progress); an attempt that ended after its claim adds its cost and talk."""
         old = execution.status
         became_final = is_final(to_status) and not is_final(old)
+        moves = _moves(old, to_status, execution)
+        if not (moves or became_final or must_run or live_cap is not None or tallies or released or not_last):
+            return None
         return self._batches.counter_update(
             execution.batch_id,
-            {old: -1, to_status: +1},
+            moves,
             finished=1 if became_final else 0,
             must_run=must_run,
             live_cap=live_cap,
             tallies=tallies,  # the extraction breakdown, with the outcome
             ended=Ended.of(changes) if became_final and rank(old) >= rank(CallStatus.INITIATED) else None,
+            released=released,
+            not_last=not_last,
         )
 
     def replace_with_retry(
@@ -189,11 +273,12 @@ class ExecutionStore:
         notes: list[Entry] | None = None,
         *,
         tallies: dict[str, int] | None = None,
+        release: list[Request] | None = None,
     ) -> None:
         """End an attempt and create the next one in one transaction.
 
         The contact stays unfinished: the counters move from the old attempt's status to the
-        new attempt's, so the batch counts each contact by its last attempt.
+        new attempt's, so the batch counts each contact by its last attempt. `release`: as in move().
         """
         now = clock.now_iso()
         changes = {"status": final_status, "updated_at": now, **fields}
@@ -201,10 +286,11 @@ class ExecutionStore:
             self._status_update(old.execution_id, old.status, changes, ["open_shard"], notes),
             self._batches.counter_update(
                 old.batch_id,
-                {old.status: -1, new.status: +1},
+                {counted_as(old.status, old): -1, new.status: +1},
                 must_run=True,
                 ended=Ended.of(changes) if rank(old.status) >= rank(CallStatus.INITIATED) else None,
                 tallies=tallies,
+                released=bool(release),
             ),
             {
                 "Put": {
@@ -214,11 +300,14 @@ class ExecutionStore:
                 }
             },
             *(extra or []),
+            *(release or []),
         ]
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except ClientError as exc:
             codes = cancellation_codes(exc)
+            if release and "ConditionalCheckFailed" in codes[len(items) - len(release) :]:
+                raise SlotGone(old.execution_id) from None
             if codes[:1] == ["ConditionalCheckFailed"] or codes[2:3] == ["ConditionalCheckFailed"]:
                 raise StaleTransition(old.execution_id) from None
             if codes[1:2] == ["ConditionalCheckFailed"]:
@@ -387,11 +476,12 @@ class ExecutionStore:
 
     def open_before(self, cutoff_iso: str) -> Iterator[Execution]:
         """Calls claimed or in flight whose last change is older than the cutoff (for the sweeper)."""
-        items = query_all(
+        items = query_shards(
+            "open_shard",
+            "updated_at < :c",
             TableName=self.table,
             IndexName="by_open",
-            KeyConditionExpression="open_shard = :o AND updated_at < :c",
-            ExpressionAttributeValues=values(o=OPEN, c=cutoff_iso),
+            ExpressionAttributeValues=values(c=cutoff_iso),
         )
         return (Execution.model_validate(item) for item in items)
 
@@ -462,6 +552,20 @@ def _move_refused(exc: ClientError, execution: Execution, *, guarded: bool) -> E
     if "ConditionalCheckFailed" in codes[2:]:
         return NoFreeSlot(execution.batch_id)
     return None
+
+
+def _changes(execution_id: str, to_status: str, fields: Fields | None) -> tuple[Fields, list[str]]:
+    """What a status change sets and removes: a call a provider owes a final status stays in the by_open index
+    (under its own shard of the index's key, so no single key takes every call's writes)."""
+    changes = {"status": to_status, "updated_at": clock.now_iso(), **(fields or {})}
+    remove: list[str] = []
+    if is_final(to_status) or to_status in WAITING:
+        remove.append("open_shard")  # nothing is owed by a provider: the sweeper leaves it alone
+    else:
+        changes["open_shard"] = index_shard(execution_id)
+    if to_status in LIVE_PROGRESS:
+        changes[PROGRESS_MARK] = True
+    return changes, remove
 
 
 def _indexed(item: Fields, reason: str | None = None) -> Fields:

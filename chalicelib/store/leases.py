@@ -18,10 +18,20 @@ from .. import aws
 from ..resources import LEASES, table_name
 from ..settings import Settings
 from .batches import BatchStore
-from .dynamo import Fields, Request, Wire, av, cancellation_codes, from_item, query_all, values
+from .dynamo import (
+    INDEX_SHARDS,
+    Fields,
+    Request,
+    Wire,
+    av,
+    cancellation_codes,
+    from_item,
+    index_shard,
+    query_shards,
+    values,
+)
 
 COUNTER = "live"
-SHARD = "1"
 
 
 def agent_key(tenant_id: str, agent_id: str) -> str:
@@ -53,16 +63,17 @@ class LeaseStore:
                         "lease_id": av(execution_id),
                         "batch_id": av(batch_id),
                         "expires_at": av(expires_at),
-                        "lease_shard": av(SHARD),
+                        "lease_shard": av(index_shard(execution_id)),  # the by_expiry index's key, sharded
                     },
                     "ConditionExpression": "attribute_not_exists(lease_id)",
                 }
             },
         ]
 
-    def release(self, key: str, execution_id: str, batch_id: str) -> bool:
-        """Free the slot; False when it was already freed (a repeated event, or the sweeper got there first)."""
-        items: list[Any] = [
+    def release_elements(self, key: str, execution_id: str) -> list[Request]:
+        """Transaction elements that free the slot: delete the lease (only if it is there, so a slot is freed
+        once) and count one live call less on the agent. The batch's `live` moves with them (the caller's)."""
+        return [
             {
                 "Delete": {
                     "TableName": self.table,
@@ -78,8 +89,11 @@ class LeaseStore:
                     "ExpressionAttributeValues": values(minus=-1),
                 }
             },
-            self._batches.live_update(batch_id, -1),
         ]
+
+    def release(self, key: str, execution_id: str, batch_id: str) -> bool:
+        """Free the slot; False when it was already freed (a repeated event, or the sweeper got there first)."""
+        items: list[Any] = [*self.release_elements(key, execution_id), self._batches.live_update(batch_id, -1)]
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)
         except ClientError as exc:
@@ -132,25 +146,28 @@ class LeaseStore:
 
     def count_live(self) -> int:
         """Leases held now, across every agent: one per live call (a lease past its expiry counts until swept)."""
-        request: Request = {
-            "TableName": self.table,
-            "IndexName": "by_expiry",
-            "KeyConditionExpression": "lease_shard = :s",
-            "ExpressionAttributeValues": values(s=SHARD),
-            "Select": "COUNT",
-        }
         total = 0
-        while True:
-            page = aws.dynamodb().query(**request)
-            total += int(page.get("Count", 0))
-            if "LastEvaluatedKey" not in page:
-                return total
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for shard in range(1, INDEX_SHARDS + 1):
+            request: Request = {
+                "TableName": self.table,
+                "IndexName": "by_expiry",
+                "KeyConditionExpression": "lease_shard = :s",
+                "ExpressionAttributeValues": values(s=str(shard)),
+                "Select": "COUNT",
+            }
+            while True:
+                page = aws.dynamodb().query(**request)
+                total += int(page.get("Count", 0))
+                if "LastEvaluatedKey" not in page:
+                    break
+                request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return total
 
     def expired(self, now_iso: str) -> Iterator[Fields]:
-        return query_all(
+        return query_shards(
+            "lease_shard",
+            "expires_at < :now",
             TableName=self.table,
             IndexName="by_expiry",
-            KeyConditionExpression="lease_shard = :s AND expires_at < :now",
-            ExpressionAttributeValues=values(s=SHARD, now=now_iso),
+            ExpressionAttributeValues=values(now=now_iso),
         )

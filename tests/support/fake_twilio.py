@@ -10,6 +10,7 @@ own RequestValidator, for the tests to deliver to the service.
 from __future__ import annotations
 
 import base64
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,6 +44,7 @@ class FakeTwilio(JsonServer):
         self.requested_at: list[datetime] = []  # every Calls.create, accepted or not
         self.requests = 0
         self.failures: list[Scripted] = []
+        self.stalls: list[float] = []  # seconds to hold the answer of the next accepted calls (a timeout)
 
     def fail_next(self, status: int, code: int, message: str, times: int = 1, **headers: str) -> None:
         self.failures.extend(Scripted(status, code, message, headers) for _ in range(times))
@@ -84,6 +86,9 @@ class FakeTwilio(JsonServer):
                 return failure.status, _error(failure.status, failure.code, failure.message), failure.headers
             self.calls.append(form)
             self.accepted_at.append(datetime.now(UTC))
+            stall = self.stalls.pop(0) if self.stalls else 0.0
+        if stall:  # the call is created, but the answer comes after the client gave up
+            time.sleep(stall)
         sid = "CA" + uuid.uuid4().hex
         body: dict[str, Any] = {
             "account_sid": self.account_sid,

@@ -144,13 +144,23 @@ def _check_dials(batch_id: str, executions: list[Execution], dials: Counter[str]
     return problems
 
 
+def _end(execution: Execution) -> str:
+    """When its slot was freed: its end, or for one ended without a call (failed or canceled before the provider
+    took it: no `ended_at`) its last change."""
+    if execution.ended_at:
+        return execution.ended_at
+    if is_final(str(execution.status)):
+        return execution.updated_at
+    return f"never ended ({execution.status}, {execution.execution_id})"
+
+
 def check_live_limits(deps: Dependencies, batch_ids: Iterable[str], limits: Limits) -> list[str]:
     """Live calls (claim to end) never above a batch's or an agent's cap at any instant."""
     problems: list[str] = []
     per_agent: dict[str, list[tuple[str, str]]] = {}
     for batch_id in batch_ids:
         claimed = [e for e in deps.executions.iter_batch(batch_id) if e.claimed_at]  # each took a slot
-        intervals = [(str(e.claimed_at), e.ended_at or f"never ended ({e.status}, {e.execution_id})") for e in claimed]
+        intervals = [(str(e.claimed_at), _end(e)) for e in claimed]
         batch = deps.batches.find(batch_id)
         if batch is None:
             continue

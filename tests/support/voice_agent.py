@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -22,6 +23,8 @@ class VoiceAgent(JsonServer):
         super().__init__()
         self.received: list[tuple[dict[str, str], dict[str, Any]]] = []  # (headers, JSON body)
         self.answers: list[tuple[int, dict[str, Any], dict[str, str]]] = []  # scripted, else 200 + call id
+        self.placed: list[tuple[str, str]] = []  # (our reference, its call id) of each call it took, in order
+        self.stalls: list[float] = []  # seconds to hold the answer of the next requests (taken, then a timeout)
 
     def answer_next(self, status: int, body: dict[str, Any], times: int = 1, **headers: str) -> None:
         self.answers.extend((status, body, headers) for _ in range(times))
@@ -46,6 +49,13 @@ class VoiceAgent(JsonServer):
         body = json.loads(request.rfile.read(length) or b"{}")
         with self.lock:
             self.received.append(({k.lower(): v for k, v in request.headers.items()}, body))
-            if self.answers:
-                return self.answers.pop(0)
-        return 200, {"status": "queued", "call_id": "va-" + uuid.uuid4().hex[:12]}, {}
+            stall = self.stalls.pop(0) if self.stalls else 0.0
+            scripted = self.answers.pop(0) if self.answers else None
+        if stall:
+            time.sleep(stall)
+        if scripted:
+            return scripted
+        call_id = "va-" + uuid.uuid4().hex[:12]
+        with self.lock:
+            self.placed.append((str(body.get("reference", "")), call_id))
+        return 200, {"status": "queued", "call_id": call_id}, {}

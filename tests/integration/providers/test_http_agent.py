@@ -315,3 +315,32 @@ def test_the_binding_fields_follow_the_agents_event_field_mapping(
     pump.run()
     assert deps.executions.find(x.execution_id).status == "completed"  # type: ignore[union-attr]
     assert deps.executions.find(y.execution_id).status == "initiated"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("idempotent", [True, False], ids=["idempotency-key-honoured", "no-idempotency"])
+def test_a_request_that_times_out_after_the_agent_took_it_is_re_sent_only_where_the_key_makes_it_safe(
+    client: Client,
+    tenant: tuple[str, str],
+    deps: Dependencies,
+    pump: Pump,
+    voice_agent: VoiceAgent,
+    monkeypatch: pytest.MonkeyPatch,
+    idempotent: bool,
+) -> None:
+    # Given a voice agent that takes the call but answers after our request timed out
+    use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url, "idempotent": idempotent})
+    monkeypatch.setattr(deps.settings, "provider_timeout_seconds", 0.2)
+    voice_agent.stalls = [1.0]
+    batch_id = start_batch(client, tenant, 1)
+    # When the dialer has had every chance to try again
+    pump.run(until=lambda: pump.advanced_seconds >= 120, advance_seconds=5)
+    [execution] = executions(deps, batch_id)
+    keys = [h["idempotency-key"] for h, _ in voice_agent.received]
+    if idempotent:
+        # Then it is sent again with the same key (the agent dedupes), and recorded
+        assert keys == [execution.execution_id] * 2
+        assert str(execution.provider_call_id).startswith("va-")
+    else:
+        # Then it is never sent again: the agent's report (or the sweeper) ends it
+        assert keys == [execution.execution_id]
+        assert execution.status == "initiated" and execution.provider_call_id is None

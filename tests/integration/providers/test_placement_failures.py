@@ -10,12 +10,13 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.services.container import Dependencies
-from chalicelib.services.dialing import pace_key
+from chalicelib.services.dialing import MAYBE_PLACED, pace_key
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.providers import (
     crash_once_after_placement,
     crash_then_redeliver,
     executions,
+    post_callback,
     settle,
     start_batch,
     use_provider,
@@ -196,3 +197,63 @@ def test_a_placement_retry_past_the_end_of_calling_hours_waits_for_the_next_wind
     assert twilio.calls == []
     settle(deps, pump, batch_id)
     assert len(twilio.calls) == 1 and twilio.accepted_at[0] >= datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+
+
+def test_a_twilio_request_that_times_out_after_twilio_took_the_call_is_never_placed_again(
+    client: Client,
+    tenant: tuple[str, str],
+    deps: Dependencies,
+    pump: Pump,
+    twilio: FakeTwilio,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given Twilio creates the call but answers after our client gave up (Twilio takes no idempotency key)
+    use_provider(client, tenant, "twilio")
+    monkeypatch.setattr(deps.settings, "provider_timeout_seconds", 0.2)
+    twilio.stalls = [1.0]
+    batch_id = start_batch(client, tenant, 1)
+    # When the dialer has had every chance to try again (its backoffs are seconds)
+    pump.run(until=lambda: pump.advanced_seconds >= 120, advance_seconds=5)
+    # Then Twilio was asked once: the claim stands (its slot held), not placed again
+    assert twilio.requests == 1 and len(twilio.calls) == 1
+    [execution] = executions(deps, batch_id)
+    assert execution.status == "initiated" and execution.provider_call_id is None
+    assert deps.leases.live(f"tenant-a#{execution.agent_id}") == 1
+    # And Twilio's own report of that call ends it (our execution id is in its callback URL)
+    url = f"https://calls.example.test/api/providers/twilio/events?execution_id={execution.execution_id}"
+    headers, body = twilio.callback(url, "CA" + "0" * 32, "completed", CallDuration="12")
+    assert post_callback(client, "twilio", execution.execution_id, headers, body) == 204
+    pump.run()
+    final = deps.executions.find(execution.execution_id)
+    assert final is not None and final.status == "completed" and final.conversation_duration == 12
+    assert twilio.requests == 1
+
+
+def test_a_twilio_request_that_may_have_placed_the_call_says_so_on_the_calls_timeline(
+    client: Client,
+    tenant: tuple[str, str],
+    deps: Dependencies,
+    pump: Pump,
+    twilio: FakeTwilio,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a Twilio request that timed out after Twilio took it, and no report from Twilio ever
+    use_provider(client, tenant, "twilio")
+    monkeypatch.setattr(deps.settings, "provider_timeout_seconds", 0.2)
+    twilio.stalls = [1.0]
+    batch_id = start_batch(client, tenant, 1)
+    pump.run(until=lambda: pump.advanced_seconds >= 60, advance_seconds=5)
+    [execution] = executions(deps, batch_id)
+    # Then its log says why it is not placed again
+    response = client.http.get(
+        f"/executions/{execution.execution_id}/log", headers={"Authorization": f"Bearer {tenant[0]}"}
+    )
+    answers = [e["data"] for e in json.loads(response.body)["data"] if e["type"] == "response"]
+    assert answers == [f"unknown: Twilio did not answer: ReadTimeout; {MAYBE_PLACED}"]
+    # And once the claim timeout has passed, the sweeper ends it in error, still with one request to Twilio
+    from chalicelib.workers.sweeper import sweep
+
+    pump.advance(deps.settings.claim_timeout_seconds + 1)
+    sweep(deps)
+    final = deps.executions.find(execution.execution_id)
+    assert final is not None and final.status == "error" and twilio.requests == 1

@@ -203,3 +203,38 @@ def test_bypass_call_guardrails_skips_every_rule(
         pump.run()
     # Then both numbers are dialled at once
     assert len(scripted.dials) == 2
+
+
+def test_a_dialer_that_dies_after_rescheduling_a_call_still_wakes_it_when_the_rules_open(
+    client: Client,
+    tenant: tuple[str, str],
+    pump: Pump,
+    deps: Dependencies,
+    scripted: ScriptedProvider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a call outside 09-21, and a dialer that dies once right after moving it to `rescheduled`,
+    # before sending the message that wakes it (found by the chaos test, seed 2)
+    import chalicelib.services.dial_waits as dial_waits
+
+    patch_agent(client, tenant, call_start_hour=9, call_end_hour=21)
+    sent = dial_waits.later
+    died: list[bool] = []
+
+    def dies_once(*args: Any, **kwargs: Any) -> None:
+        if not died:
+            died.append(True)
+            raise RuntimeError("the dialer died (injected)")
+        sent(*args, **kwargs)
+
+    monkeypatch.setattr(dial_waits, "later", dies_once)
+    with time_machine.travel(utc(2026, 11, 30, 12), tick=True):  # 07:00 EST
+        batch_id, auth = start_batch(client, tenant, [US])
+        pump.step("dispatcher")
+        with pytest.raises(Exception, match="All records failed"):
+            pump.step("dialer")  # moves it to rescheduled, then dies: SQS delivers the message again
+        assert died and executions(client, batch_id, auth)[US]["status"] == "rescheduled"
+        # Then the call is still dialled when the rules open (09:00 EST), once
+        pump.run(until=lambda: bool(dials_to(scripted, US)), advance_seconds=60)
+        [at] = dials_to(scripted, US)
+        assert utc(2026, 11, 30, 14) <= at < utc(2026, 11, 30, 14, 2)

@@ -1,0 +1,62 @@
+"""A clean, reproducible world for each chaos seed (issue 18): the stack emptied, ids drawn from the seed.
+
+Recreating moto's tables and queues for every seed costs more than the seed's campaign; emptying the one
+backend in place keeps every resource (and every botocore client) and leaves no state from earlier seeds.
+Ids (ours from `uuid.uuid4`, moto's message ids and receipt handles) come from the seed, so the same seed
+makes the same ids, the same query orders and hence the same faults at the same points.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
+from moto.moto_api._internal import mock_random
+from moto.s3.models import s3_backends
+from moto.s3.utils import _VersionedKeyStore
+from moto.scheduler.models import scheduler_backends
+from moto.sqs.models import sqs_backends
+
+from chalicelib.services import budget, dialing
+from chalicelib.settings import Settings
+
+
+def empty_stack(settings: Settings) -> None:
+    """Every table, queue (and DLQ), bucket and schedule group of the in-process moto backend, emptied in place."""
+    region = settings.aws_region
+    for table in dynamodb_backends[DEFAULT_ACCOUNT_ID][region].tables.values():
+        table.items.clear()
+    for queue in sqs_backends[DEFAULT_ACCOUNT_ID][region].queues.values():
+        queue._messages = []
+        queue._pending_messages = set()
+        queue.deleted_messages = set()
+    for partition in s3_backends[DEFAULT_ACCOUNT_ID].values():
+        for bucket in partition.buckets.values():
+            bucket.keys = _VersionedKeyStore()
+    for group in scheduler_backends[DEFAULT_ACCOUNT_ID][region].schedule_groups.values():
+        group.schedules.clear()
+    dialing._agents.clear()  # warm dialers' agents: a cold start per seed
+    budget._agents.clear()
+
+
+def has_visible_messages(settings: Settings, queue_name: str) -> bool:
+    """Whether moto holds a message of `queue_name` a receive would return now (no receive call for an empty one)."""
+    queue = sqs_backends[DEFAULT_ACCOUNT_ID][settings.aws_region].queues.get(queue_name)
+    return queue is None or bool(queue.messages)
+
+
+@contextmanager
+def seeded_ids(seed: int) -> Iterator[None]:
+    """`uuid.uuid4` (our ids) and moto's random (its message ids, receipt handles) drawn from `seed`."""
+    rng = random.Random(f"ids:{seed}")
+    original = uuid.uuid4
+    uuid.uuid4 = lambda: uuid.UUID(int=rng.getrandbits(128), version=4)
+    mock_random.seed(seed)
+    try:
+        yield
+    finally:
+        uuid.uuid4 = original
