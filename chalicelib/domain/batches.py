@@ -367,21 +367,7 @@ def public_execution(record: Execution) -> PublicExecution:
             "updated_at": execution.get("updated_at"),
             "retried": retry_count,
         },
-        "telephony_data": {
-            "duration": _first(execution, "telephony_duration", "conversation_duration"),
-            "to_number": execution.get("user_number"),
-            "from_number": execution.get("from_number"),
-            "recording_url": execution.get("recording_url"),
-            "hosted_telephony": False,  # calls go through the tenant's own provider account, never ours
-            "provider_call_id": execution.get("provider_call_id"),
-            "call_type": "outbound",
-            "provider": execution.get("provider"),
-            "hangup_by": execution.get("hangup_by"),
-            "hangup_reason": execution.get("hangup_reason"),
-            "hangup_provider_code": execution.get("hangup_provider_code"),
-            "ring_duration": _reported_or(execution, "ring_duration", "ringing_at", "answered_at", "ended_at"),
-            "post_dial_delay": _reported_or(execution, "post_dial_delay", "claimed_at", "ringing_at"),
-        },
+        "telephony_data": _telephony(execution),
     }
 
 
@@ -419,3 +405,22 @@ def spreadsheet_safe(cell: Any) -> str:
     """Neutralise cells a spreadsheet would run as a formula (OWASP CSV injection)."""
     text = "" if cell is None else str(cell)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _telephony(execution: JsonObject) -> TelephonyData:
+    """Bolna's `telephony_data`: the call as the phone network saw it."""
+    return {
+        "duration": _first(execution, "telephony_duration", "conversation_duration"),
+        "to_number": execution.get("user_number"),
+        "from_number": execution.get("from_number"),
+        "recording_url": execution.get("recording_url"),
+        "hosted_telephony": False,  # calls go through the tenant's own provider account, never ours
+        "provider_call_id": execution.get("provider_call_id"),
+        "call_type": "outbound",
+        "provider": execution.get("provider"),
+        "hangup_by": execution.get("hangup_by"),
+        "hangup_reason": execution.get("hangup_reason"),
+        "hangup_provider_code": execution.get("hangup_provider_code"),
+        "ring_duration": _reported_or(execution, "ring_duration", "ringing_at", "answered_at", "ended_at"),
+        "post_dial_delay": _reported_or(execution, "post_dial_delay", "claimed_at", "ringing_at"),
+    }

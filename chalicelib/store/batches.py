@@ -309,27 +309,16 @@ class BatchStore:
         vals: Wire = {":now": av(clock.now_iso())}
         adds = _named_adds(names, vals, moves, tallies or {})
         live = (1 if live_cap is not None else 0) - (1 if released else 0)
-        counters: tuple[tuple[str, float], ...] = (
-            *(("finished", finished), ("dispatched", dispatched), ("unreached", unreached), ("live", live)),
-            *(ended.counters() if ended is not None else ()),
-        )
-        for name, amount in counters:
-            if amount:
-                adds.append(f"{name} :{name}")
-                vals[f":{name}"] = av(amount)
-        update = "SET #u = :now" + (" ADD " + ", ".join(adds) if adds else "")
+        plain = (("finished", finished), ("dispatched", dispatched), ("unreached", unreached), ("live", live))
+        _counter_adds(adds, vals, (*plain, *(ended.counters() if ended is not None else ())))
         element: Request = {
             "TableName": self.table,
             "Key": self.key(batch_id),
-            "UpdateExpression": update,
+            "UpdateExpression": "SET #u = :now" + (" ADD " + ", ".join(adds) if adds else ""),
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": vals,
         }
-        conditions = _counter_conditions(names, vals, must_run, live_cap)
-        if not_last is not None:
-            vals[":notlast"] = av(not_last)
-            conditions = " AND ".join([c for c in (conditions,) if c] + ["finished < :notlast"])
-            conditions += " AND attribute_not_exists(max_spend)"
+        conditions = _not_last(_counter_conditions(names, vals, must_run, live_cap), vals, not_last)
         if conditions:
             element["ConditionExpression"] = conditions
         return {"Update": element}
@@ -377,3 +366,19 @@ def _refused(batch_id: str, exc: ClientError, to: BatchStatus, allowed: list[str
         code="invalid_state",
         details=[{"status": state}],
     )
+
+
+def _counter_adds(adds: list[str], vals: Wire, counters: tuple[tuple[str, float], ...]) -> None:
+    """`ADD <name> :<name>` for each counter that moves."""
+    for name, amount in counters:
+        if amount:
+            adds.append(f"{name} :{name}")
+            vals[f":{name}"] = av(amount)
+
+
+def _not_last(conditions: str, vals: Wire, not_last: int | None) -> str:
+    """With `not_last`: only while `finished` is below it and the batch has no budget."""
+    if not_last is None:
+        return conditions
+    vals[":notlast"] = av(not_last)
+    return " AND ".join([c for c in (conditions,) if c] + ["finished < :notlast", "attribute_not_exists(max_spend)"])

@@ -196,18 +196,7 @@ class ExecutionStore:
                 items.append(guard)  # third, so its refusal is told apart from the live-call slot's
             items.extend(extra or [])
             items.extend(release or [])
-            try:
-                aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
-            except ClientError as exc:
-                codes = cancellation_codes(exc)
-                if release and "ConditionalCheckFailed" in codes[len(items) - len(release) :]:
-                    raise SlotGone(execution.execution_id) from None
-                if not_last is not None and codes[:2] == ["None", "ConditionalCheckFailed"]:
-                    raise MaybeLast(execution.batch_id) from None
-                refusal = _move_refused(exc, execution, guarded=guard is not None)
-                if refusal is None:
-                    raise
-                raise refusal from None
+            _transact(items, execution, released=len(release or []), not_last=not_last, guarded=guard is not None)
         kept = {k: v for k, v in execution.model_dump().items() if k not in remove}
         return Execution.model_validate({**kept, **changes})
 
@@ -591,3 +580,21 @@ class BatchNotRunning(Exception):
     def __init__(self, batch_id: str) -> None:
         super().__init__(batch_id)
         self.batch_id = batch_id
+
+
+def _transact(
+    items: list[Request], execution: Execution, *, released: int, not_last: int | None, guarded: bool
+) -> None:
+    """Execution.move's transaction, its refusals told apart (the last `released` elements free the slot)."""
+    try:
+        aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+    except ClientError as exc:
+        codes = cancellation_codes(exc)
+        if released and "ConditionalCheckFailed" in codes[len(items) - released :]:
+            raise SlotGone(execution.execution_id) from None
+        if not_last is not None and codes[:2] == ["None", "ConditionalCheckFailed"]:
+            raise MaybeLast(execution.batch_id) from None
+        refusal = _move_refused(exc, execution, guarded=guarded)
+        if refusal is None:
+            raise
+        raise refusal from None
