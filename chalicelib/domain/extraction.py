@@ -66,7 +66,7 @@ class StoredField(TypedDict):
     """An ExtractionField as an agent item holds it (`parse_schema` makes the model again)."""
 
     name: str
-    type: FieldType
+    type: NotRequired[FieldType]  # absent when the default (`text`): ExtractionField is stored without defaults
     values: NotRequired[list[str] | None]
     description: NotRequired[str | None]
 
