@@ -412,15 +412,15 @@ def test_indexes_are_queried_only_where_the_code_queries_them(synth: Synth) -> N
     }
     assert queried["sweeper"] == {("executions", "by_open"), ("leases", "by_expiry"), ("batches", "by_status")}
     assert queried["api_handler"] == {
-        ("batches", "by_agent"),
-        ("executions", "by_batch"),
-        ("executions", "by_agent"),
+        ("batches", "by_agent_keys"),
+        ("executions", "by_batch_keys"),
+        ("executions", "by_agent_keys"),
         ("numbers", "suppressed"),
         ("audit", "by_target"),
     }
     assert queried["ingest"] == {("agents", "by_id"), ("numbers", "suppressed")}
     # the cancel and purge walks of a stopped or deleted batch; an erasure's walk over one number's executions
-    assert queried["dispatcher"] == {("executions", "by_batch"), ("executions", "by_number")}
+    assert queried["dispatcher"] == {("executions", "by_batch_keys"), ("executions", "by_number")}
     assert not queried["dialer"] and not queried["provider_events"]
 
 
@@ -582,7 +582,7 @@ def test_tables_match_their_declaration(synth: Synth) -> None:
         indexes = {i["IndexName"]: i for i in props.get("GlobalSecondaryIndexes", [])}
         assert set(indexes) == {i.name for i in table.indexes}
         for index in table.indexes:
-            assert indexes[index.name]["Projection"] == {"ProjectionType": "ALL"}
+            assert indexes[index.name]["Projection"] == {"ProjectionType": index.projection}
             assert indexes[index.name]["KeySchema"][0] == {"AttributeName": index.partition_key, "KeyType": "HASH"}
         types = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
         assert all(types[name] == table.attribute_types.get(name, "S") for name in types)
