@@ -114,3 +114,33 @@ def test_a_call_claimed_under_the_one_old_counter_frees_it_after_the_limit_grew(
     # Then its slot is freed from the old counter, and no shard counts a live call
     assert shard_counts(deps, key) == [0] * leases.LIVE_SHARDS and deps.leases.live(key) == 0
     assert deps.leases.count_live() == 0
+
+
+def test_a_claim_whose_own_shard_is_full_takes_a_slot_another_shard_has(
+    client: Client,
+    tenant: tuple[str, str],
+    pump: Pump,
+    deps: Dependencies,
+    scripted: ScriptedProvider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given an agent whose 3 slots are 3 shards, every shard full but the last its next call would try
+    monkeypatch.setattr(leases, "MIN_SHARE", 1)
+    patch_agent(client, tenant, max_concurrent_calls=3)
+    scripted.report = False
+    batch_id, _ = create_and_run(client, tenant, 1)
+    while pump.step("dispatcher"):
+        pass
+    (waiting,) = deps.executions.iter_batch(batch_id)
+    key = agent_key("tenant-a", tenant[1])
+    *full, free = leases.claim_order(waiting.execution_id, 3)
+    for shard in full:
+        aws.dynamodb().put_item(
+            TableName=deps.leases.table,
+            Item={"agent_key": av(shard_key(key, shard)), "lease_id": av(COUNTER), "live": av(1)},
+        )
+    # When the dialer takes its message
+    pump.step("dialer")
+    # Then the call is placed in the one shard with room, and the limit holds
+    assert len(scripted.dials) == 1
+    assert shard_counts(deps, key)[free] == 1 and deps.leases.live(key) == 3
