@@ -105,8 +105,9 @@ class Counting:
     def after_writes(self, **_: Any) -> None:
         """Charge each noted item ceil(max(before, after) / 1 KB) units (x2 in a transaction)."""
         for operation, table, key, factor, before in self._pending:
-            if not factor:  # a ConditionCheck: charged as a 1 KB transactional write
+            if not factor:  # a ConditionCheck: charged as a 1 KB transactional write, on its item's partition
                 self.wru[operation] += 2
+                self.partition_wru[(table, str(next(iter(key[self.tables[table][0][0]].values()))))] += 2
                 continue
             after = self._item(table, key)
             units = factor * _units(before, after)

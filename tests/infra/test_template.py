@@ -368,7 +368,12 @@ def test_pass_role_is_only_the_scheduler_role_to_the_scheduler(synth: Synth) -> 
 
 BATCH_READERS = ("api_handler", "ingest")  # create a batch: suppressed contacts are looked up 100 at a time
 # Who reads the items behind the KEYS_ONLY indexes (by_batch_keys, by_agent_keys), 100 per BatchGetItem.
-KEYS_ONLY_READ = {"api_handler": {"batches", "executions"}, "dispatcher": {"executions"}, "exporter": {"executions"}}
+KEYS_ONLY_READ = {
+    "api_handler": {"batches", "executions"},
+    "dispatcher": {"executions"},
+    "exporter": {"executions"},
+    "sweeper": {"batches"},
+}
 
 
 def test_each_function_reaches_only_its_tables(synth: Synth) -> None:
@@ -414,7 +419,7 @@ def test_indexes_are_queried_only_where_the_code_queries_them(synth: Synth) -> N
         }
         for name in synth.functions()
     }
-    assert queried["sweeper"] == {("executions", "by_open"), ("leases", "by_expiry"), ("batches", "by_status")}
+    assert queried["sweeper"] == {("executions", "by_open"), ("leases", "by_expiry"), ("batches", "by_status_keys")}
     assert queried["api_handler"] == {
         ("batches", "by_agent_keys"),
         ("executions", "by_batch_keys"),
