@@ -157,7 +157,8 @@ ACCESS: dict[str, Access] = {
             (AGENTS, (GET,)),
             (BATCHES, (GET, UPDATE)),
             (EXECUTIONS, (GET, PUT, UPDATE)),  # GET: the ended call for its webhook
-            (LEASES, (GET, PUT, UPDATE, DELETE)),  # GET: the pace item
+            # GET: the pace item; BATCH_GET: the live-call shards' counters when a claim's own shard is full
+            (LEASES, (GET, PUT, UPDATE, DELETE, BATCH_GET)),
             (NUMBERS, (UPDATE,)),  # the claim's number element: suppression and contact limit
         ),
         sends=(DIAL_QUEUE, PROVIDER_EVENTS_QUEUE, WEBHOOK_QUEUE),  # simulator events; webhooks of calls never placed

@@ -167,13 +167,17 @@ def _claim(
     recorded: dict[str, str | None],
 ) -> Execution | None:
     """`recorded`: what the execution keeps of the rules it was held to (`rule_fields`). The agent's live-call
-    slots are counted in shards (store/leases.py): a shard whose share is taken refuses, and the next is tried."""
+    slots are counted in shards (store/leases.py): when its own shard refuses, the claim reads every shard's
+    counter and tries those with room, so an agent at its limit costs one refused transaction and one read."""
+    limit, key = int(agent.max_concurrent_calls or 1), agent_key(message.tenant_id, message.agent_id)
+    order = claim_order(message.execution_id, limit)
     try:
-        for shard in claim_order(message.execution_id, int(agent.max_concurrent_calls or 1)):
+        while order:
             try:
-                return _claim_in(deps, message, expected, agent, now, recorded, shard)
-            except NoFreeSlot:
-                continue  # nothing was written: another shard may still have a slot
+                return _claim_in(deps, message, expected, agent, now, recorded, order.pop(0))
+            except NoFreeSlot:  # nothing was written; with shards, one read says which still have a slot
+                room = deps.leases.shards_with_room(key, limit) if order else set()
+                order = [s for s in order if s in room]
     except StaleTransition:
         # Already claimed (a redelivery), canceled, or never created (a retry that lost its race).
         if deps.providers[agent.provider].idempotent(agent):

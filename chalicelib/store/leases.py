@@ -182,14 +182,26 @@ class LeaseStore:
 
     def live(self, key: str) -> int:
         """The agent's live calls: its shards' counters added up (every shard: a lowered limit uses fewer)."""
-        keys = [{"agent_key": av(shard_key(key, s)), "lease_id": av(COUNTER)} for s in range(LIVE_SHARDS)]
+        return sum(self._shard_counts(key, LIVE_SHARDS).values())
+
+    def shards_with_room(self, key: str, limit: int) -> set[int]:
+        """The shards whose counter is under its share of `limit` now (one read of every counter): where a claim
+        refused by its own shard may still find a slot."""
+        counts = self._shard_counts(key, live_shards(limit))
+        return {s for s in range(live_shards(limit)) if counts.get(s, 0) < share(limit, s)}
+
+    def _shard_counts(self, key: str, shards: int) -> dict[int, int]:
+        keys = [{"agent_key": av(shard_key(key, s)), "lease_id": av(COUNTER)} for s in range(shards)]
+        shard_of = {shard_key(key, s): s for s in range(shards)}
         request: Request | None = {self.table: {"Keys": keys, "ConsistentRead": True}}
-        total = 0
+        counts: dict[int, int] = {}
         while request:
             answer = aws.dynamodb().batch_get_item(RequestItems=request)
-            total += sum(int(from_item(item).get("live", 0)) for item in answer["Responses"].get(self.table, []))
+            for item in answer["Responses"].get(self.table, []):
+                fields = from_item(item)
+                counts[shard_of[fields["agent_key"]]] = int(fields.get("live", 0))
             request = answer.get("UnprocessedKeys") or None
-        return total
+        return counts
 
     def count_live(self) -> int:
         """Leases held now, across every agent: one per live call (a lease past its expiry counts until swept)."""

@@ -373,6 +373,7 @@ KEYS_ONLY_READ = {
     "dispatcher": {"executions"},
     "exporter": {"executions"},
     "sweeper": {"batches"},
+    "dialer": {"leases"},  # not an index: the live-call shards' counters, read when a claim's own shard is full
 }
 
 

@@ -144,3 +144,35 @@ def test_a_claim_whose_own_shard_is_full_takes_a_slot_another_shard_has(
     # Then the call is placed in the one shard with room, and the limit holds
     assert len(scripted.dials) == 1
     assert shard_counts(deps, key)[free] == 1 and deps.leases.live(key) == 3
+
+
+def test_a_claim_at_the_agents_limit_costs_one_refused_transaction_not_one_per_shard(
+    client: Client,
+    tenant: tuple[str, str],
+    pump: Pump,
+    deps: Dependencies,
+    scripted: ScriptedProvider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given an agent whose 4 slots (4 shards) are all taken
+    monkeypatch.setattr(leases, "MIN_SHARE", 1)
+    patch_agent(client, tenant, max_concurrent_calls=4)
+    batch_id, _ = create_and_run(client, tenant, 1)
+    while pump.step("dispatcher"):
+        pass
+    key = agent_key("tenant-a", tenant[1])
+    for shard in range(4):
+        aws.dynamodb().put_item(
+            TableName=deps.leases.table,
+            Item={"agent_key": av(shard_key(key, shard)), "lease_id": av(COUNTER), "live": av(1)},
+        )
+    transactions: list[str] = []
+    aws.dynamodb().meta.events.register(
+        "before-call.dynamodb.TransactWriteItems", lambda **_: transactions.append("claim")
+    )
+    # When the dialer takes the call's message
+    pump.step("dialer")
+    # Then one claim was refused (one read found no shard with room) and the call waits, queued
+    assert transactions == ["claim"]
+    assert not scripted.dials
+    assert [e.status for e in deps.executions.iter_batch(batch_id)] == ["queued"]
