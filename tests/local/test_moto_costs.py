@@ -161,7 +161,7 @@ def test_item_sizes_are_the_ones_moto_measures(monkeypatch: pytest.MonkeyPatch) 
     remove_moto_overheads()
     from moto.dynamodb.models.dynamo_type import DynamoType
 
-    values = [
+    values: list[dict[str, Any]] = [
         {"S": "plain"},
         {"S": "naïve ünïcode"},
         {"N": "-12.500"},
