@@ -14,6 +14,7 @@ from werkzeug.serving import make_server
 
 from .emulator_base import HOST, EmulatorBase
 from .fidelity import serialize_dynamodb_writes
+from .keepalive import KeepAliveHandler, close_live
 from .moto_costs import remove_moto_overheads
 from .persist import DurableApp, Store, Summary
 
@@ -28,9 +29,15 @@ class _Server(ThreadedMotoServer):
         self._app = app
 
     def _server_entry(self) -> None:
-        self._server = make_server(self._ip_address, self._port, self._app, True)
+        self._server = make_server(self._ip_address, self._port, self._app, True, request_handler=KeepAliveHandler)
         self._server_ready_event.set()
         self._server.serve_forever(poll_interval=0.05)  # stop() waits for one poll at most
+
+    def stop(self) -> None:
+        """Stop serving, then close the kept-alive connections (their threads would answer otherwise)."""
+        super().stop()
+        if self._server is not None:
+            close_live(self._server)
 
 
 class Emulator(EmulatorBase):
