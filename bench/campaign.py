@@ -3,7 +3,8 @@
 Prints:
 - start lateness: scheduled_at to the first dial (goal <= 2 s), SQS-delay path;
 - AWS requests per contact over a whole run, by operation (botocore event hook);
-- contacts/s end to end for a 2,000-contact batch with zero-length simulated calls;
+- contacts/s end to end for a 2,000-contact batch with zero-length simulated calls, and the CPU
+  seconds per contact of the service's process and the emulator's (steadier than wall time on a busy machine);
 - GET /batches/{id} latency at 100 vs 10,000 contacts (goal: ratio <= 1.5).
 
 Run: .venv/bin/python bench/campaign.py [--contacts 2000]
