@@ -72,6 +72,7 @@ class Counting:
         self.item_wru: Counter[tuple[str, str]] = Counter()
         self.by_table: Counter[str] = Counter()  # DynamoDB requests by operation and table
         self.index_key_wru: Counter[tuple[str, str]] = Counter()  # (table/index, partition key value) -> units
+        self.partition_wru: Counter[tuple[str, str]] = Counter()  # (table, partition key value) -> units
         self._pending: list[tuple[str, str, dict[str, Any], int, Any]] = []
 
     def before_call(self, event_name: str, **_: Any) -> None:
@@ -104,18 +105,23 @@ class Counting:
     def after_writes(self, **_: Any) -> None:
         """Charge each noted item ceil(max(before, after) / 1 KB) units (x2 in a transaction)."""
         for operation, table, key, factor, before in self._pending:
-            if not factor:  # a ConditionCheck: charged as a 1 KB transactional write
+            if not factor:  # a ConditionCheck: charged as a 1 KB transactional write, on its item's partition
                 self.wru[operation] += 2
+                self.partition_wru[(table, str(next(iter(key[self.tables[table][0][0]].values()))))] += 2
                 continue
             after = self._item(table, key)
             units = factor * _units(before, after)
             self.wru[operation] += units
             self.item_wru[(table, _key_text(key))] += units
-            for index, names in self.tables[table][1]:
+            self.partition_wru[(table, str(next(iter(key[self.tables[table][0][0]].values()))))] += units
+            for index, names, projection in self.tables[table][1]:
                 held = [i for i in (before, after) if i is not None and all(k in i.attrs for k in names)]
                 moved = len(held) == 2 and _index_key(held[0], names) != _index_key(held[1], names)
+                if projection == "KEYS_ONLY" and len(held) == 2 and not moved:
+                    continue  # only keys projected, none changed: DynamoDB writes nothing to the index
                 if held:  # an index entry written (a key change: deleted and written again)
-                    units = _units(*held) * (2 if moved else 1)
+                    size = 1 if projection == "KEYS_ONLY" else _units(*held)  # keys alone: well under 1 KB
+                    units = size * (2 if moved else 1)
                     self.gsi_wru[operation] += units
                     self.index_key_wru[(f"{table.rsplit('-', 1)[-1]}.{index}", _index_key(held[-1], names)[0])] += units
         self._pending = []
@@ -179,7 +185,7 @@ def run(contacts: int, scenario: str) -> tuple[Counting, str, str, Counter[str]]
         tables = {
             table_name(settings, t): (
                 [k for k in (t.partition_key, t.sort_key) if k],
-                [(i.name, [k for k in (i.partition_key, i.sort_key) if k]) for i in t.indexes],
+                [(i.name, [k for k in (i.partition_key, i.sort_key) if k], i.projection) for i in t.indexes],
             )
             for t in TABLES
         }
@@ -205,6 +211,7 @@ def run(contacts: int, scenario: str) -> tuple[Counting, str, str, Counter[str]]
             counting.item_wru.clear()
             counting.by_table.clear()
             counting.index_key_wru.clear()
+            counting.partition_wru.clear()
             client.http.post(f"/batches/{batch_id}/run", headers={"Authorization": f"Bearer {key}"})
             pump.run(
                 until=lambda: getattr(deps.batches.find(batch_id), "status", None) == "completed", advance_seconds=2
@@ -235,19 +242,24 @@ def report(counting: Counting, contacts: int, batch_id: str, scenario: str, stat
         "  single-item DynamoDB requests by table: "
         + ", ".join(f"{k} {v / n:.2f}" for k, v in sorted(counting.by_table.items(), key=lambda kv: -kv[1]))
     )
-    batch_units = sum(v for (t, k), v in counting.item_wru.items() if t.endswith("batches") and k == batch_id) / n
-    agent_units = max(
-        (v for (t, k), v in counting.item_wru.items() if t.endswith("leases") and k.endswith("|live")), default=0
-    )
-    agent_units_per_call = agent_units / n
-    for name, units in (("batch item", batch_units), ("agent live-call counter item", agent_units_per_call)):
-        ceiling = ITEM_WRU_PER_SECOND / units if units else float("inf")
-        print(f"  writes to the {name}: {units:5.2f} WRU per call -> ceiling ~{ceiling:,.0f} calls/s")
-    print("  index partitions written per call (one partition key value each; ~1,000 WRU/s each):")
-    for (index, value), units in counting.index_key_wru.most_common():
-        if units >= n:  # written by (nearly) every call: a key the whole batch, agent or deployment shares
+    print("  writes per call on the hottest partition key of each table and index (~1,000 WRU/s per key):")
+    hot = _hottest({**counting.partition_wru, **counting.index_key_wru})
+    for where, (value, units, keys) in sorted(hot.items(), key=lambda kv: -kv[1][1]):
+        if units >= n / 10:  # a key a good share of the calls write: one batch's, one agent's, the deployment's
             ceiling = ITEM_WRU_PER_SECOND / (units / n)
-            print(f"    {index} = {value[:24]!r}: {units / n:5.2f} WRU per call -> ceiling ~{ceiling:,.0f} calls/s")
+            print(
+                f"    {where.rsplit('-', 1)[-1]:24} {value[:28]!r:32} {units / n:5.2f} WRU per call "
+                f"-> ceiling ~{ceiling:,.0f} calls/s ({keys} keys written)"
+            )
+
+
+def _hottest(units_by_key: dict[tuple[str, str], int]) -> dict[str, tuple[str, int, int]]:
+    """Per table or index: its most written partition key value, its units, and how many keys were written."""
+    hot: dict[str, tuple[str, int, int]] = {}
+    for (where, value), units in units_by_key.items():
+        best, most, keys = hot.get(where, ("", -1, 0))
+        hot[where] = (value, units, keys + 1) if units > most else (best, most, keys + 1)
+    return hot
 
 
 def main() -> None:

@@ -92,8 +92,8 @@ ACCESS: dict[str, Access] = {
         items=(
             (API_KEYS, (GET,)),
             (AGENTS, (GET, PUT, UPDATE, DELETE, QUERY)),  # AgentStore.list queries the table's own key
-            (BATCHES, (GET, PUT, UPDATE)),
-            (EXECUTIONS, (GET, UPDATE)),
+            (BATCHES, (GET, PUT, UPDATE, BATCH_GET)),  # BATCH_GET: the batches behind by_agent_keys (KEYS_ONLY)
+            (EXECUTIONS, (GET, UPDATE, BATCH_GET)),  # BATCH_GET: the executions behind the KEYS_ONLY indexes
             (TENANTS, (GET, UPDATE)),
             (WEBHOOK_DELIVERIES, (GET, QUERY)),  # GET: a call's deliveries for its timeline
             (CALLBACK_RECEIPTS, (GET, PUT)),  # HTTP voice agents' webhook-ids, per signing account
@@ -102,9 +102,9 @@ ACCESS: dict[str, Access] = {
             (ERASURES, (GET, PUT)),
         ),
         indexes=(
-            (BATCHES, "by_agent"),
-            (EXECUTIONS, "by_batch"),
-            (EXECUTIONS, "by_agent"),
+            (BATCHES, "by_agent_keys"),
+            (EXECUTIONS, "by_batch_keys"),
+            (EXECUTIONS, "by_agent_keys"),
             (NUMBERS, "suppressed"),
             (AUDIT, "by_target"),
         ),
@@ -132,11 +132,11 @@ ACCESS: dict[str, Access] = {
         items=(
             (BATCHES, (GET, UPDATE)),
             (AGENTS, (GET,)),
-            (EXECUTIONS, (GET, PUT, UPDATE, BATCH_WRITE)),
+            (EXECUTIONS, (GET, PUT, UPDATE, BATCH_WRITE, BATCH_GET)),  # BATCH_GET: behind by_batch_keys
             (WEBHOOK_DELIVERIES, (QUERY, BATCH_WRITE)),
             (ERASURES, (GET, UPDATE)),
         ),
-        indexes=((EXECUTIONS, "by_batch"), (EXECUTIONS, "by_number")),
+        indexes=((EXECUTIONS, "by_batch_keys"), (EXECUTIONS, "by_number")),
         objects=(
             (CONTACTS, (READ, WRITE, REMOVE)),  # WRITE: an erasure masks the number in a chunk
             (UPLOADS, (READ, REMOVE)),
@@ -157,7 +157,8 @@ ACCESS: dict[str, Access] = {
             (AGENTS, (GET,)),
             (BATCHES, (GET, UPDATE)),
             (EXECUTIONS, (GET, PUT, UPDATE)),  # GET: the ended call for its webhook
-            (LEASES, (GET, PUT, UPDATE, DELETE)),  # GET: the pace item
+            # GET: the pace item; BATCH_GET: the live-call shards' counters when a claim's own shard is full
+            (LEASES, (GET, PUT, UPDATE, DELETE, BATCH_GET)),
             (NUMBERS, (UPDATE,)),  # the claim's number element: suppression and contact limit
         ),
         sends=(DIAL_QUEUE, PROVIDER_EVENTS_QUEUE, WEBHOOK_QUEUE),  # simulator events; webhooks of calls never placed
@@ -203,16 +204,17 @@ ACCESS: dict[str, Access] = {
     # services/sweeping.py: the open-executions, expired-leases and active-batches indexes; finish_call;
     # re-send stalled dispatch steps; re-deliver missed starts.
     "sweeper": Access(
-        items=((EXECUTIONS, (GET, PUT, UPDATE)), (BATCHES, (GET, UPDATE)), (LEASES, (UPDATE, DELETE))),
-        indexes=((EXECUTIONS, "by_open"), (LEASES, "by_expiry"), (BATCHES, "by_status")),
+        # BATCH_GET: the active batches behind by_status_keys (KEYS_ONLY)
+        items=((EXECUTIONS, (GET, PUT, UPDATE)), (BATCHES, (GET, UPDATE, BATCH_GET)), (LEASES, (UPDATE, DELETE))),
+        indexes=((EXECUTIONS, "by_open"), (LEASES, "by_expiry"), (BATCHES, "by_status_keys")),
         sends=(CONTROL_QUEUE, DIAL_QUEUE, WEBHOOK_QUEUE),  # restarts; webhooks of calls it ends
         schedules=True,
     ),
     # workers/exporter.py -> services/exports.py: a large batch's executions, read in contact order and
     # written to S3 (multipart), then recorded on the batch for the API to presign.
     "exporter": Access(
-        items=((BATCHES, (GET, UPDATE)),),
-        indexes=((EXECUTIONS, "by_batch"),),
+        items=((BATCHES, (GET, UPDATE)), (EXECUTIONS, (BATCH_GET,))),  # the executions behind by_batch_keys
+        indexes=((EXECUTIONS, "by_batch_keys"),),
         objects=((EXPORTS, (WRITE, ABORT)),),
     ),
 }

@@ -227,7 +227,7 @@ class BatchCallStack(Stack):
                 index_name=index.name,
                 partition_key=attribute(index.partition_key),
                 sort_key=attribute(index.sort_key) if index.sort_key else None,
-                projection_type=dynamodb.ProjectionType.ALL,
+                projection_type=dynamodb.ProjectionType(index.projection),
             )
         return construct
 

@@ -18,7 +18,7 @@ from ..observability import count
 from ..resources import DIAL_QUEUE
 from ..store.dynamo import Fields, Request
 from ..store.executions import BatchNotRunning, MaybeLast, SlotGone
-from ..store.leases import agent_key
+from ..store.leases import lease_key
 from .budget import month_cost_elements, pause_agent_if_spent, pause_if_spent
 from .container import Dependencies
 from .lifecycle import complete_if_done
@@ -122,7 +122,7 @@ def _release_elements(deps: Dependencies, execution: Execution) -> list[Request]
     """The lease's elements of an attempt that holds a slot (claimed); None for one never claimed."""
     if rank(execution.status) < rank(CallStatus.INITIATED):
         return None
-    return deps.leases.release_elements(agent_key(execution.tenant_id, execution.agent_id), execution.execution_id)
+    return deps.leases.release_elements(lease_key(execution), execution.execution_id)
 
 
 def _running_batch(deps: Dependencies, batch_id: str) -> Batch | None:
@@ -166,7 +166,7 @@ def finish_again(deps: Dependencies, execution: Execution) -> None:
 
 def release_slot(deps: Dependencies, execution: Execution) -> None:
     """Free the live-call slot an attempt holds on its agent (nothing when it holds none, or already freed)."""
-    deps.leases.release(agent_key(execution.tenant_id, execution.agent_id), execution.execution_id, execution.batch_id)
+    deps.leases.release(lease_key(execution), execution.execution_id, execution.batch_id)
 
 
 def announce_call(deps: Dependencies, batch: Batch, execution_id: str, retry: Execution | None) -> None:

@@ -40,7 +40,7 @@ from ..observability import count, logger
 from ..providers.base import CallRequest, Failure, ProviderError
 from ..resources import DIAL_QUEUE
 from ..store.executions import BatchNotRunning, GuardRefused, NoFreeSlot, StaleTransition
-from ..store.leases import agent_key
+from ..store.leases import SHARD_FIELD, agent_key, claim_order
 from .budget import claim_checks
 from .container import Dependencies
 from .dial_waits import again, later, rule_fields, unplaced, wait_again, wait_for_window
@@ -149,32 +149,18 @@ def _claim(
     now: datetime,
     recorded: dict[str, str | None],
 ) -> Execution | None:
-    """`recorded`: what the execution keeps of the rules it was held to (`rule_fields`)."""
-    lease_until = clock.iso(now + timedelta(seconds=deps.settings.call_report_timeout_seconds))
+    """`recorded`: what the execution keeps of the rules it was held to (`rule_fields`). The agent's live-call
+    slots are counted in shards (store/leases.py): when its own shard refuses, the claim reads every shard's
+    counter and tries those with room, so an agent at its limit costs one refused transaction and one read."""
+    limit, key = int(agent.max_concurrent_calls or 1), agent_key(message.tenant_id, message.agent_id)
+    order = claim_order(message.execution_id, limit)
     try:
-        return deps.executions.move(
-            expected,
-            "initiated",
-            {
-                "claimed_at": clock.iso(now),
-                "provider": agent.provider,
-                "from_number": message.from_number,
-                **recorded,
-            },
-            batch_must_run=True,
-            batch_live_cap=message.batch_cap or NO_BATCH_CAP,
-            guard=guard_element(deps, message, agent, now),  # the number: not suppressed, under its contact limit
-            extra=[
-                *deps.leases.take_elements(
-                    agent_key(message.tenant_id, message.agent_id),
-                    message.execution_id,
-                    message.batch_id,
-                    int(agent.max_concurrent_calls or 1),
-                    lease_until,
-                ),
-                *claim_checks(deps, agent),
-            ],
-        )
+        while order:
+            try:
+                return _claim_in(deps, message, expected, agent, now, recorded, order.pop(0))
+            except NoFreeSlot:  # nothing was written; with shards, one read says which still have a slot
+                room = deps.leases.shards_with_room(key, limit) if order else set()
+                order = [s for s in order if s in room]
     except StaleTransition:
         # Already claimed (a redelivery), canceled, or never created (a retry that lost its race).
         if deps.providers[agent.provider].idempotent(agent):
@@ -182,11 +168,51 @@ def _claim(
         return None
     except BatchNotRunning:
         _not_running(deps, message, expected)
+        return None
     except GuardRefused as refusal:
         number_refused(deps, message, expected, agent, refusal, now)
-    except NoFreeSlot:
-        _wait_for_slot(deps, message)
+        return None
+    _wait_for_slot(deps, message)
     return None
+
+
+def _claim_in(
+    deps: Dependencies,
+    message: DialMessage,
+    expected: Execution,
+    agent: Agent,
+    now: datetime,
+    recorded: dict[str, str | None],
+    shard: int,
+) -> Execution:
+    """One claim transaction, its live-call slot taken in `shard` (recorded on the execution unless 0, the
+    agent's only shard under 2 x MIN_SHARE calls, so its release frees that shard)."""
+    lease_until = clock.iso(now + timedelta(seconds=deps.settings.call_report_timeout_seconds))
+    return deps.executions.move(
+        expected,
+        "initiated",
+        {
+            "claimed_at": clock.iso(now),
+            "provider": agent.provider,
+            "from_number": message.from_number,
+            **recorded,
+            **({SHARD_FIELD: shard} if shard else {}),
+        },
+        batch_must_run=True,
+        batch_live_cap=message.batch_cap or NO_BATCH_CAP,
+        guard=guard_element(deps, message, agent, now),  # the number: not suppressed, under its contact limit
+        extra=[
+            *deps.leases.take_elements(
+                agent_key(message.tenant_id, message.agent_id),
+                message.execution_id,
+                message.batch_id,
+                int(agent.max_concurrent_calls or 1),
+                lease_until,
+                shard,
+            ),
+            *claim_checks(deps, agent),
+        ],
+    )
 
 
 def _claimed_never_placed(deps: Dependencies, message: DialMessage) -> Execution | None:

@@ -17,6 +17,7 @@ from ..domain.messages import ControlMessage
 from ..domain.records import Batch
 from ..observability import logger
 from ..resources import CONTROL_QUEUE, EXPORTS_PREFIX, INBOX_PREFIX, QUARANTINE_PREFIX
+from ..store.executions import BY_BATCH
 from .container import Dependencies
 
 PURGE_PAGE = 100  # executions read per step
@@ -48,12 +49,12 @@ def purge_step(deps: Dependencies, batch_id: str, phase: str | None, after: str 
 
 
 def _executions_step(deps: Dependencies, batch_id: str, after: str | None) -> None:
-    page, last = deps.executions.page_after("by_batch", "batch_id", batch_id, "seq", after, PURGE_PAGE)
+    page, last = deps.executions.page_after(BY_BATCH, "batch_id", batch_id, "seq", after, PURGE_PAGE)
     deps.executions.delete_many([e.execution_id for e in page if e.status not in LIVE])
     if last is not None:
         deps.queues.send(CONTROL_QUEUE, ControlMessage.purge(batch_id, "executions", last))
         return
-    left, _ = deps.executions.page_after("by_batch", "batch_id", batch_id, "seq", None, 1)
+    left, _ = deps.executions.page_after(BY_BATCH, "batch_id", batch_id, "seq", None, 1)
     if left:  # live calls (or a step that raced the stop): look again once they may have ended
         deps.queues.send(CONTROL_QUEUE, ControlMessage.purge(batch_id, "executions"), LIVE_RECHECK_SECONDS)
         return

@@ -3,21 +3,24 @@
 Bolna pages this listing by `page_number` and `page_size`, i.e. by offset; DynamoDB has no
 offset, so a page is reached by reading past the executions before it. That skip only counts
 (`Select=COUNT`: nothing is sent back) and is bounded: a page must end within MAX_DEPTH
-matching executions, and one request examines at most MAX_EXAMINED index entries (filters
-on batch or status are applied while reading). Past either bound the answer is a 400 that
-says to narrow the time range with `from` / `to`, which are key conditions (read nothing outside).
+matching executions, and one request examines at most MAX_EXAMINED index entries. The index is
+KEYS_ONLY (see resources.Index), so filters on batch or status are applied to the items read
+behind its entries (100 per BatchGetItem), and a filtered skip reads what it skips. Past either
+bound the answer is a 400 that says to narrow the time range with `from` / `to`, which are key
+conditions (read nothing outside).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .. import aws
 from ..errors import BadRequest
-from .dynamo import Fields, Request, from_item, values
+from .dynamo import BATCH_GET_KEYS, Fields, Request, get_many, values
 
-INDEX = "by_agent"
+INDEX = "by_agent_keys"  # KEYS_ONLY: entries are keys, the items are read by key (resources.Index)
 MAX_DEPTH = 10_000  # page_number * page_size
 MAX_EXAMINED = 50_000  # index entries read by one request (filters make this more than MAX_DEPTH)
 SKIP_CHUNK = 1_000
@@ -50,18 +53,38 @@ def history_page(table: str, query: HistoryQuery) -> tuple[list[Fields], bool]:
         raise _too_deep(f"page_number * page_size must be at most {MAX_DEPTH}")
     request = _request(table, query)
     budget = [MAX_EXAMINED]
-    start = _skip(request, (query.page_number - 1) * query.page_size, budget)
-    if start is _END:
-        return [], False
+    keep = _filter(query)
+    skip = (query.page_number - 1) * query.page_size
+    start: Any = None
+    if keep is None:  # no filter: skip by counting index entries, nothing read behind them
+        start, skip = _skip(request, skip, budget), 0
+        if start is _END:
+            return [], False
     found: list[Fields] = []
     want = query.page_size + 1  # one more than the page: has_more without a second round
     while len(found) < want:
-        page = _query(request, start, want - len(found), budget)
-        found.extend(from_item(item) for item in page.get("Items", []))
+        need = skip + want - len(found)
+        page = _query(request, start, need if keep is None else min(SKIP_CHUNK, max(BATCH_GET_KEYS, need)), budget)
+        for item in get_many(table, ("execution_id",), page.get("Items", [])):
+            if keep is not None and not keep(item):
+                continue
+            if skip:
+                skip -= 1
+            else:
+                found.append(item)
         start = page.get("LastEvaluatedKey")
         if not start:
             break
     return found[: query.page_size], len(found) > query.page_size
+
+
+def _filter(query: HistoryQuery) -> Callable[[Fields], bool] | None:
+    """The batch and status filters, applied to the items read behind the KEYS_ONLY index's entries."""
+    if not query.batch_id and not query.status:
+        return None
+    return lambda item: (not query.batch_id or item.get("batch_id") == query.batch_id) and (
+        not query.status or item.get("status") == query.status
+    )
 
 
 _END: Any = object()
@@ -103,26 +126,13 @@ def _request(table: str, query: HistoryQuery) -> Request:
     elif query.until:
         condition += " AND agent_sort <= :hi"
         vals.update(values(hi=query.until + AFTER_ANY_ID))
-    filters, names = [], {}
-    if query.batch_id:
-        filters.append("batch_id = :b")
-        vals.update(values(b=query.batch_id))
-    if query.status:
-        filters.append("#st = :s")
-        names["#st"] = "status"
-        vals.update(values(s=query.status))
-    request: Request = {
+    return {
         "TableName": table,
         "IndexName": INDEX,
         "KeyConditionExpression": condition,
         "ExpressionAttributeValues": vals,
         "ScanIndexForward": False,  # newest first, as Bolna lists them
     }
-    if filters:
-        request["FilterExpression"] = " AND ".join(filters)
-    if names:
-        request["ExpressionAttributeNames"] = names
-    return request
 
 
 def _too_deep(why: str) -> BadRequest:

@@ -16,14 +16,15 @@ from ..errors import Conflict, NotFound
 from ..resources import BATCHES, table_name
 from ..settings import Settings
 from .dynamo import (
+    BATCH_GET_KEYS,
     Fields,
     Request,
     Wire,
     av,
     condition_failed,
     from_item,
+    get_many,
     put_new,
-    query_all,
     set_clause,
     storable_key,
     update_if,
@@ -93,6 +94,9 @@ def _named_adds(names: dict[str, str], vals: Wire, moves: dict[str, int], tallie
     return adds
 
 
+BY_AGENT = "by_agent_keys"  # an agent's batches, newest first (KEYS_ONLY: see resources.Index)
+
+
 class BatchStore:
     def __init__(self, settings: Settings) -> None:
         self.table = table_name(settings, BATCHES)
@@ -121,23 +125,38 @@ class BatchStore:
         return batch
 
     def list_for_agent(self, tenant_id: str, agent_id: str) -> list[Batch]:
-        items = query_all(
-            TableName=self.table,
-            IndexName="by_agent",
-            KeyConditionExpression="agent_key = :k",
-            FilterExpression="attribute_not_exists(deleted_at)",
-            ExpressionAttributeValues=values(k=f"{tenant_id}#{agent_id}"),
-            ScanIndexForward=False,
+        """Newest first; the index is KEYS_ONLY (every counter update would rewrite an ALL entry), so the
+        batches are read by key behind its entries."""
+        pages = (
+            aws.dynamodb()
+            .get_paginator("query")
+            .paginate(
+                TableName=self.table,
+                IndexName=BY_AGENT,
+                KeyConditionExpression="agent_key = :k",
+                ExpressionAttributeValues=values(k=f"{tenant_id}#{agent_id}"),
+                ScanIndexForward=False,
+                PaginationConfig={"PageSize": BATCH_GET_KEYS},
+            )
         )
-        return [Batch.model_validate(item) for item in items]
+        items = (item for page in pages for item in get_many(self.table, ("batch_id",), page.get("Items", [])))
+        return [Batch.model_validate(item) for item in items if not item.get("deleted_at")]
 
     def list_active(self) -> Iterable[Batch]:
-        items = query_all(
-            TableName=self.table,
-            IndexName="by_status",
-            KeyConditionExpression="active = :a",
-            ExpressionAttributeValues=values(a="1"),
+        """The sweeper's batches: read by key behind the KEYS_ONLY index's entries (an ALL entry would be rewritten
+        by every counter update of every active batch, under the one key `1`)."""
+        pages = (
+            aws.dynamodb()
+            .get_paginator("query")
+            .paginate(
+                TableName=self.table,
+                IndexName="by_status_keys",
+                KeyConditionExpression="active = :a",
+                ExpressionAttributeValues=values(a="1"),
+                PaginationConfig={"PageSize": BATCH_GET_KEYS},
+            )
         )
+        items = (item for page in pages for item in get_many(self.table, ("batch_id",), page.get("Items", [])))
         return (Batch.model_validate(item) for item in items)
 
     def transition(

@@ -187,3 +187,26 @@ def cancellation_codes(exc: ClientError) -> list[str]:
         raise exc
     reasons = exc.response.get("CancellationReasons") or []
     return [str(r.get("Code", "None")) for r in reasons]
+
+
+BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
+
+
+def get_many(table: str, key_names: tuple[str, ...], entries: list[Wire]) -> list[Fields]:
+    """The items behind a KEYS_ONLY index's entries (each holds the table's key `key_names`), in the entries'
+    order; an item gone meanwhile is left out."""
+    keys = [{name: entry[name] for name in key_names} for entry in entries]
+    found: dict[str, Wire] = {}
+    for start in range(0, len(keys), BATCH_GET_KEYS):
+        request: Request | None = {table: {"Keys": keys[start : start + BATCH_GET_KEYS]}}
+        while request:
+            answer = aws.dynamodb().batch_get_item(RequestItems=request)
+            for item in answer.get("Responses", {}).get(table, []):
+                found[_key_id(item, key_names)] = item
+            request = answer.get("UnprocessedKeys") or None
+    ids = (_key_id(key, key_names) for key in keys)
+    return [from_item(found[i]) for i in ids if i in found]
+
+
+def _key_id(item: Wire, key_names: tuple[str, ...]) -> str:
+    return "\x00".join(repr(item[name]) for name in key_names)

@@ -18,6 +18,7 @@ from .agent_history import HistoryQuery, agent_key, agent_sort, history_page
 from .batches import BatchStore, Ended
 from .cursors import Cursors, KeyShape, cursor_key
 from .dynamo import (
+    BATCH_GET_KEYS,
     Fields,
     Request,
     Wire,
@@ -25,8 +26,8 @@ from .dynamo import (
     cancellation_codes,
     condition_failed,
     from_item,
+    get_many,
     index_shard,
-    query_all,
     query_shards,
     set_clause,
     storable_key,
@@ -59,6 +60,8 @@ def _moves(old: str, new: str, execution: Execution | None = None) -> dict[str, 
     return {} if before == after else {before: -1, after: +1}
 
 
+BY_BATCH = "by_batch_keys"  # a batch's executions in contact order (KEYS_ONLY: see resources.Index)
+KEYS_ONLY = frozenset(i.name for i in EXECUTIONS.indexes if i.projection == "KEYS_ONLY")
 # Where a page of GET /batches/{id}/executions stops: the by_batch index's key plus the table's.
 PAGE_KEY = KeyShape("executions", {"batch_id": "S", "seq": "S", "execution_id": "S"})
 
@@ -422,29 +425,31 @@ class ExecutionStore:
     def page_for_batch(
         self, batch_id: str, *, limit: int, cursor: str | None, status: str | None
     ) -> tuple[list[Execution], str | None]:
-        """One page in contact order; with a status filter, pages are filled up to `limit`."""
+        """One page in contact order; with a status filter, pages are filled up to `limit` (the filter applies
+        to the items read behind the KEYS_ONLY index's entries, as a FilterExpression would have)."""
         scope = {"batch_id": batch_id, "status": status or ""}
         start = self._cursors.decode(PAGE_KEY, scope, cursor)
         found: list[Execution] = []
         while True:
             kwargs: Request = {
                 "TableName": self.table,
-                "IndexName": "by_batch",
+                "IndexName": BY_BATCH,
                 "KeyConditionExpression": "batch_id = :b",
                 "ExpressionAttributeValues": values(b=batch_id),
                 "Limit": limit - len(found),
             }
-            if status:
-                kwargs["FilterExpression"] = "#st = :s"
-                kwargs["ExpressionAttributeNames"] = {"#st": "status"}
-                kwargs["ExpressionAttributeValues"].update(values(s=status))
             if start:
                 kwargs["ExclusiveStartKey"] = start
             page = aws.dynamodb().query(**kwargs)
-            found.extend(Execution.model_validate(from_item(item)) for item in page.get("Items", []))
+            items = self._items(page.get("Items", []))
+            found.extend(Execution.model_validate(item) for item in items if not status or item["status"] == status)
             start = page.get("LastEvaluatedKey")
             if not start or len(found) >= limit:
                 return found, self._cursors.encode(PAGE_KEY, scope, start)
+
+    def _items(self, entries: list[Wire]) -> list[Fields]:
+        """The executions behind index entries (KEYS_ONLY: only keys), read by key."""
+        return get_many(self.table, ("execution_id",), entries) if entries else []
 
     def page_for_agent(self, query: HistoryQuery) -> tuple[list[Execution], bool]:
         """An agent's executions newest first, one page by number, and whether more follow."""
@@ -453,30 +458,35 @@ class ExecutionStore:
 
     def iter_batch(self, batch_id: str) -> Iterator[Execution]:
         """Every execution of a batch (exports read millions): built without validation, as stored."""
-        items = query_all(
-            TableName=self.table,
-            IndexName="by_batch",
-            KeyConditionExpression="batch_id = :b",
-            ExpressionAttributeValues=values(b=batch_id),
+        pages = (
+            aws.dynamodb()
+            .get_paginator("query")
+            .paginate(
+                TableName=self.table,
+                IndexName=BY_BATCH,
+                KeyConditionExpression="batch_id = :b",
+                ExpressionAttributeValues=values(b=batch_id),
+                PaginationConfig={"PageSize": BATCH_GET_KEYS},
+            )
         )
-        return (Execution.model_construct(**{**item, "status": CallStatus(item["status"])}) for item in items)
+        for page in pages:
+            for item in self._items(page.get("Items", [])):
+                yield Execution.model_construct(**{**item, "status": CallStatus(item["status"])})
 
     def waiting_page(self, batch_id: str, after: str | None, limit: int) -> tuple[list[Execution], str | None]:
         """Executions not yet claimed (queued, rescheduled) past `after` (a seq), reading at most `limit`;
         the seq to go on after, or None at the end."""
         condition = "batch_id = :b" + (" AND seq > :after" if after else "")
-        vals = values(b=batch_id, q="queued", r="rescheduled", **({"after": after} if after else {}))
+        vals = values(b=batch_id, **({"after": after} if after else {}))
         page = aws.dynamodb().query(
             TableName=self.table,
-            IndexName="by_batch",
+            IndexName=BY_BATCH,
             KeyConditionExpression=condition,
-            FilterExpression="#st IN (:q, :r)",
-            ExpressionAttributeNames={"#st": "status"},
             ExpressionAttributeValues=vals,
             Limit=limit,
         )
         last = page.get("LastEvaluatedKey")
-        items = [Execution.model_validate(from_item(item)) for item in page.get("Items", [])]
+        items = [Execution.model_validate(i) for i in self._items(page.get("Items", [])) if i["status"] in WAITING]
         return items, (last["seq"]["S"] if last else None)
 
     def open_before(self, cutoff_iso: str) -> Iterator[Execution]:
@@ -496,7 +506,7 @@ class ExecutionStore:
         self, index: str, key_name: str, key: str, sort_name: str, after: str | None, limit: int
     ) -> tuple[list[Execution], str | None]:
         """Up to `limit` executions of one index partition whose sort key is past `after`, in key order;
-        the sort key to go on after, or None at the end. by_batch (seq) or by_number (execution_id)."""
+        the sort key to go on after, or None at the end. BY_BATCH (seq) or by_number (execution_id)."""
         condition = "#p = :p" + (" AND #s > :after" if after else "")
         page = aws.dynamodb().query(
             TableName=self.table,
@@ -507,7 +517,9 @@ class ExecutionStore:
             Limit=limit,
         )
         last = page.get("LastEvaluatedKey")
-        found = [Execution.model_validate(from_item(item)) for item in page.get("Items", [])]
+        entries = page.get("Items", [])
+        items = self._items(entries) if index in KEYS_ONLY else [from_item(item) for item in entries]
+        found = [Execution.model_validate(item) for item in items]
         return found, (last[sort_name]["S"] if last else None)
 
     def erase(self, execution_id: str, fields: Fields) -> bool:

@@ -9,12 +9,14 @@ leases whose call never reported back.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from .. import aws
+from ..domain.records import Execution
 from ..resources import LEASES, table_name
 from ..settings import Settings
 from .batches import BatchStore
@@ -32,10 +34,47 @@ from .dynamo import (
 )
 
 COUNTER = "live"
+# An agent's live calls are counted in up to LIVE_SHARDS counters, each under its own partition key and holding
+# its share of the limit (the shares add up to the limit, so the total never exceeds it): one counter takes
+# ~1,000 write units/s (~250 calls/s at 4 per call). A shard's share is at least MIN_SHARE, so an agent whose
+# limit is under 2 x MIN_SHARE keeps the one counter it always had (shard 0: the key used before sharding).
+LIVE_SHARDS = 8
+MIN_SHARE = 32
+SHARD_FIELD = "live_shard"  # on the execution: the shard its claim counted in, so its release frees that one
 
 
 def agent_key(tenant_id: str, agent_id: str) -> str:
     return f"{tenant_id}#{agent_id}"
+
+
+def live_shards(limit: int) -> int:
+    return max(1, min(LIVE_SHARDS, limit // MIN_SHARE))
+
+
+def share(limit: int, shard: int) -> int:
+    """Shard `shard`'s part of `limit` (0 for a shard the limit no longer uses)."""
+    shards = live_shards(limit)
+    return 0 if shard >= shards else limit // shards + (1 if shard < limit % shards else 0)
+
+
+def shard_key(key: str, shard: int) -> str:
+    """The partition key of an agent's (`key`) live-call shard: its counter and its leases."""
+    return key if shard == 0 else f"{key}#live{shard}"
+
+
+def lease_key(execution: Execution) -> str:
+    """The partition key of the lease a claimed execution holds: its agent's shard its claim counted in (shard 0
+    for one claimed before sharding, which has no SHARD_FIELD)."""
+    shard = int((execution.model_extra or {}).get(SHARD_FIELD) or 0)
+    return shard_key(agent_key(execution.tenant_id, execution.agent_id), shard)
+
+
+def claim_order(execution_id: str, limit: int) -> list[int]:
+    """The shards a claim tries, in turn: its own first (fixed per execution, so claims spread evenly), then
+    the next ones, so a claim refused by a full shard takes a slot that another still has."""
+    shards = live_shards(limit)
+    first = int(hashlib.sha256(execution_id.encode()).hexdigest()[:8], 16) % shards
+    return [(first + i) % shards for i in range(shards)]
 
 
 class LeaseStore:
@@ -43,8 +82,12 @@ class LeaseStore:
         self.table = table_name(settings, LEASES)
         self._batches = batches
 
-    def take_elements(self, key: str, execution_id: str, batch_id: str, limit: int, expires_at: str) -> list[Any]:
-        """Transaction elements: count one more live call if under `limit`, and record the lease."""
+    def take_elements(
+        self, key: str, execution_id: str, batch_id: str, limit: int, expires_at: str, shard: int = 0
+    ) -> list[Any]:
+        """Transaction elements: count one more live call in `shard` if under its share of `limit`, and record
+        the lease there (the same partition key: `shard_key`)."""
+        key = shard_key(key, shard)
         return [
             {
                 "Update": {
@@ -52,7 +95,7 @@ class LeaseStore:
                     "Key": {"agent_key": av(key), "lease_id": av(COUNTER)},
                     "UpdateExpression": "ADD live :one",
                     "ConditionExpression": "attribute_not_exists(live) OR live < :limit",
-                    "ExpressionAttributeValues": values(one=1, limit=limit),
+                    "ExpressionAttributeValues": values(one=1, limit=share(limit, shard)),
                 }
             },
             {
@@ -72,7 +115,8 @@ class LeaseStore:
 
     def release_elements(self, key: str, execution_id: str) -> list[Request]:
         """Transaction elements that free the slot: delete the lease (only if it is there, so a slot is freed
-        once) and count one live call less on the agent. The batch's `live` moves with them (the caller's)."""
+        once) and count one live call less on the agent. The batch's `live` moves with them (the caller's).
+        `key`: the lease's own partition key (its shard's: `shard_key`)."""
         return [
             {
                 "Delete": {
@@ -137,12 +181,27 @@ class LeaseStore:
         return float(from_item(item).get("spend", 0)) if item else 0.0
 
     def live(self, key: str) -> int:
-        item = (
-            aws.dynamodb()
-            .get_item(TableName=self.table, Key={"agent_key": av(key), "lease_id": av(COUNTER)}, ConsistentRead=True)
-            .get("Item")
-        )
-        return int(from_item(item).get("live", 0)) if item else 0
+        """The agent's live calls: its shards' counters added up (every shard: a lowered limit uses fewer)."""
+        return sum(self._shard_counts(key, LIVE_SHARDS).values())
+
+    def shards_with_room(self, key: str, limit: int) -> set[int]:
+        """The shards whose counter is under its share of `limit` now (one read of every counter): where a claim
+        refused by its own shard may still find a slot."""
+        counts = self._shard_counts(key, live_shards(limit))
+        return {s for s in range(live_shards(limit)) if counts.get(s, 0) < share(limit, s)}
+
+    def _shard_counts(self, key: str, shards: int) -> dict[int, int]:
+        keys = [{"agent_key": av(shard_key(key, s)), "lease_id": av(COUNTER)} for s in range(shards)]
+        shard_of = {shard_key(key, s): s for s in range(shards)}
+        request: Request | None = {self.table: {"Keys": keys, "ConsistentRead": True}}
+        counts: dict[int, int] = {}
+        while request:
+            answer = aws.dynamodb().batch_get_item(RequestItems=request)
+            for item in answer["Responses"].get(self.table, []):
+                fields = from_item(item)
+                counts[shard_of[fields["agent_key"]]] = int(fields.get("live", 0))
+            request = answer.get("UnprocessedKeys") or None
+        return counts
 
     def count_live(self) -> int:
         """Leases held now, across every agent: one per live call (a lease past its expiry counts until swept)."""

@@ -49,7 +49,7 @@ def test_creates_every_declared_table_with_its_indexes(settings: Settings) -> No
         indexes = {i["IndexName"]: i for i in described.get("GlobalSecondaryIndexes", [])}
         assert set(indexes) == {i.name for i in table.indexes}
         for index in table.indexes:
-            assert indexes[index.name]["Projection"]["ProjectionType"] == "ALL"
+            assert indexes[index.name]["Projection"]["ProjectionType"] == index.projection
             assert indexes[index.name]["KeySchema"][0]["AttributeName"] == index.partition_key
         types = {a["AttributeName"]: a["AttributeType"] for a in described["AttributeDefinitions"]}
         assert all(types[name] == table.attribute_types.get(name, "S") for name in types)
