@@ -12,6 +12,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .call_status import CallStatus
 from .calling_rules import CallingRules
 from .json_input import JsonObject
 from .records import Batch, Execution
@@ -107,6 +108,10 @@ class DialMessage(QueueMessage):
     place_tries: int = 0  # placements the provider failed (5xx, timeout)
     throttled: int = 0  # times the provider's rate limit sent it back
     place_token: str | None = None  # with expect_status "initiated": the token this delivery must win
+    # A waiting (unclaimed) call's chain of hand-backs: the token this copy carries and the one it replaced.
+    # It is the live copy while the execution's `wait_token` is either; other copies die (services/dial_waits.py).
+    wait_token: str | None = None
+    wait_parent: str | None = None
 
     @classmethod
     def for_execution(cls, execution: Execution, batch: Batch, **extra: Any) -> DialMessage:
@@ -127,6 +132,26 @@ class DialMessage(QueueMessage):
             batch_cap=batch.max_concurrent_calls,
             **extra,
         )
+
+    def expected(self) -> Execution:
+        """The execution as this message describes it: what the claim's conditional write expects to find."""
+        return Execution(
+            execution_id=self.execution_id,
+            batch_id=self.batch_id,
+            tenant_id=self.tenant_id,
+            agent_id=self.agent_id,
+            status=CallStatus(self.expect_status),
+            contact_index=self.contact_index,
+            attempt=self.attempt,
+            user_number=self.to,
+            from_number=self.from_number,
+            recipient_data=self.variables,
+        )
+
+    def live_wait(self, current: str | None) -> bool:
+        """Whether this copy carries the live wait chain, given the execution's `wait_token`: its own token, or
+        the one it replaced (the copy that sent it has not recorded the hand-off yet, or died before it)."""
+        return current in (self.wait_token, self.wait_parent)
 
 
 class ProviderEvent(QueueMessage):

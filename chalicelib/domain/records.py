@@ -233,6 +233,7 @@ class Execution(Record):
     superseded_by: str | None = None  # the retry that replaced this attempt
     open_shard: str | None = None  # set while a provider owes a final status (the by_open index)
     place_token: str | None = None  # a re-queued placement's one-time token
+    wait_token: str | None = None  # the live copy of a waiting call's message (DialMessage.live_wait)
     callbacks: set[str] | None = None  # provider callbacks received (replays are refused)
     timeline: list[Entry] | None = None  # the call's log entries: those stored as maps (before), then `tl`'s
 

@@ -30,7 +30,6 @@ from ..adapters.secrets import MissingSecret
 from ..domain import timeline
 from ..domain.arrival import early_until
 from ..domain.batch_status import BatchStatus
-from ..domain.call_status import CallStatus
 from ..domain.calling_window import CallingWindow, is_open, recipient_zones
 from ..domain.messages import DialMessage
 from ..domain.records import Agent, Execution
@@ -44,7 +43,7 @@ from ..store.executions import BatchNotRunning, GuardRefused, NoFreeSlot, StaleT
 from ..store.leases import SHARD_FIELD, agent_key, claim_order
 from .budget import claim_checks
 from .container import Dependencies
-from .dial_waits import again, later, rule_fields, unplaced, wait_for_window
+from .dial_waits import again, later, rule_fields, unplaced, wait_again, wait_for_window
 from .number_guard import guard_element
 from .number_guard import refused as number_refused
 
@@ -105,7 +104,7 @@ def place_one_call(deps: Dependencies, message: DialMessage, remaining_ms: Calla
     if due is not None:
         later(deps, message, due)  # a Scheduler delivery a few seconds early
         return
-    expected = _expected(message)
+    expected = message.expected()
     try:
         agent = _agent(deps, message.tenant_id, message.agent_id)
     except NotFound:
@@ -140,22 +139,6 @@ def _placed(deps: Dependencies, message: DialMessage, provider: str, call_id: st
     ]
     deps.executions.set_fields(message.execution_id, {"provider_call_id": call_id, "placed_at": now}, notes=notes)
     logger.info("call placed", extra={"to": message.to, "attempt": message.attempt})
-
-
-def _expected(message: DialMessage) -> Execution:
-    """The execution as the message describes it: what the claim's conditional write expects to find."""
-    return Execution(
-        execution_id=message.execution_id,
-        batch_id=message.batch_id,
-        tenant_id=message.tenant_id,
-        agent_id=message.agent_id,
-        status=CallStatus(message.expect_status),
-        contact_index=message.contact_index,
-        attempt=message.attempt,
-        user_number=message.to,
-        from_number=message.from_number,
-        recipient_data=message.variables,
-    )
 
 
 def _claim(
@@ -266,8 +249,8 @@ def _still_to_place(deps: Dependencies, message: DialMessage) -> Execution | Non
 
 def _wait_for_slot(deps: Dependencies, message: DialMessage) -> None:
     # Hand the message back with a delay; the original is acknowledged only after this send succeeds.
-    count("CallsWaitingForSlot")  # the operator's sign that an agent's or batch's live-call cap binds
-    deps.queues.send(DIAL_QUEUE, message.again(waits=message.waits + 1), slot_wait_seconds(message.waits))
+    if wait_again(deps, message, slot_wait_seconds(message.waits), waits=message.waits + 1):
+        count("CallsWaitingForSlot")  # the operator's sign that an agent's or batch's live-call cap binds
 
 
 def _not_running(deps: Dependencies, message: DialMessage, expected: Execution) -> None:
@@ -277,7 +260,7 @@ def _not_running(deps: Dependencies, message: DialMessage, expected: Execution) 
             _wait_for_slot(deps, message)
             return
         if batch.status == BatchStatus.PAUSED:
-            deps.queues.send(DIAL_QUEUE, message.again(), PAUSED_RECHECK_SECONDS)
+            wait_again(deps, message, PAUSED_RECHECK_SECONDS)
             return
     unplaced(deps, expected, "canceled", "the batch was stopped before this call was placed")
 

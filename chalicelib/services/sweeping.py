@@ -17,9 +17,11 @@ from ..domain.messages import ControlMessage
 from ..domain.records import Batch, Execution
 from ..observability import count, logger
 from ..resources import CONTROL_QUEUE
+from ..store.dynamo import Fields
 from ..store.executions import StaleTransition
 from .attempt_end import finish_call
 from .container import Dependencies
+from .dial_waits import LIVE
 from .lifecycle import complete_if_done, deliver_start, missed_start, resume_settling
 
 STALL_AFTER = timedelta(minutes=2)
@@ -69,11 +71,10 @@ def sweep_once(deps: Dependencies) -> SweepReport:
         ):
             _sweep_execution(deps, report, execution, report_cutoff, touched)
     for lease in deps.leases.expired(clock.iso(now)):
-        # Its call was finished above (or earlier) but the release was lost: free the slot.
         with _isolated(
             report, "expired_lease", execution_id=str(lease.get("lease_id")), batch_id=str(lease.get("batch_id"))
         ):
-            if deps.leases.release(lease["agent_key"], lease["lease_id"], lease["batch_id"]):
+            if _reclaim(deps, lease):
                 report.reclaimed_leases += 1
     for batch in deps.batches.list_active():
         with _isolated(report, "active_batch", batch_id=str(batch.batch_id)):
@@ -82,6 +83,17 @@ def sweep_once(deps: Dependencies) -> SweepReport:
         report.live_calls = deps.leases.count_live()
         count("LiveCalls", report.live_calls)  # a gauge, once a minute: the dashboard draws its maximum
     return report
+
+
+def _reclaim(deps: Dependencies, lease: Fields) -> bool:
+    """Free an expired lease whose call is no longer live: it ended (above, or earlier) but the release was
+    lost. A call still live keeps its slot past the lease's expiry (a report or a placement retry moved it
+    on since its claim): the provider may still be on it, and its own end, or the sweep above once its report
+    is overdue, frees the slot. Found by the chaos test (seed 42): two live calls on a one-slot agent."""
+    execution = deps.executions.find(str(lease["lease_id"]))
+    if execution is not None and execution.status in LIVE:
+        return False
+    return deps.leases.release(lease["agent_key"], lease["lease_id"], lease["batch_id"])
 
 
 def _sweep_execution(

@@ -387,6 +387,22 @@ class ExecutionStore:
             appends=appends,
         )
 
+    def hand_off_wait(self, execution_id: str, live: tuple[str | None, ...], token: str) -> bool:
+        """Record `token` as the live copy of a waiting call's message, if the copy handing off still was (the
+        execution's `wait_token` one of `live`, None: none recorded yet) and the call is still unclaimed."""
+        known = [t for t in live if t is not None]
+        matches = [f"wait_token = :w{i}" for i in range(len(known))]
+        if None in live:
+            matches.append("attribute_not_exists(wait_token)")
+        return update_if(
+            self.table,
+            self.key(execution_id),
+            {"wait_token": token},
+            f"({' OR '.join(matches)}) AND #st IN (:q, :r)",
+            {"#st": "status"},
+            values(q=WAITING[0], r=WAITING[1], **{f"w{i}": t for i, t in enumerate(known)}),
+        )
+
     def take_place_token(self, execution_id: str, token: str) -> bool:
         """One delivery of a re-queued placement wins the token; a duplicate of that message finds it gone."""
         return update_if(

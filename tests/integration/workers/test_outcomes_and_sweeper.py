@@ -13,6 +13,7 @@ from chalicelib import clock
 from chalicelib.domain.messages import ProviderEvent
 from chalicelib.services.container import Dependencies
 from chalicelib.services.lifecycle import complete_if_done
+from chalicelib.store.leases import agent_key
 from chalicelib.workers.provider_events import handle_event
 from chalicelib.workers.sweeper import sweep
 from tests.support.api import post_csv
@@ -139,6 +140,33 @@ def test_a_swept_call_records_when_it_ended(
     # Then each says when it ended: at the sweep, after its claim
     ended = [e.ended_at for e in deps.executions.iter_batch(batch_id)]
     assert all(end is not None and end >= swept_from for end in ended), ended
+
+
+def test_a_call_still_live_keeps_its_slot_past_its_lease_until_the_sweeper_ends_it(
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies
+) -> None:
+    """Found by the chaos test (issue 18, `make chaos FIRST=42 SEEDS=1`): the lease expires an hour after the
+    claim, the call's report is overdue an hour after its last change; the sweeper freed the slot of a call
+    that had rung meanwhile, and a second call went live on a one-slot agent while the first still was."""
+    # Given a placed call that rang half an hour later, then never reported again
+    batch_id, _ = started_batch(client, tenant, pump, 1)
+    purge_events(deps)
+    [execution] = list(deps.executions.iter_batch(batch_id))
+    slot = agent_key(execution.tenant_id, execution.agent_id)
+    timeout = deps.settings.call_report_timeout_seconds
+    pump.advance(timeout / 2)
+    handle_event(deps, ProviderEvent(execution_id=execution.execution_id, provider="simulator", status="ringing"))
+    # When the sweeper runs after its lease expired, before its report is overdue
+    pump.advance(timeout / 2 + 60)
+    sweep(deps)
+    # Then the call is still live and still holds its slot
+    assert deps.executions.find(execution.execution_id).status == "ringing"  # type: ignore[union-attr]
+    assert deps.leases.live(slot) == 1
+    # And once its report is overdue the sweeper ends it and frees the slot
+    pump.advance(timeout / 2)
+    assert sweep(deps).unreported == 1
+    assert deps.executions.find(execution.execution_id).status == "error"  # type: ignore[union-attr]
+    assert deps.leases.live(slot) == 0
 
 
 def test_sweeper_restarts_a_stalled_dispatch(
