@@ -45,6 +45,7 @@ os.environ.update(
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
+from stackutil import count_requests, stop_counting  # noqa: E402
 
 EVENT_SOURCE_OPS = {
     "sqs.ReceiveMessage",
@@ -74,10 +75,6 @@ class Counting:
         self.index_key_wru: Counter[tuple[str, str]] = Counter()  # (table/index, partition key value) -> units
         self.partition_wru: Counter[tuple[str, str]] = Counter()  # (table, partition key value) -> units
         self._pending: list[tuple[str, str, dict[str, Any], int, Any]] = []
-
-    def before_call(self, event_name: str, **_: Any) -> None:
-        _, service, operation = event_name.split(".", 2)
-        self.requests[f"{service}.{operation}"] += 1
 
     def table_of(self, params: dict[str, Any], event_name: str, **_: Any) -> None:
         if "TableName" in params:
@@ -196,8 +193,7 @@ def run(contacts: int, scenario: str) -> tuple[Counting, str, str, Counter[str]]
             if answered:
                 patch_agent(client, tenant, provider_config={"fixed_talk_seconds": 30})
             pump = Pump(app_module.app, deps)
-            for make in (aws.dynamodb, aws.s3, aws.sqs, aws.scheduler):
-                make().meta.events.register("before-call", counting.before_call)
+            count_requests(counting.requests)  # first: it makes the clients anew, the hooks below go on them
             aws.dynamodb().meta.events.register("before-parameter-build.dynamodb", counting.table_of)
             writes = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem")
             for op in writes:
@@ -219,8 +215,7 @@ def run(contacts: int, scenario: str) -> tuple[Counting, str, str, Counter[str]]
             pump.close()
             batch = deps.batches.find(batch_id)
             statuses = Counter({k: int(v) for k, v in ((batch.execution_status if batch else None) or {}).items()})
-        for make in (aws.dynamodb, aws.s3, aws.sqs, aws.scheduler):
-            make().meta.events.unregister("before-call", counting.before_call)
+        stop_counting()
         aws.reset()
         get_dependencies.cache_clear()
     return counting, batch_id, f"{tenant[0]}", statuses

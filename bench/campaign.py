@@ -3,7 +3,8 @@
 Prints:
 - start lateness: scheduled_at to the first dial (goal <= 2 s), SQS-delay path;
 - AWS requests per contact over a whole run, by operation (botocore event hook);
-- contacts/s end to end for a 2,000-contact batch with zero-length simulated calls;
+- contacts/s end to end for a 2,000-contact batch with zero-length simulated calls, and the CPU
+  seconds per contact of the service's process and the emulator's (steadier than wall time on a busy machine);
 - GET /batches/{id} latency at 100 vs 10,000 contacts (goal: ratio <= 1.5).
 
 Run: .venv/bin/python bench/campaign.py [--contacts 2000]
@@ -14,6 +15,7 @@ Run: .venv/bin/python bench/campaign.py [--contacts 2000]
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import threading
 import time
@@ -47,6 +49,16 @@ class DialClock:
             if self.first is None:
                 self.first = time.time()
         return str(self.inner.place_call(request, agent))
+
+
+def cpu_seconds(pid: int | None) -> tuple[float, float]:
+    """User and system CPU seconds a process has used so far (Linux /proc; zeros when unknown)."""
+    if pid is None or not os.path.exists(f"/proc/{pid}/stat"):
+        return 0.0, 0.0
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def main() -> None:
@@ -98,15 +110,31 @@ def main() -> None:
         batch = api.post_csv(agent, csv)["batch_id"]
         dials.count = 0
         counter.enabled = True
+        processes = {"service": os.getpid(), "emulator": stack.emulator.pid}
+        cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
+        load_before = os.getloadavg()[0]
         started = time.monotonic()
         api.post(f"/batches/{batch}/run")
         wait_for(lambda: api.get(f"/batches/{batch}")["status"] == "completed", 3600, 0.5)
         elapsed = time.monotonic() - started
         counter.enabled = False
+        cpu_after = {name: cpu_seconds(pid) for name, pid in processes.items()}
         status = api.get(f"/batches/{batch}")
         print(
             f"run: {args.contacts} contacts, {dials.count} dials, completed in {elapsed:.1f} s: "
             f"{args.contacts / elapsed:.1f} contacts/s end to end  counts={status['execution_status']}"
+        )
+        per_contact = {
+            name: [(a - b) / args.contacts * 1000 for a, b in zip(cpu_after[name], cpu_before[name], strict=True)]
+            for name in processes
+        }
+        print(
+            "CPU per contact: "
+            + ", ".join(
+                f"{name} {user + system:.1f} ms (user {user:.1f}, system {system:.1f})"
+                for name, (user, system) in per_contact.items()
+            )
+            + f"  (1-min load average {load_before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end)"
         )
         service = {k: v for k, v in counter.counts.items() if k not in EVENT_SOURCE_OPS}
         source = {k: v for k, v in counter.counts.items() if k in EVENT_SOURCE_OPS}

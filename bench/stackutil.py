@@ -83,3 +83,33 @@ class RequestCounter:
         if self.enabled:
             _, service, operation = event_name.split(".", 2)
             self.counts[f"{service}.{operation}"] += 1
+
+
+COUNTED_SERVICES = ("dynamodb", "s3", "sqs", "scheduler")
+Hook = tuple[str, str, Callable[..., None]]  # (service, botocore event, handler)
+
+
+def count_requests(counts: Counter[str], *hooks: Hook) -> None:
+    """Count every AWS request the service makes from now on into `counts` by `service.Operation`, through
+    `aws.install_client_hook` (every client made from now on, whichever code makes it); `hooks`: more botocore
+    handlers on the same clients. Ends with `stop_counting()`."""
+    from chalicelib import aws
+
+    def count(event_name: str, **_: Any) -> None:
+        _, service, operation = event_name.split(".", 2)
+        counts[f"{service}.{operation}"] += 1
+
+    def attach(service: str, client: Any) -> None:
+        if service in COUNTED_SERVICES:
+            client.meta.events.register("before-call", count)
+        for wanted, event, handler in hooks:
+            if wanted == service:
+                client.meta.events.register(event, handler)
+
+    aws.install_client_hook(attach)
+
+
+def stop_counting() -> None:
+    from chalicelib import aws
+
+    aws.install_client_hook(None)

@@ -40,6 +40,7 @@ os.environ.update(
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
+from stackutil import count_requests, stop_counting  # noqa: E402
 
 
 class Counting:
@@ -48,10 +49,6 @@ class Counting:
     def __init__(self) -> None:
         self.requests: Counter[str] = Counter()
         self.claim_items: list[int] = []
-
-    def hook(self, event_name: str, **_: Any) -> None:
-        _, service, operation = event_name.split(".", 2)
-        self.requests[f"{service}.{operation}"] += 1
 
     def transaction(self, params: dict[str, Any], **_: Any) -> None:
         """A claim: its first element moves an execution to `initiated`, setting `claimed_at`."""
@@ -98,10 +95,8 @@ def run(contacts: int, guarded: bool) -> Counting:
             if guarded:
                 patch_agent(client, tenant, max_attempts_per_number=3, attempt_window_days=7)
             pump = Pump(app_module.app, deps)
-            for make in (aws.dynamodb, aws.s3, aws.sqs, aws.scheduler):
-                make().meta.events.register("before-call", counting.hook)
-            claims = "before-parameter-build.dynamodb.TransactWriteItems"
-            aws.dynamodb().meta.events.register(claims, counting.transaction)
+            claims = ("dynamodb", "before-parameter-build.dynamodb.TransactWriteItems", counting.transaction)
+            count_requests(counting.requests, claims)
             from tests.support.api import post_csv
 
             key, agent_id = tenant
@@ -112,9 +107,7 @@ def run(contacts: int, guarded: bool) -> Counting:
             )
             pump.close()
         dialing.guard_element = original
-        for make in (aws.dynamodb, aws.s3, aws.sqs, aws.scheduler):
-            make().meta.events.unregister("before-call", counting.hook)
-        aws.dynamodb().meta.events.unregister(claims, counting.transaction)
+        stop_counting()
         aws.reset()
         get_dependencies.cache_clear()
     return counting

@@ -1,9 +1,4 @@
-"""The embedded AWS: moto's threaded server on 127.0.0.1, and the environment that points boto3 at it.
-
-Every boto3 client honours `AWS_ENDPOINT_URL`, so once it is set (with dummy
-credentials, so nothing ever reaches a real account) the service's own code, Powertools
-and the runners all talk to the emulator without knowing it.
-"""
+"""The embedded AWS: moto's threaded server on 127.0.0.1 in this process (`local.emulator_base` points boto3 at it)."""
 
 from __future__ import annotations
 
@@ -11,30 +6,19 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-import requests
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from chalicelib import aws
-
-from . import EnvPatch
+from .emulator_base import HOST, EmulatorBase
 from .fidelity import serialize_dynamodb_writes
+from .keepalive import KeepAliveHandler, close_live
 from .moto_costs import remove_moto_overheads
 from .persist import DurableApp, Store, Summary
 
 logger = logging.getLogger(__name__)
-
-HOST = "127.0.0.1"
-DUMMY_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_SECURITY_TOKEN": "testing",
-}
 
 
 class _Server(ThreadedMotoServer):
@@ -45,12 +29,18 @@ class _Server(ThreadedMotoServer):
         self._app = app
 
     def _server_entry(self) -> None:
-        self._server = make_server(self._ip_address, self._port, self._app, True)
+        self._server = make_server(self._ip_address, self._port, self._app, True, request_handler=KeepAliveHandler)
         self._server_ready_event.set()
         self._server.serve_forever(poll_interval=0.05)  # stop() waits for one poll at most
 
+    def stop(self) -> None:
+        """Stop serving, then close the kept-alive connections (their threads would answer otherwise)."""
+        super().stop()
+        if self._server is not None:
+            close_live(self._server)
 
-class Emulator:
+
+class Emulator(EmulatorBase):
     """moto's server plus the process environment that targets it; `stop()` restores the environment.
 
     With a `data_dir` its state is kept there (`local.persist`): restored at start, every change
@@ -60,21 +50,9 @@ class Emulator:
     def __init__(
         self, port: int = 0, region: str | None = None, data_dir: Path | str | None = None, fresh: bool = False
     ) -> None:
-        self._requested_port = port
-        self.data_dir = Path(data_dir).resolve() if data_dir is not None else None
-        self._fresh = fresh
+        super().__init__(port, region, data_dir, fresh)
         self.store: Store | None = None
-        env_region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        self.region = region or env_region or "us-east-1"
         self._server: ThreadedMotoServer | None = None
-        self._env = EnvPatch()
-        self.port = 0
-
-    @property
-    def endpoint_url(self) -> str:
-        if not self.port:
-            raise RuntimeError("the emulator is not running")
-        return f"http://{HOST}:{self.port}"
 
     @property
     def pid(self) -> int | None:
@@ -98,23 +76,9 @@ class Emulator:
         server = _Server(app, self._requested_port)
         server.start()
         self._server = server
-        self.port = server.get_host_and_port()[1]
-        for key, value in {
-            "AWS_ENDPOINT_URL": self.endpoint_url,
-            "AWS_REGION": self.region,
-            "AWS_DEFAULT_REGION": self.region,
-            **DUMMY_CREDENTIALS,
-        }.items():
-            self._env.set(key, value)
-        aws.reset()
+        self._target(server.get_host_and_port()[1])
         logger.info("AWS emulator (moto) on %s", self.endpoint_url)
         return self.endpoint_url
-
-    def reset(self) -> None:
-        """Forget every resource (moto's reset API): lets tests share one server and still start clean."""
-        if self.store is not None:
-            raise RuntimeError("a durable emulator is not reset: start it with fresh=True")
-        requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
 
     def stop(self) -> None:
         """Stop the server (joins its thread, closes the socket) and put the environment back."""
@@ -124,15 +88,4 @@ class Emulator:
         store, self.store = self.store, None
         if store is not None:
             store.close()
-        self._env.restore()
-        self.port = 0
-        aws.reset()
-
-    def __enter__(self) -> Emulator:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        self._untarget()

@@ -26,53 +26,29 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any
 
-import requests
-
-from chalicelib import aws
-
-from . import EnvPatch
+from .emulator_base import EmulatorBase
 from .persist import Summary
 from .wal import DataError
 
 logger = logging.getLogger(__name__)
 
-HOST = "127.0.0.1"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STOP = "stop"
 START_TIMEOUT_S = 120.0  # restoring a large data directory replays its log first
 STOP_TIMEOUT_S = 120.0  # a clean stop writes a snapshot of the whole state
-DUMMY_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_SECURITY_TOKEN": "testing",
-}
 
 
-class EmulatorProcess:
+class EmulatorProcess(EmulatorBase):
     """`Emulator`'s interface, with moto in a child process; `stop()` restores the environment."""
 
     def __init__(
         self, port: int = 0, region: str | None = None, data_dir: Path | str | None = None, fresh: bool = False
     ) -> None:
-        self._requested_port = port
-        self.data_dir = Path(data_dir).resolve() if data_dir is not None else None
-        self._fresh = fresh
-        env_region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        self.region = region or env_region or "us-east-1"
+        super().__init__(port, region, data_dir, fresh)
         self.summary: Summary | None = None  # what the data directory held at start (None without one)
         self._process: subprocess.Popen[str] | None = None
-        self._env = EnvPatch()
-        self.port = 0
-
-    @property
-    def endpoint_url(self) -> str:
-        if not self.port:
-            raise RuntimeError("the emulator is not running")
-        return f"http://{HOST}:{self.port}"
 
     @property
     def pid(self) -> int | None:
@@ -100,16 +76,8 @@ class EmulatorProcess:
         except BaseException:
             self._kill()
             raise
-        self.port = int(ready["port"])
         self.summary = Summary(**ready["summary"]) if ready.get("summary") else None
-        for key, value in {
-            "AWS_ENDPOINT_URL": self.endpoint_url,
-            "AWS_REGION": self.region,
-            "AWS_DEFAULT_REGION": self.region,
-            **DUMMY_CREDENTIALS,
-        }.items():
-            self._env.set(key, value)
-        aws.reset()
+        self._target(int(ready["port"]))
         logger.info("AWS emulator (moto) on %s, process %d", self.endpoint_url, self._process.pid)
         return self.endpoint_url
 
@@ -126,12 +94,6 @@ class EmulatorProcess:
             error = ready["error"]
             raise DataError(Path(error["path"]), error["reason"], error.get("hint", ""))
         return ready
-
-    def reset(self) -> None:
-        """Forget every resource (moto's reset API): lets tests share one server and still start clean."""
-        if self.data_dir is not None:
-            raise RuntimeError("a durable emulator is not reset: start it with fresh=True")
-        requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
 
     def stop(self) -> None:
         """A clean stop of the child (its snapshot written), then the environment put back."""
@@ -151,24 +113,13 @@ class EmulatorProcess:
                 process.wait()
             if process.stdout is not None:
                 process.stdout.close()
-        self._env.restore()
-        self.port = 0
-        aws.reset()
+        self._untarget()
 
     def _kill(self) -> None:
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             process.kill()
             process.wait()
-
-    def __enter__(self) -> EmulatorProcess:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def _readline(stream: IO[str], timeout: float) -> str:

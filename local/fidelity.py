@@ -8,7 +8,8 @@
 2. moto makes a transaction undoable by deep-copying every table it touches, once per
    item: a 100-item transaction on a 10,000-item table copies a million items. The real
    service's cost does not grow with the table. We snapshot only the items a transaction
-   touches and undo those on failure, which keeps the emulator's cost per transaction flat.
+   touches (with moto's own `Item` copy, which skips its size check) and undo those on failure,
+   which keeps the emulator's cost per transaction flat.
 """
 
 from __future__ import annotations
@@ -37,8 +38,10 @@ def serialize_dynamodb_writes() -> None:
     for name in _WRITES:
         setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
 
+    inner = models.copy.deepcopy  # copy's own, or local.moto_costs' (each wraps what it finds)
+
     def deepcopy(value: Any, memo: Any = None) -> Any:
-        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+        return value if isinstance(value, Table) else inner(value, memo)
 
     # moto's only deep copy of a Table is its transaction backup, which _transaction replaces.
     models.copy = types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy)  # type: ignore[assignment]
@@ -87,7 +90,7 @@ def _snapshot(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[
             item = backend.get_item(op["TableName"], key)
         except Exception:
             continue
-        taken.append((op["TableName"], key, copy.deepcopy(item.to_json()["Attributes"]) if item else None))
+        taken.append((op["TableName"], key, copy.deepcopy(item) if item else None))  # moto's own copy of an Item
     return taken
 
 
@@ -96,4 +99,4 @@ def _restore(backend: Any, snapshot: list[tuple[str, dict[str, Any], Any]]) -> N
         if before is None:
             backend.delete_item.__wrapped__(backend, table_name, key)
         else:
-            backend.put_item.__wrapped__(backend, table_name, before)
+            backend.put_item.__wrapped__(backend, table_name, before.to_json()["Attributes"])

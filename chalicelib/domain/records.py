@@ -17,6 +17,7 @@ from .extraction import TALLY_PREFIX, ExtractionError, StoredField
 from .json_input import JsonObject
 from .retry import RetryConfig
 from .timeline import Entry
+from .timeline_codec import unpack
 
 
 class StoredContact(TypedDict):
@@ -233,4 +234,15 @@ class Execution(Record):
     open_shard: str | None = None  # set while a provider owes a final status (the by_open index)
     place_token: str | None = None  # a re-queued placement's one-time token
     callbacks: set[str] | None = None  # provider callbacks received (replays are refused)
-    timeline: list[Entry] | None = None  # the call's log entries, appended by the store
+    timeline: list[Entry] | None = None  # the call's log entries: those stored as maps (before), then `tl`'s
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merged_timeline(cls, data: Any) -> Any:
+        """The timeline read back whole: entries an item stored as maps (`timeline`, before entries were
+        packed), then its packed ones (`tl`, timeline_codec.py), in the order they were written."""
+        if isinstance(data, dict) and data.get("tl") is not None:
+            packed = data["tl"]
+            data = {k: v for k, v in data.items() if k != "tl"}
+            data["timeline"] = [*(data.get("timeline") or []), *(unpack(p) for p in packed)]
+        return data

@@ -94,9 +94,14 @@ def month_of(moment: datetime) -> str:
 
 
 def month_cost_elements(deps: Dependencies, execution: Execution, fields: Fields) -> list[Request]:
-    """For an attempt's outcome transaction: its cost added to its agent's calendar month (UTC), when it has one."""
+    """For an attempt's outcome transaction: its cost added to its agent's calendar month (UTC), when it has one
+    and the agent has a monthly budget (without one, nothing reads the month: two write units saved per call;
+    a budget set mid-month counts the cost from then on)."""
     cost = Ended.of(fields).cost
     if not cost or rank(execution.status) < rank(CallStatus.INITIATED):
+        return []
+    agent = _agent(deps, execution.tenant_id, execution.agent_id)
+    if agent is None or agent.monthly_max_spend is None:
         return []
     key = agent_key(execution.tenant_id, execution.agent_id)
     return [deps.leases.month_spend_element(key, month_of(clock.now()), cost)]

@@ -11,6 +11,7 @@ from ..domain import timeline
 from ..domain.call_status import CallStatus, is_final, rank
 from ..domain.records import Execution
 from ..domain.timeline import Entry
+from ..domain.timeline_codec import pack
 from ..errors import NotFound
 from ..resources import EXECUTIONS, table_name
 from ..settings import Settings
@@ -62,6 +63,8 @@ def _moves(old: str, new: str, execution: Execution | None = None) -> dict[str, 
 
 BY_BATCH = "by_batch_keys"  # a batch's executions in contact order (KEYS_ONLY: see resources.Index)
 KEYS_ONLY = frozenset(i.name for i in EXECUTIONS.indexes if i.projection == "KEYS_ONLY")
+LOG = "tl"  # the timeline's entries, packed (domain/timeline_codec.py); `timeline` holds those stored before
+
 # Where a page of GET /batches/{id}/executions stops: the by_batch index's key plus the table's.
 PAGE_KEY = KeyShape("executions", {"batch_id": "S", "seq": "S", "execution_id": "S"})
 
@@ -345,8 +348,8 @@ class ExecutionStore:
         notes = [*(notes or []), timeline.status_change(old_status, changes["status"], changes, changes["updated_at"])]
         update, names, vals = set_clause(changes)
         update += ", #tl = list_append(if_not_exists(#tl, :tl0), :tl)"
-        names.update({"#st": "status", "#tl": "timeline"})
-        vals.update({":old": av(old_status), ":tl0": av([]), ":tl": av(notes)})
+        names.update({"#st": "status", "#tl": LOG})
+        vals.update({":old": av(old_status), ":tl0": av([]), ":tl": av([pack(note) for note in notes])})
         if remove:
             update += " REMOVE " + ", ".join(remove)
         return {
@@ -370,7 +373,7 @@ class ExecutionStore:
     ) -> bool:
         """Record details that do not change the status (e.g. the provider's call id); `notes`: timeline
         entries appended in the same write."""
-        appends = {"timeline": notes} if notes else None
+        appends = {LOG: [pack(note) for note in notes]} if notes else None
         allowed = list(only_if_status)
         if not allowed:
             return update_if(self.table, self.key(execution_id), fields, appends=appends)
@@ -576,11 +579,12 @@ def _indexed(item: Fields, reason: str | None = None) -> Fields:
     first = timeline.created(
         item["status"], int(item.get("attempt") or 1), created_at, reason or item.get("error_message")
     )
+    kept = {k: v for k, v in item.items() if k != "timeline"}  # a new attempt's timeline starts here
     return {
-        **item,
+        **kept,
         "agent_key": agent_key(item["tenant_id"], item["agent_id"]),
         "agent_sort": agent_sort(created_at, item["execution_id"]),
-        "timeline": [first],
+        LOG: [pack(first)],
     }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import requests
@@ -12,7 +11,7 @@ from tests.support.e2e import wait_until
 
 from .conftest import screenshot
 from .dashboard import sign_in
-from .test_controls import SAMPLE
+from .test_controls import create_agent, create_batch
 
 
 def test_a_batch_that_reached_its_budget_shows_it_and_why_it_paused(
@@ -20,25 +19,11 @@ def test_a_batch_that_reached_its_budget_shows_it_and_why_it_paused(
 ) -> None:
     api = stack.api_url
     # Given an agent whose calls last a minute at $1 a minute, one at a time, calling at any hour
-    agent = http.post(
-        f"{api}/agents",
-        json={
-            "name": f"Budget {uuid.uuid4().hex[:6]}", "call_start_hour": 0, "call_end_hour": 24,
-            "max_concurrent_calls": 1, "provider_config": {"fixed_talk_seconds": 60, "cost_per_minute": 1},
-        },
-        timeout=30,
-    )  # fmt: skip
-    assert agent.status_code in (200, 201), agent.text
+    agent_id = create_agent(
+        http, api, "Budget", max_concurrent_calls=1, provider_config={"fixed_talk_seconds": 60, "cost_per_minute": 1}
+    )
     # And a batch of the sample's 7 contacts with a budget of $0.50
-    with open(SAMPLE, "rb") as sample:
-        created = http.post(
-            f"{api}/batches",
-            data={"agent_id": agent.json()["agent_id"], "max_spend": "0.5"},
-            files={"file": ("contacts.csv", sample, "text/csv")},
-            timeout=30,
-        )
-    assert created.status_code == 201, created.text
-    batch_id = created.json()["batch_id"]
+    batch_id = create_batch(http, api, agent_id, max_spend="0.5")
     # When it runs until its first call's cost reaches the budget
     assert http.post(f"{api}/batches/{batch_id}/run", timeout=30).status_code == 200
 

@@ -26,11 +26,23 @@ ENABLED = {
 }
 
 
-def create_batch(http: requests.Session, api: str, agent_id: str) -> str:
+def create_agent(http: requests.Session, api: str, name: str, **fields: Any) -> str:
+    """An agent named `name` plus a random tail (the stack is shared by the package), calling at any hour: its id."""
+    agent = http.post(
+        f"{api}/agents",
+        json={"name": f"{name} {uuid.uuid4().hex[:6]}", "call_start_hour": 0, "call_end_hour": 24, **fields},
+        timeout=30,
+    )
+    assert agent.status_code in (200, 201), agent.text
+    return str(agent.json()["agent_id"])
+
+
+def create_batch(http: requests.Session, api: str, agent_id: str, **fields: str) -> str:
+    """A batch of the sample's 7 valid contacts: its id."""
     with open(SAMPLE, "rb") as sample:
         created = http.post(
             f"{api}/batches",
-            data={"agent_id": agent_id},
+            data={"agent_id": agent_id, **fields},
             files={"file": ("contacts.csv", sample, "text/csv")},
             timeout=30,
         )

@@ -15,19 +15,13 @@ from tests.support.e2e import wait_until
 
 from .conftest import screenshot
 from .dashboard import sign_in
-from .test_controls import create_batch
+from .test_controls import create_agent, create_batch
 
 
 def test_the_plan_of_a_created_batch(page: Any, stack: Any, http: requests.Session, dashboard_url: str) -> None:
     api = stack.api_url
     # Given an agent that calls at any hour and a created batch of the sample's 7 valid contacts
-    agent = http.post(
-        f"{api}/agents",
-        json={"name": f"Plan agent {uuid.uuid4().hex[:6]}", "call_start_hour": 0, "call_end_hour": 24},
-        timeout=30,
-    )
-    assert agent.status_code in (200, 201), agent.text
-    batch_id = create_batch(http, api, agent.json()["agent_id"])
+    batch_id = create_batch(http, api, create_agent(http, api, "Plan agent"))
     # When the user opens the batch and asks for its plan
     sign_in(page, dashboard_url, stack.api_key)
     page.goto(f"{dashboard_url}#/batches/{batch_id}")
@@ -70,16 +64,7 @@ def test_the_plan_shows_who_waits_for_the_do_not_call_list_and_the_contact_limit
 ) -> None:
     api = stack.api_url
     # Given an agent calling at any hour, at most 1 attempt per number per day
-    agent = http.post(
-        f"{api}/agents",
-        json={
-            "name": f"Limits {uuid.uuid4().hex[:6]}", "call_start_hour": 0, "call_end_hour": 24,
-            "max_attempts_per_number": 1, "attempt_window_days": 1,
-        },
-        timeout=30,
-    )  # fmt: skip
-    assert agent.status_code in (200, 201), agent.text
-    agent_id = agent.json()["agent_id"]
+    agent_id = create_agent(http, api, "Limits", max_attempts_per_number=1, attempt_window_days=1)
     # And a number this agent called a moment ago, in an earlier batch
     tail = uuid.uuid4().int % 9000 + 1000
     called, listed = f"+4420794{tail:04d}0"[:13], f"+4411349{tail:04d}0"[:13]

@@ -74,6 +74,15 @@ class Pump:
         self._coordinates.shift(seconds)
         self.advanced_seconds += seconds
 
+    def freeze(self) -> None:
+        """Stop the clock where it is; from now on only `advance` moves it. A test that asserts how long the
+        service waited then measures the service, not how slow the machine was between two steps."""
+        now = datetime.now(UTC)
+        if self._traveller is not None:
+            self._traveller.stop()
+        self._traveller = time_machine.travel(now, tick=False)
+        self._coordinates = self._traveller.start()
+
     def restart(self, at: datetime) -> None:
         """Start over at `at` on a clock that moves only when told, with a fresh Scheduler and sweeper: the chaos
         test's seeds, each of which must replay alone exactly as in a run (the caller empties the stack)."""

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from chalice.test import Client
 
+from chalicelib.domain.records import Execution
 from chalicelib.services.container import Dependencies
 from tests.support.fake_twilio import FakeTwilio
+from tests.support.providers import executions, start_batch, use_provider
+from tests.support.pump import Pump
 from tests.support.voice_agent import SIGNING_SECRET, TOKEN, VoiceAgent
 
 
@@ -19,6 +23,26 @@ def twilio(deps: Dependencies, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fake
         monkeypatch.setenv("TWILIO_AUTH_TOKEN", fake.auth_token)
         monkeypatch.setattr(deps.settings, "twilio_api_base_url", fake.url)
         yield fake
+
+
+@pytest.fixture
+def timed_out_on_twilio(
+    client: Client,
+    tenant: tuple[str, str],
+    deps: Dependencies,
+    pump: Pump,
+    twilio: FakeTwilio,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Execution:
+    """A one-contact batch whose Twilio request timed out after Twilio created the call (Twilio takes no
+    idempotency key), once the dialer has had every chance to try again (its backoffs are seconds)."""
+    use_provider(client, tenant, "twilio")
+    monkeypatch.setattr(deps.settings, "provider_timeout_seconds", 0.2)
+    twilio.stalls = [1.0]
+    batch_id = start_batch(client, tenant, 1)
+    pump.run(until=lambda: pump.advanced_seconds >= 120, advance_seconds=5)
+    [execution] = executions(deps, batch_id)
+    return execution
 
 
 @pytest.fixture

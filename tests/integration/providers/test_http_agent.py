@@ -38,6 +38,16 @@ BLAND_STYLE = {
 }
 
 
+@pytest.fixture(params=[True, False], ids=["idempotency-key-honoured", "no-idempotency"])
+def idempotent(
+    request: pytest.FixtureRequest, client: Client, tenant: tuple[str, str], voice_agent: VoiceAgent
+) -> bool:
+    """The tenant's agent on the voice agent, once honouring the Idempotency-Key and once not: the param."""
+    honoured = bool(request.param)
+    use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url, "idempotent": honoured})
+    return honoured
+
+
 def test_the_call_request_carries_recipient_caller_id_agent_variables_and_our_reference(
     client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump, voice_agent: VoiceAgent
 ) -> None:
@@ -150,7 +160,6 @@ def test_an_endpoint_on_a_private_address_is_refused_when_the_agent_is_saved(
     assert json.loads(missing.body)["details"][0]["field"] == "provider_config.endpoint"
 
 
-@pytest.mark.parametrize("idempotent", [True, False], ids=["idempotency-key-honoured", "no-idempotency"])
 def test_a_dialer_crash_after_the_request_re_places_only_where_the_key_makes_it_safe(
     client: Client,
     tenant: tuple[str, str],
@@ -160,8 +169,8 @@ def test_a_dialer_crash_after_the_request_re_places_only_where_the_key_makes_it_
     monkeypatch: pytest.MonkeyPatch,
     idempotent: bool,
 ) -> None:
-    # Given a dialer that dies after the voice agent accepted the call, before recording it
-    use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url, "idempotent": idempotent})
+    # Given an agent on the voice agent (with and without an honoured key), and a dialer that dies after the
+    # voice agent accepted the call, before recording it
     crash_once_after_placement(deps, monkeypatch)
     batch_id = start_batch(client, tenant, 1)
     # When SQS hands the message back
@@ -317,7 +326,6 @@ def test_the_binding_fields_follow_the_agents_event_field_mapping(
     assert deps.executions.find(y.execution_id).status == "initiated"  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("idempotent", [True, False], ids=["idempotency-key-honoured", "no-idempotency"])
 def test_a_request_that_times_out_after_the_agent_took_it_is_re_sent_only_where_the_key_makes_it_safe(
     client: Client,
     tenant: tuple[str, str],
@@ -327,8 +335,8 @@ def test_a_request_that_times_out_after_the_agent_took_it_is_re_sent_only_where_
     monkeypatch: pytest.MonkeyPatch,
     idempotent: bool,
 ) -> None:
-    # Given a voice agent that takes the call but answers after our request timed out
-    use_provider(client, tenant, "http", provider_config={"endpoint": voice_agent.url, "idempotent": idempotent})
+    # Given an agent on a voice agent (with and without an honoured key) that takes the call but answers after
+    # our request timed out
     monkeypatch.setattr(deps.settings, "provider_timeout_seconds", 0.2)
     voice_agent.stalls = [1.0]
     batch_id = start_batch(client, tenant, 1)

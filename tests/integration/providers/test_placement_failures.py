@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from chalice.test import Client
 
+from chalicelib.domain.records import Execution
 from chalicelib.services.container import Dependencies
 from chalicelib.services.dialing import MAYBE_PLACED, pace_key
 from tests.support.fake_twilio import FakeTwilio
@@ -200,23 +201,12 @@ def test_a_placement_retry_past_the_end_of_calling_hours_waits_for_the_next_wind
 
 
 def test_a_twilio_request_that_times_out_after_twilio_took_the_call_is_never_placed_again(
-    client: Client,
-    tenant: tuple[str, str],
-    deps: Dependencies,
-    pump: Pump,
-    twilio: FakeTwilio,
-    monkeypatch: pytest.MonkeyPatch,
+    client: Client, deps: Dependencies, pump: Pump, twilio: FakeTwilio, timed_out_on_twilio: Execution
 ) -> None:
-    # Given Twilio creates the call but answers after our client gave up (Twilio takes no idempotency key)
-    use_provider(client, tenant, "twilio")
-    monkeypatch.setattr(deps.settings, "provider_timeout_seconds", 0.2)
-    twilio.stalls = [1.0]
-    batch_id = start_batch(client, tenant, 1)
-    # When the dialer has had every chance to try again (its backoffs are seconds)
-    pump.run(until=lambda: pump.advanced_seconds >= 120, advance_seconds=5)
+    # Given Twilio created the call but answered after our client gave up, and the dialer had every chance to retry
+    execution = timed_out_on_twilio
     # Then Twilio was asked once: the claim stands (its slot held), not placed again
     assert twilio.requests == 1 and len(twilio.calls) == 1
-    [execution] = executions(deps, batch_id)
     assert execution.status == "initiated" and execution.provider_call_id is None
     assert deps.leases.live(f"tenant-a#{execution.agent_id}") == 1
     # And Twilio's own report of that call ends it (our execution id is in its callback URL)
@@ -235,15 +225,10 @@ def test_a_twilio_request_that_may_have_placed_the_call_says_so_on_the_calls_tim
     deps: Dependencies,
     pump: Pump,
     twilio: FakeTwilio,
-    monkeypatch: pytest.MonkeyPatch,
+    timed_out_on_twilio: Execution,
 ) -> None:
     # Given a Twilio request that timed out after Twilio took it, and no report from Twilio ever
-    use_provider(client, tenant, "twilio")
-    monkeypatch.setattr(deps.settings, "provider_timeout_seconds", 0.2)
-    twilio.stalls = [1.0]
-    batch_id = start_batch(client, tenant, 1)
-    pump.run(until=lambda: pump.advanced_seconds >= 60, advance_seconds=5)
-    [execution] = executions(deps, batch_id)
+    execution = timed_out_on_twilio
     # Then its log says why it is not placed again
     response = client.http.get(
         f"/executions/{execution.execution_id}/log", headers={"Authorization": f"Bearer {tenant[0]}"}

@@ -8,10 +8,13 @@ from typing import Any
 
 from chalice.test import Client
 
+from chalicelib import clock
 from chalicelib.domain.records import Agent, Batch
 from chalicelib.providers.simulator import SimulatorProvider
+from chalicelib.services.budget import month_of
 from chalicelib.services.container import Dependencies
 from chalicelib.services.webhooks import current_secret
+from chalicelib.store.leases import agent_key
 from tests.support.api import post_csv
 from tests.support.batches import contacts_csv, patch_agent
 from tests.support.pump import Pump
@@ -156,3 +159,18 @@ def test_an_agent_s_monthly_budget_pauses_its_running_batches_until_it_is_raised
     pump.run(until=lambda: all(batch(client, deps, b).status == "completed" for b in batches), advance_seconds=5)
     assert dials.placed == 6
     assert json.loads(client.http.get(f"/agents/{agent_id}", headers=auth).body)["monthly_max_spend"] == 100
+
+
+def test_an_agent_without_a_monthly_budget_keeps_no_month_spend(
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump
+) -> None:
+    # Given $1 calls and an agent with no monthly budget
+    one_dollar_calls(client, tenant, deps, live=2)
+    key, agent_id = tenant
+    batch_id = json.loads(post_csv(client, key, {"agent_id": agent_id}, contacts_csv(2)).body)["batch_id"]
+    # When its batch runs to the end
+    assert client.http.post(f"/batches/{batch_id}/run", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    pump.run(until=lambda: batch(client, deps, batch_id).status == "completed", advance_seconds=5)
+    # Then the batch recorded the cost, and no month item was written (two write units saved per call)
+    assert float(batch(client, deps, batch_id).spend or 0) == 2
+    assert deps.leases.month_spend(agent_key("tenant-a", agent_id), month_of(clock.now())) == 0

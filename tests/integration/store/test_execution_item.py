@@ -1,0 +1,84 @@
+"""The execution item stays small (its timeline packed, issue 17) and items written before still read and end."""
+
+from __future__ import annotations
+
+import json
+
+from chalice.test import Client
+from moto.dynamodb.models import dynamodb_backends
+
+from chalicelib import aws
+from chalicelib.domain.timeline_codec import unpack
+from chalicelib.services.container import Dependencies
+from chalicelib.store.dynamo import av
+from tests.support.batches import create_and_run, is_completed, patch_agent
+from tests.support.pump import Pump
+
+
+def stored_size(deps: Dependencies, execution_id: str) -> int:
+    """The item's size as DynamoDB bills it (names and values), as the local emulator computes it."""
+    backend = dynamodb_backends["123456789012"]["us-east-1"]
+    item = backend.get_item(deps.executions.table, deps.executions.key(execution_id))
+    assert item is not None
+    return int(item.size())
+
+
+def log_body(client: Client, key: str, execution_id: str) -> str:
+    response = client.http.get(f"/executions/{execution_id}/log", headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 200
+    return str(response.body.decode())
+
+
+def test_an_answered_call_s_item_with_its_whole_timeline_stays_under_2_kb(
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies
+) -> None:
+    # Given an answered call (queued, claimed, placed: request and answer, ringing, in progress, completed:
+    # seven timeline entries)
+    patch_agent(client, tenant, provider_config={"fixed_talk_seconds": 30})
+    batch_id, _ = create_and_run(client, tenant, 1)
+    pump.run(until=lambda: is_completed(deps, batch_id), advance_seconds=2)
+    (execution,) = deps.executions.iter_batch(batch_id)
+    assert execution.status == "completed"
+    # Then its item is under 2 KB (it was over 2 KB with the timeline as maps: 3 write units, 6 in a transaction)
+    assert stored_size(deps, execution.execution_id) < 2048
+    assert len(deps.executions.find(execution.execution_id).timeline or []) == 7  # type: ignore[union-attr]
+
+
+def test_a_call_stored_before_the_timeline_was_packed_reads_the_same_and_ends(
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies
+) -> None:
+    # Given a call claimed and placed, its item then rewritten as this release's predecessor stored it (the
+    # timeline as a list of maps, no packed entries)
+    key, _ = tenant
+    patch_agent(client, tenant, provider_config={"fixed_talk_seconds": 30})
+    batch_id, _ = create_and_run(client, tenant, 1)
+    pump.step("dispatcher")
+    pump.step("dialer")
+    (execution,) = deps.executions.iter_batch(batch_id)
+    assert execution.status == "initiated"
+    before = log_body(client, key, execution.execution_id)
+    table, item_key = deps.executions.table, deps.executions.key(execution.execution_id)
+    item = aws.dynamodb().get_item(TableName=table, Key=item_key, ConsistentRead=True)["Item"]
+    old_form = [unpack(entry["S"]) for entry in item["tl"]["L"]]
+    aws.dynamodb().update_item(
+        TableName=table,
+        Key=item_key,
+        UpdateExpression="SET timeline = :t REMOVE tl",
+        ExpressionAttributeValues={":t": av(old_form)},
+    )
+    # Then its log reads byte for byte as before
+    assert log_body(client, key, execution.execution_id) == before
+    # When the call goes on to its end
+    pump.run(until=lambda: is_completed(deps, batch_id), advance_seconds=2)
+    # Then it ends once, and its log is the old entries followed by the new ones, in order
+    ended = deps.executions.find(execution.execution_id)
+    assert ended is not None and ended.status == "completed"
+    entries = json.loads(log_body(client, key, execution.execution_id))["data"]
+    assert entries[: len(old_form)] == json.loads(before)["data"]
+    assert [e["status"] for e in entries[len(old_form) :] if e["type"] == "status"] == [
+        "ringing",
+        "in-progress",
+        "completed",
+    ]
+    counted = deps.batches.find(batch_id).execution_status or {}  # type: ignore[union-attr]
+    assert {status: n for status, n in counted.items() if n} == {"completed": 1}
