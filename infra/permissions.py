@@ -2,13 +2,14 @@
 
 Every entry follows the calls in the modules a function reaches (`chalicelib/store/`, `services/`,
 `workers/`, `providers/`); when the code starts calling something new, change it here
-and the template tests show the difference. Queue *consumption* is not listed: it follows from
+and the template tests show the difference; tests/integration/test_permissions.py checks these entries
+against the calls each function makes in representative flows. Queue *consumption* is not listed: it follows from
 `resources.QUEUES` (each queue names its consumer). The stack refuses to synthesize a function
 that has no entry.
 
 DynamoDB transactions need no action of their own: each element is authorised as the matching
-item action (Put -> PutItem, Update -> UpdateItem, Delete -> DeleteItem). `SendMessageBatch` is
-authorised as `sqs:SendMessage`; multipart uploads and CopyObject's write as `s3:PutObject`
+item action (Put -> PutItem, Update -> UpdateItem, Delete -> DeleteItem, ConditionCheck -> ConditionCheckItem).
+`SendMessageBatch` is authorised as `sqs:SendMessage`; multipart uploads and CopyObject's write as `s3:PutObject`
 (CopyObject also reads its source with `s3:GetObject`).
 """
 
@@ -42,6 +43,7 @@ from chalicelib.resources import (
 )
 
 GET, PUT, UPDATE, DELETE, QUERY = (f"dynamodb:{a}" for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"))
+CHECK = "dynamodb:ConditionCheckItem"  # a transaction's ConditionCheck element
 BATCH_WRITE = "dynamodb:BatchWriteItem"  # the purge's deletes, 25 per request
 BATCH_GET = "dynamodb:BatchGetItem"  # ingest: which of a chunk's contacts are suppressed (NumberStore)
 READ, WRITE, REMOVE = "s3:GetObject", "s3:PutObject", "s3:DeleteObject"  # DeleteObjects: DeleteObject per key
@@ -100,6 +102,7 @@ ACCESS: dict[str, Access] = {
             (NUMBERS, (GET, UPDATE, BATCH_GET)),  # the suppression routes; create_batch skips suppressed contacts
             (AUDIT, (PUT, QUERY)),  # append-only: never UpdateItem or DeleteItem
             (ERASURES, (GET, PUT)),
+            (LEASES, (GET,)),  # resume: budget.check_resumable reads the agent's month spend (monthly budget)
         ),
         indexes=(
             (BATCHES, "by_agent_keys"),
@@ -157,8 +160,9 @@ ACCESS: dict[str, Access] = {
             (AGENTS, (GET,)),
             (BATCHES, (GET, UPDATE)),
             (EXECUTIONS, (GET, PUT, UPDATE)),  # GET: the ended call for its webhook
-            # GET: the pace item; BATCH_GET: the live-call shards' counters when a claim's own shard is full
-            (LEASES, (GET, PUT, UPDATE, DELETE, BATCH_GET)),
+            # GET: the pace item; BATCH_GET: the live-call shards' counters when a claim's own shard is full;
+            # CHECK: the claim's month_budget_check (the agent's month is still under its monthly budget)
+            (LEASES, (GET, PUT, UPDATE, DELETE, BATCH_GET, CHECK)),
             (NUMBERS, (UPDATE,)),  # the claim's number element: suppression and contact limit
         ),
         sends=(DIAL_QUEUE, PROVIDER_EVENTS_QUEUE, WEBHOOK_QUEUE),  # simulator events; webhooks of calls never placed
@@ -166,13 +170,17 @@ ACCESS: dict[str, Access] = {
         secrets=True,
     ),
     # services/provider_events.py: read the execution, move it forward; finish_call (retry, release, complete).
+    # A costed outcome of an agent with a monthly budget (services/budget.py): month_cost_elements reads the agent,
+    # pause_agent_if_spent reads the month's spend and pauses the agent's running batches (by_agent_keys).
     "provider_events": Access(
         items=(
             (EXECUTIONS, (GET, PUT, UPDATE)),
-            (BATCHES, (GET, UPDATE)),
-            (LEASES, (UPDATE, DELETE)),
+            (BATCHES, (GET, UPDATE, BATCH_GET)),  # BATCH_GET: the agent's batches behind by_agent_keys (KEYS_ONLY)
+            (AGENTS, (GET,)),  # the agent's monthly_max_spend
+            (LEASES, (GET, UPDATE, DELETE)),  # GET: the agent's month spend
             (NUMBERS, (UPDATE,)),  # an opt-out event suppresses the number
         ),
+        indexes=((BATCHES, "by_agent_keys"),),
         sends=(DIAL_QUEUE, WEBHOOK_QUEUE),  # retries; call and completion webhooks
         schedules=True,
     ),

@@ -54,10 +54,11 @@ TABLES_OF = {
         "numbers",
         "audit",
         "erasures",
+        "leases",  # resume: the agent's month spend against its monthly budget
     },
     "dispatcher": {"agents", "batches", "executions", "webhook-deliveries", "erasures"},
     "dialer": {"agents", "batches", "executions", "leases", "numbers"},
-    "provider_events": {"batches", "executions", "leases", "numbers"},
+    "provider_events": {"agents", "batches", "executions", "leases", "numbers"},  # agents: the monthly budget
     "ingest": {"agents", "batches", "numbers"},
     "webhook_sender": {"tenants", "webhook-deliveries", "batches"},
     "sweeper": {"batches", "executions", "leases"},
@@ -373,6 +374,7 @@ KEYS_ONLY_READ = {
     "dispatcher": {"executions"},
     "exporter": {"executions"},
     "dialer": {"leases"},  # not an index: the live-call shards' counters, read when a claim's own shard is full
+    "provider_events": {"batches"},  # an agent's month spent: its batches (by_agent_keys) are paused
 }
 
 
@@ -389,6 +391,8 @@ def test_each_function_reaches_only_its_tables(synth: Synth) -> None:
                 allowed = dynamo_actions | {"dynamodb:BatchGetItem"}  # which of 100 contacts are suppressed
             if short_names(statement.resources, "AWS::DynamoDB::Table") <= KEYS_ONLY_READ.get(name, set()):
                 allowed = allowed | {"dynamodb:BatchGetItem"}  # the items behind a KEYS_ONLY index's page
+            if name == "dialer" and short_names(statement.resources, "AWS::DynamoDB::Table") == {"leases"}:
+                allowed = allowed | {"dynamodb:ConditionCheckItem"}  # the claim's check of the agent's month
             if name == "dispatcher":  # the purge walk's deletes: a deleted batch's executions and delivery log
                 allowed = allowed | {"dynamodb:BatchWriteItem"}
             assert statement.actions <= allowed, (name, statement)  # never Scan or table operations
@@ -430,7 +434,8 @@ def test_indexes_are_queried_only_where_the_code_queries_them(synth: Synth) -> N
     assert queried["ingest"] == {("agents", "by_id"), ("numbers", "suppressed")}
     # the cancel and purge walks of a stopped or deleted batch; an erasure's walk over one number's executions
     assert queried["dispatcher"] == {("executions", "by_batch_keys"), ("executions", "by_number")}
-    assert not queried["dialer"] and not queried["provider_events"]
+    assert queried["provider_events"] == {("batches", "by_agent_keys")}  # pause_agent_if_spent
+    assert not queried["dialer"]
 
 
 def test_each_function_sends_only_to_its_queues_and_consumes_only_its_own(synth: Synth) -> None:

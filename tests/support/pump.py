@@ -17,6 +17,7 @@ from chalicelib import aws
 from chalicelib.resources import QUEUES
 from chalicelib.services.container import Dependencies
 from local.faults import FaultInjector, FaultyProvider, FaultyScheduler
+from tests.support.iam import acting
 
 SWEEP_EVERY_SECONDS = 60  # the sweeper's rate (app.py), run by the pump once faults are installed
 
@@ -185,8 +186,9 @@ class Pump:
         """The handler's answer; under faults a crash fails the whole batch, as a dead Lambda would."""
         handler = self.app.handler_map[name]
         if self.faults is None:
-            return handler({"Records": records}, FakeContext()) or {}
-        with self.faults.armed(max(self._receives(r) for r in records) <= budget):
+            with acting(name):
+                return handler({"Records": records}, FakeContext()) or {}
+        with acting(name), self.faults.armed(max(self._receives(r) for r in records) <= budget):
             try:
                 if self.faults.is_armed and self.faults.roll(f"{name}.invoke", ("handler_crash",)):
                     raise RuntimeError("handler crashed (injected)")
@@ -201,7 +203,8 @@ class Pump:
         from chalicelib.workers.sweeper import sweep
 
         self._swept_at = self.advanced_seconds
-        with self.faults.armed(), contextlib.suppress(Exception):  # a crashed sweep runs again in a minute
+        # a crashed sweep runs again in a minute
+        with acting("sweeper"), self.faults.armed(), contextlib.suppress(Exception):
             sweep(self.deps)
 
     def run(self, until: Callable[[], bool] | None = None, max_steps: int = 10_000, advance_seconds: float = 0) -> None:
