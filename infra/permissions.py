@@ -220,7 +220,11 @@ ACCESS: dict[str, Access] = {
     # workers/exporter.py -> services/exports.py: a large batch's executions, read in contact order and
     # written to S3 (multipart), then recorded on the batch for the API to presign.
     "exporter": Access(
-        items=((BATCHES, (GET, UPDATE)), (EXECUTIONS, (BATCH_GET,))),  # the executions behind by_batch_keys
+        items=(
+            (BATCHES, (GET, UPDATE)),
+            (EXECUTIONS, (BATCH_GET,)),  # the executions behind by_batch_keys
+            (AGENTS, (GET,)),  # exports._schema: the agent's extraction_schema gives the CSV's columns
+        ),
         indexes=((EXECUTIONS, "by_batch_keys"),),
         objects=((EXPORTS, (WRITE, ABORT)),),
     ),

@@ -62,7 +62,7 @@ TABLES_OF = {
     "ingest": {"agents", "batches", "numbers"},
     "webhook_sender": {"tenants", "webhook-deliveries", "batches"},
     "sweeper": {"batches", "executions", "leases"},
-    "exporter": {"batches", "executions"},
+    "exporter": {"agents", "batches", "executions"},  # agents: the extraction fields' columns
 }
 SENDS_TO = {  # every function that can end a call or change a batch's state also queues its webhooks
     "api_handler": {"control", "webhooks", "provider-events", "exports"},  # + providers' callbacks, background exports

@@ -75,7 +75,7 @@ def test_every_call_the_functions_make_is_allowed_by_their_permissions(
     assert client.http.post(f"/batches/{first}/pause", headers=auth).status_code == 200
     assert client.http.post(f"/batches/{first}/resume", headers=auth).status_code == 200
     pump.run(until=lambda: batch(client, hooks, first).status == "completed", advance_seconds=5)
-    hooks.settings = hooks.settings.model_copy(update={"export_inline_max_rows": 0})
+    hooks.settings = hooks.settings.model_copy(update={"export_inline_max_rows": 0, "export_sync_max_rows": 0})
     client.http.get(f"/batches/{first}/executions.csv", headers=auth)
     pump.run()
     assert client.http.post(f"/batches/{second}/stop", headers=auth).status_code == 200
