@@ -188,7 +188,11 @@ ACCESS: dict[str, Access] = {
     # inbox sidecar, often absent), write chunks and row errors, finish the batch (and schedule its start);
     # quarantine bad drops (copy, reason, delete).
     "ingest": Access(
-        items=((BATCHES, (GET, PUT, UPDATE)), (NUMBERS, (BATCH_GET,))),  # suppressed contacts are skipped
+        items=(
+            (BATCHES, (GET, PUT, UPDATE)),
+            (NUMBERS, (BATCH_GET,)),  # suppressed contacts are skipped
+            (AGENTS, (GET,)),  # ingest._finish: the agent's template variables check the file's columns
+        ),
         indexes=((AGENTS, "by_id"), (NUMBERS, "suppressed")),
         objects=(
             (UPLOADS, (READ, REMOVE)),  # REMOVE: a file uploaded for a batch deleted meanwhile

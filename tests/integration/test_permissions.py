@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
+from chalicelib import aws
 from chalicelib.services.container import Dependencies
 from chalicelib.services.webhooks import current_secret
 from chalicelib.workers.sweeper import sweep
@@ -22,6 +23,7 @@ from tests.support.api import post_csv
 from tests.support.batches import contacts_csv, patch_agent
 from tests.support.iam import CallRecorder, acting, missing
 from tests.support.pump import Pump
+from tests.support.uploads import presign
 from tests.support.webhooks import Receiver, hooks, receiver
 
 __all__ = ["hooks", "receiver"]
@@ -62,7 +64,7 @@ def test_every_call_the_functions_make_is_allowed_by_their_permissions(
     fields = {"agent_id": agent_id, "status_webhook": f"{receiver.url}/status"}
     batches = [json.loads(post_csv(client, key, fields, contacts_csv(4)).body)["batch_id"] for _ in "ab"]
     # When both run until the agent's month is spent (pausing them), the sweeper runs, they are resumed with a
-    # higher budget, paused, resumed, run to the end, exported, stopped, deleted and a number erased
+    # higher budget, paused, resumed, run to the end, exported, stopped, deleted, a file uploaded, a number erased
     for batch_id in batches:
         assert client.http.post(f"/batches/{batch_id}/run", headers=auth).status_code == 200
     pump.run(until=lambda: all(batch(client, hooks, b).status == "paused" for b in batches), advance_seconds=5)
@@ -81,6 +83,9 @@ def test_every_call_the_functions_make_is_allowed_by_their_permissions(
     assert client.http.post(f"/batches/{second}/stop", headers=auth).status_code == 200
     pump.run(advance_seconds=5, until=lambda: batch(client, hooks, second).status in ("stopped", "completed"))
     assert client.http.delete(f"/batches/{first}", headers=auth).status_code in (200, 202, 204)
+    upload = presign(client, key, {"agent_id": agent_id, "status_webhook": f"{receiver.url}/status"})
+    aws.s3().put_object(Bucket=hooks.blobs.bucket, Key=upload["upload"]["fields"]["key"], Body=contacts_csv(2))
+    pump.run()  # the ingest function reads the uploaded file (a client's upload, not a function's call)
     body = json.dumps({"phone_number": "+12025550100"})
     assert client.http.post("/erasures", headers=auth, body=body).status_code == 202
     settle = pump.advanced_seconds + 1800  # retries and webhook retries come due
@@ -88,7 +93,8 @@ def test_every_call_the_functions_make_is_allowed_by_their_permissions(
     with acting("sweeper"):
         sweep(hooks)
     # Then every call each function made is one its role allows
-    assert {f for f, _, _ in recorder.needs} >= {"api_handler", "dispatcher", "dialer", "provider_events"}
+    reached = {"api_handler", "dispatcher", "dialer", "provider_events", "ingest", "exporter", "webhook_sender"}
+    assert {f for f, _, _ in recorder.needs} >= reached
     gaps = missing(recorder.needs)
     assert not gaps, report(gaps)
 

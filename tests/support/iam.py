@@ -106,6 +106,8 @@ class CallRecorder:
     def _s3(self, operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
         if operation in ("ListObjectsV2", "ListObjects"):
             return [("s3:ListBucket", f"bucket:{params['Bucket']}")]
+        if operation == "CreateBucket":  # generate_presigned_post builds its URL with this model: no call is made
+            return []
         if operation == "DeleteObjects":
             return [("s3:DeleteObject", f"object:{o['Key']}") for o in params["Delete"]["Objects"]]
         key = f"object:{params.get('Key', '')}"
