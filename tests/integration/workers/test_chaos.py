@@ -17,7 +17,7 @@ import pytest
 from botocore.retries.standard import ExponentialBackoff
 from chalice.test import Client
 
-from chalicelib.services import budget, dialing
+from chalicelib.services import attempt_end, budget, dialing
 from chalicelib.services.container import Dependencies
 from tests.support.chaos import World, replay_command, run_seed
 from tests.support.pump import Pump
@@ -43,6 +43,7 @@ def world(client: Client, deps: Dependencies, pump: Pump, monkeypatch: pytest.Mo
     # agents for the whole seed (each starts cold), and no answer times out unless a receiver stalls.
     monkeypatch.setattr(dialing, "AGENT_CACHE_SECONDS", float("inf"))
     monkeypatch.setattr(budget, "AGENT_CACHE_SECONDS", float("inf"))
+    monkeypatch.setattr(attempt_end, "BATCH_CACHE_SECONDS", float("inf"))  # so are running batches
     pump.peek = functools.partial(has_visible_messages, deps.settings)
     monkeypatch.setenv("HTTP_AGENT_TOKEN", TOKEN)
     monkeypatch.setenv("HTTP_AGENT_SIGNING_SECRET", SIGNING_SECRET)
