@@ -52,7 +52,7 @@ BATCHES = Table(
     partition_key="batch_id",
     indexes=(
         Index("by_agent_keys", partition_key="agent_key", sort_key="created_at", projection="KEYS_ONLY"),
-        Index("by_status_keys", partition_key="active", sort_key="batch_id", projection="KEYS_ONLY"),
+        Index("by_status", partition_key="active", sort_key="batch_id"),
     ),
 )
 EXECUTIONS = Table(

@@ -204,9 +204,8 @@ ACCESS: dict[str, Access] = {
     # services/sweeping.py: the open-executions, expired-leases and active-batches indexes; finish_call;
     # re-send stalled dispatch steps; re-deliver missed starts.
     "sweeper": Access(
-        # BATCH_GET: the active batches behind by_status_keys (KEYS_ONLY)
-        items=((EXECUTIONS, (GET, PUT, UPDATE)), (BATCHES, (GET, UPDATE, BATCH_GET)), (LEASES, (UPDATE, DELETE))),
-        indexes=((EXECUTIONS, "by_open"), (LEASES, "by_expiry"), (BATCHES, "by_status_keys")),
+        items=((EXECUTIONS, (GET, PUT, UPDATE)), (BATCHES, (GET, UPDATE)), (LEASES, (UPDATE, DELETE))),
+        indexes=((EXECUTIONS, "by_open"), (LEASES, "by_expiry"), (BATCHES, "by_status")),
         sends=(CONTROL_QUEUE, DIAL_QUEUE, WEBHOOK_QUEUE),  # restarts; webhooks of calls it ends
         schedules=True,
     ),

@@ -136,7 +136,7 @@ class Batch(Record):
     purged_at: str | None = None  # the purge walk of a deleted batch finished: a tombstone
     settled_at: str | None = None
     settle_after: str | None = None
-    active: str | None = None  # "1" while in the sweeper's index (by_status_keys)
+    active: str | None = None  # "1" while in the sweeper's index (by_status)
     # the budget (services/budget.py); cost and call history counters kept with the outcome's ADDs
     max_spend: int | float | None = None
     spend: int | float | None = None

@@ -25,6 +25,7 @@ from .dynamo import (
     from_item,
     get_many,
     put_new,
+    query_all,
     set_clause,
     storable_key,
     update_if,
@@ -143,20 +144,12 @@ class BatchStore:
         return [Batch.model_validate(item) for item in items if not item.get("deleted_at")]
 
     def list_active(self) -> Iterable[Batch]:
-        """The sweeper's batches: read by key behind the KEYS_ONLY index's entries (an ALL entry would be rewritten
-        by every counter update of every active batch, under the one key `1`)."""
-        pages = (
-            aws.dynamodb()
-            .get_paginator("query")
-            .paginate(
-                TableName=self.table,
-                IndexName="by_status_keys",
-                KeyConditionExpression="active = :a",
-                ExpressionAttributeValues=values(a="1"),
-                PaginationConfig={"PageSize": BATCH_GET_KEYS},
-            )
+        items = query_all(
+            TableName=self.table,
+            IndexName="by_status",
+            KeyConditionExpression="active = :a",
+            ExpressionAttributeValues=values(a="1"),
         )
-        items = (item for page in pages for item in get_many(self.table, ("batch_id",), page.get("Items", [])))
         return (Batch.model_validate(item) for item in items)
 
     def transition(

@@ -372,7 +372,6 @@ KEYS_ONLY_READ = {
     "api_handler": {"batches", "executions"},
     "dispatcher": {"executions"},
     "exporter": {"executions"},
-    "sweeper": {"batches"},
     "dialer": {"leases"},  # not an index: the live-call shards' counters, read when a claim's own shard is full
 }
 
@@ -420,7 +419,7 @@ def test_indexes_are_queried_only_where_the_code_queries_them(synth: Synth) -> N
         }
         for name in synth.functions()
     }
-    assert queried["sweeper"] == {("executions", "by_open"), ("leases", "by_expiry"), ("batches", "by_status_keys")}
+    assert queried["sweeper"] == {("executions", "by_open"), ("leases", "by_expiry"), ("batches", "by_status")}
     assert queried["api_handler"] == {
         ("batches", "by_agent_keys"),
         ("executions", "by_batch_keys"),

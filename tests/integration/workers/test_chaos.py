@@ -49,8 +49,10 @@ def world(client: Client, deps: Dependencies, pump: Pump, monkeypatch: pytest.Mo
     monkeypatch.setenv("HTTP_AGENT_SIGNING_SECRET", SIGNING_SECRET)
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
     receiver, agent = Receiver(), VoiceAgent()
+    world = World(pump, client, receiver, agent)
     with agent.running():
-        yield World(pump, client, receiver, agent)
+        yield world
+    world.injector.uninstall()  # its client hook is process-wide: a later test must not inherit it
     receiver.close()
 
 
