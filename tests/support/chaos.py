@@ -18,8 +18,9 @@ from datetime import UTC, datetime, timedelta
 
 from chalice.test import Client
 
-from chalicelib import clock
+from chalicelib import aws, clock
 from chalicelib.domain.batch_status import TERMINAL
+from chalicelib.resources import QUEUES, queue_name
 from chalicelib.services.admin import seed_demo
 from chalicelib.services.container import Dependencies
 from chalicelib.services.webhooks import current_secret
@@ -194,7 +195,7 @@ def run_seed(world: World, seed: int) -> SeedResult:
             pump.run(until=_also(reports.send, lambda: _ended(deps, ids)), advance_seconds=60, max_steps=20_000)
             target = pump.advanced_seconds + SETTLE_SECONDS
             pump.run(until=_also(reports.send, lambda: pump.advanced_seconds >= target), advance_seconds=600)
-            _recover(pump, injector)
+            _recover(pump, injector, reports.send)
             pump.faults = None
             dials = sum((ledger.dials for ledger in ledgers.values()), Counter[str]())
             violations = check_campaign(deps, ids, dials, received=receiver.received if receiver else None)
@@ -207,7 +208,7 @@ def run_seed(world: World, seed: int) -> SeedResult:
     return SeedResult(seed, violations, Counter(injector.injected), list(injector.trail), _state(deps, ids))
 
 
-def _recover(pump: Pump, injector: FaultInjector) -> None:
+def _recover(pump: Pump, injector: FaultInjector, between: Callable[[], None]) -> None:
     """The faults end (as an outage does); then the sweeper's next pass, and what it sent, must leave nothing open.
     Under faults the last sweep past a timeout may crash (it runs again a minute later, as on AWS), and the 600 s
     steps above leave room for one sweep past a call's report timeout: seed 162's crashed, two silent calls stayed
@@ -215,7 +216,38 @@ def _recover(pump: Pump, injector: FaultInjector) -> None:
     injector.quiet()
     pump.advance(SWEEP_EVERY_SECONDS)
     pump.sweep_if_due()
-    pump.run()  # drain what the sweep sent
+    drain(pump, between)  # what the sweep sent
+
+
+def drain(pump: Pump, between: Callable[[], None] = lambda: None) -> None:
+    """Run until no message is left in any queue, moving the clock past each one's due time.
+
+    What the last sweep sent is handled under faults too: a crashed handler's message comes back only after
+    its queue's visibility timeout (720 s for webhooks), a failed webhook attempt is retried seconds later.
+    Draining without moving the clock left those in flight and reported them as stuck (seed 190).
+    """
+    pump.run(until=_also(between, lambda: not in_flight(pump.deps)), advance_seconds=60)
+
+
+def in_flight(deps: Dependencies) -> int:
+    """Messages in the work queues, visible, in flight or delayed (DLQs excluded: the invariants check those)."""
+    sqs = aws.sqs()
+    total = 0
+    for queue in QUEUES:
+        try:
+            url = sqs.get_queue_url(QueueName=queue_name(deps.settings, queue))["QueueUrl"]
+        except sqs.exceptions.QueueDoesNotExist:
+            continue
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
+        )["Attributes"]
+        total += sum(int(count) for count in attributes.values())
+    return total
 
 
 def _where(deps: Dependencies, batch_ids: list[str]) -> str:
