@@ -18,7 +18,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import aws
@@ -93,6 +93,11 @@ class FaultInjector:
             self.rng = random.Random(config.seed)
             self.injected = Counter()
             self.trail = []
+
+    def quiet(self) -> None:
+        """Inject nothing from now on (the trail stays): an outage ends, and recovery must then finish."""
+        with self._lock:
+            self.config = replace(self.config, rate=0.0)
 
     # -- rolling ---------------------------------------------------------------------------------------------
     def roll(self, point: str, kinds: tuple[str, ...], rate: float | None = None) -> str | None:

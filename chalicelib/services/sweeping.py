@@ -55,13 +55,35 @@ def _isolated(report: SweepReport, step: str, **ids: str) -> Iterator[None]:
 
 
 def sweep_once(deps: Dependencies) -> SweepReport:
-    """Every open execution, expired lease and active batch, each on its own; what was done, counted."""
+    """Every open execution, expired lease and active batch, each on its own; what was done, counted.
+    A listing that fails (its query throttled, a 5xx) skips only the rest of that listing until the next sweep:
+    never the others (chaos seed 162: a failed query of open calls ended the whole sweep)."""
     report = SweepReport()
     now = clock.now()
+    touched: set[str] = set()
+    with _isolated(report, "open_executions"):
+        _sweep_executions(deps, report, now, touched)
+    with _isolated(report, "expired_leases"):
+        for lease in deps.leases.expired(clock.iso(now)):
+            with _isolated(
+                report, "expired_lease", execution_id=str(lease.get("lease_id")), batch_id=str(lease.get("batch_id"))
+            ):
+                if _reclaim(deps, lease):
+                    report.reclaimed_leases += 1
+    stall_cutoff = clock.iso(now - STALL_AFTER)
+    with _isolated(report, "active_batches"):
+        for batch in deps.batches.list_active():
+            with _isolated(report, "active_batch", batch_id=str(batch.batch_id)):
+                _sweep_batch(deps, report, batch, now, stall_cutoff, touched)
+    with _isolated(report, "live_calls"):
+        report.live_calls = deps.leases.count_live()
+        count("LiveCalls", report.live_calls)  # a gauge, once a minute: the dashboard draws its maximum
+    return report
+
+
+def _sweep_executions(deps: Dependencies, report: SweepReport, now: datetime, touched: set[str]) -> None:
     claim_cutoff = clock.iso(now - timedelta(seconds=deps.settings.claim_timeout_seconds))
     report_cutoff = clock.iso(now - timedelta(seconds=deps.settings.call_report_timeout_seconds))
-    stall_cutoff = clock.iso(now - STALL_AFTER)
-    touched: set[str] = set()
     for execution in deps.executions.open_before(claim_cutoff):
         with _isolated(
             report,
@@ -70,19 +92,6 @@ def sweep_once(deps: Dependencies) -> SweepReport:
             batch_id=str(execution.batch_id),
         ):
             _sweep_execution(deps, report, execution, report_cutoff, touched)
-    for lease in deps.leases.expired(clock.iso(now)):
-        with _isolated(
-            report, "expired_lease", execution_id=str(lease.get("lease_id")), batch_id=str(lease.get("batch_id"))
-        ):
-            if _reclaim(deps, lease):
-                report.reclaimed_leases += 1
-    for batch in deps.batches.list_active():
-        with _isolated(report, "active_batch", batch_id=str(batch.batch_id)):
-            _sweep_batch(deps, report, batch, now, stall_cutoff, touched)
-    with _isolated(report, "live_calls"):
-        report.live_calls = deps.leases.count_live()
-        count("LiveCalls", report.live_calls)  # a gauge, once a minute: the dashboard draws its maximum
-    return report
 
 
 def _reclaim(deps: Dependencies, lease: Fields) -> bool:

@@ -21,7 +21,7 @@ from moto.s3.utils import _VersionedKeyStore
 from moto.scheduler.models import scheduler_backends
 from moto.sqs.models import sqs_backends
 
-from chalicelib.services import budget, dialing
+from chalicelib.services import attempt_end, budget, dialing
 from chalicelib.settings import Settings
 
 
@@ -41,6 +41,7 @@ def empty_stack(settings: Settings) -> None:
         group.schedules.clear()
     dialing._agents.clear()  # warm dialers' agents: a cold start per seed
     budget._agents.clear()
+    attempt_end._batches.clear()  # running batches cached by id: the ids repeat when a seed runs again
 
 
 def has_visible_messages(settings: Settings, queue_name: str) -> bool:

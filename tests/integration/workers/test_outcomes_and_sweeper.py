@@ -272,3 +272,24 @@ def test_one_batch_that_fails_to_sweep_is_logged_and_skipped_and_the_others_are_
     [failed] = [r for r in caplog.records if r.getMessage().startswith("sweep step failed")]
     assert failed.batch_id == poisoned and failed.exc_info is not None
     pump.run(until=lambda: deps.batches.find(batch_id).status == "completed", advance_seconds=30)  # type: ignore[union-attr]
+
+
+def test_a_failed_read_of_the_open_calls_still_lets_the_sweeper_recover_batches(
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, monkeypatch: Any, caplog: Any
+) -> None:
+    """Found by the chaos test (issue 18, seed 162): a crash in the query of open calls, outside any one item's
+    isolation, ended the whole sweep, and with it the recovery of every lease and batch until the next one."""
+    # Given a batch whose start was lost, and a sweep whose query of open calls fails (throttled, a 5xx, a bug)
+    batch_id = batch_with_a_lost_start(client, tenant, deps, pump)
+
+    def open_before(cutoff_iso: str) -> Any:
+        raise ConnectionError("the open calls' index could not be read")
+        yield  # a generator, like the store's
+
+    monkeypatch.setattr(deps.executions, "open_before", open_before)
+    # When the sweeper runs
+    report = sweep(deps)
+    # Then the failure is counted and logged, and the lost start is still recovered
+    assert report.failures == 1 and report.restarted_batches == 1
+    assert [r.step for r in caplog.records if r.getMessage().startswith("sweep step failed")] == ["open_executions"]
+    pump.run(until=lambda: deps.batches.find(batch_id).status == "completed", advance_seconds=30)  # type: ignore[union-attr]
