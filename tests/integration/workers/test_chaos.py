@@ -1,6 +1,6 @@
 """Issue 18: many short campaigns under seeded faults, each followed by the invariant checker.
 
-`make test` runs CHAOS_SEEDS seeds (140 by default: seeds 162 and 190 are open findings, README);
+`make test` runs CHAOS_SEEDS seeds (140 by default: README, Reliability);
 `make chaos SEEDS=10000 FIRST=1` runs more (CHAOS_SEEDS, CHAOS_FIRST_SEED). Each seed starts from an empty
 stack at a fixed instant, so a failing seed replays alone: the test prints `make chaos FIRST=<seed> SEEDS=1`.
 """
