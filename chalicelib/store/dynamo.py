@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -210,3 +211,35 @@ def get_many(table: str, key_names: tuple[str, ...], entries: list[Wire]) -> lis
 
 def _key_id(item: Wire, key_names: tuple[str, ...]) -> str:
     return "\x00".join(repr(item[name]) for name in key_names)
+
+
+@dataclass(frozen=True)
+class KeysPage:
+    """One Query page of a KEYS_ONLY index, with the items behind its entries."""
+
+    items: list[Fields]  # in the index's order; an item gone since its entry was read is left out
+    last_key: Wire | None  # LastEvaluatedKey: where the next page starts (None: the last page)
+    scanned: int  # index entries examined (ScannedCount), for readers that bound their work
+
+
+def query_keys_page(key_names: tuple[str, ...], **request: Any) -> KeysPage:
+    """One Query of a KEYS_ONLY index (`request` as for Query: its Limit and ExclusiveStartKey page it), then
+    the items behind its entries by key (`key_names`: the table's key), BatchGetItem 100 at a time."""
+    page = aws.dynamodb().query(**request)
+    entries = page.get("Items", [])
+    items = get_many(request["TableName"], key_names, entries) if entries else []
+    return KeysPage(items, page.get("LastEvaluatedKey"), int(page.get("ScannedCount", 0)))
+
+
+def query_keys_all(key_names: tuple[str, ...], **request: Any) -> Iterator[Fields]:
+    """Every item behind a KEYS_ONLY index's matches, in the index's order, read a page of 100 entries (one
+    BatchGetItem) at a time, so a long listing never sits in memory whole."""
+    start: Wire | None = None
+    while True:
+        page = query_keys_page(
+            key_names, **request, Limit=BATCH_GET_KEYS, **({"ExclusiveStartKey": start} if start else {})
+        )
+        yield from page.items
+        start = page.last_key
+        if not start:
+            return
