@@ -128,14 +128,34 @@ def index_shard(item_id: str) -> str:
     return str(1 + int(hashlib.sha256(item_id.encode()).hexdigest()[:8], 16) % INDEX_SHARDS)
 
 
+class ShardsUnread(Exception):
+    """Some shards of a sharded index could not be read (throttled, a 5xx): the listing was partial."""
+
+    def __init__(self, index: str, shards: list[str]) -> None:
+        super().__init__(f"index {index}: shard(s) {', '.join(shards)} could not be read; the others were listed")
+        self.shards = shards
+
+
 def query_shards(key_name: str, condition: str, **request: Any) -> Iterator[Fields]:
-    """query_all over every shard of a sharded index (`condition` without the shard's own `key = :shard`)."""
-    for shard in range(1, INDEX_SHARDS + 1):
-        vals = {**request.get("ExpressionAttributeValues", {}), ":shard": {"S": str(shard)}}
-        yield from query_all(
-            **{**request, "ExpressionAttributeValues": vals},
-            KeyConditionExpression=" AND ".join([f"{key_name} = :shard", *([condition] if condition else [])]),
-        )
+    """query_all over every shard of a sharded index (`condition` without the shard's own `key = :shard`).
+
+    Each shard on its own, as the sweeper takes each listing: a shard whose query fails is left for the next
+    read and the later shards are still listed; then ShardsUnread (chained to the first failure) says the
+    listing was partial, for the caller to log and count."""
+    failed: list[str] = []
+    first: Exception | None = None
+    for shard in map(str, range(1, INDEX_SHARDS + 1)):
+        vals = {**request.get("ExpressionAttributeValues", {}), ":shard": {"S": shard}}
+        try:
+            yield from query_all(
+                **{**request, "ExpressionAttributeValues": vals},
+                KeyConditionExpression=" AND ".join([f"{key_name} = :shard", *([condition] if condition else [])]),
+            )
+        except Exception as exc:  # any failure of this shard's read (a bug too) must not hide the other shards
+            failed.append(shard)
+            first = first or exc
+    if failed:
+        raise ShardsUnread(str(request.get("IndexName")), failed) from first
 
 
 def query_all(**request: Any) -> Iterator[Fields]:
