@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -37,7 +36,7 @@ from chalice.local import ChaliceRequestHandler, LocalChalice, LocalDevServer, L
 
 from chalicelib.api.http import error_response
 from chalicelib.errors import MethodNotAllowed, NotFound, ServiceError
-from local.keepalive import close_live, live
+from local.keepalive import LiveConnection, close_live
 
 if TYPE_CHECKING:
     from chalice import Chalice
@@ -74,7 +73,7 @@ class _Gateway(LocalGateway):
         return super().handle_request(method, path, headers, body)
 
 
-class _RequestHandler(ChaliceRequestHandler):
+class _RequestHandler(LiveConnection, ChaliceRequestHandler):
     timeout = 120  # an idle kept-alive connection (and its thread) ends after this long; a request then reconnects
 
     def __init__(
@@ -82,15 +81,6 @@ class _RequestHandler(ChaliceRequestHandler):
     ) -> None:
         self.local_gateway = _Gateway(app_object, config)
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)  # handles the request
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        live(self.server).add(self.connection)
-
-    def finish(self) -> None:
-        live(self.server).discard(self.connection)
-        super().finish()
 
     def parse_request(self) -> bool:
         """A body of unknown length (chunked) is never read: answer this request, then close the connection
