@@ -242,12 +242,16 @@ class KeysPage:
     scanned: int  # index entries examined (ScannedCount), for readers that bound their work
 
 
-def query_keys_page(key_names: tuple[str, ...], **request: Any) -> KeysPage:
+def query_keys_page(key_names: tuple[str, ...] | None, **request: Any) -> KeysPage:
     """One Query of a KEYS_ONLY index (`request` as for Query: its Limit and ExclusiveStartKey page it), then
-    the items behind its entries by key (`key_names`: the table's key), BatchGetItem 100 at a time."""
+    the items behind its entries by key (`key_names`: the table's key), BatchGetItem 100 at a time.
+    `key_names` None: the index projects ALL, its entries are the items (a reader of either kind)."""
     page = aws.dynamodb().query(**request)
     entries = page.get("Items", [])
-    items = get_many(request["TableName"], key_names, entries) if entries else []
+    if key_names is None:
+        items = [from_item(entry) for entry in entries]
+    else:
+        items = get_many(request["TableName"], key_names, entries) if entries else []
     return KeysPage(items, page.get("LastEvaluatedKey"), int(page.get("ScannedCount", 0)))
 
 

@@ -502,22 +502,17 @@ class ExecutionStore:
         """Up to `limit` executions of one index partition whose sort key is past `after`, in key order;
         the sort key to go on after, or None at the end. BY_BATCH (seq) or by_number (execution_id)."""
         condition = "#p = :p" + (" AND #s > :after" if after else "")
-        request: Request = {
-            "TableName": self.table,
-            "IndexName": index,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": {"#p": key_name, "#s": sort_name} if after else {"#p": key_name},
-            "ExpressionAttributeValues": values(p=key, **({"after": after} if after else {})),
-            "Limit": limit,
-        }
-        if index in KEYS_ONLY:
-            page = query_keys_page(KEY, **request)
-            items, last = page.items, page.last_key
-        else:
-            answer = aws.dynamodb().query(**request)
-            items, last = [from_item(item) for item in answer.get("Items", [])], answer.get("LastEvaluatedKey")
-        found = [Execution.model_validate(item) for item in items]
-        return found, (last[sort_name]["S"] if last else None)
+        page = query_keys_page(
+            KEY if index in KEYS_ONLY else None,
+            TableName=self.table,
+            IndexName=index,
+            KeyConditionExpression=condition,
+            ExpressionAttributeNames={"#p": key_name, "#s": sort_name} if after else {"#p": key_name},
+            ExpressionAttributeValues=values(p=key, **({"after": after} if after else {})),
+            Limit=limit,
+        )
+        found = [Execution.model_validate(item) for item in page.items]
+        return found, (page.last_key[sort_name]["S"] if page.last_key else None)
 
     def erase(self, execution_id: str, fields: Fields) -> bool:
         """Remove a final execution's personal data and set `fields` (the masked number, `erased_at`); it
