@@ -11,6 +11,13 @@ Answers outside the routes are ours, not `chalice local`'s imitation of API Gate
 body echoes the Authorization header, API key included): an unknown path is a 404 `not_found`, a
 known path with a method it does not take a 405 `method_not_allowed` (with `Allow`), both in the
 `{"message", "code", "details"}` shape, as the deployed API's gateway responses (infra/stack.py) are.
+
+Connections stay open between requests (Chalice's handler speaks HTTP/1.1), as API Gateway's do: a client's
+session (the CLI, the dashboard, the e2e tests) does not connect per request. Safe because every request is
+read whole by its Content-Length: one whose length is unknown (chunked) is answered and its connection
+closed, an answer to HEAD carries no body, and stopping the server closes the connections still open (no
+answer from a stopped server). Each answer is sent at once (TCP_NODELAY): its headers and body are two writes,
+and Nagle's algorithm held the body back for the client's delayed ACK, 40 ms a request on a kept connection.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from chalice.local import ChaliceRequestHandler, LocalChalice, LocalDevServer, L
 
 from chalicelib.api.http import error_response
 from chalicelib.errors import MethodNotAllowed, NotFound, ServiceError
+from local.keepalive import LiveConnection, close_live
 
 if TYPE_CHECKING:
     from chalice import Chalice
@@ -65,12 +73,39 @@ class _Gateway(LocalGateway):
         return super().handle_request(method, path, headers, body)
 
 
-class _RequestHandler(ChaliceRequestHandler):
+class _RequestHandler(LiveConnection, ChaliceRequestHandler):
+    timeout = 120  # an idle kept-alive connection (and its thread) ends after this long; a request then reconnects
+
     def __init__(
         self, request: Any, client_address: tuple[str, int], server: HTTPServer, app_object: Chalice, config: Config
     ) -> None:
         self.local_gateway = _Gateway(app_object, config)
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)  # handles the request
+
+    def parse_request(self) -> bool:
+        """A body of unknown length (chunked) is never read: answer this request, then close the connection
+        rather than read the body as the next request."""
+        if not super().parse_request():
+            return False
+        length = self.headers.get("Content-Length", "0")
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower() or not length.strip().isdigit():
+            self.close_connection = True
+        return True
+
+    def end_headers(self) -> None:
+        if self.close_connection:
+            self.send_header("Connection", "close")  # the client must not send its next request on it
+        super().end_headers()
+
+    def _send_http_response_with_body(self, code: int, headers: Any, body: str | bytes) -> None:
+        """HEAD: the headers a GET would get (its Content-Length too), without the body."""
+        if self.command != "HEAD":
+            super()._send_http_response_with_body(code, headers, body)
+            return
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body if isinstance(body, bytes) else body.encode("utf-8"))))
+        self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
+        self._send_headers(headers)
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.info("%s %s", self.address_string(), format % args)
@@ -87,8 +122,8 @@ class _RequestHandler(ChaliceRequestHandler):
         if code == HTTPStatus.METHOD_NOT_ALLOWED:
             body["message"] = f"no route takes the method {self.command}"
         self.log_error("code %d, %s", code, status.phrase)
+        self.close_connection = True  # a malformed request: where the next one starts is unknown
         self.send_response(code)
-        self.send_header("Connection", "close")
         payload = json.dumps(body).encode()
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
@@ -125,6 +160,12 @@ class ApiServer:
         self._thread: threading.Thread | None = None
 
     @property
+    def http_server(self) -> HTTPServer:
+        if self._server is None:
+            raise RuntimeError("the API server is not running")
+        return self._server.server
+
+    @property
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("the API server is not running")
@@ -149,6 +190,7 @@ class ApiServer:
             return
         server.shutdown()
         server.server.server_close()
+        close_live(server.server)  # kept-alive connections: their next request reaches no stopped server
         if self._thread is not None:
             self._thread.join(5.0)
             self._thread = None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import socketserver
 import threading
 import traceback
 from collections.abc import Callable, Iterable
@@ -27,8 +28,9 @@ _NO_BODY = {204, 304}
 _HOP_BY_HOP = {"connection", "transfer-encoding", "keep-alive"}
 
 
-class KeepAliveHandler(WSGIRequestHandler):
-    """Werkzeug's handler, answering requests of known length on a connection that stays open."""
+class LiveConnection(socketserver.StreamRequestHandler):
+    """A request handler (mixed in first) whose connection stays open: answers sent at once, and the connection
+    known to the server, so that stopping it can close the connection (`close_live`)."""
 
     def setup(self) -> None:
         super().setup()
@@ -40,6 +42,10 @@ class KeepAliveHandler(WSGIRequestHandler):
     def finish(self) -> None:
         live(self.server).discard(self.connection)
         super().finish()
+
+
+class KeepAliveHandler(LiveConnection, WSGIRequestHandler):
+    """Werkzeug's handler, answering requests of known length on a connection that stays open."""
 
     def run_wsgi(self) -> None:
         length = self.headers.get("Content-Length", "0")

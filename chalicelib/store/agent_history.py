@@ -18,9 +18,10 @@ from typing import Any
 
 from .. import aws
 from ..errors import BadRequest
-from .dynamo import BATCH_GET_KEYS, Fields, Request, get_many, values
+from .dynamo import BATCH_GET_KEYS, Fields, KeysPage, Request, query_keys_page, values
 
 INDEX = "by_agent_keys"  # KEYS_ONLY: entries are keys, the items are read by key (resources.Index)
+KEY = ("execution_id",)  # the executions table's key: what an entry holds to read its execution by
 MAX_DEPTH = 10_000  # page_number * page_size
 MAX_EXAMINED = 50_000  # index entries read by one request (filters make this more than MAX_DEPTH)
 SKIP_CHUNK = 1_000
@@ -64,15 +65,15 @@ def history_page(table: str, query: HistoryQuery) -> tuple[list[Fields], bool]:
     want = query.page_size + 1  # one more than the page: has_more without a second round
     while len(found) < want:
         need = skip + want - len(found)
-        page = _query(request, start, need if keep is None else min(SKIP_CHUNK, max(BATCH_GET_KEYS, need)), budget)
-        for item in get_many(table, ("execution_id",), page.get("Items", [])):
+        page = _page(request, start, need if keep is None else min(SKIP_CHUNK, max(BATCH_GET_KEYS, need)), budget)
+        for item in page.items:
             if keep is not None and not keep(item):
                 continue
             if skip:
                 skip -= 1
             else:
                 found.append(item)
-        start = page.get("LastEvaluatedKey")
+        start = page.last_key
         if not start:
             break
     return found[: query.page_size], len(found) > query.page_size
@@ -104,14 +105,23 @@ def _skip(request: Request, count: int, budget: list[int]) -> Any:
 
 
 def _query(request: Request, start: Any, limit: int, budget: list[int]) -> Fields:
-    if budget[0] <= 0:
-        raise _too_deep(f"this page needs more than {MAX_EXAMINED} executions read")
-    kwargs = {**request, "Limit": min(limit, budget[0])}
-    if start:
-        kwargs["ExclusiveStartKey"] = start
-    page: Any = aws.dynamodb().query(**kwargs)
+    """One counting Query (`Select=COUNT`) within the budget of entries examined."""
+    page: Any = aws.dynamodb().query(**_bounded(request, start, limit, budget))
     budget[0] -= int(page.get("ScannedCount", 0))
     return page
+
+
+def _page(request: Request, start: Any, limit: int, budget: list[int]) -> KeysPage:
+    """One page of entries within the budget, with the executions behind them."""
+    page = query_keys_page(KEY, **_bounded(request, start, limit, budget))
+    budget[0] -= page.scanned
+    return page
+
+
+def _bounded(request: Request, start: Any, limit: int, budget: list[int]) -> Request:
+    if budget[0] <= 0:
+        raise _too_deep(f"this page needs more than {MAX_EXAMINED} executions read")
+    return {**request, "Limit": min(limit, budget[0]), **({"ExclusiveStartKey": start} if start else {})}
 
 
 def _request(table: str, query: HistoryQuery) -> Request:

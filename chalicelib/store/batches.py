@@ -16,16 +16,15 @@ from ..errors import Conflict, NotFound
 from ..resources import BATCHES, table_name
 from ..settings import Settings
 from .dynamo import (
-    BATCH_GET_KEYS,
     Fields,
     Request,
     Wire,
     av,
     condition_failed,
     from_item,
-    get_many,
     put_new,
     query_all,
+    query_keys_all,
     set_clause,
     storable_key,
     update_if,
@@ -128,19 +127,14 @@ class BatchStore:
     def list_for_agent(self, tenant_id: str, agent_id: str) -> list[Batch]:
         """Newest first; the index is KEYS_ONLY (every counter update would rewrite an ALL entry), so the
         batches are read by key behind its entries."""
-        pages = (
-            aws.dynamodb()
-            .get_paginator("query")
-            .paginate(
-                TableName=self.table,
-                IndexName=BY_AGENT,
-                KeyConditionExpression="agent_key = :k",
-                ExpressionAttributeValues=values(k=f"{tenant_id}#{agent_id}"),
-                ScanIndexForward=False,
-                PaginationConfig={"PageSize": BATCH_GET_KEYS},
-            )
+        items = query_keys_all(
+            ("batch_id",),
+            TableName=self.table,
+            IndexName=BY_AGENT,
+            KeyConditionExpression="agent_key = :k",
+            ExpressionAttributeValues=values(k=f"{tenant_id}#{agent_id}"),
+            ScanIndexForward=False,
         )
-        items = (item for page in pages for item in get_many(self.table, ("batch_id",), page.get("Items", [])))
         return [Batch.model_validate(item) for item in items if not item.get("deleted_at")]
 
     def list_active(self) -> Iterable[Batch]:

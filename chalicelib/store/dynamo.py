@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -127,14 +128,34 @@ def index_shard(item_id: str) -> str:
     return str(1 + int(hashlib.sha256(item_id.encode()).hexdigest()[:8], 16) % INDEX_SHARDS)
 
 
+class ShardsUnread(Exception):
+    """Some shards of a sharded index could not be read (throttled, a 5xx): the listing was partial."""
+
+    def __init__(self, index: str, shards: list[str]) -> None:
+        super().__init__(f"index {index}: shard(s) {', '.join(shards)} could not be read; the others were listed")
+        self.shards = shards
+
+
 def query_shards(key_name: str, condition: str, **request: Any) -> Iterator[Fields]:
-    """query_all over every shard of a sharded index (`condition` without the shard's own `key = :shard`)."""
-    for shard in range(1, INDEX_SHARDS + 1):
-        vals = {**request.get("ExpressionAttributeValues", {}), ":shard": {"S": str(shard)}}
-        yield from query_all(
-            **{**request, "ExpressionAttributeValues": vals},
-            KeyConditionExpression=" AND ".join([f"{key_name} = :shard", *([condition] if condition else [])]),
-        )
+    """query_all over every shard of a sharded index (`condition` without the shard's own `key = :shard`).
+
+    Each shard on its own, as the sweeper takes each listing: a shard whose query fails is left for the next
+    read and the later shards are still listed; then ShardsUnread (chained to the first failure) says the
+    listing was partial, for the caller to log and count."""
+    failed: list[str] = []
+    first: Exception | None = None
+    for shard in map(str, range(1, INDEX_SHARDS + 1)):
+        vals = {**request.get("ExpressionAttributeValues", {}), ":shard": {"S": shard}}
+        try:
+            yield from query_all(
+                **{**request, "ExpressionAttributeValues": vals},
+                KeyConditionExpression=" AND ".join([f"{key_name} = :shard", *([condition] if condition else [])]),
+            )
+        except Exception as exc:  # any failure of this shard's read (a bug too) must not hide the other shards
+            failed.append(shard)
+            first = first or exc
+    if failed:
+        raise ShardsUnread(str(request.get("IndexName")), failed) from first
 
 
 def query_all(**request: Any) -> Iterator[Fields]:
@@ -210,3 +231,39 @@ def get_many(table: str, key_names: tuple[str, ...], entries: list[Wire]) -> lis
 
 def _key_id(item: Wire, key_names: tuple[str, ...]) -> str:
     return "\x00".join(repr(item[name]) for name in key_names)
+
+
+@dataclass(frozen=True)
+class KeysPage:
+    """One Query page of a KEYS_ONLY index, with the items behind its entries."""
+
+    items: list[Fields]  # in the index's order; an item gone since its entry was read is left out
+    last_key: Wire | None  # LastEvaluatedKey: where the next page starts (None: the last page)
+    scanned: int  # index entries examined (ScannedCount), for readers that bound their work
+
+
+def query_keys_page(key_names: tuple[str, ...] | None, **request: Any) -> KeysPage:
+    """One Query of a KEYS_ONLY index (`request` as for Query: its Limit and ExclusiveStartKey page it), then
+    the items behind its entries by key (`key_names`: the table's key), BatchGetItem 100 at a time.
+    `key_names` None: the index projects ALL, its entries are the items (a reader of either kind)."""
+    page = aws.dynamodb().query(**request)
+    entries = page.get("Items", [])
+    if key_names is None:
+        items = [from_item(entry) for entry in entries]
+    else:
+        items = get_many(request["TableName"], key_names, entries) if entries else []
+    return KeysPage(items, page.get("LastEvaluatedKey"), int(page.get("ScannedCount", 0)))
+
+
+def query_keys_all(key_names: tuple[str, ...], **request: Any) -> Iterator[Fields]:
+    """Every item behind a KEYS_ONLY index's matches, in the index's order, read a page of 100 entries (one
+    BatchGetItem) at a time, so a long listing never sits in memory whole."""
+    start: Wire | None = None
+    while True:
+        page = query_keys_page(
+            key_names, **request, Limit=BATCH_GET_KEYS, **({"ExclusiveStartKey": start} if start else {})
+        )
+        yield from page.items
+        start = page.last_key
+        if not start:
+            return

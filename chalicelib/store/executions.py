@@ -19,7 +19,6 @@ from .agent_history import HistoryQuery, agent_key, agent_sort, history_page
 from .batches import BatchStore, Ended
 from .cursors import Cursors, KeyShape, cursor_key
 from .dynamo import (
-    BATCH_GET_KEYS,
     Fields,
     Request,
     Wire,
@@ -27,8 +26,9 @@ from .dynamo import (
     cancellation_codes,
     condition_failed,
     from_item,
-    get_many,
     index_shard,
+    query_keys_all,
+    query_keys_page,
     query_shards,
     set_clause,
     storable_key,
@@ -63,6 +63,7 @@ def _moves(old: str, new: str, execution: Execution | None = None) -> dict[str, 
 
 BY_BATCH = "by_batch_keys"  # a batch's executions in contact order (KEYS_ONLY: see resources.Index)
 KEYS_ONLY = frozenset(i.name for i in EXECUTIONS.indexes if i.projection == "KEYS_ONLY")
+KEY = (EXECUTIONS.partition_key,)  # what a KEYS_ONLY entry holds of the table's key, to read its item by
 LOG = "tl"  # the timeline's entries, packed (domain/timeline_codec.py); `timeline` holds those stored before
 
 # Where a page of GET /batches/{id}/executions stops: the by_batch index's key plus the table's.
@@ -443,16 +444,11 @@ class ExecutionStore:
             }
             if start:
                 kwargs["ExclusiveStartKey"] = start
-            page = aws.dynamodb().query(**kwargs)
-            items = self._items(page.get("Items", []))
-            found.extend(Execution.model_validate(item) for item in items if not status or item["status"] == status)
-            start = page.get("LastEvaluatedKey")
+            page = query_keys_page(KEY, **kwargs)
+            found.extend(Execution.model_validate(i) for i in page.items if not status or i["status"] == status)
+            start = page.last_key
             if not start or len(found) >= limit:
                 return found, self._cursors.encode(PAGE_KEY, scope, start)
-
-    def _items(self, entries: list[Wire]) -> list[Fields]:
-        """The executions behind index entries (KEYS_ONLY: only keys), read by key."""
-        return get_many(self.table, ("execution_id",), entries) if entries else []
 
     def page_for_agent(self, query: HistoryQuery) -> tuple[list[Execution], bool]:
         """An agent's executions newest first, one page by number, and whether more follow."""
@@ -461,36 +457,31 @@ class ExecutionStore:
 
     def iter_batch(self, batch_id: str) -> Iterator[Execution]:
         """Every execution of a batch (exports read millions): built without validation, as stored."""
-        pages = (
-            aws.dynamodb()
-            .get_paginator("query")
-            .paginate(
-                TableName=self.table,
-                IndexName=BY_BATCH,
-                KeyConditionExpression="batch_id = :b",
-                ExpressionAttributeValues=values(b=batch_id),
-                PaginationConfig={"PageSize": BATCH_GET_KEYS},
-            )
+        items = query_keys_all(
+            KEY,
+            TableName=self.table,
+            IndexName=BY_BATCH,
+            KeyConditionExpression="batch_id = :b",
+            ExpressionAttributeValues=values(b=batch_id),
         )
-        for page in pages:
-            for item in self._items(page.get("Items", [])):
-                yield Execution.model_construct(**{**item, "status": CallStatus(item["status"])})
+        for item in items:
+            yield Execution.model_construct(**{**item, "status": CallStatus(item["status"])})
 
     def waiting_page(self, batch_id: str, after: str | None, limit: int) -> tuple[list[Execution], str | None]:
         """Executions not yet claimed (queued, rescheduled) past `after` (a seq), reading at most `limit`;
         the seq to go on after, or None at the end."""
         condition = "batch_id = :b" + (" AND seq > :after" if after else "")
         vals = values(b=batch_id, **({"after": after} if after else {}))
-        page = aws.dynamodb().query(
+        page = query_keys_page(
+            KEY,
             TableName=self.table,
             IndexName=BY_BATCH,
             KeyConditionExpression=condition,
             ExpressionAttributeValues=vals,
             Limit=limit,
         )
-        last = page.get("LastEvaluatedKey")
-        items = [Execution.model_validate(i) for i in self._items(page.get("Items", [])) if i["status"] in WAITING]
-        return items, (last["seq"]["S"] if last else None)
+        items = [Execution.model_validate(i) for i in page.items if i["status"] in WAITING]
+        return items, (page.last_key["seq"]["S"] if page.last_key else None)
 
     def open_before(self, cutoff_iso: str) -> Iterator[Execution]:
         """Calls claimed or in flight whose last change is older than the cutoff (for the sweeper)."""
@@ -511,7 +502,8 @@ class ExecutionStore:
         """Up to `limit` executions of one index partition whose sort key is past `after`, in key order;
         the sort key to go on after, or None at the end. BY_BATCH (seq) or by_number (execution_id)."""
         condition = "#p = :p" + (" AND #s > :after" if after else "")
-        page = aws.dynamodb().query(
+        page = query_keys_page(
+            KEY if index in KEYS_ONLY else None,
             TableName=self.table,
             IndexName=index,
             KeyConditionExpression=condition,
@@ -519,11 +511,8 @@ class ExecutionStore:
             ExpressionAttributeValues=values(p=key, **({"after": after} if after else {})),
             Limit=limit,
         )
-        last = page.get("LastEvaluatedKey")
-        entries = page.get("Items", [])
-        items = self._items(entries) if index in KEYS_ONLY else [from_item(item) for item in entries]
-        found = [Execution.model_validate(item) for item in items]
-        return found, (last[sort_name]["S"] if last else None)
+        found = [Execution.model_validate(item) for item in page.items]
+        return found, (page.last_key[sort_name]["S"] if page.last_key else None)
 
     def erase(self, execution_id: str, fields: Fields) -> bool:
         """Remove a final execution's personal data and set `fields` (the masked number, `erased_at`); it

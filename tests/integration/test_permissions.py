@@ -8,23 +8,31 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from chalice.test import Client
 
-from chalicelib import aws
+from chalicelib import aws, clock
+from chalicelib.adapters import secrets
 from chalicelib.services.container import Dependencies
 from chalicelib.services.webhooks import current_secret
+from chalicelib.settings import get_settings
 from chalicelib.workers.sweeper import sweep
 from infra.permissions import ACCESS, BATCHES, Access
 from tests.integration.services.test_budget import batch, one_dollar_calls
 from tests.support.api import post_csv
-from tests.support.batches import contacts_csv, patch_agent
+from tests.support.batches import contacts_csv, create_and_run, patch_agent
+from tests.support.fake_twilio import FakeTwilio
 from tests.support.iam import CallRecorder, acting, missing
+from tests.support.providers import executions, post_callback, use_provider
 from tests.support.pump import Pump
 from tests.support.uploads import presign
-from tests.support.webhooks import Receiver, hooks, receiver
+from tests.support.voice_agent import SIGNING_SECRET, TOKEN, VoiceAgent
+from tests.support.webhooks import Receiver, Reply, hooks, receiver
+
+PUBLIC = "https://calls.example.test/api"  # PUBLIC_BASE_URL of the test stage: what providers sign
 
 __all__ = ["hooks", "receiver"]
 
@@ -105,3 +113,88 @@ def test_a_call_outside_a_function_s_access_is_reported() -> None:
     needs = {("sweeper", "dynamodb:GetItem", "table:batches"), ("sweeper", "dynamodb:UpdateItem", "table:batches")}
     # When its calls are checked, Then the UpdateItem is the one gap named
     assert missing(needs, access) == [("sweeper", "dynamodb:UpdateItem", "table:batches")]
+
+
+def test_callbacks_drops_scheduled_retries_and_ssm_credentials_are_allowed(
+    client: Client,
+    tenant: tuple[str, str],
+    other_tenant: tuple[str, str],
+    hooks: Dependencies,
+    pump: Pump,
+    receiver: Receiver,
+    recorder: CallRecorder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given provider credentials in SSM, as deployed; a status webhook receiver that fails (its retries outlast
+    # SQS's 15-minute delay: schedules); tenant A's agent on Twilio, retrying a no-answer 30 minutes later;
+    # tenant B's agent on an HTTP voice agent
+    twilio, voice_agent = FakeTwilio(), VoiceAgent()
+    ssm_credentials(hooks, monkeypatch, twilio)
+    receiver.script = lambda request: Reply(500)
+    status_webhook = {"status_webhook": f"{receiver.url}/status"}
+    retry = {"enabled": True, "max_retries": 1, "retry_on_statuses": ["no-answer"], "retry_intervals_minutes": [30]}
+    with twilio.running(), voice_agent.running():
+        use_provider(client, tenant, "twilio", retry_config=retry)
+        use_provider(client, other_tenant, "http", provider_config={"endpoint": voice_agent.url})
+        # When each places a call, and reports it through the API: Twilio no-answer (a retry 30 minutes later,
+        # answered), the voice agent completed
+        on_twilio, _ = create_and_run(client, tenant, 1, **status_webhook)
+        on_agent, _ = create_and_run(client, other_tenant, 1)
+        pump.run(until=lambda: len(twilio.calls) == 1 and len(voice_agent.placed) == 1, advance_seconds=5)
+        twilio_callback(client, hooks, twilio, on_twilio, "no-answer")
+        [called] = executions(hooks, on_agent)
+        headers, body = VoiceAgent.signed({"status": "completed", "call_id": called.provider_call_id})
+        assert post_callback(client, "http", called.execution_id, headers, body) == 204
+        pump.run(until=lambda: len(twilio.calls) == 2, advance_seconds=60)
+        twilio_callback(client, hooks, twilio, on_twilio, "completed")
+        # and files dropped in the inbox: one for an unknown agent, one with a bad sidecar (both quarantined),
+        # one to start in two hours (a schedule); and a presigned upload whose file never comes (its expiry)
+        key, agent_id = tenant
+        drops = {"ghost/a.csv": contacts_csv(1), f"{agent_id}/b.json": b"{", f"{agent_id}/b.csv": contacts_csv(1)}
+        later = clock.iso(clock.now() + timedelta(hours=2))
+        drops |= {
+            f"{agent_id}/c.json": json.dumps({"scheduled_at": later}).encode(),
+            f"{agent_id}/c.csv": contacts_csv(1),
+        }
+        for name, content in drops.items():
+            aws.s3().put_object(Bucket=hooks.blobs.bucket, Key=f"inbox/{name}", Body=content)
+        presign(client, key, {"agent_id": agent_id})
+        settle = pump.advanced_seconds + 3600  # the upload's expiry and the webhook's scheduled attempts
+        pump.run(advance_seconds=60, until=lambda: pump.advanced_seconds > settle)
+    # Then the calls were placed and their callbacks taken, the drops quarantined or scheduled
+    assert [e.status for e in executions(hooks, on_twilio)] == ["no-answer", "completed"]
+    assert [e.status for e in executions(hooks, on_agent)] == ["completed"]
+    quarantined = aws.s3().list_objects_v2(Bucket=hooks.blobs.bucket, Prefix="quarantine/").get("Contents", [])
+    assert {o["Key"] for o in quarantined} >= {"quarantine/inbox/ghost/a.csv", f"quarantine/inbox/{agent_id}/b.csv"}
+    # And every one of those calls (SSM reads, schedules and what they send) is allowed
+    made = {(f, a) for f, a, _ in recorder.needs}
+    assert {("api_handler", "ssm:GetParameter"), ("dialer", "ssm:GetParameter")} <= made
+    for function in ("api_handler", "provider_events", "webhook_sender", "ingest"):
+        assert (function, "scheduler:CreateSchedule") in made, function
+    gaps = missing(recorder.needs)
+    assert not gaps, report(gaps)
+
+
+def ssm_credentials(deps: Dependencies, monkeypatch: pytest.MonkeyPatch, twilio: FakeTwilio) -> None:
+    """Tenant A's Twilio and tenant B's voice agent credentials as SSM SecureStrings, read as deployed (the
+    providers hold the settings the container was built with, the API the copy `hooks` made)."""
+    monkeypatch.setattr(secrets, "CACHE_SECONDS", 0)  # one process here: each function reads as its own Lambda
+    for settings in (deps.settings, get_settings()):
+        monkeypatch.setattr(settings, "secrets_backend", "ssm")
+        monkeypatch.setattr(settings, "twilio_api_base_url", twilio.url)
+        monkeypatch.setattr(settings, "webhook_allow_private", True)  # the voice agent listens on 127.0.0.1
+    stored = {
+        ("tenant-a", "twilio"): {"account_sid": twilio.account_sid, "auth_token": twilio.auth_token},
+        ("tenant-b", "http_agent"): {"token": TOKEN, "signing_secret": SIGNING_SECRET},
+    }
+    for (tenant_id, name), value in stored.items():
+        path = deps.settings.secret_path(tenant_id, name)
+        aws.ssm().put_parameter(Name=path, Value=json.dumps(value), Type="SecureString")
+
+
+def twilio_callback(client: Client, deps: Dependencies, twilio: FakeTwilio, batch_id: str, status: str) -> None:
+    """Twilio's final status callback for the batch's latest attempt, through the API."""
+    execution = max(executions(deps, batch_id), key=lambda e: e.attempt)
+    url = f"{PUBLIC}/providers/twilio/events?execution_id={execution.execution_id}"
+    headers, body = twilio.callback(url, execution.provider_call_id, status, CallDuration="3")
+    assert post_callback(client, "twilio", execution.execution_id, headers, body) == 204

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import http.client
+import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 import requests
 from chalice import Chalice
 
 from local.api_server import ApiServer
+from local.keepalive import live
 
 
 def make_app(entered: threading.Event, release: threading.Event) -> Chalice:
@@ -106,3 +110,77 @@ def test_a_method_http_server_does_not_know_is_json_too() -> None:
         answer = requests.request("BREW", f"{server.url}/batches", timeout=5)
     assert answer.status_code == 405
     assert answer.json()["code"] == "method_not_allowed"
+
+
+def test_requests_share_one_connection_whose_answers_are_never_held_back() -> None:
+    # Given one connection to the API server
+    with ApiServer(make_routed_app(), port=0) as server:
+        connection = http.client.HTTPConnection(*server_address(server), timeout=5)
+        # When three requests go over it, one with a body
+        answers = []
+        for method, body in (("POST", b"x" * 70_000), ("GET", None), ("POST", b"{}")):
+            connection.request(method, "/batches", body=body)
+            response = connection.getresponse()
+            answers.append((response.status, response.read(), response.will_close))
+        # Then each is answered in turn and the connection stays open
+        assert [a[0] for a in answers] == [200, 405, 200] and not any(a[2] for a in answers)
+        # And on the server's side it sends each answer at once: with Nagle's algorithm an answer's body (a
+        # second write, after its headers) waits for the client's delayed ACK, 40 ms a request kept alive
+        [open_connection] = live(server.http_server)
+        assert open_connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        connection.close()
+
+
+def test_a_chunked_request_is_answered_and_its_connection_closed() -> None:
+    """The handler reads a body by its Content-Length: a chunked one left in the stream was read as the next
+    request, and its error answered the client's next request on that connection."""
+    with ApiServer(make_routed_app(), port=0) as server:
+        connection = http.client.HTTPConnection(*server_address(server), timeout=5)
+        connection.request("POST", "/batches", body=iter([b'{"a":', b" 1}"]), encode_chunked=True)
+        response = connection.getresponse()
+        assert (response.status, response.will_close) == (200, True)
+        response.read()
+        connection.request("GET", "/batches")  # http.client opens a new connection, as the answer said
+        assert connection.getresponse().status == 405
+
+
+def test_an_answer_to_head_has_no_body_and_the_connection_goes_on() -> None:
+    with ApiServer(make_routed_app(), port=0) as server, socket.create_connection(server_address(server)) as sock:
+        # Given one connection: a HEAD (no route takes it: a 405 with a JSON error), then a POST
+        sock.sendall(b"HEAD /batches HTTP/1.1\r\nHost: x\r\n\r\nPOST /batches HTTP/1.1\r\nHost: x\r\n\r\n")
+        stream = sock.makefile("rb")
+        head = read_head(stream)
+        # Then the HEAD's answer is headers only (its Content-Length is the body a GET would get), and the
+        # POST's answer follows it directly
+        assert head[0].startswith(b"HTTP/1.1 405") and int(head[1][b"content-length"]) > 0
+        after = read_head(stream)
+        assert after[0].startswith(b"HTTP/1.1 200")
+        assert stream.read(int(after[1][b"content-length"])) == b'{"created":"yes"}'
+
+
+def test_a_stopped_server_answers_nothing_on_a_kept_alive_connection() -> None:
+    # Given a client whose connection to the API server is open
+    server = ApiServer(make_routed_app(), port=0)
+    server.start()
+    with requests.Session() as session:
+        assert session.post(f"{server.url}/batches", timeout=5).status_code == 200
+        url = server.url
+        # When the server stops, Then that connection is closed too: no answer from a stopped server
+        server.stop()
+        with pytest.raises(requests.ConnectionError):
+            session.post(f"{url}/batches", timeout=5)
+
+
+def server_address(server: ApiServer) -> tuple[str, int]:
+    host, _, port = server.url.removeprefix("http://").partition(":")
+    return host, int(port)
+
+
+def read_head(stream: Any) -> tuple[bytes, dict[bytes, bytes]]:
+    """One answer's status line and headers (names lower-cased), read off a raw connection."""
+    status = stream.readline()
+    headers = {}
+    while (line := stream.readline()) not in (b"\r\n", b""):
+        name, _, value = line.partition(b":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers

@@ -4,7 +4,9 @@
 around the sweeper, the permission test around the API test client's requests); `CallRecorder`, installed as the
 client hook, records each call made meanwhile as the IAM (action, resource) pairs AWS would authorise, following
 permissions.py's docstring: transactions per element, SendMessageBatch as SendMessage, HeadObject as GetObject,
-multipart and CopyObject's write as PutObject.
+multipart and CopyObject's write as PutObject. A schedule also passes the Scheduler's role (iam:PassRole) and
+makes that role send to its target queue when it fires: recorded as SCHEDULER_ROLE's need, checked against
+permissions.SCHEDULER_TARGETS.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from urllib.parse import unquote
 from chalicelib import aws
 from chalicelib.resources import QUEUES, TABLES, bucket_name, dlq_name, queue_name, table_name
 from chalicelib.settings import Settings
-from infra.permissions import ACCESS, Access
+from infra.permissions import ACCESS, SCHEDULER_TARGETS, Access
 
 _acting: contextvars.ContextVar[str | None] = contextvars.ContextVar("acting", default=None)
 
 Need = tuple[str, str, str]  # (function, IAM action, resource: table:x, table:x/index:y, object:key, queue:x, ...)
+SCHEDULER_ROLE = "scheduler-role"  # the role EventBridge Scheduler assumes to deliver a schedule (infra/stack.py)
 
 _ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem"}
 _ITEM_ACTIONS["ConditionCheck"] = "ConditionCheckItem"
@@ -49,6 +52,7 @@ class CallRecorder:
         self._queues = {queue_name(settings, q): f"queue:{q.short}" for q in QUEUES}
         self._queues |= {dlq_name(settings, q): f"dlq:{q.short}" for q in QUEUES}
         self._bucket = bucket_name(settings)
+        self._secrets = settings.secret_path("*", "*")  # the parameters infra/stack.py lets `secrets` read
         self._inner: Any = None
 
     def install(self) -> None:
@@ -70,6 +74,9 @@ class CallRecorder:
         service = model.service_model.service_name
         for action, resource in self._translate(service, model.name, params):
             self.needs.add((function, action, resource))
+        if service == "scheduler" and model.name in ("CreateSchedule", "UpdateSchedule"):
+            target = params["Target"]["Arn"].rsplit(":", 1)[-1]
+            self.needs.add((SCHEDULER_ROLE, "sqs:SendMessage", self._queues.get(target, f"queue:{target}")))
 
     def _translate(self, service: str, operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
         if service == "dynamodb":
@@ -81,7 +88,13 @@ class CallRecorder:
             action = "SendMessage" if operation == "SendMessageBatch" else operation
             return [(f"sqs:{action}", self._queues.get(name, f"queue:{name}"))]
         if service == "scheduler":
-            return [(f"scheduler:{operation}", f"schedule-group:{params.get('GroupName', 'default')}")]
+            group = f"schedule-group:{params.get('GroupName', 'default')}"
+            passes = [("iam:PassRole", "role:scheduler")] if "Target" in params else []
+            return [(f"scheduler:{operation}", group), *passes]
+        if service == "ssm":
+            name = str(params.get("Name", ""))
+            inside = fnmatch.fnmatchcase(name, self._secrets)
+            return [(f"ssm:{operation}", f"{'parameter' if inside else 'other-parameter'}:{name}")]
         return [(f"{service}:{operation}", "*")]
 
     def _table(self, name: str) -> str:
@@ -149,9 +162,18 @@ def allows(function: str, access: Access, action: str, resource: str) -> bool:
             "scheduler:UpdateSchedule",
             "scheduler:DeleteSchedule",
         )
-    return access.secrets and action == "ssm:GetParameter"
+    if kind == "role":
+        return access.schedules and action == "iam:PassRole"
+    return kind == "parameter" and access.secrets and action == "ssm:GetParameter"
 
 
 def missing(needs: set[Need], access: dict[str, Access] = ACCESS) -> list[Need]:
     """Every recorded (function, action, resource) that the function's Access entry does not allow."""
-    return sorted(n for n in needs if n[0] not in access or not allows(n[0], access[n[0]], n[1], n[2]))
+    return sorted(need for need in needs if not _allowed(need, access))
+
+
+def _allowed(need: Need, access: dict[str, Access]) -> bool:
+    function, action, resource = need
+    if function == SCHEDULER_ROLE:  # the role infra/stack.py gives the Scheduler sends to these queues alone
+        return action == "sqs:SendMessage" and resource in {f"queue:{q.short}" for q in SCHEDULER_TARGETS}
+    return function in access and allows(function, access[function], action, resource)
