@@ -13,7 +13,7 @@ FRESH ?=
 # `make run FAULTS="seed=7,rate=0.05"`: seeded fault injection in the queue consumers (local/faults.py; local only).
 FAULTS ?=
 
-.PHONY: run test lint format bench bench-smoke clean
+.PHONY: run test test-tiers lint format bench bench-smoke clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,14 +29,30 @@ run: $(VENV)/.installed
 # core needs 3.12), and tracing the moto tiers doubles their time; pyproject.toml holds the floor. The one
 # CPU-bound equivalence test runs untraced (traced, its ~30 s grow past the 120 s test timeout).
 UNTRACED := tests/unit/domain/test_fast_numbers.py
+# The chaos seeds (issue 18; CPU-bound, in-process moto, nothing shared on disk or ports) run in a second
+# process beside the other tiers, so `make test` uses both cores: their output is shown when they end, and
+# both must pass. When the other tiers fail, the seeds are stopped (the build has failed already).
+CHAOS_TEST := tests/integration/workers/test_chaos.py
 test: $(VENV)/.installed lint
+	@log=$$(mktemp); start=$$(date +%s); \
+	$(PY) -m pytest $(CHAOS_TEST) -p no:logging > $$log 2>&1 & chaos=$$!; \
+	trap 'kill $$chaos 2> /dev/null; rm -f $$log' EXIT INT TERM; \
+	$(MAKE) --no-print-directory test-tiers; tiers=$$?; \
+	if [ $$tiers -ne 0 ]; then kill $$chaos 2> /dev/null; fi; \
+	wait $$chaos; seeds=$$?; \
+	echo "== $(CHAOS_TEST) (second process, exit $$seeds, done $$(( $$(date +%s) - start )) s after the start):"; \
+	cat $$log; [ $$tiers -eq 0 ] && [ $$seeds -eq 0 ]
+	$(MAKE) bench-smoke
+	$(MAKE) synth checkov test-infra
+
+# Every pytest tier but the chaos seeds (`make test` runs those beside it), each tier's wall time printed.
+test-tiers: $(VENV)/.installed
 	$(PY) -m coverage run -m pytest tests/unit --ignore=$(UNTRACED)
 	@echo "coverage of chalicelib by tests/unit: $$($(PY) -m coverage report --format=total)%"
 	$(PY) -m coverage report --format=total > /dev/null
 	$(PY) -m pytest $(UNTRACED)
-	$(PY) -m pytest --ignore=tests/unit
-	$(MAKE) bench-smoke
-	$(MAKE) synth checkov test-infra
+	@start=$$(date +%s); $(PY) -m pytest --ignore=tests/unit --ignore=$(CHAOS_TEST); rc=$$?; \
+	echo "tests outside tests/unit and the chaos seeds: $$(( $$(date +%s) - start )) s"; exit $$rc
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -63,7 +79,7 @@ bench-smoke: $(VENV)/.installed
 		echo "bench-smoke: bench/$$script.py ok in $$(( $$(date +%s) - start )) s"; \
 	done
 
-# `make chaos SEEDS=10000 FIRST=1`: the chaos test (issue 18) over more seeds; `make test` runs seeds 1-140 (README, Reliability).
+# `make chaos SEEDS=10000 FIRST=1`: the chaos test (issue 18) over more seeds; `make test` runs seeds 1-140 (README, Reliability; seed 141 fails: a finding, not yet diagnosed).
 # Each seed starts from an empty stack at a fixed instant: `make chaos FIRST=<seed> SEEDS=1` replays one alone.
 SEEDS ?= 1000
 FIRST ?= 1

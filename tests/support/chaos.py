@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from chalice.test import Client
 
-from chalicelib import aws, clock
+from chalicelib import clock
 from chalicelib.domain.batch_status import TERMINAL
 from chalicelib.resources import QUEUES, queue_name
 from chalicelib.services.admin import seed_demo
@@ -32,7 +32,7 @@ from tests.support.providers import post_callback
 from tests.support.pump import SWEEP_EVERY_SECONDS, Pump
 from tests.support.voice_agent import VoiceAgent
 from tests.support.webhooks import STALL, Received, Receiver, Reply
-from tests.support.world import empty_stack, seeded_ids
+from tests.support.world import empty_stack, queue_counts, seeded_ids
 
 RATE = 0.03  # faults per opportunity (AWS call, provider request, delivery, schedule firing)
 SETTLE_SECONDS = 3700  # past every timeout (call report 3600 s, claim 300 s), so nothing may stay in flight
@@ -231,23 +231,8 @@ def drain(pump: Pump, between: Callable[[], None] = lambda: None) -> None:
 
 def in_flight(deps: Dependencies) -> int:
     """Messages in the work queues, visible, in flight or delayed (DLQs excluded: the invariants check those)."""
-    sqs = aws.sqs()
-    total = 0
-    for queue in QUEUES:
-        try:
-            url = sqs.get_queue_url(QueueName=queue_name(deps.settings, queue))["QueueUrl"]
-        except sqs.exceptions.QueueDoesNotExist:
-            continue
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=url,
-            AttributeNames=[
-                "ApproximateNumberOfMessages",
-                "ApproximateNumberOfMessagesNotVisible",
-                "ApproximateNumberOfMessagesDelayed",
-            ],
-        )["Attributes"]
-        total += sum(int(count) for count in attributes.values())
-    return total
+    counts = (queue_counts(deps.settings, queue_name(deps.settings, queue)) for queue in QUEUES)
+    return sum(sum(found) for found in counts if found is not None)
 
 
 def _where(deps: Dependencies, batch_ids: list[str]) -> str:

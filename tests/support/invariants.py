@@ -24,6 +24,7 @@ from chalicelib.services.container import Dependencies
 from chalicelib.store.dynamo import query_all, values
 from chalicelib.store.webhook_deliveries import DEAD, STATE_PREFIX
 from tests.support.webhooks import Received
+from tests.support.world import queue_counts
 
 
 class DialLedger:
@@ -82,20 +83,13 @@ def _max_overlap(intervals: Iterable[tuple[str, str]]) -> int:
 
 
 def _queue_depths(deps: Dependencies) -> dict[str, int]:
+    """Visible and in-flight messages of each queue and DLQ, read in moto's backend (no AWS call a check)."""
     depths: dict[str, int] = {}
     for queue in QUEUES:
         for name in (queue_name(deps.settings, queue), dlq_name(deps.settings, queue)):
-            try:
-                url = aws.sqs().get_queue_url(QueueName=name)["QueueUrl"]
-            except aws.sqs().exceptions.QueueDoesNotExist:
-                continue
-            attributes = aws.sqs().get_queue_attributes(
-                QueueUrl=url,
-                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-            )["Attributes"]
-            depths[name] = int(attributes["ApproximateNumberOfMessages"]) + int(
-                attributes["ApproximateNumberOfMessagesNotVisible"]
-            )
+            counts = queue_counts(deps.settings, name)
+            if counts is not None:
+                depths[name] = counts[0] + counts[1]
     return depths
 
 

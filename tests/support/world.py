@@ -50,6 +50,19 @@ def has_visible_messages(settings: Settings, queue_name: str) -> bool:
     return queue is None or bool(queue.messages)
 
 
+def queue_counts(settings: Settings, queue_name: str) -> tuple[int, int, int] | None:
+    """(visible, in flight, delayed) messages of `queue_name`, as `GetQueueAttributes` counts them (its
+    `ApproximateNumberOf...`), read in moto's backend: the harness's checks cost no AWS call. None: no such queue."""
+    queue = sqs_backends[DEFAULT_ACCOUNT_ID][settings.aws_region].queues.get(queue_name)
+    if queue is None:
+        return None
+    return (
+        queue.approximate_number_of_messages,
+        queue.approximate_number_of_messages_not_visible,
+        queue.approximate_number_of_messages_delayed,
+    )
+
+
 @contextmanager
 def seeded_ids(seed: int) -> Iterator[None]:
     """`uuid.uuid4` (our ids) and moto's random (its message ids, receipt handles) drawn from `seed`."""

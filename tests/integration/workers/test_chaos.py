@@ -1,6 +1,7 @@
 """Issue 18: many short campaigns under seeded faults, each followed by the invariant checker.
 
-`make test` runs CHAOS_SEEDS seeds (140 by default: README, Reliability);
+`make test` runs CHAOS_SEEDS seeds (140 by default, in a second process beside the other tiers: README,
+Reliability; seed 141 fails, see its test below);
 `make chaos SEEDS=10000 FIRST=1` runs more (CHAOS_SEEDS, CHAOS_FIRST_SEED). Each seed starts from an empty
 stack at a fixed instant, so a failing seed replays alone: the test prints `make chaos FIRST=<seed> SEEDS=1`.
 """
@@ -24,6 +25,7 @@ from chalicelib.resources import WEBHOOK_QUEUE, queue_name
 from chalicelib.services import attempt_end, budget, dialing
 from chalicelib.services.admin import seed_demo
 from chalicelib.services.container import Dependencies
+from local.moto_costs import remove_moto_overheads
 from tests.support.chaos import START, TENANT, World, drain, in_flight, replay_command, run_seed
 from tests.support.pump import Pump
 from tests.support.voice_agent import SIGNING_SECRET, TOKEN, VoiceAgent
@@ -53,6 +55,7 @@ def world(client: Client, deps: Dependencies, pump: Pump, monkeypatch: pytest.Mo
     monkeypatch.setenv("HTTP_AGENT_TOKEN", TOKEN)
     monkeypatch.setenv("HTTP_AGENT_SIGNING_SECRET", SIGNING_SECRET)
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
+    remove_moto_overheads()  # the local emulator's: no answer changes (tests/local/test_moto_costs.py), ~40% less CPU
     receiver, agent = Receiver(), VoiceAgent()
     world = World(pump, client, receiver, agent)
     with agent.running():
@@ -168,3 +171,16 @@ def test_a_seed_replays_the_same_faults_at_the_same_points_and_ends_in_the_same_
     # Then it injected the same faults, of the same kinds, at the same points, and left the same state
     assert first.faults and first.faults == again.faults
     assert first.state == again.state and first.violations == again.violations == []
+
+
+@pytest.mark.xfail(strict=True, reason="seed 141: a call left `rescheduled`, its batch never ends (open finding)")
+@pytest.mark.timeout(300)
+def test_seed_141_ends_with_every_call_final(world: World) -> None:
+    """Seed 141 (found raising the default to 200 seeds; fails on main before this branch too, 252 faults):
+    the campaign never ends, one execution left `rescheduled` (calling hours) and its batch `running` for hours
+    of clock. Not yet diagnosed: harness gap or service bug. `make chaos FIRST=141 SEEDS=1` replays it."""
+    # Given seed 141's campaign and faults
+    # When it runs
+    result = run_seed(world, 141)
+    # Then every invariant holds (today: "campaign did not end")
+    assert result.violations == [], result.violations
