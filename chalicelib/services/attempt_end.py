@@ -4,6 +4,7 @@ retry per the batch's retry_config, free the live-call slot, and complete the ba
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 from .. import clock
@@ -89,9 +90,10 @@ def _end(
 ) -> bool:
     """The attempt's final status, freeing its slot in the same transaction (without, when freed before). True
     when the batch must be read after it: the outcome may have been its last, or the batch has a budget."""
-    release = _release_elements(deps, execution)
+    releases = _releases(deps, execution)
     not_last = _not_last(running)
-    while True:  # each refusal drops one option: at most three writes, nearly always one
+    while True:  # each refusal drops one option: at most four writes, nearly always one
+        release = releases[0]
         try:
             deps.executions.move(
                 execution,
@@ -100,12 +102,13 @@ def _end(
                 extra=month_cost,
                 notes=notes,
                 tallies=tallies,
-                release=release,
+                release=release.elements if release else None,
+                unmark=bool(release and release.unmark),
                 not_last=not_last,
             )
             return not_last is None
         except SlotGone:
-            release = None
+            releases = releases[1:]
         except MaybeLast:
             not_last = None
 
@@ -118,11 +121,26 @@ def _not_last(running: Batch | None) -> int | None:
     return int(running.valid_contacts) - 1
 
 
-def _release_elements(deps: Dependencies, execution: Execution) -> list[Request] | None:
-    """The lease's elements of an attempt that holds a slot (claimed); None for one never claimed."""
+@dataclass(frozen=True)
+class Release:
+    """One way to free an attempt's slot in its outcome's transaction: `elements` appended to it, `unmark`: the
+    execution's own write removes its lease (store/leases.py)."""
+
+    elements: list[Request]
+    unmark: bool
+
+
+def _releases(deps: Dependencies, execution: Execution) -> list[Release | None]:
+    """The ways to free the slot of an attempt, tried in order until one holds: its lease on the execution,
+    then a lease item (claimed before the fold), then none (freed before); none for one never claimed."""
     if rank(execution.status) < rank(CallStatus.INITIATED):
-        return None
-    return deps.leases.release_elements(lease_key(execution), execution.execution_id)
+        return [None]
+    key = lease_key(execution)  # the partition key of its shard's counter (and of a lease item)
+    return [
+        Release(deps.leases.counter_release(key), unmark=True),
+        Release(deps.leases.release_elements(key, execution.execution_id), unmark=False),
+        None,
+    ]
 
 
 def _running_batch(deps: Dependencies, batch_id: str) -> Batch | None:
@@ -208,7 +226,6 @@ def _retry(
             "ended_at": now,
         },
     ]
-    release = _release_elements(deps, old)
     new = new_execution(
         old,
         contact_index=old.contact_index,
@@ -224,12 +241,30 @@ def _retry(
     message = DialMessage.for_execution(new, batch, not_before=clock.iso(when))
     deps.scheduler.send_at(DIAL_QUEUE, message, when, f"dial-{new.execution_id}")
     retried = {**fields, "superseded_by": new.execution_id}
-    replace = deps.executions.replace_with_retry
     try:
-        try:
-            replace(old, status, retried, new, extra, notes, tallies=tallies, release=release)
-        except SlotGone:
-            replace(old, status, retried, new, extra, notes, tallies=tallies)
+        _replace(deps, old, status, retried, new, extra, notes, tallies)
     except BatchNotRunning:
         return None
     return new
+
+
+def _replace(
+    deps: Dependencies,
+    old: Execution,
+    status: str,
+    fields: Fields,
+    new: Execution,
+    extra: list[Request],
+    notes: list[Entry] | None,
+    tallies: dict[str, int] | None,
+) -> None:
+    """End `old` and create `new`, freeing the slot the first way that holds (see _releases)."""
+    for release in _releases(deps, old):
+        elements, unmark = (release.elements, release.unmark) if release else (None, False)
+        try:
+            deps.executions.replace_with_retry(
+                old, status, fields, new, extra, notes, tallies=tallies, release=elements, unmark=unmark
+            )
+        except SlotGone:
+            continue
+        return

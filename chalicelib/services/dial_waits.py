@@ -18,7 +18,8 @@ from ..domain.timeline import Entry
 from ..observability import count
 from ..resources import DIAL_QUEUE
 from ..store.dynamo import Fields
-from ..store.executions import StaleTransition
+from ..store.executions import SlotGone, StaleTransition
+from ..store.leases import lease_key
 from .attempt_end import finish_call, release_slot
 from .container import Dependencies
 from .webhooks import emit_batch_event
@@ -80,13 +81,27 @@ def unplaced(
 def reschedule(deps: Dependencies, expected: Execution, fields: Fields) -> bool:
     """Move the attempt to `rescheduled`. True also when it already is (an earlier try of this message moved
     it, then died before sending the message that wakes it): the redelivery must send that, or the call
-    waits forever. A second wake-up is harmless: the claim from `rescheduled` is conditional."""
+    waits forever. A second wake-up is harmless: the claim from `rescheduled` is conditional. A claimed
+    attempt's slot is freed in the same write (its lease is on the execution; one claimed before holds a lease
+    item, freed right after)."""
     try:
-        deps.executions.move(expected, "rescheduled", fields)
+        if expected.status == "initiated":
+            _reschedule_claimed(deps, expected, fields)
+        else:
+            deps.executions.move(expected, "rescheduled", fields)
     except StaleTransition:
         current = deps.executions.find(expected.execution_id)
         return current is not None and current.status == "rescheduled" and current.attempt == expected.attempt
     return True
+
+
+def _reschedule_claimed(deps: Dependencies, expected: Execution, fields: Fields) -> None:
+    key = lease_key(expected)  # its shard's counter
+    try:
+        deps.executions.move(expected, "rescheduled", fields, release=deps.leases.counter_release(key), unmark=True)
+    except SlotGone:
+        deps.executions.move(expected, "rescheduled", fields)
+        release_slot(deps, expected)  # a lease item (claimed before the fold), or nothing when freed before
 
 
 def rule_fields(hours: tuple[CallingWindow, tuple[str, ...]] | None) -> dict[str, str | None]:
@@ -110,10 +125,9 @@ def wait_for_window(
         unplaced(deps, expected, "error", "no time is inside the calling hours in every time zone of this number")
         return
     if expected.status != "rescheduled":
+        # the window may have closed while its placement was retried: its slot is freed with the move
         if not reschedule(deps, expected, {"scheduled_at": clock.iso(when), **rule_fields(hours)}):
             return
-        if expected.status == "initiated":  # the window closed while its placement was retried: free the slot
-            release_slot(deps, expected)
         _announce_waiting(deps, message.batch_id)
     else:
         deps.executions.set_fields(message.execution_id, {"scheduled_at": clock.iso(when)})

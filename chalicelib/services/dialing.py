@@ -40,7 +40,7 @@ from ..observability import count, logger
 from ..providers.base import CallRequest, Failure, ProviderError
 from ..resources import DIAL_QUEUE
 from ..store.executions import BatchNotRunning, GuardRefused, NoFreeSlot, StaleTransition
-from ..store.leases import SHARD_FIELD, agent_key, claim_order
+from ..store.leases import LEASE, SHARD_FIELD, agent_key, claim_order
 from .budget import claim_checks
 from .container import Dependencies
 from .dial_waits import again, later, rule_fields, unplaced, wait_again, wait_for_window
@@ -195,6 +195,7 @@ def _claim_in(
             "claimed_at": clock.iso(now),
             "provider": agent.provider,
             "from_number": message.from_number,
+            LEASE: lease_until,  # the live-call slot's lease, on the execution itself (no lease item)
             **recorded,
             **({SHARD_FIELD: shard} if shard else {}),
         },
@@ -203,12 +204,7 @@ def _claim_in(
         guard=guard_element(deps, message, agent, now),  # the number: not suppressed, under its contact limit
         extra=[
             *deps.leases.take_elements(
-                agent_key(message.tenant_id, message.agent_id),
-                message.execution_id,
-                message.batch_id,
-                int(agent.max_concurrent_calls or 1),
-                lease_until,
-                shard,
+                agent_key(message.tenant_id, message.agent_id), int(agent.max_concurrent_calls or 1), shard
             ),
             *claim_checks(deps, agent),
         ],

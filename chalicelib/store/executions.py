@@ -36,6 +36,7 @@ from .dynamo import (
     update_if,
     values,
 )
+from .leases import LEASE
 
 WAITING = ("queued", "rescheduled")  # not claimed: waiting for the dialer, or for the calling hours
 # A live call's progress reports: the batch counts them under `initiated` (claimed and not ended), so a ringing or
@@ -176,6 +177,7 @@ class ExecutionStore:
         tallies: dict[str, int] | None = None,
         release: list[Request] | None = None,
         not_last: int | None = None,
+        unmark: bool = False,
     ) -> Execution:
         """Compare-and-set the status from the one read, moving the batch counters in the same transaction.
 
@@ -184,14 +186,15 @@ class ExecutionStore:
         reached, with `batch_live_cap`); GuardRefused (with the item as it was) when the `guard`
         element's condition failed (the number's suppression and contact limit); NoFreeSlot when
         an `extra` element's condition failed (the agent's live-call counter). `notes`: see _status_update.
-        `release`: the lease's elements (leases.release_elements), last, so the slot is freed in the same
-        transaction; SlotGone when the lease was freed before (nothing written: end it again without them).
-        A change the batch does not count (a live call's progress) is one conditional write, no transaction.
-        `not_last`: see BatchStore.counter_update; MaybeLast when it did not hold.
+        `release`: the slot's elements (store/leases.py), last, so it is freed in the same transaction; `unmark`:
+        the lease is the execution's own LEASE, removed by its write on the condition that it is there. SlotGone
+        when the lease was freed before (nothing written: end it again without them). `not_last`: see
+        BatchStore.counter_update; MaybeLast when it did not hold. A change the batch does not count (a live
+        call's progress) is one conditional write, no transaction.
         """
         old = execution.status
         changes, remove = _changes(execution.execution_id, to_status, fields)
-        update = self._status_update(execution.execution_id, old, changes, remove, notes)
+        update = self._status_update(execution.execution_id, old, changes, remove, notes, unmark=unmark)
         counters = self._counters(
             execution, to_status, changes, batch_must_run, batch_live_cap, tallies, bool(release), not_last
         )
@@ -203,8 +206,10 @@ class ExecutionStore:
                 items.append(guard)  # third, so its refusal is told apart from the live-call slot's
             items.extend(extra or [])
             items.extend(release or [])
-            _transact(items, execution, released=len(release or []), not_last=not_last, guarded=guard is not None)
-        kept = {k: v for k, v in execution.model_dump().items() if k not in remove}
+            released, guarded = len(release or []), guard is not None
+            _transact(items, execution, released=released, not_last=not_last, guarded=guarded, unmark=unmark)
+        gone = {*remove, *([LEASE] if unmark else [])}
+        kept = {k: v for k, v in execution.model_dump().items() if k not in gone}
         return Execution.model_validate({**kept, **changes})
 
     def advance(self, execution_id: str, from_status: str, to_status: str, fields: Fields) -> None:
@@ -270,16 +275,17 @@ class ExecutionStore:
         *,
         tallies: dict[str, int] | None = None,
         release: list[Request] | None = None,
+        unmark: bool = False,
     ) -> None:
         """End an attempt and create the next one in one transaction.
 
         The contact stays unfinished: the counters move from the old attempt's status to the
-        new attempt's, so the batch counts each contact by its last attempt. `release`: as in move().
+        new attempt's, so the batch counts each contact by its last attempt. `release`, `unmark`: as in move().
         """
         now = clock.now_iso()
         changes = {"status": final_status, "updated_at": now, **fields}
         items = [
-            self._status_update(old.execution_id, old.status, changes, ["open_shard"], notes),
+            self._status_update(old.execution_id, old.status, changes, ["open_shard"], notes, unmark=unmark),
             self._batches.counter_update(
                 old.batch_id,
                 {counted_as(old.status, old): -1, new.status: +1},
@@ -301,14 +307,10 @@ class ExecutionStore:
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except ClientError as exc:
-            codes = cancellation_codes(exc)
-            if release and "ConditionalCheckFailed" in codes[len(items) - len(release) :]:
-                raise SlotGone(old.execution_id) from None
-            if codes[:1] == ["ConditionalCheckFailed"] or codes[2:3] == ["ConditionalCheckFailed"]:
-                raise StaleTransition(old.execution_id) from None
-            if codes[1:2] == ["ConditionalCheckFailed"]:
-                raise BatchNotRunning(old.batch_id) from None
-            raise
+            refusal = _retry_refused(exc, old, len(items), len(release or []), unmark)
+            if refusal is None:
+                raise
+            raise refusal from None
 
     def add_details(self, execution: Execution, fields: Fields, *, tallies: dict[str, int]) -> bool:
         """Details reported after the final status (Bolna's `completed` after `call-disconnected`), set only if
@@ -342,27 +344,37 @@ class ExecutionStore:
         return True
 
     def _status_update(
-        self, execution_id: str, old_status: str, changes: Fields, remove: list[str], notes: list[Entry] | None
+        self,
+        execution_id: str,
+        old_status: str,
+        changes: Fields,
+        remove: list[str],
+        notes: list[Entry] | None,
+        *,
+        unmark: bool = False,
     ) -> Request:
         """The transaction element that compare-and-sets an execution's status from the one read, appending
-        to the call's timeline in the same write `notes` (what led to the change) and the change itself."""
+        to the call's timeline in the same write `notes` (what led to the change) and the change itself.
+        `unmark`: and removes its LEASE, which must be there (the item comes back with a refusal)."""
         notes = [*(notes or []), timeline.status_change(old_status, changes["status"], changes, changes["updated_at"])]
         update, names, vals = set_clause(changes)
         update += ", #tl = list_append(if_not_exists(#tl, :tl0), :tl)"
         names.update({"#st": "status", "#tl": LOG})
         vals.update({":old": av(old_status), ":tl0": av([]), ":tl": av([pack(note) for note in notes])})
+        remove = [*remove, *([LEASE] if unmark else [])]
         if remove:
             update += " REMOVE " + ", ".join(remove)
-        return {
-            "Update": {
-                "TableName": self.table,
-                "Key": self.key(execution_id),
-                "UpdateExpression": update,
-                "ConditionExpression": "#st = :old",
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": vals,
-            }
+        element: Request = {
+            "TableName": self.table,
+            "Key": self.key(execution_id),
+            "UpdateExpression": update,
+            "ConditionExpression": "#st = :old" + (f" AND attribute_exists({LEASE})" if unmark else ""),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": vals,
         }
+        if unmark:
+            element["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        return {"Update": element}
 
     def set_fields(
         self,
@@ -593,6 +605,31 @@ def _indexed(item: Fields, reason: str | None = None) -> Fields:
     }
 
 
+def _retry_refused(exc: ClientError, old: Execution, size: int, released: int, unmark: bool) -> Exception | None:
+    """Which element of replace_with_retry's transaction refused it (the old attempt, the batch, the new attempt,
+    the slot's last `released`); None when no condition failed."""
+    codes = cancellation_codes(exc)
+    if released and "ConditionalCheckFailed" in codes[size - released :]:
+        return SlotGone(old.execution_id)
+    if unmark and _lease_gone(exc, old.status):
+        return SlotGone(old.execution_id)
+    if codes[:1] == ["ConditionalCheckFailed"] or codes[2:3] == ["ConditionalCheckFailed"]:
+        return StaleTransition(old.execution_id)
+    if codes[1:2] == ["ConditionalCheckFailed"]:
+        return BatchNotRunning(old.batch_id)
+    return None
+
+
+def _lease_gone(exc: ClientError, old_status: str) -> bool:
+    """Whether the execution's write was refused only for want of its LEASE: still in the status read, with
+    its slot freed before (the item comes back with the refusal)."""
+    reasons = exc.response.get("CancellationReasons") or []
+    if not reasons or reasons[0].get("Code") != "ConditionalCheckFailed":
+        return False
+    item = from_item(dict(reasons[0].get("Item") or {}))
+    return bool(item) and item.get("status") == old_status and LEASE not in item
+
+
 class NoFreeSlot(Exception):
     """Every live-call slot of the agent is taken."""
 
@@ -604,14 +641,23 @@ class BatchNotRunning(Exception):
 
 
 def _transact(
-    items: list[Request], execution: Execution, *, released: int, not_last: int | None, guarded: bool
+    items: list[Request],
+    execution: Execution,
+    *,
+    released: int,
+    not_last: int | None,
+    guarded: bool,
+    unmark: bool = False,
 ) -> None:
-    """Execution.move's transaction, its refusals told apart (the last `released` elements free the slot)."""
+    """Execution.move's transaction, its refusals told apart (the last `released` elements free the slot;
+    `unmark`: so does the execution's own write)."""
     try:
         aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
     except ClientError as exc:
         codes = cancellation_codes(exc)
         if released and "ConditionalCheckFailed" in codes[len(items) - released :]:
+            raise SlotGone(execution.execution_id) from None
+        if unmark and _lease_gone(exc, execution.status):
             raise SlotGone(execution.execution_id) from None
         if not_last is not None and codes[:2] == ["None", "ConditionalCheckFailed"]:
             raise MaybeLast(execution.batch_id) from None

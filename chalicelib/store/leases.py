@@ -1,23 +1,24 @@
 """Live-call leases: a slot per live call, counted per agent, so no agent ever exceeds its limit.
 
-Taking a slot is two elements of the dialer's claim transaction (the agent's counter,
-conditional on room, and the lease item), so a slot is held exactly when a call is claimed.
-Releasing deletes the lease and decrements the counters only if the lease still exists,
-which makes a repeated release harmless. A lease carries an expiry; the sweeper reclaims
-leases whose call never reported back.
+Taking a slot is one element of the dialer's claim transaction (the agent's counter, conditional on
+room); the claim's own write on the execution marks it as holding the slot (`lease_until`), so a slot
+is held exactly when a call is claimed, and no lease item is written. Releasing removes the mark and
+decrements the counters only if the mark is still there (in the outcome's transaction, or alone), which
+makes a repeated release harmless. An open call is found by the sweeper through the `by_open` index and
+ended (its slot freed with it). Calls claimed before this release hold a lease item instead (`expires_at`,
+the `by_expiry` index): released, swept and counted as before until none is left.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from typing import Any
 
 from botocore.exceptions import ClientError
 
 from .. import aws
 from ..domain.records import Execution
-from ..resources import LEASES, table_name
+from ..resources import EXECUTIONS, LEASES, table_name
 from ..settings import Settings
 from .batches import BatchStore
 from .dynamo import (
@@ -28,7 +29,6 @@ from .dynamo import (
     av,
     cancellation_codes,
     from_item,
-    index_shard,
     query_shards,
     values,
 )
@@ -41,6 +41,7 @@ COUNTER = "live"
 LIVE_SHARDS = 8
 MIN_SHARE = 32
 SHARD_FIELD = "live_shard"  # on the execution: the shard its claim counted in, so its release frees that one
+LEASE = "lease_until"  # on the execution: it holds a live-call slot (until about then, for the operator)
 
 
 def agent_key(tenant_id: str, agent_id: str) -> str:
@@ -80,13 +81,12 @@ def claim_order(execution_id: str, limit: int) -> list[int]:
 class LeaseStore:
     def __init__(self, settings: Settings, batches: BatchStore) -> None:
         self.table = table_name(settings, LEASES)
+        self._executions = table_name(settings, EXECUTIONS)
         self._batches = batches
 
-    def take_elements(
-        self, key: str, execution_id: str, batch_id: str, limit: int, expires_at: str, shard: int = 0
-    ) -> list[Any]:
-        """Transaction elements: count one more live call in `shard` if under its share of `limit`, and record
-        the lease there (the same partition key: `shard_key`)."""
+    def take_elements(self, key: str, limit: int, shard: int = 0) -> list[Request]:
+        """Transaction elements: count one more live call in `shard` if under its share of `limit` (the claim's
+        own write on the execution sets LEASE: the lease itself, no lease item)."""
         key = shard_key(key, shard)
         return [
             {
@@ -98,25 +98,28 @@ class LeaseStore:
                     "ExpressionAttributeValues": values(one=1, limit=share(limit, shard)),
                 }
             },
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": {
-                        "agent_key": av(key),
-                        "lease_id": av(execution_id),
-                        "batch_id": av(batch_id),
-                        "expires_at": av(expires_at),
-                        "lease_shard": av(index_shard(execution_id)),  # the by_expiry index's key, sharded
-                    },
-                    "ConditionExpression": "attribute_not_exists(lease_id)",
-                }
-            },
         ]
 
+    def counter_release(self, key: str) -> list[Request]:
+        """The element that counts one live call less on the agent, for a transaction whose write on the
+        execution removes its LEASE on the condition that it is there (so a slot is freed once)."""
+        return [self._minus_one(key)]
+
+    def _minus_one(self, key: str) -> Request:
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": {"agent_key": av(key), "lease_id": av(COUNTER)},
+                "UpdateExpression": "ADD live :minus",
+                "ExpressionAttributeValues": values(minus=-1),
+            }
+        }
+
     def release_elements(self, key: str, execution_id: str) -> list[Request]:
-        """Transaction elements that free the slot: delete the lease (only if it is there, so a slot is freed
-        once) and count one live call less on the agent. The batch's `live` moves with them (the caller's).
-        `key`: the lease's own partition key (its shard's: `shard_key`)."""
+        """Transaction elements that free the slot of a call claimed before leases were folded into the
+        execution: delete its lease item (only if it is there, so a slot is freed once) and count one live call
+        less on the agent. The batch's `live` moves with them (the caller's). `key`: the lease's own partition
+        key (its shard's: `shard_key`)."""
         return [
             {
                 "Delete": {
@@ -136,15 +139,27 @@ class LeaseStore:
         ]
 
     def release(self, key: str, execution_id: str, batch_id: str) -> bool:
-        """Free the slot; False when it was already freed (a repeated event, or the sweeper got there first)."""
-        items: list[Any] = [*self.release_elements(key, execution_id), self._batches.live_update(batch_id, -1)]
-        try:
-            aws.dynamodb().transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
-                return False
-            raise
-        return True
+        """Free the slot; False when it was already freed (a repeated event, or the sweeper got there first).
+        The execution's mark first; a call claimed before the fold holds a lease item instead."""
+        unmark: Request = {
+            "Update": {
+                "TableName": self._executions,
+                "Key": {"execution_id": av(execution_id)},
+                "UpdateExpression": f"REMOVE {LEASE}",
+                "ConditionExpression": f"attribute_exists({LEASE})",
+            }
+        }
+        live = self._batches.live_update(batch_id, -1)
+        for first in ([unmark, self._minus_one(key)], self.release_elements(key, execution_id)):
+            try:
+                items: list[Request] = [*first, live]
+                aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+            except ClientError as exc:
+                if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+                    continue
+                raise
+            return True
+        return False
 
     # An agent's recorded cost per calendar month (its monthly budget): one item per agent and month.
 
@@ -204,22 +219,29 @@ class LeaseStore:
         return counts
 
     def count_live(self) -> int:
-        """Leases held now, across every agent: one per live call (a lease past its expiry counts until swept)."""
+        """Slots held now, across every agent: one per live call (the open calls marked as holding one, and the
+        lease items of calls claimed before the fold; one past its expiry counts until swept)."""
         total = 0
         for shard in range(1, INDEX_SHARDS + 1):
-            request: Request = {
-                "TableName": self.table,
-                "IndexName": "by_expiry",
-                "KeyConditionExpression": "lease_shard = :s",
-                "ExpressionAttributeValues": values(s=str(shard)),
-                "Select": "COUNT",
-            }
-            while True:
-                page = aws.dynamodb().query(**request)
-                total += int(page.get("Count", 0))
-                if "LastEvaluatedKey" not in page:
-                    break
-                request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            total += _count(
+                {
+                    "TableName": self._executions,
+                    "IndexName": "by_open",
+                    "KeyConditionExpression": "open_shard = :s",
+                    "FilterExpression": f"attribute_exists({LEASE})",
+                    "ExpressionAttributeValues": values(s=str(shard)),
+                    "Select": "COUNT",
+                }
+            )
+            total += _count(
+                {
+                    "TableName": self.table,
+                    "IndexName": "by_expiry",
+                    "KeyConditionExpression": "lease_shard = :s",
+                    "ExpressionAttributeValues": values(s=str(shard)),
+                    "Select": "COUNT",
+                }
+            )
         return total
 
     def expired(self, now_iso: str) -> Iterator[Fields]:
@@ -230,3 +252,14 @@ class LeaseStore:
             IndexName="by_expiry",
             ExpressionAttributeValues=values(now=now_iso),
         )
+
+
+def _count(request: Request) -> int:
+    """Every page of a COUNT query, summed."""
+    total = 0
+    while True:
+        page = aws.dynamodb().query(**request)
+        total += int(page.get("Count", 0))
+        if "LastEvaluatedKey" not in page:
+            return total
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -14,7 +14,7 @@ from chalicelib import aws
 from chalicelib.domain.records import Execution
 from chalicelib.resources import DIAL_QUEUE, LEASES, table_name
 from chalicelib.services.container import Dependencies
-from chalicelib.store.leases import agent_key
+from chalicelib.store.leases import LEASE, agent_key
 from tests.support.api import post_csv
 from tests.support.batches import contacts_csv
 from tests.support.pump import Pump
@@ -55,11 +55,13 @@ def call_state(deps: Dependencies, execution: Execution) -> dict[str, Any]:
         Key={"agent_key": {"S": key}, "lease_id": {"S": execution.execution_id}},
         ConsistentRead=True,
     )
+    found = deps.executions.find(execution.execution_id)
+    on_item = (found.model_extra or {}).get(LEASE) if found else None  # the lease, since it is on the execution
     return {
-        "execution": deps.executions.find(execution.execution_id),
+        "execution": found,
         "batch": deps.batches.find(execution.batch_id),
         "live_calls": deps.leases.live(key),
-        "lease": lease.get("Item"),
+        "lease": lease.get("Item") or on_item,
     }
 
 

@@ -1,4 +1,5 @@
-"""The execution item stays small (its timeline packed, issue 17) and items written before still read and end."""
+"""The execution item stays small (its timeline packed, its lease on it: issue 17) and items written before
+still read and end."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from moto.dynamodb.models import dynamodb_backends
 from chalicelib import aws
 from chalicelib.domain.timeline_codec import unpack
 from chalicelib.services.container import Dependencies
-from chalicelib.store.dynamo import av
+from chalicelib.store.dynamo import av, index_shard, to_item
+from chalicelib.store.leases import COUNTER, LEASE, agent_key
 from tests.support.batches import create_and_run, is_completed, patch_agent
 from tests.support.pump import Pump
 
@@ -82,3 +84,63 @@ def test_a_call_stored_before_the_timeline_was_packed_reads_the_same_and_ends(
     ]
     counted = deps.batches.find(batch_id).execution_status or {}  # type: ignore[union-attr]
     assert {status: n for status, n in counted.items() if n} == {"completed": 1}
+
+
+def lease_items(deps: Dependencies, agent_id: str) -> list[str]:
+    """The agent's lease items (not its counter, not its month spend)."""
+    found = aws.dynamodb().query(
+        TableName=deps.leases.table,
+        KeyConditionExpression="agent_key = :k",
+        ExpressionAttributeValues={":k": av(agent_key("tenant-a", agent_id))},
+    )["Items"]
+    return [i["lease_id"]["S"] for i in found if i["lease_id"]["S"] != COUNTER and "#" not in i["lease_id"]["S"]]
+
+
+def test_a_claimed_call_holds_its_slot_on_its_own_item_and_frees_it_when_it_ends(
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies
+) -> None:
+    # Given a call claimed and placed
+    _, agent_id = tenant
+    batch_id, _ = create_and_run(client, tenant, 1)
+    pump.step("dispatcher")
+    pump.step("dialer")
+    (execution,) = deps.executions.iter_batch(batch_id)
+    # Then its slot is counted and its lease is a field of the execution: no lease item (two write units less
+    # in the claim's transaction, two in the outcome's)
+    assert deps.leases.live(agent_key("tenant-a", agent_id)) == 1 == deps.leases.count_live()
+    assert (execution.model_extra or {}).get(LEASE) and lease_items(deps, agent_id) == []
+    # When it ends
+    pump.run(until=lambda: is_completed(deps, batch_id), advance_seconds=2)
+    # Then the slot is free and the lease gone
+    assert deps.leases.live(agent_key("tenant-a", agent_id)) == 0 == deps.leases.count_live()
+    assert LEASE not in (deps.executions.find(execution.execution_id).model_extra or {})  # type: ignore[union-attr]
+
+
+def test_a_call_claimed_before_the_lease_fold_ends_and_frees_its_slot_once(
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies
+) -> None:
+    # Given a call claimed and placed, then rewritten as the previous release stored it: a lease item, no lease
+    # on the execution
+    _, agent_id = tenant
+    batch_id, _ = create_and_run(client, tenant, 1)
+    pump.step("dispatcher")
+    pump.step("dialer")
+    (execution,) = deps.executions.iter_batch(batch_id)
+    key = agent_key("tenant-a", agent_id)
+    aws.dynamodb().update_item(
+        TableName=deps.executions.table,
+        Key=deps.executions.key(execution.execution_id),
+        UpdateExpression="REMOVE " + LEASE,
+    )
+    lease = {"agent_key": key, "lease_id": execution.execution_id, "batch_id": batch_id}
+    item = {**lease, "expires_at": "2999-01-01T00:00:00.000Z", "lease_shard": index_shard(execution.execution_id)}
+    aws.dynamodb().put_item(TableName=deps.leases.table, Item=to_item(item))
+    assert deps.leases.count_live() == 1 == deps.leases.live(key)
+    # When it ends
+    pump.run(until=lambda: is_completed(deps, batch_id), advance_seconds=2)
+    # Then it ended once, its lease item is gone and the agent's count is back to zero (not below)
+    assert deps.executions.find(execution.execution_id).status == "completed"  # type: ignore[union-attr]
+    assert lease_items(deps, agent_id) == []
+    assert deps.leases.live(key) == 0 == deps.leases.count_live()
+    assert not deps.leases.release(key, execution.execution_id, batch_id)  # freed once: a repeat frees nothing
+    assert deps.leases.live(key) == 0

@@ -7,14 +7,16 @@ import json
 import random
 import threading
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from chalice.test import Client
 
+from chalicelib import aws, clock
 from chalicelib.services.container import Dependencies
-from chalicelib.store.leases import agent_key
+from chalicelib.store.dynamo import index_shard, to_item
+from chalicelib.store.leases import LEASE, agent_key
 from chalicelib.workers.sweeper import sweep
 from tests.support.api import post_csv
 from tests.support.batches import contacts_csv, create_and_run, make_batch, patch_agent
@@ -208,6 +210,19 @@ def test_agent_retry_config_is_the_default(client: Client, tenant: tuple[str, st
     assert batch["retry_config"]["retry_intervals_minutes"] == [5, 30]
 
 
+def legacy_lease(deps: Dependencies, key: str, execution_id: str, batch_id: str) -> None:
+    """Rewrite a claimed call's lease as the release before the fold stored it: an item of its own."""
+    table = deps.executions.table
+    aws.dynamodb().update_item(
+        TableName=table, Key=deps.executions.key(execution_id), UpdateExpression="REMOVE " + LEASE
+    )
+    expires = clock.iso(clock.now() + timedelta(seconds=deps.settings.call_report_timeout_seconds))
+    item = {"agent_key": key, "lease_id": execution_id, "batch_id": batch_id, "expires_at": expires}
+    aws.dynamodb().put_item(
+        TableName=deps.leases.table, Item=to_item({**item, "lease_shard": index_shard(execution_id)})
+    )
+
+
 def test_an_expired_lease_whose_release_was_lost_is_reclaimed(
     client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
@@ -218,6 +233,9 @@ def test_an_expired_lease_whose_release_was_lost_is_reclaimed(
     pump.step("dispatcher")
     pump.step("dialer")
     [execution] = list(deps.executions.iter_batch(batch_id))
+    # (since the lease is on the execution, its final write frees the slot with it: a release can be lost only
+    # for a call claimed before, whose lease is an item of its own)
+    legacy_lease(deps, key, execution.execution_id, batch_id)
     deps.executions.move(execution, "completed")
     assert deps.leases.live(key) == 1
     # When the lease has expired, the sweeper frees the slot, once
