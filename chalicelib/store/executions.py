@@ -476,8 +476,9 @@ class ExecutionStore:
             KeyConditionExpression="batch_id = :b",
             ExpressionAttributeValues=values(b=batch_id),
         )
-        for item in items:
-            yield Execution.model_construct(**{**item, "status": CallStatus(item["status"])})
+        for item in items:  # the timeline left out: not exported, and packed (domain/timeline_codec.py)
+            kept = {k: v for k, v in item.items() if k != LOG}
+            yield Execution.model_construct(**{**kept, "status": CallStatus(item["status"])})
 
     def waiting_page(self, batch_id: str, after: str | None, limit: int) -> tuple[list[Execution], str | None]:
         """Executions not yet claimed (queued, rescheduled) past `after` (a seq), reading at most `limit`;
@@ -512,7 +513,7 @@ class ExecutionStore:
         self, index: str, key_name: str, key: str, sort_name: str, after: str | None, limit: int
     ) -> tuple[list[Execution], str | None]:
         """Up to `limit` executions of one index partition whose sort key is past `after`, in key order;
-        the sort key to go on after, or None at the end. BY_BATCH (seq) or by_number (execution_id)."""
+        the sort key to go on after, or None at the end. BY_BATCH (seq) or by_number_keys (execution_id)."""
         condition = "#p = :p" + (" AND #s > :after" if after else "")
         page = query_keys_page(
             KEY if index in KEYS_ONLY else None,
@@ -528,7 +529,7 @@ class ExecutionStore:
 
     def erase(self, execution_id: str, fields: Fields) -> bool:
         """Remove a final execution's personal data and set `fields` (the masked number, `erased_at`); it
-        leaves the by_number index. False when it was erased already or is not final (a live call still
+        leaves the by_number_keys index. False when it was erased already or is not final (a live call still
         owes its outcome)."""
         final = [s.value for s in CallStatus if is_final(s)]
         return update_if(

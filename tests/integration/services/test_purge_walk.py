@@ -3,7 +3,6 @@ live calls included (they are purged once they end), and the tenant's other batc
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from chalice.test import Client
@@ -13,6 +12,7 @@ from chalicelib.domain.messages import ProviderEvent
 from chalicelib.resources import BATCHES, EXECUTIONS, LEASES, PROVIDER_EVENTS_QUEUE, WEBHOOK_DELIVERIES, table_name
 from chalicelib.services.container import Dependencies
 from tests.support.batches import contacts_csv, create_and_run, patch_agent
+from tests.support.items import item_text
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
 from tests.support.uploads import presign
@@ -27,7 +27,7 @@ def scan(deps: Dependencies, table: Any) -> list[dict[str, Any]]:
 
 
 def mentions(items: list[dict[str, Any]], batch_id: str) -> list[dict[str, Any]]:
-    return [item for item in items if batch_id in json.dumps(item)]
+    return [item for item in items if batch_id in item_text(item)]
 
 
 def bucket_keys(deps: Dependencies) -> list[str]:

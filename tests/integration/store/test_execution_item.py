@@ -4,11 +4,13 @@ still read and end."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from chalice.test import Client
 from moto.dynamodb.models import dynamodb_backends
 
 from chalicelib import aws
+from chalicelib.domain.call_status import is_final
 from chalicelib.domain.timeline_codec import unpack
 from chalicelib.services.container import Dependencies
 from chalicelib.store.dynamo import av, index_shard, to_item
@@ -46,6 +48,36 @@ def test_an_answered_call_s_item_with_its_whole_timeline_stays_under_2_kb(
     assert len(deps.executions.find(execution.execution_id).timeline or []) == 7  # type: ignore[union-attr]
 
 
+def test_an_answered_call_s_item_stays_under_1_kb_until_its_outcome(
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies
+) -> None:
+    # Given an answered call, its item's size noted after every write while it is not final
+    patch_agent(client, tenant, provider_config={"fixed_talk_seconds": 30})
+    batch_id, _ = create_and_run(client, tenant, 1)
+    pump.step("dispatcher")
+    (execution,) = deps.executions.iter_batch(batch_id)
+    sizes: dict[str, int] = {}
+
+    def note(**_: Any) -> None:
+        found = deps.executions.find(execution.execution_id)
+        if found is not None and not is_final(found.status):
+            sizes[found.status] = max(sizes.get(found.status, 0), stored_size(deps, execution.execution_id))
+
+    writes = ("UpdateItem", "TransactWriteItems")
+    for operation in writes:
+        aws.dynamodb().meta.events.register(f"after-call.dynamodb.{operation}", note)
+    try:
+        # When it is claimed, placed, rings, is answered and ends
+        pump.run(until=lambda: is_completed(deps, batch_id), advance_seconds=2)
+    finally:
+        for operation in writes:
+            aws.dynamodb().meta.events.unregister(f"after-call.dynamodb.{operation}", note)
+    # Then every write before the outcome wrote an item under 1 KB (one write unit; two in a transaction),
+    # its six timeline entries included
+    assert set(sizes) == {"initiated", "ringing", "in-progress"}
+    assert max(sizes.values()) < 1024, sizes
+
+
 def test_a_call_stored_before_the_timeline_was_packed_reads_the_same_and_ends(
     client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies
 ) -> None:
@@ -61,7 +93,7 @@ def test_a_call_stored_before_the_timeline_was_packed_reads_the_same_and_ends(
     before = log_body(client, key, execution.execution_id)
     table, item_key = deps.executions.table, deps.executions.key(execution.execution_id)
     item = aws.dynamodb().get_item(TableName=table, Key=item_key, ConsistentRead=True)["Item"]
-    old_form = [unpack(entry["S"]) for entry in item["tl"]["L"]]
+    old_form = [unpack(entry.get("S") or entry["B"]) for entry in item["tl"]["L"]]
     aws.dynamodb().update_item(
         TableName=table,
         Key=item_key,
@@ -120,8 +152,9 @@ def test_a_call_claimed_before_the_lease_fold_ends_and_frees_its_slot_once(
     client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies
 ) -> None:
     # Given a call claimed and placed, then rewritten as the previous release stored it: a lease item, no lease
-    # on the execution
+    # on the execution (answered: the simulator's outcome would otherwise hang on the random execution id)
     _, agent_id = tenant
+    patch_agent(client, tenant, provider_config={"fixed_talk_seconds": 30})
     batch_id, _ = create_and_run(client, tenant, 1)
     pump.step("dispatcher")
     pump.step("dialer")
@@ -144,3 +177,26 @@ def test_a_call_claimed_before_the_lease_fold_ends_and_frees_its_slot_once(
     assert deps.leases.live(key) == 0 == deps.leases.count_live()
     assert not deps.leases.release(key, execution.execution_id, batch_id)  # freed once: a repeat frees nothing
     assert deps.leases.live(key) == 0
+
+
+def test_the_number_index_holds_keys_only_so_a_call_s_status_writes_never_rewrite_it(
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies
+) -> None:
+    # Given an answered call (six writes of its item after its creation)
+    patch_agent(client, tenant, provider_config={"fixed_talk_seconds": 30})
+    batch_id, _ = create_and_run(client, tenant, 1)
+    pump.run(until=lambda: is_completed(deps, batch_id), advance_seconds=2)
+    (execution,) = deps.executions.iter_batch(batch_id)
+    # Then the erasure's index holds only its keys (an ALL index rewrote its entry, at the item's size, on each
+    # of those writes; a KEYS_ONLY one is written when the key comes and goes), and the erasure still finds it
+    found = aws.dynamodb().query(
+        TableName=deps.executions.table,
+        IndexName="by_number_keys",
+        KeyConditionExpression="number_key = :k",
+        ExpressionAttributeValues={":k": av(execution.number_key)},
+    )["Items"]
+    assert [set(item) for item in found] == [{"number_key", "execution_id"}]
+    page, _ = deps.executions.page_after(
+        "by_number_keys", "number_key", str(execution.number_key), "execution_id", None, 10
+    )
+    assert [e.execution_id for e in page] == [execution.execution_id] and page[0].status == "completed"
