@@ -15,7 +15,6 @@ from ..domain.calling_window import CallingWindow, next_open
 from ..domain.messages import DialMessage
 from ..domain.records import Execution
 from ..domain.timeline import Entry
-from ..observability import count
 from ..resources import DIAL_QUEUE
 from ..store.dynamo import Fields
 from ..store.executions import SlotGone, StaleTransition
@@ -42,25 +41,22 @@ def again(
     deps.queues.send(DIAL_QUEUE, message.again(expect_status="initiated", place_token=token, **update), min(delay, 900))
 
 
-def wait_again(deps: Dependencies, message: DialMessage, delay: int, **update: Any) -> bool:
+def wait_again(deps: Dependencies, message: DialMessage, delay: int, **update: Any) -> None:
     """An unclaimed call that must wait (no free slot, a paused batch): back to the queue, as one chain.
 
     Copies of a waiting message (a duplicate delivery, a redelivery after a crash that followed the send)
-    would each hand themselves back for ever. So the execution records the live copy's `wait_token`: a copy
-    that is not the live one dies here; the live one sends its successor, then records the successor's
-    token if it still was the live one, so of two racing copies one successor lives. The successor is also
-    live while the token it replaced stands: a copy that died between sending and recording is replaced by
-    its redelivery's successor, whose record kills the first. False: this copy was stale, nothing sent.
+    would each hand themselves back for ever. So the execution records the live copy's `wait_token`, and a
+    copy that is not the live one dies at its claim (the claim's condition holds only for the live copy:
+    DialMessage.live_wait), so one refused for want of a slot or by its batch comes here known to be live,
+    with no read. The live one sends its successor, then records the successor's token if it still was the
+    live one, so of two racing copies one successor lives. The successor is also live while the token it
+    replaced stands: a copy that died between sending and recording is replaced by its redelivery's
+    successor, whose record kills the first.
     """
-    current = deps.executions.find(message.execution_id)
-    if current is None or not message.live_wait(current.wait_token):
-        count("WaitCopiesDropped")
-        return False
     token = uuid.uuid4().hex
     successor = message.again(wait_token=token, wait_parent=message.wait_token, **update)
     deps.queues.send(DIAL_QUEUE, successor, delay)
     deps.executions.hand_off_wait(message.execution_id, (message.wait_token, message.wait_parent), token)
-    return True
 
 
 def later(deps: Dependencies, message: DialMessage, when: datetime) -> None:

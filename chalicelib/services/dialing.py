@@ -39,7 +39,7 @@ from ..errors import NotFound
 from ..observability import count, logger
 from ..providers.base import CallRequest, Failure, ProviderError
 from ..resources import DIAL_QUEUE
-from ..store.executions import BatchNotRunning, GuardRefused, NoFreeSlot, StaleTransition
+from ..store.executions import BatchNotRunning, GuardRefused, NoFreeSlot, StaleTransition, StaleWait
 from ..store.leases import LEASE, SHARD_FIELD, agent_key, claim_order
 from .budget import claim_checks
 from .container import Dependencies
@@ -161,6 +161,9 @@ def _claim(
             except NoFreeSlot:  # nothing was written; with shards, one read says which still have a slot
                 room = deps.leases.shards_with_room(key, limit) if order else set()
                 order = [s for s in order if s in room]
+    except StaleWait:  # a copy of a waiting message that is not the live one (dial_waits.wait_again)
+        count("WaitCopiesDropped")
+        return None
     except StaleTransition:
         # Already claimed (a redelivery), canceled, or never created (a retry that lost its race).
         if deps.providers[agent.provider].idempotent(agent):
@@ -202,6 +205,7 @@ def _claim_in(
         batch_must_run=True,
         batch_live_cap=message.batch_cap or NO_BATCH_CAP,
         guard=guard_element(deps, message, agent, now),  # the number: not suppressed, under its contact limit
+        wait=(message.wait_token, message.wait_parent),  # only the live copy of a waiting message claims
         extra=[
             *deps.leases.take_elements(
                 agent_key(message.tenant_id, message.agent_id), int(agent.max_concurrent_calls or 1), shard
@@ -245,8 +249,8 @@ def _still_to_place(deps: Dependencies, message: DialMessage) -> Execution | Non
 
 def _wait_for_slot(deps: Dependencies, message: DialMessage) -> None:
     # Hand the message back with a delay; the original is acknowledged only after this send succeeds.
-    if wait_again(deps, message, slot_wait_seconds(message.waits), waits=message.waits + 1):
-        count("CallsWaitingForSlot")  # the operator's sign that an agent's or batch's live-call cap binds
+    wait_again(deps, message, slot_wait_seconds(message.waits), waits=message.waits + 1)
+    count("CallsWaitingForSlot")  # the operator's sign that an agent's or batch's live-call cap binds
 
 
 def _not_running(deps: Dependencies, message: DialMessage, expected: Execution) -> None:

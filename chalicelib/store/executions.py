@@ -178,6 +178,7 @@ class ExecutionStore:
         release: list[Request] | None = None,
         not_last: int | None = None,
         unmark: bool = False,
+        wait: tuple[str | None, ...] | None = None,
     ) -> Execution:
         """Compare-and-set the status from the one read, moving the batch counters in the same transaction.
 
@@ -190,11 +191,11 @@ class ExecutionStore:
         the lease is the execution's own LEASE, removed by its write on the condition that it is there. SlotGone
         when the lease was freed before (nothing written: end it again without them). `not_last`: see
         BatchStore.counter_update; MaybeLast when it did not hold. A change the batch does not count (a live
-        call's progress) is one conditional write, no transaction.
+        call's progress) is one conditional write, no transaction. `wait`: see _live_wait, StaleWait.
         """
         old = execution.status
         changes, remove = _changes(execution.execution_id, to_status, fields)
-        update = self._status_update(execution.execution_id, old, changes, remove, notes, unmark=unmark)
+        update = self._status_update(execution.execution_id, old, changes, remove, notes, unmark=unmark, wait=wait)
         counters = self._counters(
             execution, to_status, changes, batch_must_run, batch_live_cap, tallies, bool(release), not_last
         )
@@ -204,10 +205,9 @@ class ExecutionStore:
             items = [update, *([counters] if counters is not None else [])]
             if guard is not None:
                 items.append(guard)  # third, so its refusal is told apart from the live-call slot's
-            items.extend(extra or [])
-            items.extend(release or [])
+            items.extend([*(extra or []), *(release or [])])
             released, guarded = len(release or []), guard is not None
-            _transact(items, execution, released=released, not_last=not_last, guarded=guarded, unmark=unmark)
+            _transact(items, execution, released=released, not_last=not_last, guarded=guarded, unmark=unmark, wait=wait)
         gone = {*remove, *([LEASE] if unmark else [])}
         kept = {k: v for k, v in execution.model_dump().items() if k not in gone}
         return Execution.model_validate({**kept, **changes})
@@ -352,6 +352,7 @@ class ExecutionStore:
         notes: list[Entry] | None,
         *,
         unmark: bool = False,
+        wait: tuple[str | None, ...] | None = None,
     ) -> Request:
         """The transaction element that compare-and-sets an execution's status from the one read, appending
         to the call's timeline in the same write `notes` (what led to the change) and the change itself.
@@ -364,15 +365,20 @@ class ExecutionStore:
         remove = [*remove, *([LEASE] if unmark else [])]
         if remove:
             update += " REMOVE " + ", ".join(remove)
+        condition = "#st = :old" + (f" AND attribute_exists({LEASE})" if unmark else "")
+        if wait is not None:
+            live = _live_wait(wait)
+            condition += f" AND ({live[0]})"
+            vals.update(live[1])
         element: Request = {
             "TableName": self.table,
             "Key": self.key(execution_id),
             "UpdateExpression": update,
-            "ConditionExpression": "#st = :old" + (f" AND attribute_exists({LEASE})" if unmark else ""),
+            "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": vals,
         }
-        if unmark:
+        if unmark or wait is not None:
             element["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         return {"Update": element}
 
@@ -403,17 +409,14 @@ class ExecutionStore:
     def hand_off_wait(self, execution_id: str, live: tuple[str | None, ...], token: str) -> bool:
         """Record `token` as the live copy of a waiting call's message, if the copy handing off still was (the
         execution's `wait_token` one of `live`, None: none recorded yet) and the call is still unclaimed."""
-        known = [t for t in live if t is not None]
-        matches = [f"wait_token = :w{i}" for i in range(len(known))]
-        if None in live:
-            matches.append("attribute_not_exists(wait_token)")
+        matches, tokens = _live_wait(live)
         return update_if(
             self.table,
             self.key(execution_id),
             {"wait_token": token},
-            f"({' OR '.join(matches)}) AND #st IN (:q, :r)",
+            f"({matches}) AND #st IN (:q, :r)",
             {"#st": "status"},
-            values(q=WAITING[0], r=WAITING[1], **{f"w{i}": t for i, t in enumerate(known)}),
+            {**values(q=WAITING[0], r=WAITING[1]), **tokens},
         )
 
     def take_place_token(self, execution_id: str, token: str) -> bool:
@@ -552,6 +555,31 @@ class ExecutionStore:
                 requests = aws.dynamodb().batch_write_item(RequestItems=requests).get("UnprocessedItems") or None
 
 
+def _live_wait(live: tuple[str | None, ...]) -> tuple[str, Wire]:
+    """The condition that the execution's `wait_token` is one of `live` (None: none recorded), and its values. On
+    a claim (move's `wait`): only the live copy of a waiting call's message claims; StaleWait when this copy is
+    not (nothing written), so any other refusal says it is, with no read (DialMessage.live_wait)."""
+    known = [t for t in live if t is not None]
+    matches = [f"wait_token = :w{i}" for i in range(len(known))]
+    if None in live:
+        matches.append("attribute_not_exists(wait_token)")
+    tokens = values(**{f"w{i}": t for i, t in enumerate(known)})
+    return " OR ".join(matches) or "attribute_not_exists(wait_token)", tokens
+
+
+class StaleWait(Exception):
+    """A claim by a copy of a waiting call's message that is not the live one (DialMessage.live_wait): drop it."""
+
+
+def _stale_wait(refusal: StaleTransition, execution: Execution) -> Exception:
+    """A refusal by the execution's own condition, told apart when it held a wait token's: the status as read, so
+    the token was not this copy's (StaleWait), or the status changed (StaleTransition, as it was)."""
+    current = refusal.current
+    if current is not None and current.status == execution.status:
+        return StaleWait(execution.execution_id)
+    return refusal
+
+
 class GuardRefused(Exception):
     """The claim's guard element (the number's item) refused: `item` is that item as it was, in wire form."""
 
@@ -565,7 +593,8 @@ def _move_refused(exc: ClientError, execution: Execution, *, guarded: bool) -> E
     slot); None when no condition failed (the error is raised as it came)."""
     codes = cancellation_codes(exc)
     if codes and codes[0] == "ConditionalCheckFailed":
-        return StaleTransition(execution.execution_id)
+        found = from_item(dict((exc.response.get("CancellationReasons") or [{}])[0].get("Item") or {}))
+        return StaleTransition(execution.execution_id, Execution.model_validate(found) if found else None)
     if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
         return BatchNotRunning(execution.batch_id)
     if guarded and codes[2:3] == ["ConditionalCheckFailed"]:
@@ -649,9 +678,10 @@ def _transact(
     not_last: int | None,
     guarded: bool,
     unmark: bool = False,
+    wait: tuple[str | None, ...] | None = None,
 ) -> None:
     """Execution.move's transaction, its refusals told apart (the last `released` elements free the slot;
-    `unmark`: so does the execution's own write)."""
+    `unmark`: so does the execution's own write; `wait`: its condition also checked a wait token)."""
     try:
         aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
     except ClientError as exc:
@@ -665,4 +695,6 @@ def _transact(
         refusal = _move_refused(exc, execution, guarded=guarded)
         if refusal is None:
             raise
-        raise refusal from None
+        raise (
+            _stale_wait(refusal, execution) if wait is not None and isinstance(refusal, StaleTransition) else refusal
+        ) from None

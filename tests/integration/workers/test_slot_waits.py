@@ -87,3 +87,27 @@ def test_a_crash_after_the_waiting_message_was_sent_leaves_one_wait_chain(
     assert len(after) == 1
     place_one_call(deps, after[0])
     assert len(_take_waiting(deps, pump)) == 1
+
+
+def test_a_waiting_message_is_checked_as_the_live_copy_by_its_claim_with_no_read_of_the_execution(
+    client: Client, tenant: tuple[str, str], deps: Dependencies, pump: Pump
+) -> None:
+    # Given a call waiting for its agent's only slot, and its message's successor (the live copy now)
+    place_one_call(deps, _one_waiting(client, tenant, deps, pump))
+    [live] = _take_waiting(deps, pump)
+    requests: list[str] = []
+
+    def note(params: dict[str, Any], event_name: str, **_: Any) -> None:
+        requests.append(f"{event_name.rsplit('.', 1)[-1]} {params.get('TableName', '').rsplit('-', 1)[-1]}")
+
+    aws.dynamodb().meta.events.register("provide-client-params.dynamodb", note)
+    try:
+        # When it is delivered and finds the slot still taken
+        place_one_call(deps, live)
+    finally:
+        aws.dynamodb().meta.events.unregister("provide-client-params.dynamodb", note)
+    # Then it waits again, once, having never read the execution: its claim's condition said it was the live
+    # copy (the refused claim, then the hand-off of the wait to its successor)
+    assert len(_take_waiting(deps, pump)) == 1
+    assert "GetItem executions" not in requests
+    assert [r for r in requests if r.endswith("executions")] == ["UpdateItem executions"]
