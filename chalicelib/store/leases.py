@@ -135,9 +135,11 @@ class LeaseStore:
             },
         ]
 
-    def release(self, key: str, execution_id: str, batch_id: str) -> bool:
-        """Free the slot; False when it was already freed (a repeated event, or the sweeper got there first)."""
-        items: list[Any] = [*self.release_elements(key, execution_id), self._batches.live_update(batch_id, -1)]
+    def release(self, key: str, execution_id: str, batch_id: str, batch_shard: int | None = None) -> bool:
+        """Free the slot; False when it was already freed (a repeated event, or the sweeper got there first).
+        `batch_shard`: the batch counter shard the call's claim counted in (store/batches.py)."""
+        live = self._batches.live_update(batch_id, -1, batch_shard)
+        items: list[Any] = [*self.release_elements(key, execution_id), live]
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)
         except ClientError as exc:
