@@ -15,7 +15,10 @@ sources) and counts, with botocore hooks on the service's clients:
 Scenarios: `answered` (every call answered: ringing, in-progress, completed), `mix` (the simulator's
 outcome mix), `slot-bound` (the mix with an agent limit of 5, so claims find every slot taken).
 
-Run: .venv/bin/python bench/call_cost.py [--contacts 300] [--scenario answered]
+A batch of 1,000 contacts or more counts its calls in counter shards (store/batches.py); `--shard-min N` lowers that
+size, so a smaller run measures a large batch's keys.
+
+Run: .venv/bin/python bench/call_cost.py [--contacts 300] [--scenario answered] [--shard-min 1]
      .venv/bin/python bench/call_cost.py --smoke
 """
 
@@ -153,7 +156,7 @@ def _key_text(key: dict[str, Any]) -> str:
     return "|".join(str(next(iter(v.values()))) for _, v in sorted(key.items()))
 
 
-def run(contacts: int, scenario: str) -> tuple[Counting, str, str, Counter[str]]:
+def run(contacts: int, scenario: str, shard_min: int | None = None) -> tuple[Counting, str, str, Counter[str]]:
     from chalice.test import Client
     from moto import mock_aws
 
@@ -162,6 +165,7 @@ def run(contacts: int, scenario: str) -> tuple[Counting, str, str, Counter[str]]
     from chalicelib.services.admin import seed_demo
     from chalicelib.services.container import get_dependencies
     from chalicelib.settings import get_settings
+    from chalicelib.store import batches
     from local.bootstrap import create_resources
     from local.fidelity import serialize_dynamodb_writes
     from tests.support.api import post_csv
@@ -169,6 +173,8 @@ def run(contacts: int, scenario: str) -> tuple[Counting, str, str, Counter[str]]
     from tests.support.pump import Pump
 
     limit, answered = SCENARIOS[scenario]
+    if shard_min is not None:  # a batch this size or larger gets counter shards (store/batches.py)
+        batches.SHARD_MIN_CONTACTS = shard_min
     serialize_dynamodb_writes()
     with mock_aws():
         aws.reset()
@@ -262,11 +268,17 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=300)
     parser.add_argument("--scenario", choices=[*SCENARIOS, "all"], default="all")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the script, measures nothing")
+    parser.add_argument(
+        "--shard-min",
+        type=int,
+        default=None,
+        help="count a batch of at least this many contacts in counter shards (default: the service's, 1,000)",
+    )
     args = parser.parse_args()
     n = 10 if args.smoke else args.contacts
     every = ["answered"] if args.smoke else list(SCENARIOS)  # the smoke run checks the script: one is enough
     for scenario in every if args.scenario == "all" else [args.scenario]:
-        counting, batch_id, _, statuses = run(n, scenario)
+        counting, batch_id, _, statuses = run(n, scenario, args.shard_min)
         report(counting, n, batch_id, scenario, statuses)
 
 

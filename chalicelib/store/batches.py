@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -11,11 +12,13 @@ from botocore.exceptions import ClientError
 
 from .. import aws, clock
 from ..domain.batch_status import ACTIVE, BatchStatus
+from ..domain.extraction import TALLY_PREFIX
 from ..domain.records import Batch
 from ..errors import Conflict, NotFound
 from ..resources import BATCHES, table_name
 from ..settings import Settings
 from .dynamo import (
+    BATCH_GET_KEYS,
     Fields,
     Request,
     Wire,
@@ -94,6 +97,55 @@ def _named_adds(names: dict[str, str], vals: Wire, moves: dict[str, int], tallie
     return adds
 
 
+# A large batch's per-call counters live in COUNTER_SHARDS items beside its own (`<batch_id>#c<n>`, n = 1..N), summed
+# on read: one item takes ~1,000 write units/s, and a claim and an outcome on the batch item cost ~4 (~250 calls/s).
+# The batch item then takes only the claim's ConditionCheck (it runs) and its status changes. A batch decides at its
+# start (`counter_shards`, never changed after): one with a live-call cap or a budget then, or under
+# SHARD_MIN_CONTACTS valid contacts, keeps every counter on its item, as every batch did before.
+COUNTER_SHARDS = 8
+SHARD_MIN_CONTACTS = 1000
+SHARD_FIELD = "batch_shard"  # on the execution: the counter shard its claim counted in (none: the batch item)
+STATUS_PREFIX = "es#"  # a shard's execution_status counters, top level (`es#<status>`)
+SUMMED = ("finished", "dispatched", "unreached", "live", "spend", "talk_seconds", "answered_calls", "ended_calls")
+
+
+def counter_key(batch_id: str, shard: int | None) -> str:
+    """The key of a batch's counter shard (None or 0: the batch item itself)."""
+    return f"{batch_id}#c{shard}" if shard else batch_id
+
+
+def shards_for(batch: Batch) -> int:
+    """How many counter shards a batch starting now gets (0: its counters stay on its item)."""
+    if batch.counter_shards or batch.max_concurrent_calls or batch.max_spend is not None:
+        return batch.counter_shards
+    return COUNTER_SHARDS if batch.valid_contacts >= SHARD_MIN_CONTACTS else 0
+
+
+def pick_shard(execution_id: str, shards: int) -> int | None:
+    """The counter shard a claim counts in: fixed per execution, spread evenly (None when the batch has none)."""
+    return int(hashlib.sha256(execution_id.encode()).hexdigest()[:8], 16) % shards + 1 if shards else None
+
+
+def execution_shard(extra: Fields | None) -> int | None:
+    """The counter shard recorded on an execution (its model_extra) by its claim; None for the batch item."""
+    return int((extra or {}).get(SHARD_FIELD) or 0) or None
+
+
+def _add_shard(fields: Fields, shard: Fields) -> None:
+    """Add one counter shard's counts into a batch item's fields (read, never written back)."""
+    for name in SUMMED:
+        if shard.get(name):
+            fields[name] = fields.get(name, 0) + shard[name]
+    statuses = dict(fields.get("execution_status") or {})
+    for name, n in shard.items():
+        if name.startswith(STATUS_PREFIX):
+            status = name.removeprefix(STATUS_PREFIX)
+            statuses[status] = statuses.get(status, 0) + n
+        elif name.startswith(TALLY_PREFIX):
+            fields[name] = fields.get(name, 0) + n
+    fields["execution_status"] = statuses
+
+
 BY_AGENT = "by_agent_keys"  # an agent's batches, newest first (KEYS_ONLY: see resources.Index)
 
 
@@ -111,11 +163,38 @@ class BatchStore:
             item["active"] = "1"
         put_new(self.table, item, "batch_id", f"batch {batch.batch_id}")
 
-    def find(self, batch_id: str) -> Batch | None:
+    def find(self, batch_id: str, *, summed: bool = True) -> Batch | None:
+        """`summed=False`: the batch item alone (its counter shards not added in), for a caller that reads no
+        counter (one request, not two)."""
         if not storable_key(batch_id):
             return None
         item = aws.dynamodb().get_item(TableName=self.table, Key=self.key(batch_id), ConsistentRead=True).get("Item")
-        return Batch.model_validate(from_item(item)) if item else None
+        if not item:
+            return None
+        return self._summed([from_item(item)])[0] if summed else Batch.model_validate(from_item(item))
+
+    def _summed(self, items: list[Fields]) -> list[Batch]:
+        """The batches with their counter shards added in: one consistent BatchGetItem (per 100 shards) for those
+        that have shards, so a read stays a fixed number of requests per batch."""
+        keys = [
+            {"batch_id": av(counter_key(item["batch_id"], s))}
+            for item in items
+            for s in range(1, int(item.get("counter_shards") or 0) + 1)
+        ]
+        shards: dict[str, list[Fields]] = {}
+        for start in range(0, len(keys), BATCH_GET_KEYS):
+            chunk = keys[start : start + BATCH_GET_KEYS]
+            request: Request | None = {self.table: {"Keys": chunk, "ConsistentRead": True}}
+            while request:
+                answer = aws.dynamodb().batch_get_item(RequestItems=request)
+                for found in answer.get("Responses", {}).get(self.table, []):
+                    fields = from_item(found)
+                    shards.setdefault(fields["batch_id"].rsplit("#c", 1)[0], []).append(fields)
+                request = answer.get("UnprocessedKeys") or None
+        for item in items:
+            for shard in shards.get(item["batch_id"], []):
+                _add_shard(item, shard)
+        return [Batch.model_validate(item) for item in items]
 
     def get(self, tenant_id: str, batch_id: str) -> Batch:
         """Another tenant's batch and a deleted one are both simply not found."""
@@ -135,7 +214,7 @@ class BatchStore:
             ExpressionAttributeValues=values(k=f"{tenant_id}#{agent_id}"),
             ScanIndexForward=False,
         )
-        return [Batch.model_validate(item) for item in items if not item.get("deleted_at")]
+        return self._summed([item for item in items if not item.get("deleted_at")])
 
     def list_active(self) -> Iterable[Batch]:
         items = query_all(
@@ -144,7 +223,7 @@ class BatchStore:
             KeyConditionExpression="active = :a",
             ExpressionAttributeValues=values(a="1"),
         )
-        return (Batch.model_validate(item) for item in items)
+        return (self._summed([item])[0] for item in items)
 
     def transition(
         self,
@@ -157,13 +236,14 @@ class BatchStore:
         start_token: str | None = None,
         require_finished: bool = False,
         require_spent: bool = False,
+        spent_against: float | None = None,
     ) -> Batch:
         """Move a batch between states with a conditional write; Conflict says which state it was in.
 
         `start_token`: only if the batch still holds this start (a re-schedule makes older starts stale);
         `require_finished`: only once every valid contact's last attempt is final (completion);
-        `require_spent`: only while the recorded cost has reached `max_spend` (the budget pause).
-        """
+        `require_spent`: only while the recorded cost has reached `max_spend` (the budget pause; `spent_against`:
+        the budget the caller's sum reached, for a batch with counter shards, which has no total on its item)."""
         fields = {"status": to.value, "updated_at": clock.now_iso(), **(set_fields or {})}
         remove = set(remove_fields)
         if to in ACTIVE:
@@ -174,7 +254,7 @@ class BatchStore:
         allowed_list = [s.value for s in allowed]
         condition = _transition_condition(allowed_list, start_token, require_finished, names, vals)
         if require_spent:  # the budget pause: only while the recorded cost has reached the budget
-            condition += " AND (spend >= max_spend)"
+            condition += _spent_condition(vals, spent_against)
         if remove:
             rnames = {f"#r{i}": name for i, name in enumerate(sorted(remove))}
             names.update(rnames)
@@ -194,7 +274,7 @@ class BatchStore:
             if not condition_failed(exc):
                 raise
             raise _refused(batch_id, exc, to, allowed_list) from None
-        return Batch.model_validate(from_item(result["Attributes"]))
+        return self._summed([from_item(result["Attributes"])])[0]
 
     def set_fields(
         self,
@@ -242,8 +322,8 @@ class BatchStore:
         """Take a settled, ended batch out of the sweeper's index; True for the one caller that did."""
         names = {"#st": "status", "#act": "active"}
         condition = "attribute_exists(#act) AND attribute_exists(settled_at) AND #st IN (:stopped, :failed)"
-        if require_finished:
-            condition += " AND finished >= valid_contacts"
+        if require_finished:  # with counter shards: the caller checked the sum
+            condition += " AND (finished >= valid_contacts OR attribute_exists(counter_shards))"
         return update_if(
             self.table,
             self.key(batch_id),
@@ -299,6 +379,7 @@ class BatchStore:
         tallies: dict[str, int] | None = None,
         released: bool = False,
         not_last: int | None = None,
+        shard: int | None = None,
     ) -> Request:
         """The Update element that keeps execution_status counters in step with an execution change.
 
@@ -309,31 +390,50 @@ class BatchStore:
         because an ADD cannot create the parent of a nested path. `released`: the attempt's live-call slot is
         freed in the same transaction (a transaction writes an item once, so `live` moves here). `not_last`: only
         while `finished` is below it and the batch has no budget (an outcome that cannot complete the batch nor
-        spend its budget, so its caller need not read the batch after it).
-        """
+        spend its budget, so its caller need not read the batch after it). `shard`: a counter shard instead (the
+        caller checks the batch runs: `running_check`; `not_last` there: another call in the shard is live)."""
         names: dict[str, str] = {"#u": "updated_at"}
         vals: Wire = {":now": av(clock.now_iso())}
+        if shard:  # a shard item has no execution_status map to ADD into (one ADD cannot create it): top level
+            moves, tallies = {}, {**(tallies or {}), **{STATUS_PREFIX + st: n for st, n in moves.items()}}
         adds = _named_adds(names, vals, moves, tallies or {})
         live = (1 if live_cap is not None else 0) - (1 if released else 0)
         plain = (("finished", finished), ("dispatched", dispatched), ("unreached", unreached), ("live", live))
         _counter_adds(adds, vals, (*plain, *(ended.counters() if ended is not None else ())))
         element: Request = {
             "TableName": self.table,
-            "Key": self.key(batch_id),
+            "Key": self.key(counter_key(batch_id, shard)),
             "UpdateExpression": "SET #u = :now" + (" ADD " + ", ".join(adds) if adds else ""),
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": vals,
         }
-        conditions = _not_last(_counter_conditions(names, vals, must_run, live_cap), vals, not_last)
+        conditions = (
+            _another_live(vals, not_last)
+            if shard
+            else _not_last(_counter_conditions(names, vals, must_run, live_cap), vals, not_last)
+        )
         if conditions:
             element["ConditionExpression"] = conditions
         return {"Update": element}
 
-    def live_update(self, batch_id: str, delta: int) -> Request:
+    def running_check(self, batch_id: str) -> Request:
+        """Transaction element: the batch runs (a claim or retry counted in a shard: a stop or pause that lands
+        first fails the whole transaction, as the counter update's own condition does on the batch item)."""
+        return {
+            "ConditionCheck": {
+                "TableName": self.table,
+                "Key": self.key(batch_id),
+                "ConditionExpression": "#st = :running",
+                "ExpressionAttributeNames": {"#st": "status"},
+                "ExpressionAttributeValues": values(running=BatchStatus.RUNNING.value),
+            }
+        }
+
+    def live_update(self, batch_id: str, delta: int, shard: int | None = None) -> Request:
         return {
             "Update": {
                 "TableName": self.table,
-                "Key": self.key(batch_id),
+                "Key": self.key(counter_key(batch_id, shard)),
                 "UpdateExpression": "ADD live :d",
                 "ExpressionAttributeValues": values(d=delta),
             }
@@ -358,9 +458,17 @@ def _transition_condition(
     if start_token is not None:
         condition += " AND (start_token = :tok)"
         vals[":tok"] = av(start_token)
-    if require_finished:
-        condition += " AND (finished >= valid_contacts)"
+    if require_finished:  # a batch with counter shards: its caller checked the sum (finished only grows)
+        condition += " AND (finished >= valid_contacts OR attribute_exists(counter_shards))"
     return condition
+
+
+def _spent_condition(vals: Wire, spent_against: float | None) -> str:
+    """The budget pause's condition; with counter shards, the caller's sum reached the budget still set."""
+    if spent_against is None:
+        return " AND (spend >= max_spend)"
+    vals[":seen"] = av(spent_against)
+    return " AND (spend >= max_spend OR (attribute_exists(counter_shards) AND max_spend <= :seen))"
 
 
 def _refused(batch_id: str, exc: ClientError, to: BatchStatus, allowed: list[str]) -> Conflict:
@@ -380,6 +488,14 @@ def _counter_adds(adds: list[str], vals: Wire, counters: tuple[tuple[str, float]
         if amount:
             adds.append(f"{name} :{name}")
             vals[f":{name}"] = av(amount)
+
+
+def _another_live(vals: Wire, not_last: int | None) -> str:
+    """`not_last` in a counter shard: another call counted there is live, so this outcome cannot end the batch."""
+    if not_last is None:
+        return ""
+    vals[":one"] = av(1)
+    return "live > :one"
 
 
 def _not_last(conditions: str, vals: Wire, not_last: int | None) -> str:

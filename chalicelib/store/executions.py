@@ -16,7 +16,7 @@ from ..errors import NotFound
 from ..resources import EXECUTIONS, table_name
 from ..settings import Settings
 from .agent_history import HistoryQuery, agent_key, agent_sort, history_page
-from .batches import BatchStore, Ended
+from .batches import BatchStore, Ended, execution_shard
 from .cursors import Cursors, KeyShape, cursor_key
 from .dynamo import (
     Fields,
@@ -198,6 +198,7 @@ class ExecutionStore:
         counters = self._counters(
             execution, to_status, changes, batch_must_run, batch_live_cap, tallies, bool(release), not_last
         )
+        counters, in_shard = self._shard_split(execution, changes, counters, batch_must_run)
         if counters is None and guard is None and not extra:
             self._write_one(update, execution.execution_id)
         else:
@@ -205,6 +206,7 @@ class ExecutionStore:
             if guard is not None:
                 items.append(guard)  # third, so its refusal is told apart from the live-call slot's
             items.extend(extra or [])
+            items.extend(in_shard)
             items.extend(release or [])
             released, guarded = len(release or []), guard is not None
             _transact(items, execution, released=released, not_last=not_last, guarded=guarded, unmark=unmark)
@@ -234,6 +236,15 @@ class ExecutionStore:
             current = Execution.model_validate(from_item(item)) if item else None  # type: ignore[arg-type]
             raise StaleTransition(execution_id, current, known=True) from None
 
+    def _shard_split(
+        self, execution: Execution, changes: Fields, counters: Request | None, must_run: bool
+    ) -> tuple[Request | None, list[Request]]:
+        """A counter update in a batch's counter shard that needs the batch running: the batch item's check takes
+        the counters' place (second, so a refusal still reads as the batch's) and the shard's update goes later."""
+        if counters is None or not must_run or not _shard(execution, changes):
+            return counters, []
+        return self._batches.running_check(execution.batch_id), [counters]
+
     def _counters(
         self,
         execution: Execution,
@@ -262,6 +273,7 @@ class ExecutionStore:
             ended=Ended.of(changes) if became_final and rank(old) >= rank(CallStatus.INITIATED) else None,
             released=released,
             not_last=not_last,
+            shard=_shard(execution, changes),
         )
 
     def replace_with_retry(
@@ -284,16 +296,10 @@ class ExecutionStore:
         """
         now = clock.now_iso()
         changes = {"status": final_status, "updated_at": now, **fields}
+        counters, in_shard = self._retry_counters(old, new, changes, tallies, bool(release))
         items = [
             self._status_update(old.execution_id, old.status, changes, ["open_shard"], notes, unmark=unmark),
-            self._batches.counter_update(
-                old.batch_id,
-                {counted_as(old.status, old): -1, new.status: +1},
-                must_run=True,
-                ended=Ended.of(changes) if rank(old.status) >= rank(CallStatus.INITIATED) else None,
-                tallies=tallies,
-                released=bool(release),
-            ),
+            counters,
             {
                 "Put": {
                     "TableName": self.table,
@@ -301,6 +307,7 @@ class ExecutionStore:
                     "ConditionExpression": "attribute_not_exists(execution_id)",
                 }
             },
+            *in_shard,
             *(extra or []),
             *(release or []),
         ]
@@ -311,6 +318,21 @@ class ExecutionStore:
             if refusal is None:
                 raise
             raise refusal from None
+
+    def _retry_counters(
+        self, old: Execution, new: Execution, changes: Fields, tallies: dict[str, int] | None, released: bool
+    ) -> tuple[Request | None, list[Request]]:
+        """replace_with_retry's counter elements: see _shard_split."""
+        update = self._batches.counter_update(
+            old.batch_id,
+            {counted_as(old.status, old): -1, new.status: +1},
+            must_run=True,
+            ended=Ended.of(changes) if rank(old.status) >= rank(CallStatus.INITIATED) else None,
+            tallies=tallies,
+            released=released,
+            shard=_shard(old, changes),
+        )
+        return self._shard_split(old, changes, update, True)
 
     def add_details(self, execution: Execution, fields: Fields, *, tallies: dict[str, int]) -> bool:
         """Details reported after the final status (Bolna's `completed` after `call-disconnected`), set only if
@@ -573,6 +595,11 @@ def _move_refused(exc: ClientError, execution: Execution, *, guarded: bool) -> E
     if "ConditionalCheckFailed" in codes[2:]:
         return NoFreeSlot(execution.batch_id)
     return None
+
+
+def _shard(execution: Execution, changes: Fields) -> int | None:
+    """The batch counter shard an execution counts in: the one its claim chose (in `changes`, for the claim)."""
+    return execution_shard(changes) or execution_shard(execution.model_extra)
 
 
 def _changes(execution_id: str, to_status: str, fields: Fields | None) -> tuple[Fields, list[str]]:
