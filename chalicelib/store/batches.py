@@ -23,6 +23,7 @@ from .dynamo import (
     Request,
     Wire,
     av,
+    cancellation_codes,
     condition_failed,
     from_item,
     put_new,
@@ -99,12 +100,16 @@ def _named_adds(names: dict[str, str], vals: Wire, moves: dict[str, int], tallie
 
 # A large batch's per-call counters live in COUNTER_SHARDS items beside its own (`<batch_id>#c<n>`, n = 1..N), summed
 # on read: one item takes ~1,000 write units/s, and a claim and an outcome on the batch item cost ~4 (~250 calls/s).
-# The batch item then takes only the claim's ConditionCheck (it runs) and its status changes. A batch decides at its
+# Each shard holds a copy of the batch's status (`run_status`, written with the batch item in one transaction by
+# every transition), so a claim checks that the batch runs on its own shard: the batch item takes no write per call,
+# only its status changes, and a pause or stop that commits refuses every later claim. A batch decides at its
 # start (`counter_shards`, never changed after): one with a live-call cap or a budget then, or under
 # SHARD_MIN_CONTACTS valid contacts, keeps every counter on its item, as every batch did before.
 COUNTER_SHARDS = 8
 SHARD_MIN_CONTACTS = 1000
 SHARD_FIELD = "batch_shard"  # on the execution: the counter shard its claim counted in (none: the batch item)
+RUN_STATUS = "run_status"  # on a shard: the batch's status, copied by each transition (not `status`: not a batch)
+TRANSITION_TRIES = 5  # a sharded batch's transition races claims on its shards (TransactionConflict): tried again
 STATUS_PREFIX = "es#"  # a shard's execution_status counters, top level (`es#<status>`)
 SUMMED = ("finished", "dispatched", "unreached", "live", "spend", "talk_seconds", "answered_calls", "ended_calls")
 
@@ -237,13 +242,39 @@ class BatchStore:
         require_finished: bool = False,
         require_spent: bool = False,
         spent_against: float | None = None,
+        shards: int = 0,
     ) -> Batch:
         """Move a batch between states with a conditional write; Conflict says which state it was in.
 
         `start_token`: only if the batch still holds this start (a re-schedule makes older starts stale);
         `require_finished`: only once every valid contact's last attempt is final (completion);
         `require_spent`: only while the recorded cost has reached `max_spend` (the budget pause; `spent_against`:
-        the budget the caller's sum reached, for a batch with counter shards, which has no total on its item)."""
+        the budget the caller's sum reached, for a batch with counter shards, which has no total on its item).
+        A batch with counter shards also copies its new status onto them (`shards`: the caller read it has them,
+        which saves the refused write that would tell)."""
+        element, names, vals = self._transition_update(batch_id, to, set_fields, remove_fields)
+        allowed_list = [s.value for s in allowed]
+        condition = _transition_condition(allowed_list, start_token, require_finished, names, vals)
+        if require_spent:  # the budget pause: only while the recorded cost has reached the budget
+            condition += _spent_condition(vals, spent_against)
+        element["ConditionExpression"] = condition
+        shards = shards or int((set_fields or {}).get("counter_shards") or 0)
+        if not shards:  # a batch without shards (nearly all): one write, refused for one with shards
+            try:
+                return self._transition_alone(element)
+            except ClientError as exc:
+                if not condition_failed(exc):
+                    raise
+                old = from_item(exc.response.get("Item") or {})  # type: ignore[arg-type]
+                shards = int(old.get("counter_shards") or 0)
+                if not shards:
+                    raise _refused(batch_id, old, to, allowed_list) from None
+        return self._transition_with_shards(element, shards, to, allowed_list)
+
+    def _transition_update(
+        self, batch_id: str, to: BatchStatus, set_fields: Fields | None, remove_fields: Iterable[str]
+    ) -> tuple[Request, dict[str, str], Wire]:
+        """A transition's Update on the batch item, its condition still to add (with its names and values)."""
         fields = {"status": to.value, "updated_at": clock.now_iso(), **(set_fields or {})}
         remove = set(remove_fields)
         if to in ACTIVE:
@@ -251,30 +282,60 @@ class BatchStore:
         elif "active" not in fields:  # a caller may keep an ended batch in the sweeper's index (stop_batch)
             remove.add("active")
         update, names, vals = set_clause(fields)
-        allowed_list = [s.value for s in allowed]
-        condition = _transition_condition(allowed_list, start_token, require_finished, names, vals)
-        if require_spent:  # the budget pause: only while the recorded cost has reached the budget
-            condition += _spent_condition(vals, spent_against)
         if remove:
             rnames = {f"#r{i}": name for i, name in enumerate(sorted(remove))}
             names.update(rnames)
             update += " REMOVE " + ", ".join(rnames)
-        try:
-            result = aws.dynamodb().update_item(
-                TableName=self.table,
-                Key=self.key(batch_id),
-                UpdateExpression=update,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=vals,
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            if not condition_failed(exc):
-                raise
-            raise _refused(batch_id, exc, to, allowed_list) from None
-        return self._summed([from_item(result["Attributes"])])[0]
+        element: Request = {
+            "TableName": self.table,
+            "Key": self.key(batch_id),
+            "UpdateExpression": update,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": vals,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        return element, names, vals
+
+    def _transition_alone(self, element: Request) -> Batch:
+        """The batch item's transition by itself, on the condition that the batch has no counter shards."""
+        alone = {
+            **element,
+            "ConditionExpression": f"({element['ConditionExpression']}) AND attribute_not_exists(counter_shards)",
+        }
+        result = aws.dynamodb().update_item(**alone, ReturnValues="ALL_NEW")
+        return Batch.model_validate(from_item(result["Attributes"]))
+
+    def _transition_with_shards(self, element: Request, shards: int, to: BatchStatus, allowed: list[str]) -> Batch:
+        """The transition and its status copied onto every counter shard, in one transaction: a claim whose shard
+        still said `running` committed before it; any later one is refused by its shard. Rare (a start, pause,
+        resume, stop or completion), so it may cost a transaction of 1 + shards items and a read."""
+        batch_id = str(from_item(element["Key"])["batch_id"])
+        copies: list[Request] = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": self.key(counter_key(batch_id, shard)),
+                    "UpdateExpression": "SET #rs = :st",
+                    "ExpressionAttributeNames": {"#rs": RUN_STATUS},
+                    "ExpressionAttributeValues": values(st=to.value),
+                }
+            }
+            for shard in range(1, shards + 1)
+        ]
+        items: list[Request] = [{"Update": element}, *copies]
+        for attempt in range(TRANSITION_TRIES):
+            try:
+                aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+                break
+            except ClientError as exc:
+                reasons = exc.response.get("CancellationReasons") or []
+                if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                    raise _refused(batch_id, from_item(dict(reasons[0].get("Item") or {})), to, allowed) from None
+                if "TransactionConflict" not in cancellation_codes(exc) or attempt == TRANSITION_TRIES - 1:
+                    raise
+        found = self.find(batch_id)
+        assert found is not None  # transitioned: it is there
+        return found
 
     def set_fields(
         self,
@@ -390,8 +451,8 @@ class BatchStore:
         because an ADD cannot create the parent of a nested path. `released`: the attempt's live-call slot is
         freed in the same transaction (a transaction writes an item once, so `live` moves here). `not_last`: only
         while `finished` is below it and the batch has no budget (an outcome that cannot complete the batch nor
-        spend its budget, so its caller need not read the batch after it). `shard`: a counter shard instead (the
-        caller checks the batch runs: `running_check`; `not_last` there: another call in the shard is live)."""
+        spend its budget, so its caller need not read the batch after it). `shard`: a counter shard instead (`must_run`
+        there: the shard's copy of the batch's status; `not_last`: another call in the shard is live)."""
         names: dict[str, str] = {"#u": "updated_at"}
         vals: Wire = {":now": av(clock.now_iso())}
         if shard:  # a shard item has no execution_status map to ADD into (one ADD cannot create it): top level
@@ -408,26 +469,13 @@ class BatchStore:
             "ExpressionAttributeValues": vals,
         }
         conditions = (
-            _another_live(vals, not_last)
+            _shard_conditions(names, vals, must_run, not_last)
             if shard
             else _not_last(_counter_conditions(names, vals, must_run, live_cap), vals, not_last)
         )
         if conditions:
             element["ConditionExpression"] = conditions
         return {"Update": element}
-
-    def running_check(self, batch_id: str) -> Request:
-        """Transaction element: the batch runs (a claim or retry counted in a shard: a stop or pause that lands
-        first fails the whole transaction, as the counter update's own condition does on the batch item)."""
-        return {
-            "ConditionCheck": {
-                "TableName": self.table,
-                "Key": self.key(batch_id),
-                "ConditionExpression": "#st = :running",
-                "ExpressionAttributeNames": {"#st": "status"},
-                "ExpressionAttributeValues": values(running=BatchStatus.RUNNING.value),
-            }
-        }
 
     def live_update(self, batch_id: str, delta: int, shard: int | None = None) -> Request:
         return {
@@ -471,10 +519,9 @@ def _spent_condition(vals: Wire, spent_against: float | None) -> str:
     return " AND (spend >= max_spend OR (attribute_exists(counter_shards) AND max_spend <= :seen))"
 
 
-def _refused(batch_id: str, exc: ClientError, to: BatchStatus, allowed: list[str]) -> Conflict:
-    """The Conflict of a transition whose condition failed: it names the state the batch was in."""
-    old: Any = exc.response.get("Item")
-    state = from_item(old).get("status") if old else None
+def _refused(batch_id: str, old: Fields, to: BatchStatus, allowed: list[str]) -> Conflict:
+    """The Conflict of a transition whose condition failed: it names the state the batch was in (`old`)."""
+    state = old.get("status")
     return Conflict(
         f"batch {batch_id} is {state or 'missing'}; {to.value} needs one of {', '.join(allowed)}",
         code="invalid_state",
@@ -490,12 +537,18 @@ def _counter_adds(adds: list[str], vals: Wire, counters: tuple[tuple[str, float]
             vals[f":{name}"] = av(amount)
 
 
-def _another_live(vals: Wire, not_last: int | None) -> str:
-    """`not_last` in a counter shard: another call counted there is live, so this outcome cannot end the batch."""
-    if not_last is None:
-        return ""
-    vals[":one"] = av(1)
-    return "live > :one"
+def _shard_conditions(names: dict[str, str], vals: Wire, must_run: bool, not_last: int | None) -> str:
+    """counter_update's condition on a counter shard: the batch runs (the shard's copy of its status: a claim or a
+    retry), and for `not_last`, another call counted there is live, so this outcome cannot end the batch."""
+    conditions = []
+    if must_run:
+        names["#rs"] = RUN_STATUS
+        vals[":running"] = av(BatchStatus.RUNNING.value)
+        conditions.append("#rs = :running")
+    if not_last is not None:
+        vals[":one"] = av(1)
+        conditions.append("live > :one")
+    return " AND ".join(conditions)
 
 
 def _not_last(conditions: str, vals: Wire, not_last: int | None) -> str:

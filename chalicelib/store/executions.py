@@ -198,7 +198,6 @@ class ExecutionStore:
         counters = self._counters(
             execution, to_status, changes, batch_must_run, batch_live_cap, tallies, bool(release), not_last
         )
-        counters, in_shard = self._shard_split(execution, changes, counters, batch_must_run)
         if counters is None and guard is None and not extra:
             self._write_one(update, execution.execution_id)
         else:
@@ -206,7 +205,6 @@ class ExecutionStore:
             if guard is not None:
                 items.append(guard)  # third, so its refusal is told apart from the live-call slot's
             items.extend(extra or [])
-            items.extend(in_shard)
             items.extend(release or [])
             released, guarded = len(release or []), guard is not None
             _transact(items, execution, released=released, not_last=not_last, guarded=guarded, unmark=unmark)
@@ -235,15 +233,6 @@ class ExecutionStore:
             item = exc.response.get("Item")
             current = Execution.model_validate(from_item(item)) if item else None  # type: ignore[arg-type]
             raise StaleTransition(execution_id, current, known=True) from None
-
-    def _shard_split(
-        self, execution: Execution, changes: Fields, counters: Request | None, must_run: bool
-    ) -> tuple[Request | None, list[Request]]:
-        """A counter update in a batch's counter shard that needs the batch running: the batch item's check takes
-        the counters' place (second, so a refusal still reads as the batch's) and the shard's update goes later."""
-        if counters is None or not must_run or not _shard(execution, changes):
-            return counters, []
-        return self._batches.running_check(execution.batch_id), [counters]
 
     def _counters(
         self,
@@ -296,7 +285,7 @@ class ExecutionStore:
         """
         now = clock.now_iso()
         changes = {"status": final_status, "updated_at": now, **fields}
-        counters, in_shard = self._retry_counters(old, new, changes, tallies, bool(release))
+        counters = self._retry_counters(old, new, changes, tallies, bool(release))
         items = [
             self._status_update(old.execution_id, old.status, changes, ["open_shard"], notes, unmark=unmark),
             counters,
@@ -307,7 +296,6 @@ class ExecutionStore:
                     "ConditionExpression": "attribute_not_exists(execution_id)",
                 }
             },
-            *in_shard,
             *(extra or []),
             *(release or []),
         ]
@@ -321,9 +309,9 @@ class ExecutionStore:
 
     def _retry_counters(
         self, old: Execution, new: Execution, changes: Fields, tallies: dict[str, int] | None, released: bool
-    ) -> tuple[Request | None, list[Request]]:
-        """replace_with_retry's counter elements: see _shard_split."""
-        update = self._batches.counter_update(
+    ) -> Request:
+        """replace_with_retry's counter update: in the old attempt's counter shard, if its claim counted in one."""
+        return self._batches.counter_update(
             old.batch_id,
             {counted_as(old.status, old): -1, new.status: +1},
             must_run=True,
@@ -332,7 +320,6 @@ class ExecutionStore:
             released=released,
             shard=_shard(old, changes),
         )
-        return self._shard_split(old, changes, update, True)
 
     def add_details(self, execution: Execution, fields: Fields, *, tallies: dict[str, int]) -> bool:
         """Details reported after the final status (Bolna's `completed` after `call-disconnected`), set only if
@@ -356,7 +343,8 @@ class ExecutionStore:
             }
         ]
         if tallies:
-            items.append(self._batches.counter_update(execution.batch_id, {}, tallies=tallies))
+            shard = execution_shard(execution.model_extra)
+            items.append(self._batches.counter_update(execution.batch_id, {}, tallies=tallies, shard=shard))
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except ClientError as exc:

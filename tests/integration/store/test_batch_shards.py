@@ -17,7 +17,7 @@ from chalicelib.domain.batch_status import BatchStatus
 from chalicelib.domain.records import Batch
 from chalicelib.services.container import Dependencies
 from chalicelib.store import batches
-from chalicelib.store.batches import SHARD_FIELD, counter_key
+from chalicelib.store.batches import RUN_STATUS, SHARD_FIELD, counter_key
 from chalicelib.store.dynamo import av, from_item
 from chalicelib.workers.sweeper import sweep
 from tests.support.batches import create_and_run, patch_agent
@@ -48,6 +48,19 @@ def count_completions(deps: Dependencies, monkeypatch: pytest.MonkeyPatch) -> li
 
     monkeypatch.setattr(deps.batches, "transition", counted)
     return won
+
+
+def batch_item_writes(deps: Dependencies) -> list[str]:
+    """Each write (or transaction element, ConditionCheck included) on the batch table's items, by key, from now on."""
+    keys: list[str] = []
+
+    def note(params: dict[str, Any], **_: Any) -> None:
+        bodies = [next(iter(e.values())) for e in params.get("TransactItems", [])] or [params]
+        keys.extend(str(b["Key"]["batch_id"]["S"]) for b in bodies if b.get("TableName") == deps.batches.table)
+
+    for operation in ("TransactWriteItems", "UpdateItem", "PutItem"):
+        aws.dynamodb().meta.events.register(f"provide-client-params.dynamodb.{operation}", note)
+    return keys
 
 
 def race(pump: Pump, steps: int, threads: int = 4) -> None:
@@ -88,8 +101,9 @@ def test_counts_stay_exact_when_claims_and_outcomes_race_across_shards_and_it_co
     pump.run(until=lambda: deps.batches.find(batch_id).status == "completed", advance_seconds=2)  # type: ignore[union-attr]
     # Then the calls were counted in several shards, and the sums are exact
     shards = shard_items(deps, batch_id)
-    assert len(shards) > 1
-    assert {int(e.model_extra[SHARD_FIELD]) for e in deps.executions.iter_batch(batch_id)} == set(shards)  # type: ignore[index]
+    used = {int(e.model_extra[SHARD_FIELD]) for e in deps.executions.iter_batch(batch_id)}  # type: ignore[index]
+    assert len(used) > 1 and used <= set(shards) == set(range(1, batches.COUNTER_SHARDS + 1))
+    assert {s[RUN_STATUS] for s in shards.values()} == {"completed"}  # each shard's copy of the batch's status
     batch = deps.batches.find(batch_id)
     assert batch is not None and batch.counter_shards == batches.COUNTER_SHARDS
     assert batch.execution_status == {"queued": 0, "initiated": 0, "completed": n}
@@ -122,6 +136,70 @@ def test_a_started_batch_no_longer_writes_its_item_for_each_call_outcome(
     item = from_item(aws.dynamodb().get_item(TableName=deps.batches.table, Key=deps.batches.key(batch_id))["Item"])
     # Then the claims moved no counter on the batch item (it holds the dispatch's counts only)
     assert "live" not in item and item["execution_status"] == {"queued": 6}
+
+
+def test_no_call_writes_or_checks_the_batch_item_of_a_sharded_batch_only_its_own_shard(
+    client: Client,
+    tenant: tuple[str, str],
+    pump: Pump,
+    deps: Dependencies,
+    scripted: ScriptedProvider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a sharded batch running, its contacts dispatched
+    monkeypatch.setattr(batches, "SHARD_MIN_CONTACTS", 1)
+    patch_agent(client, tenant, max_concurrent_calls=100)
+    batch_id, _ = create_and_run(client, tenant, 10)
+    while pump.step("dispatcher"):
+        pass
+    # When every call is claimed, placed and ends (but one, still ringing: none is the batch's last)
+    scripted.script[(9, 1)] = "ringing"
+    written = batch_item_writes(deps)
+    while pump.step("dialer") or pump.step("provider_events"):
+        pass
+    # Then the claims and outcomes wrote (or checked) only counter shards, never the batch item
+    statuses = sorted(e.status for e in deps.executions.iter_batch(batch_id))
+    assert statuses == ["completed"] * 9 + ["ringing"]
+    assert written and batch_id not in written
+    assert set(written) <= {counter_key(batch_id, n) for n in range(1, batches.COUNTER_SHARDS + 1)}
+
+
+def test_a_claim_whose_transaction_lands_after_a_pause_commits_is_refused_by_its_shard(
+    client: Client,
+    tenant: tuple[str, str],
+    pump: Pump,
+    deps: Dependencies,
+    scripted: ScriptedProvider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a sharded batch running, its contacts dispatched
+    monkeypatch.setattr(batches, "SHARD_MIN_CONTACTS", 1)
+    patch_agent(client, tenant, max_concurrent_calls=100)
+    batch_id, auth = create_and_run(client, tenant, 3)
+    while pump.step("dispatcher"):
+        pass
+    paused: list[int] = []
+
+    def pause_first(params: dict[str, Any], **_: Any) -> None:
+        # the claim's transaction is built (its shard said running when the dialer read the message) and the
+        # pause commits just before it is sent
+        if not paused and any(SHARD_FIELD in str(e) for e in params.get("TransactItems", [])):
+            paused.append(client.http.post(f"/batches/{batch_id}/pause", headers=auth).status_code)
+
+    aws.dynamodb().meta.events.register("provide-client-params.dynamodb.TransactWriteItems", pause_first)
+    # When the dialer claims
+    while pump.step("dialer"):
+        pass
+    # Then the pause won: no call was placed or counted, every shard says paused
+    assert paused == [200]
+    assert scripted.dials == []
+    batch = deps.batches.find(batch_id)
+    assert batch is not None and batch.status == "paused" and batch.execution_status == {"queued": 3}
+    assert {s[RUN_STATUS] for s in shard_items(deps, batch_id).values()} == {"paused"}
+    # And once resumed, every call is placed and the batch completes
+    assert client.http.post(f"/batches/{batch_id}/resume", headers=auth).status_code == 200
+    pump.run(until=lambda: deps.batches.find(batch_id).status == "completed", advance_seconds=5)  # type: ignore[union-attr]
+    assert len(scripted.dials) == 3
 
 
 def test_a_batch_with_a_live_call_cap_keeps_its_counters_on_its_item_and_its_cap_exact(
