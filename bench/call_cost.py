@@ -243,6 +243,7 @@ def report(counting: Counting, contacts: int, batch_id: str, scenario: str, stat
         "  single-item DynamoDB requests by table: "
         + ", ".join(f"{k} {v / n:.2f}" for k, v in sorted(counting.by_table.items(), key=lambda kv: -kv[1]))
     )
+    _batch_keys(counting, n, batch_id)
     print("  writes per call on the hottest partition key of each table and index (~1,000 WRU/s per key):")
     hot = _hottest({**counting.partition_wru, **counting.index_key_wru})
     for where, (value, units, keys) in sorted(hot.items(), key=lambda kv: -kv[1][1]):
@@ -252,6 +253,21 @@ def report(counting: Counting, contacts: int, batch_id: str, scenario: str, stat
                 f"    {where.rsplit('-', 1)[-1]:24} {value[:28]!r:32} {units / n:5.2f} WRU per call "
                 f"-> ceiling ~{ceiling:,.0f} calls/s ({keys} keys written)"
             )
+
+
+def _batch_keys(counting: Counting, n: int, batch_id: str) -> None:
+    """The batch item's write units per call apart from its counter shards' (the hottest shard's ceiling)."""
+    keys = {v: u for (t, v), u in counting.partition_wru.items() if t.endswith("batches")}
+    item = keys.get(batch_id, 0)
+    shards = [u for v, u in keys.items() if v.startswith(batch_id + "#")]
+    line = f"  the batch item: {item / n:.2f} WRU per call -> ceiling ~{ITEM_WRU_PER_SECOND / max(item / n, 1e-9):,.0f}"
+    if shards:
+        hottest = max(shards) / n
+        line += (
+            f" calls/s; its {len(shards)} counter shards: {sum(shards) / n:.2f} WRU per call in all, the hottest"
+            f" {hottest:.2f} -> ceiling ~{ITEM_WRU_PER_SECOND / hottest:,.0f}"
+        )
+    print(line + " calls/s")
 
 
 def _hottest(units_by_key: dict[tuple[str, str], int]) -> dict[str, tuple[str, int, int]]:

@@ -14,7 +14,8 @@ from chalice.test import Client
 
 from chalicelib import aws
 from chalicelib.domain.batch_status import BatchStatus
-from chalicelib.domain.records import Batch
+from chalicelib.domain.records import Agent, Batch
+from chalicelib.providers.simulator import SimulatorProvider
 from chalicelib.services.container import Dependencies
 from chalicelib.store import batches
 from chalicelib.store.batches import RUN_STATUS, SHARD_FIELD, counter_key
@@ -250,3 +251,48 @@ def test_a_batch_started_before_counter_shards_still_counts_and_completes_once(
     assert batch is not None and not shard_items(deps, batch_id)
     assert (batch.finished, batch.live, batch.execution_status.get("error")) == (5, 0, 5)
     assert completions == [batch_id]
+
+
+def test_a_budget_given_to_a_sharded_batch_on_resume_pauses_it_on_the_summed_cost_and_no_call_is_claimed_after(
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given $1 calls (a minute at $1 a minute), two live at once, and a sharded batch of 8 started with no budget
+    monkeypatch.setattr(batches, "SHARD_MIN_CONTACTS", 1)
+    placed: list[str] = []
+    simulator = SimulatorProvider(deps.queues, seed=7, speed=1)
+
+    class Counted:
+        name = simulator.name
+
+        def idempotent(self, agent: Agent) -> bool:
+            return True
+
+        def place_call(self, request: Any, agent: Agent) -> str:
+            placed.append(request.execution_id)
+            return simulator.place_call(request, agent)
+
+    deps.providers["simulator"] = Counted()  # type: ignore[assignment]
+    config = {"fixed_talk_seconds": 60, "cost_per_minute": 1}
+    patch_agent(client, tenant, max_concurrent_calls=2, provider_config=config)
+    batch_id, auth = create_and_run(client, tenant, 8)
+    pump.step("dispatcher")  # the start: the batch runs, with its counter shards
+    assert client.http.post(f"/batches/{batch_id}/pause", headers=auth).status_code == 200
+    # When it is resumed with a budget of $2.50 (the batch keeps its shards: the claim does not check the spend)
+    json_auth = {**auth, "Content-Type": "application/json"}
+    response = client.http.post(f"/batches/{batch_id}/resume", headers=json_auth, body=json.dumps({"max_spend": 2.5}))
+    assert response.status_code == 200, response.body
+    pump.run(until=lambda: deps.batches.find(batch_id).status == "paused", advance_seconds=5)  # type: ignore[union-attr]
+    at_pause = len(placed)
+    pump.run(until=lambda: pump.advanced_seconds > 3600, advance_seconds=60)
+    # Then the outcome whose cost brought the shards' sum to the budget paused it, and no call was claimed after
+    batch = deps.batches.find(batch_id)
+    assert batch is not None and batch.counter_shards == batches.COUNTER_SHARDS
+    assert (batch.status, batch.pause_reason) == ("paused", "budget_reached")
+    assert len(placed) == at_pause and 3 <= at_pause <= 4 and batch.spend == at_pause
+    assert {s[RUN_STATUS] for s in shard_items(deps, batch_id).values()} == {"paused"}
+    # And resumed with a budget for everything, it calls the rest and completes
+    response = client.http.post(f"/batches/{batch_id}/resume", headers=json_auth, body=json.dumps({"max_spend": 50}))
+    assert response.status_code == 200, response.body
+    pump.run(until=lambda: deps.batches.find(batch_id).status == "completed", advance_seconds=5)  # type: ignore[union-attr]
+    done = deps.batches.find(batch_id)
+    assert done is not None and len(placed) == 8 and done.spend == 8.0 and done.finished == 8
