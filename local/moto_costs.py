@@ -290,6 +290,7 @@ def _expression_trees_walked_directly() -> None:
 
     _ast = ast_nodes
     _ast.DepthFirstTraverser.traverse_node_recursively = _traverse_node_recursively
+    _ast.DepthFirstTraverser.traverse = _traverse
     _ast.Node.find_clauses = _find_clauses
 
 
@@ -311,6 +312,38 @@ def _traverse_node_recursively(traverser: Any, node: Any, child_id: int = -1) ->
         if parent_node:
             parent_node.children[child_id] = node
     return node
+
+
+def _traverse(traverser: Any, root: Any) -> Any:
+    """`_traverse_node_recursively(traverser, root)`, walked by a closure: no method lookup per node, and the
+    child hook called only by the one processor that has one (moto's base hook does nothing)."""
+    if type(traverser).traverse_node_recursively is not _traverse_node_recursively:
+        return traverser.traverse_node_recursively(root)  # a traverser of its own: its walk
+    pre = (
+        None
+        if type(traverser).pre_processing_of_child is _ast.DepthFirstTraverser.pre_processing_of_child
+        else (traverser.pre_processing_of_child)
+    )
+    node_class = _ast.Node
+
+    def walk(node: Any, child_id: int) -> Any:
+        if not is_a(type(node), node_class):
+            return node
+        parent_node = node.parent
+        if node.children is not None:
+            for i, child_node in enumerate(node.children):
+                if pre is not None:
+                    pre(node, i)
+                walk(child_node, i)
+        processor = _processor_for(traverser, type(node))
+        if processor is not None:
+            node = processor(node)
+            node.parent = parent_node
+            if parent_node:
+                parent_node.children[child_id] = node
+        return node
+
+    return walk(root, -1)
 
 
 def _processor_for(traverser: Any, node_type: type) -> Callable[[Any], Any] | None:
