@@ -173,12 +173,11 @@ def test_a_seed_replays_the_same_faults_at_the_same_points_and_ends_in_the_same_
     assert first.state == again.state and first.violations == again.violations == []
 
 
-@pytest.mark.xfail(strict=True, reason="seed 141: a call left `rescheduled`, its batch never ends (open finding)")
 @pytest.mark.timeout(300)
 def test_seed_141_ends_with_every_call_final(world: World) -> None:
-    """Seed 141 (found raising the default to 200 seeds; fails on main before this branch too, 252 faults):
-    the campaign never ends, one execution left `rescheduled` (calling hours) and its batch `running` for hours
-    of clock. Not yet diagnosed: harness gap or service bug. `make chaos FIRST=141 SEEDS=1` replays it."""
+    """Seed 141 (found raising the default to 200 seeds, 252 faults) left one execution `rescheduled` (calling
+    hours) and its batch `running` for hours of clock. Since the live-call lease moved onto the execution its
+    requests, hence its fault trail, differ and it ends; the class is still open (bench/RESULTS.md #18)."""
     # Given seed 141's campaign and faults
     # When it runs
     result = run_seed(world, 141)
