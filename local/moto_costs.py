@@ -32,6 +32,12 @@ with the emulator's own state, not on what a request asks for:
    a tenth of the emulator's time. Tables without a stream (all of ours) skip the copy.
 8. Every request lists its handler class's methods (`inspect.getmembers`: a `getattr` and a sort
    over some hundred names) to find the action; a class's methods do not change: list them once.
+9. In process (moto's mock, the tests' stack), every request of a JSON protocol (DynamoDB, SQS) is
+   first rebuilt as a werkzeug request (a whole WSGI environ: a sixth of moto's time a request) whose
+   body alone the JSON parser reads: the body is parsed as it came. The emulator's server gets
+   werkzeug requests and is unchanged.
+10. `UpdateItem`'s clause count walks the expression tree three times (ADD, REMOVE, SET clauses):
+   counted in one walk, raising the same error first.
 
 None of them changes an answer: each patched function returns what moto's own would.
 """
@@ -43,6 +49,7 @@ import functools
 import json
 import threading
 import types
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -69,6 +76,8 @@ def remove_moto_overheads() -> None:
     _expression_trees_walked_directly()
     _handler_methods_listed_once()
     _old_items_copied_for_streams_only()
+    _json_bodies_parsed_as_sent()
+    _clauses_counted_in_one_walk()
     _applied = True
 
 
@@ -281,6 +290,7 @@ def _expression_trees_walked_directly() -> None:
 
     _ast = ast_nodes
     _ast.DepthFirstTraverser.traverse_node_recursively = _traverse_node_recursively
+    _ast.DepthFirstTraverser.traverse = _traverse
     _ast.Node.find_clauses = _find_clauses
 
 
@@ -302,6 +312,38 @@ def _traverse_node_recursively(traverser: Any, node: Any, child_id: int = -1) ->
         if parent_node:
             parent_node.children[child_id] = node
     return node
+
+
+def _traverse(traverser: Any, root: Any) -> Any:
+    """`_traverse_node_recursively(traverser, root)`, walked by a closure: no method lookup per node, and the
+    child hook called only by the one processor that has one (moto's base hook does nothing)."""
+    if type(traverser).traverse_node_recursively is not _traverse_node_recursively:
+        return traverser.traverse_node_recursively(root)  # a traverser of its own: its walk
+    pre = (
+        None
+        if type(traverser).pre_processing_of_child is _ast.DepthFirstTraverser.pre_processing_of_child
+        else (traverser.pre_processing_of_child)
+    )
+    node_class = _ast.Node
+
+    def walk(node: Any, child_id: int) -> Any:
+        if not is_a(type(node), node_class):
+            return node
+        parent_node = node.parent
+        if node.children is not None:
+            for i, child_node in enumerate(node.children):
+                if pre is not None:
+                    pre(node, i)
+                walk(child_node, i)
+        processor = _processor_for(traverser, type(node))
+        if processor is not None:
+            node = processor(node)
+            node.parent = parent_node
+            if parent_node:
+                parent_node.children[child_id] = node
+        return node
+
+    return walk(root, -1)
 
 
 def _processor_for(traverser: Any, node_type: type) -> Callable[[Any], Any] | None:
@@ -378,3 +420,65 @@ def _old_items_copied_for_streams_only() -> None:
 
     models.copy = types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy)  # type: ignore[assignment]
     DynamoDBBackend.update_item = update  # type: ignore[method-assign,assignment]
+
+
+_AMZ_JSON = frozenset({"application/x-amz-json-1.0", "application/x-amz-json-1.1"})
+
+
+def _json_bodies_parsed_as_sent() -> None:
+    from moto.core.responses import BaseResponse
+
+    parse_parameters = BaseResponse.parse_parameters
+
+    @functools.wraps(parse_parameters)
+    def parse(response: Any, request: Any) -> None:
+        parsed = _parsed_json(response, request)
+        if parsed is None:
+            parse_parameters(response, request)
+        else:
+            response.params = parsed
+
+    BaseResponse.parse_parameters = parse  # type: ignore[method-assign,assignment]
+
+
+def _parsed_json(response: Any, request: Any) -> Any:
+    """What moto's `parse_parameters` finds in a botocore request of a JSON protocol, read from its body as sent
+    (moto's reads the same bytes, as a werkzeug request's `data`, and nothing else); None for any other request."""
+    from botocore.awsrequest import AWSPreparedRequest
+    from moto.core.parse import JSONParser
+    from moto.core.request import determine_request_protocol
+    from moto.core.utils import get_service_model
+
+    if type(request) is not AWSPreparedRequest or not isinstance(request.body, bytes | str | None):
+        return None
+    content_type = request.headers.get("Content-Type")
+    if content_type not in _AMZ_JSON or request.headers.get("Content-Encoding"):
+        return None
+    service = get_service_model(response.boto3_service_name)
+    if determine_request_protocol(service, content_type) != "json":
+        return None
+    operation = service.operation_model(response._get_action())
+    body = request.body.encode() if isinstance(request.body, str) else request.body or b""
+    wire: Any = {"method": request.method, "values": {}, "headers": {}, "body": body, "url_path": "", "url_params": {}}
+    return JSONParser(operation, map_type=response.PROTOCOL_PARSER_MAP_TYPE).parse(wire)
+
+
+def _clauses_counted_in_one_walk() -> None:
+    from moto.dynamodb.exceptions import TooManyClauses
+    from moto.dynamodb.parsing.ast_nodes import (  # type: ignore[attr-defined]  # untyped
+        UpdateExpressionAddClause,
+        UpdateExpressionRemoveClause,
+        UpdateExpressionSetClause,
+    )
+    from moto.dynamodb.parsing.validators import ActionCountValidator
+
+    counted = (UpdateExpressionAddClause, UpdateExpressionRemoveClause, UpdateExpressionSetClause)
+
+    def verify_action_counts(validator: Any, node: Any) -> Any:
+        clauses = Counter(type(clause) for clause in node.find_clauses(list(counted)))
+        for kind, name in zip(counted, ("ADD", "REMOVE", "SET"), strict=True):
+            if clauses[kind] > 1:
+                raise TooManyClauses(name)
+        return node
+
+    ActionCountValidator.verify_action_counts = verify_action_counts  # type: ignore[assignment]

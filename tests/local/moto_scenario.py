@@ -72,6 +72,9 @@ def _updates(client: Any) -> list[Any]:
         _update(client, "SET #s = :s", {":s": {"S": "x"}, ":unused": {"S": "y"}}),
         _update(client, "SET big = :big", {":big": {"S": "x" * (_LIMIT - 200)}}),  # past the item limit
         _update(client, "SET fits = :f", {":f": {"S": "y" * 1000}}),
+        _update(client, "SET #s = :s SET tags = :s", {":s": {"S": "x"}}),  # two SET clauses
+        _update(client, "SET q = :s REMOVE gone REMOVE fits", {":s": {"S": "x"}}),  # two REMOVE clauses
+        _update(client, "SET a = :s SET b = :s ADD c :one ADD d :one", {":s": {"S": "x"}, ":one": {"N": "1"}}),
     ]
 
 

@@ -32,7 +32,7 @@ from tests.support.providers import post_callback
 from tests.support.pump import SWEEP_EVERY_SECONDS, Pump
 from tests.support.voice_agent import VoiceAgent
 from tests.support.webhooks import STALL, Received, Receiver, Reply
-from tests.support.world import empty_stack, queue_counts, seeded_ids
+from tests.support.world import cheap_requests, empty_stack, queue_counts, seeded_ids
 
 RATE = 0.03  # faults per opportunity (AWS call, provider request, delivery, schedule firing)
 SETTLE_SECONDS = 3700  # past every timeout (call report 3600 s, claim 300 s), so nothing may stay in flight
@@ -173,7 +173,7 @@ def run_seed(world: World, seed: int) -> SeedResult:
     ledgers = {name: DialLedger(base[name]) for name in ("simulator", "http")}
     deps.providers.update(ledgers)
     ids: list[str] = []
-    with seeded_ids(seed):
+    with seeded_ids(seed), cheap_requests():
         try:
             agents = _agents(world, rng)
             hooks = receiver is not None and rng.random() < 0.5

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import random
 import uuid
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+from botocore.context import get_context
+from botocore.signers import RequestSigner
+from botocore.useragent import UserAgentString
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 from moto.moto_api._internal import mock_random
@@ -74,3 +79,50 @@ def seeded_ids(seed: int) -> Iterator[None]:
         yield
     finally:
         uuid.uuid4 = original
+
+
+_UNSIGNED = frozenset({"dynamodb", "sqs", "scheduler"})  # S3 stays signed: moto's S3 reads its auth headers
+_sign = RequestSigner.sign
+
+
+def _sign_unless_moto_ignores_it(signer: RequestSigner, operation: str, request: Any, *args: Any, **kwargs: Any) -> Any:
+    standard = kwargs.get("signing_type", args[1] if len(args) > 1 else "standard") == "standard"
+    if standard and signer.signing_name in _UNSIGNED:
+        return None
+    return _sign(signer, operation, request, *args, **kwargs)
+
+
+_user_agent = UserAgentString.to_string
+_user_agents: weakref.WeakKeyDictionary[UserAgentString, dict[frozenset[str], str]] = weakref.WeakKeyDictionary()
+
+
+def _user_agent_once(creator: UserAgentString) -> str:
+    """A client's User-Agent for the request's features (the rest of it is the client's, fixed once made)."""
+    context = get_context()
+    client: set[str] = getattr(creator, "_client_features", None) or set()  # botocore private, untyped
+    features = frozenset(client | (context.features if context else set()))
+    built = _user_agents.setdefault(creator, {})
+    if features not in built:
+        built[features] = _user_agent(creator)
+    return built[features]
+
+
+@contextmanager
+def cheap_requests() -> Iterator[None]:
+    """botocore's per-request work that neither the service's code nor moto's answers see, skipped while a seed
+    runs (each AWS call of a seed costs more in botocore and moto than in the backend's own work):
+
+    1. SigV4 signing of DynamoDB, SQS and Scheduler requests (a tenth of a seed's CPU). In-process moto checks no
+       signature (IAM auth off) and takes the account from the signature's access key: the test key `testing` is
+       no IAM key, so it falls back to the default account, as an unsigned request does; the region is in the URL.
+       The fault hooks (before-call, after-call) run as before; presigned URLs are signed as before.
+    2. The User-Agent header, built twice a request from some 35 components, each sanitised character by
+       character: a client's is the same for the same request features (retry mode, paginator, ...).
+    """
+    RequestSigner.sign = _sign_unless_moto_ignores_it  # type: ignore[method-assign,assignment]
+    UserAgentString.to_string = _user_agent_once  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        RequestSigner.sign = _sign  # type: ignore[method-assign]
+        UserAgentString.to_string = _user_agent  # type: ignore[method-assign]
