@@ -61,6 +61,9 @@ EXECUTIONS = Table(
     indexes=(
         Index("by_batch_keys", partition_key="batch_id", sort_key="seq", projection="KEYS_ONLY"),
         Index("by_open", partition_key="open_shard", sort_key="updated_at"),
+        # A call waiting as `rescheduled` (calling hours, a contact limit), by its wake-up time: the sweeper wakes
+        # one whose wake-up was lost (store/executions.WAKE_SHARD). Sparse; KEYS_ONLY: only its moves write it.
+        Index("by_wake", partition_key="wake_shard", sort_key="scheduled_at", projection="KEYS_ONLY"),
         # An erasure finds one tenant's number here (`number_key`: a hash of tenant and number), never by a scan;
         # an erased execution leaves it.
         Index("by_number", partition_key="number_key", sort_key="execution_id"),
