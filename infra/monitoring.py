@@ -36,6 +36,23 @@ PROVIDER_FAILURES = {kind.value: f"ProviderFailure_{kind.value}" for kind in Fai
 WEBHOOKS_DELIVERED = "WebhooksDelivered"  # services/webhook_delivery.py
 WEBHOOK_FAILURES = "WebhookFailures"  # services/webhook_delivery.py, an attempt that failed (retried or dead-lettered)
 CALLBACKS_REFUSED = "CallbacksRefused"  # services/callbacks.py, a provider callback with a bad signature
+# The safety nets at work (each is a fault the service absorbed; a sustained rise says where to look).
+RECOVERIES = {
+    "SweepFailures": "sweep listings failed (retried next sweep)",  # services/sweeping.py
+    "WaitCopiesDropped": "stale slot-wait copies dropped",  # services/dial_waits.py
+    "ClaimsResumed": "claims resumed after a crash",  # services/dialing.py
+    "PlacementsUnknown": "placements of unknown outcome (kept, never redialled)",  # services/dialing.py
+    "CallbacksReplayed": "provider callbacks replayed (ignored)",  # services/callbacks.py
+    "DialsHandedBack": "dials handed back near the function timeout",  # services/dialing.py
+}
+# Consent and calling rules at work.
+RULES = {
+    "CallsSuppressed": "calls not placed: number suppressed",  # services/number_guard.py
+    "CallsContactLimited": "calls not placed: contact limit",  # services/number_guard.py
+    "CallOptOuts": "opt-outs taken during calls",  # services/suppressions.py
+    "NumbersSuppressed": "numbers added to suppression lists",  # services/suppressions.py
+}
+INGEST_ROWS = "IngestRows"  # services/ingest.py, CSV rows read
 CUSTOM_METRICS = (
     PLACED,
     DIAL_LATENCY,
@@ -47,6 +64,9 @@ CUSTOM_METRICS = (
     WEBHOOKS_DELIVERED,
     WEBHOOK_FAILURES,
     CALLBACKS_REFUSED,
+    *RECOVERIES,
+    *RULES,
+    INGEST_ROWS,
 )
 
 
@@ -158,6 +178,11 @@ def dashboard(
         _graph("Function errors per minute (alarmed)", _lambda("Errors", functions)),
         _graph("Function throttles per minute", _lambda("Throttles", functions)),
         _graph("Function duration p90 (ms)", _lambda("Duration", functions, statistic="p90")),
+    )
+    board.add_widgets(
+        _graph("Recovery at work per minute (faults absorbed)", [custom(m, label) for m, label in RECOVERIES.items()]),
+        _graph("Consent and calling rules per minute", [custom(m, label) for m, label in RULES.items()]),
+        _graph("CSV rows ingested per minute", [custom(INGEST_ROWS, "rows")]),
     )
     return board
 

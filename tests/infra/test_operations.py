@@ -119,6 +119,16 @@ def test_the_dashboard_shows_every_queue_dlq_and_function(default: dict[str, Any
         assert series(widget(widgets, title)) == {("AWS/Lambda", metric, f) for f in function_names()}
 
 
+def test_every_metric_the_code_counts_is_on_the_dashboard(default: dict[str, Any]) -> None:
+    # Given every metric name the code passes to observability.count (literals; the f-string families drawn apart)
+    source = "\n".join(p.read_text() for p in (ROOT / "chalicelib").rglob("*.py"))
+    counted = {name for call in re.findall(r"\bcount\((.*)", source) for name in re.findall(r'(?<!f)"(\w+)"', call)}
+    # When the dashboard is drawn
+    drawn = {m[1] for w in dashboard_widgets(default) for m in w["properties"]["metrics"] if m[0] == "BatchCall"}
+    # Then an operator sees each of them (a new count() without a graph fails here)
+    assert counted - drawn == set()
+
+
 def test_every_custom_metric_on_the_dashboard_is_one_the_code_counts(default: dict[str, Any]) -> None:
     # Names the code passes to observability.count: literals, and the f-string families Outcome_/ProviderFailure_
     source = "\n".join(p.read_text() for p in (ROOT / "chalicelib").rglob("*.py"))

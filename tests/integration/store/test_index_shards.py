@@ -80,7 +80,7 @@ def test_a_shard_whose_query_fails_leaves_the_other_shards_open_calls_swept(
     failing = min(by_shard.values())
 
     def throttle(params: dict[str, Any], **_: Any) -> None:
-        if params.get("IndexName") == "by_open" and params["ExpressionAttributeValues"][":shard"] == {"S": failing}:
+        if params.get("IndexName") == "by_open" and params["ExpressionAttributeValues"].get(":shard") == {"S": failing}:
             error = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}
             raise ClientError(error, "Query")  # type: ignore[arg-type]
 
