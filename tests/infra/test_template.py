@@ -375,6 +375,7 @@ KEYS_ONLY_READ = {
     "exporter": {"executions"},
     "dialer": {"leases"},  # not an index: the live-call shards' counters, read when a claim's own shard is full
     "provider_events": {"batches"},  # an agent's month spent: its batches (by_agent_keys) are paused
+    "sweeper": {"executions"},  # rescheduled calls whose wake-up was lost (by_wake)
 }
 
 
