@@ -291,7 +291,9 @@ class ExecutionStore:
         now = clock.now_iso()
         changes = {"status": final_status, "updated_at": now, **fields}
         items = [
-            self._status_update(old.execution_id, old.status, changes, ["open_shard"], notes, unmark=unmark),
+            self._status_update(
+                old.execution_id, old.status, changes, ["open_shard", WAKE_SHARD], notes, unmark=unmark
+            ),
             self._batches.counter_update(
                 old.batch_id,
                 {counted_as(old.status, old): -1, new.status: +1},
