@@ -15,7 +15,10 @@ sources) and counts, with botocore hooks on the service's clients:
 Scenarios: `answered` (every call answered: ringing, in-progress, completed), `mix` (the simulator's
 outcome mix), `slot-bound` (the mix with an agent limit of 5, so claims find every slot taken).
 
-Run: .venv/bin/python bench/call_cost.py [--contacts 300] [--scenario answered]
+A batch of 1,000 contacts or more counts its calls in counter shards (store/batches.py); `--shard-min N` lowers that
+size, so a smaller run measures a large batch's keys.
+
+Run: .venv/bin/python bench/call_cost.py [--contacts 300] [--scenario answered] [--shard-min 1]
      .venv/bin/python bench/call_cost.py --smoke
 """
 
@@ -153,7 +156,7 @@ def _key_text(key: dict[str, Any]) -> str:
     return "|".join(str(next(iter(v.values()))) for _, v in sorted(key.items()))
 
 
-def run(contacts: int, scenario: str) -> tuple[Counting, str, str, Counter[str]]:
+def run(contacts: int, scenario: str, shard_min: int | None = None) -> tuple[Counting, str, str, Counter[str]]:
     from chalice.test import Client
     from moto import mock_aws
 
@@ -162,6 +165,7 @@ def run(contacts: int, scenario: str) -> tuple[Counting, str, str, Counter[str]]
     from chalicelib.services.admin import seed_demo
     from chalicelib.services.container import get_dependencies
     from chalicelib.settings import get_settings
+    from chalicelib.store import batches
     from local.bootstrap import create_resources
     from local.fidelity import serialize_dynamodb_writes
     from tests.support.api import post_csv
@@ -169,6 +173,8 @@ def run(contacts: int, scenario: str) -> tuple[Counting, str, str, Counter[str]]
     from tests.support.pump import Pump
 
     limit, answered = SCENARIOS[scenario]
+    if shard_min is not None:  # a batch this size or larger gets counter shards (store/batches.py)
+        batches.SHARD_MIN_CONTACTS = shard_min
     serialize_dynamodb_writes()
     with mock_aws():
         aws.reset()
@@ -237,6 +243,7 @@ def report(counting: Counting, contacts: int, batch_id: str, scenario: str, stat
         "  single-item DynamoDB requests by table: "
         + ", ".join(f"{k} {v / n:.2f}" for k, v in sorted(counting.by_table.items(), key=lambda kv: -kv[1]))
     )
+    _batch_keys(counting, n, batch_id)
     print("  writes per call on the hottest partition key of each table and index (~1,000 WRU/s per key):")
     hot = _hottest({**counting.partition_wru, **counting.index_key_wru})
     for where, (value, units, keys) in sorted(hot.items(), key=lambda kv: -kv[1][1]):
@@ -246,6 +253,21 @@ def report(counting: Counting, contacts: int, batch_id: str, scenario: str, stat
                 f"    {where.rsplit('-', 1)[-1]:24} {value[:28]!r:32} {units / n:5.2f} WRU per call "
                 f"-> ceiling ~{ceiling:,.0f} calls/s ({keys} keys written)"
             )
+
+
+def _batch_keys(counting: Counting, n: int, batch_id: str) -> None:
+    """The batch item's write units per call apart from its counter shards' (the hottest shard's ceiling)."""
+    keys = {v: u for (t, v), u in counting.partition_wru.items() if t.endswith("batches")}
+    item = keys.get(batch_id, 0)
+    shards = [u for v, u in keys.items() if v.startswith(batch_id + "#")]
+    line = f"  the batch item: {item / n:.2f} WRU per call -> ceiling ~{ITEM_WRU_PER_SECOND / max(item / n, 1e-9):,.0f}"
+    if shards:
+        hottest = max(shards) / n
+        line += (
+            f" calls/s; its {len(shards)} counter shards: {sum(shards) / n:.2f} WRU per call in all, the hottest"
+            f" {hottest:.2f} -> ceiling ~{ITEM_WRU_PER_SECOND / hottest:,.0f}"
+        )
+    print(line + " calls/s")
 
 
 def _hottest(units_by_key: dict[tuple[str, str], int]) -> dict[str, tuple[str, int, int]]:
@@ -262,11 +284,17 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=300)
     parser.add_argument("--scenario", choices=[*SCENARIOS, "all"], default="all")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the script, measures nothing")
+    parser.add_argument(
+        "--shard-min",
+        type=int,
+        default=None,
+        help="count a batch of at least this many contacts in counter shards (default: the service's, 1,000)",
+    )
     args = parser.parse_args()
     n = 10 if args.smoke else args.contacts
     every = ["answered"] if args.smoke else list(SCENARIOS)  # the smoke run checks the script: one is enough
     for scenario in every if args.scenario == "all" else [args.scenario]:
-        counting, batch_id, _, statuses = run(n, scenario)
+        counting, batch_id, _, statuses = run(n, scenario, args.shard_min)
         report(counting, n, batch_id, scenario, statuses)
 
 

@@ -101,6 +101,7 @@ class DialMessage(QueueMessage):
     bypass_window: bool = False
     rules: CallingRules | None = None  # the batch's own calling rules, each replacing the agent's
     batch_cap: int | None = None
+    batch_shards: int | None = None  # the batch's counter shards (store/batches.py): a claim counts in one of them
     not_before: str | None = None  # a retry or a rescheduled call: not to be dialled before this
     # "initiated": the call was claimed and its placement failed or was paced; place it without claiming again
     expect_status: Literal["queued", "rescheduled", "initiated"] = "queued"
@@ -118,6 +119,8 @@ class DialMessage(QueueMessage):
         rules = CallingRules.of(batch)
         if rules is not None:  # only then on the wire: a batch without rules sends the keys it always did
             extra["rules"] = rules
+        if batch.counter_shards:  # likewise
+            extra["batch_shards"] = batch.counter_shards
         return cls(
             execution_id=execution.execution_id,
             batch_id=execution.batch_id,

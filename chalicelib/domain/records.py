@@ -110,6 +110,7 @@ class Batch(Record):
     finished: int = 0
     unreached: int = 0  # never dialled: canceled by a stop
     live: int = 0
+    counter_shards: int = 0  # the per-call counters' shard items, summed in on read (store/batches.py)
     execution_status: dict[str, int] = {}
     total_contacts: int = 0
     valid_contacts: int = 0

@@ -17,6 +17,7 @@ from ..domain.retry import RetryConfig, retry_delay_minutes
 from ..domain.timeline import Entry
 from ..observability import count
 from ..resources import DIAL_QUEUE
+from ..store.batches import execution_shard
 from ..store.dynamo import Fields, Request
 from ..store.executions import BatchNotRunning, MaybeLast, SlotGone
 from ..store.leases import lease_key
@@ -91,7 +92,7 @@ def _end(
     """The attempt's final status, freeing its slot in the same transaction (without, when freed before). True
     when the batch must be read after it: the outcome may have been its last, or the batch has a budget."""
     releases = _releases(deps, execution)
-    not_last = _not_last(running)
+    not_last = _not_last(running, execution)
     while True:  # each refusal drops one option: at most four writes, nearly always one
         release = releases[0]
         try:
@@ -113,10 +114,13 @@ def _end(
             not_last = None
 
 
-def _not_last(running: Batch | None) -> int | None:
+def _not_last(running: Batch | None, execution: Execution) -> int | None:
     """The `not_last` bound of an outcome in this batch (see BatchStore.counter_update), when one is worth trying:
-    a running batch with no budget and more than one contact."""
+    a running batch with no budget and more than one contact. In a batch with counter shards, only for a call
+    counted in one (its shard's condition: another call there is live); the batch item's `finished` is a part."""
     if running is None or running.max_spend is not None or running.valid_contacts < 2:
+        return None
+    if running.counter_shards and not execution_shard(execution.model_extra):
         return None
     return int(running.valid_contacts) - 1
 
@@ -150,7 +154,7 @@ def _running_batch(deps: Dependencies, batch_id: str) -> Batch | None:
     hit = _batches.get(batch_id)
     if hit is not None and time.monotonic() - hit[0] < BATCH_CACHE_SECONDS:
         return hit[1]
-    batch = deps.batches.find(batch_id)
+    batch = deps.batches.find(batch_id, summed=False)  # its counters are never read from the cache
     if batch is None or batch.status != BatchStatus.RUNNING:
         _batches.pop(batch_id, None)
         return None
@@ -184,7 +188,8 @@ def finish_again(deps: Dependencies, execution: Execution) -> None:
 
 def release_slot(deps: Dependencies, execution: Execution) -> None:
     """Free the live-call slot an attempt holds on its agent (nothing when it holds none, or already freed)."""
-    deps.leases.release(lease_key(execution), execution.execution_id, execution.batch_id)
+    shard = execution_shard(execution.model_extra)
+    deps.leases.release(lease_key(execution), execution.execution_id, execution.batch_id, shard)
 
 
 def announce_call(deps: Dependencies, batch: Batch, execution_id: str, retry: Execution | None) -> None:

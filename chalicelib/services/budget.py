@@ -51,6 +51,8 @@ def pause_if_spent(deps: Dependencies, batch_id: str) -> bool:
             BatchStatus.PAUSED,
             set_fields={"pause_reason": BUDGET_REACHED, "paused_at": clock.now_iso()},
             require_spent=True,
+            spent_against=float(batch.max_spend or 0),
+            shards=batch.counter_shards,
         )
     except Conflict:
         return False  # paused, stopped or completed meanwhile

@@ -39,6 +39,9 @@ from ..errors import NotFound
 from ..observability import count, logger
 from ..providers.base import CallRequest, Failure, ProviderError
 from ..resources import DIAL_QUEUE
+from ..store.batches import SHARD_FIELD as BATCH_SHARD
+from ..store.batches import pick_shard
+from ..store.dynamo import Fields
 from ..store.executions import BatchNotRunning, GuardRefused, NoFreeSlot, StaleTransition
 from ..store.leases import LEASE, SHARD_FIELD, agent_key, claim_order
 from .budget import claim_checks
@@ -196,6 +199,7 @@ def _claim_in(
             LEASE: lease_until,  # the live-call slot's lease, on the execution itself (no lease item)
             **recorded,
             **({SHARD_FIELD: shard} if shard else {}),
+            **_batch_shard(message),
         },
         batch_must_run=True,
         batch_live_cap=message.batch_cap or NO_BATCH_CAP,
@@ -225,6 +229,12 @@ def _claim_moved(
         woken = message.again(expect_status="rescheduled")
         return _claim(deps, woken, woken.expected(), agent, now, recorded)
     return _claimed_never_placed(execution) if idempotent else None
+
+
+def _batch_shard(message: DialMessage) -> Fields:
+    """The batch counter shard this claim counts in, recorded on the execution so its end counts there too."""
+    shard = pick_shard(message.execution_id, message.batch_shards or 0)
+    return {BATCH_SHARD: shard} if shard else {}
 
 
 def _claimed_never_placed(execution: Execution | None) -> Execution | None:
@@ -265,7 +275,7 @@ def _wait_for_slot(deps: Dependencies, message: DialMessage) -> None:
 
 
 def _not_running(deps: Dependencies, message: DialMessage, expected: Execution) -> None:
-    batch = deps.batches.find(message.batch_id)
+    batch = deps.batches.find(message.batch_id, summed=False)
     if batch is not None and not batch.deleted_at:
         if batch.status == BatchStatus.RUNNING:  # running, so its own live-call cap was the limit
             _wait_for_slot(deps, message)

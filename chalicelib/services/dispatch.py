@@ -21,6 +21,8 @@ from ..domain.records import Agent, Batch, Execution, StoredContact
 from ..errors import Conflict, NotFound
 from ..observability import logger
 from ..resources import CONTROL_QUEUE, DIAL_QUEUE
+from ..store.batches import shards_for
+from ..store.dynamo import Fields
 from ..store.executions import BatchNotRunning
 from .container import Dependencies
 from .lifecycle import complete_if_done, stop_batch
@@ -48,7 +50,7 @@ def start_batch(deps: Dependencies, message: ControlMessage) -> None:
                 message.batch_id,
                 STARTABLE,
                 BatchStatus.RUNNING,
-                set_fields={"started_at": clock.now_iso()},
+                set_fields={"started_at": clock.now_iso(), **_counter_shards(batch)},
                 start_token=message.token,
             )
         except Conflict:
@@ -57,6 +59,12 @@ def start_batch(deps: Dependencies, message: ControlMessage) -> None:
         return
     emit_batch_event(deps, batch, "dispatching")  # deduped by id when a start is redelivered
     dispatch_step(deps, message.batch_id, batch.next_pos, 0)
+
+
+def _counter_shards(batch: Batch) -> Fields:
+    """A large batch's per-call counters go to shards from its start (store/batches.py: fixed from then on)."""
+    shards = shards_for(batch)
+    return {"counter_shards": shards} if shards else {}
 
 
 def capacity(batch: Batch, agent: Agent) -> int:

@@ -169,6 +169,7 @@ def complete_if_done(deps: Dependencies, batch_id: str, read: Batch | None = Non
             BatchStatus.COMPLETED,
             set_fields={"completed_at": clock.now_iso()},
             require_finished=True,
+            shards=batch.counter_shards,
         )
     except Conflict:  # someone else completed or stopped it first
         return False

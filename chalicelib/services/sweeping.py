@@ -17,6 +17,7 @@ from ..domain.messages import ControlMessage
 from ..domain.records import Batch, Execution
 from ..observability import count, logger
 from ..resources import CONTROL_QUEUE
+from ..store.batches import execution_shard
 from ..store.dynamo import Fields
 from ..store.executions import StaleTransition
 from .attempt_end import finish_call
@@ -110,7 +111,8 @@ def _reclaim(deps: Dependencies, lease: Fields) -> bool:
     execution = deps.executions.find(str(lease["lease_id"]))
     if execution is not None and execution.status in LIVE:
         return False
-    return deps.leases.release(lease["agent_key"], lease["lease_id"], lease["batch_id"])
+    shard = execution_shard(execution.model_extra) if execution is not None else None
+    return deps.leases.release(lease["agent_key"], lease["lease_id"], lease["batch_id"], shard)
 
 
 def _sweep_execution(

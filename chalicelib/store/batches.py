@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -11,15 +12,18 @@ from botocore.exceptions import ClientError
 
 from .. import aws, clock
 from ..domain.batch_status import ACTIVE, BatchStatus
+from ..domain.extraction import TALLY_PREFIX
 from ..domain.records import Batch
 from ..errors import Conflict, NotFound
 from ..resources import BATCHES, table_name
 from ..settings import Settings
 from .dynamo import (
+    BATCH_GET_KEYS,
     Fields,
     Request,
     Wire,
     av,
+    cancellation_codes,
     condition_failed,
     from_item,
     put_new,
@@ -94,6 +98,59 @@ def _named_adds(names: dict[str, str], vals: Wire, moves: dict[str, int], tallie
     return adds
 
 
+# A large batch's per-call counters live in COUNTER_SHARDS items beside its own (`<batch_id>#c<n>`, n = 1..N), summed
+# on read: one item takes ~1,000 write units/s, and a claim and an outcome on the batch item cost ~4 (~250 calls/s).
+# Each shard holds a copy of the batch's status (`run_status`, written with the batch item in one transaction by
+# every transition), so a claim checks that the batch runs on its own shard: the batch item takes no write per call,
+# only its status changes, and a pause or stop that commits refuses every later claim. A batch decides at its
+# start (`counter_shards`, never changed after): one with a live-call cap or a budget then, or under
+# SHARD_MIN_CONTACTS valid contacts, keeps every counter on its item, as every batch did before.
+COUNTER_SHARDS = 8
+SHARD_MIN_CONTACTS = 1000
+SHARD_FIELD = "batch_shard"  # on the execution: the counter shard its claim counted in (none: the batch item)
+RUN_STATUS = "run_status"  # on a shard: the batch's status, copied by each transition (not `status`: not a batch)
+TRANSITION_TRIES = 5  # a sharded batch's transition races claims on its shards (TransactionConflict): tried again
+STATUS_PREFIX = "es#"  # a shard's execution_status counters, top level (`es#<status>`)
+SUMMED = ("finished", "dispatched", "unreached", "live", "spend", "talk_seconds", "answered_calls", "ended_calls")
+
+
+def counter_key(batch_id: str, shard: int | None) -> str:
+    """The key of a batch's counter shard (None or 0: the batch item itself)."""
+    return f"{batch_id}#c{shard}" if shard else batch_id
+
+
+def shards_for(batch: Batch) -> int:
+    """How many counter shards a batch starting now gets (0: its counters stay on its item)."""
+    if batch.counter_shards or batch.max_concurrent_calls or batch.max_spend is not None:
+        return batch.counter_shards
+    return COUNTER_SHARDS if batch.valid_contacts >= SHARD_MIN_CONTACTS else 0
+
+
+def pick_shard(execution_id: str, shards: int) -> int | None:
+    """The counter shard a claim counts in: fixed per execution, spread evenly (None when the batch has none)."""
+    return int(hashlib.sha256(execution_id.encode()).hexdigest()[:8], 16) % shards + 1 if shards else None
+
+
+def execution_shard(extra: Fields | None) -> int | None:
+    """The counter shard recorded on an execution (its model_extra) by its claim; None for the batch item."""
+    return int((extra or {}).get(SHARD_FIELD) or 0) or None
+
+
+def _add_shard(fields: Fields, shard: Fields) -> None:
+    """Add one counter shard's counts into a batch item's fields (read, never written back)."""
+    for name in SUMMED:
+        if shard.get(name):
+            fields[name] = fields.get(name, 0) + shard[name]
+    statuses = dict(fields.get("execution_status") or {})
+    for name, n in shard.items():
+        if name.startswith(STATUS_PREFIX):
+            status = name.removeprefix(STATUS_PREFIX)
+            statuses[status] = statuses.get(status, 0) + n
+        elif name.startswith(TALLY_PREFIX):
+            fields[name] = fields.get(name, 0) + n
+    fields["execution_status"] = statuses
+
+
 BY_AGENT = "by_agent_keys"  # an agent's batches, newest first (KEYS_ONLY: see resources.Index)
 
 
@@ -111,11 +168,38 @@ class BatchStore:
             item["active"] = "1"
         put_new(self.table, item, "batch_id", f"batch {batch.batch_id}")
 
-    def find(self, batch_id: str) -> Batch | None:
+    def find(self, batch_id: str, *, summed: bool = True) -> Batch | None:
+        """`summed=False`: the batch item alone (its counter shards not added in), for a caller that reads no
+        counter (one request, not two)."""
         if not storable_key(batch_id):
             return None
         item = aws.dynamodb().get_item(TableName=self.table, Key=self.key(batch_id), ConsistentRead=True).get("Item")
-        return Batch.model_validate(from_item(item)) if item else None
+        if not item:
+            return None
+        return self._summed([from_item(item)])[0] if summed else Batch.model_validate(from_item(item))
+
+    def _summed(self, items: list[Fields]) -> list[Batch]:
+        """The batches with their counter shards added in: one consistent BatchGetItem (per 100 shards) for those
+        that have shards, so a read stays a fixed number of requests per batch."""
+        keys = [
+            {"batch_id": av(counter_key(item["batch_id"], s))}
+            for item in items
+            for s in range(1, int(item.get("counter_shards") or 0) + 1)
+        ]
+        shards: dict[str, list[Fields]] = {}
+        for start in range(0, len(keys), BATCH_GET_KEYS):
+            chunk = keys[start : start + BATCH_GET_KEYS]
+            request: Request | None = {self.table: {"Keys": chunk, "ConsistentRead": True}}
+            while request:
+                answer = aws.dynamodb().batch_get_item(RequestItems=request)
+                for found in answer.get("Responses", {}).get(self.table, []):
+                    fields = from_item(found)
+                    shards.setdefault(fields["batch_id"].rsplit("#c", 1)[0], []).append(fields)
+                request = answer.get("UnprocessedKeys") or None
+        for item in items:
+            for shard in shards.get(item["batch_id"], []):
+                _add_shard(item, shard)
+        return [Batch.model_validate(item) for item in items]
 
     def get(self, tenant_id: str, batch_id: str) -> Batch:
         """Another tenant's batch and a deleted one are both simply not found."""
@@ -135,7 +219,7 @@ class BatchStore:
             ExpressionAttributeValues=values(k=f"{tenant_id}#{agent_id}"),
             ScanIndexForward=False,
         )
-        return [Batch.model_validate(item) for item in items if not item.get("deleted_at")]
+        return self._summed([item for item in items if not item.get("deleted_at")])
 
     def list_active(self) -> Iterable[Batch]:
         items = query_all(
@@ -144,7 +228,7 @@ class BatchStore:
             KeyConditionExpression="active = :a",
             ExpressionAttributeValues=values(a="1"),
         )
-        return (Batch.model_validate(item) for item in items)
+        return (self._summed([item])[0] for item in items)
 
     def transition(
         self,
@@ -157,13 +241,40 @@ class BatchStore:
         start_token: str | None = None,
         require_finished: bool = False,
         require_spent: bool = False,
+        spent_against: float | None = None,
+        shards: int = 0,
     ) -> Batch:
         """Move a batch between states with a conditional write; Conflict says which state it was in.
 
         `start_token`: only if the batch still holds this start (a re-schedule makes older starts stale);
         `require_finished`: only once every valid contact's last attempt is final (completion);
-        `require_spent`: only while the recorded cost has reached `max_spend` (the budget pause).
-        """
+        `require_spent`: only while the recorded cost has reached `max_spend` (the budget pause; `spent_against`:
+        the budget the caller's sum reached, for a batch with counter shards, which has no total on its item).
+        A batch with counter shards also copies its new status onto them (`shards`: the caller read it has them,
+        which saves the refused write that would tell)."""
+        element, names, vals = self._transition_update(batch_id, to, set_fields, remove_fields)
+        allowed_list = [s.value for s in allowed]
+        condition = _transition_condition(allowed_list, start_token, require_finished, names, vals)
+        if require_spent:  # the budget pause: only while the recorded cost has reached the budget
+            condition += _spent_condition(vals, spent_against)
+        element["ConditionExpression"] = condition
+        shards = shards or int((set_fields or {}).get("counter_shards") or 0)
+        if not shards:  # a batch without shards (nearly all): one write, refused for one with shards
+            try:
+                return self._transition_alone(element)
+            except ClientError as exc:
+                if not condition_failed(exc):
+                    raise
+                old = from_item(exc.response.get("Item") or {})  # type: ignore[arg-type]
+                shards = int(old.get("counter_shards") or 0)
+                if not shards:
+                    raise _refused(batch_id, old, to, allowed_list) from None
+        return self._transition_with_shards(element, shards, to, allowed_list)
+
+    def _transition_update(
+        self, batch_id: str, to: BatchStatus, set_fields: Fields | None, remove_fields: Iterable[str]
+    ) -> tuple[Request, dict[str, str], Wire]:
+        """A transition's Update on the batch item, its condition still to add (with its names and values)."""
         fields = {"status": to.value, "updated_at": clock.now_iso(), **(set_fields or {})}
         remove = set(remove_fields)
         if to in ACTIVE:
@@ -171,30 +282,60 @@ class BatchStore:
         elif "active" not in fields:  # a caller may keep an ended batch in the sweeper's index (stop_batch)
             remove.add("active")
         update, names, vals = set_clause(fields)
-        allowed_list = [s.value for s in allowed]
-        condition = _transition_condition(allowed_list, start_token, require_finished, names, vals)
-        if require_spent:  # the budget pause: only while the recorded cost has reached the budget
-            condition += " AND (spend >= max_spend)"
         if remove:
             rnames = {f"#r{i}": name for i, name in enumerate(sorted(remove))}
             names.update(rnames)
             update += " REMOVE " + ", ".join(rnames)
-        try:
-            result = aws.dynamodb().update_item(
-                TableName=self.table,
-                Key=self.key(batch_id),
-                UpdateExpression=update,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=vals,
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            if not condition_failed(exc):
-                raise
-            raise _refused(batch_id, exc, to, allowed_list) from None
+        element: Request = {
+            "TableName": self.table,
+            "Key": self.key(batch_id),
+            "UpdateExpression": update,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": vals,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        return element, names, vals
+
+    def _transition_alone(self, element: Request) -> Batch:
+        """The batch item's transition by itself, on the condition that the batch has no counter shards."""
+        alone = {
+            **element,
+            "ConditionExpression": f"({element['ConditionExpression']}) AND attribute_not_exists(counter_shards)",
+        }
+        result = aws.dynamodb().update_item(**alone, ReturnValues="ALL_NEW")
         return Batch.model_validate(from_item(result["Attributes"]))
+
+    def _transition_with_shards(self, element: Request, shards: int, to: BatchStatus, allowed: list[str]) -> Batch:
+        """The transition and its status copied onto every counter shard, in one transaction: a claim whose shard
+        still said `running` committed before it; any later one is refused by its shard. Rare (a start, pause,
+        resume, stop or completion), so it may cost a transaction of 1 + shards items and a read."""
+        batch_id = str(from_item(element["Key"])["batch_id"])
+        copies: list[Request] = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": self.key(counter_key(batch_id, shard)),
+                    "UpdateExpression": "SET #rs = :st",
+                    "ExpressionAttributeNames": {"#rs": RUN_STATUS},
+                    "ExpressionAttributeValues": values(st=to.value),
+                }
+            }
+            for shard in range(1, shards + 1)
+        ]
+        items: list[Request] = [{"Update": element}, *copies]
+        for attempt in range(TRANSITION_TRIES):
+            try:
+                aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+                break
+            except ClientError as exc:
+                reasons = exc.response.get("CancellationReasons") or []
+                if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                    raise _refused(batch_id, from_item(dict(reasons[0].get("Item") or {})), to, allowed) from None
+                if "TransactionConflict" not in cancellation_codes(exc) or attempt == TRANSITION_TRIES - 1:
+                    raise
+        found = self.find(batch_id)
+        assert found is not None  # transitioned: it is there
+        return found
 
     def set_fields(
         self,
@@ -242,8 +383,8 @@ class BatchStore:
         """Take a settled, ended batch out of the sweeper's index; True for the one caller that did."""
         names = {"#st": "status", "#act": "active"}
         condition = "attribute_exists(#act) AND attribute_exists(settled_at) AND #st IN (:stopped, :failed)"
-        if require_finished:
-            condition += " AND finished >= valid_contacts"
+        if require_finished:  # with counter shards: the caller checked the sum
+            condition += " AND (finished >= valid_contacts OR attribute_exists(counter_shards))"
         return update_if(
             self.table,
             self.key(batch_id),
@@ -299,6 +440,7 @@ class BatchStore:
         tallies: dict[str, int] | None = None,
         released: bool = False,
         not_last: int | None = None,
+        shard: int | None = None,
     ) -> Request:
         """The Update element that keeps execution_status counters in step with an execution change.
 
@@ -309,31 +451,37 @@ class BatchStore:
         because an ADD cannot create the parent of a nested path. `released`: the attempt's live-call slot is
         freed in the same transaction (a transaction writes an item once, so `live` moves here). `not_last`: only
         while `finished` is below it and the batch has no budget (an outcome that cannot complete the batch nor
-        spend its budget, so its caller need not read the batch after it).
-        """
+        spend its budget, so its caller need not read the batch after it). `shard`: a counter shard instead (`must_run`
+        there: the shard's copy of the batch's status; `not_last`: another call in the shard is live)."""
         names: dict[str, str] = {"#u": "updated_at"}
         vals: Wire = {":now": av(clock.now_iso())}
+        if shard:  # a shard item has no execution_status map to ADD into (one ADD cannot create it): top level
+            moves, tallies = {}, {**(tallies or {}), **{STATUS_PREFIX + st: n for st, n in moves.items()}}
         adds = _named_adds(names, vals, moves, tallies or {})
         live = (1 if live_cap is not None else 0) - (1 if released else 0)
         plain = (("finished", finished), ("dispatched", dispatched), ("unreached", unreached), ("live", live))
         _counter_adds(adds, vals, (*plain, *(ended.counters() if ended is not None else ())))
         element: Request = {
             "TableName": self.table,
-            "Key": self.key(batch_id),
+            "Key": self.key(counter_key(batch_id, shard)),
             "UpdateExpression": "SET #u = :now" + (" ADD " + ", ".join(adds) if adds else ""),
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": vals,
         }
-        conditions = _not_last(_counter_conditions(names, vals, must_run, live_cap), vals, not_last)
+        conditions = (
+            _shard_conditions(names, vals, must_run, not_last)
+            if shard
+            else _not_last(_counter_conditions(names, vals, must_run, live_cap), vals, not_last)
+        )
         if conditions:
             element["ConditionExpression"] = conditions
         return {"Update": element}
 
-    def live_update(self, batch_id: str, delta: int) -> Request:
+    def live_update(self, batch_id: str, delta: int, shard: int | None = None) -> Request:
         return {
             "Update": {
                 "TableName": self.table,
-                "Key": self.key(batch_id),
+                "Key": self.key(counter_key(batch_id, shard)),
                 "UpdateExpression": "ADD live :d",
                 "ExpressionAttributeValues": values(d=delta),
             }
@@ -358,15 +506,22 @@ def _transition_condition(
     if start_token is not None:
         condition += " AND (start_token = :tok)"
         vals[":tok"] = av(start_token)
-    if require_finished:
-        condition += " AND (finished >= valid_contacts)"
+    if require_finished:  # a batch with counter shards: its caller checked the sum (finished only grows)
+        condition += " AND (finished >= valid_contacts OR attribute_exists(counter_shards))"
     return condition
 
 
-def _refused(batch_id: str, exc: ClientError, to: BatchStatus, allowed: list[str]) -> Conflict:
-    """The Conflict of a transition whose condition failed: it names the state the batch was in."""
-    old: Any = exc.response.get("Item")
-    state = from_item(old).get("status") if old else None
+def _spent_condition(vals: Wire, spent_against: float | None) -> str:
+    """The budget pause's condition; with counter shards, the caller's sum reached the budget still set."""
+    if spent_against is None:
+        return " AND (spend >= max_spend)"
+    vals[":seen"] = av(spent_against)
+    return " AND (spend >= max_spend OR (attribute_exists(counter_shards) AND max_spend <= :seen))"
+
+
+def _refused(batch_id: str, old: Fields, to: BatchStatus, allowed: list[str]) -> Conflict:
+    """The Conflict of a transition whose condition failed: it names the state the batch was in (`old`)."""
+    state = old.get("status")
     return Conflict(
         f"batch {batch_id} is {state or 'missing'}; {to.value} needs one of {', '.join(allowed)}",
         code="invalid_state",
@@ -380,6 +535,20 @@ def _counter_adds(adds: list[str], vals: Wire, counters: tuple[tuple[str, float]
         if amount:
             adds.append(f"{name} :{name}")
             vals[f":{name}"] = av(amount)
+
+
+def _shard_conditions(names: dict[str, str], vals: Wire, must_run: bool, not_last: int | None) -> str:
+    """counter_update's condition on a counter shard: the batch runs (the shard's copy of its status: a claim or a
+    retry), and for `not_last`, another call counted there is live, so this outcome cannot end the batch."""
+    conditions = []
+    if must_run:
+        names["#rs"] = RUN_STATUS
+        vals[":running"] = av(BatchStatus.RUNNING.value)
+        conditions.append("#rs = :running")
+    if not_last is not None:
+        vals[":one"] = av(1)
+        conditions.append("live > :one")
+    return " AND ".join(conditions)
 
 
 def _not_last(conditions: str, vals: Wire, not_last: int | None) -> str:

@@ -16,7 +16,7 @@ from ..errors import NotFound
 from ..resources import EXECUTIONS, table_name
 from ..settings import Settings
 from .agent_history import HistoryQuery, agent_key, agent_sort, history_page
-from .batches import BatchStore, Ended
+from .batches import BatchStore, Ended, execution_shard
 from .cursors import Cursors, KeyShape, cursor_key
 from .dynamo import (
     Fields,
@@ -268,6 +268,7 @@ class ExecutionStore:
             ended=Ended.of(changes) if became_final and rank(old) >= rank(CallStatus.INITIATED) else None,
             released=released,
             not_last=not_last,
+            shard=_shard(execution, changes),
         )
 
     def replace_with_retry(
@@ -290,18 +291,12 @@ class ExecutionStore:
         """
         now = clock.now_iso()
         changes = {"status": final_status, "updated_at": now, **fields}
+        counters = self._retry_counters(old, new, changes, tallies, bool(release))
         items = [
             self._status_update(
                 old.execution_id, old.status, changes, ["open_shard", WAKE_SHARD], notes, unmark=unmark
             ),
-            self._batches.counter_update(
-                old.batch_id,
-                {counted_as(old.status, old): -1, new.status: +1},
-                must_run=True,
-                ended=Ended.of(changes) if rank(old.status) >= rank(CallStatus.INITIATED) else None,
-                tallies=tallies,
-                released=bool(release),
-            ),
+            counters,
             {
                 "Put": {
                     "TableName": self.table,
@@ -319,6 +314,20 @@ class ExecutionStore:
             if refusal is None:
                 raise
             raise refusal from None
+
+    def _retry_counters(
+        self, old: Execution, new: Execution, changes: Fields, tallies: dict[str, int] | None, released: bool
+    ) -> Request:
+        """replace_with_retry's counter update: in the old attempt's counter shard, if its claim counted in one."""
+        return self._batches.counter_update(
+            old.batch_id,
+            {counted_as(old.status, old): -1, new.status: +1},
+            must_run=True,
+            ended=Ended.of(changes) if rank(old.status) >= rank(CallStatus.INITIATED) else None,
+            tallies=tallies,
+            released=released,
+            shard=_shard(old, changes),
+        )
 
     def add_details(self, execution: Execution, fields: Fields, *, tallies: dict[str, int]) -> bool:
         """Details reported after the final status (Bolna's `completed` after `call-disconnected`), set only if
@@ -342,7 +351,8 @@ class ExecutionStore:
             }
         ]
         if tallies:
-            items.append(self._batches.counter_update(execution.batch_id, {}, tallies=tallies))
+            shard = execution_shard(execution.model_extra)
+            items.append(self._batches.counter_update(execution.batch_id, {}, tallies=tallies, shard=shard))
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except ClientError as exc:
@@ -607,6 +617,11 @@ def _move_refused(exc: ClientError, execution: Execution, *, guarded: bool) -> E
     if "ConditionalCheckFailed" in codes[2:]:
         return NoFreeSlot(execution.batch_id)
     return None
+
+
+def _shard(execution: Execution, changes: Fields) -> int | None:
+    """The batch counter shard an execution counts in: the one its claim chose (in `changes`, for the claim)."""
+    return execution_shard(changes) or execution_shard(execution.model_extra)
 
 
 def _changes(execution_id: str, to_status: str, fields: Fields | None) -> tuple[Fields, list[str]]:

@@ -138,9 +138,10 @@ class LeaseStore:
             },
         ]
 
-    def release(self, key: str, execution_id: str, batch_id: str) -> bool:
+    def release(self, key: str, execution_id: str, batch_id: str, batch_shard: int | None = None) -> bool:
         """Free the slot; False when it was already freed (a repeated event, or the sweeper got there first).
-        The execution's mark first; a call claimed before the fold holds a lease item instead."""
+        The execution's mark first; a call claimed before the fold holds a lease item instead. `batch_shard`:
+        the batch counter shard the call's claim counted in (store/batches.py)."""
         unmark: Request = {
             "Update": {
                 "TableName": self._executions,
@@ -149,7 +150,7 @@ class LeaseStore:
                 "ConditionExpression": f"attribute_exists({LEASE})",
             }
         }
-        live = self._batches.live_update(batch_id, -1)
+        live = self._batches.live_update(batch_id, -1, batch_shard)
         for first in ([unmark, self._minus_one(key)], self.release_elements(key, execution_id)):
             try:
                 items: list[Request] = [*first, live]
