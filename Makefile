@@ -79,7 +79,7 @@ bench-smoke: $(VENV)/.installed
 		echo "bench-smoke: bench/$$script.py ok in $$(( $$(date +%s) - start )) s"; \
 	done
 
-# `make chaos SEEDS=10000 FIRST=1`: the chaos test (issue 18) over more seeds; `make test` runs seeds 1-140 (README, Reliability; seed 141 fails: a finding, not yet diagnosed).
+# `make chaos SEEDS=10000 FIRST=1`: the chaos test (issue 18) over more seeds; `make test` runs seeds 1-200 (README, Reliability).
 # Each seed starts from an empty stack at a fixed instant: `make chaos FIRST=<seed> SEEDS=1` replays one alone.
 SEEDS ?= 1000
 FIRST ?= 1

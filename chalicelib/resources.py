@@ -61,13 +61,12 @@ EXECUTIONS = Table(
     indexes=(
         Index("by_batch_keys", partition_key="batch_id", sort_key="seq", projection="KEYS_ONLY"),
         Index("by_open", partition_key="open_shard", sort_key="updated_at"),
+        # A call waiting as `rescheduled` (calling hours, a contact limit), by its wake-up time: the sweeper wakes
+        # one whose wake-up was lost (store/executions.WAKE_SHARD). Sparse; KEYS_ONLY: only its moves write it.
+        Index("by_wake", partition_key="wake_shard", sort_key="scheduled_at", projection="KEYS_ONLY"),
         # An erasure finds one tenant's number here (`number_key`: a hash of tenant and number), never by a scan;
         # an erased execution leaves it.
         Index("by_number", partition_key="number_key", sort_key="execution_id"),
-        # The same, KEYS_ONLY: a call's status writes never touch it (by_number's ALL entry is rewritten, at the
-        # item's size, by each of them). Created in this release (one index change per table per deploy: README
-        # "Upgrading a deployment"); the next one moves the erasure's reads here and deletes by_number.
-        Index("by_number_keys", partition_key="number_key", sort_key="execution_id", projection="KEYS_ONLY"),
         # An agent's call history (GET /v2/agent/{agent_id}/executions): `<tenant>#<agent>`, `<created_at>#<id>`.
         Index("by_agent_keys", partition_key="agent_key", sort_key="agent_sort", projection="KEYS_ONLY"),
     ),

@@ -44,6 +44,8 @@ RECOVERIES = {
     "PlacementsUnknown": "placements of unknown outcome (kept, never redialled)",  # services/dialing.py
     "CallbacksReplayed": "provider callbacks replayed (ignored)",  # services/callbacks.py
     "DialsHandedBack": "dials handed back near the function timeout",  # services/dialing.py
+    "WakeUpsRecovered": "rescheduled calls woken by their redelivered dial",  # services/dialing.py
+    "WakeUpsRearmed": "lost wake-ups of rescheduled calls re-armed",  # services/wake_rearm.py
 }
 # Consent and calling rules at work.
 RULES = {

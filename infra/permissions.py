@@ -214,10 +214,11 @@ ACCESS: dict[str, Access] = {
         schedules=True,
     ),
     # services/sweeping.py: the open-executions, expired-leases and active-batches indexes; finish_call;
-    # re-send stalled dispatch steps; re-deliver missed starts.
+    # re-send stalled dispatch steps; re-deliver missed starts; wake rescheduled calls whose wake-up was lost
+    # (by_wake, KEYS_ONLY: the items by BatchGetItem; services/wake_rearm.py).
     "sweeper": Access(
-        items=((EXECUTIONS, (GET, PUT, UPDATE)), (BATCHES, (GET, UPDATE)), (LEASES, (UPDATE, DELETE))),
-        indexes=((EXECUTIONS, "by_open"), (LEASES, "by_expiry"), (BATCHES, "by_status")),
+        items=((EXECUTIONS, (GET, PUT, UPDATE, BATCH_GET)), (BATCHES, (GET, UPDATE)), (LEASES, (UPDATE, DELETE))),
+        indexes=((EXECUTIONS, "by_open"), (EXECUTIONS, "by_wake"), (LEASES, "by_expiry"), (BATCHES, "by_status")),
         sends=(CONTROL_QUEUE, DIAL_QUEUE, WEBHOOK_QUEUE),  # restarts; webhooks of calls it ends
         schedules=True,
     ),

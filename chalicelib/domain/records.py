@@ -233,6 +233,7 @@ class Execution(Record):
     # bookkeeping
     superseded_by: str | None = None  # the retry that replaced this attempt
     open_shard: str | None = None  # set while a provider owes a final status (the by_open index)
+    wake_shard: str | None = None  # set while `rescheduled` (the by_wake index: a lost wake-up is re-armed)
     place_token: str | None = None  # a re-queued placement's one-time token
     wait_token: str | None = None  # the live copy of a waiting call's message (DialMessage.live_wait)
     callbacks: set[str] | None = None  # provider callbacks received (replays are refused)

@@ -168,10 +168,8 @@ def _claim(
         count("WaitCopiesDropped")
         return None
     except StaleTransition:
-        # Already claimed (a redelivery), canceled, or never created (a retry that lost its race).
-        if deps.providers[agent.provider].idempotent(agent):
-            return _claimed_never_placed(deps, message)
-        return None
+        # Already claimed (a redelivery), canceled, never created (a retry that lost its race), or rescheduled
+        return _claim_moved(deps, message, agent, now, recorded)
     except BatchNotRunning:
         _not_running(deps, message, expected)
         return None
@@ -219,16 +217,33 @@ def _claim_in(
     )
 
 
+def _claim_moved(
+    deps: Dependencies, message: DialMessage, agent: Agent, now: datetime, recorded: dict[str, str | None]
+) -> Execution | None:
+    """The claim found the execution moved on. A message that expected it `queued` and finds it `rescheduled` is
+    a redelivery whose earlier try moved it there (calling hours, a contact limit), then died before creating the
+    wake-up: this delivery is its wake-up, and claims it from there (chaos seeds 141, 868: else it waits forever).
+    The claim from `rescheduled` is conditional too: a wake-up that did get created finds it claimed."""
+    idempotent = deps.providers[agent.provider].idempotent(agent)
+    if message.expect_status != "queued" and not idempotent:
+        return None  # nothing to read: a duplicate of a wake-up or a slot wait, beaten by its twin
+    execution = deps.executions.find(message.execution_id)
+    if execution is not None and execution.status == "rescheduled" and message.expect_status == "queued":
+        count("WakeUpsRecovered")
+        woken = message.again(expect_status="rescheduled")
+        return _claim(deps, woken, woken.expected(), agent, now, recorded)
+    return _claimed_never_placed(execution) if idempotent else None
+
+
 def _batch_shard(message: DialMessage) -> Fields:
     """The batch counter shard this claim counts in, recorded on the execution so its end counts there too."""
     shard = pick_shard(message.execution_id, message.batch_shards or 0)
     return {BATCH_SHARD: shard} if shard else {}
 
 
-def _claimed_never_placed(deps: Dependencies, message: DialMessage) -> Execution | None:
+def _claimed_never_placed(execution: Execution | None) -> Execution | None:
     """A redelivered message whose claim stands but whose call was never recorded as placed: the dialer
     died in between. With an idempotent provider, placing it again makes no second call."""
-    execution = deps.executions.find(message.execution_id)
     if (
         execution is None
         or execution.status != "initiated"

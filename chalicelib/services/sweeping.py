@@ -24,6 +24,7 @@ from .attempt_end import finish_call
 from .container import Dependencies
 from .dial_waits import LIVE
 from .lifecycle import complete_if_done, deliver_start, missed_start, resume_settling
+from .wake_rearm import lost_wakes, rearm
 
 STALL_AFTER = timedelta(minutes=2)
 
@@ -41,6 +42,7 @@ class SweepReport:
     resumed_dispatches: int = 0
     reclaimed_leases: int = 0
     resumed_cancels: int = 0
+    rearmed_wakes: int = 0  # rescheduled calls whose wake-up was lost, woken again (services/wake_rearm.py)
     failures: int = 0  # items that raised and were skipped; they are tried again next sweep
     live_calls: int = 0  # leases held at the end of the sweep (published as the LiveCalls metric)
 
@@ -57,7 +59,7 @@ def _isolated(report: SweepReport, step: str, **ids: str) -> Iterator[None]:
 
 
 def sweep_once(deps: Dependencies) -> SweepReport:
-    """Every open execution, expired lease and active batch, each on its own; what was done, counted.
+    """Every open execution, expired lease, active batch and lost wake-up, each on its own; what was done, counted.
     A listing that fails (its query throttled, a 5xx) skips only the rest of that listing until the next sweep:
     never the others (chaos seed 162: a failed query of open calls ended the whole sweep); a sharded listing
     skips only the failed shard (store/dynamo.query_shards)."""
@@ -78,6 +80,10 @@ def sweep_once(deps: Dependencies) -> SweepReport:
         for batch in deps.batches.list_active():
             with _isolated(report, "active_batch", batch_id=str(batch.batch_id)):
                 _sweep_batch(deps, report, batch, now, stall_cutoff, touched)
+    with _isolated(report, "lost_wakes"):
+        for execution in lost_wakes(deps, now):
+            with _isolated(report, "lost_wake", execution_id=execution.execution_id, batch_id=execution.batch_id):
+                report.rearmed_wakes += rearm(deps, execution, now)
     with _isolated(report, "live_calls"):
         report.live_calls = deps.leases.count_live()
         count("LiveCalls", report.live_calls)  # a gauge, once a minute: the dashboard draws its maximum

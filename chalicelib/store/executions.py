@@ -26,6 +26,7 @@ from .dynamo import (
     cancellation_codes,
     condition_failed,
     from_item,
+    get_many,
     index_shard,
     query_keys_all,
     query_keys_page,
@@ -45,6 +46,9 @@ LIVE_PROGRESS = (CallStatus.RINGING.value, CallStatus.IN_PROGRESS.value)
 # Set with each such status: the batch counts it as `initiated`. One stored before (without it) is counted
 # under its own status, so its next move takes it from there.
 PROGRESS_MARK = "progress_counted"
+# Set while an execution is `rescheduled`: the by_wake index lists it by `scheduled_at`, so the sweeper finds a
+# call whose wake-up (a schedule, a delayed message) was lost, long past its time (services/wake_rearm.py).
+WAKE_SHARD = "wake_shard"
 
 
 def counted_as(status: str, execution: Execution | None = None) -> str:
@@ -195,6 +199,8 @@ class ExecutionStore:
         """
         old = execution.status
         changes, remove = _changes(execution.execution_id, to_status, fields)
+        if old == CallStatus.RESCHEDULED and to_status != old:
+            remove.append(WAKE_SHARD)  # woken (or ended): off the by_wake index
         update = self._status_update(execution.execution_id, old, changes, remove, notes, unmark=unmark, wait=wait)
         counters = self._counters(
             execution, to_status, changes, batch_must_run, batch_live_cap, tallies, bool(release), not_last
@@ -287,7 +293,9 @@ class ExecutionStore:
         changes = {"status": final_status, "updated_at": now, **fields}
         counters = self._retry_counters(old, new, changes, tallies, bool(release))
         items = [
-            self._status_update(old.execution_id, old.status, changes, ["open_shard"], notes, unmark=unmark),
+            self._status_update(
+                old.execution_id, old.status, changes, ["open_shard", WAKE_SHARD], notes, unmark=unmark
+            ),
             counters,
             {
                 "Put": {
@@ -520,6 +528,32 @@ class ExecutionStore:
         )
         return (Execution.model_validate(item) for item in items)
 
+    def wakes_due_before(self, cutoff_iso: str) -> Iterator[Execution]:
+        """Calls still `rescheduled` whose wake-up time is older than the cutoff (for the sweeper): normally none."""
+        entries = query_shards(
+            WAKE_SHARD,
+            "scheduled_at < :c",
+            TableName=self.table,
+            IndexName="by_wake",
+            ExpressionAttributeValues=values(c=cutoff_iso),
+        )
+        keys = [self.key(str(entry["execution_id"])) for entry in entries]  # KEYS_ONLY: the items by key
+        for item in get_many(self.table, KEY, keys) if keys else []:
+            if item.get("status") == CallStatus.RESCHEDULED:
+                yield Execution.model_validate(item)
+
+    def rearm_wake(self, execution: Execution, token: str) -> bool:
+        """Take over a lost wake-up: still `rescheduled` and unchanged since read (so a wake-up or a slot wait's
+        hand-off that moved it meanwhile wins); `token` becomes its live wait chain (DialMessage.live_wait)."""
+        return update_if(
+            self.table,
+            self.key(execution.execution_id),
+            {"updated_at": clock.now_iso(), "wait_token": token},
+            "#st = :r AND updated_at = :u",
+            {"#st": "status"},
+            values(r=CallStatus.RESCHEDULED.value, u=execution.updated_at),
+        )
+
     # Erasure and purge (services/erasures.py, services/purge_walk.py)
 
     def page_after(
@@ -631,6 +665,8 @@ def _changes(execution_id: str, to_status: str, fields: Fields | None) -> tuple[
         changes["open_shard"] = index_shard(execution_id)
     if to_status in LIVE_PROGRESS:
         changes[PROGRESS_MARK] = True
+    if to_status == CallStatus.RESCHEDULED:
+        changes[WAKE_SHARD] = index_shard(execution_id)  # by_wake, sorted by its `scheduled_at`
     return changes, remove
 
 

@@ -375,6 +375,7 @@ KEYS_ONLY_READ = {
     "exporter": {"executions"},
     "dialer": {"leases"},  # not an index: the live-call shards' counters, read when a claim's own shard is full
     "provider_events": {"batches"},  # an agent's month spent: its batches (by_agent_keys) are paused
+    "sweeper": {"executions"},  # rescheduled calls whose wake-up was lost (by_wake)
 }
 
 
@@ -423,7 +424,12 @@ def test_indexes_are_queried_only_where_the_code_queries_them(synth: Synth) -> N
         }
         for name in synth.functions()
     }
-    assert queried["sweeper"] == {("executions", "by_open"), ("leases", "by_expiry"), ("batches", "by_status")}
+    assert queried["sweeper"] == {
+        ("executions", "by_open"),
+        ("executions", "by_wake"),  # rescheduled calls whose wake-up was lost (services/wake_rearm.py)
+        ("leases", "by_expiry"),
+        ("batches", "by_status"),
+    }
     assert queried["api_handler"] == {
         ("batches", "by_agent_keys"),
         ("executions", "by_batch_keys"),

@@ -176,26 +176,3 @@ def test_a_call_claimed_before_the_lease_fold_ends_and_frees_its_slot_once(
     assert deps.leases.live(key) == 0 == deps.leases.count_live()
     assert not deps.leases.release(key, execution.execution_id, batch_id)  # freed once: a repeat frees nothing
     assert deps.leases.live(key) == 0
-
-
-def test_the_number_index_holds_keys_only_so_a_call_s_status_writes_never_rewrite_it(
-    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies
-) -> None:
-    # Given an answered call (six writes of its item after its creation)
-    patch_agent(client, tenant, provider_config={"fixed_talk_seconds": 30})
-    batch_id, _ = create_and_run(client, tenant, 1)
-    pump.run(until=lambda: is_completed(deps, batch_id), advance_seconds=2)
-    (execution,) = deps.executions.iter_batch(batch_id)
-    # Then the erasure's index holds only its keys (an ALL index rewrote its entry, at the item's size, on each
-    # of those writes; a KEYS_ONLY one is written when the key comes and goes), and the erasure still finds it
-    found = aws.dynamodb().query(
-        TableName=deps.executions.table,
-        IndexName="by_number_keys",
-        KeyConditionExpression="number_key = :k",
-        ExpressionAttributeValues={":k": av(execution.number_key)},
-    )["Items"]
-    assert [set(item) for item in found] == [{"number_key", "execution_id"}]
-    page, _ = deps.executions.page_after(
-        "by_number_keys", "number_key", str(execution.number_key), "execution_id", None, 10
-    )
-    assert [e.execution_id for e in page] == [execution.execution_id] and page[0].status == "completed"

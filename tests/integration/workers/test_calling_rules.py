@@ -238,3 +238,43 @@ def test_a_dialer_that_dies_after_rescheduling_a_call_still_wakes_it_when_the_ru
         pump.run(until=lambda: bool(dials_to(scripted, US)), advance_seconds=60)
         [at] = dials_to(scripted, US)
         assert utc(2026, 11, 30, 14) <= at < utc(2026, 11, 30, 14, 2)
+
+
+def test_a_dialer_that_dies_after_rescheduling_a_call_wakes_it_when_redelivered_after_the_rules_opened(
+    client: Client,
+    tenant: tuple[str, str],
+    pump: Pump,
+    deps: Dependencies,
+    scripted: ScriptedProvider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a call two minutes before its rules open (09:00 EST), and a dialer that dies once right after moving it
+    # to `rescheduled`, before creating its wake-up; SQS delivers the message again only after its visibility
+    # timeout (180 s), once the rules are open (chaos seeds 141, 868, 1002, ...: the call waited forever)
+    import chalicelib.services.dial_waits as dial_waits
+
+    patch_agent(client, tenant, call_start_hour=9, call_end_hour=21)
+    sent = dial_waits.later
+    died: list[bool] = []
+
+    def dies_once(*args: Any, **kwargs: Any) -> None:
+        if not died:
+            died.append(True)
+            raise RuntimeError("the dialer died (injected)")
+        sent(*args, **kwargs)
+
+    monkeypatch.setattr(dial_waits, "later", dies_once)
+    with time_machine.travel(utc(2026, 11, 30, 13, 58), tick=False):  # 08:58 EST
+        pump.freeze()
+        batch_id, auth = start_batch(client, tenant, [US])
+        pump.step("dispatcher")
+        with pytest.raises(Exception, match="All records failed"):
+            pump.step("dialer")
+        assert died and executions(client, batch_id, auth)[US]["status"] == "rescheduled"
+        # When the message comes back at 09:01 EST, the rules open
+        pump.advance(181)
+        pump.run(until=lambda: bool(dials_to(scripted, US)), advance_seconds=60)
+    # Then the redelivery is the call's wake-up: dialled once, at once
+    [at] = dials_to(scripted, US)
+    assert utc(2026, 11, 30, 14, 1) <= at < utc(2026, 11, 30, 14, 2)
+    assert executions(client, batch_id, auth)[US]["status"] != "rescheduled"
