@@ -3,7 +3,6 @@ retry per the batch's retry_config, free the live-call slot, and complete the ba
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,11 +23,10 @@ from ..store.leases import lease_key
 from .budget import month_cost_elements, pause_agent_if_spent, pause_if_spent
 from .container import Dependencies
 from .lifecycle import complete_if_done
+from .warm_cache import WarmCache
 from .webhooks import emit_call_event
 
-BATCH_CACHE_SECONDS = 10.0
-BATCH_CACHE_SIZE = 256
-_batches: dict[str, tuple[float, Batch]] = {}
+_batches: WarmCache[str, Batch | None] = WarmCache(seconds=10.0, size=256)
 
 
 def finish_call(
@@ -151,17 +149,12 @@ def _running_batch(deps: Dependencies, batch_id: str) -> Batch | None:
     """The batch if it runs, for the retry decision: a running batch is cached briefly per warm container (its
     retry_config never changes; a stop or pause that lands meanwhile fails the retry's transaction); any
     other state is read again, so a resumed batch retries at once."""
-    hit = _batches.get(batch_id)
-    if hit is not None and time.monotonic() - hit[0] < BATCH_CACHE_SECONDS:
-        return hit[1]
-    batch = deps.batches.find(batch_id, summed=False)  # its counters are never read from the cache
-    if batch is None or batch.status != BatchStatus.RUNNING:
-        _batches.pop(batch_id, None)
-        return None
-    if len(_batches) >= BATCH_CACHE_SIZE:
-        _batches.clear()
-    _batches[batch_id] = (time.monotonic(), batch)
-    return batch
+
+    def load() -> Batch | None:
+        return deps.batches.find(batch_id, summed=False)  # its counters are never read from the cache
+
+    batch = _batches.get(batch_id, load, keep=lambda found: found is not None and found.status == BatchStatus.RUNNING)
+    return batch if batch is not None and batch.status == BatchStatus.RUNNING else None
 
 
 def _opted_out(execution: Execution, fields: Fields) -> bool:

@@ -9,7 +9,6 @@ budget), so the pause cannot race a dial. Resuming needs a budget above the spen
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
 from .. import clock
@@ -21,12 +20,12 @@ from ..store.batches import Ended
 from ..store.dynamo import Fields, Request
 from ..store.leases import agent_key
 from .container import Dependencies
+from .warm_cache import WarmCache
 from .webhooks import emit_batch_event
 
 BUDGET_REACHED = "budget_reached"
 AGENT_BUDGET_REACHED = "agent_budget_reached"
-AGENT_CACHE_SECONDS = 30.0
-_agents: dict[tuple[str, str], tuple[float, Agent | None]] = {}
+_agents: WarmCache[tuple[str, str], Agent | None] = WarmCache(seconds=30.0)
 
 
 def spent(batch: Batch) -> bool:
@@ -111,16 +110,14 @@ def month_cost_elements(deps: Dependencies, execution: Execution, fields: Fields
 
 def _agent(deps: Dependencies, tenant_id: str, agent_id: str, fresh: bool = False) -> Agent | None:
     """Budgets change rarely and every outcome asks: cached briefly per warm container (`fresh`: read now)."""
-    key = (tenant_id, agent_id)
-    hit = _agents.get(key)
-    if hit and not fresh and time.monotonic() - hit[0] < AGENT_CACHE_SECONDS:
-        return hit[1]
-    try:
-        agent: Agent | None = deps.agents.get(tenant_id, agent_id)
-    except NotFound:
-        agent = None
-    _agents[key] = (time.monotonic(), agent)
-    return agent
+
+    def load() -> Agent | None:
+        try:
+            return deps.agents.get(tenant_id, agent_id)
+        except NotFound:
+            return None
+
+    return _agents.get((tenant_id, agent_id), load, fresh=fresh)
 
 
 def month_budget(deps: Dependencies, tenant_id: str, agent_id: str, fresh: bool = False) -> tuple[float, float] | None:

@@ -49,10 +49,10 @@ from .container import Dependencies
 from .dial_waits import again, later, rule_fields, unplaced, wait_again, wait_for_window
 from .number_guard import guard_element
 from .number_guard import refused as number_refused
+from .warm_cache import WarmCache
 
 PAUSED_RECHECK_SECONDS = 15
 DEADLINE_MARGIN_MS = 3000  # claiming, pacing and recording the call around the provider request
-AGENT_CACHE_SECONDS = 30.0
 NO_BATCH_CAP = 1_000_000
 EARLY_TOLERANCE = timedelta(seconds=1)
 DEFAULT_CALLS_PER_SECOND = {"twilio": 1.0}  # a Twilio account's default; set the agent's calls_per_second
@@ -61,18 +61,12 @@ RATE_LIMIT_PAUSE_SECONDS = 5.0  # when a rate-limit answer has no Retry-After
 MAX_BACKOFF_SECONDS = 60
 MAYBE_PLACED = "the call may have been placed, so it is not placed again; waiting for the provider's report"
 
-_agents: dict[tuple[str, str], tuple[float, Agent]] = {}
+_agents: WarmCache[tuple[str, str], Agent] = WarmCache(seconds=30.0)
 
 
 def _agent(deps: Dependencies, tenant_id: str, agent_id: str) -> Agent:
     """Agents change rarely and every call needs one: cache them briefly per warm container."""
-    key = (tenant_id, agent_id)
-    hit = _agents.get(key)
-    if hit and time.monotonic() - hit[0] < AGENT_CACHE_SECONDS:
-        return hit[1]
-    agent = deps.agents.get(tenant_id, agent_id)
-    _agents[key] = (time.monotonic(), agent)
-    return agent
+    return _agents.get((tenant_id, agent_id), lambda: deps.agents.get(tenant_id, agent_id))
 
 
 @lru_cache(maxsize=8192)

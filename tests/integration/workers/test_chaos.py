@@ -22,7 +22,6 @@ from chalicelib import aws, clock
 from chalicelib.domain.messages import WebhookMessage
 from chalicelib.domain.webhooks import message_id
 from chalicelib.resources import WEBHOOK_QUEUE, queue_name
-from chalicelib.services import attempt_end, budget, dialing
 from chalicelib.services.admin import seed_demo
 from chalicelib.services.container import Dependencies
 from local.moto_costs import remove_moto_overheads
@@ -46,11 +45,8 @@ def world(client: Client, deps: Dependencies, pump: Pump, monkeypatch: pytest.Mo
     short = {"webhook_retry_schedule": (5, 30), "webhook_max_attempts": 3}
     for name, value in {"webhook_allow_private": True, "webhook_timeout_seconds": 2.0, **short}.items():
         monkeypatch.setattr(deps.settings, name, value)  # the one object the providers hold too
-    # Nothing may hang on real time, or a seed would not replay on a loaded machine: warm dialers keep their
-    # agents for the whole seed (each starts cold), and no answer times out unless a receiver stalls.
-    monkeypatch.setattr(dialing, "AGENT_CACHE_SECONDS", float("inf"))
-    monkeypatch.setattr(budget, "AGENT_CACHE_SECONDS", float("inf"))
-    monkeypatch.setattr(attempt_end, "BATCH_CACHE_SECONDS", float("inf"))  # so are running batches
+    # Nothing may hang on real time, or a seed would not replay on a loaded machine: the warm caches age on the
+    # pump's clock (services/warm_cache.py), and no answer times out unless a receiver stalls.
     pump.peek = functools.partial(has_visible_messages, deps.settings)
     monkeypatch.setenv("HTTP_AGENT_TOKEN", TOKEN)
     monkeypatch.setenv("HTTP_AGENT_SIGNING_SECRET", SIGNING_SECRET)
