@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from chalice.test import Client
 
 from chalicelib.services.container import Dependencies
+from chalicelib.store import batches as store_batches
 from tests.support.api import post_csv
+from tests.support.pump import Pump
 
 
 def contacts_csv(n: int) -> bytes:
@@ -58,3 +61,30 @@ def patch_agent(client: Client, tenant: tuple[str, str], **fields: Any) -> None:
         headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
     )
     assert response.status_code == 200, response.body
+
+
+def dispatched_batch(
+    client: Client, tenant: tuple[str, str], pump: Pump, n: int, *, agent_limit: int, **fields: str
+) -> tuple[str, dict[str, str]]:
+    """A batch of `n` contacts created, run and dispatched (every dial message queued, none taken yet), its agent
+    allowing `agent_limit` live calls (`max_concurrent_calls`)."""
+    patch_agent(client, tenant, max_concurrent_calls=agent_limit)
+    batch_id, auth = create_and_run(client, tenant, n, **fields)
+    while pump.step("dispatcher"):
+        pass
+    return batch_id, auth
+
+
+def running_sharded_batch(
+    client: Client,
+    tenant: tuple[str, str],
+    pump: Pump,
+    monkeypatch: pytest.MonkeyPatch,
+    n: int,
+    *,
+    agent_limit: int = 100,
+    **fields: str,
+) -> tuple[str, dict[str, str]]:
+    """`dispatched_batch` with counter shards for any size (the threshold lowered to 1): a large batch, in small."""
+    monkeypatch.setattr(store_batches, "SHARD_MIN_CONTACTS", 1)
+    return dispatched_batch(client, tenant, pump, n, agent_limit=agent_limit, **fields)

@@ -21,7 +21,7 @@ from chalicelib.store import batches
 from chalicelib.store.batches import RUN_STATUS, SHARD_FIELD, counter_key
 from chalicelib.store.dynamo import av, from_item
 from chalicelib.workers.sweeper import sweep
-from tests.support.batches import create_and_run, patch_agent
+from tests.support.batches import create_and_run, patch_agent, running_sharded_batch
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
 
@@ -90,13 +90,9 @@ def test_counts_stay_exact_when_claims_and_outcomes_race_across_shards_and_it_co
     seed: int,
 ) -> None:
     # Given a batch large enough for counter shards (the threshold lowered), its contacts dispatched
-    monkeypatch.setattr(batches, "SHARD_MIN_CONTACTS", 1)
-    patch_agent(client, tenant, max_concurrent_calls=100)
     completions = count_completions(deps, monkeypatch)
     n = 20 + 4 * seed
-    batch_id, auth = create_and_run(client, tenant, n)
-    while pump.step("dispatcher"):
-        pass
+    batch_id, auth = running_sharded_batch(client, tenant, pump, monkeypatch, n)
     # When dialers and outcome handlers race over every call
     race(pump, steps=8)
     pump.run(until=lambda: deps.batches.find(batch_id).status == "completed", advance_seconds=2)  # type: ignore[union-attr]
@@ -126,11 +122,9 @@ def test_a_started_batch_no_longer_writes_its_item_for_each_call_outcome(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given a sharded batch running, its calls dispatched and claimed
-    monkeypatch.setattr(batches, "SHARD_MIN_CONTACTS", 1)
-    patch_agent(client, tenant, max_concurrent_calls=100)
     scripted.report = False
-    batch_id, _ = create_and_run(client, tenant, 6)
-    while pump.step("dispatcher") or pump.step("dialer"):
+    batch_id, _ = running_sharded_batch(client, tenant, pump, monkeypatch, 6)
+    while pump.step("dialer"):
         pass
     before = deps.batches.find(batch_id)
     assert before is not None and before.live == 6 and before.execution_status["initiated"] == 6
@@ -148,11 +142,7 @@ def test_no_call_writes_or_checks_the_batch_item_of_a_sharded_batch_only_its_own
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given a sharded batch running, its contacts dispatched
-    monkeypatch.setattr(batches, "SHARD_MIN_CONTACTS", 1)
-    patch_agent(client, tenant, max_concurrent_calls=100)
-    batch_id, _ = create_and_run(client, tenant, 10)
-    while pump.step("dispatcher"):
-        pass
+    batch_id, _ = running_sharded_batch(client, tenant, pump, monkeypatch, 10)
     # When every call is claimed, placed and ends (but one, still ringing: none is the batch's last)
     scripted.script[(9, 1)] = "ringing"
     written = batch_item_writes(deps)
@@ -174,11 +164,7 @@ def test_a_claim_whose_transaction_lands_after_a_pause_commits_is_refused_by_its
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given a sharded batch running, its contacts dispatched
-    monkeypatch.setattr(batches, "SHARD_MIN_CONTACTS", 1)
-    patch_agent(client, tenant, max_concurrent_calls=100)
-    batch_id, auth = create_and_run(client, tenant, 3)
-    while pump.step("dispatcher"):
-        pass
+    batch_id, auth = running_sharded_batch(client, tenant, pump, monkeypatch, 3)
     paused: list[int] = []
 
     def pause_first(params: dict[str, Any], **_: Any) -> None:
@@ -212,12 +198,8 @@ def test_a_batch_with_a_live_call_cap_keeps_its_counters_on_its_item_and_its_cap
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given a large batch with its own cap of 3 live calls, and calls that never report
-    monkeypatch.setattr(batches, "SHARD_MIN_CONTACTS", 1)
-    patch_agent(client, tenant, max_concurrent_calls=50)
     scripted.report = False
-    batch_id, _ = create_and_run(client, tenant, 12, max_concurrent_calls="3")
-    while pump.step("dispatcher"):
-        pass
+    batch_id, _ = running_sharded_batch(client, tenant, pump, monkeypatch, 12, agent_limit=50, max_concurrent_calls="3")
     # When several dialers race over every message
     race(pump, steps=5)
     # Then exactly 3 calls were placed, counted on the batch item (no shards), never more

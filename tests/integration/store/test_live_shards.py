@@ -16,7 +16,7 @@ from chalicelib.store import leases
 from chalicelib.store.dynamo import av, from_item
 from chalicelib.store.leases import COUNTER, SHARD_FIELD, agent_key, shard_key
 from chalicelib.workers.sweeper import sweep
-from tests.support.batches import create_and_run, patch_agent
+from tests.support.batches import create_and_run, dispatched_batch, patch_agent
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
 
@@ -54,11 +54,8 @@ def test_racing_dialers_never_exceed_the_limit_across_shards(
     monkeypatch.setattr(leases, "MIN_SHARE", 1)
     rng = random.Random(seed)
     limit = rng.randint(2, 7)
-    patch_agent(client, tenant, max_concurrent_calls=limit)
     scripted.report = False
-    create_and_run(client, tenant, 16)
-    while pump.step("dispatcher"):
-        pass
+    dispatched_batch(client, tenant, pump, 16, agent_limit=limit)
     # When several dialers race over every dial message at once
     threads = [threading.Thread(target=lambda: [pump.step("dialer") for _ in range(6)]) for _ in range(4)]
     for t in threads:
@@ -98,10 +95,9 @@ def test_a_call_claimed_under_the_one_old_counter_frees_it_after_the_limit_grew(
     client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
     # Given a call claimed as every call was before sharding: one counter (the agent's key), no shard recorded
-    patch_agent(client, tenant, max_concurrent_calls=1)
     scripted.report = False
-    batch_id, _ = create_and_run(client, tenant, 1)
-    while pump.step("dispatcher") or pump.step("dialer"):
+    batch_id, _ = dispatched_batch(client, tenant, pump, 1, agent_limit=1)
+    while pump.step("dialer"):
         pass
     (claimed,) = deps.executions.iter_batch(batch_id)
     assert claimed.status == "initiated" and SHARD_FIELD not in (claimed.model_extra or {})
@@ -126,11 +122,8 @@ def test_a_claim_whose_own_shard_is_full_takes_a_slot_another_shard_has(
 ) -> None:
     # Given an agent whose 3 slots are 3 shards, every shard full but the last its next call would try
     monkeypatch.setattr(leases, "MIN_SHARE", 1)
-    patch_agent(client, tenant, max_concurrent_calls=3)
     scripted.report = False
-    batch_id, _ = create_and_run(client, tenant, 1)
-    while pump.step("dispatcher"):
-        pass
+    batch_id, _ = dispatched_batch(client, tenant, pump, 1, agent_limit=3)
     (waiting,) = deps.executions.iter_batch(batch_id)
     key = agent_key("tenant-a", tenant[1])
     *full, free = leases.claim_order(waiting.execution_id, 3)
@@ -156,10 +149,7 @@ def test_a_claim_at_the_agents_limit_costs_one_refused_transaction_not_one_per_s
 ) -> None:
     # Given an agent whose 4 slots (4 shards) are all taken
     monkeypatch.setattr(leases, "MIN_SHARE", 1)
-    patch_agent(client, tenant, max_concurrent_calls=4)
-    batch_id, _ = create_and_run(client, tenant, 1)
-    while pump.step("dispatcher"):
-        pass
+    batch_id, _ = dispatched_batch(client, tenant, pump, 1, agent_limit=4)
     key = agent_key("tenant-a", tenant[1])
     for shard in range(4):
         aws.dynamodb().put_item(
