@@ -15,6 +15,7 @@ from chalice.test import Client
 from chalicelib.services.container import Dependencies
 from tests.support.api import post_csv
 from tests.support.batches import patch_agent
+from tests.support.faults import die_once
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
 
@@ -218,16 +219,7 @@ def test_a_dialer_that_dies_after_rescheduling_a_call_still_wakes_it_when_the_ru
     import chalicelib.services.dial_waits as dial_waits
 
     patch_agent(client, tenant, call_start_hour=9, call_end_hour=21)
-    sent = dial_waits.later
-    died: list[bool] = []
-
-    def dies_once(*args: Any, **kwargs: Any) -> None:
-        if not died:
-            died.append(True)
-            raise RuntimeError("the dialer died (injected)")
-        sent(*args, **kwargs)
-
-    monkeypatch.setattr(dial_waits, "later", dies_once)
+    died = die_once(monkeypatch, dial_waits, "later")
     with time_machine.travel(utc(2026, 11, 30, 12), tick=True):  # 07:00 EST
         batch_id, auth = start_batch(client, tenant, [US])
         pump.step("dispatcher")
@@ -254,16 +246,7 @@ def test_a_dialer_that_dies_after_rescheduling_a_call_wakes_it_when_redelivered_
     import chalicelib.services.dial_waits as dial_waits
 
     patch_agent(client, tenant, call_start_hour=9, call_end_hour=21)
-    sent = dial_waits.later
-    died: list[bool] = []
-
-    def dies_once(*args: Any, **kwargs: Any) -> None:
-        if not died:
-            died.append(True)
-            raise RuntimeError("the dialer died (injected)")
-        sent(*args, **kwargs)
-
-    monkeypatch.setattr(dial_waits, "later", dies_once)
+    died = die_once(monkeypatch, dial_waits, "later")
     with time_machine.travel(utc(2026, 11, 30, 13, 58), tick=False):  # 08:58 EST
         pump.freeze()
         batch_id, auth = start_batch(client, tenant, [US])
