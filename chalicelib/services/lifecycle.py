@@ -91,9 +91,13 @@ def stop_batch(deps: Dependencies, tenant_id: str, batch_id: str) -> Batch:
     cancel walk queued here writes a `canceled` execution for each contact never dispatched and
     cancels those still waiting for the dialer.
     """
-    deps.batches.get(tenant_id, batch_id)
+    read = deps.batches.get(tenant_id, batch_id)
     batch = deps.batches.transition(
-        batch_id, STOPPABLE, BatchStatus.STOPPED, set_fields={"stopped_at": clock.now_iso(), "active": "1"}
+        batch_id,
+        STOPPABLE,
+        BatchStatus.STOPPED,
+        set_fields={"stopped_at": clock.now_iso(), "active": "1"},
+        shards=read.counter_shards,  # a sharded batch: straight to its transaction (no refused write first)
     )
     cancel_schedule(deps, batch_id)
     settle(deps, batch)
@@ -122,15 +126,21 @@ def resume_settling(deps: Dependencies, batch: Batch, stall_cutoff: str) -> bool
 
 
 def pause_batch(deps: Dependencies, tenant_id: str, batch_id: str) -> Batch:
-    deps.batches.get(tenant_id, batch_id)
-    return deps.batches.transition(batch_id, PAUSABLE, BatchStatus.PAUSED)
+    read = deps.batches.get(tenant_id, batch_id)
+    return deps.batches.transition(batch_id, PAUSABLE, BatchStatus.PAUSED, shards=read.counter_shards)
 
 
 def resume_batch(deps: Dependencies, tenant_id: str, batch_id: str, max_spend: float | None = None) -> Batch:
     """A batch that spent its budget resumes only with a higher `max_spend` (409 `budget_reached` otherwise)."""
-    fields = check_resumable(deps, deps.batches.get(tenant_id, batch_id), max_spend)
+    read = deps.batches.get(tenant_id, batch_id)
+    fields = check_resumable(deps, read, max_spend)
     batch = deps.batches.transition(
-        batch_id, RESUMABLE, BatchStatus.RUNNING, set_fields=fields, remove_fields=("pause_reason",)
+        batch_id,
+        RESUMABLE,
+        BatchStatus.RUNNING,
+        set_fields=fields,
+        remove_fields=("pause_reason",),
+        shards=read.counter_shards,
     )
     if batch.next_pos < batch.valid_contacts:
         deps.queues.send(CONTROL_QUEUE, ControlMessage.dispatch(batch_id, batch.next_pos))

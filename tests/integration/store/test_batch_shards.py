@@ -278,3 +278,44 @@ def test_a_budget_given_to_a_sharded_batch_on_resume_pauses_it_on_the_summed_cos
     pump.run(until=lambda: deps.batches.find(batch_id).status == "completed", advance_seconds=5)  # type: ignore[union-attr]
     done = deps.batches.find(batch_id)
     assert done is not None and len(placed) == 8 and done.spend == 8.0 and done.finished == 8
+
+
+def dynamodb_requests() -> list[tuple[str, str]]:
+    """Each DynamoDB request from now on: its operation and its error code ('' when it succeeded)."""
+    seen: list[tuple[str, str]] = []
+
+    def note(model: Any, parsed: dict[str, Any], **_: Any) -> None:
+        seen.append((model.name, str(parsed.get("Error", {}).get("Code", ""))))
+
+    aws.dynamodb().meta.events.register("after-call.dynamodb", note)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("command", "before", "status"),
+    [("pause", None, "paused"), ("stop", None, "stopped"), ("resume", "pause", "running")],
+)
+def test_pause_stop_and_resume_of_a_sharded_batch_from_the_api_write_once_and_are_never_refused(
+    client: Client,
+    tenant: tuple[str, str],
+    pump: Pump,
+    deps: Dependencies,
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    before: str | None,
+    status: str,
+) -> None:
+    # Given a sharded batch running (or paused, to resume it), its contacts dispatched
+    batch_id, auth = running_sharded_batch(client, tenant, pump, monkeypatch, 4)
+    if before:
+        assert client.http.post(f"/batches/{batch_id}/{before}", headers=auth).status_code == 200
+    requests = dynamodb_requests()
+    # When the API changes its status
+    response = client.http.post(f"/batches/{batch_id}/{command}", headers=auth)
+    # Then its read told the transition the batch has shards: one transaction, no write refused before it
+    assert response.status_code == 200, response.body
+    assert [r for r in requests if r[1]] == []
+    assert [op for op, _ in requests if op in ("UpdateItem", "TransactWriteItems")] == ["TransactWriteItems"]
+    # And the batch item and every shard carry the new status
+    assert deps.batches.find(batch_id).status == status  # type: ignore[union-attr]
+    assert {s[RUN_STATUS] for s in shard_items(deps, batch_id).values()} == {status}
