@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+
+from chalicelib import aws
 
 
 def die_once(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[bool]:
@@ -22,3 +25,36 @@ def die_once(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list
 
     monkeypatch.setattr(module, name, dies_once)
     return died
+
+
+class _Refused:
+    """What botocore needs of an HTTP response to raise the modeled error from a short-circuited call."""
+
+    def __init__(self) -> None:
+        self.status_code = 400
+        self.headers: dict[str, str] = {}
+        self.content = b""
+
+
+def conflict_once() -> list[str]:
+    """The next DynamoDB transaction is cancelled with `TransactionConflict` on each of its items, as DynamoDB does
+    when another transaction holds one of them (moto never does); later ones are sent as usual.
+
+    Returns the list that receives each transaction's fate from now on: "conflict" or "sent"."""
+    fates: list[str] = []
+
+    def before_call(params: dict[str, Any], **_: Any) -> tuple[_Refused, dict[str, Any]] | None:
+        if fates:
+            fates.append("sent")
+            return None
+        fates.append("conflict")
+        items = json.loads(params.get("body") or "{}").get("TransactItems", [])
+        reasons = [{"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"} for _ in items]
+        return _Refused(), {
+            "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled (injected)"},
+            "CancellationReasons": reasons,
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+
+    aws.dynamodb().meta.events.register("before-call.dynamodb.TransactWriteItems", before_call)
+    return fates

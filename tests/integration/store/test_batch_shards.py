@@ -22,6 +22,7 @@ from chalicelib.store.batches import RUN_STATUS, SHARD_FIELD, counter_key
 from chalicelib.store.dynamo import av, from_item
 from chalicelib.workers.sweeper import sweep
 from tests.support.batches import create_and_run, patch_agent, running_sharded_batch
+from tests.support.faults import conflict_once
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
 
@@ -319,3 +320,20 @@ def test_pause_stop_and_resume_of_a_sharded_batch_from_the_api_write_once_and_ar
     # And the batch item and every shard carry the new status
     assert deps.batches.find(batch_id).status == status  # type: ignore[union-attr]
     assert {s[RUN_STATUS] for s in shard_items(deps, batch_id).values()} == {status}
+
+
+def test_a_sharded_batchs_status_change_that_meets_a_transaction_conflict_is_tried_again_and_lands(
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a sharded batch running, and its status change's first transaction cancelled by a conflict (a claim's
+    # transaction holding one of its shards, as DynamoDB answers: moto never does)
+    batch_id, auth = running_sharded_batch(client, tenant, pump, monkeypatch, 4)
+    fates = conflict_once()
+    # When the API pauses it
+    response = client.http.post(f"/batches/{batch_id}/pause", headers=auth)
+    # Then the transaction was tried again once and landed: the batch item and every shard say paused
+    assert response.status_code == 200, response.body
+    assert fates == ["conflict", "sent"]
+    assert deps.batches.find(batch_id).status == "paused"  # type: ignore[union-attr]
+    assert {s[RUN_STATUS] for s in shard_items(deps, batch_id).values()} == {"paused"}
+    assert set(shard_items(deps, batch_id)) == set(range(1, batches.COUNTER_SHARDS + 1))
