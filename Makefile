@@ -87,6 +87,17 @@ FIRST ?= 1
 chaos: $(VENV)/.installed
 	CHAOS_SEEDS=$(SEEDS) CHAOS_FIRST_SEED=$(FIRST) $(PY) -m pytest tests/integration/workers/test_chaos.py -q -p no:logging
 
+# `make chaos-compare FIRST=180 SEEDS=20`: runs those seeds in one process, then each alone in a new one (as the
+# printed replay command does), and prints every seed whose faults or end state differ (tests/support/trails.py).
+.PHONY: chaos-compare
+chaos-compare: $(VENV)/.installed
+	@dir=$$(mktemp -d); trap 'rm -rf $$dir' EXIT; \
+	CHAOS_TRAILS=$$dir/run.jsonl CHAOS_SEEDS=$(SEEDS) CHAOS_FIRST_SEED=$(FIRST) $(PY) -m pytest $(CHAOS_TEST) -q -p no:logging -k test_campaigns_under > /dev/null; \
+	for seed in $$(seq $(FIRST) $$(( $(FIRST) + $(SEEDS) - 1 ))); do \
+	  CHAOS_TRAILS=$$dir/alone.jsonl CHAOS_SEEDS=1 CHAOS_FIRST_SEED=$$seed $(PY) -m pytest $(CHAOS_TEST) -q -p no:logging -k test_campaigns_under > /dev/null; \
+	done; \
+	$(PY) -m tests.support.trails $$dir/run.jsonl $$dir/alone.jsonl
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
 

@@ -178,7 +178,7 @@ def run_seed(world: World, seed: int) -> SeedResult:
             agents = _agents(world, rng)
             hooks = receiver is not None and rng.random() < 0.5
             if receiver is not None:
-                receiver.received.clear()
+                receiver.reset()
                 receiver.secrets = [str(current_secret(deps, TENANT).webhook_secret)]
                 _receiver_faults(receiver, random.Random(seed * 7919))
             if world.voice_agent is not None:

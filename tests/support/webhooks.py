@@ -72,6 +72,13 @@ class Receiver(LocalServer):
             grouped.setdefault(request.webhook_id, []).append(request)
         return grouped
 
+    def reset(self) -> None:
+        """Forget what arrived: a chaos seed's event ids repeat when it runs again, and the nth delivery of an id
+        is what the receiver's script answers (a count kept from an earlier run changes the answers)."""
+        with self.lock:
+            self.received.clear()
+            self._counts.clear()
+
     def close(self) -> None:
         self._release.set()  # stalled handlers finish now
         super().close()

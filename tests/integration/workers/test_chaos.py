@@ -27,11 +27,15 @@ from chalicelib.services.container import Dependencies
 from local.moto_costs import remove_moto_overheads
 from tests.support.chaos import START, TENANT, World, drain, in_flight, replay_command, run_seed
 from tests.support.pump import Pump
+from tests.support.trails import record
 from tests.support.voice_agent import SIGNING_SECRET, TOKEN, VoiceAgent
 from tests.support.webhooks import Receiver
 from tests.support.world import empty_stack, has_visible_messages
 
 FIRST = int(os.environ.get("CHAOS_FIRST_SEED", "1"))
+TRAILS = os.environ.get(
+    "CHAOS_TRAILS"
+)  # a file each seed's faults and end state are added to (tests/support/trails.py)
 
 
 def _seeds() -> list[int]:
@@ -71,6 +75,8 @@ def test_campaigns_under_seeded_faults_keep_every_invariant(world: World, capsys
     for seed in _seeds():
         result = run_seed(world, seed)
         injected += result.injected
+        if TRAILS:
+            record(TRAILS, result)
         if result.violations:
             failures.append(result)
             print(f"\nseed {seed} broke an invariant; replay: {replay_command(seed)}")
