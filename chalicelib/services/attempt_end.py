@@ -151,10 +151,10 @@ def _running_batch(deps: Dependencies, batch_id: str) -> Batch | None:
     other state is read again, so a resumed batch retries at once."""
 
     def load() -> Batch | None:
-        return deps.batches.find(batch_id, summed=False)  # its counters are never read from the cache
+        found = deps.batches.find(batch_id, summed=False)  # its counters are never read from the cache
+        return found if found is not None and found.status == BatchStatus.RUNNING else None
 
-    batch = _batches.get(batch_id, load, keep=lambda found: found is not None and found.status == BatchStatus.RUNNING)
-    return batch if batch is not None and batch.status == BatchStatus.RUNNING else None
+    return _batches.get(batch_id, load, keep=lambda running: running is not None)
 
 
 def _opted_out(execution: Execution, fields: Fields) -> bool:

@@ -36,9 +36,10 @@ class _Refused:
         self.content = b""
 
 
-def conflict_once() -> list[str]:
+def conflict_once(request: pytest.FixtureRequest) -> list[str]:
     """The next DynamoDB transaction is cancelled with `TransactionConflict` on each of its items, as DynamoDB does
-    when another transaction holds one of them (moto never does); later ones are sent as usual.
+    when another transaction holds one of them (moto never does); later ones are sent as usual, and after the
+    test none is watched (its hook is on the process-wide client: unregistered when the test ends).
 
     Returns the list that receives each transaction's fate from now on: "conflict" or "sent"."""
     fates: list[str] = []
@@ -56,5 +57,7 @@ def conflict_once() -> list[str]:
             "ResponseMetadata": {"HTTPStatusCode": 400},
         }
 
-    aws.dynamodb().meta.events.register("before-call.dynamodb.TransactWriteItems", before_call)
+    events, event = aws.dynamodb().meta.events, "before-call.dynamodb.TransactWriteItems"
+    events.register(event, before_call)
+    request.addfinalizer(lambda: events.unregister(event, before_call))
     return fates

@@ -323,12 +323,17 @@ def test_pause_stop_and_resume_of_a_sharded_batch_from_the_api_write_once_and_ar
 
 
 def test_a_sharded_batchs_status_change_that_meets_a_transaction_conflict_is_tried_again_and_lands(
-    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, monkeypatch: pytest.MonkeyPatch
+    client: Client,
+    tenant: tuple[str, str],
+    pump: Pump,
+    deps: Dependencies,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
     # Given a sharded batch running, and its status change's first transaction cancelled by a conflict (a claim's
     # transaction holding one of its shards, as DynamoDB answers: moto never does)
     batch_id, auth = running_sharded_batch(client, tenant, pump, monkeypatch, 4)
-    fates = conflict_once()
+    fates = conflict_once(request)
     # When the API pauses it
     response = client.http.post(f"/batches/{batch_id}/pause", headers=auth)
     # Then the transaction was tried again once and landed: the batch item and every shard say paused
