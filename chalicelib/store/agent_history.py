@@ -19,6 +19,7 @@ from typing import Any
 from .. import aws
 from ..errors import BadRequest
 from .dynamo import BATCH_GET_KEYS, Fields, KeysPage, Request, query_keys_page, values
+from .execution_item import decode
 
 INDEX = "by_agent_keys"  # KEYS_ONLY: entries are keys, the items are read by key (resources.Index)
 KEY = ("execution_id",)  # the executions table's key: what an entry holds to read its execution by
@@ -66,7 +67,7 @@ def history_page(table: str, query: HistoryQuery) -> tuple[list[Fields], bool]:
     while len(found) < want:
         need = skip + want - len(found)
         page = _page(request, start, need if keep is None else min(SKIP_CHUNK, max(BATCH_GET_KEYS, need)), budget)
-        for item in page.items:
+        for item in map(decode, page.items):  # the stored form's names (store/execution_item.py) read back
             if keep is not None and not keep(item):
                 continue
             if skip:

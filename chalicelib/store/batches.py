@@ -34,6 +34,7 @@ from .dynamo import (
     update_if,
     values,
 )
+from .execution_item import BATCH_SHARD
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def _named_adds(names: dict[str, str], vals: Wire, moves: dict[str, int], tallie
 # SHARD_MIN_CONTACTS valid contacts, keeps every counter on its item, as every batch did before.
 COUNTER_SHARDS = 8
 SHARD_MIN_CONTACTS = 1000
-SHARD_FIELD = "batch_shard"  # on the execution: the counter shard its claim counted in (none: the batch item)
+SHARD_FIELD = BATCH_SHARD  # on the execution: the counter shard its claim counted in (none: the batch item)
 RUN_STATUS = "run_status"  # on a shard: the batch's status, copied by each transition (not `status`: not a batch)
 TRANSITION_TRIES = 5  # a sharded batch's transition races claims on its shards (TransactionConflict): tried again
 STATUS_PREFIX = "es#"  # a shard's execution_status counters, top level (`es#<status>`)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -25,7 +26,6 @@ from .dynamo import (
     av,
     cancellation_codes,
     condition_failed,
-    from_item,
     get_many,
     index_shard,
     query_keys_all,
@@ -37,15 +37,29 @@ from .dynamo import (
     update_if,
     values,
 )
+from .execution_item import (
+    LOG,
+    PERSONAL,
+    PROGRESS_MARK,
+    absent,
+    decode,
+    encode,
+    matches,
+    present,
+    read,
+    removal,
+    remove_clause,
+    stored_name,
+    update_names,
+)
 from .leases import LEASE
 
 WAITING = ("queued", "rescheduled")  # not claimed: waiting for the dialer, or for the calling hours
 # A live call's progress reports: the batch counts them under `initiated` (claimed and not ended), so a ringing or
 # an answer is one conditional write on the execution alone, never a transaction on the batch item.
 LIVE_PROGRESS = (CallStatus.RINGING.value, CallStatus.IN_PROGRESS.value)
-# Set with each such status: the batch counts it as `initiated`. One stored before (without it) is counted
-# under its own status, so its next move takes it from there.
-PROGRESS_MARK = "progress_counted"
+# PROGRESS_MARK (store/execution_item.py) is set with each such status: the batch counts it as `initiated`. One
+# stored before (without it) is counted under its own status, so its next move takes it from there.
 # Set while an execution is `rescheduled`: the by_wake index lists it by `scheduled_at`, so the sweeper finds a
 # call whose wake-up (a schedule, a delayed message) was lost, long past its time (services/wake_rearm.py).
 WAKE_SHARD = "wake_shard"
@@ -69,7 +83,6 @@ def _moves(old: str, new: str, execution: Execution | None = None) -> dict[str, 
 BY_BATCH = "by_batch_keys"  # a batch's executions in contact order (KEYS_ONLY: see resources.Index)
 KEYS_ONLY = frozenset(i.name for i in EXECUTIONS.indexes if i.projection == "KEYS_ONLY")
 KEY = (EXECUTIONS.partition_key,)  # what a KEYS_ONLY entry holds of the table's key, to read its item by
-LOG = "tl"  # the timeline's entries, packed (domain/timeline_codec.py); `timeline` holds those stored before
 
 # Where a page of GET /batches/{id}/executions stops: the by_batch index's key plus the table's.
 PAGE_KEY = KeyShape("executions", {"batch_id": "S", "seq": "S", "execution_id": "S"})
@@ -117,7 +130,7 @@ class ExecutionStore:
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": to_item(_indexed(execution.to_item())),
+                    "Item": to_item(encode(_indexed(execution.to_item()))),
                     "ConditionExpression": "attribute_not_exists(execution_id)",
                 }
             }
@@ -159,7 +172,7 @@ class ExecutionStore:
         item = (
             aws.dynamodb().get_item(TableName=self.table, Key=self.key(execution_id), ConsistentRead=True).get("Item")
         )
-        return Execution.model_validate(from_item(item)) if item else None
+        return Execution.model_validate(read(item)) if item else None
 
     def get(self, tenant_id: str, execution_id: str) -> Execution:
         execution = self.find(execution_id)
@@ -226,7 +239,8 @@ class ExecutionStore:
         changes, remove = _changes(execution_id, to_status, fields)
         update = self._status_update(execution_id, from_status, changes, remove, None)
         if from_status in LIVE_PROGRESS:  # and counted as initiated: not one stored before (see PROGRESS_MARK)
-            update["Update"]["ConditionExpression"] += f" AND attribute_exists({PROGRESS_MARK})"
+            element = update["Update"]
+            element["ConditionExpression"] += " AND " + present(PROGRESS_MARK, element["ExpressionAttributeNames"])
         self._write_one(update, execution_id)
 
     def _write_one(self, update: Request, execution_id: str) -> None:
@@ -237,7 +251,7 @@ class ExecutionStore:
             if not condition_failed(exc):
                 raise
             item = exc.response.get("Item")
-            current = Execution.model_validate(from_item(item)) if item else None  # type: ignore[arg-type]
+            current = Execution.model_validate(read(item)) if item else None  # type: ignore[arg-type]
             raise StaleTransition(execution_id, current, known=True) from None
 
     def _counters(
@@ -300,7 +314,7 @@ class ExecutionStore:
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": to_item(_indexed(new.to_item(), f"retry after {final_status}")),
+                    "Item": to_item(encode(_indexed(new.to_item(), f"retry after {final_status}"))),
                     "ConditionExpression": "attribute_not_exists(execution_id)",
                 }
             },
@@ -334,17 +348,18 @@ class ExecutionStore:
         none of them is known yet and the status is still the one read, with the batch tallies they add, in one
         transaction; marks the execution `late_details_at`. False when another delivery set them first."""
         changes = {**fields, "updated_at": clock.now_iso(), "late_details_at": clock.now_iso()}
-        update, names, vals = set_clause(changes)
-        names["#st"] = "status"
+        sets, removed = update_names(changes)
+        update, names, vals = set_clause(sets)
+        update += remove_clause(removed, names)
         vals[":st"] = av(str(execution.status))
-        absent = "".join(f" AND attribute_not_exists(#f{i})" for i in range(len(fields)))
+        condition = " AND ".join([matches("status", "{} = :st", names), *(absent(f, names) for f in fields)])
         items: list[Request] = [
             {
                 "Update": {
                     "TableName": self.table,
                     "Key": self.key(execution.execution_id),
                     "UpdateExpression": update,
-                    "ConditionExpression": "#st = :st" + absent,
+                    "ConditionExpression": condition,
                     "ExpressionAttributeNames": names,
                     "ExpressionAttributeValues": vals,
                 }
@@ -376,17 +391,16 @@ class ExecutionStore:
         to the call's timeline in the same write `notes` (what led to the change) and the change itself.
         `unmark`: and removes its LEASE, which must be there (the item comes back with a refusal)."""
         notes = [*(notes or []), timeline.status_change(old_status, changes["status"], changes, changes["updated_at"])]
-        update, names, vals = set_clause(changes)
+        sets, removed = update_names(changes, [*remove, *([LEASE] if unmark else [])])
+        update, names, vals = set_clause(sets)
         update += ", #tl = list_append(if_not_exists(#tl, :tl0), :tl)"
-        names.update({"#st": "status", "#tl": LOG})
+        names["#tl"] = LOG
         vals.update({":old": av(old_status), ":tl0": av([]), ":tl": av([pack(note) for note in notes])})
-        remove = [*remove, *([LEASE] if unmark else [])]
-        if remove:
-            update += " REMOVE " + ", ".join(remove)
-        condition = "#st = :old" + (f" AND attribute_exists({LEASE})" if unmark else "")
+        update += remove_clause(removed, names)
+        condition = matches("status", "{} = :old", names) + (" AND " + present(LEASE, names) if unmark else "")
         if wait is not None:
-            live = _live_wait(wait)
-            condition += f" AND ({live[0]})"
+            live = _live_wait(wait, names)
+            condition += f" AND {live[0]}"
             vals.update(live[1])
         element: Request = {
             "TableName": self.table,
@@ -413,40 +427,66 @@ class ExecutionStore:
         appends = {LOG: [pack(note) for note in notes]} if notes else None
         allowed = list(only_if_status)
         if not allowed:
-            return update_if(self.table, self.key(execution_id), fields, appends=appends)
+            return self._update_if(execution_id, fields, appends=appends)
+        names: dict[str, str] = {}
+        return self._update_if(
+            execution_id,
+            fields,
+            matches("status", "{} IN (" + ", ".join(f":a{i}" for i in range(len(allowed))) + ")", names),
+            names,
+            {f":a{i}": av(s) for i, s in enumerate(allowed)},
+            appends=appends,
+        )
+
+    def _update_if(
+        self,
+        execution_id: str,
+        fields: Fields,
+        condition: str | None = None,
+        names: dict[str, str] | None = None,
+        condition_values: Wire | None = None,
+        removing: tuple[str, ...] = (),
+        appends: dict[str, list[Any]] | None = None,
+    ) -> bool:
+        """dynamo.update_if on an execution: `fields` and `removing` by field name, written by stored name (the
+        condition's names: execution_item's matches, present, absent)."""
+        sets, removed = update_names(fields, removing)
+        names = dict(names or {})
+        remove = removal(removed, names)
         return update_if(
             self.table,
             self.key(execution_id),
-            fields,
-            "#st IN (" + ", ".join(f":a{i}" for i in range(len(allowed))) + ")",
-            {"#st": "status"},
-            {f":a{i}": av(s) for i, s in enumerate(allowed)},
+            sets,
+            condition,
+            names,
+            condition_values,
+            remove=tuple(remove),
             appends=appends,
         )
 
     def hand_off_wait(self, execution_id: str, live: tuple[str | None, ...], token: str) -> bool:
         """Record `token` as the live copy of a waiting call's message, if the copy handing off still was (the
         execution's `wait_token` one of `live`, None: none recorded yet) and the call is still unclaimed."""
-        matches, tokens = _live_wait(live)
-        return update_if(
-            self.table,
-            self.key(execution_id),
+        names: dict[str, str] = {}
+        live_tokens, tokens = _live_wait(live, names)
+        return self._update_if(
+            execution_id,
             {"wait_token": token},
-            f"({matches}) AND #st IN (:q, :r)",
-            {"#st": "status"},
+            f"{live_tokens} AND " + matches("status", "{} IN (:q, :r)", names),
+            names,
             {**values(q=WAITING[0], r=WAITING[1]), **tokens},
         )
 
     def take_place_token(self, execution_id: str, token: str) -> bool:
         """One delivery of a re-queued placement wins the token; a duplicate of that message finds it gone."""
-        return update_if(
-            self.table,
-            self.key(execution_id),
+        names: dict[str, str] = {}
+        return self._update_if(
+            execution_id,
             {"updated_at": clock.now_iso()},
-            "place_token = :t AND #st = :s",
-            {"#st": "status"},
+            matches("place_token", "{} = :t", names) + " AND " + matches("status", "{} = :s", names),
+            names,
             values(t=token, s="initiated"),
-            remove=("place_token",),
+            removing=("place_token",),
         )
 
     def remember_callback(self, execution_id: str, replay_key: str) -> None:
@@ -454,8 +494,9 @@ class ExecutionStore:
         aws.dynamodb().update_item(
             TableName=self.table,
             Key=self.key(execution_id),
-            UpdateExpression="ADD callbacks :k",
+            UpdateExpression="ADD #c :k",
             ConditionExpression="attribute_exists(execution_id)",
+            ExpressionAttributeNames={"#c": stored_name("callbacks")},  # read with the long-named set, if any
             ExpressionAttributeValues={":k": {"SS": [replay_key]}},
         )
 
@@ -478,7 +519,8 @@ class ExecutionStore:
             if start:
                 kwargs["ExclusiveStartKey"] = start
             page = query_keys_page(KEY, **kwargs)
-            found.extend(Execution.model_validate(i) for i in page.items if not status or i["status"] == status)
+            items = [decode(i) for i in page.items]
+            found.extend(Execution.model_validate(i) for i in items if not status or i["status"] == status)
             start = page.last_key
             if not start or len(found) >= limit:
                 return found, self._cursors.encode(PAGE_KEY, scope, start)
@@ -497,7 +539,8 @@ class ExecutionStore:
             KeyConditionExpression="batch_id = :b",
             ExpressionAttributeValues=values(b=batch_id),
         )
-        for item in items:  # the timeline left out: not exported, and packed (domain/timeline_codec.py)
+        for stored in items:  # the timeline left out: not exported, and packed (domain/timeline_codec.py)
+            item = decode(stored)
             kept = {k: v for k, v in item.items() if k != LOG}
             yield Execution.model_construct(**{**kept, "status": CallStatus(item["status"])})
 
@@ -514,7 +557,7 @@ class ExecutionStore:
             ExpressionAttributeValues=vals,
             Limit=limit,
         )
-        items = [Execution.model_validate(i) for i in page.items if i["status"] in WAITING]
+        items = [Execution.model_validate(i) for i in map(decode, page.items) if i["status"] in WAITING]
         return items, (page.last_key["seq"]["S"] if page.last_key else None)
 
     def open_before(self, cutoff_iso: str) -> Iterator[Execution]:
@@ -526,7 +569,7 @@ class ExecutionStore:
             IndexName="by_open",
             ExpressionAttributeValues=values(c=cutoff_iso),
         )
-        return (Execution.model_validate(item) for item in items)
+        return (Execution.model_validate(decode(item)) for item in items)
 
     def wakes_due_before(self, cutoff_iso: str) -> Iterator[Execution]:
         """Calls still `rescheduled` whose wake-up time is older than the cutoff (for the sweeper): normally none."""
@@ -538,19 +581,19 @@ class ExecutionStore:
             ExpressionAttributeValues=values(c=cutoff_iso),
         )
         keys = [self.key(str(entry["execution_id"])) for entry in entries]  # KEYS_ONLY: the items by key
-        for item in get_many(self.table, KEY, keys) if keys else []:
+        for item in map(decode, get_many(self.table, KEY, keys) if keys else []):
             if item.get("status") == CallStatus.RESCHEDULED:
                 yield Execution.model_validate(item)
 
     def rearm_wake(self, execution: Execution, token: str) -> bool:
         """Take over a lost wake-up: still `rescheduled` and unchanged since read (so a wake-up or a slot wait's
         hand-off that moved it meanwhile wins); `token` becomes its live wait chain (DialMessage.live_wait)."""
-        return update_if(
-            self.table,
-            self.key(execution.execution_id),
+        names: dict[str, str] = {}
+        return self._update_if(
+            execution.execution_id,
             {"updated_at": clock.now_iso(), "wait_token": token},
-            "#st = :r AND updated_at = :u",
-            {"#st": "status"},
+            matches("status", "{} = :r", names) + " AND updated_at = :u",
+            names,
             values(r=CallStatus.RESCHEDULED.value, u=execution.updated_at),
         )
 
@@ -571,7 +614,7 @@ class ExecutionStore:
             ExpressionAttributeValues=values(p=key, **({"after": after} if after else {})),
             Limit=limit,
         )
-        found = [Execution.model_validate(item) for item in page.items]
+        found = [Execution.model_validate(decode(item)) for item in page.items]
         return found, (page.last_key[sort_name]["S"] if page.last_key else None)
 
     def erase(self, execution_id: str, fields: Fields) -> bool:
@@ -579,14 +622,15 @@ class ExecutionStore:
         leaves the by_number indexes. False when it was erased already or is not final (a live call still
         owes its outcome)."""
         final = [s.value for s in CallStatus if is_final(s)]
-        return update_if(
-            self.table,
-            self.key(execution_id),
+        names: dict[str, str] = {}
+        return self._update_if(
+            execution_id,
             fields,
-            "attribute_exists(number_key) AND #st IN (" + ", ".join(f":f{i}" for i in range(len(final))) + ")",
-            {"#st": "status"},
+            "attribute_exists(number_key) AND "
+            + matches("status", "{} IN (" + ", ".join(f":f{i}" for i in range(len(final))) + ")", names),
+            names,
             {f":f{i}": av(s) for i, s in enumerate(final)},
-            remove=("number_key", "recipient_data", "transcript", "recording_url"),
+            removing=PERSONAL,  # under both names (an item written before holds the long ones)
         )
 
     def delete_many(self, execution_ids: list[str]) -> None:
@@ -599,16 +643,16 @@ class ExecutionStore:
                 requests = aws.dynamodb().batch_write_item(RequestItems=requests).get("UnprocessedItems") or None
 
 
-def _live_wait(live: tuple[str | None, ...]) -> tuple[str, Wire]:
+def _live_wait(live: tuple[str | None, ...], names: dict[str, str]) -> tuple[str, Wire]:
     """The condition that the execution's `wait_token` is one of `live` (None: none recorded), and its values. On
     a claim (move's `wait`): only the live copy of a waiting call's message claims; StaleWait when this copy is
     not (nothing written), so any other refusal says it is, with no read (DialMessage.live_wait)."""
     known = [t for t in live if t is not None]
-    matches = [f"wait_token = :w{i}" for i in range(len(known))]
-    if None in live:
-        matches.append("attribute_not_exists(wait_token)")
+    tests = [matches("wait_token", f"{{}} = :w{i}", names) for i in range(len(known))]
+    if None in live or not tests:
+        tests.append(absent("wait_token", names))
     tokens = values(**{f"w{i}": t for i, t in enumerate(known)})
-    return " OR ".join(matches) or "attribute_not_exists(wait_token)", tokens
+    return tests[0] if len(tests) == 1 else "(" + " OR ".join(tests) + ")", tokens  # DynamoDB refuses "((...))"
 
 
 class StaleWait(Exception):
@@ -637,7 +681,7 @@ def _move_refused(exc: ClientError, execution: Execution, *, guarded: bool) -> E
     slot); None when no condition failed (the error is raised as it came)."""
     codes = cancellation_codes(exc)
     if codes and codes[0] == "ConditionalCheckFailed":
-        found = from_item(dict((exc.response.get("CancellationReasons") or [{}])[0].get("Item") or {}))
+        found = read(dict((exc.response.get("CancellationReasons") or [{}])[0].get("Item") or {}))
         return StaleTransition(execution.execution_id, Execution.model_validate(found) if found else None)
     if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
         return BatchNotRunning(execution.batch_id)
@@ -707,7 +751,7 @@ def _lease_gone(exc: ClientError, old_status: str) -> bool:
     reasons = exc.response.get("CancellationReasons") or []
     if not reasons or reasons[0].get("Code") != "ConditionalCheckFailed":
         return False
-    item = from_item(dict(reasons[0].get("Item") or {}))
+    item = read(dict(reasons[0].get("Item") or {}))
     return bool(item) and item.get("status") == old_status and LEASE not in item
 
 

@@ -32,6 +32,7 @@ from .dynamo import (
     query_shards,
     values,
 )
+from .execution_item import LEASE, LIVE_SHARD, present, remove_clause, stored_name
 
 COUNTER = "live"
 # An agent's live calls are counted in up to LIVE_SHARDS counters, each under its own partition key and holding
@@ -40,8 +41,8 @@ COUNTER = "live"
 # limit is under 2 x MIN_SHARE keeps the one counter it always had (shard 0: the key used before sharding).
 LIVE_SHARDS = 8
 MIN_SHARE = 32
-SHARD_FIELD = "live_shard"  # on the execution: the shard its claim counted in, so its release frees that one
-LEASE = "lease_until"  # on the execution: it holds a live-call slot (until about then, for the operator)
+SHARD_FIELD = LIVE_SHARD  # on the execution: the shard its claim counted in, so its release frees that one
+# LEASE: on the execution, it holds a live-call slot (until about then, for the operator)
 
 
 def agent_key(tenant_id: str, agent_id: str) -> str:
@@ -142,12 +143,15 @@ class LeaseStore:
         """Free the slot; False when it was already freed (a repeated event, or the sweeper got there first).
         The execution's mark first; a call claimed before the fold holds a lease item instead. `batch_shard`:
         the batch counter shard the call's claim counted in (store/batches.py)."""
+        names: dict[str, str] = {}
+        condition = present(LEASE, names)  # under either name: a call claimed before the short names
         unmark: Request = {
             "Update": {
                 "TableName": self._executions,
                 "Key": {"execution_id": av(execution_id)},
-                "UpdateExpression": f"REMOVE {LEASE}",
-                "ConditionExpression": f"attribute_exists({LEASE})",
+                "UpdateExpression": remove_clause([stored_name(LEASE), LEASE], names).strip(),
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names,
             }
         }
         live = self._batches.live_update(batch_id, -1, batch_shard)
@@ -223,13 +227,16 @@ class LeaseStore:
         """Slots held now, across every agent: one per live call (the open calls marked as holding one, and the
         lease items of calls claimed before the fold; one past its expiry counts until swept)."""
         total = 0
+        names: dict[str, str] = {}
+        marked = present(LEASE, names)
         for shard in range(1, INDEX_SHARDS + 1):
             total += _count(
                 {
                     "TableName": self._executions,
                     "IndexName": "by_open",
                     "KeyConditionExpression": "open_shard = :s",
-                    "FilterExpression": f"attribute_exists({LEASE})",
+                    "FilterExpression": marked,
+                    "ExpressionAttributeNames": names,
                     "ExpressionAttributeValues": values(s=str(shard)),
                     "Select": "COUNT",
                 }
