@@ -15,6 +15,7 @@ from chalicelib import aws
 from chalicelib.domain.messages import ProviderEvent
 from chalicelib.domain.records import Execution
 from chalicelib.services.container import Dependencies
+from chalicelib.store.execution_item import stored_name
 from chalicelib.store.leases import agent_key
 from chalicelib.workers.provider_events import handle_event
 from tests.support.api import post_csv
@@ -170,7 +171,7 @@ def test_a_call_counted_as_ringing_before_the_upgrade_ends_with_exact_counters(
                     "TableName": deps.executions.table,
                     "Key": deps.executions.key(execution.execution_id),
                     "UpdateExpression": "SET #st = :r",
-                    "ExpressionAttributeNames": {"#st": "status"},
+                    "ExpressionAttributeNames": {"#st": stored_name("status")},
                     "ExpressionAttributeValues": {":r": {"S": "ringing"}},
                 }
             },

@@ -16,6 +16,7 @@ from chalice.test import Client
 from chalicelib import aws, clock
 from chalicelib.services.container import Dependencies
 from chalicelib.store.dynamo import index_shard, to_item
+from chalicelib.store.execution_item import stored_name
 from chalicelib.store.leases import LEASE, agent_key
 from chalicelib.workers.sweeper import sweep
 from tests.support.api import post_csv
@@ -214,7 +215,10 @@ def legacy_lease(deps: Dependencies, key: str, execution_id: str, batch_id: str)
     """Rewrite a claimed call's lease as the release before the fold stored it: an item of its own."""
     table = deps.executions.table
     aws.dynamodb().update_item(
-        TableName=table, Key=deps.executions.key(execution_id), UpdateExpression="REMOVE " + LEASE
+        TableName=table,
+        Key=deps.executions.key(execution_id),
+        UpdateExpression="REMOVE #l",
+        ExpressionAttributeNames={"#l": stored_name(LEASE)},
     )
     expires = clock.iso(clock.now() + timedelta(seconds=deps.settings.call_report_timeout_seconds))
     item = {"agent_key": key, "lease_id": execution_id, "batch_id": batch_id, "expires_at": expires}
