@@ -342,3 +342,24 @@ def test_a_sharded_batchs_status_change_that_meets_a_transaction_conflict_is_tri
     assert deps.batches.find(batch_id).status == "paused"  # type: ignore[union-attr]
     assert {s[RUN_STATUS] for s in shard_items(deps, batch_id).values()} == {"paused"}
     assert set(shard_items(deps, batch_id)) == set(range(1, batches.COUNTER_SHARDS + 1))
+
+
+def test_a_sharded_batchs_status_change_that_keeps_meeting_conflicts_is_a_503_try_again_and_changes_nothing(
+    client: Client,
+    tenant: tuple[str, str],
+    pump: Pump,
+    deps: Dependencies,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    # Given a sharded batch running, and every transaction on it cancelled by a conflict (its calls' claims)
+    batch_id, auth = running_sharded_batch(client, tenant, pump, monkeypatch, 4)
+    fates = conflict_once(request, times=batches.TRANSITION_TRIES)
+    # When the API pauses it
+    response = client.http.post(f"/batches/{batch_id}/pause", headers=auth)
+    # Then after the store's tries the answer says to come back (not a 500), and the batch still runs everywhere
+    assert fates == ["conflict"] * batches.TRANSITION_TRIES
+    assert response.status_code == 503, response.body
+    assert json.loads(response.body)["code"] == "try_again" and response.headers["Retry-After"] == "1"
+    assert deps.batches.find(batch_id).status == "running"  # type: ignore[union-attr]
+    assert {s[RUN_STATUS] for s in shard_items(deps, batch_id).values()} == {"running"}
