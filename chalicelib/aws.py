@@ -8,6 +8,7 @@ process; `reset()` drops them when tests change the environment.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable
@@ -16,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from .errors import Throttled
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -31,6 +35,41 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_conne
 _client_hook: Callable[[str, Any], None] | None = None
 
 
+# Refusals for rate, by service (DynamoDB, SQS, S3, Scheduler): botocore's standard mode retries them first.
+THROTTLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestThrottled",
+        "SlowDown",
+    }
+)
+
+
+def _init_throttled(self: Any, error_response: Any, operation_name: str) -> None:
+    ClientError.__init__(self, error_response, operation_name)  # ServiceError's init would reach it by the MRO
+    self.message = f"AWS is busy ({operation_name} was throttled): try again shortly"
+    self.details = []
+
+
+@cache
+def throttled_class(modeled: type[ClientError]) -> Callable[[Any, str], Throttled]:
+    """`modeled` (the client's own error class for the code, e.g. ProvisionedThroughputExceededException) that is
+    also a `Throttled`: the API answers it 503 `try_again`, and every `except` that caught it still does."""
+    return type(f"Throttled{modeled.__name__}", (Throttled, modeled), {"__init__": _init_throttled})
+
+
+def _raise_throttled(client: Any, http_response: Any, parsed: Any, model: Any, **_: Any) -> None:
+    """botocore's after-call hook, once its retries are spent: a refusal for rate leaves as a `Throttled`."""
+    failed = http_response is not None and http_response.status_code >= 300 and isinstance(parsed, dict)
+    code = parsed.get("Error", {}).get("Code") if failed else None
+    if code in THROTTLE_CODES:
+        raise throttled_class(client.exceptions.from_code(code))(parsed, model.name)
+
+
 @cache
 def _session() -> Any:
     """One session per process: each new session reloads botocore's service models (0.1-0.3 s)."""
@@ -43,6 +82,7 @@ def _client(service: str) -> Any:
         from .settings import get_settings
 
         client = _session().client(service, region_name=get_settings().aws_region, config=_CONFIG)
+        client.meta.events.register("after-call", functools.partial(_raise_throttled, client))
         if _client_hook is not None:
             _client_hook(service, client)
         return client

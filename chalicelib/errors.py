@@ -65,9 +65,21 @@ class AlreadyExists(Conflict):
     code = "already_exists"
 
 
-class Throttled(Exception):
-    """AWS refused a request for its rate, after the client's own retries: worth trying again later.
+class TryAgain(ServiceError):
+    """Not the caller's fault and not lasting: the API answers 503 `try_again` with `Retry-After`, never a 500.
 
-    Not the client's fault, so no ServiceError: the API answers it as any internal failure (as before),
-    and a queue record that meets it fails and is redelivered.
-    """
+    A queue record that meets it fails and is redelivered, as with any exception (no worker catches a
+    ServiceError as a verdict on its input except by its own subclass)."""
+
+    status = 503
+    code = "try_again"
+    retry_after_seconds = 1
+
+
+class Throttled(TryAgain):
+    """AWS refused a request for its rate, after the client's own retries (chalicelib/aws.py raises it, as a
+    botocore ClientError too, so every `except ClientError` sees what it saw before)."""
+
+
+class Contended(TryAgain):
+    """A transaction kept meeting others on the same items (TransactionConflict) after the store's own tries."""

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from .. import observability
 from ..domain import json_input
 from ..domain.json_input import JsonInputError, JsonObject
-from ..errors import BadRequest, MethodNotAllowed, NotFound, ServiceError, UnsupportedMediaType
+from ..errors import BadRequest, MethodNotAllowed, NotFound, ServiceError, TryAgain, UnsupportedMediaType
 from ..services import audit
 from ..services.auth import identify
 from ..services.container import Dependencies, get_dependencies
@@ -129,9 +129,12 @@ def csv_answer(export: Export) -> Response:
 
 
 def error_response(error: ServiceError) -> Response:
-    return json_response(
+    response = json_response(
         ErrorBody(message=error.message, code=error.code, details=error.details).model_dump(), error.status
     )
+    if isinstance(error, TryAgain):  # AWS busy (a throttle, a transaction that kept conflicting): not lasting
+        response.headers = {**response.headers, "Retry-After": str(error.retry_after_seconds)}
+    return response
 
 
 # Chalice answers a few errors itself, as {"Code", "Message"}: each becomes one of ours.

@@ -341,7 +341,11 @@ ERRORS: dict[int, str] = {
     409: "Not possible in the batch's current state.",
     413: "The body is too large for this route.",
     415: "Unsupported Content-Type.",
+    503: "AWS is busy (a throttle, or a batch's calls holding its items): nothing changed; try again after "
+    "`Retry-After` seconds (`try_again`).",
 }
+# Every operation that reads or writes AWS may meet a throttle after the SDK's own retries (chalicelib/aws.py).
+BUSY = 503
 
 PATH_PARAM = re.compile(r"{(\w+)}")
 
@@ -424,11 +428,17 @@ def _operation(op: Operation, defs: Spec) -> Spec:
     if content:
         out["requestBody"] = {"required": op.json_body is not None or op.form_body == "batch", "content": content}
     responses = {str(reply.status): _reply(reply) for reply in op.replies}
-    responses.update({str(status): {"$ref": f"#/components/responses/{status}"} for status in op.errors})
+    errors = (*op.errors, BUSY) if _reaches_aws(op) else op.errors
+    responses.update({str(status): {"$ref": f"#/components/responses/{status}"} for status in errors})
     out["responses"] = responses
     if op.public:
         out["security"] = []
     return out
+
+
+def _reaches_aws(op: Operation) -> bool:
+    """Keyed routes (the key is read from DynamoDB) and the providers' callbacks; not the static documents."""
+    return not op.public or op.operation_id == "providerCallback"
 
 
 REQUEST_MODELS: tuple[type[BaseModel], ...] = (
@@ -482,7 +492,15 @@ def document() -> Spec:
         "components": {
             "schemas": defs,
             "responses": {
-                str(status): {"description": text, "content": _content({"$ref": REF.format(model="ErrorBody")})}
+                str(status): {
+                    "description": text,
+                    "content": _content({"$ref": REF.format(model="ErrorBody")}),
+                    **(
+                        {"headers": {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}}
+                        if status == BUSY
+                        else {}
+                    ),
+                }
                 for status, text in ERRORS.items()
             },
             "headers": HEADERS,

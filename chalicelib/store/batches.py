@@ -14,7 +14,7 @@ from .. import aws, clock
 from ..domain.batch_status import ACTIVE, BatchStatus
 from ..domain.extraction import TALLY_PREFIX
 from ..domain.records import Batch
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, Contended, NotFound
 from ..resources import BATCHES, table_name
 from ..settings import Settings
 from .dynamo import (
@@ -332,8 +332,10 @@ class BatchStore:
                 reasons = exc.response.get("CancellationReasons") or []
                 if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
                     raise _refused(batch_id, from_item(dict(reasons[0].get("Item") or {})), to, allowed) from None
-                if "TransactionConflict" not in cancellation_codes(exc) or attempt == TRANSITION_TRIES - 1:
+                if "TransactionConflict" not in cancellation_codes(exc):
                     raise
+                if attempt == TRANSITION_TRIES - 1:
+                    raise Contended(f"batch {batch_id} is busy with its calls: try again shortly") from exc
         found = self.find(batch_id)
         assert found is not None  # transitioned: it is there
         return found

@@ -169,20 +169,8 @@ def condition_failed(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
-THROTTLE_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "RequestLimitExceeded",
-        "ThrottlingException",
-        "Throttling",
-        "TooManyRequestsException",
-        "SlowDown",
-    }
-)
-
-
 def throttled(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") in THROTTLE_CODES
+    return exc.response.get("Error", {}).get("Code") in aws.THROTTLE_CODES
 
 
 def put_new(table: str, item: Fields, key_attribute: str, what: str) -> None:

@@ -63,7 +63,9 @@ class CountingAgent(VoiceAgent):
             "metadata": {"execution_id": call["metadata"]["execution_id"]},
             "conversation_duration": 7,
         }
-        deadline = time.monotonic() + 60
+        # Until the stack takes it: the restart and the recovery after a kill -9 can outlast a minute on a loaded
+        # machine (a 60 s deadline once left a call `initiated`, its report dropped before the stack was back).
+        deadline = time.monotonic() + 300
         while not self.stopping.wait(self.report_after) and time.monotonic() < deadline:
             headers, body = self.signed(payload)
             try:

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from chalicelib import aws
+from chalicelib.errors import Throttled
 from chalicelib.store.dynamo import cancellation_codes
 from local.faults import FaultConfig, FaultInjector, InjectedCrash
 from local.stack import LocalStack
@@ -51,8 +52,9 @@ def test_nothing_is_injected_unless_armed(dynamodb: None) -> None:
 
 def test_throttling_is_dynamodbs_own_error_and_logged_with_seed_and_point(dynamodb: None) -> None:
     injector = _only("throttle")
-    with injector.armed(), pytest.raises(aws.dynamodb().exceptions.ProvisionedThroughputExceededException):
+    with injector.armed(), pytest.raises(aws.dynamodb().exceptions.ProvisionedThroughputExceededException) as caught:
         aws.dynamodb().get_item(TableName="t", Key={"k": {"S": "a"}})
+    assert isinstance(caught.value, Throttled)  # the API answers it 503 try_again (chalicelib/aws.py)
     assert injector.trail == ["fault seed=7 #1 point=dynamodb.GetItem:before kind=throttle"]
 
 

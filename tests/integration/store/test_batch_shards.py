@@ -322,23 +322,34 @@ def test_pause_stop_and_resume_of_a_sharded_batch_from_the_api_write_once_and_ar
     assert {s[RUN_STATUS] for s in shard_items(deps, batch_id).values()} == {status}
 
 
-def test_a_sharded_batchs_status_change_that_meets_a_transaction_conflict_is_tried_again_and_lands(
+@pytest.mark.parametrize(
+    ("conflicts", "answer", "status"),
+    [(1, 200, "paused"), (batches.TRANSITION_TRIES, 503, "running")],
+    ids=["once-then-lands", "every-try-then-try-again"],
+)
+def test_a_sharded_batchs_status_change_that_meets_transaction_conflicts_is_tried_again(
     client: Client,
     tenant: tuple[str, str],
     pump: Pump,
     deps: Dependencies,
     monkeypatch: pytest.MonkeyPatch,
     request: pytest.FixtureRequest,
+    conflicts: int,
+    answer: int,
+    status: str,
 ) -> None:
-    # Given a sharded batch running, and its status change's first transaction cancelled by a conflict (a claim's
-    # transaction holding one of its shards, as DynamoDB answers: moto never does)
+    # Given a sharded batch running, and its status change's first transactions cancelled by a conflict (a
+    # claim's transaction holding one of its shards, as DynamoDB answers: moto never does)
     batch_id, auth = running_sharded_batch(client, tenant, pump, monkeypatch, 4)
-    fates = conflict_once(request)
+    fates = conflict_once(request, times=conflicts)
     # When the API pauses it
     response = client.http.post(f"/batches/{batch_id}/pause", headers=auth)
-    # Then the transaction was tried again once and landed: the batch item and every shard say paused
-    assert response.status_code == 200, response.body
-    assert fates == ["conflict", "sent"]
-    assert deps.batches.find(batch_id).status == "paused"  # type: ignore[union-attr]
-    assert {s[RUN_STATUS] for s in shard_items(deps, batch_id).values()} == {"paused"}
+    # Then the transaction was tried again: it landed after one conflict (the batch item and every shard say
+    # paused); after the store's last try the answer says to come back (503, not a 500) and nothing changed
+    assert fates == ["conflict"] * conflicts + (["sent"] if answer == 200 else [])
+    assert response.status_code == answer, response.body
+    if answer == 503:
+        assert json.loads(response.body)["code"] == "try_again" and response.headers["Retry-After"] == "1"
+    assert deps.batches.find(batch_id).status == status  # type: ignore[union-attr]
+    assert {s[RUN_STATUS] for s in shard_items(deps, batch_id).values()} == {status}
     assert set(shard_items(deps, batch_id)) == set(range(1, batches.COUNTER_SHARDS + 1))
