@@ -30,6 +30,7 @@ CALL_FREE = {
     "chalicelib.services.container.get_dependencies",
     "chalicelib.aws._session",
     "chalicelib.aws._client",
+    "chalicelib.aws.throttled_class",
     "chalicelib.adapters.pinned_http._tls",
     "chalicelib.providers.twilio.TwilioProvider._client",
     "chalicelib.api.dashboard",
