@@ -14,8 +14,9 @@ known path with a method it does not take a 405 `method_not_allowed` (with `Allo
 
 Connections stay open between requests (Chalice's handler speaks HTTP/1.1), as API Gateway's do: a client's
 session (the CLI, the dashboard, the e2e tests) does not connect per request. Safe because every request is
-read whole by its Content-Length: one whose length is unknown (chunked) is answered and its connection
-closed, an answer to HEAD carries no body, and stopping the server closes the connections still open (no
+read whole: by its Content-Length, or chunk by chunk when it is chunked (then handed to the app with its
+length, as API Gateway does; a length that is not a number is a 400 and the connection closes), an answer to HEAD
+carries no body, and stopping the server closes the connections still open (no
 answer from a stopped server). Each answer is sent at once (TCP_NODELAY): its headers and body are two writes,
 and Nagle's algorithm held the body back for the client's delayed ACK, 40 ms a request on a kept connection.
 """
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+_MAX_LINE = 1024  # a chunk-size or trailer line
 
 
 def _answer(error: ServiceError, headers: dict[str, str] | None = None) -> dict[str, Any]:
@@ -83,14 +86,45 @@ class _RequestHandler(LiveConnection, ChaliceRequestHandler):
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)  # handles the request
 
     def parse_request(self) -> bool:
-        """A body of unknown length (chunked) is never read: answer this request, then close the connection
-        rather than read the body as the next request."""
+        """A chunked body is read whole here and handed on as one of known length, as API Gateway does; a length
+        that is not a number is a 400 (where the next request would start is unknown)."""
         if not super().parse_request():
             return False
-        length = self.headers.get("Content-Length", "0")
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower() or not length.strip().isdigit():
-            self.close_connection = True
+        self._chunked_body: bytes | None = None
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
+        if not self.headers.get("Content-Length", "0").strip().isdigit():
+            self.send_error(HTTPStatus.BAD_REQUEST)
+            return False
         return True
+
+    def _read_chunked(self) -> bool:
+        """Decode a chunked body (RFC 9112 7.1), at most `MAX_BODY_BYTES`; trailers are read and dropped."""
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while (length := int(self.rfile.readline(_MAX_LINE).split(b";")[0].strip(), 16)) > 0:
+                size += length
+                if size > MAX_BODY_BYTES:
+                    self.send_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+                    return False
+                chunks.append(self.rfile.read(length))
+                if self.rfile.readline(_MAX_LINE) not in (b"\r\n", b"\n"):
+                    raise ValueError("a chunk longer than its size")
+            while self.rfile.readline(_MAX_LINE) not in (b"\r\n", b"\n", b""):
+                pass  # a trailer field
+        except ValueError:
+            self.send_error(HTTPStatus.BAD_REQUEST)
+            return False
+        self._chunked_body = b"".join(chunks)
+        return True
+
+    def _parse_payload(self) -> tuple[dict[str, str], bytes | None]:
+        if self._chunked_body is None:
+            return super()._parse_payload()
+        headers = {name: value for name, value in self.headers.items() if name.lower() != "transfer-encoding"}
+        headers["Content-Length"] = str(len(self._chunked_body))
+        return headers, self._chunked_body
 
     def end_headers(self) -> None:
         if self.close_connection:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +13,7 @@ import pytest
 import requests
 from chalice import Chalice
 
+from local import api_server
 from local.api_server import ApiServer
 from local.keepalive import live
 
@@ -69,6 +71,12 @@ def make_routed_app() -> Chalice:
     @app.route("/batches", methods=["POST"])
     def create() -> dict[str, str]:
         return {"created": "yes"}
+
+    @app.route("/echo", methods=["POST"])
+    def echo() -> dict[str, Any]:
+        request = app.current_request
+        assert request is not None
+        return {"body": request.json_body, "length": request.headers.get("content-length")}
 
     @app.route("/boom")
     def boom() -> dict[str, str]:
@@ -131,17 +139,54 @@ def test_requests_share_one_connection_whose_answers_are_never_held_back() -> No
         connection.close()
 
 
-def test_a_chunked_request_is_answered_and_its_connection_closed() -> None:
-    """The handler reads a body by its Content-Length: a chunked one left in the stream was read as the next
-    request, and its error answered the client's next request on that connection."""
+def test_a_chunked_body_reaches_the_app_whole_and_the_connection_goes_on() -> None:
+    """A chunked body was never read: the app got an empty body, and the connection closed with the chunks unread
+    (the client's next chunk then met a reset: a broken pipe in CI)."""
     with ApiServer(make_routed_app(), port=0) as server:
         connection = http.client.HTTPConnection(*server_address(server), timeout=5)
-        connection.request("POST", "/batches", body=iter([b'{"a":', b" 1}"]), encode_chunked=True)
+        # When a body is sent in chunks
+        connection.request(
+            "POST",
+            "/echo",
+            body=iter([b'{"a":', b" 1}"]),
+            headers={"Content-Type": "application/json"},
+            encode_chunked=True,
+        )
         response = connection.getresponse()
-        assert (response.status, response.will_close) == (200, True)
-        response.read()
-        connection.request("GET", "/batches")  # http.client opens a new connection, as the answer said
-        assert connection.getresponse().status == 405
+        # Then the app gets it whole, with its length, and the connection stays open for the next request
+        assert (response.status, response.will_close) == (200, False)
+        assert json.loads(response.read()) == {"body": {"a": 1}, "length": "8"}
+        connection.request("POST", "/batches", body=b"{}")
+        assert connection.getresponse().status == 200
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    "head_and_body",
+    [
+        b"Transfer-Encoding: chunked\r\n\r\nzz\r\n",  # a chunk size that is not hexadecimal
+        b"Transfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n",  # a chunk longer than its size
+        b"Content-Length: ten\r\n\r\n",
+    ],
+    ids=["bad-chunk-size", "chunk-overrun", "length-not-a-number"],
+)
+def test_a_body_whose_length_cannot_be_known_is_a_400_and_the_connection_closes(head_and_body: bytes) -> None:
+    with ApiServer(make_routed_app(), port=0) as server, socket.create_connection(server_address(server)) as sock:
+        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\n" + head_and_body)
+        stream = sock.makefile("rb")
+        status, headers = read_head(stream)
+        assert status.startswith(b"HTTP/1.1 400") and headers[b"connection"] == b"close"
+        assert json.loads(stream.read(int(headers[b"content-length"])))["code"] == "bad_request"
+
+
+def test_a_chunked_body_past_the_payload_limit_is_a_413(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a payload limit of 4 bytes (API Gateway's is 10 MiB)
+    monkeypatch.setattr(api_server, "MAX_BODY_BYTES", 4)
+    with ApiServer(make_routed_app(), port=0) as server, socket.create_connection(server_address(server)) as sock:
+        # When a chunk announces 5 bytes, Then the answer is a 413 before it is read
+        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n")
+        status, _ = read_head(sock.makefile("rb"))
+        assert status.startswith(b"HTTP/1.1 413")
 
 
 def test_an_answer_to_head_has_no_body_and_the_connection_goes_on() -> None:
