@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
+from chalicelib.domain.records import Execution
 from chalicelib.services.container import Dependencies
 from chalicelib.store import batches as store_batches
 from tests.support.api import post_csv
@@ -31,6 +32,16 @@ def is_completed(deps: Dependencies, batch_id: str) -> bool:
     """Dials waiting for a free slot come back after a delay: run (moving the clock) until the batch is done."""
     batch = deps.batches.find(batch_id)
     return batch is not None and batch.status == "completed"
+
+
+def answered_call(client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies) -> Execution:
+    """One simulator call answered, talked 30 s and run to its end (its batch completed)."""
+    patch_agent(client, tenant, provider_config={"fixed_talk_seconds": 30})
+    batch_id, _ = create_and_run(client, tenant, 1)
+    pump.run(until=lambda: is_completed(deps, batch_id), advance_seconds=2)
+    (execution,) = deps.executions.iter_batch(batch_id)
+    assert execution.status == "completed"
+    return execution
 
 
 def executions_of(client: Client, batch_id: str, auth: dict[str, str]) -> list[dict[str, Any]]:

@@ -33,7 +33,7 @@ from chalicelib.store.execution_item import (
 )
 from chalicelib.store.execution_item import read as read_item
 from chalicelib.store.leases import COUNTER, LEASE, agent_key
-from tests.support.batches import create_and_run, is_completed, patch_agent
+from tests.support.batches import answered_call, create_and_run, is_completed, patch_agent
 from tests.support.item_size import item_size
 from tests.support.items import item_text
 from tests.support.pump import Pump
@@ -58,11 +58,7 @@ def test_an_answered_call_s_item_with_its_whole_timeline_stays_under_2_kb(
 ) -> None:
     # Given an answered call (queued, claimed, placed: request and answer, ringing, in progress, completed:
     # seven timeline entries)
-    patch_agent(client, tenant, provider_config={"fixed_talk_seconds": 30})
-    batch_id, _ = create_and_run(client, tenant, 1)
-    pump.run(until=lambda: is_completed(deps, batch_id), advance_seconds=2)
-    (execution,) = deps.executions.iter_batch(batch_id)
-    assert execution.status == "completed"
+    execution = answered_call(client, tenant, pump, deps)
     # Then its item is under 2 KB (it was over 2 KB with the timeline as maps: 3 write units, 6 in a transaction)
     assert stored_size(deps, execution.execution_id) < 2048
     assert len(deps.executions.find(execution.execution_id).timeline or []) == 7  # type: ignore[union-attr]
@@ -325,11 +321,7 @@ def test_a_typical_answered_call_s_final_item_is_under_1_kb_as_dynamodb_counts(
     client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies
 ) -> None:
     # Given an answered simulator call run to its end
-    patch_agent(client, tenant, provider_config={"fixed_talk_seconds": 30})
-    batch_id, _ = create_and_run(client, tenant, 1)
-    pump.run(until=lambda: is_completed(deps, batch_id), advance_seconds=2)
-    (execution,) = deps.executions.iter_batch(batch_id)
-    assert execution.status == "completed"
+    execution = answered_call(client, tenant, pump, deps)
     # Then its final item is under 1 KB as DynamoDB bills it, and as the emulator counts it (the bench's count):
     # the outcome's write is 1 unit (2 in its transaction), not 2 (4)
     assert item_size(stored_item(deps, execution.execution_id)) < 1024

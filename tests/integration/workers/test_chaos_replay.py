@@ -18,7 +18,6 @@ import pytest
 
 import chalicelib
 from chalicelib.services.warm_cache import WarmCache
-from tests.integration.workers.test_chaos import world  # noqa: F401 - the chaos seeds' fixture
 from tests.support.chaos import World, run_seed
 from tests.support.trails import differences, load, record
 from tests.support.world import WARM_STATE
@@ -72,7 +71,7 @@ def test_every_cache_in_chalicelib_is_emptied_per_seed_or_makes_no_aws_call() ->
 
 
 @pytest.mark.timeout(600)
-def test_a_seed_run_after_another_replays_alone_in_a_new_process(world: World, tmp_path: Path) -> None:  # noqa: F811
+def test_a_seed_run_after_another_replays_alone_in_a_new_process(world: World, tmp_path: Path) -> None:
     # Given seed 190 run alone in a new process, as the printed replay command runs it
     alone = tmp_path / "alone.jsonl"
     env = {**os.environ, "CHAOS_SEEDS": "1", "CHAOS_FIRST_SEED": "190", "CHAOS_TRAILS": str(alone)}
