@@ -67,6 +67,10 @@ EXECUTIONS = Table(
         # An erasure finds one tenant's number here (`number_key`: a hash of tenant and number), never by a scan;
         # an erased execution leaves it.
         Index("by_number", partition_key="number_key", sort_key="execution_id"),
+        # The same, KEYS_ONLY (written when a call is created and when it is erased, not on every write of a call
+        # as by_number's ALL entry is). Staged (README "Upgrading a deployment"): this release creates it and
+        # DynamoDB backfills it; the next one moves the erasure's reads here and deletes by_number.
+        Index("by_number_keys", partition_key="number_key", sort_key="execution_id", projection="KEYS_ONLY"),
         # An agent's call history (GET /v2/agent/{agent_id}/executions): `<tenant>#<agent>`, `<created_at>#<id>`.
         Index("by_agent_keys", partition_key="agent_key", sort_key="agent_sort", projection="KEYS_ONLY"),
     ),
