@@ -65,11 +65,8 @@ EXECUTIONS = Table(
         # one whose wake-up was lost (store/executions.WAKE_SHARD). Sparse; KEYS_ONLY: only its moves write it.
         Index("by_wake", partition_key="wake_shard", sort_key="scheduled_at", projection="KEYS_ONLY"),
         # An erasure finds one tenant's number here (`number_key`: a hash of tenant and number), never by a scan;
-        # an erased execution leaves it.
-        Index("by_number", partition_key="number_key", sort_key="execution_id"),
-        # The same, KEYS_ONLY (written when a call is created and when it is erased, not on every write of a call
-        # as by_number's ALL entry is). Staged (README "Upgrading a deployment"): this release creates it and
-        # DynamoDB backfills it; the next one moves the erasure's reads here and deletes by_number.
+        # an erased execution leaves it. KEYS_ONLY: written when a call is created and when it is erased, not on
+        # every write of a call (its ALL predecessor, by_number, rewrote its entry each time: ~6 write units a call).
         Index("by_number_keys", partition_key="number_key", sort_key="execution_id", projection="KEYS_ONLY"),
         # An agent's call history (GET /v2/agent/{agent_id}/executions): `<tenant>#<agent>`, `<created_at>#<id>`.
         Index("by_agent_keys", partition_key="agent_key", sort_key="agent_sort", projection="KEYS_ONLY"),

@@ -129,7 +129,7 @@ ACCESS: dict[str, Access] = {
     # the waiting ones canceled (read in contact order, finish_call: GET for the call.ended webhook);
     # upload_expiry.py: is a presigned upload's file in the bucket (HeadObject), else fail its batch.
     # purge_walk.py: a deleted batch's executions, delivery log and objects deleted (BatchWriteItem, DeleteObjects
-    # after listing its prefixes); erasures.py: the number's executions (by_number) erased or canceled, then
+    # after listing its prefixes); erasures.py: the number's executions (by_number_keys) erased or canceled, then
     # (erasure_files.py) its batches' chunks and row errors masked, raw files and exports deleted.
     "dispatcher": Access(
         items=(
@@ -139,7 +139,7 @@ ACCESS: dict[str, Access] = {
             (WEBHOOK_DELIVERIES, (QUERY, BATCH_WRITE)),
             (ERASURES, (GET, UPDATE)),
         ),
-        indexes=((EXECUTIONS, "by_batch_keys"), (EXECUTIONS, "by_number")),
+        indexes=((EXECUTIONS, "by_batch_keys"), (EXECUTIONS, "by_number_keys")),
         objects=(
             (CONTACTS, (READ, WRITE, REMOVE)),  # WRITE: an erasure masks the number in a chunk
             (UPLOADS, (READ, REMOVE)),

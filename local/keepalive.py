@@ -13,6 +13,7 @@ memory anyway: each is sent whole, with its length.
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import socketserver
 import threading
@@ -23,6 +24,8 @@ from typing import Any
 from werkzeug.exceptions import InternalServerError
 from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
+
+logger = logging.getLogger(__name__)
 
 _NO_BODY = {204, 304}
 _HOP_BY_HOP = {"connection", "transfer-encoding", "keep-alive"}
@@ -38,6 +41,15 @@ class LiveConnection(socketserver.StreamRequestHandler):
         # the client's delayed ACK of the headers (40 ms a request), which a closing connection never met.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         live(self.server).add(self.connection)
+
+    def handle(self) -> None:
+        """Serve the connection's requests; a client that goes away mid-request (a browser page that aborts its
+        fetch as it navigates) ends it quietly: socketserver would print the broken pipe's traceback to stderr."""
+        try:
+            super().handle()
+        except ConnectionError:  # BrokenPipeError, ConnectionResetError, ConnectionAbortedError
+            self.close_connection = True
+            logger.debug("the client at %s went away before its answer was sent", self.client_address[0])
 
     def finish(self) -> None:
         live(self.server).discard(self.connection)

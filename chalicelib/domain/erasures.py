@@ -38,7 +38,7 @@ class ErasureRequest(BaseModel):
 
 
 class Erasure(Record):
-    """One erasure request and its progress; `number_key` (the by_number index's hash) is dropped when done."""
+    """One erasure request and its progress; `number_key` (the by_number_keys index's hash) is dropped when done."""
 
     tenant_id: str
     erasure_id: str

@@ -16,7 +16,7 @@ def execution_id(batch_id: str, contact_index: int, attempt: int) -> str:
 
 
 def number_key(tenant_id: str, user_number: str) -> str:
-    """The by_number index's key: one tenant's number, hashed so the index names no number in clear."""
+    """The by_number_keys index's key: one tenant's number, hashed so the index names no number in clear."""
     return hashlib.sha256(f"{tenant_id}#{user_number}".encode()).hexdigest()[:40]
 
 

@@ -191,7 +191,7 @@ class Execution(Record):
     contact_index: int = 0
     row: int | None = None  # the CSV row, for people
     user_number: str = ""
-    number_key: str | None = None  # the by_number index's key (a hash of tenant and number); gone once erased
+    number_key: str | None = None  # the by_number_keys index's key (a hash of tenant and number); gone once erased
     from_number: str | None = None
     attempt: int = 1
     retry_count: int = 0

@@ -1,6 +1,6 @@
 """Erasure of one number from every execution of a tenant, on the control queue in bounded, idempotent steps.
 
-The number's executions are found through the by_number index (a hash of tenant and number), never
+The number's executions are found through the by_number_keys index (a hash of tenant and number), never
 a scan. Each step reads a page: a call still waiting for the dialer is canceled first (it must not
 ring after the person asked to be forgotten); a final one is erased (recipient data, transcript and
 recording URL removed, the number masked, `erased_at` set) and leaves the index; a live call is left
@@ -64,7 +64,7 @@ def erase_step(deps: Dependencies, tenant_id: str, erasure_id: str, after: str |
     if erasure is None or erasure.status != "running" or erasure.number_key is None:
         return
     key = erasure.number_key
-    page, last = deps.executions.page_after("by_number", "number_key", key, "execution_id", after, ERASE_PAGE)
+    page, last = deps.executions.page_after("by_number_keys", "number_key", key, "execution_id", after, ERASE_PAGE)
     erased = canceled = 0
     changed: set[str] = set()
     for execution in page:
@@ -80,7 +80,7 @@ def erase_step(deps: Dependencies, tenant_id: str, erasure_id: str, after: str |
         deps.erasures.progress(tenant_id, erasure_id, erased=erased, canceled=canceled, live=0, batches=changed)
         deps.queues.send(CONTROL_QUEUE, ControlMessage.erase(tenant_id, erasure_id, last))
         return
-    left, _ = deps.executions.page_after("by_number", "number_key", key, "execution_id", None, ERASE_PAGE)
+    left, _ = deps.executions.page_after("by_number_keys", "number_key", key, "execution_id", None, ERASE_PAGE)
     deps.erasures.progress(tenant_id, erasure_id, erased=erased, canceled=canceled, live=len(left), batches=changed)
     if left:  # live calls: erase them once they have ended
         deps.queues.send(CONTROL_QUEUE, ControlMessage.erase(tenant_id, erasure_id), LIVE_RECHECK_SECONDS)

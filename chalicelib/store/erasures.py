@@ -1,6 +1,6 @@
 """Erasure requests, one item each per tenant: what was asked and how far the walk got.
 
-The item never holds the full number: a masked form for people, and the by_number index's key
+The item never holds the full number: a masked form for people, and the by_number_keys index's key
 (a hash) only while the walk needs it.
 """
 

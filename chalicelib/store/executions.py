@@ -603,7 +603,7 @@ class ExecutionStore:
         self, index: str, key_name: str, key: str, sort_name: str, after: str | None, limit: int
     ) -> tuple[list[Execution], str | None]:
         """Up to `limit` executions of one index partition whose sort key is past `after`, in key order;
-        the sort key to go on after, or None at the end. BY_BATCH (seq) or by_number (execution_id)."""
+        the sort key to go on after, or None at the end. BY_BATCH (seq) or by_number_keys (execution_id)."""
         condition = "#p = :p" + (" AND #s > :after" if after else "")
         page = query_keys_page(
             KEY if index in KEYS_ONLY else None,
@@ -619,7 +619,7 @@ class ExecutionStore:
 
     def erase(self, execution_id: str, fields: Fields) -> bool:
         """Remove a final execution's personal data and set `fields` (the masked number, `erased_at`); it
-        leaves the by_number indexes. False when it was erased already or is not final (a live call still
+        leaves the by_number_keys index. False when it was erased already or is not final (a live call still
         owes its outcome)."""
         final = [s.value for s in CallStatus if is_final(s)]
         names: dict[str, str] = {}

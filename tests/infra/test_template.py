@@ -439,7 +439,7 @@ def test_indexes_are_queried_only_where_the_code_queries_them(synth: Synth) -> N
     }
     assert queried["ingest"] == {("agents", "by_id"), ("numbers", "suppressed")}
     # the cancel and purge walks of a stopped or deleted batch; an erasure's walk over one number's executions
-    assert queried["dispatcher"] == {("executions", "by_batch_keys"), ("executions", "by_number")}
+    assert queried["dispatcher"] == {("executions", "by_batch_keys"), ("executions", "by_number_keys")}
     assert queried["provider_events"] == {("batches", "by_agent_keys")}  # pause_agent_if_spent
     assert not queried["dialer"]
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import socket
+import struct
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -13,7 +15,7 @@ import pytest
 import requests
 from chalice import Chalice
 
-from local import api_server
+from local import api_server, wait_until
 from local.api_server import ApiServer
 from local.keepalive import live
 
@@ -63,6 +65,26 @@ def test_stops_and_serves_the_same_app_again() -> None:
 
     with ApiServer(app, port=0) as again:  # chalice's own create_local_server fails here
         assert requests.get(f"{again.url}/hello/y", timeout=5).json()["hello"] == "y"
+
+
+def test_a_client_gone_before_its_answer_ends_its_connection_quietly(
+    capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    entered, release = threading.Event(), threading.Event()
+    caplog.set_level(logging.DEBUG, logger="local.keepalive")
+    with ApiServer(make_app(entered, release), port=0) as server:
+        port = server.http_server.server_address[1]
+        # Given a request the app is still answering
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+            client.sendall(b"GET /slow/a HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert entered.wait(5)
+            # When its client goes away (a reset, as a browser aborting a fetch sends)
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        release.set()
+        # Then the server drops the connection, says so at debug, and prints no traceback
+        assert wait_until(lambda: not live(server.http_server), timeout=5, interval=0.01)
+    assert "went away" in caplog.text
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def make_routed_app() -> Chalice:
