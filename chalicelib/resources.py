@@ -53,6 +53,11 @@ BATCHES = Table(
     indexes=(
         Index("by_agent_keys", partition_key="agent_key", sort_key="created_at", projection="KEYS_ONLY"),
         Index("by_status", partition_key="active", sort_key="batch_id"),
+        # The same, KEYS_ONLY: written when a batch becomes active or stops being so, not by each counter update of
+        # a batch whose counters are on its item (by_status's ALL entry is rewritten by each: ~2 write units a call,
+        # one key for the deployment, ~490 calls/s). Staged (README "Upgrading a deployment"): this release creates
+        # it and DynamoDB backfills it; the next moves the sweeper's reads here and deletes by_status.
+        Index("by_status_keys", partition_key="active", sort_key="batch_id", projection="KEYS_ONLY"),
     ),
 )
 EXECUTIONS = Table(
