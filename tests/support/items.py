@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chalicelib import aws
 from chalicelib.domain.timeline_codec import unpack
 
 
@@ -26,3 +27,19 @@ def readable(value: Any) -> Any:
 
 def item_text(item: Any) -> str:
     return json.dumps(readable(item), sort_keys=True)
+
+
+def index_entries(table: str, index: str, key_name: str, key: str) -> list[dict[str, Any]]:
+    """Every entry of one partition of a table's index, as DynamoDB returns them (wire form): what it holds."""
+    pages = (
+        aws.dynamodb()
+        .get_paginator("query")
+        .paginate(
+            TableName=table,
+            IndexName=index,
+            KeyConditionExpression="#k = :k",
+            ExpressionAttributeNames={"#k": key_name},
+            ExpressionAttributeValues={":k": {"S": key}},
+        )
+    )
+    return [item for page in pages for item in page["Items"]]

@@ -16,7 +16,7 @@ from chalicelib.resources import EXECUTIONS, PROVIDER_EVENTS_QUEUE, table_name
 from chalicelib.services.container import Dependencies
 from chalicelib.store.execution_item import read as read_item
 from tests.support.api import post_csv
-from tests.support.items import item_text
+from tests.support.items import index_entries, item_text
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
 
@@ -211,18 +211,8 @@ def test_a_live_call_is_erased_once_it_ends(
 
 
 def indexed(deps: Dependencies, key: str) -> list[dict[str, Any]]:
-    """What the erasure's index holds for one number: its entries as DynamoDB returns them."""
-    pages = (
-        aws.dynamodb()
-        .get_paginator("query")
-        .paginate(
-            TableName=table_name(deps.settings, EXECUTIONS),
-            IndexName="by_number_keys",
-            KeyConditionExpression="number_key = :k",
-            ExpressionAttributeValues={":k": {"S": key}},
-        )
-    )
-    return [item for page in pages for item in page["Items"]]
+    """What the erasure's index holds for one number."""
+    return index_entries(table_name(deps.settings, EXECUTIONS), "by_number_keys", "number_key", key)
 
 
 def test_the_number_index_holds_only_each_call_s_keys_and_forgets_them_with_the_erasure(

@@ -6,26 +6,16 @@ from typing import Any
 
 from chalice.test import Client
 
-from chalicelib import aws
 from chalicelib.resources import BATCHES, table_name
 from chalicelib.services.container import Dependencies
 from tests.support.batches import create_and_run, is_completed
+from tests.support.items import index_entries
 from tests.support.pump import Pump
 
 
 def active_entries(deps: Dependencies, index: str) -> list[dict[str, Any]]:
-    """The entries of one of the active batches' indexes, as DynamoDB returns them."""
-    pages = (
-        aws.dynamodb()
-        .get_paginator("query")
-        .paginate(
-            TableName=table_name(deps.settings, BATCHES),
-            IndexName=index,
-            KeyConditionExpression="active = :a",
-            ExpressionAttributeValues={":a": {"S": "1"}},
-        )
-    )
-    return [item for page in pages for item in page["Items"]]
+    """The entries of one of the active batches' indexes."""
+    return index_entries(table_name(deps.settings, BATCHES), index, "active", "1")
 
 
 def batch_ids(entries: list[dict[str, Any]]) -> set[str]:
