@@ -98,6 +98,7 @@ def stop_batch(deps: Dependencies, tenant_id: str, batch_id: str) -> Batch:
         BatchStatus.STOPPED,
         set_fields={"stopped_at": clock.now_iso(), "active": "1"},
         shards=read.counter_shards,  # a sharded batch: straight to its transaction (no refused write first)
+        co=read.co_key,
     )
     cancel_schedule(deps, batch_id)
     settle(deps, batch)
@@ -127,7 +128,7 @@ def resume_settling(deps: Dependencies, batch: Batch, stall_cutoff: str) -> bool
 
 def pause_batch(deps: Dependencies, tenant_id: str, batch_id: str) -> Batch:
     read = deps.batches.get(tenant_id, batch_id)
-    return deps.batches.transition(batch_id, PAUSABLE, BatchStatus.PAUSED, shards=read.counter_shards)
+    return deps.batches.transition(batch_id, PAUSABLE, BatchStatus.PAUSED, shards=read.counter_shards, co=read.co_key)
 
 
 def resume_batch(deps: Dependencies, tenant_id: str, batch_id: str, max_spend: float | None = None) -> Batch:
@@ -141,6 +142,7 @@ def resume_batch(deps: Dependencies, tenant_id: str, batch_id: str, max_spend: f
         set_fields=fields,
         remove_fields=("pause_reason",),
         shards=read.counter_shards,
+        co=read.co_key,
     )
     if batch.next_pos < batch.valid_contacts:
         deps.queues.send(CONTROL_QUEUE, ControlMessage.dispatch(batch_id, batch.next_pos))

@@ -17,7 +17,7 @@ from ..errors import NotFound
 from ..resources import EXECUTIONS, table_name
 from ..settings import Settings
 from .agent_history import HistoryQuery, agent_key, agent_sort, history_page
-from .batches import BatchStore, Ended, execution_shard
+from .batches import HALTED, BatchStore, Ended, co_place, execution_shard
 from .cursors import Cursors, KeyShape, cursor_key
 from .dynamo import (
     Fields,
@@ -26,6 +26,7 @@ from .dynamo import (
     av,
     cancellation_codes,
     condition_failed,
+    from_item,
     get_many,
     index_shard,
     query_keys_all,
@@ -196,6 +197,7 @@ class ExecutionStore:
         not_last: int | None = None,
         unmark: bool = False,
         wait: tuple[str | None, ...] | None = None,
+        slot_limit: int | None = None,
     ) -> Execution:
         """Compare-and-set the status from the one read, moving the batch counters in the same transaction.
 
@@ -209,6 +211,9 @@ class ExecutionStore:
         when the lease was freed before (nothing written: end it again without them). `not_last`: see
         BatchStore.counter_update; MaybeLast when it did not hold. A change the batch does not count (a live
         call's progress) is one conditional write, no transaction. `wait`: see _live_wait, StaleWait.
+        An execution counted on its agent's shard (co_place) moves the agent's live-call count in its counters'
+        element (`slot_limit`: a claim's share of the agent's limit): the caller's elements on that item are left
+        out (a transaction writes an item once).
         """
         old = execution.status
         changes, remove = _changes(execution.execution_id, to_status, fields)
@@ -216,8 +221,12 @@ class ExecutionStore:
             remove.append(WAKE_SHARD)  # woken (or ended): off the by_wake index
         update = self._status_update(execution.execution_id, old, changes, remove, notes, unmark=unmark, wait=wait)
         counters = self._counters(
-            execution, to_status, changes, batch_must_run, batch_live_cap, tallies, bool(release), not_last
+            execution, to_status, changes, batch_must_run, batch_live_cap, tallies, bool(release), not_last, slot_limit
         )
+        co = _co_of(execution, changes)
+        if co is not None:
+            release = _off_item(release, counters) if release else release
+            extra = _off_item(extra, counters) if extra else extra
         if counters is None and guard is None and not extra:
             self._write_one(update, execution.execution_id)
         else:
@@ -226,7 +235,16 @@ class ExecutionStore:
                 items.append(guard)  # third, so its refusal is told apart from the live-call slot's
             items.extend([*(extra or []), *(release or [])])
             released, guarded = len(release or []), guard is not None
-            _transact(items, execution, released=released, not_last=not_last, guarded=guarded, unmark=unmark, wait=wait)
+            _transact(
+                items,
+                execution,
+                released=released,
+                not_last=not_last,
+                guarded=guarded,
+                unmark=unmark,
+                wait=wait,
+                co_tag=co[1] if co is not None else None,
+            )
         gone = {*remove, *([LEASE] if unmark else [])}
         kept = {k: v for k, v in execution.model_dump().items() if k not in gone}
         return Execution.model_validate({**kept, **changes})
@@ -264,6 +282,7 @@ class ExecutionStore:
         tallies: dict[str, int] | None,
         released: bool = False,
         not_last: int | None = None,
+        slot_limit: int | None = None,
     ) -> Request | None:
         """The batch counters' element of a move (None when the batch has nothing to count: a live call's
         progress); an attempt that ended after its claim adds its cost and talk."""
@@ -283,6 +302,8 @@ class ExecutionStore:
             released=released,
             not_last=not_last,
             shard=_shard(execution, changes),
+            co=_co_of(execution, changes),
+            slot_limit=slot_limit,
         )
 
     def replace_with_retry(
@@ -306,6 +327,8 @@ class ExecutionStore:
         now = clock.now_iso()
         changes = {"status": final_status, "updated_at": now, **fields}
         counters = self._retry_counters(old, new, changes, tallies, bool(release))
+        if release and _co_of(old, changes) is not None:
+            release = _off_item(release, counters)  # its counters' element frees the agent's slot
         items = [
             self._status_update(
                 old.execution_id, old.status, changes, ["open_shard", WAKE_SHARD], notes, unmark=unmark
@@ -341,6 +364,7 @@ class ExecutionStore:
             tallies=tallies,
             released=released,
             shard=_shard(old, changes),
+            co=_co_of(old, changes),
         )
 
     def add_details(self, execution: Execution, fields: Fields, *, tallies: dict[str, int]) -> bool:
@@ -367,7 +391,8 @@ class ExecutionStore:
         ]
         if tallies:
             shard = execution_shard(execution.model_extra)
-            items.append(self._batches.counter_update(execution.batch_id, {}, tallies=tallies, shard=shard))
+            co = _co_of(execution, {})
+            items.append(self._batches.counter_update(execution.batch_id, {}, tallies=tallies, shard=shard, co=co))
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except ClientError as exc:
@@ -698,6 +723,25 @@ def _shard(execution: Execution, changes: Fields) -> int | None:
     return execution_shard(changes) or execution_shard(execution.model_extra)
 
 
+def _co_of(execution: Execution, changes: Fields) -> tuple[str, str] | None:
+    """The agent shard an execution's counters are kept on (its claim's, in `changes` for the claim), if any."""
+    extra = {**(execution.model_extra or {}), **changes}
+    return co_place(execution.batch_id, extra, execution.tenant_id, execution.agent_id)
+
+
+def _off_item(elements: list[Request], counters: Request | None) -> list[Request]:
+    """`elements` but those on the item `counters` writes (its agent shard's live count moves there)."""
+    if counters is None:
+        return elements
+    (target,) = counters.values()
+
+    def same(element: Request) -> bool:
+        (body,) = element.values()
+        return bool(body.get("TableName") == target["TableName"] and body.get("Key") == target["Key"])
+
+    return [element for element in elements if not same(element)]
+
+
 def _changes(execution_id: str, to_status: str, fields: Fields | None) -> tuple[Fields, list[str]]:
     """What a status change sets and removes: a call a provider owes a final status stays in the by_open index
     (under its own shard of the index's key, so no single key takes every call's writes)."""
@@ -774,9 +818,11 @@ def _transact(
     guarded: bool,
     unmark: bool = False,
     wait: tuple[str | None, ...] | None = None,
+    co_tag: str | None = None,
 ) -> None:
     """Execution.move's transaction, its refusals told apart (the last `released` elements free the slot;
-    `unmark`: so does the execution's own write; `wait`: its condition also checked a wait token)."""
+    `unmark`: so does the execution's own write; `wait`: its condition also checked a wait token; `co_tag`: the
+    counters' element is on the agent's shard, and also holds its slot)."""
     try:
         aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
     except ClientError as exc:
@@ -787,6 +833,10 @@ def _transact(
             raise SlotGone(execution.execution_id) from None
         if not_last is not None and codes[:2] == ["None", "ConditionalCheckFailed"]:
             raise MaybeLast(execution.batch_id) from None
+        if co_tag is not None and codes[:2] == ["None", "ConditionalCheckFailed"]:
+            found = from_item(dict((exc.response.get("CancellationReasons") or [{}, {}])[1].get("Item") or {}))
+            if co_tag + HALTED not in found:  # the batch runs: the agent's shard is full
+                raise NoFreeSlot(execution.batch_id) from None
         refusal = _move_refused(exc, execution, guarded=guarded)
         if refusal is None:
             raise
