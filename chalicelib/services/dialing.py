@@ -187,8 +187,8 @@ def _claim_in(
 ) -> Execution:
     """One claim transaction, its live-call slot taken in `shard` (recorded on the execution unless 0, the
     agent's only shard under 2 x MIN_SHARE calls, so its release frees that shard). A batch that counts on its
-    agent's shards (`batch_co`) counts this call on `shard` in the same element as the slot (recorded, with the
-    shard even when 0, so every later count of the call goes there)."""
+    agent's shards (`batch_co`) counts this call on `shard` in the same element as the slot (recorded as CO_COUNTED,
+    shard + 1, so every later count of the call, and its slot's release, goes there)."""
     lease_until = clock.iso(now + timedelta(seconds=deps.settings.call_report_timeout_seconds))
     limit = int(agent.max_concurrent_calls or 1)
     co = bool(message.batch_co)
@@ -202,8 +202,8 @@ def _claim_in(
             "from_number": message.from_number,
             LEASE: lease_until,  # the live-call slot's lease, on the execution itself (no lease item)
             **recorded,
-            **({SHARD_FIELD: shard} if shard or co else {}),
-            **({CO_COUNTED: True} if co else _batch_shard(message)),
+            **({SHARD_FIELD: shard} if shard else {}),
+            **({CO_COUNTED: shard + 1} if co else _batch_shard(message)),
         },
         batch_must_run=True,
         batch_live_cap=message.batch_cap or NO_BATCH_CAP,

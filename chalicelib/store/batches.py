@@ -34,7 +34,7 @@ from .dynamo import (
     update_if,
     values,
 )
-from .execution_item import BATCH_SHARD, CO_COUNTED, LIVE_SHARD
+from .execution_item import BATCH_SHARD, CO_COUNTED
 
 
 @dataclass(frozen=True)
@@ -242,10 +242,17 @@ def live_shard_key(agent: str, shard: int) -> str:
 def co_place(batch_id: str, extra: Fields | None, tenant_id: str, agent_id: str) -> tuple[str, str] | None:
     """Where an execution's counters are kept when its claim counted them on its agent's shard: (the shard's
     partition key, the batch's tag); None when they are on the batch's item or counter shard."""
-    if not (extra or {}).get(CO_COUNTED):
+    shard = co_shard(extra)
+    if shard is None:
         return None
-    shard = int((extra or {}).get(LIVE_SHARD) or 0)
     return live_shard_key(f"{tenant_id}#{agent_id}", shard), co_tag(batch_id)
+
+
+def co_shard(extra: Fields | None) -> int | None:
+    """The agent shard an execution's claim counted its batch's counters (and its slot) in: CO_COUNTED is that
+    shard + 1 (a later claim of the same execution records its own); None when not counted on an agent shard."""
+    counted = int((extra or {}).get(CO_COUNTED) or 0)
+    return counted - 1 if counted else None
 
 
 def _co_tags(item: Fields) -> set[str]:
@@ -261,6 +268,16 @@ def _add_co(fields: Fields, tag: str, shard: Fields) -> None:
         if name is not None:
             counts[name] = n
     _add_shard(fields, counts)
+
+
+_co_agents: dict[str, str] = {}  # batch id -> CO_FIELD, as read in this container (it never changes once set)
+CO_REMEMBERED = 4096
+
+
+def _remember_co(batch_id: str, agent: str) -> None:
+    if len(_co_agents) >= CO_REMEMBERED:
+        _co_agents.clear()
+    _co_agents[batch_id] = agent
 
 
 BY_AGENT = "by_agent_keys"  # an agent's batches, newest first (KEYS_ONLY: see resources.Index)
@@ -283,28 +300,36 @@ class BatchStore:
 
     def find(self, batch_id: str, *, summed: bool = True) -> Batch | None:
         """`summed=False`: the batch item alone (its counter shards not added in), for a caller that reads no
-        counter (one request, not two)."""
+        counter (one request, not two). A batch known to count on its agent's shards (read once in this
+        container since its start: CO_FIELD never changes) is read with them in one BatchGetItem."""
         if not storable_key(batch_id):
             return None
+        co = _co_agents.get(batch_id) if summed else None
+        if co is not None:
+            keys = [(self.table, self.key(batch_id)), *((self.leases_table, _co_key(co, s)) for s in range(CO_SHARDS))]
+            found = self._get_all(keys)
+            items = [f for f in found if "lease_id" not in f]
+            return self._summed(items, [f for f in found if "lease_id" in f])[0] if items else None
         item = aws.dynamodb().get_item(TableName=self.table, Key=self.key(batch_id), ConsistentRead=True).get("Item")
         if not item:
             return None
         return self._summed([from_item(item)])[0] if summed else Batch.model_validate(from_item(item))
 
-    def _summed(self, items: list[Fields]) -> list[Batch]:
+    def _summed(self, items: list[Fields], agent_items: list[Fields] | None = None) -> list[Batch]:
         """The batches with their counter shards and their agent's shards (co-located counters) added in: one
         consistent BatchGetItem (per 100 keys) for those that have any, so a read stays a fixed number of requests
-        per batch."""
+        per batch. `agent_items`: the agent shards, read already with the batch item (find)."""
         keys = [
             (self.table, {"batch_id": av(counter_key(item["batch_id"], s))})
             for item in items
             for s in range(1, int(item.get("counter_shards") or 0) + 1)
         ]
         agents = sorted({str(item[CO_FIELD]) for item in items if item.get(CO_FIELD)})
-        keys += [(self.leases_table, _co_key(agent, s)) for agent in agents for s in range(CO_SHARDS)]
+        if agent_items is None:
+            keys += [(self.leases_table, _co_key(agent, s)) for agent in agents for s in range(CO_SHARDS)]
         shards: dict[str, list[Fields]] = {}
         agent_shards: dict[str, list[Fields]] = {}
-        for fields in self._get_all(keys):
+        for fields in [*self._get_all(keys), *(agent_items or [])]:
             if "lease_id" in fields:
                 agent_shards.setdefault(str(fields["agent_key"]).split("#live", 1)[0], []).append(fields)
             else:
@@ -313,6 +338,7 @@ class BatchStore:
             for shard in shards.get(item["batch_id"], []):
                 _add_shard(item, shard)
             if item.get(CO_FIELD):
+                _remember_co(item["batch_id"], str(item[CO_FIELD]))
                 tag = co_tag(item["batch_id"])
                 for shard in agent_shards.get(str(item[CO_FIELD]), []):
                     _add_co(item, tag, shard)
@@ -610,32 +636,25 @@ class BatchStore:
     ) -> Request:
         """The Update element that keeps execution_status counters in step with an execution change.
 
-        Returned for use inside a transaction, so the counters move exactly when the execution does.
-        `ended`: an attempt that ended, whose cost and talk time the batch adds up (its budget and the
-        plan's history read them). With `live_cap` (a claim), the batch must also be within its budget.
-        `tallies`: top-level counters (`xb#<field>#<value>`: the extraction breakdown) added alike; top-level
-        because an ADD cannot create the parent of a nested path. `released`: the attempt's live-call slot is
-        freed in the same transaction (a transaction writes an item once, so `live` moves here). `not_last`: only
-        while `finished` is below it and the batch has no budget (an outcome that cannot complete the batch nor
-        spend its budget, so its caller need not read the batch after it). `shard`: a counter shard instead (`must_run`
-        there: the shard's copy of the batch's status; `not_last`: another call in the shard is live). `co`: the
-        agent shard (its key, the batch's tag: co_place) that holds them instead, whose own live-call count moves
-        with the batch's `live` in the same write (`slot_limit`: a claim's share of the agent's limit)."""
+        Returned for use inside a transaction, so the counters move exactly when the execution does. `ended`: an
+        attempt that ended, whose cost and talk time the batch adds up (its budget and the plan's history read
+        them). With `live_cap` (a claim), the batch must also be within its budget.
+        `tallies`: top-level counters (`xb#<field>#<value>`: the extraction breakdown) added alike; top-level because
+        an ADD cannot create the parent of a nested path. `released`: the attempt's live-call slot is freed in the
+        same transaction (a transaction writes an item once, so `live` moves here). `not_last`: only while
+        `finished` is below it and the batch has no budget (an outcome that cannot complete the batch nor spend its
+        budget, so its caller need not read the batch after it). `shard`: a counter shard instead (`must_run` there:
+        the shard's copy of the batch's status; `not_last`: another call there is live). `co`: see _co_update."""
+        live = (1 if live_cap is not None else 0) - (1 if released else 0)
+        plain = _plain(finished, dispatched, unreached, live, ended)
         if co is not None:
-            live = (1 if live_cap is not None else 0) - (1 if released else 0)
-            counts: dict[str, float] = {STATUS_PREFIX + st: n for st, n in moves.items()}
-            counts.update(tallies or {})
-            plain = (("finished", finished), ("dispatched", dispatched), ("unreached", unreached), ("live", live))
-            counts.update((*plain, *(ended.counters() if ended is not None else ())))
-            return self._co_update(co, counts, must_run=must_run, not_last=not_last, slot=live, limit=slot_limit)
+            return self._co_update(co, _co_counts(moves, tallies, plain), must_run, not_last, live, slot_limit)
         names: dict[str, str] = {"#u": "updated_at"}
         vals: Wire = {":now": av(clock.now_iso())}
         if shard:  # a shard item has no execution_status map to ADD into (one ADD cannot create it): top level
             moves, tallies = {}, {**(tallies or {}), **{STATUS_PREFIX + st: n for st, n in moves.items()}}
         adds = _named_adds(names, vals, moves, tallies or {})
-        live = (1 if live_cap is not None else 0) - (1 if released else 0)
-        plain = (("finished", finished), ("dispatched", dispatched), ("unreached", unreached), ("live", live))
-        _counter_adds(adds, vals, (*plain, *(ended.counters() if ended is not None else ())))
+        _counter_adds(adds, vals, plain)
         element: Request = {
             "TableName": self.table,
             "Key": self.key(counter_key(batch_id, shard)),
@@ -643,11 +662,7 @@ class BatchStore:
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": vals,
         }
-        conditions = (
-            _shard_conditions(names, vals, must_run, not_last)
-            if shard
-            else _not_last(_counter_conditions(names, vals, must_run, live_cap), vals, not_last)
-        )
+        conditions = _item_conditions(names, vals, shard, must_run, live_cap, not_last)
         if conditions:
             element["ConditionExpression"] = conditions
         return {"Update": element}
@@ -656,14 +671,14 @@ class BatchStore:
         self,
         co: tuple[str, str],
         counts: dict[str, float],
-        *,
         must_run: bool,
         not_last: int | None,
         slot: int,
         limit: int | None,
     ) -> Request:
         """counter_update's element on an agent shard (co_place): the batch's counters ADDed under its tag, the
-        agent's `live` by `slot`; on the conditions that the batch is not halted (`must_run`), the agent's share
+        agent's `live` by `slot` (the batch's own `live`: the slot moves with it in this one write); on the
+        conditions that the batch is not halted (`must_run`), the agent's share
         `limit` has room (a claim), and another call of the batch counted there is live (`not_last`). A refusal
         returns the item, so a claim tells a halted batch from a full shard."""
         key, tag = co
@@ -713,6 +728,24 @@ class BatchStore:
 def _co_key(agent: str, shard: int) -> Wire:
     """The key of an agent's live-call counter item in shard `shard` (store/leases.py)."""
     return {"agent_key": av(live_shard_key(agent, shard)), "lease_id": av(CO_LEASE_ID)}
+
+
+def _plain(
+    finished: int, dispatched: int, unreached: int, live: int, ended: Ended | None
+) -> tuple[tuple[str, float], ...]:
+    """counter_update's top-level counters and how much each moves."""
+    plain = (("finished", finished), ("dispatched", dispatched), ("unreached", unreached), ("live", live))
+    return (*plain, *(ended.counters() if ended is not None else ()))
+
+
+def _co_counts(
+    moves: dict[str, int], tallies: dict[str, int] | None, plain: Iterable[tuple[str, float]]
+) -> dict[str, float]:
+    """Every counter a change moves, by the name a counter shard gives it (co_name maps it on an agent shard)."""
+    counts: dict[str, float] = {STATUS_PREFIX + status: n for status, n in moves.items()}
+    counts.update(tallies or {})
+    counts.update(plain)
+    return counts
 
 
 def _co_adds(tag: str, counts: dict[str, float], slot: int, names: dict[str, str], vals: Wire) -> list[str]:
@@ -775,6 +808,15 @@ def _counter_adds(adds: list[str], vals: Wire, counters: tuple[tuple[str, float]
         if amount:
             adds.append(f"{name} :{name}")
             vals[f":{name}"] = av(amount)
+
+
+def _item_conditions(
+    names: dict[str, str], vals: Wire, shard: int | None, must_run: bool, live_cap: int | None, not_last: int | None
+) -> str:
+    """counter_update's condition on the batch item, or on its counter shard `shard`."""
+    if shard:
+        return _shard_conditions(names, vals, must_run, not_last)
+    return _not_last(_counter_conditions(names, vals, must_run, live_cap), vals, not_last)
 
 
 def _shard_conditions(names: dict[str, str], vals: Wire, must_run: bool, not_last: int | None) -> str:

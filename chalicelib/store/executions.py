@@ -17,7 +17,7 @@ from ..errors import NotFound
 from ..resources import EXECUTIONS, table_name
 from ..settings import Settings
 from .agent_history import HistoryQuery, agent_key, agent_sort, history_page
-from .batches import HALTED, BatchStore, Ended, co_place, execution_shard
+from .batches import BatchStore, Ended, co_place, execution_shard
 from .cursors import Cursors, KeyShape, cursor_key
 from .dynamo import (
     Fields,
@@ -201,20 +201,15 @@ class ExecutionStore:
     ) -> Execution:
         """Compare-and-set the status from the one read, moving the batch counters in the same transaction.
 
-        Raises StaleTransition when the execution changed meanwhile; BatchNotRunning when
-        `batch_must_run` and the batch was stopped or paused first (or its live-call cap is
-        reached, with `batch_live_cap`); GuardRefused (with the item as it was) when the `guard`
-        element's condition failed (the number's suppression and contact limit); NoFreeSlot when
-        an `extra` element's condition failed (the agent's live-call counter). `notes`: see _status_update.
-        `release`: the slot's elements (store/leases.py), last, so it is freed in the same transaction; `unmark`:
-        the lease is the execution's own LEASE, removed by its write on the condition that it is there. SlotGone
-        when the lease was freed before (nothing written: end it again without them). `not_last`: see
-        BatchStore.counter_update; MaybeLast when it did not hold. A change the batch does not count (a live
-        call's progress) is one conditional write, no transaction. `wait`: see _live_wait, StaleWait.
-        An execution counted on its agent's shard (co_place) moves the agent's live-call count in its counters'
-        element (`slot_limit`: a claim's share of the agent's limit): the caller's elements on that item are left
-        out (a transaction writes an item once).
-        """
+        Raises StaleTransition when the execution changed meanwhile; BatchNotRunning when `batch_must_run` and the
+        batch was stopped or paused first (or its live-call cap is reached, with `batch_live_cap`); GuardRefused
+        (with the item as it was) when the `guard` element's condition failed (the number's suppression and contact
+        limit); NoFreeSlot when an `extra` element's condition failed (the agent's live-call counter). `notes`: see
+        _status_update. `release`: the slot's elements (store/leases.py), last, so it is freed in the same
+        transaction; `unmark`: the lease is the execution's own LEASE, removed by its write on the condition that it
+        is there. SlotGone when the lease was freed before (nothing written: end it again without them). `not_last`:
+        see BatchStore.counter_update; MaybeLast when it did not hold. A change the batch does not count (a live
+        call's progress) is one write. `wait`: see _live_wait, StaleWait. `slot_limit`: _off_item."""
         old = execution.status
         changes, remove = _changes(execution.execution_id, to_status, fields)
         if old == CallStatus.RESCHEDULED and to_status != old:
@@ -223,10 +218,7 @@ class ExecutionStore:
         counters = self._counters(
             execution, to_status, changes, batch_must_run, batch_live_cap, tallies, bool(release), not_last, slot_limit
         )
-        co = _co_of(execution, changes)
-        if co is not None:
-            release = _off_item(release, counters) if release else release
-            extra = _off_item(extra, counters) if extra else extra
+        release, extra = _off_counted(execution, changes, counters, release, extra)
         if counters is None and guard is None and not extra:
             self._write_one(update, execution.execution_id)
         else:
@@ -235,16 +227,7 @@ class ExecutionStore:
                 items.append(guard)  # third, so its refusal is told apart from the live-call slot's
             items.extend([*(extra or []), *(release or [])])
             released, guarded = len(release or []), guard is not None
-            _transact(
-                items,
-                execution,
-                released=released,
-                not_last=not_last,
-                guarded=guarded,
-                unmark=unmark,
-                wait=wait,
-                co_tag=co[1] if co is not None else None,
-            )
+            _transact(items, execution, released=released, not_last=not_last, guarded=guarded, unmark=unmark, wait=wait)
         gone = {*remove, *([LEASE] if unmark else [])}
         kept = {k: v for k, v in execution.model_dump().items() if k not in gone}
         return Execution.model_validate({**kept, **changes})
@@ -729,8 +712,29 @@ def _co_of(execution: Execution, changes: Fields) -> tuple[str, str] | None:
     return co_place(execution.batch_id, extra, execution.tenant_id, execution.agent_id)
 
 
+def _halted_name(counters: Request) -> str | None:
+    """The batch's halted marker, when `counters` is a claim's element on its agent's shard (BatchStore._co_update:
+    the only counters element whose condition names it); None otherwise."""
+    (body,) = counters.values()
+    return (body.get("ExpressionAttributeNames") or {}).get("#h")
+
+
+def _off_counted(
+    execution: Execution,
+    changes: Fields,
+    counters: Request | None,
+    release: list[Request] | None,
+    extra: list[Request] | None,
+) -> tuple[list[Request] | None, list[Request] | None]:
+    """move's `release` and `extra`, but those on the agent shard its counters are on (_off_item)."""
+    if _co_of(execution, changes) is None:
+        return release, extra
+    return _off_item(release or [], counters), _off_item(extra or [], counters)
+
+
 def _off_item(elements: list[Request], counters: Request | None) -> list[Request]:
-    """`elements` but those on the item `counters` writes (its agent shard's live count moves there)."""
+    """`elements` but those on the item `counters` writes: an execution counted on its agent's shard (co_place)
+    moves the agent's live-call count in its counters' element (a transaction writes an item once)."""
     if counters is None:
         return elements
     (target,) = counters.values()
@@ -818,11 +822,9 @@ def _transact(
     guarded: bool,
     unmark: bool = False,
     wait: tuple[str | None, ...] | None = None,
-    co_tag: str | None = None,
 ) -> None:
     """Execution.move's transaction, its refusals told apart (the last `released` elements free the slot;
-    `unmark`: so does the execution's own write; `wait`: its condition also checked a wait token; `co_tag`: the
-    counters' element is on the agent's shard, and also holds its slot)."""
+    `unmark`: so does the execution's own write; `wait`: its condition also checked a wait token)."""
     try:
         aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
     except ClientError as exc:
@@ -833,9 +835,12 @@ def _transact(
             raise SlotGone(execution.execution_id) from None
         if not_last is not None and codes[:2] == ["None", "ConditionalCheckFailed"]:
             raise MaybeLast(execution.batch_id) from None
-        if co_tag is not None and codes[:2] == ["None", "ConditionalCheckFailed"]:
-            found = from_item(dict((exc.response.get("CancellationReasons") or [{}, {}])[1].get("Item") or {}))
-            if co_tag + HALTED not in found:  # the batch runs: the agent's shard is full
+        halted = _halted_name(items[1]) if len(items) > 1 else None
+        if halted is not None and codes[:2] == ["None", "ConditionalCheckFailed"]:
+            reasons = exc.response.get("CancellationReasons") or []
+            if halted not in from_item(dict(reasons[1].get("Item") or {})):  # it runs: the agent's shard is full
+                if guarded and codes[2:3] == ["ConditionalCheckFailed"]:  # the number's refusal first, as before
+                    raise GuardRefused(dict(reasons[2].get("Item") or {})) from None
                 raise NoFreeSlot(execution.batch_id) from None
         refusal = _move_refused(exc, execution, guarded=guarded)
         if refusal is None:

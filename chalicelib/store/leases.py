@@ -20,7 +20,7 @@ from .. import aws
 from ..domain.records import Execution
 from ..resources import EXECUTIONS, LEASES, table_name
 from ..settings import Settings
-from .batches import BatchStore, co_name, live_shard_key
+from .batches import BatchStore, co_name, co_shard, live_shard_key
 from .dynamo import (
     INDEX_SHARDS,
     Fields,
@@ -67,7 +67,9 @@ def shard_key(key: str, shard: int) -> str:
 def lease_key(execution: Execution) -> str:
     """The partition key of the lease a claimed execution holds: its agent's shard its claim counted in (shard 0
     for one claimed before sharding, which has no SHARD_FIELD)."""
-    shard = int((execution.model_extra or {}).get(SHARD_FIELD) or 0)
+    extra = execution.model_extra or {}
+    counted = co_shard(extra)  # a claim that counted its batch there (its own record: LIVE_SHARD may be older)
+    shard = counted if counted is not None else int(extra.get(SHARD_FIELD) or 0)
     return shard_key(agent_key(execution.tenant_id, execution.agent_id), shard)
 
 
