@@ -22,6 +22,7 @@ from ..domain.records import Batch
 from ..domain.scheduling import parse_scheduled_at
 from ..errors import Conflict
 from ..resources import CONTROL_QUEUE
+from ..store.batches import CO_FOLDED
 from ..store.dynamo import Fields
 from .budget import check_resumable
 from .container import Dependencies
@@ -186,7 +187,15 @@ def complete_if_done(deps: Dependencies, batch_id: str, read: Batch | None = Non
     except Conflict:  # someone else completed or stopped it first
         return False
     announce_completion(deps, batch)
+    _fold(deps, batch)
     return True
+
+
+def _fold(deps: Dependencies, batch: Batch) -> None:
+    """An ended batch none of whose calls can count any more: its counters leave its agent's shards (whose
+    size every call of the agent pays for) for its item (store/batches.py fold_co). Once, by its closer."""
+    if batch.co_key and not (batch.model_extra or {}).get(CO_FOLDED):
+        deps.batches.fold_co(batch.batch_id, batch.co_key)
 
 
 def _close_if_accounted(deps: Dependencies, batch: Batch) -> bool:
@@ -195,6 +204,8 @@ def _close_if_accounted(deps: Dependencies, batch: Batch) -> bool:
     if not batch.settled_at or batch.finished < batch.valid_contacts:
         return False
     closed = deps.batches.close_ended(batch.batch_id)
+    if closed:
+        _fold(deps, batch)
     if (closed or not batch.active) and batch.status == BatchStatus.STOPPED and not batch.deleted_at:
         emit_batch_event(deps, batch, "stopped")  # again when the closer died before announcing; ids dedupe
     return closed

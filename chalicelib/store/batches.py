@@ -165,6 +165,7 @@ def _add_shard(fields: Fields, shard: Fields) -> None:
 # on their own item or counter shards as before. Once an ended batch is settled and every attempt final, its
 # counters are folded into its item and removed from the shards (fold_co).
 CO_FIELD = "co_key"  # on the batch: the agent key whose live-call shards hold its per-call counters
+CO_FOLDED = "co_folded"  # on the batch: when its counters were moved back onto its item (fold_co)
 MAX_CO_BATCHES = 3
 CO_SHARDS = 8  # store/leases.py LIVE_SHARDS: every shard key an agent's claims may use (its limit may change)
 CO_LEASE_ID = "live"  # store/leases.py COUNTER: the lease id of an agent's live-call counter items
@@ -585,6 +586,41 @@ class BatchStore:
             remove=("#act",),
         )
 
+    def fold_co(self, batch_id: str, agent: str) -> bool:
+        """Move an ended batch's counters from its agent's shards into its item, and remove them (and its marker)
+        from the shards, in one transaction: for a batch none of whose calls can count there any more (completed,
+        or stopped and closed: every contact's last attempt final). Each removal is conditional on the value read,
+        so a late write (a late report's tallies) meanwhile refuses it; False then, or when folded before."""
+        tag = co_tag(batch_id)
+        shards = self._get_all([(self.leases_table, _co_key(agent, s)) for s in range(CO_SHARDS)])
+        counts: Fields = {}
+        removals: list[Request] = []
+        for shard in shards:
+            mine = {name: value for name, value in shard.items() if name.startswith(tag)}
+            if mine:
+                _add_co(counts, tag, mine)
+                removals.append(_co_removal(self.leases_table, shard, mine))
+        names: dict[str, str] = {"#f": CO_FOLDED, "#co": CO_FIELD}
+        vals: Wire = {":now": av(clock.now_iso())}
+        adds = _status_adds(names, vals, counts.pop("execution_status", None) or {})
+        _counter_adds(adds, vals, tuple((k, v) for k, v in counts.items() if not k.startswith(TALLY_PREFIX)))
+        adds += _named_tallies(names, vals, {k: v for k, v in counts.items() if k.startswith(TALLY_PREFIX)})
+        fold: Request = {
+            "TableName": self.table,
+            "Key": self.key(batch_id),
+            "UpdateExpression": "SET #f = :now" + (" ADD " + ", ".join(adds) if adds else ""),
+            "ConditionExpression": "attribute_exists(#co) AND attribute_not_exists(#f)",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": vals,
+        }
+        try:
+            aws.dynamodb().transact_write_items(TransactItems=[{"Update": fold}, *removals])  # type: ignore[list-item,typeddict-item]
+        except ClientError as exc:
+            if "ConditionalCheckFailed" in cancellation_codes(exc) or "TransactionConflict" in cancellation_codes(exc):
+                return False
+            raise
+        return True
+
     def mark_purged(self, batch_id: str) -> bool:
         """The tombstone of a deleted batch whose data is gone: `purged_at`, and no field that could name a
         person (names, file name, row errors in failure_reason, warnings, the export's key). True once."""
@@ -760,6 +796,45 @@ def _co_adds(tag: str, counts: dict[str, float], slot: int, names: dict[str, str
         vals[":slot"] = av(slot)
         adds.append("live :slot")
     return adds
+
+
+def _status_adds(names: dict[str, str], vals: Wire, statuses: Fields) -> list[str]:
+    """ADDs of execution_status counts (fold_co), those at 0 too: the map then names each status a call moved
+    through, as the batch item's own counting leaves it."""
+    if statuses:
+        names["#es"] = "execution_status"
+    adds = []
+    for i, (status, n) in enumerate(sorted(statuses.items())):
+        names[f"#s{i}"] = status
+        vals[f":d{i}"] = av(n)
+        adds.append(f"#es.#s{i} :d{i}")
+    return adds
+
+
+def _named_tallies(names: dict[str, str], vals: Wire, tallies: Fields) -> list[str]:
+    """ADDs of top-level tallies (`xb#...`), under names of their own (fold_co)."""
+    adds = []
+    for i, (name, delta) in enumerate(sorted(tallies.items())):
+        names[f"#t{i}"] = name
+        vals[f":t{i}"] = av(delta)
+        adds.append(f"#t{i} :t{i}")
+    return adds
+
+
+def _co_removal(table: str, shard: Fields, mine: Fields) -> Request:
+    """fold_co's element on one agent shard: remove the batch's attributes, each only while it holds what was read."""
+    names = {f"#a{i}": name for i, name in enumerate(sorted(mine))}
+    vals = {f":a{i}": av(mine[name]) for i, name in enumerate(sorted(mine))}
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": {"agent_key": av(shard["agent_key"]), "lease_id": av(shard["lease_id"])},
+            "UpdateExpression": "REMOVE " + ", ".join(names),
+            "ConditionExpression": " AND ".join(f"{n} = :{n[1:]}" for n in names),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": vals,
+        }
+    }
 
 
 def _co_key_of(partition: str) -> Wire:

@@ -69,15 +69,10 @@ def test_a_small_batchs_counts_stay_exact_on_its_agents_shards_when_calls_race_a
     # When dialers and outcome handlers race over every call
     race(pump, steps=8)
     pump.run(until=lambda: deps.batches.find(batch_id).status == "completed", advance_seconds=2)  # type: ignore[union-attr]
-    # Then every call was counted on its agent's shards, not on the batch item (which holds the dispatch's counts)
+    # Then every call was counted on its agent's shards
     batch = deps.batches.find(batch_id)
     assert batch is not None and batch.co_key == f"tenant-a#{tenant[1]}" and batch.counter_shards == 0
     assert all((e.model_extra or {}).get(CO_COUNTED) for e in deps.executions.iter_batch(batch_id))
-    item = batch_item(deps, batch_id)
-    assert item["execution_status"] == {"queued": n} and "live" not in item and "ended_calls" not in item
-    tag = co_tag(batch_id)
-    shards = agent_shards(deps, "tenant-a", tenant[1])
-    assert any(name.startswith(tag) for s in shards.values() for name in s)
     # And the sums are exact, the agent's and the batch's live calls back to 0
     assert batch.execution_status == {"queued": 0, "initiated": 0, "completed": n}
     assert (batch.finished, batch.dispatched, batch.live, batch.ended_calls) == (n, n, 0, n)
@@ -87,6 +82,30 @@ def test_a_small_batchs_counts_stay_exact_on_its_agents_shards_when_calls_race_a
     assert body["execution_status"] == {"completed": n} and body["status"] == "completed"
     assert completions == [batch_id]
     assert len(scripted.dials) == n
+
+
+def test_a_completed_batchs_counters_leave_its_agents_shards_for_its_item(
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
+) -> None:
+    # Given a small batch counting on its agent's shards, one call failing, one with an extraction tally
+    scripted.script[(1, 1)] = "failed"
+    batch_id, auth = dispatched_batch(client, tenant, pump, 4, agent_limit=100)
+    tag = co_tag(batch_id)
+    while pump.step("dialer"):
+        pass
+    assert any(n.startswith(tag) for s in agent_shards(deps, "tenant-a", tenant[1]).values() for n in s)
+    before = json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)
+    # When every call ends and the batch completes
+    pump.run(until=lambda: deps.batches.find(batch_id).status == "completed", advance_seconds=2)  # type: ignore[union-attr]
+    # Then no shard holds any of its attributes (nor its marker): they are on its item, which GET reports alone
+    assert not any(n.startswith(tag) for s in agent_shards(deps, "tenant-a", tenant[1]).values() for n in s)
+    item = batch_item(deps, batch_id)
+    assert item["co_folded"] and item["execution_status"] == {"queued": 0, "initiated": 0, "completed": 3, "failed": 1}
+    assert (item["finished"], item["ended_calls"], item.get("live", 0)) == (4, 4, 0)
+    body = json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)
+    assert before["execution_status"] == {"initiated": 4}
+    assert body["execution_status"] == {"completed": 3, "failed": 1} and body["status"] == "completed"
+    assert deps.leases.live(f"tenant-a#{tenant[1]}") == 0
 
 
 def test_a_claim_writes_three_items_and_an_outcome_two_none_of_them_the_batch_item(
@@ -154,6 +173,8 @@ def test_a_claim_whose_transaction_lands_after_a_pause_or_stop_commits_is_refuse
         pump.run(until=lambda: not deps.batches.find(batch_id).active, advance_seconds=5)  # type: ignore[union-attr]
         done = deps.batches.find(batch_id)
         assert done is not None and done.execution_status.get("canceled") == 3 and done.finished == 3
+        # and its marker left the agent's shards with its counters (folded into its item once it closed)
+        assert not any(halted in s for s in agent_shards(deps, "tenant-a", tenant[1]).values())
 
 
 @pytest.mark.parametrize("why", ["own-cap", "agent-full"])
@@ -190,12 +211,13 @@ def test_a_batch_with_its_own_cap_or_whose_agent_carries_enough_batches_counts_o
 def test_an_agent_shard_carrying_its_share_of_batches_stays_under_one_kilobyte(
     client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
-    # Given an agent with one live-call shard, and as many batches as its shards carry, each ending in a
-    # different mix of statuses (answered, failed, no answer)
-    scripted.script.update({(1, 1): "failed", (2, 1): "no-answer"})
-    ids = [dispatched_batch(client, tenant, pump, 3, agent_limit=10)[0] for _ in range(batches.MAX_CO_BATCHES)]
-    # When they all run to the end
-    pump.run(until=lambda: all(deps.batches.find(b).status == "completed" for b in ids), advance_seconds=2)  # type: ignore[union-attr]
+    # Given an agent with one live-call shard, and as many batches as its shards carry, each with calls in a
+    # different mix of statuses (answered, failed, no answer, and one still ringing: none completes)
+    scripted.script.update({(0, 1): "ringing", (1, 1): "failed", (2, 1): "no-answer"})
+    ids = [dispatched_batch(client, tenant, pump, 4, agent_limit=20)[0] for _ in range(batches.MAX_CO_BATCHES)]
+    # When every call is claimed and reports
+    while pump.step("dialer") or pump.step("provider_events"):
+        pass
     # Then each counted there, and the shard item is still under 1 KB (one write unit a write)
     assert all(deps.batches.find(b).co_key for b in ids)  # type: ignore[union-attr]
     (shard,) = agent_shards(deps, "tenant-a", tenant[1]).values()
