@@ -168,6 +168,7 @@ def complete_if_done(deps: Dependencies, batch_id: str, read: Batch | None = Non
     batch = read if read is not None else deps.batches.find(batch_id)
     if batch is not None and batch.status == BatchStatus.COMPLETED:
         announce_completion(deps, batch)  # the winner may have died before announcing; ids dedupe
+        _fold(deps, batch)  # likewise before folding (nothing when it did)
         return False
     if batch is not None and batch.status in ENDED_EARLY:
         return _close_if_accounted(deps, batch)
@@ -204,7 +205,7 @@ def _close_if_accounted(deps: Dependencies, batch: Batch) -> bool:
     if not batch.settled_at or batch.finished < batch.valid_contacts:
         return False
     closed = deps.batches.close_ended(batch.batch_id)
-    if closed:
+    if closed or not batch.active:  # again when the closer died before folding (nothing when it did)
         _fold(deps, batch)
     if (closed or not batch.active) and batch.status == BatchStatus.STOPPED and not batch.deleted_at:
         emit_batch_event(deps, batch, "stopped")  # again when the closer died before announcing; ids dedupe
