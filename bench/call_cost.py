@@ -216,7 +216,8 @@ def run(contacts: int, scenario: str, shard_min: int | None = None) -> tuple[Cou
             counting.partition_wru.clear()
             client.http.post(f"/batches/{batch_id}/run", headers={"Authorization": f"Bearer {key}"})
             pump.run(
-                until=lambda: getattr(deps.batches.find(batch_id), "status", None) == "completed", advance_seconds=2
+                until=lambda: getattr(deps.batches.find(batch_id, summed=False), "status", None) == "completed",
+                advance_seconds=2,
             )
             pump.close()
             batch = deps.batches.find(batch_id)

@@ -102,7 +102,10 @@ ACCESS: dict[str, Access] = {
             (NUMBERS, (GET, UPDATE, BATCH_GET)),  # the suppression routes; create_batch skips suppressed contacts
             (AUDIT, (PUT, QUERY)),  # append-only: never UpdateItem or DeleteItem
             (ERASURES, (GET, PUT)),
-            (LEASES, (GET,)),  # resume: budget.check_resumable reads the agent's month spend (monthly budget)
+            # GET: resume (budget.check_resumable) reads the agent's month spend (monthly budget); BATCH_GET: a batch
+            # counting on its agent's live-call shards is read with them; UPDATE: pause, stop and resume set or
+            # remove its halted marker there (store/batches.py CO_FIELD)
+            (LEASES, (GET, UPDATE, BATCH_GET)),
         ),
         indexes=(
             (BATCHES, "by_agent_keys"),
@@ -133,7 +136,8 @@ ACCESS: dict[str, Access] = {
     # (erasure_files.py) its batches' chunks and row errors masked, raw files and exports deleted.
     "dispatcher": Access(
         items=(
-            (BATCHES, (GET, UPDATE)),
+            (BATCHES, (GET, UPDATE, BATCH_GET)),  # BATCH_GET: a batch on its agent's shards, read with them
+            (LEASES, (UPDATE, BATCH_GET)),  # a start counts its agent's batches there; a stop sets its marker
             (AGENTS, (GET,)),
             (EXECUTIONS, (GET, PUT, UPDATE, BATCH_WRITE, BATCH_GET)),  # BATCH_GET: behind by_batch_keys
             (WEBHOOK_DELIVERIES, (QUERY, BATCH_WRITE)),
@@ -158,7 +162,7 @@ ACCESS: dict[str, Access] = {
     "dialer": Access(
         items=(
             (AGENTS, (GET,)),
-            (BATCHES, (GET, UPDATE)),
+            (BATCHES, (GET, UPDATE, BATCH_GET)),  # BATCH_GET: a batch on its agent's shards, read with them
             (EXECUTIONS, (GET, PUT, UPDATE)),  # GET: the ended call for its webhook
             # GET: the pace item; BATCH_GET: the live-call shards' counters when a claim's own shard is full;
             # CHECK: the claim's month_budget_check (the agent's month is still under its monthly budget)
@@ -177,7 +181,7 @@ ACCESS: dict[str, Access] = {
             (EXECUTIONS, (GET, PUT, UPDATE)),
             (BATCHES, (GET, UPDATE, BATCH_GET)),  # BATCH_GET: the agent's batches behind by_agent_keys (KEYS_ONLY)
             (AGENTS, (GET,)),  # the agent's monthly_max_spend
-            (LEASES, (GET, UPDATE, DELETE)),  # GET: the agent's month spend
+            (LEASES, (GET, UPDATE, DELETE, BATCH_GET)),  # GET: the agent's month spend; BATCH_GET: co-located counters
             (NUMBERS, (UPDATE,)),  # an opt-out event suppresses the number
         ),
         indexes=((BATCHES, "by_agent_keys"),),
@@ -208,7 +212,12 @@ ACCESS: dict[str, Access] = {
     # services/webhook_delivery.py: claim/settle/log each attempt, the tenant's secrets (made on first use) and
     # disabled endpoints; the next attempt as a delayed message or a schedule; the last one dead-lettered.
     "webhook_sender": Access(
-        items=((TENANTS, (GET, UPDATE)), (WEBHOOK_DELIVERIES, (PUT, UPDATE)), (BATCHES, (GET,))),  # a deleted batch
+        items=(
+            (TENANTS, (GET, UPDATE)),
+            (WEBHOOK_DELIVERIES, (PUT, UPDATE)),
+            (BATCHES, (GET, BATCH_GET)),  # a deleted batch; BATCH_GET: one on its agent's shards, read with them
+            (LEASES, (BATCH_GET,)),  # the agent's shards holding a batch's counters (store/batches.py CO_FIELD)
+        ),
         sends=(WEBHOOK_QUEUE,),
         dead_letters=(WEBHOOK_QUEUE,),
         schedules=True,
@@ -217,7 +226,11 @@ ACCESS: dict[str, Access] = {
     # re-send stalled dispatch steps; re-deliver missed starts; wake rescheduled calls whose wake-up was lost
     # (by_wake, KEYS_ONLY: the items by BatchGetItem; services/wake_rearm.py).
     "sweeper": Access(
-        items=((EXECUTIONS, (GET, PUT, UPDATE, BATCH_GET)), (BATCHES, (GET, UPDATE)), (LEASES, (UPDATE, DELETE))),
+        items=(
+            (EXECUTIONS, (GET, PUT, UPDATE, BATCH_GET)),
+            (BATCHES, (GET, UPDATE, BATCH_GET)),  # BATCH_GET: a batch's counter shards, or its agent's shards
+            (LEASES, (UPDATE, DELETE, BATCH_GET)),  # BATCH_GET: the agent's shards holding a batch's counters
+        ),
         indexes=((EXECUTIONS, "by_open"), (EXECUTIONS, "by_wake"), (LEASES, "by_expiry"), (BATCHES, "by_status")),
         sends=(CONTROL_QUEUE, DIAL_QUEUE, WEBHOOK_QUEUE),  # restarts; webhooks of calls it ends
         schedules=True,
@@ -226,7 +239,8 @@ ACCESS: dict[str, Access] = {
     # written to S3 (multipart), then recorded on the batch for the API to presign.
     "exporter": Access(
         items=(
-            (BATCHES, (GET, UPDATE)),
+            (BATCHES, (GET, UPDATE, BATCH_GET)),  # BATCH_GET: a batch's counter shards, or its agent's shards
+            (LEASES, (BATCH_GET,)),  # the agent's shards holding a batch's counters (store/batches.py CO_FIELD)
             (EXECUTIONS, (BATCH_GET,)),  # the executions behind by_batch_keys
             (AGENTS, (GET,)),  # exports._schema: the agent's extraction_schema gives the CSV's columns
         ),

@@ -102,6 +102,8 @@ class DialMessage(QueueMessage):
     rules: CallingRules | None = None  # the batch's own calling rules, each replacing the agent's
     batch_cap: int | None = None
     batch_shards: int | None = None  # the batch's counter shards (store/batches.py): a claim counts in one of them
+    # The batch counts on its agent's live-call shards (store/batches.py CO_FIELD): its valid contacts (> 0)
+    batch_co: int | None = None
     not_before: str | None = None  # a retry or a rescheduled call: not to be dialled before this
     # "initiated": the call was claimed and its placement failed or was paced; place it without claiming again
     expect_status: Literal["queued", "rescheduled", "initiated"] = "queued"
@@ -121,6 +123,8 @@ class DialMessage(QueueMessage):
             extra["rules"] = rules
         if batch.counter_shards:  # likewise
             extra["batch_shards"] = batch.counter_shards
+        if batch.co_key:  # likewise
+            extra["batch_co"] = max(1, batch.valid_contacts)
         return cls(
             execution_id=execution.execution_id,
             batch_id=execution.batch_id,

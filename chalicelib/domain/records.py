@@ -111,6 +111,7 @@ class Batch(Record):
     unreached: int = 0  # never dialled: canceled by a stop
     live: int = 0
     counter_shards: int = 0  # the per-call counters' shard items, summed in on read (store/batches.py)
+    co_key: str | None = None  # the agent whose live-call shards hold the per-call counters (store/batches.py)
     execution_status: dict[str, int] = {}
     total_contacts: int = 0
     valid_contacts: int = 0

@@ -16,7 +16,7 @@ from ..domain.retry import RetryConfig, retry_delay_minutes
 from ..domain.timeline import Entry
 from ..observability import count
 from ..resources import DIAL_QUEUE
-from ..store.batches import execution_shard
+from ..store.batches import co_place, execution_shard
 from ..store.dynamo import Fields, Request
 from ..store.executions import BatchNotRunning, MaybeLast, SlotGone
 from ..store.leases import lease_key
@@ -120,6 +120,8 @@ def _not_last(running: Batch | None, execution: Execution) -> int | None:
         return None
     if running.counter_shards and not execution_shard(execution.model_extra):
         return None
+    if running.co_key and not _co(execution):  # its agent shard's condition: another call of the batch is live
+        return None
     return int(running.valid_contacts) - 1
 
 
@@ -182,7 +184,15 @@ def finish_again(deps: Dependencies, execution: Execution) -> None:
 def release_slot(deps: Dependencies, execution: Execution) -> None:
     """Free the live-call slot an attempt holds on its agent (nothing when it holds none, or already freed)."""
     shard = execution_shard(execution.model_extra)
-    deps.leases.release(lease_key(execution), execution.execution_id, execution.batch_id, shard)
+    co = _co(execution)
+    tag = co[1] if co is not None else None
+    deps.leases.release(lease_key(execution), execution.execution_id, execution.batch_id, shard, tag)
+
+
+def _co(execution: Execution) -> tuple[str, str] | None:
+    """The agent shard that holds the attempt's batch counters (store/batches.py co_place), if its claim put
+    them there."""
+    return co_place(execution.batch_id, execution.model_extra, execution.tenant_id, execution.agent_id)
 
 
 def announce_call(deps: Dependencies, batch: Batch, execution_id: str, retry: Execution | None) -> None:

@@ -52,6 +52,7 @@ def pause_if_spent(deps: Dependencies, batch_id: str) -> bool:
             require_spent=True,
             spent_against=float(batch.max_spend or 0),
             shards=batch.counter_shards,
+            co=batch.co_key,
         )
     except Conflict:
         return False  # paused, stopped or completed meanwhile

@@ -42,8 +42,9 @@ from ..resources import DIAL_QUEUE
 from ..store.batches import SHARD_FIELD as BATCH_SHARD
 from ..store.batches import pick_shard
 from ..store.dynamo import Fields
+from ..store.execution_item import CO_COUNTED
 from ..store.executions import BatchNotRunning, GuardRefused, NoFreeSlot, StaleTransition, StaleWait
-from ..store.leases import LEASE, SHARD_FIELD, agent_key, claim_order
+from ..store.leases import LEASE, SHARD_FIELD, agent_key, claim_order, share
 from .budget import claim_checks
 from .container import Dependencies
 from .dial_waits import again, later, rule_fields, unplaced, wait_again, wait_for_window
@@ -150,7 +151,8 @@ def _claim(
     slots are counted in shards (store/leases.py): when its own shard refuses, the claim reads every shard's
     counter and tries those with room, so an agent at its limit costs one refused transaction and one read."""
     limit, key = int(agent.max_concurrent_calls or 1), agent_key(message.tenant_id, message.agent_id)
-    order = claim_order(message.execution_id, limit)
+    co = (message.batch_id, int(message.batch_co)) if message.batch_co else (None, 0)
+    order = claim_order(message.execution_id, limit, *co)
     try:
         while order:
             try:
@@ -184,8 +186,13 @@ def _claim_in(
     shard: int,
 ) -> Execution:
     """One claim transaction, its live-call slot taken in `shard` (recorded on the execution unless 0, the
-    agent's only shard under 2 x MIN_SHARE calls, so its release frees that shard)."""
+    agent's only shard under 2 x MIN_SHARE calls, so its release frees that shard). A batch that counts on its
+    agent's shards (`batch_co`) counts this call on `shard` in the same element as the slot (recorded as CO_COUNTED,
+    shard + 1, so every later count of the call, and its slot's release, goes there)."""
     lease_until = clock.iso(now + timedelta(seconds=deps.settings.call_report_timeout_seconds))
+    limit = int(agent.max_concurrent_calls or 1)
+    co = bool(message.batch_co)
+    slot = [] if co else deps.leases.take_elements(agent_key(message.tenant_id, message.agent_id), limit, shard)
     return deps.executions.move(
         expected,
         "initiated",
@@ -196,18 +203,14 @@ def _claim_in(
             LEASE: lease_until,  # the live-call slot's lease, on the execution itself (no lease item)
             **recorded,
             **({SHARD_FIELD: shard} if shard else {}),
-            **_batch_shard(message),
+            **({CO_COUNTED: shard + 1} if co else _batch_shard(message)),
         },
         batch_must_run=True,
         batch_live_cap=message.batch_cap or NO_BATCH_CAP,
         guard=guard_element(deps, message, agent, now),  # the number: not suppressed, under its contact limit
         wait=(message.wait_token, message.wait_parent),  # only the live copy of a waiting message claims
-        extra=[
-            *deps.leases.take_elements(
-                agent_key(message.tenant_id, message.agent_id), int(agent.max_concurrent_calls or 1), shard
-            ),
-            *claim_checks(deps, agent),
-        ],
+        extra=[*slot, *claim_checks(deps, agent)],
+        slot_limit=share(limit, shard) if co else None,
     )
 
 

@@ -21,9 +21,10 @@ from ..domain.records import Agent, Batch, Execution, StoredContact
 from ..errors import Conflict, NotFound
 from ..observability import logger
 from ..resources import CONTROL_QUEUE, DIAL_QUEUE
-from ..store.batches import shards_for
+from ..store.batches import CO_FIELD, shards_for
 from ..store.dynamo import Fields
 from ..store.executions import BatchNotRunning
+from ..store.leases import agent_key
 from .container import Dependencies
 from .lifecycle import complete_if_done, stop_batch
 from .webhooks import emit_batch_event
@@ -50,7 +51,7 @@ def start_batch(deps: Dependencies, message: ControlMessage) -> None:
                 message.batch_id,
                 STARTABLE,
                 BatchStatus.RUNNING,
-                set_fields={"started_at": clock.now_iso(), **_counter_shards(batch)},
+                set_fields={"started_at": clock.now_iso(), **_counter_shards(deps, batch)},
                 start_token=message.token,
             )
         except Conflict:
@@ -61,10 +62,16 @@ def start_batch(deps: Dependencies, message: ControlMessage) -> None:
     dispatch_step(deps, message.batch_id, batch.next_pos, 0)
 
 
-def _counter_shards(batch: Batch) -> Fields:
-    """A large batch's per-call counters go to shards from its start (store/batches.py: fixed from then on)."""
+def _counter_shards(deps: Dependencies, batch: Batch) -> Fields:
+    """A large batch's per-call counters go to shards from its start (store/batches.py: fixed from then on); a
+    small one's without its own cap or budget to its agent's live-call shards, if they have room."""
     shards = shards_for(batch)
-    return {"counter_shards": shards} if shards else {}
+    if shards:
+        return {"counter_shards": shards}
+    if batch.counter_shards or batch.max_concurrent_calls or batch.max_spend is not None or batch.co_key:
+        return {}
+    agent = agent_key(batch.tenant_id, batch.agent_id)
+    return {CO_FIELD: agent} if deps.batches.co_room(agent) else {}
 
 
 def capacity(batch: Batch, agent: Agent) -> int:

@@ -22,6 +22,7 @@ from ..domain.records import Batch
 from ..domain.scheduling import parse_scheduled_at
 from ..errors import Conflict
 from ..resources import CONTROL_QUEUE
+from ..store.batches import CO_FOLDED
 from ..store.dynamo import Fields
 from .budget import check_resumable
 from .container import Dependencies
@@ -98,6 +99,7 @@ def stop_batch(deps: Dependencies, tenant_id: str, batch_id: str) -> Batch:
         BatchStatus.STOPPED,
         set_fields={"stopped_at": clock.now_iso(), "active": "1"},
         shards=read.counter_shards,  # a sharded batch: straight to its transaction (no refused write first)
+        co=read.co_key,
     )
     cancel_schedule(deps, batch_id)
     settle(deps, batch)
@@ -127,7 +129,7 @@ def resume_settling(deps: Dependencies, batch: Batch, stall_cutoff: str) -> bool
 
 def pause_batch(deps: Dependencies, tenant_id: str, batch_id: str) -> Batch:
     read = deps.batches.get(tenant_id, batch_id)
-    return deps.batches.transition(batch_id, PAUSABLE, BatchStatus.PAUSED, shards=read.counter_shards)
+    return deps.batches.transition(batch_id, PAUSABLE, BatchStatus.PAUSED, shards=read.counter_shards, co=read.co_key)
 
 
 def resume_batch(deps: Dependencies, tenant_id: str, batch_id: str, max_spend: float | None = None) -> Batch:
@@ -141,6 +143,7 @@ def resume_batch(deps: Dependencies, tenant_id: str, batch_id: str, max_spend: f
         set_fields=fields,
         remove_fields=("pause_reason",),
         shards=read.counter_shards,
+        co=read.co_key,
     )
     if batch.next_pos < batch.valid_contacts:
         deps.queues.send(CONTROL_QUEUE, ControlMessage.dispatch(batch_id, batch.next_pos))
@@ -165,6 +168,7 @@ def complete_if_done(deps: Dependencies, batch_id: str, read: Batch | None = Non
     batch = read if read is not None else deps.batches.find(batch_id)
     if batch is not None and batch.status == BatchStatus.COMPLETED:
         announce_completion(deps, batch)  # the winner may have died before announcing; ids dedupe
+        _fold(deps, batch)  # likewise before folding (nothing when it did)
         return False
     if batch is not None and batch.status in ENDED_EARLY:
         return _close_if_accounted(deps, batch)
@@ -184,7 +188,15 @@ def complete_if_done(deps: Dependencies, batch_id: str, read: Batch | None = Non
     except Conflict:  # someone else completed or stopped it first
         return False
     announce_completion(deps, batch)
+    _fold(deps, batch)
     return True
+
+
+def _fold(deps: Dependencies, batch: Batch) -> None:
+    """An ended batch none of whose calls can count any more: its counters leave its agent's shards (whose
+    size every call of the agent pays for) for its item (store/batches.py fold_co). Once, by its closer."""
+    if batch.co_key and not (batch.model_extra or {}).get(CO_FOLDED):
+        deps.batches.fold_co(batch.batch_id, batch.co_key)
 
 
 def _close_if_accounted(deps: Dependencies, batch: Batch) -> bool:
@@ -193,6 +205,8 @@ def _close_if_accounted(deps: Dependencies, batch: Batch) -> bool:
     if not batch.settled_at or batch.finished < batch.valid_contacts:
         return False
     closed = deps.batches.close_ended(batch.batch_id)
+    if closed or not batch.active:  # again when the closer died before folding (nothing when it did)
+        _fold(deps, batch)
     if (closed or not batch.active) and batch.status == BatchStatus.STOPPED and not batch.deleted_at:
         emit_batch_event(deps, batch, "stopped")  # again when the closer died before announcing; ids dedupe
     return closed

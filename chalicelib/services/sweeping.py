@@ -17,7 +17,7 @@ from ..domain.messages import ControlMessage
 from ..domain.records import Batch, Execution
 from ..observability import count, logger
 from ..resources import CONTROL_QUEUE
-from ..store.batches import execution_shard
+from ..store.batches import co_place, execution_shard
 from ..store.dynamo import Fields
 from ..store.executions import StaleTransition
 from .attempt_end import finish_call
@@ -112,7 +112,13 @@ def _reclaim(deps: Dependencies, lease: Fields) -> bool:
     if execution is not None and execution.status in LIVE:
         return False
     shard = execution_shard(execution.model_extra) if execution is not None else None
-    return deps.leases.release(lease["agent_key"], lease["lease_id"], lease["batch_id"], shard)
+    co = (
+        co_place(execution.batch_id, execution.model_extra, execution.tenant_id, execution.agent_id)
+        if execution is not None
+        else None
+    )
+    tag = co[1] if co is not None else None
+    return deps.leases.release(lease["agent_key"], lease["lease_id"], lease["batch_id"], shard, tag)
 
 
 def _sweep_execution(

@@ -33,6 +33,7 @@ PROGRESS_MARK = "progress_counted"  # store/executions.py: a live call's progres
 LEASE = "lease_until"  # store/leases.py: it holds a live-call slot (until about then, for the operator)
 LIVE_SHARD = "live_shard"  # store/leases.py: the agent's counter shard its claim counted in
 BATCH_SHARD = "batch_shard"  # store/batches.py: the batch's counter shard its claim counted in
+CO_COUNTED = "co_counted"  # store/batches.py: the agent shard + 1 its claim counted the batch's counters in
 LOG = "tl"  # the timeline's packed entries (domain/timeline_codec.py); already short
 
 # The table's key and the indexes' keys (resources.EXECUTIONS): stored under their own names.
@@ -101,6 +102,7 @@ STORED: dict[str, str] = {
     LEASE: "lu",
     LIVE_SHARD: "ls",
     BATCH_SHARD: "bs",
+    CO_COUNTED: "cc",
 }
 FIELD_OF = {short: field for field, short in STORED.items()}
 # Times stored packed (pack_time); the others are index keys, stored as ISO strings.

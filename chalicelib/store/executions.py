@@ -17,7 +17,7 @@ from ..errors import NotFound
 from ..resources import EXECUTIONS, table_name
 from ..settings import Settings
 from .agent_history import HistoryQuery, agent_key, agent_sort, history_page
-from .batches import BatchStore, Ended, execution_shard
+from .batches import BatchStore, Ended, co_place, execution_shard
 from .cursors import Cursors, KeyShape, cursor_key
 from .dynamo import (
     Fields,
@@ -26,6 +26,7 @@ from .dynamo import (
     av,
     cancellation_codes,
     condition_failed,
+    from_item,
     get_many,
     index_shard,
     query_keys_all,
@@ -196,28 +197,28 @@ class ExecutionStore:
         not_last: int | None = None,
         unmark: bool = False,
         wait: tuple[str | None, ...] | None = None,
+        slot_limit: int | None = None,
     ) -> Execution:
         """Compare-and-set the status from the one read, moving the batch counters in the same transaction.
 
-        Raises StaleTransition when the execution changed meanwhile; BatchNotRunning when
-        `batch_must_run` and the batch was stopped or paused first (or its live-call cap is
-        reached, with `batch_live_cap`); GuardRefused (with the item as it was) when the `guard`
-        element's condition failed (the number's suppression and contact limit); NoFreeSlot when
-        an `extra` element's condition failed (the agent's live-call counter). `notes`: see _status_update.
-        `release`: the slot's elements (store/leases.py), last, so it is freed in the same transaction; `unmark`:
-        the lease is the execution's own LEASE, removed by its write on the condition that it is there. SlotGone
-        when the lease was freed before (nothing written: end it again without them). `not_last`: see
-        BatchStore.counter_update; MaybeLast when it did not hold. A change the batch does not count (a live
-        call's progress) is one conditional write, no transaction. `wait`: see _live_wait, StaleWait.
-        """
+        Raises StaleTransition when the execution changed meanwhile; BatchNotRunning when `batch_must_run` and the
+        batch was stopped or paused first (or its live-call cap is reached, with `batch_live_cap`); GuardRefused
+        (with the item as it was) when the `guard` element's condition failed (the number's suppression and contact
+        limit); NoFreeSlot when an `extra` element's condition failed (the agent's live-call counter). `notes`: see
+        _status_update. `release`: the slot's elements (store/leases.py), last, so it is freed in the same
+        transaction; `unmark`: the lease is the execution's own LEASE, removed by its write on the condition that it
+        is there. SlotGone when the lease was freed before (nothing written: end it again without them). `not_last`:
+        see BatchStore.counter_update; MaybeLast when it did not hold. A change the batch does not count (a live
+        call's progress) is one write. `wait`: see _live_wait, StaleWait. `slot_limit`: _off_item."""
         old = execution.status
         changes, remove = _changes(execution.execution_id, to_status, fields)
         if old == CallStatus.RESCHEDULED and to_status != old:
             remove.append(WAKE_SHARD)  # woken (or ended): off the by_wake index
         update = self._status_update(execution.execution_id, old, changes, remove, notes, unmark=unmark, wait=wait)
         counters = self._counters(
-            execution, to_status, changes, batch_must_run, batch_live_cap, tallies, bool(release), not_last
+            execution, to_status, changes, batch_must_run, batch_live_cap, tallies, bool(release), not_last, slot_limit
         )
+        release, extra = _off_counted(execution, changes, counters, release, extra)
         if counters is None and guard is None and not extra:
             self._write_one(update, execution.execution_id)
         else:
@@ -264,6 +265,7 @@ class ExecutionStore:
         tallies: dict[str, int] | None,
         released: bool = False,
         not_last: int | None = None,
+        slot_limit: int | None = None,
     ) -> Request | None:
         """The batch counters' element of a move (None when the batch has nothing to count: a live call's
         progress); an attempt that ended after its claim adds its cost and talk."""
@@ -283,6 +285,8 @@ class ExecutionStore:
             released=released,
             not_last=not_last,
             shard=_shard(execution, changes),
+            co=_co_of(execution, changes),
+            slot_limit=slot_limit,
         )
 
     def replace_with_retry(
@@ -306,6 +310,8 @@ class ExecutionStore:
         now = clock.now_iso()
         changes = {"status": final_status, "updated_at": now, **fields}
         counters = self._retry_counters(old, new, changes, tallies, bool(release))
+        if release and _co_of(old, changes) is not None:
+            release = _off_item(release, counters)  # its counters' element frees the agent's slot
         items = [
             self._status_update(
                 old.execution_id, old.status, changes, ["open_shard", WAKE_SHARD], notes, unmark=unmark
@@ -341,6 +347,7 @@ class ExecutionStore:
             tallies=tallies,
             released=released,
             shard=_shard(old, changes),
+            co=_co_of(old, changes),
         )
 
     def add_details(self, execution: Execution, fields: Fields, *, tallies: dict[str, int]) -> bool:
@@ -367,7 +374,8 @@ class ExecutionStore:
         ]
         if tallies:
             shard = execution_shard(execution.model_extra)
-            items.append(self._batches.counter_update(execution.batch_id, {}, tallies=tallies, shard=shard))
+            co = _co_of(execution, {})
+            items.append(self._batches.counter_update(execution.batch_id, {}, tallies=tallies, shard=shard, co=co))
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except ClientError as exc:
@@ -698,6 +706,46 @@ def _shard(execution: Execution, changes: Fields) -> int | None:
     return execution_shard(changes) or execution_shard(execution.model_extra)
 
 
+def _co_of(execution: Execution, changes: Fields) -> tuple[str, str] | None:
+    """The agent shard an execution's counters are kept on (its claim's, in `changes` for the claim), if any."""
+    extra = {**(execution.model_extra or {}), **changes}
+    return co_place(execution.batch_id, extra, execution.tenant_id, execution.agent_id)
+
+
+def _halted_name(counters: Request) -> str | None:
+    """The batch's halted marker, when `counters` is a claim's element on its agent's shard (BatchStore._co_update:
+    the only counters element whose condition names it); None otherwise."""
+    (body,) = counters.values()
+    return (body.get("ExpressionAttributeNames") or {}).get("#h")
+
+
+def _off_counted(
+    execution: Execution,
+    changes: Fields,
+    counters: Request | None,
+    release: list[Request] | None,
+    extra: list[Request] | None,
+) -> tuple[list[Request] | None, list[Request] | None]:
+    """move's `release` and `extra`, but those on the agent shard its counters are on (_off_item)."""
+    if _co_of(execution, changes) is None:
+        return release, extra
+    return _off_item(release or [], counters), _off_item(extra or [], counters)
+
+
+def _off_item(elements: list[Request], counters: Request | None) -> list[Request]:
+    """`elements` but those on the item `counters` writes: an execution counted on its agent's shard (co_place)
+    moves the agent's live-call count in its counters' element (a transaction writes an item once)."""
+    if counters is None:
+        return elements
+    (target,) = counters.values()
+
+    def same(element: Request) -> bool:
+        (body,) = element.values()
+        return bool(body.get("TableName") == target["TableName"] and body.get("Key") == target["Key"])
+
+    return [element for element in elements if not same(element)]
+
+
 def _changes(execution_id: str, to_status: str, fields: Fields | None) -> tuple[Fields, list[str]]:
     """What a status change sets and removes: a call a provider owes a final status stays in the by_open index
     (under its own shard of the index's key, so no single key takes every call's writes)."""
@@ -787,6 +835,13 @@ def _transact(
             raise SlotGone(execution.execution_id) from None
         if not_last is not None and codes[:2] == ["None", "ConditionalCheckFailed"]:
             raise MaybeLast(execution.batch_id) from None
+        halted = _halted_name(items[1]) if len(items) > 1 else None
+        if halted is not None and codes[:2] == ["None", "ConditionalCheckFailed"]:
+            reasons = exc.response.get("CancellationReasons") or []
+            if halted not in from_item(dict(reasons[1].get("Item") or {})):  # it runs: the agent's shard is full
+                if guarded and codes[2:3] == ["ConditionalCheckFailed"]:  # the number's refusal first, as before
+                    raise GuardRefused(dict(reasons[2].get("Item") or {})) from None
+                raise NoFreeSlot(execution.batch_id) from None
         refusal = _move_refused(exc, execution, guarded=guarded)
         if refusal is None:
             raise

@@ -20,7 +20,7 @@ from .. import aws
 from ..domain.records import Execution
 from ..resources import EXECUTIONS, LEASES, table_name
 from ..settings import Settings
-from .batches import BatchStore
+from .batches import BatchStore, co_name, co_shard, live_shard_key
 from .dynamo import (
     INDEX_SHARDS,
     Fields,
@@ -61,22 +61,34 @@ def share(limit: int, shard: int) -> int:
 
 def shard_key(key: str, shard: int) -> str:
     """The partition key of an agent's (`key`) live-call shard: its counter and its leases."""
-    return key if shard == 0 else f"{key}#live{shard}"
+    return live_shard_key(key, shard)
 
 
 def lease_key(execution: Execution) -> str:
     """The partition key of the lease a claimed execution holds: its agent's shard its claim counted in (shard 0
     for one claimed before sharding, which has no SHARD_FIELD)."""
-    shard = int((execution.model_extra or {}).get(SHARD_FIELD) or 0)
+    extra = execution.model_extra or {}
+    counted = co_shard(extra)  # a claim that counted its batch there (its own record: LIVE_SHARD may be older)
+    shard = counted if counted is not None else int(extra.get(SHARD_FIELD) or 0)
     return shard_key(agent_key(execution.tenant_id, execution.agent_id), shard)
 
 
-def claim_order(execution_id: str, limit: int) -> list[int]:
+def claim_order(execution_id: str, limit: int, batch_id: str | None = None, contacts: int = 0) -> list[int]:
     """The shards a claim tries, in turn: its own first (fixed per execution, so claims spread evenly), then
-    the next ones, so a claim refused by a full shard takes a slot that another still has."""
+    the next ones, so a claim refused by a full shard takes a slot that another still has. With `batch_id` (a
+    batch that counts on its agent's shards, of `contacts` contacts), its own first among only as many shards,
+    from the batch's, as its contacts need at once: its calls gather in few shards, so an outcome's `not_last`
+    (another call of the batch live in its shard) fails for few of them (store/batches.py co_place)."""
     shards = live_shards(limit)
-    first = int(hashlib.sha256(execution_id.encode()).hexdigest()[:8], 16) % shards
+    first = _hashed(execution_id) % shards
+    if batch_id is not None:
+        spread = min(shards, max(1, -(-contacts // max(1, limit // shards))))
+        first = (_hashed(batch_id) + _hashed(execution_id) % spread) % shards
     return [(first + i) % shards for i in range(shards)]
+
+
+def _hashed(text: str) -> int:
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
 
 
 class LeaseStore:
@@ -106,17 +118,20 @@ class LeaseStore:
         execution removes its LEASE on the condition that it is there (so a slot is freed once)."""
         return [self._minus_one(key)]
 
-    def _minus_one(self, key: str) -> Request:
-        return {
-            "Update": {
-                "TableName": self.table,
-                "Key": {"agent_key": av(key), "lease_id": av(COUNTER)},
-                "UpdateExpression": "ADD live :minus",
-                "ExpressionAttributeValues": values(minus=-1),
-            }
+    def _minus_one(self, key: str, co_tag: str | None = None) -> Request:
+        """One live call less on the agent's shard `key` (`co_tag`: and on the batch counted there)."""
+        element: Request = {
+            "TableName": self.table,
+            "Key": {"agent_key": av(key), "lease_id": av(COUNTER)},
+            "UpdateExpression": "ADD live :minus",
+            "ExpressionAttributeValues": values(minus=-1),
         }
+        if co_tag is not None:
+            element["UpdateExpression"] += ", #bl :minus"
+            element["ExpressionAttributeNames"] = {"#bl": co_name(co_tag, "live")}
+        return {"Update": element}
 
-    def release_elements(self, key: str, execution_id: str) -> list[Request]:
+    def release_elements(self, key: str, execution_id: str, co_tag: str | None = None) -> list[Request]:
         """Transaction elements that free the slot of a call claimed before leases were folded into the
         execution: delete its lease item (only if it is there, so a slot is freed once) and count one live call
         less on the agent. The batch's `live` moves with them (the caller's). `key`: the lease's own partition
@@ -129,20 +144,16 @@ class LeaseStore:
                     "ConditionExpression": "attribute_exists(lease_id)",
                 }
             },
-            {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": {"agent_key": av(key), "lease_id": av(COUNTER)},
-                    "UpdateExpression": "ADD live :minus",
-                    "ExpressionAttributeValues": values(minus=-1),
-                }
-            },
+            self._minus_one(key, co_tag),
         ]
 
-    def release(self, key: str, execution_id: str, batch_id: str, batch_shard: int | None = None) -> bool:
+    def release(
+        self, key: str, execution_id: str, batch_id: str, batch_shard: int | None = None, co_tag: str | None = None
+    ) -> bool:
         """Free the slot; False when it was already freed (a repeated event, or the sweeper got there first).
         The execution's mark first; a call claimed before the fold holds a lease item instead. `batch_shard`:
-        the batch counter shard the call's claim counted in (store/batches.py)."""
+        the batch counter shard the call's claim counted in (store/batches.py); `co_tag`: the batch's counters
+        are on this agent shard (its claim's), so its `live` moves in the agent's element."""
         names: dict[str, str] = {}
         condition = present(LEASE, names)  # under either name: a call claimed before the short names
         unmark: Request = {
@@ -154,10 +165,10 @@ class LeaseStore:
                 "ExpressionAttributeNames": names,
             }
         }
-        live = self._batches.live_update(batch_id, -1, batch_shard)
-        for first in ([unmark, self._minus_one(key)], self.release_elements(key, execution_id)):
+        live = [] if co_tag is not None else [self._batches.live_update(batch_id, -1, batch_shard)]
+        for first in ([unmark, self._minus_one(key, co_tag)], self.release_elements(key, execution_id, co_tag)):
             try:
-                items: list[Request] = [*first, live]
+                items: list[Request] = [*first, *live]
                 aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
             except ClientError as exc:
                 if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
