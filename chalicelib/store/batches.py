@@ -669,6 +669,7 @@ class BatchStore:
         shard: int | None = None,
         co: tuple[str, str] | None = None,
         slot_limit: int | None = None,
+        unfolded: bool = False,
     ) -> Request:
         """The Update element that keeps execution_status counters in step with an execution change.
 
@@ -680,11 +681,13 @@ class BatchStore:
         same transaction (a transaction writes an item once, so `live` moves here). `not_last`: only while
         `finished` is below it and the batch has no budget (an outcome that cannot complete the batch nor spend its
         budget, so its caller need not read the batch after it). `shard`: a counter shard instead (`must_run` there:
-        the shard's copy of the batch's status; `not_last`: another call there is live). `co`: see _co_update."""
+        the shard's copy of the batch's status; `not_last`: another call there is live). `co`: see _co_update;
+        `unfolded` there: only while the batch's counters are still on that shard (not yet folded into its item)."""
         live = (1 if live_cap is not None else 0) - (1 if released else 0)
         plain = _plain(finished, dispatched, unreached, live, ended)
         if co is not None:
-            return self._co_update(co, _co_counts(moves, tallies, plain), must_run, not_last, live, slot_limit)
+            counts = _co_counts(moves, tallies, plain)
+            return self._co_update(co, counts, must_run, not_last, live, slot_limit, unfolded=unfolded)
         names: dict[str, str] = {"#u": "updated_at"}
         vals: Wire = {":now": av(clock.now_iso())}
         if shard:  # a shard item has no execution_status map to ADD into (one ADD cannot create it): top level
@@ -711,6 +714,8 @@ class BatchStore:
         not_last: int | None,
         slot: int,
         limit: int | None,
+        *,
+        unfolded: bool = False,
     ) -> Request:
         """counter_update's element on an agent shard (co_place): the batch's counters ADDed under its tag, the
         agent's `live` by `slot` (the batch's own `live`: the slot moves with it in this one write); on the
@@ -732,6 +737,9 @@ class BatchStore:
             names["#l"] = co_name(tag, "live")
             vals[":one"] = av(1)
             conditions.append("#l > :one")
+        if unfolded:  # every claim counted there ADDs the batch's `live`, and only the fold removes it
+            names["#l"] = co_name(tag, "live")
+            conditions.append("attribute_exists(#l)")
         element: Request = {"TableName": self.leases_table, "Key": _co_key_of(key)}
         if names:
             element["ExpressionAttributeNames"] = names

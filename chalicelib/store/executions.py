@@ -350,10 +350,13 @@ class ExecutionStore:
             co=_co_of(old, changes),
         )
 
-    def add_details(self, execution: Execution, fields: Fields, *, tallies: dict[str, int]) -> bool:
+    def add_details(
+        self, execution: Execution, fields: Fields, *, tallies: dict[str, int], folded: bool = False
+    ) -> bool:
         """Details reported after the final status (Bolna's `completed` after `call-disconnected`), set only if
         none of them is known yet and the status is still the one read, with the batch tallies they add, in one
-        transaction; marks the execution `late_details_at`. False when another delivery set them first."""
+        transaction; marks the execution `late_details_at`. False when another delivery set them first. `folded`: its
+        batch's counters are on its item now, though its claim counted them on its agent's shard (co_place)."""
         changes = {**fields, "updated_at": clock.now_iso(), "late_details_at": clock.now_iso()}
         sets, removed = update_names(changes)
         update, names, vals = set_clause(sets)
@@ -372,14 +375,23 @@ class ExecutionStore:
                 }
             }
         ]
+        co = _co_of(execution, {}) if not folded else None
         if tallies:
             shard = execution_shard(execution.model_extra)
-            co = _co_of(execution, {})
-            items.append(self._batches.counter_update(execution.batch_id, {}, tallies=tallies, shard=shard, co=co))
+            items.append(
+                self._batches.counter_update(
+                    execution.batch_id, {}, tallies=tallies, shard=shard, co=co, unfolded=co is not None
+                )
+            )
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except ClientError as exc:
-            if "ConditionalCheckFailed" in cancellation_codes(exc):
+            codes = cancellation_codes(exc)
+            if co is not None and tallies and codes[:2] == ["None", "ConditionalCheckFailed"]:
+                # its batch ended and its counters were folded into its item: the tallies go there (on the
+                # agent's shard they would stay, uncounted by any fold, in an item every call of the agent writes)
+                return self.add_details(execution, fields, tallies=tallies, folded=True)
+            if "ConditionalCheckFailed" in codes:
                 return False
             raise
         return True

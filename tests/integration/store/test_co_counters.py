@@ -223,3 +223,26 @@ def test_an_agent_shard_carrying_its_share_of_batches_stays_under_one_kilobyte(
     (shard,) = agent_shards(deps, "tenant-a", tenant[1]).values()
     assert {name[:8] for name in shard if name not in ("agent_key", "lease_id", "live")} == {co_tag(b) for b in ids}
     assert item_size(shard) < 1024
+
+
+def test_details_reported_after_the_fold_count_on_the_batch_item_and_leave_nothing_on_the_agents_shards(
+    client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
+) -> None:
+    # Given a small batch counting on its agent's shards, completed and folded into its item
+    batch_id, _ = dispatched_batch(client, tenant, pump, 2, agent_limit=100)
+    pump.run(until=lambda: deps.batches.find(batch_id).status == "completed", advance_seconds=2)  # type: ignore[union-attr]
+    assert batch_item(deps, batch_id)["co_folded"]
+    execution = next(iter(deps.executions.iter_batch(batch_id)))
+    # When one call's extraction is reported after that (Bolna's `completed` after `call-disconnected`)
+    tally = "xb#interested#yes"
+    added = deps.executions.add_details(execution, {"extracted_data": {"interested": "yes"}}, tallies={tally: 1})
+    # Then it is recorded, its tally counted on the batch's item, and no shard holds an attribute of the batch
+    assert added
+    assert batch_item(deps, batch_id)[tally] == 1
+    tag = co_tag(batch_id)
+    assert not any(n.startswith(tag) for s in agent_shards(deps, "tenant-a", tenant[1]).values() for n in s)
+    # And a repeat of the report changes nothing
+    again = deps.executions.find(execution.execution_id)
+    assert again is not None
+    assert not deps.executions.add_details(again, {"extracted_data": {"interested": "yes"}}, tallies={tally: 1})
+    assert batch_item(deps, batch_id)[tally] == 1
