@@ -671,23 +671,19 @@ class BatchStore:
         slot_limit: int | None = None,
         unfolded: bool = False,
     ) -> Request:
-        """The Update element that keeps execution_status counters in step with an execution change.
-
-        Returned for use inside a transaction, so the counters move exactly when the execution does. `ended`: an
-        attempt that ended, whose cost and talk time the batch adds up (its budget and the plan's history read
-        them). With `live_cap` (a claim), the batch must also be within its budget.
-        `tallies`: top-level counters (`xb#<field>#<value>`: the extraction breakdown) added alike; top-level because
-        an ADD cannot create the parent of a nested path. `released`: the attempt's live-call slot is freed in the
-        same transaction (a transaction writes an item once, so `live` moves here). `not_last`: only while
-        `finished` is below it and the batch has no budget (an outcome that cannot complete the batch nor spend its
-        budget, so its caller need not read the batch after it). `shard`: a counter shard instead (`must_run` there:
-        the shard's copy of the batch's status; `not_last`: another call there is live). `co`: see _co_update;
-        `unfolded` there: only while the batch's counters are still on that shard (not yet folded into its item)."""
+        """The Update element that keeps execution_status counters in step with an execution change, for use inside
+        a transaction (so they move exactly when the execution does). `ended`: an attempt that ended, whose cost and
+        talk time the batch adds up. With `live_cap` (a claim): within budget too. `tallies`: top-level counters
+        (`xb#<field>#<value>`: the extraction breakdown; an ADD creates no parent map). `released`: the attempt's
+        slot is freed in the same transaction (which writes an item once, so `live` moves here). `not_last`: only
+        while `finished` is below it and the batch has no budget (its caller need not read the batch after it).
+        `shard`: a counter shard instead (`must_run` there: the shard's copy of the batch's status; `not_last`:
+        another call there is live). `co`, `unfolded`: see _co_update."""
         live = (1 if live_cap is not None else 0) - (1 if released else 0)
         plain = _plain(finished, dispatched, unreached, live, ended)
         if co is not None:
             counts = _co_counts(moves, tallies, plain)
-            return self._co_update(co, counts, must_run, not_last, live, slot_limit, unfolded=unfolded)
+            return self._co_update(co, counts, must_run, not_last, live, slot_limit, unfolded)
         names: dict[str, str] = {"#u": "updated_at"}
         vals: Wire = {":now": av(clock.now_iso())}
         if shard:  # a shard item has no execution_status map to ADD into (one ADD cannot create it): top level
@@ -714,14 +710,14 @@ class BatchStore:
         not_last: int | None,
         slot: int,
         limit: int | None,
-        *,
         unfolded: bool = False,
     ) -> Request:
         """counter_update's element on an agent shard (co_place): the batch's counters ADDed under its tag, the
         agent's `live` by `slot` (the batch's own `live`: the slot moves with it in this one write); on the
         conditions that the batch is not halted (`must_run`), the agent's share
         `limit` has room (a claim), and another call of the batch counted there is live (`not_last`). A refusal
-        returns the item, so a claim tells a halted batch from a full shard."""
+        returns the item, so a claim tells a halted batch from a full shard. `unfolded`: only while the batch's counters
+        are still there (not yet folded into its item)."""
         key, tag = co
         names: dict[str, str] = {}
         vals: Wire = {}
