@@ -56,13 +56,13 @@ TABLES_OF = {
         "erasures",
         "leases",  # resume: the agent's month spend against its monthly budget
     },
-    "dispatcher": {"agents", "batches", "executions", "webhook-deliveries", "erasures"},
+    "dispatcher": {"agents", "batches", "executions", "webhook-deliveries", "erasures", "leases"},  # leases: co_key
     "dialer": {"agents", "batches", "executions", "leases", "numbers"},
     "provider_events": {"agents", "batches", "executions", "leases", "numbers"},  # agents: the monthly budget
     "ingest": {"agents", "batches", "numbers"},
-    "webhook_sender": {"tenants", "webhook-deliveries", "batches"},
+    "webhook_sender": {"tenants", "webhook-deliveries", "batches", "leases"},  # leases: a batch's co-located counters
     "sweeper": {"batches", "executions", "leases"},
-    "exporter": {"agents", "batches", "executions"},  # agents: the extraction fields' columns
+    "exporter": {"agents", "batches", "executions", "leases"},  # agents: the extraction fields' columns; leases: co_key
 }
 SENDS_TO = {  # every function that can end a call or change a batch's state also queues its webhooks
     "api_handler": {"control", "webhooks", "provider-events", "exports"},  # + providers' callbacks, background exports
@@ -394,6 +394,8 @@ def test_each_function_reaches_only_its_tables(synth: Synth) -> None:
                 allowed = allowed | {"dynamodb:BatchGetItem"}  # the items behind a KEYS_ONLY index's page
             if name == "dialer" and short_names(statement.resources, "AWS::DynamoDB::Table") == {"leases"}:
                 allowed = allowed | {"dynamodb:ConditionCheckItem"}  # the claim's check of the agent's month
+            if short_names(statement.resources, "AWS::DynamoDB::Table") <= {"batches", "leases"}:
+                allowed = allowed | {"dynamodb:BatchGetItem"}  # a batch read with its counter or agent shards
             if name == "dispatcher":  # the purge walk's deletes: a deleted batch's executions and delivery log
                 allowed = allowed | {"dynamodb:BatchWriteItem"}
             assert statement.actions <= allowed, (name, statement)  # never Scan or table operations
