@@ -168,7 +168,6 @@ def complete_if_done(deps: Dependencies, batch_id: str, read: Batch | None = Non
     batch = read if read is not None else deps.batches.find(batch_id)
     if batch is not None and batch.status == BatchStatus.COMPLETED:
         announce_completion(deps, batch)  # the winner may have died before announcing; ids dedupe
-        _fold(deps, batch)  # likewise before folding (nothing when it did)
         return False
     if batch is not None and batch.status in ENDED_EARLY:
         return _close_if_accounted(deps, batch)
@@ -181,20 +180,29 @@ def complete_if_done(deps: Dependencies, batch_id: str, read: Batch | None = Non
             batch_id,
             (BatchStatus.RUNNING, BatchStatus.PAUSED),
             BatchStatus.COMPLETED,
-            set_fields={"completed_at": clock.now_iso()},
+            # a batch counting on its agent's shards stays in the sweeper's index until it folds them (fold_ended)
+            set_fields={"completed_at": clock.now_iso(), **({"active": "1"} if batch.co_key else {})},
             require_finished=True,
             shards=batch.counter_shards,
         )
     except Conflict:  # someone else completed or stopped it first
         return False
     announce_completion(deps, batch)
-    _fold(deps, batch)
     return True
 
 
+def fold_ended(deps: Dependencies, batch: Batch) -> bool:
+    """A completed batch none of whose calls can count any more: its counters leave its agent's shards (whose
+    size every call of the agent pays for) for its item, which leaves the sweeper's index in the same transaction
+    (store/batches.py fold_co). The sweeper's, off the calls' path: the last outcome does not pay for it. True when
+    folded now; a refused fold (a late report's tallies landed meanwhile) is tried again by the next sweep."""
+    if batch.status != BatchStatus.COMPLETED or not batch.co_key or (batch.model_extra or {}).get(CO_FOLDED):
+        return False
+    return deps.batches.fold_co(batch.batch_id, batch.co_key)
+
+
 def _fold(deps: Dependencies, batch: Batch) -> None:
-    """An ended batch none of whose calls can count any more: its counters leave its agent's shards (whose
-    size every call of the agent pays for) for its item (store/batches.py fold_co). Once, by its closer."""
+    """A stopped batch, closed: its counters leave its agent's shards for its item (fold_co). By its closer."""
     if batch.co_key and not (batch.model_extra or {}).get(CO_FOLDED):
         deps.batches.fold_co(batch.batch_id, batch.co_key)
 

@@ -23,7 +23,7 @@ from ..store.executions import StaleTransition
 from .attempt_end import finish_call
 from .container import Dependencies
 from .dial_waits import LIVE
-from .lifecycle import complete_if_done, deliver_start, missed_start, resume_settling
+from .lifecycle import complete_if_done, deliver_start, fold_ended, missed_start, resume_settling
 from .wake_rearm import lost_wakes, rearm
 
 STALL_AFTER = timedelta(minutes=2)
@@ -42,6 +42,7 @@ class SweepReport:
     resumed_dispatches: int = 0
     reclaimed_leases: int = 0
     resumed_cancels: int = 0
+    folded_batches: int = 0  # completed batches whose counters left their agent's shards (lifecycle.fold_ended)
     rearmed_wakes: int = 0  # rescheduled calls whose wake-up was lost, woken again (services/wake_rearm.py)
     failures: int = 0  # items that raised and were skipped; they are tried again next sweep
     live_calls: int = 0  # leases held at the end of the sweep (published as the LiveCalls metric)
@@ -156,5 +157,7 @@ def _sweep_batch(
     elif missed_start(batch, now) and batch.start_token:
         deliver_start(deps, batch.batch_id, batch.start_token, now)
         report.restarted_batches += 1
+    elif fold_ended(deps, batch):  # completed, its counters still on its agent's shards
+        report.folded_batches += 1
     elif batch.status in ENDED_EARLY:  # stopped: its cancel walk stalled, or its closing was lost
         report.resumed_cancels += resume_settling(deps, batch, stall_cutoff)

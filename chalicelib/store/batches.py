@@ -600,7 +600,7 @@ class BatchStore:
             if mine:
                 _add_co(counts, tag, mine)
                 removals.append(_co_removal(self.leases_table, shard, mine))
-        names: dict[str, str] = {"#f": CO_FOLDED, "#co": CO_FIELD}
+        names: dict[str, str] = {"#f": CO_FOLDED, "#co": CO_FIELD, "#act": "active"}
         vals: Wire = {":now": av(clock.now_iso())}
         adds = _status_adds(names, vals, counts.pop("execution_status", None) or {})
         _counter_adds(adds, vals, tuple((k, v) for k, v in counts.items() if not k.startswith(TALLY_PREFIX)))
@@ -608,7 +608,8 @@ class BatchStore:
         fold: Request = {
             "TableName": self.table,
             "Key": self.key(batch_id),
-            "UpdateExpression": "SET #f = :now" + (" ADD " + ", ".join(adds) if adds else ""),
+            # a completed batch leaves the sweeper's index with it (lifecycle.fold_ended)
+            "UpdateExpression": "SET #f = :now" + (" ADD " + ", ".join(adds) if adds else "") + " REMOVE #act",
             "ConditionExpression": "attribute_exists(#co) AND attribute_not_exists(#f)",
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": vals,

@@ -14,6 +14,7 @@ from chalice.test import Client
 
 from chalicelib import aws
 from chalicelib.services.container import Dependencies
+from chalicelib.services.sweeping import sweep_once
 from chalicelib.store import batches
 from chalicelib.store.batches import CO_SHARDS, HALTED, co_tag, live_shard_key
 from chalicelib.store.dynamo import av, from_item
@@ -95,9 +96,14 @@ def test_a_completed_batchs_counters_leave_its_agents_shards_for_its_item(
         pass
     assert any(n.startswith(tag) for s in agent_shards(deps, "tenant-a", tenant[1]).values() for n in s)
     before = json.loads(client.http.get(f"/batches/{batch_id}", headers=auth).body)
-    # When every call ends and the batch completes
+    # When every call ends and the batch completes, Then it stays in the sweeper's index, its counters on the shards
     pump.run(until=lambda: deps.batches.find(batch_id).status == "completed", advance_seconds=2)  # type: ignore[union-attr]
-    # Then no shard holds any of its attributes (nor its marker): they are on its item, which GET reports alone
+    assert batch_item(deps, batch_id)["active"] == "1" and "co_folded" not in batch_item(deps, batch_id)
+    # When the sweeper passes
+    assert sweep_once(deps).folded_batches == 1
+    # Then no shard holds any of its attributes (nor its marker): they are on its item, which GET reports alone,
+    # and it has left the sweeper's index (the next sweep folds nothing)
+    assert "active" not in batch_item(deps, batch_id) and sweep_once(deps).folded_batches == 0
     assert not any(n.startswith(tag) for s in agent_shards(deps, "tenant-a", tenant[1]).values() for n in s)
     item = batch_item(deps, batch_id)
     assert item["co_folded"] and item["execution_status"] == {"queued": 0, "initiated": 0, "completed": 3, "failed": 1}
@@ -228,9 +234,10 @@ def test_an_agent_shard_carrying_its_share_of_batches_stays_under_one_kilobyte(
 def test_details_reported_after_the_fold_count_on_the_batch_item_and_leave_nothing_on_the_agents_shards(
     client: Client, tenant: tuple[str, str], pump: Pump, deps: Dependencies, scripted: ScriptedProvider
 ) -> None:
-    # Given a small batch counting on its agent's shards, completed and folded into its item
+    # Given a small batch counting on its agent's shards, completed and folded into its item by the sweeper
     batch_id, _ = dispatched_batch(client, tenant, pump, 2, agent_limit=100)
     pump.run(until=lambda: deps.batches.find(batch_id).status == "completed", advance_seconds=2)  # type: ignore[union-attr]
+    sweep_once(deps)
     assert batch_item(deps, batch_id)["co_folded"]
     execution = next(iter(deps.executions.iter_batch(batch_id)))
     # When one call's extraction is reported after that (Bolna's `completed` after `call-disconnected`)
