@@ -24,7 +24,7 @@ from ..domain.suppressions import SuppressionSource
 from ..observability import mask_phone_numbers
 from ..resources import CONTROL_QUEUE
 from ..store.dynamo import Fields
-from ..store.executions import WAITING, StaleTransition
+from ..store.executions import BY_NUMBER, WAITING, StaleTransition
 from .attempt_end import finish_call
 from .container import Dependencies
 
@@ -64,7 +64,7 @@ def erase_step(deps: Dependencies, tenant_id: str, erasure_id: str, after: str |
     if erasure is None or erasure.status != "running" or erasure.number_key is None:
         return
     key = erasure.number_key
-    page, last = deps.executions.page_after("by_number_keys", "number_key", key, "execution_id", after, ERASE_PAGE)
+    page, last = deps.executions.page_after(BY_NUMBER, "number_key", key, "execution_id", after, ERASE_PAGE)
     erased = canceled = 0
     changed: set[str] = set()
     for execution in page:
@@ -80,7 +80,7 @@ def erase_step(deps: Dependencies, tenant_id: str, erasure_id: str, after: str |
         deps.erasures.progress(tenant_id, erasure_id, erased=erased, canceled=canceled, live=0, batches=changed)
         deps.queues.send(CONTROL_QUEUE, ControlMessage.erase(tenant_id, erasure_id, last))
         return
-    left, _ = deps.executions.page_after("by_number_keys", "number_key", key, "execution_id", None, ERASE_PAGE)
+    left, _ = deps.executions.page_after(BY_NUMBER, "number_key", key, "execution_id", None, ERASE_PAGE)
     deps.erasures.progress(tenant_id, erasure_id, erased=erased, canceled=canceled, live=len(left), batches=changed)
     if left:  # live calls: erase them once they have ended
         deps.queues.send(CONTROL_QUEUE, ControlMessage.erase(tenant_id, erasure_id), LIVE_RECHECK_SECONDS)

@@ -82,6 +82,7 @@ def _moves(old: str, new: str, execution: Execution | None = None) -> dict[str, 
 
 
 BY_BATCH = "by_batch_keys"  # a batch's executions in contact order (KEYS_ONLY: see resources.Index)
+BY_NUMBER = "by_number_keys"  # a number's executions, for the erasure (KEYS_ONLY)
 KEYS_ONLY = frozenset(i.name for i in EXECUTIONS.indexes if i.projection == "KEYS_ONLY")
 KEY = (EXECUTIONS.partition_key,)  # what a KEYS_ONLY entry holds of the table's key, to read its item by
 
