@@ -201,20 +201,17 @@ def fold_ended(deps: Dependencies, batch: Batch) -> bool:
     return deps.batches.fold_co(batch.batch_id, batch.co_key)
 
 
-def _fold(deps: Dependencies, batch: Batch) -> None:
-    """A stopped batch, closed: its counters leave its agent's shards for its item (fold_co). By its closer."""
-    if batch.co_key and not (batch.model_extra or {}).get(CO_FOLDED):
-        deps.batches.fold_co(batch.batch_id, batch.co_key)
-
-
 def _close_if_accounted(deps: Dependencies, batch: Batch) -> bool:
     """A stopped (or failed) batch is over once its cancel walk is done and its last live call ended:
-    then every contact's last attempt is final and `execution_status` sums to `valid_contacts`."""
+    then every contact's last attempt is final and `execution_status` sums to `valid_contacts`. One whose
+    counters are on its agent's shards closes with their fold (fold_co takes it out of the sweeper's index in
+    the same transaction), so a refused fold leaves it there for the next sweep to try again."""
     if not batch.settled_at or batch.finished < batch.valid_contacts:
         return False
-    closed = deps.batches.close_ended(batch.batch_id)
-    if closed or not batch.active:  # again when the closer died before folding (nothing when it did)
-        _fold(deps, batch)
+    if batch.co_key and not (batch.model_extra or {}).get(CO_FOLDED):
+        closed = deps.batches.fold_co(batch.batch_id, batch.co_key)  # both conditions above only ever become true
+    else:
+        closed = deps.batches.close_ended(batch.batch_id)
     if (closed or not batch.active) and batch.status == BatchStatus.STOPPED and not batch.deleted_at:
         emit_batch_event(deps, batch, "stopped")  # again when the closer died before announcing; ids dedupe
     return closed

@@ -166,6 +166,7 @@ def _add_shard(fields: Fields, shard: Fields) -> None:
 # counters are folded into its item and removed from the shards (fold_co).
 CO_FIELD = "co_key"  # on the batch: the agent key whose live-call shards hold its per-call counters
 CO_FOLDED = "co_folded"  # on the batch: when its counters were moved back onto its item (fold_co)
+_FOLDABLE = {BatchStatus.COMPLETED.value, BatchStatus.STOPPED.value, BatchStatus.FAILED.value}  # fold_co's statuses
 MAX_CO_BATCHES = 3
 CO_SHARDS = 8  # store/leases.py LIVE_SHARDS: every shard key an agent's claims may use (its limit may change)
 CO_LEASE_ID = "live"  # store/leases.py COUNTER: the lease id of an agent's live-call counter items
@@ -335,15 +336,28 @@ class BatchStore:
                 agent_shards.setdefault(str(fields["agent_key"]).split("#live", 1)[0], []).append(fields)
             else:
                 shards.setdefault(fields["batch_id"].rsplit("#c", 1)[0], []).append(fields)
+        items = [self._unfolded_or_again(item) for item in items]
         for item in items:
             for shard in shards.get(item["batch_id"], []):
                 _add_shard(item, shard)
             if item.get(CO_FIELD):
                 _remember_co(item["batch_id"], str(item[CO_FIELD]))
+            if item.get(CO_FIELD) and not item.get(CO_FOLDED):  # folded: its counters are on its item
                 tag = co_tag(item["batch_id"])
                 for shard in agent_shards.get(str(item[CO_FIELD]), []):
                     _add_co(item, tag, shard)
         return [Batch.model_validate(item) for item in items]
+
+    def _unfolded_or_again(self, item: Fields) -> Fields:
+        """A batch item read with (or before) its agent's shards, as it must be summed: an ended batch's counters may
+        have been folded from the shards into its item meanwhile (fold_co, one transaction, which a BatchGetItem or
+        two requests can see half of), so its item is read again after the shards: folded by then, it alone holds
+        the counts; not yet, and the shards read before held them all. A running batch is never folded."""
+        if not item.get(CO_FIELD) or item.get(CO_FOLDED) or item.get("status") not in _FOLDABLE:
+            return item
+        again = aws.dynamodb().get_item(TableName=self.table, Key=self.key(item["batch_id"]), ConsistentRead=True)
+        fresh = from_item(again.get("Item") or {})
+        return fresh if fresh.get(CO_FOLDED) else item
 
     def _get_all(self, keys: list[tuple[str, Wire]]) -> list[Fields]:
         """The items at `keys` (table, key) that exist, read consistently, BATCH_GET_KEYS per request."""
@@ -475,7 +489,10 @@ class BatchStore:
             alone_only += f" AND attribute_not_exists({CO_FIELD})"
         alone = {**element, "ConditionExpression": f"({element['ConditionExpression']}) AND {alone_only}"}
         result = aws.dynamodb().update_item(**alone, ReturnValues="ALL_NEW")
-        return Batch.model_validate(from_item(result["Attributes"]))
+        item = from_item(result["Attributes"])
+        if item.get(CO_FIELD):  # completed: its counts are still on its agent's shards (its caller announces them)
+            return self._summed([item])[0]
+        return Batch.model_validate(item)
 
     def _transition_with_shards(
         self, element: Request, shards: int, to: BatchStatus, allowed: list[str], co: str | None = None
@@ -670,7 +687,6 @@ class BatchStore:
         shard: int | None = None,
         co: tuple[str, str] | None = None,
         slot_limit: int | None = None,
-        unfolded: bool = False,
     ) -> Request:
         """The Update element that keeps execution_status counters in step with an execution change, for use inside
         a transaction (so they move exactly when the execution does). `ended`: an attempt that ended, whose cost and
@@ -679,12 +695,12 @@ class BatchStore:
         slot is freed in the same transaction (which writes an item once, so `live` moves here). `not_last`: only
         while `finished` is below it and the batch has no budget (its caller need not read the batch after it).
         `shard`: a counter shard instead (`must_run` there: the shard's copy of the batch's status; `not_last`:
-        another call there is live). `co`, `unfolded`: see _co_update."""
+        another call there is live). `co`: see _co_update (no tallies there: ExecutionStore._tallies_apart)."""
         live = (1 if live_cap is not None else 0) - (1 if released else 0)
         plain = _plain(finished, dispatched, unreached, live, ended)
         if co is not None:
             counts = _co_counts(moves, tallies, plain)
-            return self._co_update(co, counts, must_run, not_last, live, slot_limit, unfolded)
+            return self._co_update(co, counts, must_run, not_last, live, slot_limit)
         names: dict[str, str] = {"#u": "updated_at"}
         vals: Wire = {":now": av(clock.now_iso())}
         if shard:  # a shard item has no execution_status map to ADD into (one ADD cannot create it): top level
@@ -711,14 +727,12 @@ class BatchStore:
         not_last: int | None,
         slot: int,
         limit: int | None,
-        unfolded: bool = False,
     ) -> Request:
         """counter_update's element on an agent shard (co_place): the batch's counters ADDed under its tag, the
         agent's `live` by `slot` (the batch's own `live`: the slot moves with it in this one write); on the
         conditions that the batch is not halted (`must_run`), the agent's share
         `limit` has room (a claim), and another call of the batch counted there is live (`not_last`). A refusal
-        returns the item, so a claim tells a halted batch from a full shard. `unfolded`: only while the batch's counters
-        are still there (not yet folded into its item)."""
+        returns the item, so a claim tells a halted batch from a full shard."""
         key, tag = co
         names: dict[str, str] = {}
         vals: Wire = {}
@@ -734,9 +748,6 @@ class BatchStore:
             names["#l"] = co_name(tag, "live")
             vals[":one"] = av(1)
             conditions.append("#l > :one")
-        if unfolded:  # every claim counted there ADDs the batch's `live`, and only the fold removes it
-            names["#l"] = co_name(tag, "live")
-            conditions.append("attribute_exists(#l)")
         element: Request = {"TableName": self.leases_table, "Key": _co_key_of(key)}
         if names:
             element["ExpressionAttributeNames"] = names

@@ -200,9 +200,8 @@ class ExecutionStore:
         wait: tuple[str | None, ...] | None = None,
         slot_limit: int | None = None,
     ) -> Execution:
-        """Compare-and-set the status from the one read, moving the batch counters in the same transaction.
-
-        Raises StaleTransition when the execution changed meanwhile; BatchNotRunning when `batch_must_run` and the
+        """Compare-and-set the status from the one read, moving the batch counters in the same transaction. Raises
+        StaleTransition when the execution changed meanwhile; BatchNotRunning when `batch_must_run` and the
         batch was stopped or paused first (or its live-call cap is reached, with `batch_live_cap`); GuardRefused
         (with the item as it was) when the `guard` element's condition failed (the number's suppression and contact
         limit); NoFreeSlot when an `extra` element's condition failed (the agent's live-call counter). `notes`: see
@@ -216,6 +215,7 @@ class ExecutionStore:
         if old == CallStatus.RESCHEDULED and to_status != old:
             remove.append(WAKE_SHARD)  # woken (or ended): off the by_wake index
         update = self._status_update(execution.execution_id, old, changes, remove, notes, unmark=unmark, wait=wait)
+        tallies, extra = self._tallies_apart(execution, changes, tallies, extra)
         counters = self._counters(
             execution, to_status, changes, batch_must_run, batch_live_cap, tallies, bool(release), not_last, slot_limit
         )
@@ -310,6 +310,7 @@ class ExecutionStore:
         """
         now = clock.now_iso()
         changes = {"status": final_status, "updated_at": now, **fields}
+        tallies, extra = self._tallies_apart(old, changes, tallies, extra)
         counters = self._retry_counters(old, new, changes, tallies, bool(release))
         if release and _co_of(old, changes) is not None:
             release = _off_item(release, counters)  # its counters' element frees the agent's slot
@@ -351,13 +352,11 @@ class ExecutionStore:
             co=_co_of(old, changes),
         )
 
-    def add_details(
-        self, execution: Execution, fields: Fields, *, tallies: dict[str, int], folded: bool = False
-    ) -> bool:
+    def add_details(self, execution: Execution, fields: Fields, *, tallies: dict[str, int]) -> bool:
         """Details reported after the final status (Bolna's `completed` after `call-disconnected`), set only if
         none of them is known yet and the status is still the one read, with the batch tallies they add, in one
-        transaction; marks the execution `late_details_at`. False when another delivery set them first. `folded`: its
-        batch's counters are on its item now, though its claim counted them on its agent's shard (co_place)."""
+        transaction; marks the execution `late_details_at`. False when another delivery set them first. The tallies
+        go to its batch's item, or its counter shard: never its agent's (_tallies_apart)."""
         changes = {**fields, "updated_at": clock.now_iso(), "late_details_at": clock.now_iso()}
         sets, removed = update_names(changes)
         update, names, vals = set_clause(sets)
@@ -376,26 +375,26 @@ class ExecutionStore:
                 }
             }
         ]
-        co = _co_of(execution, {}) if not folded else None
         if tallies:
             shard = execution_shard(execution.model_extra)
-            items.append(
-                self._batches.counter_update(
-                    execution.batch_id, {}, tallies=tallies, shard=shard, co=co, unfolded=co is not None
-                )
-            )
+            items.append(self._batches.counter_update(execution.batch_id, {}, tallies=tallies, shard=shard))
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except ClientError as exc:
-            codes = cancellation_codes(exc)
-            if co is not None and tallies and codes[:2] == ["None", "ConditionalCheckFailed"]:
-                # its batch ended and its counters were folded into its item: the tallies go there (on the
-                # agent's shard they would stay, uncounted by any fold, in an item every call of the agent writes)
-                return self.add_details(execution, fields, tallies=tallies, folded=True)
-            if "ConditionalCheckFailed" in codes:
+            if "ConditionalCheckFailed" in cancellation_codes(exc):
                 return False
             raise
         return True
+
+    def _tallies_apart(
+        self, execution: Execution, changes: Fields, tallies: dict[str, int] | None, extra: list[Request] | None
+    ) -> tuple[dict[str, int] | None, list[Request] | None]:
+        """An outcome's extraction tallies, and its `extra` elements with one that counts them on the batch's item
+        instead, for a call counted on its agent's shard (co_place): their names are open-ended (field and value, up
+        to 100 characters each), and on the shard they would grow an item every call of the agent writes past 1 KB."""
+        if not tallies or _co_of(execution, changes) is None:
+            return tallies, extra
+        return None, [self._batches.counter_update(execution.batch_id, {}, tallies=tallies), *(extra or [])]
 
     def _status_update(
         self,

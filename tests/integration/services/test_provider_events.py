@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
 from chalice.test import Client
@@ -25,6 +25,7 @@ from tests.support.pump import Pump
 # Lambda's event source mapping and the local Scheduler's polling (the pump's), and per-container look-ups.
 POLLER_OPS = {"ReceiveMessage", "DeleteMessage", "DeleteMessageBatch", "ChangeMessageVisibility", "ListSchedules"}
 NOT_PER_CALL = {"GetQueueUrl"}
+T = TypeVar("T")
 MAX_REQUESTS_PER_ANSWERED_CALL = 8
 CALLS = 40  # enough that the batch's own requests (dispatch, start, completion) weigh little per call
 
@@ -34,9 +35,19 @@ class Requests:
 
     def __init__(self) -> None:
         self.seen: Counter[str] = Counter()
+        self.paused = False
 
     def __call__(self, event_name: str, **_: Any) -> None:
-        self.seen[event_name.rsplit(".", 1)[-1]] += 1
+        if not self.paused:
+            self.seen[event_name.rsplit(".", 1)[-1]] += 1
+
+    def uncounted(self, read: Callable[[], T]) -> T:
+        """The test's own reads (its wait for the batch to complete) go through the same clients: not the service's."""
+        self.paused = True
+        try:
+            return read()
+        finally:
+            self.paused = False
 
     def service_made(self) -> int:
         return sum(n for op, n in self.seen.items() if op not in POLLER_OPS | NOT_PER_CALL)
@@ -152,11 +163,12 @@ def test_an_answered_call_costs_at_most_eight_aws_requests(
     requests.seen.clear()
     # When it runs to the end
     client.http.post(f"/batches/{batch_id}/run", headers={"Authorization": f"Bearer {key}"})
-    pump.run(until=lambda: getattr(deps.batches.find(batch_id), "status", None) == "completed", advance_seconds=2)
+    done = lambda: getattr(deps.batches.find(batch_id), "status", None) == "completed"  # noqa: E731
+    pump.run(until=lambda: requests.uncounted(done), advance_seconds=2)
     # Then the service made at most eight AWS requests per call (the pollers' receives and deletes aside)
+    assert requests.service_made() / CALLS <= MAX_REQUESTS_PER_ANSWERED_CALL, requests.seen
     batch = deps.batches.find(batch_id)
     assert batch is not None and batch.execution_status.get("completed") == CALLS
-    assert requests.service_made() / CALLS <= MAX_REQUESTS_PER_ANSWERED_CALL, requests.seen
 
 
 def test_a_call_counted_as_ringing_before_the_upgrade_ends_with_exact_counters(

@@ -14,14 +14,15 @@ import requests
 from chalice.test import Client
 
 from chalicelib import aws
-from chalicelib.domain.messages import ProviderEvent, QueueMessage
-from chalicelib.resources import CONTROL_QUEUE, DIAL_QUEUE, PROVIDER_EVENTS_QUEUE, WEBHOOK_QUEUE
+from chalicelib.domain.messages import ProviderEvent
+from chalicelib.resources import CONTROL_QUEUE, DIAL_QUEUE, PROVIDER_EVENTS_QUEUE
 from chalicelib.services import lifecycle
 from chalicelib.services.container import Dependencies
 from chalicelib.workers.sweeper import sweep
 from tests.support.batches import create_and_run, executions_of, patch_agent
 from tests.support.pump import Pump
 from tests.support.scripted import ScriptedProvider
+from tests.support.webhook_spy import spy_webhooks
 
 CONTACTS = 50
 FINAL = {"completed", "no-answer", "busy", "failed", "error", "canceled"}
@@ -228,16 +229,7 @@ def test_a_stopped_batch_announces_stopped_with_counts_once_every_contact_is_acc
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given a batch with a status webhook (the events are recorded, not delivered)
-    sent: list[dict[str, Any]] = []
-    send = deps.queues.send
-
-    def spy(queue: Any, body: QueueMessage, delay_seconds: int = 0) -> None:
-        if queue == WEBHOOK_QUEUE:
-            sent.append(json.loads(body.wire()))
-        else:
-            send(queue, body, delay_seconds)
-
-    monkeypatch.setattr(deps.queues, "send", spy)
+    sent = spy_webhooks(deps, monkeypatch)
     batch_id, auth = started(client, tenant, pump)
     deps.batches.set_fields(batch_id, {"status_webhook": "https://hooks.example.com/status"})
     # When it is stopped and the queues drain
