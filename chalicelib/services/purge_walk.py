@@ -17,6 +17,7 @@ from ..domain.messages import ControlMessage
 from ..domain.records import Batch
 from ..observability import logger
 from ..resources import CONTROL_QUEUE, EXPORTS_PREFIX, INBOX_PREFIX, QUARANTINE_PREFIX
+from ..store.batches import CO_FOLDED
 from ..store.executions import BY_BATCH
 from .container import Dependencies
 
@@ -35,7 +36,7 @@ def purge_step(deps: Dependencies, batch_id: str, phase: str | None, after: str 
     if batch is None or not batch.deleted_at or batch.purged_at:
         return  # not deleted (never purge a live batch), or done already
     if phase == "executions":
-        _executions_step(deps, batch_id, after)
+        _executions_step(deps, batch, after)
     elif phase == "deliveries":
         if deps.deliveries.delete_some(batch_id, DELIVERIES_PAGE):
             deps.queues.send(CONTROL_QUEUE, ControlMessage.purge(batch_id, "deliveries"))
@@ -48,17 +49,27 @@ def purge_step(deps: Dependencies, batch_id: str, phase: str | None, after: str 
             logger.info("batch purged", extra={"batch_id": batch_id})
 
 
-def _executions_step(deps: Dependencies, batch_id: str, after: str | None) -> None:
+def _executions_step(deps: Dependencies, batch: Batch, after: str | None) -> None:
+    batch_id = batch.batch_id
     page, last = deps.executions.page_after(BY_BATCH, "batch_id", batch_id, "seq", after, PURGE_PAGE)
     deps.executions.delete_many([e.execution_id for e in page if e.status not in LIVE])
     if last is not None:
         deps.queues.send(CONTROL_QUEUE, ControlMessage.purge(batch_id, "executions", last))
         return
     left, _ = deps.executions.page_after(BY_BATCH, "batch_id", batch_id, "seq", None, 1)
-    if left:  # live calls (or a step that raced the stop): look again once they may have ended
+    if left or not _off_agent_shards(deps, batch):  # live calls (or a step that raced the stop), or a refused fold:
         deps.queues.send(CONTROL_QUEUE, ControlMessage.purge(batch_id, "executions"), LIVE_RECHECK_SECONDS)
-        return
+        return  # look again once they may have ended
     deps.queues.send(CONTROL_QUEUE, ControlMessage.purge(batch_id, "deliveries"))
+
+
+def _off_agent_shards(deps: Dependencies, batch: Batch) -> bool:
+    """A deleted batch that counted on its agent's live-call shards has its counters folded off them once none of
+    its executions is left (no call of it can count there any more; its cancel walk closed it without a fold), so
+    they do not stay in items every call of the agent writes. True when none are left there."""
+    if not batch.co_key or (batch.model_extra or {}).get(CO_FOLDED):
+        return True
+    return deps.batches.fold_co(batch.batch_id, batch.co_key)
 
 
 def _objects_step(deps: Dependencies, batch: Batch) -> bool:

@@ -838,19 +838,21 @@ def _named_tallies(names: dict[str, str], vals: Wire, tallies: Fields) -> list[s
 
 
 def _co_removal(table: str, shard: Fields, mine: Fields) -> Request:
-    """fold_co's element on one agent shard: remove the batch's attributes, each only while it holds what was read."""
+    """fold_co's element on one agent shard: remove the batch's attributes, on the condition that each whole-number
+    one (counts, the marker) holds what was read. Not a sum of costs: read as a float, it may not equal the exact
+    decimal DynamoDB's ADDs made; every write that moves one moves a count on the same item with it."""
     names = {f"#a{i}": name for i, name in enumerate(sorted(mine))}
-    vals = {f":a{i}": av(mine[name]) for i, name in enumerate(sorted(mine))}
-    return {
-        "Update": {
-            "TableName": table,
-            "Key": {"agent_key": av(shard["agent_key"]), "lease_id": av(shard["lease_id"])},
-            "UpdateExpression": "REMOVE " + ", ".join(names),
-            "ConditionExpression": " AND ".join(f"{n} = :{n[1:]}" for n in names),
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": vals,
-        }
+    exact = {n: mine[name] for n, name in names.items() if isinstance(mine[name], int | str | bool)}
+    element: Request = {
+        "TableName": table,
+        "Key": {"agent_key": av(shard["agent_key"]), "lease_id": av(shard["lease_id"])},
+        "UpdateExpression": "REMOVE " + ", ".join(names),
+        "ExpressionAttributeNames": names,
     }
+    if exact:
+        element["ConditionExpression"] = " AND ".join(f"{n} = :{n[1:]}" for n in exact)
+        element["ExpressionAttributeValues"] = {f":{n[1:]}": av(value) for n, value in exact.items()}
+    return {"Update": element}
 
 
 def _co_key_of(partition: str) -> Wire:
